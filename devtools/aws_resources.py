@@ -1,0 +1,54 @@
+"""DynamoDB tables as template.yaml declares them, for local stacks and tests.
+
+Tables are created from the template itself, so tests and infrastructure cannot drift apart.
+Locally each table is named by its logical id (e.g. "UsersTable"), optionally prefixed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from samcli.yamlhelper import yaml_parse
+
+TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
+
+
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    template: dict[str, Any] = yaml_parse(path.read_text())
+    return template
+
+
+def table_definitions(path: Path = TEMPLATE) -> dict[str, dict[str, Any]]:
+    """Logical id -> properties of every AWS::DynamoDB::Table in the template."""
+    resources = load_template(path).get("Resources", {})
+    return {
+        logical_id: dict(resource.get("Properties", {}))
+        for logical_id, resource in resources.items()
+        if resource.get("Type") == "AWS::DynamoDB::Table"
+    }
+
+
+def create_tables(client: Any, *, prefix: str = "", path: Path = TEMPLATE) -> dict[str, str]:
+    """Create every table of the template (key schema, indexes, TTL); return id -> name."""
+    names: dict[str, str] = {}
+    for logical_id, props in table_definitions(path).items():
+        name = prefix + logical_id
+        request: dict[str, Any] = {
+            "TableName": name,
+            "AttributeDefinitions": props["AttributeDefinitions"],
+            "KeySchema": props["KeySchema"],
+            "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+        }
+        if props.get("GlobalSecondaryIndexes"):
+            request["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+        client.create_table(**request)
+        client.get_waiter("table_exists").wait(TableName=name)
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl and ttl.get("Enabled"):
+            client.update_time_to_live(
+                TableName=name,
+                TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
+            )
+        names[logical_id] = name
+    return names

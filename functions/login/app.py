@@ -1,0 +1,19 @@
+"""POST /login: check the password; send a code when the account has a phone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from phoneverify.api import LoginRequest, http_app, lambda_handler_for
+from phoneverify.runtime import Runtime
+
+runtime = Runtime.from_environment()
+app = http_app(runtime.settings.allowed_origin)
+
+
+@app.post("/login")
+def login(body: LoginRequest) -> dict[str, Any]:
+    return runtime.login_flow.start(body.email, body.password).body()
+
+
+lambda_handler = lambda_handler_for(app, runtime.metrics)

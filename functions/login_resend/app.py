@@ -1,0 +1,19 @@
+"""POST /login/resend: send a fresh code for a pending login."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from phoneverify.api import FlowRequest, http_app, lambda_handler_for
+from phoneverify.runtime import Runtime
+
+runtime = Runtime.from_environment()
+app = http_app(runtime.settings.allowed_origin)
+
+
+@app.post("/login/resend")
+def login_resend(body: FlowRequest) -> dict[str, Any]:
+    return runtime.login_flow.resend(body.flow_id).body()
+
+
+lambda_handler = lambda_handler_for(app, runtime.metrics)

@@ -1,0 +1,19 @@
+"""POST /login/verify: check the code of a pending login and issue an access token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from phoneverify.api import VerifyCodeRequest, http_app, lambda_handler_for
+from phoneverify.runtime import Runtime
+
+runtime = Runtime.from_environment()
+app = http_app(runtime.settings.allowed_origin)
+
+
+@app.post("/login/verify")
+def login_verify(body: VerifyCodeRequest) -> dict[str, Any]:
+    return runtime.login_flow.verify(body.flow_id, body.code).body()
+
+
+lambda_handler = lambda_handler_for(app, runtime.metrics)

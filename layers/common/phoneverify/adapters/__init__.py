@@ -1,0 +1,1 @@
+"""Adapters implement `phoneverify.ports` and map provider errors to domain errors."""

@@ -1,0 +1,133 @@
+"""The HTTP edge shared by every function: request models, the resolver, and the one place
+where domain errors become HTTP responses."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, Field
+
+from phoneverify.errors import DomainError
+
+logger = Logger()
+
+JSON = "application/json"
+
+FlowId = Annotated[
+    str,
+    Field(
+        min_length=20,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="Opaque id of a pending verification, as returned when it was started.",
+    ),
+]
+Code = Annotated[
+    str,
+    Field(
+        min_length=4,
+        max_length=10,
+        pattern=r"^[0-9]+$",
+        description="The code from the SMS: ASCII digits only.",
+    ),
+]
+
+
+class RequestModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class LoginRequest(RequestModel):
+    email: Annotated[str, Field(min_length=3, max_length=254)]
+    password: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class VerifyCodeRequest(RequestModel):
+    flow_id: FlowId
+    code: Code
+
+
+class FlowRequest(RequestModel):
+    flow_id: FlowId
+
+
+def error_response(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> Response[str]:
+    return Response(status_code=status, content_type=JSON, body=json.dumps(body), headers=headers)
+
+
+def _field_of(error: dict[str, Any]) -> str:
+    loc = [str(part) for part in error.get("loc", ()) if part != "body"]
+    return ".".join(loc)
+
+
+def _describe(error: dict[str, Any]) -> tuple[str, str | None]:
+    kind = error.get("type", "")
+    field = _field_of(error)
+    if kind == "json_invalid":
+        return "Request body is not valid JSON", None
+    if kind == "missing" and not field:
+        return "Request body is required", None
+    if kind == "missing":
+        return f"{field} is required", field
+    if kind == "extra_forbidden":
+        return f"{field} is not an allowed field", field
+    if kind == "model_attributes_type":
+        return "Request body must be a JSON object", None
+    return f"{field}: {error.get('msg', 'is invalid')}", field or None
+
+
+def http_app(allowed_origin: str) -> APIGatewayRestResolver:
+    """A resolver with validation, CORS and the domain-error mapping registered."""
+    app = APIGatewayRestResolver(
+        enable_validation=True,
+        cors=CORSConfig(
+            allow_origin=allowed_origin,
+            allow_headers=["Content-Type", "Authorization", "Idempotency-Key"],
+            max_age=600,
+        ),
+    )
+
+    @app.exception_handler(DomainError)  # type: ignore[untyped-decorator]
+    def domain_error(exc: DomainError) -> Response[str]:
+        return error_response(exc.status, exc.body(), exc.headers())
+
+    @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
+    def invalid_request(exc: RequestValidationError) -> Response[str]:
+        errors = list(exc.errors())
+        message, field = _describe(errors[0]) if errors else ("Invalid request", None)
+        body: dict[str, Any] = {"error": message, "code": "invalid_request"}
+        if field:
+            body["field"] = field
+        return error_response(400, body)
+
+    @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+    def unexpected(exc: Exception) -> Response[str]:
+        logger.exception("unhandled error")
+        return error_response(500, {"error": "Internal error", "code": "internal_error"})
+
+    return app
+
+
+LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+
+
+def lambda_handler_for(app: APIGatewayRestResolver, metrics: Metrics) -> LambdaHandler:
+    """The Lambda entry point: logging context and metrics around `app.resolve`."""
+
+    @logger.inject_lambda_context(
+        correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
+    )
+    @metrics.log_metrics
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return app.resolve(event, context)
+
+    return handler

@@ -1,0 +1,262 @@
+"""Code challenges: open one, check a code against it, resend it.
+
+The mechanics every flow shares. A challenge is stored under a hash of its `flow_id`, so the
+table never holds a usable flow id. Each state change is a conditional write in the store; when
+a condition fails, the record is read again only to tell the client why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from phoneverify.clock import Clock
+from phoneverify.errors import (
+    CodeCheckFailed,
+    CodeDeliveryFailed,
+    InvalidCode,
+    InvalidRequest,
+    NoPendingVerification,
+    ResendTooSoon,
+    SendLimitReached,
+    TooManyAttempts,
+    VerificationExpired,
+)
+from phoneverify.models import (
+    FlowKind,
+    FlowStatus,
+    PendingVerification,
+    VerificationEvent,
+    VerificationEventType,
+)
+from phoneverify.phones import mask_phone
+from phoneverify.ports import CodeSender, VerificationEvents, VerificationStore
+
+FLOW_ID_BYTES = 32  # 256 random bits, URL-safe base64
+
+
+def flow_key(flow_id: str) -> str:
+    return hashlib.sha256(flow_id.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class ChallengePolicy:
+    kind: FlowKind
+    timeout_secs: int
+    code_length: int
+    max_attempts: int
+    resend_cooldown_secs: int
+    max_sends: int
+    send_window_secs: int
+    retention_secs: int
+    restart_hint: str  # what the person should do once this flow is over: "Start login again."
+    too_many_attempts_message: str
+
+
+@dataclass(frozen=True)
+class OpenedChallenge:
+    flow_id: str
+    phone_hint: str
+    timeout_secs: int
+    code_length: int
+    resend_after_secs: int
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "flow_id": self.flow_id,
+            "phone_hint": self.phone_hint,
+            "timeout_secs": self.timeout_secs,
+            "code_length": self.code_length,
+            "resend_after_secs": self.resend_after_secs,
+        }
+
+
+@dataclass(frozen=True)
+class Resent:
+    timeout_secs: int
+    resend_after_secs: int
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "message": "Code resent",
+            "timeout_secs": self.timeout_secs,
+            "resend_after_secs": self.resend_after_secs,
+        }
+
+
+class Challenges:
+    def __init__(
+        self,
+        policy: ChallengePolicy,
+        *,
+        store: VerificationStore,
+        sender: CodeSender,
+        events: VerificationEvents,
+        clock: Clock,
+    ) -> None:
+        self.policy = policy
+        self._store = store
+        self._sender = sender
+        self._events = events
+        self._clock = clock
+
+    # -- open ------------------------------------------------------------------------------
+    def open(
+        self, subject: str, phone_number: str, data: dict[str, Any] | None = None
+    ) -> OpenedChallenge:
+        """Send a code to `phone_number` and store the pending challenge.
+
+        The code is sent first: if Telnyx fails, nothing has been written.
+        """
+        policy = self.policy
+        verification_id = self._sender.send(phone_number)
+        now = self._clock.now()
+        flow_id = secrets.token_urlsafe(FLOW_ID_BYTES)
+        expires_at = now + policy.timeout_secs
+        record = PendingVerification(
+            flow_key=flow_key(flow_id),
+            kind=policy.kind,
+            subject=subject,
+            phone_number=phone_number,
+            verification_id=verification_id,
+            status=FlowStatus.PENDING,
+            attempts=0,
+            max_attempts=policy.max_attempts,
+            send_count=1,
+            last_sent_at=now,
+            expires_at=expires_at,
+            created_at=now,
+            data=data or {},
+        )
+        self._store.create(record, ttl=self._ttl(expires_at))
+        self._emit(VerificationEventType.SENT, record)
+        return OpenedChallenge(
+            flow_id=flow_id,
+            phone_hint=mask_phone(phone_number),
+            timeout_secs=policy.timeout_secs,
+            code_length=policy.code_length,
+            resend_after_secs=policy.resend_cooldown_secs,
+        )
+
+    # -- check -----------------------------------------------------------------------------
+    def check(self, flow_id: str, code: str) -> PendingVerification:
+        """Consume the challenge if `code` is right; return it. Otherwise raise why not."""
+        if len(code) != self.policy.code_length:
+            raise InvalidRequest(f"code must be {self.policy.code_length} digits", field="code")
+        key = flow_key(flow_id)
+        # A resend between our read and our write changes the verification id; one retry
+        # re-reads so the code is checked against the current verification.
+        for _ in range(2):
+            record = self._pending(key)
+            attempts = self._store.reserve_attempt(key, record.verification_id, self._clock.now())
+            if attempts is None:
+                continue
+            return self._check_reserved(record, code, attempts)
+        self._pending(key)  # raises the reason the flow can no longer be checked
+        raise NoPendingVerification(self._no_pending_message)
+
+    def _check_reserved(
+        self, record: PendingVerification, code: str, attempts: int
+    ) -> PendingVerification:
+        key = record.flow_key
+        try:
+            accepted = self._sender.check(record.verification_id, code)
+        except CodeCheckFailed:
+            self._store.refund_attempt(key, record.verification_id)
+            raise
+        if accepted:
+            if not self._store.mark_verified(key, record.verification_id, self._clock.now()):
+                # Another request consumed the flow first (or a resend replaced this code).
+                raise NoPendingVerification(self._no_pending_message)
+            self._emit(VerificationEventType.ACCEPTED, record, attempts=attempts)
+            return record
+        remaining = record.max_attempts - attempts
+        self._emit(VerificationEventType.REJECTED, record, attempts=attempts, remaining=remaining)
+        if remaining <= 0:
+            if self._store.lock(key, self._clock.now()):
+                self._emit(VerificationEventType.LOCKED, record, attempts=attempts)
+            raise TooManyAttempts(self.policy.too_many_attempts_message)
+        raise InvalidCode(attempts_remaining=remaining)
+
+    # -- resend ----------------------------------------------------------------------------
+    def resend(self, flow_id: str) -> Resent:
+        """Send a fresh code, replacing the old one, and restart the expiry.
+
+        Allowed after expiry (the person asked for a new code), never after the flow ended.
+        """
+        policy = self.policy
+        key = flow_key(flow_id)
+        record = self._pending(key, allow_expired=True)
+        now = self._clock.now()
+        token = secrets.token_hex(16)
+        if not self._store.reserve_send(
+            key, token, now, policy.resend_cooldown_secs, policy.max_sends
+        ):
+            current = self._pending(key, allow_expired=True)
+            wait = current.last_sent_at + policy.resend_cooldown_secs - now
+            if current.send_count >= policy.max_sends:
+                window_left = current.created_at + policy.send_window_secs - now
+                raise SendLimitReached(math.ceil(max(window_left, 1)))
+            raise ResendTooSoon(math.ceil(max(wait, 1)))
+        try:
+            verification_id = self._sender.send(record.phone_number)
+        except CodeDeliveryFailed:
+            self._store.release_send(key, token, record.last_sent_at)
+            raise
+        expires_at = self._clock.now() + policy.timeout_secs
+        if not self._store.complete_send(
+            key, token, verification_id, expires_at, self._ttl(expires_at)
+        ):
+            # The flow ended (verified, cancelled, locked) while the code was on its way.
+            raise NoPendingVerification(self._no_pending_message)
+        self._emit(VerificationEventType.RESENT, record)
+        return Resent(
+            timeout_secs=policy.timeout_secs, resend_after_secs=policy.resend_cooldown_secs
+        )
+
+    # -- helpers ---------------------------------------------------------------------------
+    @property
+    def _no_pending_message(self) -> str:
+        return "No pending verification. " + self.policy.restart_hint
+
+    def _pending(self, key: str, *, allow_expired: bool = False) -> PendingVerification:
+        """The pending challenge under `key`, or the domain error that says why there is none."""
+        record = self._store.get(key)
+        now = self._clock.now()
+        # TTL deletion can lag by days: a record past its retention counts as gone.
+        if (
+            record is None
+            or record.kind != self.policy.kind
+            or now >= record.expires_at + self.policy.retention_secs
+        ):
+            raise NoPendingVerification(self._no_pending_message)
+        if record.status == FlowStatus.LOCKED:
+            raise TooManyAttempts(self.policy.too_many_attempts_message)
+        if record.status != FlowStatus.PENDING:
+            raise NoPendingVerification(self._no_pending_message)
+        if record.attempts >= record.max_attempts:
+            raise TooManyAttempts(self.policy.too_many_attempts_message)
+        if not allow_expired and record.is_expired(now):
+            self._emit(VerificationEventType.EXPIRED, record)
+            raise VerificationExpired("Verification expired. " + self.policy.restart_hint)
+        return record
+
+    def _ttl(self, expires_at: float) -> int:
+        return math.ceil(expires_at + self.policy.retention_secs)
+
+    def _emit(
+        self, event_type: VerificationEventType, record: PendingVerification, **detail: Any
+    ) -> None:
+        self._events.record(
+            VerificationEvent(
+                type=event_type,
+                kind=record.kind,
+                subject=record.subject,
+                masked_phone=mask_phone(record.phone_number),
+                at=self._clock.now(),
+                detail=detail,
+            )
+        )

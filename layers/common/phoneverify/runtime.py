@@ -1,0 +1,155 @@
+"""Composition root: builds the real adapters once per execution environment.
+
+Nothing talks to AWS or Telnyx at import time; each adapter is built on first use and then
+reused by warm invocations. Tests build flows with fakes instead of using this module.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from aws_lambda_powertools import Metrics
+from botocore.config import Config
+
+from phoneverify.adapters.dynamodb import DynamoUserRepository, DynamoVerificationStore
+from phoneverify.adapters.event_log import LoggedVerificationEvents
+from phoneverify.adapters.telnyx_sender import TelnyxCodeSender
+from phoneverify.clock import Clock, SystemClock
+from phoneverify.config import Settings
+from phoneverify.flows.challenges import ChallengePolicy, Challenges
+from phoneverify.flows.login import LoginFlow
+from phoneverify.models import FlowKind
+from phoneverify.passwords import PasswordHasher
+from phoneverify.secrets import SecretSource, SsmSecrets
+from phoneverify.telnyx import TelnyxVerifyClient
+from phoneverify.tokens import AccessTokenIssuer
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+else:
+    DynamoDBClient = Any
+
+AWS_CLIENT_CONFIG = Config(
+    connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3}
+)
+
+
+class Runtime:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        secrets: SecretSource | None = None,
+        dynamodb: DynamoDBClient | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self._secrets = secrets
+        self._dynamodb = dynamodb
+
+    @classmethod
+    def from_environment(cls) -> Runtime:
+        """Validate the function's environment (fails the cold start when incomplete)."""
+        return cls(Settings.from_env(os.environ))
+
+    @cached_property
+    def metrics(self) -> Metrics:
+        return Metrics()
+
+    @cached_property
+    def secrets(self) -> SecretSource:
+        return self._secrets or SsmSecrets(max_age=self.settings.secrets_max_age_secs)
+
+    @cached_property
+    def dynamodb(self) -> DynamoDBClient:
+        return self._dynamodb or boto3.client("dynamodb", config=AWS_CLIENT_CONFIG)
+
+    @cached_property
+    def telnyx(self) -> TelnyxVerifyClient:
+        s = self.settings
+        return TelnyxVerifyClient(
+            s.telnyx_api_base_url,
+            api_key=lambda: self.secrets.get(s.telnyx_api_key_param),
+            timeout_secs=s.telnyx_timeout_secs,
+        )
+
+    @cached_property
+    def code_sender(self) -> TelnyxCodeSender:
+        s = self.settings
+        return TelnyxCodeSender(
+            self.telnyx,
+            verify_profile_id=lambda: self.secrets.get(s.telnyx_verify_profile_id_param),
+            timeout_secs=s.login_timeout_secs,
+        )
+
+    @cached_property
+    def users(self) -> DynamoUserRepository:
+        return DynamoUserRepository(self.dynamodb, self.settings.users_table)
+
+    @cached_property
+    def verifications(self) -> DynamoVerificationStore:
+        return DynamoVerificationStore(self.dynamodb, self.settings.verifications_table)
+
+    @cached_property
+    def events(self) -> LoggedVerificationEvents:
+        return LoggedVerificationEvents(self.metrics)
+
+    @cached_property
+    def passwords(self) -> PasswordHasher:
+        return PasswordHasher(cost=self.settings.bcrypt_cost)
+
+    @cached_property
+    def tokens(self) -> AccessTokenIssuer:
+        s = self.settings
+        return AccessTokenIssuer(
+            lambda: self.secrets.get(s.jwt_signing_secret_param),
+            issuer=s.jwt_issuer,
+            audience=s.jwt_audience,
+            ttl_seconds=s.access_token_ttl_seconds,
+            clock=self.clock,
+        )
+
+    def challenges(self, policy: ChallengePolicy) -> Challenges:
+        return Challenges(
+            policy,
+            store=self.verifications,
+            sender=self.code_sender,
+            events=self.events,
+            clock=self.clock,
+        )
+
+    def challenge_policy(
+        self, kind: FlowKind, timeout_secs: int, restart_hint: str, too_many_attempts: str
+    ) -> ChallengePolicy:
+        s = self.settings
+        return ChallengePolicy(
+            kind=kind,
+            timeout_secs=timeout_secs,
+            code_length=s.verify_code_length,
+            max_attempts=s.max_code_attempts,
+            resend_cooldown_secs=s.resend_cooldown_secs,
+            max_sends=s.max_sends_per_flow,
+            send_window_secs=s.send_window_secs,
+            retention_secs=s.flow_retention_secs,
+            restart_hint=restart_hint,
+            too_many_attempts_message=too_many_attempts,
+        )
+
+    @cached_property
+    def login_flow(self) -> LoginFlow:
+        policy = self.challenge_policy(
+            FlowKind.LOGIN,
+            self.settings.login_timeout_secs,
+            "Start login again.",
+            "Too many attempts. Please start the login process again.",
+        )
+        return LoginFlow(
+            users=self.users,
+            passwords=self.passwords,
+            challenges=self.challenges(policy),
+            tokens=self.tokens,
+        )

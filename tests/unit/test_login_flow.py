@@ -1,0 +1,291 @@
+"""Login with a second factor, driven through LoginFlow with in-memory adapters."""
+
+from __future__ import annotations
+
+import pytest
+
+from phoneverify.errors import (
+    CodeCheckFailed,
+    CodeDeliveryFailed,
+    InvalidCode,
+    InvalidCredentials,
+    InvalidRequest,
+    NoPendingVerification,
+    ResendTooSoon,
+    SendLimitReached,
+    TooManyAttempts,
+    VerificationExpired,
+)
+from phoneverify.flows.login import SecondFactorRequired
+from phoneverify.models import FlowKind
+from phoneverify.tokens import AccessToken
+from tests.support.builders import PASSWORD, PHONE, LoginWorld, login_world
+
+
+@pytest.fixture
+def world() -> LoginWorld:
+    return login_world()
+
+
+def start_2fa(world: LoginWorld) -> str:
+    result = world.flow.start("demo@example.com", PASSWORD)
+    assert isinstance(result, SecondFactorRequired)
+    return result.challenge.flow_id
+
+
+def test_account_without_phone_gets_a_token_at_once(world: LoginWorld) -> None:
+    # When
+    result = world.flow.start("plain@example.com", PASSWORD)
+    # Then
+    assert isinstance(result, AccessToken)
+    assert world.tokens.decode_access_token(result.token)["sub"] == "u-plain"
+    assert world.sender.outbox == []
+
+
+def test_account_with_phone_gets_a_challenge_and_an_sms(world: LoginWorld) -> None:
+    # When
+    result = world.flow.start("  Demo@Example.COM ", PASSWORD)
+    # Then
+    assert isinstance(result, SecondFactorRequired)
+    body = result.body()
+    assert body["requires_2fa"] is True
+    assert body["phone_hint"] == "+1******0123"
+    assert body["timeout_secs"] == 300
+    assert body["code_length"] == 6
+    assert body["resend_after_secs"] == 30
+    assert len(body["flow_id"]) >= 22  # at least 128 random bits, URL-safe
+    assert [phone for phone, _, _ in world.sender.outbox] == [PHONE]
+    # The table never holds the flow id itself.
+    assert body["flow_id"] not in world.store.items
+
+
+@pytest.mark.parametrize(
+    ("email", "password"),
+    [("demo@example.com", "wrong password"), ("nobody@example.com", PASSWORD)],
+)
+def test_wrong_password_and_unknown_email_are_indistinguishable(
+    world: LoginWorld, email: str, password: str
+) -> None:
+    # When / Then
+    with pytest.raises(InvalidCredentials) as caught:
+        world.flow.start(email, password)
+    assert caught.value.body() == {"error": "Invalid credentials", "code": "invalid_credentials"}
+    assert world.sender.outbox == []
+
+
+def test_right_code_issues_a_token_for_the_user_once(world: LoginWorld) -> None:
+    # Given
+    flow_id = start_2fa(world)
+    code = world.sender.last_code(PHONE)
+    # When
+    token = world.flow.verify(flow_id, code)
+    # Then
+    claims = world.tokens.decode_access_token(token.token)
+    assert claims["sub"] == "u-phone"
+    with pytest.raises(NoPendingVerification):
+        world.flow.verify(flow_id, code)
+    assert world.events.types == ["sent", "accepted"]
+
+
+def test_wrong_codes_count_down_then_close_the_flow_for_good(world: LoginWorld) -> None:
+    # Given
+    flow_id = start_2fa(world)
+    wrong = world.sender.wrong_code(PHONE)
+    # When
+    remaining = []
+    for _ in range(4):
+        with pytest.raises(InvalidCode) as caught:
+            world.flow.verify(flow_id, wrong)
+        remaining.append(caught.value.body()["attempts_remaining"])
+    with pytest.raises(TooManyAttempts) as closing:
+        world.flow.verify(flow_id, wrong)
+    # Then
+    assert remaining == [4, 3, 2, 1]
+    assert closing.value.status == 429
+    assert closing.value.body()["error"] == (
+        "Too many attempts. Please start the login process again."
+    )
+    with pytest.raises(TooManyAttempts):
+        world.flow.verify(flow_id, world.sender.last_code(PHONE))
+    with pytest.raises(TooManyAttempts):
+        world.flow.resend(flow_id)
+    assert "locked" in world.events.types
+
+
+def test_expired_flow_answers_410_even_with_the_right_code(world: LoginWorld) -> None:
+    # Given
+    flow_id = start_2fa(world)
+    code = world.sender.last_code(PHONE)
+    # When
+    world.clock.advance(300)
+    # Then
+    with pytest.raises(VerificationExpired) as caught:
+        world.flow.verify(flow_id, code)
+    assert caught.value.status == 410
+    assert caught.value.body()["error"] == "Verification expired. Start login again."
+
+
+def test_a_record_past_retention_is_gone_even_if_ttl_has_not_deleted_it(
+    world: LoginWorld,
+) -> None:
+    # Given
+    flow_id = start_2fa(world)
+    # When
+    world.clock.advance(300 + 86_400)
+    # Then
+    with pytest.raises(NoPendingVerification):
+        world.flow.verify(flow_id, world.sender.last_code(PHONE))
+    with pytest.raises(NoPendingVerification):
+        world.flow.resend(flow_id)
+
+
+def test_unknown_flow_id_is_no_pending_verification(world: LoginWorld) -> None:
+    with pytest.raises(NoPendingVerification) as caught:
+        world.flow.verify("x" * 43, "123456")
+    assert caught.value.body()["error"] == "No pending verification. Start login again."
+
+
+def test_resend_waits_for_the_cooldown_then_replaces_the_code(world: LoginWorld) -> None:
+    # Given
+    flow_id = start_2fa(world)
+    old_code = world.sender.last_code(PHONE)
+    # When
+    world.clock.advance(10)
+    with pytest.raises(ResendTooSoon) as too_soon:
+        world.flow.resend(flow_id)
+    world.clock.advance(20)
+    resent = world.flow.resend(flow_id)
+    new_code = world.sender.last_code(PHONE)
+    # Then
+    assert too_soon.value.retry_after == 20
+    assert too_soon.value.headers() == {"Retry-After": "20"}
+    assert resent.body() == {"message": "Code resent", "timeout_secs": 300, "resend_after_secs": 30}
+    assert new_code != old_code
+    with pytest.raises(InvalidCode):
+        world.flow.verify(flow_id, old_code)
+    assert world.tokens.decode_access_token(world.flow.verify(flow_id, new_code).token)["sub"] == (
+        "u-phone"
+    )
+
+
+def test_resend_restarts_the_expiry_even_after_it_passed(world: LoginWorld) -> None:
+    # Given
+    flow_id = start_2fa(world)
+    world.clock.advance(400)
+    # When
+    world.flow.resend(flow_id)
+    world.clock.advance(290)
+    # Then
+    assert world.flow.verify(flow_id, world.sender.last_code(PHONE)).token
+
+
+def test_resend_is_capped_per_flow(world: LoginWorld) -> None:
+    # Given
+    flow_id = start_2fa(world)
+    # When
+    for _ in range(4):
+        world.clock.advance(30)
+        world.flow.resend(flow_id)
+    world.clock.advance(30)
+    # Then
+    with pytest.raises(SendLimitReached) as caught:
+        world.flow.resend(flow_id)
+    assert caught.value.status == 429
+    assert caught.value.retry_after > 0
+    assert len(world.sender.outbox) == 5
+
+
+def test_telnyx_failing_at_start_leaves_nothing_behind(world: LoginWorld) -> None:
+    # Given
+    world.sender.fail_sends = 1
+    # When / Then
+    with pytest.raises(CodeDeliveryFailed) as caught:
+        world.flow.start("demo@example.com", PASSWORD)
+    assert caught.value.status == 502
+    assert caught.value.body()["error"] == "Failed to send verification code"
+    assert world.store.items == {}
+
+
+def test_telnyx_failing_at_check_consumes_no_attempt(world: LoginWorld) -> None:
+    # Given
+    flow_id = start_2fa(world)
+    world.sender.fail_checks = 1
+    # When
+    with pytest.raises(CodeCheckFailed) as caught:
+        world.flow.verify(flow_id, world.sender.last_code(PHONE))
+    # Then
+    assert caught.value.body()["error"] == "Verification failed"
+    with pytest.raises(InvalidCode) as wrong:
+        world.flow.verify(flow_id, world.sender.wrong_code(PHONE))
+    assert wrong.value.body()["attempts_remaining"] == 4
+    assert world.flow.verify(flow_id, world.sender.last_code(PHONE)).token
+
+
+def test_telnyx_failing_at_resend_keeps_the_old_code_and_the_send_budget(
+    world: LoginWorld,
+) -> None:
+    # Given
+    flow_id = start_2fa(world)
+    old_code = world.sender.last_code(PHONE)
+    world.clock.advance(30)
+    world.sender.fail_sends = 1
+    # When
+    with pytest.raises(CodeDeliveryFailed):
+        world.flow.resend(flow_id)
+    # Then: no cooldown was started and the old code still works
+    world.flow.resend(flow_id)
+    world.clock.advance(30)
+    record = next(iter(world.store.items.values()))
+    assert record.send_count == 2
+    assert world.flow.verify(flow_id, world.sender.last_code(PHONE)).token
+    assert old_code  # the first code was delivered before the failure
+
+
+def test_a_code_of_the_wrong_length_is_refused_without_using_an_attempt(
+    world: LoginWorld,
+) -> None:
+    # Given
+    flow_id = start_2fa(world)
+    # When
+    with pytest.raises(InvalidRequest) as caught:
+        world.flow.verify(flow_id, "1234")
+    # Then
+    assert caught.value.body()["field"] == "code"
+    assert next(iter(world.store.items.values())).attempts == 0
+
+
+def test_a_login_flow_cannot_be_completed_by_another_flow_kind(world: LoginWorld) -> None:
+    # Given
+    flow_id = start_2fa(world)
+    registration = world.challenges(FlowKind.REGISTRATION)
+    # When / Then
+    with pytest.raises(NoPendingVerification):
+        registration.check(flow_id, world.sender.last_code(PHONE))
+
+
+def test_two_flows_for_one_phone_never_accept_each_others_code(world: LoginWorld) -> None:
+    # Given two logins pending for the same phone
+    first = start_2fa(world)
+    first_code = world.sender.last_code(PHONE)
+    second = start_2fa(world)
+    second_code = world.sender.last_code(PHONE)
+    assert first_code != second_code
+    # When / Then
+    with pytest.raises(InvalidCode):
+        world.flow.verify(first, second_code)
+    assert world.flow.verify(second, second_code).token
+
+
+def test_events_never_carry_the_code_or_the_full_phone(world: LoginWorld) -> None:
+    # Given
+    flow_id = start_2fa(world)
+    code = world.sender.last_code(PHONE)
+    # When
+    with pytest.raises(InvalidCode):
+        world.flow.verify(flow_id, world.sender.wrong_code(PHONE))
+    world.flow.verify(flow_id, code)
+    # Then
+    text = repr(world.events.events)
+    assert code not in text
+    assert PHONE not in text
+    assert world.events.types == ["sent", "rejected", "accepted"]
