@@ -1,0 +1,43 @@
+"""Function configuration is validated at cold start, naming what is wrong."""
+
+from __future__ import annotations
+
+import pytest
+
+from phoneverify.config import ConfigurationError, Settings
+
+VALID = {
+    "USERS_TABLE": "UsersTable",
+    "VERIFICATIONS_TABLE": "VerificationsTable",
+    "TELNYX_API_BASE_URL": "https://api.telnyx.com/",
+    "TELNYX_API_KEY_PARAM": "/phone-verify/dev/telnyx-api-key",
+    "TELNYX_VERIFY_PROFILE_ID_PARAM": "/phone-verify/dev/telnyx-verify-profile-id",
+    "JWT_SIGNING_SECRET_PARAM": "/phone-verify/dev/jwt-signing-secret",
+    "JWT_ISSUER": "iss",
+    "JWT_AUDIENCE": "aud",
+    "ACCESS_TOKEN_TTL_SECONDS": "3600",
+    "VERIFY_CODE_LENGTH": "6",
+    "ALLOWED_ORIGIN": "*",
+}
+
+
+def test_valid_environment_is_read_with_documented_defaults() -> None:
+    settings = Settings.from_env(VALID)
+    assert settings.telnyx_api_base_url == "https://api.telnyx.com"
+    assert settings.verify_code_length == 6
+    assert settings.max_code_attempts == 5
+    assert settings.login_timeout_secs == 300
+
+
+@pytest.mark.parametrize("name", ["USERS_TABLE", "JWT_SIGNING_SECRET_PARAM", "VERIFY_CODE_LENGTH"])
+def test_missing_or_empty_required_setting_names_the_variable(name: str) -> None:
+    for env in ({k: v for k, v in VALID.items() if k != name}, {**VALID, name: ""}):
+        with pytest.raises(ConfigurationError, match=name):
+            Settings.from_env(env)
+
+
+def test_out_of_range_values_are_refused() -> None:
+    with pytest.raises(ConfigurationError, match="VERIFY_CODE_LENGTH"):
+        Settings.from_env({**VALID, "VERIFY_CODE_LENGTH": "3"})
+    with pytest.raises(ConfigurationError, match="TELNYX_API_KEY_PARAM"):
+        Settings.from_env({**VALID, "TELNYX_API_KEY_PARAM": "no-leading-slash"})
