@@ -8,6 +8,7 @@ import secrets
 import threading
 from dataclasses import replace
 
+from phoneverify.adapters.dynamodb import ConditionFailed
 from phoneverify.errors import CodeCheckFailed, CodeDeliveryFailed
 from phoneverify.models import FlowStatus, PendingVerification, User, VerificationEvent
 
@@ -79,7 +80,8 @@ class InMemoryVerificationStore:
 
     def create(self, record: PendingVerification, ttl: int) -> None:
         with self._lock:
-            assert record.flow_key not in self.items
+            if record.flow_key in self.items:
+                raise ConditionFailed()
             self.items[record.flow_key] = record
             self.ttls[record.flow_key] = ttl
 

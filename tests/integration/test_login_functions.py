@@ -1,0 +1,224 @@
+"""The three login functions as Lambda runs them: real handlers, tables built from template.yaml
+on moto, secrets in (moto's) SSM, and codes sent through the Telnyx emulator over loopback."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+import boto3
+import jwt
+import pytest
+from moto import mock_aws
+
+from devtools.aws_resources import create_tables
+from devtools.telnyx_emulator import EmulatorConfig, TelnyxEmulator
+from phoneverify.adapters.dynamodb import DynamoUserRepository
+from phoneverify.models import User
+from phoneverify.passwords import PasswordHasher
+from tests.support.lambda_env import ROOT, api_event, invoke, load_function, template_environment
+
+PHONE = "+14155550123"
+PASSWORD = "correct horse battery staple"
+SECRET = "integration-signing-secret-0123456789abcdefgh"
+FUNCTIONS = {"login": "/login", "login_verify": "/login/verify", "login_resend": "/login/resend"}
+
+
+@dataclass
+class Stack:
+    functions: dict[str, ModuleType]
+    emulator: TelnyxEmulator
+    dynamodb: object
+    env: dict[str, str]
+
+    def call(
+        self, name: str, body: object, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, object], dict[str, str]]:
+        return invoke(self.functions[name], api_event(FUNCTIONS[name], body, headers=headers))
+
+    def login(self) -> str:
+        status, body, _ = self.call("login", {"email": "demo@example.com", "password": PASSWORD})
+        assert status == 200, body
+        assert isinstance(body["flow_id"], str)
+        return body["flow_id"]
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[TelnyxEmulator]:
+    emu = TelnyxEmulator(EmulatorConfig(port=0, log_requests=False)).start()
+    yield emu
+    emu.stop()
+
+
+@pytest.fixture
+def stack(monkeypatch: pytest.MonkeyPatch, emulator: TelnyxEmulator) -> Iterator[Stack]:
+    emulator.reset()
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        create_tables(dynamodb)
+        env = template_environment({"TelnyxApiBaseUrl": emulator.base_url})
+        ssm = boto3.client("ssm", region_name="us-east-1")
+        for name, kind, value in [
+            (env["TELNYX_API_KEY_PARAM"], "SecureString", emulator.config.api_key),
+            (env["TELNYX_VERIFY_PROFILE_ID_PARAM"], "String", emulator.config.profile_id),
+            (env["JWT_SIGNING_SECRET_PARAM"], "SecureString", SECRET),
+        ]:
+            ssm.put_parameter(Name=name, Type=kind, Value=value)
+        hasher = PasswordHasher(cost=4)
+        users = DynamoUserRepository(dynamodb, env["USERS_TABLE"])
+        users.put_user(User("u-demo", "demo@example.com", hasher.hash(PASSWORD), PHONE), phone_verified_at=0)
+        users.put_user(User("u-plain", "plain@example.com", hasher.hash(PASSWORD), None))
+        functions = {name: load_function(name, monkeypatch, env) for name in FUNCTIONS}
+        yield Stack(functions, emulator, dynamodb, env)
+
+
+def decode(token: str, env: dict[str, str]) -> dict[str, object]:
+    claims: dict[str, object] = jwt.decode(
+        token, SECRET, algorithms=["HS256"], audience=env["JWT_AUDIENCE"], issuer=env["JWT_ISSUER"]
+    )
+    return claims
+
+
+def test_login_then_code_from_the_outbox_gives_a_token_for_the_user(stack: Stack) -> None:
+    # Given
+    flow_id = stack.login()
+    code = stack.emulator.latest_code(PHONE)
+    assert code is not None
+    # When
+    status, body, headers = stack.call(
+        "login_verify", {"flow_id": flow_id, "code": code}, {"Origin": "https://app.example"}
+    )
+    # Then
+    assert status == 200, body
+    assert body["token_type"] == "Bearer" and body["expires_in"] == 3600
+    assert decode(str(body["token"]), stack.env)["sub"] == "u-demo"
+    assert headers.get("Access-Control-Allow-Origin") == "*"
+    # and the flow is single use
+    status, body, _ = stack.call("login_verify", {"flow_id": flow_id, "code": code})
+    assert (status, body["error"]) == (400, "No pending verification. Start login again.")
+
+
+def test_login_answers_with_the_contract_fields(stack: Stack) -> None:
+    status, body, _ = stack.call("login", {"email": "demo@example.com", "password": PASSWORD})
+    assert status == 200
+    assert body["requires_2fa"] is True
+    assert body["phone_hint"] == "+1******0123"
+    assert (body["timeout_secs"], body["code_length"], body["resend_after_secs"]) == (300, 6, 30)
+
+
+def test_account_without_phone_gets_a_token_directly(stack: Stack) -> None:
+    status, body, _ = stack.call("login", {"email": "plain@example.com", "password": PASSWORD})
+    assert status == 200
+    assert decode(str(body["token"]), stack.env)["sub"] == "u-plain"
+    assert stack.emulator.messages() == []
+
+
+def test_wrong_password_and_unknown_email_get_the_same_401(stack: Stack) -> None:
+    wrong = stack.call("login", {"email": "demo@example.com", "password": "nope nope"})
+    unknown = stack.call("login", {"email": "who@example.com", "password": PASSWORD})
+    assert wrong[:2] == unknown[:2] == (
+        401, {"error": "Invalid credentials", "code": "invalid_credentials"}
+    )
+
+
+def test_wrong_codes_then_lockout(stack: Stack) -> None:
+    # Given
+    flow_id = stack.login()
+    code = stack.emulator.latest_code(PHONE)
+    assert code is not None
+    wrong = str((int(code) + 1) % 1_000_000).zfill(6)
+    # When
+    answers = [stack.call("login_verify", {"flow_id": flow_id, "code": wrong}) for _ in range(5)]
+    # Then
+    assert [(s, b.get("attempts_remaining")) for s, b, _ in answers[:4]] == [
+        (401, 4), (401, 3), (401, 2), (401, 1)
+    ]
+    assert answers[0][1]["response_code"] == "rejected"
+    status, body, headers = answers[4]
+    assert status == 429 and headers["Retry-After"] == "0"
+    assert body["error"] == "Too many attempts. Please start the login process again."
+    assert stack.call("login_verify", {"flow_id": flow_id, "code": code})[0] == 429
+
+
+def test_expired_flow_gives_410(stack: Stack) -> None:
+    # Given a flow whose expiry has passed (TTL has not deleted it yet)
+    flow_id = stack.login()
+    table = stack.env["VERIFICATIONS_TABLE"]
+    items = stack.dynamodb.scan(TableName=table)["Items"]  # type: ignore[attr-defined]
+    stack.dynamodb.update_item(  # type: ignore[attr-defined]
+        TableName=table, Key={"pk": items[0]["pk"]},
+        UpdateExpression="SET expires_at = :past",
+        ExpressionAttributeValues={":past": {"N": str(int(time.time()) - 10)}},
+    )  # fmt: skip
+    # When
+    status, body, _ = stack.call(
+        "login_verify", {"flow_id": flow_id, "code": stack.emulator.latest_code(PHONE)}
+    )
+    # Then
+    assert (status, body["error"]) == (410, "Verification expired. Start login again.")
+
+
+def test_resend_respects_the_cooldown(stack: Stack) -> None:
+    flow_id = stack.login()
+    status, body, headers = stack.call("login_resend", {"flow_id": flow_id})
+    assert status == 429
+    assert 1 <= int(headers["Retry-After"]) <= 30 and body["retry_after"] == int(headers["Retry-After"])
+
+
+def test_telnyx_down_gives_502_and_writes_nothing(stack: Stack) -> None:
+    # Given
+    stack.emulator.add_fault(endpoint="send", status=503, count=1)
+    # When
+    status, body, _ = stack.call("login", {"email": "demo@example.com", "password": PASSWORD})
+    # Then
+    assert (status, body["error"]) == (502, "Failed to send verification code")
+    items = stack.dynamodb.scan(TableName=stack.env["VERIFICATIONS_TABLE"])["Items"]  # type: ignore[attr-defined]
+    assert items == []
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "field"),
+    [
+        ("login", {"email": "demo@example.com"}, "password"),
+        ("login", {"email": "demo@example.com", "password": PASSWORD, "admin": True}, "admin"),
+        ("login", {"email": 5, "password": PASSWORD}, "email"),
+        ("login_verify", {"flow_id": "x" * 43, "code": "１２３４５６"}, "code"),
+        ("login_verify", {"flow_id": "x" * 43, "code": 123456}, "code"),
+        ("login_resend", {"flow_id": "../../etc"}, "flow_id"),
+    ],
+)
+def test_bad_input_is_a_400_naming_the_field(
+    stack: Stack, name: str, body: dict[str, object], field: str
+) -> None:
+    status, answer, _ = stack.call(name, body)
+    assert status == 400
+    assert answer["code"] == "invalid_request" and answer["field"] == field
+    assert field in str(answer["error"])
+
+
+@pytest.mark.parametrize("raw", ["{not json", "[]", None])
+def test_unreadable_bodies_are_400(stack: Stack, raw: str | None) -> None:
+    status, answer, _ = invoke(stack.functions["login"], api_event("/login", raw))
+    assert status == 400 and answer["code"] == "invalid_request"
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_every_sample_event_is_understood_by_its_handler(stack: Stack, name: str) -> None:
+    # The committed events feed `sam local invoke`; they must stay valid requests.
+    event = json.loads((ROOT / "events" / f"{name}.json").read_text())
+    status, body, _ = invoke(stack.functions[name], event)
+    expected = {"login": 200, "login_verify": 400, "login_resend": 400}[name]
+    assert status == expected, body
+    if name != "login":
+        assert body["code"] == "no_pending_verification"
+
+
+def test_sample_events_exist_for_every_function() -> None:
+    template = (ROOT / "template.yaml").read_text()
+    for directory in sorted(p.name for p in (ROOT / "functions").iterdir() if p.is_dir()):
+        assert f"functions/{directory}/" in template
+        assert Path(ROOT / "events" / f"{directory}.json").is_file()

@@ -1,0 +1,87 @@
+"""Load a function's app.py the way Lambda does: with its template environment, at cold start."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from devtools.aws_resources import load_template
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class LambdaContext:
+    function_name: str
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:test"
+    aws_request_id: str = ""
+
+    def __post_init__(self) -> None:
+        self.aws_request_id = str(uuid.uuid4())
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 10_000
+
+
+def template_environment(parameter_overrides: dict[str, str]) -> dict[str, str]:
+    """Globals.Function environment of template.yaml with refs resolved as locally named."""
+    template = load_template()
+    params = {k: str(v.get("Default", "")) for k, v in template["Parameters"].items()}
+    params.update(parameter_overrides)
+    env: dict[str, str] = {}
+    for name, value in template["Globals"]["Function"]["Environment"]["Variables"].items():
+        if isinstance(value, dict) and "Ref" in value:
+            env[name] = params.get(value["Ref"], value["Ref"])
+        elif isinstance(value, dict) and "Fn::Sub" in value:
+            text = value["Fn::Sub"]
+            for key, val in params.items():
+                text = text.replace("${" + key + "}", val)
+            env[name] = text
+        else:
+            env[name] = str(value)
+    return env
+
+
+def load_function(
+    directory: str, monkeypatch: pytest.MonkeyPatch, env: dict[str, str]
+) -> ModuleType:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    path = ROOT / "functions" / directory / "app.py"
+    spec = importlib.util.spec_from_file_location(f"function_{directory}_{uuid.uuid4().hex}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def api_event(path: str, body: Any, *, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """An API Gateway REST proxy event, built from the committed sample for that path."""
+    sample = json.loads((ROOT / "events" / "login.json").read_text())
+    sample.update(
+        resource=path,
+        path=path,
+        body=body if isinstance(body, str) or body is None else json.dumps(body),
+    )
+    sample["requestContext"] = {**sample["requestContext"], "resourcePath": path,
+                                "path": "/dev" + path, "requestId": str(uuid.uuid4())}  # fmt: skip
+    if headers:
+        sample["headers"] = {**sample["headers"], **headers}
+        sample["multiValueHeaders"] = {k: [v] for k, v in sample["headers"].items()}
+    return sample
+
+
+def invoke(module: ModuleType, event: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
+    response = module.lambda_handler(event, LambdaContext(function_name=module.__name__))
+    body = json.loads(response["body"]) if response.get("body") else {}
+    headers = {k: v[-1] for k, v in (response.get("multiValueHeaders") or {}).items()}
+    headers.update(response.get("headers") or {})
+    return response["statusCode"], body, headers
