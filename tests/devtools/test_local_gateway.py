@@ -1,0 +1,750 @@
+"""The local API Gateway serves a SAM template's handlers like API Gateway + Lambda would."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from devtools.local_gateway import LocalGateway, TemplateError, load_app, resolve_environment
+from devtools.local_gateway.cfn import Resolver, load_template
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+FIXTURE_APP = Path(__file__).resolve().parent / "fixtures" / "gateway_app"
+FIXTURE_TEMPLATE = FIXTURE_APP / "template.yaml"
+REGION = "eu-west-1"
+
+ENV_VARS = {
+    "Parameters": {"GREETING": "hi-from-file", "NOT_DECLARED_ANYWHERE": "ignored"},
+    "EchoFunction": {"OVERRIDDEN_BY_FUNCTION": "from-file", "FLAVOR": "file-flavor"},
+}
+EXTRA_ENV = {
+    "AWS_DEFAULT_REGION": REGION,
+    "EXTRA_FROM_TEST": "extra",
+    "GLOBAL_ONLY": "from-extra-env",
+}
+
+
+def _alive(pid: int) -> bool:
+    """True while a process exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _wait_dead(pids: list[int], seconds: float = 5.0) -> list[int]:
+    deadline = time.monotonic() + seconds
+    alive = [pid for pid in pids if _alive(pid)]
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.05)
+        alive = [pid for pid in alive if _alive(pid)]
+    return alive
+
+
+@pytest.fixture(scope="module")
+def gateway() -> Iterator[LocalGateway]:
+    gw = LocalGateway(
+        FIXTURE_TEMPLATE,
+        host="127.0.0.1",
+        port=0,
+        env_vars=ENV_VARS,
+        parameter_overrides={"MaxItems": "9"},
+        static_dir=FIXTURE_APP / "web",
+        extra_env=EXTRA_ENV,
+        quiet=True,
+    )
+    gw.start()
+    yield gw
+    gw.stop()
+
+
+@pytest.fixture(scope="module")
+def client(gateway: LocalGateway) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=gateway.base_url, timeout=15) as http:
+        yield http
+
+
+def _echo(response: httpx.Response) -> dict[str, Any]:
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+# --------------------------------------------------------------------------------------------
+# Template reading
+# --------------------------------------------------------------------------------------------
+
+
+def test_real_template_routes_are_discovered() -> None:
+    # Given the project's own template
+    gw = LocalGateway(REPO_ROOT / "template.yaml", port=0, quiet=True)
+
+    # When the routes are listed (nothing is started or invoked)
+    routes = {(method, path): target for method, path, target in gw.routes()}
+
+    # Then each login endpoint is mounted on its function, with the CORS preflight
+    assert routes[("POST", "/login")] == "LoginFunction"
+    assert routes[("POST", "/login/verify")] == "LoginVerifyFunction"
+    assert routes[("POST", "/login/resend")] == "LoginResendFunction"
+    assert routes[("OPTIONS", "/login")].startswith("CORS preflight")
+    assert gw.app.apis["PhoneVerifyApi"].stage == "dev"
+
+
+def test_short_and_long_form_intrinsics_load_alike(tmp_path: Path) -> None:
+    # Given a template using short tags and their long forms
+    template = tmp_path / "t.yaml"
+    template.write_text(
+        "A: !Ref P\n"
+        "B: !GetAtt R.Arn\n"
+        "C: !Sub 'x-${P}'\n"
+        "D: {'Fn::Join': ['-', [a, b]]}\n"
+        "E: !Select [0, !GetAZs '']\n"
+        "F: !Base64 abc\n"
+        "G: !If [Cond, yes-value, no-value]\n"
+        "H: !ImportValue other-stack-output\n"
+        "I: !Condition Cond\n"
+        "J: 2024-01-01\n"
+    )
+
+    # When it is loaded
+    data = load_template(template)
+
+    # Then short tags become the long forms and dates stay strings
+    assert data["A"] == {"Ref": "P"}
+    assert data["B"] == {"Fn::GetAtt": ["R", "Arn"]}
+    assert data["C"] == {"Fn::Sub": "x-${P}"}
+    assert data["D"] == {"Fn::Join": ["-", ["a", "b"]]}
+    assert data["E"] == {"Fn::Select": [0, {"Fn::GetAZs": ""}]}
+    assert data["F"] == {"Fn::Base64": "abc"}
+    assert data["G"] == {"Fn::If": ["Cond", "yes-value", "no-value"]}
+    assert data["H"] == {"Fn::ImportValue": "other-stack-output"}
+    assert data["I"] == {"Condition": "Cond"}
+    assert data["J"] == "2024-01-01"
+    # And the resolver evaluates them
+    resolver = Resolver(
+        template={"Conditions": {"Cond": {"Fn::Equals": ["a", "a"]}}},
+        parameters={"P": "p"},
+        region="eu-west-1",
+        resources={"R": {"Type": "AWS::SQS::Queue"}},
+    )
+    assert resolver.resolve(data["B"]) == "arn:aws:sqs:eu-west-1:123456789012:R"
+    assert resolver.resolve(data["C"]) == "x-p"
+    assert resolver.resolve(data["E"]) == "eu-west-1a"
+    assert resolver.resolve(data["F"]) == "YWJj"
+    assert resolver.resolve(data["G"]) == "yes-value"
+
+
+def test_environment_resolution_with_overrides() -> None:
+    # Given the fixture template with a parameter override and an env vars file
+    app = load_app(FIXTURE_TEMPLATE, {"MaxItems": "9"}, region=REGION)
+
+    # When the environments of two functions are resolved
+    echo = resolve_environment(app, "EchoFunction", ENV_VARS)
+    sleep = resolve_environment(app, "SleepFunction", ENV_VARS)
+
+    # Then Refs, GetAtt, Sub and the other intrinsics resolve like a deployed stack
+    assert echo["MAX_ITEMS"] == "9"  # Number parameter override, as a string
+    assert echo["TABLE_NAME"] == "ItemsTable"  # Ref of a resource -> its logical id
+    assert echo["TABLE_ARN"] == f"arn:aws:dynamodb:{REGION}:123456789012:table/ItemsTable"
+    assert echo["ISSUER"] == f"issuer-test-{REGION}-123456789012"
+    assert echo["JOINED"] == "a-test-y"
+    assert echo["MODE"] == "development"
+    assert echo["TABLE_REFS"] == (
+        f"ItemsTable|arn:aws:dynamodb:{REGION}:123456789012:table/ItemsTable|aws|amazonaws.com"
+    )
+    assert echo["LIMIT"] == "10"
+    assert echo["QUOTED"] == "hello/ItemsTable/${Literal}"
+    assert echo["GLOBAL_ONLY"] == "from-globals"
+    # And "Parameters" applies to every function, the function's own section wins over it
+    assert echo["GREETING"] == "hi-from-file"
+    assert sleep["GREETING"] == "hi-from-file"
+    assert echo["OVERRIDDEN_BY_FUNCTION"] == "from-file"
+    assert sleep["OVERRIDDEN_BY_FUNCTION"] == "globals"
+    assert echo["FLAVOR"] == "file-flavor"
+    assert sleep["FLAVOR"] == "vanilla"  # parameter Default
+    # And overrides never add variables the template does not declare
+    assert "NOT_DECLARED_ANYWHERE" not in echo
+
+
+def test_unresolvable_environment_variable_names_function_and_variable(tmp_path: Path) -> None:
+    # Given a function whose environment imports another stack's output
+    template = tmp_path / "template.yaml"
+    template.write_text(
+        FIXTURE_TEMPLATE.read_text().replace(
+            "GLOBAL_ONLY: from-globals", "GLOBAL_ONLY: !ImportValue shared-vpc-id"
+        )
+    )
+    (tmp_path / "src").symlink_to(FIXTURE_APP / "src")
+    (tmp_path / "layer").symlink_to(FIXTURE_APP / "layer")
+    app = load_app(template)
+
+    # When its environment is resolved, Then the error names the function and the variable
+    with pytest.raises(TemplateError, match=r"function EchoFunction: .*GLOBAL_ONLY.*ImportValue"):
+        resolve_environment(app, "EchoFunction")
+    # And an env vars override makes it resolvable
+    env = resolve_environment(app, "EchoFunction", {"Parameters": {"GLOBAL_ONLY": "vpc-1"}})
+    assert env["GLOBAL_ONLY"] == "vpc-1"
+    # And the gateway refuses to start without the override
+    gw = LocalGateway(template, port=0, quiet=True)
+    with pytest.raises(TemplateError, match="GLOBAL_ONLY"):
+        gw.start()
+
+
+# --------------------------------------------------------------------------------------------
+# REST API events (payload 1.0)
+# --------------------------------------------------------------------------------------------
+
+
+def test_rest_event_shape(client: httpx.Client) -> None:
+    # Given a path parameter, a multi-value query string and custom headers
+    started_ms = int(time.time() * 1000)
+
+    # When the route is called
+    response = client.get(
+        "/items/42?tag=a&tag=b&q=x%20y",
+        headers={"X-Custom": "one", "User-Agent": "gateway-test/1.0"},
+    )
+
+    # Then the function receives the REST proxy event API Gateway would send
+    event = _echo(response)["event"]
+    assert event["resource"] == "/items/{id}"
+    assert event["path"] == "/items/42"
+    assert event["httpMethod"] == "GET"
+    assert event["pathParameters"] == {"id": "42"}
+    assert event["queryStringParameters"] == {"tag": "b", "q": "x y"}
+    assert event["multiValueQueryStringParameters"] == {"tag": ["a", "b"], "q": ["x y"]}
+    assert event["headers"]["X-Custom"] == "one"
+    assert event["multiValueHeaders"]["X-Custom"] == ["one"]
+    assert event["headers"]["X-Forwarded-For"] == "127.0.0.1"
+    assert event["stageVariables"] is None
+    assert event["body"] is None
+    assert event["isBase64Encoded"] is False
+    context = event["requestContext"]
+    assert context["stage"] == "test"
+    assert context["path"] == "/test/items/42"
+    assert context["resourcePath"] == "/items/{id}"
+    assert context["httpMethod"] == "GET"
+    assert context["accountId"] == "123456789012"
+    assert re.fullmatch(r"[a-z0-9]{10}", context["apiId"])
+    assert context["protocol"] == "HTTP/1.1"
+    assert context["domainName"] == "127.0.0.1"
+    assert context["identity"]["sourceIp"] == "127.0.0.1"
+    assert context["identity"]["userAgent"] == "gateway-test/1.0"
+    assert str(uuid.UUID(context["requestId"])) == context["requestId"]
+    assert response.headers["x-amzn-RequestId"] == context["requestId"]
+    assert started_ms - 1000 <= context["requestTimeEpoch"] <= int(time.time() * 1000)
+    assert re.fullmatch(r"\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d \+0000", context["requestTime"])
+    assert context["extendedRequestId"]
+    assert context["resourceId"]
+
+
+def test_rest_event_without_query_and_with_greedy_path(client: httpx.Client) -> None:
+    # Given a {proxy+} route, When it is called with several segments and no query string
+    event = _echo(client.get("/files/a/b/c.txt"))["event"]
+
+    # Then the greedy parameter holds the rest of the path and the query fields are null
+    assert event["resource"] == "/files/{proxy+}"
+    assert event["pathParameters"] == {"proxy": "a/b/c.txt"}
+    assert event["queryStringParameters"] is None
+    assert event["multiValueQueryStringParameters"] is None
+
+
+def test_rest_event_bodies_text_and_binary(client: httpx.Client) -> None:
+    # Given an ANY route, When a JSON body is posted
+    event = _echo(client.post("/echo", json={"phone": "+15550100"}))["event"]
+
+    # Then the body arrives as text
+    assert event["httpMethod"] == "POST"
+    assert json.loads(event["body"]) == {"phone": "+15550100"}
+    assert event["isBase64Encoded"] is False
+    assert event["pathParameters"] is None
+
+    # When a binary body is sent, Then it arrives base64-encoded
+    raw = bytes(range(256))
+    headers = {"Content-Type": "application/octet-stream"}
+    event = _echo(client.put("/echo", content=raw, headers=headers))["event"]
+    assert event["isBase64Encoded"] is True
+    assert base64.b64decode(event["body"]) == raw
+
+
+def test_proxy_result_becomes_http_response(client: httpx.Client) -> None:
+    # Given a handler returning headers and multiValueHeaders
+    response = client.get("/echo")
+
+    # Then both are sent, the body is the handler's body
+    assert response.status_code == 200
+    assert response.headers["X-Echo"] == "yes"
+    assert response.headers.get_list("Set-Cookie") == ["a=1", "b=2"]
+    assert response.headers["Content-Type"] == "application/json"
+
+    # When the result is base64-encoded, Then the client receives the decoded bytes
+    binary = client.get("/echo", params={"binary": "1"})
+    assert binary.content == b"\x00\x01\xfe\xff"
+
+
+def test_function_environment_and_context(client: httpx.Client, gateway: LocalGateway) -> None:
+    # When a function runs
+    body = _echo(client.get("/echo"))
+
+    # Then its environment holds resolved template values, overrides, extra env and Lambda's
+    env = body["env"]
+    assert env["GREETING"] == "hi-from-file"
+    assert env["OVERRIDDEN_BY_FUNCTION"] == "from-file"
+    assert env["MAX_ITEMS"] == "9"
+    assert env["TABLE_NAME"] == "ItemsTable"
+    assert env["ISSUER"] == f"issuer-test-{REGION}-123456789012"
+    assert env["EXTRA_FROM_TEST"] == "extra"
+    assert env["GLOBAL_ONLY"] == "from-extra-env"  # extra_env wins over the template
+    assert "PYTHONPATH" not in env
+    assert "NOT_DECLARED_ANYWHERE" not in env
+    assert env["AWS_LAMBDA_FUNCTION_NAME"] == "EchoFunction"
+    assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "256"
+    assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == REGION
+    assert Path(env["LAMBDA_TASK_ROOT"]) == FIXTURE_APP / "src" / "echo"
+    # And sys.path is the code directory, then the layer (and its python/ directory)
+    assert body["sys_path"][:3] == [
+        str(FIXTURE_APP / "src" / "echo"),
+        str(FIXTURE_APP / "layer"),
+        str(FIXTURE_APP / "layer" / "python"),
+    ]
+    assert body["layer"] == ["HI!", "nested"]
+    assert Path(body["cwd"]) == FIXTURE_APP / "src" / "echo"
+    # And the context object looks like Lambda's
+    context = body["context"]
+    assert context["function_name"] == "EchoFunction"
+    assert context["function_version"] == "$LATEST"
+    assert context["memory_limit_in_mb"] == "256"
+    assert context["invoked_function_arn"] == (
+        f"arn:aws:lambda:{REGION}:123456789012:function:EchoFunction"
+    )
+    assert context["log_group_name"] == "/aws/lambda/EchoFunction"
+    assert "[$LATEST]" in context["log_stream_name"]
+    assert 0 < context["remaining_ms"] <= 5000
+    assert context["aws_request_id"] == body["event"]["requestContext"]["requestId"]
+
+
+# --------------------------------------------------------------------------------------------
+# Execution environments
+# --------------------------------------------------------------------------------------------
+
+
+def test_warm_worker_keeps_module_state(client: httpx.Client) -> None:
+    # Given a function that counts its invocations in module state
+    first = _echo(client.get("/echo"))["state"]
+
+    # When it is called again
+    second = _echo(client.get("/echo"))["state"]
+
+    # Then the same warm process served it and the module was not re-imported
+    assert second["pid"] == first["pid"]
+    assert second["loaded_at"] == first["loaded_at"]
+    assert second["invocations"] == first["invocations"] + 1
+
+
+def test_concurrent_requests_run_in_parallel_workers(client: httpx.Client) -> None:
+    # Given a handler that sleeps one second (warmed up once)
+    assert client.get("/sleep", params={"seconds": "0"}).status_code == 200
+
+    # When four requests arrive at the same time
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        responses = list(pool.map(lambda _: client.get("/sleep"), range(4)))
+    elapsed = time.monotonic() - started
+
+    # Then they ran in parallel, in four different execution environments
+    assert all(r.status_code == 200 for r in responses)
+    assert elapsed < 3.0
+    bodies = [r.json() for r in responses]
+    assert len({b["pid"] for b in bodies}) == 4
+    # And every environment but the warm one started cold (first invocation)
+    assert sum(1 for b in bodies if b["invocations"] == 1) >= 3
+
+
+def test_handler_exception_is_502_and_worker_survives(client: httpx.Client) -> None:
+    # When the handler raises
+    response = client.get("/boom")
+
+    # Then API Gateway's generic error comes back
+    assert response.status_code == 502
+    assert response.json() == {"message": "Internal server error"}
+    # And the function keeps working afterwards
+    assert client.get("/boom").status_code == 502
+
+
+def test_handler_import_error_is_502(client: httpx.Client) -> None:
+    # Given a function whose handler module does not exist
+    # When it is called (twice: every new environment retries the init)
+    responses = [client.get("/broken") for _ in range(2)]
+
+    # Then each call fails like API Gateway does
+    assert [r.status_code for r in responses] == [502, 502]
+    assert responses[0].json() == {"message": "Internal server error"}
+
+
+@pytest.mark.parametrize("kind", ["dict-body", "no-status", "not-a-dict", "extra-key"])
+def test_malformed_result_is_502(client: httpx.Client, kind: str) -> None:
+    # When the handler returns something that is not a valid proxy result
+    response = client.get(f"/malformed/{kind}")
+
+    # Then API Gateway's malformed-response error comes back
+    assert response.status_code == 502
+    assert response.json() == {"message": "Internal server error"}
+
+
+def test_valid_result_from_same_function_passes(client: httpx.Client) -> None:
+    response = client.get("/malformed/ok")
+    assert response.status_code == 201
+    assert response.text == "fine"
+
+
+def test_timeout_is_504_and_worker_is_killed(client: httpx.Client, gateway: LocalGateway) -> None:
+    # Given a function with Timeout: 1 that sleeps 3 seconds
+    started = time.monotonic()
+
+    # When it is called
+    response = client.get("/slow", params={"seconds": "3"})
+
+    # Then the gateway answers 504 once the timeout passes and the worker is gone
+    assert response.status_code == 504
+    assert response.json() == {"message": "Endpoint request timed out"}
+    assert time.monotonic() - started < 2.8
+    assert gateway.worker_pids().get("SlowFunction", []) == []
+
+
+# --------------------------------------------------------------------------------------------
+# Routing, CORS, static files
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/nowhere"), ("DELETE", "/items/42"), ("POST", "/files/x"), ("PUT", "/files")],
+)
+def test_unknown_route_or_method_is_missing_authentication_token(
+    client: httpx.Client, method: str, path: str
+) -> None:
+    # When no resource/method is mounted for the request (GET goes to static files here)
+    response = client.request(method, path)
+
+    # Then the answer is API Gateway's 403 for unknown routes
+    assert response.status_code == 403
+    assert response.json() == {"message": "Missing Authentication Token"}
+    assert response.headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
+
+
+def test_cors_preflight_uses_api_cors_settings(client: httpx.Client) -> None:
+    # When a browser sends a preflight for a mounted path
+    response = client.options(
+        "/items/42",
+        headers={"Origin": "https://app.example", "Access-Control-Request-Method": "GET"},
+    )
+
+    # Then the Api's Cors settings answer it (quotes removed), without calling a function
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] == "https://app.example"
+    assert response.headers["Access-Control-Allow-Methods"] == "GET,POST,OPTIONS"
+    assert response.headers["Access-Control-Allow-Headers"] == "Content-Type,Authorization"
+    assert response.headers["Access-Control-Max-Age"] == "600"
+    assert response.content == b""
+    # And a path that is not mounted still gets the 403
+    assert client.options("/nowhere").status_code == 403
+
+
+def test_static_files_are_served_outside_function_routes(client: httpx.Client) -> None:
+    # When the root and a file are requested
+    index = client.get("/")
+    script = client.get("/app.js")
+
+    # Then they come from the static directory
+    assert index.status_code == 200
+    assert "static index" in index.text
+    assert index.headers["Content-Type"].startswith("text/html")
+    assert script.status_code == 200
+    assert "javascript" in script.headers["Content-Type"]
+    # And a path owned by a function is never served from disk
+    assert "never be served" not in client.get("/echo").text
+    # And a missing file is a 404
+    assert client.get("/missing.css").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "target", ["/../template.yaml", "/%2e%2e/template.yaml", "/..%2ftemplate.yaml"]
+)
+def test_static_files_refuse_directory_traversal(gateway: LocalGateway, target: str) -> None:
+    # Given a raw request target that escapes the static directory (no client normalisation)
+    connection = http.client.HTTPConnection("127.0.0.1", gateway.port, timeout=5)
+    try:
+        connection.request("GET", target)
+        response = connection.getresponse()
+        body = response.read()
+    finally:
+        connection.close()
+
+    # Then the file outside the directory is not served
+    assert response.status in (403, 404)
+    assert b"AWSTemplateFormatVersion" not in body
+
+
+# --------------------------------------------------------------------------------------------
+# Function URLs (payload 2.0)
+# --------------------------------------------------------------------------------------------
+
+
+def test_function_url_event_shape(client: httpx.Client) -> None:
+    # When the function URL is called on its local mount path
+    response = client.post(
+        "/webhooks/test/hook?x=1&x=2&y=",
+        content=b'{"data": {"event_type": "verify.sent"}}',
+        headers={
+            "Content-Type": "application/json",
+            "Cookie": "c1=v1; c2=v2",
+            "X-Signature": "sig",
+            "User-Agent": "telnyx-webhooks",
+        },
+    )
+
+    # Then the handler's full response form is used
+    assert response.status_code == 202
+    assert response.headers["Set-Cookie"] == "session=abc; HttpOnly"
+    # And the event is payload format 2.0, relative to the function URL's root
+    event = response.json()["event"]
+    assert event["version"] == "2.0"
+    assert event["routeKey"] == "$default"
+    assert event["rawPath"] == "/hook"
+    assert event["rawQueryString"] == "x=1&x=2&y="
+    assert event["queryStringParameters"] == {"x": "1,2", "y": ""}
+    assert event["cookies"] == ["c1=v1", "c2=v2"]
+    assert event["headers"]["x-signature"] == "sig"
+    assert event["headers"]["content-type"] == "application/json"
+    assert "cookie" not in event["headers"]
+    assert json.loads(event["body"]) == {"data": {"event_type": "verify.sent"}}
+    assert event["isBase64Encoded"] is False
+    context = event["requestContext"]
+    assert context["http"] == {
+        "method": "POST",
+        "path": "/hook",
+        "protocol": "HTTP/1.1",
+        "sourceIp": "127.0.0.1",
+        "userAgent": "telnyx-webhooks",
+    }
+    assert context["stage"] == "$default"
+    assert context["routeKey"] == "$default"
+    assert str(uuid.UUID(context["requestId"])) == context["requestId"]
+    assert isinstance(context["timeEpoch"], int)
+    assert context["domainName"] == "127.0.0.1"
+
+
+def test_function_url_generic_mount_and_shorthand_response(client: httpx.Client) -> None:
+    # When the function URL is called on /_function_urls/<LogicalId> and returns a bare dict
+    response = client.get("/_function_urls/WebhookFunction", params={"shorthand": "1"})
+
+    # Then Lambda's inferred response is used: 200, JSON of the returned value
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.json() == {"received": True, "path": "/"}
+
+
+def test_function_url_handler_error_is_502(client: httpx.Client) -> None:
+    # When the function behind the URL raises, Then the function URL answers 502
+    response = client.get("/webhooks/test", params={"fail": "1"})
+    assert response.status_code == 502
+    assert response.text == "Internal Server Error"
+
+
+# --------------------------------------------------------------------------------------------
+# Lambda authorizer (REQUEST)
+# --------------------------------------------------------------------------------------------
+
+
+def test_authorizer_allows_and_passes_context(client: httpx.Client, gateway: LocalGateway) -> None:
+    # When a request carries a token the authorizer allows
+    event = _echo(client.get("/secure", headers={"Authorization": "Bearer allow"}))["event"]
+
+    # Then the function runs with the authorizer's context and principal
+    authorizer = event["requestContext"]["authorizer"]
+    assert authorizer["principalId"] == "user-1"
+    assert authorizer["userId"] == "u-1"
+    assert authorizer["admin"] == "true"
+    assert authorizer["level"] == "3"
+    assert authorizer["eventType"] == "REQUEST"
+    api_id = gateway.app.apis["SecureApi"].api_id
+    assert authorizer["methodArn"] == (
+        f"arn:aws:execute-api:{REGION}:123456789012:{api_id}/secure/GET/secure"
+    )
+    assert event["requestContext"]["stage"] == "secure"
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "body"),
+    [
+        ({}, 401, {"message": "Unauthorized"}),
+        ({"Authorization": "Bearer reject"}, 401, {"message": "Unauthorized"}),
+        (
+            {"Authorization": "Bearer deny"},
+            403,
+            {"Message": "User is not authorized to access this resource with an explicit deny"},
+        ),
+        (
+            {"Authorization": "Bearer elsewhere"},
+            403,
+            {"Message": "User is not authorized to access this resource"},
+        ),
+    ],
+)
+def test_authorizer_refusals(
+    client: httpx.Client, headers: dict[str, str], status: int, body: dict[str, str]
+) -> None:
+    # When the identity header is missing, the authorizer rejects, or its policy denies
+    response = client.get("/secure", headers=headers)
+
+    # Then API Gateway's refusal comes back and the function is not called
+    assert response.status_code == status
+    assert response.json() == body
+
+
+def test_authorizer_none_on_event_disables_default_authorizer(client: httpx.Client) -> None:
+    # When a route declared with Auth: Authorizer: NONE is called without a token
+    event = _echo(client.get("/secure/public"))["event"]
+
+    # Then it is served without an authorizer context
+    assert "authorizer" not in event["requestContext"]
+
+
+def test_token_authorizer_and_authorized_cors_preflight(tmp_path: Path) -> None:
+    # Given the SecureApi switched to a TOKEN authorizer, with Cors and SAM's default of
+    # also protecting the CORS preflight
+    text = FIXTURE_TEMPLATE.read_text()
+    text = text.replace(
+        "      StageName: secure\n", "      StageName: secure\n      Cors: \"'*'\"\n"
+    )
+    text = text.replace("        AddDefaultAuthorizerToCorsPreflight: false\n", "")
+    text = text.replace("FunctionPayloadType: REQUEST", "FunctionPayloadType: TOKEN")
+    text = text.replace(
+        "            Identity:\n              Headers:\n                - Authorization\n",
+        "            Identity:\n              Header: X-Token\n"
+        "              ValidationExpression: '^Bearer [a-z]+$'\n",
+    )
+    template = tmp_path / "template.yaml"
+    template.write_text(text)
+    for name in ("src", "layer"):
+        (tmp_path / name).symlink_to(FIXTURE_APP / name)
+
+    local = LocalGateway(template, port=0, extra_env=EXTRA_ENV, quiet=True)
+    with local as gw, httpx.Client(base_url=gw.base_url, timeout=10) as http:
+        # When the token header is sent, Then the authorizer gets a TOKEN event
+        event = _echo(http.get("/secure", headers={"X-Token": "Bearer allow"}))["event"]
+        assert event["requestContext"]["authorizer"]["eventType"] == "TOKEN"
+        # And a token failing ValidationExpression or a missing one is a 401
+        assert http.get("/secure", headers={"X-Token": "nope"}).status_code == 401
+        assert http.get("/secure").status_code == 401
+        # And the preflight needs the token too (AddDefaultAuthorizerToCorsPreflight)
+        assert http.options("/secure").status_code == 401
+        preflight = http.options("/secure", headers={"X-Token": "Bearer allow"})
+        assert preflight.status_code == 200
+        assert preflight.headers["Access-Control-Allow-Origin"] == "*"
+        assert preflight.headers["Access-Control-Allow-Methods"] == "GET,OPTIONS"
+
+
+# --------------------------------------------------------------------------------------------
+# Process lifecycle
+# --------------------------------------------------------------------------------------------
+
+
+def test_stop_leaves_no_worker_processes() -> None:
+    # Given a running gateway with a few warm workers
+    gw = LocalGateway(FIXTURE_TEMPLATE, port=0, extra_env=EXTRA_ENV, quiet=True).start()
+    with httpx.Client(base_url=gw.base_url, timeout=10) as http:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            list(pool.map(lambda _: http.get("/sleep", params={"seconds": "0.3"}), range(2)))
+        http.get("/echo")
+        # (without a static directory, an unknown GET is API Gateway's 403 as well)
+        assert http.get("/nowhere").status_code == 403
+        assert http.get("/files").status_code == 403
+    pids = [pid for group in gw.worker_pids().values() for pid in group]
+    assert len(pids) >= 3
+
+    # When it stops
+    gw.stop()
+
+    # Then every worker process is gone
+    assert _wait_dead(pids, 2.0) == []
+
+
+def _start_cli(*extra: str) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [
+            sys.executable,
+            "-m",
+            "devtools.local_gateway",
+            "--template",
+            str(FIXTURE_TEMPLATE),
+            "--port",
+            "0",
+            "--quiet",
+            *extra,
+        ],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    match = re.search(r"Listening on (http://\S+)", line)
+    if match is None:
+        process.kill()
+        pytest.fail(f"gateway did not start: {line!r}")
+    return process, match.group(1)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_cli_signal_stops_workers(signum: int) -> None:
+    # Given the command-line gateway with a warm worker
+    process, base_url = _start_cli("--extra-env", f"AWS_DEFAULT_REGION={REGION}")
+    try:
+        pid = httpx.get(f"{base_url}/echo", timeout=10).json()["state"]["pid"]
+        assert _alive(pid)
+
+        # When it receives the signal
+        process.send_signal(signum)
+
+        # Then it exits cleanly and the worker is gone
+        assert process.wait(timeout=10) == 0
+        assert _wait_dead([pid], 3.0) == []
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_workers_exit_when_gateway_is_killed() -> None:
+    # Given the command-line gateway with a busy and an idle worker
+    process, base_url = _start_cli()
+    try:
+        pid = httpx.get(f"{base_url}/echo", timeout=10).json()["state"]["pid"]
+
+        # When the gateway is killed without any chance to clean up
+        process.kill()
+        process.wait(timeout=5)
+
+        # Then the orphaned worker notices and exits by itself
+        assert _wait_dead([pid], 3.0) == []
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
