@@ -28,6 +28,7 @@ run: $(STAMP)  ## serve the API, the web page and the Telnyx emulator on 127.0.0
 	$(PY) -m devtools.local_stack
 
 test: $(STAMP)  ## everything: lint, types, template checks, unit, integration, end-to-end
+	scripts/ensure-system-deps
 	$(MAKE) --no-print-directory lint typecheck validate
 	$(PY) -m pytest
 

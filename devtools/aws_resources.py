@@ -9,14 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from samcli.yamlhelper import yaml_parse
+from devtools.local_gateway.cfn import load_template as _load_template
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
 
 
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
-    template: dict[str, Any] = yaml_parse(path.read_text())
-    return template
+    """template.yaml as plain data; short-form tags become their long form (`{"Ref": ...}`)."""
+    return _load_template(path)
 
 
 def table_definitions(path: Path = TEMPLATE) -> dict[str, dict[str, Any]]:

@@ -14,18 +14,24 @@ import boto3
 import jwt
 import pytest
 from moto import mock_aws
-
-from devtools.aws_resources import create_tables
-from devtools.telnyx_emulator import EmulatorConfig, TelnyxEmulator
 from phoneverify.adapters.dynamodb import DynamoUserRepository
 from phoneverify.models import User
 from phoneverify.passwords import PasswordHasher
+
+from devtools.aws_resources import create_tables
+from devtools.telnyx_emulator import EmulatorConfig, TelnyxEmulator
 from tests.support.lambda_env import ROOT, api_event, invoke, load_function, template_environment
 
 PHONE = "+14155550123"
+FULL_WIDTH_DIGITS = "\uff11\uff12\uff13\uff14\uff15\uff16"  # "123456" outside ASCII
 PASSWORD = "correct horse battery staple"
 SECRET = "integration-signing-secret-0123456789abcdefgh"
 FUNCTIONS = {"login": "/login", "login_verify": "/login/verify", "login_resend": "/login/resend"}
+LOGICAL_IDS = {
+    "login": "LoginFunction",
+    "login_verify": "LoginVerifyFunction",
+    "login_resend": "LoginResendFunction",
+}
 
 
 @dataclass
@@ -60,7 +66,8 @@ def stack(monkeypatch: pytest.MonkeyPatch, emulator: TelnyxEmulator) -> Iterator
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name="us-east-1")
         create_tables(dynamodb)
-        env = template_environment({"TelnyxApiBaseUrl": emulator.base_url})
+        overrides = {"TelnyxApiBaseUrl": emulator.base_url}
+        env = template_environment("LoginFunction", overrides)
         ssm = boto3.client("ssm", region_name="us-east-1")
         for name, kind, value in [
             (env["TELNYX_API_KEY_PARAM"], "SecureString", emulator.config.api_key),
@@ -70,9 +77,16 @@ def stack(monkeypatch: pytest.MonkeyPatch, emulator: TelnyxEmulator) -> Iterator
             ssm.put_parameter(Name=name, Type=kind, Value=value)
         hasher = PasswordHasher(cost=4)
         users = DynamoUserRepository(dynamodb, env["USERS_TABLE"])
-        users.put_user(User("u-demo", "demo@example.com", hasher.hash(PASSWORD), PHONE), phone_verified_at=0)
+        users.put_user(
+            User("u-demo", "demo@example.com", hasher.hash(PASSWORD), PHONE), phone_verified_at=0
+        )
         users.put_user(User("u-plain", "plain@example.com", hasher.hash(PASSWORD), None))
-        functions = {name: load_function(name, monkeypatch, env) for name in FUNCTIONS}
+        functions = {
+            name: load_function(
+                name, monkeypatch, template_environment(LOGICAL_IDS[name], overrides)
+            )
+            for name in FUNCTIONS
+        }
         yield Stack(functions, emulator, dynamodb, env)
 
 
@@ -120,8 +134,10 @@ def test_account_without_phone_gets_a_token_directly(stack: Stack) -> None:
 def test_wrong_password_and_unknown_email_get_the_same_401(stack: Stack) -> None:
     wrong = stack.call("login", {"email": "demo@example.com", "password": "nope nope"})
     unknown = stack.call("login", {"email": "who@example.com", "password": PASSWORD})
-    assert wrong[:2] == unknown[:2] == (
-        401, {"error": "Invalid credentials", "code": "invalid_credentials"}
+    assert (
+        wrong[:2]
+        == unknown[:2]
+        == (401, {"error": "Invalid credentials", "code": "invalid_credentials"})
     )
 
 
@@ -135,7 +151,10 @@ def test_wrong_codes_then_lockout(stack: Stack) -> None:
     answers = [stack.call("login_verify", {"flow_id": flow_id, "code": wrong}) for _ in range(5)]
     # Then
     assert [(s, b.get("attempts_remaining")) for s, b, _ in answers[:4]] == [
-        (401, 4), (401, 3), (401, 2), (401, 1)
+        (401, 4),
+        (401, 3),
+        (401, 2),
+        (401, 1),
     ]
     assert answers[0][1]["response_code"] == "rejected"
     status, body, headers = answers[4]
@@ -150,10 +169,11 @@ def test_expired_flow_gives_410(stack: Stack) -> None:
     table = stack.env["VERIFICATIONS_TABLE"]
     items = stack.dynamodb.scan(TableName=table)["Items"]  # type: ignore[attr-defined]
     stack.dynamodb.update_item(  # type: ignore[attr-defined]
-        TableName=table, Key={"pk": items[0]["pk"]},
+        TableName=table,
+        Key={"pk": items[0]["pk"]},
         UpdateExpression="SET expires_at = :past",
         ExpressionAttributeValues={":past": {"N": str(int(time.time()) - 10)}},
-    )  # fmt: skip
+    )
     # When
     status, body, _ = stack.call(
         "login_verify", {"flow_id": flow_id, "code": stack.emulator.latest_code(PHONE)}
@@ -166,7 +186,9 @@ def test_resend_respects_the_cooldown(stack: Stack) -> None:
     flow_id = stack.login()
     status, body, headers = stack.call("login_resend", {"flow_id": flow_id})
     assert status == 429
-    assert 1 <= int(headers["Retry-After"]) <= 30 and body["retry_after"] == int(headers["Retry-After"])
+    assert 1 <= int(headers["Retry-After"]) <= 30 and body["retry_after"] == int(
+        headers["Retry-After"]
+    )
 
 
 def test_telnyx_down_gives_502_and_writes_nothing(stack: Stack) -> None:
@@ -186,7 +208,7 @@ def test_telnyx_down_gives_502_and_writes_nothing(stack: Stack) -> None:
         ("login", {"email": "demo@example.com"}, "password"),
         ("login", {"email": "demo@example.com", "password": PASSWORD, "admin": True}, "admin"),
         ("login", {"email": 5, "password": PASSWORD}, "email"),
-        ("login_verify", {"flow_id": "x" * 43, "code": "１２３４５６"}, "code"),
+        ("login_verify", {"flow_id": "x" * 43, "code": FULL_WIDTH_DIGITS}, "code"),
         ("login_verify", {"flow_id": "x" * 43, "code": 123456}, "code"),
         ("login_resend", {"flow_id": "../../etc"}, "flow_id"),
     ],

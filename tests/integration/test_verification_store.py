@@ -11,11 +11,11 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-
-from devtools.aws_resources import create_tables
 from phoneverify.adapters.dynamodb import ConditionFailed, DynamoVerificationStore
 from phoneverify.models import FlowKind, FlowStatus, PendingVerification
 from phoneverify.ports import VerificationStore
+
+from devtools.aws_resources import create_tables
 from tests.support.fakes import InMemoryVerificationStore
 
 NOW = 1_800_000_000.0
@@ -23,10 +23,19 @@ NOW = 1_800_000_000.0
 
 def record(key: str = "k1", **overrides: Any) -> PendingVerification:
     values: dict[str, Any] = {
-        "flow_key": key, "kind": FlowKind.LOGIN, "subject": "u-1", "phone_number": "+14155550123",
-        "verification_id": "v-1", "status": FlowStatus.PENDING, "attempts": 0, "max_attempts": 5,
-        "send_count": 1, "last_sent_at": NOW, "expires_at": NOW + 300, "created_at": NOW,
-    }  # fmt: skip
+        "flow_key": key,
+        "kind": FlowKind.LOGIN,
+        "subject": "u-1",
+        "phone_number": "+14155550123",
+        "verification_id": "v-1",
+        "status": FlowStatus.PENDING,
+        "attempts": 0,
+        "max_attempts": 5,
+        "send_count": 1,
+        "last_sent_at": NOW,
+        "expires_at": NOW + 300,
+        "created_at": NOW,
+    }
     values.update(overrides)
     return PendingVerification(**values)
 
@@ -131,8 +140,9 @@ def test_twenty_concurrent_guesses_never_exceed_the_cap(real_engine_store: Verif
     real_engine_store.create(record(), ttl=0)
     # When
     with ThreadPoolExecutor(max_workers=20) as pool:
-        results = list(pool.map(lambda _: real_engine_store.reserve_attempt("k1", "v-1", NOW),
-                                range(20)))  # fmt: skip
+        results = list(
+            pool.map(lambda _: real_engine_store.reserve_attempt("k1", "v-1", NOW), range(20))
+        )
     # Then
     granted = sorted(r for r in results if r is not None)
     assert granted == [1, 2, 3, 4, 5]
@@ -146,7 +156,8 @@ def test_twenty_concurrent_right_codes_consume_the_flow_once(
     real_engine_store.create(record(), ttl=0)
     # When
     with ThreadPoolExecutor(max_workers=20) as pool:
-        results = list(pool.map(lambda _: real_engine_store.mark_verified("k1", "v-1", NOW),
-                                range(20)))  # fmt: skip
+        results = list(
+            pool.map(lambda _: real_engine_store.mark_verified("k1", "v-1", NOW), range(20))
+        )
     # Then
     assert results.count(True) == 1

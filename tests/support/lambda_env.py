@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from devtools.aws_resources import load_template
+from devtools.local_gateway import load_app, resolve_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,23 +31,12 @@ class LambdaContext:
         return 10_000
 
 
-def template_environment(parameter_overrides: dict[str, str]) -> dict[str, str]:
-    """Globals.Function environment of template.yaml with refs resolved as locally named."""
-    template = load_template()
-    params = {k: str(v.get("Default", "")) for k, v in template["Parameters"].items()}
-    params.update(parameter_overrides)
-    env: dict[str, str] = {}
-    for name, value in template["Globals"]["Function"]["Environment"]["Variables"].items():
-        if isinstance(value, dict) and "Ref" in value:
-            env[name] = params.get(value["Ref"], value["Ref"])
-        elif isinstance(value, dict) and "Fn::Sub" in value:
-            text = value["Fn::Sub"]
-            for key, val in params.items():
-                text = text.replace("${" + key + "}", val)
-            env[name] = text
-        else:
-            env[name] = str(value)
-    return env
+def template_environment(
+    function_id: str, parameter_overrides: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The function's environment as template.yaml declares it, resolved as locally named."""
+    app = load_app(ROOT / "template.yaml", parameter_overrides or {})
+    return resolve_environment(app, function_id)
 
 
 def load_function(
@@ -71,8 +60,12 @@ def api_event(path: str, body: Any, *, headers: dict[str, str] | None = None) ->
         path=path,
         body=body if isinstance(body, str) or body is None else json.dumps(body),
     )
-    sample["requestContext"] = {**sample["requestContext"], "resourcePath": path,
-                                "path": "/dev" + path, "requestId": str(uuid.uuid4())}  # fmt: skip
+    sample["requestContext"] = {
+        **sample["requestContext"],
+        "resourcePath": path,
+        "path": "/dev" + path,
+        "requestId": str(uuid.uuid4()),
+    }
     if headers:
         sample["headers"] = {**sample["headers"], **headers}
         sample["multiValueHeaders"] = {k: [v] for k, v in sample["headers"].items()}

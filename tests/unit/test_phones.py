@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-
 from phoneverify.phones import mask_phone
 
 

@@ -7,7 +7,6 @@ import logging
 
 import httpx
 import pytest
-
 from phoneverify.adapters.telnyx_sender import TelnyxCodeSender
 from phoneverify.errors import CodeCheckFailed, CodeDeliveryFailed
 from phoneverify.telnyx import (
@@ -38,10 +37,19 @@ def test_trigger_sms_sends_telnyx_request_and_reads_the_verification() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return httpx.Response(200, json={"data": {
-            "id": "v-1", "phone_number": "+14155550123", "status": "pending",
-            "verify_profile_id": PROFILE, "timeout_secs": 300, "record_type": "verification",
-        }})  # fmt: skip
+        return httpx.Response(
+            200,
+            json={
+                "data": {
+                    "id": "v-1",
+                    "phone_number": "+14155550123",
+                    "status": "pending",
+                    "verify_profile_id": PROFILE,
+                    "timeout_secs": 300,
+                    "record_type": "verification",
+                }
+            },
+        )
 
     # When
     verification = client_with(httpx.MockTransport(handler)).trigger_sms(
@@ -53,8 +61,10 @@ def test_trigger_sms_sends_telnyx_request_and_reads_the_verification() -> None:
     assert request.url == "https://api.example.test/v2/verifications/sms"
     assert request.headers["Authorization"] == "Bearer KEY_TEST"
     assert json.loads(request.content) == {
-        "phone_number": "+14155550123", "verify_profile_id": PROFILE, "timeout_secs": 300,
-    }  # fmt: skip
+        "phone_number": "+14155550123",
+        "verify_profile_id": PROFILE,
+        "timeout_secs": 300,
+    }
     assert verification.id == "v-1" and verification.status == "pending"
 
 
@@ -64,8 +74,9 @@ def test_verify_by_id_and_by_phone_use_telnyx_paths() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         paths.append(request.url.raw_path.decode())
-        return httpx.Response(200, json={"data": {
-            "phone_number": "+14155550123", "response_code": "accepted"}})  # fmt: skip
+        return httpx.Response(
+            200, json={"data": {"phone_number": "+14155550123", "response_code": "accepted"}}
+        )
 
     client = client_with(httpx.MockTransport(handler))
     # When

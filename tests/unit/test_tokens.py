@@ -7,8 +7,8 @@ import json
 
 import jwt
 import pytest
-
 from phoneverify.tokens import AccessTokenIssuer, InvalidToken
+
 from tests.support.builders import AUDIENCE, ISSUER, SIGNING_SECRET
 from tests.support.fakes import FakeClock
 
@@ -28,8 +28,13 @@ def issuer(clock: FakeClock) -> AccessTokenIssuer:
 def claims_for(clock: FakeClock, **overrides: object) -> dict[str, object]:
     now = int(clock.now())
     claims: dict[str, object] = {
-        "sub": "u-1", "iat": now, "exp": now + 60, "iss": ISSUER, "aud": AUDIENCE, "jti": "j",
-    }  # fmt: skip
+        "sub": "u-1",
+        "iat": now,
+        "exp": now + 60,
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "jti": "j",
+    }
     claims.update(overrides)
     return claims
 
@@ -83,7 +88,8 @@ def test_forged_or_foreign_tokens_are_refused(
 
 
 def test_short_signing_secret_is_refused(clock: FakeClock) -> None:
-    weak = AccessTokenIssuer(lambda: "short", issuer=ISSUER, audience=AUDIENCE, ttl_seconds=60,
-                             clock=clock)  # fmt: skip
+    weak = AccessTokenIssuer(
+        lambda: "short", issuer=ISSUER, audience=AUDIENCE, ttl_seconds=60, clock=clock
+    )
     with pytest.raises(RuntimeError, match="at least 32 bytes"):
         weak.issue_access_token("u-1")

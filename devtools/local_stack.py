@@ -1,0 +1,289 @@
+"""`make run`: the whole system on 127.0.0.1 with no AWS account, no Docker, no Telnyx account.
+
+Starts moto's server (SSM, and DynamoDB unless another endpoint such as DynamoDB Local is
+given), creates the tables from template.yaml, puts the SSM parameters, seeds the demo
+accounts, starts the Telnyx emulator and serves every function through the local gateway.
+With TELNYX_API_KEY and TELNYX_VERIFY_PROFILE_ID in the environment it talks to the real
+Telnyx API instead of the emulator.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import secrets
+import signal
+import socket
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import boto3
+from moto.server import ThreadedMotoServer
+from phoneverify.adapters.dynamodb import ConditionFailed, DynamoUserRepository
+from phoneverify.models import User
+from phoneverify.passwords import PasswordHasher
+
+from devtools.aws_resources import TEMPLATE, create_tables, load_template
+from devtools.local_gateway import LocalGateway
+from devtools.telnyx_emulator import EmulatorConfig, TelnyxEmulator
+
+ROOT = TEMPLATE.parent
+REGION = "us-east-1"
+REAL_TELNYX_URL = "https://api.telnyx.com"
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    user_id: str
+    email: str
+    password: str
+    phone_number: str | None
+    name: str
+
+
+DEMO_PASSWORD = "correct horse battery staple"  # noqa: S105 - the documented demo account
+DEMO_ACCOUNTS = (
+    DemoAccount("demo-user", "demo@example.com", DEMO_PASSWORD, "+14155550123", "Demo User"),
+    DemoAccount("demo-no-phone", "nophone@example.com", DEMO_PASSWORD, None, "No Phone"),
+)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class StackConfig:
+    host: str = "127.0.0.1"
+    api_port: int = 3000
+    emulator_port: int = 4010
+    aws_port: int = 4575
+    dynamodb_endpoint: str | None = None  # None: moto serves DynamoDB too
+    telnyx_api_key: str | None = None  # set (with the profile id) to use the real Telnyx API
+    telnyx_profile_id: str | None = None
+    telnyx_public_key: str | None = None
+    static_dir: Path | None = field(default_factory=lambda: _existing(ROOT / "web"))
+    gateway_env: dict[str, str] = field(default_factory=dict)
+    quiet: bool = False
+
+    @property
+    def real_telnyx(self) -> bool:
+        return bool(self.telnyx_api_key and self.telnyx_profile_id)
+
+
+def _existing(path: Path) -> Path | None:
+    return path if path.is_dir() else None
+
+
+def _parameter_defaults() -> dict[str, str]:
+    params = load_template().get("Parameters", {})
+    return {name: str(spec.get("Default", "")) for name, spec in params.items()}
+
+
+class LocalStack:
+    def __init__(self, config: StackConfig | None = None) -> None:
+        self.config = config or StackConfig()
+        self.emulator: TelnyxEmulator | None = None
+        self.gateway: LocalGateway | None = None
+        self._moto: ThreadedMotoServer | None = None
+        self.aws_env: dict[str, str] = {}
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> LocalStack:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        cfg = self.config
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
+        self._moto = ThreadedMotoServer(ip_address=cfg.host, port=cfg.aws_port, verbose=False)
+        self._moto.start()
+        aws = f"http://{cfg.host}:{cfg.aws_port}"
+        self.aws_env = {
+            "AWS_ENDPOINT_URL": aws,
+            "AWS_ENDPOINT_URL_DYNAMODB": cfg.dynamodb_endpoint or aws,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+        }
+        dynamodb = self._client("dynamodb")
+        existing = set(dynamodb.list_tables()["TableNames"])
+        if not existing & {"UsersTable", "VerificationsTable"}:
+            create_tables(dynamodb)
+
+        overrides: dict[str, str] = {}
+        if cfg.real_telnyx:
+            overrides["TelnyxApiBaseUrl"] = REAL_TELNYX_URL
+        else:
+            self.emulator = TelnyxEmulator(
+                EmulatorConfig(host=cfg.host, port=cfg.emulator_port, log_requests=not cfg.quiet)
+            ).start()
+            overrides["TelnyxApiBaseUrl"] = self.emulator.base_url
+        self._put_parameters()
+        self._seed_accounts(dynamodb)
+
+        self.gateway = LocalGateway(
+            TEMPLATE,
+            host=cfg.host,
+            port=cfg.api_port,
+            parameter_overrides=overrides,
+            static_dir=cfg.static_dir,
+            extra_env={**self.aws_env, **cfg.gateway_env},
+        )
+        self.gateway.start()
+        if self.emulator is not None and "/webhooks/telnyx" in TEMPLATE.read_text():
+            self.emulator.set_webhook_url(f"{self.gateway.base_url}/webhooks/telnyx")
+
+    def stop(self) -> None:
+        if self.gateway is not None:
+            self.gateway.stop()
+            self.gateway = None
+        if self.emulator is not None:
+            self.emulator.stop()
+            self.emulator = None
+        if self._moto is not None:
+            self._moto.stop()
+            self._moto = None
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def api_url(self) -> str:
+        assert self.gateway is not None, "stack not started"
+        return self.gateway.base_url
+
+    # -- seeding ---------------------------------------------------------------------------
+    def _client(self, service: Literal["dynamodb", "ssm"]) -> Any:
+        endpoint = self.aws_env[
+            "AWS_ENDPOINT_URL_DYNAMODB" if service == "dynamodb" else "AWS_ENDPOINT_URL"
+        ]
+        return boto3.client(
+            service,
+            endpoint_url=endpoint,
+            region_name=REGION,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # noqa: S106 - moto and DynamoDB Local accept any
+        )
+
+    def _put_parameters(self) -> None:
+        cfg = self.config
+        names = _parameter_defaults()
+        if cfg.real_telnyx:
+            api_key, profile_id = cfg.telnyx_api_key or "", cfg.telnyx_profile_id or ""
+            public_key = cfg.telnyx_public_key or "not-configured"
+        else:
+            assert self.emulator is not None
+            api_key, profile_id = self.emulator.config.api_key, self.emulator.config.profile_id
+            public_key = self.emulator.public_key_b64
+        values = {
+            "TelnyxApiKeyParameterName": ("SecureString", api_key),
+            "TelnyxVerifyProfileIdParameterName": ("String", profile_id),
+            "JwtSigningSecretParameterName": ("SecureString", secrets.token_urlsafe(48)),
+            "TelnyxPublicKeyParameterName": ("String", public_key),
+        }
+        ssm = self._client("ssm")
+        for param, (kind, value) in values.items():
+            ssm.put_parameter(Name=names[param], Value=value, Type=kind, Overwrite=True)
+
+    def _seed_accounts(self, dynamodb: Any) -> None:
+        users = DynamoUserRepository(dynamodb, "UsersTable")
+        hasher = PasswordHasher(cost=12)
+        for account in DEMO_ACCOUNTS:
+            user = User(
+                user_id=account.user_id,
+                email=account.email,
+                password_hash=hasher.hash(account.password),
+                phone_number=account.phone_number,
+                name=account.name,
+            )
+            # Already seeded when an external DynamoDB outlived a previous run.
+            with contextlib.suppress(ConditionFailed):
+                users.put_user(user, phone_verified_at=0 if account.phone_number else None)
+
+
+def _banner(stack: LocalStack) -> str:
+    cfg = stack.config
+    lines = [
+        "",
+        "phone-verify is running locally",
+        f"  API            {stack.api_url}   (POST /login, /login/verify, /login/resend)",
+    ]
+    if cfg.static_dir:
+        lines.append(f"  Web page       {stack.api_url}/")
+    if stack.emulator is not None:
+        lines += [
+            f"  Telnyx (emu)   {stack.emulator.base_url}/v2",
+            f"  SMS outbox     {stack.emulator.base_url}/_emulator/messages"
+            "?phone_number=%2B14155550123",
+        ]
+    else:
+        lines.append(f"  Telnyx         {REAL_TELNYX_URL} (real API; codes arrive by SMS)")
+    lines += [
+        f"  AWS (moto)     {stack.aws_env['AWS_ENDPOINT_URL']}   (SSM, DynamoDB)",
+        "  Demo accounts  demo@example.com / correct horse battery staple  (phone +14155550123)",
+        "                 nophone@example.com / correct horse battery staple (no phone: no 2FA)",
+        "",
+        "Try it:",
+        f"  curl -s -X POST {stack.api_url}/login -H 'Content-Type: application/json' \\",
+        '       -d \'{"email":"demo@example.com","password":"correct horse battery staple"}\'',
+        "",
+        "Ctrl-C stops everything.",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--api-port", type=int, default=int(os.environ.get("API_PORT", 3000)))
+    parser.add_argument(
+        "--emulator-port", type=int, default=int(os.environ.get("EMULATOR_PORT", 4010))
+    )
+    parser.add_argument("--aws-port", type=int, default=int(os.environ.get("AWS_PORT", 4575)))
+    parser.add_argument(
+        "--dynamodb-endpoint",
+        default=os.environ.get("DYNAMODB_ENDPOINT"),
+        help="use this DynamoDB (e.g. DynamoDB Local) instead of moto's",
+    )
+    args = parser.parse_args(argv)
+    config = StackConfig(
+        host=args.host,
+        api_port=args.api_port,
+        emulator_port=args.emulator_port,
+        aws_port=args.aws_port,
+        dynamodb_endpoint=args.dynamodb_endpoint,
+        telnyx_api_key=os.environ.get("TELNYX_API_KEY") or None,
+        telnyx_profile_id=os.environ.get("TELNYX_VERIFY_PROFILE_ID") or None,
+        telnyx_public_key=os.environ.get("TELNYX_PUBLIC_KEY") or None,
+    )
+    if os.environ.get("TELNYX_API_KEY") and not config.real_telnyx:
+        print("TELNYX_API_KEY is set but TELNYX_VERIFY_PROFILE_ID is not", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    with LocalStack(config) as stack:
+        print(_banner(stack), flush=True)
+        stop.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

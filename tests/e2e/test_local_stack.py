@@ -1,0 +1,156 @@
+"""The walking skeleton end to end: HTTP through the local gateway into the real handlers,
+AWS's DynamoDB Local as the database, codes read from the Telnyx emulator's outbox."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import boto3
+import httpx
+import jwt
+import pytest
+
+from devtools.local_stack import DEMO_PASSWORD, LocalStack, StackConfig, free_port
+from phoneverify.flows.challenges import flow_key
+
+PHONE = "+14155550123"
+
+
+@pytest.fixture(scope="module")
+def stack(dynamodb_local_endpoint: str) -> Iterator[LocalStack]:
+    config = StackConfig(
+        api_port=free_port(),
+        emulator_port=free_port(),
+        aws_port=free_port(),
+        dynamodb_endpoint=dynamodb_local_endpoint,
+        static_dir=None,
+        quiet=True,
+    )
+    with LocalStack(config) as running:
+        yield running
+
+
+@pytest.fixture
+def api(stack: LocalStack) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=stack.api_url, timeout=30) as client:
+        yield client
+
+
+def start_login(api: httpx.Client) -> str:
+    response = api.post("/login", json={"email": "demo@example.com", "password": DEMO_PASSWORD})
+    assert response.status_code == 200, response.text
+    flow_id: str = response.json()["flow_id"]
+    return flow_id
+
+
+def latest_code(stack: LocalStack) -> str:
+    assert stack.emulator is not None
+    code = stack.emulator.latest_code(PHONE)
+    assert code is not None
+    return code
+
+
+def decode_token(stack: LocalStack, token: str) -> dict[str, Any]:
+    ssm = boto3.client("ssm", endpoint_url=stack.aws_env["AWS_ENDPOINT_URL"])
+    secret = ssm.get_parameter(Name="/phone-verify/dev/jwt-signing-secret", WithDecryption=True)
+    claims: dict[str, Any] = jwt.decode(
+        token,
+        secret["Parameter"]["Value"],
+        algorithms=["HS256"],
+        audience="phone-verify-dev-api",
+        issuer="phone-verify-dev",
+    )
+    return claims
+
+
+def test_demo_login_with_the_code_from_the_outbox_returns_a_jwt(
+    stack: LocalStack, api: httpx.Client
+) -> None:
+    # Given
+    flow_id = start_login(api)
+    # When
+    response = api.post("/login/verify", json={"flow_id": flow_id, "code": latest_code(stack)})
+    # Then
+    assert response.status_code == 200, response.text
+    body = response.json()
+    claims = decode_token(stack, body["token"])
+    assert claims["sub"] == "demo-user"
+    assert claims["exp"] - claims["iat"] == body["expires_in"]
+    # and a used flow is gone
+    again = api.post("/login/verify", json={"flow_id": flow_id, "code": latest_code(stack)})
+    assert again.status_code == 400
+    assert again.json()["error"] == "No pending verification. Start login again."
+
+
+def test_wrong_codes_count_down_and_the_cap_closes_the_flow(
+    stack: LocalStack, api: httpx.Client
+) -> None:
+    # Given
+    flow_id = start_login(api)
+    code = latest_code(stack)
+    wrong = str((int(code) + 1) % 1_000_000).zfill(6)
+    # When
+    statuses = []
+    for _ in range(5):
+        response = api.post("/login/verify", json={"flow_id": flow_id, "code": wrong})
+        statuses.append((response.status_code, response.json().get("attempts_remaining")))
+    final = api.post("/login/verify", json={"flow_id": flow_id, "code": code})
+    # Then
+    assert statuses == [(401, 4), (401, 3), (401, 2), (401, 1), (429, None)]
+    assert final.status_code == 429
+    assert final.headers["Retry-After"] == "0"
+
+
+def test_an_expired_flow_answers_410(stack: LocalStack, api: httpx.Client) -> None:
+    # Given a flow whose five minutes are over (moved back in time in the table)
+    flow_id = start_login(api)
+    dynamodb = boto3.client("dynamodb", endpoint_url=stack.aws_env["AWS_ENDPOINT_URL_DYNAMODB"])
+    dynamodb.update_item(
+        TableName="VerificationsTable",
+        Key={"pk": {"S": flow_key(flow_id)}},
+        UpdateExpression="SET expires_at = :past",
+        ExpressionAttributeValues={":past": {"N": str(int(time.time()) - 1)}},
+    )
+    # When
+    response = api.post("/login/verify", json={"flow_id": flow_id, "code": latest_code(stack)})
+    # Then
+    assert response.status_code == 410
+    assert response.json()["error"] == "Verification expired. Start login again."
+
+
+def test_twenty_concurrent_right_codes_issue_exactly_one_token(
+    stack: LocalStack, api: httpx.Client
+) -> None:
+    # Given
+    flow_id = start_login(api)
+    code = latest_code(stack)
+
+    def verify(_: int) -> int:
+        with httpx.Client(base_url=stack.api_url, timeout=60) as client:
+            return client.post("/login/verify", json={"flow_id": flow_id, "code": code}).status_code
+
+    # When
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = list(pool.map(verify, range(20)))
+    # Then
+    assert statuses.count(200) == 1, statuses
+    assert set(statuses) <= {200, 400}
+
+
+def test_cors_preflight_and_headers_for_a_browser(api: httpx.Client) -> None:
+    preflight = api.options(
+        "/login",
+        headers={"Origin": "https://app.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert preflight.status_code == 200
+    assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
+    response = api.post(
+        "/login",
+        json={"email": "nophone@example.com", "password": DEMO_PASSWORD},
+        headers={"Origin": "https://app.example"},
+    )
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
