@@ -1,0 +1,73 @@
+"""`sam build` turns the template into what Lambda runs: python3.13 on arm64."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from devtools.aws_resources import load_template
+from tests.support.lambda_env import ROOT
+
+ELF_MACHINE_AARCH64 = 183
+
+
+def elf_machine(path: Path) -> int:
+    header = path.read_bytes()[:20]
+    assert header[:4] == b"\x7fELF", f"{path} is not an ELF file"
+    return int.from_bytes(header[18:20], "little")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    sam = Path(sys.executable).with_name("sam")
+    python313 = shutil.which("python3.13", path=str(Path(sys.executable).parent))
+    if python313 is None:  # the venv was made with another Python; sam needs 3.13 on PATH
+        pytest.fail("sam build needs python3.13 on PATH (make the venv with Python 3.13)")
+    build_dir = tmp_path_factory.mktemp("sam") / "build"
+    env = {
+        **os.environ,
+        "SAM_CLI_TELEMETRY": "0",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
+    subprocess.run(
+        [
+            str(sam),
+            "build",
+            "--template",
+            str(ROOT / "template.yaml"),
+            "--build-dir",
+            str(build_dir),
+            "--cache-dir",
+            str(build_dir.parent / "cache"),
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    return build_dir
+
+
+def test_every_function_and_the_layer_are_built(built: Path) -> None:
+    resources = load_template()["Resources"]
+    functions = [k for k, v in resources.items() if v["Type"] == "AWS::Serverless::Function"]
+    for function in functions:
+        assert (built / function / "app.py").is_file()
+    assert (built / "CommonLayer" / "python" / "phoneverify" / "flows" / "login.py").is_file()
+    # boto3 comes from the Lambda runtime and must not bloat the layer
+    assert not (built / "CommonLayer" / "python" / "boto3").exists()
+
+
+def test_native_dependencies_are_built_for_arm64_python313(built: Path) -> None:
+    layer = built / "CommonLayer" / "python"
+    natives = list(layer.glob("pydantic_core/*.so")) + list(layer.glob("bcrypt/*.so"))
+    assert natives, "no native extension found in the layer"
+    for library in natives:
+        assert elf_machine(library) == ELF_MACHINE_AARCH64, library
+    assert any("cpython-313-aarch64" in p.name for p in natives)
