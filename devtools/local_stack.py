@@ -24,13 +24,13 @@ from typing import Any, Literal
 
 import boto3
 from moto.server import ThreadedMotoServer
-from phoneverify.adapters.dynamodb import ConditionFailed, DynamoUserRepository
-from phoneverify.models import User
-from phoneverify.passwords import PasswordHasher
 
 from devtools.aws_resources import TEMPLATE, create_tables, load_template
 from devtools.local_gateway import LocalGateway
 from devtools.telnyx_emulator import EmulatorConfig, TelnyxEmulator
+from phoneverify.adapters.dynamodb import ConditionFailed, DynamoUserRepository
+from phoneverify.models import User
+from phoneverify.passwords import PasswordHasher
 
 ROOT = TEMPLATE.parent
 REGION = "us-east-1"

@@ -430,7 +430,7 @@ def test_jvm_does_not_outlive_its_python_process(mechanism: str, sig: signal.Sig
     if mechanism == "pdeathsig" and not sys.platform.startswith("linux"):
         pytest.skip("PR_SET_PDEATHSIG is Linux-only")
     # Given a Python process running DynamoDB Local
-    child = subprocess.Popen(  # noqa: S603
+    child = subprocess.Popen(
         [sys.executable, "-c", _CHILD, mechanism],
         cwd=REPO_ROOT,
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},

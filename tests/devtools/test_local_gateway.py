@@ -686,7 +686,7 @@ def test_stop_leaves_no_worker_processes() -> None:
 
 
 def _start_cli(*extra: str) -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+    process = subprocess.Popen(
         [
             sys.executable,
             "-m",

@@ -1108,7 +1108,7 @@ def test_module_runs_from_the_command_line(tmp_path: Path) -> None:
         port = probe.getsockname()[1]
     key_file = tmp_path / "key"
     # When the emulator is started as `python -m devtools.telnyx_emulator`
-    process = subprocess.Popen(  # noqa: S603 - fixed argv
+    process = subprocess.Popen(
         [
             sys.executable,
             "-m",

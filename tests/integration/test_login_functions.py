@@ -14,12 +14,12 @@ import boto3
 import jwt
 import pytest
 from moto import mock_aws
-from phoneverify.adapters.dynamodb import DynamoUserRepository
-from phoneverify.models import User
-from phoneverify.passwords import PasswordHasher
 
 from devtools.aws_resources import create_tables
 from devtools.telnyx_emulator import EmulatorConfig, TelnyxEmulator
+from phoneverify.adapters.dynamodb import DynamoUserRepository
+from phoneverify.models import User
+from phoneverify.passwords import PasswordHasher
 from tests.support.lambda_env import ROOT, api_event, invoke, load_function, template_environment
 
 PHONE = "+14155550123"

@@ -11,11 +11,11 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+
+from devtools.aws_resources import create_tables
 from phoneverify.adapters.dynamodb import ConditionFailed, DynamoVerificationStore
 from phoneverify.models import FlowKind, FlowStatus, PendingVerification
 from phoneverify.ports import VerificationStore
-
-from devtools.aws_resources import create_tables
 from tests.support.fakes import InMemoryVerificationStore
 
 NOW = 1_800_000_000.0

@@ -9,7 +9,6 @@ from phoneverify.flows.login import LoginFlow
 from phoneverify.models import FlowKind, User
 from phoneverify.passwords import PasswordHasher
 from phoneverify.tokens import AccessTokenIssuer
-
 from tests.support.fakes import (
     FakeClock,
     FakeCodeSender,

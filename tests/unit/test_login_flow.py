@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from phoneverify.errors import (
     CodeCheckFailed,
     CodeDeliveryFailed,
@@ -18,7 +19,6 @@ from phoneverify.errors import (
 from phoneverify.flows.login import SecondFactorRequired
 from phoneverify.models import FlowKind
 from phoneverify.tokens import AccessToken
-
 from tests.support.builders import PASSWORD, PHONE, LoginWorld, login_world
 
 

@@ -7,6 +7,7 @@ import logging
 
 import httpx
 import pytest
+
 from phoneverify.adapters.telnyx_sender import TelnyxCodeSender
 from phoneverify.errors import CodeCheckFailed, CodeDeliveryFailed
 from phoneverify.telnyx import (

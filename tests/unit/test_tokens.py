@@ -7,8 +7,8 @@ import json
 
 import jwt
 import pytest
-from phoneverify.tokens import AccessTokenIssuer, InvalidToken
 
+from phoneverify.tokens import AccessTokenIssuer, InvalidToken
 from tests.support.builders import AUDIENCE, ISSUER, SIGNING_SECRET
 from tests.support.fakes import FakeClock
 
