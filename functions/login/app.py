@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from phoneverify.api import LoginRequest, http_app, lambda_handler_for
+from phoneverify.api import LoginRequest, http_app, lambda_handler_for, request_origin
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment()
@@ -13,7 +13,7 @@ app = http_app(runtime.settings.allowed_origin)
 
 @app.post("/login")
 def login(body: LoginRequest) -> dict[str, Any]:
-    return runtime.login_flow.start(body.email, body.password).body()
+    return runtime.login_flow.start(body.email, body.password, request_origin(app)).body()
 
 
 lambda_handler = lambda_handler_for(app, runtime.metrics)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from phoneverify.api import VerifyCodeRequest, http_app, lambda_handler_for
+from phoneverify.api import VerifyCodeRequest, http_app, lambda_handler_for, request_origin
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment()
@@ -13,7 +13,7 @@ app = http_app(runtime.settings.allowed_origin)
 
 @app.post("/login/verify")
 def login_verify(body: VerifyCodeRequest) -> dict[str, Any]:
-    return runtime.login_flow.verify(body.flow_id, body.code).body()
+    return runtime.login_flow.verify(body.flow_id, body.code, request_origin(app)).body()
 
 
 lambda_handler = lambda_handler_for(app, runtime.metrics)

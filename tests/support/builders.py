@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from phoneverify.flows.challenges import ChallengePolicy, Challenges
 from phoneverify.flows.login import LoginFlow
-from phoneverify.models import FlowKind, User
+from phoneverify.models import FlowKind, RequestOrigin, User
 from phoneverify.passwords import PasswordHasher
 from phoneverify.tokens import AccessTokenIssuer
 from tests.support.fakes import (
@@ -22,6 +22,7 @@ ISSUER = "phone-verify-test"
 AUDIENCE = "phone-verify-test-api"
 PASSWORD = "correct horse battery staple"
 PHONE = "+14155550123"
+ORIGIN = RequestOrigin(source_ip="203.0.113.9", user_agent="pytest")
 
 
 def policy(kind: FlowKind = FlowKind.LOGIN, **overrides: object) -> ChallengePolicy:

@@ -19,7 +19,7 @@ from phoneverify.errors import (
 from phoneverify.flows.login import SecondFactorRequired
 from phoneverify.models import FlowKind
 from phoneverify.tokens import AccessToken
-from tests.support.builders import PASSWORD, PHONE, LoginWorld, login_world
+from tests.support.builders import ORIGIN, PASSWORD, PHONE, LoginWorld, login_world
 
 
 @pytest.fixture
@@ -28,14 +28,14 @@ def world() -> LoginWorld:
 
 
 def start_2fa(world: LoginWorld) -> str:
-    result = world.flow.start("demo@example.com", PASSWORD)
+    result = world.flow.start("demo@example.com", PASSWORD, ORIGIN)
     assert isinstance(result, SecondFactorRequired)
     return result.challenge.flow_id
 
 
 def test_account_without_phone_gets_a_token_at_once(world: LoginWorld) -> None:
     # When
-    result = world.flow.start("plain@example.com", PASSWORD)
+    result = world.flow.start("plain@example.com", PASSWORD, ORIGIN)
     # Then
     assert isinstance(result, AccessToken)
     assert world.tokens.decode_access_token(result.token)["sub"] == "u-plain"
@@ -44,7 +44,7 @@ def test_account_without_phone_gets_a_token_at_once(world: LoginWorld) -> None:
 
 def test_account_with_phone_gets_a_challenge_and_an_sms(world: LoginWorld) -> None:
     # When
-    result = world.flow.start("  Demo@Example.COM ", PASSWORD)
+    result = world.flow.start("  Demo@Example.COM ", PASSWORD, ORIGIN)
     # Then
     assert isinstance(result, SecondFactorRequired)
     body = result.body()
@@ -68,7 +68,7 @@ def test_wrong_password_and_unknown_email_are_indistinguishable(
 ) -> None:
     # When / Then
     with pytest.raises(InvalidCredentials) as caught:
-        world.flow.start(email, password)
+        world.flow.start(email, password, ORIGIN)
     assert caught.value.body() == {"error": "Invalid credentials", "code": "invalid_credentials"}
     assert world.sender.outbox == []
 
@@ -78,12 +78,12 @@ def test_right_code_issues_a_token_for_the_user_once(world: LoginWorld) -> None:
     flow_id = start_2fa(world)
     code = world.sender.last_code(PHONE)
     # When
-    token = world.flow.verify(flow_id, code)
+    token = world.flow.verify(flow_id, code, ORIGIN)
     # Then
     claims = world.tokens.decode_access_token(token.token)
     assert claims["sub"] == "u-phone"
     with pytest.raises(NoPendingVerification):
-        world.flow.verify(flow_id, code)
+        world.flow.verify(flow_id, code, ORIGIN)
     assert world.events.types == ["sent", "accepted"]
 
 
@@ -95,10 +95,10 @@ def test_wrong_codes_count_down_then_close_the_flow_for_good(world: LoginWorld) 
     remaining = []
     for _ in range(4):
         with pytest.raises(InvalidCode) as caught:
-            world.flow.verify(flow_id, wrong)
+            world.flow.verify(flow_id, wrong, ORIGIN)
         remaining.append(caught.value.body()["attempts_remaining"])
     with pytest.raises(TooManyAttempts) as closing:
-        world.flow.verify(flow_id, wrong)
+        world.flow.verify(flow_id, wrong, ORIGIN)
     # Then
     assert remaining == [4, 3, 2, 1]
     assert closing.value.status == 429
@@ -106,9 +106,9 @@ def test_wrong_codes_count_down_then_close_the_flow_for_good(world: LoginWorld) 
         "Too many attempts. Please start the login process again."
     )
     with pytest.raises(TooManyAttempts):
-        world.flow.verify(flow_id, world.sender.last_code(PHONE))
+        world.flow.verify(flow_id, world.sender.last_code(PHONE), ORIGIN)
     with pytest.raises(TooManyAttempts):
-        world.flow.resend(flow_id)
+        world.flow.resend(flow_id, ORIGIN)
     assert "locked" in world.events.types
 
 
@@ -120,7 +120,7 @@ def test_expired_flow_answers_410_even_with_the_right_code(world: LoginWorld) ->
     world.clock.advance(300)
     # Then
     with pytest.raises(VerificationExpired) as caught:
-        world.flow.verify(flow_id, code)
+        world.flow.verify(flow_id, code, ORIGIN)
     assert caught.value.status == 410
     assert caught.value.body()["error"] == "Verification expired. Start login again."
 
@@ -134,14 +134,14 @@ def test_a_record_past_retention_is_gone_even_if_ttl_has_not_deleted_it(
     world.clock.advance(300 + 86_400)
     # Then
     with pytest.raises(NoPendingVerification):
-        world.flow.verify(flow_id, world.sender.last_code(PHONE))
+        world.flow.verify(flow_id, world.sender.last_code(PHONE), ORIGIN)
     with pytest.raises(NoPendingVerification):
-        world.flow.resend(flow_id)
+        world.flow.resend(flow_id, ORIGIN)
 
 
 def test_unknown_flow_id_is_no_pending_verification(world: LoginWorld) -> None:
     with pytest.raises(NoPendingVerification) as caught:
-        world.flow.verify("x" * 43, "123456")
+        world.flow.verify("x" * 43, "123456", ORIGIN)
     assert caught.value.body()["error"] == "No pending verification. Start login again."
 
 
@@ -152,9 +152,9 @@ def test_resend_waits_for_the_cooldown_then_replaces_the_code(world: LoginWorld)
     # When
     world.clock.advance(10)
     with pytest.raises(ResendTooSoon) as too_soon:
-        world.flow.resend(flow_id)
+        world.flow.resend(flow_id, ORIGIN)
     world.clock.advance(20)
-    resent = world.flow.resend(flow_id)
+    resent = world.flow.resend(flow_id, ORIGIN)
     new_code = world.sender.last_code(PHONE)
     # Then
     assert too_soon.value.retry_after == 20
@@ -162,10 +162,10 @@ def test_resend_waits_for_the_cooldown_then_replaces_the_code(world: LoginWorld)
     assert resent.body() == {"message": "Code resent", "timeout_secs": 300, "resend_after_secs": 30}
     assert new_code != old_code
     with pytest.raises(InvalidCode):
-        world.flow.verify(flow_id, old_code)
-    assert world.tokens.decode_access_token(world.flow.verify(flow_id, new_code).token)["sub"] == (
-        "u-phone"
-    )
+        world.flow.verify(flow_id, old_code, ORIGIN)
+    assert world.tokens.decode_access_token(world.flow.verify(flow_id, new_code, ORIGIN).token)[
+        "sub"
+    ] == ("u-phone")
 
 
 def test_resend_restarts_the_expiry_even_after_it_passed(world: LoginWorld) -> None:
@@ -173,10 +173,10 @@ def test_resend_restarts_the_expiry_even_after_it_passed(world: LoginWorld) -> N
     flow_id = start_2fa(world)
     world.clock.advance(400)
     # When
-    world.flow.resend(flow_id)
+    world.flow.resend(flow_id, ORIGIN)
     world.clock.advance(290)
     # Then
-    assert world.flow.verify(flow_id, world.sender.last_code(PHONE)).token
+    assert world.flow.verify(flow_id, world.sender.last_code(PHONE), ORIGIN).token
 
 
 def test_resend_is_capped_per_flow(world: LoginWorld) -> None:
@@ -185,11 +185,11 @@ def test_resend_is_capped_per_flow(world: LoginWorld) -> None:
     # When
     for _ in range(4):
         world.clock.advance(30)
-        world.flow.resend(flow_id)
+        world.flow.resend(flow_id, ORIGIN)
     world.clock.advance(30)
     # Then
     with pytest.raises(SendLimitReached) as caught:
-        world.flow.resend(flow_id)
+        world.flow.resend(flow_id, ORIGIN)
     assert caught.value.status == 429
     assert caught.value.retry_after > 0
     assert len(world.sender.outbox) == 5
@@ -200,7 +200,7 @@ def test_telnyx_failing_at_start_leaves_nothing_behind(world: LoginWorld) -> Non
     world.sender.fail_sends = 1
     # When / Then
     with pytest.raises(CodeDeliveryFailed) as caught:
-        world.flow.start("demo@example.com", PASSWORD)
+        world.flow.start("demo@example.com", PASSWORD, ORIGIN)
     assert caught.value.status == 502
     assert caught.value.body()["error"] == "Failed to send verification code"
     assert world.store.items == {}
@@ -212,13 +212,13 @@ def test_telnyx_failing_at_check_consumes_no_attempt(world: LoginWorld) -> None:
     world.sender.fail_checks = 1
     # When
     with pytest.raises(CodeCheckFailed) as caught:
-        world.flow.verify(flow_id, world.sender.last_code(PHONE))
+        world.flow.verify(flow_id, world.sender.last_code(PHONE), ORIGIN)
     # Then
     assert caught.value.body()["error"] == "Verification failed"
     with pytest.raises(InvalidCode) as wrong:
-        world.flow.verify(flow_id, world.sender.wrong_code(PHONE))
+        world.flow.verify(flow_id, world.sender.wrong_code(PHONE), ORIGIN)
     assert wrong.value.body()["attempts_remaining"] == 4
-    assert world.flow.verify(flow_id, world.sender.last_code(PHONE)).token
+    assert world.flow.verify(flow_id, world.sender.last_code(PHONE), ORIGIN).token
 
 
 def test_telnyx_failing_at_resend_keeps_the_old_code_and_the_send_budget(
@@ -231,13 +231,13 @@ def test_telnyx_failing_at_resend_keeps_the_old_code_and_the_send_budget(
     world.sender.fail_sends = 1
     # When
     with pytest.raises(CodeDeliveryFailed):
-        world.flow.resend(flow_id)
+        world.flow.resend(flow_id, ORIGIN)
     # Then: no cooldown was started and the old code still works
-    world.flow.resend(flow_id)
+    world.flow.resend(flow_id, ORIGIN)
     world.clock.advance(30)
     record = next(iter(world.store.items.values()))
     assert record.send_count == 2
-    assert world.flow.verify(flow_id, world.sender.last_code(PHONE)).token
+    assert world.flow.verify(flow_id, world.sender.last_code(PHONE), ORIGIN).token
     assert old_code  # the first code was delivered before the failure
 
 
@@ -248,7 +248,7 @@ def test_a_code_of_the_wrong_length_is_refused_without_using_an_attempt(
     flow_id = start_2fa(world)
     # When
     with pytest.raises(InvalidRequest) as caught:
-        world.flow.verify(flow_id, "1234")
+        world.flow.verify(flow_id, "1234", ORIGIN)
     # Then
     assert caught.value.body()["field"] == "code"
     assert next(iter(world.store.items.values())).attempts == 0
@@ -260,7 +260,7 @@ def test_a_login_flow_cannot_be_completed_by_another_flow_kind(world: LoginWorld
     registration = world.challenges(FlowKind.REGISTRATION)
     # When / Then
     with pytest.raises(NoPendingVerification):
-        registration.check(flow_id, world.sender.last_code(PHONE))
+        registration.check(flow_id, world.sender.last_code(PHONE), ORIGIN)
 
 
 def test_two_flows_for_one_phone_never_accept_each_others_code(world: LoginWorld) -> None:
@@ -272,8 +272,8 @@ def test_two_flows_for_one_phone_never_accept_each_others_code(world: LoginWorld
     assert first_code != second_code
     # When / Then
     with pytest.raises(InvalidCode):
-        world.flow.verify(first, second_code)
-    assert world.flow.verify(second, second_code).token
+        world.flow.verify(first, second_code, ORIGIN)
+    assert world.flow.verify(second, second_code, ORIGIN).token
 
 
 def test_events_never_carry_the_code_or_the_full_phone(world: LoginWorld) -> None:
@@ -282,8 +282,8 @@ def test_events_never_carry_the_code_or_the_full_phone(world: LoginWorld) -> Non
     code = world.sender.last_code(PHONE)
     # When
     with pytest.raises(InvalidCode):
-        world.flow.verify(flow_id, world.sender.wrong_code(PHONE))
-    world.flow.verify(flow_id, code)
+        world.flow.verify(flow_id, world.sender.wrong_code(PHONE), ORIGIN)
+    world.flow.verify(flow_id, code, ORIGIN)
     # Then
     text = repr(world.events.events)
     assert code not in text

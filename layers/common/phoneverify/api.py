@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from phoneverify.errors import DomainError
+from phoneverify.models import RequestOrigin
 
 logger = Logger()
 
@@ -115,6 +116,16 @@ def http_app(allowed_origin: str) -> APIGatewayRestResolver:
         return error_response(500, {"error": "Internal error", "code": "internal_error"})
 
     return app
+
+
+def request_origin(app: APIGatewayRestResolver) -> RequestOrigin:
+    """The caller's address (as API Gateway saw it) and user agent, bounded in size."""
+    event = app.current_event
+    user_agent = event.headers.get("User-Agent") or event.headers.get("user-agent") or ""
+    return RequestOrigin(
+        source_ip=event.request_context.identity.source_ip or "unknown",
+        user_agent=user_agent[:256],
+    )
 
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]

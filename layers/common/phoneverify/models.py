@@ -59,6 +59,14 @@ class PendingVerification:
         return max(0, self.max_attempts - self.attempts)
 
 
+@dataclass(frozen=True)
+class RequestOrigin:
+    """Where a request came from, for the audit trail and per-source limits."""
+
+    source_ip: str
+    user_agent: str
+
+
 class VerificationEventType(StrEnum):
     SENT = "sent"
     RESENT = "resent"
@@ -78,4 +86,5 @@ class VerificationEvent:
     subject: str
     masked_phone: str
     at: float
+    origin: RequestOrigin
     detail: dict[str, Any] = field(default_factory=dict)

@@ -22,6 +22,7 @@ class LoggedVerificationEvents:
                 "flow": event.kind.value,
                 "subject": event.subject,
                 "phone": event.masked_phone,
+                "source_ip": event.origin.source_ip,
                 **event.detail,
             },
         )

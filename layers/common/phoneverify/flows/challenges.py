@@ -29,6 +29,7 @@ from phoneverify.models import (
     FlowKind,
     FlowStatus,
     PendingVerification,
+    RequestOrigin,
     VerificationEvent,
     VerificationEventType,
 )
@@ -105,7 +106,11 @@ class Challenges:
 
     # -- open ------------------------------------------------------------------------------
     def open(
-        self, subject: str, phone_number: str, data: dict[str, Any] | None = None
+        self,
+        subject: str,
+        phone_number: str,
+        origin: RequestOrigin,
+        data: dict[str, Any] | None = None,
     ) -> OpenedChallenge:
         """Send a code to `phone_number` and store the pending challenge.
 
@@ -132,7 +137,7 @@ class Challenges:
             data=data or {},
         )
         self._store.create(record, ttl=self._ttl(expires_at))
-        self._emit(VerificationEventType.SENT, record)
+        self._emit(VerificationEventType.SENT, record, origin)
         return OpenedChallenge(
             flow_id=flow_id,
             phone_hint=mask_phone(phone_number),
@@ -142,7 +147,7 @@ class Challenges:
         )
 
     # -- check -----------------------------------------------------------------------------
-    def check(self, flow_id: str, code: str) -> PendingVerification:
+    def check(self, flow_id: str, code: str, origin: RequestOrigin) -> PendingVerification:
         """Consume the challenge if `code` is right; return it. Otherwise raise why not."""
         if len(code) != self.policy.code_length:
             raise InvalidRequest(f"code must be {self.policy.code_length} digits", field="code")
@@ -150,16 +155,16 @@ class Challenges:
         # A resend between our read and our write changes the verification id; one retry
         # re-reads so the code is checked against the current verification.
         for _ in range(2):
-            record = self._pending(key)
+            record = self._pending(key, origin)
             attempts = self._store.reserve_attempt(key, record.verification_id, self._clock.now())
             if attempts is None:
                 continue
-            return self._check_reserved(record, code, attempts)
-        self._pending(key)  # raises the reason the flow can no longer be checked
+            return self._check_reserved(record, code, attempts, origin)
+        self._pending(key, origin)  # raises the reason the flow can no longer be checked
         raise NoPendingVerification(self._no_pending_message)
 
     def _check_reserved(
-        self, record: PendingVerification, code: str, attempts: int
+        self, record: PendingVerification, code: str, attempts: int, origin: RequestOrigin
     ) -> PendingVerification:
         key = record.flow_key
         try:
@@ -171,31 +176,33 @@ class Challenges:
             if not self._store.mark_verified(key, record.verification_id, self._clock.now()):
                 # Another request consumed the flow first (or a resend replaced this code).
                 raise NoPendingVerification(self._no_pending_message)
-            self._emit(VerificationEventType.ACCEPTED, record, attempts=attempts)
+            self._emit(VerificationEventType.ACCEPTED, record, origin, attempts=attempts)
             return record
         remaining = record.max_attempts - attempts
-        self._emit(VerificationEventType.REJECTED, record, attempts=attempts, remaining=remaining)
+        self._emit(
+            VerificationEventType.REJECTED, record, origin, attempts=attempts, remaining=remaining
+        )
         if remaining <= 0:
             if self._store.lock(key, self._clock.now()):
-                self._emit(VerificationEventType.LOCKED, record, attempts=attempts)
+                self._emit(VerificationEventType.LOCKED, record, origin, attempts=attempts)
             raise TooManyAttempts(self.policy.too_many_attempts_message)
         raise InvalidCode(attempts_remaining=remaining)
 
     # -- resend ----------------------------------------------------------------------------
-    def resend(self, flow_id: str) -> Resent:
+    def resend(self, flow_id: str, origin: RequestOrigin) -> Resent:
         """Send a fresh code, replacing the old one, and restart the expiry.
 
         Allowed after expiry (the person asked for a new code), never after the flow ended.
         """
         policy = self.policy
         key = flow_key(flow_id)
-        record = self._pending(key, allow_expired=True)
+        record = self._pending(key, origin, allow_expired=True)
         now = self._clock.now()
         token = secrets.token_hex(16)
         if not self._store.reserve_send(
             key, token, now, policy.resend_cooldown_secs, policy.max_sends
         ):
-            current = self._pending(key, allow_expired=True)
+            current = self._pending(key, origin, allow_expired=True)
             wait = current.last_sent_at + policy.resend_cooldown_secs - now
             if current.send_count >= policy.max_sends:
                 window_left = current.created_at + policy.send_window_secs - now
@@ -212,7 +219,7 @@ class Challenges:
         ):
             # The flow ended (verified, cancelled, locked) while the code was on its way.
             raise NoPendingVerification(self._no_pending_message)
-        self._emit(VerificationEventType.RESENT, record)
+        self._emit(VerificationEventType.RESENT, record, origin)
         return Resent(
             timeout_secs=policy.timeout_secs, resend_after_secs=policy.resend_cooldown_secs
         )
@@ -222,7 +229,9 @@ class Challenges:
     def _no_pending_message(self) -> str:
         return "No pending verification. " + self.policy.restart_hint
 
-    def _pending(self, key: str, *, allow_expired: bool = False) -> PendingVerification:
+    def _pending(
+        self, key: str, origin: RequestOrigin, *, allow_expired: bool = False
+    ) -> PendingVerification:
         """The pending challenge under `key`, or the domain error that says why there is none."""
         record = self._store.get(key)
         now = self._clock.now()
@@ -240,7 +249,7 @@ class Challenges:
         if record.attempts >= record.max_attempts:
             raise TooManyAttempts(self.policy.too_many_attempts_message)
         if not allow_expired and record.is_expired(now):
-            self._emit(VerificationEventType.EXPIRED, record)
+            self._emit(VerificationEventType.EXPIRED, record, origin)
             raise VerificationExpired("Verification expired. " + self.policy.restart_hint)
         return record
 
@@ -248,7 +257,11 @@ class Challenges:
         return math.ceil(expires_at + self.policy.retention_secs)
 
     def _emit(
-        self, event_type: VerificationEventType, record: PendingVerification, **detail: Any
+        self,
+        event_type: VerificationEventType,
+        record: PendingVerification,
+        origin: RequestOrigin,
+        **detail: Any,
     ) -> None:
         self._events.record(
             VerificationEvent(
@@ -257,6 +270,7 @@ class Challenges:
                 subject=record.subject,
                 masked_phone=mask_phone(record.phone_number),
                 at=self._clock.now(),
+                origin=origin,
                 detail=detail,
             )
         )

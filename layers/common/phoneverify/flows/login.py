@@ -7,6 +7,7 @@ from typing import Any
 
 from phoneverify.errors import InvalidCredentials
 from phoneverify.flows.challenges import Challenges, OpenedChallenge, Resent
+from phoneverify.models import RequestOrigin
 from phoneverify.passwords import PasswordHasher
 from phoneverify.ports import UserRepository
 from phoneverify.tokens import AccessToken, AccessTokenIssuer
@@ -34,7 +35,9 @@ class LoginFlow:
         self._challenges = challenges
         self._tokens = tokens
 
-    def start(self, email: str, password: str) -> AccessToken | SecondFactorRequired:
+    def start(
+        self, email: str, password: str, origin: RequestOrigin
+    ) -> AccessToken | SecondFactorRequired:
         """Check the password; with a phone on the account, send a code instead of a token.
 
         An unknown email costs one bcrypt check too and gets the same answer as a wrong password.
@@ -45,14 +48,15 @@ class LoginFlow:
             raise InvalidCredentials()
         if not user.phone_number:
             return self._tokens.issue_access_token(user.user_id)
-        return SecondFactorRequired(self._challenges.open(user.user_id, user.phone_number))
+        challenge = self._challenges.open(user.user_id, user.phone_number, origin)
+        return SecondFactorRequired(challenge)
 
-    def verify(self, flow_id: str, code: str) -> AccessToken:
-        record = self._challenges.check(flow_id, code)
+    def verify(self, flow_id: str, code: str, origin: RequestOrigin) -> AccessToken:
+        record = self._challenges.check(flow_id, code, origin)
         return self._tokens.issue_access_token(record.subject)
 
-    def resend(self, flow_id: str) -> Resent:
-        return self._challenges.resend(flow_id)
+    def resend(self, flow_id: str, origin: RequestOrigin) -> Resent:
+        return self._challenges.resend(flow_id, origin)
 
 
 def normalise_email(email: str) -> str:
