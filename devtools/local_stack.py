@@ -142,6 +142,7 @@ class LocalStack:
             parameter_overrides=overrides,
             static_dir=cfg.static_dir,
             extra_env={**self.aws_env, **cfg.gateway_env},
+            quiet=cfg.quiet,
         )
         self.gateway.start()
         if self.emulator is not None and "/webhooks/telnyx" in TEMPLATE.read_text():

@@ -17,6 +17,7 @@ from moto import mock_aws
 
 from devtools.aws_resources import create_tables
 from devtools.telnyx_emulator import EmulatorConfig, TelnyxEmulator
+from phoneverify.adapters.audit import DynamoAuditTrail
 from phoneverify.adapters.dynamodb import DynamoUserRepository
 from phoneverify.models import User
 from phoneverify.passwords import PasswordHasher
@@ -114,6 +115,25 @@ def test_login_then_code_from_the_outbox_gives_a_token_for_the_user(stack: Stack
     # and the flow is single use
     status, body, _ = stack.call("login_verify", {"flow_id": flow_id, "code": code})
     assert (status, body["error"]) == (400, "No pending verification. Start login again.")
+
+
+def test_every_attempt_lands_in_the_audit_trail_without_the_code(stack: Stack) -> None:
+    # Given a login with one wrong and one right code
+    flow_id = stack.login()
+    code = stack.emulator.latest_code(PHONE)
+    assert code is not None
+    wrong = str((int(code) + 1) % 1_000_000).zfill(6)
+    stack.call("login_verify", {"flow_id": flow_id, "code": wrong})
+    stack.call("login_verify", {"flow_id": flow_id, "code": code})
+    # When
+    trail = DynamoAuditTrail(stack.dynamodb, stack.env["AUDIT_TABLE"], retention_secs=1)
+    events = trail.events_for("u-demo")
+    # Then
+    assert [e["event"] for e in events] == ["accepted", "rejected", "sent"]
+    assert {e["source_ip"] for e in events} == {"198.51.100.7"}  # from the API Gateway event
+    assert all(e["masked_phone"] == "+1******0123" for e in events)
+    stored = json.dumps(stack.dynamodb.scan(TableName=stack.env["AUDIT_TABLE"])["Items"])  # type: ignore[attr-defined]
+    assert code not in stored and wrong not in stored and PHONE not in stored
 
 
 def test_login_answers_with_the_contract_fields(stack: Stack) -> None:

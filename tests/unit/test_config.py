@@ -9,6 +9,7 @@ from phoneverify.config import ConfigurationError, Settings
 VALID = {
     "USERS_TABLE": "UsersTable",
     "VERIFICATIONS_TABLE": "VerificationsTable",
+    "AUDIT_TABLE": "AuditTable",
     "TELNYX_API_BASE_URL": "https://api.telnyx.com/",
     "TELNYX_API_KEY_PARAM": "/phone-verify/dev/telnyx-api-key",
     "TELNYX_VERIFY_PROFILE_ID_PARAM": "/phone-verify/dev/telnyx-verify-profile-id",

@@ -24,6 +24,7 @@ class Settings(BaseModel):
 
     users_table: NonEmpty
     verifications_table: NonEmpty
+    audit_table: NonEmpty
     telnyx_api_base_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(:\d+)?(/[^\s]*)?$")]
     telnyx_api_key_param: SsmName
     telnyx_verify_profile_id_param: SsmName
@@ -44,6 +45,7 @@ class Settings(BaseModel):
     telnyx_timeout_secs: Annotated[float, Field(gt=0, le=30)] = 5.0
     secrets_max_age_secs: Annotated[int, Field(ge=0, le=3_600)] = 300
     bcrypt_cost: Annotated[int, Field(ge=4, le=16)] = 12
+    audit_retention_days: Annotated[int, Field(ge=1, le=3_650)] = 365
 
     @field_validator("telnyx_api_base_url")
     @classmethod

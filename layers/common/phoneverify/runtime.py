@@ -14,8 +14,9 @@ import boto3
 from aws_lambda_powertools import Metrics
 from botocore.config import Config
 
+from phoneverify.adapters.audit import DynamoAuditTrail
 from phoneverify.adapters.dynamodb import DynamoUserRepository, DynamoVerificationStore
-from phoneverify.adapters.event_log import LoggedVerificationEvents
+from phoneverify.adapters.event_log import EventFanout, LoggedVerificationEvents
 from phoneverify.adapters.telnyx_sender import TelnyxCodeSender
 from phoneverify.clock import Clock, SystemClock
 from phoneverify.config import Settings
@@ -23,6 +24,7 @@ from phoneverify.flows.challenges import ChallengePolicy, Challenges
 from phoneverify.flows.login import LoginFlow
 from phoneverify.models import FlowKind
 from phoneverify.passwords import PasswordHasher
+from phoneverify.ports import VerificationEvents
 from phoneverify.secrets import SecretSource, SsmSecrets
 from phoneverify.telnyx import TelnyxVerifyClient
 from phoneverify.tokens import AccessTokenIssuer
@@ -95,8 +97,13 @@ class Runtime:
         return DynamoVerificationStore(self.dynamodb, self.settings.verifications_table)
 
     @cached_property
-    def events(self) -> LoggedVerificationEvents:
-        return LoggedVerificationEvents(self.metrics)
+    def audit_trail(self) -> DynamoAuditTrail:
+        s = self.settings
+        return DynamoAuditTrail(self.dynamodb, s.audit_table, s.audit_retention_days * 86_400)
+
+    @cached_property
+    def events(self) -> VerificationEvents:
+        return EventFanout(LoggedVerificationEvents(self.metrics), self.audit_trail)
 
     @cached_property
     def passwords(self) -> PasswordHasher:

@@ -6,6 +6,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from phoneverify.models import VerificationEvent
+from phoneverify.ports import VerificationEvents
 
 logger = Logger(child=True)
 
@@ -30,3 +31,14 @@ class LoggedVerificationEvents:
             self._metrics.add_metric(
                 name=f"Verification_{event.type.value}", unit=MetricUnit.Count, value=1
             )
+
+
+class EventFanout:
+    """Hands each event to several sinks (logs and metrics, the audit trail)."""
+
+    def __init__(self, *sinks: VerificationEvents) -> None:
+        self._sinks = sinks
+
+    def record(self, event: VerificationEvent) -> None:
+        for sink in self._sinks:
+            sink.record(event)
