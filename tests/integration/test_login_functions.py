@@ -242,6 +242,28 @@ def test_bad_input_is_a_400_naming_the_field(
     assert field in str(answer["error"])
 
 
+@pytest.mark.parametrize(
+    ("headers", "body", "status", "code"),
+    [
+        ({"Content-Type": "text/plain"}, '{"flow_id": "x"}', 415, "unsupported_media_type"),
+        (
+            {"Content-Type": "application/x-www-form-urlencoded"},
+            "a=b",
+            415,
+            "unsupported_media_type",
+        ),
+        ({"Content-Type": "application/json; charset=utf-8"}, "x" * 20_000, 400, "body_too_large"),
+    ],
+    ids=["text-plain", "form", "oversized"],
+)
+def test_wrong_content_type_and_oversized_bodies_are_refused_before_parsing(
+    stack: Stack, headers: dict[str, str], body: str, status: int, code: str
+) -> None:
+    response = invoke(stack.functions["login"], api_event("/login", body, headers=headers))
+    assert response[0] == status
+    assert response[1]["code"] == code
+
+
 @pytest.mark.parametrize("raw", ["{not json", "[]", None])
 def test_unreadable_bodies_are_400(stack: Stack, raw: str | None) -> None:
     status, answer, _ = invoke(stack.functions["login"], api_event("/login", raw))

@@ -9,7 +9,10 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
@@ -20,6 +23,7 @@ from phoneverify.models import RequestOrigin
 logger = Logger()
 
 JSON = "application/json"
+MAX_BODY_BYTES = 16 * 1024  # every request of the contract fits in far less
 
 FlowId = Annotated[
     str,
@@ -86,6 +90,31 @@ def _describe(error: dict[str, Any]) -> tuple[str, str | None]:
     return f"{field}: {error.get('msg', 'is invalid')}", field or None
 
 
+def _unreadable_body(event: dict[str, Any]) -> tuple[int, dict[str, str]] | None:
+    """Refusal of a body that is not JSON or too large, decided before anything parses it."""
+    if event.get(
+        "httpMethod", event.get("requestContext", {}).get("http", {}).get("method")
+    ) not in (
+        "POST",
+        "PUT",
+        "PATCH",
+    ):
+        return None
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    content_type = (headers.get("content-type") or "").split(";")[0].strip().lower()
+    if content_type != JSON:
+        return 415, {
+            "error": "Content-Type must be application/json",
+            "code": "unsupported_media_type",
+        }
+    raw = event.get("body") or ""
+    size = len(raw) * 3 // 4 if event.get("isBase64Encoded") else len(raw.encode("utf-8"))
+    if size > MAX_BODY_BYTES:
+        message = f"Request body is too large (at most {MAX_BODY_BYTES} bytes)"
+        return 400, {"error": message, "code": "body_too_large"}
+    return None
+
+
 def http_app(allowed_origin: str) -> APIGatewayRestResolver:
     """A resolver with validation, CORS and the domain-error mapping registered."""
     app = APIGatewayRestResolver(
@@ -110,6 +139,13 @@ def http_app(allowed_origin: str) -> APIGatewayRestResolver:
             body["field"] = field
         return error_response(400, body)
 
+    @app.exception_handler(RequestUnsupportedContentType)  # type: ignore[untyped-decorator]
+    def unsupported_media_type(exc: RequestUnsupportedContentType) -> Response[str]:
+        return error_response(
+            415,
+            {"error": "Content-Type must be application/json", "code": "unsupported_media_type"},
+        )
+
     @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
     def unexpected(exc: Exception) -> Response[str]:
         logger.exception("unhandled error")
@@ -121,7 +157,7 @@ def http_app(allowed_origin: str) -> APIGatewayRestResolver:
 def request_origin(app: APIGatewayRestResolver) -> RequestOrigin:
     """The caller's address (as API Gateway saw it) and user agent, bounded in size."""
     event = app.current_event
-    user_agent = event.headers.get("User-Agent") or event.headers.get("user-agent") or ""
+    user_agent = event.headers.get("user-agent") or ""
     return RequestOrigin(
         source_ip=event.request_context.identity.source_ip or "unknown",
         user_agent=user_agent[:256],
@@ -139,6 +175,14 @@ def lambda_handler_for(app: APIGatewayRestResolver, metrics: Metrics) -> LambdaH
     )
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        refusal = _unreadable_body(event)
+        if refusal is not None:
+            status, body = refusal
+            return {
+                "statusCode": status,
+                "headers": {"Content-Type": JSON},
+                "body": json.dumps(body),
+            }
         return app.resolve(event, context)
 
     return handler
