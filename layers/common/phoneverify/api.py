@@ -92,13 +92,10 @@ def _describe(error: dict[str, Any]) -> tuple[str, str | None]:
 
 def _unreadable_body(event: dict[str, Any]) -> tuple[int, dict[str, str]] | None:
     """Refusal of a body that is not JSON or too large, decided before anything parses it."""
-    if event.get(
-        "httpMethod", event.get("requestContext", {}).get("http", {}).get("method")
-    ) not in (
-        "POST",
-        "PUT",
-        "PATCH",
-    ):
+    method = event.get("httpMethod") or event.get("requestContext", {}).get("http", {}).get(
+        "method"
+    )
+    if method not in ("POST", "PUT", "PATCH"):
         return None
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     content_type = (headers.get("content-type") or "").split(";")[0].strip().lower()
