@@ -3,6 +3,8 @@ where domain errors become HTTP responses."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -52,6 +54,16 @@ class RequestModel(BaseModel):
 class LoginRequest(RequestModel):
     email: Annotated[str, Field(min_length=3, max_length=254)]
     password: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class RegisterStartRequest(RequestModel):
+    """Fields may be missing or empty here: the registration flow answers "All fields
+    required" naming the first one missing, then validates each. The caps bound the input."""
+
+    name: Annotated[str | None, Field(max_length=200)] = None
+    email: Annotated[str | None, Field(max_length=320)] = None
+    phone_number: Annotated[str | None, Field(max_length=64)] = None
+    password: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class VerifyCodeRequest(RequestModel):
@@ -109,6 +121,11 @@ def _unreadable_body(event: dict[str, Any]) -> tuple[int, dict[str, str]] | None
     if size > MAX_BODY_BYTES:
         message = f"Request body is too large (at most {MAX_BODY_BYTES} bytes)"
         return 400, {"error": message, "code": "body_too_large"}
+    if event.get("isBase64Encoded"):
+        try:
+            base64.b64decode(raw, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return 400, {"error": "Request body is not valid UTF-8 JSON", "code": "invalid_request"}
     return None
 
 

@@ -1,0 +1,71 @@
+"""Malformed, oversized and mistyped requests get a 4xx that names the problem, never a 500."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.security.conftest import Target
+
+CASES = [
+    ("/login", "application/json", "{", 400, "invalid_request"),
+    ("/login", "application/json", "[]", 400, "invalid_request"),
+    ("/login", "application/json", "null", 400, "invalid_request"),
+    ("/login", "application/json", '{"email": ["a"], "password": "x"}', 400, "invalid_request"),
+    (
+        "/login",
+        "application/json",
+        '{"email": "a@b.c", "password": "x", "role": "admin"}',
+        400,
+        "invalid_request",
+    ),
+    ("/login", "text/plain", '{"email": "a@b.c", "password": "x"}', 415, "unsupported_media_type"),
+    (
+        "/login",
+        "application/json",
+        json.dumps({"email": "a@b.c", "password": "x" * 40_000}),
+        400,
+        "body_too_large",
+    ),
+    (
+        "/login/verify",
+        "application/json",
+        '{"flow_id": "' + "A" * 43 + '", "code": "12345٦"}',
+        400,
+        "invalid_request",
+    ),
+    (
+        "/login/verify",
+        "application/json",
+        '{"flow_id": "' + "A" * 43 + '", "code": 123456}',
+        400,
+        "invalid_request",
+    ),
+    (
+        "/login/verify",
+        "application/json",
+        '{"flow_id": "../../x", "code": "123456"}',
+        400,
+        "invalid_request",
+    ),
+    ("/login/resend", "application/json", '{"flow_id": null}', 400, "invalid_request"),
+    (
+        "/login",
+        "application/json",
+        "\udcff".encode("utf-8", "surrogatepass"),
+        400,
+        "invalid_request",
+    ),
+]
+
+
+@pytest.mark.parametrize(("path", "content_type", "body", "status", "code"), CASES)
+def test_bad_requests_get_a_clear_4xx(
+    target: Target, path: str, content_type: str, body: str | bytes, status: int, code: str
+) -> None:
+    response = target.api.post(path, content=body, headers={"Content-Type": content_type})
+    assert response.status_code == status, response.text
+    payload = response.json()
+    assert payload["code"] == code
+    assert payload["error"]
