@@ -125,7 +125,7 @@ def test_expired_flow_answers_410_even_with_the_right_code(world: LoginWorld) ->
     assert caught.value.body()["error"] == "Verification expired. Start login again."
 
 
-def test_a_record_past_retention_is_gone_even_if_ttl_has_not_deleted_it(
+def test_a_record_past_retention_cannot_be_revived_even_if_ttl_has_not_deleted_it(
     world: LoginWorld,
 ) -> None:
     # Given
@@ -133,7 +133,7 @@ def test_a_record_past_retention_is_gone_even_if_ttl_has_not_deleted_it(
     # When
     world.clock.advance(300 + 86_400)
     # Then
-    with pytest.raises(NoPendingVerification):
+    with pytest.raises(VerificationExpired):
         world.flow.verify(flow_id, world.sender.last_code(PHONE), ORIGIN)
     with pytest.raises(NoPendingVerification):
         world.flow.resend(flow_id, ORIGIN)

@@ -1,0 +1,19 @@
+"""POST /register/resend: send a fresh code for a pending registration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from phoneverify.api import FlowRequest, http_app, lambda_handler_for, request_origin
+from phoneverify.runtime import Runtime
+
+runtime = Runtime.from_environment()
+app = http_app(runtime.settings.allowed_origin)
+
+
+@app.post("/register/resend")
+def register_resend(body: FlowRequest) -> dict[str, Any]:
+    return runtime.registration_flow.resend(body.flow_id, request_origin(app)).body()
+
+
+lambda_handler = lambda_handler_for(app, runtime.metrics)

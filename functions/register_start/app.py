@@ -1,0 +1,21 @@
+"""POST /register/start: validate the sign-up form and send a code to its phone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from phoneverify.api import RegisterStartRequest, http_app, lambda_handler_for, request_origin
+from phoneverify.runtime import Runtime
+
+runtime = Runtime.from_environment()
+app = http_app(runtime.settings.allowed_origin)
+
+
+@app.post("/register/start")
+def register_start(body: RegisterStartRequest) -> dict[str, Any]:
+    return runtime.registration_flow.start(
+        body.name, body.email, body.phone_number, body.password, request_origin(app)
+    ).body()
+
+
+lambda_handler = lambda_handler_for(app, runtime.metrics)

@@ -1,0 +1,20 @@
+"""POST /register/verify: check the code of a pending registration, create the account."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from phoneverify.api import VerifyCodeRequest, http_app, lambda_handler_for, request_origin
+from phoneverify.runtime import Runtime
+
+runtime = Runtime.from_environment()
+app = http_app(runtime.settings.allowed_origin)
+
+
+@app.post("/register/verify")
+def register_verify(body: VerifyCodeRequest) -> tuple[dict[str, Any], int]:
+    registered = runtime.registration_flow.verify(body.flow_id, body.code, request_origin(app))
+    return registered.body(), 201
+
+
+lambda_handler = lambda_handler_for(app, runtime.metrics)

@@ -1,0 +1,172 @@
+"""Registration: prove the phone with a code, and only then create the account.
+
+`start` validates the form, refuses an email or phone already registered, hashes the password
+and sends a code; the pending registration (name, email, bcrypt hash: never the password) is
+kept in the challenge's data. `verify` checks the code and creates the account in one
+transaction that claims the email and the phone, so two registrations racing for either make
+exactly one account.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from phoneverify.clock import Clock
+from phoneverify.errors import EmailAlreadyRegistered, InvalidRequest, PhoneAlreadyRegistered
+from phoneverify.flows.challenges import Challenges, OpenedChallenge, Resent
+from phoneverify.flows.login import normalise_email
+from phoneverify.models import RequestOrigin, User
+from phoneverify.passwords import PasswordHasher, check_password
+from phoneverify.phones import normalise_phone
+from phoneverify.ports import UserRegistry
+from phoneverify.tokens import AccessToken, AccessTokenIssuer
+
+RESTART_HINT = "Start registration again."
+TOO_MANY_ATTEMPTS = "Too many attempts. Please start the registration again."
+
+MAX_EMAIL_LENGTH = 254
+MAX_LOCAL_PART_LENGTH = 64
+MAX_NAME_LENGTH = 100
+REQUIRED_FIELDS = ("name", "email", "phone_number", "password")
+
+_ATOM = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+# A sane subset of RFC 5322: dot-atom local part, a domain of at least two labels with a
+# letters-only top level. Checked on the lower-cased address.
+EMAIL_PATTERN = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+[a-z]{{2,63}}", re.ASCII)
+
+
+@dataclass(frozen=True)
+class Applicant:
+    """A registration form that passed validation: email lower-cased, phone in E.164."""
+
+    name: str
+    email: str
+    phone_number: str
+    password: str
+
+
+@dataclass(frozen=True)
+class RegistrationStarted:
+    challenge: OpenedChallenge
+
+    def body(self) -> dict[str, Any]:
+        return {"verification_sent": True, **self.challenge.body()}
+
+
+@dataclass(frozen=True)
+class Registered:
+    user_id: str
+    token: AccessToken
+
+    def body(self) -> dict[str, Any]:
+        return {"user_id": self.user_id, **self.token.body()}
+
+
+class RegistrationFlow:
+    def __init__(
+        self,
+        *,
+        users: UserRegistry,
+        passwords: PasswordHasher,
+        challenges: Challenges,
+        tokens: AccessTokenIssuer,
+        clock: Clock,
+        default_phone_region: str = "US",
+    ) -> None:
+        self._users = users
+        self._passwords = passwords
+        self._challenges = challenges
+        self._tokens = tokens
+        self._clock = clock
+        self._default_region = default_phone_region
+
+    def start(
+        self,
+        name: str | None,
+        email: str | None,
+        phone_number: str | None,
+        password: str | None,
+        origin: RequestOrigin,
+    ) -> RegistrationStarted:
+        """Validate the form, refuse what is already registered, then send a code.
+
+        The email and phone checks here are cheap reads for a clear answer; the account
+        transaction in `verify` is what enforces one account per email and per phone.
+        """
+        applicant = self.validate(name, email, phone_number, password)
+        if self._users.find_by_email(applicant.email) is not None:
+            raise EmailAlreadyRegistered()
+        if self._users.find_by_phone(applicant.phone_number) is not None:
+            raise PhoneAlreadyRegistered()
+        pending = {
+            "name": applicant.name,
+            "email": applicant.email,
+            "password_hash": self._passwords.hash(applicant.password),
+        }
+        # The pending id becomes the user id, so a registration's events name its account.
+        subject = str(uuid.uuid4())
+        challenge = self._challenges.open(subject, applicant.phone_number, origin, data=pending)
+        return RegistrationStarted(challenge)
+
+    def verify(self, flow_id: str, code: str, origin: RequestOrigin) -> Registered:
+        """Check the code; create the account with its phone verified and issue a token.
+
+        The challenge is consumed (and its data dropped) before the account is written: if
+        another registration took the email or phone meanwhile, this one answers 409 and is
+        over.
+        """
+        record = self._challenges.check(flow_id, code, origin)
+        user = User(
+            user_id=record.subject,
+            email=record.data["email"],
+            password_hash=record.data["password_hash"],
+            phone_number=record.phone_number,
+            name=record.data.get("name") or None,
+        )
+        self._users.put_user(user, phone_verified_at=self._clock.now())
+        return Registered(user.user_id, self._tokens.issue_access_token(user.user_id))
+
+    def resend(self, flow_id: str, origin: RequestOrigin) -> Resent:
+        return self._challenges.resend(flow_id, origin)
+
+    def validate(
+        self,
+        name: str | None,
+        email: str | None,
+        phone_number: str | None,
+        password: str | None,
+    ) -> Applicant:
+        """The form as an Applicant, or InvalidRequest naming the first field that is wrong."""
+        form = {"name": name, "email": email, "phone_number": phone_number, "password": password}
+        given: dict[str, str] = {}
+        for field in REQUIRED_FIELDS:
+            value = form[field]
+            if value is None or not value.strip():
+                raise InvalidRequest("All fields required", field=field)
+            given[field] = value
+        full_name = given["name"].strip()
+        if len(full_name) > MAX_NAME_LENGTH:
+            raise InvalidRequest(f"Name must be at most {MAX_NAME_LENGTH} characters", field="name")
+        address = parse_email(given["email"])
+        e164 = normalise_phone(given["phone_number"].strip(), self._default_region)
+        password_given = given["password"]
+        check_password(password_given, context=(address, address.partition("@")[0], full_name))
+        return Applicant(full_name, address, e164, password_given)
+
+
+def parse_email(raw: str) -> str:
+    """The address lower-cased, as accounts are keyed; InvalidRequest (field `email`) when it
+    is not a plausible address or longer than 254 characters (64 before the @)."""
+    address = normalise_email(raw)
+    local_part = address.partition("@")[0]
+    if (
+        len(address) > MAX_EMAIL_LENGTH
+        or len(local_part) > MAX_LOCAL_PART_LENGTH
+        or not EMAIL_PATTERN.fullmatch(address)
+    ):
+        raise InvalidRequest("Invalid email address", field="email")
+    return address

@@ -1,0 +1,174 @@
+"""DynamoUserRepository: one account per email and per phone, enforced by one transaction.
+
+Run on moto and on AWS's DynamoDB Local (the real engine for the race); provider failures are
+scripted with botocore's Stubber.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from moto import mock_aws
+
+from devtools.aws_resources import create_tables
+from phoneverify.adapters.dynamodb import DynamoUserRepository
+from phoneverify.errors import EmailAlreadyRegistered, PhoneAlreadyRegistered, StorageUnavailable
+from phoneverify.models import User
+
+PHONE = "+14155550199"
+
+
+def user(email: str = "ada@example.com", phone: str | None = PHONE, **changes: Any) -> User:
+    values: dict[str, Any] = {
+        "user_id": str(uuid.uuid4()),
+        "email": email,
+        "password_hash": "$2b$04$hash",
+        "phone_number": phone,
+        "name": "Ada",
+    }
+    values.update(changes)
+    return User(**values)
+
+
+def repository(client: Any) -> DynamoUserRepository:
+    names = create_tables(client, prefix=f"u{uuid.uuid4().hex[:8]}-")
+    return DynamoUserRepository(client, names["UsersTable"])
+
+
+@pytest.fixture(params=["moto", "dynamodb-local"])
+def users(request: pytest.FixtureRequest) -> Iterator[DynamoUserRepository]:
+    if request.param == "moto":
+        with mock_aws():
+            yield repository(boto3.client("dynamodb", region_name="us-east-1"))
+    else:
+        endpoint = request.getfixturevalue("dynamodb_local_endpoint")
+        yield repository(boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1"))
+
+
+def test_an_account_is_found_by_its_email_and_by_its_phone(users: DynamoUserRepository) -> None:
+    created = user()
+    users.put_user(created, phone_verified_at=1_800_000_000)
+    assert users.find_by_email("ada@example.com") == created
+    assert users.find_by_phone(PHONE) == created
+    assert users.find_by_phone("+14155550100") is None
+
+
+@pytest.mark.parametrize(
+    ("second", "error"),
+    [
+        (user(phone="+14155550100"), EmailAlreadyRegistered),
+        (user(email="other@example.com"), PhoneAlreadyRegistered),
+        (user(), EmailAlreadyRegistered),
+    ],
+    ids=["same-email", "same-phone", "both"],
+)
+def test_a_taken_email_or_phone_refuses_the_whole_account(
+    users: DynamoUserRepository, second: User, error: type[Exception]
+) -> None:
+    # Given
+    first = user()
+    users.put_user(first, phone_verified_at=1)
+    # When
+    with pytest.raises(error):
+        users.put_user(second, phone_verified_at=2)
+    # Then nothing of the second account was written
+    assert users.find_by_email(second.email) in (first, None)
+    assert users.find_by_phone(str(second.phone_number)) in (first, None)
+
+
+def test_writing_the_same_account_twice_is_done_once(users: DynamoUserRepository) -> None:
+    # A retry after a lost response (or seeding run twice) finds its own user id taken.
+    created = user()
+    users.put_user(created, phone_verified_at=1)
+    users.put_user(created, phone_verified_at=1)
+    assert users.find_by_email(created.email) == created
+
+
+def test_twenty_racing_accounts_for_one_email_make_one(dynamodb_local_endpoint: str) -> None:
+    # Given
+    users = repository(
+        boto3.client("dynamodb", endpoint_url=dynamodb_local_endpoint, region_name="us-east-1")
+    )
+
+    def register(i: int) -> str:
+        try:
+            users.put_user(user(phone=f"+1415555{i:04d}"), phone_verified_at=1)
+        except EmailAlreadyRegistered:
+            return "409"
+        return "created"
+
+    # When
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        outcomes = Counter(pool.map(register, range(100, 120)))
+    # Then
+    assert outcomes == {"created": 1, "409": 19}
+
+
+def cancelled(*reasons: str) -> dict[str, Any]:
+    return {
+        "service_error_code": "TransactionCanceledException",
+        "service_message": "Transaction cancelled",
+        "modeled_fields": {"CancellationReasons": [{"Code": r} for r in reasons]},
+    }
+
+
+@pytest.fixture
+def stubbed() -> Iterator[tuple[DynamoUserRepository, Stubber]]:
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    with Stubber(client) as stubber:
+        yield DynamoUserRepository(client, "UsersTable"), stubber
+
+
+def test_a_transaction_conflict_is_retried_once(
+    stubbed: tuple[DynamoUserRepository, Stubber],
+) -> None:
+    users, stubber = stubbed
+    stubber.add_client_error(
+        "transact_write_items", **cancelled("None", "TransactionConflict", "None")
+    )
+    stubber.add_response("transact_write_items", {})
+    users.put_user(user(), phone_verified_at=1)
+    stubber.assert_no_pending_responses()
+
+
+def test_a_conflict_that_persists_is_a_503_not_a_500(
+    stubbed: tuple[DynamoUserRepository, Stubber],
+) -> None:
+    users, stubber = stubbed
+    for _ in range(2):
+        stubber.add_client_error(
+            "transact_write_items", **cancelled("None", "None", "TransactionConflict")
+        )
+    with pytest.raises(StorageUnavailable) as caught:
+        users.put_user(user(), phone_verified_at=1)
+    assert caught.value.status == 503
+
+
+def test_the_retry_after_a_conflict_can_find_the_phone_taken(
+    stubbed: tuple[DynamoUserRepository, Stubber],
+) -> None:
+    users, stubber = stubbed
+    stubber.add_client_error(
+        "transact_write_items", **cancelled("None", "None", "TransactionConflict")
+    )
+    stubber.add_client_error(
+        "transact_write_items", **cancelled("None", "None", "ConditionalCheckFailed")
+    )
+    with pytest.raises(PhoneAlreadyRegistered):
+        users.put_user(user(), phone_verified_at=1)
+
+
+def test_throttling_is_a_503(stubbed: tuple[DynamoUserRepository, Stubber]) -> None:
+    users, stubber = stubbed
+    stubber.add_client_error(
+        "transact_write_items", service_error_code="ProvisionedThroughputExceededException"
+    )
+    with pytest.raises(StorageUnavailable):
+        users.put_user(user(), phone_verified_at=1)

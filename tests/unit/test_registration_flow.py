@@ -1,0 +1,385 @@
+"""Registration with phone proof, driven through RegistrationFlow with in-memory adapters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from phoneverify.errors import (
+    CodeDeliveryFailed,
+    DomainError,
+    EmailAlreadyRegistered,
+    InvalidCode,
+    InvalidRequest,
+    NoPendingVerification,
+    PhoneAlreadyRegistered,
+    TooManyAttempts,
+    VerificationExpired,
+)
+from phoneverify.flows.login import SecondFactorRequired
+from phoneverify.flows.registration import Registered
+from tests.support.builders import ORIGIN, PHONE, RegistrationWorld, registration_world
+
+NEW_PHONE = "+14155550199"
+NEW_PASSWORD = "analytical engine notes"
+FORM = {
+    "name": "Ada Lovelace",
+    "email": "ada@example.com",
+    "phone_number": "+1 415-555-0199",
+    "password": NEW_PASSWORD,
+}
+
+
+@pytest.fixture
+def world() -> RegistrationWorld:
+    return registration_world()
+
+
+def start(world: RegistrationWorld, **changes: Any) -> str:
+    form = {**FORM, **changes}
+    started = world.flow.start(
+        form["name"], form["email"], form["phone_number"], form["password"], ORIGIN
+    )
+    flow_id: str = started.body()["flow_id"]
+    return flow_id
+
+
+def refusal(world: RegistrationWorld, **changes: Any) -> DomainError:
+    with pytest.raises(DomainError) as caught:
+        start(world, **changes)
+    return caught.value
+
+
+def register(world: RegistrationWorld, **changes: Any) -> Registered:
+    flow_id = start(world, **changes)
+    phone = world.store.items[next(reversed(world.store.items))].phone_number
+    return world.flow.verify(flow_id, world.sender.last_code(phone), ORIGIN)
+
+
+# -- start: the form --------------------------------------------------------------------------
+def test_start_sends_a_code_and_answers_with_the_contract_fields(world: RegistrationWorld) -> None:
+    # When
+    started = world.flow.start("Ada", "ada@example.com", "(415) 555-0199", NEW_PASSWORD, ORIGIN)
+    # Then
+    body = started.body()
+    assert body["verification_sent"] is True
+    assert body["phone_hint"] == "+1******0199"
+    assert (body["timeout_secs"], body["code_length"], body["resend_after_secs"]) == (600, 6, 30)
+    assert len(body["flow_id"]) >= 22
+    assert [phone for phone, _, _ in world.sender.outbox] == [NEW_PHONE]
+
+
+@pytest.mark.parametrize(
+    ("missing", "field"),
+    [
+        ({"name": None}, "name"),
+        ({"name": "   "}, "name"),
+        ({"email": ""}, "email"),
+        ({"email": None, "password": None}, "email"),
+        ({"phone_number": None}, "phone_number"),
+        ({"password": ""}, "password"),
+        ({"name": None, "email": None, "phone_number": None, "password": None}, "name"),
+    ],
+)
+def test_a_missing_field_is_named_with_all_fields_required(
+    world: RegistrationWorld, missing: dict[str, Any], field: str
+) -> None:
+    error = refusal(world, **missing)
+    assert isinstance(error, InvalidRequest)
+    assert (error.status, error.body()) == (
+        400,
+        {"error": "All fields required", "code": "invalid_request", "field": field},
+    )
+    assert world.sender.outbox == []
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "ada",
+        "ada@",
+        "@example.com",
+        "ada@example",
+        "ada@@example.com",
+        "ada lovelace@example.com",
+        "ada..l@example.com",
+        ".ada@example.com",
+        "ada@-example.com",
+        "ada@example.c0m",
+        "a" * 65 + "@example.com",
+        "ada@" + "a" * 250 + ".com",
+    ],
+)
+def test_an_implausible_email_is_refused(world: RegistrationWorld, email: str) -> None:
+    error = refusal(world, email=email)
+    assert (error.status, error.body()) == (
+        400,
+        {"error": "Invalid email address", "code": "invalid_request", "field": "email"},
+    )
+
+
+def test_the_email_is_kept_in_lower_case(world: RegistrationWorld) -> None:
+    registered = register(world, email="  Ada.Lovelace+Notes@Example.COM ")
+    user = world.users.find_by_email("ada.lovelace+notes@example.com")
+    assert user is not None and user.user_id == registered.user_id
+
+
+@pytest.mark.parametrize(
+    ("phone", "message"),
+    [
+        ("+1 800 555 0123", "Phone number must be a mobile number"),
+        ("+44 20 7946 0958", "Phone number must be a mobile number"),
+        ("555-0123", "Invalid phone number"),
+        ("not a phone", "Invalid phone number"),
+    ],
+)
+def test_a_number_a_code_cannot_reach_is_refused(
+    world: RegistrationWorld, phone: str, message: str
+) -> None:
+    error = refusal(world, phone_number=phone)
+    assert (error.status, error.body()["field"], error.body()["error"]) == (
+        400,
+        "phone_number",
+        message,
+    )
+    assert world.sender.outbox == []
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("tiny", "Password must be at least 8 characters"),
+        ("password1", "This password is too common. Please choose another."),
+        ("ADA@EXAMPLE.COM", "Password must not be your email address or name"),
+        ("ada lovelace", "Password must not be your email address or name"),
+    ],
+)
+def test_a_weak_password_is_refused(world: RegistrationWorld, password: str, message: str) -> None:
+    error = refusal(world, password=password)
+    assert (error.status, error.body()["field"], error.body()["error"]) == (
+        400,
+        "password",
+        message,
+    )
+
+
+def test_a_long_passphrase_is_accepted(world: RegistrationWorld) -> None:
+    passphrase = "my very long passphrase about the analytical engine " * 4  # 200+ characters
+    registered = register(world, password=passphrase)
+    result = world.login.start("ada@example.com", passphrase, ORIGIN)
+    assert isinstance(result, SecondFactorRequired)
+    assert registered.user_id
+
+
+# -- start: already registered ----------------------------------------------------------------
+@pytest.mark.parametrize("email", ["demo@example.com", " DEMO@Example.com"])
+def test_a_registered_email_is_a_409(world: RegistrationWorld, email: str) -> None:
+    error = refusal(world, email=email)
+    assert isinstance(error, EmailAlreadyRegistered)
+    assert (error.status, error.body()["error"]) == (409, "Email already registered")
+    assert world.sender.outbox == []
+
+
+@pytest.mark.parametrize("phone", [PHONE, "(415) 555-0123", "+1 415-555-0123"])
+def test_a_registered_phone_in_any_format_is_a_409(world: RegistrationWorld, phone: str) -> None:
+    error = refusal(world, phone_number=phone)
+    assert isinstance(error, PhoneAlreadyRegistered)
+    assert (error.status, error.body()["error"]) == (409, "Phone number already registered")
+    assert world.sender.outbox == []
+
+
+# -- the pending registration ------------------------------------------------------------------
+def test_no_account_exists_until_the_code_is_accepted(world: RegistrationWorld) -> None:
+    # Given
+    flow_id = start(world)
+    # Then: nothing to log in to yet
+    assert world.users.find_by_email("ada@example.com") is None
+    assert world.users.find_by_phone(NEW_PHONE) is None
+    # When
+    with pytest.raises(InvalidCode):
+        world.flow.verify(flow_id, world.sender.wrong_code(NEW_PHONE), ORIGIN)
+    # Then: still nothing
+    assert world.users.find_by_email("ada@example.com") is None
+
+
+def test_the_store_holds_a_hash_of_the_password_never_the_password(
+    world: RegistrationWorld,
+) -> None:
+    # When
+    start(world)
+    # Then
+    (record,) = world.store.items.values()
+    assert NEW_PASSWORD not in repr(world.store.items)
+    assert set(record.data) == {"name", "email", "password_hash"}
+    assert all(isinstance(value, str) for value in record.data.values())
+    assert world.passwords.verify(NEW_PASSWORD, record.data["password_hash"])
+
+
+def test_the_right_code_creates_the_account_with_its_phone_verified(
+    world: RegistrationWorld,
+) -> None:
+    # Given
+    flow_id = start(world)
+    world.clock.advance(42)
+    # When
+    registered = world.flow.verify(flow_id, world.sender.last_code(NEW_PHONE), ORIGIN)
+    # Then
+    body = registered.body()
+    assert set(body) == {"user_id", "token", "token_type", "expires_in"}
+    assert world.tokens.decode_access_token(body["token"])["sub"] == body["user_id"]
+    user = world.users.find_by_email("ada@example.com")
+    assert user is not None
+    assert (user.user_id, user.phone_number, user.name) == (
+        body["user_id"],
+        NEW_PHONE,
+        "Ada Lovelace",
+    )
+    assert world.users.phone_verified_at[user.user_id] == world.clock.now()
+    # and the pending data, hash included, is gone from the store
+    (record,) = world.store.items.values()
+    assert record.data == {}
+    # and the flow is single use
+    with pytest.raises(NoPendingVerification):
+        world.flow.verify(flow_id, world.sender.last_code(NEW_PHONE), ORIGIN)
+
+
+def test_the_new_account_logs_in_with_a_code_to_its_new_phone(world: RegistrationWorld) -> None:
+    # Given
+    registered = register(world)
+    # When
+    result = world.login.start("ada@example.com", NEW_PASSWORD, ORIGIN)
+    # Then
+    assert isinstance(result, SecondFactorRequired)
+    assert world.sender.outbox[-1][0] == NEW_PHONE
+    token = world.login.verify(result.challenge.flow_id, world.sender.last_code(NEW_PHONE), ORIGIN)
+    assert world.tokens.decode_access_token(token.token)["sub"] == registered.user_id
+
+
+def test_lockout_closes_the_registration_and_drops_its_data(world: RegistrationWorld) -> None:
+    # Given
+    flow_id = start(world)
+    wrong = world.sender.wrong_code(NEW_PHONE)
+    for _ in range(4):
+        with pytest.raises(InvalidCode):
+            world.flow.verify(flow_id, wrong, ORIGIN)
+    # When
+    with pytest.raises(TooManyAttempts) as caught:
+        world.flow.verify(flow_id, wrong, ORIGIN)
+    # Then
+    assert caught.value.body()["error"] == (
+        "Too many attempts. Please start the registration again."
+    )
+    (record,) = world.store.items.values()
+    assert record.data == {}
+    with pytest.raises(TooManyAttempts):
+        world.flow.verify(flow_id, world.sender.last_code(NEW_PHONE), ORIGIN)
+    assert world.users.find_by_email("ada@example.com") is None
+
+
+def test_resend_replaces_the_code_with_a_fresh_ten_minutes(world: RegistrationWorld) -> None:
+    # Given
+    flow_id = start(world)
+    old_code = world.sender.last_code(NEW_PHONE)
+    world.clock.advance(30)
+    # When
+    resent = world.flow.resend(flow_id, ORIGIN)
+    world.clock.advance(590)
+    # Then
+    assert resent.body() == {"message": "Code resent", "timeout_secs": 600, "resend_after_secs": 30}
+    with pytest.raises(InvalidCode):
+        world.flow.verify(flow_id, old_code, ORIGIN)
+    assert world.flow.verify(flow_id, world.sender.last_code(NEW_PHONE), ORIGIN).user_id
+
+
+def test_an_expired_registration_is_over_resend_included(world: RegistrationWorld) -> None:
+    # Given: the password hash is kept no longer than the code (no retention after expiry)
+    flow_id = start(world)
+    code = world.sender.last_code(NEW_PHONE)
+    # When
+    world.clock.advance(600)
+    # Then the code is refused as expired (410), and no resend can revive the flow
+    with pytest.raises(VerificationExpired) as expired:
+        world.flow.verify(flow_id, code, ORIGIN)
+    assert expired.value.status == 410
+    assert expired.value.body()["error"] == "Verification expired. Start registration again."
+    with pytest.raises(NoPendingVerification) as resend:
+        world.flow.resend(flow_id, ORIGIN)
+    assert resend.value.body()["error"] == "No pending verification. Start registration again."
+    assert world.users.find_by_email("ada@example.com") is None
+
+
+def test_telnyx_failing_at_start_leaves_nothing_behind(world: RegistrationWorld) -> None:
+    # Given
+    world.sender.fail_sends = 1
+    # When
+    with pytest.raises(CodeDeliveryFailed):
+        start(world)
+    # Then
+    assert world.store.items == {}
+    assert world.users.find_by_email("ada@example.com") is None
+
+
+# -- flows of other kinds, and races -----------------------------------------------------------
+def test_a_registration_flow_id_does_not_complete_a_login(world: RegistrationWorld) -> None:
+    # Given
+    flow_id = start(world)
+    # When / Then
+    with pytest.raises(NoPendingVerification) as caught:
+        world.login.verify(flow_id, world.sender.last_code(NEW_PHONE), ORIGIN)
+    assert caught.value.body()["error"] == "No pending verification. Start login again."
+    assert world.users.find_by_email("ada@example.com") is None
+
+
+def test_a_login_flow_id_does_not_complete_a_registration(world: RegistrationWorld) -> None:
+    # Given
+    login = world.login.start("demo@example.com", "correct horse battery staple", ORIGIN)
+    assert isinstance(login, SecondFactorRequired)
+    # When / Then
+    with pytest.raises(NoPendingVerification) as caught:
+        world.flow.verify(login.challenge.flow_id, world.sender.last_code(PHONE), ORIGIN)
+    assert caught.value.body()["error"] == "No pending verification. Start registration again."
+    with pytest.raises(NoPendingVerification):
+        world.flow.resend(login.challenge.flow_id, ORIGIN)
+
+
+@pytest.mark.parametrize(
+    ("second", "error"),
+    [
+        ({"phone_number": "+14155550188"}, EmailAlreadyRegistered),
+        ({"email": "ada.l@example.com"}, PhoneAlreadyRegistered),
+    ],
+    ids=["same-email", "same-phone"],
+)
+def test_of_two_pending_registrations_for_one_email_or_phone_the_first_code_wins(
+    world: RegistrationWorld, second: dict[str, str], error: type[DomainError]
+) -> None:
+    # Given two registrations that both passed the start check
+    first_flow = start(world)
+    first_code = world.sender.last_code(NEW_PHONE)
+    second_flow = start(world, **second)
+    second_code = world.sender.outbox[-1][2]
+    # When
+    world.flow.verify(first_flow, first_code, ORIGIN)
+    # Then
+    with pytest.raises(error) as caught:
+        world.flow.verify(second_flow, second_code, ORIGIN)
+    assert caught.value.status == 409
+    with pytest.raises(NoPendingVerification):
+        world.flow.verify(second_flow, second_code, ORIGIN)
+
+
+def test_events_name_the_new_account_and_never_carry_secrets(world: RegistrationWorld) -> None:
+    # Given
+    flow_id = start(world)
+    code = world.sender.last_code(NEW_PHONE)
+    # When
+    registered = world.flow.verify(flow_id, code, ORIGIN)
+    # Then
+    assert world.events.types == ["sent", "accepted"]
+    assert {event.kind.value for event in world.events.events} == {"registration"}
+    assert {event.subject for event in world.events.events} == {registered.user_id}
+    assert {event.origin for event in world.events.events} == {ORIGIN}
+    text = repr(world.events.events)
+    for secret in (code, NEW_PASSWORD, NEW_PHONE, "ada@example.com", "$2b$"):
+        assert secret not in text
