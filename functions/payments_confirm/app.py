@@ -1,0 +1,27 @@
+"""POST /payments/confirm: check the code of a pending payment, then process it once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from phoneverify.api import (
+    PaymentConfirmRequest,
+    authenticated_user,
+    http_app,
+    lambda_handler_for,
+    request_origin,
+)
+from phoneverify.runtime import Runtime
+
+runtime = Runtime.from_environment(*Runtime.PAYMENT_TABLES)
+app = http_app(runtime.settings.allowed_origin)
+
+
+@app.post("/payments/confirm")
+def payments_confirm(body: PaymentConfirmRequest) -> dict[str, Any]:
+    return runtime.payment_flow.confirm(
+        authenticated_user(app), body.payment_id, body.code, request_origin(app)
+    ).body()
+
+
+lambda_handler = lambda_handler_for(app, runtime.metrics)

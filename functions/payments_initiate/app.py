@@ -1,0 +1,32 @@
+"""POST /payments/initiate: process a payment, or send a code when it is at or above the
+threshold. Behind the JWT authorizer; optional Idempotency-Key header."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from phoneverify.api import (
+    PaymentInitiateRequest,
+    authenticated_user,
+    http_app,
+    idempotency_key,
+    lambda_handler_for,
+    request_origin,
+)
+from phoneverify.flows.payment import PaymentOrder
+from phoneverify.runtime import Runtime
+
+runtime = Runtime.from_environment(*Runtime.PAYMENT_TABLES)
+app = http_app(runtime.settings.allowed_origin)
+
+
+@app.post("/payments/initiate")
+def payments_initiate(body: PaymentInitiateRequest) -> dict[str, Any]:
+    runtime.idempotency.register_lambda_context(app.lambda_context)
+    order = PaymentOrder.parse(body.amount, body.currency, body.recipient, body.description)
+    return runtime.payment_flow.initiate(
+        authenticated_user(app), order, request_origin(app), idempotency_key(app)
+    ).body()
+
+
+lambda_handler = lambda_handler_for(app, runtime.metrics)

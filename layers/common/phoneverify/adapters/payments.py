@@ -1,0 +1,336 @@
+"""Payments in DynamoDB, the local ledger processor, and Idempotency-Key handling.
+
+ClientError codes become domain outcomes here (through `dynamodb_errors`), and Powertools
+Idempotency's errors become IdempotencyKeyReused / IdempotencyKeyInUse / StorageUnavailable.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyInconsistentStateError,
+    IdempotencyPersistenceLayerError,
+    IdempotencyValidationError,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from phoneverify.adapters.dynamodb import ConditionFailed, dynamodb_errors
+from phoneverify.clock import Clock
+from phoneverify.errors import (
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+    PaymentDetailsChanged,
+    StorageUnavailable,
+)
+from phoneverify.models import Payment, PaymentStatus
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+else:
+    DynamoDBClient = Any
+
+# Every attribute an expression names goes through ExpressionAttributeNames: several
+# (status, user, amount...) are DynamoDB reserved words or may become one.
+_NAMES = (
+    "payment_id",
+    "status",
+    "user_id",
+    "amount",
+    "currency",
+    "recipient",
+    "expires_at",
+    "updated_at",
+    "transaction_id",
+    "failure_reason",
+    "processing_at",
+    "completed_at",
+    "confirm_token",
+    "confirm_until",
+)
+
+
+def _s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def _n(value: float) -> dict[str, str]:
+    return {"N": str(Decimal(str(value)))}
+
+
+class DynamoPaymentRepository:
+    """One item per payment under `payment_id`. Payments are records of money: no TTL."""
+
+    def __init__(self, client: DynamoDBClient, table: str) -> None:
+        self._client = client
+        self._table = table
+
+    def create(self, payment: Payment) -> None:
+        item: dict[str, Any] = {
+            "payment_id": _s(payment.payment_id),
+            "user_id": _s(payment.user_id),
+            "amount": _s(payment.amount),
+            "currency": _s(payment.currency),
+            "recipient": _s(payment.recipient),
+            "status": _s(payment.status.value),
+            "requires_verification": {"BOOL": payment.requires_verification},
+            "created_at": _n(payment.created_at),
+            "updated_at": _n(payment.created_at),
+        }
+        if payment.description:
+            item["description"] = _s(payment.description)
+        if payment.flow_id is not None:
+            item["flow_id"] = _s(payment.flow_id)
+        if payment.expires_at is not None:
+            item["expires_at"] = _n(payment.expires_at)
+        with dynamodb_errors():
+            self._client.put_item(
+                TableName=self._table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(payment_id)",
+            )
+
+    def get(self, payment_id: str) -> Payment | None:
+        with dynamodb_errors():
+            item = self._client.get_item(
+                TableName=self._table, Key={"payment_id": _s(payment_id)}, ConsistentRead=True
+            ).get("Item")
+        if item is None:
+            return None
+
+        def text(name: str) -> str | None:
+            value = item.get(name, {}).get("S")
+            return None if value is None else str(value)
+
+        def number(name: str) -> float | None:
+            value = item.get(name, {}).get("N")
+            return None if value is None else float(value)
+
+        return Payment(
+            payment_id=item["payment_id"]["S"],
+            user_id=item["user_id"]["S"],
+            amount=item["amount"]["S"],
+            currency=item["currency"]["S"],
+            recipient=item["recipient"]["S"],
+            description=text("description"),
+            status=PaymentStatus(item["status"]["S"]),
+            created_at=float(item["created_at"]["N"]),
+            flow_id=text("flow_id"),
+            expires_at=number("expires_at"),
+            transaction_id=text("transaction_id"),
+        )
+
+    def _update(self, payment_id: str, update: str, condition: str, values: dict[str, Any]) -> bool:
+        expressions = update + " " + condition
+        names = {f"#{n}": n for n in _NAMES if f"#{n}" in expressions}
+        try:
+            with dynamodb_errors():
+                self._client.update_item(
+                    TableName=self._table,
+                    Key={"payment_id": _s(payment_id)},
+                    UpdateExpression=update,
+                    ConditionExpression=f"attribute_exists(#payment_id) AND ({condition})",
+                    ExpressionAttributeNames={"#payment_id": "payment_id", **names},
+                    ExpressionAttributeValues=values,
+                )
+        except ConditionFailed:
+            return False
+        return True
+
+    def claim(self, payment_id: str, token: str, now: float, lease_secs: int) -> bool:
+        return self._update(
+            payment_id,
+            "SET #confirm_token = :token, #confirm_until = :until",
+            "#status = :pending AND (attribute_not_exists(#confirm_until) "
+            "OR #confirm_until <= :now)",
+            {
+                ":token": _s(token),
+                ":until": _n(now + lease_secs),
+                ":pending": _s(PaymentStatus.PENDING.value),
+                ":now": _n(now),
+            },
+        )
+
+    def release(self, payment_id: str, token: str) -> bool:
+        return self._update(
+            payment_id,
+            "REMOVE #confirm_token, #confirm_until",
+            "#confirm_token = :token",
+            {":token": _s(token)},
+        )
+
+    def begin_processing(self, payment: Payment, token: str, now: float) -> bool:
+        return self._update(
+            payment.payment_id,
+            "SET #status = :processing, #processing_at = :now, #updated_at = :now "
+            "REMOVE #confirm_token, #confirm_until",
+            "#status = :pending AND #confirm_token = :token AND #user_id = :user "
+            "AND #amount = :amount AND #currency = :currency AND #recipient = :recipient",
+            {
+                ":processing": _s(PaymentStatus.PROCESSING.value),
+                ":pending": _s(PaymentStatus.PENDING.value),
+                ":token": _s(token),
+                ":now": _n(now),
+                ":user": _s(payment.user_id),
+                ":amount": _s(payment.amount),
+                ":currency": _s(payment.currency),
+                ":recipient": _s(payment.recipient),
+            },
+        )
+
+    def complete(self, payment_id: str, transaction_id: str, now: float) -> bool:
+        return self._update(
+            payment_id,
+            "SET #status = :completed, #transaction_id = :txn, #completed_at = :now, "
+            "#updated_at = :now",
+            "#status = :processing",
+            {
+                ":completed": _s(PaymentStatus.COMPLETED.value),
+                ":processing": _s(PaymentStatus.PROCESSING.value),
+                ":txn": _s(transaction_id),
+                ":now": _n(now),
+            },
+        )
+
+    def fail(self, payment_id: str, from_status: PaymentStatus, reason: str, now: float) -> bool:
+        return self._update(
+            payment_id,
+            "SET #status = :failed, #failure_reason = :reason, #updated_at = :now",
+            "#status = :from",
+            {
+                ":failed": _s(PaymentStatus.FAILED.value),
+                ":from": _s(from_status.value),
+                ":reason": _s(reason),
+                ":now": _n(now),
+            },
+        )
+
+    def expire(self, payment_id: str, now: float) -> bool:
+        return self._update(
+            payment_id,
+            "SET #status = :expired, #updated_at = :now",
+            "#status = :pending",
+            {
+                ":expired": _s(PaymentStatus.EXPIRED.value),
+                ":pending": _s(PaymentStatus.PENDING.value),
+                ":now": _n(now),
+            },
+        )
+
+    def extend(self, payment_id: str, expires_at: float, now: float) -> bool:
+        return self._update(
+            payment_id,
+            "SET #expires_at = :expires_at, #updated_at = :now",
+            "#status = :pending AND #expires_at > :now",
+            {
+                ":expires_at": _n(expires_at),
+                ":pending": _s(PaymentStatus.PENDING.value),
+                ":now": _n(now),
+            },
+        )
+
+
+class LedgerPaymentProcessor:
+    """The local stand-in for a payment processor: each payment becomes one LedgerTable item,
+    written only if absent, so a payment can never be executed twice. A second charge of the
+    same payment returns the first transaction id (a retry after a lost answer)."""
+
+    def __init__(self, client: DynamoDBClient, table: str, clock: Clock) -> None:
+        self._client = client
+        self._table = table
+        self._clock = clock
+
+    def charge(self, payment: Payment) -> str:
+        transaction_id = "txn_" + secrets.token_hex(12)
+        item = {
+            "payment_id": _s(payment.payment_id),
+            "transaction_id": _s(transaction_id),
+            "user_id": _s(payment.user_id),
+            "amount": _s(payment.amount),
+            "currency": _s(payment.currency),
+            "recipient": _s(payment.recipient),
+            "created_at": _n(self._clock.now()),
+        }
+        try:
+            with dynamodb_errors():
+                self._client.put_item(
+                    TableName=self._table,
+                    Item=item,
+                    ConditionExpression="attribute_not_exists(payment_id)",
+                )
+        except ConditionFailed:
+            return self._existing(payment)
+        return transaction_id
+
+    def _existing(self, payment: Payment) -> str:
+        with dynamodb_errors():
+            item = self._client.get_item(
+                TableName=self._table,
+                Key={"payment_id": _s(payment.payment_id)},
+                ConsistentRead=True,
+            ).get("Item")
+        if item is None:  # deleted between the two calls: nothing we can vouch for
+            raise StorageUnavailable()
+        recorded = tuple(item[k]["S"] for k in ("user_id", "amount", "currency", "recipient"))
+        if recorded != (payment.user_id, payment.amount, payment.currency, payment.recipient):
+            raise PaymentDetailsChanged()
+        return str(item["transaction_id"]["S"])
+
+
+class PowertoolsIdempotentRequests:
+    """Idempotency-Key over Powertools Idempotency and its DynamoDB table (pk `id`, TTL
+    `expiration`). The record's key is a hash of (scope, key): a key is scoped per user. The
+    request is hashed for payload validation; the stored answer is the first response body."""
+
+    KEY_PREFIX = "payments-initiate"
+
+    def __init__(self, client: DynamoDBClient, table: str, expires_after_secs: int) -> None:
+        self._store = DynamoDBPersistenceLayer(table_name=table, boto3_client=client)
+        self.config = IdempotencyConfig(
+            event_key_jmespath="[scope, key]",
+            payload_validation_jmespath="request",
+            raise_on_no_idempotency_key=True,
+            expires_after_seconds=expires_after_secs,
+            hash_function="sha256",
+        )
+
+    def register_lambda_context(self, context: LambdaContext) -> None:
+        """Lets an in-progress record expire when the invocation times out (Powertools)."""
+        self.config.register_lambda_context(context)
+
+    def run(
+        self,
+        scope: str,
+        key: str,
+        request: Mapping[str, Any],
+        compute: Callable[[], dict[str, Any]],
+    ) -> dict[str, Any]:
+        @idempotent_function(  # type: ignore[untyped-decorator]
+            data_keyword_argument="data",
+            persistence_store=self._store,
+            config=self.config,
+            key_prefix=self.KEY_PREFIX,
+        )
+        def first_answer(*, data: dict[str, Any]) -> dict[str, Any]:
+            return compute()
+
+        try:
+            answer: dict[str, Any] = first_answer(
+                data={"scope": scope, "key": key, "request": dict(request)}
+            )
+        except IdempotencyValidationError:
+            raise IdempotencyKeyReused() from None
+        except IdempotencyAlreadyInProgressError:
+            raise IdempotencyKeyInUse() from None
+        except (IdempotencyPersistenceLayerError, IdempotencyInconsistentStateError) as exc:
+            raise StorageUnavailable() from exc
+        return answer

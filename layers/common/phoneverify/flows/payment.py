@@ -1,0 +1,382 @@
+"""Payment step-up: below the threshold a payment is processed at once; at or above it, a
+code goes to the account's phone and the payment waits for it.
+
+A pending payment and its code challenge are bound by a digest over user, payment id, amount,
+currency and recipient, kept in the challenge (VerificationsTable) and re-checked against the
+payment (PaymentsTable) when the code is accepted: a change of either in between fails the
+payment. Every status change is a conditional write (`pending -> processing -> completed`,
+`pending -> expired`, `pending -> failed`), so concurrent confirmations process a payment once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+from dataclasses import dataclass, replace
+from typing import Any, NoReturn, Protocol
+
+from phoneverify.clock import Clock
+from phoneverify.errors import (
+    ConfirmationInProgress,
+    NoPendingVerification,
+    NotAuthenticated,
+    PaymentDeclined,
+    PaymentDetailsChanged,
+    PaymentNotFound,
+    PaymentNotPending,
+    PhoneRequiredForPayment,
+    TooManyAttempts,
+    VerificationExpired,
+)
+from phoneverify.flows.challenges import Challenges, OpenedChallenge, Resent, flow_key
+from phoneverify.models import (
+    FlowStatus,
+    Payment,
+    PaymentStatus,
+    PendingVerification,
+    RequestOrigin,
+)
+from phoneverify.money import Money, Thresholds, parse_money
+from phoneverify.ports import (
+    IdempotentRequests,
+    PaymentProcessor,
+    PaymentRepository,
+    UserLookup,
+    VerificationStore,
+)
+
+logger = logging.getLogger(__name__)
+
+RESTART_HINT = "Initiate a new payment."
+TOO_MANY_ATTEMPTS = "Too many attempts. Initiate a new payment."
+PAYMENT_ID_BYTES = 16  # 128 random bits
+# A confirmation's claim on its payment outlives the function's 15 s timeout, so a claim is
+# only ever taken over from an invocation that is gone.
+CONFIRM_LEASE_SECS = 30
+BINDING_VERSION = "v1"
+
+
+def new_payment_id() -> str:
+    return "pay_" + secrets.token_hex(PAYMENT_ID_BYTES)
+
+
+def binding_digest(
+    user_id: str, payment_id: str, amount: str, currency: str, recipient: str
+) -> str:
+    """SHA-256 over a canonical encoding (a JSON array: unambiguous, escaped) of what the
+    person is asked to authorise. `amount` is the quantised decimal string ("250.00")."""
+    canonical = json.dumps(
+        [BINDING_VERSION, user_id, payment_id, amount, currency, recipient],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return f"{BINDING_VERSION}:{hashlib.sha256(canonical.encode('utf-8')).hexdigest()}"
+
+
+def payment_digest(payment: Payment) -> str:
+    return binding_digest(
+        payment.user_id, payment.payment_id, payment.amount, payment.currency, payment.recipient
+    )
+
+
+@dataclass(frozen=True)
+class PaymentOrder:
+    """What the person asked for, validated."""
+
+    money: Money
+    recipient: str
+    description: str | None
+
+    @classmethod
+    def parse(
+        cls, amount: object, currency: object, recipient: str, description: str | None
+    ) -> PaymentOrder:
+        """Raises InvalidRequest (400) naming `amount` or `currency`."""
+        return cls(parse_money(amount, currency), recipient, description or None)
+
+    def canonical(self) -> dict[str, Any]:
+        """The request as compared by Idempotency-Key ("250" and 250.0 USD are the same)."""
+        return {
+            "amount": self.money.text,
+            "currency": self.money.currency,
+            "recipient": self.recipient,
+            "description": self.description,
+        }
+
+
+class PaymentAnswer(Protocol):
+    def body(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class PaymentCompleted:
+    payment_id: str
+    transaction_id: str
+    amount: str
+    currency: str
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "payment_id": self.payment_id,
+            "status": PaymentStatus.COMPLETED.value,
+            "transaction_id": self.transaction_id,
+            "amount": self.amount,
+            "currency": self.currency,
+        }
+
+
+@dataclass(frozen=True)
+class PaymentVerificationRequired:
+    payment_id: str
+    amount: str
+    currency: str
+    challenge: OpenedChallenge
+
+    def body(self) -> dict[str, Any]:
+        # The challenge's flow_id stays on the server: clients only know the payment id.
+        return {
+            "payment_id": self.payment_id,
+            "requires_verification": True,
+            "status": PaymentStatus.PENDING.value,
+            "amount": self.amount,
+            "currency": self.currency,
+            "timeout_secs": self.challenge.timeout_secs,
+            "code_length": self.challenge.code_length,
+            "phone_hint": self.challenge.phone_hint,
+            "resend_after_secs": self.challenge.resend_after_secs,
+        }
+
+
+@dataclass(frozen=True)
+class FirstAnswer:
+    """The answer given the first time an Idempotency-Key was used."""
+
+    stored: dict[str, Any]
+
+    def body(self) -> dict[str, Any]:
+        return dict(self.stored)
+
+
+class PaymentFlow:
+    def __init__(
+        self,
+        *,
+        thresholds: Thresholds,
+        users: UserLookup,
+        payments: PaymentRepository,
+        processor: PaymentProcessor,
+        challenges: Challenges,
+        verifications: VerificationStore,
+        idempotency: IdempotentRequests,
+        clock: Clock,
+    ) -> None:
+        self._thresholds = thresholds
+        self._users = users
+        self._payments = payments
+        self._processor = processor
+        self._challenges = challenges
+        self._verifications = verifications
+        self._idempotency = idempotency
+        self._clock = clock
+
+    # -- initiate --------------------------------------------------------------------------
+    def initiate(
+        self,
+        user_id: str,
+        order: PaymentOrder,
+        origin: RequestOrigin,
+        idempotency_key: str | None = None,
+    ) -> PaymentAnswer:
+        """Process the payment, or send a code and keep it pending.
+
+        With an Idempotency-Key, a repeat of the same request by the same user answers what
+        the first one did and creates nothing; the same key with another request is refused.
+        """
+        if idempotency_key is None:
+            return self._initiate(user_id, order, origin)
+        stored = self._idempotency.run(
+            user_id,
+            idempotency_key,
+            order.canonical(),
+            lambda: self._initiate(user_id, order, origin).body(),
+        )
+        return FirstAnswer(stored)
+
+    def _initiate(self, user_id: str, order: PaymentOrder, origin: RequestOrigin) -> PaymentAnswer:
+        user = self._users.get(user_id)
+        if user is None:  # a valid token of an account that no longer exists
+            raise NotAuthenticated()
+        money = order.money
+        payment = Payment(
+            payment_id=new_payment_id(),
+            user_id=user_id,
+            amount=money.text,
+            currency=money.currency,
+            recipient=order.recipient,
+            description=order.description,
+            status=PaymentStatus.PROCESSING,
+            created_at=self._clock.now(),
+        )
+        if not self._thresholds.requires_verification(money):
+            self._payments.create(payment)
+            return self._process(payment)
+        if not user.phone_number:
+            raise PhoneRequiredForPayment()
+        # The code is sent first (Challenges.open): if Telnyx fails, nothing is written.
+        challenge = self._challenges.open(
+            user_id,
+            user.phone_number,
+            origin,
+            data={"payment_id": payment.payment_id, "binding": payment_digest(payment)},
+        )
+        pending = replace(
+            payment,
+            status=PaymentStatus.PENDING,
+            flow_id=challenge.flow_id,
+            expires_at=self._clock.now() + challenge.timeout_secs,
+        )
+        self._payments.create(pending)
+        return PaymentVerificationRequired(
+            pending.payment_id, pending.amount, pending.currency, challenge
+        )
+
+    # -- confirm ---------------------------------------------------------------------------
+    def confirm(
+        self, user_id: str, payment_id: str, code: str, origin: RequestOrigin
+    ) -> PaymentCompleted:
+        """Check the code, re-check the binding, then process the payment exactly once.
+
+        One confirmation per payment runs at a time (a claim on the payment): Telnyx accepts
+        a code once, so a concurrent second check of the right code would count as a wrong
+        one. The others get 409 and, once the first is done, "Payment already completed".
+        """
+        payment = self._pending_payment(user_id, payment_id)
+        token = secrets.token_hex(16)
+        if not self._payments.claim(payment_id, token, self._clock.now(), CONFIRM_LEASE_SECS):
+            self._raise_if_no_longer_pending(payment_id)
+            raise ConfirmationInProgress()
+        try:
+            self._verify(payment, token, code, origin)
+        except BaseException:
+            self._payments.release(payment_id, token)
+            raise
+        return self._process(payment)
+
+    def _verify(self, payment: Payment, token: str, code: str, origin: RequestOrigin) -> None:
+        """Consume the code and move the payment to `processing`, or raise why not."""
+        assert payment.flow_id is not None
+        try:
+            record = self._challenges.check(payment.flow_id, code, origin)
+        except VerificationExpired:
+            self._expire(payment)
+        except TooManyAttempts:
+            self._fail_if_locked(payment)
+            raise
+        except NoPendingVerification:
+            self._raise_if_no_longer_pending(payment.payment_id)
+            raise
+        if not hmac.compare_digest(_bound_digest(record), payment_digest(payment).encode()):
+            self._refuse_changed(payment, "binding digest mismatch")
+        if not self._payments.begin_processing(payment, token, self._clock.now()):
+            self._raise_if_no_longer_pending(payment.payment_id)
+            # Still pending and ours, so user, amount, currency or recipient changed.
+            self._refuse_changed(payment, "payment changed during confirmation")
+
+    # -- resend ----------------------------------------------------------------------------
+    def resend(self, user_id: str, payment_id: str, origin: RequestOrigin) -> Resent:
+        payment = self._pending_payment(user_id, payment_id)
+        assert payment.flow_id is not None
+        try:
+            resent = self._challenges.resend(payment.flow_id, origin)
+        except TooManyAttempts:
+            self._fail_if_locked(payment)
+            raise
+        except NoPendingVerification:
+            self._raise_if_no_longer_pending(payment_id)
+            raise
+        now = self._clock.now()
+        if not self._payments.extend(payment_id, now + resent.timeout_secs, now):
+            self._raise_if_no_longer_pending(payment_id)
+            self._expire(payment)  # it expired while the new code was on its way
+        return resent
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _pending_payment(self, user_id: str, payment_id: str) -> Payment:
+        """The caller's pending payment with an unexpired code, or the error that says why not.
+
+        Someone else's payment is "not found", exactly like one that does not exist.
+        """
+        payment = self._payments.get(payment_id)
+        if payment is None or payment.user_id != user_id:
+            raise PaymentNotFound()
+        if payment.status != PaymentStatus.PENDING or payment.flow_id is None:
+            raise PaymentNotPending(payment.status.value)
+        if payment.expires_at is None or self._clock.now() >= payment.expires_at:
+            self._expire(payment)
+        return payment
+
+    def _expire(self, payment: Payment) -> NoReturn:
+        """pending -> expired (conditional), then 410; or why it was no longer pending."""
+        if not self._payments.expire(payment.payment_id, self._clock.now()):
+            self._raise_if_no_longer_pending(payment.payment_id)
+        raise VerificationExpired("Verification expired. " + RESTART_HINT)
+
+    def _fail_if_locked(self, payment: Payment) -> None:
+        """After "too many attempts", fail the payment if its challenge is locked.
+
+        A locked challenge can never be verified (lock and accept are both conditional on
+        `pending`), so failing the payment cannot undo a concurrent right code. A 429 seen
+        while another request's right code is being accepted leaves the payment alone.
+        """
+        assert payment.flow_id is not None
+        challenge = self._verifications.get(flow_key(payment.flow_id))
+        if challenge is not None and challenge.status == FlowStatus.LOCKED:
+            self._payments.fail(
+                payment.payment_id, PaymentStatus.PENDING, "too_many_attempts", self._clock.now()
+            )
+
+    def _raise_if_no_longer_pending(self, payment_id: str) -> None:
+        current = self._payments.get(payment_id)
+        if current is None:
+            raise PaymentNotFound()
+        if current.status != PaymentStatus.PENDING:
+            raise PaymentNotPending(current.status.value)
+
+    def _refuse_changed(self, payment: Payment, reason: str) -> NoReturn:
+        logger.warning("payment refused: %s", reason, extra={"payment_id": payment.payment_id})
+        self._payments.fail(
+            payment.payment_id, PaymentStatus.PENDING, "details_changed", self._clock.now()
+        )
+        raise PaymentDetailsChanged()
+
+    def _process(self, payment: Payment) -> PaymentCompleted:
+        """Charge a payment that is `processing`, then mark it completed.
+
+        If the processor cannot be reached, the payment stays `processing`: the charge is
+        idempotent by payment id, so it can be retried without paying twice.
+        """
+        try:
+            transaction_id = self._processor.charge(payment)
+        except PaymentDeclined:
+            self._payments.fail(
+                payment.payment_id, PaymentStatus.PROCESSING, "declined", self._clock.now()
+            )
+            raise
+        if not self._payments.complete(payment.payment_id, transaction_id, self._clock.now()):
+            # Only a retry of this same charge could have completed it; anything else says why.
+            current = self._payments.get(payment.payment_id)
+            if current is None:
+                raise PaymentNotFound()
+            if current.transaction_id != transaction_id:
+                raise PaymentNotPending(current.status.value)
+        return PaymentCompleted(
+            payment.payment_id, transaction_id, payment.amount, payment.currency
+        )
+
+
+def _bound_digest(record: PendingVerification) -> bytes:
+    """The digest stored with the challenge (bytes: compare_digest refuses non-ASCII str)."""
+    return str(record.data.get("binding") or "").encode("utf-8")

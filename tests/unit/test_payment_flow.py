@@ -1,0 +1,465 @@
+"""Payment step-up, driven through PaymentFlow with in-memory adapters: what the payer, and
+someone trying to pay with another's account or change a payment, would notice."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from phoneverify.errors import (
+    CodeDeliveryFailed,
+    ConfirmationInProgress,
+    DomainError,
+    IdempotencyKeyReused,
+    InvalidCode,
+    NotAuthenticated,
+    PaymentDeclined,
+    PaymentDetailsChanged,
+    PaymentNotFound,
+    PaymentNotPending,
+    PhoneRequiredForPayment,
+    ResendTooSoon,
+    TooManyAttempts,
+    VerificationExpired,
+)
+from phoneverify.flows.challenges import flow_key
+from phoneverify.flows.payment import PaymentCompleted, PaymentOrder
+from phoneverify.models import FlowKind, PaymentStatus
+from tests.support.builders import ORIGIN, PHONE, PaymentWorld, payment_world
+
+PAYER = "u-phone"  # has PHONE
+NO_PHONE = "u-plain"
+
+
+@pytest.fixture
+def world() -> PaymentWorld:
+    return payment_world()
+
+
+def order(
+    amount: object = "250.00",
+    currency: str = "USD",
+    recipient: str = "Acme Supplies",
+    description: str | None = "Invoice 42",
+) -> PaymentOrder:
+    return PaymentOrder.parse(amount, currency, recipient, description)
+
+
+def initiate(world: PaymentWorld, user: str = PAYER, **kwargs: Any) -> dict[str, Any]:
+    return world.flow.initiate(user, order(**kwargs), ORIGIN).body()
+
+
+def confirm(world: PaymentWorld, payment_id: str, code: str, user: str = PAYER) -> dict[str, Any]:
+    return world.flow.confirm(user, payment_id, code, ORIGIN).body()
+
+
+def status_of(world: PaymentWorld, payment_id: str) -> PaymentStatus:
+    payment = world.payments.get(payment_id)
+    assert payment is not None
+    return payment.status
+
+
+# -- initiate ------------------------------------------------------------------------------
+def test_a_payment_below_the_threshold_completes_at_once_without_a_code(
+    world: PaymentWorld,
+) -> None:
+    # When
+    body = initiate(world, amount="99.99")
+    # Then
+    assert body["status"] == "completed"
+    assert body["transaction_id"].startswith("txn_")
+    assert (body["amount"], body["currency"]) == ("99.99", "USD")
+    assert world.sender.outbox == []
+    assert status_of(world, body["payment_id"]) == PaymentStatus.COMPLETED
+    assert list(world.ledger.entries) == [body["payment_id"]]
+
+
+def test_a_payment_at_the_threshold_waits_for_a_code_sent_to_the_payer(
+    world: PaymentWorld,
+) -> None:
+    # When
+    body = initiate(world, amount=100)
+    # Then
+    assert body == {
+        "payment_id": body["payment_id"],
+        "requires_verification": True,
+        "status": "pending",
+        "amount": "100.00",
+        "currency": "USD",
+        "timeout_secs": 300,
+        "code_length": 6,
+        "phone_hint": "+1******0123",
+        "resend_after_secs": 30,
+    }
+    assert body["payment_id"].startswith("pay_") and len(body["payment_id"]) >= 36
+    # Only the code goes out, to the account's phone; nothing is paid yet.
+    assert [phone for phone, _, _ in world.sender.outbox] == [PHONE]
+    assert status_of(world, body["payment_id"]) == PaymentStatus.PENDING
+    assert world.ledger.entries == {}
+    # The challenge's flow id stays on the server.
+    assert "flow_id" not in body
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "needs_code"),
+    [
+        ("14999", "JPY", False),
+        ("15000", "JPY", True),
+        ("29.999", "KWD", False),
+        ("30", "KWD", True),
+        ("89.99", "EUR", False),
+        ("99.99", "THB", False),
+        ("100", "THB", True),
+    ],
+)
+def test_the_threshold_depends_on_the_currency(
+    world: PaymentWorld, amount: str, currency: str, needs_code: bool
+) -> None:
+    body = initiate(world, amount=amount, currency=currency)
+    assert body.get("requires_verification", False) is needs_code
+    assert ("transaction_id" in body) is not needs_code
+
+
+def test_configured_thresholds_apply() -> None:
+    world = payment_world({"USD": "1000.00"})
+    assert initiate(world, amount="999.99")["status"] == "completed"
+    assert initiate(world, amount="1000")["requires_verification"] is True
+
+
+def test_an_account_without_a_phone_cannot_make_a_payment_that_needs_a_code(
+    world: PaymentWorld,
+) -> None:
+    # When
+    with pytest.raises(PhoneRequiredForPayment) as caught:
+        initiate(world, user=NO_PHONE, amount="500")
+    # Then
+    assert caught.value.status == 403
+    assert caught.value.body()["code"] == "phone_required"
+    assert world.payments.items == {} and world.store.items == {}
+    # but small payments go through
+    assert initiate(world, user=NO_PHONE, amount="5")["status"] == "completed"
+
+
+def test_a_token_for_an_account_that_is_gone_gets_401(world: PaymentWorld) -> None:
+    with pytest.raises(NotAuthenticated) as caught:
+        initiate(world, user="u-deleted", amount="5")
+    assert caught.value.status == 401
+    assert world.payments.items == {}
+
+
+def test_telnyx_failing_at_initiate_leaves_nothing_behind(world: PaymentWorld) -> None:
+    # Given
+    world.sender.fail_sends = 1
+    # When
+    with pytest.raises(CodeDeliveryFailed) as caught:
+        initiate(world, amount="250")
+    # Then
+    assert caught.value.status == 502
+    assert caught.value.body()["error"] == "Failed to send verification code"
+    assert world.payments.items == {} and world.store.items == {}
+
+
+def test_a_declined_payment_is_failed(world: PaymentWorld) -> None:
+    # Given
+    world.ledger.decline_next = True
+    # When
+    with pytest.raises(PaymentDeclined) as caught:
+        initiate(world, amount="10")
+    # Then
+    assert caught.value.status == 402
+    assert [p.status for p in world.payments.items.values()] == [PaymentStatus.FAILED]
+
+
+# -- confirm -------------------------------------------------------------------------------
+def test_the_right_code_processes_the_payment_once(world: PaymentWorld) -> None:
+    # Given
+    payment_id = initiate(world)["payment_id"]
+    code = world.sender.last_code(PHONE)
+    # When
+    body = confirm(world, payment_id, code)
+    # Then
+    assert body["status"] == "completed" and body["payment_id"] == payment_id
+    assert world.ledger.entries[payment_id][0] == body["transaction_id"]
+    assert status_of(world, payment_id) == PaymentStatus.COMPLETED
+    with pytest.raises(PaymentNotPending) as again:
+        confirm(world, payment_id, code)
+    assert again.value.status == 400
+    assert again.value.body()["error"] == "Payment already completed"
+    assert world.ledger.charges == 1
+    assert [(e.kind, e.subject) for e in world.events.events] == [
+        (FlowKind.PAYMENT, PAYER),
+        (FlowKind.PAYMENT, PAYER),
+    ]
+    assert world.events.types == ["sent", "accepted"]
+    assert {e.origin for e in world.events.events} == {ORIGIN}
+
+
+def test_another_users_payment_is_not_found(world: PaymentWorld) -> None:
+    # Given someone else's pending payment
+    payment_id = initiate(world)["payment_id"]
+    code = world.sender.last_code(PHONE)
+    # When / Then: same answer as for a payment that does not exist, and nothing changes
+    for user, pid in [(NO_PHONE, payment_id), (PAYER, "pay_" + "0" * 32)]:
+        with pytest.raises(PaymentNotFound) as caught:
+            confirm(world, pid, code, user=user)
+        assert caught.value.status == 404
+        assert caught.value.body() == {"error": "Payment not found", "code": "payment_not_found"}
+        with pytest.raises(PaymentNotFound):
+            world.flow.resend(user, pid, ORIGIN)
+    assert status_of(world, payment_id) == PaymentStatus.PENDING
+    assert world.sender.checks == []
+    assert confirm(world, payment_id, code)["status"] == "completed"
+
+
+def test_an_expired_verification_answers_410_and_expires_the_payment(
+    world: PaymentWorld,
+) -> None:
+    # Given
+    payment_id = initiate(world)["payment_id"]
+    code = world.sender.last_code(PHONE)
+    # When
+    world.clock.advance(300)
+    with pytest.raises(VerificationExpired) as caught:
+        confirm(world, payment_id, code)
+    # Then
+    assert caught.value.status == 410
+    assert caught.value.body()["error"] == "Verification expired. Initiate a new payment."
+    assert status_of(world, payment_id) == PaymentStatus.EXPIRED
+    with pytest.raises(PaymentNotPending) as again:
+        confirm(world, payment_id, code)
+    assert again.value.body()["error"] == "Payment already expired"
+    assert world.ledger.entries == {}
+
+
+def test_wrong_codes_count_down_then_fail_the_payment_for_good(world: PaymentWorld) -> None:
+    # Given
+    payment_id = initiate(world)["payment_id"]
+    wrong = world.sender.wrong_code(PHONE)
+    # When
+    remaining = []
+    for _ in range(4):
+        with pytest.raises(InvalidCode) as caught:
+            confirm(world, payment_id, wrong)
+        assert caught.value.status == 401
+        remaining.append(caught.value.body()["attempts_remaining"])
+    with pytest.raises(TooManyAttempts) as closing:
+        confirm(world, payment_id, wrong)
+    # Then
+    assert remaining == [4, 3, 2, 1]
+    assert closing.value.status == 429
+    assert closing.value.headers() == {"Retry-After": "0"}
+    assert closing.value.body()["error"] == "Too many attempts. Initiate a new payment."
+    assert status_of(world, payment_id) == PaymentStatus.FAILED
+    with pytest.raises(PaymentNotPending) as after:
+        confirm(world, payment_id, world.sender.last_code(PHONE))
+    assert after.value.body()["error"] == "Payment already failed"
+    assert world.ledger.entries == {}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"amount": "2500.00"}, {"recipient": "Mallory"}, {"currency": "KWD"}],
+    ids=["amount", "recipient", "currency"],
+)
+def test_a_payment_changed_after_the_code_was_sent_is_refused_and_failed(
+    world: PaymentWorld, change: dict[str, str]
+) -> None:
+    # Given a pending payment whose stored details are then changed
+    payment_id = initiate(world)["payment_id"]
+    world.payments.tamper(payment_id, **change)
+    # When the payer confirms with the right code
+    with pytest.raises(PaymentDetailsChanged) as caught:
+        confirm(world, payment_id, world.sender.last_code(PHONE))
+    # Then nothing is paid and the payment is over
+    assert caught.value.status == 409
+    assert status_of(world, payment_id) == PaymentStatus.FAILED
+    assert world.ledger.charges == 0
+
+
+def test_a_changed_binding_in_the_challenge_is_refused_too(world: PaymentWorld) -> None:
+    # Given the challenge's digest no longer matches the payment
+    payment_id = initiate(world)["payment_id"]
+    key, record = next(iter(world.store.items.items()))
+    world.store.items[key] = replace(record, data={**record.data, "binding": "v1:" + "0" * 64})
+    # When / Then
+    with pytest.raises(PaymentDetailsChanged):
+        confirm(world, payment_id, world.sender.last_code(PHONE))
+    assert world.ledger.charges == 0
+
+
+def test_a_change_between_the_check_and_processing_is_refused(world: PaymentWorld) -> None:
+    # Given the amount is changed while the code is being checked
+    payment_id = initiate(world)["payment_id"]
+    code = world.sender.last_code(PHONE)
+    real_check = world.sender.check
+
+    def check_then_tamper(verification_id: str, candidate: str) -> bool:
+        accepted = real_check(verification_id, candidate)
+        world.payments.tamper(payment_id, amount="9999.00")
+        return accepted
+
+    world.sender.check = check_then_tamper  # type: ignore[method-assign]
+    # When / Then: the conditional write still holds the details the code was sent for
+    with pytest.raises(PaymentDetailsChanged):
+        confirm(world, payment_id, code)
+    assert world.ledger.charges == 0
+    assert status_of(world, payment_id) == PaymentStatus.FAILED
+
+
+def test_twenty_concurrent_right_codes_process_the_payment_exactly_once(
+    world: PaymentWorld,
+) -> None:
+    # Given a pending payment, and a provider that accepts a code once and takes its time
+    payment_id = initiate(world)["payment_id"]
+    code = world.sender.last_code(PHONE)
+    real_check = world.sender.check
+    accepted: set[str] = set()
+    provider = threading.Lock()
+
+    def accept_once(verification_id: str, candidate: str) -> bool:
+        time.sleep(0.01)
+        with provider:
+            ok = verification_id not in accepted and real_check(verification_id, candidate)
+            if ok:
+                accepted.add(verification_id)
+            return ok
+
+    world.sender.check = accept_once  # type: ignore[method-assign]
+    start = threading.Barrier(20)
+    outcomes: list[object] = []
+
+    def attempt() -> None:
+        start.wait()
+        try:
+            outcomes.append(world.flow.confirm(PAYER, payment_id, code, ORIGIN))
+        except DomainError as exc:
+            outcomes.append(exc.status)
+
+    # When
+    threads = [threading.Thread(target=attempt) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Then
+    completed = [o for o in outcomes if isinstance(o, PaymentCompleted)]
+    assert len(completed) == 1, outcomes
+    assert set(outcomes) - set(completed) <= {400, 409}
+    assert 409 in outcomes  # the others were told a confirmation is under way
+    assert world.ledger.charges == 1 and len(world.ledger.entries) == 1
+    assert status_of(world, payment_id) == PaymentStatus.COMPLETED
+
+
+def test_a_confirmation_under_way_makes_others_wait_without_using_an_attempt(
+    world: PaymentWorld,
+) -> None:
+    # Given another confirmation holds the payment
+    payment_id = initiate(world)["payment_id"]
+    world.payments.claim(payment_id, "someone-else", world.clock.now(), 30)
+    # When
+    with pytest.raises(ConfirmationInProgress) as caught:
+        confirm(world, payment_id, world.sender.last_code(PHONE))
+    # Then
+    assert caught.value.status == 409 and caught.value.headers() == {"Retry-After": "1"}
+    assert next(iter(world.store.items.values())).attempts == 0
+    # and a claim left by a confirmation that died is taken over once its lease is over
+    world.clock.advance(30)
+    assert confirm(world, payment_id, world.sender.last_code(PHONE))["status"] == "completed"
+
+
+# -- resend --------------------------------------------------------------------------------
+def test_resend_waits_for_the_cooldown_then_replaces_the_code(world: PaymentWorld) -> None:
+    # Given
+    payment_id = initiate(world)["payment_id"]
+    old_code = world.sender.last_code(PHONE)
+    # When
+    with pytest.raises(ResendTooSoon):
+        world.flow.resend(PAYER, payment_id, ORIGIN)
+    world.clock.advance(30)
+    resent = world.flow.resend(PAYER, payment_id, ORIGIN).body()
+    new_code = world.sender.last_code(PHONE)
+    # Then
+    assert resent == {"message": "Code resent", "timeout_secs": 300, "resend_after_secs": 30}
+    with pytest.raises(InvalidCode):
+        confirm(world, payment_id, old_code)
+    assert confirm(world, payment_id, new_code)["status"] == "completed"
+
+
+def test_resend_restarts_the_five_minutes(world: PaymentWorld) -> None:
+    # Given
+    payment_id = initiate(world)["payment_id"]
+    world.clock.advance(250)
+    # When
+    world.flow.resend(PAYER, payment_id, ORIGIN)
+    world.clock.advance(250)  # 500 s after the first code, 250 s after the second
+    # Then
+    assert confirm(world, payment_id, world.sender.last_code(PHONE))["status"] == "completed"
+
+
+def test_resend_after_the_payment_expired_answers_410(world: PaymentWorld) -> None:
+    # Given
+    payment_id = initiate(world)["payment_id"]
+    world.clock.advance(301)
+    # When / Then
+    with pytest.raises(VerificationExpired):
+        world.flow.resend(PAYER, payment_id, ORIGIN)
+    assert status_of(world, payment_id) == PaymentStatus.EXPIRED
+    assert len(world.sender.outbox) == 1
+
+
+def test_resend_of_a_completed_payment_is_refused(world: PaymentWorld) -> None:
+    payment_id = initiate(world)["payment_id"]
+    confirm(world, payment_id, world.sender.last_code(PHONE))
+    world.clock.advance(30)
+    with pytest.raises(PaymentNotPending) as caught:
+        world.flow.resend(PAYER, payment_id, ORIGIN)
+    assert caught.value.body()["error"] == "Payment already completed"
+
+
+# -- Idempotency-Key -----------------------------------------------------------------------
+def test_a_retried_request_with_the_same_key_gets_the_first_answer(world: PaymentWorld) -> None:
+    # When the same request is sent twice with one key (amount written differently)
+    first = world.flow.initiate(PAYER, order(amount="250"), ORIGIN, "key-1").body()
+    second = world.flow.initiate(PAYER, order(amount=250.0), ORIGIN, "key-1").body()
+    # Then
+    assert first == second
+    assert list(world.payments.items) == [first["payment_id"]]
+    assert len(world.sender.outbox) == 1
+
+
+def test_the_same_key_with_another_request_is_refused(world: PaymentWorld) -> None:
+    world.flow.initiate(PAYER, order(amount="10"), ORIGIN, "key-1")
+    with pytest.raises(IdempotencyKeyReused) as caught:
+        world.flow.initiate(PAYER, order(amount="11"), ORIGIN, "key-1")
+    assert caught.value.status == 422
+    assert caught.value.body()["field"] == "Idempotency-Key"
+    assert len(world.payments.items) == 1
+
+
+def test_keys_are_scoped_per_user_and_optional(world: PaymentWorld) -> None:
+    mine = world.flow.initiate(PAYER, order(amount="10"), ORIGIN, "shared").body()
+    theirs = world.flow.initiate(NO_PHONE, order(amount="10"), ORIGIN, "shared").body()
+    no_key = [world.flow.initiate(PAYER, order(amount="10"), ORIGIN).body() for _ in range(2)]
+    assert len({mine["payment_id"], theirs["payment_id"], *(b["payment_id"] for b in no_key)}) == 4
+    assert len(world.ledger.entries) == 4
+
+
+def test_a_failed_first_attempt_keeps_nothing_so_the_retry_runs(world: PaymentWorld) -> None:
+    world.sender.fail_sends = 1
+    with pytest.raises(CodeDeliveryFailed):
+        world.flow.initiate(PAYER, order(), ORIGIN, "key-1")
+    body = world.flow.initiate(PAYER, order(), ORIGIN, "key-1").body()
+    assert body["requires_verification"] is True
+    assert len(world.payments.items) == 1
+
+
+def test_the_verifications_table_never_holds_the_payment_flow_id(world: PaymentWorld) -> None:
+    payment_id = initiate(world)["payment_id"]
+    payment = world.payments.get(payment_id)
+    assert payment is not None and payment.flow_id is not None
+    assert payment.flow_id not in world.store.items
+    assert flow_key(payment.flow_id) in world.store.items
