@@ -225,6 +225,9 @@ def _banner(stack: LocalStack) -> str:
         "",
         "phone-verify is running locally",
         f"  API            {stack.api_url}   (POST /login, /login/verify, /login/resend)",
+        "                 (POST /register/start, /register/verify, /register/resend)",
+        "                 (POST /verify/cancel, GET /verify/status, POST /webhooks/telnyx)",
+        "                 (POST /payments/initiate, /payments/confirm, /payments/resend: Bearer)",
     ]
     if cfg.static_dir:
         lines.append(f"  Web page       {stack.api_url}/")

@@ -8,6 +8,7 @@ would after deployment, with every resource named by its logical id.
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import json
 from collections.abc import Callable, Mapping
@@ -41,7 +42,11 @@ _SHORT_TAGS = {
 }
 
 
-class CfnLoader(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it: templates are parsed often (tests, tooling).
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class CfnLoader(_SafeLoader):  # type: ignore[valid-type,misc]
     """SafeLoader that understands the CloudFormation short-form tags (``!Ref``, ``!Sub`` ...)."""
 
 
@@ -72,8 +77,27 @@ def _construct_tag(loader: CfnLoader, suffix: str, node: yaml.Node) -> dict[str,
 CfnLoader.add_multi_constructor("!", _construct_tag)
 
 
+_PARSED: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = {}
+
+
 def load_template(path: Path) -> dict[str, Any]:
-    """Read a SAM/CloudFormation template (YAML or JSON) into plain Python data."""
+    """Read a SAM/CloudFormation template (YAML or JSON) into plain Python data.
+
+    Parsed once per file version; each caller gets its own copy to change at will.
+    """
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise TemplateError(f"cannot read template {path}: {exc}") from exc
+    version = (stat.st_mtime_ns, stat.st_size)
+    cached = _PARSED.get(path)
+    if cached is None or cached[0] != version:
+        cached = (version, _parse_template(path))
+        _PARSED[path] = cached
+    return copy.deepcopy(cached[1])
+
+
+def _parse_template(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

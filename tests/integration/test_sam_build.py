@@ -60,6 +60,8 @@ def test_every_function_and_the_layer_are_built(built: Path) -> None:
     for function in functions:
         assert (built / function / "app.py").is_file()
     assert (built / "CommonLayer" / "python" / "phoneverify" / "flows" / "login.py").is_file()
+    # data files ship with the code (the common-password list read by passwords.py)
+    assert (built / "CommonLayer/python/phoneverify/data/common_passwords.txt").is_file()
     # boto3 comes from the Lambda runtime and must not bloat the layer
     assert not (built / "CommonLayer" / "python" / "boto3").exists()
 

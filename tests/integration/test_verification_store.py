@@ -14,7 +14,7 @@ from moto import mock_aws
 
 from devtools.aws_resources import create_tables
 from phoneverify.adapters.dynamodb import ConditionFailed, DynamoVerificationStore
-from phoneverify.models import FlowKind, FlowStatus, PendingVerification
+from phoneverify.models import DeliveryStatus, FlowKind, FlowStatus, PendingVerification
 from phoneverify.ports import VerificationStore
 from tests.support.fakes import InMemoryVerificationStore
 
@@ -113,6 +113,18 @@ def test_a_flow_is_verified_once_and_then_cannot_be_locked(store: VerificationSt
     assert store.get("k1").status == FlowStatus.VERIFIED  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize("end", ["verified", "locked"])
+def test_a_flow_that_ends_keeps_no_data(store: VerificationStore, end: str) -> None:
+    # Given a pending registration holding a password hash
+    store.create(record(data={"email": "a@example.com", "password_hash": "$2b$12$x"}), ttl=0)
+    # When it ends
+    ended = store.mark_verified("k1", "v-1", NOW) if end == "verified" else store.lock("k1", NOW)
+    # Then its data is gone from the table
+    assert ended is True
+    after = store.get("k1")
+    assert after is not None and after.data == {}
+
+
 def test_send_reservation_respects_cooldown_cap_and_token(store: VerificationStore) -> None:
     # Given a flow whose first code went out at NOW
     store.create(record(), ttl=0)
@@ -133,6 +145,84 @@ def test_send_reservation_respects_cooldown_cap_and_token(store: VerificationSto
     assert (resent.verification_id, resent.expires_at, resent.send_count) == ("v-2", NOW + 331, 2)
     # The cap holds
     assert store.reserve_send("k1", "tok-d", NOW + 1000, 30, 2) is False
+
+
+def test_a_cancelled_flow_is_cancelled_once_and_keeps_no_data(store: VerificationStore) -> None:
+    # Given a pending registration holding a password hash
+    store.create(record(data={"password_hash": "$2b$12$x"}), ttl=int(NOW) + 1000)
+    # When it is cancelled twice
+    first, second = store.cancel("k1", NOW), store.cancel("k1", NOW)
+    # Then only the first cancels, and the flow can no longer be checked, resent or verified
+    assert (first, second) == (True, False)
+    after = store.get("k1")
+    assert after is not None and (after.status, after.data) == (FlowStatus.CANCELLED, {})
+    assert store.reserve_attempt("k1", "v-1", NOW) is None
+    assert store.reserve_send("k1", "tok", NOW + 100, 30, 5) is False
+    assert store.mark_verified("k1", "v-1", NOW) is False
+    assert store.cancel("missing", NOW) is False
+
+
+@pytest.mark.parametrize("end", ["verified", "locked", "past-ttl"])
+def test_only_a_live_pending_flow_can_be_cancelled(store: VerificationStore, end: str) -> None:
+    # Given a flow that is over (or whose TTL passed while DynamoDB has not deleted it yet)
+    store.create(record(), ttl=int(NOW) + 1000)
+    if end == "verified":
+        store.mark_verified("k1", "v-1", NOW)
+    elif end == "locked":
+        store.lock("k1", NOW)
+    # When / Then
+    assert store.cancel("k1", NOW + 1000 if end == "past-ttl" else NOW) is False
+    assert store.get("k1").status != FlowStatus.CANCELLED  # type: ignore[union-attr]
+
+
+def test_delivery_status_only_moves_forward(store: VerificationStore) -> None:
+    # Given a flow whose SMS nobody has reported on
+    store.create(record(), ttl=int(NOW) + 1000)
+    assert store.get("k1").delivery_status == DeliveryStatus.UNKNOWN  # type: ignore[union-attr]
+    # When reports arrive out of order: delivered, then a late sent, then a failure
+    moves = [
+        store.record_delivery("k1", "v-1", status, NOW)
+        for status in (
+            DeliveryStatus.DELIVERED,
+            DeliveryStatus.SENT,
+            DeliveryStatus.DELIVERY_FAILED,
+            DeliveryStatus.UNKNOWN,
+        )
+    ]
+    # Then only the first counts: a final state never changes
+    assert moves == [True, False, False, False]
+    assert store.get("k1").delivery_status == DeliveryStatus.DELIVERED  # type: ignore[union-attr]
+
+
+def test_sent_then_a_final_state_both_count(store: VerificationStore) -> None:
+    store.create(record(), ttl=int(NOW) + 1000)
+    assert store.record_delivery("k1", "v-1", DeliveryStatus.SENT, NOW) is True
+    assert store.record_delivery("k1", "v-1", DeliveryStatus.SENT, NOW) is False
+    assert store.record_delivery("k1", "v-1", DeliveryStatus.SENDING_FAILED, NOW) is True
+    assert store.get("k1").delivery_status == DeliveryStatus.SENDING_FAILED  # type: ignore[union-attr]
+
+
+def test_only_the_current_code_of_a_pending_flow_gets_delivery_reports(
+    store: VerificationStore,
+) -> None:
+    # Given a flow found by its verification id, whose first code was delivered
+    store.create(record(), ttl=int(NOW) + 1000)
+    assert store.find_by_verification_id("v-1") == ["k1"]
+    assert store.find_by_verification_id("v-unknown") == []
+    store.record_delivery("k1", "v-1", DeliveryStatus.DELIVERED, NOW)
+    # When a resend replaces the code
+    assert store.reserve_send("k1", "tok", NOW + 30, 30, 5) is True
+    assert store.complete_send("k1", "tok", "v-2", NOW + 330, int(NOW) + 2000) is True
+    # Then the new code starts over at unknown, is found by its id, and the old id's late
+    # reports change nothing
+    assert store.get("k1").delivery_status == DeliveryStatus.UNKNOWN  # type: ignore[union-attr]
+    assert store.find_by_verification_id("v-2") == ["k1"]
+    assert store.record_delivery("k1", "v-1", DeliveryStatus.DELIVERY_FAILED, NOW) is False
+    assert store.record_delivery("k1", "v-2", DeliveryStatus.SENT, NOW) is True
+    # and once the flow has ended, nothing moves
+    assert store.cancel("k1", NOW + 40) is True
+    assert store.record_delivery("k1", "v-2", DeliveryStatus.DELIVERED, NOW) is False
+    assert store.get("k1").delivery_status == DeliveryStatus.SENT  # type: ignore[union-attr]
 
 
 def test_twenty_concurrent_guesses_never_exceed_the_cap(real_engine_store: VerificationStore):
@@ -161,3 +251,26 @@ def test_twenty_concurrent_right_codes_consume_the_flow_once(
         )
     # Then
     assert results.count(True) == 1
+
+
+def test_a_cancel_racing_right_codes_leaves_exactly_one_winner(
+    real_engine_store: VerificationStore,
+) -> None:
+    # Given a pending flow
+    real_engine_store.create(record(), ttl=int(NOW) + 1000)
+
+    # When ten cancels and ten right codes arrive at once
+    def attempt(i: int) -> tuple[str, bool]:
+        if i % 2:
+            return "cancel", real_engine_store.cancel("k1", NOW)
+        return "verify", real_engine_store.mark_verified("k1", "v-1", NOW)
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(attempt, range(20)))
+    # Then exactly one write took effect, and the flow ended the way it says
+    winners = [kind for kind, won in results if won]
+    assert len(winners) == 1
+    ended = real_engine_store.get("k1")
+    assert ended is not None
+    expected = FlowStatus.CANCELLED if winners == ["cancel"] else FlowStatus.VERIFIED
+    assert ended.status == expected

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from phoneverify.flows import payment as payment_flow
+from phoneverify.flows import registration
 from phoneverify.flows.challenges import ChallengePolicy, Challenges
 from phoneverify.flows.login import LoginFlow
+from phoneverify.flows.payment import PaymentFlow
+from phoneverify.flows.registration import RegistrationFlow
 from phoneverify.models import FlowKind, RequestOrigin, User
+from phoneverify.money import Thresholds
 from phoneverify.passwords import PasswordHasher
 from phoneverify.tokens import AccessTokenIssuer
 from tests.support.fakes import (
     FakeClock,
     FakeCodeSender,
+    InMemoryIdempotency,
+    InMemoryLedger,
+    InMemoryPayments,
     InMemoryUsers,
     InMemoryVerificationStore,
     RecordingEvents,
@@ -77,3 +85,114 @@ def login_world(**policy_overrides: object) -> LoginWorld:
     )
     flow = LoginFlow(users=users, passwords=passwords, challenges=challenges, tokens=tokens)
     return LoginWorld(flow, clock, sender, store, events, tokens, passwords, users)
+
+
+@dataclass
+class RegistrationWorld:
+    """Registration and login over the same users, store and SMS outbox."""
+
+    flow: RegistrationFlow
+    login: LoginFlow
+    clock: FakeClock
+    sender: FakeCodeSender
+    store: InMemoryVerificationStore
+    events: RecordingEvents
+    tokens: AccessTokenIssuer
+    passwords: PasswordHasher
+    users: InMemoryUsers
+
+
+def registration_policy(**overrides: object) -> ChallengePolicy:
+    """The registration policy the runtime builds (600 s, no retention), with overrides."""
+    values: dict[str, object] = {
+        "timeout_secs": 600,
+        "retention_secs": 0,
+        "restart_hint": registration.RESTART_HINT,
+        "too_many_attempts_message": registration.TOO_MANY_ATTEMPTS,
+    }
+    values.update(overrides)
+    return policy(FlowKind.REGISTRATION, **values)
+
+
+def registration_world(**policy_overrides: object) -> RegistrationWorld:
+    """A world with the demo account (PHONE) registered, ready for new sign-ups."""
+    world = login_world()
+    challenges = Challenges(
+        registration_policy(**policy_overrides),
+        store=world.store,
+        sender=world.sender,
+        events=world.events,
+        clock=world.clock,
+    )
+    flow = RegistrationFlow(
+        users=world.users,
+        passwords=world.passwords,
+        challenges=challenges,
+        tokens=world.tokens,
+        clock=world.clock,
+        default_phone_region="US",
+    )
+    return RegistrationWorld(
+        flow,
+        world.flow,
+        world.clock,
+        world.sender,
+        world.store,
+        world.events,
+        world.tokens,
+        world.passwords,
+        world.users,
+    )
+
+
+@dataclass
+class PaymentWorld:
+    """Payments for `u-phone` (PHONE) and `u-plain` (no phone), over in-memory adapters."""
+
+    flow: PaymentFlow
+    clock: FakeClock
+    sender: FakeCodeSender
+    store: InMemoryVerificationStore
+    events: RecordingEvents
+    payments: InMemoryPayments
+    ledger: InMemoryLedger
+    idempotency: InMemoryIdempotency
+
+
+def payment_policy(**overrides: object) -> ChallengePolicy:
+    """The payment policy the runtime builds (300 s), with overrides."""
+    values: dict[str, object] = {
+        "restart_hint": payment_flow.RESTART_HINT,
+        "too_many_attempts_message": payment_flow.TOO_MANY_ATTEMPTS,
+    }
+    values.update(overrides)
+    return policy(FlowKind.PAYMENT, **values)
+
+
+def payment_world(
+    thresholds: dict[str, str] | None = None, default_threshold: str = "100.00"
+) -> PaymentWorld:
+    world = login_world()
+    payments = InMemoryPayments()
+    ledger = InMemoryLedger()
+    idempotency = InMemoryIdempotency()
+    challenges = Challenges(
+        payment_policy(),
+        store=world.store,
+        sender=world.sender,
+        events=world.events,
+        clock=world.clock,
+    )
+    flow = PaymentFlow(
+        thresholds=Thresholds.from_config(thresholds or {}, default_threshold),
+        users=world.users,
+        payments=payments,
+        processor=ledger,
+        challenges=challenges,
+        verifications=world.store,
+        idempotency=idempotency,
+        clock=world.clock,
+    )
+    return PaymentWorld(
+        flow, world.clock, world.sender, world.store, world.events, payments, ledger, idempotency
+    )

@@ -6,11 +6,29 @@ from __future__ import annotations
 import itertools
 import secrets
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import replace
+from typing import Any
 
 from phoneverify.adapters.dynamodb import ConditionFailed
-from phoneverify.errors import CodeCheckFailed, CodeDeliveryFailed
-from phoneverify.models import FlowStatus, PendingVerification, User, VerificationEvent
+from phoneverify.errors import (
+    CodeCheckFailed,
+    CodeDeliveryFailed,
+    EmailAlreadyRegistered,
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+    PaymentDeclined,
+    PhoneAlreadyRegistered,
+)
+from phoneverify.models import (
+    DeliveryStatus,
+    FlowStatus,
+    Payment,
+    PaymentStatus,
+    PendingVerification,
+    User,
+    VerificationEvent,
+)
 
 
 class FakeClock:
@@ -64,11 +82,33 @@ class FakeCodeSender:
 
 
 class InMemoryUsers:
+    """Users by email and by phone; put_user claims both at once, as the DynamoDB one does."""
+
     def __init__(self, *users: User) -> None:
         self.by_email = {u.email: u for u in users}
+        self.by_phone = {u.phone_number: u for u in users if u.phone_number}
+        self.phone_verified_at: dict[str, float | None] = {}
+        self._lock = threading.Lock()
 
     def find_by_email(self, email: str) -> User | None:
         return self.by_email.get(email)
+
+    def find_by_phone(self, phone_number: str) -> User | None:
+        return self.by_phone.get(phone_number)
+
+    def get(self, user_id: str) -> User | None:
+        return next((u for u in self.by_email.values() if u.user_id == user_id), None)
+
+    def put_user(self, user: User, *, phone_verified_at: float | None = None) -> None:
+        with self._lock:
+            if user.email in self.by_email:
+                raise EmailAlreadyRegistered()
+            if user.phone_number and user.phone_number in self.by_phone:
+                raise PhoneAlreadyRegistered()
+            self.by_email[user.email] = user
+            if user.phone_number:
+                self.by_phone[user.phone_number] = user
+            self.phone_verified_at[user.user_id] = phone_verified_at
 
 
 class InMemoryVerificationStore:
@@ -118,7 +158,7 @@ class InMemoryVerificationStore:
             r = self._pending(flow_key)
             if r is None or r.verification_id != verification_id:
                 return False
-            self.items[flow_key] = replace(r, status=FlowStatus.VERIFIED)
+            self.items[flow_key] = replace(r, status=FlowStatus.VERIFIED, data={})
             return True
 
     def lock(self, flow_key: str, now: float) -> bool:
@@ -126,7 +166,7 @@ class InMemoryVerificationStore:
             r = self._pending(flow_key)
             if r is None:
                 return False
-            self.items[flow_key] = replace(r, status=FlowStatus.LOCKED)
+            self.items[flow_key] = replace(r, status=FlowStatus.LOCKED, data={})
             return True
 
     def reserve_send(
@@ -165,10 +205,52 @@ class InMemoryVerificationStore:
                 return False
             del self.send_tokens[flow_key]
             self.items[flow_key] = replace(
-                r, verification_id=verification_id, expires_at=expires_at
+                r,
+                verification_id=verification_id,
+                expires_at=expires_at,
+                delivery_status=DeliveryStatus.UNKNOWN,
             )
             self.ttls[flow_key] = ttl
             return True
+
+    def cancel(self, flow_key: str, now: float) -> bool:
+        with self._lock:
+            r = self._pending(flow_key)
+            if r is None or self.ttls.get(flow_key, 0) <= now:
+                return False
+            self.items[flow_key] = replace(r, status=FlowStatus.CANCELLED, data={})
+            return True
+
+    def find_by_verification_id(self, verification_id: str) -> list[str]:
+        return [k for k, r in self.items.items() if r.verification_id == verification_id]
+
+    def record_delivery(
+        self, flow_key: str, verification_id: str, delivery: DeliveryStatus, now: float
+    ) -> bool:
+        with self._lock:
+            r = self._pending(flow_key)
+            if (
+                r is None
+                or r.verification_id != verification_id
+                or r.delivery_status.rank >= delivery.rank
+            ):
+                return False
+            self.items[flow_key] = replace(r, delivery_status=delivery)
+            return True
+
+
+class InMemoryWebhookEventLedger:
+    def __init__(self) -> None:
+        self.event_ids: set[str] = set()
+
+    def claim(self, event_id: str, now: float) -> bool:
+        if event_id in self.event_ids:
+            return False
+        self.event_ids.add(event_id)
+        return True
+
+    def release(self, event_id: str) -> None:
+        self.event_ids.discard(event_id)
 
 
 class RecordingEvents:
@@ -181,3 +263,152 @@ class RecordingEvents:
     @property
     def types(self) -> list[str]:
         return [e.type.value for e in self.events]
+
+
+class InMemoryPayments:
+    """Payments with the DynamoDB repository's conditions; `tamper` edits one behind its back."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, Payment] = {}
+        self.failure_reasons: dict[str, str] = {}
+        self.claims: dict[str, tuple[str, float]] = {}  # payment id -> (token, until)
+        self._lock = threading.Lock()
+
+    def create(self, payment: Payment) -> None:
+        with self._lock:
+            if payment.payment_id in self.items:
+                raise ConditionFailed()
+            self.items[payment.payment_id] = payment
+
+    def get(self, payment_id: str) -> Payment | None:
+        return self.items.get(payment_id)
+
+    def tamper(self, payment_id: str, **changes: Any) -> None:
+        self.items[payment_id] = replace(self.items[payment_id], **changes)
+
+    def _move(self, payment_id: str, allowed: Callable[[Payment], bool], **changes: Any) -> bool:
+        with self._lock:
+            current = self.items.get(payment_id)
+            if current is None or not allowed(current):
+                return False
+            self.items[payment_id] = replace(current, **changes)
+            return True
+
+    def claim(self, payment_id: str, token: str, now: float, lease_secs: int) -> bool:
+        with self._lock:
+            current = self.items.get(payment_id)
+            held = self.claims.get(payment_id)
+            if current is None or current.status != PaymentStatus.PENDING:
+                return False
+            if held is not None and held[1] > now:
+                return False
+            self.claims[payment_id] = (token, now + lease_secs)
+            return True
+
+    def release(self, payment_id: str, token: str) -> bool:
+        with self._lock:
+            held = self.claims.get(payment_id)
+            if held is None or held[0] != token:
+                return False
+            del self.claims[payment_id]
+            return True
+
+    def begin_processing(self, payment: Payment, token: str, now: float) -> bool:
+        def ours_and_unchanged(p: Payment) -> bool:
+            held = self.claims.get(p.payment_id)
+            return (
+                p.status == PaymentStatus.PENDING
+                and held is not None
+                and held[0] == token
+                and (p.user_id, p.amount, p.currency, p.recipient)
+                == (payment.user_id, payment.amount, payment.currency, payment.recipient)
+            )
+
+        moved = self._move(payment.payment_id, ours_and_unchanged, status=PaymentStatus.PROCESSING)
+        if moved:
+            self.claims.pop(payment.payment_id, None)
+        return moved
+
+    def complete(self, payment_id: str, transaction_id: str, now: float) -> bool:
+        return self._move(
+            payment_id,
+            lambda p: p.status == PaymentStatus.PROCESSING,
+            status=PaymentStatus.COMPLETED,
+            transaction_id=transaction_id,
+        )
+
+    def fail(self, payment_id: str, from_status: PaymentStatus, reason: str, now: float) -> bool:
+        moved = self._move(
+            payment_id, lambda p: p.status == from_status, status=PaymentStatus.FAILED
+        )
+        if moved:
+            self.failure_reasons[payment_id] = reason
+        return moved
+
+    def expire(self, payment_id: str, now: float) -> bool:
+        return self._move(
+            payment_id, lambda p: p.status == PaymentStatus.PENDING, status=PaymentStatus.EXPIRED
+        )
+
+    def extend(self, payment_id: str, expires_at: float, now: float) -> bool:
+        return self._move(
+            payment_id,
+            lambda p: p.status == PaymentStatus.PENDING and (p.expires_at or 0) > now,
+            expires_at=expires_at,
+        )
+
+
+class InMemoryLedger:
+    """The payment processor as a ledger: one entry per payment id, like LedgerPaymentProcessor."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, tuple[str, Payment]] = {}
+        self.charges = 0
+        self.decline_next = False
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def charge(self, payment: Payment) -> str:
+        with self._lock:
+            self.charges += 1
+            if self.decline_next:
+                self.decline_next = False
+                raise PaymentDeclined()
+            if payment.payment_id not in self.entries:
+                self.entries[payment.payment_id] = (f"txn_{next(self._ids)}", payment)
+            return self.entries[payment.payment_id][0]
+
+
+class InMemoryIdempotency:
+    """Idempotency-Key semantics of PowertoolsIdempotentRequests, in memory."""
+
+    def __init__(self) -> None:
+        self.records: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any] | None]] = {}
+        self._lock = threading.Lock()
+
+    def run(
+        self,
+        scope: str,
+        key: str,
+        request: Mapping[str, Any],
+        compute: Callable[[], dict[str, Any]],
+    ) -> dict[str, Any]:
+        with self._lock:
+            record = self.records.get((scope, key))
+            if record is not None:
+                first_request, answer = record
+                if first_request != dict(request):
+                    raise IdempotencyKeyReused()
+                if answer is None:
+                    raise IdempotencyKeyInUse()
+                return dict(answer)
+            self.records[(scope, key)] = (dict(request), None)
+        try:
+            answer = compute()
+        except Exception:
+            with self._lock:
+                del self.records[(scope, key)]
+            raise
+        with self._lock:
+            self.records[(scope, key)] = (dict(request), dict(answer))
+        return answer

@@ -6,20 +6,30 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
+import unicodedata
 from collections.abc import Callable
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
+from aws_lambda_powertools.event_handler import (
+    APIGatewayRestResolver,
+    CORSConfig,
+    LambdaFunctionUrlResolver,
+    Response,
+)
+from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
-from phoneverify.errors import DomainError
+from phoneverify.errors import DomainError, InvalidRequest, NotAuthenticated
 from phoneverify.models import RequestOrigin
 
 logger = Logger()
@@ -75,6 +85,72 @@ class FlowRequest(RequestModel):
     flow_id: FlowId
 
 
+# The same flow id, as a query string parameter (GET /verify/status?flow_id=...).
+FlowIdQuery = Annotated[
+    str,
+    Query(
+        min_length=20,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="Opaque id of a verification, as returned when it was started.",
+    ),
+]
+
+
+def _no_control_characters(value: str | None) -> str | None:
+    """Refuse control and format characters (newlines, NUL, bidi overrides) in free text."""
+    if value is not None and any(
+        unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") for char in value
+    ):
+        raise PydanticCustomError("control_characters", "must not contain control characters")
+    return value
+
+
+PaymentId = Annotated[
+    str,
+    Field(
+        min_length=8,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="The payment id returned by /payments/initiate.",
+    ),
+]
+
+
+class PaymentInitiateRequest(RequestModel):
+    """Shapes only; amount and currency are checked against ISO 4217 by `phoneverify.money`."""
+
+    amount: Annotated[
+        str | int | float,
+        Field(description='Decimal string ("250.00") or a JSON number, in major units.'),
+    ]
+    currency: Annotated[str, Field(max_length=16, description="ISO 4217 code, e.g. USD.")]
+    recipient: Annotated[
+        str, Field(min_length=1, max_length=128), AfterValidator(_no_control_characters)
+    ]
+    description: Annotated[
+        str | None, Field(max_length=256), AfterValidator(_no_control_characters)
+    ] = None
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _number_or_string(cls, value: object) -> object:
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise PydanticCustomError(
+                "amount_type", 'must be a decimal string such as "250.00" or a number'
+            )
+        return value
+
+
+class PaymentConfirmRequest(RequestModel):
+    payment_id: PaymentId
+    code: Code
+
+
+class PaymentRequest(RequestModel):
+    payment_id: PaymentId
+
+
 def error_response(
     status: int, body: dict[str, Any], headers: dict[str, str] | None = None
 ) -> Response[str]:
@@ -82,7 +158,7 @@ def error_response(
 
 
 def _field_of(error: dict[str, Any]) -> str:
-    loc = [str(part) for part in error.get("loc", ()) if part != "body"]
+    loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query")]
     return ".".join(loc)
 
 
@@ -139,6 +215,20 @@ def http_app(allowed_origin: str) -> APIGatewayRestResolver:
             max_age=600,
         ),
     )
+    _map_errors(app)
+    return app
+
+
+def function_url_app() -> LambdaFunctionUrlResolver:
+    """A resolver for a Lambda function URL (payload 2.0, server to server: no CORS) with the
+    same validation and domain-error mapping."""
+    app = LambdaFunctionUrlResolver(enable_validation=True)
+    _map_errors(app)
+    return app
+
+
+def _map_errors(app: ApiGatewayResolver) -> None:
+    """Register the one mapping from domain (and validation) errors to HTTP responses."""
 
     @app.exception_handler(DomainError)  # type: ignore[untyped-decorator]
     def domain_error(exc: DomainError) -> Response[str]:
@@ -165,7 +255,15 @@ def http_app(allowed_origin: str) -> APIGatewayRestResolver:
         logger.exception("unhandled error")
         return error_response(500, {"error": "Internal error", "code": "internal_error"})
 
-    return app
+
+def raw_body(app: ApiGatewayResolver) -> bytes:
+    """The request body exactly as the client sent it (function URLs and API Gateway
+    base64-encode bodies that are not text)."""
+    event = app.current_event
+    body = event.body or ""
+    if event.is_base64_encoded:
+        return base64.b64decode(body)
+    return body.encode("utf-8")
 
 
 def request_origin(app: APIGatewayRestResolver) -> RequestOrigin:
@@ -178,12 +276,44 @@ def request_origin(app: APIGatewayRestResolver) -> RequestOrigin:
     )
 
 
+def authenticated_user(app: APIGatewayRestResolver) -> str:
+    """The user id the Lambda authorizer put in the request context, never one from the body.
+
+    Without it (a route deployed without its authorizer) the answer is 401.
+    """
+    context = (app.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}
+    principal = context.get("principalId")
+    if not isinstance(principal, str) or not principal:
+        raise NotAuthenticated()
+    if context.get("user_id", principal) != principal:
+        raise NotAuthenticated()
+    return principal
+
+
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")  # visible ASCII, as Stripe's keys
+
+
+def idempotency_key(app: APIGatewayRestResolver) -> str | None:
+    """The request's Idempotency-Key header, if it has one; 400 naming it when malformed."""
+    value = app.current_event.headers.get(IDEMPOTENCY_KEY_HEADER)
+    if value is None:
+        return None
+    if not _IDEMPOTENCY_KEY.fullmatch(value.strip()):
+        raise InvalidRequest(
+            f"{IDEMPOTENCY_KEY_HEADER} must be 1 to 255 visible ASCII characters",
+            field=IDEMPOTENCY_KEY_HEADER,
+        )
+    return value.strip()
+
+
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 
-def lambda_handler_for(app: APIGatewayRestResolver, metrics: Metrics) -> LambdaHandler:
+def lambda_handler_for(app: ApiGatewayResolver, metrics: Metrics) -> LambdaHandler:
     """The Lambda entry point: logging context and metrics around `app.resolve`."""
 
+    # REST proxy and function URL events both carry requestContext.requestId.
     @logger.inject_lambda_context(
         correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
     )

@@ -9,7 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+import phonenumbers
+from pydantic import BaseModel, ConfigDict, Field, Json, ValidationError, field_validator
+
+from phoneverify.errors import InvalidRequest
+from phoneverify.money import parse_decimal, parse_money
 
 NonEmpty = Annotated[str, Field(min_length=1)]
 SsmName = Annotated[str, Field(pattern=r"^/[A-Za-z0-9_./-]+$")]
@@ -34,6 +38,13 @@ class Settings(BaseModel):
     access_token_ttl_seconds: Annotated[int, Field(ge=60, le=86_400)]
     verify_code_length: Annotated[int, Field(ge=4, le=10)]
     allowed_origin: NonEmpty
+    # Only the payment functions set these; they `require` them at cold start.
+    payments_table: NonEmpty | None = None
+    ledger_table: NonEmpty | None = None
+    idempotency_table: NonEmpty | None = None
+    # Only the Telnyx webhook function sets these; it `require`s them at cold start.
+    telnyx_public_key_param: SsmName | None = None
+    webhook_events_table: NonEmpty | None = None
 
     # Tunables with safe defaults.
     login_timeout_secs: Annotated[int, Field(ge=60, le=3_600)] = 300
@@ -45,12 +56,53 @@ class Settings(BaseModel):
     telnyx_timeout_secs: Annotated[float, Field(gt=0, le=30)] = 5.0
     secrets_max_age_secs: Annotated[int, Field(ge=0, le=3_600)] = 300
     bcrypt_cost: Annotated[int, Field(ge=4, le=16)] = 12
+    registration_timeout_secs: Annotated[int, Field(ge=60, le=3_600)] = 600
+    default_phone_region: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = "US"
     audit_retention_days: Annotated[int, Field(ge=1, le=3_650)] = 365
+    payment_timeout_secs: Annotated[int, Field(ge=60, le=3_600)] = 300
+    # JSON object, currency -> amount string; merged over money.BUILTIN_THRESHOLDS.
+    payment_thresholds: Json[dict[str, str]] = Field(default_factory=dict)
+    payment_default_threshold: str = "100.00"
+    idempotency_ttl_secs: Annotated[int, Field(ge=60, le=7 * 86_400)] = 86_400
+    webhook_event_retention_secs: Annotated[int, Field(ge=3_600, le=30 * 86_400)] = 3 * 86_400
 
     @field_validator("telnyx_api_base_url")
     @classmethod
     def _strip_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("default_phone_region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        if value not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"{value} is not a region phonenumbers knows")
+        return value
+
+    @field_validator("payment_thresholds")
+    @classmethod
+    def _valid_thresholds(cls, value: dict[str, str]) -> dict[str, str]:
+        for currency, amount in value.items():
+            try:
+                parse_money(amount, currency)
+            except InvalidRequest as exc:
+                raise ValueError(f"{currency}: {exc.message}") from None
+        return value
+
+    @field_validator("payment_default_threshold")
+    @classmethod
+    def _valid_default_threshold(cls, value: str) -> str:
+        try:
+            parse_decimal(value, "threshold")
+        except InvalidRequest as exc:
+            raise ValueError(exc.message) from None
+        return value
+
+    def require(self, *names: str) -> None:
+        """Fail the cold start of a function whose optional settings (tables) are missing."""
+        missing = [name.upper() for name in names if not getattr(self, name)]
+        if missing:
+            problems = "; ".join(f"{name}: Field required" for name in missing)
+            raise ConfigurationError(f"invalid function environment: {problems}")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:

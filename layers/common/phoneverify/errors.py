@@ -30,6 +30,48 @@ class InvalidRequest(DomainError):
     message = "Invalid request"
 
 
+class InvalidPhoneNumber(InvalidRequest):
+    """A phone number that is not valid or cannot receive a code by SMS."""
+
+    message = "Invalid phone number"
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message, field="phone_number")
+
+
+class WeakPassword(InvalidRequest):
+    """A password refused by the password policy (too short, too long, too common)."""
+
+    message = "Password is too weak"
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message, field="password")
+
+
+class AlreadyRegistered(DomainError):
+    """Another account holds this email or phone number."""
+
+    status = 409
+    code = "already_registered"
+    message = "Already registered"
+
+
+class EmailAlreadyRegistered(AlreadyRegistered):
+    code = "email_taken"
+    message = "Email already registered"
+
+    def __init__(self) -> None:
+        super().__init__(field="email")
+
+
+class PhoneAlreadyRegistered(AlreadyRegistered):
+    code = "phone_taken"
+    message = "Phone number already registered"
+
+    def __init__(self) -> None:
+        super().__init__(field="phone_number")
+
+
 class InvalidCredentials(DomainError):
     status = 401
     code = "invalid_credentials"
@@ -40,6 +82,22 @@ class NoPendingVerification(DomainError):
     status = 400
     code = "no_pending_verification"
     message = "No pending verification. Start login again."
+
+
+class VerificationNotFound(DomainError):
+    """No flow is known under this flow id (never started, or deleted after its retention)."""
+
+    status = 404
+    code = "not_found"
+    message = "Verification not found"
+
+
+class InvalidWebhookSignature(DomainError):
+    """A webhook whose signature or timestamp does not check out; nothing was processed."""
+
+    status = 401
+    code = "invalid_signature"
+    message = "Invalid signature"
 
 
 class VerificationExpired(DomainError):
@@ -121,3 +179,84 @@ class StorageUnavailable(DomainError):
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after)}
+
+
+class NotAuthenticated(DomainError):
+    """No authenticated user reached the handler (the authorizer should have refused first)."""
+
+    status = 401
+    code = "unauthorized"
+    message = "Unauthorized"
+
+
+class PaymentNotFound(DomainError):
+    """No such payment, or it belongs to someone else: the two are indistinguishable."""
+
+    status = 404
+    code = "payment_not_found"
+    message = "Payment not found"
+
+
+class PaymentNotPending(DomainError):
+    status = 400
+    code = "payment_not_pending"
+
+    def __init__(self, status: str) -> None:
+        super().__init__(f"Payment already {status}", status=status)
+
+
+class PhoneRequiredForPayment(DomainError):
+    """A payment at or above the threshold needs a code, and the account has no phone."""
+
+    status = 403
+    code = "phone_required"
+    message = "A verified phone number is required for payments of this amount"
+
+
+class PaymentDetailsChanged(DomainError):
+    """The payment no longer matches what the code was sent for; it is now failed."""
+
+    status = 409
+    code = "payment_details_changed"
+    message = "Payment details changed after verification was requested. Initiate a new payment."
+
+
+class PaymentDeclined(DomainError):
+    """The payment processor refused the payment; it is now failed."""
+
+    status = 402
+    code = "payment_declined"
+    message = "Payment declined"
+
+
+class IdempotencyKeyReused(DomainError):
+    """The Idempotency-Key was already used with a different request body."""
+
+    status = 422
+    code = "idempotency_key_reused"
+    message = "Idempotency-Key was already used with a different request"
+
+    def __init__(self) -> None:
+        super().__init__(field="Idempotency-Key")
+
+
+class IdempotencyKeyInUse(RetryLater):
+    """The first request with this Idempotency-Key is still being processed."""
+
+    status = 409
+    code = "idempotency_key_in_use"
+    message = "A request with this Idempotency-Key is still being processed"
+
+    def __init__(self) -> None:
+        super().__init__(1)
+
+
+class ConfirmationInProgress(RetryLater):
+    """Another confirmation of this payment is running; its outcome will be the answer."""
+
+    status = 409
+    code = "confirmation_in_progress"
+    message = "This payment is already being confirmed"
+
+    def __init__(self) -> None:
+        super().__init__(1)

@@ -20,6 +20,26 @@ class FlowStatus(StrEnum):
     LOCKED = "locked"
 
 
+class DeliveryStatus(StrEnum):
+    """What the provider reported about the SMS of a flow's current code (webhooks)."""
+
+    UNKNOWN = "unknown"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    SENDING_FAILED = "sending_failed"
+    DELIVERY_FAILED = "delivery_failed"
+    DELIVERY_UNCONFIRMED = "delivery_unconfirmed"
+
+    @property
+    def rank(self) -> int:
+        """unknown < sent < every final state; a status only ever moves to a higher rank."""
+        return {DeliveryStatus.UNKNOWN: 0, DeliveryStatus.SENT: 1}.get(self, 2)
+
+    def earlier(self) -> list[DeliveryStatus]:
+        """The statuses a flow may move from to reach this one."""
+        return [status for status in DeliveryStatus if status.rank < self.rank]
+
+
 @dataclass(frozen=True)
 class User:
     user_id: str
@@ -27,6 +47,37 @@ class User:
     password_hash: str
     phone_number: str | None = None
     name: str | None = None
+
+
+class PaymentStatus(StrEnum):
+    PENDING = "pending"  # waiting for the code
+    PROCESSING = "processing"  # handed to the processor
+    COMPLETED = "completed"
+    FAILED = "failed"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True)
+class Payment:
+    """A payment as stored. `amount` is the decimal string quantised to the currency's minor
+    units ("250.00"); `flow_id` (server-side only) names the verification of a payment that
+    needs a code, `expires_at` is when its current code stops being accepted."""
+
+    payment_id: str
+    user_id: str
+    amount: str
+    currency: str
+    recipient: str
+    description: str | None
+    status: PaymentStatus
+    created_at: float
+    flow_id: str | None = None
+    expires_at: float | None = None
+    transaction_id: str | None = None
+
+    @property
+    def requires_verification(self) -> bool:
+        return self.flow_id is not None
 
 
 @dataclass(frozen=True)
@@ -50,6 +101,7 @@ class PendingVerification:
     expires_at: float
     created_at: float
     data: dict[str, Any] = field(default_factory=dict)
+    delivery_status: DeliveryStatus = DeliveryStatus.UNKNOWN  # of the current code's SMS
 
     def is_expired(self, now: float) -> bool:
         return now >= self.expires_at

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
-from phoneverify.models import PendingVerification, User, VerificationEvent
+from phoneverify.models import (
+    DeliveryStatus,
+    Payment,
+    PaymentStatus,
+    PendingVerification,
+    User,
+    VerificationEvent,
+)
 
 
 class CodeSender(Protocol):
@@ -27,6 +35,20 @@ class CodeSender(Protocol):
 
 class UserRepository(Protocol):
     def find_by_email(self, email: str) -> User | None: ...
+
+
+class UserRegistry(UserRepository, Protocol):
+    """What registration needs: who holds a phone number, and creating an account."""
+
+    def find_by_phone(self, phone_number: str) -> User | None: ...
+
+    def put_user(self, user: User, *, phone_verified_at: float | None = None) -> None:
+        """Create the account and claim its email (and phone) in one conditional write.
+
+        Raises EmailAlreadyRegistered / PhoneAlreadyRegistered when another account holds
+        either; nothing is written then.
+        """
+        ...
 
 
 class VerificationStore(Protocol):
@@ -60,8 +82,110 @@ class VerificationStore(Protocol):
 
     def complete_send(
         self, flow_key: str, token: str, verification_id: str, expires_at: float, ttl: int
-    ) -> bool: ...
+    ) -> bool:
+        """Switch the flow to the new code (its delivery status starts over at unknown)."""
+        ...
+
+    def cancel(self, flow_key: str, now: float) -> bool:
+        """pending -> cancelled, unless the record outlived its TTL (gone, only not deleted)."""
+        ...
+
+    def find_by_verification_id(self, verification_id: str) -> list[str]:
+        """Keys of the flows whose current code is (or, read from an index that lags, was)
+        `verification_id`; usually one, none when no flow holds it (yet)."""
+        ...
+
+    def record_delivery(
+        self, flow_key: str, verification_id: str, delivery: DeliveryStatus, now: float
+    ) -> bool:
+        """Move the flow's delivery status forward to `delivery`, only while the flow is
+        pending on this verification id and its status ranks below `delivery`."""
+        ...
 
 
 class VerificationEvents(Protocol):
     def record(self, event: VerificationEvent) -> None: ...
+
+
+class WebhookEventLedger(Protocol):
+    """Provider events already taken in, by event id, so a redelivery is processed once."""
+
+    def claim(self, event_id: str, now: float) -> bool:
+        """Record `event_id` if it is new (a conditional put); False when it was seen before."""
+        ...
+
+    def release(self, event_id: str) -> None:
+        """Forget a claim whose processing failed, so the provider's retry is processed."""
+        ...
+
+
+class UserLookup(Protocol):
+    def get(self, user_id: str) -> User | None: ...
+
+
+class PaymentRepository(Protocol):
+    """Payments. Every state change is a conditional write: the `bool` methods answer False
+    when their condition did not hold, and change nothing then."""
+
+    def create(self, payment: Payment) -> None: ...
+
+    def get(self, payment_id: str) -> Payment | None: ...
+
+    def claim(self, payment_id: str, token: str, now: float, lease_secs: int) -> bool:
+        """Hold the right to confirm a pending payment for `lease_secs`, unless another
+        confirmation holds it: one code check per payment at a time."""
+        ...
+
+    def release(self, payment_id: str, token: str) -> bool:
+        """Give up the claim `token` holds."""
+        ...
+
+    def begin_processing(self, payment: Payment, token: str, now: float) -> bool:
+        """pending -> processing, for the holder of `token`, only while user, amount,
+        currency and recipient are still those of `payment` (the ones the code was sent for)."""
+        ...
+
+    def complete(self, payment_id: str, transaction_id: str, now: float) -> bool:
+        """processing -> completed."""
+        ...
+
+    def fail(self, payment_id: str, from_status: PaymentStatus, reason: str, now: float) -> bool:
+        """`from_status` -> failed."""
+        ...
+
+    def expire(self, payment_id: str, now: float) -> bool:
+        """pending -> expired."""
+        ...
+
+    def extend(self, payment_id: str, expires_at: float, now: float) -> bool:
+        """Move the expiry of a pending, unexpired payment (after a resend)."""
+        ...
+
+
+class PaymentProcessor(Protocol):
+    """Moves the money (Stripe and the like plug in here)."""
+
+    def charge(self, payment: Payment) -> str:
+        """Execute `payment` once and return the processor's transaction id. Charging the
+        same payment id again moves no money and returns the first transaction id.
+
+        Raises PaymentDeclined when the processor refuses the payment for good.
+        """
+        ...
+
+
+class IdempotentRequests(Protocol):
+    def run(
+        self,
+        scope: str,
+        key: str,
+        request: Mapping[str, Any],
+        compute: Callable[[], dict[str, Any]],
+    ) -> dict[str, Any]:
+        """The first answer computed for (`scope`, `key`); `compute` runs at most once per
+        pair while its answer is kept. A failed `compute` keeps nothing.
+
+        Raises IdempotencyKeyReused when `request` differs from the first one, and
+        IdempotencyKeyInUse while the first is still running.
+        """
+        ...

@@ -7,6 +7,7 @@ reused by warm invocations. Tests build flows with fakes instead of using this m
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -17,12 +18,24 @@ from botocore.config import Config
 from phoneverify.adapters.audit import DynamoAuditTrail
 from phoneverify.adapters.dynamodb import DynamoUserRepository, DynamoVerificationStore
 from phoneverify.adapters.event_log import EventFanout, LoggedVerificationEvents
+from phoneverify.adapters.payments import (
+    DynamoPaymentRepository,
+    LedgerPaymentProcessor,
+    PowertoolsIdempotentRequests,
+)
 from phoneverify.adapters.telnyx_sender import TelnyxCodeSender
 from phoneverify.clock import Clock, SystemClock
 from phoneverify.config import Settings
 from phoneverify.flows.challenges import ChallengePolicy, Challenges
 from phoneverify.flows.login import LoginFlow
+from phoneverify.flows.payment import RESTART_HINT as PAYMENT_RESTART_HINT
+from phoneverify.flows.payment import TOO_MANY_ATTEMPTS as PAYMENT_TOO_MANY_ATTEMPTS
+from phoneverify.flows.payment import PaymentFlow
+from phoneverify.flows.registration import RESTART_HINT as REGISTRATION_RESTART_HINT
+from phoneverify.flows.registration import TOO_MANY_ATTEMPTS as REGISTRATION_TOO_MANY_ATTEMPTS
+from phoneverify.flows.registration import RegistrationFlow
 from phoneverify.models import FlowKind
+from phoneverify.money import Thresholds
 from phoneverify.passwords import PasswordHasher
 from phoneverify.ports import VerificationEvents
 from phoneverify.secrets import SecretSource, SsmSecrets
@@ -31,6 +44,8 @@ from phoneverify.tokens import AccessTokenIssuer
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
+
+    from phoneverify.webhooks import TelnyxWebhookReceiver
 else:
     DynamoDBClient = Any
 
@@ -54,9 +69,12 @@ class Runtime:
         self._dynamodb = dynamodb
 
     @classmethod
-    def from_environment(cls) -> Runtime:
-        """Validate the function's environment (fails the cold start when incomplete)."""
-        return cls(Settings.from_env(os.environ))
+    def from_environment(cls, *required: str) -> Runtime:
+        """Validate the function's environment (fails the cold start when incomplete),
+        including the optional `required` settings this function needs (table names)."""
+        settings = Settings.from_env(os.environ)
+        settings.require(*required)
+        return cls(settings)
 
     @cached_property
     def metrics(self) -> Metrics:
@@ -159,4 +177,111 @@ class Runtime:
             passwords=self.passwords,
             challenges=self.challenges(policy),
             tokens=self.tokens,
+        )
+
+    @cached_property
+    def any_flow(self) -> Challenges:
+        """Cancel, status and delivery reports: they work on a flow of any kind, by flow id
+        (or Telnyx verification id), so the policy's kind plays no part in them."""
+        policy = self.challenge_policy(FlowKind.LOGIN, self.settings.login_timeout_secs, "", "")
+        return self.challenges(policy)
+
+    # -- Telnyx webhooks: only the webhook function sets TELNYX_PUBLIC_KEY_PARAM and its table
+    WEBHOOK_SETTINGS = ("telnyx_public_key_param", "webhook_events_table")
+
+    @cached_property
+    def telnyx_webhooks(self) -> TelnyxWebhookReceiver:
+        # Imported here: only this function needs cryptography at cold start.
+        from phoneverify.adapters.webhook_events import DynamoWebhookEventLedger
+        from phoneverify.webhooks import SignatureVerifier, TelnyxWebhookReceiver
+
+        s = self.settings
+        s.require(*self.WEBHOOK_SETTINGS)
+        public_key_param = str(s.telnyx_public_key_param)
+        return TelnyxWebhookReceiver(
+            verifier=SignatureVerifier(lambda: self.secrets.get(public_key_param), self.clock),
+            ledger=DynamoWebhookEventLedger(
+                self.dynamodb, str(s.webhook_events_table), s.webhook_event_retention_secs
+            ),
+            challenges=self.any_flow,
+            clock=self.clock,
+        )
+
+    @cached_property
+    def registration_flow(self) -> RegistrationFlow:
+        s = self.settings
+        policy = replace(
+            self.challenge_policy(
+                FlowKind.REGISTRATION,
+                s.registration_timeout_secs,
+                REGISTRATION_RESTART_HINT,
+                REGISTRATION_TOO_MANY_ATTEMPTS,
+            ),
+            # The pending password hash lives no longer than the code: no resend after expiry.
+            retention_secs=0,
+        )
+        # Telnyx must accept the code for as long as the registration waits for it.
+        sender = TelnyxCodeSender(
+            self.telnyx,
+            verify_profile_id=lambda: self.secrets.get(s.telnyx_verify_profile_id_param),
+            timeout_secs=s.registration_timeout_secs,
+        )
+        challenges = Challenges(
+            policy, store=self.verifications, sender=sender, events=self.events, clock=self.clock
+        )
+        return RegistrationFlow(
+            users=self.users,
+            passwords=self.passwords,
+            challenges=challenges,
+            tokens=self.tokens,
+            clock=self.clock,
+            default_phone_region=s.default_phone_region,
+        )
+
+    # -- payments: only the payment functions set PAYMENTS_TABLE and friends ----------------
+    PAYMENT_TABLES = ("payments_table", "ledger_table", "idempotency_table")
+
+    @cached_property
+    def payments(self) -> DynamoPaymentRepository:
+        return DynamoPaymentRepository(self.dynamodb, str(self.settings.payments_table))
+
+    @cached_property
+    def payment_processor(self) -> LedgerPaymentProcessor:
+        return LedgerPaymentProcessor(self.dynamodb, str(self.settings.ledger_table), self.clock)
+
+    @cached_property
+    def idempotency(self) -> PowertoolsIdempotentRequests:
+        s = self.settings
+        return PowertoolsIdempotentRequests(
+            self.dynamodb, str(s.idempotency_table), s.idempotency_ttl_secs
+        )
+
+    @cached_property
+    def payment_flow(self) -> PaymentFlow:
+        s = self.settings
+        s.require(*self.PAYMENT_TABLES)
+        policy = self.challenge_policy(
+            FlowKind.PAYMENT,
+            s.payment_timeout_secs,
+            PAYMENT_RESTART_HINT,
+            PAYMENT_TOO_MANY_ATTEMPTS,
+        )
+        # Telnyx must accept the code for as long as the payment waits for it.
+        sender = TelnyxCodeSender(
+            self.telnyx,
+            verify_profile_id=lambda: self.secrets.get(s.telnyx_verify_profile_id_param),
+            timeout_secs=s.payment_timeout_secs,
+        )
+        challenges = Challenges(
+            policy, store=self.verifications, sender=sender, events=self.events, clock=self.clock
+        )
+        return PaymentFlow(
+            thresholds=Thresholds.from_config(s.payment_thresholds, s.payment_default_threshold),
+            users=self.users,
+            payments=self.payments,
+            processor=self.payment_processor,
+            challenges=challenges,
+            verifications=self.verifications,
+            idempotency=self.idempotency,
+            clock=self.clock,
         )

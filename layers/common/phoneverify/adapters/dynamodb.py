@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -9,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from phoneverify.errors import StorageUnavailable
-from phoneverify.models import FlowKind, FlowStatus, PendingVerification, User
+from phoneverify.errors import EmailAlreadyRegistered, PhoneAlreadyRegistered, StorageUnavailable
+from phoneverify.models import DeliveryStatus, FlowKind, FlowStatus, PendingVerification, User
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -18,6 +20,12 @@ else:
     DynamoDBClient = Any
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
+TRANSACTION_CANCELED = "TransactionCanceledException"
+# CancellationReasons codes, one per item of a cancelled transaction
+REASON_CONDITION_FAILED = "ConditionalCheckFailed"
+REASON_CONFLICT = "TransactionConflict"
+# Global secondary index of VerificationsTable (KEYS_ONLY): flows by their current Telnyx id.
+VERIFICATION_ID_INDEX = "verification_id-index"
 UNAVAILABLE = {
     "ProvisionedThroughputExceededException",
     "ThrottlingException",
@@ -61,16 +69,24 @@ def _num(item: dict[str, Any], name: str) -> float:
 
 
 class DynamoUserRepository:
-    """Users are stored as `USER#<id>` items; `EMAIL#<email>` items point to them."""
+    """Users are stored as `USER#<id>` items; `EMAIL#<email>` and `PHONE#<e164>` items point
+    to them, one account per email and per phone number."""
 
     def __init__(self, client: DynamoDBClient, table: str) -> None:
         self._client = client
         self._table = table
 
     def find_by_email(self, email: str) -> User | None:
+        return self._find_by(f"EMAIL#{email}")
+
+    def find_by_phone(self, phone_number: str) -> User | None:
+        """The user holding this E.164 number (`PHONE#<e164>` points to it), if any."""
+        return self._find_by(f"PHONE#{phone_number}")
+
+    def _find_by(self, pointer_key: str) -> User | None:
         with dynamodb_errors():
             pointer = self._client.get_item(
-                TableName=self._table, Key={"pk": _s(f"EMAIL#{email}")}, ConsistentRead=True
+                TableName=self._table, Key={"pk": _s(pointer_key)}, ConsistentRead=True
             ).get("Item")
             if not pointer:
                 return None
@@ -89,8 +105,30 @@ class DynamoUserRepository:
             name=item.get("name", {}).get("S"),
         )
 
+    def get(self, user_id: str) -> User | None:
+        """The `USER#<id>` item, read consistently."""
+        with dynamodb_errors():
+            item = self._client.get_item(
+                TableName=self._table, Key={"pk": _s(f"USER#{user_id}")}, ConsistentRead=True
+            ).get("Item")
+        if not item:
+            return None
+        return User(
+            user_id=item["user_id"]["S"],
+            email=item["email"]["S"],
+            password_hash=item["password_hash"]["S"],
+            phone_number=item.get("phone_number", {}).get("S"),
+            name=item.get("name", {}).get("S"),
+        )
+
     def put_user(self, user: User, *, phone_verified_at: float | None = None) -> None:
-        """Create a user with its email pointer, both only if absent (one transaction)."""
+        """Create a user with its email (and phone) pointers, all only if absent (one
+        transaction), so two registrations racing for one email or phone make one account.
+
+        Raises EmailAlreadyRegistered / PhoneAlreadyRegistered when another user holds either.
+        User ids are fresh, so a taken `USER#<id>` means this same write already went through
+        (a retry after a lost response, or seeding run twice): that counts as done.
+        """
         item: dict[str, Any] = {
             "pk": _s(f"USER#{user.user_id}"),
             "user_id": _s(user.user_id),
@@ -104,26 +142,41 @@ class DynamoUserRepository:
             item["phone_verified"] = {"BOOL": phone_verified_at is not None}
             if phone_verified_at is not None:
                 item["phone_verified_at"] = _n(int(phone_verified_at))
-        absent = "attribute_not_exists(pk)"
+        pointers = [f"EMAIL#{user.email}"]
+        if user.phone_number:
+            pointers.append(f"PHONE#{user.phone_number}")
+        items = [item] + [{"pk": _s(key), "user_id": _s(user.user_id)} for key in pointers]
+        request: list[Any] = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": each,
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+            for each in items
+        ]
         with dynamodb_errors():
-            self._client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self._table,
-                            "Item": item,
-                            "ConditionExpression": absent,
-                        }
-                    },
-                    {
-                        "Put": {
-                            "TableName": self._table,
-                            "Item": {"pk": _s(f"EMAIL#{user.email}"), "user_id": _s(user.user_id)},
-                            "ConditionExpression": absent,
-                        }
-                    },
-                ]
-            )
+            for attempt in range(2):
+                try:
+                    self._client.transact_write_items(TransactItems=request)
+                    return
+                except ClientError as exc:
+                    if exc.response.get("Error", {}).get("Code") != TRANSACTION_CANCELED:
+                        raise
+                    reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+                if reasons[:1] == [REASON_CONDITION_FAILED]:
+                    return  # USER#<id> exists: this write already happened
+                if reasons[1:2] == [REASON_CONDITION_FAILED]:
+                    raise EmailAlreadyRegistered()
+                if reasons[2:3] == [REASON_CONDITION_FAILED]:
+                    raise PhoneAlreadyRegistered()
+                if REASON_CONFLICT not in reasons or attempt:
+                    break
+                # Another transaction held one of these items: once more, after a short pause;
+                # if it created that email or phone, the retry answers 409.
+                time.sleep(0.02 + secrets.randbelow(80) / 1000)
+        raise StorageUnavailable()
 
 
 class DynamoVerificationStore:
@@ -155,6 +208,7 @@ class DynamoVerificationStore:
             expires_at=_num(item, "expires_at"),
             created_at=_num(item, "created_at"),
             data={k: v.get("S") for k, v in item.get("data", {}).get("M", {}).items()},
+            delivery_status=DeliveryStatus(item.get("delivery_status", {}).get("S", "unknown")),
         )
 
     # -- writes ----------------------------------------------------------------------------
@@ -174,6 +228,7 @@ class DynamoVerificationStore:
             "created_at": _n(record.created_at),
             "ttl": _n(ttl),
             "data": {"M": {k: _s(str(v)) for k, v in record.data.items()}},
+            "delivery_status": _s(record.delivery_status.value),
         }
         with dynamodb_errors():
             self._client.put_item(
@@ -199,7 +254,7 @@ class DynamoVerificationStore:
             "ReturnValues": "UPDATED_NEW" if return_new else "NONE",
         }
         # DynamoDB refuses attribute names that the expressions do not use.
-        names = {n: n[1:] for n in ("#status", "#ttl") if n in update + condition}
+        names = {n: n[1:] for n in ("#status", "#ttl", "#data") if n in update + condition}
         if names:
             request["ExpressionAttributeNames"] = names
         try:
@@ -265,7 +320,8 @@ class DynamoVerificationStore:
         return (
             self._update(
                 flow_key,
-                "SET #status = :to, ended_at = :now",
+                # A flow that ended keeps no data (a pending registration's password hash).
+                "SET #status = :to, ended_at = :now REMOVE #data",
                 f"#status = :pending {extra}",
                 {
                     ":to": _s(status.value),
@@ -315,7 +371,9 @@ class DynamoVerificationStore:
         return (
             self._update(
                 flow_key,
-                "SET verification_id = :vid, expires_at = :exp, #ttl = :ttl REMOVE send_token",
+                # A new code: what the provider said about the old one's SMS no longer holds.
+                "SET verification_id = :vid, expires_at = :exp, #ttl = :ttl "
+                "REMOVE send_token, delivery_status",
                 "#status = :pending AND send_token = :token",
                 {
                     ":vid": _s(verification_id),
@@ -323,6 +381,47 @@ class DynamoVerificationStore:
                     ":ttl": _n(ttl),
                     ":token": _s(token),
                     ":pending": _s(FlowStatus.PENDING.value),
+                },
+            )
+            is not None
+        )
+
+    def cancel(self, flow_key: str, now: float) -> bool:
+        # An item past its TTL is gone, even while DynamoDB has not deleted it yet.
+        return self._transition(flow_key, FlowStatus.CANCELLED, now, extra="AND #ttl > :now")
+
+    # -- delivery reports (provider webhooks) ----------------------------------------------
+    def find_by_verification_id(self, verification_id: str) -> list[str]:
+        with dynamodb_errors():
+            response = self._client.query(
+                TableName=self._table,
+                IndexName=VERIFICATION_ID_INDEX,
+                KeyConditionExpression="verification_id = :vid",
+                ExpressionAttributeValues={":vid": _s(verification_id)},
+                Limit=10,
+            )
+        return [item["pk"]["S"] for item in response.get("Items", [])]
+
+    def record_delivery(
+        self, flow_key: str, verification_id: str, delivery: DeliveryStatus, now: float
+    ) -> bool:
+        earlier = {f":from{i}": _s(status.value) for i, status in enumerate(delivery.earlier())}
+        if not earlier:
+            return False  # nothing ranks below unknown
+        below = "attribute_not_exists(delivery_status) OR delivery_status IN ({})".format(
+            ", ".join(earlier)
+        )
+        return (
+            self._update(
+                flow_key,
+                "SET delivery_status = :to, delivery_updated_at = :now",
+                f"#status = :pending AND verification_id = :vid AND ({below})",
+                {
+                    ":to": _s(delivery.value),
+                    ":now": _n(now),
+                    ":pending": _s(FlowStatus.PENDING.value),
+                    ":vid": _s(verification_id),
+                    **earlier,
                 },
             )
             is not None

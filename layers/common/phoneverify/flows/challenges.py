@@ -1,4 +1,4 @@
-"""Code challenges: open one, check a code against it, resend it.
+"""Code challenges: open one, check a code against it, resend it, cancel it, report its state.
 
 The mechanics every flow shares. A challenge is stored under a hash of its `flow_id`, so the
 table never holds a usable flow id. Each state change is a conditional write in the store; when
@@ -11,6 +11,7 @@ import hashlib
 import math
 import secrets
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from phoneverify.clock import Clock
@@ -24,8 +25,10 @@ from phoneverify.errors import (
     SendLimitReached,
     TooManyAttempts,
     VerificationExpired,
+    VerificationNotFound,
 )
 from phoneverify.models import (
+    DeliveryStatus,
     FlowKind,
     FlowStatus,
     PendingVerification,
@@ -86,6 +89,28 @@ class Resent:
             "timeout_secs": self.timeout_secs,
             "resend_after_secs": self.resend_after_secs,
         }
+
+
+@dataclass(frozen=True)
+class ChallengeState:
+    """What GET /verify/status tells the holder of a flow id: nothing about who or where."""
+
+    status: str  # pending | verified | expired | cancelled | locked
+    delivery_status: DeliveryStatus
+    expires_in: int  # whole seconds the current code is still accepted; 0 once it is not
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "delivery_status": self.delivery_status.value,
+            "expires_in": self.expires_in,
+        }
+
+
+class DeliveryUpdate(StrEnum):
+    RECORDED = "recorded"  # the flow's delivery status moved forward
+    UNCHANGED = "unchanged"  # ended flow, replaced code, or not a step forward
+    NO_FLOW = "no_flow"  # no flow holds this verification id (yet: the index may lag)
 
 
 class Challenges:
@@ -224,6 +249,55 @@ class Challenges:
             timeout_secs=policy.timeout_secs, resend_after_secs=policy.resend_cooldown_secs
         )
 
+    # -- cancel, status, delivery: any kind of flow ---------------------------------------
+    def cancel(self, flow_id: str, origin: RequestOrigin) -> bool:
+        """End the flow if it is pending, whatever its kind; False when nothing was pending
+        (unknown, used, locked, already cancelled, or gone). Later checks and resends of a
+        cancelled flow answer NoPendingVerification.
+
+        The flow id may come from the person (POST /verify/cancel) or from a record that
+        keeps it server-side, such as a payment.
+        """
+        key = flow_key(flow_id)
+        record = self._store.get(key)
+        if record is None or record.status != FlowStatus.PENDING:
+            return False
+        if not self._store.cancel(key, self._clock.now()):
+            return False
+        self._emit(VerificationEventType.CANCELLED, record, origin)
+        return True
+
+    def status(self, flow_id: str) -> ChallengeState:
+        """Where the flow stands, for its holder. Raises VerificationNotFound."""
+        record = self._store.get(flow_key(flow_id))
+        if record is None:
+            raise VerificationNotFound()
+        now = self._clock.now()
+        status = record.status.value
+        if record.status == FlowStatus.PENDING:
+            if record.attempts >= record.max_attempts:
+                status = FlowStatus.LOCKED.value  # the lock itself is being written
+            elif record.is_expired(now):
+                status = "expired"  # derived here: TTL deletion lags by up to two days
+        expires_in = math.floor(record.expires_at - now) if status == "pending" else 0
+        return ChallengeState(status, record.delivery_status, max(0, expires_in))
+
+    def record_delivery(self, verification_id: str, delivery: DeliveryStatus) -> DeliveryUpdate:
+        """Note what the provider said about the SMS of `verification_id`.
+
+        Only the flow's current code counts, only while the flow is pending, and only a step
+        forward (unknown < sent < a final state): late, replayed and out-of-order reports
+        change nothing.
+        """
+        keys = self._store.find_by_verification_id(verification_id)
+        if not keys:
+            return DeliveryUpdate.NO_FLOW
+        now = self._clock.now()
+        for key in keys:
+            if self._store.record_delivery(key, verification_id, delivery, now):
+                return DeliveryUpdate.RECORDED
+        return DeliveryUpdate.UNCHANGED
+
     # -- helpers ---------------------------------------------------------------------------
     @property
     def _no_pending_message(self) -> str:
@@ -235,12 +309,7 @@ class Challenges:
         """The pending challenge under `key`, or the domain error that says why there is none."""
         record = self._store.get(key)
         now = self._clock.now()
-        # TTL deletion can lag by days: a record past its retention counts as gone.
-        if (
-            record is None
-            or record.kind != self.policy.kind
-            or now >= record.expires_at + self.policy.retention_secs
-        ):
+        if record is None or record.kind != self.policy.kind:
             raise NoPendingVerification(self._no_pending_message)
         if record.status == FlowStatus.LOCKED:
             raise TooManyAttempts(self.policy.too_many_attempts_message)
@@ -248,7 +317,14 @@ class Challenges:
             raise NoPendingVerification(self._no_pending_message)
         if record.attempts >= record.max_attempts:
             raise TooManyAttempts(self.policy.too_many_attempts_message)
-        if not allow_expired and record.is_expired(now):
+        if record.is_expired(now):
+            # Expiry is checked here, not left to TTL, whose deletion can lag by days. Within
+            # the retention window a resend may revive the flow; after it, nothing can.
+            revivable = now < record.expires_at + self.policy.retention_secs
+            if allow_expired and revivable:
+                return record
+            if allow_expired:
+                raise NoPendingVerification(self._no_pending_message)
             self._emit(VerificationEventType.EXPIRED, record, origin)
             raise VerificationExpired("Verification expired. " + self.policy.restart_hint)
         return record

@@ -1,0 +1,54 @@
+"""The webhook ledger: provider event ids already taken in, so a redelivery is processed once.
+
+One item per event id in the WebhookEventsTable, written only if absent; DynamoDB's TTL deletes
+it after the retention period (longer than any provider retries for).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from typing import TYPE_CHECKING, Any
+
+from phoneverify.adapters.dynamodb import ConditionFailed, dynamodb_errors
+from phoneverify.errors import StorageUnavailable
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+else:
+    DynamoDBClient = Any
+
+
+class DynamoWebhookEventLedger:
+    def __init__(
+        self, client: DynamoDBClient, table: str, retention_secs: int, *, source: str = "telnyx"
+    ) -> None:
+        self._client = client
+        self._table = table
+        self._retention = retention_secs
+        self._source = source
+
+    def _key(self, event_id: str) -> dict[str, Any]:
+        return {"pk": {"S": f"{self._source}#{event_id}"}}
+
+    def claim(self, event_id: str, now: float) -> bool:
+        item = {
+            **self._key(event_id),
+            "received_at": {"N": str(int(now))},
+            "ttl": {"N": str(math.ceil(now + self._retention))},
+        }
+        try:
+            with dynamodb_errors():
+                self._client.put_item(
+                    TableName=self._table,
+                    Item=item,
+                    ConditionExpression="attribute_not_exists(pk)",
+                )
+        except ConditionFailed:
+            return False
+        return True
+
+    def release(self, event_id: str) -> None:
+        # Best effort: if this fails too, the provider's retry is answered as a duplicate.
+        with contextlib.suppress(StorageUnavailable), dynamodb_errors():
+            self._client.delete_item(TableName=self._table, Key=self._key(event_id))

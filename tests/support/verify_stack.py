@@ -1,0 +1,170 @@
+"""The login functions with /verify/cancel, /verify/status and the Telnyx webhook function URL,
+as Lambda runs them (see function_stack), plus Telnyx-signed webhook deliveries built with the
+emulator's key, which is the key the webhook function reads from (moto's) SSM."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+
+from devtools.telnyx_emulator import TelnyxEmulator
+from phoneverify.flows.challenges import flow_key
+from phoneverify.models import User
+from phoneverify.passwords import PasswordHasher
+from tests.support.function_stack import FunctionStack, function_stack
+from tests.support.lambda_env import (
+    ROOT,
+    api_event,
+    invoke,
+    load_function,
+    template_environment,
+)
+
+PHONE = "+14155550123"
+PASSWORD = "correct horse battery staple"
+FUNCTIONS = ["login", "login_verify", "login_resend", "verify_cancel", "verify_status"]
+# Resends at once, and a short second look for reports about codes no flow holds any more.
+STACK_ENV = {"RESEND_COOLDOWN_SECS": "0"}
+LOOKUP_RETRY_DELAYS = (0.01, 0.02)
+
+
+def get_event(path: str, query: dict[str, str] | None) -> dict[str, Any]:
+    """An API Gateway REST proxy event for a GET with `query` as its query string."""
+    event = api_event(path, None)
+    event["httpMethod"] = "GET"
+    event["requestContext"]["httpMethod"] = "GET"
+    event["queryStringParameters"] = query
+    event["multiValueQueryStringParameters"] = (
+        {key: [value] for key, value in query.items()} if query is not None else None
+    )
+    return event
+
+
+def url_event(body: bytes, headers: dict[str, str], *, base64_body: bool = False) -> dict[str, Any]:
+    """A function URL (payload 2.0) event, built from the committed sample."""
+    event: dict[str, Any] = json.loads((ROOT / "events" / "webhook_telnyx.json").read_text())
+    kept = {k: v for k, v in event["headers"].items() if not k.startswith("telnyx-")}
+    event["headers"] = {**kept, **{k.lower(): v for k, v in headers.items()}}
+    event["requestContext"]["requestId"] = str(uuid.uuid4())
+    event["isBase64Encoded"] = base64_body
+    event["body"] = base64.b64encode(body).decode() if base64_body else body.decode("utf-8")
+    return event
+
+
+def telnyx_event(
+    event_type: str,
+    verification_id: str,
+    *,
+    event_id: str | None = None,
+    delivery_status: str | None = None,
+) -> bytes:
+    """A Telnyx Verify webhook body, shaped as the emulator (and Telnyx) sends it."""
+    default_status = {"verify.sent": "sent", "verify.delivered": "delivered"}.get(event_type)
+    envelope = {
+        "data": {
+            "event_type": event_type,
+            "id": event_id or str(uuid.uuid4()),
+            "occurred_at": "2026-11-26T16:14:55.615+00:00",
+            "payload": {
+                "delivery_status": delivery_status or default_status or "delivery_failed",
+                "id": verification_id,
+                "phone_number": PHONE,
+                "record_type": "verification",
+                "status": "pending",
+                "type": "sms",
+            },
+            "record_type": "event",
+        },
+        "meta": {"attempt": 1, "delivered_to": "https://example.lambda-url.on.aws/"},
+    }
+    return json.dumps(envelope).encode()
+
+
+@dataclass
+class VerifyStack:
+    functions: FunctionStack
+    webhook: ModuleType
+    emulator: TelnyxEmulator
+
+    def call(self, name: str, body: object) -> tuple[int, dict[str, Any], dict[str, str]]:
+        return self.functions.call(name, body)
+
+    def login(self) -> str:
+        status, body, _ = self.call("login", {"email": "demo@example.com", "password": PASSWORD})
+        assert status == 200, body
+        flow_id: str = body["flow_id"]
+        return flow_id
+
+    def code(self) -> str:
+        return self.functions.code_for(PHONE)
+
+    def verification_id(self) -> str:
+        """Telnyx's id of the newest code sent to the demo phone."""
+        verification_id: str = self.emulator.messages(PHONE)[0]["verification_id"]
+        return verification_id
+
+    def status(self, query: dict[str, str] | None) -> tuple[int, dict[str, Any]]:
+        status, body, _ = invoke(
+            self.functions.functions["verify_status"], get_event("/verify/status", query)
+        )
+        return status, body
+
+    def status_of(self, flow_id: str) -> dict[str, Any]:
+        status, body = self.status({"flow_id": flow_id})
+        assert status == 200, body
+        return body
+
+    def cancel(self, flow_id: str) -> tuple[int, dict[str, Any]]:
+        status, body, _ = self.call("verify_cancel", {"flow_id": flow_id})
+        return status, body
+
+    def deliver(
+        self,
+        body: bytes,
+        headers: dict[str, str] | None = None,
+        *,
+        base64_body: bool = False,
+    ) -> tuple[int, dict[str, Any]]:
+        """POST `body` to the webhook function, signed by the emulator unless `headers`."""
+        signed = self.emulator.sign_webhook(body) if headers is None else headers
+        event = url_event(
+            body, {"Content-Type": "application/json", **signed}, base64_body=base64_body
+        )
+        status, answer, _ = invoke(self.webhook, event)
+        return status, answer
+
+    def item(self, flow_id: str) -> dict[str, Any]:
+        item: dict[str, Any] = self.functions.dynamodb.get_item(
+            TableName=self.functions.env["VERIFICATIONS_TABLE"],
+            Key={"pk": {"S": flow_key(flow_id)}},
+            ConsistentRead=True,
+        )["Item"]
+        return item
+
+
+@contextmanager
+def verify_stack(
+    monkeypatch: pytest.MonkeyPatch, emulator: TelnyxEmulator
+) -> Iterator[VerifyStack]:
+    """The demo account (with PHONE) on fresh moto tables, and every function above loaded."""
+    with function_stack(monkeypatch, emulator, FUNCTIONS, STACK_ENV) as functions:
+        functions.users.put_user(
+            User("u-demo", "demo@example.com", PasswordHasher(cost=4).hash(PASSWORD), PHONE),
+            phone_verified_at=0,
+        )
+        env = template_environment("TelnyxWebhookFunction", {"TelnyxApiBaseUrl": emulator.base_url})
+        boto3.client("ssm", region_name="us-east-1").put_parameter(
+            Name=env["TELNYX_PUBLIC_KEY_PARAM"], Type="String", Value=emulator.public_key_b64
+        )
+        webhook = load_function("webhook_telnyx", monkeypatch, env)
+        webhook.runtime.telnyx_webhooks.lookup_retry_delays = LOOKUP_RETRY_DELAYS
+        yield VerifyStack(functions, webhook, emulator)
