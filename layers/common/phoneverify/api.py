@@ -8,6 +8,7 @@ import binascii
 import json
 import re
 import unicodedata
+import warnings
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -33,6 +34,9 @@ from phoneverify.errors import DomainError, InvalidRequest, NotAuthenticated
 from phoneverify.models import RequestOrigin
 
 logger = Logger()
+# Requests that record no verification event (a wrong password, a 400) publish no metric;
+# Powertools warns about that on every such invocation, which only adds noise to the logs.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 JSON = "application/json"
 MAX_BODY_BYTES = 16 * 1024  # every request of the contract fits in far less
