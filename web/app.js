@@ -19,6 +19,7 @@ let expired = false;
 let ticker = null;
 let verifying = false;
 let resending = false;
+let deliveryPoll = null; // GET /verify/status while the code screen is up
 
 const EXPIRED_MSG = "Code expired. Click Resend to get a new code.";
 
@@ -97,6 +98,7 @@ function startCode(data) {
   show("code");
   say("");
   startTimers(data.timeout_secs ?? 300, data.resend_after_secs ?? 30);
+  watchDelivery();
   el.code.focus();
 }
 
@@ -113,7 +115,50 @@ function startTimers(timeoutSecs, resendAfterSecs) {
 function stopTimers() {
   clearInterval(ticker);
   ticker = null;
+  clearTimeout(deliveryPoll);
+  deliveryPoll = null;
 }
+
+// Telnyx reports on the SMS through a webhook; the status endpoint passes that on. A few
+// checks after each send: enough to say so when the SMS could not be delivered.
+const UNDELIVERABLE = new Set(["sending_failed", "delivery_failed"]);
+
+function watchDelivery() {
+  clearTimeout(deliveryPoll);
+  const watched = flowId;
+  let checks = 0;
+  const check = async () => {
+    if (flowId !== watched) return;
+    let data = {};
+    try {
+      const response = await fetch(`/verify/status?flow_id=${encodeURIComponent(watched)}`);
+      data = response.ok ? await response.json() : {};
+    } catch {
+      data = {};
+    }
+    if (flowId !== watched) return;
+    if (UNDELIVERABLE.has(data.delivery_status)) {
+      say("We could not deliver the SMS. Click Resend to try again.", "error");
+      return;
+    }
+    if (data.delivery_status === "delivered" || (data.status && data.status !== "pending")) return;
+    if (++checks < 10) deliveryPoll = setTimeout(check, 3000);
+  };
+  deliveryPoll = setTimeout(check, 2000);
+}
+
+// A pending code the person walks away from is cancelled, so it can no longer be used.
+function cancelPending() {
+  if (!flowId) return;
+  fetch("/verify/cancel", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ flow_id: flowId }),
+    keepalive: true, // completes even while the page unloads
+  }).catch(() => {});
+}
+
+window.addEventListener("pagehide", cancelPending);
 
 function tick() {
   const left = secsUntil(expiresAt);
@@ -215,6 +260,7 @@ el.resend.addEventListener("click", async () => {
       el.code.disabled = false;
       el.code.value = "";
       startTimers(data.timeout_secs ?? 300, data.resend_after_secs ?? 30);
+      watchDelivery();
       say("We sent a new code.", "info");
       el.code.focus();
     } else if (status === 429) {
@@ -232,6 +278,7 @@ el.resend.addEventListener("click", async () => {
 });
 
 el.restart.addEventListener("click", () => {
+  cancelPending();
   backToLogin();
   say("");
 });

@@ -1,0 +1,19 @@
+"""GET /verify/status: where a verification stands, and what became of its SMS."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from phoneverify.api import FlowIdQuery, http_app, lambda_handler_for
+from phoneverify.runtime import Runtime
+
+runtime = Runtime.from_environment()
+app = http_app(runtime.settings.allowed_origin)
+
+
+@app.get("/verify/status")
+def verify_status(flow_id: FlowIdQuery) -> dict[str, Any]:
+    return runtime.any_flow.status(flow_id).body()
+
+
+lambda_handler = lambda_handler_for(app, runtime.metrics)

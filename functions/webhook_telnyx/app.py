@@ -1,0 +1,22 @@
+"""POST /webhooks/telnyx (a Lambda function URL): Telnyx Verify delivery events, signed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from phoneverify.api import function_url_app, lambda_handler_for, raw_body
+from phoneverify.runtime import Runtime
+
+runtime = Runtime.from_environment(*Runtime.WEBHOOK_SETTINGS)
+app = function_url_app()
+
+
+# The function URL's root; the second path serves a URL configured with the path appended.
+@app.post("/")
+@app.post("/webhooks/telnyx")
+def webhook_telnyx() -> dict[str, Any]:
+    runtime.telnyx_webhooks.receive(raw_body(app), app.current_event.headers)
+    return {"received": True}
+
+
+lambda_handler = lambda_handler_for(app, runtime.metrics)
