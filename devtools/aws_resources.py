@@ -30,10 +30,18 @@ def table_definitions(path: Path = TEMPLATE) -> dict[str, dict[str, Any]]:
 
 
 def create_tables(client: Any, *, prefix: str = "", path: Path = TEMPLATE) -> dict[str, str]:
-    """Create every table of the template (key schema, indexes, TTL); return id -> name."""
+    """Create the template's tables that do not exist yet (key schema, indexes, TTL).
+
+    Returns logical id -> table name for every table of the template. A table that exists
+    already is left as it is (an index added to the template since is not added to it).
+    """
+    existing = set(client.list_tables()["TableNames"])
     names: dict[str, str] = {}
     for logical_id, props in table_definitions(path).items():
         name = prefix + logical_id
+        names[logical_id] = name
+        if name in existing:
+            continue
         request: dict[str, Any] = {
             "TableName": name,
             "AttributeDefinitions": props["AttributeDefinitions"],
@@ -50,5 +58,4 @@ def create_tables(client: Any, *, prefix: str = "", path: Path = TEMPLATE) -> di
                 TableName=name,
                 TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
             )
-        names[logical_id] = name
     return names

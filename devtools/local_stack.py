@@ -120,9 +120,7 @@ class LocalStack:
             "AWS_REGION": REGION,
         }
         dynamodb = self._client("dynamodb")
-        existing = set(dynamodb.list_tables()["TableNames"])
-        if not existing & {"UsersTable", "VerificationsTable"}:
-            create_tables(dynamodb)
+        create_tables(dynamodb)  # those missing: an external DynamoDB may outlive a run
 
         overrides: dict[str, str] = {}
         if cfg.real_telnyx:
@@ -149,12 +147,13 @@ class LocalStack:
             self.emulator.set_webhook_url(f"{self.gateway.base_url}/webhooks/telnyx")
 
     def stop(self) -> None:
-        if self.gateway is not None:
-            self.gateway.stop()
-            self.gateway = None
+        # The emulator first: its webhooks in flight must not reach a gateway shutting down.
         if self.emulator is not None:
             self.emulator.stop()
             self.emulator = None
+        if self.gateway is not None:
+            self.gateway.stop()
+            self.gateway = None
         if self._moto is not None:
             self._moto.stop()
             self._moto = None
