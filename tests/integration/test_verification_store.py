@@ -78,7 +78,7 @@ def test_round_trip_and_no_overwrite(store: VerificationStore) -> None:
 
 def test_attempts_are_counted_up_to_the_cap_only(store: VerificationStore) -> None:
     store.create(record(), ttl=0)
-    counts = [store.reserve_attempt("k1", "v-1", NOW) for _ in range(6)]
+    counts = [store.reserve_attempt("k1", "v-1", NOW, NOW) for _ in range(6)]
     assert counts == [1, 2, 3, 4, 5, None]
 
 
@@ -91,14 +91,30 @@ def test_no_attempt_on_a_flow_that_cannot_be_checked(
     store: VerificationStore, overrides: dict[str, Any], vid: str, now: float
 ) -> None:
     store.create(record(**overrides), ttl=0)
-    assert store.reserve_attempt("k1", vid, now) is None
-    assert store.reserve_attempt("missing", "v-1", NOW) is None
+    assert store.reserve_attempt("k1", vid, now, now) is None
+    assert store.reserve_attempt("missing", "v-1", NOW, NOW) is None
     assert store.get("k1") == record(**overrides)
+
+
+def test_a_check_in_flight_holds_the_flow_until_released_or_lapsed(
+    store: VerificationStore,
+) -> None:
+    # Given a check holding the flow for 20 s
+    store.create(record(), ttl=0)
+    assert store.reserve_attempt("k1", "v-1", NOW, NOW + 20) == 1
+    # Then no second check starts meanwhile
+    assert store.reserve_attempt("k1", "v-1", NOW + 1, NOW + 21) is None
+    # until the first one lets go (a wrong code) ...
+    assert store.release_check("k1", NOW + 99) is False  # only the holder can release
+    assert store.release_check("k1", NOW + 20) is True
+    assert store.reserve_attempt("k1", "v-1", NOW + 2, NOW + 22) == 2
+    # ... or its lease lapses (its Lambda died)
+    assert store.reserve_attempt("k1", "v-1", NOW + 22, NOW + 42) == 3
 
 
 def test_refund_gives_an_attempt_back(store: VerificationStore) -> None:
     store.create(record(), ttl=0)
-    store.reserve_attempt("k1", "v-1", NOW)
+    store.reserve_attempt("k1", "v-1", NOW, NOW + 20)
     assert store.refund_attempt("k1", "v-1") is True
     assert store.refund_attempt("k1", "v-1") is False  # never below zero
     assert store.get("k1").attempts == 0  # type: ignore[union-attr]
@@ -156,7 +172,7 @@ def test_a_cancelled_flow_is_cancelled_once_and_keeps_no_data(store: Verificatio
     assert (first, second) == (True, False)
     after = store.get("k1")
     assert after is not None and (after.status, after.data) == (FlowStatus.CANCELLED, {})
-    assert store.reserve_attempt("k1", "v-1", NOW) is None
+    assert store.reserve_attempt("k1", "v-1", NOW, NOW) is None
     assert store.reserve_send("k1", "tok", NOW + 100, 30, 5) is False
     assert store.mark_verified("k1", "v-1", NOW) is False
     assert store.cancel("missing", NOW) is False
@@ -231,12 +247,28 @@ def test_twenty_concurrent_guesses_never_exceed_the_cap(real_engine_store: Verif
     # When
     with ThreadPoolExecutor(max_workers=20) as pool:
         results = list(
-            pool.map(lambda _: real_engine_store.reserve_attempt("k1", "v-1", NOW), range(20))
+            pool.map(lambda _: real_engine_store.reserve_attempt("k1", "v-1", NOW, NOW), range(20))
         )
     # Then
     granted = sorted(r for r in results if r is not None)
     assert granted == [1, 2, 3, 4, 5]
     assert real_engine_store.get("k1").attempts == 5  # type: ignore[union-attr]
+
+
+def test_twenty_concurrent_checks_let_exactly_one_through(
+    real_engine_store: VerificationStore,
+) -> None:
+    # Given
+    real_engine_store.create(record(), ttl=0)
+    # When
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(
+            pool.map(
+                lambda _: real_engine_store.reserve_attempt("k1", "v-1", NOW, NOW + 20), range(20)
+            )
+        )
+    # Then
+    assert [r for r in results if r is not None] == [1]
 
 
 def test_twenty_concurrent_right_codes_consume_the_flow_once(

@@ -132,7 +132,9 @@ class InMemoryVerificationStore:
         r = self.items.get(flow_key)
         return r if r is not None and r.status == FlowStatus.PENDING else None
 
-    def reserve_attempt(self, flow_key: str, verification_id: str, now: float) -> int | None:
+    def reserve_attempt(
+        self, flow_key: str, verification_id: str, now: float, lease_until: float
+    ) -> int | None:
         with self._lock:
             r = self._pending(flow_key)
             if (
@@ -140,17 +142,28 @@ class InMemoryVerificationStore:
                 or r.verification_id != verification_id
                 or r.attempts >= r.max_attempts
                 or r.expires_at <= now
+                or r.check_lease_until > now
             ):
                 return None
-            self.items[flow_key] = replace(r, attempts=r.attempts + 1)
+            self.items[flow_key] = replace(
+                r, attempts=r.attempts + 1, check_lease_until=lease_until
+            )
             return r.attempts + 1
+
+    def release_check(self, flow_key: str, lease_until: float) -> bool:
+        with self._lock:
+            r = self.items.get(flow_key)
+            if r is None or r.check_lease_until != lease_until:
+                return False
+            self.items[flow_key] = replace(r, check_lease_until=0.0)
+            return True
 
     def refund_attempt(self, flow_key: str, verification_id: str) -> bool:
         with self._lock:
             r = self._pending(flow_key)
             if r is None or r.verification_id != verification_id or r.attempts <= 0:
                 return False
-            self.items[flow_key] = replace(r, attempts=r.attempts - 1)
+            self.items[flow_key] = replace(r, attempts=r.attempts - 1, check_lease_until=0.0)
             return True
 
     def mark_verified(self, flow_key: str, verification_id: str, now: float) -> bool:

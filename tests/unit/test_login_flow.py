@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from phoneverify.errors import (
+    CheckInProgress,
     CodeCheckFailed,
     CodeDeliveryFailed,
     InvalidCode,
@@ -143,6 +144,24 @@ def test_unknown_flow_id_is_no_pending_verification(world: LoginWorld) -> None:
     with pytest.raises(NoPendingVerification) as caught:
         world.flow.verify("x" * 43, "123456", ORIGIN)
     assert caught.value.body()["error"] == "No pending verification. Start login again."
+
+
+def test_a_second_check_while_one_is_in_flight_is_told_to_wait(world: LoginWorld) -> None:
+    # Given a check of this flow in flight (its lease taken, Telnyx not yet answered)
+    flow_id = start_2fa(world)
+    record = next(iter(world.store.items.values()))
+    now = world.clock.now()
+    assert world.store.reserve_attempt(record.flow_key, record.verification_id, now, now + 20)
+    # When a second request checks the right code
+    with pytest.raises(CheckInProgress) as caught:
+        world.flow.verify(flow_id, world.sender.last_code(PHONE), ORIGIN)
+    # Then it is told to retry, and did not use an attempt
+    assert caught.value.status == 409
+    assert caught.value.headers() == {"Retry-After": "20"}
+    assert next(iter(world.store.items.values())).attempts == 1
+    # and once the lease lapses the flow can be checked again
+    world.clock.advance(20)
+    assert world.flow.verify(flow_id, world.sender.last_code(PHONE), ORIGIN).token
 
 
 def test_resend_waits_for_the_cooldown_then_replaces_the_code(world: LoginWorld) -> None:

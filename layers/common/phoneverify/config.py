@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, Json, ValidationError, field_
 
 from phoneverify.errors import InvalidRequest
 from phoneverify.money import parse_decimal, parse_money
+from phoneverify.phones import DEFAULT_ALLOWED_COUNTRIES
 
 NonEmpty = Annotated[str, Field(min_length=1)]
 SsmName = Annotated[str, Field(pattern=r"^/[A-Za-z0-9_./-]+$")]
@@ -66,6 +67,20 @@ class Settings(BaseModel):
     idempotency_ttl_secs: Annotated[int, Field(ge=60, le=7 * 86_400)] = 86_400
     webhook_event_retention_secs: Annotated[int, Field(ge=3_600, le=30 * 86_400)] = 3 * 86_400
 
+    # Abuse controls (docs/abuse-controls.md). The functions that send or check codes use
+    # RATE_LIMITS_TABLE; the runtime `require`s it when it builds their flows.
+    rate_limits_table: NonEmpty | None = None
+    send_limit_window_secs: Annotated[int, Field(ge=60, le=86_400)] = 3_600
+    max_sends_per_phone: Annotated[int, Field(ge=1, le=1_000_000)] = 10
+    max_sends_per_ip: Annotated[int, Field(ge=1, le=1_000_000)] = 30
+    max_sends_per_account: Annotated[int, Field(ge=1, le=1_000_000)] = 10
+    sms_budget: Annotated[int, Field(ge=1, le=10_000_000)] = 1_000
+    max_account_failures: Annotated[int, Field(ge=1, le=10_000)] = 100
+    account_lockout_secs: Annotated[int, Field(ge=60, le=365 * 86_400)] = 30 * 86_400
+    # Comma-separated ISO 3166 alpha-2 codes ("US,CA,GB").
+    allowed_countries: tuple[str, ...] = tuple(sorted(DEFAULT_ALLOWED_COUNTRIES))
+    allow_voip_numbers: bool = False
+
     @field_validator("telnyx_api_base_url")
     @classmethod
     def _strip_trailing_slash(cls, value: str) -> str:
@@ -76,6 +91,23 @@ class Settings(BaseModel):
     def _known_region(cls, value: str) -> str:
         if value not in phonenumbers.SUPPORTED_REGIONS:
             raise ValueError(f"{value} is not a region phonenumbers knows")
+        return value
+
+    @field_validator("allowed_countries", mode="before")
+    @classmethod
+    def _split_countries(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip().upper() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("allowed_countries")
+    @classmethod
+    def _known_countries(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("name at least one country")
+        unknown = [code for code in value if code not in phonenumbers.SUPPORTED_REGIONS]
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)}: not ISO 3166 alpha-2 regions phonenumbers knows")
         return value
 
     @field_validator("payment_thresholds")

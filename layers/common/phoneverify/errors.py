@@ -140,14 +140,65 @@ class TooManyAttempts(RetryLater):
         super().__init__(0, message)
 
 
+class CheckInProgress(RetryLater):
+    """Another request is checking a code for this flow; its outcome decides the flow."""
+
+    status = 409
+    code = "check_in_progress"
+    message = "A code for this verification is being checked. Please wait a moment."
+
+
 class ResendTooSoon(RetryLater):
     code = "resend_cooldown"
     message = "Please wait before requesting another code."
 
 
 class SendLimitReached(RetryLater):
+    """A send cap is full: this flow's, or an hourly one per phone number, source IP or
+    account. One code and message for every layer, so a client cannot tell which to evade."""
+
     code = "send_limit_reached"
     message = "Too many codes requested. Please try again later."
+
+
+class AccountLocked(RetryLater):
+    """Too many consecutive wrong codes on one account, across its flows (NIST 800-63B):
+    no code is checked, the right one included, until the lock ends or a support action."""
+
+    code = "account_locked"
+    message = "Too many failed attempts on this account. Try again later."
+
+
+class SendBudgetExhausted(DomainError):
+    """The service-wide SMS budget of the window is spent: the circuit breaker is open."""
+
+    status = 503
+    code = "sms_budget_exhausted"
+    message = "Verification codes are temporarily unavailable. Please try again later."
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = max(1, int(retry_after))
+        super().__init__(retry_after=self.retry_after)
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class PhoneNotAllowed(InvalidPhoneNumber):
+    """A valid number in a country outside the allow-list, or on a non-geographic network
+    (satellite, international freephone or premium rate)."""
+
+    code = "phone_not_allowed"
+    message = "Phone number not allowed"
+
+
+class AccountPhoneNotAllowed(DomainError):
+    """The phone stored on the account is no longer one codes may be sent to (the policy
+    changed after it was registered); the person has to contact support."""
+
+    status = 403
+    code = "phone_not_allowed"
+    message = "Verification codes cannot be sent to the phone number on this account."
 
 
 class CodeDeliveryFailed(DomainError):

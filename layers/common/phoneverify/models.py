@@ -101,6 +101,7 @@ class PendingVerification:
     expires_at: float
     created_at: float
     data: dict[str, Any] = field(default_factory=dict)
+    check_lease_until: float = 0.0  # a code check in flight holds the flow until then
     delivery_status: DeliveryStatus = DeliveryStatus.UNKNOWN  # of the current code's SMS
 
     def is_expired(self, now: float) -> bool:
@@ -109,6 +110,14 @@ class PendingVerification:
     @property
     def attempts_remaining(self) -> int:
         return max(0, self.max_attempts - self.attempts)
+
+
+@dataclass(frozen=True)
+class SendPermit:
+    """What a SendGuard counted for one send (its counters' keys), so that a send the
+    provider then refused can be given back."""
+
+    keys: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -127,6 +136,7 @@ class VerificationEventType(StrEnum):
     EXPIRED = "expired"
     LOCKED = "locked"
     CANCELLED = "cancelled"
+    ACCOUNT_LOCKED = "account_locked"  # a wrong code reached the account's failure cap
 
 
 @dataclass(frozen=True)

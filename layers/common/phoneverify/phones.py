@@ -3,35 +3,101 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import phonenumbers
 from phonenumbers import PhoneNumber, PhoneNumberType
 
-from phoneverify.errors import InvalidPhoneNumber
+from phoneverify.errors import InvalidPhoneNumber, PhoneNotAllowed
 
 # Types that can receive an SMS. In the NANP (+1) phonenumbers cannot tell mobile from fixed
 # line, so US numbers are FIXED_LINE_OR_MOBILE; the 555-01XX numbers reserved for fiction
-# (the demo's +14155550123) are valid numbers of that type too.
+# (the demo's +14155550123) are valid numbers of that type too. Everything else is refused:
+# premium rate, shared cost, toll free, UAN, voicemail, pager, personal numbers, unknown
+# types, fixed lines where they can be told apart, and VoIP unless a policy allows it.
 SMS_CAPABLE_TYPES = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
 
+# Destinations codes may go to unless configured otherwise (ALLOWED_COUNTRIES): ISO 3166
+# alpha-2, as phonenumbers names regions (+1 876 is JM, not US; +44 7911 is GG, not GB).
+DEFAULT_ALLOWED_COUNTRIES = frozenset(
+    {"US", "CA", "GB", "IE", "DE", "FR", "NL", "ES", "IT", "AU", "NZ"}
+)
 
-def _not_sms_capable(number: PhoneNumber) -> str | None:
-    if phonenumbers.number_type(number) not in SMS_CAPABLE_TYPES:
-        return "Phone number must be a mobile number"
-    return None
+# Country calling codes of no country: satellite (+870 Inmarsat, +881 GMSS), international
+# networks (+882, +883), international freephone, shared-cost and premium-rate services
+# (+800, +808, +979) and the like. Refused whatever the allow-list says: SMS to them is
+# expensive and a classic pumping destination.
+NON_GEOGRAPHIC_CODES = frozenset(phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS) | {
+    800,
+    808,
+    870,
+    878,
+    881,
+    882,
+    883,
+    888,
+    979,
+}
+
+MOBILE_ONLY = "Phone number must be a mobile number"
+
+# Further rules every policy applies after its own, in order: each answers why a valid
+# number is refused, or None.
+PHONE_CHECKS: tuple[Callable[[PhoneNumber], str | None], ...] = ()
 
 
-# Each check answers why a valid number is refused, or None. Add country and number-type
-# rules here; normalise_phone applies them in order.
-PHONE_CHECKS: tuple[Callable[[PhoneNumber], str | None], ...] = (_not_sms_capable,)
+@dataclass(frozen=True)
+class PhonePolicy:
+    """Which numbers a code may be sent to. Applied when a number is registered
+    (normalise_phone) and again before every send, so a number stored before the policy
+    changed cannot bypass it."""
+
+    allowed_countries: frozenset[str] = DEFAULT_ALLOWED_COUNTRIES
+    allow_voip: bool = False
+
+    @property
+    def allowed_types(self) -> frozenset[PhoneNumberType]:
+        voip = {PhoneNumberType.VOIP} if self.allow_voip else set()
+        return SMS_CAPABLE_TYPES | voip
+
+    def check(self, number: PhoneNumber) -> None:
+        """Raise PhoneNotAllowed (country, non-geographic network) or InvalidPhoneNumber
+        (a type that cannot receive a code) for a valid number this policy refuses."""
+        region = phonenumbers.region_code_for_number(number)
+        if number.country_code in NON_GEOGRAPHIC_CODES or region not in self.allowed_countries:
+            raise PhoneNotAllowed()
+        if phonenumbers.number_type(number) not in self.allowed_types:
+            raise InvalidPhoneNumber(MOBILE_ONLY)
+        for rule in PHONE_CHECKS:
+            reason = rule(number)
+            if reason is not None:
+                raise InvalidPhoneNumber(reason)
+
+    def ensure_allowed(self, phone_number: str) -> None:
+        """Check a number already in E.164 (an account's, a pending flow's) as `check` does;
+        one that no longer parses as a valid number is refused too (InvalidPhoneNumber)."""
+        try:
+            number = phonenumbers.parse(phone_number, None)
+        except phonenumbers.NumberParseException:
+            raise InvalidPhoneNumber() from None
+        if not phonenumbers.is_valid_number(number) or number.extension:
+            raise InvalidPhoneNumber()
+        self.check(number)
 
 
-def normalise_phone(raw: str, default_region: str = "US") -> str:
+DEFAULT_PHONE_POLICY = PhonePolicy()
+
+
+def normalise_phone(
+    raw: str, default_region: str = "US", policy: PhonePolicy | None = None
+) -> str:
     """The E.164 form of a number a person typed, if a code may be sent to it.
 
     International (`+1 415-555-0123`) and national forms in `default_region`
     (`(415) 555-0123`) are the same number. Raises InvalidPhoneNumber (field
-    `phone_number`) when it is not a valid number, has an extension, or a check refuses it.
+    `phone_number`) when it is not a valid number, has an extension, or is of a type that
+    cannot receive a code, and PhoneNotAllowed when `policy` (by default
+    DEFAULT_PHONE_POLICY) refuses its country or network.
     """
     try:
         number = phonenumbers.parse(raw, default_region)
@@ -39,10 +105,7 @@ def normalise_phone(raw: str, default_region: str = "US") -> str:
         raise InvalidPhoneNumber() from None
     if not phonenumbers.is_valid_number(number) or number.extension:
         raise InvalidPhoneNumber()
-    for check in PHONE_CHECKS:
-        reason = check(number)
-        if reason is not None:
-            raise InvalidPhoneNumber(reason)
+    (policy or DEFAULT_PHONE_POLICY).check(number)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

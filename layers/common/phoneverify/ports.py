@@ -10,6 +10,8 @@ from phoneverify.models import (
     Payment,
     PaymentStatus,
     PendingVerification,
+    RequestOrigin,
+    SendPermit,
     User,
     VerificationEvent,
 )
@@ -59,9 +61,16 @@ class VerificationStore(Protocol):
 
     def get(self, flow_key: str) -> PendingVerification | None: ...
 
-    def reserve_attempt(self, flow_key: str, verification_id: str, now: float) -> int | None:
-        """Count one attempt if the flow is pending, unexpired, on this verification id and
-        below its cap; return the new count, or None."""
+    def reserve_attempt(
+        self, flow_key: str, verification_id: str, now: float, lease_until: float
+    ) -> int | None:
+        """Count one attempt if the flow is pending, unexpired, on this verification id, below
+        its cap and not held by another check; hold it until `lease_until`. Return the new
+        count, or None."""
+        ...
+
+    def release_check(self, flow_key: str, lease_until: float) -> bool:
+        """Let the next check in, after a rejected code (refund_attempt releases too)."""
         ...
 
     def refund_attempt(self, flow_key: str, verification_id: str) -> bool: ...
@@ -105,6 +114,46 @@ class VerificationStore(Protocol):
 
 class VerificationEvents(Protocol):
     def record(self, event: VerificationEvent) -> None: ...
+
+
+class SendGuard(Protocol):
+    """Limits on sending codes beyond one flow's: per phone number, source IP and account,
+    and a service-wide budget. Asked before every send; all or nothing, so a refused send
+    counts nowhere."""
+
+    def admit(self, phone_number: str, subject: str, origin: RequestOrigin) -> SendPermit:
+        """Count one send to `phone_number` for `subject` from `origin`.
+
+        Raises SendLimitReached (429, retry_after = seconds until the full window ends),
+        SendBudgetExhausted (503, the circuit breaker) or StorageUnavailable.
+        """
+        ...
+
+    def release(self, permit: SendPermit) -> None:
+        """Give back what `admit` counted, after the provider failed to send."""
+        ...
+
+
+class FailureCounter(Protocol):
+    """Consecutive wrong codes per account (subject), across all its flows."""
+
+    def ensure_unlocked(self, subject: str) -> None:
+        """Raise AccountLocked (429, retry_after = seconds until the lock ends) at the cap."""
+        ...
+
+    def reserve(self, subject: str) -> int:
+        """Count one failure in advance of a code check; return how many more may follow
+        before the lock (0: this one reached the cap). Conditional, so concurrent checks
+        cannot exceed the cap. Raises AccountLocked, counting nothing, when at the cap."""
+        ...
+
+    def refund(self, subject: str) -> None:
+        """Give back a reservation whose check never happened (the provider failed)."""
+        ...
+
+    def reset(self, subject: str) -> None:
+        """A code was accepted: the consecutive failures start over."""
+        ...
 
 
 class WebhookEventLedger(Protocol):

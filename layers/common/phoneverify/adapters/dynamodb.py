@@ -207,6 +207,9 @@ class DynamoVerificationStore:
             last_sent_at=_num(item, "last_sent_at"),
             expires_at=_num(item, "expires_at"),
             created_at=_num(item, "created_at"),
+            check_lease_until=_num(item, "check_lease_until")
+            if "check_lease_until" in item
+            else 0.0,
             data={k: v.get("S") for k, v in item.get("data", {}).get("M", {}).items()},
             delivery_status=DeliveryStatus(item.get("delivery_status", {}).get("S", "unknown")),
         )
@@ -264,27 +267,42 @@ class DynamoVerificationStore:
             return None
         return dict(response.get("Attributes", {}))
 
-    def reserve_attempt(self, flow_key: str, verification_id: str, now: float) -> int | None:
+    def reserve_attempt(
+        self, flow_key: str, verification_id: str, now: float, lease_until: float
+    ) -> int | None:
         new = self._update(
             flow_key,
-            "ADD attempts :one",
+            "SET check_lease_until = :lease ADD attempts :one",
             "#status = :pending AND verification_id = :vid AND attempts < max_attempts "
-            "AND expires_at > :now",
+            "AND expires_at > :now "
+            "AND (attribute_not_exists(check_lease_until) OR check_lease_until <= :now)",
             {
                 ":one": _n(1),
                 ":pending": _s(FlowStatus.PENDING.value),
                 ":vid": _s(verification_id),
                 ":now": _n(now),
+                ":lease": _n(lease_until),
             },
             return_new=True,
         )
         return None if new is None else int(_num(new, "attempts"))
 
+    def release_check(self, flow_key: str, lease_until: float) -> bool:
+        return (
+            self._update(
+                flow_key,
+                "REMOVE check_lease_until",
+                "check_lease_until = :lease",
+                {":lease": _n(lease_until)},
+            )
+            is not None
+        )
+
     def refund_attempt(self, flow_key: str, verification_id: str) -> bool:
         return (
             self._update(
                 flow_key,
-                "ADD attempts :minus_one",
+                "ADD attempts :minus_one REMOVE check_lease_until",
                 "#status = :pending AND verification_id = :vid AND attempts > :zero",
                 {
                     ":minus_one": _n(-1),

@@ -16,6 +16,7 @@ from typing import Any
 
 from phoneverify.clock import Clock
 from phoneverify.errors import (
+    CheckInProgress,
     CodeCheckFailed,
     CodeDeliveryFailed,
     InvalidCode,
@@ -40,6 +41,7 @@ from phoneverify.phones import mask_phone
 from phoneverify.ports import CodeSender, VerificationEvents, VerificationStore
 
 FLOW_ID_BYTES = 32  # 256 random bits, URL-safe base64
+CHECK_LEASE_SECS = 20  # longer than a Telnyx check can take; frees a flow whose checker died
 
 
 def flow_key(flow_id: str) -> str:
@@ -181,15 +183,28 @@ class Challenges:
         # re-reads so the code is checked against the current verification.
         for _ in range(2):
             record = self._pending(key, origin)
-            attempts = self._store.reserve_attempt(key, record.verification_id, self._clock.now())
+            now = self._clock.now()
+            if record.check_lease_until > now:
+                raise CheckInProgress(math.ceil(record.check_lease_until - now))
+            # One check at a time per flow: Telnyx accepts a code once, so a second
+            # concurrent check of the right code would read as a wrong one.
+            lease_until = now + CHECK_LEASE_SECS
+            attempts = self._store.reserve_attempt(key, record.verification_id, now, lease_until)
             if attempts is None:
                 continue
-            return self._check_reserved(record, code, attempts, origin)
-        self._pending(key, origin)  # raises the reason the flow can no longer be checked
+            return self._check_reserved(record, code, attempts, origin, lease_until)
+        current = self._pending(key, origin)  # raises why the flow can no longer be checked
+        if current.check_lease_until > self._clock.now():
+            raise CheckInProgress(math.ceil(current.check_lease_until - self._clock.now()))
         raise NoPendingVerification(self._no_pending_message)
 
     def _check_reserved(
-        self, record: PendingVerification, code: str, attempts: int, origin: RequestOrigin
+        self,
+        record: PendingVerification,
+        code: str,
+        attempts: int,
+        origin: RequestOrigin,
+        lease_until: float,
     ) -> PendingVerification:
         key = record.flow_key
         try:
@@ -211,6 +226,7 @@ class Challenges:
             if self._store.lock(key, self._clock.now()):
                 self._emit(VerificationEventType.LOCKED, record, origin, attempts=attempts)
             raise TooManyAttempts(self.policy.too_many_attempts_message)
+        self._store.release_check(key, lease_until)
         raise InvalidCode(attempts_remaining=remaining)
 
     # -- resend ----------------------------------------------------------------------------
