@@ -49,7 +49,7 @@ build: $(STAMP)  ## sam build: arm64 python3.13 artifacts in .aws-sam/
 	$(VENV)/bin/sam build --template template.yaml
 
 bench: $(STAMP)  ## speed and memory targets
-	$(PY) -m pytest benchmarks --benchmark-only
+	$(PY) -m pytest benchmarks -s -p no:cacheprovider
 
 clean:  ## remove the venv, caches and build output
 	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .local

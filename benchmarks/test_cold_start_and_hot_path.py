@@ -1,0 +1,98 @@
+"""Speed and memory targets (`make bench`). Not part of `make test`: timings depend on the
+machine. Targets are for this repository's 2-core reference machine; Lambda arm64 at 512 MB
+is in the same range."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from phoneverify.models import FlowKind
+from tests.support.builders import ORIGIN, PASSWORD, PHONE, login_world
+
+ROOT = Path(__file__).resolve().parents[1]
+COLD_START = """
+import json, resource, sys, time, importlib.util
+started = time.perf_counter()
+spec = importlib.util.spec_from_file_location("app", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+elapsed = time.perf_counter() - started
+print(json.dumps({"seconds": elapsed,
+                  "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+FUNCTIONS = sorted(p.name for p in (ROOT / "functions").iterdir() if (p / "app.py").is_file())
+ENV = {
+    "USERS_TABLE": "UsersTable",
+    "VERIFICATIONS_TABLE": "VerificationsTable",
+    "AUDIT_TABLE": "AuditTable",
+    "TELNYX_API_BASE_URL": "https://api.telnyx.com",
+    "TELNYX_API_KEY_PARAM": "/x/key",
+    "TELNYX_VERIFY_PROFILE_ID_PARAM": "/x/profile",
+    "JWT_SIGNING_SECRET_PARAM": "/x/jwt",
+    "TELNYX_PUBLIC_KEY_PARAM": "/x/public-key",
+    "JWT_ISSUER": "iss",
+    "JWT_AUDIENCE": "aud",
+    "ACCESS_TOKEN_TTL_SECONDS": "3600",
+    "VERIFY_CODE_LENGTH": "6",
+    "ALLOWED_ORIGIN": "*",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+def cold_start(function: str) -> dict[str, float]:
+    from devtools.local_gateway import load_app, resolve_environment
+
+    app = load_app(ROOT / "template.yaml")
+    logical = next(fid for fid, fn in app.functions.items() if fn.code_dir.name == function)
+    env = {**os.environ, **ENV, **resolve_environment(app, logical)}
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(ROOT / "functions" / function), str(ROOT / "layers/common")]
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", COLD_START, str(ROOT / "functions" / function / "app.py")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_cold_start_import_is_fast_and_small(function: str) -> None:
+    # Target: under 1.5 s to import a handler with its layer, under 120 MB resident.
+    result = cold_start(function)
+    print(f"{function}: {result['seconds'] * 1000:.0f} ms, {result['max_rss_mb']:.0f} MB")
+    assert result["seconds"] < 1.5
+    assert result["max_rss_mb"] < 120
+
+
+def test_code_check_hot_path(benchmark) -> None:  # type: ignore[no-untyped-def]
+    # The flow's own work per verification (fakes for I/O): far below network latency.
+    def one_login() -> None:
+        world = login_world()
+        started = world.flow.start("demo@example.com", PASSWORD, ORIGIN)
+        flow_id = started.challenge.flow_id  # type: ignore[union-attr]
+        world.flow.verify(flow_id, world.sender.last_code(PHONE), ORIGIN)
+
+    benchmark(one_login)
+    assert benchmark.stats["mean"] < 0.2  # bcrypt (cost 4 here) dominates
+
+
+def test_challenge_open_and_check_without_bcrypt(benchmark) -> None:  # type: ignore[no-untyped-def]
+    world = login_world()
+    challenges = world.challenges(FlowKind.LOGIN)
+
+    def open_and_check() -> None:
+        opened = challenges.open("u-1", PHONE, ORIGIN)
+        challenges.check(opened.flow_id, world.sender.last_code(PHONE), ORIGIN)
+
+    benchmark(open_and_check)
+    assert benchmark.stats["mean"] < 0.005
