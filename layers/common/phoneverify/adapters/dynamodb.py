@@ -88,22 +88,7 @@ class DynamoUserRepository:
             pointer = self._client.get_item(
                 TableName=self._table, Key={"pk": _s(pointer_key)}, ConsistentRead=True
             ).get("Item")
-            if not pointer:
-                return None
-            item = self._client.get_item(
-                TableName=self._table,
-                Key={"pk": _s(f"USER#{pointer['user_id']['S']}")},
-                ConsistentRead=True,
-            ).get("Item")
-        if not item:
-            return None
-        return User(
-            user_id=item["user_id"]["S"],
-            email=item["email"]["S"],
-            password_hash=item["password_hash"]["S"],
-            phone_number=item.get("phone_number", {}).get("S"),
-            name=item.get("name", {}).get("S"),
-        )
+        return self.get(pointer["user_id"]["S"]) if pointer else None
 
     def get(self, user_id: str) -> User | None:
         """The `USER#<id>` item, read consistently."""
