@@ -13,22 +13,15 @@ import httpx
 import jwt
 import pytest
 
-from devtools.local_stack import DEMO_PASSWORD, LocalStack, StackConfig, free_port
+from devtools.local_stack import DEMO_PASSWORD, LocalStack
+from tests.support.stacks import running_stack
 
 PHONE = "+14155550123"
 
 
 @pytest.fixture(scope="module")
 def stack(dynamodb_local_endpoint: str) -> Iterator[LocalStack]:
-    config = StackConfig(
-        api_port=free_port(),
-        emulator_port=free_port(),
-        aws_port=free_port(),
-        dynamodb_endpoint=dynamodb_local_endpoint,
-        static_dir=None,
-        quiet=True,
-    )
-    with LocalStack(config) as running:
+    with running_stack(dynamodb_local_endpoint) as running:
         yield running
 
 

@@ -18,22 +18,15 @@ import boto3
 import httpx
 import pytest
 
-from devtools.local_stack import LocalStack, StackConfig, free_port
+from devtools.local_stack import LocalStack
+from tests.support.stacks import running_stack
 
 PASSWORD = "analytical engine notes"
 
 
 @pytest.fixture(scope="module")
 def stack(dynamodb_local_endpoint: str) -> Iterator[LocalStack]:
-    config = StackConfig(
-        api_port=free_port(),
-        emulator_port=free_port(),
-        aws_port=free_port(),
-        dynamodb_endpoint=dynamodb_local_endpoint,
-        static_dir=None,
-        quiet=True,
-    )
-    with LocalStack(config) as running:
+    with running_stack(dynamodb_local_endpoint) as running:
         yield running
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from devtools.local_stack import LocalStack, StackConfig, free_port
+from devtools.local_stack import LocalStack
+from tests.support.stacks import running_stack
 
 try:
     from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
@@ -39,10 +40,7 @@ SCREENSHOT = Path(tempfile.gettempdir()) / "web-code-screen.png"  # for a look, 
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
-    config = StackConfig(
-        aws_port=free_port(), api_port=0, emulator_port=0, static_dir=ROOT / "web", quiet=True
-    )
-    with LocalStack(config) as running:
+    with running_stack(None, static_dir=ROOT / "web") as running:
         yield running
 
 

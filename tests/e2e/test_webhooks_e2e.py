@@ -13,8 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from devtools.local_stack import DEMO_PASSWORD, LocalStack, StackConfig, free_port
+from devtools.local_stack import DEMO_PASSWORD, LocalStack
 from devtools.telnyx_emulator import TelnyxEmulator
+from tests.support.stacks import running_stack
 
 PHONE = "+14155550123"
 WEBHOOK_WAIT_SECS = 30  # the first delivery starts the webhook function's worker
@@ -22,15 +23,7 @@ WEBHOOK_WAIT_SECS = 30  # the first delivery starts the webhook function's worke
 
 @pytest.fixture(scope="module")
 def stack(dynamodb_local_endpoint: str) -> Iterator[LocalStack]:
-    config = StackConfig(
-        api_port=free_port(),
-        emulator_port=free_port(),
-        aws_port=free_port(),
-        dynamodb_endpoint=dynamodb_local_endpoint,
-        static_dir=None,
-        quiet=True,
-    )
-    with LocalStack(config) as running:
+    with running_stack(dynamodb_local_endpoint) as running:
         yield running
 
 

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from devtools.local_stack import DEMO_PASSWORD, LocalStack, StackConfig, free_port
+from devtools.local_stack import DEMO_PASSWORD, LocalStack
+from tests.support.stacks import running_stack
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_PHONE = "+14155550123"
@@ -42,15 +43,7 @@ class Target:
 
 @pytest.fixture(scope="session")
 def security_stack(dynamodb_local_endpoint: str) -> Iterator[LocalStack]:
-    config = StackConfig(
-        api_port=free_port(),
-        emulator_port=free_port(),
-        aws_port=free_port(),
-        dynamodb_endpoint=dynamodb_local_endpoint,
-        static_dir=None,
-        quiet=True,
-    )
-    with LocalStack(config) as stack:
+    with running_stack(dynamodb_local_endpoint) as stack:
         yield stack
 
 
