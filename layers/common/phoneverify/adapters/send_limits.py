@@ -1,0 +1,350 @@
+"""Abuse controls on DynamoDB (RateLimitsTable): send limits beyond one flow's, the global SMS
+budget (the circuit breaker), and consecutive wrong codes per account.
+
+Send counters use fixed windows (hourly by default): one item per layer and window, counted by
+`ADD` under the condition that it is below its cap, and deleted by TTL after the window. One
+send is one TransactWriteItems over every layer, so a send refused by one layer counts in none.
+
+Keys never hold a phone number or an address in clear: phone numbers (in E.164) and source
+addresses (IPv6 by /64, the block one subscriber gets) are SHA-256 digests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import math
+import secrets
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import phonenumbers
+from aws_lambda_powertools import Logger
+from botocore.exceptions import ClientError
+
+from phoneverify.adapters.dynamodb import (
+    REASON_CONDITION_FAILED,
+    REASON_CONFLICT,
+    TRANSACTION_CANCELED,
+    ConditionFailed,
+    dynamodb_errors,
+)
+from phoneverify.clock import Clock
+from phoneverify.errors import (
+    AccountLocked,
+    SendBudgetExhausted,
+    SendLimitReached,
+    StorageUnavailable,
+)
+from phoneverify.models import RequestOrigin, SendPermit
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+else:
+    DynamoDBClient = Any
+
+logger = Logger(child=True)
+
+# Metric names (count metrics; the runtime sends them to CloudWatch through Powertools).
+METRIC_ADMITTED = "SmsSendsAdmitted"
+METRIC_BUDGET_EXHAUSTED = "SmsBudgetExhausted"
+METRIC_REFUSED = "SendRefused_{layer}"
+
+GLOBAL = "global"
+# Counters outlive their window a little, so a clock slightly behind still finds them.
+TTL_MARGIN_SECS = 3_600
+# Every send transaction updates the one global item, so two sends at the same moment can
+# conflict; they are retried with jitter before answering 503.
+CONFLICT_RETRIES = 8
+UNAVAILABLE_REASONS = {"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
+
+
+@dataclass(frozen=True)
+class SendCaps:
+    """Sends allowed per window, per layer; `budget` is the whole service's."""
+
+    per_phone: int = 10
+    per_ip: int = 30
+    per_account: int = 10
+    budget: int = 1_000
+    window_secs: int = 3_600
+
+
+def canonical_phone(phone_number: str) -> str:
+    """E.164 when the number parses, so one number written several ways counts once."""
+    try:
+        number = phonenumbers.parse(phone_number, None)
+    except phonenumbers.NumberParseException:
+        return "".join(ch for ch in phone_number if ch.isdigit() or ch == "+")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def address_block(source_ip: str) -> str:
+    """The unit a source is counted in: an IPv4 address, an IPv6 /64 (one subscriber's
+    block, so rotating addresses inside it does not help), else the text as given."""
+    try:
+        address = ipaddress.ip_address(source_ip.strip())
+    except ValueError:
+        return source_ip.strip().lower()
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def window_start(now: float, window_secs: int) -> int:
+    return int(now // window_secs) * window_secs
+
+
+def send_counters(
+    caps: SendCaps, phone_number: str, subject: str, origin: RequestOrigin, now: float
+) -> list[tuple[str, str, int]]:
+    """(layer, key, cap) of every counter one send counts in, in transaction order."""
+    window = window_start(now, caps.window_secs)
+    return [
+        ("phone", f"phone#{_digest(canonical_phone(phone_number))}#{window}", caps.per_phone),
+        ("ip", f"ip#{_digest(address_block(origin.source_ip))}#{window}", caps.per_ip),
+        ("account", f"account#{subject}#{window}", caps.per_account),
+        (GLOBAL, f"global#{window}", caps.budget),
+    ]
+
+
+def refusal(
+    refused_layers: list[str], caps: SendCaps, now: float
+) -> SendLimitReached | SendBudgetExhausted:
+    """The error for a send refused by `refused_layers`: the circuit breaker's 503 first
+    (it says the truth: nobody gets a code now), else one 429 for every other layer."""
+    retry_after = math.ceil(window_start(now, caps.window_secs) + caps.window_secs - now)
+    if GLOBAL in refused_layers:
+        return SendBudgetExhausted(retry_after)
+    return SendLimitReached(max(1, retry_after))
+
+
+def _noop_metric(name: str) -> None:
+    return None
+
+
+class DynamoSendLimits:
+    """SendGuard on RateLimitsTable. `metric(name)` counts one of the METRIC_* names."""
+
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        table: str,
+        caps: SendCaps,
+        clock: Clock,
+        metric: Callable[[str], None] = _noop_metric,
+    ) -> None:
+        self._client = client
+        self._table = table
+        self._caps = caps
+        self._clock = clock
+        self._metric = metric
+
+    def admit(self, phone_number: str, subject: str, origin: RequestOrigin) -> SendPermit:
+        now = self._clock.now()
+        counters = send_counters(self._caps, phone_number, subject, origin, now)
+        ttl = window_start(now, self._caps.window_secs) + self._caps.window_secs + TTL_MARGIN_SECS
+        request: list[Any] = [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": {"pk": {"S": key}},
+                    "UpdateExpression": "ADD #sends :one SET #ttl = :ttl",
+                    "ConditionExpression": "attribute_not_exists(#sends) OR #sends < :cap",
+                    "ExpressionAttributeNames": {"#sends": "sends", "#ttl": "ttl"},
+                    "ExpressionAttributeValues": {
+                        ":one": {"N": "1"},
+                        ":cap": {"N": str(cap)},
+                        ":ttl": {"N": str(ttl)},
+                    },
+                }
+            }
+            for _, key, cap in counters
+        ]
+        for attempt in range(CONFLICT_RETRIES):
+            reasons = self._transact(request)
+            if reasons is None:
+                self._metric(METRIC_ADMITTED)
+                return SendPermit(tuple(key for _, key, _ in counters))
+            refused = [
+                layer
+                for (layer, _, _), reason in zip(counters, reasons, strict=False)
+                if reason == REASON_CONDITION_FAILED
+            ]
+            if refused:
+                raise self._refused(refused, now)
+            if any(reason in UNAVAILABLE_REASONS for reason in reasons):
+                raise StorageUnavailable()
+            if REASON_CONFLICT not in reasons:
+                logger.error("send limits transaction cancelled", extra={"reasons": reasons})
+                raise StorageUnavailable()
+            time.sleep(min(0.2, 0.01 * 2**attempt) * (0.5 + secrets.randbelow(1000) / 1000))
+        raise StorageUnavailable()
+
+    def _transact(self, request: list[Any]) -> list[str] | None:
+        """Run the transaction; None when it went through, else the cancellation reasons.
+        The token makes botocore's own retries of one attempt idempotent."""
+        with dynamodb_errors():
+            try:
+                self._client.transact_write_items(
+                    TransactItems=request, ClientRequestToken=str(uuid.uuid4())
+                )
+                return None
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != TRANSACTION_CANCELED:
+                    raise
+                cancellation = exc.response.get("CancellationReasons", [])
+                return [str(reason.get("Code") or "None") for reason in cancellation]
+
+    def _refused(self, layers: list[str], now: float) -> SendLimitReached | SendBudgetExhausted:
+        error = refusal(layers, self._caps, now)
+        for layer in layers:
+            self._metric(METRIC_REFUSED.format(layer=layer))
+        if isinstance(error, SendBudgetExhausted):
+            self._metric(METRIC_BUDGET_EXHAUSTED)
+            logger.error("SMS budget exhausted: sends refused until the window ends")
+        else:
+            logger.warning("send refused", extra={"layers": layers})
+        return error
+
+    def release(self, permit: SendPermit) -> None:
+        """One less in each counter of `permit` (never below zero). The keys name their
+        window, so a release after the window changed touches the window it counted in.
+
+        Best effort: it runs while a Telnyx failure is being answered (502), which a
+        DynamoDB failure here must not turn into a 503; a count not given back only errs on
+        the safe side."""
+        for key in permit.keys:
+            try:
+                with dynamodb_errors():
+                    self._client.update_item(
+                        TableName=self._table,
+                        Key={"pk": {"S": key}},
+                        UpdateExpression="ADD #sends :minus_one",
+                        ConditionExpression="#sends > :zero",
+                        ExpressionAttributeNames={"#sends": "sends"},
+                        ExpressionAttributeValues={":minus_one": {"N": "-1"}, ":zero": {"N": "0"}},
+                    )
+            except ConditionFailed:
+                continue
+            except StorageUnavailable:
+                logger.warning("send count not given back", extra={"counter": key.split("#")[0]})
+
+
+class DynamoFailureCounter:
+    """FailureCounter on RateLimitsTable: `fail#<subject>` counts consecutive wrong codes.
+
+    Each counted failure moves the item's expiry to `lockout_secs` later, so failures count
+    as consecutive while they come less than `lockout_secs` apart, and a lock (the count at
+    `max_failures`) ends `lockout_secs` after the failure that set it. An accepted code
+    deletes the item. TTL deletion lags, so an item past its `ttl` counts as gone.
+    """
+
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        table: str,
+        *,
+        max_failures: int,
+        lockout_secs: int,
+        clock: Clock,
+    ) -> None:
+        self._client = client
+        self._table = table
+        self._max = max_failures
+        self._lockout = lockout_secs
+        self._clock = clock
+
+    @staticmethod
+    def _key(subject: str) -> dict[str, Any]:
+        return {"pk": {"S": f"fail#{subject}"}}
+
+    def ensure_unlocked(self, subject: str) -> None:
+        with dynamodb_errors():
+            item = self._client.get_item(
+                TableName=self._table, Key=self._key(subject), ConsistentRead=True
+            ).get("Item")
+        if not item:
+            return
+        now = self._clock.now()
+        failures = int(item.get("failures", {}).get("N", "0"))
+        expires = float(item.get("ttl", {}).get("N", "0"))
+        if failures >= self._max and expires > now:
+            # `ttl` is whole seconds, rounded up: never more than the lockout itself.
+            raise AccountLocked(min(self._lockout, math.ceil(expires - now)))
+
+    def reserve(self, subject: str) -> int:
+        for _ in range(3):
+            now = self._clock.now()
+            values: dict[str, Any] = {
+                ":one": {"N": "1"},
+                ":ttl": {"N": str(math.ceil(now + self._lockout))},
+                ":now": {"N": str(now)},
+            }
+            try:
+                with dynamodb_errors():
+                    new = self._client.update_item(
+                        TableName=self._table,
+                        Key=self._key(subject),
+                        UpdateExpression="ADD #failures :one SET #ttl = :ttl",
+                        ConditionExpression="attribute_not_exists(#failures) "
+                        "OR (#failures < :max AND #ttl > :now)",
+                        ExpressionAttributeNames={"#failures": "failures", "#ttl": "ttl"},
+                        ExpressionAttributeValues={**values, ":max": {"N": str(self._max)}},
+                        ReturnValues="UPDATED_NEW",
+                    )["Attributes"]
+                return max(0, self._max - int(new["failures"]["N"]))
+            except ConditionFailed:
+                pass
+            # At the cap, or a counter whose time is up but DynamoDB has not deleted it yet.
+            try:
+                with dynamodb_errors():
+                    self._client.update_item(
+                        TableName=self._table,
+                        Key=self._key(subject),
+                        UpdateExpression="SET #failures = :one, #ttl = :ttl",
+                        ConditionExpression="#ttl <= :now",
+                        ExpressionAttributeNames={"#failures": "failures", "#ttl": "ttl"},
+                        ExpressionAttributeValues=values,
+                    )
+                return max(0, self._max - 1)
+            except ConditionFailed:
+                pass
+            self.ensure_unlocked(subject)  # raises AccountLocked, unless it was just reset
+        raise StorageUnavailable()
+
+    def refund(self, subject: str) -> None:
+        """Best effort, like DynamoSendLimits.release: a failure not given back errs on the
+        safe side."""
+        try:
+            with dynamodb_errors():
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=self._key(subject),
+                    UpdateExpression="ADD #failures :minus_one",
+                    ConditionExpression="#failures > :zero",
+                    ExpressionAttributeNames={"#failures": "failures"},
+                    ExpressionAttributeValues={":minus_one": {"N": "-1"}, ":zero": {"N": "0"}},
+                )
+        except ConditionFailed:
+            return
+        except StorageUnavailable:
+            logger.warning("failure count not given back", extra={"subject": subject})
+
+    def reset(self, subject: str) -> None:
+        """Best effort: the code has been accepted whatever happens here; a count left
+        behind only brings a lock closer, and the next accepted code resets it."""
+        try:
+            with dynamodb_errors():
+                self._client.delete_item(TableName=self._table, Key=self._key(subject))
+        except StorageUnavailable:
+            logger.error("failure count not reset", extra={"subject": subject})

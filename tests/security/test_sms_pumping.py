@@ -1,0 +1,280 @@
+"""SMS pumping and send floods through the whole local stack: resend storms, one source
+walking through numbers, many sources spending the SMS budget, destinations that must never
+get a code, and a phone asked for codes by every flow. What counts is what the Telnyx
+emulator actually sent.
+
+The caps here are small, so these tests run their functions behind gateways of their own, over
+the session stack's DynamoDB Local, SSM and Telnyx emulator, each with a RateLimitsTable of its
+own (the session's other tests count nothing in it). Requests come from distinct loopback
+addresses (127.0.0.x): API Gateway's source IP is the connection's, as the local gateway's is.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import httpx
+import phonenumbers
+import pytest
+
+from devtools.aws_resources import TEMPLATE, table_definitions
+from devtools.local_gateway import LocalGateway
+from devtools.local_stack import DEMO_PASSWORD, LocalStack
+from tests.security.conftest import DEMO_EMAIL, DEMO_PHONE
+
+PASSWORD = "analytical engine notes"
+_addresses = itertools.count(10)  # 127.0.0.10, .11, ...: one source per call of new_source()
+_numbers = iter(range(100, 200))  # +1 206 555 01xx, reserved for fiction; no other test uses them
+
+
+def new_source() -> str:
+    return f"127.0.0.{next(_addresses)}"
+
+
+def new_number() -> str:
+    return f"+1206555{next(_numbers):04d}"
+
+
+@dataclass
+class PumpTarget:
+    gateway: LocalGateway
+    emulator: Any  # the session stack's TelnyxEmulator
+
+    def client(self, source: str) -> httpx.Client:
+        """A client whose requests come from `source` (a loopback address)."""
+        transport = httpx.HTTPTransport(local_address=source)
+        return httpx.Client(base_url=self.gateway.base_url, timeout=60, transport=transport)
+
+    def sent_to(self, phone: str) -> int:
+        """SMS the emulator sent to `phone`, delivered or not."""
+        return len(self.emulator.messages(phone, include_undelivered=True))
+
+    def register(self, api: httpx.Client, phone: str, **headers: str) -> httpx.Response:
+        body = {
+            "name": "Pat Pumper",
+            "email": f"{uuid.uuid4().hex[:12]}@example.com",
+            "phone_number": phone,
+            "password": PASSWORD,
+        }
+        return api.post("/register/start", json=body, headers=headers)
+
+
+def rate_limits_table(stack: LocalStack) -> str:
+    """A fresh RateLimitsTable as template.yaml declares it (a lower-case name: tables are
+    listed in name order, and the stacks look for their own among the first)."""
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=stack.aws_env["AWS_ENDPOINT_URL_DYNAMODB"],
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # DynamoDB Local accepts any
+    )
+    props = table_definitions()["RateLimitsTable"]
+    name = f"pumping-{uuid.uuid4().hex[:8]}-ratelimits"
+    client.create_table(
+        TableName=name,
+        AttributeDefinitions=props["AttributeDefinitions"],
+        KeySchema=props["KeySchema"],
+        BillingMode=props["BillingMode"],
+    )
+    client.get_waiter("table_exists").wait(TableName=name)
+    return name
+
+
+@contextmanager
+def limited(stack: LocalStack, caps: dict[str, str]) -> Iterator[PumpTarget]:
+    """The template's functions with `caps`, beside the session stack and sharing its
+    services. (Not a second LocalStack: moto's backends are per process, so it would put new
+    secrets in SSM under the session stack's functions.)"""
+    assert stack.emulator is not None
+    env = {**stack.aws_env, "RATE_LIMITS_TABLE": rate_limits_table(stack), **caps}
+    gateway = LocalGateway(
+        TEMPLATE,
+        port=0,
+        parameter_overrides={"TelnyxApiBaseUrl": stack.emulator.base_url},
+        extra_env=env,
+        quiet=True,
+    )
+    with gateway:
+        yield PumpTarget(gateway, stack.emulator)
+
+
+@pytest.fixture(scope="module")
+def limits(security_stack: LocalStack) -> Iterator[PumpTarget]:
+    """3 codes per phone, 5 per source address and 10 per account an hour; 1 s cooldown."""
+    caps = {
+        "MAX_SENDS_PER_PHONE": "3",
+        "MAX_SENDS_PER_IP": "5",
+        "MAX_SENDS_PER_ACCOUNT": "10",
+        "SMS_BUDGET": "1000",
+        "RESEND_COOLDOWN_SECS": "1",
+    }
+    with limited(security_stack, caps) as target:
+        yield target
+
+
+@pytest.fixture(scope="module")
+def budget(security_stack: LocalStack) -> Iterator[PumpTarget]:
+    """An SMS budget of 8 an hour for the whole service; 3 codes per source address."""
+    with limited(security_stack, {"MAX_SENDS_PER_IP": "3", "SMS_BUDGET": "8"}) as target:
+        yield target
+
+
+def assert_retry_later(response: httpx.Response, status: int, code: str) -> None:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["code"] == code
+    assert 0 < body["retry_after"] <= 3_600
+    assert response.headers["Retry-After"] == str(body["retry_after"])
+
+
+# -- resend storm ----------------------------------------------------------------------------
+def test_twenty_concurrent_resends_after_the_cooldown_send_exactly_one_sms(
+    limits: PumpTarget,
+) -> None:
+    # Given a pending login whose cooldown has passed
+    source = new_source()
+    with limits.client(source) as api:
+        response = api.post("/login", json={"email": DEMO_EMAIL, "password": DEMO_PASSWORD})
+        assert response.status_code == 200, response.text
+        flow_id = response.json()["flow_id"]
+    sent_before = limits.sent_to(DEMO_PHONE)
+    time.sleep(1.2)
+
+    def resend(_: int) -> int:
+        with limits.client(source) as api:
+            return api.post("/login/resend", json={"flow_id": flow_id}).status_code
+
+    # When twenty resends arrive at once
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = list(pool.map(resend, range(20)))
+    # Then one went through and exactly one SMS was sent
+    assert statuses.count(200) == 1, statuses
+    assert set(statuses) == {200, 429}, statuses
+    assert limits.sent_to(DEMO_PHONE) == sent_before + 1
+
+
+# -- one source, many numbers ----------------------------------------------------------------
+def test_one_source_walking_through_numbers_gets_five_codes_out(limits: PumpTarget) -> None:
+    # Given an attacker at one address, rotating X-Forwarded-For for good measure
+    numbers = [new_number() for _ in range(20)]
+    with limits.client(new_source()) as api:
+        # When it starts a sign-up for twenty sequential numbers
+        responses = [
+            limits.register(api, number, **{"X-Forwarded-For": f"198.51.100.{n}"})
+            for n, number in enumerate(numbers)
+        ]
+    # Then the first five got a code, the rest a 429 with Retry-After, and no SMS
+    assert [r.status_code for r in responses] == [200] * 5 + [429] * 15
+    for refused in responses[5:]:
+        assert_retry_later(refused, 429, "send_limit_reached")
+    assert sum(limits.sent_to(number) for number in numbers) == 5
+
+
+# -- destinations that never get a code -------------------------------------------------------
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [
+        ("+55 11 91234 5678", "phone_not_allowed"),  # Brazil: not on the allow-list
+        ("+1 876 555 0123", "phone_not_allowed"),  # Jamaica, inside +1
+        ("+881 6 1234 5678", "phone_not_allowed"),  # satellite (Iridium)
+        ("+882 34 2 1234", "phone_not_allowed"),  # international networks
+        ("+1 900 555 0123", "invalid_request"),  # premium rate
+        ("+44 909 876 5432", "invalid_request"),  # UK premium rate
+        ("+49 180 1234567", "invalid_request"),  # German shared cost
+    ],
+)
+def test_refused_destinations_get_no_sms_and_cost_no_quota(
+    limits: PumpTarget, typed: str, code: str
+) -> None:
+    e164 = phonenumbers.format_number(
+        phonenumbers.parse(typed), phonenumbers.PhoneNumberFormat.E164
+    )
+    with limits.client(new_source()) as api:
+        # When six sign-ups ask for codes to such a number (more than the address may send)
+        responses = [limits.register(api, typed) for _ in range(6)]
+        # Then each is a 400 naming the field, and nothing was sent
+        for response in responses:
+            assert response.status_code == 400, response.text
+            assert response.json()["code"] == code
+            assert response.json()["field"] == "phone_number"
+        assert limits.sent_to(e164) == 0
+        # and the refusals used none of the address's sends
+        assert limits.register(api, new_number()).status_code == 200
+
+
+# -- one phone, every flow -------------------------------------------------------------------
+def test_the_phone_cap_holds_across_registration_login_and_payment(limits: PumpTarget) -> None:
+    phone = new_number()
+    with limits.client(new_source()) as api:
+        # Given an account registered with its own phone (send 1)
+        email = f"{uuid.uuid4().hex[:12]}@example.com"
+        started = api.post(
+            "/register/start",
+            json={"name": "Pat", "email": email, "phone_number": phone, "password": PASSWORD},
+        )
+        assert started.status_code == 200, started.text
+        flow_id = started.json()["flow_id"]
+        code = limits.emulator.latest_code(phone)
+        created = api.post("/register/verify", json={"flow_id": flow_id, "code": code})
+        assert created.status_code == 201, created.text
+        auth = {"Authorization": f"Bearer {created.json()['token']}"}
+        # and a login (send 2) and a payment step-up (send 3) at once after it
+        assert api.post("/login", json={"email": email, "password": PASSWORD}).status_code == 200
+        payment = {"amount": "250.00", "currency": "USD", "recipient": "Acme"}
+        paid = api.post("/payments/initiate", json=payment, headers=auth)
+        assert paid.status_code == 200, paid.text
+        # When more codes are asked for, by any flow
+        again_login = api.post("/login", json={"email": email, "password": PASSWORD})
+        again_pay = api.post("/payments/initiate", json=payment, headers=auth)
+    # Then the phone's hourly cap answers, whatever the flow
+    assert_retry_later(again_login, 429, "send_limit_reached")
+    assert_retry_later(again_pay, 429, "send_limit_reached")
+    assert limits.sent_to(phone) == 3
+
+
+def test_a_telnyx_outage_uses_up_nobodys_limits(limits: PumpTarget) -> None:
+    phone = new_number()
+    limits.emulator.add_fault("send", status=503, count=4)
+    with limits.client(new_source()) as api:
+        # When Telnyx fails four sends to one phone (more than its cap of 3)
+        failed = [limits.register(api, phone) for _ in range(4)]
+        # Then each was a clean 502
+        assert {r.status_code for r in failed} == {502}
+        assert {r.json()["error"] for r in failed} == {"Failed to send verification code"}
+        # and once Telnyx is back the phone and the address have all their sends
+        assert limits.register(api, phone).status_code == 200
+    assert limits.sent_to(phone) == 1
+
+
+# -- many sources: the budget -----------------------------------------------------------------
+def test_many_sources_pumping_trip_the_circuit_breaker(budget: PumpTarget) -> None:
+    # Given an attacker with six addresses, each within its own cap of three
+    numbers = [new_number() for _ in range(18)]
+    statuses: list[int] = []
+    for batch in range(6):
+        with budget.client(new_source()) as api:
+            for number in numbers[batch * 3 : batch * 3 + 3]:
+                response = budget.register(api, number)
+                statuses.append(response.status_code)
+                if response.status_code == 503:
+                    # Then past the budget every send is refused: 503, Retry-After
+                    assert_retry_later(response, 503, "sms_budget_exhausted")
+                    assert response.json()["error"] == (
+                        "Verification codes are temporarily unavailable. Please try again later."
+                    )
+    assert statuses == [200] * 8 + [503] * 10
+    # and the SMS actually sent stop at the budget
+    assert sum(budget.sent_to(number) for number in numbers) == 8
+    # The breaker is service-wide: a real person logging in is refused too, until the hour ends
+    with budget.client(new_source()) as api:
+        login = api.post("/login", json={"email": DEMO_EMAIL, "password": DEMO_PASSWORD})
+    assert_retry_later(login, 503, "sms_budget_exhausted")

@@ -1,0 +1,592 @@
+"""Send limits across flows, the SMS budget, and wrong codes per account, driven through the
+login, registration and payment flows with in-memory adapters; then the DynamoDB adapters'
+answers to throttling and transaction conflicts, on a scripted client."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from phoneverify.adapters import send_limits as send_limits_module
+from phoneverify.adapters.send_limits import (
+    METRIC_ADMITTED,
+    METRIC_BUDGET_EXHAUSTED,
+    DynamoFailureCounter,
+    DynamoSendLimits,
+    SendCaps,
+    address_block,
+    canonical_phone,
+)
+from phoneverify.config import ConfigurationError, Settings
+from phoneverify.errors import (
+    AccountLocked,
+    CodeCheckFailed,
+    CodeDeliveryFailed,
+    InvalidCode,
+    ResendTooSoon,
+    SendBudgetExhausted,
+    SendLimitReached,
+    StorageUnavailable,
+    TooManyAttempts,
+)
+from phoneverify.flows.challenges import Challenges, flow_key
+from phoneverify.flows.login import SecondFactorRequired
+from phoneverify.flows.payment import PaymentFlow, PaymentOrder
+from phoneverify.models import RequestOrigin, SendPermit
+from phoneverify.money import Thresholds
+from phoneverify.runtime import Runtime
+from tests.support.builders import (
+    ORIGIN,
+    PASSWORD,
+    PHONE,
+    RegistrationWorld,
+    payment_policy,
+    policy,
+    registration_world,
+)
+from tests.support.fakes import (
+    FakeClock,
+    InMemoryIdempotency,
+    InMemoryLedger,
+    InMemoryPayments,
+)
+from tests.unit.test_config import VALID
+
+HOUR = 3_600
+USER = "u-phone"  # demo@example.com, PHONE
+LOCKOUT = 30 * 86_400
+
+
+@dataclass
+class World:
+    """Login, registration and payments over one store, outbox, send guard and failure count."""
+
+    base: RegistrationWorld
+    payments: PaymentFlow
+
+    @property
+    def clock(self) -> FakeClock:
+        return self.base.clock
+
+    @property
+    def outbox(self) -> list[tuple[str, str, str]]:
+        return self.base.sender.outbox
+
+    def limit(self, **caps: int) -> None:
+        self.base.limits.caps = replace(self.base.limits.caps, **caps)
+
+    def login(self, origin: RequestOrigin = ORIGIN) -> str:
+        started = self.base.login.start("demo@example.com", PASSWORD, origin)
+        assert isinstance(started, SecondFactorRequired)
+        return started.challenge.flow_id
+
+    def pay(self, origin: RequestOrigin = ORIGIN) -> str:
+        order = PaymentOrder.parse("250.00", "USD", "Acme Supplies", None)
+        body = self.payments.initiate(USER, order, origin).body()
+        payment_id: str = body["payment_id"]
+        return payment_id
+
+    def register(self, phone: str, origin: RequestOrigin = ORIGIN) -> str:
+        started = self.base.flow.start(
+            "Ada Lovelace", f"ada{phone[-4:]}@example.com", phone, "analytical engine notes", origin
+        )
+        flow_id: str = started.body()["flow_id"]
+        return flow_id
+
+    def code(self, phone: str = PHONE) -> str:
+        return self.base.sender.last_code(phone)
+
+    def wrong(self, phone: str = PHONE) -> str:
+        return self.base.sender.wrong_code(phone)
+
+
+@pytest.fixture
+def world() -> World:
+    base = registration_world()
+    challenges = Challenges(
+        payment_policy(),
+        store=base.store,
+        sender=base.sender,
+        events=base.events,
+        clock=base.clock,
+        guard=base.limits,
+        failures=base.failures,
+    )
+    payments = PaymentFlow(
+        thresholds=Thresholds.from_config({}, "100.00"),
+        users=base.users,
+        payments=InMemoryPayments(),
+        processor=InMemoryLedger(),
+        challenges=challenges,
+        verifications=base.store,
+        idempotency=InMemoryIdempotency(),
+        clock=base.clock,
+    )
+    base.clock.advance(600)  # ten minutes into the hour: a full window has 3000 s left
+    return World(base, payments)
+
+
+def from_ip(ip: str) -> RequestOrigin:
+    return RequestOrigin(source_ip=ip, user_agent="pytest")
+
+
+# -- cooldown and send caps -------------------------------------------------------------------
+def test_a_new_flow_right_after_another_is_not_held_by_its_cooldown(world: World) -> None:
+    # Given a login that just sent a code
+    first = world.login()
+    # When the person logs in again at once (another tab), then pays at once
+    second = world.login()
+    world.pay()
+    # Then each flow sent its own code; the cooldown holds only resends of one flow
+    assert len(world.outbox) == 3
+    assert first != second
+    with pytest.raises(ResendTooSoon):
+        world.base.login.resend(second, ORIGIN)
+
+
+def test_the_phone_cap_counts_sends_of_every_flow(world: World) -> None:
+    # Given at most 3 codes per phone an hour
+    world.limit(per_phone=3)
+    flow_id = world.login()
+    world.pay()
+    world.clock.advance(31)
+    world.base.login.resend(flow_id, ORIGIN)
+    # When a fourth code is asked for, by a payment this time
+    with pytest.raises(SendLimitReached) as refused:
+        world.pay()
+    # Then 429 until the hour is over, and no SMS
+    assert refused.value.status == 429
+    assert refused.value.retry_after == HOUR - 600 - 31
+    assert refused.value.headers() == {"Retry-After": str(HOUR - 631)}
+    assert refused.value.body() == {
+        "error": "Too many codes requested. Please try again later.",
+        "code": "send_limit_reached",
+        "retry_after": HOUR - 631,
+    }
+    assert len(world.outbox) == 3
+    with pytest.raises(SendLimitReached):
+        world.login()
+    # And the next hour starts afresh
+    world.clock.advance(HOUR)
+    world.login()
+    assert len(world.outbox) == 4
+
+
+def test_a_resend_refused_across_flows_keeps_the_flow_budget(world: World) -> None:
+    # Given a phone at its hourly cap
+    world.limit(per_phone=1)
+    flow_id = world.login()
+    key = flow_key(flow_id)
+    before = world.base.store.items[key]
+    world.clock.advance(31)
+    # When
+    with pytest.raises(SendLimitReached):
+        world.base.login.resend(flow_id, ORIGIN)
+    # Then the flow's own send count and cooldown are as they were
+    after = world.base.store.items[key]
+    assert (after.send_count, after.last_sent_at) == (before.send_count, before.last_sent_at)
+    assert key not in world.base.store.send_tokens
+    # And once the hour is over the resend goes through at once
+    world.clock.advance(HOUR)
+    world.base.login.resend(flow_id, ORIGIN)
+    assert len(world.outbox) == 2
+
+
+def test_one_source_address_cannot_pump_codes_to_many_numbers(world: World) -> None:
+    # Given at most 2 sends an hour per source address
+    world.limit(per_ip=2)
+    world.register("+14155550150")
+    world.register("+14155550151")
+    # When the same address asks for a third number
+    with pytest.raises(SendLimitReached):
+        world.register("+14155550152")
+    # Then no third SMS; another address is not held back
+    assert [phone for phone, _, _ in world.outbox] == ["+14155550150", "+14155550151"]
+    world.register("+14155550152", from_ip("198.51.100.7"))
+
+
+def test_the_account_cap_holds_whatever_the_source(world: World) -> None:
+    world.limit(per_account=2)
+    world.login(from_ip("198.51.100.1"))
+    world.pay(from_ip("198.51.100.2"))
+    with pytest.raises(SendLimitReached):
+        world.login(from_ip("198.51.100.3"))
+    assert len(world.outbox) == 2
+
+
+def test_the_sms_budget_opens_the_circuit_breaker(world: World) -> None:
+    # Given a service-wide budget of 2 codes an hour
+    world.limit(budget=2)
+    world.login()
+    world.register("+14155550160", from_ip("198.51.100.1"))
+    # When anyone at all asks for a third
+    with pytest.raises(SendBudgetExhausted) as refused:
+        world.register("+14155550161", from_ip("198.51.100.2"))
+    # Then 503 with Retry-After, a metric for the alarm, and no SMS
+    assert refused.value.status == 503
+    assert refused.value.code == "sms_budget_exhausted"
+    assert refused.value.headers() == {"Retry-After": str(HOUR - 600)}
+    assert world.base.limits.metrics.count(METRIC_BUDGET_EXHAUSTED) == 1
+    assert world.base.limits.metrics.count(METRIC_ADMITTED) == 2
+    assert len(world.outbox) == 2
+
+
+# -- Telnyx failing --------------------------------------------------------------------------
+def test_a_send_telnyx_fails_counts_against_no_limit(world: World) -> None:
+    # Given one code per phone an hour, and Telnyx failing once
+    world.limit(per_phone=1)
+    world.base.sender.fail_sends = 1
+    # When
+    with pytest.raises(CodeDeliveryFailed):
+        world.login()
+    # Then the send was given back: the next login gets its code
+    world.login()
+    assert len(world.outbox) == 1
+
+
+def test_a_resend_telnyx_fails_leaves_the_flow_usable(world: World) -> None:
+    world.limit(per_phone=2)
+    flow_id = world.login()
+    world.clock.advance(31)
+    world.base.sender.fail_sends = 1
+    with pytest.raises(CodeDeliveryFailed):
+        world.base.login.resend(flow_id, ORIGIN)
+    # The flow's reservation and the phone's count were given back: the resend works at once
+    world.base.login.resend(flow_id, ORIGIN)
+    token = world.base.login.verify(flow_id, world.code(), ORIGIN)
+    assert token.token
+
+
+def test_a_check_telnyx_fails_costs_no_attempt_and_no_account_failure(world: World) -> None:
+    flow_id = world.login()
+    world.base.sender.fail_checks = 1
+    with pytest.raises(CodeCheckFailed):
+        world.base.login.verify(flow_id, world.wrong(), ORIGIN)
+    assert world.base.store.items[flow_key(flow_id)].attempts == 0
+    assert world.base.failures.failures(USER) == 0
+    world.base.login.verify(flow_id, world.code(), ORIGIN)
+
+
+# -- wrong codes per account -----------------------------------------------------------------
+def fail_flow(world: World, flow_id: str, wrongs: int, *, payment: bool = False) -> None:
+    """`wrongs` wrong codes on one flow (a payment id when `payment`)."""
+    for _ in range(wrongs):
+        try:
+            if payment:
+                world.payments.confirm(USER, flow_id, world.wrong(), ORIGIN)
+            else:
+                world.base.login.verify(flow_id, world.wrong(), ORIGIN)
+        except (InvalidCode, TooManyAttempts, AccountLocked):
+            continue
+
+
+def test_a_hundred_wrong_codes_across_flows_lock_the_account(world: World) -> None:
+    # Given a login still pending whose right code the attacker will learn too late
+    spare = world.login()
+    spare_code = world.code()
+    # When 99 wrong codes go to 20 flows, logins and payments alike
+    for n in range(10):
+        fail_flow(world, world.login(), 5)
+        fail_flow(world, world.pay(), 5 if n < 9 else 4, payment=True)
+    assert world.base.failures.failures(USER) == 99
+    # Then the hundredth is answered 429 account_locked, for the whole lockout
+    last = world.login()
+    with pytest.raises(AccountLocked) as locked:
+        world.base.login.verify(last, world.wrong(), ORIGIN)
+    assert locked.value.status == 429
+    assert locked.value.retry_after == LOCKOUT
+    assert locked.value.body() == {
+        "error": "Too many failed attempts on this account. Try again later.",
+        "code": "account_locked",
+        "retry_after": LOCKOUT,
+    }
+    assert world.base.events.types.count("account_locked") == 1
+    # And nothing gets through: the right code of an open flow is not even checked
+    checks = len(world.base.sender.checks)
+    with pytest.raises(AccountLocked):
+        world.base.login.verify(spare, spare_code, ORIGIN)
+    assert len(world.base.sender.checks) == checks
+    # nor does the lock cost SMS: new logins, payments and resends send nothing
+    sent = len(world.outbox)
+    world.clock.advance(31)
+    for attempt in (world.login, world.pay, lambda: world.base.login.resend(spare, ORIGIN)):
+        with pytest.raises(AccountLocked):
+            attempt()
+    assert len(world.outbox) == sent
+
+
+def test_the_lock_ends_after_the_lockout(world: World) -> None:
+    world.base.failures.max_failures = 5
+    fail_flow(world, world.login(), 5)
+    with pytest.raises(AccountLocked):
+        world.login()
+    world.clock.advance(LOCKOUT)
+    flow_id = world.login()
+    assert world.base.login.verify(flow_id, world.code(), ORIGIN).token
+
+
+def test_an_accepted_code_starts_the_count_over(world: World) -> None:
+    # Given 99 wrong codes in a row
+    world.base.failures.max_failures = 100
+    for _ in range(19):
+        fail_flow(world, world.login(), 5)
+    flow_id = world.login()
+    fail_flow(world, flow_id, 4)
+    assert world.base.failures.failures(USER) == 99
+    # When the right code comes before the hundredth wrong one
+    world.base.login.verify(flow_id, world.code(), ORIGIN)
+    # Then the count starts over: 99 more wrong codes do not lock the account
+    assert world.base.failures.failures(USER) == 0
+    for _ in range(19):
+        fail_flow(world, world.login(), 5)
+    fail_flow(world, world.login(), 4)
+    world.base.failures.ensure_unlocked(USER)
+
+
+def test_a_lock_reached_mid_flow_answers_account_locked_not_invalid_code(world: World) -> None:
+    world.base.failures.max_failures = 7
+    fail_flow(world, world.login(), 5)
+    flow_id = world.login()
+    with pytest.raises(InvalidCode):
+        world.base.login.verify(flow_id, world.wrong(), ORIGIN)
+    with pytest.raises(AccountLocked):
+        world.base.login.verify(flow_id, world.wrong(), ORIGIN)
+    # The flow itself had attempts left; the lock, not the flow, refuses the next code
+    record = world.base.store.items[flow_key(flow_id)]
+    assert record.attempts == 2
+    with pytest.raises(AccountLocked):
+        world.base.login.verify(flow_id, world.code(), ORIGIN)
+    assert world.base.store.items[flow_key(flow_id)].attempts == 2
+
+
+def test_registration_failures_count_per_pending_registration(world: World) -> None:
+    world.base.failures.max_failures = 3
+    flow_id = world.register("+14155550170")
+    with pytest.raises(InvalidCode):
+        world.base.flow.verify(flow_id, world.wrong("+14155550170"), ORIGIN)
+    # Another sign-up (another subject) is not concerned
+    other = world.register("+14155550171", from_ip("198.51.100.9"))
+    assert world.base.flow.verify(other, world.code("+14155550171"), ORIGIN).user_id
+
+
+# -- DynamoDB failing --------------------------------------------------------------------------
+class UnavailableCounter:
+    """A FailureCounter whose table throttles."""
+
+    def ensure_unlocked(self, subject: str) -> None:
+        return None
+
+    def reserve(self, subject: str) -> int:
+        raise StorageUnavailable()
+
+    def refund(self, subject: str) -> None:
+        raise AssertionError("nothing was counted")
+
+    def reset(self, subject: str) -> None:
+        raise AssertionError("nothing was counted")
+
+
+class UnavailableGuard:
+    def admit(self, phone_number: str, subject: str, origin: RequestOrigin) -> SendPermit:
+        raise StorageUnavailable()
+
+    def release(self, permit: SendPermit) -> None:
+        raise AssertionError("nothing was counted")
+
+
+def test_a_throttled_failure_counter_answers_503_and_costs_no_attempt(world: World) -> None:
+    flow_id = world.login()
+    challenges = Challenges(
+        policy(),  # the login policy login_world uses
+        store=world.base.store,
+        sender=world.base.sender,
+        events=world.base.events,
+        clock=world.clock,
+        failures=UnavailableCounter(),
+    )
+    with pytest.raises(StorageUnavailable) as caught:
+        challenges.check(flow_id, world.code(), ORIGIN)
+    assert caught.value.status == 503
+    assert caught.value.headers() == {"Retry-After": "1"}
+    record = world.base.store.items[flow_key(flow_id)]
+    assert record.attempts == 0
+    assert record.check_lease_until == 0
+    world.base.login.verify(flow_id, world.code(), ORIGIN)
+
+
+def test_a_throttled_send_guard_answers_503_and_leaves_the_flow_as_it_was(world: World) -> None:
+    flow_id = world.login()
+    challenges = Challenges(
+        policy(),  # the login policy login_world uses
+        store=world.base.store,
+        sender=world.base.sender,
+        events=world.base.events,
+        clock=world.clock,
+        guard=UnavailableGuard(),
+    )
+    world.clock.advance(31)
+    with pytest.raises(StorageUnavailable):
+        challenges.open(USER, PHONE, ORIGIN)
+    with pytest.raises(StorageUnavailable):
+        challenges.resend(flow_id, ORIGIN)
+    assert len(world.outbox) == 1
+    assert world.base.store.items[flow_key(flow_id)].send_count == 1
+    world.base.login.resend(flow_id, ORIGIN)
+
+
+def client_error(code: str, reasons: list[str] | None = None) -> ClientError:
+    response: dict[str, Any] = {"Error": {"Code": code, "Message": code}}
+    if reasons is not None:
+        response["CancellationReasons"] = [{"Code": reason} for reason in reasons]
+    return ClientError(response, "TransactWriteItems")  # type: ignore[arg-type]
+
+
+class ScriptedClient:
+    """Answers transact_write_items / update_item / get_item from a script of errors."""
+
+    def __init__(self, *errors: ClientError | None) -> None:
+        self.script = list(errors)
+        self.calls = 0
+
+    def _next(self) -> None:
+        self.calls += 1
+        error = self.script.pop(0) if self.script else None
+        if error is not None:
+            raise error
+
+    def transact_write_items(self, **request: Any) -> dict[str, Any]:
+        self._next()
+        return {}
+
+    def update_item(self, **request: Any) -> dict[str, Any]:
+        self._next()
+        return {"Attributes": {"failures": {"N": "1"}}}
+
+    def get_item(self, **request: Any) -> dict[str, Any]:
+        self._next()
+        return {}
+
+    def delete_item(self, **request: Any) -> dict[str, Any]:
+        self._next()
+        return {}
+
+
+def guard_on(client: ScriptedClient) -> DynamoSendLimits:
+    return DynamoSendLimits(client, "RateLimitsTable", SendCaps(), FakeClock())  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def no_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(send_limits_module.time, "sleep", lambda _: None)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        client_error("TransactionCanceledException", ["None", "ThrottlingError", "None", "None"]),
+        client_error("TransactionCanceledException", ["None", "None", "None", "ValidationError"]),
+        client_error("ProvisionedThroughputExceededException"),
+        client_error("ThrottlingException"),
+    ],
+    ids=["throttled-item", "cancelled-otherwise", "throughput", "throttling"],
+)
+def test_a_throttled_send_transaction_is_a_clean_503(error: ClientError) -> None:
+    with pytest.raises(StorageUnavailable):
+        guard_on(ScriptedClient(error)).admit(PHONE, USER, ORIGIN)
+
+
+def test_transaction_conflicts_are_retried(no_sleep: None) -> None:
+    conflict = client_error("TransactionCanceledException", ["None"] * 3 + ["TransactionConflict"])
+    client = ScriptedClient(conflict, conflict, None)
+    permit = guard_on(client).admit(PHONE, USER, ORIGIN)
+    assert client.calls == 3
+    assert len(permit.keys) == 4
+
+
+def test_endless_conflicts_end_in_a_503(no_sleep: None) -> None:
+    conflict = client_error("TransactionCanceledException", ["TransactionConflict"] * 4)
+    client = ScriptedClient(*[conflict] * 20)
+    with pytest.raises(StorageUnavailable):
+        guard_on(client).admit(PHONE, USER, ORIGIN)
+
+
+def test_a_throttled_failure_counter_table_is_a_clean_503() -> None:
+    client = ScriptedClient(client_error("ProvisionedThroughputExceededException"))
+    counter = DynamoFailureCounter(
+        client,  # type: ignore[arg-type]
+        "RateLimitsTable",
+        max_failures=100,
+        lockout_secs=LOCKOUT,
+        clock=FakeClock(),
+    )
+    with pytest.raises(StorageUnavailable):
+        counter.reserve(USER)
+
+
+def test_giving_counts_back_never_turns_a_telnyx_502_into_a_503() -> None:
+    unavailable = client_error("ProvisionedThroughputExceededException")
+    client = ScriptedClient(*[unavailable] * 6)
+    guard_on(client).release(SendPermit(("phone#a#0", "ip#b#0", "account#c#0", "global#0")))
+    counter = DynamoFailureCounter(
+        client,  # type: ignore[arg-type]
+        "RateLimitsTable",
+        max_failures=100,
+        lockout_secs=LOCKOUT,
+        clock=FakeClock(),
+    )
+    counter.refund(USER)
+    counter.reset(USER)
+    assert client.calls == 6
+
+
+# -- keys and wiring -------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("typed", "e164"),
+    [("+1 (415) 555-0123", "+14155550123"), ("+44 7400 123456", "+447400123456")],
+)
+def test_a_number_counts_under_its_e164_form(typed: str, e164: str) -> None:
+    assert canonical_phone(typed) == e164
+
+
+@pytest.mark.parametrize(
+    ("address", "block"),
+    [
+        ("203.0.113.9", "203.0.113.9"),
+        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+        ("::ffff:203.0.113.9", "203.0.113.9"),
+        ("unknown", "unknown"),
+    ],
+)
+def test_sources_are_counted_by_address_or_ipv6_64(address: str, block: str) -> None:
+    assert address_block(address) == block
+
+
+def test_a_function_that_sends_codes_needs_the_rate_limits_table() -> None:
+    runtime = Runtime(Settings.from_env(VALID))
+    with pytest.raises(ConfigurationError, match="RATE_LIMITS_TABLE"):
+        _ = runtime.login_flow
+
+
+def test_the_runtime_reads_the_limits_and_the_phone_policy_from_settings() -> None:
+    env = {
+        **VALID,
+        "RATE_LIMITS_TABLE": "RateLimitsTable",
+        "ALLOWED_COUNTRIES": "us,ca",
+        "ALLOW_VOIP_NUMBERS": "true",
+        "MAX_SENDS_PER_PHONE": "4",
+        "SMS_BUDGET": "50",
+        "MAX_ACCOUNT_FAILURES": "20",
+    }
+    runtime = Runtime(Settings.from_env(env), dynamodb=object())  # type: ignore[arg-type]
+    assert runtime.phone_policy.allowed_countries == frozenset({"US", "CA"})
+    assert runtime.phone_policy.allow_voip is True
+    challenges = runtime.login_flow._challenges  # the wiring itself is under test
+    assert challenges._guard is runtime.send_limits
+    assert challenges._failures is runtime.failure_counter
+    assert challenges.phone_policy is runtime.phone_policy
+    assert runtime.send_limits._caps == SendCaps(
+        per_phone=4, per_ip=30, per_account=10, budget=50, window_secs=3_600
+    )
