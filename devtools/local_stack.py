@@ -53,6 +53,18 @@ DEMO_ACCOUNTS = (
 )
 
 
+# Locally every request comes from 127.0.0.1, most codes go to the demo phone, and the tests'
+# stacks share one DynamoDB for a whole session: the hourly send caps per phone, source and
+# account and the SMS budget are raised so that they only stop what tests point at them.
+# StackConfig.gateway_env overrides them (tests/security/test_sms_pumping.py does).
+LOCAL_SEND_LIMITS = {
+    "MAX_SENDS_PER_PHONE": "1000",
+    "MAX_SENDS_PER_IP": "10000",
+    "MAX_SENDS_PER_ACCOUNT": "1000",
+    "SMS_BUDGET": "100000",
+}
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
@@ -139,7 +151,7 @@ class LocalStack:
             port=cfg.api_port,
             parameter_overrides=overrides,
             static_dir=cfg.static_dir,
-            extra_env={**self.aws_env, **cfg.gateway_env},
+            extra_env={**self.aws_env, **LOCAL_SEND_LIMITS, **cfg.gateway_env},
             quiet=cfg.quiet,
         )
         self.gateway.start()

@@ -17,9 +17,11 @@ from phoneverify.tokens import AccessTokenIssuer
 from tests.support.fakes import (
     FakeClock,
     FakeCodeSender,
+    InMemoryFailureCounter,
     InMemoryIdempotency,
     InMemoryLedger,
     InMemoryPayments,
+    InMemorySendLimits,
     InMemoryUsers,
     InMemoryVerificationStore,
     RecordingEvents,
@@ -60,10 +62,18 @@ class LoginWorld:
     tokens: AccessTokenIssuer
     passwords: PasswordHasher
     users: InMemoryUsers
+    limits: InMemorySendLimits  # permissive caps; replace `limits.caps` to test them
+    failures: InMemoryFailureCounter
 
     def challenges(self, kind: FlowKind) -> Challenges:
         return Challenges(
-            policy(kind), store=self.store, sender=self.sender, events=self.events, clock=self.clock
+            policy(kind),
+            store=self.store,
+            sender=self.sender,
+            events=self.events,
+            clock=self.clock,
+            guard=self.limits,
+            failures=self.failures,
         )
 
 
@@ -80,11 +90,21 @@ def login_world(**policy_overrides: object) -> LoginWorld:
     tokens = AccessTokenIssuer(
         lambda: SIGNING_SECRET, issuer=ISSUER, audience=AUDIENCE, ttl_seconds=3600, clock=clock
     )
+    limits = InMemorySendLimits(clock)
+    failures = InMemoryFailureCounter(clock)
     challenges = Challenges(
-        policy(**policy_overrides), store=store, sender=sender, events=events, clock=clock
+        policy(**policy_overrides),
+        store=store,
+        sender=sender,
+        events=events,
+        clock=clock,
+        guard=limits,
+        failures=failures,
     )
     flow = LoginFlow(users=users, passwords=passwords, challenges=challenges, tokens=tokens)
-    return LoginWorld(flow, clock, sender, store, events, tokens, passwords, users)
+    return LoginWorld(
+        flow, clock, sender, store, events, tokens, passwords, users, limits, failures
+    )
 
 
 @dataclass
@@ -100,6 +120,8 @@ class RegistrationWorld:
     tokens: AccessTokenIssuer
     passwords: PasswordHasher
     users: InMemoryUsers
+    limits: InMemorySendLimits
+    failures: InMemoryFailureCounter
 
 
 def registration_policy(**overrides: object) -> ChallengePolicy:
@@ -123,6 +145,8 @@ def registration_world(**policy_overrides: object) -> RegistrationWorld:
         sender=world.sender,
         events=world.events,
         clock=world.clock,
+        guard=world.limits,
+        failures=world.failures,
     )
     flow = RegistrationFlow(
         users=world.users,
@@ -142,6 +166,8 @@ def registration_world(**policy_overrides: object) -> RegistrationWorld:
         world.tokens,
         world.passwords,
         world.users,
+        world.limits,
+        world.failures,
     )
 
 
@@ -157,6 +183,8 @@ class PaymentWorld:
     payments: InMemoryPayments
     ledger: InMemoryLedger
     idempotency: InMemoryIdempotency
+    limits: InMemorySendLimits
+    failures: InMemoryFailureCounter
 
 
 def payment_policy(**overrides: object) -> ChallengePolicy:
@@ -182,6 +210,8 @@ def payment_world(
         sender=world.sender,
         events=world.events,
         clock=world.clock,
+        guard=world.limits,
+        failures=world.failures,
     )
     flow = PaymentFlow(
         thresholds=Thresholds.from_config(thresholds or {}, default_threshold),
@@ -194,5 +224,14 @@ def payment_world(
         clock=world.clock,
     )
     return PaymentWorld(
-        flow, world.clock, world.sender, world.store, world.events, payments, ledger, idempotency
+        flow,
+        world.clock,
+        world.sender,
+        world.store,
+        world.events,
+        payments,
+        ledger,
+        idempotency,
+        world.limits,
+        world.failures,
     )

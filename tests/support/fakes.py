@@ -4,6 +4,7 @@ store; tests/integration/test_verification_store.py runs one contract against bo
 from __future__ import annotations
 
 import itertools
+import math
 import secrets
 import threading
 from collections.abc import Callable, Mapping
@@ -11,7 +12,16 @@ from dataclasses import replace
 from typing import Any
 
 from phoneverify.adapters.dynamodb import ConditionFailed
+from phoneverify.adapters.send_limits import (
+    METRIC_ADMITTED,
+    METRIC_BUDGET_EXHAUSTED,
+    METRIC_REFUSED,
+    SendCaps,
+    refusal,
+    send_counters,
+)
 from phoneverify.errors import (
+    AccountLocked,
     CodeCheckFailed,
     CodeDeliveryFailed,
     EmailAlreadyRegistered,
@@ -19,6 +29,7 @@ from phoneverify.errors import (
     IdempotencyKeyReused,
     PaymentDeclined,
     PhoneAlreadyRegistered,
+    SendBudgetExhausted,
 )
 from phoneverify.models import (
     DeliveryStatus,
@@ -26,6 +37,8 @@ from phoneverify.models import (
     Payment,
     PaymentStatus,
     PendingVerification,
+    RequestOrigin,
+    SendPermit,
     User,
     VerificationEvent,
 )
@@ -425,3 +438,97 @@ class InMemoryIdempotency:
         with self._lock:
             self.records[(scope, key)] = (dict(request), dict(answer))
         return answer
+
+
+# Caps no unit test reaches unless it means to: flows are tested with their send limits wired.
+PERMISSIVE_CAPS = SendCaps(
+    per_phone=1_000, per_ip=1_000, per_account=1_000, budget=10_000, window_secs=3_600
+)
+
+
+class InMemorySendLimits:
+    """SendGuard with DynamoSendLimits' keys, windows and answers;
+    tests/integration/test_send_limits_store.py runs one contract against both. `caps` may
+    be replaced between calls; `metrics` lists the metric names counted."""
+
+    def __init__(
+        self,
+        clock: FakeClock,
+        caps: SendCaps = PERMISSIVE_CAPS,
+        metric: Callable[[str], None] | None = None,
+    ) -> None:
+        self.clock = clock
+        self.caps = caps
+        self.counts: dict[str, int] = {}
+        self.metrics: list[str] = []
+        self._metric = metric or self.metrics.append
+        self._lock = threading.Lock()
+
+    def admit(self, phone_number: str, subject: str, origin: RequestOrigin) -> SendPermit:
+        now = self.clock.now()
+        counters = send_counters(self.caps, phone_number, subject, origin, now)
+        with self._lock:
+            refused = [layer for layer, key, cap in counters if self.counts.get(key, 0) >= cap]
+            if refused:
+                for layer in refused:
+                    self._metric(METRIC_REFUSED.format(layer=layer))
+                error = refusal(refused, self.caps, now)
+                if isinstance(error, SendBudgetExhausted):
+                    self._metric(METRIC_BUDGET_EXHAUSTED)
+                raise error
+            for _, key, _ in counters:
+                self.counts[key] = self.counts.get(key, 0) + 1
+        self._metric(METRIC_ADMITTED)
+        return SendPermit(tuple(key for _, key, _ in counters))
+
+    def release(self, permit: SendPermit) -> None:
+        with self._lock:
+            for key in permit.keys:
+                if self.counts.get(key, 0) > 0:
+                    self.counts[key] -= 1
+
+
+class InMemoryFailureCounter:
+    """FailureCounter with DynamoFailureCounter's conditions: subject -> (failures, expiry)."""
+
+    def __init__(
+        self, clock: FakeClock, *, max_failures: int = 100, lockout_secs: int = 30 * 86_400
+    ) -> None:
+        self.clock = clock
+        self.max_failures = max_failures
+        self.lockout_secs = lockout_secs
+        self.counts: dict[str, tuple[int, float]] = {}
+        self._lock = threading.Lock()
+
+    def failures(self, subject: str) -> int:
+        count, expires = self.counts.get(subject, (0, 0.0))
+        return count if expires > self.clock.now() else 0
+
+    def _locked_for(self, subject: str) -> int | None:
+        now = self.clock.now()
+        count, expires = self.counts.get(subject, (0, 0.0))
+        if count >= self.max_failures and expires > now:
+            return min(self.lockout_secs, math.ceil(expires - now))
+        return None
+
+    def ensure_unlocked(self, subject: str) -> None:
+        locked_for = self._locked_for(subject)
+        if locked_for is not None:
+            raise AccountLocked(locked_for)
+
+    def reserve(self, subject: str) -> int:
+        with self._lock:
+            self.ensure_unlocked(subject)
+            count = self.failures(subject) + 1
+            self.counts[subject] = (count, math.ceil(self.clock.now() + self.lockout_secs))
+            return max(0, self.max_failures - count)
+
+    def refund(self, subject: str) -> None:
+        with self._lock:
+            count, expires = self.counts.get(subject, (0, 0.0))
+            if count > 0:
+                self.counts[subject] = (count - 1, expires)
+
+    def reset(self, subject: str) -> None:
+        with self._lock:
+            self.counts.pop(subject, None)

@@ -107,7 +107,9 @@ class Settings(BaseModel):
             raise ValueError("name at least one country")
         unknown = [code for code in value if code not in phonenumbers.SUPPORTED_REGIONS]
         if unknown:
-            raise ValueError(f"{', '.join(unknown)}: not ISO 3166 alpha-2 regions phonenumbers knows")
+            raise ValueError(
+                f"{', '.join(unknown)}: not ISO 3166 alpha-2 regions phonenumbers knows"
+            )
         return value
 
     @field_validator("payment_thresholds")

@@ -15,7 +15,9 @@ from phoneverify.errors import InvalidPhoneNumber, PhoneNotAllowed
 # (the demo's +14155550123) are valid numbers of that type too. Everything else is refused:
 # premium rate, shared cost, toll free, UAN, voicemail, pager, personal numbers, unknown
 # types, fixed lines where they can be told apart, and VoIP unless a policy allows it.
-SMS_CAPABLE_TYPES = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
+SMS_CAPABLE_TYPES: frozenset[int] = frozenset(
+    {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
+)
 
 # Destinations codes may go to unless configured otherwise (ALLOWED_COUNTRIES): ISO 3166
 # alpha-2, as phonenumbers names regions (+1 876 is JM, not US; +44 7911 is GG, not GB).
@@ -56,9 +58,10 @@ class PhonePolicy:
     allow_voip: bool = False
 
     @property
-    def allowed_types(self) -> frozenset[PhoneNumberType]:
-        voip = {PhoneNumberType.VOIP} if self.allow_voip else set()
-        return SMS_CAPABLE_TYPES | voip
+    def allowed_types(self) -> frozenset[int]:
+        """PhoneNumberType values a code may go to."""
+        voip: frozenset[int] = frozenset({PhoneNumberType.VOIP})
+        return SMS_CAPABLE_TYPES | voip if self.allow_voip else SMS_CAPABLE_TYPES
 
     def check(self, number: PhoneNumber) -> None:
         """Raise PhoneNotAllowed (country, non-geographic network) or InvalidPhoneNumber
@@ -88,9 +91,7 @@ class PhonePolicy:
 DEFAULT_PHONE_POLICY = PhonePolicy()
 
 
-def normalise_phone(
-    raw: str, default_region: str = "US", policy: PhonePolicy | None = None
-) -> str:
+def normalise_phone(raw: str, default_region: str = "US", policy: PhonePolicy | None = None) -> str:
     """The E.164 form of a number a person typed, if a code may be sent to it.
 
     International (`+1 415-555-0123`) and national forms in `default_region`

@@ -130,7 +130,8 @@ class SendGuard(Protocol):
         ...
 
     def release(self, permit: SendPermit) -> None:
-        """Give back what `admit` counted, after the provider failed to send."""
+        """Give back what `admit` counted, after the provider failed to send (best effort:
+        never raises for a storage failure)."""
         ...
 
 
@@ -148,11 +149,13 @@ class FailureCounter(Protocol):
         ...
 
     def refund(self, subject: str) -> None:
-        """Give back a reservation whose check never happened (the provider failed)."""
+        """Give back a reservation whose check never happened (the provider failed, or
+        another request consumed the flow). Best effort: never raises for a storage failure."""
         ...
 
     def reset(self, subject: str) -> None:
-        """A code was accepted: the consecutive failures start over."""
+        """A code was accepted: the consecutive failures start over. Best effort: never
+        raises for a storage failure (the code is accepted regardless)."""
         ...
 
 

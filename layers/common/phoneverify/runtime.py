@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools import Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 from botocore.config import Config
 
 from phoneverify.adapters.audit import DynamoAuditTrail
@@ -23,6 +24,7 @@ from phoneverify.adapters.payments import (
     LedgerPaymentProcessor,
     PowertoolsIdempotentRequests,
 )
+from phoneverify.adapters.send_limits import DynamoFailureCounter, DynamoSendLimits, SendCaps
 from phoneverify.adapters.telnyx_sender import TelnyxCodeSender
 from phoneverify.clock import Clock, SystemClock
 from phoneverify.config import Settings
@@ -37,6 +39,7 @@ from phoneverify.flows.registration import RegistrationFlow
 from phoneverify.models import FlowKind
 from phoneverify.money import Thresholds
 from phoneverify.passwords import PasswordHasher
+from phoneverify.phones import PhonePolicy
 from phoneverify.ports import VerificationEvents
 from phoneverify.secrets import SecretSource, SsmSecrets
 from phoneverify.telnyx import TelnyxVerifyClient
@@ -138,6 +141,42 @@ class Runtime:
             clock=self.clock,
         )
 
+    # -- abuse controls (docs/abuse-controls.md): every Challenges gets all three ----------
+    @cached_property
+    def phone_policy(self) -> PhonePolicy:
+        s = self.settings
+        return PhonePolicy(frozenset(s.allowed_countries), allow_voip=s.allow_voip_numbers)
+
+    def count_metric(self, name: str) -> None:
+        self.metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+
+    @cached_property
+    def send_limits(self) -> DynamoSendLimits:
+        s = self.settings
+        s.require("rate_limits_table")
+        caps = SendCaps(
+            per_phone=s.max_sends_per_phone,
+            per_ip=s.max_sends_per_ip,
+            per_account=s.max_sends_per_account,
+            budget=s.sms_budget,
+            window_secs=s.send_limit_window_secs,
+        )
+        return DynamoSendLimits(
+            self.dynamodb, str(s.rate_limits_table), caps, self.clock, self.count_metric
+        )
+
+    @cached_property
+    def failure_counter(self) -> DynamoFailureCounter:
+        s = self.settings
+        s.require("rate_limits_table")
+        return DynamoFailureCounter(
+            self.dynamodb,
+            str(s.rate_limits_table),
+            max_failures=s.max_account_failures,
+            lockout_secs=s.account_lockout_secs,
+            clock=self.clock,
+        )
+
     def challenges(self, policy: ChallengePolicy) -> Challenges:
         return Challenges(
             policy,
@@ -145,6 +184,9 @@ class Runtime:
             sender=self.code_sender,
             events=self.events,
             clock=self.clock,
+            guard=self.send_limits,
+            failures=self.failure_counter,
+            phone_policy=self.phone_policy,
         )
 
     def challenge_policy(
@@ -227,7 +269,14 @@ class Runtime:
             timeout_secs=s.registration_timeout_secs,
         )
         challenges = Challenges(
-            policy, store=self.verifications, sender=sender, events=self.events, clock=self.clock
+            policy,
+            store=self.verifications,
+            sender=sender,
+            events=self.events,
+            clock=self.clock,
+            guard=self.send_limits,
+            failures=self.failure_counter,
+            phone_policy=self.phone_policy,
         )
         return RegistrationFlow(
             users=self.users,
@@ -273,7 +322,14 @@ class Runtime:
             timeout_secs=s.payment_timeout_secs,
         )
         challenges = Challenges(
-            policy, store=self.verifications, sender=sender, events=self.events, clock=self.clock
+            policy,
+            store=self.verifications,
+            sender=sender,
+            events=self.events,
+            clock=self.clock,
+            guard=self.send_limits,
+            failures=self.failure_counter,
+            phone_policy=self.phone_policy,
         )
         return PaymentFlow(
             thresholds=Thresholds.from_config(s.payment_thresholds, s.payment_default_threshold),

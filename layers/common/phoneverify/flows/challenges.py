@@ -16,10 +16,12 @@ from typing import Any
 
 from phoneverify.clock import Clock
 from phoneverify.errors import (
+    AccountPhoneNotAllowed,
     CheckInProgress,
     CodeCheckFailed,
     CodeDeliveryFailed,
     InvalidCode,
+    InvalidPhoneNumber,
     InvalidRequest,
     NoPendingVerification,
     ResendTooSoon,
@@ -34,11 +36,18 @@ from phoneverify.models import (
     FlowStatus,
     PendingVerification,
     RequestOrigin,
+    SendPermit,
     VerificationEvent,
     VerificationEventType,
 )
-from phoneverify.phones import mask_phone
-from phoneverify.ports import CodeSender, VerificationEvents, VerificationStore
+from phoneverify.phones import DEFAULT_PHONE_POLICY, PhonePolicy, mask_phone
+from phoneverify.ports import (
+    CodeSender,
+    FailureCounter,
+    SendGuard,
+    VerificationEvents,
+    VerificationStore,
+)
 
 FLOW_ID_BYTES = 32  # 256 random bits, URL-safe base64
 CHECK_LEASE_SECS = 20  # longer than a Telnyx check can take; frees a flow whose checker died
@@ -124,12 +133,20 @@ class Challenges:
         sender: CodeSender,
         events: VerificationEvents,
         clock: Clock,
+        guard: SendGuard | None = None,
+        failures: FailureCounter | None = None,
+        phone_policy: PhonePolicy = DEFAULT_PHONE_POLICY,
     ) -> None:
+        """`guard` (send limits beyond the flow's) and `failures` (wrong codes per account)
+        are optional for tests of other mechanics; the runtime always passes both."""
         self.policy = policy
+        self.phone_policy = phone_policy
         self._store = store
         self._sender = sender
         self._events = events
         self._clock = clock
+        self._guard = guard
+        self._failures = failures
 
     # -- open ------------------------------------------------------------------------------
     def open(
@@ -141,10 +158,21 @@ class Challenges:
     ) -> OpenedChallenge:
         """Send a code to `phone_number` and store the pending challenge.
 
-        The code is sent first: if Telnyx fails, nothing has been written.
+        The number must pass the phone policy, the account must not be locked, and the send
+        limits must admit the send; then the code is sent, and only then is the challenge
+        written: if Telnyx fails, nothing has been written (and the send limits get their
+        count back).
         """
         policy = self.policy
-        verification_id = self._sender.send(phone_number)
+        self._ensure_phone_allowed(phone_number)
+        if self._failures is not None:
+            self._failures.ensure_unlocked(subject)
+        permit = self._admit(phone_number, subject, origin)
+        try:
+            verification_id = self._sender.send(phone_number)
+        except CodeDeliveryFailed:
+            self._release(permit)
+            raise
         now = self._clock.now()
         flow_id = secrets.token_urlsafe(FLOW_ID_BYTES)
         expires_at = now + policy.timeout_secs
@@ -192,7 +220,8 @@ class Challenges:
             attempts = self._store.reserve_attempt(key, record.verification_id, now, lease_until)
             if attempts is None:
                 continue
-            return self._check_reserved(record, code, attempts, origin, lease_until)
+            failures_left = self._reserve_failure(record)
+            return self._check_reserved(record, code, attempts, origin, lease_until, failures_left)
         current = self._pending(key, origin)  # raises why the flow can no longer be checked
         if current.check_lease_until > self._clock.now():
             raise CheckInProgress(math.ceil(current.check_lease_until - self._clock.now()))
@@ -205,17 +234,24 @@ class Challenges:
         attempts: int,
         origin: RequestOrigin,
         lease_until: float,
+        failures_left: int | None = None,
     ) -> PendingVerification:
+        """`failures_left`: wrong codes the account may still take after this one, when
+        this check was counted as one in advance (None without a failure counter)."""
         key = record.flow_key
         try:
             accepted = self._sender.check(record.verification_id, code)
         except CodeCheckFailed:
             self._store.refund_attempt(key, record.verification_id)
+            self._refund_failure(record.subject)
             raise
         if accepted:
             if not self._store.mark_verified(key, record.verification_id, self._clock.now()):
                 # Another request consumed the flow first (or a resend replaced this code).
+                self._refund_failure(record.subject)
                 raise NoPendingVerification(self._no_pending_message)
+            if self._failures is not None:
+                self._failures.reset(record.subject)
             self._emit(VerificationEventType.ACCEPTED, record, origin, attempts=attempts)
             return record
         remaining = record.max_attempts - attempts
@@ -225,8 +261,14 @@ class Challenges:
         if remaining <= 0:
             if self._store.lock(key, self._clock.now()):
                 self._emit(VerificationEventType.LOCKED, record, origin, attempts=attempts)
+        else:
+            self._store.release_check(key, lease_until)
+        if failures_left == 0 and self._failures is not None:
+            # This wrong code reached the account's cap: every flow of it is closed now.
+            self._emit(VerificationEventType.ACCOUNT_LOCKED, record, origin)
+            self._failures.ensure_unlocked(record.subject)  # raises AccountLocked
+        if remaining <= 0:
             raise TooManyAttempts(self.policy.too_many_attempts_message)
-        self._store.release_check(key, lease_until)
         raise InvalidCode(attempts_remaining=remaining)
 
     # -- resend ----------------------------------------------------------------------------
@@ -238,6 +280,9 @@ class Challenges:
         policy = self.policy
         key = flow_key(flow_id)
         record = self._pending(key, origin, allow_expired=True)
+        self._ensure_phone_allowed(record.phone_number)
+        if self._failures is not None:
+            self._failures.ensure_unlocked(record.subject)
         now = self._clock.now()
         token = secrets.token_hex(16)
         if not self._store.reserve_send(
@@ -249,10 +294,17 @@ class Challenges:
                 window_left = current.created_at + policy.send_window_secs - now
                 raise SendLimitReached(math.ceil(max(window_left, 1)))
             raise ResendTooSoon(math.ceil(max(wait, 1)))
+        # The flow's own limits admitted this send; now those across flows.
+        try:
+            permit = self._admit(record.phone_number, record.subject, origin)
+        except BaseException:
+            self._store.release_send(key, token, record.last_sent_at)
+            raise
         try:
             verification_id = self._sender.send(record.phone_number)
         except CodeDeliveryFailed:
             self._store.release_send(key, token, record.last_sent_at)
+            self._release(permit)
             raise
         expires_at = self._clock.now() + policy.timeout_secs
         if not self._store.complete_send(
@@ -313,6 +365,42 @@ class Challenges:
             if self._store.record_delivery(key, verification_id, delivery, now):
                 return DeliveryUpdate.RECORDED
         return DeliveryUpdate.UNCHANGED
+
+    # -- abuse controls (docs/abuse-controls.md) ------------------------------------------
+    def _ensure_phone_allowed(self, phone_number: str) -> None:
+        """The phone policy, at every send: a number stored on an account before the policy
+        changed gets no code either. A registration's number came with the request (400
+        naming the field); an account's did not (403)."""
+        try:
+            self.phone_policy.ensure_allowed(phone_number)
+        except InvalidPhoneNumber:
+            if self.policy.kind == FlowKind.REGISTRATION:
+                raise
+            raise AccountPhoneNotAllowed() from None
+
+    def _admit(self, phone_number: str, subject: str, origin: RequestOrigin) -> SendPermit | None:
+        return None if self._guard is None else self._guard.admit(phone_number, subject, origin)
+
+    def _release(self, permit: SendPermit | None) -> None:
+        """A send Telnyx refused (or never answered) counts against no limit."""
+        if permit is not None and self._guard is not None:
+            self._guard.release(permit)
+
+    def _reserve_failure(self, record: PendingVerification) -> int | None:
+        """Count this check as a wrong code on the account in advance (an accepted code
+        resets the count): concurrent checks across flows cannot exceed the account's cap.
+        At the cap, the flow's attempt is given back and AccountLocked raised."""
+        if self._failures is None:
+            return None
+        try:
+            return self._failures.reserve(record.subject)
+        except BaseException:
+            self._store.refund_attempt(record.flow_key, record.verification_id)
+            raise
+
+    def _refund_failure(self, subject: str) -> None:
+        if self._failures is not None:
+            self._failures.refund(subject)
 
     # -- helpers ---------------------------------------------------------------------------
     @property

@@ -152,7 +152,9 @@ class RegistrationFlow:
         if len(full_name) > MAX_NAME_LENGTH:
             raise InvalidRequest(f"Name must be at most {MAX_NAME_LENGTH} characters", field="name")
         address = parse_email(given["email"])
-        e164 = normalise_phone(given["phone_number"].strip(), self._default_region)
+        e164 = normalise_phone(
+            given["phone_number"].strip(), self._default_region, self._challenges.phone_policy
+        )
         password_given = given["password"]
         check_password(password_given, context=(address, address.partition("@")[0], full_name))
         return Applicant(full_name, address, e164, password_given)
