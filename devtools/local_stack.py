@@ -65,6 +65,18 @@ LOCAL_SEND_LIMITS = {
 }
 
 
+@dataclass(frozen=True)
+class _LocalSecrets:
+    """Fresh for each process, and the same for every stack in it: moto keeps one SSM for
+    the whole process, so a second stack must not replace the secrets the first one uses."""
+
+    jwt_signing_secret: str = field(default_factory=lambda: secrets.token_urlsafe(48))
+    webhook_signing_seed: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+
+
+_PROCESS_SECRETS = _LocalSecrets()
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
@@ -139,7 +151,12 @@ class LocalStack:
             overrides["TelnyxApiBaseUrl"] = REAL_TELNYX_URL
         else:
             self.emulator = TelnyxEmulator(
-                EmulatorConfig(host=cfg.host, port=cfg.emulator_port, log_requests=not cfg.quiet)
+                EmulatorConfig(
+                    host=cfg.host,
+                    port=cfg.emulator_port,
+                    log_requests=not cfg.quiet,
+                    signing_key_seed=_PROCESS_SECRETS.webhook_signing_seed,
+                )
             ).start()
             overrides["TelnyxApiBaseUrl"] = self.emulator.base_url
         self._put_parameters()
@@ -207,7 +224,7 @@ class LocalStack:
         values = {
             "TelnyxApiKeyParameterName": ("SecureString", api_key),
             "TelnyxVerifyProfileIdParameterName": ("String", profile_id),
-            "JwtSigningSecretParameterName": ("SecureString", secrets.token_urlsafe(48)),
+            "JwtSigningSecretParameterName": ("SecureString", _PROCESS_SECRETS.jwt_signing_secret),
             "TelnyxPublicKeyParameterName": ("String", public_key),
         }
         ssm = self._client("ssm")

@@ -67,6 +67,7 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
+    request_queue_size = 128  # the default 5 resets bursts of parallel clients (a browser, a test)
 
     def __init__(self, address: tuple[str, int], gateway: LocalGateway) -> None:
         self.gateway = gateway

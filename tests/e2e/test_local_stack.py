@@ -4,32 +4,17 @@ AWS's DynamoDB Local as the database, codes read from the Telnyx emulator's outb
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
 import httpx
 import jwt
-import pytest
 
 from devtools.local_stack import DEMO_PASSWORD, LocalStack
 from phoneverify.flows.challenges import flow_key
-from tests.support.stacks import running_stack
 
 PHONE = "+14155550123"
-
-
-@pytest.fixture(scope="module")
-def stack(dynamodb_local_endpoint: str) -> Iterator[LocalStack]:
-    with running_stack(dynamodb_local_endpoint) as running:
-        yield running
-
-
-@pytest.fixture
-def api(stack: LocalStack) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=stack.api_url, timeout=30) as client:
-        yield client
 
 
 def start_login(api: httpx.Client) -> str:

@@ -4,7 +4,6 @@ the way API Gateway does, into the real handlers, with DynamoDB Local and the Te
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -14,21 +13,8 @@ import jwt
 import pytest
 
 from devtools.local_stack import DEMO_PASSWORD, LocalStack
-from tests.support.stacks import running_stack
 
 PHONE = "+14155550123"
-
-
-@pytest.fixture(scope="module")
-def stack(dynamodb_local_endpoint: str) -> Iterator[LocalStack]:
-    with running_stack(dynamodb_local_endpoint) as running:
-        yield running
-
-
-@pytest.fixture
-def api(stack: LocalStack) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=stack.api_url, timeout=30) as client:
-        yield client
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -19,21 +18,8 @@ import httpx
 import pytest
 
 from devtools.local_stack import LocalStack
-from tests.support.stacks import running_stack
 
 PASSWORD = "analytical engine notes"
-
-
-@pytest.fixture(scope="module")
-def stack(dynamodb_local_endpoint: str) -> Iterator[LocalStack]:
-    with running_stack(dynamodb_local_endpoint) as running:
-        yield running
-
-
-@pytest.fixture
-def api(stack: LocalStack) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=stack.api_url, timeout=30) as client:
-        yield client
 
 
 _numbers = iter(range(140, 200))

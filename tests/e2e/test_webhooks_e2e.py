@@ -15,22 +15,9 @@ import pytest
 
 from devtools.local_stack import DEMO_PASSWORD, LocalStack
 from devtools.telnyx_emulator import TelnyxEmulator
-from tests.support.stacks import running_stack
 
 PHONE = "+14155550123"
 WEBHOOK_WAIT_SECS = 30  # the first delivery starts the webhook function's worker
-
-
-@pytest.fixture(scope="module")
-def stack(dynamodb_local_endpoint: str) -> Iterator[LocalStack]:
-    with running_stack(dynamodb_local_endpoint) as running:
-        yield running
-
-
-@pytest.fixture
-def api(stack: LocalStack) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=stack.api_url, timeout=30) as client:
-        yield client
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from devtools.telnyx_emulator import EmulatorConfig, TelnyxEmulator
+from devtools.telnyx_emulator import TelnyxEmulator
 from phoneverify.adapters.audit import DynamoAuditTrail
 from phoneverify.adapters.dynamodb import DynamoVerificationStore
 from phoneverify.flows.challenges import flow_key
@@ -18,13 +18,6 @@ from tests.support.lambda_env import ROOT, invoke
 from tests.support.verify_stack import PHONE, VerifyStack, verify_stack
 
 NO_PENDING = "No pending verification. Start login again."
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[TelnyxEmulator]:
-    emu = TelnyxEmulator(EmulatorConfig(port=0, log_requests=False)).start()
-    yield emu
-    emu.stop()
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import pytest
 from moto import mock_aws
 
 from devtools.aws_resources import create_tables
-from devtools.telnyx_emulator import EmulatorConfig, TelnyxEmulator
+from devtools.telnyx_emulator import TelnyxEmulator
 from phoneverify.adapters.audit import DynamoAuditTrail
 from phoneverify.adapters.dynamodb import DynamoUserRepository
 from phoneverify.models import User
@@ -52,13 +52,6 @@ class Stack:
         assert status == 200, body
         assert isinstance(body["flow_id"], str)
         return body["flow_id"]
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[TelnyxEmulator]:
-    emu = TelnyxEmulator(EmulatorConfig(port=0, log_requests=False)).start()
-    yield emu
-    emu.stop()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from devtools.telnyx_emulator import EmulatorConfig, TelnyxEmulator
+from devtools.telnyx_emulator import TelnyxEmulator
 from phoneverify.models import User
 from phoneverify.passwords import PasswordHasher
 from tests.support.function_stack import FunctionStack, function_stack
@@ -30,13 +30,6 @@ PAYER = "demo-user"  # the ids of the demo accounts, as in the sample events
 NO_PHONE = "demo-no-phone"
 PAYMENTS = ["payments_initiate", "payments_confirm", "payments_resend"]
 ORDER = {"amount": "250.00", "currency": "USD", "recipient": "Acme Supplies"}
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[TelnyxEmulator]:
-    emu = TelnyxEmulator(EmulatorConfig(port=0, log_requests=False)).start()
-    yield emu
-    emu.stop()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from devtools.telnyx_emulator import EmulatorConfig, TelnyxEmulator
+from devtools.telnyx_emulator import TelnyxEmulator
 from phoneverify.flows.challenges import flow_key
 from phoneverify.models import User
 from phoneverify.passwords import PasswordHasher
@@ -25,13 +25,6 @@ FORM = {
     "password": PASSWORD,
 }
 REGISTRATION = ["register_start", "register_verify", "register_resend"]
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[TelnyxEmulator]:
-    emu = TelnyxEmulator(EmulatorConfig(port=0, log_requests=False)).start()
-    yield emu
-    emu.stop()
 
 
 @pytest.fixture

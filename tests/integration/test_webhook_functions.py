@@ -11,18 +11,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from devtools.telnyx_emulator import EmulatorConfig, TelnyxEmulator
+from devtools.telnyx_emulator import TelnyxEmulator
 from tests.support.lambda_env import ROOT, invoke
 from tests.support.verify_stack import VerifyStack, telnyx_event, verify_stack
 
 INVALID_SIGNATURE = {"error": "Invalid signature", "code": "invalid_signature"}
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[TelnyxEmulator]:
-    emu = TelnyxEmulator(EmulatorConfig(port=0, log_requests=False)).start()
-    yield emu
-    emu.stop()
 
 
 @pytest.fixture

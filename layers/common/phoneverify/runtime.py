@@ -100,13 +100,13 @@ class Runtime:
             timeout_secs=s.telnyx_timeout_secs,
         )
 
-    @cached_property
-    def code_sender(self) -> TelnyxCodeSender:
-        s = self.settings
+    def code_sender(self, timeout_secs: int) -> TelnyxCodeSender:
+        """Telnyx must accept a code for as long as its flow waits for it."""
+        profile_param = self.settings.telnyx_verify_profile_id_param
         return TelnyxCodeSender(
             self.telnyx,
-            verify_profile_id=lambda: self.secrets.get(s.telnyx_verify_profile_id_param),
-            timeout_secs=s.login_timeout_secs,
+            verify_profile_id=lambda: self.secrets.get(profile_param),
+            timeout_secs=timeout_secs,
         )
 
     @cached_property
@@ -181,7 +181,7 @@ class Runtime:
         return Challenges(
             policy,
             store=self.verifications,
-            sender=self.code_sender,
+            sender=self.code_sender(policy.timeout_secs),
             events=self.events,
             clock=self.clock,
             guard=self.send_limits,
@@ -262,26 +262,10 @@ class Runtime:
             # The pending password hash lives no longer than the code: no resend after expiry.
             retention_secs=0,
         )
-        # Telnyx must accept the code for as long as the registration waits for it.
-        sender = TelnyxCodeSender(
-            self.telnyx,
-            verify_profile_id=lambda: self.secrets.get(s.telnyx_verify_profile_id_param),
-            timeout_secs=s.registration_timeout_secs,
-        )
-        challenges = Challenges(
-            policy,
-            store=self.verifications,
-            sender=sender,
-            events=self.events,
-            clock=self.clock,
-            guard=self.send_limits,
-            failures=self.failure_counter,
-            phone_policy=self.phone_policy,
-        )
         return RegistrationFlow(
             users=self.users,
             passwords=self.passwords,
-            challenges=challenges,
+            challenges=self.challenges(policy),
             tokens=self.tokens,
             clock=self.clock,
             default_phone_region=s.default_phone_region,
@@ -315,28 +299,12 @@ class Runtime:
             PAYMENT_RESTART_HINT,
             PAYMENT_TOO_MANY_ATTEMPTS,
         )
-        # Telnyx must accept the code for as long as the payment waits for it.
-        sender = TelnyxCodeSender(
-            self.telnyx,
-            verify_profile_id=lambda: self.secrets.get(s.telnyx_verify_profile_id_param),
-            timeout_secs=s.payment_timeout_secs,
-        )
-        challenges = Challenges(
-            policy,
-            store=self.verifications,
-            sender=sender,
-            events=self.events,
-            clock=self.clock,
-            guard=self.send_limits,
-            failures=self.failure_counter,
-            phone_policy=self.phone_policy,
-        )
         return PaymentFlow(
             thresholds=Thresholds.from_config(s.payment_thresholds, s.payment_default_threshold),
             users=self.users,
             payments=self.payments,
             processor=self.payment_processor,
-            challenges=challenges,
+            challenges=self.challenges(policy),
             verifications=self.verifications,
             idempotency=self.idempotency,
             clock=self.clock,
