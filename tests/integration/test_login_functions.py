@@ -9,10 +9,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from unittest import mock
 
 import boto3
+import httpx
 import jwt
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from devtools.aws_resources import create_tables
@@ -213,6 +216,41 @@ def test_telnyx_down_gives_502_and_writes_nothing(stack: Stack) -> None:
     assert (status, body["error"]) == (502, "Failed to send verification code")
     items = stack.dynamodb.scan(TableName=stack.env["VERIFICATIONS_TABLE"])["Items"]  # type: ignore[attr-defined]
     assert items == []
+
+
+def test_telnyx_timing_out_at_check_gives_502_and_keeps_the_attempt(stack: Stack) -> None:
+    # Given a pending login, and Telnyx answering the check too late (client timeout 1 s)
+    flow_id = stack.login()
+    code = stack.emulator.latest_code(PHONE)
+    verify = stack.functions["login_verify"].runtime
+    verify.telnyx._http.timeout = httpx.Timeout(1.0)
+    stack.emulator.add_fault(endpoint="verify", delay_ms=1500, count=1)
+    # When
+    status, body, _ = stack.call("login_verify", {"flow_id": flow_id, "code": code})
+    # Then a clean 502, and the flow is still usable with all its attempts
+    assert (status, body["error"]) == (502, "Verification failed")
+    wrong = str((int(str(code)) + 1) % 1_000_000).zfill(6)
+    status, body, _ = stack.call("login_verify", {"flow_id": flow_id, "code": wrong})
+    assert (status, body["attempts_remaining"]) == (401, 4)
+
+
+def test_dynamodb_throttling_gives_a_clean_503_with_retry_after(stack: Stack) -> None:
+    # Given DynamoDB throttling every read of the login function
+    client = stack.functions["login"].runtime.dynamodb
+    throttled = ClientError(
+        {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
+        "GetItem",
+    )
+    # When
+    with mock.patch.object(client, "get_item", side_effect=throttled):
+        status, body, headers = stack.call(
+            "login", {"email": "demo@example.com", "password": PASSWORD}
+        )
+    # Then
+    assert status == 503
+    assert body["code"] == "service_unavailable"
+    assert int(headers["Retry-After"]) >= 1
+    assert stack.emulator.messages() == []  # nothing was sent
 
 
 @pytest.mark.parametrize(
