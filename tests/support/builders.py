@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from phoneverify.flows import payment as payment_flow
 from phoneverify.flows import registration
@@ -54,7 +54,6 @@ def policy(kind: FlowKind = FlowKind.LOGIN, **overrides: object) -> ChallengePol
 
 @dataclass
 class LoginWorld:
-    flow: LoginFlow
     clock: FakeClock
     sender: FakeCodeSender
     store: InMemoryVerificationStore
@@ -64,10 +63,13 @@ class LoginWorld:
     users: InMemoryUsers
     limits: InMemorySendLimits  # permissive caps; replace `limits.caps` to test them
     failures: InMemoryFailureCounter
+    flow: LoginFlow = field(init=False)
 
-    def challenges(self, kind: FlowKind) -> Challenges:
+    def challenges(self, kind_or_policy: FlowKind | ChallengePolicy) -> Challenges:
+        """Challenges over this world's store, outbox, clock, limits and failure counter."""
+        chosen = kind_or_policy if isinstance(kind_or_policy, ChallengePolicy) else None
         return Challenges(
-            policy(kind),
+            chosen or policy(FlowKind(kind_or_policy)),
             store=self.store,
             sender=self.sender,
             events=self.events,
@@ -92,19 +94,14 @@ def login_world(**policy_overrides: object) -> LoginWorld:
     )
     limits = InMemorySendLimits(clock)
     failures = InMemoryFailureCounter(clock)
-    challenges = Challenges(
-        policy(**policy_overrides),
-        store=store,
-        sender=sender,
-        events=events,
-        clock=clock,
-        guard=limits,
-        failures=failures,
+    world = LoginWorld(clock, sender, store, events, tokens, passwords, users, limits, failures)
+    world.flow = LoginFlow(
+        users=users,
+        passwords=passwords,
+        challenges=world.challenges(policy(**policy_overrides)),
+        tokens=tokens,
     )
-    flow = LoginFlow(users=users, passwords=passwords, challenges=challenges, tokens=tokens)
-    return LoginWorld(
-        flow, clock, sender, store, events, tokens, passwords, users, limits, failures
-    )
+    return world
 
 
 @dataclass
@@ -139,19 +136,10 @@ def registration_policy(**overrides: object) -> ChallengePolicy:
 def registration_world(**policy_overrides: object) -> RegistrationWorld:
     """A world with the demo account (PHONE) registered, ready for new sign-ups."""
     world = login_world()
-    challenges = Challenges(
-        registration_policy(**policy_overrides),
-        store=world.store,
-        sender=world.sender,
-        events=world.events,
-        clock=world.clock,
-        guard=world.limits,
-        failures=world.failures,
-    )
     flow = RegistrationFlow(
         users=world.users,
         passwords=world.passwords,
-        challenges=challenges,
+        challenges=world.challenges(registration_policy(**policy_overrides)),
         tokens=world.tokens,
         clock=world.clock,
         default_phone_region="US",
@@ -204,21 +192,12 @@ def payment_world(
     payments = InMemoryPayments()
     ledger = InMemoryLedger()
     idempotency = InMemoryIdempotency()
-    challenges = Challenges(
-        payment_policy(),
-        store=world.store,
-        sender=world.sender,
-        events=world.events,
-        clock=world.clock,
-        guard=world.limits,
-        failures=world.failures,
-    )
     flow = PaymentFlow(
         thresholds=Thresholds.from_config(thresholds or {}, default_threshold),
         users=world.users,
         payments=payments,
         processor=ledger,
-        challenges=challenges,
+        challenges=world.challenges(payment_policy()),
         verifications=world.store,
         idempotency=idempotency,
         clock=world.clock,
