@@ -1,0 +1,166 @@
+"""Attacks on a payment waiting for its code: details changed behind the API's back, another
+user's payment id, and a replayed confirmation. None of them moves money."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+
+from devtools.local_stack import DEMO_PASSWORD, LocalStack
+from tests.security.conftest import DEMO_EMAIL, DEMO_PHONE, Target
+
+
+@pytest.fixture(scope="module")
+def demo_token(security_stack: LocalStack) -> str:
+    """The demo account's token, after its login with the code from the SMS."""
+    assert security_stack.emulator is not None
+    with httpx.Client(base_url=security_stack.api_url, timeout=60) as api:
+        started = api.post("/login", json={"email": DEMO_EMAIL, "password": DEMO_PASSWORD})
+        assert started.status_code == 200, started.text
+        code = security_stack.emulator.latest_code(DEMO_PHONE)
+        verified = api.post(
+            "/login/verify", json={"flow_id": started.json()["flow_id"], "code": code}
+        )
+        assert verified.status_code == 200, verified.text
+        token: str = verified.json()["token"]
+        return token
+
+
+@pytest.fixture(scope="module")
+def nophone_token(security_stack: LocalStack) -> str:
+    """A second account's token: nophone@example.com has no phone, so /login answers one."""
+    with httpx.Client(base_url=security_stack.api_url, timeout=60) as api:
+        response = api.post(
+            "/login", json={"email": "nophone@example.com", "password": DEMO_PASSWORD}
+        )
+        assert response.status_code == 200, response.text
+        token: str = response.json()["token"]
+        return token
+
+
+@pytest.fixture
+def dynamodb(target: Target) -> Iterator[Any]:
+    yield boto3.client("dynamodb", endpoint_url=target.stack.aws_env["AWS_ENDPOINT_URL_DYNAMODB"])
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def initiate(target: Target, token: str) -> str:
+    """A 250.00 USD payment (above the threshold) to a recipient of its own; its id."""
+    order = {"amount": "250.00", "currency": "USD", "recipient": f"Acme {uuid.uuid4().hex[:8]}"}
+    response = target.api.post("/payments/initiate", json=order, headers=bearer(token))
+    assert response.status_code == 200, response.text
+    assert response.json()["requires_verification"] is True
+    payment_id: str = response.json()["payment_id"]
+    return payment_id
+
+
+def confirm(target: Target, token: str, payment_id: str, code: str) -> httpx.Response:
+    return target.api.post(
+        "/payments/confirm",
+        json={"payment_id": payment_id, "code": code},
+        headers=bearer(token),
+    )
+
+
+def stored_payment(dynamodb: Any, payment_id: str) -> dict[str, Any]:
+    item: dict[str, Any] = dynamodb.get_item(
+        TableName="PaymentsTable", Key={"payment_id": {"S": payment_id}}, ConsistentRead=True
+    )["Item"]
+    return item
+
+
+def ledger_entries(dynamodb: Any, payment_id: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = dynamodb.query(
+        TableName="LedgerTable",
+        KeyConditionExpression="payment_id = :p",
+        ExpressionAttributeValues={":p": {"S": payment_id}},
+        ConsistentRead=True,
+    )["Items"]
+    return items
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value"),
+    [("amount", "25000.00"), ("recipient", "acct-mallory")],
+    ids=["amount", "recipient"],
+)
+def test_a_payment_tampered_with_in_the_table_is_refused_even_with_the_right_code(
+    target: Target, demo_token: str, dynamodb: Any, attribute: str, value: str
+) -> None:
+    # Given a pending 250.00 USD payment, and an attacker with write access to PaymentsTable
+    # (but not to the challenge) who changes what will be paid before the payer confirms
+    payment_id = initiate(target, demo_token)
+    code = target.code_for()
+    dynamodb.update_item(
+        TableName="PaymentsTable",
+        Key={"payment_id": {"S": payment_id}},
+        UpdateExpression="SET #a = :v",
+        ExpressionAttributeNames={"#a": attribute},
+        ExpressionAttributeValues={":v": {"S": value}},
+    )
+    # When the payer confirms with the right code
+    response = confirm(target, demo_token, payment_id, code)
+    # Then the changed payment is not executed: 409, no ledger entry, and the payment is over
+    assert response.status_code == 409, response.text
+    assert response.json()["code"] == "payment_details_changed"
+    assert "transaction_id" not in response.json()
+    assert ledger_entries(dynamodb, payment_id) == []
+    assert stored_payment(dynamodb, payment_id)["status"]["S"] == "failed"
+    again = confirm(target, demo_token, payment_id, code)
+    assert (again.status_code, again.json()["error"]) == (400, "Payment already failed")
+    assert ledger_entries(dynamodb, payment_id) == []
+
+
+def test_another_users_payment_id_is_not_found_and_the_owners_payment_is_untouched(
+    target: Target, demo_token: str, nophone_token: str, dynamodb: Any
+) -> None:
+    # Given the demo user's pending payment, and another user who learnt its id and its code
+    payment_id = initiate(target, demo_token)
+    code = target.code_for()
+    before = stored_payment(dynamodb, payment_id)
+    sent_before = len(target.emulator.messages(DEMO_PHONE))
+    # When the other user confirms it and asks for a new code for it
+    confirmed = confirm(target, nophone_token, payment_id, code)
+    resent = target.api.post(
+        "/payments/resend", json={"payment_id": payment_id}, headers=bearer(nophone_token)
+    )
+    # Then both answer as if the payment did not exist, nothing was paid and no SMS went out
+    for response in (confirmed, resent):
+        assert response.status_code == 404, response.text
+        assert response.json()["error"] == "Payment not found"
+        assert "transaction_id" not in response.json()
+    assert ledger_entries(dynamodb, payment_id) == []
+    assert len(target.emulator.messages(DEMO_PHONE)) == sent_before
+    assert stored_payment(dynamodb, payment_id) == before
+    # and the owner can still confirm it with the same code
+    owner = confirm(target, demo_token, payment_id, code)
+    assert owner.status_code == 200, owner.text
+    assert owner.json()["status"] == "completed"
+    assert len(ledger_entries(dynamodb, payment_id)) == 1
+
+
+def test_replaying_a_successful_confirmation_pays_nothing_more(
+    target: Target, demo_token: str, dynamodb: Any
+) -> None:
+    # Given a payment confirmed with its code
+    payment_id = initiate(target, demo_token)
+    code = target.code_for()
+    first = confirm(target, demo_token, payment_id, code)
+    assert first.status_code == 200, first.text
+    # When the same confirmation is sent again
+    replayed = confirm(target, demo_token, payment_id, code)
+    # Then it is refused, and the payment was executed once
+    assert replayed.status_code == 400, replayed.text
+    assert replayed.json()["error"] == "Payment already completed"
+    assert "transaction_id" not in replayed.json()
+    [entry] = ledger_entries(dynamodb, payment_id)
+    assert entry["transaction_id"]["S"] == first.json()["transaction_id"]
+    assert stored_payment(dynamodb, payment_id)["status"]["S"] == "completed"
