@@ -14,9 +14,11 @@ import contextlib
 import logging
 import os
 import secrets
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +29,7 @@ from moto.server import ThreadedMotoServer
 
 from devtools.aws_resources import TEMPLATE, create_tables, load_template
 from devtools.local_gateway import LocalGateway
+from devtools.openapi import write_site
 from devtools.telnyx_emulator import EmulatorConfig, TelnyxEmulator
 from phoneverify.adapters.dynamodb import ConditionFailed, DynamoUserRepository
 from phoneverify.models import User
@@ -97,6 +100,7 @@ class StackConfig:
     static_dir: Path | None = field(default_factory=lambda: _existing(ROOT / "web"))
     gateway_env: dict[str, str] = field(default_factory=dict)
     quiet: bool = False
+    serve_openapi: bool = True  # /openapi.json and /docs, built from the functions' resolvers
 
     @property
     def real_telnyx(self) -> bool:
@@ -118,6 +122,7 @@ class LocalStack:
         self.emulator: TelnyxEmulator | None = None
         self.gateway: LocalGateway | None = None
         self._moto: ThreadedMotoServer | None = None
+        self._site_dir: Path | None = None
         self.aws_env: dict[str, str] = {}
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -167,13 +172,24 @@ class LocalStack:
             host=cfg.host,
             port=cfg.api_port,
             parameter_overrides=overrides,
-            static_dir=cfg.static_dir,
+            static_dir=self._site(),
             extra_env={**self.aws_env, **LOCAL_SEND_LIMITS, **cfg.gateway_env},
             quiet=cfg.quiet,
         )
         self.gateway.start()
         if self.emulator is not None and "/webhooks/telnyx" in TEMPLATE.read_text():
             self.emulator.set_webhook_url(f"{self.gateway.base_url}/webhooks/telnyx")
+
+    def _site(self) -> Path | None:
+        """What the gateway serves as files: the web page, plus the API's OpenAPI document."""
+        cfg = self.config
+        if not cfg.serve_openapi:
+            return cfg.static_dir
+        self._site_dir = Path(tempfile.mkdtemp(prefix="phone-verify-site-"))
+        if cfg.static_dir is not None:
+            shutil.copytree(cfg.static_dir, self._site_dir, dirs_exist_ok=True)
+        write_site(self._site_dir)
+        return self._site_dir
 
     def stop(self) -> None:
         # The emulator first: its webhooks in flight must not reach a gateway shutting down.
@@ -186,6 +202,9 @@ class LocalStack:
         if self._moto is not None:
             self._moto.stop()
             self._moto = None
+        if self._site_dir is not None:
+            shutil.rmtree(self._site_dir, ignore_errors=True)
+            self._site_dir = None
 
     def __enter__(self) -> LocalStack:
         return self.start()
@@ -259,6 +278,8 @@ def _banner(stack: LocalStack) -> str:
     ]
     if cfg.static_dir:
         lines.append(f"  Web page       {stack.api_url}/")
+    if cfg.serve_openapi:
+        lines.append(f"  OpenAPI        {stack.api_url}/openapi.json   (Swagger UI: /docs)")
     if stack.emulator is not None:
         lines += [
             f"  Telnyx (emu)   {stack.emulator.base_url}/v2",

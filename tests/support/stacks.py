@@ -20,6 +20,7 @@ def running_stack(dynamodb_endpoint: str | None, **overrides: Any) -> Iterator[L
         "dynamodb_endpoint": dynamodb_endpoint,
         "static_dir": None,
         "quiet": True,
+        "serve_openapi": False,  # tests/devtools/test_openapi.py covers it
         **overrides,
     }
     with LocalStack(StackConfig(**settings)) as stack:
