@@ -1,19 +1,34 @@
-"""POST /verify/cancel: end a pending verification (of any kind) the person walked away from."""
+"""POST /verify/cancel: end a pending verification the person walked away from.
+
+`{flow_id}` for a login or registration; `{payment_id}` with the payer's bearer token for a
+payment (this route is open, so the token is checked here rather than by the authorizer).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from phoneverify.api import FlowRequest, http_app, lambda_handler_for, request_origin
+from phoneverify.api import (
+    CancelRequest,
+    bearer_user,
+    http_app,
+    lambda_handler_for,
+    request_origin,
+)
 from phoneverify.runtime import Runtime
 
-runtime = Runtime.from_environment()
+runtime = Runtime.from_environment(*Runtime.PAYMENT_TABLES)
 app = http_app(runtime.settings.allowed_origin)
 
 
 @app.post("/verify/cancel")
-def verify_cancel(body: FlowRequest) -> dict[str, Any]:
-    return {"cancelled": runtime.any_flow.cancel(body.flow_id, request_origin(app))}
+def verify_cancel(body: CancelRequest) -> dict[str, Any]:
+    origin = request_origin(app)
+    kind, target = body.target()
+    if kind == "payment_id":
+        user_id = bearer_user(app, runtime.tokens)
+        return {"cancelled": runtime.payment_flow.cancel(user_id, target, origin)}
+    return {"cancelled": runtime.any_flow.cancel(target, origin)}
 
 
 lambda_handler = lambda_handler_for(app, runtime.metrics)

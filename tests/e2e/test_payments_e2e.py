@@ -262,3 +262,27 @@ def test_a_browser_preflight_needs_no_token(api: httpx.Client) -> None:
     assert response.status_code == 200
     allowed = response.headers["Access-Control-Allow-Headers"]
     assert "Authorization" in allowed and "Idempotency-Key" in allowed
+
+
+def test_the_payer_cancels_a_pending_payment_with_its_token(
+    stack: LocalStack, api: httpx.Client, demo_token: str, nophone_token: str
+) -> None:
+    # Given a payment waiting for its code
+    payment = initiate(api, demo_token, order())
+    body = {"payment_id": payment["payment_id"]}
+    # When someone without a token, then another user, then the payer cancel it
+    anonymous = api.post("/verify/cancel", json=body)
+    stranger = api.post("/verify/cancel", json=body, headers=bearer(nophone_token))
+    payer = api.post("/verify/cancel", json=body, headers=bearer(demo_token))
+    again = api.post("/verify/cancel", json=body, headers=bearer(demo_token))
+    # Then only the payer could, once, and the code no longer confirms it
+    assert anonymous.status_code == 401
+    assert stranger.status_code == 404
+    assert (payer.status_code, payer.json()) == (200, {"cancelled": True})
+    assert (again.status_code, again.json()) == (200, {"cancelled": False})
+    confirm = api.post(
+        "/payments/confirm",
+        json={**body, "code": latest_code(stack)},
+        headers=bearer(demo_token),
+    )
+    assert (confirm.status_code, confirm.json()["error"]) == (400, "Payment already cancelled")

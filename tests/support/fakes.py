@@ -376,6 +376,11 @@ class InMemoryPayments:
             payment_id, lambda p: p.status == PaymentStatus.PENDING, status=PaymentStatus.EXPIRED
         )
 
+    def cancel(self, payment_id: str, now: float) -> bool:
+        return self._move(
+            payment_id, lambda p: p.status == PaymentStatus.PENDING, status=PaymentStatus.CANCELLED
+        )
+
     def extend(self, payment_id: str, expires_at: float, now: float) -> bool:
         return self._move(
             payment_id,

@@ -463,3 +463,34 @@ def test_the_verifications_table_never_holds_the_payment_flow_id(world: PaymentW
     assert payment is not None and payment.flow_id is not None
     assert payment.flow_id not in world.store.items
     assert flow_key(payment.flow_id) in world.store.items
+
+
+def test_the_payer_can_cancel_a_pending_payment_and_its_code(world: PaymentWorld) -> None:
+    # Given a payment waiting for its code
+    pid = initiate(world)["payment_id"]
+    code = world.sender.last_code(PHONE)
+    # When the payer walks away
+    cancelled = world.flow.cancel(PAYER, pid, ORIGIN)
+    # Then the payment and its code are over, and a second cancel has nothing to do
+    assert cancelled is True
+    assert status_of(world, pid) == PaymentStatus.CANCELLED
+    with pytest.raises(PaymentNotPending) as caught:
+        confirm(world, pid, code)
+    assert caught.value.body()["error"] == "Payment already cancelled"
+    assert world.ledger.entries == {}
+    assert world.flow.cancel(PAYER, pid, ORIGIN) is False
+    assert "cancelled" in world.events.types
+
+
+def test_no_one_else_can_cancel_a_payment(world: PaymentWorld) -> None:
+    pid = initiate(world)["payment_id"]
+    with pytest.raises(PaymentNotFound):
+        world.flow.cancel(NO_PHONE, pid, ORIGIN)
+    assert status_of(world, pid) == PaymentStatus.PENDING
+
+
+def test_a_completed_payment_is_not_cancelled(world: PaymentWorld) -> None:
+    pid = initiate(world)["payment_id"]
+    confirm(world, pid, world.sender.last_code(PHONE))
+    assert world.flow.cancel(PAYER, pid, ORIGIN) is False
+    assert status_of(world, pid) == PaymentStatus.COMPLETED

@@ -32,6 +32,7 @@ from pydantic_core import PydanticCustomError
 
 from phoneverify.errors import DomainError, InvalidRequest, NotAuthenticated
 from phoneverify.models import RequestOrigin
+from phoneverify.tokens import AccessTokenIssuer, InvalidToken
 
 logger = Logger()
 # Requests that record no verification event (a wrong password, a 400) publish no metric;
@@ -153,6 +154,23 @@ class PaymentConfirmRequest(RequestModel):
 
 class PaymentRequest(RequestModel):
     payment_id: PaymentId
+
+
+class CancelRequest(RequestModel):
+    """Either a flow id, or a payment id (with the payer's bearer token)."""
+
+    flow_id: FlowId | None = None
+    payment_id: PaymentId | None = None
+
+    def target(self) -> tuple[str, str]:
+        """("flow_id" | "payment_id", value); exactly one of the two must be given."""
+        if self.flow_id is not None and self.payment_id is not None:
+            raise InvalidRequest("Give flow_id or payment_id, not both", field="payment_id")
+        if self.payment_id is not None:
+            return "payment_id", self.payment_id
+        if self.flow_id is None:
+            raise InvalidRequest("flow_id is required", field="flow_id")
+        return "flow_id", self.flow_id
 
 
 def error_response(
@@ -278,6 +296,20 @@ def request_origin(app: APIGatewayRestResolver) -> RequestOrigin:
         source_ip=event.request_context.identity.source_ip or "unknown",
         user_agent=user_agent[:256],
     )
+
+
+def bearer_user(app: APIGatewayRestResolver, tokens: AccessTokenIssuer) -> str:
+    """The user of a valid `Authorization: Bearer` token, on a route without the authorizer."""
+    scheme, _, token = (app.current_event.headers.get("authorization") or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthenticated()
+    try:
+        subject = tokens.decode_access_token(token.strip())["sub"]
+    except InvalidToken:
+        raise NotAuthenticated() from None
+    if not isinstance(subject, str) or not subject:
+        raise NotAuthenticated()
+    return subject
 
 
 def authenticated_user(app: APIGatewayRestResolver) -> str:

@@ -55,6 +55,7 @@ class PaymentStatus(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     EXPIRED = "expired"
+    CANCELLED = "cancelled"  # the payer walked away (POST /verify/cancel)
 
 
 @dataclass(frozen=True)

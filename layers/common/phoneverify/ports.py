@@ -209,6 +209,10 @@ class PaymentRepository(Protocol):
         """pending -> expired."""
         ...
 
+    def cancel(self, payment_id: str, now: float) -> bool:
+        """pending -> cancelled; False when the payment was no longer pending."""
+        ...
+
     def extend(self, payment_id: str, expires_at: float, now: float) -> bool:
         """Move the expiry of a pending, unexpired payment (after a resend)."""
         ...

@@ -215,12 +215,18 @@ class DynamoPaymentRepository:
         )
 
     def expire(self, payment_id: str, now: float) -> bool:
+        return self._end_pending(payment_id, PaymentStatus.EXPIRED, now)
+
+    def cancel(self, payment_id: str, now: float) -> bool:
+        return self._end_pending(payment_id, PaymentStatus.CANCELLED, now)
+
+    def _end_pending(self, payment_id: str, status: PaymentStatus, now: float) -> bool:
         return self._update(
             payment_id,
-            "SET #status = :expired, #updated_at = :now",
+            "SET #status = :to, #updated_at = :now",
             "#status = :pending",
             {
-                ":expired": _s(PaymentStatus.EXPIRED.value),
+                ":to": _s(status.value),
                 ":pending": _s(PaymentStatus.PENDING.value),
                 ":now": _n(now),
             },

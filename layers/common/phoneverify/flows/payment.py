@@ -303,6 +303,23 @@ class PaymentFlow:
             self._expire(payment)  # it expired while the new code was on its way
         return resent
 
+    # -- cancel ----------------------------------------------------------------------------
+    def cancel(self, user_id: str, payment_id: str, origin: RequestOrigin) -> bool:
+        """End the caller's pending payment and its code; False when nothing was pending.
+
+        The payment is ended first: a confirmation racing it can then no longer move it to
+        processing, and one that already did makes this answer False.
+        """
+        payment = self._payments.get(payment_id)
+        if payment is None or payment.user_id != user_id:
+            raise PaymentNotFound()
+        if payment.status != PaymentStatus.PENDING or payment.flow_id is None:
+            return False
+        if not self._payments.cancel(payment_id, self._clock.now()):
+            return False
+        self._challenges.cancel(payment.flow_id, origin)
+        return True
+
     # -- helpers ---------------------------------------------------------------------------
     def _pending_payment(self, user_id: str, payment_id: str) -> Payment:
         """The caller's pending payment with an unexpired code, or the error that says why not.
