@@ -12,7 +12,9 @@ import httpx
 import jwt
 import pytest
 
-from devtools.local_stack import DEMO_PASSWORD, LocalStack
+from devtools.local_stack import LocalStack
+from tests.support import payments
+from tests.support.payments import bearer, ledger_entries
 
 PHONE = "+14155550123"
 
@@ -31,31 +33,12 @@ def latest_code(stack: LocalStack) -> str:
 
 @pytest.fixture(scope="module")
 def demo_token(stack: LocalStack) -> str:
-    """The demo account's token, after login with its second factor."""
-    with httpx.Client(base_url=stack.api_url, timeout=30) as api:
-        started = api.post(
-            "/login", json={"email": "demo@example.com", "password": DEMO_PASSWORD}
-        ).json()
-        verified = api.post(
-            "/login/verify", json={"flow_id": started["flow_id"], "code": latest_code(stack)}
-        )
-        assert verified.status_code == 200, verified.text
-        token: str = verified.json()["token"]
-        return token
+    return payments.demo_token(stack)
 
 
 @pytest.fixture(scope="module")
 def nophone_token(stack: LocalStack) -> str:
-    with httpx.Client(base_url=stack.api_url, timeout=30) as api:
-        response = api.post(
-            "/login", json={"email": "nophone@example.com", "password": DEMO_PASSWORD}
-        )
-        token: str = response.json()["token"]
-        return token
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+    return payments.nophone_token(stack)
 
 
 def order(amount: str = "250.00") -> dict[str, str]:
@@ -68,16 +51,6 @@ def initiate(api: httpx.Client, token: str, body: dict[str, str]) -> dict[str, A
     assert response.status_code == 200, response.text
     answer: dict[str, Any] = response.json()
     return answer
-
-
-def ledger_entries(dynamodb: Any, payment_id: str) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = dynamodb.query(
-        TableName="LedgerTable",
-        KeyConditionExpression="payment_id = :p",
-        ExpressionAttributeValues={":p": {"S": payment_id}},
-        ConsistentRead=True,
-    )["Items"]
-    return items
 
 
 def payments_to(dynamodb: Any, recipient: str) -> list[dict[str, Any]]:

@@ -11,45 +11,25 @@ import boto3
 import httpx
 import pytest
 
-from devtools.local_stack import DEMO_PASSWORD, LocalStack
-from tests.security.conftest import DEMO_EMAIL, DEMO_PHONE, Target
+from devtools.local_stack import LocalStack
+from tests.security.conftest import DEMO_PHONE, Target
+from tests.support import payments
+from tests.support.payments import bearer, ledger_entries
 
 
 @pytest.fixture(scope="module")
 def demo_token(security_stack: LocalStack) -> str:
-    """The demo account's token, after its login with the code from the SMS."""
-    assert security_stack.emulator is not None
-    with httpx.Client(base_url=security_stack.api_url, timeout=60) as api:
-        started = api.post("/login", json={"email": DEMO_EMAIL, "password": DEMO_PASSWORD})
-        assert started.status_code == 200, started.text
-        code = security_stack.emulator.latest_code(DEMO_PHONE)
-        verified = api.post(
-            "/login/verify", json={"flow_id": started.json()["flow_id"], "code": code}
-        )
-        assert verified.status_code == 200, verified.text
-        token: str = verified.json()["token"]
-        return token
+    return payments.demo_token(security_stack)
 
 
 @pytest.fixture(scope="module")
 def nophone_token(security_stack: LocalStack) -> str:
-    """A second account's token: nophone@example.com has no phone, so /login answers one."""
-    with httpx.Client(base_url=security_stack.api_url, timeout=60) as api:
-        response = api.post(
-            "/login", json={"email": "nophone@example.com", "password": DEMO_PASSWORD}
-        )
-        assert response.status_code == 200, response.text
-        token: str = response.json()["token"]
-        return token
+    return payments.nophone_token(security_stack)
 
 
 @pytest.fixture
 def dynamodb(target: Target) -> Iterator[Any]:
     yield boto3.client("dynamodb", endpoint_url=target.stack.aws_env["AWS_ENDPOINT_URL_DYNAMODB"])
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def initiate(target: Target, token: str) -> str:
@@ -75,16 +55,6 @@ def stored_payment(dynamodb: Any, payment_id: str) -> dict[str, Any]:
         TableName="PaymentsTable", Key={"payment_id": {"S": payment_id}}, ConsistentRead=True
     )["Item"]
     return item
-
-
-def ledger_entries(dynamodb: Any, payment_id: str) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = dynamodb.query(
-        TableName="LedgerTable",
-        KeyConditionExpression="payment_id = :p",
-        ExpressionAttributeValues={":p": {"S": payment_id}},
-        ConsistentRead=True,
-    )["Items"]
-    return items
 
 
 @pytest.mark.parametrize(

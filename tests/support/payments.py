@@ -1,0 +1,52 @@
+"""What payment tests over the local stack share: the demo accounts' tokens, the bearer
+header, and the ledger entries of a payment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from devtools.local_stack import DEMO_PASSWORD, LocalStack
+
+DEMO_PHONE = "+14155550123"
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def demo_token(stack: LocalStack) -> str:
+    """demo@example.com's token, after its login with the code from the SMS."""
+    assert stack.emulator is not None
+    with httpx.Client(base_url=stack.api_url, timeout=60) as api:
+        started = api.post("/login", json={"email": "demo@example.com", "password": DEMO_PASSWORD})
+        assert started.status_code == 200, started.text
+        code = stack.emulator.latest_code(DEMO_PHONE)
+        verified = api.post(
+            "/login/verify", json={"flow_id": started.json()["flow_id"], "code": code}
+        )
+        assert verified.status_code == 200, verified.text
+        token: str = verified.json()["token"]
+        return token
+
+
+def nophone_token(stack: LocalStack) -> str:
+    """A second account's token: nophone@example.com has no phone, so /login answers one."""
+    with httpx.Client(base_url=stack.api_url, timeout=60) as api:
+        response = api.post(
+            "/login", json={"email": "nophone@example.com", "password": DEMO_PASSWORD}
+        )
+        assert response.status_code == 200, response.text
+        token: str = response.json()["token"]
+        return token
+
+
+def ledger_entries(dynamodb: Any, payment_id: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = dynamodb.query(
+        TableName="LedgerTable",
+        KeyConditionExpression="payment_id = :p",
+        ExpressionAttributeValues={":p": {"S": payment_id}},
+        ConsistentRead=True,
+    )["Items"]
+    return items
