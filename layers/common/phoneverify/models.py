@@ -11,6 +11,9 @@ class FlowKind(StrEnum):
     LOGIN = "login"
     REGISTRATION = "registration"
     PAYMENT = "payment"
+    PASSWORD_RESET = "password_reset"
+    # Not a code flow: decisions about passwords and tokens (throttling, logout, refusals).
+    SESSION = "session"
 
 
 class FlowStatus(StrEnum):
@@ -138,6 +141,15 @@ class VerificationEventType(StrEnum):
     LOCKED = "locked"
     CANCELLED = "cancelled"
     ACCOUNT_LOCKED = "account_locked"  # a wrong code reached the account's failure cap
+    # Authentication decisions (OWASP ASVS V7): audited and logged like the code events.
+    PASSWORD_ACCEPTED = "password_accepted"
+    PASSWORD_REJECTED = "password_rejected"
+    LOGIN_THROTTLED = "login_throttled"
+    LOGIN_LOCKED = "login_locked"  # right password, account locked by wrong codes
+    PASSWORD_RESET = "password_reset"
+    LOGGED_OUT = "logged_out"
+    TOKEN_REFUSED = "token_refused"
+    WEBHOOK_SIGNATURE_REJECTED = "webhook_signature_rejected"
 
 
 @dataclass(frozen=True)
