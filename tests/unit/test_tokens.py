@@ -8,7 +8,7 @@ import json
 import jwt
 import pytest
 
-from phoneverify.tokens import AccessTokenIssuer, InvalidToken
+from phoneverify.tokens import CLOCK_SKEW_SECS, AccessTokenIssuer, InvalidToken
 from tests.support.builders import AUDIENCE, ISSUER, SIGNING_SECRET
 from tests.support.fakes import FakeClock
 
@@ -30,10 +30,12 @@ def claims_for(clock: FakeClock, **overrides: object) -> dict[str, object]:
     claims: dict[str, object] = {
         "sub": "u-1",
         "iat": now,
+        "nbf": now,
         "exp": now + 60,
         "iss": ISSUER,
         "aud": AUDIENCE,
         "jti": "j",
+        "gen": 0,
     }
     claims.update(overrides)
     return claims
@@ -41,7 +43,7 @@ def claims_for(clock: FakeClock, **overrides: object) -> dict[str, object]:
 
 def test_issued_token_carries_the_standard_claims(issuer: AccessTokenIssuer, clock: FakeClock):
     # When
-    token = issuer.issue_access_token("u-42")
+    token = issuer.issue_access_token("u-42", 0)
     # Then
     claims = issuer.decode_access_token(token.token)
     assert claims["sub"] == "u-42"
@@ -49,11 +51,19 @@ def test_issued_token_carries_the_standard_claims(issuer: AccessTokenIssuer, clo
     assert claims["exp"] - claims["iat"] == 900 == token.expires_in
     assert jwt.get_unverified_header(token.token)["alg"] == "HS256"
     assert token.body()["token_type"] == "Bearer"
-    assert issuer.issue_access_token("u-42").token != token.token  # unique jti
+    assert issuer.issue_access_token("u-42", 0).token != token.token  # unique jti
+    assert claims["nbf"] == claims["iat"] and claims["gen"] == 0
+
+
+def test_the_token_carries_the_accounts_token_generation(issuer: AccessTokenIssuer) -> None:
+    # When
+    token = issuer.issue_access_token("u-42", 7)
+    # Then
+    assert issuer.verify(token.token).generation == 7
 
 
 def test_token_expires(issuer: AccessTokenIssuer, clock: FakeClock) -> None:
-    token = issuer.issue_access_token("u-1").token
+    token = issuer.issue_access_token("u-1", 0).token
     clock.advance(900)
     with pytest.raises(InvalidToken):
         issuer.decode_access_token(token)
@@ -92,4 +102,68 @@ def test_short_signing_secret_is_refused(clock: FakeClock) -> None:
         lambda: "short", issuer=ISSUER, audience=AUDIENCE, ttl_seconds=60, clock=clock
     )
     with pytest.raises(RuntimeError, match="at least 32 bytes"):
-        weak.issue_access_token("u-1")
+        weak.issue_access_token("u-1", 0)
+
+
+def signed(clock: FakeClock, **overrides: object) -> str:
+    """A token signed with the real key; an override of None leaves that claim out."""
+    claims = {k: v for k, v in claims_for(clock, **overrides).items() if v is not None}
+    return jwt.encode(claims, SIGNING_SECRET, algorithm="HS256")
+
+
+@pytest.mark.parametrize("claim", ["exp", "iat", "nbf", "gen"])
+@pytest.mark.parametrize(
+    "value",
+    [None, True, False, 1_800_000_060.0, 1.5, "1800000060", [1], {"n": 1}],
+    ids=["missing", "true", "false", "float-integral", "float", "string", "list", "object"],
+)
+def test_time_and_generation_claims_must_be_integers(
+    issuer: AccessTokenIssuer, clock: FakeClock, claim: str, value: object
+) -> None:
+    # Given a token signed with the right key whose claim is missing or not an integer
+    token = signed(clock, **{claim: value})
+    # When / Then it is refused, naming the account it claims to be
+    with pytest.raises(InvalidToken) as refused:
+        issuer.decode_access_token(token)
+    assert refused.value.reason == "invalid_claims"
+    assert refused.value.subject == "u-1"
+
+
+@pytest.mark.parametrize("claim", ["iat", "nbf"])
+def test_a_token_issued_in_the_future_is_refused(
+    issuer: AccessTokenIssuer, clock: FakeClock, claim: str
+) -> None:
+    # Given a token issued (or valid from) beyond the allowed clock skew
+    token = signed(clock, **{claim: int(clock.now()) + CLOCK_SKEW_SECS + 1})
+    # When / Then
+    with pytest.raises(InvalidToken) as refused:
+        issuer.decode_access_token(token)
+    assert refused.value.reason == "not_yet_valid"
+
+
+@pytest.mark.parametrize("claim", ["iat", "nbf"])
+def test_a_clock_a_little_behind_the_issuers_is_tolerated(
+    issuer: AccessTokenIssuer, clock: FakeClock, claim: str
+) -> None:
+    token = signed(clock, **{claim: int(clock.now()) + CLOCK_SKEW_SECS})
+    assert issuer.verify(token).subject == "u-1"
+
+
+@pytest.mark.parametrize(
+    ("claim", "value"),
+    [("sub", ""), ("sub", 42), ("jti", ""), ("jti", 7), ("jti", "j" * 129), ("gen", -1)],
+)
+def test_empty_or_odd_identifiers_are_refused(
+    issuer: AccessTokenIssuer, clock: FakeClock, claim: str, value: object
+) -> None:
+    with pytest.raises(InvalidToken):
+        issuer.decode_access_token(signed(clock, **{claim: value}))
+
+
+def test_a_forged_token_names_nobody(issuer: AccessTokenIssuer, clock: FakeClock) -> None:
+    # Given a token signed with another key, claiming the account u-1
+    token = jwt.encode(claims_for(clock), "another-secret-of-sufficient-length-0123456789")
+    # When / Then its subject is not believed
+    with pytest.raises(InvalidToken) as refused:
+        issuer.decode_access_token(token)
+    assert (refused.value.reason, refused.value.subject) == ("malformed", None)

@@ -11,7 +11,7 @@ class FlowKind(StrEnum):
     LOGIN = "login"
     REGISTRATION = "registration"
     PAYMENT = "payment"
-    PASSWORD_RESET = "password_reset"
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - an event name
     # Not a code flow: decisions about passwords and tokens (throttling, logout, refusals).
     SESSION = "session"
 
@@ -50,6 +50,9 @@ class User:
     password_hash: str
     phone_number: str | None = None
     name: str | None = None
+    # Raised by one each time every token of the account is ended (logout of every session,
+    # password reset, lock); tokens carry the value they were issued under (`gen`).
+    token_generation: int = 0
 
 
 class PaymentStatus(StrEnum):
@@ -142,13 +145,13 @@ class VerificationEventType(StrEnum):
     CANCELLED = "cancelled"
     ACCOUNT_LOCKED = "account_locked"  # a wrong code reached the account's failure cap
     # Authentication decisions (OWASP ASVS V7): audited and logged like the code events.
-    PASSWORD_ACCEPTED = "password_accepted"
-    PASSWORD_REJECTED = "password_rejected"
+    PASSWORD_ACCEPTED = "password_accepted"  # noqa: S105 - an event name
+    PASSWORD_REJECTED = "password_rejected"  # noqa: S105 - an event name
     LOGIN_THROTTLED = "login_throttled"
     LOGIN_LOCKED = "login_locked"  # right password, account locked by wrong codes
-    PASSWORD_RESET = "password_reset"
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - an event name
     LOGGED_OUT = "logged_out"
-    TOKEN_REFUSED = "token_refused"
+    TOKEN_REFUSED = "token_refused"  # noqa: S105 - an event name
     WEBHOOK_SIGNATURE_REJECTED = "webhook_signature_rejected"
 
 

@@ -104,6 +104,7 @@ class DynamoUserRepository:
             password_hash=item["password_hash"]["S"],
             phone_number=item.get("phone_number", {}).get("S"),
             name=item.get("name", {}).get("S"),
+            token_generation=int(item.get("token_gen", {}).get("N", "0")),
         )
 
     def put_user(self, user: User, *, phone_verified_at: float | None = None) -> None:

@@ -12,6 +12,8 @@ from phoneverify.passwords import PasswordHasher
 from phoneverify.ports import UserRepository
 from phoneverify.tokens import AccessToken, AccessTokenIssuer
 
+TOKEN_GENERATION = "token_gen"  # noqa: S105 - the key of the token generation in the data
+
 
 @dataclass(frozen=True)
 class SecondFactorRequired:
@@ -47,13 +49,17 @@ class LoginFlow:
         if user is None or not password_ok:
             raise InvalidCredentials()
         if not user.phone_number:
-            return self._tokens.issue_access_token(user.user_id)
-        challenge = self._challenges.open(user.user_id, user.phone_number, origin)
+            return self._tokens.issue_access_token(user.user_id, user.token_generation)
+        # The token is issued under the generation read now: if every token of the account
+        # is ended before the code comes back, the token of this login is born ended.
+        data = {TOKEN_GENERATION: str(user.token_generation)}
+        challenge = self._challenges.open(user.user_id, user.phone_number, origin, data=data)
         return SecondFactorRequired(challenge)
 
     def verify(self, flow_id: str, code: str, origin: RequestOrigin) -> AccessToken:
         record = self._challenges.check(flow_id, code, origin)
-        return self._tokens.issue_access_token(record.subject)
+        generation = int(record.data.get(TOKEN_GENERATION) or 0)
+        return self._tokens.issue_access_token(record.subject, generation)
 
     def resend(self, flow_id: str, origin: RequestOrigin) -> Resent:
         return self._challenges.resend(flow_id, origin)

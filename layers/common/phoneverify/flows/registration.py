@@ -128,7 +128,8 @@ class RegistrationFlow:
             name=record.data.get("name") or None,
         )
         self._users.put_user(user, phone_verified_at=self._clock.now())
-        return Registered(user.user_id, self._tokens.issue_access_token(user.user_id))
+        # A new account: no token of it was ever ended, so its generation is 0.
+        return Registered(user.user_id, self._tokens.issue_access_token(user.user_id, 0))
 
     def resend(self, flow_id: str, origin: RequestOrigin) -> Resent:
         return self._challenges.resend(flow_id, origin)
