@@ -1,8 +1,12 @@
 """Lambda REQUEST authorizer of the payment routes: `Authorization: Bearer <access token>`.
 
-A valid token (HS256 pinned; iss, aud, exp and jti required) gets an IAM policy allowing
-exactly the called method, with principalId and context `user_id` set to the token's `sub`.
-Anything else raises Exception("Unauthorized"), which API Gateway answers with 401.
+A valid token (HS256 pinned; iss, aud, integer iat/nbf/exp, jti and gen required) that was
+not ended (one BatchGetItem: the account's token generation and the token's logout record)
+gets an IAM policy allowing exactly the called method, with principalId and context `user_id`
+set to the token's `sub`. Anything else raises Exception("Unauthorized"), which API Gateway
+answers with 401; so does a failed check (DynamoDB unavailable): refused, never allowed.
+Every refusal is logged with its reason, source IP, user agent and, when the signature held,
+the subject; never the token.
 """
 
 from __future__ import annotations
@@ -18,44 +22,63 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from phoneverify.errors import StorageUnavailable, TokenRefused
+from phoneverify.models import RequestOrigin
 from phoneverify.runtime import Runtime
-from phoneverify.tokens import InvalidToken
 
 logger = Logger()
-runtime = Runtime.from_environment()
+runtime = Runtime.from_environment(*Runtime.TOKEN_TABLES)
 
 # RFC 6750: the scheme is case-insensitive; a JWT is three base64url parts.
 BEARER = re.compile(r"Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)", re.IGNORECASE)
 
 
-def unauthorized(reason: str) -> Exception:
-    logger.info("request refused", extra={"reason": reason})
+def unauthorized(reason: str, origin: RequestOrigin, subject: str | None = None) -> Exception:
+    logger.info(
+        "request refused",
+        extra={
+            "reason": reason,
+            "source_ip": origin.source_ip,
+            "user_agent": origin.user_agent,
+            "subject": subject,
+        },
+    )
     return Exception("Unauthorized")  # the exact message API Gateway turns into a 401
 
 
+def origin_of(event: APIGatewayAuthorizerRequestEvent) -> RequestOrigin:
+    user_agent = event.headers.get("User-Agent") or ""  # case-insensitive
+    return RequestOrigin(
+        source_ip=event.request_context.identity.source_ip or "unknown",
+        user_agent=user_agent[:256],
+    )
+
+
 @logger.inject_lambda_context(clear_state=True)
+@runtime.metrics.log_metrics
 @event_source(data_class=APIGatewayAuthorizerRequestEvent)
 def lambda_handler(
     event: APIGatewayAuthorizerRequestEvent, context: LambdaContext
 ) -> dict[str, Any]:
+    origin = origin_of(event)
     match = BEARER.fullmatch((event.headers.get("Authorization") or "").strip())
     if match is None:
-        raise unauthorized("no bearer token")
+        raise unauthorized("no bearer token", origin)
     try:
-        claims = runtime.tokens.decode_access_token(match.group(1))
-    except InvalidToken as exc:
-        raise unauthorized(str(exc)) from None
-    subject = claims["sub"]
-    if not isinstance(subject, str) or not subject:
-        raise unauthorized("token without a subject")
+        claims = runtime.sessions.authenticate(match.group(1), origin)
+    except TokenRefused as exc:
+        raise unauthorized(exc.reason, origin, exc.subject) from None
+    except StorageUnavailable:
+        logger.error("token check unavailable: refused", extra={"source_ip": origin.source_ip})
+        raise unauthorized("check_unavailable", origin) from None
     route = event.parsed_arn
     policy = APIGatewayAuthorizerResponse(
-        principal_id=subject,
+        principal_id=claims.subject,
         region=route.region,
         aws_account_id=route.aws_account_id,
         api_id=route.api_id,
         stage=route.stage,
-        context={"user_id": subject},
+        context={"user_id": claims.subject},
         partition=route.partition,
     )
     policy.allow_route(http_method=str(route.http_method), resource=route.resource)

@@ -17,7 +17,7 @@ from phoneverify.api import (
 )
 from phoneverify.runtime import Runtime
 
-runtime = Runtime.from_environment(*Runtime.PAYMENT_TABLES)
+runtime = Runtime.from_environment(*Runtime.PAYMENT_TABLES, *Runtime.TOKEN_TABLES)
 app = http_app(runtime.settings.allowed_origin)
 
 
@@ -26,7 +26,7 @@ def verify_cancel(body: CancelRequest) -> dict[str, Any]:
     origin = request_origin(app)
     kind, target = body.target()
     if kind == "payment_id":
-        user_id = bearer_user(app, runtime.tokens)
+        user_id = bearer_user(app, runtime.sessions)
         return {"cancelled": runtime.payment_flow.cancel(user_id, target, origin)}
     return {"cancelled": runtime.any_flow.cancel(target, origin)}
 

@@ -10,6 +10,7 @@ from phoneverify.flows.challenges import ChallengePolicy, Challenges
 from phoneverify.flows.login import LoginFlow
 from phoneverify.flows.payment import PaymentFlow
 from phoneverify.flows.registration import RegistrationFlow
+from phoneverify.flows.sessions import Sessions
 from phoneverify.models import FlowKind, RequestOrigin, User
 from phoneverify.money import Thresholds
 from phoneverify.passwords import PasswordHasher
@@ -22,6 +23,7 @@ from tests.support.fakes import (
     InMemoryLedger,
     InMemoryPayments,
     InMemorySendLimits,
+    InMemoryTokenRevocations,
     InMemoryUsers,
     InMemoryVerificationStore,
     RecordingEvents,
@@ -64,6 +66,8 @@ class LoginWorld:
     limits: InMemorySendLimits  # permissive caps; replace `limits.caps` to test them
     failures: InMemoryFailureCounter
     flow: LoginFlow = field(init=False)
+    revocations: InMemoryTokenRevocations = field(init=False)  # over `users`
+    sessions: Sessions = field(init=False)  # bearer tokens and logout
 
     def challenges(self, kind_or_policy: FlowKind | ChallengePolicy) -> Challenges:
         """Challenges over this world's store, outbox, clock, limits and failure counter."""
@@ -100,6 +104,10 @@ def login_world(**policy_overrides: object) -> LoginWorld:
         passwords=passwords,
         challenges=world.challenges(policy(**policy_overrides)),
         tokens=tokens,
+    )
+    world.revocations = InMemoryTokenRevocations(users, clock)
+    world.sessions = Sessions(
+        tokens=tokens, revocations=world.revocations, events=events, clock=clock
     )
     return world
 

@@ -30,6 +30,7 @@ from phoneverify.errors import (
     PaymentDeclined,
     PhoneAlreadyRegistered,
     SendBudgetExhausted,
+    StorageUnavailable,
 )
 from phoneverify.models import (
     DeliveryStatus,
@@ -42,6 +43,7 @@ from phoneverify.models import (
     User,
     VerificationEvent,
 )
+from phoneverify.tokens import TokenClaims, revocation_refusal
 
 
 class FakeClock:
@@ -112,6 +114,12 @@ class InMemoryUsers:
     def get(self, user_id: str) -> User | None:
         return next((u for u in self.by_email.values() if u.user_id == user_id), None)
 
+    def replace(self, user: User) -> None:
+        """Store a changed copy of an existing account (same email and phone)."""
+        self.by_email[user.email] = user
+        if user.phone_number:
+            self.by_phone[user.phone_number] = user
+
     def put_user(self, user: User, *, phone_verified_at: float | None = None) -> None:
         with self._lock:
             if user.email in self.by_email:
@@ -122,6 +130,38 @@ class InMemoryUsers:
             if user.phone_number:
                 self.by_phone[user.phone_number] = user
             self.phone_verified_at[user.user_id] = phone_verified_at
+
+
+class InMemoryTokenRevocations:
+    """TokenRevocations over InMemoryUsers, deciding as DynamoTokenRevocations does (one
+    `revocation_refusal`); `unavailable` makes the next checks fail as a throttled read."""
+
+    def __init__(self, users: InMemoryUsers, clock: FakeClock) -> None:
+        self.users = users
+        self.clock = clock
+        self.ended: dict[str, int] = {}  # jti -> the token's expiry (the TTL)
+        self.checks = 0
+        self.unavailable = 0
+
+    def end_token(self, jti: str, expires_at: int) -> None:
+        self.ended.setdefault(jti, expires_at)
+
+    def end_all_tokens(self, user_id: str) -> None:
+        user = self.users.get(user_id)
+        if user is not None:
+            self.users.replace(replace(user, token_generation=user.token_generation + 1))
+
+    def refusal(self, claims: TokenClaims) -> str | None:
+        self.checks += 1
+        if self.unavailable:
+            self.unavailable -= 1
+            raise StorageUnavailable()
+        user = self.users.get(claims.subject)
+        generation = None if user is None else user.token_generation
+        return revocation_refusal(claims, generation, self.ended.get(claims.jti), self.clock.now())
+
+    def is_active(self, claims: TokenClaims) -> bool:
+        return self.refusal(claims) is None
 
 
 class InMemoryVerificationStore:

@@ -12,9 +12,10 @@ import jwt
 import pytest
 
 from phoneverify.config import Settings
+from phoneverify.models import User
 from phoneverify.runtime import Runtime
 from phoneverify.tokens import AccessTokenIssuer
-from tests.support.fakes import FakeClock
+from tests.support.fakes import FakeClock, InMemoryTokenRevocations, InMemoryUsers, RecordingEvents
 from tests.support.lambda_env import ROOT, LambdaContext, load_function, template_environment
 
 SECRET = "authorizer-unit-test-secret-" + "0123456789abcdef" * 3  # long enough for HS512
@@ -40,14 +41,37 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
+def users() -> InMemoryUsers:
+    return InMemoryUsers(
+        User("u-42", "u42@example.com", "hash"), User("u-7", "u7@example.com", "h")
+    )
+
+
+@pytest.fixture
+def revocations(users: InMemoryUsers, clock: FakeClock) -> InMemoryTokenRevocations:
+    return InMemoryTokenRevocations(users, clock)
+
+
+@pytest.fixture
+def events() -> RecordingEvents:
+    return RecordingEvents()
+
+
+@pytest.fixture
 def authorizer(
-    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], clock: FakeClock
+    monkeypatch: pytest.MonkeyPatch,
+    env: dict[str, str],
+    clock: FakeClock,
+    revocations: InMemoryTokenRevocations,
+    events: RecordingEvents,
 ) -> ModuleType:
     module = load_function("authorizer", monkeypatch, env)
     settings = Settings.from_env(env)
     runtime = Runtime(
         settings, clock=clock, secrets=StaticSecrets({env["JWT_SIGNING_SECRET_PARAM"]: SECRET})
     )
+    runtime.revocations = revocations  # type: ignore[assignment]
+    runtime.events = events
     monkeypatch.setattr(module, "runtime", runtime)
     return module
 
@@ -91,6 +115,7 @@ def claims(env: dict[str, str], clock: FakeClock, **overrides: object) -> dict[s
         "iss": env["JWT_ISSUER"],
         "aud": env["JWT_AUDIENCE"],
         "jti": "j-1",
+        "gen": 0,
     }
     values.update(overrides)
     return values
@@ -100,7 +125,7 @@ def test_a_valid_token_allows_exactly_the_called_method_as_its_subject(
     authorizer: ModuleType, issuer: AccessTokenIssuer
 ) -> None:
     # Given
-    token = issuer.issue_access_token("u-42").token
+    token = issuer.issue_access_token("u-42", 0).token
     # When
     result = authorize(authorizer, f"Bearer {token}")
     # Then
@@ -112,7 +137,7 @@ def test_a_valid_token_allows_exactly_the_called_method_as_its_subject(
 
 
 def test_the_scheme_is_case_insensitive(authorizer: ModuleType, issuer: AccessTokenIssuer) -> None:
-    token = issuer.issue_access_token("u-42").token
+    token = issuer.issue_access_token("u-42", 0).token
     assert authorize(authorizer, f"bearer {token}")["principalId"] == "u-42"
 
 
@@ -167,7 +192,105 @@ def test_a_missing_or_non_bearer_header_is_unauthorized(
 def test_a_token_expires_with_time(
     authorizer: ModuleType, issuer: AccessTokenIssuer, clock: FakeClock
 ) -> None:
-    token = issuer.issue_access_token("u-42").token
+    token = issuer.issue_access_token("u-42", 0).token
     clock.advance(3600)
     with pytest.raises(Exception, match=r"^Unauthorized$"):
         authorize(authorizer, f"Bearer {token}")
+
+
+def test_one_ended_token_is_unauthorized_and_the_refusal_is_audited(
+    authorizer: ModuleType,
+    issuer: AccessTokenIssuer,
+    revocations: InMemoryTokenRevocations,
+    events: RecordingEvents,
+) -> None:
+    # Given two tokens of one account, the first logged out
+    ended = issuer.issue_access_token("u-42", 0).token
+    other = issuer.issue_access_token("u-42", 0).token
+    revocations.end_token(issuer.verify(ended).jti, issuer.verify(ended).expires_at)
+    # When / Then the ended one is refused, the other still works
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        authorize(authorizer, f"Bearer {ended}")
+    assert authorize(authorizer, f"Bearer {other}")["principalId"] == "u-42"
+    refused = events.events[0]
+    assert (refused.type.value, refused.subject) == ("token_refused", "u-42")
+    assert refused.detail == {"reason": "token_ended"}
+    assert refused.origin.source_ip == "198.51.100.7"  # from the sample event
+
+
+def test_every_token_of_an_account_ends_at_once_and_only_that_accounts(
+    authorizer: ModuleType, issuer: AccessTokenIssuer, revocations: InMemoryTokenRevocations
+) -> None:
+    # Given tokens of two accounts
+    mine = issuer.issue_access_token("u-42", 0).token
+    theirs = issuer.issue_access_token("u-7", 0).token
+    # When every token of u-42 is ended
+    revocations.end_all_tokens("u-42")
+    # Then
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        authorize(authorizer, f"Bearer {mine}")
+    assert authorize(authorizer, f"Bearer {theirs}")["principalId"] == "u-7"
+    # and a token issued afterwards, under the new generation, works
+    fresh = issuer.issue_access_token("u-42", 1).token
+    assert authorize(authorizer, f"Bearer {fresh}")["principalId"] == "u-42"
+
+
+def test_a_token_of_an_account_that_no_longer_exists_is_unauthorized(
+    authorizer: ModuleType, issuer: AccessTokenIssuer
+) -> None:
+    token = issuer.issue_access_token("u-deleted", 0).token
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        authorize(authorizer, f"Bearer {token}")
+
+
+def test_when_the_check_cannot_be_made_the_token_is_refused_not_allowed(
+    authorizer: ModuleType, issuer: AccessTokenIssuer, revocations: InMemoryTokenRevocations
+) -> None:
+    # Given DynamoDB throttling the revocation check
+    token = issuer.issue_access_token("u-42", 0).token
+    revocations.unavailable = 1
+    # When / Then
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        authorize(authorizer, f"Bearer {token}")
+
+
+@pytest.mark.parametrize(
+    ("claim", "value"),
+    [("nbf", 1_800_000_000.5), ("iat", "1800000000"), ("exp", True), ("gen", None)],
+    ids=["float-nbf", "string-iat", "bool-exp", "no-gen"],
+)
+def test_tokens_with_loose_claims_are_unauthorized_even_when_signed_right(
+    authorizer: ModuleType,
+    env: dict[str, str],
+    clock: FakeClock,
+    revocations: InMemoryTokenRevocations,
+    claim: str,
+    value: object,
+) -> None:
+    values = {k: v for k, v in claims(env, clock, **{claim: value}).items() if v is not None}
+    token = jwt.encode(values, SECRET, "HS256")
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        authorize(authorizer, f"Bearer {token}")
+    assert revocations.checks == 0  # refused before any DynamoDB read
+
+
+def test_refusals_are_logged_with_reason_origin_and_subject_but_never_the_token(
+    authorizer: ModuleType,
+    issuer: AccessTokenIssuer,
+    revocations: InMemoryTokenRevocations,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given an ended token
+    token = issuer.issue_access_token("u-42", 0).token
+    revocations.end_all_tokens("u-42")
+    # When it is presented
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        authorize(authorizer, f"Bearer {token}")
+    # Then the log line says why, from where and for whom, without the token
+    refusal = next(r for r in caplog.records if r.getMessage() == "request refused")
+    assert refusal.reason == "all_tokens_ended"  # type: ignore[attr-defined]
+    assert refusal.subject == "u-42"  # type: ignore[attr-defined]
+    assert refusal.source_ip == "198.51.100.7"  # type: ignore[attr-defined]
+    assert refusal.user_agent == "Mozilla/5.0 (sample event)"  # type: ignore[attr-defined]
+    logged = " ".join(str(vars(record)) for record in caplog.records)
+    assert token.split(".")[2] not in logged  # not even the signature

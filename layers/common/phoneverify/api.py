@@ -10,7 +10,7 @@ import re
 import unicodedata
 import warnings
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import (
@@ -27,12 +27,15 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
 from pydantic_core import PydanticCustomError
 
 from phoneverify.errors import DomainError, InvalidRequest, NotAuthenticated
 from phoneverify.models import RequestOrigin
-from phoneverify.tokens import AccessTokenIssuer, InvalidToken
+
+if TYPE_CHECKING:
+    from phoneverify.flows.sessions import Sessions
+    from phoneverify.tokens import TokenClaims
 
 logger = Logger()
 # Requests that record no verification event (a wrong password, a 400) publish no metric;
@@ -173,6 +176,16 @@ class CancelRequest(RequestModel):
         return "flow_id", self.flow_id
 
 
+class LogoutRequest(RequestModel):
+    """`{}` ends the token that came with the request; `{"all": true}` every token of its
+    account."""
+
+    all: Annotated[
+        StrictBool,
+        Field(description="true: end every token of the account, not only this one."),
+    ] = False
+
+
 def error_response(
     status: int, body: dict[str, Any], headers: dict[str, str] | None = None
 ) -> Response[str]:
@@ -298,18 +311,18 @@ def request_origin(app: APIGatewayRestResolver) -> RequestOrigin:
     )
 
 
-def bearer_user(app: APIGatewayRestResolver, tokens: AccessTokenIssuer) -> str:
-    """The user of a valid `Authorization: Bearer` token, on a route without the authorizer."""
+def bearer_claims(app: APIGatewayRestResolver, sessions: Sessions) -> TokenClaims:
+    """The claims of the request's `Authorization: Bearer` token, on a route without the
+    authorizer: valid and not ended (one DynamoDB read), else 401; 503 when that read fails."""
     scheme, _, token = (app.current_event.headers.get("authorization") or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise NotAuthenticated()
-    try:
-        subject = tokens.decode_access_token(token.strip())["sub"]
-    except InvalidToken:
-        raise NotAuthenticated() from None
-    if not isinstance(subject, str) or not subject:
-        raise NotAuthenticated()
-    return subject
+    return sessions.authenticate(token.strip(), request_origin(app))
+
+
+def bearer_user(app: APIGatewayRestResolver, sessions: Sessions) -> str:
+    """The user of the request's valid, not ended bearer token (see bearer_claims)."""
+    return bearer_claims(app, sessions).subject
 
 
 def authenticated_user(app: APIGatewayRestResolver) -> str:

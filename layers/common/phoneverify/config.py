@@ -43,6 +43,9 @@ class Settings(BaseModel):
     payments_table: NonEmpty | None = None
     ledger_table: NonEmpty | None = None
     idempotency_table: NonEmpty | None = None
+    # Only the functions that check or end bearer tokens set this (the authorizer, /logout,
+    # /verify/cancel); Runtime.sessions `require`s it.
+    revoked_tokens_table: NonEmpty | None = None
     # Only the Telnyx webhook function sets these; it `require`s them at cold start.
     telnyx_public_key_param: SsmName | None = None
     webhook_events_table: NonEmpty | None = None

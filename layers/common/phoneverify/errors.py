@@ -240,6 +240,16 @@ class NotAuthenticated(DomainError):
     message = "Unauthorized"
 
 
+class TokenRefused(NotAuthenticated):
+    """A bearer token that is not (or no longer) valid: 401 like any missing token. `reason`
+    and `subject` are for the logs and the audit trail, never for the response."""
+
+    def __init__(self, reason: str, subject: str | None = None) -> None:
+        self.reason = reason
+        self.subject = subject
+        super().__init__()
+
+
 class PaymentNotFound(DomainError):
     """No such payment, or it belongs to someone else: the two are indistinguishable."""
 

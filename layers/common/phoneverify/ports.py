@@ -15,6 +15,7 @@ from phoneverify.models import (
     User,
     VerificationEvent,
 )
+from phoneverify.tokens import TokenClaims
 
 
 class CodeSender(Protocol):
@@ -244,4 +245,30 @@ class IdempotentRequests(Protocol):
         Raises IdempotencyKeyReused when `request` differs from the first one, and
         IdempotencyKeyInUse while the first is still running.
         """
+        ...
+
+
+class TokenRevocations(Protocol):
+    """Access tokens ended before their expiry (docs/sessions.md)."""
+
+    def end_token(self, jti: str, expires_at: int) -> None:
+        """End one token (logout), until its own expiry. Ending it twice is no error."""
+        ...
+
+    def end_all_tokens(self, user_id: str) -> None:
+        """End every token of the account issued so far (logout of every session, password
+        reset, account lock): one conditional write raising its token generation. An account
+        that no longer exists has no token left to end: nothing happens then.
+
+        Raises StorageUnavailable.
+        """
+        ...
+
+    def refusal(self, claims: TokenClaims) -> str | None:
+        """Why a token with valid claims is no longer active (tokens.revocation_refusal), or
+        None while it is. One read. Raises StorageUnavailable."""
+        ...
+
+    def is_active(self, claims: TokenClaims) -> bool:
+        """`refusal(claims) is None`."""
         ...

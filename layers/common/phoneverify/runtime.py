@@ -24,6 +24,7 @@ from phoneverify.adapters.payments import (
     LedgerPaymentProcessor,
     PowertoolsIdempotentRequests,
 )
+from phoneverify.adapters.revocations import DynamoTokenRevocations
 from phoneverify.adapters.send_limits import DynamoFailureCounter, DynamoSendLimits, SendCaps
 from phoneverify.adapters.telnyx_sender import TelnyxCodeSender
 from phoneverify.clock import Clock, SystemClock
@@ -36,6 +37,7 @@ from phoneverify.flows.payment import PaymentFlow
 from phoneverify.flows.registration import RESTART_HINT as REGISTRATION_RESTART_HINT
 from phoneverify.flows.registration import TOO_MANY_ATTEMPTS as REGISTRATION_TOO_MANY_ATTEMPTS
 from phoneverify.flows.registration import RegistrationFlow
+from phoneverify.flows.sessions import Sessions
 from phoneverify.models import FlowKind
 from phoneverify.money import Thresholds
 from phoneverify.passwords import PasswordHasher
@@ -139,6 +141,23 @@ class Runtime:
             audience=s.jwt_audience,
             ttl_seconds=s.access_token_ttl_seconds,
             clock=self.clock,
+        )
+
+    # -- bearer tokens (docs/sessions.md): the functions that check or end them -------------
+    TOKEN_TABLES = ("revoked_tokens_table",)
+
+    @cached_property
+    def revocations(self) -> DynamoTokenRevocations:
+        s = self.settings
+        s.require(*self.TOKEN_TABLES)
+        return DynamoTokenRevocations(
+            self.dynamodb, s.users_table, str(s.revoked_tokens_table), self.clock
+        )
+
+    @cached_property
+    def sessions(self) -> Sessions:
+        return Sessions(
+            tokens=self.tokens, revocations=self.revocations, events=self.events, clock=self.clock
         )
 
     # -- abuse controls (docs/abuse-controls.md): every Challenges gets all three ----------

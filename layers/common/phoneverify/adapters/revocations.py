@@ -1,0 +1,109 @@
+"""Ended access tokens in DynamoDB (docs/sessions.md).
+
+One token: its `jti` in the RevokedTokensTable until the token's own expiry (TTL `ttl`). Every
+token of an account: `token_gen` on its `USER#<id>` item, raised by one. Checking a token is a
+single BatchGetItem reading both.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger
+from botocore.exceptions import BotoCoreError, ClientError
+
+from phoneverify.adapters.dynamodb import ConditionFailed, _n, _s, dynamodb_errors
+from phoneverify.clock import Clock
+from phoneverify.errors import StorageUnavailable
+from phoneverify.tokens import TokenClaims, revocation_refusal
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+else:
+    DynamoDBClient = Any
+
+logger = Logger(child=True)
+
+
+class DynamoTokenRevocations:
+    def __init__(
+        self, client: DynamoDBClient, users_table: str, revoked_table: str, clock: Clock
+    ) -> None:
+        self._client = client
+        self._users = users_table
+        self._revoked = revoked_table
+        self._clock = clock
+
+    def end_token(self, jti: str, expires_at: int) -> None:
+        try:
+            with dynamodb_errors():
+                self._client.put_item(
+                    TableName=self._revoked,
+                    Item={"jti": _s(jti), "ttl": _n(expires_at)},
+                    ConditionExpression="attribute_not_exists(jti)",
+                )
+        except ConditionFailed:
+            pass  # ended already (a concurrent logout of the same token)
+
+    def end_all_tokens(self, user_id: str) -> None:
+        try:
+            with dynamodb_errors():
+                self._client.update_item(
+                    TableName=self._users,
+                    Key={"pk": _s(f"USER#{user_id}")},
+                    UpdateExpression="ADD token_gen :one",
+                    ConditionExpression="attribute_exists(pk)",
+                    ExpressionAttributeValues={":one": _n(1)},
+                )
+        except ConditionFailed:
+            pass  # no such account: its tokens are refused anyway
+
+    def is_active(self, claims: TokenClaims) -> bool:
+        return self.refusal(claims) is None
+
+    def refusal(self, claims: TokenClaims) -> str | None:
+        user_key = {"pk": _s(f"USER#{claims.subject}")}
+        token_key = {"jti": _s(claims.jti)}
+        found = self._batch_get(
+            {
+                self._users: {
+                    "Keys": [user_key],
+                    "ProjectionExpression": "pk, token_gen",
+                    "ConsistentRead": True,
+                },
+                self._revoked: {
+                    "Keys": [token_key],
+                    "ProjectionExpression": "jti, #ttl",
+                    "ExpressionAttributeNames": {"#ttl": "ttl"},
+                    "ConsistentRead": True,
+                },
+            }
+        )
+        user = next(iter(found.get(self._users, [])), None)
+        ended = next(iter(found.get(self._revoked, [])), None)
+        generation = None if user is None else int(user.get("token_gen", {}).get("N", "0"))
+        ended_until = None if ended is None else float(ended["ttl"]["N"])
+        return revocation_refusal(claims, generation, ended_until, self._clock.now())
+
+    def _batch_get(self, request: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+        """Items by table; the keys DynamoDB left unprocessed are asked for once more, and
+        still unprocessed then, the answer is StorageUnavailable (never a guess)."""
+        found: dict[str, list[dict[str, Any]]] = {}
+        for _ in range(2):
+            response = self._call(request)
+            for table, items in response.get("Responses", {}).items():
+                found.setdefault(table, []).extend(items)
+            request = dict(response.get("UnprocessedKeys") or {})
+            if not request:
+                return found
+        logger.warning("token check left unprocessed keys", extra={"tables": sorted(request)})
+        raise StorageUnavailable()
+
+    def _call(self, request: dict[str, Any]) -> Any:
+        try:
+            with dynamodb_errors():
+                return self._client.batch_get_item(RequestItems=request)
+        except (ClientError, BotoCoreError) as exc:
+            # Any other refusal (access denied, missing table) cannot answer either.
+            logger.error("token check failed", extra={"error": type(exc).__name__})
+            raise StorageUnavailable() from exc

@@ -1,0 +1,88 @@
+"""Sessions: who a bearer token speaks for, and logging out (docs/sessions.md).
+
+A token is accepted when its signature and claims hold (tokens.py) and it was not ended since:
+one read of the account's token generation and of the token's logout record. Refusals of a
+token whose signature held are audited under its subject; forged tokens name nobody.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from phoneverify.clock import Clock
+from phoneverify.errors import TokenRefused
+from phoneverify.models import FlowKind, RequestOrigin, VerificationEvent, VerificationEventType
+from phoneverify.ports import TokenRevocations, VerificationEvents
+from phoneverify.tokens import AccessTokenIssuer, InvalidToken, TokenClaims
+
+
+@dataclass(frozen=True)
+class LoggedOut:
+    everywhere: bool
+
+    def body(self) -> dict[str, Any]:
+        return {"logged_out": True}
+
+
+class Sessions:
+    def __init__(
+        self,
+        *,
+        tokens: AccessTokenIssuer,
+        revocations: TokenRevocations,
+        events: VerificationEvents,
+        clock: Clock,
+    ) -> None:
+        self._tokens = tokens
+        self._revocations = revocations
+        self._events = events
+        self._clock = clock
+
+    def authenticate(self, token: str, origin: RequestOrigin) -> TokenClaims:
+        """The claims of a valid token that was not ended.
+
+        Raises TokenRefused (401; its reason is logged and audited, never answered) or
+        StorageUnavailable when the check cannot be made: never a guess.
+        """
+        try:
+            claims = self._tokens.verify(token)
+        except InvalidToken as exc:
+            raise self._refused(exc.reason, exc.subject, origin) from None
+        reason = self._revocations.refusal(claims)
+        if reason is not None:
+            raise self._refused(reason, claims.subject, origin)
+        return claims
+
+    def logout(self, claims: TokenClaims, everywhere: bool, origin: RequestOrigin) -> LoggedOut:
+        """End this token, or (`everywhere`) every token of its account issued so far."""
+        if everywhere:
+            self._revocations.end_all_tokens(claims.subject)
+        else:
+            self._revocations.end_token(claims.jti, claims.expires_at)
+        self._record(VerificationEventType.LOGGED_OUT, claims.subject, origin, all=everywhere)
+        return LoggedOut(everywhere)
+
+    def _refused(self, reason: str, subject: str | None, origin: RequestOrigin) -> TokenRefused:
+        if subject is not None:
+            self._record(VerificationEventType.TOKEN_REFUSED, subject, origin, reason=reason)
+        return TokenRefused(reason, subject)
+
+    def _record(
+        self,
+        event_type: VerificationEventType,
+        subject: str,
+        origin: RequestOrigin,
+        **detail: Any,
+    ) -> None:
+        self._events.record(
+            VerificationEvent(
+                type=event_type,
+                kind=FlowKind.SESSION,
+                subject=subject,
+                masked_phone="",
+                at=self._clock.now(),
+                origin=origin,
+                detail=detail,
+            )
+        )
