@@ -1,0 +1,28 @@
+"""POST /logout: end the bearer token of the request, or (`{"all": true}`) every token of its
+account. The route is open: the token is checked here (as /verify/cancel does), since ending
+it needs its own claims (`jti`, `exp`), which the authorizer does not pass on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from phoneverify.api import (
+    LogoutRequest,
+    bearer_claims,
+    http_app,
+    lambda_handler_for,
+    request_origin,
+)
+from phoneverify.runtime import Runtime
+
+runtime = Runtime.from_environment(*Runtime.TOKEN_TABLES)
+app = http_app(runtime.settings.allowed_origin)
+
+
+@app.post("/logout")
+def logout(body: LogoutRequest) -> dict[str, Any]:
+    claims = bearer_claims(app, runtime.sessions)
+    return runtime.sessions.logout(claims, body.all, request_origin(app)).body()
+
+
+lambda_handler = lambda_handler_for(app, runtime.metrics)
