@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import boto3
 import httpx
 import pytest
 
@@ -39,6 +40,16 @@ class Target:
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.stack.api_url, timeout=60)
+
+    def ssm_value(self, name: str) -> str:
+        """A parameter as the functions read it (the stack's SSM): what an attacker who stole
+        it would have."""
+        ssm = boto3.client("ssm", endpoint_url=self.stack.aws_env["AWS_ENDPOINT_URL"])
+        value: str = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+        return value
+
+    def signing_secret(self) -> str:
+        return self.ssm_value("/phone-verify/dev/jwt-signing-secret")
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,7 @@
-"""Attacks on the access token in front of the payment endpoints: every forged, foreign or
-stale token is stopped by the authorizer before any payment logic runs."""
+"""Attacks on the access token in front of the payment endpoints and /logout: every forged,
+foreign, stale or loosely typed token is stopped (by the authorizer, or by /logout's own
+check) before any logic runs. Tokens "signed right" use the stack's real secret, as one
+stolen from SSM would."""
 
 from __future__ import annotations
 
@@ -9,7 +11,6 @@ import time
 import uuid
 from typing import Any
 
-import boto3
 import jwt
 import pytest
 
@@ -17,12 +18,8 @@ from tests.security.conftest import Target
 
 ISSUER, AUDIENCE = "phone-verify-dev", "phone-verify-dev-api"
 ORDER = {"amount": "50.00", "currency": "USD", "recipient": "acct-attacker", "description": "x"}
-
-
-def ssm_value(target: Target, name: str) -> str:
-    ssm = boto3.client("ssm", endpoint_url=target.stack.aws_env["AWS_ENDPOINT_URL"])
-    value: str = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
-    return value
+# A request the authorizer lets through to a 404 that changes nothing: the control below.
+NO_SUCH_PAYMENT = {"payment_id": "pay_" + "0" * 32}
 
 
 def claims(**overrides: Any) -> dict[str, Any]:
@@ -30,10 +27,12 @@ def claims(**overrides: Any) -> dict[str, Any]:
     values: dict[str, Any] = {
         "sub": "demo-no-phone",
         "iat": now,
+        "nbf": now,
         "exp": now + 600,
         "iss": ISSUER,
         "aud": AUDIENCE,
         "jti": uuid.uuid4().hex,
+        "gen": 0,
     }
     values.update(overrides)
     return {k: v for k, v in values.items() if v is not None}
@@ -47,8 +46,8 @@ def unsigned(payload: dict[str, Any]) -> str:
 
 
 def forged_tokens(target: Target) -> dict[str, str]:
-    secret = ssm_value(target, "/phone-verify/dev/jwt-signing-secret")
-    webhook_key = ssm_value(target, "/phone-verify/dev/telnyx-webhook-public-key")
+    secret = target.signing_secret()
+    webhook_key = target.ssm_value("/phone-verify/dev/telnyx-webhook-public-key")
     now = int(time.time())
     return {
         "alg-none": unsigned(claims()),
@@ -60,7 +59,34 @@ def forged_tokens(target: Target) -> dict[str, str]:
         "signed-with-webhook-key": jwt.encode(claims(), webhook_key, "HS256"),
         "hs512": jwt.encode(claims(), secret, "HS512"),
         "garbage": "not.a.token",
+        # Signed with the real secret, but with claims of the wrong type or time
+        "float-nbf": jwt.encode(claims(nbf=now + 0.5), secret, "HS256"),
+        "string-iat": jwt.encode(claims(iat=str(now)), secret, "HS256"),
+        "bool-exp": jwt.encode(claims(exp=True), secret, "HS256"),
+        "float-exp": jwt.encode(claims(exp=now + 600.0), secret, "HS256"),
+        "no-nbf": jwt.encode(claims(nbf=None), secret, "HS256"),
+        "no-iat": jwt.encode(claims(iat=None), secret, "HS256"),
+        "no-gen": jwt.encode(claims(gen=None), secret, "HS256"),
+        "string-gen": jwt.encode(claims(gen="0"), secret, "HS256"),
+        "future-iat": jwt.encode(claims(iat=now + 3600), secret, "HS256"),
+        "future-nbf": jwt.encode(claims(nbf=now + 3600), secret, "HS256"),
+        "older-generation": jwt.encode(claims(gen=-1), secret, "HS256"),
     }
+
+
+LOOSE = [
+    "float-nbf",
+    "string-iat",
+    "bool-exp",
+    "float-exp",
+    "no-nbf",
+    "no-iat",
+    "no-gen",
+    "string-gen",
+    "future-iat",
+    "future-nbf",
+    "older-generation",
+]
 
 
 @pytest.mark.parametrize(
@@ -75,6 +101,7 @@ def forged_tokens(target: Target) -> dict[str, str]:
         "signed-with-webhook-key",
         "hs512",
         "garbage",
+        *LOOSE,
     ],
 )
 def test_forged_and_foreign_tokens_never_reach_payment_logic(target: Target, kind: str) -> None:
@@ -98,8 +125,7 @@ def test_missing_or_malformed_authorization_is_401(target: Target, header: str |
 
 def test_a_valid_token_does_work_so_the_refusals_above_mean_something(target: Target) -> None:
     # Given a token made exactly like the forged ones, but right
-    secret = ssm_value(target, "/phone-verify/dev/jwt-signing-secret")
-    token = jwt.encode(claims(), secret, "HS256")
+    token = jwt.encode(claims(), target.signing_secret(), "HS256")
     # When
     response = target.api.post(
         "/payments/initiate", json=ORDER, headers={"Authorization": f"Bearer {token}"}
@@ -110,8 +136,7 @@ def test_a_valid_token_does_work_so_the_refusals_above_mean_something(target: Ta
 
 
 def test_the_user_comes_from_the_token_never_from_the_body(target: Target) -> None:
-    secret = ssm_value(target, "/phone-verify/dev/jwt-signing-secret")
-    token = jwt.encode(claims(), secret, "HS256")
+    token = jwt.encode(claims(), target.signing_secret(), "HS256")
     response = target.api.post(
         "/payments/initiate",
         json={**ORDER, "user_id": "demo-user"},
@@ -119,3 +144,21 @@ def test_the_user_comes_from_the_token_never_from_the_body(target: Target) -> No
     )
     assert response.status_code == 400
     assert response.json()["field"] == "user_id"
+
+
+@pytest.mark.parametrize("kind", ["alg-none", "wrong-key", "expired", "no-jti", *LOOSE])
+def test_forged_and_loosely_typed_tokens_cannot_log_anyone_out(target: Target, kind: str) -> None:
+    # Given a token of the kinds above, claiming the account nophone@example.com
+    token = forged_tokens(target)[kind]
+    # When it is used to end every session of that account
+    response = target.api.post(
+        "/logout", json={"all": True}, headers={"Authorization": f"Bearer {token}"}
+    )
+    # Then the contract's 401, and nothing was ended: a real token of the account still passes
+    assert response.status_code == 401, response.text
+    assert response.json() == {"error": "Unauthorized", "code": "unauthorized"}
+    real = jwt.encode(claims(), target.signing_secret(), "HS256")
+    still = target.api.post(
+        "/payments/resend", json=NO_SUCH_PAYMENT, headers={"Authorization": f"Bearer {real}"}
+    )
+    assert still.status_code == 404, still.text  # past the authorizer
