@@ -275,6 +275,7 @@ def _banner(stack: LocalStack) -> str:
         "                 (POST /register/start, /register/verify, /register/resend)",
         "                 (POST /verify/cancel, GET /verify/status, POST /webhooks/telnyx)",
         "                 (POST /payments/initiate, /payments/confirm, /payments/resend: Bearer)",
+        "                 (POST /logout: Bearer)",
     ]
     if cfg.static_dir:
         lines.append(f"  Web page       {stack.api_url}/")
