@@ -159,3 +159,16 @@ def test_each_check_costs_one_read(world: LoginWorld) -> None:
     authenticate(world, token)
     authenticate(world, token)
     assert world.revocations.checks == 2
+
+
+@pytest.mark.parametrize("email", ["demo@example.com", "plain@example.com"])
+def test_login_issues_under_the_accounts_current_generation(world: LoginWorld, email: str) -> None:
+    # Given an account whose tokens were all ended three times
+    user = world.users.find_by_email(email)
+    assert user is not None
+    for _ in range(3):
+        world.revocations.end_all_tokens(user.user_id)
+    # When it signs in (with or without a code)
+    claims = authenticate(world, sign_in(world, email))
+    # Then its token carries the generation that makes it live
+    assert claims.generation == 3
