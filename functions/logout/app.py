@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from phoneverify.api import (
+    BEARER_REQUIRED,
     LogoutRequest,
     bearer_claims,
     http_app,
@@ -19,7 +20,7 @@ runtime = Runtime.from_environment(*Runtime.TOKEN_TABLES)
 app = http_app(runtime.settings.allowed_origin)
 
 
-@app.post("/logout")
+@app.post("/logout", security=BEARER_REQUIRED)
 def logout(body: LogoutRequest) -> dict[str, Any]:
     claims = bearer_claims(app, runtime.sessions)
     return runtime.sessions.logout(claims, body.all, request_origin(app)).body()

@@ -45,6 +45,11 @@ def test_payment_routes_require_the_bearer_token(document: dict[str, Any]) -> No
     assert "security" not in document["paths"]["/login"]["post"]
 
 
+def test_logout_requires_the_bearer_token_it_checks_itself(document: dict[str, Any]) -> None:
+    assert document["paths"]["/logout"]["post"]["security"] == [{"bearerAuth": []}]
+    assert document["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+
+
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
     with running_stack(None, serve_openapi=True, static_dir=TEMPLATE.parent / "web") as s:

@@ -24,6 +24,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -240,6 +241,12 @@ def _unreadable_body(event: dict[str, Any]) -> tuple[int, dict[str, str]] | None
     return None
 
 
+# OpenAPI: the bearer scheme, and the `security` of routes that check the token themselves
+# (devtools/openapi.py marks those behind the authorizer).
+BEARER_SCHEME = "bearerAuth"
+BEARER_REQUIRED: list[dict[str, list[str]]] = [{BEARER_SCHEME: []}]
+
+
 def http_app(allowed_origin: str) -> APIGatewayRestResolver:
     """A resolver with validation, CORS and the domain-error mapping registered."""
     app = APIGatewayRestResolver(
@@ -250,6 +257,7 @@ def http_app(allowed_origin: str) -> APIGatewayRestResolver:
             max_age=600,
         ),
     )
+    app.configure_openapi(security_schemes={BEARER_SCHEME: HTTPBearer()})
     _map_errors(app)
     return app
 
