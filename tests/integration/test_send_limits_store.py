@@ -265,7 +265,7 @@ def test_failures_are_counted_up_to_the_cap_then_the_account_is_locked(
     assert locked.value.status == 429
     assert locked.value.retry_after == LOCKOUT
     assert locked.value.body() == {
-        "error": "Too many failed attempts on this account. Try again later.",
+        "error": AccountLocked.message,
         "code": "account_locked",
         "retry_after": LOCKOUT,
     }

@@ -99,7 +99,7 @@ def assert_account_locked(response: httpx.Response) -> None:
     assert response.status_code == 429, response.text
     body = response.json()
     assert body["code"] == "account_locked"
-    assert body["error"] == "Too many failed attempts on this account. Try again later."
+    assert body["error"] == AccountLocked.message
     assert LOCKOUT_SECS - 120 <= body["retry_after"] <= LOCKOUT_SECS
     assert response.headers["Retry-After"] == str(body["retry_after"])
     assert "token" not in body

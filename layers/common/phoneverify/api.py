@@ -81,6 +81,16 @@ class RegisterStartRequest(RequestModel):
     password: Annotated[str | None, Field(max_length=1024)] = None
 
 
+class PasswordResetStartRequest(RequestModel):
+    email: Annotated[str, Field(min_length=3, max_length=320)]
+
+
+class PasswordResetVerifyRequest(RequestModel):
+    flow_id: FlowId
+    code: Code
+    new_password: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
 class VerifyCodeRequest(RequestModel):
     flow_id: FlowId
     code: Code

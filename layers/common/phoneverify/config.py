@@ -77,6 +77,15 @@ class Settings(BaseModel):
     sms_budget: Annotated[int, Field(ge=1, le=10_000_000)] = 1_000
     max_account_failures: Annotated[int, Field(ge=1, le=10_000)] = 100
     account_lockout_secs: Annotated[int, Field(ge=60, le=365 * 86_400)] = 30 * 86_400
+    # Password throttling (docs/abuse-controls.md#password-throttling), on RATE_LIMITS_TABLE.
+    password_free_failures: Annotated[int, Field(ge=1, le=100)] = 5
+    password_throttle_base_secs: Annotated[int, Field(ge=1, le=3_600)] = 30
+    # Minutes, not days: wrong passwords alone never lock an account.
+    password_throttle_max_secs: Annotated[int, Field(ge=1, le=3_600)] = 900
+    password_failure_memory_secs: Annotated[int, Field(ge=3_600, le=30 * 86_400)] = 86_400
+    max_password_failures_per_ip: Annotated[int, Field(ge=1, le=1_000_000)] = 100
+    password_ip_window_secs: Annotated[int, Field(ge=60, le=86_400)] = 3_600
+    password_reset_timeout_secs: Annotated[int, Field(ge=60, le=600)] = 600
     # Comma-separated ISO 3166 alpha-2 codes ("US,CA,GB").
     allowed_countries: tuple[str, ...] = tuple(sorted(DEFAULT_ALLOWED_COUNTRIES))
     allow_voip_numbers: bool = False

@@ -125,6 +125,16 @@ class SendPermit:
 
 
 @dataclass(frozen=True)
+class PasswordAttempt:
+    """One password check a PasswordThrottle admitted: the counters it counted in, and the
+    account's consecutive failures if this attempt fails too."""
+
+    account_key: str
+    source_key: str
+    failures: int
+
+
+@dataclass(frozen=True)
 class RequestOrigin:
     """Where a request came from, for the audit trail and per-source limits."""
 
