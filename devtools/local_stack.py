@@ -58,13 +58,15 @@ DEMO_ACCOUNTS = (
 
 # Locally every request comes from 127.0.0.1, most codes go to the demo phone, and the tests'
 # stacks share one DynamoDB for a whole session: the hourly send caps per phone, source and
-# account and the SMS budget are raised so that they only stop what tests point at them.
-# StackConfig.gateway_env overrides them (tests/security/test_sms_pumping.py does).
+# account, the SMS budget and the wrong passwords per source address are raised so that they
+# only stop what tests point at them. StackConfig.gateway_env overrides them
+# (tests/security/test_sms_pumping.py and test_password_throttling.py do).
 LOCAL_SEND_LIMITS = {
     "MAX_SENDS_PER_PHONE": "1000",
     "MAX_SENDS_PER_IP": "10000",
     "MAX_SENDS_PER_ACCOUNT": "1000",
     "SMS_BUDGET": "100000",
+    "MAX_PASSWORD_FAILURES_PER_IP": "100000",
 }
 
 

@@ -6,12 +6,16 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import boto3
 import httpx
 import pytest
 
+from devtools.aws_resources import TEMPLATE, table_definitions
+from devtools.local_gateway import LocalGateway
 from devtools.local_stack import DEMO_PASSWORD, LocalStack
 from phoneverify.adapters.dynamodb import DynamoUserRepository
 from phoneverify.models import User
@@ -74,9 +78,10 @@ class Account:
     phone: str  # "" for an account without a phone
 
 
-def seed_account(stack: LocalStack, *, with_phone: bool = True) -> Account:
+def seed_account(stack: LocalStack, *, with_phone: bool = True, bcrypt_cost: int = 4) -> Account:
     """An account of its own for one attack test (so the demo accounts are never locked or
-    throttled for the others), written straight into the stack's UsersTable."""
+    throttled for the others), written straight into the stack's UsersTable. Its hash costs
+    little to check, unless a timing test asks for the production cost (12)."""
     client = boto3.client(
         "dynamodb",
         endpoint_url=stack.aws_env["AWS_ENDPOINT_URL_DYNAMODB"],
@@ -88,9 +93,74 @@ def seed_account(stack: LocalStack, *, with_phone: bool = True) -> Account:
     user = User(
         account.user_id,
         account.email,
-        PasswordHasher(cost=4).hash(PASSWORD),  # the stored hash names its cost
+        PasswordHasher(cost=bcrypt_cost).hash(PASSWORD),  # the stored hash names its cost
         phone or None,
         "Attacked Person",
     )
     DynamoUserRepository(client, "UsersTable").put_user(user, phone_verified_at=0)
     return account
+
+
+# -- small caps: the template's functions behind a gateway of their own ----------------------
+_addresses = itertools.count(10)  # 127.0.0.10, .11, ...: one source per call of new_source()
+
+
+def new_source() -> str:
+    return f"127.0.0.{next(_addresses)}"
+
+
+@dataclass
+class LimitedTarget:
+    gateway: LocalGateway
+    emulator: Any  # the session stack's TelnyxEmulator
+
+    def client(self, source: str) -> httpx.Client:
+        """A client whose requests come from `source` (a loopback address): API Gateway's
+        source IP is the connection's, as the local gateway's is."""
+        transport = httpx.HTTPTransport(local_address=source)
+        return httpx.Client(base_url=self.gateway.base_url, timeout=60, transport=transport)
+
+    def sent_to(self, phone: str) -> int:
+        """SMS the emulator sent to `phone`, delivered or not."""
+        return len(self.emulator.messages(phone, include_undelivered=True))
+
+
+def rate_limits_table(stack: LocalStack) -> str:
+    """A fresh RateLimitsTable as template.yaml declares it (a lower-case name: tables are
+    listed in name order, and the stacks look for their own among the first)."""
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=stack.aws_env["AWS_ENDPOINT_URL_DYNAMODB"],
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # DynamoDB Local accepts any
+    )
+    props = table_definitions()["RateLimitsTable"]
+    name = f"limited-{uuid.uuid4().hex[:8]}-ratelimits"
+    client.create_table(
+        TableName=name,
+        AttributeDefinitions=props["AttributeDefinitions"],
+        KeySchema=props["KeySchema"],
+        BillingMode=props["BillingMode"],
+    )
+    client.get_waiter("table_exists").wait(TableName=name)
+    return name
+
+
+@contextmanager
+def limited(stack: LocalStack, caps: dict[str, str]) -> Iterator[LimitedTarget]:
+    """The template's functions with `caps` and a RateLimitsTable of their own (the session's
+    other tests count nothing in it), beside the session stack and sharing its services. (Not
+    a second LocalStack: moto's backends are per process, so it would put new secrets in SSM
+    under the session stack's functions.)"""
+    assert stack.emulator is not None
+    env = {**stack.aws_env, "RATE_LIMITS_TABLE": rate_limits_table(stack), **caps}
+    gateway = LocalGateway(
+        TEMPLATE,
+        port=0,
+        parameter_overrides={"TelnyxApiBaseUrl": stack.emulator.base_url},
+        extra_env=env,
+        quiet=True,
+    )
+    with gateway:
+        yield LimitedTarget(gateway, stack.emulator)

@@ -577,7 +577,7 @@ class InMemoryPasswordThrottle:
             if failures >= policy.free_failures and until > now:
                 raise LoginThrottled(max(1, math.ceil(until - now)))
             failures += 1
-            lease = math.ceil(now + policy.check_lease_secs)
+            lease = now + policy.check_lease_secs
             self.accounts[account_key] = (failures, lease, now + policy.failure_memory_secs)
             self.sources[source] = self.sources.get(source, 0) + 1
         return PasswordAttempt(account_key, source, failures)
@@ -587,7 +587,7 @@ class InMemoryPasswordThrottle:
         with self._lock:
             failures, _, forgotten_at = self.accounts.get(attempt.account_key, (0, 0.0, 0.0))
             if delay and failures == attempt.failures:
-                until = math.ceil(self.clock.now() + delay)
+                until = self.clock.now() + delay
                 self.accounts[attempt.account_key] = (failures, until, forgotten_at)
         return delay
 

@@ -69,7 +69,7 @@ class DynamoPasswordThrottle:
                     # Only the newest failure sets the wait; a reset in between stays a reset.
                     "#failures = :failures",
                     {
-                        ":until": {"N": str(math.ceil(self._clock.now() + delay))},
+                        ":until": {"N": str(self._clock.now() + delay)},
                         ":failures": {"N": str(attempt.failures)},
                     },
                 )
@@ -115,7 +115,7 @@ class DynamoPasswordThrottle:
         values = {
             ":one": {"N": "1"},
             ":now": {"N": str(now)},
-            ":lease": {"N": str(math.ceil(now + policy.check_lease_secs))},
+            ":lease": {"N": str(now + policy.check_lease_secs)},
             ":ttl": {"N": str(math.ceil(now + policy.failure_memory_secs))},
         }
         for _ in range(3):
