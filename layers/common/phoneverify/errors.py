@@ -99,6 +99,10 @@ class InvalidWebhookSignature(DomainError):
     code = "invalid_signature"
     message = "Invalid signature"
 
+    def __init__(self, reason: str = "invalid signature") -> None:
+        self.reason = reason  # for the logs and the audit trail, never told to the caller
+        super().__init__()
+
 
 class VerificationExpired(DomainError):
     status = 410

@@ -408,13 +408,20 @@ class Challenges:
             self._unlocker.reset(subject)
 
     def record(
-        self, event_type: VerificationEventType, subject: str, origin: RequestOrigin, **detail: Any
+        self,
+        event_type: VerificationEventType,
+        subject: str,
+        origin: RequestOrigin,
+        *,
+        kind: FlowKind | None = None,
+        **detail: Any,
     ) -> None:
-        """An event of this kind of flow that no challenge carries (a password decision)."""
+        """An event that no challenge carries (a password decision), of this kind of flow
+        unless `kind` says otherwise."""
         self._events.record(
             VerificationEvent(
                 type=event_type,
-                kind=self.policy.kind,
+                kind=kind or self.policy.kind,
                 subject=subject,
                 masked_phone="",
                 at=self._clock.now(),
