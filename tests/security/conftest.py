@@ -14,13 +14,14 @@ import boto3
 import httpx
 import pytest
 
-from devtools.aws_resources import TEMPLATE, table_definitions
+from devtools.aws_resources import TEMPLATE
 from devtools.local_gateway import LocalGateway
 from devtools.local_stack import DEMO_PASSWORD, LocalStack
 from phoneverify.adapters.dynamodb import DynamoUserRepository
 from phoneverify.models import User
 from phoneverify.passwords import PasswordHasher
 from tests.support.stacks import running_stack
+from tests.support.tables import rate_limits_table
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_PHONE = "+14155550123"
@@ -125,28 +126,6 @@ class LimitedTarget:
         return len(self.emulator.messages(phone, include_undelivered=True))
 
 
-def rate_limits_table(stack: LocalStack) -> str:
-    """A fresh RateLimitsTable as template.yaml declares it (a lower-case name: tables are
-    listed in name order, and the stacks look for their own among the first)."""
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=stack.aws_env["AWS_ENDPOINT_URL_DYNAMODB"],
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",  # DynamoDB Local accepts any
-    )
-    props = table_definitions()["RateLimitsTable"]
-    name = f"limited-{uuid.uuid4().hex[:8]}-ratelimits"
-    client.create_table(
-        TableName=name,
-        AttributeDefinitions=props["AttributeDefinitions"],
-        KeySchema=props["KeySchema"],
-        BillingMode=props["BillingMode"],
-    )
-    client.get_waiter("table_exists").wait(TableName=name)
-    return name
-
-
 @contextmanager
 def limited(stack: LocalStack, caps: dict[str, str]) -> Iterator[LimitedTarget]:
     """The template's functions with `caps` and a RateLimitsTable of their own (the session's
@@ -154,7 +133,15 @@ def limited(stack: LocalStack, caps: dict[str, str]) -> Iterator[LimitedTarget]:
     a second LocalStack: moto's backends are per process, so it would put new secrets in SSM
     under the session stack's functions.)"""
     assert stack.emulator is not None
-    env = {**stack.aws_env, "RATE_LIMITS_TABLE": rate_limits_table(stack), **caps}
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=stack.aws_env["AWS_ENDPOINT_URL_DYNAMODB"],
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # DynamoDB Local accepts any
+    )
+    table = rate_limits_table(client, "limited")
+    env = {**stack.aws_env, "RATE_LIMITS_TABLE": table, **caps}
     gateway = LocalGateway(
         TEMPLATE,
         port=0,
