@@ -317,3 +317,27 @@ def test_sample_events_exist_for_every_function() -> None:
     for directory in sorted(p.name for p in (ROOT / "functions").iterdir() if p.is_dir()):
         assert f"functions/{directory}/" in template
         assert Path(ROOT / "events" / f"{directory}.json").is_file()
+
+
+def test_wrong_passwords_are_audited_with_who_asked_never_the_password(stack: Stack) -> None:
+    # Given a wrong password for a known and for an unknown email
+    headers = {"User-Agent": "credential-stuffer/1.0"}
+    for email in ("demo@example.com", "nobody@example.com"):
+        status, _, _ = stack.call(
+            "login", {"email": email, "password": "hunter2-guess"}, headers=headers
+        )
+        assert status == 401
+    # When
+    trail = DynamoAuditTrail(stack.dynamodb, stack.env["AUDIT_TABLE"], retention_secs=1)
+    known = trail.events_for("u-demo")
+    everything = json.dumps(stack.dynamodb.scan(TableName=stack.env["AUDIT_TABLE"])["Items"])  # type: ignore[attr-defined]
+    # Then each refusal is in the audit trail with its address and user agent
+    assert [e["event"] for e in known] == ["password_rejected"]
+    assert known[0]["source_ip"] == "198.51.100.7"
+    assert known[0]["user_agent"] == "credential-stuffer/1.0"
+    assert known[0]["detail"] == {"failures": "1", "next_wait_secs": "0"}
+    assert everything.count("password_rejected") == 2
+    assert '"subject": {"S": "email#' in everything  # the unknown email, hashed
+    # and it holds neither the password nor the unknown email in clear
+    assert "hunter2-guess" not in everything
+    assert "nobody@example.com" not in everything
