@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from devtools.aws_resources import LOCAL_ORIGIN
 from devtools.telnyx_emulator import TelnyxEmulator
 from phoneverify.flows.challenges import flow_key
 from phoneverify.flows.registration import PHONE_HAS_ACCOUNT
@@ -67,14 +68,14 @@ def test_sign_up_with_the_code_from_the_outbox_creates_the_account(stack: Functi
     status, body, headers = stack.call(
         "register_verify",
         {"flow_id": started["flow_id"], "code": stack.code_for(NEW_PHONE)},
-        {"Origin": "https://app.example"},
+        {"Origin": LOCAL_ORIGIN},
     )
     # Then
     assert status == 201, body
     assert set(body) == {"user_id", "token", "token_type", "expires_in"}
     assert body["token_type"] == "Bearer" and body["expires_in"] == 3600
     assert stack.decode(body["token"])["sub"] == body["user_id"]
-    assert headers.get("Access-Control-Allow-Origin") == "*"
+    assert headers.get("Access-Control-Allow-Origin") == LOCAL_ORIGIN
     # and the account holds its email (lower case) and its verified phone
     (item,) = [i for i in stack.scan("USERS_TABLE") if i["pk"]["S"] == f"USER#{body['user_id']}"]
     assert item["email"]["S"] == "ada@example.com"

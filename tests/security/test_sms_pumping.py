@@ -25,7 +25,7 @@ import httpx
 import phonenumbers
 import pytest
 
-from devtools.aws_resources import TEMPLATE, table_definitions
+from devtools.aws_resources import LOCAL_PARAMETERS, TEMPLATE, table_definitions
 from devtools.local_gateway import LocalGateway
 from devtools.local_stack import DEMO_PASSWORD, LocalStack
 from tests.security.conftest import DEMO_EMAIL, DEMO_PHONE
@@ -99,7 +99,7 @@ def limited(stack: LocalStack, caps: dict[str, str]) -> Iterator[PumpTarget]:
     gateway = LocalGateway(
         TEMPLATE,
         port=0,
-        parameter_overrides={"TelnyxApiBaseUrl": stack.emulator.base_url},
+        parameter_overrides={**LOCAL_PARAMETERS, "TelnyxApiBaseUrl": stack.emulator.base_url},
         extra_env=env,
         quiet=True,
     )
