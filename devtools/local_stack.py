@@ -103,6 +103,9 @@ class StackConfig:
     gateway_env: dict[str, str] = field(default_factory=dict)
     quiet: bool = False
     serve_openapi: bool = True  # /openapi.json and /docs, built from the functions' resolvers
+    # CORS origin (template parameter AllowedOrigin); None: the API's own http://host:port,
+    # where the web page is served.
+    allowed_origin: str | None = None
 
     @property
     def real_telnyx(self) -> bool:
@@ -153,7 +156,7 @@ class LocalStack:
         dynamodb = self._client("dynamodb")
         create_tables(dynamodb)  # those missing: an external DynamoDB may outlive a run
 
-        overrides: dict[str, str] = {}
+        overrides = {"AllowedOrigin": cfg.allowed_origin or f"http://{cfg.host}:{cfg.api_port}"}
         if cfg.real_telnyx:
             overrides["TelnyxApiBaseUrl"] = REAL_TELNYX_URL
         else:

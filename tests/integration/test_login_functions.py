@@ -18,7 +18,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from devtools.aws_resources import create_tables
+from devtools.aws_resources import LOCAL_ORIGIN, create_tables
 from devtools.telnyx_emulator import TelnyxEmulator
 from phoneverify.adapters.audit import DynamoAuditTrail
 from phoneverify.adapters.dynamodb import DynamoUserRepository
@@ -101,13 +101,13 @@ def test_login_then_code_from_the_outbox_gives_a_token_for_the_user(stack: Stack
     assert code is not None
     # When
     status, body, headers = stack.call(
-        "login_verify", {"flow_id": flow_id, "code": code}, {"Origin": "https://app.example"}
+        "login_verify", {"flow_id": flow_id, "code": code}, {"Origin": LOCAL_ORIGIN}
     )
     # Then
     assert status == 200, body
     assert body["token_type"] == "Bearer" and body["expires_in"] == 3600
     assert decode(str(body["token"]), stack.env)["sub"] == "u-demo"
-    assert headers.get("Access-Control-Allow-Origin") == "*"
+    assert headers.get("Access-Control-Allow-Origin") == LOCAL_ORIGIN
     # and the flow is single use
     status, body, _ = stack.call("login_verify", {"flow_id": flow_id, "code": code})
     assert (status, body["error"]) == (400, "No pending verification. Start login again.")

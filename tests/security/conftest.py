@@ -14,7 +14,7 @@ import boto3
 import httpx
 import pytest
 
-from devtools.aws_resources import TEMPLATE
+from devtools.aws_resources import LOCAL_PARAMETERS, TEMPLATE
 from devtools.local_gateway import LocalGateway
 from devtools.local_stack import DEMO_PASSWORD, LocalStack
 from phoneverify.adapters.dynamodb import DynamoUserRepository
@@ -145,7 +145,7 @@ def limited(stack: LocalStack, caps: dict[str, str]) -> Iterator[LimitedTarget]:
     gateway = LocalGateway(
         TEMPLATE,
         port=0,
-        parameter_overrides={"TelnyxApiBaseUrl": stack.emulator.base_url},
+        parameter_overrides={**LOCAL_PARAMETERS, "TelnyxApiBaseUrl": stack.emulator.base_url},
         extra_env=env,
         quiet=True,
     )

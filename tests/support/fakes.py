@@ -119,10 +119,10 @@ class InMemoryUsers:
 
     def put_user(self, user: User, *, phone_verified_at: float | None = None) -> None:
         with self._lock:
-            if user.email in self.by_email:
-                raise EmailAlreadyRegistered()
             if user.phone_number and user.phone_number in self.by_phone:
                 raise PhoneAlreadyRegistered()
+            if user.email in self.by_email:
+                raise EmailAlreadyRegistered()
             self.by_email[user.email] = user
             if user.phone_number:
                 self.by_phone[user.phone_number] = user

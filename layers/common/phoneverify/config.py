@@ -37,7 +37,9 @@ class Settings(BaseModel):
     jwt_issuer: NonEmpty
     jwt_audience: NonEmpty
     access_token_ttl_seconds: Annotated[int, Field(ge=60, le=86_400)]
-    verify_code_length: Annotated[int, Field(ge=4, le=10)]
+    # At least 6 digits: one guess in a million per attempt (NIST SP 800-63B, 5.1.3.2).
+    verify_code_length: Annotated[int, Field(ge=6, le=10)]
+    # One origin; "*" is refused (`_one_origin`): a deploy names its frontend.
     allowed_origin: NonEmpty
     # Only the payment functions set these; they `require` them at cold start.
     payments_table: NonEmpty | None = None
@@ -48,7 +50,9 @@ class Settings(BaseModel):
     webhook_events_table: NonEmpty | None = None
 
     # Tunables with safe defaults.
-    login_timeout_secs: Annotated[int, Field(ge=60, le=3_600)] = 300
+    # Code lifetimes: at most 10 minutes (5 for payments), the window a stolen or guessed
+    # code is worth anything in.
+    login_timeout_secs: Annotated[int, Field(ge=60, le=600)] = 300
     max_code_attempts: Annotated[int, Field(ge=1, le=20)] = 5
     resend_cooldown_secs: Annotated[int, Field(ge=0, le=3_600)] = 30
     max_sends_per_flow: Annotated[int, Field(ge=1, le=20)] = 5
@@ -57,10 +61,10 @@ class Settings(BaseModel):
     telnyx_timeout_secs: Annotated[float, Field(gt=0, le=30)] = 5.0
     secrets_max_age_secs: Annotated[int, Field(ge=0, le=3_600)] = 300
     bcrypt_cost: Annotated[int, Field(ge=4, le=16)] = 12
-    registration_timeout_secs: Annotated[int, Field(ge=60, le=3_600)] = 600
+    registration_timeout_secs: Annotated[int, Field(ge=60, le=600)] = 600
     default_phone_region: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = "US"
     audit_retention_days: Annotated[int, Field(ge=1, le=3_650)] = 365
-    payment_timeout_secs: Annotated[int, Field(ge=60, le=3_600)] = 300
+    payment_timeout_secs: Annotated[int, Field(ge=60, le=300)] = 300
     # JSON object, currency -> amount string; merged over money.BUILTIN_THRESHOLDS.
     payment_thresholds: Json[dict[str, str]] = Field(default_factory=dict)
     payment_default_threshold: str = "100.00"
@@ -94,6 +98,13 @@ class Settings(BaseModel):
     @classmethod
     def _strip_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("allowed_origin")
+    @classmethod
+    def _one_origin(cls, value: str) -> str:
+        if "*" in value:
+            raise ValueError('name the frontend\'s origin (https://host[:port]), not "*"')
+        return value
 
     @field_validator("default_phone_region")
     @classmethod

@@ -60,16 +60,16 @@ class EmailAlreadyRegistered(AlreadyRegistered):
     code = "email_taken"
     message = "Email already registered"
 
-    def __init__(self) -> None:
-        super().__init__(field="email")
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message, field="email")
 
 
 class PhoneAlreadyRegistered(AlreadyRegistered):
     code = "phone_taken"
     message = "Phone number already registered"
 
-    def __init__(self) -> None:
-        super().__init__(field="phone_number")
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message, field="phone_number")
 
 
 class InvalidCredentials(DomainError):

@@ -121,7 +121,8 @@ class DynamoUserRepository:
         """Create a user with its email (and phone) pointers, all only if absent (one
         transaction), so two registrations racing for one email or phone make one account.
 
-        Raises EmailAlreadyRegistered / PhoneAlreadyRegistered when another user holds either.
+        Raises PhoneAlreadyRegistered when another user holds the phone (whether or not the
+        email is taken too), else EmailAlreadyRegistered when another user holds the email.
         User ids are fresh, so a taken `USER#<id>` means this same write already went through
         (a retry after a lost response, or seeding run twice): that counts as done.
         """
@@ -163,10 +164,12 @@ class DynamoUserRepository:
                     reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
                 if reasons[:1] == [REASON_CONDITION_FAILED]:
                     return  # USER#<id> exists: this write already happened
-                if reasons[1:2] == [REASON_CONDITION_FAILED]:
-                    raise EmailAlreadyRegistered()
+                # The phone first: whoever writes an account has just proven that phone, so
+                # "sign in" is the answer that helps them when the email is taken as well.
                 if reasons[2:3] == [REASON_CONDITION_FAILED]:
                     raise PhoneAlreadyRegistered()
+                if reasons[1:2] == [REASON_CONDITION_FAILED]:
+                    raise EmailAlreadyRegistered()
                 if REASON_CONFLICT not in reasons or attempt:
                     break
                 # Another transaction held one of these items: once more, after a short pause;
