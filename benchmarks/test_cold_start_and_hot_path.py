@@ -40,15 +40,16 @@ ENV = {
     "JWT_AUDIENCE": "aud",
     "ACCESS_TOKEN_TTL_SECONDS": "3600",
     "VERIFY_CODE_LENGTH": "6",
-    "ALLOWED_ORIGIN": "*",
+    "ALLOWED_ORIGIN": "http://127.0.0.1:3000",
     "AWS_DEFAULT_REGION": "us-east-1",
 }
 
 
 def cold_start(function: str) -> dict[str, float]:
+    from devtools.aws_resources import LOCAL_PARAMETERS
     from devtools.local_gateway import load_app, resolve_environment
 
-    app = load_app(ROOT / "template.yaml")
+    app = load_app(ROOT / "template.yaml", LOCAL_PARAMETERS)
     logical = next(fid for fid, fn in app.functions.items() if fn.code_dir.name == function)
     env = {**os.environ, **ENV, **resolve_environment(app, logical)}
     env["PYTHONPATH"] = os.pathsep.join(

@@ -19,6 +19,13 @@ def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
     return _load_template(path)
 
 
+# template.yaml's AllowedOrigin has no default (every deploy names its frontend, never "*").
+# Local tools that read the template pass the local stack's own origin, where the web page is
+# served; LocalStack passes its actual http://<host>:<api port>.
+LOCAL_ORIGIN = "http://127.0.0.1:3000"
+LOCAL_PARAMETERS = {"AllowedOrigin": LOCAL_ORIGIN}
+
+
 def table_definitions(path: Path = TEMPLATE) -> dict[str, dict[str, Any]]:
     """Logical id -> properties of every AWS::DynamoDB::Table in the template."""
     resources = load_template(path).get("Resources", {})

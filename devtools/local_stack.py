@@ -58,13 +58,15 @@ DEMO_ACCOUNTS = (
 
 # Locally every request comes from 127.0.0.1, most codes go to the demo phone, and the tests'
 # stacks share one DynamoDB for a whole session: the hourly send caps per phone, source and
-# account and the SMS budget are raised so that they only stop what tests point at them.
-# StackConfig.gateway_env overrides them (tests/security/test_sms_pumping.py does).
+# account, the SMS budget and the wrong passwords per source address are raised so that they
+# only stop what tests point at them. StackConfig.gateway_env overrides them
+# (tests/security/test_sms_pumping.py and test_password_throttling.py do).
 LOCAL_SEND_LIMITS = {
     "MAX_SENDS_PER_PHONE": "1000",
     "MAX_SENDS_PER_IP": "10000",
     "MAX_SENDS_PER_ACCOUNT": "1000",
     "SMS_BUDGET": "100000",
+    "MAX_PASSWORD_FAILURES_PER_IP": "100000",
 }
 
 
@@ -101,6 +103,9 @@ class StackConfig:
     gateway_env: dict[str, str] = field(default_factory=dict)
     quiet: bool = False
     serve_openapi: bool = True  # /openapi.json and /docs, built from the functions' resolvers
+    # CORS origin (template parameter AllowedOrigin); None: the API's own http://host:port,
+    # where the web page is served.
+    allowed_origin: str | None = None
 
     @property
     def real_telnyx(self) -> bool:
@@ -151,7 +156,7 @@ class LocalStack:
         dynamodb = self._client("dynamodb")
         create_tables(dynamodb)  # those missing: an external DynamoDB may outlive a run
 
-        overrides: dict[str, str] = {}
+        overrides = {"AllowedOrigin": cfg.allowed_origin or f"http://{cfg.host}:{cfg.api_port}"}
         if cfg.real_telnyx:
             overrides["TelnyxApiBaseUrl"] = REAL_TELNYX_URL
         else:

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from devtools.aws_resources import TEMPLATE
+from devtools.aws_resources import LOCAL_PARAMETERS, TEMPLATE
 from devtools.local_gateway import load_app, resolve_environment
 
 TITLE = "phone-verify"
@@ -66,7 +66,7 @@ def _resolver_schema(app_py: Path, env: dict[str, str]) -> dict[str, Any]:
 
 def build_openapi(template: Path = TEMPLATE) -> dict[str, Any]:
     """The merged document: every API route of every function in `template`."""
-    app = load_app(template)
+    app = load_app(template, LOCAL_PARAMETERS)
     document: dict[str, Any] = {
         "openapi": "3.1.0",  # what Powertools generates (JSON Schema nulls and all)
         "info": {"title": TITLE, "version": VERSION, "description": DESCRIPTION},

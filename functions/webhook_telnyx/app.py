@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from phoneverify.api import function_url_app, lambda_handler_for, raw_body
+from phoneverify.api import function_url_app, function_url_origin, lambda_handler_for, raw_body
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment(*Runtime.WEBHOOK_SETTINGS)
@@ -15,7 +15,9 @@ app = function_url_app()
 @app.post("/")
 @app.post("/webhooks/telnyx")
 def webhook_telnyx() -> dict[str, Any]:
-    runtime.telnyx_webhooks.receive(raw_body(app), app.current_event.headers)
+    runtime.telnyx_webhooks.receive(
+        raw_body(app), app.current_event.headers, function_url_origin(app)
+    )
     return {"received": True}
 
 

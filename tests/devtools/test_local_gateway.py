@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from devtools.aws_resources import LOCAL_PARAMETERS
 from devtools.local_gateway import LocalGateway, TemplateError, load_app, resolve_environment
 from devtools.local_gateway.cfn import Resolver, load_template
 
@@ -92,7 +93,9 @@ def _echo(response: httpx.Response) -> dict[str, Any]:
 
 def test_real_template_routes_are_discovered() -> None:
     # Given the project's own template
-    gw = LocalGateway(REPO_ROOT / "template.yaml", port=0, quiet=True)
+    gw = LocalGateway(
+        REPO_ROOT / "template.yaml", port=0, parameter_overrides=LOCAL_PARAMETERS, quiet=True
+    )
 
     # When the routes are listed (nothing is started or invoked)
     routes = {(method, path): target for method, path, target in gw.routes()}

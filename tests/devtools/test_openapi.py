@@ -10,7 +10,7 @@ import httpx
 import pytest
 from openapi_spec_validator import validate
 
-from devtools.aws_resources import TEMPLATE
+from devtools.aws_resources import LOCAL_PARAMETERS, TEMPLATE
 from devtools.local_gateway import load_app
 from devtools.local_stack import LocalStack
 from devtools.openapi import build_openapi
@@ -27,7 +27,7 @@ def test_the_document_is_valid_openapi(document: dict[str, Any]) -> None:
 
 
 def test_every_api_route_of_the_template_is_documented(document: dict[str, Any]) -> None:
-    routes = {(r.path, r.method.lower()) for r in load_app(TEMPLATE).routes}
+    routes = {(r.path, r.method.lower()) for r in load_app(TEMPLATE, LOCAL_PARAMETERS).routes}
     documented = {(path, method) for path, ops in document["paths"].items() for method in ops}
     assert routes <= documented
     assert ("/login", "post") in documented and ("/verify/status", "get") in documented

@@ -119,17 +119,22 @@ def test_twenty_concurrent_right_codes_issue_exactly_one_token(
     assert set(statuses) <= {200, 400, 409}, statuses
 
 
-def test_cors_preflight_and_headers_for_a_browser(api: httpx.Client) -> None:
+def test_cors_allows_the_stacks_own_origin_and_no_other(
+    stack: LocalStack, api: httpx.Client
+) -> None:
+    # Given the local stack, whose AllowedOrigin is its own address (the template has no "*")
+    origin = stack.api_url
+    # When a browser on that origin asks, Then it may call the API
     preflight = api.options(
-        "/login",
-        headers={"Origin": "https://app.example", "Access-Control-Request-Method": "POST"},
+        "/login", headers={"Origin": origin, "Access-Control-Request-Method": "POST"}
     )
     assert preflight.status_code == 200
     assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
-    response = api.post(
-        "/login",
-        json={"email": "nophone@example.com", "password": DEMO_PASSWORD},
-        headers={"Origin": "https://app.example"},
-    )
+    assert preflight.headers["Access-Control-Allow-Origin"] == origin
+    login = {"email": "nophone@example.com", "password": DEMO_PASSWORD}
+    response = api.post("/login", json=login, headers={"Origin": origin})
     assert response.status_code == 200
-    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert response.headers["Access-Control-Allow-Origin"] == origin
+    # When a page on another origin calls, Then its browser is not allowed to read the answer
+    foreign = api.post("/login", json=login, headers={"Origin": "https://evil.example"})
+    assert foreign.headers.get("Access-Control-Allow-Origin") in (None, origin)

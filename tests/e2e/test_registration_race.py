@@ -1,6 +1,6 @@
 """Registration end to end over HTTP: the local stack on AWS's DynamoDB Local, codes from the
 Telnyx emulator's outbox. Two registrations racing for one email or one phone make exactly one
-account, and the other gets a 409.
+account, and the other gets a 409 at verify (start answers 200 to both: it tells nothing).
 
 DynamoDB Local is shared with the other end-to-end tests (which use the demo accounts), so
 every address and number here is this module's own.
@@ -8,16 +8,14 @@ every address and number here is this module's own.
 
 from __future__ import annotations
 
-import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
-import boto3
 import httpx
 import pytest
 
 from devtools.local_stack import LocalStack
+from phoneverify.flows.registration import PHONE_HAS_ACCOUNT
+from tests.support.stacks import post_at_once, table_items
 
 PASSWORD = "analytical engine notes"
 
@@ -51,27 +49,6 @@ def start(api: httpx.Client, email: str, phone: str) -> str:
     return flow_id
 
 
-def users_items(stack: LocalStack) -> list[dict[str, Any]]:
-    dynamodb = boto3.client("dynamodb", endpoint_url=stack.aws_env["AWS_ENDPOINT_URL_DYNAMODB"])
-    items: list[dict[str, Any]] = []
-    for page in dynamodb.get_paginator("scan").paginate(TableName="UsersTable"):
-        items.extend(page["Items"])
-    return items
-
-
-def verify_at_once(stack: LocalStack, pending: list[tuple[str, str]]) -> list[httpx.Response]:
-    """POST /register/verify for each (flow_id, code), all released together."""
-    barrier = threading.Barrier(len(pending))
-
-    def verify(flow_id: str, code: str) -> httpx.Response:
-        with httpx.Client(base_url=stack.api_url, timeout=60) as client:
-            barrier.wait()
-            return client.post("/register/verify", json={"flow_id": flow_id, "code": code})
-
-    with ThreadPoolExecutor(max_workers=len(pending)) as pool:
-        return list(pool.map(lambda each: verify(*each), pending))
-
-
 def test_sign_up_then_log_in_with_a_code_to_the_new_phone(
     stack: LocalStack, api: httpx.Client
 ) -> None:
@@ -98,7 +75,7 @@ def test_two_registrations_racing_for_one_email_or_phone_make_one_account(
     stack: LocalStack, api: httpx.Client, shared: str
 ) -> None:
     for _ in range(3):
-        # Given two registrations that both passed the start check
+        # Given two pending registrations for one email or phone, neither account written yet
         email, phone = fresh_email(), fresh_phone()
         applicants = [
             (email, phone),
@@ -109,16 +86,16 @@ def test_two_registrations_racing_for_one_email_or_phone_make_one_account(
             flow_id = start(api, e, p)
             pending.append((flow_id, code_for(stack, p)))
         # When both codes arrive at once
-        answers = verify_at_once(stack, pending)
+        answers = post_at_once(
+            stack.api_url, "/register/verify", [{"flow_id": f, "code": c} for f, c in pending]
+        )
         # Then exactly one account, and the other person is told why
         assert sorted(a.status_code for a in answers) == [201, 409], [a.text for a in answers]
         (winner,) = [a.json() for a in answers if a.status_code == 201]
         (loser,) = [a.json() for a in answers if a.status_code == 409]
-        expected = (
-            "Email already registered" if shared == "email" else "Phone number already registered"
-        )
+        expected = "Email already registered" if shared == "email" else PHONE_HAS_ACCOUNT
         assert loser["error"] == expected
-        items = users_items(stack)
+        items = table_items(stack, "UsersTable")
         accounts = [
             i
             for i in items

@@ -125,7 +125,7 @@ def test_a_cancellation_lands_in_the_audit_trail(stack: VerifyStack) -> None:
         stack.functions.dynamodb, stack.functions.env["AUDIT_TABLE"], retention_secs=1
     )
     events = trail.events_for("u-demo")
-    assert [e["event"] for e in events] == ["cancelled", "sent"]
+    assert [e["event"] for e in events] == ["cancelled", "sent", "password_accepted"]
     assert events[0]["masked_phone"] == "+1******0123"
     assert events[0]["source_ip"] == "198.51.100.7"
 

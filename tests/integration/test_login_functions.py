@@ -18,7 +18,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from devtools.aws_resources import create_tables
+from devtools.aws_resources import LOCAL_ORIGIN, create_tables
 from devtools.telnyx_emulator import TelnyxEmulator
 from phoneverify.adapters.audit import DynamoAuditTrail
 from phoneverify.adapters.dynamodb import DynamoUserRepository
@@ -101,13 +101,13 @@ def test_login_then_code_from_the_outbox_gives_a_token_for_the_user(stack: Stack
     assert code is not None
     # When
     status, body, headers = stack.call(
-        "login_verify", {"flow_id": flow_id, "code": code}, {"Origin": "https://app.example"}
+        "login_verify", {"flow_id": flow_id, "code": code}, {"Origin": LOCAL_ORIGIN}
     )
     # Then
     assert status == 200, body
     assert body["token_type"] == "Bearer" and body["expires_in"] == 3600
     assert decode(str(body["token"]), stack.env)["sub"] == "u-demo"
-    assert headers.get("Access-Control-Allow-Origin") == "*"
+    assert headers.get("Access-Control-Allow-Origin") == LOCAL_ORIGIN
     # and the flow is single use
     status, body, _ = stack.call("login_verify", {"flow_id": flow_id, "code": code})
     assert (status, body["error"]) == (400, "No pending verification. Start login again.")
@@ -125,9 +125,9 @@ def test_every_attempt_lands_in_the_audit_trail_without_the_code(stack: Stack) -
     trail = DynamoAuditTrail(stack.dynamodb, stack.env["AUDIT_TABLE"], retention_secs=1)
     events = trail.events_for("u-demo")
     # Then
-    assert [e["event"] for e in events] == ["accepted", "rejected", "sent"]
+    assert [e["event"] for e in events] == ["accepted", "rejected", "sent", "password_accepted"]
     assert {e["source_ip"] for e in events} == {"198.51.100.7"}  # from the API Gateway event
-    assert all(e["masked_phone"] == "+1******0123" for e in events)
+    assert all(e["masked_phone"] == "+1******0123" for e in events[:3])
     stored = json.dumps(stack.dynamodb.scan(TableName=stack.env["AUDIT_TABLE"])["Items"])  # type: ignore[attr-defined]
     assert code not in stored and wrong not in stored and PHONE not in stored
 
@@ -317,3 +317,27 @@ def test_sample_events_exist_for_every_function() -> None:
     for directory in sorted(p.name for p in (ROOT / "functions").iterdir() if p.is_dir()):
         assert f"functions/{directory}/" in template
         assert Path(ROOT / "events" / f"{directory}.json").is_file()
+
+
+def test_wrong_passwords_are_audited_with_who_asked_never_the_password(stack: Stack) -> None:
+    # Given a wrong password for a known and for an unknown email
+    headers = {"User-Agent": "credential-stuffer/1.0"}
+    for email in ("demo@example.com", "nobody@example.com"):
+        status, _, _ = stack.call(
+            "login", {"email": email, "password": "hunter2-guess"}, headers=headers
+        )
+        assert status == 401
+    # When
+    trail = DynamoAuditTrail(stack.dynamodb, stack.env["AUDIT_TABLE"], retention_secs=1)
+    known = trail.events_for("u-demo")
+    everything = json.dumps(stack.dynamodb.scan(TableName=stack.env["AUDIT_TABLE"])["Items"])  # type: ignore[attr-defined]
+    # Then each refusal is in the audit trail with its address and user agent
+    assert [e["event"] for e in known] == ["password_rejected"]
+    assert known[0]["source_ip"] == "198.51.100.7"
+    assert known[0]["user_agent"] == "credential-stuffer/1.0"
+    assert known[0]["detail"] == {"failures": "1", "next_wait_secs": "0"}
+    assert everything.count("password_rejected") == 2
+    assert '"subject": {"S": "email#' in everything  # the unknown email, hashed
+    # and it holds neither the password nor the unknown email in clear
+    assert "hunter2-guess" not in everything
+    assert "nobody@example.com" not in everything

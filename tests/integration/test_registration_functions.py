@@ -8,8 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from devtools.aws_resources import LOCAL_ORIGIN
 from devtools.telnyx_emulator import TelnyxEmulator
 from phoneverify.flows.challenges import flow_key
+from phoneverify.flows.registration import PHONE_HAS_ACCOUNT
 from phoneverify.models import User
 from phoneverify.passwords import PasswordHasher
 from tests.support.function_stack import FunctionStack, function_stack
@@ -66,14 +68,14 @@ def test_sign_up_with_the_code_from_the_outbox_creates_the_account(stack: Functi
     status, body, headers = stack.call(
         "register_verify",
         {"flow_id": started["flow_id"], "code": stack.code_for(NEW_PHONE)},
-        {"Origin": "https://app.example"},
+        {"Origin": LOCAL_ORIGIN},
     )
     # Then
     assert status == 201, body
     assert set(body) == {"user_id", "token", "token_type", "expires_in"}
     assert body["token_type"] == "Bearer" and body["expires_in"] == 3600
     assert stack.decode(body["token"])["sub"] == body["user_id"]
-    assert headers.get("Access-Control-Allow-Origin") == "*"
+    assert headers.get("Access-Control-Allow-Origin") == LOCAL_ORIGIN
     # and the account holds its email (lower case) and its verified phone
     (item,) = [i for i in stack.scan("USERS_TABLE") if i["pk"]["S"] == f"USER#{body['user_id']}"]
     assert item["email"]["S"] == "ada@example.com"
@@ -125,23 +127,56 @@ def test_the_code_stays_valid_at_telnyx_for_the_ten_minutes(stack: FunctionStack
 
 
 @pytest.mark.parametrize(
-    ("changes", "error", "code", "field"),
+    ("changes", "phone", "error", "code", "field"),
     [
-        ({"email": "DEMO@example.com"}, "Email already registered", "email_taken", "email"),
+        (
+            {"email": "DEMO@example.com"},
+            NEW_PHONE,
+            "Email already registered",
+            "email_taken",
+            "email",
+        ),
         (
             {"phone_number": "+1 415-555-0123"},
-            "Phone number already registered",
+            DEMO_PHONE,
+            PHONE_HAS_ACCOUNT,
+            "phone_taken",
+            "phone_number",
+        ),
+        (
+            {"email": "demo@example.com", "phone_number": DEMO_PHONE},
+            DEMO_PHONE,
+            PHONE_HAS_ACCOUNT,
             "phone_taken",
             "phone_number",
         ),
     ],
+    ids=["email", "phone", "both"],
 )
-def test_an_email_or_phone_already_registered_is_a_409(
-    stack: FunctionStack, changes: dict[str, str], error: str, code: str, field: str
+def test_a_taken_email_or_phone_is_told_only_once_the_phone_is_proven(
+    stack: FunctionStack, changes: dict[str, str], phone: str, error: str, code: str, field: str
 ) -> None:
-    status, body, _ = stack.call("register_start", {**FORM, **changes})
+    # Given a fresh sign-up's answer as the reference
+    status, fresh, _ = stack.call(
+        "register_start", {**FORM, "email": "grace@example.com", "phone_number": "+14155550177"}
+    )
+    assert status == 200, fresh
+    # When a sign-up names an email or phone that already has an account
+    status, started, _ = stack.call("register_start", {**FORM, **changes})
+    # Then start answers as it did for the fresh one, and the code goes out
+    assert status == 200, started
+    assert set(started) == set(fresh)
+    assert started["timeout_secs"] == fresh["timeout_secs"]
+    assert len(stack.emulator.messages(phone)) == 1
+    # When the code is entered
+    status, body, _ = stack.call(
+        "register_verify", {"flow_id": started["flow_id"], "code": stack.code_for(phone)}
+    )
+    # Then the 409 says which is taken, the phone first, and no account was written
     assert (status, body) == (409, {"error": error, "code": code, "field": field})
-    assert stack.emulator.messages() == []
+    users = {i["pk"]["S"]: i["user_id"]["S"] for i in stack.scan("USERS_TABLE")}
+    assert users[f"PHONE#{DEMO_PHONE}"] == users["EMAIL#demo@example.com"] == "u-demo"
+    assert "EMAIL#ada@example.com" not in users and f"PHONE#{NEW_PHONE}" not in users
 
 
 def test_a_registration_flow_id_is_refused_by_login_verify(stack: FunctionStack) -> None:

@@ -3,7 +3,6 @@ DynamoDB adapters on moto and on AWS's DynamoDB Local (the real engine, for the 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -13,7 +12,6 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from devtools.aws_resources import table_definitions
 from phoneverify.adapters.send_limits import (
     METRIC_ADMITTED,
     METRIC_BUDGET_EXHAUSTED,
@@ -25,6 +23,7 @@ from phoneverify.errors import AccountLocked, SendBudgetExhausted, SendLimitReac
 from phoneverify.models import RequestOrigin
 from phoneverify.ports import FailureCounter, SendGuard
 from tests.support.fakes import FakeClock, InMemoryFailureCounter, InMemorySendLimits
+from tests.support.tables import rate_limits_table
 
 HOUR = 3_600
 LOCKOUT = 30 * 86_400
@@ -55,24 +54,6 @@ class Counters:
     failures: Callable[[int], FailureCounter]
     stored_keys: Callable[[], list[str]]
     metrics: list[str] = field(default_factory=list)
-
-
-def rate_limits_table(client: Any) -> str:
-    """A fresh RateLimitsTable as template.yaml declares it (lower-case name: tables are
-    listed in name order, and the local stacks look for theirs among the first)."""
-    props = table_definitions()["RateLimitsTable"]
-    name = f"t{uuid.uuid4().hex[:8]}-ratelimits"
-    client.create_table(
-        TableName=name,
-        AttributeDefinitions=props["AttributeDefinitions"],
-        KeySchema=props["KeySchema"],
-        BillingMode=props["BillingMode"],
-    )
-    client.get_waiter("table_exists").wait(TableName=name)
-    client.update_time_to_live(
-        TableName=name, TimeToLiveSpecification={"AttributeName": "ttl", "Enabled": True}
-    )
-    return name
 
 
 def dynamo_counters(client: Any) -> Counters:
@@ -265,7 +246,7 @@ def test_failures_are_counted_up_to_the_cap_then_the_account_is_locked(
     assert locked.value.status == 429
     assert locked.value.retry_after == LOCKOUT
     assert locked.value.body() == {
-        "error": "Too many failed attempts on this account. Try again later.",
+        "error": AccountLocked.message,
         "code": "account_locked",
         "retry_after": LOCKOUT,
     }

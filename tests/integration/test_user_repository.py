@@ -65,7 +65,7 @@ def test_an_account_is_found_by_its_email_and_by_its_phone(users: DynamoUserRepo
     [
         (user(phone="+14155550100"), EmailAlreadyRegistered),
         (user(email="other@example.com"), PhoneAlreadyRegistered),
-        (user(), EmailAlreadyRegistered),
+        (user(), PhoneAlreadyRegistered),  # the phone wins: its prover should sign in
     ],
     ids=["same-email", "same-phone", "both"],
 )

@@ -3,15 +3,25 @@ the real handlers, AWS's DynamoDB Local as the engine, codes from the Telnyx emu
 
 from __future__ import annotations
 
+import itertools
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import boto3
 import httpx
 import pytest
 
+from devtools.aws_resources import LOCAL_PARAMETERS, TEMPLATE
+from devtools.local_gateway import LocalGateway
 from devtools.local_stack import DEMO_PASSWORD, LocalStack
+from phoneverify.adapters.dynamodb import DynamoUserRepository
+from phoneverify.models import User
+from phoneverify.passwords import PasswordHasher
 from tests.support.stacks import running_stack
+from tests.support.tables import rate_limits_table
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_PHONE = "+14155550123"
@@ -66,3 +76,88 @@ def target(security_stack: LocalStack) -> Iterator[Target]:
 
 def wrong_code(code: str) -> str:
     return str((int(code) + 1) % 10 ** len(code)).zfill(len(code))
+
+
+PASSWORD = "a passphrase only the attacker and the owner know"
+_phones = itertools.count(100)  # +1 312 555 0100 and up: no other test uses them
+
+
+@dataclass
+class Account:
+    user_id: str
+    email: str
+    phone: str  # "" for an account without a phone
+
+
+def seed_account(stack: LocalStack, *, with_phone: bool = True, bcrypt_cost: int = 4) -> Account:
+    """An account of its own for one attack test (so the demo accounts are never locked or
+    throttled for the others), written straight into the stack's UsersTable. Its hash costs
+    little to check, unless a timing test asks for the production cost (12)."""
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=stack.aws_env["AWS_ENDPOINT_URL_DYNAMODB"],
+        region_name="us-east-1",
+    )
+    suffix = uuid.uuid4().hex[:10]
+    phone = f"+1312555{next(_phones):04d}" if with_phone else ""
+    account = Account(f"attacked-{suffix}", f"attacked-{suffix}@example.com", phone)
+    user = User(
+        account.user_id,
+        account.email,
+        PasswordHasher(cost=bcrypt_cost).hash(PASSWORD),  # the stored hash names its cost
+        phone or None,
+        "Attacked Person",
+    )
+    DynamoUserRepository(client, "UsersTable").put_user(user, phone_verified_at=0)
+    return account
+
+
+# -- small caps: the template's functions behind a gateway of their own ----------------------
+_addresses = itertools.count(10)  # 127.0.0.10, .11, ...: one source per call of new_source()
+
+
+def new_source() -> str:
+    return f"127.0.0.{next(_addresses)}"
+
+
+@dataclass
+class LimitedTarget:
+    gateway: LocalGateway
+    emulator: Any  # the session stack's TelnyxEmulator
+
+    def client(self, source: str) -> httpx.Client:
+        """A client whose requests come from `source` (a loopback address): API Gateway's
+        source IP is the connection's, as the local gateway's is."""
+        transport = httpx.HTTPTransport(local_address=source)
+        return httpx.Client(base_url=self.gateway.base_url, timeout=60, transport=transport)
+
+    def sent_to(self, phone: str) -> int:
+        """SMS the emulator sent to `phone`, delivered or not."""
+        return len(self.emulator.messages(phone, include_undelivered=True))
+
+
+@contextmanager
+def limited(stack: LocalStack, caps: dict[str, str]) -> Iterator[LimitedTarget]:
+    """The template's functions with `caps` and a RateLimitsTable of their own (the session's
+    other tests count nothing in it), beside the session stack and sharing its services. (Not
+    a second LocalStack: moto's backends are per process, so it would put new secrets in SSM
+    under the session stack's functions.)"""
+    assert stack.emulator is not None
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=stack.aws_env["AWS_ENDPOINT_URL_DYNAMODB"],
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # DynamoDB Local accepts any
+    )
+    table = rate_limits_table(client, "limited")
+    env = {**stack.aws_env, "RATE_LIMITS_TABLE": table, **caps}
+    gateway = LocalGateway(
+        TEMPLATE,
+        port=0,
+        parameter_overrides={**LOCAL_PARAMETERS, "TelnyxApiBaseUrl": stack.emulator.base_url},
+        extra_env=env,
+        quiet=True,
+    )
+    with gateway:
+        yield LimitedTarget(gateway, stack.emulator)

@@ -7,49 +7,12 @@ Each test seeds an account of its own, so the session's other attack tests are n
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
-
-import boto3
 import httpx
 
-from devtools.local_stack import LocalStack
-from phoneverify.adapters.dynamodb import DynamoUserRepository
-from phoneverify.models import User
-from phoneverify.passwords import PasswordHasher
-from tests.security.conftest import Target, wrong_code
+from phoneverify.errors import AccountLocked
+from tests.security.conftest import PASSWORD, Account, Target, seed_account, wrong_code
 
-PASSWORD = "a passphrase only the attacker and the owner know"
 LOCKOUT_SECS = 30 * 86_400  # the default ACCOUNT_LOCKOUT_SECS
-_phones = iter(range(100, 200))  # +1 312 555 01xx: no other test uses them
-
-
-@dataclass
-class Account:
-    user_id: str
-    email: str
-    phone: str
-
-
-def seed_account(stack: LocalStack) -> Account:
-    """An account with a phone, written straight into the stack's UsersTable."""
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=stack.aws_env["AWS_ENDPOINT_URL_DYNAMODB"],
-        region_name="us-east-1",
-    )
-    suffix = uuid.uuid4().hex[:10]
-    account = Account(f"lockout-{suffix}", f"lockout-{suffix}@example.com", "")
-    account.phone = f"+1312555{next(_phones):04d}"
-    user = User(
-        account.user_id,
-        account.email,
-        PasswordHasher(cost=4).hash(PASSWORD),  # the stored hash names its cost
-        account.phone,
-        "Locked Out",
-    )
-    DynamoUserRepository(client, "UsersTable").put_user(user, phone_verified_at=0)
-    return account
 
 
 def login(target: Target, account: Account) -> tuple[str, str]:
@@ -99,7 +62,7 @@ def assert_account_locked(response: httpx.Response) -> None:
     assert response.status_code == 429, response.text
     body = response.json()
     assert body["code"] == "account_locked"
-    assert body["error"] == "Too many failed attempts on this account. Try again later."
+    assert body["error"] == AccountLocked.message
     assert LOCKOUT_SECS - 120 <= body["retry_after"] <= LOCKOUT_SECS
     assert response.headers["Retry-After"] == str(body["retry_after"])
     assert "token" not in body

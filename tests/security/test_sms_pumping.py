@@ -11,32 +11,21 @@ addresses (127.0.0.x): API Gateway's source IP is the connection's, as the local
 
 from __future__ import annotations
 
-import itertools
 import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
-import boto3
 import httpx
 import phonenumbers
 import pytest
 
-from devtools.aws_resources import TEMPLATE, table_definitions
-from devtools.local_gateway import LocalGateway
 from devtools.local_stack import DEMO_PASSWORD, LocalStack
-from tests.security.conftest import DEMO_EMAIL, DEMO_PHONE
+from tests.security.conftest import DEMO_EMAIL, DEMO_PHONE, LimitedTarget, limited, new_source
 
 PASSWORD = "analytical engine notes"
-_addresses = itertools.count(10)  # 127.0.0.10, .11, ...: one source per call of new_source()
 _numbers = iter(range(100, 200))  # +1 206 555 01xx, reserved for fiction; no other test uses them
-
-
-def new_source() -> str:
-    return f"127.0.0.{next(_addresses)}"
 
 
 def new_number() -> str:
@@ -44,19 +33,7 @@ def new_number() -> str:
 
 
 @dataclass
-class PumpTarget:
-    gateway: LocalGateway
-    emulator: Any  # the session stack's TelnyxEmulator
-
-    def client(self, source: str) -> httpx.Client:
-        """A client whose requests come from `source` (a loopback address)."""
-        transport = httpx.HTTPTransport(local_address=source)
-        return httpx.Client(base_url=self.gateway.base_url, timeout=60, transport=transport)
-
-    def sent_to(self, phone: str) -> int:
-        """SMS the emulator sent to `phone`, delivered or not."""
-        return len(self.emulator.messages(phone, include_undelivered=True))
-
+class PumpTarget(LimitedTarget):
     def register(self, api: httpx.Client, phone: str, **headers: str) -> httpx.Response:
         body = {
             "name": "Pat Pumper",
@@ -65,46 +42,6 @@ class PumpTarget:
             "password": PASSWORD,
         }
         return api.post("/register/start", json=body, headers=headers)
-
-
-def rate_limits_table(stack: LocalStack) -> str:
-    """A fresh RateLimitsTable as template.yaml declares it (a lower-case name: tables are
-    listed in name order, and the stacks look for their own among the first)."""
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=stack.aws_env["AWS_ENDPOINT_URL_DYNAMODB"],
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",  # DynamoDB Local accepts any
-    )
-    props = table_definitions()["RateLimitsTable"]
-    name = f"pumping-{uuid.uuid4().hex[:8]}-ratelimits"
-    client.create_table(
-        TableName=name,
-        AttributeDefinitions=props["AttributeDefinitions"],
-        KeySchema=props["KeySchema"],
-        BillingMode=props["BillingMode"],
-    )
-    client.get_waiter("table_exists").wait(TableName=name)
-    return name
-
-
-@contextmanager
-def limited(stack: LocalStack, caps: dict[str, str]) -> Iterator[PumpTarget]:
-    """The template's functions with `caps`, beside the session stack and sharing its
-    services. (Not a second LocalStack: moto's backends are per process, so it would put new
-    secrets in SSM under the session stack's functions.)"""
-    assert stack.emulator is not None
-    env = {**stack.aws_env, "RATE_LIMITS_TABLE": rate_limits_table(stack), **caps}
-    gateway = LocalGateway(
-        TEMPLATE,
-        port=0,
-        parameter_overrides={"TelnyxApiBaseUrl": stack.emulator.base_url},
-        extra_env=env,
-        quiet=True,
-    )
-    with gateway:
-        yield PumpTarget(gateway, stack.emulator)
 
 
 @pytest.fixture(scope="module")
@@ -118,14 +55,14 @@ def limits(security_stack: LocalStack) -> Iterator[PumpTarget]:
         "RESEND_COOLDOWN_SECS": "1",
     }
     with limited(security_stack, caps) as target:
-        yield target
+        yield PumpTarget(target.gateway, target.emulator)
 
 
 @pytest.fixture(scope="module")
 def budget(security_stack: LocalStack) -> Iterator[PumpTarget]:
     """An SMS budget of 8 an hour for the whole service; 3 codes per source address."""
     with limited(security_stack, {"MAX_SENDS_PER_IP": "3", "SMS_BUDGET": "8"}) as target:
-        yield target
+        yield PumpTarget(target.gateway, target.emulator)
 
 
 def assert_retry_later(response: httpx.Response, status: int, code: str) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from phoneverify.flows import password_reset, registration
 from phoneverify.flows import payment as payment_flow
-from phoneverify.flows import registration
 from phoneverify.flows.challenges import ChallengePolicy, Challenges
 from phoneverify.flows.login import LoginFlow
+from phoneverify.flows.password_reset import PasswordResetFlow
 from phoneverify.flows.payment import PaymentFlow
 from phoneverify.flows.registration import RegistrationFlow
 from phoneverify.flows.sessions import Sessions
@@ -21,6 +22,7 @@ from tests.support.fakes import (
     InMemoryFailureCounter,
     InMemoryIdempotency,
     InMemoryLedger,
+    InMemoryPasswordThrottle,
     InMemoryPayments,
     InMemorySendLimits,
     InMemoryTokenRevocations,
@@ -65,9 +67,11 @@ class LoginWorld:
     users: InMemoryUsers
     limits: InMemorySendLimits  # permissive caps; replace `limits.caps` to test them
     failures: InMemoryFailureCounter
+    throttle: InMemoryPasswordThrottle
     flow: LoginFlow = field(init=False)
     revocations: InMemoryTokenRevocations = field(init=False)  # over `users`
     sessions: Sessions = field(init=False)  # bearer tokens and logout
+    pauses: list[float] = field(default_factory=list)  # how long decoys waited, in seconds
 
     def challenges(self, kind_or_policy: FlowKind | ChallengePolicy) -> Challenges:
         """Challenges over this world's store, outbox, clock, limits and failure counter."""
@@ -80,6 +84,7 @@ class LoginWorld:
             clock=self.clock,
             guard=self.limits,
             failures=self.failures,
+            pause=self.pauses.append,
         )
 
 
@@ -98,18 +103,42 @@ def login_world(**policy_overrides: object) -> LoginWorld:
     )
     limits = InMemorySendLimits(clock)
     failures = InMemoryFailureCounter(clock)
-    world = LoginWorld(clock, sender, store, events, tokens, passwords, users, limits, failures)
+    throttle = InMemoryPasswordThrottle(clock)
+    world = LoginWorld(
+        clock, sender, store, events, tokens, passwords, users, limits, failures, throttle
+    )
     world.flow = LoginFlow(
         users=users,
         passwords=passwords,
         challenges=world.challenges(policy(**policy_overrides)),
         tokens=tokens,
+        throttle=throttle,
     )
     world.revocations = InMemoryTokenRevocations(users, clock)
     world.sessions = Sessions(
         tokens=tokens, revocations=world.revocations, events=events, clock=clock
     )
     return world
+
+
+def password_reset_world() -> tuple[LoginWorld, PasswordResetFlow]:
+    """A login world (u-phone with PHONE, u-plain without) and a password reset over it."""
+    world = login_world()
+    reset_policy = policy(
+        FlowKind.PASSWORD_RESET,
+        timeout_secs=600,
+        restart_hint=password_reset.RESTART_HINT,
+        too_many_attempts_message=password_reset.TOO_MANY_ATTEMPTS,
+        account_lock_applies=False,
+    )
+    flow = PasswordResetFlow(
+        users=world.users,
+        passwords=world.passwords,
+        challenges=world.challenges(reset_policy),
+        throttle=world.throttle,
+        clock=world.clock,
+    )
+    return world, flow
 
 
 @dataclass

@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from phoneverify.adapters.dynamodb import ConditionFailed
+from phoneverify.adapters.password_throttle import source_key
 from phoneverify.adapters.send_limits import (
     METRIC_ADMITTED,
     METRIC_BUDGET_EXHAUSTED,
@@ -27,6 +28,7 @@ from phoneverify.errors import (
     EmailAlreadyRegistered,
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
+    LoginThrottled,
     PaymentDeclined,
     PhoneAlreadyRegistered,
     SendBudgetExhausted,
@@ -35,6 +37,7 @@ from phoneverify.errors import (
 from phoneverify.models import (
     DeliveryStatus,
     FlowStatus,
+    PasswordAttempt,
     Payment,
     PaymentStatus,
     PendingVerification,
@@ -43,6 +46,7 @@ from phoneverify.models import (
     User,
     VerificationEvent,
 )
+from phoneverify.throttling import PasswordThrottlePolicy
 from phoneverify.tokens import TokenClaims, revocation_refusal
 
 
@@ -122,14 +126,24 @@ class InMemoryUsers:
 
     def put_user(self, user: User, *, phone_verified_at: float | None = None) -> None:
         with self._lock:
-            if user.email in self.by_email:
-                raise EmailAlreadyRegistered()
             if user.phone_number and user.phone_number in self.by_phone:
                 raise PhoneAlreadyRegistered()
+            if user.email in self.by_email:
+                raise EmailAlreadyRegistered()
             self.by_email[user.email] = user
             if user.phone_number:
                 self.by_phone[user.phone_number] = user
             self.phone_verified_at[user.user_id] = phone_verified_at
+
+    def reset_password(self, user_id: str, password_hash: str, now: float) -> None:
+        with self._lock:
+            user = self.get(user_id)
+            assert user is not None, f"no user {user_id}"
+            self.replace(
+                replace(
+                    user, password_hash=password_hash, token_generation=user.token_generation + 1
+                )
+            )
 
 
 class InMemoryTokenRevocations:
@@ -577,3 +591,51 @@ class InMemoryFailureCounter:
     def reset(self, subject: str) -> None:
         with self._lock:
             self.counts.pop(subject, None)
+
+
+class InMemoryPasswordThrottle:
+    """PasswordThrottle with DynamoPasswordThrottle's rules (PasswordThrottlePolicy) and
+    conditions: account key -> (failures, until, forgotten_at); source key -> failures."""
+
+    def __init__(self, clock: FakeClock, policy: PasswordThrottlePolicy | None = None) -> None:
+        self.clock = clock
+        self.policy = policy or PasswordThrottlePolicy()
+        self.accounts: dict[str, tuple[int, float, float]] = {}
+        self.sources: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def admit(self, account_key: str, origin: RequestOrigin) -> PasswordAttempt:
+        now, policy = self.clock.now(), self.policy
+        source = source_key(policy, origin, now)
+        with self._lock:
+            if self.sources.get(source, 0) >= policy.per_source:
+                raise LoginThrottled(policy.source_retry_after(now))
+            failures, until, forgotten_at = self.accounts.get(account_key, (0, 0.0, 0.0))
+            if forgotten_at <= now:
+                failures = 0
+            if failures >= policy.free_failures and until > now:
+                raise LoginThrottled(max(1, math.ceil(until - now)))
+            failures += 1
+            lease = now + policy.check_lease_secs
+            self.accounts[account_key] = (failures, lease, now + policy.failure_memory_secs)
+            self.sources[source] = self.sources.get(source, 0) + 1
+        return PasswordAttempt(account_key, source, failures)
+
+    def failed(self, attempt: PasswordAttempt) -> int:
+        delay = self.policy.delay_after(attempt.failures)
+        with self._lock:
+            failures, _, forgotten_at = self.accounts.get(attempt.account_key, (0, 0.0, 0.0))
+            if delay and failures == attempt.failures:
+                until = self.clock.now() + delay
+                self.accounts[attempt.account_key] = (failures, until, forgotten_at)
+        return delay
+
+    def succeeded(self, attempt: PasswordAttempt) -> None:
+        self.clear(attempt.account_key)
+        with self._lock:
+            if self.sources.get(attempt.source_key, 0) > 0:
+                self.sources[attempt.source_key] -= 1
+
+    def clear(self, account_key: str) -> None:
+        with self._lock:
+            self.accounts.pop(account_key, None)

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from devtools.aws_resources import LOCAL_PARAMETERS
 from devtools.local_gateway import load_app, resolve_environment
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,8 +35,9 @@ class LambdaContext:
 def template_environment(
     function_id: str, parameter_overrides: dict[str, str] | None = None
 ) -> dict[str, str]:
-    """The function's environment as template.yaml declares it, resolved as locally named."""
-    app = load_app(ROOT / "template.yaml", parameter_overrides or {})
+    """The function's environment as template.yaml declares it, resolved as locally named
+    (AllowedOrigin, which has no default, is the local stack's origin unless overridden)."""
+    app = load_app(ROOT / "template.yaml", {**LOCAL_PARAMETERS, **(parameter_overrides or {})})
     return resolve_environment(app, function_id)
 
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
+
+import boto3
+import httpx
 
 from devtools.local_stack import LocalStack, StackConfig, free_port
 
@@ -25,3 +30,31 @@ def running_stack(dynamodb_endpoint: str | None, **overrides: Any) -> Iterator[L
     }
     with LocalStack(StackConfig(**settings)) as stack:
         yield stack
+
+
+def post_at_once(base_url: str, path: str, bodies: list[dict[str, Any]]) -> list[httpx.Response]:
+    """POST each body to `path`, each from its own client, all released together."""
+    barrier = threading.Barrier(len(bodies))
+
+    def post(body: dict[str, Any]) -> httpx.Response:
+        with httpx.Client(base_url=base_url, timeout=60) as client:
+            barrier.wait()
+            return client.post(path, json=body)
+
+    with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
+        return list(pool.map(post, bodies))
+
+
+def table_items(stack: LocalStack, table: str) -> list[dict[str, Any]]:
+    """Every item of one of the stack's tables (e.g. "UsersTable"), scanned page by page."""
+    dynamodb = boto3.client(
+        "dynamodb",
+        endpoint_url=stack.aws_env["AWS_ENDPOINT_URL_DYNAMODB"],
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # moto and DynamoDB Local accept any
+    )
+    items: list[dict[str, Any]] = []
+    for page in dynamodb.get_paginator("scan").paginate(TableName=table):
+        items.extend(page["Items"])
+    return items

@@ -18,7 +18,7 @@ VALID = {
     "JWT_AUDIENCE": "aud",
     "ACCESS_TOKEN_TTL_SECONDS": "3600",
     "VERIFY_CODE_LENGTH": "6",
-    "ALLOWED_ORIGIN": "*",
+    "ALLOWED_ORIGIN": "https://app.example",
 }
 
 
@@ -42,3 +42,30 @@ def test_out_of_range_values_are_refused() -> None:
         Settings.from_env({**VALID, "VERIFY_CODE_LENGTH": "3"})
     with pytest.raises(ConfigurationError, match="TELNYX_API_KEY_PARAM"):
         Settings.from_env({**VALID, "TELNYX_API_KEY_PARAM": "no-leading-slash"})
+
+
+@pytest.mark.parametrize(
+    ("name", "refused", "highest"),
+    [
+        ("VERIFY_CODE_LENGTH", "4", "10"),
+        ("VERIFY_CODE_LENGTH", "5", "6"),
+        ("LOGIN_TIMEOUT_SECS", "601", "600"),
+        ("REGISTRATION_TIMEOUT_SECS", "3600", "600"),
+        ("PAYMENT_TIMEOUT_SECS", "301", "300"),
+    ],
+)
+def test_short_codes_and_long_lifetimes_are_refused_at_cold_start(
+    name: str, refused: str, highest: str
+) -> None:
+    # Given a deploy that sets a weaker value than production allows
+    # When the function starts, Then it refuses, naming the variable
+    with pytest.raises(ConfigurationError, match=name):
+        Settings.from_env({**VALID, name: refused})
+    # while the strictest bound still starts
+    Settings.from_env({**VALID, name: highest})
+
+
+@pytest.mark.parametrize("origin", ["*", "https://*.example.com"])
+def test_a_wildcard_origin_is_refused_at_cold_start(origin: str) -> None:
+    with pytest.raises(ConfigurationError, match="ALLOWED_ORIGIN"):
+        Settings.from_env({**VALID, "ALLOWED_ORIGIN": origin})

@@ -85,7 +85,7 @@ def test_right_code_issues_a_token_for_the_user_once(world: LoginWorld) -> None:
     assert claims["sub"] == "u-phone"
     with pytest.raises(NoPendingVerification):
         world.flow.verify(flow_id, code, ORIGIN)
-    assert world.events.types == ["sent", "accepted"]
+    assert world.events.types == ["password_accepted", "sent", "accepted"]
 
 
 def test_wrong_codes_count_down_then_close_the_flow_for_good(world: LoginWorld) -> None:
@@ -307,4 +307,4 @@ def test_events_never_carry_the_code_or_the_full_phone(world: LoginWorld) -> Non
     text = repr(world.events.events)
     assert code not in text
     assert PHONE not in text
-    assert world.events.types == ["sent", "rejected", "accepted"]
+    assert world.events.types == ["password_accepted", "sent", "rejected", "accepted"]

@@ -172,7 +172,11 @@ def login_with_policy(world: LoginWorld, phone_policy: PhonePolicy) -> LoginFlow
         phone_policy=phone_policy,
     )
     return LoginFlow(
-        users=world.users, passwords=world.passwords, challenges=challenges, tokens=world.tokens
+        users=world.users,
+        passwords=world.passwords,
+        challenges=challenges,
+        tokens=world.tokens,
+        throttle=world.throttle,
     )
 
 

@@ -18,7 +18,7 @@ from phoneverify.errors import (
     VerificationExpired,
 )
 from phoneverify.flows.login import SecondFactorRequired
-from phoneverify.flows.registration import Registered
+from phoneverify.flows.registration import PHONE_HAS_ACCOUNT, Registered
 from tests.support.builders import ORIGIN, PHONE, RegistrationWorld, registration_world
 
 NEW_PHONE = "+14155550199"
@@ -172,21 +172,63 @@ def test_a_long_passphrase_is_accepted(world: RegistrationWorld) -> None:
     assert registered.user_id
 
 
-# -- start: already registered ----------------------------------------------------------------
-@pytest.mark.parametrize("email", ["demo@example.com", " DEMO@Example.com"])
-def test_a_registered_email_is_a_409(world: RegistrationWorld, email: str) -> None:
-    error = refusal(world, email=email)
-    assert isinstance(error, EmailAlreadyRegistered)
-    assert (error.status, error.body()["error"]) == (409, "Email already registered")
-    assert world.sender.outbox == []
+# -- already registered: start tells nothing, verify answers the prover ------------------------
+TAKEN = {
+    "email": {"email": " DEMO@Example.com"},
+    "phone": {"phone_number": "(415) 555-0123"},
+    "both": {"email": "demo@example.com", "phone_number": PHONE},
+}
 
 
-@pytest.mark.parametrize("phone", [PHONE, "(415) 555-0123", "+1 415-555-0123"])
-def test_a_registered_phone_in_any_format_is_a_409(world: RegistrationWorld, phone: str) -> None:
-    error = refusal(world, phone_number=phone)
-    assert isinstance(error, PhoneAlreadyRegistered)
-    assert (error.status, error.body()["error"]) == (409, "Phone number already registered")
-    assert world.sender.outbox == []
+@pytest.mark.parametrize("taken", TAKEN.values(), ids=TAKEN.keys())
+def test_start_with_a_registered_email_or_phone_answers_like_a_fresh_one(
+    world: RegistrationWorld, taken: dict[str, str]
+) -> None:
+    # Given a fresh sign-up as the reference
+    fresh = world.flow.start(*FORM.values(), ORIGIN).body()
+    # When someone signs up with an email or phone that already has an account
+    form = {**FORM, **taken}
+    probed = world.flow.start(*form.values(), ORIGIN).body()
+    # Then the answer has the same fields and values, flow id aside
+    assert set(probed) == set(fresh)
+    assert {k: v for k, v in probed.items() if k not in ("flow_id", "phone_hint")} == {
+        k: v for k, v in fresh.items() if k not in ("flow_id", "phone_hint")
+    }
+    # and a code went to the number given, as for anyone
+    assert world.sender.outbox[-1][0] == (PHONE if "phone_number" in taken else NEW_PHONE)
+
+
+@pytest.mark.parametrize(
+    ("taken", "error", "code", "message"),
+    [
+        (TAKEN["email"], EmailAlreadyRegistered, "email_taken", "Email already registered"),
+        (TAKEN["phone"], PhoneAlreadyRegistered, "phone_taken", PHONE_HAS_ACCOUNT),
+        (TAKEN["both"], PhoneAlreadyRegistered, "phone_taken", PHONE_HAS_ACCOUNT),
+    ],
+    ids=TAKEN.keys(),
+)
+def test_verify_tells_the_prover_what_is_taken_phone_first(
+    world: RegistrationWorld,
+    taken: dict[str, str],
+    error: type[DomainError],
+    code: str,
+    message: str,
+) -> None:
+    # Given a sign-up with a registered email or phone, and the code sent for it
+    demo = world.users.find_by_email("demo@example.com")
+    flow_id = start(world, **taken)
+    # When the code is entered
+    with pytest.raises(error) as caught:
+        world.flow.verify(flow_id, world.sender.outbox[-1][2], ORIGIN)
+    # Then a 409 says which is taken (the phone first: the prover owns it, so: sign in)
+    assert (caught.value.status, caught.value.body()["code"]) == (409, code)
+    assert caught.value.body()["error"] == message
+    # and the existing account is untouched, no other was made, and the sign-up is over
+    assert world.users.find_by_email("demo@example.com") == demo
+    assert world.users.find_by_phone(PHONE) == demo
+    assert world.users.find_by_email("ada@example.com") is None
+    with pytest.raises(NoPendingVerification):
+        world.flow.verify(flow_id, world.sender.outbox[-1][2], ORIGIN)
 
 
 # -- the pending registration ------------------------------------------------------------------
@@ -354,7 +396,7 @@ def test_a_login_flow_id_does_not_complete_a_registration(world: RegistrationWor
 def test_of_two_pending_registrations_for_one_email_or_phone_the_first_code_wins(
     world: RegistrationWorld, second: dict[str, str], error: type[DomainError]
 ) -> None:
-    # Given two registrations that both passed the start check
+    # Given two pending registrations for one email or phone, neither account written yet
     first_flow = start(world)
     first_code = world.sender.last_code(NEW_PHONE)
     second_flow = start(world, **second)

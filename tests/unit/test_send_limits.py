@@ -299,7 +299,7 @@ def test_a_hundred_wrong_codes_across_flows_lock_the_account(world: World) -> No
     assert locked.value.status == 429
     assert locked.value.retry_after == LOCKOUT
     assert locked.value.body() == {
-        "error": "Too many failed attempts on this account. Try again later.",
+        "error": AccountLocked.message,
         "code": "account_locked",
         "retry_after": LOCKOUT,
     }

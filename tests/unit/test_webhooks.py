@@ -208,8 +208,9 @@ class World:
         self.ledger = InMemoryWebhookEventLedger()
         self.sender = FakeCodeSender()
         self.pauses: list[float] = []
+        self.events = RecordingEvents()
         self.challenges = Challenges(
-            policy(), store=self.store, sender=self.sender, events=RecordingEvents(), clock=clock
+            policy(), store=self.store, sender=self.sender, events=self.events, clock=clock
         )
         self.receiver = TelnyxWebhookReceiver(
             verifier=SignatureVerifier(lambda: telnyx.public_b64, clock),
@@ -220,7 +221,8 @@ class World:
         )
 
     def deliver(self, body: bytes) -> WebhookOutcome:
-        return self.receiver.receive(body, self.telnyx.headers(body, int(self.clock.now())))
+        headers = self.telnyx.headers(body, int(self.clock.now()))
+        return self.receiver.receive(body, headers, ORIGIN)
 
     def open_flow(self) -> str:
         flow_id = self.challenges.open("u-1", PHONE, ORIGIN).flow_id
@@ -342,7 +344,27 @@ def test_a_bad_signature_changes_nothing_and_claims_nothing(world: World) -> Non
     flow_id = world.open_flow()
     body = event_body("verify.delivered", "v-1")
     with pytest.raises(InvalidWebhookSignature):
-        world.receiver.receive(body, TelnyxKey().headers(body, int(world.clock.now())))
+        world.receiver.receive(body, TelnyxKey().headers(body, int(world.clock.now())), ORIGIN)
     assert world.ledger.event_ids == set()
     assert world.delivery_status(flow_id) == DeliveryStatus.UNKNOWN
     assert world.store.get(next(iter(world.store.items))).status == FlowStatus.PENDING  # type: ignore[union-attr]
+
+
+def test_a_refused_signature_is_an_audited_event_with_its_reason(world: World) -> None:
+    # When a forged and a stale delivery arrive
+    body = event_body("verify.delivered", "v-1")
+    forged = TelnyxKey().headers(body, int(world.clock.now()))
+    stale = world.telnyx.headers(body, int(world.clock.now()) - 3_600)
+    for headers in (forged, stale):
+        with pytest.raises(InvalidWebhookSignature) as refused:
+            world.receiver.receive(body, headers, ORIGIN)
+        assert refused.value.body() == {"error": "Invalid signature", "code": "invalid_signature"}
+    # Then each is recorded, with where it came from and why, and no signature
+    events = world.events.events[-2:]
+    assert [e.type.value for e in events] == ["webhook_signature_rejected"] * 2
+    assert [e.detail["reason"] for e in events] == [
+        "signature does not match",
+        "timestamp outside the tolerance",
+    ]
+    assert all(e.origin == ORIGIN and e.kind.value == "session" for e in events)
+    assert forged["telnyx-signature-ed25519"] not in repr(events)

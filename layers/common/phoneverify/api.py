@@ -85,6 +85,16 @@ class RegisterStartRequest(RequestModel):
     password: Annotated[str | None, Field(max_length=1024)] = None
 
 
+class PasswordResetStartRequest(RequestModel):
+    email: Annotated[str, Field(min_length=3, max_length=320)]
+
+
+class PasswordResetVerifyRequest(RequestModel):
+    flow_id: FlowId
+    code: Code
+    new_password: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
 class VerifyCodeRequest(RequestModel):
     flow_id: FlowId
     code: Code
@@ -312,11 +322,17 @@ def raw_body(app: ApiGatewayResolver) -> bytes:
 def request_origin(app: APIGatewayRestResolver) -> RequestOrigin:
     """The caller's address (as API Gateway saw it) and user agent, bounded in size."""
     event = app.current_event
-    user_agent = event.headers.get("user-agent") or ""
-    return RequestOrigin(
-        source_ip=event.request_context.identity.source_ip or "unknown",
-        user_agent=user_agent[:256],
-    )
+    return _origin(event.request_context.identity.source_ip, event.headers.get("user-agent"))
+
+
+def function_url_origin(app: LambdaFunctionUrlResolver) -> RequestOrigin:
+    """As request_origin, for a function URL (payload 2.0)."""
+    event = app.current_event
+    return _origin(event.request_context.http.source_ip, event.headers.get("user-agent"))
+
+
+def _origin(source_ip: str | None, user_agent: str | None) -> RequestOrigin:
+    return RequestOrigin(source_ip=source_ip or "unknown", user_agent=(user_agent or "")[:256])
 
 
 def bearer_claims(app: APIGatewayRestResolver, sessions: Sessions) -> TokenClaims:

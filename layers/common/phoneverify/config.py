@@ -37,7 +37,9 @@ class Settings(BaseModel):
     jwt_issuer: NonEmpty
     jwt_audience: NonEmpty
     access_token_ttl_seconds: Annotated[int, Field(ge=60, le=86_400)]
-    verify_code_length: Annotated[int, Field(ge=4, le=10)]
+    # At least 6 digits: one guess in a million per attempt (NIST SP 800-63B, 5.1.3.2).
+    verify_code_length: Annotated[int, Field(ge=6, le=10)]
+    # One origin; "*" is refused (`_one_origin`): a deploy names its frontend.
     allowed_origin: NonEmpty
     # Only the payment functions set these; they `require` them at cold start.
     payments_table: NonEmpty | None = None
@@ -51,7 +53,9 @@ class Settings(BaseModel):
     webhook_events_table: NonEmpty | None = None
 
     # Tunables with safe defaults.
-    login_timeout_secs: Annotated[int, Field(ge=60, le=3_600)] = 300
+    # Code lifetimes: at most 10 minutes (5 for payments), the window a stolen or guessed
+    # code is worth anything in.
+    login_timeout_secs: Annotated[int, Field(ge=60, le=600)] = 300
     max_code_attempts: Annotated[int, Field(ge=1, le=20)] = 5
     resend_cooldown_secs: Annotated[int, Field(ge=0, le=3_600)] = 30
     max_sends_per_flow: Annotated[int, Field(ge=1, le=20)] = 5
@@ -60,10 +64,10 @@ class Settings(BaseModel):
     telnyx_timeout_secs: Annotated[float, Field(gt=0, le=30)] = 5.0
     secrets_max_age_secs: Annotated[int, Field(ge=0, le=3_600)] = 300
     bcrypt_cost: Annotated[int, Field(ge=4, le=16)] = 12
-    registration_timeout_secs: Annotated[int, Field(ge=60, le=3_600)] = 600
+    registration_timeout_secs: Annotated[int, Field(ge=60, le=600)] = 600
     default_phone_region: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = "US"
     audit_retention_days: Annotated[int, Field(ge=1, le=3_650)] = 365
-    payment_timeout_secs: Annotated[int, Field(ge=60, le=3_600)] = 300
+    payment_timeout_secs: Annotated[int, Field(ge=60, le=300)] = 300
     # JSON object, currency -> amount string; merged over money.BUILTIN_THRESHOLDS.
     payment_thresholds: Json[dict[str, str]] = Field(default_factory=dict)
     payment_default_threshold: str = "100.00"
@@ -80,6 +84,15 @@ class Settings(BaseModel):
     sms_budget: Annotated[int, Field(ge=1, le=10_000_000)] = 1_000
     max_account_failures: Annotated[int, Field(ge=1, le=10_000)] = 100
     account_lockout_secs: Annotated[int, Field(ge=60, le=365 * 86_400)] = 30 * 86_400
+    # Password throttling (docs/abuse-controls.md#password-throttling), on RATE_LIMITS_TABLE.
+    password_free_failures: Annotated[int, Field(ge=1, le=100)] = 5
+    password_throttle_base_secs: Annotated[int, Field(ge=1, le=3_600)] = 30
+    # Minutes, not days: wrong passwords alone never lock an account.
+    password_throttle_max_secs: Annotated[int, Field(ge=1, le=3_600)] = 900
+    password_failure_memory_secs: Annotated[int, Field(ge=3_600, le=30 * 86_400)] = 86_400
+    max_password_failures_per_ip: Annotated[int, Field(ge=1, le=1_000_000)] = 100
+    password_ip_window_secs: Annotated[int, Field(ge=60, le=86_400)] = 3_600
+    password_reset_timeout_secs: Annotated[int, Field(ge=60, le=600)] = 600
     # Comma-separated ISO 3166 alpha-2 codes ("US,CA,GB").
     allowed_countries: tuple[str, ...] = tuple(sorted(DEFAULT_ALLOWED_COUNTRIES))
     allow_voip_numbers: bool = False
@@ -88,6 +101,13 @@ class Settings(BaseModel):
     @classmethod
     def _strip_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("allowed_origin")
+    @classmethod
+    def _one_origin(cls, value: str) -> str:
+        if "*" in value:
+            raise ValueError('name the frontend\'s origin (https://host[:port]), not "*"')
+        return value
 
     @field_validator("default_phone_region")
     @classmethod

@@ -44,8 +44,8 @@ class WeakPassword(InvalidRequest):
 
     message = "Password is too weak"
 
-    def __init__(self, message: str | None = None) -> None:
-        super().__init__(message, field="password")
+    def __init__(self, message: str | None = None, field: str = "password") -> None:
+        super().__init__(message, field=field)
 
 
 class AlreadyRegistered(DomainError):
@@ -60,16 +60,16 @@ class EmailAlreadyRegistered(AlreadyRegistered):
     code = "email_taken"
     message = "Email already registered"
 
-    def __init__(self) -> None:
-        super().__init__(field="email")
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message, field="email")
 
 
 class PhoneAlreadyRegistered(AlreadyRegistered):
     code = "phone_taken"
     message = "Phone number already registered"
 
-    def __init__(self) -> None:
-        super().__init__(field="phone_number")
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message, field="phone_number")
 
 
 class InvalidCredentials(DomainError):
@@ -98,6 +98,10 @@ class InvalidWebhookSignature(DomainError):
     status = 401
     code = "invalid_signature"
     message = "Invalid signature"
+
+    def __init__(self, reason: str = "invalid signature") -> None:
+        self.reason = reason  # for the logs and the audit trail, never told to the caller
+        super().__init__()
 
 
 class VerificationExpired(DomainError):
@@ -163,10 +167,22 @@ class SendLimitReached(RetryLater):
 
 class AccountLocked(RetryLater):
     """Too many consecutive wrong codes on one account, across its flows (NIST 800-63B):
-    no code is checked, the right one included, until the lock ends or a support action."""
+    no code is checked, the right one included, until the lock ends or the owner resets the
+    password (which proves the phone again and clears the lock)."""
 
     code = "account_locked"
-    message = "Too many failed attempts on this account. Try again later."
+    message = (
+        "This account is locked after too many wrong codes. "
+        "Reset your password to unlock it, or try again later."
+    )
+
+
+class LoginThrottled(RetryLater):
+    """Too many wrong passwords for this email, or from this source address: the next
+    attempt waits. The same answer for known and unknown emails."""
+
+    code = "login_throttled"
+    message = "Too many failed sign-in attempts. Please wait before trying again."
 
 
 class SendBudgetExhausted(DomainError):

@@ -11,7 +11,7 @@ class FlowKind(StrEnum):
     LOGIN = "login"
     REGISTRATION = "registration"
     PAYMENT = "payment"
-    PASSWORD_RESET = "password_reset"  # noqa: S105 - an event name
+    PASSWORD_RESET = "password_reset"
     # Not a code flow: decisions about passwords and tokens (throttling, logout, refusals).
     SESSION = "session"
 
@@ -128,6 +128,16 @@ class SendPermit:
 
 
 @dataclass(frozen=True)
+class PasswordAttempt:
+    """One password check a PasswordThrottle admitted: the counters it counted in, and the
+    account's consecutive failures if this attempt fails too."""
+
+    account_key: str
+    source_key: str
+    failures: int
+
+
+@dataclass(frozen=True)
 class RequestOrigin:
     """Where a request came from, for the audit trail and per-source limits."""
 
@@ -145,13 +155,13 @@ class VerificationEventType(StrEnum):
     CANCELLED = "cancelled"
     ACCOUNT_LOCKED = "account_locked"  # a wrong code reached the account's failure cap
     # Authentication decisions (OWASP ASVS V7): audited and logged like the code events.
-    PASSWORD_ACCEPTED = "password_accepted"  # noqa: S105 - an event name
-    PASSWORD_REJECTED = "password_rejected"  # noqa: S105 - an event name
+    PASSWORD_ACCEPTED = "password_accepted"
+    PASSWORD_REJECTED = "password_rejected"
     LOGIN_THROTTLED = "login_throttled"
     LOGIN_LOCKED = "login_locked"  # right password, account locked by wrong codes
-    PASSWORD_RESET = "password_reset"  # noqa: S105 - an event name
+    PASSWORD_RESET = "password_reset"
     LOGGED_OUT = "logged_out"
-    TOKEN_REFUSED = "token_refused"  # noqa: S105 - an event name
+    TOKEN_REFUSED = "token_refused"
     WEBHOOK_SIGNATURE_REJECTED = "webhook_signature_rejected"
 
 

@@ -34,21 +34,21 @@ def common_passwords() -> frozenset[str]:
     return frozenset(line for line in text.splitlines() if line)
 
 
-def check_password(password: str, *, context: Iterable[str] = ()) -> None:
+def check_password(password: str, *, context: Iterable[str] = (), field: str = "password") -> None:
     """Refuse a password NIST SP 800-63B would: shorter than 8 characters, longer than we
     accept, commonly used, or one of `context` (words of this account: its email, its name).
-    No composition rules. Raises WeakPassword (field `password`)."""
+    No composition rules. Raises WeakPassword naming `field`."""
     normalised = unicodedata.normalize("NFKC", password)
     length = len(normalised)
     if length < MIN_PASSWORD_LENGTH:
-        raise WeakPassword(f"Password must be at least {MIN_PASSWORD_LENGTH} characters")
+        raise WeakPassword(f"Password must be at least {MIN_PASSWORD_LENGTH} characters", field)
     if length > MAX_PASSWORD_LENGTH:
-        raise WeakPassword(f"Password must be at most {MAX_PASSWORD_LENGTH} characters")
+        raise WeakPassword(f"Password must be at most {MAX_PASSWORD_LENGTH} characters", field)
     folded = normalised.lower()
     if folded in common_passwords():
-        raise WeakPassword("This password is too common. Please choose another.")
+        raise WeakPassword("This password is too common. Please choose another.", field)
     if any(word and folded == word.lower() for word in context):
-        raise WeakPassword("Password must not be your email address or name")
+        raise WeakPassword("Password must not be your email address or name", field)
 
 
 class PasswordHasher:

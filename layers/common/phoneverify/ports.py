@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 from phoneverify.models import (
     DeliveryStatus,
+    PasswordAttempt,
     Payment,
     PaymentStatus,
     PendingVerification,
@@ -51,6 +52,15 @@ class UserRegistry(UserRepository, Protocol):
         Raises EmailAlreadyRegistered / PhoneAlreadyRegistered when another account holds
         either; nothing is written then.
         """
+        ...
+
+
+class AccountRecovery(UserRepository, Protocol):
+    """What the password reset needs of the users."""
+
+    def reset_password(self, user_id: str, password_hash: str, now: float) -> None:
+        """Set the account's new password hash and end every token it was issued, in one
+        conditional write on the existing account. Raises StorageUnavailable."""
         ...
 
 
@@ -157,6 +167,31 @@ class FailureCounter(Protocol):
     def reset(self, subject: str) -> None:
         """A code was accepted: the consecutive failures start over. Best effort: never
         raises for a storage failure (the code is accepted regardless)."""
+        ...
+
+
+class PasswordThrottle(Protocol):
+    """Consecutive wrong passwords per account key (phoneverify.throttling.account_key) and
+    wrong passwords per source address, with the rules of PasswordThrottlePolicy.
+    Race-safe: an attempt is counted as a failure before its password is checked."""
+
+    def admit(self, account_key: str, origin: RequestOrigin) -> PasswordAttempt:
+        """Count one attempt in advance. Raises LoginThrottled (429, retry_after) while the
+        account waits or the source is at its cap, counting nothing then."""
+        ...
+
+    def failed(self, attempt: PasswordAttempt) -> int:
+        """The password was wrong: the failure stays counted; return the seconds the next
+        attempt for this account waits (0 within the free failures). Best effort."""
+        ...
+
+    def succeeded(self, attempt: PasswordAttempt) -> None:
+        """The password was right: the account's failures start over and the source gets
+        its count back. Best effort: never raises for a storage failure."""
+        ...
+
+    def clear(self, account_key: str) -> None:
+        """Forget the account's failures (a password reset). Best effort."""
         ...
 
 

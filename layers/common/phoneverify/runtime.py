@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import boto3
+import phonenumbers
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.config import Config
@@ -19,6 +20,7 @@ from botocore.config import Config
 from phoneverify.adapters.audit import DynamoAuditTrail
 from phoneverify.adapters.dynamodb import DynamoUserRepository, DynamoVerificationStore
 from phoneverify.adapters.event_log import EventFanout, LoggedVerificationEvents
+from phoneverify.adapters.password_throttle import DynamoPasswordThrottle
 from phoneverify.adapters.payments import (
     DynamoPaymentRepository,
     LedgerPaymentProcessor,
@@ -29,8 +31,10 @@ from phoneverify.adapters.send_limits import DynamoFailureCounter, DynamoSendLim
 from phoneverify.adapters.telnyx_sender import TelnyxCodeSender
 from phoneverify.clock import Clock, SystemClock
 from phoneverify.config import Settings
+from phoneverify.flows import password_reset
 from phoneverify.flows.challenges import ChallengePolicy, Challenges
 from phoneverify.flows.login import LoginFlow
+from phoneverify.flows.password_reset import PasswordResetFlow
 from phoneverify.flows.payment import RESTART_HINT as PAYMENT_RESTART_HINT
 from phoneverify.flows.payment import TOO_MANY_ATTEMPTS as PAYMENT_TOO_MANY_ATTEMPTS
 from phoneverify.flows.payment import PaymentFlow
@@ -45,6 +49,7 @@ from phoneverify.phones import PhonePolicy
 from phoneverify.ports import VerificationEvents
 from phoneverify.secrets import SecretSource, SsmSecrets
 from phoneverify.telnyx import TelnyxVerifyClient
+from phoneverify.throttling import PasswordThrottlePolicy
 from phoneverify.tokens import AccessTokenIssuer
 
 if TYPE_CHECKING:
@@ -196,6 +201,20 @@ class Runtime:
             clock=self.clock,
         )
 
+    @cached_property
+    def password_throttle(self) -> DynamoPasswordThrottle:
+        s = self.settings
+        s.require("rate_limits_table")
+        policy = PasswordThrottlePolicy(
+            free_failures=s.password_free_failures,
+            base_delay_secs=s.password_throttle_base_secs,
+            max_delay_secs=s.password_throttle_max_secs,
+            failure_memory_secs=s.password_failure_memory_secs,
+            per_source=s.max_password_failures_per_ip,
+            source_window_secs=s.password_ip_window_secs,
+        )
+        return DynamoPasswordThrottle(self.dynamodb, str(s.rate_limits_table), policy, self.clock)
+
     def challenges(self, policy: ChallengePolicy) -> Challenges:
         return Challenges(
             policy,
@@ -238,6 +257,28 @@ class Runtime:
             passwords=self.passwords,
             challenges=self.challenges(policy),
             tokens=self.tokens,
+            throttle=self.password_throttle,
+        )
+
+    @cached_property
+    def password_reset_flow(self) -> PasswordResetFlow:
+        s = self.settings
+        policy = replace(
+            self.challenge_policy(
+                FlowKind.PASSWORD_RESET,
+                s.password_reset_timeout_secs,
+                password_reset.RESTART_HINT,
+                password_reset.TOO_MANY_ATTEMPTS,
+            ),
+            account_lock_applies=False,
+        )
+        return PasswordResetFlow(
+            users=self.users,
+            passwords=self.passwords,
+            challenges=self.challenges(policy),
+            throttle=self.password_throttle,
+            clock=self.clock,
+            decoy_calling_code=phonenumbers.country_code_for_region(s.default_phone_region),
         )
 
     @cached_property

@@ -25,10 +25,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from phoneverify.clock import Clock
 from phoneverify.errors import InvalidRequest, InvalidWebhookSignature
 from phoneverify.flows.challenges import Challenges, DeliveryUpdate
-from phoneverify.models import DeliveryStatus
+from phoneverify.models import DeliveryStatus, FlowKind, RequestOrigin, VerificationEventType
 from phoneverify.ports import WebhookEventLedger
 
 logger = Logger(child=True)
+# Who a refused delivery is audited under: the sender is unknown until a signature checks out.
+WEBHOOK_SUBJECT = "webhook#telnyx"
 
 SIGNATURE_HEADER = "telnyx-signature-ed25519"
 TIMESTAMP_HEADER = "telnyx-timestamp"
@@ -73,22 +75,22 @@ class SignatureVerifier:
         signature_b64 = lowered.get(SIGNATURE_HEADER)
         timestamp = lowered.get(TIMESTAMP_HEADER)
         if not isinstance(signature_b64, str) or not isinstance(timestamp, str):
-            raise InvalidWebhookSignature()
+            raise InvalidWebhookSignature(reason="missing signature headers")
         timestamp = timestamp.strip()
         if not _TIMESTAMP.fullmatch(timestamp):
-            raise InvalidWebhookSignature()
+            raise InvalidWebhookSignature(reason="malformed timestamp")
         if abs(self._clock.now() - int(timestamp)) > self._tolerance:
-            raise InvalidWebhookSignature()
+            raise InvalidWebhookSignature(reason="timestamp outside the tolerance")
         try:
             signature = base64.b64decode(signature_b64.strip(), validate=True)
         except (binascii.Error, ValueError):
-            raise InvalidWebhookSignature() from None
+            raise InvalidWebhookSignature(reason="signature is not base64") from None
         if len(signature) != ED25519_SIGNATURE_BYTES:
-            raise InvalidWebhookSignature()
+            raise InvalidWebhookSignature(reason="signature of the wrong length")
         try:
             self._key().verify(signature, timestamp.encode("ascii") + b"|" + raw_body)
         except InvalidSignature:
-            raise InvalidWebhookSignature() from None
+            raise InvalidWebhookSignature(reason="signature does not match") from None
 
     def _key(self) -> Ed25519PublicKey:
         value = self._public_key()
@@ -198,10 +200,23 @@ class TelnyxWebhookReceiver:
         self.lookup_retry_delays = tuple(lookup_retry_delays)
         self._sleep = sleep
 
-    def receive(self, raw_body: bytes, headers: Mapping[str, str]) -> WebhookOutcome:
-        """Check, parse and apply one delivery. Raises InvalidWebhookSignature (401),
-        InvalidRequest (400), or StorageUnavailable (503: the provider retries it)."""
-        self._verifier.verify(raw_body, headers)
+    def receive(
+        self, raw_body: bytes, headers: Mapping[str, str], origin: RequestOrigin
+    ) -> WebhookOutcome:
+        """Check, parse and apply one delivery. Raises InvalidWebhookSignature (401, an
+        audited event), InvalidRequest (400), or StorageUnavailable (503: the provider
+        retries it)."""
+        try:
+            self._verifier.verify(raw_body, headers)
+        except InvalidWebhookSignature as refused:
+            self._challenges.record(
+                VerificationEventType.WEBHOOK_SIGNATURE_REJECTED,
+                WEBHOOK_SUBJECT,
+                origin,
+                kind=FlowKind.SESSION,
+                reason=refused.reason,
+            )
+            raise
         event = TelnyxEvent.parse(raw_body)
         delivery = event.delivery()
         if delivery is None or event.verification_id is None:

@@ -11,7 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from phoneverify.errors import EmailAlreadyRegistered, PhoneAlreadyRegistered, StorageUnavailable
+from phoneverify.errors import (
+    EmailAlreadyRegistered,
+    NoPendingVerification,
+    PhoneAlreadyRegistered,
+    StorageUnavailable,
+)
 from phoneverify.models import DeliveryStatus, FlowKind, FlowStatus, PendingVerification, User
 
 if TYPE_CHECKING:
@@ -37,7 +42,12 @@ UNAVAILABLE = {
 
 
 class ConditionFailed(Exception):
-    """A conditional write's condition did not hold; nothing was written."""
+    """A conditional write's condition did not hold; nothing was written. `item` is the item
+    as it was, when the write asked for it (ReturnValuesOnConditionCheckFailure=ALL_OLD)."""
+
+    def __init__(self, item: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        self.item = item
 
 
 @contextmanager
@@ -48,7 +58,8 @@ def dynamodb_errors() -> Iterator[None]:
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
         if code == CONDITION_FAILED:
-            raise ConditionFailed() from exc
+            old = exc.response.get("Item")
+            raise ConditionFailed(old if isinstance(old, dict) else None) from exc
         if code in UNAVAILABLE:
             raise StorageUnavailable() from exc
         raise
@@ -111,7 +122,8 @@ class DynamoUserRepository:
         """Create a user with its email (and phone) pointers, all only if absent (one
         transaction), so two registrations racing for one email or phone make one account.
 
-        Raises EmailAlreadyRegistered / PhoneAlreadyRegistered when another user holds either.
+        Raises PhoneAlreadyRegistered when another user holds the phone (whether or not the
+        email is taken too), else EmailAlreadyRegistered when another user holds the email.
         User ids are fresh, so a taken `USER#<id>` means this same write already went through
         (a retry after a lost response, or seeding run twice): that counts as done.
         """
@@ -153,16 +165,41 @@ class DynamoUserRepository:
                     reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
                 if reasons[:1] == [REASON_CONDITION_FAILED]:
                     return  # USER#<id> exists: this write already happened
-                if reasons[1:2] == [REASON_CONDITION_FAILED]:
-                    raise EmailAlreadyRegistered()
+                # The phone first: whoever writes an account has just proven that phone, so
+                # "sign in" is the answer that helps them when the email is taken as well.
                 if reasons[2:3] == [REASON_CONDITION_FAILED]:
                     raise PhoneAlreadyRegistered()
+                if reasons[1:2] == [REASON_CONDITION_FAILED]:
+                    raise EmailAlreadyRegistered()
                 if REASON_CONFLICT not in reasons or attempt:
                     break
                 # Another transaction held one of these items: once more, after a short pause;
                 # if it created that email or phone, the retry answers 409.
                 time.sleep(0.02 + secrets.randbelow(80) / 1000)
         raise StorageUnavailable()
+
+    def reset_password(self, user_id: str, password_hash: str, now: float) -> None:
+        """One conditional update: the new hash, and the next token generation, which ends
+        every token issued before (a token carries the generation it was issued in)."""
+        try:
+            self._update_user(
+                user_id,
+                "SET password_hash = :hash, password_changed_at = :now ADD token_gen :one",
+                {":hash": _s(password_hash), ":now": _n(int(now)), ":one": _n(1)},
+            )
+        except ConditionFailed:
+            raise NoPendingVerification("No account to reset. Sign up again.") from None
+
+    def _update_user(self, user_id: str, update: str, values: dict[str, Any]) -> None:
+        """A conditional update of an existing `USER#<id>` item (ConditionFailed if gone)."""
+        with dynamodb_errors():
+            self._client.update_item(
+                TableName=self._table,
+                Key={"pk": _s(f"USER#{user_id}")},
+                UpdateExpression=update,
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues=values,
+            )
 
 
 class DynamoVerificationStore:

@@ -24,6 +24,7 @@ class LoggedVerificationEvents:
                 "subject": event.subject,
                 "phone": event.masked_phone,
                 "source_ip": event.origin.source_ip,
+                "user_agent": event.origin.user_agent,
                 **event.detail,
             },
         )

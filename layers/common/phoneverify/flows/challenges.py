@@ -10,6 +10,10 @@ from __future__ import annotations
 import hashlib
 import math
 import secrets
+import statistics
+import time
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -51,10 +55,17 @@ from phoneverify.ports import (
 
 FLOW_ID_BYTES = 32  # 256 random bits, URL-safe base64
 CHECK_LEASE_SECS = 20  # longer than a Telnyx check can take; frees a flow whose checker died
+DECOY = "decoy"  # data key of a flow that never sends and never verifies
+# A decoy waits as long as the provider's recent sends took (before any, this long).
+TYPICAL_SEND_SECS = 0.25
 
 
 def flow_key(flow_id: str) -> str:
     return hashlib.sha256(flow_id.encode("utf-8")).hexdigest()
+
+
+def is_decoy(record: PendingVerification) -> bool:
+    return record.data.get(DECOY) == "1"
 
 
 @dataclass(frozen=True)
@@ -69,6 +80,9 @@ class ChallengePolicy:
     retention_secs: int
     restart_hint: str  # what the person should do once this flow is over: "Start login again."
     too_many_attempts_message: str
+    # Wrong codes count towards the account's lock, and a locked account gets no code. Off
+    # for the password reset: it is how the owner of a locked account gets back in.
+    account_lock_applies: bool = True
 
 
 @dataclass(frozen=True)
@@ -136,6 +150,7 @@ class Challenges:
         guard: SendGuard | None = None,
         failures: FailureCounter | None = None,
         phone_policy: PhonePolicy = DEFAULT_PHONE_POLICY,
+        pause: Callable[[float], None] = time.sleep,
     ) -> None:
         """`guard` (send limits beyond the flow's) and `failures` (wrong codes per account)
         are optional for tests of other mechanics; the runtime always passes both."""
@@ -146,7 +161,10 @@ class Challenges:
         self._events = events
         self._clock = clock
         self._guard = guard
-        self._failures = failures
+        self._failures = failures if policy.account_lock_applies else None
+        self._unlocker = failures
+        self._pause = pause
+        self._send_secs: deque[float] = deque([TYPICAL_SEND_SECS], maxlen=20)
 
     # -- open ------------------------------------------------------------------------------
     def open(
@@ -155,6 +173,8 @@ class Challenges:
         phone_number: str,
         origin: RequestOrigin,
         data: dict[str, Any] | None = None,
+        *,
+        decoy: bool = False,
     ) -> OpenedChallenge:
         """Send a code to `phone_number` and store the pending challenge.
 
@@ -162,17 +182,24 @@ class Challenges:
         limits must admit the send; then the code is sent, and only then is the challenge
         written: if Telnyx fails, nothing has been written (and the send limits get their
         count back).
+
+        A `decoy` answers like a real challenge, after the same send limits and about as long
+        as a send takes, but sends nothing and accepts no code: what an unknown email gets, so
+        the answer does not tell who has an account. `phone_number` is then a stand-in.
         """
         policy = self.policy
-        self._ensure_phone_allowed(phone_number)
+        if not decoy:
+            self._ensure_phone_allowed(phone_number)
         if self._failures is not None:
             self._failures.ensure_unlocked(subject)
         permit = self._admit(phone_number, subject, origin)
         try:
-            verification_id = self._sender.send(phone_number)
+            verification_id = self._send(phone_number, decoy=decoy)
         except CodeDeliveryFailed:
             self._release(permit)
             raise
+        if decoy:
+            data = {**(data or {}), DECOY: "1"}
         now = self._clock.now()
         flow_id = secrets.token_urlsafe(FLOW_ID_BYTES)
         expires_at = now + policy.timeout_secs
@@ -240,7 +267,7 @@ class Challenges:
         this check was counted as one in advance (None without a failure counter)."""
         key = record.flow_key
         try:
-            accepted = self._sender.check(record.verification_id, code)
+            accepted = not is_decoy(record) and self._sender.check(record.verification_id, code)
         except CodeCheckFailed:
             self._store.refund_attempt(key, record.verification_id)
             self._refund_failure(record.subject)
@@ -280,7 +307,8 @@ class Challenges:
         policy = self.policy
         key = flow_key(flow_id)
         record = self._pending(key, origin, allow_expired=True)
-        self._ensure_phone_allowed(record.phone_number)
+        if not is_decoy(record):
+            self._ensure_phone_allowed(record.phone_number)
         if self._failures is not None:
             self._failures.ensure_unlocked(record.subject)
         now = self._clock.now()
@@ -301,7 +329,7 @@ class Challenges:
             self._store.release_send(key, token, record.last_sent_at)
             raise
         try:
-            verification_id = self._sender.send(record.phone_number)
+            verification_id = self._send(record.phone_number, decoy=is_decoy(record))
         except CodeDeliveryFailed:
             self._store.release_send(key, token, record.last_sent_at)
             self._release(permit)
@@ -348,7 +376,11 @@ class Challenges:
             elif record.is_expired(now):
                 status = "expired"  # derived here: TTL deletion lags by up to two days
         expires_in = math.floor(record.expires_at - now) if status == "pending" else 0
-        return ChallengeState(status, record.delivery_status, max(0, expires_in))
+        delivery = record.delivery_status
+        if record.kind == FlowKind.PASSWORD_RESET:
+            # A decoy's SMS is never delivered: reporting delivery would tell them apart.
+            delivery = DeliveryStatus.UNKNOWN
+        return ChallengeState(status, delivery, max(0, expires_in))
 
     def record_delivery(self, verification_id: str, delivery: DeliveryStatus) -> DeliveryUpdate:
         """Note what the provider said about the SMS of `verification_id`.
@@ -365,6 +397,49 @@ class Challenges:
             if self._store.record_delivery(key, verification_id, delivery, now):
                 return DeliveryUpdate.RECORDED
         return DeliveryUpdate.UNCHANGED
+
+    def peek(self, flow_id: str, origin: RequestOrigin) -> PendingVerification:
+        """The pending challenge, unchanged; or the domain error that says why there is none."""
+        return self._pending(flow_key(flow_id), origin)
+
+    def unlock_account(self, subject: str) -> None:
+        """Clear the account's wrong-code count and any lock (after a password reset)."""
+        if self._unlocker is not None:
+            self._unlocker.reset(subject)
+
+    def record(
+        self,
+        event_type: VerificationEventType,
+        subject: str,
+        origin: RequestOrigin,
+        *,
+        kind: FlowKind | None = None,
+        **detail: Any,
+    ) -> None:
+        """An event that no challenge carries (a password decision), of this kind of flow
+        unless `kind` says otherwise."""
+        self._events.record(
+            VerificationEvent(
+                type=event_type,
+                kind=kind or self.policy.kind,
+                subject=subject,
+                masked_phone="",
+                at=self._clock.now(),
+                origin=origin,
+                detail=detail,
+            )
+        )
+
+    def _send(self, phone_number: str, *, decoy: bool) -> str:
+        """The provider's verification id of a fresh code; a decoy takes about as long as the
+        provider's recent sends did, and sends nothing."""
+        if decoy:
+            self._pause(statistics.median(self._send_secs))
+            return f"{DECOY}_{secrets.token_hex(16)}"
+        started = time.perf_counter()
+        verification_id = self._sender.send(phone_number)
+        self._send_secs.append(time.perf_counter() - started)
+        return verification_id
 
     # -- abuse controls (docs/abuse-controls.md) ------------------------------------------
     def _ensure_phone_allowed(self, phone_number: str) -> None:

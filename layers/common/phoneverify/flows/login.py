@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from phoneverify.errors import InvalidCredentials
+from phoneverify.errors import AccountLocked, InvalidCredentials, LoginThrottled
 from phoneverify.flows.challenges import Challenges, OpenedChallenge, Resent
-from phoneverify.models import RequestOrigin
+from phoneverify.models import RequestOrigin, VerificationEventType
 from phoneverify.passwords import PasswordHasher
-from phoneverify.ports import UserRepository
+from phoneverify.ports import PasswordThrottle, UserRepository
+from phoneverify.throttling import account_key
 from phoneverify.tokens import AccessToken, AccessTokenIssuer
 
 TOKEN_GENERATION = "token_gen"  # noqa: S105 - the key of the token generation in the data
@@ -31,29 +32,58 @@ class LoginFlow:
         passwords: PasswordHasher,
         challenges: Challenges,
         tokens: AccessTokenIssuer,
+        throttle: PasswordThrottle,
     ) -> None:
         self._users = users
         self._passwords = passwords
         self._challenges = challenges
         self._tokens = tokens
+        self._throttle = throttle
 
     def start(
         self, email: str, password: str, origin: RequestOrigin
     ) -> AccessToken | SecondFactorRequired:
         """Check the password; with a phone on the account, send a code instead of a token.
 
-        An unknown email costs one bcrypt check too and gets the same answer as a wrong password.
+        The throttle counts the attempt first, keyed by the email whether it has an account or
+        not; an unknown email costs one bcrypt check too and gets the same answer as a wrong
+        password. Every decision is an audited event.
         """
+        key = account_key(normalise_email(email))
+        try:
+            attempt = self._throttle.admit(key, origin)
+        except LoginThrottled as exc:
+            self._challenges.record(
+                VerificationEventType.LOGIN_THROTTLED,
+                unknown_subject(key),
+                origin,
+                retry_after=exc.retry_after,
+            )
+            raise
         user = self._users.find_by_email(normalise_email(email))
         password_ok = self._passwords.verify(password, user.password_hash if user else None)
         if user is None or not password_ok:
+            wait = self._throttle.failed(attempt)
+            self._challenges.record(
+                VerificationEventType.PASSWORD_REJECTED,
+                user.user_id if user else unknown_subject(key),
+                origin,
+                failures=attempt.failures,
+                next_wait_secs=wait,
+            )
             raise InvalidCredentials()
+        self._throttle.succeeded(attempt)
+        self._challenges.record(VerificationEventType.PASSWORD_ACCEPTED, user.user_id, origin)
         if not user.phone_number:
             return self._tokens.issue_access_token(user.user_id, user.token_generation)
         # The token is issued under the generation read now: if every token of the account
         # is ended before the code comes back, the token of this login is born ended.
         data = {TOKEN_GENERATION: str(user.token_generation)}
-        challenge = self._challenges.open(user.user_id, user.phone_number, origin, data=data)
+        try:
+            challenge = self._challenges.open(user.user_id, user.phone_number, origin, data=data)
+        except AccountLocked:
+            self._challenges.record(VerificationEventType.LOGIN_LOCKED, user.user_id, origin)
+            raise
         return SecondFactorRequired(challenge)
 
     def verify(self, flow_id: str, code: str, origin: RequestOrigin) -> AccessToken:
@@ -67,3 +97,8 @@ class LoginFlow:
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
+
+
+def unknown_subject(account_key: str) -> str:
+    """Who an event is about when no account is known (or may not be told): the hashed email."""
+    return f"email#{account_key}"

@@ -1,10 +1,13 @@
 """Registration: prove the phone with a code, and only then create the account.
 
-`start` validates the form, refuses an email or phone already registered, hashes the password
-and sends a code; the pending registration (name, email, bcrypt hash: never the password) is
-kept in the challenge's data. `verify` checks the code and creates the account in one
-transaction that claims the email and the phone, so two registrations racing for either make
-exactly one account.
+`start` validates the form, hashes the password and sends a code; the pending registration
+(name, email, bcrypt hash: never the password) is kept in the challenge's data. It looks up
+nothing: a taken email or phone gets the same answer, after the same send limits and the same
+work, as a fresh one, so sign-up tells a stranger nothing about who is registered.
+`verify` checks the code and only then creates the account, in one transaction that claims
+the email and the phone: uniqueness answers there, to the person who just proved the phone
+(409 phone_taken before email_taken), and two registrations racing for either make exactly one
+account.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from phoneverify.clock import Clock
-from phoneverify.errors import EmailAlreadyRegistered, InvalidRequest, PhoneAlreadyRegistered
+from phoneverify.errors import InvalidRequest, PhoneAlreadyRegistered
 from phoneverify.flows.challenges import Challenges, OpenedChallenge, Resent
 from phoneverify.flows.login import normalise_email
 from phoneverify.models import RequestOrigin, User
@@ -26,6 +29,7 @@ from phoneverify.tokens import AccessToken, AccessTokenIssuer
 
 RESTART_HINT = "Start registration again."
 TOO_MANY_ATTEMPTS = "Too many attempts. Please start the registration again."
+PHONE_HAS_ACCOUNT = "This phone number already has an account. Sign in instead."
 
 MAX_EMAIL_LENGTH = 254
 MAX_LOCAL_PART_LENGTH = 64
@@ -92,16 +96,14 @@ class RegistrationFlow:
         password: str | None,
         origin: RequestOrigin,
     ) -> RegistrationStarted:
-        """Validate the form, refuse what is already registered, then send a code.
+        """Validate the form, then send a code: the same answer, work and send limits
+        whether the email or the phone already has an account or not.
 
-        The email and phone checks here are cheap reads for a clear answer; the account
-        transaction in `verify` is what enforces one account per email and per phone.
+        Nothing is looked up here on purpose (a lookup would answer faster or differently for
+        taken ones); the account transaction in `verify` enforces one account per email and
+        per phone, and says which was taken once the phone is proven.
         """
         applicant = self.validate(name, email, phone_number, password)
-        if self._users.find_by_email(applicant.email) is not None:
-            raise EmailAlreadyRegistered()
-        if self._users.find_by_phone(applicant.phone_number) is not None:
-            raise PhoneAlreadyRegistered()
         pending = {
             "name": applicant.name,
             "email": applicant.email,
@@ -116,8 +118,9 @@ class RegistrationFlow:
         """Check the code; create the account with its phone verified and issue a token.
 
         The challenge is consumed (and its data dropped) before the account is written: if
-        another registration took the email or phone meanwhile, this one answers 409 and is
-        over.
+        another account holds the phone (409 phone_taken, which tells the prover, who owns
+        that phone, to sign in) or the email (409 email_taken), whether from before or from a
+        registration that won a race, this one is over.
         """
         record = self._challenges.check(flow_id, code, origin)
         user = User(
@@ -127,7 +130,10 @@ class RegistrationFlow:
             phone_number=record.phone_number,
             name=record.data.get("name") or None,
         )
-        self._users.put_user(user, phone_verified_at=self._clock.now())
+        try:
+            self._users.put_user(user, phone_verified_at=self._clock.now())
+        except PhoneAlreadyRegistered as taken:
+            raise PhoneAlreadyRegistered(PHONE_HAS_ACCOUNT) from taken
         # A new account: no token of it was ever ended, so its generation is 0.
         return Registered(user.user_id, self._tokens.issue_access_token(user.user_id, 0))
 

@@ -1,0 +1,19 @@
+"""POST /password/reset/resend: send a fresh code for a pending password reset."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from phoneverify.api import FlowRequest, http_app, lambda_handler_for, request_origin
+from phoneverify.runtime import Runtime
+
+runtime = Runtime.from_environment()
+app = http_app(runtime.settings.allowed_origin)
+
+
+@app.post("/password/reset/resend")
+def password_reset_resend(body: FlowRequest) -> dict[str, Any]:
+    return runtime.password_reset_flow.resend(body.flow_id, request_origin(app)).body()
+
+
+lambda_handler = lambda_handler_for(app, runtime.metrics)

@@ -1,0 +1,20 @@
+"""POST /password/reset/start: send a code to the account's phone (the same answer for every
+email, whether it has an account or not)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from phoneverify.api import PasswordResetStartRequest, http_app, lambda_handler_for, request_origin
+from phoneverify.runtime import Runtime
+
+runtime = Runtime.from_environment()
+app = http_app(runtime.settings.allowed_origin)
+
+
+@app.post("/password/reset/start")
+def password_reset_start(body: PasswordResetStartRequest) -> dict[str, Any]:
+    return runtime.password_reset_flow.start(body.email, request_origin(app)).body()
+
+
+lambda_handler = lambda_handler_for(app, runtime.metrics)

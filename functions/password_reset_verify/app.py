@@ -1,0 +1,26 @@
+"""POST /password/reset/verify: check the code, set the new password, end every token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from phoneverify.api import (
+    PasswordResetVerifyRequest,
+    http_app,
+    lambda_handler_for,
+    request_origin,
+)
+from phoneverify.runtime import Runtime
+
+runtime = Runtime.from_environment()
+app = http_app(runtime.settings.allowed_origin)
+
+
+@app.post("/password/reset/verify")
+def password_reset_verify(body: PasswordResetVerifyRequest) -> dict[str, Any]:
+    return runtime.password_reset_flow.verify(
+        body.flow_id, body.code, body.new_password, request_origin(app)
+    ).body()
+
+
+lambda_handler = lambda_handler_for(app, runtime.metrics)

@@ -1,0 +1,182 @@
+"""PasswordThrottle on RateLimitsTable (docs/abuse-controls.md#password-throttling).
+
+`pwfail#<account key>`: the account's consecutive wrong passwords (`failures`), the time the
+next attempt may start (`until`) and when the count is forgotten (`ttl`). `pwsrc#<digest of the
+source address>#<window>`: wrong passwords from one address in a fixed window.
+
+Every attempt is counted before its password is checked, by a conditional update, so concurrent
+guesses cannot exceed the free failures: past them, each attempt also sets `until` to a short
+lease, so exactly one guess at a time gets through once the wait is over. A right password
+deletes the account's item and gives the source its count back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger
+
+from phoneverify.adapters.dynamodb import ConditionFailed, dynamodb_errors
+from phoneverify.adapters.send_limits import TTL_MARGIN_SECS, address_block
+from phoneverify.clock import Clock
+from phoneverify.errors import LoginThrottled, StorageUnavailable
+from phoneverify.models import PasswordAttempt, RequestOrigin
+from phoneverify.throttling import ACCOUNT_PREFIX, SOURCE_PREFIX, PasswordThrottlePolicy
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+else:
+    DynamoDBClient = Any
+
+logger = Logger(child=True)
+
+NAMES = {"#failures": "failures", "#until": "until", "#ttl": "ttl"}
+
+
+def source_key(policy: PasswordThrottlePolicy, origin: RequestOrigin, now: float) -> str:
+    block = hashlib.sha256(address_block(origin.source_ip).encode("utf-8")).hexdigest()
+    return f"{SOURCE_PREFIX}{block}#{policy.source_window(now)}"
+
+
+class DynamoPasswordThrottle:
+    def __init__(
+        self, client: DynamoDBClient, table: str, policy: PasswordThrottlePolicy, clock: Clock
+    ) -> None:
+        self._client = client
+        self._table = table
+        self._policy = policy
+        self._clock = clock
+
+    def admit(self, account_key: str, origin: RequestOrigin) -> PasswordAttempt:
+        now = self._clock.now()
+        source = self._reserve_source(source_key(self._policy, origin, now), now)
+        try:
+            failures = self._reserve_account(account_key, now)
+        except BaseException:
+            self._refund_source(source)
+            raise
+        return PasswordAttempt(account_key, source, failures)
+
+    def failed(self, attempt: PasswordAttempt) -> int:
+        delay = self._policy.delay_after(attempt.failures)
+        if delay:
+            try:
+                self._update(
+                    self._key(attempt.account_key),
+                    "SET #until = :until",
+                    # Only the newest failure sets the wait; a reset in between stays a reset.
+                    "#failures = :failures",
+                    {
+                        ":until": {"N": str(self._clock.now() + delay)},
+                        ":failures": {"N": str(attempt.failures)},
+                    },
+                )
+            except ConditionFailed:
+                pass
+            except StorageUnavailable:
+                # The attempt's lease still holds the account for a while: safe, if short.
+                logger.warning("password wait not recorded")
+        return delay
+
+    def succeeded(self, attempt: PasswordAttempt) -> None:
+        self.clear(attempt.account_key)
+        self._refund_source(attempt.source_key)
+
+    def clear(self, account_key: str) -> None:
+        try:
+            with dynamodb_errors():
+                self._client.delete_item(TableName=self._table, Key=self._key(account_key))
+        except StorageUnavailable:
+            logger.warning("password failures not cleared")
+
+    # -- counters --------------------------------------------------------------------------
+    def _reserve_source(self, key: str, now: float) -> str:
+        ttl = self._policy.source_window(now) + self._policy.source_window_secs + TTL_MARGIN_SECS
+        try:
+            self._update(
+                {"pk": {"S": key}},
+                "ADD #failures :one SET #ttl = :ttl",
+                "attribute_not_exists(#failures) OR #failures < :cap",
+                {
+                    ":one": {"N": "1"},
+                    ":ttl": {"N": str(ttl)},
+                    ":cap": {"N": str(self._policy.per_source)},
+                },
+            )
+        except ConditionFailed:
+            logger.warning("sign-in refused: source address at its cap")
+            raise LoginThrottled(self._policy.source_retry_after(now)) from None
+        return key
+
+    def _reserve_account(self, account_key: str, now: float) -> int:
+        policy = self._policy
+        values = {
+            ":one": {"N": "1"},
+            ":now": {"N": str(now)},
+            ":lease": {"N": str(now + policy.check_lease_secs)},
+            ":ttl": {"N": str(math.ceil(now + policy.failure_memory_secs))},
+        }
+        for _ in range(3):
+            try:
+                new = self._update(
+                    self._key(account_key),
+                    "ADD #failures :one SET #until = :lease, #ttl = :ttl",
+                    "attribute_not_exists(#failures) OR "
+                    "(#ttl > :now AND (#failures < :free OR #until <= :now))",
+                    {**values, ":free": {"N": str(policy.free_failures)}},
+                )
+                return int(new["failures"]["N"])
+            except ConditionFailed as refused:
+                old = refused.item or {}
+            if not old:
+                continue  # deleted (a right password) between the two: try again
+            if float(old["ttl"]["N"]) > now:
+                wait = float(old.get("until", {}).get("N", "0")) - now
+                raise LoginThrottled(max(1, math.ceil(wait)))
+            # Forgotten, though TTL has not deleted the item yet: the count starts over.
+            try:
+                self._update(
+                    self._key(account_key),
+                    "SET #failures = :one, #until = :lease, #ttl = :ttl",
+                    "#ttl <= :now",
+                    values,
+                )
+                return 1
+            except ConditionFailed:
+                continue
+        raise StorageUnavailable()
+
+    def _refund_source(self, key: str) -> None:
+        try:
+            self._update(
+                {"pk": {"S": key}},
+                "ADD #failures :minus_one",
+                "#failures > :zero",
+                {":minus_one": {"N": "-1"}, ":zero": {"N": "0"}},
+            )
+        except (ConditionFailed, StorageUnavailable):
+            logger.warning("source count not given back")
+
+    @staticmethod
+    def _key(account_key: str) -> dict[str, Any]:
+        return {"pk": {"S": f"{ACCOUNT_PREFIX}{account_key}"}}
+
+    def _update(
+        self, key: dict[str, Any], update: str, condition: str, values: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A conditional update; the new values, or ConditionFailed carrying the old item."""
+        used = {name: attr for name, attr in NAMES.items() if name in update + condition}
+        with dynamodb_errors():
+            response = self._client.update_item(
+                TableName=self._table,
+                Key=key,
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=used,
+                ExpressionAttributeValues=values,
+                ReturnValues="UPDATED_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        return dict(response.get("Attributes", {}))

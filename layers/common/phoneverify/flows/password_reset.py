@@ -1,0 +1,94 @@
+"""Self-service recovery: a new password, once a code sent to the account's phone is proven.
+
+`start` answers the same, after the same send limits and in about the same time, whether the
+email has an account with a phone or not: for an unknown email (or an account without a phone)
+the flow is a decoy that sends nothing and accepts no code. `verify` sets the new password
+(sign-up's rules), ends every token of the account, and clears the wrong-code lock and the
+password throttle. A reset flow is not held by the account's lock: it is the way out of one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from phoneverify.clock import Clock
+from phoneverify.flows.challenges import Challenges, OpenedChallenge, Resent
+from phoneverify.flows.login import unknown_subject
+from phoneverify.flows.registration import parse_email
+from phoneverify.models import RequestOrigin, VerificationEventType
+from phoneverify.passwords import PasswordHasher, check_password
+from phoneverify.ports import AccountRecovery, PasswordThrottle
+from phoneverify.throttling import account_key
+
+RESTART_HINT = "Start the password reset again."
+TOO_MANY_ATTEMPTS = "Too many attempts. Please start the password reset again."
+NEW_PASSWORD = "new_password"  # noqa: S105 - the field name
+
+
+@dataclass(frozen=True)
+class PasswordResetDone:
+    def body(self) -> dict[str, Any]:
+        return {"password_reset": True}
+
+
+def stand_in_phone(key: str, calling_code: int) -> str:
+    """A number a decoy pretends to send to: stable per email, so a repeated request shows the
+    same hint. Never dialled."""
+    digits = str(int(hashlib.sha256(f"decoy:{key}".encode()).hexdigest(), 16))[-10:]
+    return f"+{calling_code}{digits}"
+
+
+class PasswordResetFlow:
+    def __init__(
+        self,
+        *,
+        users: AccountRecovery,
+        passwords: PasswordHasher,
+        challenges: Challenges,
+        throttle: PasswordThrottle,
+        clock: Clock,
+        decoy_calling_code: int = 1,
+    ) -> None:
+        self._users = users
+        self._passwords = passwords
+        self._challenges = challenges
+        self._throttle = throttle
+        self._clock = clock
+        self._decoy_calling_code = decoy_calling_code
+
+    def start(self, email: str, origin: RequestOrigin) -> OpenedChallenge:
+        address = parse_email(email)
+        key = account_key(address)
+        user = self._users.find_by_email(address)
+        data = {"email": address, "name": (user.name if user else None) or ""}
+        if user is None or not user.phone_number:
+            return self._challenges.open(
+                unknown_subject(key),
+                stand_in_phone(key, self._decoy_calling_code),
+                origin,
+                data=data,
+                decoy=True,
+            )
+        return self._challenges.open(user.user_id, user.phone_number, origin, data=data)
+
+    def verify(
+        self, flow_id: str, code: str, new_password: str, origin: RequestOrigin
+    ) -> PasswordResetDone:
+        """The new password is checked before the code, so a refused password costs no
+        attempt; then the code is consumed and the password set."""
+        pending = self._challenges.peek(flow_id, origin)
+        email = pending.data.get("email") or ""
+        context = (email, email.partition("@")[0], pending.data.get("name") or "")
+        check_password(new_password, context=context, field=NEW_PASSWORD)
+        record = self._challenges.check(flow_id, code, origin)
+        user_id = record.subject
+        self._users.reset_password(user_id, self._passwords.hash(new_password), self._clock.now())
+        self._challenges.unlock_account(user_id)
+        self._throttle.clear(account_key(email))
+        self._challenges.record(VerificationEventType.PASSWORD_RESET, user_id, origin)
+        return PasswordResetDone()
+
+    def resend(self, flow_id: str, origin: RequestOrigin) -> Resent:
+        return self._challenges.resend(flow_id, origin)

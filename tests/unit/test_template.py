@@ -1,0 +1,178 @@
+"""Production-safe defaults, read from template.yaml and samconfig.toml as a deploy would take
+them: no wildcard CORS origin, codes of at least 6 digits, every alarm wired to a topic, the
+SMS-pumping conversion alarm, a capped public webhook, and an API access log with a retention."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from typing import Any
+
+import pytest
+
+from devtools.aws_resources import LOCAL_ORIGIN, TEMPLATE, load_template
+from phoneverify.models import VerificationEventType
+
+TOPIC_IN_USE = [{"Fn::If": ["HasAlarmTopic", {"Ref": "AlarmTopicArn"}, {"Ref": "AlarmTopic"}]}]
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return load_template()
+
+
+def parameter(template: dict[str, Any], name: str) -> dict[str, Any]:
+    declared: dict[str, Any] = template["Parameters"][name]
+    return declared
+
+
+def resources_of(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def deploy_overrides() -> dict[str, dict[str, str]]:
+    """samconfig.toml's deploy parameter_overrides per config env, as Key=Value pairs."""
+    config = tomllib.loads((TEMPLATE.parent / "samconfig.toml").read_text())
+    found = {}
+    for env, commands in config.items():
+        if not isinstance(commands, dict) or "deploy" not in commands:
+            continue
+        pairs = commands["deploy"]["parameters"].get("parameter_overrides", "")
+        found[env] = dict(pair.split("=", 1) for pair in pairs.split())
+    return found
+
+
+# -- CORS ------------------------------------------------------------------------------------
+def test_a_deploy_must_name_its_origin_and_cannot_name_a_wildcard(
+    template: dict[str, Any],
+) -> None:
+    # Given the AllowedOrigin parameter
+    origin = parameter(template, "AllowedOrigin")
+    # Then it has no default, so a deploy that forgets it fails instead of allowing "*"
+    assert "Default" not in origin
+    # and CloudFormation refuses a wildcard, a path or a list
+    pattern = re.compile(origin["AllowedPattern"])
+    for refused in ("*", "https://*.example.com", "https://app.example.com/", "a,b", ""):
+        assert not pattern.fullmatch(refused), refused
+    for allowed in ("https://app.example.com", LOCAL_ORIGIN):
+        assert pattern.fullmatch(allowed), allowed
+    # and every deploy environment in samconfig.toml names an origin the pattern accepts
+    overrides = deploy_overrides()
+    assert {"default", "prod"} <= set(overrides)
+    for env, values in overrides.items():
+        assert pattern.fullmatch(values.get("AllowedOrigin", "")), env
+
+
+# -- codes -----------------------------------------------------------------------------------
+def test_codes_have_at_least_six_digits(template: dict[str, Any]) -> None:
+    length = parameter(template, "VerifyCodeLength")
+    assert length["MinValue"] == 6
+    assert int(length["Default"]) >= 6
+
+
+# -- alarms ----------------------------------------------------------------------------------
+def test_every_alarm_notifies_the_topic_in_use(template: dict[str, Any]) -> None:
+    # Given the alarms of the stack
+    alarms = resources_of(template, "AWS::CloudWatch::Alarm")
+    assert {"SmsBudgetExhaustedAlarm", "SmsBudgetNearlySpentAlarm", "CodeConversionLowAlarm"} <= (
+        set(alarms)
+    )
+    # Then each notifies the given topic, or else the one the stack creates, on alarm and on OK
+    for name, alarm in alarms.items():
+        props = alarm["Properties"]
+        assert props["AlarmActions"] == TOPIC_IN_USE, name
+        assert props["OKActions"] == TOPIC_IN_USE, name
+    # and the stack creates its topic exactly when none is given
+    conditions = template["Conditions"]
+    assert conditions["CreateAlarmTopic"] == {"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}
+    assert conditions["HasAlarmTopic"] == {"Fn::Not": [conditions["CreateAlarmTopic"]]}
+    topic = template["Resources"]["AlarmTopic"]
+    assert (topic["Type"], topic["Condition"]) == ("AWS::SNS::Topic", "CreateAlarmTopic")
+    # and AlarmEmail, when given, is subscribed to that topic
+    subscription = template["Resources"]["AlarmEmailSubscription"]
+    assert subscription["Condition"] == "SubscribeAlarmEmail"
+    assert subscription["Properties"]["TopicArn"] == {"Ref": "AlarmTopic"}
+    assert subscription["Properties"]["Endpoint"] == {"Ref": "AlarmEmail"}
+    assert parameter(template, "AlarmEmail")["Default"] == ""
+
+
+def test_the_conversion_alarm_watches_codes_verified_against_codes_sent(
+    template: dict[str, Any],
+) -> None:
+    # Given the conversion alarm
+    props = template["Resources"]["CodeConversionLowAlarm"]["Properties"]
+    metrics = {m["Id"]: m for m in props["Metrics"]}
+    # Then it reads the counts the flows publish, under the service's namespace and dimension
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    published = {
+        "sent": VerificationEventType.SENT,
+        "resent": VerificationEventType.RESENT,
+        "accepted": VerificationEventType.ACCEPTED,
+    }
+    for metric_id, event in published.items():
+        stat = metrics[metric_id]["MetricStat"]
+        assert stat["Metric"]["MetricName"] == f"Verification_{event.value}"
+        assert stat["Metric"]["Namespace"] == env["POWERTOOLS_METRICS_NAMESPACE"]
+        assert stat["Metric"]["Dimensions"] == [
+            {"Name": "service", "Value": env["POWERTOOLS_SERVICE_NAME"]}
+        ]
+        assert (stat["Period"], stat["Stat"]) == (3600, "Sum")
+    # and it fires below the threshold (20 % by default) once enough codes were sent
+    (returned,) = [m for m in props["Metrics"] if m.get("ReturnData", True)]
+    expression = returned["Expression"]["Fn::Sub"]
+    assert "${ConversionAlarmMinCodes}" in expression and "accepted" in expression
+    assert props["Threshold"] == {"Ref": "ConversionAlarmThresholdPercent"}
+    assert props["ComparisonOperator"] == "LessThanThreshold"
+    assert props["TreatMissingData"] == "notBreaching"
+    assert parameter(template, "ConversionAlarmThresholdPercent")["Default"] == 20
+    assert parameter(template, "ConversionAlarmMinCodes")["Default"] >= 1
+
+
+# -- the public webhook ----------------------------------------------------------------------
+def test_every_public_function_url_has_reserved_concurrency(template: dict[str, Any]) -> None:
+    functions = resources_of(template, "AWS::Serverless::Function")
+    public = {
+        name: fn["Properties"]
+        for name, fn in functions.items()
+        if fn["Properties"].get("FunctionUrlConfig", {}).get("AuthType") == "NONE"
+    }
+    assert "TelnyxWebhookFunction" in public
+    for name, props in public.items():
+        assert props.get("ReservedConcurrentExecutions") == {"Ref": "WebhookReservedConcurrency"}, (
+            name
+        )
+    assert parameter(template, "WebhookReservedConcurrency")["Default"] == 10
+
+
+# -- logs ------------------------------------------------------------------------------------
+def test_the_api_stage_writes_a_json_access_log_with_a_retention(template: dict[str, Any]) -> None:
+    # Given the API's access log setting
+    setting = template["Resources"]["PhoneVerifyApi"]["Properties"]["AccessLogSetting"]
+    # Then it goes to the stack's log group, which has a retention (90 days by default)
+    assert setting["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    group = template["Resources"]["ApiAccessLogGroup"]
+    assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert parameter(template, "LogRetentionDays")["Default"] == 90
+    # and each line is JSON with what an investigation needs
+    line = json.loads(setting["Format"])
+    assert {
+        "requestId",
+        "sourceIp",
+        "httpMethod",
+        "resourcePath",
+        "status",
+        "responseLength",
+        "userAgent",
+        "authorizerError",
+    } <= set(line)
+    assert line["authorizerError"] == "$context.authorizer.error"
+    # and no request path or query string, where a flow id could be
+    assert not {"$context.path", "$input.params()"} & set(line.values())
+
+
+def test_the_functions_log_to_a_group_with_a_retention(template: dict[str, Any]) -> None:
+    logging = template["Globals"]["Function"]["LoggingConfig"]
+    assert logging["LogGroup"] == {"Ref": "FunctionLogGroup"}
+    group = template["Resources"]["FunctionLogGroup"]["Properties"]
+    assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
