@@ -85,6 +85,7 @@ class LoginWorld:
             guard=self.limits,
             failures=self.failures,
             pause=self.pauses.append,
+            account_tokens=self.users,
         )
 
 

@@ -135,6 +135,12 @@ class InMemoryUsers:
                 self.by_phone[user.phone_number] = user
             self.phone_verified_at[user.user_id] = phone_verified_at
 
+    def end_all_tokens(self, user_id: str) -> None:
+        with self._lock:
+            user = self.get(user_id)
+            if user is not None:
+                self.replace(replace(user, token_generation=user.token_generation + 1))
+
     def reset_password(self, user_id: str, password_hash: str, now: float) -> None:
         with self._lock:
             user = self.get(user_id)
@@ -161,9 +167,7 @@ class InMemoryTokenRevocations:
         self.ended.setdefault(jti, expires_at)
 
     def end_all_tokens(self, user_id: str) -> None:
-        user = self.users.get(user_id)
-        if user is not None:
-            self.users.replace(replace(user, token_generation=user.token_generation + 1))
+        self.users.end_all_tokens(user_id)
 
     def refusal(self, claims: TokenClaims) -> str | None:
         self.checks += 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from phoneverify.errors import StorageUnavailable, TokenRefused
+from phoneverify.errors import AccountLocked, StorageUnavailable, TokenRefused
 from phoneverify.flows.login import SecondFactorRequired
 from phoneverify.models import FlowKind, VerificationEventType
 from phoneverify.tokens import AccessToken, TokenClaims
@@ -172,3 +172,17 @@ def test_login_issues_under_the_accounts_current_generation(world: LoginWorld, e
     claims = authenticate(world, sign_in(world, email))
     # Then its token carries the generation that makes it live
     assert claims.generation == 3
+
+
+def test_the_account_lock_ends_every_token_of_the_account(world: LoginWorld) -> None:
+    # Given an attacker holding a token, 99 wrong codes away from the account's lock
+    stolen = sign_in(world)
+    for _ in range(world.failures.max_failures - 1):
+        world.failures.reserve("u-phone")
+    started = world.flow.start("demo@example.com", PASSWORD, ORIGIN)
+    assert isinstance(started, SecondFactorRequired)
+    # When the hundredth wrong code locks the account
+    with pytest.raises(AccountLocked):
+        world.flow.verify(started.challenge.flow_id, world.sender.wrong_code(PHONE), ORIGIN)
+    # Then the token stops working too
+    assert refusal_reason(world, stolen) == "all_tokens_ended"

@@ -283,6 +283,16 @@ class IdempotentRequests(Protocol):
         ...
 
 
+class AccountTokens(Protocol):
+    """Ending every token of an account, as the account lock needs it."""
+
+    def end_all_tokens(self, user_id: str) -> None:
+        """End every token of the account issued so far: one conditional write raising its
+        token generation. An account that does not exist (a pending registration) has no
+        token to end: nothing happens then. Raises StorageUnavailable."""
+        ...
+
+
 class TokenRevocations(Protocol):
     """Access tokens ended before their expiry (docs/sessions.md)."""
 

@@ -225,6 +225,7 @@ class Runtime:
             guard=self.send_limits,
             failures=self.failure_counter,
             phone_policy=self.phone_policy,
+            account_tokens=self.users,
         )
 
     def challenge_policy(

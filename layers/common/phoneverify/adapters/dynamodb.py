@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -189,6 +189,11 @@ class DynamoUserRepository:
             )
         except ConditionFailed:
             raise NoPendingVerification("No account to reset. Sign up again.") from None
+
+    def end_all_tokens(self, user_id: str) -> None:
+        # No such account (a pending registration): it has no token to end.
+        with suppress(ConditionFailed):
+            self._update_user(user_id, "ADD token_gen :one", {":one": _n(1)})
 
     def _update_user(self, user_id: str, update: str, values: dict[str, Any]) -> None:
         """A conditional update of an existing `USER#<id>` item (ConditionFailed if gone)."""

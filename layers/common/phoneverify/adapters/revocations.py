@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
-from phoneverify.adapters.dynamodb import ConditionFailed, _n, _s, dynamodb_errors
+from phoneverify.adapters.dynamodb import (
+    ConditionFailed,
+    DynamoUserRepository,
+    _n,
+    _s,
+    dynamodb_errors,
+)
 from phoneverify.clock import Clock
 from phoneverify.errors import StorageUnavailable
 from phoneverify.tokens import TokenClaims, revocation_refusal
@@ -46,17 +52,7 @@ class DynamoTokenRevocations:
             pass  # ended already (a concurrent logout of the same token)
 
     def end_all_tokens(self, user_id: str) -> None:
-        try:
-            with dynamodb_errors():
-                self._client.update_item(
-                    TableName=self._users,
-                    Key={"pk": _s(f"USER#{user_id}")},
-                    UpdateExpression="ADD token_gen :one",
-                    ConditionExpression="attribute_exists(pk)",
-                    ExpressionAttributeValues={":one": _n(1)},
-                )
-        except ConditionFailed:
-            pass  # no such account: its tokens are refused anyway
+        DynamoUserRepository(self._client, self._users).end_all_tokens(user_id)
 
     def is_active(self, claims: TokenClaims) -> bool:
         return self.refusal(claims) is None

@@ -8,6 +8,7 @@ a condition fails, the record is read again only to tell the client why.
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import secrets
 import statistics
@@ -30,6 +31,7 @@ from phoneverify.errors import (
     NoPendingVerification,
     ResendTooSoon,
     SendLimitReached,
+    StorageUnavailable,
     TooManyAttempts,
     VerificationExpired,
     VerificationNotFound,
@@ -46,12 +48,15 @@ from phoneverify.models import (
 )
 from phoneverify.phones import DEFAULT_PHONE_POLICY, PhonePolicy, mask_phone
 from phoneverify.ports import (
+    AccountTokens,
     CodeSender,
     FailureCounter,
     SendGuard,
     VerificationEvents,
     VerificationStore,
 )
+
+logger = logging.getLogger(__name__)
 
 FLOW_ID_BYTES = 32  # 256 random bits, URL-safe base64
 CHECK_LEASE_SECS = 20  # longer than a Telnyx check can take; frees a flow whose checker died
@@ -151,6 +156,7 @@ class Challenges:
         failures: FailureCounter | None = None,
         phone_policy: PhonePolicy = DEFAULT_PHONE_POLICY,
         pause: Callable[[float], None] = time.sleep,
+        account_tokens: AccountTokens | None = None,
     ) -> None:
         """`guard` (send limits beyond the flow's) and `failures` (wrong codes per account)
         are optional for tests of other mechanics; the runtime always passes both."""
@@ -164,6 +170,7 @@ class Challenges:
         self._failures = failures if policy.account_lock_applies else None
         self._unlocker = failures
         self._pause = pause
+        self._account_tokens = account_tokens
         self._send_secs: deque[float] = deque([TYPICAL_SEND_SECS], maxlen=20)
 
     # -- open ------------------------------------------------------------------------------
@@ -293,6 +300,7 @@ class Challenges:
         if failures_left == 0 and self._failures is not None:
             # This wrong code reached the account's cap: every flow of it is closed now.
             self._emit(VerificationEventType.ACCOUNT_LOCKED, record, origin)
+            self._end_tokens_of_locked(record.subject)
             self._failures.ensure_unlocked(record.subject)  # raises AccountLocked
         if remaining <= 0:
             raise TooManyAttempts(self.policy.too_many_attempts_message)
@@ -472,6 +480,16 @@ class Challenges:
         except BaseException:
             self._store.refund_attempt(record.flow_key, record.verification_id)
             raise
+
+    def _end_tokens_of_locked(self, subject: str) -> None:
+        """Whoever typed a hundred wrong codes may hold a token (payments): a lock ends every
+        token of the account. Best effort: the lock holds whatever happens here."""
+        if self._account_tokens is None:
+            return
+        try:
+            self._account_tokens.end_all_tokens(subject)
+        except StorageUnavailable:
+            logger.error("tokens of a locked account not ended", extra={"subject": subject})
 
     def _refund_failure(self, subject: str) -> None:
         if self._failures is not None:
