@@ -87,6 +87,7 @@ def test_a_payment_at_the_threshold_waits_for_a_code_sent_to_the_payer(
     assert body == {
         "payment_id": body["payment_id"],
         "requires_verification": True,
+        "reason": "amount",
         "status": "pending",
         "amount": "100.00",
         "currency": "USD",

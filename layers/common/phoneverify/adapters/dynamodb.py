@@ -37,7 +37,12 @@ UNAVAILABLE = {
 
 
 class ConditionFailed(Exception):
-    """A conditional write's condition did not hold; nothing was written."""
+    """A conditional write's condition did not hold; nothing was written. `item` is the item
+    as it was, when the write asked for it (ReturnValuesOnConditionCheckFailure=ALL_OLD)."""
+
+    def __init__(self, item: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        self.item = item
 
 
 @contextmanager
@@ -48,7 +53,7 @@ def dynamodb_errors() -> Iterator[None]:
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
         if code == CONDITION_FAILED:
-            raise ConditionFailed() from exc
+            raise ConditionFailed(exc.response.get("Item")) from exc  # type: ignore[arg-type]
         if code in UNAVAILABLE:
             raise StorageUnavailable() from exc
         raise
