@@ -402,7 +402,7 @@ class InMemoryExemptPayments:
     def counted(self, user_id: str) -> tuple[int, dict[str, int]]:
         """(payments, sums per currency) counted for `user_id` now."""
         _, count, sums = self.counts.get(user_id, ("", 0, {}))
-        return count, dict(sums)
+        return count, {currency: sum_ for currency, sum_ in sums.items() if sum_}
 
     def reserve(
         self,
