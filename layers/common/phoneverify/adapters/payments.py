@@ -308,7 +308,7 @@ class DynamoExemptPayments:
                         ":max": _n(max_payments),
                         ":room": _n(cumulative_limit_minor - amount_minor),
                     },
-                    ReturnValues="UPDATED_NEW",
+                    ReturnValues="ALL_NEW",
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )["Attributes"]
         except ConditionFailed as refused:
