@@ -7,49 +7,21 @@ Each test seeds an account of its own, so the session's other attack tests are n
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
-
-import boto3
 import httpx
 
 from devtools.local_stack import LocalStack
-from phoneverify.adapters.dynamodb import DynamoUserRepository
-from phoneverify.models import User
-from phoneverify.passwords import PasswordHasher
 from tests.security.conftest import Target, wrong_code
+from tests.support import accounts
+from tests.support.accounts import Account
 
 PASSWORD = "a passphrase only the attacker and the owner know"
 LOCKOUT_SECS = 30 * 86_400  # the default ACCOUNT_LOCKOUT_SECS
 _phones = iter(range(100, 200))  # +1 312 555 01xx: no other test uses them
 
 
-@dataclass
-class Account:
-    user_id: str
-    email: str
-    phone: str
-
-
 def seed_account(stack: LocalStack) -> Account:
     """An account with a phone, written straight into the stack's UsersTable."""
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=stack.aws_env["AWS_ENDPOINT_URL_DYNAMODB"],
-        region_name="us-east-1",
-    )
-    suffix = uuid.uuid4().hex[:10]
-    account = Account(f"lockout-{suffix}", f"lockout-{suffix}@example.com", "")
-    account.phone = f"+1312555{next(_phones):04d}"
-    user = User(
-        account.user_id,
-        account.email,
-        PasswordHasher(cost=4).hash(PASSWORD),  # the stored hash names its cost
-        account.phone,
-        "Locked Out",
-    )
-    DynamoUserRepository(client, "UsersTable").put_user(user, phone_verified_at=0)
-    return account
+    return accounts.seed_account(stack, "lockout", f"+1312555{next(_phones):04d}", PASSWORD)
 
 
 def login(target: Target, account: Account) -> tuple[str, str]:
