@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from phoneverify.adapters.payments import DynamoExemptPayments
 from phoneverify.errors import (
     AccountLocked,
     CodeDeliveryFailed,
@@ -24,13 +25,15 @@ from phoneverify.errors import (
     PaymentNotPending,
     PhoneRequiredForPayment,
     ResendTooSoon,
+    StorageUnavailable,
     TooManyAttempts,
     VerificationExpired,
 )
 from phoneverify.flows.challenges import flow_key
 from phoneverify.flows.payment import PaymentCompleted, PaymentOrder
-from phoneverify.models import FlowKind, PaymentStatus
+from phoneverify.models import Exemption, FlowKind, PaymentStatus
 from tests.support.builders import ORIGIN, PHONE, PaymentWorld, payment_world
+from tests.unit.test_send_limits import ScriptedClient, client_error
 
 PAYER = "u-phone"  # has PHONE
 NO_PHONE = "u-plain"
@@ -713,3 +716,20 @@ def test_twenty_concurrent_60_usd_payments_complete_without_a_code_only_once(
     assert sum(completes(body) for body in bodies) == 1
     assert {body.get("reason") for body in bodies if not completes(body)} == {"cumulative_amount"}
     assert len(world.ledger.entries) == 1
+
+
+def test_a_throttled_count_is_a_clean_503_and_a_throttled_give_back_or_reset_is_no_error() -> None:
+    # Given PaymentsTable throttling every request
+    throttled = client_error("ProvisionedThroughputExceededException")
+    client = ScriptedClient(throttled, throttled, throttled)
+    exemptions = DynamoExemptPayments(client, "PaymentsTable")  # type: ignore[arg-type]
+    # When / Then: counting a payment answers 503 (no payment is made without its count)
+    with pytest.raises(StorageUnavailable) as caught:
+        exemptions.reserve(
+            PAYER, "USD", 500, cumulative_limit_minor=10_000, max_payments=5, now=0.0
+        )
+    assert caught.value.status == 503
+    # while giving a count back, or resetting it, never fails the payment around it
+    exemptions.give_back(Exemption(PAYER, "USD", 500, "window"))
+    exemptions.reset(PAYER)
+    assert client.calls == 3

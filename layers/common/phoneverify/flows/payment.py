@@ -244,6 +244,11 @@ class PaymentFlow:
             if isinstance(exempt, Exemption):
                 return self._process_exempt(payment, exempt)
             reason = exempt
+            # What a security team watches for: slicing, or a run of small payments.
+            logger.info(
+                "payment below the threshold needs a code",
+                extra={"payment_id": payment.payment_id, "reason": reason.value},
+            )
         if not user.phone_number:
             raise PhoneRequiredForPayment()
         # The code is sent first (Challenges.open): if Telnyx fails, nothing is written.
