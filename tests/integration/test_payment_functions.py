@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from devtools.telnyx_emulator import TelnyxEmulator
+from phoneverify.adapters.payments import EXEMPT_KEY_PREFIX, exempt_key
 from phoneverify.models import User
 from phoneverify.passwords import PasswordHasher
 from tests.support.function_stack import FunctionStack, function_stack
@@ -71,7 +72,12 @@ def pay(
 
 
 def items(stack: FunctionStack, env_name: str) -> list[dict[str, Any]]:
-    return stack.scan(env_name)
+    """The table's items; for PaymentsTable the payments only, without the accounts' counts
+    of payments made without a code (`exempt#<user>`)."""
+    found = stack.scan(env_name)
+    if env_name == "PAYMENTS_TABLE":
+        return [i for i in found if not i["payment_id"]["S"].startswith(EXEMPT_KEY_PREFIX)]
+    return found
 
 
 def start_payment(stack: FunctionStack, **changes: object) -> str:
@@ -323,3 +329,110 @@ def test_the_sample_authorizer_event_is_refused(authorizer: ModuleType) -> None:
     event = json.loads((ROOT / "events" / "authorizer.json").read_text())
     with pytest.raises(Exception, match=r"^Unauthorized$"):
         authorizer.lambda_handler(event, LambdaContext(function_name="AuthorizerFunction"))
+
+
+# -- no threshold splitting (PSD2 RTS Art. 16) ---------------------------------------------
+def exempt_count(stack: FunctionStack, user: str = PAYER) -> dict[str, Any] | None:
+    item: dict[str, Any] | None = stack.dynamodb.get_item(
+        TableName=stack.env["PAYMENTS_TABLE"],
+        Key={"payment_id": {"S": exempt_key(user)}},
+        ConsistentRead=True,
+    ).get("Item")
+    return item
+
+
+def test_a_sliced_payment_asks_for_a_code_and_says_why(stack: FunctionStack) -> None:
+    # Given 99.99 USD paid without a code
+    slice_ = {**ORDER, "amount": "99.99"}
+    status, first, _ = pay(stack, "payments_initiate", slice_)
+    assert (status, first["status"]) == (200, "completed")
+    # When the same amount follows
+    status, second, _ = pay(stack, "payments_initiate", slice_)
+    # Then a code is sent for it, with the reason; one payment was executed
+    assert status == 200, second
+    assert (second["requires_verification"], second["reason"]) == (True, "cumulative_amount")
+    assert len(stack.emulator.messages(PHONE)) == 1
+    assert len(items(stack, "LEDGER_TABLE")) == 1
+    # and the account's count holds the first one only, in cents
+    count = exempt_count(stack)
+    assert count is not None
+    assert (count["payments"]["N"], count["sum_USD"]["N"]) == ("1", "9999")
+
+
+def test_a_confirmed_payment_starts_the_count_over(stack: FunctionStack) -> None:
+    # Given five small payments, and a sixth that asks for a code
+    for _ in range(5):
+        assert pay(stack, "payments_initiate", {**ORDER, "amount": "1.00"})[1]["status"] == (
+            "completed"
+        )
+    _, sixth, _ = pay(stack, "payments_initiate", {**ORDER, "amount": "1.00"})
+    assert sixth["reason"] == "payment_count"
+    # When it is confirmed with the code
+    status, _, _ = pay(
+        stack,
+        "payments_confirm",
+        {"payment_id": sixth["payment_id"], "code": stack.code_for(PHONE)},
+    )
+    # Then the count is gone, and small payments go through again
+    assert status == 200
+    assert exempt_count(stack) is None
+    assert pay(stack, "payments_initiate", {**ORDER, "amount": "1.00"})[1]["status"] == (
+        "completed"
+    )
+
+
+def test_a_locked_account_cannot_pay_a_small_amount(stack: FunctionStack) -> None:
+    # Given the account is locked by 100 wrong codes (the failure counter's item)
+    stack.dynamodb.put_item(
+        TableName=stack.env["RATE_LIMITS_TABLE"],
+        Item={
+            "pk": {"S": f"fail#{PAYER}"},
+            "failures": {"N": "100"},
+            "ttl": {"N": "4102444800"},  # 2100-01-01: locked for the whole lockout
+        },
+    )
+    # When a payment far below the threshold is initiated
+    status, body, headers = pay(stack, "payments_initiate", {**ORDER, "amount": "5.00"})
+    # Then 429 account_locked, and nothing is paid or counted
+    assert (status, body["code"]) == (429, "account_locked")
+    assert int(headers["Retry-After"]) > 0
+    assert items(stack, "PAYMENTS_TABLE") == [] and items(stack, "LEDGER_TABLE") == []
+    count = exempt_count(stack)
+    assert count is None or count["payments"]["N"] == "0"
+
+
+def test_dynamodb_round_trips_of_a_payment_without_a_code_and_of_a_refused_one(
+    stack: FunctionStack,
+) -> None:
+    # Given every DynamoDB call of the initiate function recorded
+    calls: list[tuple[str, str]] = []
+
+    def record(model: Any, params: dict[str, Any], **_: Any) -> None:
+        calls.append((model.name, str(params.get("TableName", ""))))
+
+    client = stack.functions["payments_initiate"].runtime.dynamodb
+    client.meta.events.register("before-parameter-build.dynamodb.*", record)
+    # When a small payment is made, then a slice that needs a code
+    pay(stack, "payments_initiate", {**ORDER, "amount": "99.99"})
+    exempt_calls, calls[:] = list(calls), []
+    pay(stack, "payments_initiate", {**ORDER, "amount": "99.99"})
+    # Then the small payment read the user and the lock, counted itself in one conditional
+    # write, and was written, executed and completed
+    tables = {stack.env[name]: name for name in stack.env if name.endswith("_TABLE")}
+    named = [(op, tables.get(table, table)) for op, table in exempt_calls]
+    assert named == [
+        ("GetItem", "USERS_TABLE"),
+        ("UpdateItem", "PAYMENTS_TABLE"),  # the count
+        ("GetItem", "RATE_LIMITS_TABLE"),  # the lock
+        ("PutItem", "PAYMENTS_TABLE"),
+        ("PutItem", "LEDGER_TABLE"),
+        ("UpdateItem", "PAYMENTS_TABLE"),
+    ]
+    # and the refused count cost one write and no read: the lock is read once, by the send
+    named = [(op, tables.get(table, table)) for op, table in calls]
+    assert named[:3] == [
+        ("GetItem", "USERS_TABLE"),
+        ("UpdateItem", "PAYMENTS_TABLE"),  # the count, refused with its reason
+        ("GetItem", "RATE_LIMITS_TABLE"),  # the lock, by Challenges.open
+    ]
+    assert [op for op, _ in named].count("GetItem") == 2, named

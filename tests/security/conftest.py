@@ -4,7 +4,6 @@ the real handlers, AWS's DynamoDB Local as the engine, codes from the Telnyx emu
 from __future__ import annotations
 
 import itertools
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,9 +16,8 @@ import pytest
 from devtools.aws_resources import LOCAL_PARAMETERS, TEMPLATE
 from devtools.local_gateway import LocalGateway
 from devtools.local_stack import DEMO_PASSWORD, LocalStack
-from phoneverify.adapters.dynamodb import DynamoUserRepository
-from phoneverify.models import User
-from phoneverify.passwords import PasswordHasher
+from tests.support import accounts
+from tests.support.accounts import Account
 from tests.support.stacks import running_stack
 from tests.support.tables import rate_limits_table
 
@@ -79,37 +77,14 @@ def wrong_code(code: str) -> str:
 
 
 PASSWORD = "a passphrase only the attacker and the owner know"
-_phones = itertools.count(100)  # +1 312 555 0100 and up: no other test uses them
-
-
-@dataclass
-class Account:
-    user_id: str
-    email: str
-    phone: str  # "" for an account without a phone
 
 
 def seed_account(stack: LocalStack, *, with_phone: bool = True, bcrypt_cost: int = 4) -> Account:
-    """An account of its own for one attack test (so the demo accounts are never locked or
-    throttled for the others), written straight into the stack's UsersTable. Its hash costs
-    little to check, unless a timing test asks for the production cost (12)."""
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=stack.aws_env["AWS_ENDPOINT_URL_DYNAMODB"],
-        region_name="us-east-1",
+    """An account of its own for one attack test, so the demo accounts are never locked or
+    throttled for the others (tests/support/accounts.py), with PASSWORD as its password."""
+    return accounts.seed_account(
+        stack, "attacked", PASSWORD, with_phone=with_phone, bcrypt_cost=bcrypt_cost
     )
-    suffix = uuid.uuid4().hex[:10]
-    phone = f"+1312555{next(_phones):04d}" if with_phone else ""
-    account = Account(f"attacked-{suffix}", f"attacked-{suffix}@example.com", phone)
-    user = User(
-        account.user_id,
-        account.email,
-        PasswordHasher(cost=bcrypt_cost).hash(PASSWORD),  # the stored hash names its cost
-        phone or None,
-        "Attacked Person",
-    )
-    DynamoUserRepository(client, "UsersTable").put_user(user, phone_verified_at=0)
-    return account
 
 
 # -- small caps: the template's functions behind a gateway of their own ----------------------

@@ -13,12 +13,13 @@ from phoneverify.flows.payment import PaymentFlow
 from phoneverify.flows.registration import RegistrationFlow
 from phoneverify.flows.sessions import Sessions
 from phoneverify.models import FlowKind, RequestOrigin, User
-from phoneverify.money import Thresholds
+from phoneverify.money import ExemptionLimits, Thresholds
 from phoneverify.passwords import PasswordHasher
 from phoneverify.tokens import AccessTokenIssuer
 from tests.support.fakes import (
     FakeClock,
     FakeCodeSender,
+    InMemoryExemptPayments,
     InMemoryFailureCounter,
     InMemoryIdempotency,
     InMemoryLedger,
@@ -211,6 +212,7 @@ class PaymentWorld:
     idempotency: InMemoryIdempotency
     limits: InMemorySendLimits
     failures: InMemoryFailureCounter
+    exemptions: InMemoryExemptPayments
 
 
 def payment_policy(**overrides: object) -> ChallengePolicy:
@@ -224,19 +226,27 @@ def payment_policy(**overrides: object) -> ChallengePolicy:
 
 
 def payment_world(
-    thresholds: dict[str, str] | None = None, default_threshold: str = "100.00"
+    thresholds: dict[str, str] | None = None,
+    default_threshold: str = "100.00",
+    *,
+    cumulative_limits: dict[str, str] | None = None,
+    max_exempt_payments: int = 5,
 ) -> PaymentWorld:
     world = login_world()
     payments = InMemoryPayments()
     ledger = InMemoryLedger()
     idempotency = InMemoryIdempotency()
+    exemptions = InMemoryExemptPayments()
     flow = PaymentFlow(
         thresholds=Thresholds.from_config(thresholds or {}, default_threshold),
+        exemption_limits=ExemptionLimits.from_config(cumulative_limits or {}, max_exempt_payments),
         users=world.users,
         payments=payments,
+        exemptions=exemptions,
         processor=ledger,
         challenges=world.challenges(payment_policy()),
         verifications=world.store,
+        failures=world.failures,
         idempotency=idempotency,
         clock=world.clock,
     )
@@ -251,4 +261,5 @@ def payment_world(
         idempotency,
         world.limits,
         world.failures,
+        exemptions,
     )

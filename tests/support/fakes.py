@@ -36,6 +36,7 @@ from phoneverify.errors import (
 )
 from phoneverify.models import (
     DeliveryStatus,
+    Exemption,
     FlowStatus,
     PasswordAttempt,
     Payment,
@@ -43,6 +44,7 @@ from phoneverify.models import (
     PendingVerification,
     RequestOrigin,
     SendPermit,
+    StepUpReason,
     User,
     VerificationEvent,
 )
@@ -445,6 +447,53 @@ class InMemoryPayments:
             lambda p: p.status == PaymentStatus.PENDING and (p.expires_at or 0) > now,
             expires_at=expires_at,
         )
+
+
+class InMemoryExemptPayments:
+    """ExemptPayments with DynamoExemptPayments' conditions: user -> (window, count, sums);
+    tests/integration/test_exempt_payments.py runs one contract against both."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, tuple[str, int, dict[str, int]]] = {}
+        self._lock = threading.Lock()
+
+    def counted(self, user_id: str) -> tuple[int, dict[str, int]]:
+        """(payments, sums per currency) counted for `user_id` now."""
+        _, count, sums = self.counts.get(user_id, ("", 0, {}))
+        return count, {currency: sum_ for currency, sum_ in sums.items() if sum_}
+
+    def reserve(
+        self,
+        user_id: str,
+        currency: str,
+        amount_minor: int,
+        *,
+        cumulative_limit_minor: int,
+        max_payments: int,
+        now: float,
+    ) -> Exemption | StepUpReason:
+        with self._lock:
+            window, count, sums = self.counts.get(user_id, (secrets.token_hex(8), 0, {}))
+            spent = sums.get(currency, 0)
+            if spent + amount_minor >= cumulative_limit_minor:
+                return StepUpReason.CUMULATIVE_AMOUNT
+            if count >= max_payments:
+                return StepUpReason.PAYMENT_COUNT
+            self.counts[user_id] = (window, count + 1, {**sums, currency: spent + amount_minor})
+            return Exemption(user_id, currency, amount_minor, window)
+
+    def give_back(self, exemption: Exemption) -> None:
+        with self._lock:
+            window, count, sums = self.counts.get(exemption.user_id, ("", 0, {}))
+            spent = sums.get(exemption.currency, 0)
+            if window != exemption.window or count < 1 or spent < exemption.amount_minor:
+                return
+            sums = {**sums, exemption.currency: spent - exemption.amount_minor}
+            self.counts[exemption.user_id] = (window, count - 1, sums)
+
+    def reset(self, user_id: str) -> None:
+        with self._lock:
+            self.counts.pop(user_id, None)
 
 
 class InMemoryLedger:

@@ -1,5 +1,5 @@
-"""What payment tests over the local stack share: the demo accounts' tokens, the bearer
-header, and the ledger entries of a payment."""
+"""What payment tests over the local stack share: the demo accounts' tokens (and any
+account's), the bearer header, and the ledger entries of a payment or of an account."""
 
 from __future__ import annotations
 
@@ -18,11 +18,16 @@ def bearer(token: str) -> dict[str, str]:
 
 def demo_token(stack: LocalStack) -> str:
     """demo@example.com's token, after its login with the code from the SMS."""
+    return token_for(stack, "demo@example.com", DEMO_PASSWORD, DEMO_PHONE)
+
+
+def token_for(stack: LocalStack, email: str, password: str, phone: str) -> str:
+    """The token of an account with a phone, after its login with the code from the SMS."""
     assert stack.emulator is not None
     with httpx.Client(base_url=stack.api_url, timeout=60) as api:
-        started = api.post("/login", json={"email": "demo@example.com", "password": DEMO_PASSWORD})
+        started = api.post("/login", json={"email": email, "password": password})
         assert started.status_code == 200, started.text
-        code = stack.emulator.latest_code(DEMO_PHONE)
+        code = stack.emulator.latest_code(phone)
         verified = api.post(
             "/login/verify", json={"flow_id": started.json()["flow_id"], "code": code}
         )
@@ -47,6 +52,17 @@ def ledger_entries(dynamodb: Any, payment_id: str) -> list[dict[str, Any]]:
         TableName="LedgerTable",
         KeyConditionExpression="payment_id = :p",
         ExpressionAttributeValues={":p": {"S": payment_id}},
+        ConsistentRead=True,
+    )["Items"]
+    return items
+
+
+def ledger_entries_of(dynamodb: Any, user_id: str) -> list[dict[str, Any]]:
+    """Every payment executed for `user_id` (a scan: for tests on accounts of their own)."""
+    items: list[dict[str, Any]] = dynamodb.scan(
+        TableName="LedgerTable",
+        FilterExpression="user_id = :u",
+        ExpressionAttributeValues={":u": {"S": user_id}},
         ConsistentRead=True,
     )["Items"]
     return items

@@ -11,8 +11,10 @@ from phoneverify.errors import InvalidRequest
 from phoneverify.money import (
     BUILTIN_THRESHOLDS,
     CURRENCY_MINOR_UNITS,
+    ExemptionLimits,
     Thresholds,
     parse_money,
+    to_minor,
 )
 from phoneverify.runtime import Runtime
 from tests.support.lambda_env import template_environment
@@ -163,6 +165,9 @@ def test_thresholds_are_configured_per_currency_through_the_environment() -> Non
         ("PAYMENT_THRESHOLDS", '{"ABC": "10"}'),
         ("PAYMENT_THRESHOLDS", "not json"),
         ("PAYMENT_DEFAULT_THRESHOLD", "-1"),
+        ("PAYMENT_CUMULATIVE_LIMITS", '{"USD": "0"}'),
+        ("PAYMENT_CUMULATIVE_LIMITS", '{"JPY": "99.5"}'),
+        ("PAYMENT_MAX_EXEMPT_PAYMENTS", "0"),
     ],
 )
 def test_a_bad_threshold_setting_fails_the_cold_start_naming_it(name: str, value: str) -> None:
@@ -179,3 +184,36 @@ def test_a_payment_function_without_its_tables_fails_the_cold_start(
     monkeypatch.delenv("LEDGER_TABLE")
     with pytest.raises(ConfigurationError, match="LEDGER_TABLE"):
         Runtime.from_environment(*Runtime.PAYMENT_TABLES)
+
+
+def test_cumulative_limits_default_to_each_currencys_threshold_and_are_configurable() -> None:
+    # Given the defaults, then PSD2's own figures (EUR 50 a payment, EUR 100 in all, 5 in a row)
+    env = payment_function_env(
+        PAYMENT_THRESHOLDS='{"EUR": "50.00"}',
+        PAYMENT_CUMULATIVE_LIMITS='{"eur": "100.00"}',
+        PAYMENT_MAX_EXEMPT_PAYMENTS="5",
+    )
+    defaults = Settings.from_env(payment_function_env())
+    settings = Settings.from_env(env)
+    # When
+    by_default = ExemptionLimits.from_config(
+        defaults.payment_cumulative_limits, defaults.payment_max_exempt_payments
+    )
+    thresholds = Thresholds.from_config(settings.payment_thresholds, "100.00")
+    limits = ExemptionLimits.from_config(
+        settings.payment_cumulative_limits, settings.payment_max_exempt_payments
+    )
+    # Then
+    assert by_default.max_payments == 5
+    assert by_default.cumulative_limit("USD", thresholds) == Decimal("100.00")
+    assert by_default.cumulative_limit("JPY", thresholds) == Decimal("15000")
+    assert limits.cumulative_limit("EUR", thresholds) == Decimal("100.00")
+    assert thresholds.for_currency("EUR") == Decimal("50.00")
+
+
+def test_amounts_and_limits_in_minor_units() -> None:
+    assert parse_money("99.99", "USD").minor == 9999
+    assert parse_money("1500", "JPY").minor == 1500
+    assert parse_money("12.3", "BHD").minor == 12300
+    # A limit finer than the currency's minor unit is rounded up, never down
+    assert to_minor(Decimal("100.5"), "JPY") == 101

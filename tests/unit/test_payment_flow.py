@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
+from phoneverify.adapters.payments import DynamoExemptPayments
 from phoneverify.errors import (
+    AccountLocked,
     CodeDeliveryFailed,
     ConfirmationInProgress,
     DomainError,
@@ -23,13 +25,15 @@ from phoneverify.errors import (
     PaymentNotPending,
     PhoneRequiredForPayment,
     ResendTooSoon,
+    StorageUnavailable,
     TooManyAttempts,
     VerificationExpired,
 )
 from phoneverify.flows.challenges import flow_key
 from phoneverify.flows.payment import PaymentCompleted, PaymentOrder
-from phoneverify.models import FlowKind, PaymentStatus
+from phoneverify.models import Exemption, FlowKind, PaymentStatus
 from tests.support.builders import ORIGIN, PHONE, PaymentWorld, payment_world
+from tests.unit.test_send_limits import ScriptedClient, client_error
 
 PAYER = "u-phone"  # has PHONE
 NO_PHONE = "u-plain"
@@ -87,6 +91,7 @@ def test_a_payment_at_the_threshold_waits_for_a_code_sent_to_the_payer(
     assert body == {
         "payment_id": body["payment_id"],
         "requires_verification": True,
+        "reason": "amount",
         "status": "pending",
         "amount": "100.00",
         "currency": "USD",
@@ -494,3 +499,237 @@ def test_a_completed_payment_is_not_cancelled(world: PaymentWorld) -> None:
     confirm(world, pid, world.sender.last_code(PHONE))
     assert world.flow.cancel(PAYER, pid, ORIGIN) is False
     assert status_of(world, pid) == PaymentStatus.COMPLETED
+
+
+# -- no threshold splitting (PSD2 RTS Art. 16) ---------------------------------------------
+def pay_small(world: PaymentWorld, amount: str = "1.00", **kwargs: Any) -> dict[str, Any]:
+    return initiate(world, amount=amount, recipient="Mallory", **kwargs)
+
+
+def completes(body: dict[str, Any]) -> bool:
+    return body.get("status") == "completed" and "transaction_id" in body
+
+
+def test_slicing_an_amount_below_the_threshold_still_asks_for_a_code(
+    world: PaymentWorld,
+) -> None:
+    # Given a first payment just below the threshold, completed without a code
+    assert completes(pay_small(world, "99.99"))
+    # When the same amount is sent again to the same recipient
+    second = pay_small(world, "99.99")
+    # Then the two together would reach 100.00: a code is asked for, and nothing is paid yet
+    assert second["requires_verification"] is True
+    assert second["reason"] == "cumulative_amount"
+    assert status_of(world, second["payment_id"]) == PaymentStatus.PENDING
+    assert len(world.ledger.entries) == 1
+    assert [phone for phone, _, _ in world.sender.outbox] == [PHONE]
+    # and so is every slice that would reach it, the smallest included
+    for amount in ("50.00", "0.01"):
+        sliced = pay_small(world, amount)
+        assert (sliced.get("requires_verification"), sliced.get("reason")) == (
+            True,
+            "cumulative_amount",
+        )
+    assert len(world.ledger.entries) == 1
+
+
+def test_the_sixth_payment_in_a_row_without_a_code_asks_for_one(world: PaymentWorld) -> None:
+    # Given five small payments, completed without a code
+    assert all(completes(pay_small(world, "1.00")) for _ in range(5))
+    # When a sixth follows
+    sixth = pay_small(world, "1.00")
+    # Then it waits for a code, and says why
+    assert (sixth["requires_verification"], sixth["reason"]) == (True, "payment_count")
+    assert len(world.ledger.entries) == 5
+
+
+def test_a_payment_at_the_threshold_says_its_own_amount_asked_for_the_code(
+    world: PaymentWorld,
+) -> None:
+    # Given a count that is nearly used up
+    pay_small(world, "99.00")
+    # When a payment at the threshold is made
+    body = initiate(world, amount="100.00")
+    # Then its own amount is the reason, and it counts nowhere
+    assert body["reason"] == "amount"
+    assert world.exemptions.counted(PAYER) == (1, {"USD": 9900})
+
+
+def test_sums_are_per_currency_and_the_count_is_across_currencies(world: PaymentWorld) -> None:
+    # When 99.00 USD, 89.00 EUR and 14000 JPY are paid (each just below its own threshold)
+    bodies = [
+        pay_small(world, "99.00"),
+        pay_small(world, "89.00", currency="EUR"),
+        pay_small(world, "14000", currency="JPY"),
+    ]
+    # Then each completes: no currency's sum reaches its limit
+    assert all(completes(body) for body in bodies)
+    # but another euro would
+    euro = pay_small(world, "1.00", currency="EUR")
+    assert euro["reason"] == "cumulative_amount"
+    # and the count is the account's: two more small payments, then a code
+    assert completes(pay_small(world, "0.50"))
+    assert completes(pay_small(world, "1", currency="JPY"))
+    assert pay_small(world, "1", currency="THB")["reason"] == "payment_count"
+
+
+def test_a_verified_payment_starts_the_count_and_the_sums_over(world: PaymentWorld) -> None:
+    # Given the count is used up, and the payment that asked for a code
+    assert all(completes(pay_small(world, "10.00")) for _ in range(5))
+    stepped_up = pay_small(world, "10.00")
+    assert stepped_up["reason"] == "payment_count"
+    # When the owner confirms it with the code
+    assert confirm(world, stepped_up["payment_id"], world.sender.last_code(PHONE))["status"] == (
+        "completed"
+    )
+    # Then small payments go through without a code again, five of them
+    assert all(completes(pay_small(world, "10.00")) for _ in range(5))
+    assert pay_small(world, "10.00")["reason"] == "payment_count"
+    assert world.ledger.charges == 11
+
+
+def test_a_verified_payment_at_the_threshold_starts_the_count_over_too(
+    world: PaymentWorld,
+) -> None:
+    # Given 99.00 USD paid without a code
+    assert completes(pay_small(world, "99.00"))
+    # When a payment at the threshold is confirmed with its code
+    big = initiate(world, amount="250.00")
+    confirm(world, big["payment_id"], world.sender.last_code(PHONE))
+    # Then 99.00 USD may go without a code again
+    assert completes(pay_small(world, "99.00"))
+
+
+@pytest.mark.parametrize("ending", ["expired", "wrong codes", "cancelled"])
+def test_a_payment_that_was_not_verified_does_not_start_the_count_over(
+    world: PaymentWorld, ending: str
+) -> None:
+    # Given a step-up for a slice, which then ends without the right code
+    assert completes(pay_small(world, "99.99"))
+    payment_id = pay_small(world, "99.99")["payment_id"]
+    if ending == "expired":
+        world.clock.advance(300)
+        with pytest.raises(VerificationExpired):
+            confirm(world, payment_id, world.sender.last_code(PHONE))
+    elif ending == "wrong codes":
+        for _ in range(5):
+            with pytest.raises((InvalidCode, TooManyAttempts)):
+                confirm(world, payment_id, world.sender.wrong_code(PHONE))
+    else:
+        assert world.flow.cancel(PAYER, payment_id, ORIGIN) is True
+    # When the next slice is tried
+    body = pay_small(world, "0.01")
+    # Then it still needs a code
+    assert body["reason"] == "cumulative_amount"
+    assert len(world.ledger.entries) == 1
+
+
+def test_a_declined_payment_gives_its_count_back(world: PaymentWorld) -> None:
+    # Given a small payment the processor declines
+    world.ledger.decline_next = True
+    with pytest.raises(PaymentDeclined):
+        pay_small(world, "99.00")
+    # When the payer tries again
+    body = pay_small(world, "99.00")
+    # Then the declined one did not count
+    assert completes(body)
+    assert world.exemptions.counted(PAYER) == (1, {"USD": 9900})
+
+
+def test_a_locked_account_cannot_pay_even_below_the_threshold(world: PaymentWorld) -> None:
+    # Given an account locked by 100 wrong codes
+    for _ in range(100):
+        world.failures.reserve(PAYER)
+    # When a small payment is initiated with its token
+    with pytest.raises(AccountLocked) as caught:
+        pay_small(world, "5.00")
+    # Then 429 account_locked: nothing paid, written, counted or sent
+    assert caught.value.status == 429
+    assert caught.value.body()["code"] == "account_locked"
+    assert int(caught.value.headers()["Retry-After"]) > 0
+    assert world.payments.items == {} and world.ledger.entries == {}
+    assert world.exemptions.counted(PAYER) == (0, {})
+    assert world.sender.outbox == []
+    # and a payment that needs a code is refused the same way, before any SMS
+    with pytest.raises(AccountLocked):
+        initiate(world, amount="250.00")
+    assert world.sender.outbox == []
+
+
+def test_an_account_without_a_phone_cannot_slice_either(world: PaymentWorld) -> None:
+    # Given a small payment from an account without a phone
+    assert completes(pay_small(world, "99.00", user=NO_PHONE))
+    # When the next slice would reach the threshold
+    with pytest.raises(PhoneRequiredForPayment) as caught:
+        pay_small(world, "99.00", user=NO_PHONE)
+    # Then 403: no code can be sent, so the slice is not paid
+    assert caught.value.status == 403
+    assert len(world.ledger.entries) == 1
+
+
+def test_the_limits_are_configurable() -> None:
+    # Given PSD2's own figures: 50.00 a payment, 100.00 in all, at most 2 in a row here
+    world = payment_world(
+        {"EUR": "50.00"}, cumulative_limits={"EUR": "100.00"}, max_exempt_payments=2
+    )
+    # When / Then
+    assert completes(pay_small(world, "49.99", currency="EUR"))
+    assert completes(pay_small(world, "49.99", currency="EUR"))
+    assert pay_small(world, "0.01", currency="EUR")["reason"] == "payment_count"
+    # A cumulative limit below the threshold asks for a code for a payment reaching it alone
+    lower = payment_world(cumulative_limits={"USD": "30.00"})
+    assert lower.flow.initiate(PAYER, order(amount="30.00"), ORIGIN).body()["reason"] == (
+        "cumulative_amount"
+    )
+    assert lower.exemptions.counted(PAYER) == (0, {})
+
+
+def test_a_replayed_idempotency_key_counts_once(world: PaymentWorld) -> None:
+    # When one small payment is sent three times with one key
+    bodies = [
+        world.flow.initiate(PAYER, order(amount="60.00"), ORIGIN, "key-1").body() for _ in range(3)
+    ]
+    # Then it was paid and counted once
+    assert all(body == bodies[0] for body in bodies) and completes(bodies[0])
+    assert world.exemptions.counted(PAYER) == (1, {"USD": 6000})
+
+
+def test_twenty_concurrent_60_usd_payments_complete_without_a_code_only_once(
+    world: PaymentWorld,
+) -> None:
+    # Given twenty 60.00 USD payments sent at the same moment from one account
+    start = threading.Barrier(20)
+    bodies: list[dict[str, Any]] = []
+
+    def attempt() -> None:
+        start.wait()
+        bodies.append(pay_small(world, "60.00"))
+
+    # When
+    threads = [threading.Thread(target=attempt) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Then one completes without a code; the other nineteen wait for one
+    assert len(bodies) == 20
+    assert sum(completes(body) for body in bodies) == 1
+    assert {body.get("reason") for body in bodies if not completes(body)} == {"cumulative_amount"}
+    assert len(world.ledger.entries) == 1
+
+
+def test_a_throttled_count_is_a_clean_503_and_a_throttled_give_back_or_reset_is_no_error() -> None:
+    # Given PaymentsTable throttling every request
+    throttled = client_error("ProvisionedThroughputExceededException")
+    client = ScriptedClient(throttled, throttled, throttled)
+    exemptions = DynamoExemptPayments(client, "PaymentsTable")  # type: ignore[arg-type]
+    # When / Then: counting a payment answers 503 (no payment is made without its count)
+    with pytest.raises(StorageUnavailable) as caught:
+        exemptions.reserve(
+            PAYER, "USD", 500, cumulative_limit_minor=10_000, max_payments=5, now=0.0
+        )
+    assert caught.value.status == 503
+    # while giving a count back, or resetting it, never fails the payment around it
+    exemptions.give_back(Exemption(PAYER, "USD", 500, "window"))
+    exemptions.reset(PAYER)
+    assert client.calls == 3

@@ -36,7 +36,7 @@ from phoneverify.flows.challenges import Challenges, flow_key
 from phoneverify.flows.login import SecondFactorRequired
 from phoneverify.flows.payment import PaymentFlow, PaymentOrder
 from phoneverify.models import RequestOrigin, SendPermit
-from phoneverify.money import Thresholds
+from phoneverify.money import ExemptionLimits, Thresholds
 from phoneverify.runtime import Runtime
 from tests.support.builders import (
     ORIGIN,
@@ -49,6 +49,7 @@ from tests.support.builders import (
 )
 from tests.support.fakes import (
     FakeClock,
+    InMemoryExemptPayments,
     InMemoryIdempotency,
     InMemoryLedger,
     InMemoryPayments,
@@ -117,11 +118,14 @@ def world() -> World:
     )
     payments = PaymentFlow(
         thresholds=Thresholds.from_config({}, "100.00"),
+        exemption_limits=ExemptionLimits({}),
         users=base.users,
         payments=InMemoryPayments(),
+        exemptions=InMemoryExemptPayments(),
         processor=InMemoryLedger(),
         challenges=challenges,
         verifications=base.store,
+        failures=base.failures,
         idempotency=InMemoryIdempotency(),
         clock=base.clock,
     )

@@ -71,6 +71,10 @@ class Settings(BaseModel):
     # JSON object, currency -> amount string; merged over money.BUILTIN_THRESHOLDS.
     payment_thresholds: Json[dict[str, str]] = Field(default_factory=dict)
     payment_default_threshold: str = "100.00"
+    # PSD2 RTS Art. 16 (docs/payments.md): JSON object, currency -> amount string; a currency
+    # not named uses its threshold. And how many payments in a row may go without a code.
+    payment_cumulative_limits: Json[dict[str, str]] = Field(default_factory=dict)
+    payment_max_exempt_payments: Annotated[int, Field(ge=1, le=1_000)] = 5
     idempotency_ttl_secs: Annotated[int, Field(ge=60, le=7 * 86_400)] = 86_400
     webhook_event_retention_secs: Annotated[int, Field(ge=3_600, le=30 * 86_400)] = 3 * 86_400
 
@@ -135,7 +139,7 @@ class Settings(BaseModel):
             )
         return value
 
-    @field_validator("payment_thresholds")
+    @field_validator("payment_thresholds", "payment_cumulative_limits")
     @classmethod
     def _valid_thresholds(cls, value: dict[str, str]) -> dict[str, str]:
         for currency, amount in value.items():

@@ -64,6 +64,28 @@ class PaymentStatus(StrEnum):
     CANCELLED = "cancelled"  # the payer walked away (POST /verify/cancel)
 
 
+class StepUpReason(StrEnum):
+    """Why a payment needs a code (the `reason` of /payments/initiate's answer)."""
+
+    AMOUNT = "amount"  # the payment alone reaches its currency's threshold
+    # Together with the payments completed without a code since the last verified one, it
+    # would reach the currency's cumulative limit (PSD2 RTS Art. 16).
+    CUMULATIVE_AMOUNT = "cumulative_amount"
+    # It would be one more than the consecutive payments allowed without a code.
+    PAYMENT_COUNT = "payment_count"
+
+
+@dataclass(frozen=True)
+class Exemption:
+    """One payment counted as completed without a code: what giving it back needs.
+    `window` names the count it was added to (a verified payment starts a new one)."""
+
+    user_id: str
+    currency: str
+    amount_minor: int
+    window: str
+
+
 @dataclass(frozen=True)
 class Payment:
     """A payment as stored. `amount` is the decimal string quantised to the currency's minor

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from types import MappingProxyType
 
 from phoneverify.errors import InvalidRequest
@@ -78,9 +78,20 @@ class Money:
         return CURRENCY_MINOR_UNITS[self.currency]
 
     @property
+    def minor(self) -> int:
+        """The amount in minor units: 250.00 USD is 25000, 1500 JPY is 1500."""
+        return to_minor(self.amount, self.currency)
+
+    @property
     def text(self) -> str:
         """The amount quantised to the currency's minor units: "250.00", "250", "250.000"."""
         return str(self.amount.quantize(Decimal(1).scaleb(-self.minor_units)))
+
+
+def to_minor(amount: Decimal, currency: str) -> int:
+    """`amount` in the currency's minor units, rounded up (a limit of 100.5 JPY is 101)."""
+    scaled = amount.scaleb(CURRENCY_MINOR_UNITS[currency])
+    return int(scaled.to_integral_value(rounding=ROUND_CEILING))
 
 
 def _invalid(field: str, message: str) -> InvalidRequest:
@@ -154,3 +165,29 @@ class Thresholds:
         table = {**BUILTIN_THRESHOLDS, **{k.strip().upper(): v for k, v in overrides.items()}}
         by_currency = {code: parse_money(value, code).amount for code, value in table.items()}
         return cls(by_currency, parse_decimal(default, "PAYMENT_DEFAULT_THRESHOLD"))
+
+
+DEFAULT_MAX_EXEMPT_PAYMENTS = 5
+
+
+@dataclass(frozen=True)
+class ExemptionLimits:
+    """PSD2 RTS Art. 16, the low-value exemption: payments below the threshold go through
+    without a code only while those completed that way since the account's last verified
+    payment stay below a cumulative limit (per currency) and number fewer than
+    `max_payments`. The cumulative limit of a currency defaults to its threshold."""
+
+    cumulative_by_currency: Mapping[str, Decimal]
+    max_payments: int = DEFAULT_MAX_EXEMPT_PAYMENTS
+
+    def cumulative_limit(self, currency: str, thresholds: Thresholds) -> Decimal:
+        return self.cumulative_by_currency.get(currency, thresholds.for_currency(currency))
+
+    @classmethod
+    def from_config(cls, overrides: Mapping[str, str], max_payments: int) -> ExemptionLimits:
+        """Per-currency cumulative limits; raises InvalidRequest on a bad entry."""
+        by_currency = {
+            code.strip().upper(): parse_money(value, code).amount
+            for code, value in overrides.items()
+        }
+        return cls(by_currency, max_payments)

@@ -7,12 +7,14 @@ from typing import Any, Protocol
 
 from phoneverify.models import (
     DeliveryStatus,
+    Exemption,
     PasswordAttempt,
     Payment,
     PaymentStatus,
     PendingVerification,
     RequestOrigin,
     SendPermit,
+    StepUpReason,
     User,
     VerificationEvent,
 )
@@ -251,6 +253,41 @@ class PaymentRepository(Protocol):
 
     def extend(self, payment_id: str, expires_at: float, now: float) -> bool:
         """Move the expiry of a pending, unexpired payment (after a resend)."""
+        ...
+
+
+class ExemptPayments(Protocol):
+    """Per account, the payments completed without a code since its last verified payment:
+    how many (across currencies) and their sum per currency, in minor units (PSD2 RTS Art. 16).
+    """
+
+    def reserve(
+        self,
+        user_id: str,
+        currency: str,
+        amount_minor: int,
+        *,
+        cumulative_limit_minor: int,
+        max_payments: int,
+        now: float,
+    ) -> Exemption | StepUpReason:
+        """Count one more payment of `amount_minor` if fewer than `max_payments` are counted
+        and the currency's sum with it stays below `cumulative_limit_minor`: one conditional
+        write, so concurrent payments can never pass the limits together. Otherwise count
+        nothing and answer why (CUMULATIVE_AMOUNT before PAYMENT_COUNT when both hold).
+
+        Raises StorageUnavailable."""
+        ...
+
+    def give_back(self, exemption: Exemption) -> None:
+        """Uncount a reserved payment that did not go through (declined, or never written),
+        unless a verified payment started the count over since. Best effort: never raises
+        for a storage failure (a count not given back only asks for a code sooner)."""
+        ...
+
+    def reset(self, user_id: str) -> None:
+        """A payment was verified with a code: the count and the sums start over. Best
+        effort: never raises for a storage failure (the payment is completed regardless)."""
         ...
 
 

@@ -22,6 +22,7 @@ from phoneverify.adapters.dynamodb import DynamoUserRepository, DynamoVerificati
 from phoneverify.adapters.event_log import EventFanout, LoggedVerificationEvents
 from phoneverify.adapters.password_throttle import DynamoPasswordThrottle
 from phoneverify.adapters.payments import (
+    DynamoExemptPayments,
     DynamoPaymentRepository,
     LedgerPaymentProcessor,
     PowertoolsIdempotentRequests,
@@ -43,7 +44,7 @@ from phoneverify.flows.registration import TOO_MANY_ATTEMPTS as REGISTRATION_TOO
 from phoneverify.flows.registration import RegistrationFlow
 from phoneverify.flows.sessions import Sessions
 from phoneverify.models import FlowKind
-from phoneverify.money import Thresholds
+from phoneverify.money import ExemptionLimits, Thresholds
 from phoneverify.passwords import PasswordHasher
 from phoneverify.phones import PhonePolicy
 from phoneverify.ports import VerificationEvents
@@ -340,6 +341,10 @@ class Runtime:
         return DynamoPaymentRepository(self.dynamodb, str(self.settings.payments_table))
 
     @cached_property
+    def exempt_payments(self) -> DynamoExemptPayments:
+        return DynamoExemptPayments(self.dynamodb, str(self.settings.payments_table))
+
+    @cached_property
     def payment_processor(self) -> LedgerPaymentProcessor:
         return LedgerPaymentProcessor(self.dynamodb, str(self.settings.ledger_table), self.clock)
 
@@ -362,11 +367,16 @@ class Runtime:
         )
         return PaymentFlow(
             thresholds=Thresholds.from_config(s.payment_thresholds, s.payment_default_threshold),
+            exemption_limits=ExemptionLimits.from_config(
+                s.payment_cumulative_limits, s.payment_max_exempt_payments
+            ),
             users=self.users,
             payments=self.payments,
+            exemptions=self.exempt_payments,
             processor=self.payment_processor,
             challenges=self.challenges(policy),
             verifications=self.verifications,
+            failures=self.failure_counter,
             idempotency=self.idempotency,
             clock=self.clock,
         )

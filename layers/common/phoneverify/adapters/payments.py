@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
@@ -32,12 +33,14 @@ from phoneverify.errors import (
     PaymentDetailsChanged,
     StorageUnavailable,
 )
-from phoneverify.models import Payment, PaymentStatus
+from phoneverify.models import Exemption, Payment, PaymentStatus, StepUpReason
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 else:
     DynamoDBClient = Any
+
+logger = Logger(child=True)
 
 # Every attribute an expression names goes through ExpressionAttributeNames: several
 # (status, user, amount...) are DynamoDB reserved words or may become one.
@@ -243,6 +246,142 @@ class DynamoPaymentRepository:
                 ":now": _n(now),
             },
         )
+
+
+EXEMPT_KEY_PREFIX = "exempt#"  # payment ids are `pay_` + hex, and the API refuses a `#`
+
+
+def exempt_key(user_id: str) -> str:
+    """The PaymentsTable key of an account's count of payments completed without a code."""
+    return EXEMPT_KEY_PREFIX + user_id
+
+
+class DynamoExemptPayments:
+    """ExemptPayments as one PaymentsTable item per account, under `exempt#<user_id>`:
+    `payments` (how many), `sum_<CUR>` (each currency's sum in minor units) and `window` (a
+    random id of this count, so a give-back after a reset changes nothing). No TTL: the count
+    lasts until a verified payment deletes the item, however long that takes (Art. 16 counts
+    "since the last application of strong customer authentication").
+
+    Round trips: reserve is one UpdateItem, whose failed condition returns the item as it
+    was (ALL_OLD) to tell why without a read; give_back and reset one write each."""
+
+    def __init__(self, client: DynamoDBClient, table: str) -> None:
+        self._client = client
+        self._table = table
+
+    def reserve(
+        self,
+        user_id: str,
+        currency: str,
+        amount_minor: int,
+        *,
+        cumulative_limit_minor: int,
+        max_payments: int,
+        now: float,
+    ) -> Exemption | StepUpReason:
+        window = secrets.token_hex(8)
+        try:
+            with dynamodb_errors():
+                new = self._client.update_item(
+                    TableName=self._table,
+                    Key={"payment_id": _s(exempt_key(user_id))},
+                    UpdateExpression="SET #window = if_not_exists(#window, :window), "
+                    "#sum = if_not_exists(#sum, :zero) + :amount, #user_id = :user, "
+                    "#updated_at = :now ADD #payments :one",
+                    ConditionExpression="(attribute_not_exists(#payments) OR #payments < :max) "
+                    "AND (attribute_not_exists(#sum) OR #sum < :room)",
+                    ExpressionAttributeNames={
+                        "#window": "window",
+                        "#sum": _sum_attribute(currency),
+                        "#user_id": "user_id",
+                        "#updated_at": "updated_at",
+                        "#payments": "payments",
+                    },
+                    ExpressionAttributeValues={
+                        ":window": _s(window),
+                        ":zero": _n(0),
+                        ":amount": _n(amount_minor),
+                        ":user": _s(user_id),
+                        ":now": _n(now),
+                        ":one": _n(1),
+                        ":max": _n(max_payments),
+                        ":room": _n(cumulative_limit_minor - amount_minor),
+                    },
+                    ReturnValues="ALL_NEW",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )["Attributes"]
+        except ConditionFailed as refused:
+            return self._why(refused.item, user_id, currency, amount_minor, cumulative_limit_minor)
+        return Exemption(user_id, currency, amount_minor, str(new["window"]["S"]))
+
+    def _why(
+        self,
+        item: dict[str, Any] | None,
+        user_id: str,
+        currency: str,
+        amount_minor: int,
+        cumulative_limit_minor: int,
+    ) -> StepUpReason:
+        if item is None:  # an engine that does not return ALL_OLD: read it, on this path only
+            with dynamodb_errors():
+                item = (
+                    self._client.get_item(
+                        TableName=self._table,
+                        Key={"payment_id": _s(exempt_key(user_id))},
+                        ConsistentRead=True,
+                    ).get("Item")
+                    or {}
+                )
+        spent = int(item.get(_sum_attribute(currency), {}).get("N", "0"))
+        if spent + amount_minor >= cumulative_limit_minor:
+            return StepUpReason.CUMULATIVE_AMOUNT
+        return StepUpReason.PAYMENT_COUNT
+
+    def give_back(self, exemption: Exemption) -> None:
+        try:
+            with dynamodb_errors():
+                self._client.update_item(
+                    TableName=self._table,
+                    Key={"payment_id": _s(exempt_key(exemption.user_id))},
+                    UpdateExpression="SET #sum = #sum - :amount ADD #payments :minus_one",
+                    ConditionExpression="#window = :window AND #payments >= :one "
+                    "AND #sum >= :amount",
+                    ExpressionAttributeNames={
+                        "#window": "window",
+                        "#sum": _sum_attribute(exemption.currency),
+                        "#payments": "payments",
+                    },
+                    ExpressionAttributeValues={
+                        ":window": _s(exemption.window),
+                        ":amount": _n(exemption.amount_minor),
+                        ":minus_one": _n(-1),
+                        ":one": _n(1),
+                    },
+                )
+        except ConditionFailed:
+            return  # a verified payment started the count over since
+        except StorageUnavailable:
+            logger.warning("exempt payment not given back")
+
+    def reset(self, user_id: str) -> None:
+        try:
+            with dynamodb_errors():
+                self._client.delete_item(
+                    TableName=self._table,
+                    Key={"payment_id": _s(exempt_key(user_id))},
+                    ConditionExpression="attribute_exists(payment_id)",
+                )
+        except ConditionFailed:
+            return  # nothing was counted
+        except StorageUnavailable:
+            logger.error("exempt payments not reset")
+
+
+def _sum_attribute(currency: str) -> str:
+    """`sum_USD`: a top-level attribute per currency (ADD and `+` work on top-level numbers
+    without a map that would have to exist first). `currency` is a validated ISO 4217 code."""
+    return f"sum_{currency}"
 
 
 class LedgerPaymentProcessor:

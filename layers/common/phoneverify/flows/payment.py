@@ -1,6 +1,12 @@
 """Payment step-up: below the threshold a payment is processed at once; at or above it, a
 code goes to the account's phone and the payment waits for it.
 
+Below the threshold, a payment still needs a code when the payments completed without one
+since the account's last verified payment would, with it, reach the currency's cumulative
+limit, or number more than the consecutive payments allowed (PSD2 RTS Art. 16): slicing an
+amount into small payments does not avoid the code. Those payments are counted per account by
+one conditional write (ExemptPayments.reserve); a verified payment starts the count over.
+
 A pending payment and its code challenge are bound by a digest over user, payment id, amount,
 currency and recipient, kept in the challenge (VerificationsTable) and re-checked against the
 payment (PaymentsTable) when the code is accepted: a change of either in between fails the
@@ -33,14 +39,18 @@ from phoneverify.errors import (
 )
 from phoneverify.flows.challenges import Challenges, OpenedChallenge, Resent, flow_key
 from phoneverify.models import (
+    Exemption,
     FlowStatus,
     Payment,
     PaymentStatus,
     PendingVerification,
     RequestOrigin,
+    StepUpReason,
 )
-from phoneverify.money import Money, Thresholds, parse_money
+from phoneverify.money import ExemptionLimits, Money, Thresholds, parse_money, to_minor
 from phoneverify.ports import (
+    ExemptPayments,
+    FailureCounter,
     IdempotentRequests,
     PaymentProcessor,
     PaymentRepository,
@@ -134,12 +144,14 @@ class PaymentVerificationRequired:
     amount: str
     currency: str
     challenge: OpenedChallenge
+    reason: StepUpReason
 
     def body(self) -> dict[str, Any]:
         # The challenge's flow_id stays on the server: clients only know the payment id.
         return {
             "payment_id": self.payment_id,
             "requires_verification": True,
+            "reason": self.reason.value,
             "status": PaymentStatus.PENDING.value,
             "amount": self.amount,
             "currency": self.currency,
@@ -165,15 +177,21 @@ class PaymentFlow:
         self,
         *,
         thresholds: Thresholds,
+        exemption_limits: ExemptionLimits,
         users: UserLookup,
         payments: PaymentRepository,
+        exemptions: ExemptPayments,
         processor: PaymentProcessor,
         challenges: Challenges,
         verifications: VerificationStore,
+        failures: FailureCounter,
         idempotency: IdempotentRequests,
         clock: Clock,
     ) -> None:
         self._thresholds = thresholds
+        self._exemption_limits = exemption_limits
+        self._exemptions = exemptions
+        self._failures = failures
         self._users = users
         self._payments = payments
         self._processor = processor
@@ -220,9 +238,17 @@ class PaymentFlow:
             status=PaymentStatus.PROCESSING,
             created_at=self._clock.now(),
         )
+        reason = StepUpReason.AMOUNT
         if not self._thresholds.requires_verification(money):
-            self._payments.create(payment)
-            return self._process(payment)
+            exempt = self._reserve_exemption(user_id, money)
+            if isinstance(exempt, Exemption):
+                return self._process_exempt(payment, exempt)
+            reason = exempt
+            # What a security team watches for: slicing, or a run of small payments.
+            logger.info(
+                "payment below the threshold needs a code",
+                extra={"payment_id": payment.payment_id, "reason": reason.value},
+            )
         if not user.phone_number:
             raise PhoneRequiredForPayment()
         # The code is sent first (Challenges.open): if Telnyx fails, nothing is written.
@@ -240,8 +266,40 @@ class PaymentFlow:
         )
         self._payments.create(pending)
         return PaymentVerificationRequired(
-            pending.payment_id, pending.amount, pending.currency, challenge
+            pending.payment_id, pending.amount, pending.currency, challenge, reason
         )
+
+    def _reserve_exemption(self, user_id: str, money: Money) -> Exemption | StepUpReason:
+        """Count a payment below the threshold as one more without a code, or say why it
+        needs one. A payment that alone reaches the cumulative limit is refused unwritten."""
+        limit = self._exemption_limits.cumulative_limit(money.currency, self._thresholds)
+        limit_minor = to_minor(limit, money.currency)
+        if money.minor >= limit_minor:
+            return StepUpReason.CUMULATIVE_AMOUNT
+        return self._exemptions.reserve(
+            user_id,
+            money.currency,
+            money.minor,
+            cumulative_limit_minor=limit_minor,
+            max_payments=self._exemption_limits.max_payments,
+            now=self._clock.now(),
+        )
+
+    def _process_exempt(self, payment: Payment, exempt: Exemption) -> PaymentCompleted:
+        """Process a payment counted as exempt from a code; give the count back when the
+        payment does not go through. A locked account pays nothing, not even small amounts
+        (its lock is read once per initiation: here, or by Challenges.open for a code)."""
+        try:
+            self._failures.ensure_unlocked(payment.user_id)
+            self._payments.create(payment)
+        except BaseException:
+            self._exemptions.give_back(exempt)
+            raise
+        try:
+            return self._process(payment)
+        except PaymentDeclined:
+            self._exemptions.give_back(exempt)
+            raise
 
     # -- confirm ---------------------------------------------------------------------------
     def confirm(
@@ -263,7 +321,10 @@ class PaymentFlow:
         except BaseException:
             self._payments.release(payment_id, token)
             raise
-        return self._process(payment)
+        completed = self._process(payment)
+        # The code was accepted for this payment: the payments without one count from zero.
+        self._exemptions.reset(user_id)
+        return completed
 
     def _verify(self, payment: Payment, token: str, code: str, origin: RequestOrigin) -> None:
         """Consume the code and move the payment to `processing`, or raise why not."""

@@ -1,0 +1,159 @@
+"""Threshold splitting (PSD2 RTS Art. 16): an attacker with a stolen token, and no access to
+the phone, tries to move money in payments that each stay below the step-up threshold of
+100.00 USD: in slices, in many small payments, all at once, or after the account was locked.
+At most one slice's worth goes through without a code, and nothing once the account is locked.
+
+Each test pays from an account of its own: the count of payments made without a code is the
+account's, so the demo account (and the session's other tests) keep theirs.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+
+from devtools.local_stack import LocalStack
+from phoneverify.adapters.send_limits import DynamoFailureCounter
+from phoneverify.clock import SystemClock
+from tests.security.conftest import Target
+from tests.support import accounts
+from tests.support.accounts import Account
+from tests.support.payments import bearer, ledger_entries_of, token_for
+
+PASSWORD = "a passphrase the attacker phished"
+
+
+@pytest.fixture
+def victim(target: Target) -> Account:
+    return accounts.seed_account(target.stack, "sliced", PASSWORD)
+
+
+@pytest.fixture
+def token(target: Target, victim: Account) -> str:
+    """The victim's token, as the attacker stole it."""
+    return token_for(target.stack, victim.email, PASSWORD, victim.phone)
+
+
+@pytest.fixture
+def dynamodb(security_stack: LocalStack) -> Any:
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=security_stack.aws_env["AWS_ENDPOINT_URL_DYNAMODB"],
+        region_name="us-east-1",
+    )
+
+
+def pay(api: httpx.Client, token: str, amount: str, recipient: str = "acct-mule") -> httpx.Response:
+    return api.post(
+        "/payments/initiate",
+        json={"amount": amount, "currency": "USD", "recipient": recipient},
+        headers=bearer(token),
+    )
+
+
+def paid_without_a_code(response: httpx.Response) -> bool:
+    return response.status_code == 200 and response.json().get("status") == "completed"
+
+
+def codes_sent(target: Target, victim: Account) -> int:
+    return len(target.emulator.messages(victim.phone))
+
+
+def test_five_slices_of_99_99_to_one_recipient_move_one_slice_at_most(
+    target: Target, victim: Account, token: str, dynamodb: Any
+) -> None:
+    # Given a stolen token, and 499.95 USD to move while staying below the threshold
+    sent_before = codes_sent(target, victim)
+    # When the attacker sends 5 x 99.99 USD to one recipient within a minute
+    answers = [pay(target.api, token, "99.99") for _ in range(5)]
+    # Then only the first is paid; every other slice waits for a code sent to the victim
+    assert paid_without_a_code(answers[0]), answers[0].text
+    for answer in answers[1:]:
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["requires_verification"] is True
+        assert answer.json()["reason"] == "cumulative_amount"
+        assert "transaction_id" not in answer.json()
+    assert len(ledger_entries_of(dynamodb, victim.user_id)) == 1
+    assert codes_sent(target, victim) == sent_before + 4
+
+
+def test_the_sixth_small_payment_in_a_row_asks_for_a_code(
+    target: Target, victim: Account, token: str, dynamodb: Any
+) -> None:
+    # When the attacker keeps each payment tiny, to different recipients
+    answers = [pay(target.api, token, "1.00", f"acct-{n}") for n in range(6)]
+    # Then five go through, and the sixth waits for a code: too many in a row without one
+    assert all(paid_without_a_code(answer) for answer in answers[:5])
+    sixth = answers[5].json()
+    assert (sixth["requires_verification"], sixth["reason"]) == (True, "payment_count")
+    assert len(ledger_entries_of(dynamodb, victim.user_id)) == 5
+
+
+def test_twenty_concurrent_60_usd_payments_do_not_all_pass_without_a_code(
+    target: Target, victim: Account, token: str, dynamodb: Any
+) -> None:
+    # Given twenty 60.00 USD payments fired at the same moment with the stolen token
+    def fire(n: int) -> httpx.Response:
+        with target.client() as api:
+            return pay(api, token, "60.00", f"acct-race-{n}")
+
+    # When
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(fire, range(20)))
+    # Then one 60.00 is paid; the others (60 + 60 >= 100) wait for a code
+    assert sum(paid_without_a_code(answer) for answer in answers) == 1, [a.text for a in answers]
+    for answer in answers:
+        assert answer.status_code == 200, answer.text
+        if not paid_without_a_code(answer):
+            assert answer.json()["reason"] == "cumulative_amount"
+    assert len(ledger_entries_of(dynamodb, victim.user_id)) == 1
+
+
+def test_after_the_owner_confirms_a_payment_small_payments_go_through_again(
+    target: Target, victim: Account, token: str, dynamodb: Any
+) -> None:
+    # Given the slices that asked for a code
+    assert paid_without_a_code(pay(target.api, token, "99.99"))
+    stepped_up = pay(target.api, token, "99.99").json()
+    assert stepped_up["reason"] == "cumulative_amount"
+    # When the owner, who has the phone, confirms it with the code
+    confirmed = target.api.post(
+        "/payments/confirm",
+        json={"payment_id": stepped_up["payment_id"], "code": target.code_for(victim.phone)},
+        headers=bearer(token),
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    # Then the count starts over: 99.99 goes through without a code, once
+    assert paid_without_a_code(pay(target.api, token, "99.99"))
+    assert pay(target.api, token, "0.01").json()["reason"] == "cumulative_amount"
+    assert len(ledger_entries_of(dynamodb, victim.user_id)) == 3
+
+
+def test_a_locked_account_cannot_pay_even_a_cent(
+    target: Target, victim: Account, token: str, dynamodb: Any
+) -> None:
+    # Given the account was locked by 100 wrong codes (test_account_lockout.py guesses them
+    # through the API; here the failure counter takes them directly)
+    counter = DynamoFailureCounter(
+        dynamodb,
+        "RateLimitsTable",
+        max_failures=100,
+        lockout_secs=30 * 86_400,
+        clock=SystemClock(),
+    )
+    for _ in range(100):
+        counter.reserve(victim.user_id)
+    sent_before = codes_sent(target, victim)
+    # When the attacker, still holding a valid token, pays below and above the threshold
+    answers = [pay(target.api, token, amount) for amount in ("0.01", "99.99", "250.00")]
+    # Then every one is 429 account_locked: nothing paid, and no SMS sent
+    for answer in answers:
+        assert answer.status_code == 429, answer.text
+        assert answer.json()["code"] == "account_locked"
+        assert int(answer.headers["Retry-After"]) > 0
+    assert ledger_entries_of(dynamodb, victim.user_id) == []
+    assert codes_sent(target, victim) == sent_before

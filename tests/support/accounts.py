@@ -1,0 +1,60 @@
+"""Fresh accounts for tests over the local stack, written straight into its UsersTable, so a
+test that changes an account's state (a lock, a throttle, the count of payments made without a
+code, its tokens) leaves the demo accounts, and the session's other tests, as they were."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from dataclasses import dataclass
+
+import boto3
+
+from devtools.local_stack import LocalStack
+from phoneverify.adapters.dynamodb import DynamoUserRepository
+from phoneverify.models import User
+from phoneverify.passwords import PasswordHasher
+
+_numbers = itertools.count(100)  # +1 312 555 0100 and up: no other test uses them
+
+
+@dataclass
+class Account:
+    user_id: str
+    email: str
+    phone: str  # "" for an account without a phone
+
+
+def fresh_phone() -> str:
+    """A number no other account of the test session holds."""
+    return f"+1312555{next(_numbers):04d}"
+
+
+def seed_account(
+    stack: LocalStack,
+    prefix: str,
+    password: str,
+    *,
+    with_phone: bool = True,
+    bcrypt_cost: int = 4,
+) -> Account:
+    """An account (with a proven phone of its own, unless `with_phone` is False),
+    `<prefix>-<random>` as its id and email local part. Its hash costs little to check, unless
+    a timing test asks for the production cost (12)."""
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=stack.aws_env["AWS_ENDPOINT_URL_DYNAMODB"],
+        region_name="us-east-1",
+    )
+    suffix = uuid.uuid4().hex[:10]
+    phone = fresh_phone() if with_phone else ""
+    account = Account(f"{prefix}-{suffix}", f"{prefix}-{suffix}@example.com", phone)
+    user = User(
+        account.user_id,
+        account.email,
+        PasswordHasher(cost=bcrypt_cost).hash(password),  # the stored hash names its cost
+        phone or None,
+        prefix.title(),
+    )
+    DynamoUserRepository(client, "UsersTable").put_user(user, phone_verified_at=0)
+    return account
