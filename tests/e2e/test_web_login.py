@@ -63,8 +63,11 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser, stack: LocalStack) -> Iterator[Page]:
+    # A function's first request starts its worker (a cold start), which a busy machine can
+    # stretch past Playwright's 5 s default: waits end when the page changes, not by the clock.
+    expect.set_options(timeout=30_000)
     context = browser.new_context(viewport={"width": 390, "height": 780})  # a phone's width
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(30_000)
     opened = context.new_page()
     opened.goto(f"{stack.api_url}/")
     yield opened
