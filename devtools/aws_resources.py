@@ -36,6 +36,26 @@ def table_definitions(path: Path = TEMPLATE) -> dict[str, dict[str, Any]]:
     }
 
 
+def create_table(client: Any, name: str, props: dict[str, Any]) -> None:
+    """Create table `name` with the template properties `props` (keys, indexes, TTL)."""
+    request: dict[str, Any] = {
+        "TableName": name,
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "KeySchema": props["KeySchema"],
+        "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+    }
+    if props.get("GlobalSecondaryIndexes"):
+        request["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+    client.create_table(**request)
+    client.get_waiter("table_exists").wait(TableName=name)
+    ttl = props.get("TimeToLiveSpecification")
+    if ttl and ttl.get("Enabled"):
+        client.update_time_to_live(
+            TableName=name,
+            TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
+        )
+
+
 def create_tables(client: Any, *, prefix: str = "", path: Path = TEMPLATE) -> dict[str, str]:
     """Create the template's tables that do not exist yet (key schema, indexes, TTL).
 
@@ -49,20 +69,5 @@ def create_tables(client: Any, *, prefix: str = "", path: Path = TEMPLATE) -> di
         names[logical_id] = name
         if name in existing:
             continue
-        request: dict[str, Any] = {
-            "TableName": name,
-            "AttributeDefinitions": props["AttributeDefinitions"],
-            "KeySchema": props["KeySchema"],
-            "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
-        }
-        if props.get("GlobalSecondaryIndexes"):
-            request["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
-        client.create_table(**request)
-        client.get_waiter("table_exists").wait(TableName=name)
-        ttl = props.get("TimeToLiveSpecification")
-        if ttl and ttl.get("Enabled"):
-            client.update_time_to_live(
-                TableName=name,
-                TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
-            )
+        create_table(client, name, props)
     return names

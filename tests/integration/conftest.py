@@ -1,12 +1,15 @@
-"""One Telnyx emulator per integration module; each test resets what it needs."""
+"""One Telnyx emulator per integration module; each test resets what it needs. The
+authorizer, loaded over the module's own `stack` fixture (its tables and secrets)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from types import ModuleType
 
 import pytest
 
 from devtools.telnyx_emulator import EmulatorConfig, TelnyxEmulator
+from tests.support.lambda_env import load_function, template_environment
 
 
 @pytest.fixture(scope="module")
@@ -14,3 +17,11 @@ def emulator() -> Iterator[TelnyxEmulator]:
     emu = TelnyxEmulator(EmulatorConfig(port=0, log_requests=False)).start()
     yield emu
     emu.stop()
+
+
+@pytest.fixture
+def authorizer(
+    monkeypatch: pytest.MonkeyPatch, stack: object, emulator: TelnyxEmulator
+) -> ModuleType:
+    env = template_environment("AuthorizerFunction", {"TelnyxApiBaseUrl": emulator.base_url})
+    return load_function("authorizer", monkeypatch, env)

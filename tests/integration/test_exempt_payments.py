@@ -4,7 +4,6 @@ Local (the real engine, for the race)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -13,11 +12,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from devtools.aws_resources import table_definitions
 from phoneverify.adapters.payments import DynamoExemptPayments, exempt_key
 from phoneverify.models import Exemption, StepUpReason
 from phoneverify.ports import ExemptPayments
 from tests.support.fakes import InMemoryExemptPayments
+from tests.support.tables import fresh_table
 
 USER = "u-phone"
 LIMIT = 10_000  # 100.00 USD in cents
@@ -25,18 +24,7 @@ NOW = 1_800_000_000.0
 
 
 def payments_table(client: Any) -> str:
-    """A fresh PaymentsTable as template.yaml declares it (lower-case name: see
-    tests/integration/test_send_limits_store.py)."""
-    props = table_definitions()["PaymentsTable"]
-    name = f"t{uuid.uuid4().hex[:8]}-payments"
-    client.create_table(
-        TableName=name,
-        AttributeDefinitions=props["AttributeDefinitions"],
-        KeySchema=props["KeySchema"],
-        BillingMode=props["BillingMode"],
-    )
-    client.get_waiter("table_exists").wait(TableName=name)
-    return name
+    return fresh_table(client, "PaymentsTable")
 
 
 def dynamo_exemptions(client: Any) -> DynamoExemptPayments:

@@ -23,8 +23,6 @@ from tests.support.lambda_env import (
     ROOT,
     LambdaContext,
     invoke,
-    load_function,
-    template_environment,
 )
 from tests.support.payments import bearer
 
@@ -42,14 +40,6 @@ def stack(monkeypatch: pytest.MonkeyPatch, emulator: TelnyxEmulator) -> Iterator
         )
         running.users.put_user(User("u-plain", "plain@example.com", hasher.hash(PASSWORD)))
         yield running
-
-
-@pytest.fixture
-def authorizer(
-    monkeypatch: pytest.MonkeyPatch, stack: FunctionStack, emulator: TelnyxEmulator
-) -> ModuleType:
-    env = template_environment("AuthorizerFunction", {"TelnyxApiBaseUrl": emulator.base_url})
-    return load_function("authorizer", monkeypatch, env)
 
 
 def sign_in(stack: FunctionStack, email: str = "demo@example.com") -> str:

@@ -21,8 +21,6 @@ from tests.support.lambda_env import (
     LambdaContext,
     api_event,
     invoke,
-    load_function,
-    template_environment,
 )
 
 PHONE = "+14155550123"
@@ -43,14 +41,6 @@ def stack(monkeypatch: pytest.MonkeyPatch, emulator: TelnyxEmulator) -> Iterator
         )
         running.users.put_user(User(NO_PHONE, "nophone@example.com", hasher.hash(PASSWORD)))
         yield running
-
-
-@pytest.fixture
-def authorizer(
-    monkeypatch: pytest.MonkeyPatch, stack: FunctionStack, emulator: TelnyxEmulator
-) -> ModuleType:
-    env = template_environment("AuthorizerFunction", {"TelnyxApiBaseUrl": emulator.base_url})
-    return load_function("authorizer", monkeypatch, env)
 
 
 def pay(

@@ -18,7 +18,7 @@ from devtools.local_gateway import LocalGateway
 from devtools.local_stack import DEMO_PASSWORD, LocalStack
 from tests.support import accounts
 from tests.support.accounts import Account
-from tests.support.stacks import running_stack
+from tests.support.stacks import dynamodb_of, running_stack
 from tests.support.tables import rate_limits_table
 
 DEMO_EMAIL = "demo@example.com"
@@ -118,13 +118,7 @@ def limited(stack: LocalStack, caps: dict[str, str]) -> Iterator[LimitedTarget]:
     a second LocalStack: moto's backends are per process, so it would put new secrets in SSM
     under the session stack's functions.)"""
     assert stack.emulator is not None
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=stack.aws_env["AWS_ENDPOINT_URL_DYNAMODB"],
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",  # DynamoDB Local accepts any
-    )
+    client = dynamodb_of(stack.aws_env)
     table = rate_limits_table(client, "limited")
     env = {**stack.aws_env, "RATE_LIMITS_TABLE": table, **caps}
     gateway = LocalGateway(

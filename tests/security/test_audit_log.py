@@ -9,32 +9,24 @@ import time
 import uuid
 from typing import Any
 
-import boto3
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from phoneverify.adapters.audit import DynamoAuditTrail
 from phoneverify.throttling import account_key
 from tests.security.conftest import PASSWORD, Target, seed_account
 from tests.support.payments import bearer, token_for
+from tests.support.stacks import dynamodb_of
 
 ATTACKER = {"User-Agent": "stuffer/2.0"}
 
 
 def trail(target: Target, subject: str) -> list[dict[str, Any]]:
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=target.stack.aws_env["AWS_ENDPOINT_URL_DYNAMODB"],
-        region_name="us-east-1",
-    )
+    client = dynamodb_of(target.stack.aws_env)
     return DynamoAuditTrail(client, "AuditTable", retention_secs=1).events_for(subject)
 
 
 def everything(target: Target) -> str:
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=target.stack.aws_env["AWS_ENDPOINT_URL_DYNAMODB"],
-        region_name="us-east-1",
-    )
+    client = dynamodb_of(target.stack.aws_env)
     pages = client.get_paginator("scan").paginate(TableName="AuditTable")
     return json.dumps([item for page in pages for item in page["Items"]])
 

@@ -9,11 +9,11 @@ import time
 import uuid
 from typing import Any
 
-import boto3
 import httpx
 
 from tests.security.conftest import PASSWORD, Account, Target, seed_account, wrong_code
 from tests.support.payments import bearer
+from tests.support.stacks import dynamodb_of
 
 NEW_PASSWORD = "a fresh passphrase after the scare"
 
@@ -21,11 +21,7 @@ NEW_PASSWORD = "a fresh passphrase after the scare"
 def lock(target: Target, account: Account) -> None:
     """The state 100 wrong codes leave behind (tests/security/test_account_lockout.py makes
     it the long way): the account's failure counter at its cap for 30 days."""
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=target.stack.aws_env["AWS_ENDPOINT_URL_DYNAMODB"],
-        region_name="us-east-1",
-    )
+    client = dynamodb_of(target.stack.aws_env)
     client.put_item(
         TableName="RateLimitsTable",
         Item={

@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import boto3
 import httpx
 import phonenumbers
 import pytest
@@ -24,6 +23,7 @@ import pytest
 from devtools.local_stack import DEMO_PASSWORD, LocalStack
 from phoneverify.flows.challenges import flow_key
 from tests.security.conftest import DEMO_EMAIL, DEMO_PHONE, LimitedTarget, limited, new_source
+from tests.support.stacks import dynamodb_of
 
 PASSWORD = "analytical engine notes"
 _numbers = iter(range(100, 200))  # +1 206 555 01xx, reserved for fiction; no other test uses them
@@ -78,11 +78,7 @@ def assert_retry_later(response: httpx.Response, status: int, code: str) -> None
 # -- resend storm ----------------------------------------------------------------------------
 def cooldown_passed(target: PumpTarget, flow_id: str) -> None:
     """Move the flow's last send back past its cooldown (no test waits on the wall clock)."""
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=target.gateway.extra_env["AWS_ENDPOINT_URL_DYNAMODB"],
-        region_name="us-east-1",
-    )
+    client = dynamodb_of(target.gateway.extra_env)
     client.update_item(
         TableName="VerificationsTable",
         Key={"pk": {"S": flow_key(flow_id)}},

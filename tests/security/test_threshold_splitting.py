@@ -12,7 +12,6 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import boto3
 import httpx
 import pytest
 
@@ -23,6 +22,7 @@ from tests.security.conftest import Target
 from tests.support import accounts
 from tests.support.accounts import Account
 from tests.support.payments import bearer, ledger_entries_of, token_for
+from tests.support.stacks import dynamodb_of
 
 PASSWORD = "a passphrase the attacker phished"
 
@@ -40,11 +40,7 @@ def token(target: Target, victim: Account) -> str:
 
 @pytest.fixture
 def dynamodb(security_stack: LocalStack) -> Any:
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=security_stack.aws_env["AWS_ENDPOINT_URL_DYNAMODB"],
-        region_name="us-east-1",
-    )
+    return dynamodb_of(security_stack.aws_env)
 
 
 def pay(api: httpx.Client, token: str, amount: str, recipient: str = "acct-mule") -> httpx.Response:

@@ -8,12 +8,11 @@ import itertools
 import uuid
 from dataclasses import dataclass
 
-import boto3
-
 from devtools.local_stack import LocalStack
 from phoneverify.adapters.dynamodb import DynamoUserRepository
 from phoneverify.models import User
 from phoneverify.passwords import PasswordHasher
+from tests.support.stacks import dynamodb_of
 
 _numbers = itertools.count(100)  # +1 312 555 0100 and up: no other test uses them
 
@@ -41,11 +40,7 @@ def seed_account(
     """An account (with a proven phone of its own, unless `with_phone` is False),
     `<prefix>-<random>` as its id and email local part. Its hash costs little to check, unless
     a timing test asks for the production cost (12)."""
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=stack.aws_env["AWS_ENDPOINT_URL_DYNAMODB"],
-        region_name="us-east-1",
-    )
+    client = dynamodb_of(stack.aws_env)
     suffix = uuid.uuid4().hex[:10]
     phone = fresh_phone() if with_phone else ""
     account = Account(f"{prefix}-{suffix}", f"{prefix}-{suffix}@example.com", phone)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
@@ -45,15 +45,20 @@ def post_at_once(base_url: str, path: str, bodies: list[dict[str, Any]]) -> list
         return list(pool.map(post, bodies))
 
 
-def table_items(stack: LocalStack, table: str) -> list[dict[str, Any]]:
-    """Every item of one of the stack's tables (e.g. "UsersTable"), scanned page by page."""
-    dynamodb = boto3.client(
+def dynamodb_of(aws_env: Mapping[str, str]) -> Any:
+    """A DynamoDB client of a local stack's (or gateway's) AWS environment."""
+    return boto3.client(
         "dynamodb",
-        endpoint_url=stack.aws_env["AWS_ENDPOINT_URL_DYNAMODB"],
+        endpoint_url=aws_env["AWS_ENDPOINT_URL_DYNAMODB"],
         region_name="us-east-1",
         aws_access_key_id="local",
         aws_secret_access_key="local",  # moto and DynamoDB Local accept any
     )
+
+
+def table_items(stack: LocalStack, table: str) -> list[dict[str, Any]]:
+    """Every item of one of the stack's tables (e.g. "UsersTable"), scanned page by page."""
+    dynamodb = dynamodb_of(stack.aws_env)
     items: list[dict[str, Any]] = []
     for page in dynamodb.get_paginator("scan").paginate(TableName=table):
         items.extend(page["Items"])

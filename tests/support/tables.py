@@ -5,22 +5,18 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from devtools.aws_resources import table_definitions
+from devtools.aws_resources import create_table, table_definitions
+
+
+def fresh_table(client: Any, logical_id: str, prefix: str = "t") -> str:
+    """A new table with the keys, indexes and TTL of the template's `logical_id`, under a
+    fresh lower-case name (tables are listed in name order, and the local stacks look for
+    theirs among the first)."""
+    suffix = logical_id.removesuffix("Table").lower()
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}-{suffix}"
+    create_table(client, name, table_definitions()[logical_id])
+    return name
 
 
 def rate_limits_table(client: Any, prefix: str = "t") -> str:
-    """A fresh RateLimitsTable (a lower-case name: tables are listed in name order, and the
-    local stacks look for theirs among the first), with its TTL."""
-    props = table_definitions()["RateLimitsTable"]
-    name = f"{prefix}-{uuid.uuid4().hex[:8]}-ratelimits"
-    client.create_table(
-        TableName=name,
-        AttributeDefinitions=props["AttributeDefinitions"],
-        KeySchema=props["KeySchema"],
-        BillingMode=props["BillingMode"],
-    )
-    client.get_waiter("table_exists").wait(TableName=name)
-    client.update_time_to_live(
-        TableName=name, TimeToLiveSpecification={"AttributeName": "ttl", "Enabled": True}
-    )
-    return name
+    return fresh_table(client, "RateLimitsTable", prefix)
