@@ -15,7 +15,7 @@ from phoneverify.errors import (
 )
 from phoneverify.flows.login import SecondFactorRequired
 from phoneverify.flows.password_reset import PasswordResetFlow
-from phoneverify.models import DeliveryStatus, FlowKind
+from phoneverify.models import DeliveryStatus, FlowKind, User
 from phoneverify.throttling import account_key
 from tests.support.builders import ORIGIN, PASSWORD, PHONE, LoginWorld, password_reset_world
 
@@ -172,3 +172,16 @@ def test_wrong_reset_codes_do_not_lock_the_account(
     with pytest.raises(InvalidCode):
         flow.verify(started.flow_id, world.sender.wrong_code(PHONE), NEW_PASSWORD, ORIGIN)
     assert world.failures.failures("u-phone") == 0
+
+
+def test_an_account_whose_phone_the_policy_now_refuses_gets_a_decoy_not_a_403() -> None:
+    # Given an account registered with a Brazilian number, before Brazil was refused
+    world, flow = password_reset_world()
+    world.users.put_user(
+        User("u-br", "brasil@example.com", world.passwords.hash(PASSWORD), "+5511987654321")
+    )
+    # When someone asks for its password reset
+    started = flow.start("brasil@example.com", ORIGIN)
+    # Then the answer is the one every email gets, and nothing is sent
+    assert started.phone_hint.startswith("+1******")
+    assert world.sender.outbox == []

@@ -10,10 +10,12 @@ password throttle. A reset flow is not held by the account's lock: it is the way
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from phoneverify.clock import Clock
+from phoneverify.errors import AccountPhoneNotAllowed
 from phoneverify.flows.challenges import Challenges, OpenedChallenge, Resent
 from phoneverify.flows.login import unknown_subject
 from phoneverify.flows.registration import parse_email
@@ -21,6 +23,8 @@ from phoneverify.models import RequestOrigin, VerificationEventType
 from phoneverify.passwords import PasswordHasher, check_password
 from phoneverify.ports import AccountRecovery, PasswordThrottle
 from phoneverify.throttling import account_key
+
+logger = logging.getLogger(__name__)
 
 RESTART_HINT = "Start the password reset again."
 TOO_MANY_ATTEMPTS = "Too many attempts. Please start the password reset again."
@@ -63,15 +67,19 @@ class PasswordResetFlow:
         key = account_key(address)
         user = self._users.find_by_email(address)
         data = {"email": address, "name": (user.name if user else None) or ""}
-        if user is None or not user.phone_number:
-            return self._challenges.open(
-                unknown_subject(key),
-                stand_in_phone(key, self._decoy_calling_code),
-                origin,
-                data=data,
-                decoy=True,
-            )
-        return self._challenges.open(user.user_id, user.phone_number, origin, data=data)
+        if user is not None and user.phone_number:
+            try:
+                return self._challenges.open(user.user_id, user.phone_number, origin, data=data)
+            except AccountPhoneNotAllowed:
+                # A 403 here would tell that the account exists; its owner needs support.
+                logger.warning("password reset for a phone the policy refuses")
+        return self._challenges.open(
+            unknown_subject(key),
+            stand_in_phone(key, self._decoy_calling_code),
+            origin,
+            data=data,
+            decoy=True,
+        )
 
     def verify(
         self, flow_id: str, code: str, new_password: str, origin: RequestOrigin
