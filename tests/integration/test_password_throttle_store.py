@@ -25,6 +25,16 @@ Make = Callable[[PasswordThrottlePolicy], PasswordThrottle]
 
 @pytest.fixture(params=["memory", "moto", "dynamodb-local"])
 def make(request: pytest.FixtureRequest) -> Iterator[tuple[FakeClock, Make]]:
+    yield from throttles(request)
+
+
+@pytest.fixture(params=["memory", "dynamodb-local"])
+def racing(request: pytest.FixtureRequest) -> Iterator[tuple[FakeClock, Make]]:
+    """Races need a real engine: moto does not apply conditions atomically across threads."""
+    yield from throttles(request)
+
+
+def throttles(request: pytest.FixtureRequest) -> Iterator[tuple[FakeClock, Make]]:
     clock = FakeClock()
     if request.param == "memory":
         yield clock, lambda policy: InMemoryPasswordThrottle(clock, policy)
@@ -103,8 +113,8 @@ def test_the_source_cap_spans_accounts_and_windows_end(make: tuple[FakeClock, Ma
     assert next_window == 0
 
 
-def test_concurrent_guesses_get_at_most_the_free_checks(make: tuple[FakeClock, Make]) -> None:
-    _, new = make
+def test_concurrent_guesses_get_at_most_the_free_checks(racing: tuple[FakeClock, Make]) -> None:
+    _, new = racing
     throttle = new(PasswordThrottlePolicy())
 
     def one(_: int) -> bool:
