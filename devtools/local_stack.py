@@ -395,9 +395,11 @@ def main(argv: list[str] | None = None) -> int:
     except PortUnavailable as exc:
         print(f"make run: {exc}", file=sys.stderr)  # one line, no traceback
         return 1
-    with stack:
+    try:
         print(_banner(stack), flush=True)
         stop.wait()
+    finally:
+        stack.stop()
     return 0
 
 
