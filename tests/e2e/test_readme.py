@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,7 +62,6 @@ def test_the_walkthrough_covers_sign_in_sign_up_payment_and_password_reset() -> 
     assert all(block.expected for block in BLOCKS)
 
 
-@pytest.mark.skipif(shutil.which("curl") is None, reason="the README's blocks use curl")
 @pytest.mark.parametrize("block", BLOCKS, ids=[block.heading for block in BLOCKS])
 def test_a_readme_block_pasted_into_bash_prints_what_the_readme_says(
     stack: LocalStack, block: Block
