@@ -83,8 +83,8 @@ class _LocalSecrets:
 _PROCESS_SECRETS = _LocalSecrets()
 
 
-# The environment variables `make run` reads its ports from (docs/local-gateway.md), with the
-# defaults the README's examples use.
+# The environment variables `make run` reads its ports from (README "Ports",
+# docs/configuration.md), with the defaults the README's examples use.
 PORT_VARIABLES = {"API_PORT": 3000, "EMULATOR_PORT": 4010, "AWS_PORT": 4575}
 
 
@@ -98,7 +98,7 @@ class PortUnavailable(Exception):
             f"or choose a free one, e.g. {variable}={_suggestion(port)} make run"
             if isinstance(port, int)
             else f"{variable}={port!r} is not a port number (1-65535), e.g. "
-            f"{variable}={PORT_VARIABLES.get(variable, 8000)} make run"
+            f"{variable}={PORT_VARIABLES[variable]} make run"
         )
 
 
