@@ -51,12 +51,13 @@ def matches(expected: str, line: str) -> bool:
 BLOCKS = readme_blocks()
 
 
-def test_the_walkthrough_covers_sign_in_sign_up_payment_and_password_reset() -> None:
-    # Given the README, Then its runnable blocks are the four journeys, each saying what it prints
+def test_the_walkthrough_covers_sign_in_sign_up_payment_sign_out_and_password_reset() -> None:
+    # Given the README, Then its runnable blocks are the journeys, each saying what it prints
     assert [block.heading for block in BLOCKS] == [
         "Sign in with a code",
         "Sign up",
         "Pay with step-up",
+        "Sign out",
         "Reset a forgotten password",
     ]
     assert all(block.expected for block in BLOCKS)
