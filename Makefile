@@ -5,6 +5,11 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= $(shell scripts/find-python)
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check
+# Two install levels, each a stamp newer than pyproject.toml once done: `make run` needs only
+# the project and the `local` group; everything else (tests, lint, sam) needs the `dev` group,
+# which includes `local`, so installing it satisfies both stamps.
+RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
 # sam build looks for python3.13 on PATH; the venv provides it.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
@@ -16,16 +21,29 @@ export SAM_CLI_TELEMETRY := 0
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade "pip>=25.1"
-	$(PY) -m pip install --quiet --disable-pip-version-check -e . --group dev
+# Creates the venv if missing and upgrades pip (dependency groups need pip >= 25.1).
+define venv
+	@test -x $(PY) || { echo "make: creating the virtualenv $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
+	@echo "make: upgrading pip in $(VENV)"
+	@$(PIP) --upgrade "pip>=25.1"
+endef
+
+$(RUN_STAMP): pyproject.toml
+	$(venv)
+	@echo "make: installing what make run needs into $(VENV) (the project, moto, boto3: about a minute the first time)"
+	@$(PIP) -e . --group local
 	@touch $@
+
+$(STAMP): pyproject.toml
+	$(venv)
+	@echo "make: installing the test, lint and deploy tools into $(VENV) (pytest, ruff, mypy, sam, playwright: a few minutes the first time)"
+	@$(PIP) -e . --group dev
+	@touch $@ $(RUN_STAMP)
 
 install: $(STAMP)  ## create .venv and install everything the project and its tests use
 
-run: $(STAMP)  ## serve the API, the web page and the Telnyx emulator on 127.0.0.1 (no AWS, no Docker)
-	$(PY) -m devtools.local_stack
+run: $(RUN_STAMP)  ## serve the API, the web page and the Telnyx emulator on 127.0.0.1 (no AWS, no Docker)
+	@$(PY) -m devtools.local_stack
 
 test: $(STAMP)  ## everything: lint, types, template checks, unit, integration, end-to-end
 	scripts/ensure-system-deps

@@ -20,6 +20,7 @@ import socket
 import sys
 import tempfile
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -82,6 +83,50 @@ class _LocalSecrets:
 _PROCESS_SECRETS = _LocalSecrets()
 
 
+# The environment variables `make run` reads its ports from (README "Ports",
+# docs/configuration.md), with the defaults the README's examples use.
+PORT_VARIABLES = {"API_PORT": 3000, "EMULATOR_PORT": 4010, "AWS_PORT": 4575}
+
+
+class PortUnavailable(Exception):
+    """A port the stack would listen on is taken (or not a port): says which and how to move."""
+
+    def __init__(self, variable: str, port: int | str, host: str = "127.0.0.1") -> None:
+        self.variable, self.port, self.host = variable, port, host
+        super().__init__(
+            f"port {port} ({variable}) is in use on {host}: stop what listens there, "
+            f"or choose a free one, e.g. {variable}={_suggestion(port)} make run"
+            if isinstance(port, int)
+            else f"{variable}={port!r} is not a port number (1-65535), e.g. "
+            f"{variable}={PORT_VARIABLES[variable]} make run"
+        )
+
+
+def _suggestion(port: int) -> int:
+    return port + 1 if port < 65535 else free_port()
+
+
+def check_ports_free(host: str, ports: Mapping[str, int]) -> None:
+    """Raise PortUnavailable for the first of `ports` (variable -> port) that cannot be bound
+    on `host`, or that another of them already names. All are held until every one is tried:
+    moto's server thread would otherwise wait forever for a port it could not bind."""
+    held: list[socket.socket] = []
+    try:
+        for variable, port in ports.items():
+            sock = socket.socket()
+            held.append(sock)
+            # As the servers do: a port left in TIME_WAIT by a previous run is free.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind((host, port))
+                sock.listen()
+            except OSError as exc:
+                raise PortUnavailable(variable, port, host) from exc
+    finally:
+        for sock in held:
+            sock.close()
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
@@ -141,6 +186,10 @@ class LocalStack:
 
     def _start(self) -> None:
         cfg = self.config
+        ports = {"API_PORT": cfg.api_port, "AWS_PORT": cfg.aws_port}
+        if not cfg.real_telnyx:
+            ports["EMULATOR_PORT"] = cfg.emulator_port
+        check_ports_free(cfg.host, ports)
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
         self._moto = ThreadedMotoServer(ip_address=cfg.host, port=cfg.aws_port, verbose=False)
         self._moto.start()
@@ -311,11 +360,14 @@ def _banner(stack: LocalStack) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--api-port", type=int, default=int(os.environ.get("API_PORT", 3000)))
-    parser.add_argument(
-        "--emulator-port", type=int, default=int(os.environ.get("EMULATOR_PORT", 4010))
-    )
-    parser.add_argument("--aws-port", type=int, default=int(os.environ.get("AWS_PORT", 4575)))
+    try:
+        env_ports = {name: _env_port(name) for name in PORT_VARIABLES}
+    except PortUnavailable as exc:
+        print(f"make run: {exc}", file=sys.stderr)
+        return 2
+    parser.add_argument("--api-port", type=int, default=env_ports["API_PORT"])
+    parser.add_argument("--emulator-port", type=int, default=env_ports["EMULATOR_PORT"])
+    parser.add_argument("--aws-port", type=int, default=env_ports["AWS_PORT"])
     parser.add_argument(
         "--dynamodb-endpoint",
         default=os.environ.get("DYNAMODB_ENDPOINT"),
@@ -338,10 +390,26 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    with LocalStack(config) as stack:
+    try:
+        stack = LocalStack(config).start()
+    except PortUnavailable as exc:
+        print(f"make run: {exc}", file=sys.stderr)  # one line, no traceback
+        return 1
+    try:
         print(_banner(stack), flush=True)
         stop.wait()
+    finally:
+        stack.stop()
     return 0
+
+
+def _env_port(variable: str) -> int:
+    raw = os.environ.get(variable, "").strip()
+    if not raw:
+        return PORT_VARIABLES[variable]
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise PortUnavailable(variable, raw)
+    return int(raw)
 
 
 if __name__ == "__main__":
