@@ -9,8 +9,8 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
-from .cfn import TemplateError
 from .server import LocalGateway
+from .template import TemplateError
 
 
 def _key_values(items: Sequence[str], what: str) -> dict[str, str]:
