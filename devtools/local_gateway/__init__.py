@@ -5,7 +5,7 @@ The template is expanded by ``aws-sam-translator`` and served with werkzeug: RES
 and static files, with each function running in its own warm-reused worker processes.
 """
 
-from .server import LocalGateway, load_env_vars_file
+from .server import LocalGateway
 from .template import App, TemplateError, load_app, resolve_environment
 
 __all__ = [
@@ -13,6 +13,5 @@ __all__ = [
     "LocalGateway",
     "TemplateError",
     "load_app",
-    "load_env_vars_file",
     "resolve_environment",
 ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import json
 import os
 import secrets
 import threading
@@ -23,39 +22,19 @@ from . import authorizers
 from .events import (
     HttpResponse,
     MalformedResult,
-    add_url_cors_headers,
     build_rest_event,
     build_url_event,
     json_response,
     method_arn,
     raw_path,
     rest_response,
-    url_preflight_response,
     url_response,
 )
-from .template import (
-    ApiRoute,
-    App,
-    TemplateError,
-    load_app,
-    resolve_environment,
-    validate_env_overrides,
-)
+from .template import ApiRoute, App, env_overrides, load_app, resolve_environment
 from .workers import FunctionPool, LogSink, Outcome
 
 INTEGRATION_TIMEOUT = 29.0  # API Gateway REST integration timeout, seconds
 INTERNAL_ERROR = {"message": "Internal server error"}
-
-
-def load_env_vars_file(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read a ``sam local --env-vars`` style JSON file."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise TemplateError(f"cannot read env vars file {path}: {exc}") from exc
-    if not isinstance(data, dict):
-        raise TemplateError(f"env vars file {path} must contain a JSON object")
-    return data
 
 
 def missing_token() -> HttpResponse:
@@ -77,14 +56,12 @@ class Router:
         self.resources: dict[str, dict[str, ApiRoute]] = {}
         for route in [*app.routes, *app.preflights]:
             methods = self.resources.setdefault(route.path, {})
-            if (kept := methods.setdefault(route.method, route)) is not route:
-                self.warnings.append(
-                    f"{route.method} {route.path}: two integrations, serving {kept}"
-                )
+            if methods.setdefault(route.method, route) is not route:
+                self.warnings.append(f"{route.method} {route.path}: declared twice, first wins")
         rules = [Rule(_rule(path), endpoint=path) for path in self.resources]
         self.map = Map(rules, strict_slashes=False, merge_slashes=False).bind("localhost")
-        urls = [(f.logical_id, f.function_url) for f in app.functions.values()]
-        mounts = [(p.rstrip("/"), name) for name, url in urls if url for p in url.mount_paths]
+        functions = app.functions.values()
+        mounts = [(p.rstrip("/"), f.logical_id) for f in functions for p in f.url_paths]
         self.url_mounts = sorted(mounts, key=lambda mount: -len(mount[0]))
 
     def resource(self, path: str) -> tuple[dict[str, ApiRoute], dict[str, str]] | None:
@@ -147,16 +124,13 @@ class LocalGateway:
     ) -> None:
         self.host, self._requested_port = host, port
         self.extra_env = {str(k): str(v) for k, v in (extra_env or {}).items()}
-        sources = [self.extra_env.get, os.environ.get]
-        names = ("AWS_DEFAULT_REGION", "AWS_REGION")
-        self.region = region or next(
-            (r for s in sources for n in names if (r := s(n))), "us-east-1"
+        env = {**os.environ, **self.extra_env}
+        self.region = (
+            region or env.get("AWS_DEFAULT_REGION") or env.get("AWS_REGION") or "us-east-1"
         )
         self.app = load_app(template_path, parameter_overrides, self.region)
         self.router = Router(self.app)
-        if env_vars is not None and not isinstance(env_vars, Mapping):
-            env_vars = load_env_vars_file(env_vars)
-        self.env_overrides = validate_env_overrides(env_vars or {})
+        self.env_overrides = env_overrides(env_vars or {})
         self.static_dir = Path(static_dir).resolve() if static_dir is not None else None
         self.max_workers_per_function = max_workers_per_function
         self.integration_timeout = integration_timeout
@@ -207,10 +181,8 @@ class LocalGateway:
         with self._lock:
             if self._server is not None:
                 raise RuntimeError("gateway already started")
-            port = self._requested_port
-            server = make_server(
-                self.host, port, self, threaded=True, request_handler=_QuietHandler
-            )
+            address = (self.host, self._requested_port)
+            server = make_server(*address, self, threaded=True, request_handler=_QuietHandler)
             try:
                 for name, function in self.app.functions.items():
                     if not function.problems:
@@ -308,7 +280,7 @@ class LocalGateway:
         return response, served_by
 
     def _invoke(
-        self, function_id: str, event: dict[str, Any], request_id: str, timeout: float | None
+        self, function_id: str, event: Any, request_id: str, timeout: float | None
     ) -> Outcome:
         pool = self.pools.get(function_id)
         if pool is None:
@@ -368,14 +340,6 @@ class LocalGateway:
     def _serve_url(
         self, request: Request, function_id: str, sub_path: str, request_id: str
     ) -> tuple[HttpResponse, str]:
-        url = self.app.functions[function_id].function_url
-        cors, origin = url.cors if url else None, request.headers.get("Origin")
-        if (
-            cors
-            and request.method == "OPTIONS"
-            and "Access-Control-Request-Method" in request.headers
-        ):
-            return url_preflight_response(cors, origin), "function URL CORS"
         event = build_url_event(request, function_id, sub_path, request_id)
         outcome = self._invoke(function_id, event, request_id, None)
         served_by = f"{function_id} (function URL{', cold' if outcome.cold else ''})"
@@ -384,6 +348,4 @@ class LocalGateway:
             response = url_response(outcome.payload) if outcome.kind == "ok" else response
         except MalformedResult as exc:
             self.sink.function_line(function_id, f"Malformed function URL response: {exc}")
-        if cors:
-            add_url_cors_headers(response, cors, origin)
         return response, served_by

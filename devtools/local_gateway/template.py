@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import functools
 import hashlib
+import json
 import logging
 import os
 import re
@@ -30,7 +31,6 @@ from samtranslator.yaml_helper import yaml_parse
 
 ACCOUNT_ID = "123456789012"
 LOCAL_BUCKET = "local-code"  # CodeUri/ContentUri become s3://local-code/<local path>
-PROXY = re.compile(r"\{([^}+]+)(\+?)\}")
 ARNS = {  # what ``!GetAtt X.Arn`` gives, by type; others: arn:aws:<service>:<region>:<account>:<id>
     "AWS::Lambda::Function": "lambda:{r}:{a}:function:{id}",
     "AWS::DynamoDB::Table": "dynamodb:{r}:{a}:table/{id}",
@@ -54,7 +54,6 @@ class AuthorizerConfig:
     identity_headers: tuple[str, ...] = ()
     identity_query_strings: tuple[str, ...] = ()
     validation_expression: str | None = None
-    problem: str | None = None
 
 
 @dataclass
@@ -78,12 +77,6 @@ class ApiRoute:
     mock_headers: tuple[tuple[str, str], ...] = ()
 
 
-@dataclass(frozen=True)
-class FunctionUrlConfig:
-    cors: dict[str, Any] | None
-    mount_paths: tuple[str, ...]
-
-
 @dataclass
 class FunctionConfig:
     logical_id: str
@@ -94,7 +87,7 @@ class FunctionConfig:
     memory_size: int
     layer_dirs: list[Path]
     environment: dict[str, Any]  # declared variables, unresolved
-    function_url: FunctionUrlConfig | None = None
+    url_paths: tuple[str, ...] = ()  # where its function URL is mounted locally
     problems: list[str] = field(default_factory=list)  # reasons it cannot run locally
 
     @property
@@ -139,11 +132,7 @@ def _finish(value: Any, symbols: Mapping[str, Any]) -> Any:
 
 def local_api_id(logical_id: str) -> str:
     """A stable, API-Gateway-looking id (10 lowercase alphanumerics) for an API logical id."""
-    number, chars = int(hashlib.sha256(logical_id.encode()).hexdigest(), 16), ""
-    for _ in range(10):
-        number, index = divmod(number, 36)
-        chars += "abcdefghijklmnopqrstuvwxyz0123456789"[index]
-    return chars
+    return hashlib.sha256(logical_id.encode()).hexdigest()[:10]
 
 
 @functools.lru_cache(maxsize=8)
@@ -195,21 +184,26 @@ def load_app(
     resources = translate(copy.deepcopy(source), overrides, region)["Resources"]
     symbols = _symbols(declared, overrides, resources, region)
     app = App(path, {}, {}, [], [], symbols)
+    urls = {
+        url["Properties"]["TargetFunctionArn"]["Ref"]: url["Properties"]
+        for url in resources.values()
+        if url["Type"] == "AWS::Lambda::Url"
+    }
+    if cors := [name for name, url in urls.items() if url.get("Cors")]:
+        app.warnings.append(f"function URL Cors of {cors} is not applied locally")
     for logical_id, resource in resources.items():
         kind, props = resource["Type"], resource.get("Properties") or {}
         if kind == "AWS::Lambda::Function":
             metadata = (source["Resources"].get(logical_id) or {}).get("Metadata") or {}
             app.functions[logical_id] = _function(logical_id, props, resources, path.parent)
-            app.functions[logical_id].function_url = _function_url(logical_id, metadata, resources)
+            app.functions[logical_id].url_paths = tuple(_url_paths(logical_id, metadata, urls))
         elif kind == "AWS::ApiGateway::Stage":
             api_id = str(props["RestApiId"]["Ref"])
             _add_api(app, api_id, app.resolve(props["StageName"]), resources[api_id]["Properties"])
         elif kind.startswith("AWS::ApiGatewayV2::Api"):
             app.warnings.append(f"{logical_id}: HTTP APIs are not served by the local gateway")
-    for function in app.functions.values():
-        app.warnings += [
-            f"{function.logical_id}: cannot run locally: {p}" for p in function.problems
-        ]
+    for name, function in app.functions.items():
+        app.warnings += [f"{name}: cannot run locally: {problem}" for problem in function.problems]
     return app
 
 
@@ -256,9 +250,9 @@ def _function(
     code_dir = _local_dir(props.get("Code"), base_dir)
     if code_dir is None or not code_dir.is_dir():
         problems.append(f"CodeUri {code_dir or 'InlineCode/S3'} is not a local directory")
-    layers = [resources.get(layer.get("Ref")) for layer in props.get("Layers") or []]
+    layers = [resources.get(layer.get("Ref"), {}) for layer in props.get("Layers") or []]
     layer_dirs = [
-        _local_dir((layer or {}).get("Properties", {}).get("Content"), base_dir) for layer in layers
+        _local_dir(layer.get("Properties", {}).get("Content"), base_dir) for layer in layers
     ]
     return FunctionConfig(
         logical_id=logical_id,
@@ -273,82 +267,53 @@ def _function(
     )
 
 
-def _function_url(
-    logical_id: str, metadata: Mapping[str, Any], resources: Mapping[str, Any]
-) -> FunctionUrlConfig | None:
-    urls = [
-        r["Properties"]
-        for r in resources.values()
-        if r["Type"] == "AWS::Lambda::Url"
-        and r["Properties"]["TargetFunctionArn"] == {"Ref": logical_id}
-    ]
-    if not urls:
-        return None
-    mounts = [f"/_function_urls/{logical_id}"]
-    if local_path := (metadata.get("LocalGateway") or {}).get("Path"):
-        mounts.insert(0, "/" + str(local_path).strip("/"))
-    return FunctionUrlConfig(urls[0].get("Cors"), tuple(mounts))
+def _url_paths(logical_id: str, metadata: Mapping[str, Any], urls: Mapping[str, Any]) -> list[str]:
+    """Mounts of the function's URL: /_function_urls/<id>, and Metadata LocalGateway.Path."""
+    if logical_id not in urls:
+        return []
+    local_path = (metadata.get("LocalGateway") or {}).get("Path")
+    return ([f"/{local_path.strip('/')}"] if local_path else []) + [f"/_function_urls/{logical_id}"]
 
 
 def _add_api(app: App, logical_id: str, stage: str, props: Mapping[str, Any]) -> None:
     body = app.resolve(props.get("Body") or {})
-    binary = (
-        props.get("BinaryMediaTypes") or body.get("x-amazon-apigateway-binary-media-types") or []
-    )
-    api = ApiConfig(
-        logical_id,
-        str(stage),
-        local_api_id(logical_id),
-        tuple(t.replace("~1", "/") for t in binary),
-    )
-    schemes = {
-        **(body.get("securityDefinitions") or {}),
-        **(body.get("components") or {}).get("securitySchemes", {}),
-    }
-    for name, scheme in schemes.items():
-        api.authorizers[name] = _authorizer(name, scheme)
+    binary = props.get("BinaryMediaTypes") or body.get("x-amazon-apigateway-binary-media-types")
+    api = ApiConfig(logical_id, str(stage), local_api_id(logical_id))
+    api.binary_media_types = tuple(t.replace("~1", "/") for t in binary or ())
+    schemes = body.get("securityDefinitions") or body.get("components", {}).get("securitySchemes")
+    api.authorizers = {name: _authorizer(name, scheme) for name, scheme in (schemes or {}).items()}
     app.apis[logical_id] = api
     for path, methods in (body.get("paths") or {}).items():
         for method, operation in methods.items():
-            integration = operation.get("x-amazon-apigateway-integration") or {}
-            function = re.search(
-                r"functions/arn:aws:lambda:[^:]+:\d+:function:(\w+)", str(integration.get("uri"))
-            )
-            mock = (
-                (integration.get("responses") or {})
-                .get("default", {})
-                .get("responseParameters", {})
-            )
-            chosen = [
-                n
-                for entry in operation.get("security") or []
-                for n in entry
-                if n in api.authorizers
-            ]
-            if any(n == "AWS_IAM" for entry in operation.get("security") or [] for n in entry):
-                app.warnings.append(
-                    f"{logical_id} {method.upper()} {path}: AWS_IAM is not enforced"
-                )
-            route = ApiRoute(
-                api_logical_id=logical_id,
-                path=path,
-                method="ANY" if method == "x-amazon-apigateway-any-method" else method.upper(),
-                function_id=function.group(1) if function else None,
-                authorizer=chosen[0] if chosen else None,
-                mock_headers=tuple(
-                    (k.removeprefix("method.response.header."), str(v).strip("'"))
-                    for k, v in mock.items()
-                ),
-            )
+            route = _route(api, path, method, operation)
             (app.routes if route.function_id else app.preflights).append(route)
+
+
+def _route(api: ApiConfig, path: str, method: str, operation: Mapping[str, Any]) -> ApiRoute:
+    integration = operation.get("x-amazon-apigateway-integration") or {}
+    function = re.search(r"functions/arn:aws:lambda:.*:function:(\w+)", str(integration.get("uri")))
+    mock = integration.get("responses", {}).get("default", {}).get("responseParameters", {})
+    security = [name for entry in operation.get("security") or [] for name in entry]
+    return ApiRoute(
+        api_logical_id=api.logical_id,
+        path=path,
+        method="ANY" if method == "x-amazon-apigateway-any-method" else method.upper(),
+        function_id=function.group(1) if function else None,
+        authorizer=next((name for name in security if name in api.authorizers), None),
+        mock_headers=tuple(
+            (name.removeprefix("method.response.header."), str(value).strip("'"))
+            for name, value in mock.items()
+        ),
+    )
 
 
 def _authorizer(name: str, scheme: Mapping[str, Any]) -> AuthorizerConfig:
     config = scheme.get("x-amazon-apigateway-authorizer") or {}
     function = re.search(r"function:(\w+)", str(config.get("authorizerUri")))
     if config.get("type") not in ("token", "request") or function is None:
-        return AuthorizerConfig(name, None, "", problem="only Lambda authorizers run locally")
-    sources = [s.strip() for s in str(config.get("identitySource") or "").split(",") if s.strip()]
+        return AuthorizerConfig(name, None, "")  # not a Lambda authorizer: a 500, as misconfigured
+    sources = [s.strip() for s in str(config.get("identitySource") or "").split(",")]
+    token = (str(scheme.get("name")),)  # a TOKEN authorizer's header: the apiKey scheme's name
 
     def names(prefix: str) -> tuple[str, ...]:
         return tuple(s.removeprefix(prefix) for s in sources if s.startswith(prefix))
@@ -357,21 +322,21 @@ def _authorizer(name: str, scheme: Mapping[str, Any]) -> AuthorizerConfig:
         name=name,
         function_id=function.group(1),
         payload_type=str(config["type"]).upper(),
-        # a TOKEN authorizer's header is the scheme's name (OpenAPI apiKey "in: header")
-        identity_headers=(str(scheme["name"]),)
-        if config["type"] == "token"
-        else names("method.request.header."),
+        identity_headers=token if config["type"] == "token" else names("method.request.header."),
         identity_query_strings=names("method.request.querystring."),
         validation_expression=config.get("identityValidationExpression"),
     )
 
 
-def validate_env_overrides(overrides: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """Check the ``--env-vars`` shape: every top-level value must be a mapping."""
-    for key, value in overrides.items():
-        if not isinstance(value, dict):
-            raise TemplateError(f"env vars: {key!r} must map variable names to values")
-    return {str(key): value for key, value in overrides.items()}
+def env_overrides(source: Mapping[str, Any] | str | os.PathLike[str] | None) -> dict[str, Any]:
+    """``sam local --env-vars`` overrides: a mapping, or the path of its JSON file."""
+    try:
+        data = source if isinstance(source, Mapping) else json.loads(Path(source or "").read_text())
+    except (OSError, ValueError) as exc:
+        raise TemplateError(f"cannot read env vars file {source}: {exc}") from exc
+    if not isinstance(data, Mapping) or not all(isinstance(v, dict) for v in data.values()):
+        raise TemplateError(f"env vars {source}: must map names to objects of variables")
+    return dict(data)
 
 
 def _env_str(value: Any) -> str:
