@@ -76,17 +76,14 @@ def _domain(request: Request) -> str:
     return host.split("]")[0] + "]" if host.startswith("[") else host.rsplit(":", 1)[0]
 
 
-def _headers(request: Request) -> dict[str, list[str]]:
-    """Client headers plus the X-Forwarded-* headers API Gateway adds, grouped by name."""
-    grouped: dict[str, list[str]] = {}
-    for name, value in request.headers.items():
-        grouped.setdefault(name, []).append(value)
-    forwarded = request.headers.get("X-Forwarded-For")
-    source = str(request.remote_addr)
-    grouped["X-Forwarded-For"] = [f"{forwarded}, {source}" if forwarded else source]
-    grouped.setdefault("X-Forwarded-Port", [str(request.environ.get("SERVER_PORT", ""))])
-    grouped.setdefault("X-Forwarded-Proto", ["http"])
-    return grouped
+def _headers(request: Request) -> dict[str, str]:
+    """Client headers (werkzeug joins repeated ones) plus the X-Forwarded-* API Gateway adds."""
+    headers, source = dict(request.headers.items()), str(request.remote_addr)
+    forwarded = headers.get("X-Forwarded-For")
+    headers["X-Forwarded-For"] = f"{forwarded}, {source}" if forwarded else source
+    headers.setdefault("X-Forwarded-Port", str(request.environ.get("SERVER_PORT", "")))
+    headers.setdefault("X-Forwarded-Proto", "http")
+    return headers
 
 
 def method_arn(api: ApiConfig, region: str, method: str, path: str) -> str:
@@ -144,8 +141,8 @@ def build_rest_event(
         "resource": resource_path,
         "path": path,
         "httpMethod": request.method,
-        "headers": {name: values[-1] for name, values in headers.items()},
-        "multiValueHeaders": headers,
+        "headers": headers,
+        "multiValueHeaders": {name: [value] for name, value in headers.items()},
         "queryStringParameters": query,
         "multiValueQueryStringParameters": multi_query,
         "pathParameters": dict(path_parameters) or None,
@@ -214,9 +211,8 @@ def rest_response(result: Any) -> HttpResponse:
 def build_url_event(
     request: Request, function_id: str, sub_path: str, request_id: str
 ) -> dict[str, Any]:
-    headers, cookies = _headers(request), []
-    for value in headers.pop("Cookie", []):
-        cookies += [c.strip() for c in value.split(";") if c.strip()]
+    headers = _headers(request)
+    cookies = [c.strip() for c in headers.pop("Cookie", "").split(";") if c.strip()]
     query = {key: ",".join(values) for key, values in request.args.lists()}
     body, is_base64 = encode_body(request.get_data(), request.content_type)
     now, domain = time.time(), _domain(request)
@@ -225,7 +221,7 @@ def build_url_event(
         "routeKey": "$default",
         "rawPath": sub_path,
         "rawQueryString": request.query_string.decode("latin-1"),
-        "headers": {name.lower(): ",".join(values) for name, values in headers.items()},
+        "headers": {name.lower(): value for name, value in headers.items()},
         "requestContext": {
             "accountId": "anonymous",
             "apiId": uuid.uuid5(uuid.NAMESPACE_URL, function_id).hex,
