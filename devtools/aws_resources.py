@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from devtools.local_gateway.cfn import load_template as _load_template
+from devtools.local_gateway.template import load_template as _load_template
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
 

@@ -76,8 +76,7 @@ def build_openapi(template: Path = TEMPLATE) -> dict[str, Any]:
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
         },
     }
-    functions = sorted({route.function_id: route for route in app.routes}.items())
-    for function_id, _ in functions:
+    for function_id in sorted({str(route.function_id) for route in app.routes}):
         function = app.functions[function_id]
         env = {"AWS_DEFAULT_REGION": "us-east-1", **resolve_environment(app, function_id)}
         schema = _resolver_schema(function.code_dir / "app.py", env)

@@ -7,21 +7,18 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
-from types import FrameType
 
-from .cfn import TemplateError
 from .server import LocalGateway
+from .template import TemplateError
 
 
 def _key_values(items: Sequence[str], what: str) -> dict[str, str]:
     """``Key=Value`` pairs; also accepts SAM's ``ParameterKey=K,ParameterValue=V`` form."""
     values: dict[str, str] = {}
     for item in items:
-        if item.startswith("ParameterKey="):
-            key_part, _, value_part = item.partition(",ParameterValue=")
-            values[key_part.removeprefix("ParameterKey=")] = value_part
-            continue
-        key, sep, value = item.partition("=")
+        key, sep, value = item.removeprefix("ParameterKey=").partition(
+            ",ParameterValue=" if item.startswith("ParameterKey=") else "="
+        )
         if not sep or not key:
             raise SystemExit(f"{what}: expected Key=Value, got {item!r}")
         values[key] = value
@@ -33,39 +30,28 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m devtools.local_gateway",
         description="Serve the Lambda handlers of a SAM template over HTTP (no Docker).",
     )
-    parser.add_argument("--template", "-t", default="template.yaml", help="SAM template path")
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
-    parser.add_argument("--port", "-p", type=int, default=3000, help="port (3000; 0 = any)")
-    parser.add_argument(
-        "--env-vars", "-n", help="JSON file like sam local --env-vars (Parameters / per function)"
-    )
-    parser.add_argument(
-        "--parameter-overrides",
-        nargs="+",
-        action="extend",
-        default=[],
-        metavar="KEY=VALUE",
-        help="template parameter values",
-    )
-    parser.add_argument("--static-dir", help="serve files from this directory at /")
-    parser.add_argument(
-        "--extra-env",
-        nargs="+",
-        action="extend",
-        default=[],
-        metavar="KEY=VALUE",
-        help="variables added to every function's environment (e.g. AWS_ENDPOINT_URL=...)",
-    )
-    parser.add_argument("--region", help="AWS region (default: AWS_DEFAULT_REGION/AWS_REGION)")
-    parser.add_argument(
-        "--max-workers", type=int, default=8, help="concurrent workers per function (8)"
-    )
-    parser.add_argument("--quiet", "-q", action="store_true", help="no access log lines")
+    add = parser.add_argument
+    add("--template", "-t", default="template.yaml", help="SAM template path")
+    add("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
+    add("--port", "-p", type=int, default=3000, help="port (3000; 0 = any)")
+    add("--env-vars", "-n", help="JSON file like sam local --env-vars (Parameters / per function)")
+    for flag, text in (
+        ("--parameter-overrides", "template parameter values"),
+        ("--extra-env", "variables for every function (e.g. AWS_ENDPOINT_URL=...)"),
+    ):
+        add(flag, nargs="+", action="extend", default=[], metavar="KEY=VALUE", help=text)
+    add("--static-dir", help="serve files from this directory at /")
+    add("--region", help="AWS region (default: AWS_DEFAULT_REGION/AWS_REGION)")
+    add("--max-workers", type=int, default=8, help="concurrent workers per function (8)")
+    add("--quiet", "-q", action="store_true", help="no access log lines")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, lambda _signum, _frame: stop.set())
     try:
         gateway = LocalGateway(
             args.template,
@@ -78,21 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             region=args.region,
             max_workers_per_function=args.max_workers,
             quiet=args.quiet,
-        )
-    except TemplateError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-
-    stop = threading.Event()
-
-    def request_stop(signum: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, request_stop)
-
-    try:
-        gateway.start()
+        ).start()
     except (TemplateError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -4,89 +4,59 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from .events import HttpRequest, HttpResponse, build_rest_event, json_response, rest_query
-from .model import ApiConfig, AuthorizerConfig
+from werkzeug.wrappers import Request
+
+from .events import HttpResponse, build_rest_event, json_response, rest_query
+from .template import ApiConfig, AuthorizerConfig
 from .workers import Outcome
 
-UNAUTHORIZED = {"message": "Unauthorized"}
 EXPLICIT_DENY = {"Message": "User is not authorized to access this resource with an explicit deny"}
 NOT_AUTHORIZED = {"Message": "User is not authorized to access this resource"}
 
 
-@dataclass(frozen=True)
-class AuthorizerCall:
-    """What to send to the authorizer function, or the response when it must not be called."""
-
-    event: dict[str, Any] | None
-    response: HttpResponse | None = None
-
-
 def unauthorized() -> HttpResponse:
-    return json_response(401, UNAUTHORIZED, "UnauthorizedException")
+    return json_response(401, {"message": "Unauthorized"}, "UnauthorizedException")
 
 
 def configuration_error() -> HttpResponse:
     return json_response(500, {"message": None}, "AuthorizerConfigurationException")
 
 
-def prepare(
+def authorizer_event(
     authorizer: AuthorizerConfig,
-    request: HttpRequest,
+    request: Request,
     api: ApiConfig,
     resource_path: str,
     path_parameters: Mapping[str, str],
     request_id: str,
     method_arn: str,
-) -> AuthorizerCall:
-    """Check identity sources and build the authorizer event (401 without a call if missing)."""
+) -> dict[str, Any] | None:
+    """The authorizer's event, or None when an identity source is missing (a 401, no call)."""
     if authorizer.payload_type == "TOKEN":
-        token = request.header(authorizer.token_header)
-        if not token:
-            return AuthorizerCall(None, unauthorized())
+        token = request.headers.get(authorizer.identity_headers[0])
         expression = authorizer.validation_expression
-        if expression and re.fullmatch(expression, token) is None:
-            return AuthorizerCall(None, unauthorized())
-        return AuthorizerCall(
-            {"type": "TOKEN", "authorizationToken": token, "methodArn": method_arn}
-        )
-    if any(request.header(name) is None for name in authorizer.identity_headers):
-        return AuthorizerCall(None, unauthorized())
-    query, _ = rest_query(request)
-    if any(name not in (query or {}) for name in authorizer.identity_query_strings):
-        return AuthorizerCall(None, unauthorized())
-    proxy_event = build_rest_event(request, api, resource_path, path_parameters, request_id)
-    event: dict[str, Any] = {"type": "REQUEST", "methodArn": method_arn}
-    for key in (
-        "resource",
-        "path",
-        "httpMethod",
-        "headers",
-        "multiValueHeaders",
-        "queryStringParameters",
-        "multiValueQueryStringParameters",
-        "pathParameters",
-        "stageVariables",
-        "requestContext",
+        if not token or (expression and re.fullmatch(expression, token) is None):
+            return None
+        return {"type": "TOKEN", "authorizationToken": token, "methodArn": method_arn}
+    query = rest_query(request)[0] or {}
+    if any(request.headers.get(name) is None for name in authorizer.identity_headers) or any(
+        name not in query for name in authorizer.identity_query_strings
     ):
-        event[key] = proxy_event[key]
-    return AuthorizerCall(event)
+        return None
+    proxy = build_rest_event(request, api, resource_path, path_parameters, request_id)
+    del proxy["body"], proxy["isBase64Encoded"]
+    return {"type": "REQUEST", "methodArn": method_arn, **proxy}
 
 
 def _wildcard(pattern: str, value: str, ignore_case: bool = False) -> bool:
-    regex = "".join(
-        ".*" if char == "*" else "." if char == "?" else re.escape(char) for char in pattern
-    )
-    flags = re.IGNORECASE if ignore_case else 0
-    return re.fullmatch(regex, value, flags) is not None
+    regex = "".join({"*": ".*", "?": "."}.get(char, re.escape(char)) for char in pattern)
+    return re.fullmatch(regex, value, re.IGNORECASE if ignore_case else 0) is not None
 
 
 def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
+    return [] if value is None else value if isinstance(value, list) else [value]
 
 
 def evaluate_policy(document: Any, method_arn: str) -> str | None:
@@ -98,16 +68,13 @@ def evaluate_policy(document: Any, method_arn: str) -> str | None:
         if not isinstance(statement, dict):
             raise ValueError("policy statement is not an object")
         actions = [str(a) for a in _as_list(statement.get("Action"))]
-        if not any(_wildcard(a, "execute-api:Invoke", ignore_case=True) for a in actions):
-            continue
         resources = [str(r) for r in _as_list(statement.get("Resource"))]
-        if not any(_wildcard(r, method_arn) for r in resources):
-            continue
-        effect = str(statement.get("Effect", ""))
-        if effect == "Deny":
-            return "Deny"
-        if effect == "Allow":
-            allowed = True
+        if any(_wildcard(a, "execute-api:Invoke", ignore_case=True) for a in actions) and any(
+            _wildcard(r, method_arn) for r in resources
+        ):
+            if statement.get("Effect") == "Deny":
+                return "Deny"
+            allowed = allowed or statement.get("Effect") == "Allow"
     return "Allow" if allowed else None
 
 
@@ -128,11 +95,9 @@ def interpret(
         if message == "Unauthorized":
             return None, unauthorized(), "authorizer raised Unauthorized"
         return None, configuration_error(), f"authorizer failed: {message}"
-    if outcome.kind != "ok":
-        return None, configuration_error(), f"authorizer {outcome.kind}"
     result = outcome.payload
-    if not isinstance(result, dict) or "principalId" not in result:
-        return None, configuration_error(), "authorizer result has no principalId"
+    if outcome.kind != "ok" or not isinstance(result, dict) or "principalId" not in result:
+        return None, configuration_error(), f"authorizer {outcome.kind} without a principalId"
     try:
         effect = evaluate_policy(result.get("policyDocument"), method_arn)
         raw_context = result.get("context") or {}
@@ -141,10 +106,9 @@ def interpret(
         context: dict[str, Any] = {str(k): _context_value(v) for k, v in raw_context.items()}
     except ValueError as exc:
         return None, configuration_error(), f"malformed authorizer result: {exc}"
-    if effect == "Deny":
-        return None, json_response(403, EXPLICIT_DENY, "AccessDeniedException"), "explicit deny"
-    if effect is None:
-        return None, json_response(403, NOT_AUTHORIZED, "AccessDeniedException"), "not allowed"
+    if effect != "Allow":
+        denial = EXPLICIT_DENY if effect == "Deny" else NOT_AUTHORIZED
+        return None, json_response(403, denial, "AccessDeniedException"), f"{effect or 'no allow'}"
     context["principalId"] = str(result["principalId"])
     context["integrationLatency"] = int(outcome.duration_ms)
     if result.get("usageIdentifierKey") is not None:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Literal, TextIO
 
-from .model import FunctionConfig
+from .template import FunctionConfig
 
 BOOTSTRAP = Path(__file__).with_name("_bootstrap.py")
 MIN_INIT_TIMEOUT = 10.0  # Lambda's init phase limit

@@ -21,7 +21,6 @@ import pytest
 
 from devtools.aws_resources import LOCAL_PARAMETERS
 from devtools.local_gateway import LocalGateway, TemplateError, load_app, resolve_environment
-from devtools.local_gateway.cfn import Resolver, load_template
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIXTURE_APP = Path(__file__).resolve().parent / "fixtures" / "gateway_app"
@@ -108,50 +107,6 @@ def test_real_template_routes_are_discovered() -> None:
     assert gw.app.apis["PhoneVerifyApi"].stage == "dev"
 
 
-def test_short_and_long_form_intrinsics_load_alike(tmp_path: Path) -> None:
-    # Given a template using short tags and their long forms
-    template = tmp_path / "t.yaml"
-    template.write_text(
-        "A: !Ref P\n"
-        "B: !GetAtt R.Arn\n"
-        "C: !Sub 'x-${P}'\n"
-        "D: {'Fn::Join': ['-', [a, b]]}\n"
-        "E: !Select [0, !GetAZs '']\n"
-        "F: !Base64 abc\n"
-        "G: !If [Cond, yes-value, no-value]\n"
-        "H: !ImportValue other-stack-output\n"
-        "I: !Condition Cond\n"
-        "J: 2024-01-01\n"
-    )
-
-    # When it is loaded
-    data = load_template(template)
-
-    # Then short tags become the long forms and dates stay strings
-    assert data["A"] == {"Ref": "P"}
-    assert data["B"] == {"Fn::GetAtt": ["R", "Arn"]}
-    assert data["C"] == {"Fn::Sub": "x-${P}"}
-    assert data["D"] == {"Fn::Join": ["-", ["a", "b"]]}
-    assert data["E"] == {"Fn::Select": [0, {"Fn::GetAZs": ""}]}
-    assert data["F"] == {"Fn::Base64": "abc"}
-    assert data["G"] == {"Fn::If": ["Cond", "yes-value", "no-value"]}
-    assert data["H"] == {"Fn::ImportValue": "other-stack-output"}
-    assert data["I"] == {"Condition": "Cond"}
-    assert data["J"] == "2024-01-01"
-    # And the resolver evaluates them
-    resolver = Resolver(
-        template={"Conditions": {"Cond": {"Fn::Equals": ["a", "a"]}}},
-        parameters={"P": "p"},
-        region="eu-west-1",
-        resources={"R": {"Type": "AWS::SQS::Queue"}},
-    )
-    assert resolver.resolve(data["B"]) == "arn:aws:sqs:eu-west-1:123456789012:R"
-    assert resolver.resolve(data["C"]) == "x-p"
-    assert resolver.resolve(data["E"]) == "eu-west-1a"
-    assert resolver.resolve(data["F"]) == "YWJj"
-    assert resolver.resolve(data["G"]) == "yes-value"
-
-
 def test_environment_resolution_with_overrides() -> None:
     # Given the fixture template with a parameter override and an env vars file
     app = load_app(FIXTURE_TEMPLATE, {"MaxItems": "9"}, region=REGION)
@@ -160,17 +115,14 @@ def test_environment_resolution_with_overrides() -> None:
     echo = resolve_environment(app, "EchoFunction", ENV_VARS)
     sleep = resolve_environment(app, "SleepFunction", ENV_VARS)
 
-    # Then Refs, GetAtt, Sub and the other intrinsics resolve like a deployed stack
+    # Then Ref, GetAtt and Sub resolve like a deployed stack, resources named by logical id
     assert echo["MAX_ITEMS"] == "9"  # Number parameter override, as a string
     assert echo["TABLE_NAME"] == "ItemsTable"  # Ref of a resource -> its logical id
     assert echo["TABLE_ARN"] == f"arn:aws:dynamodb:{REGION}:123456789012:table/ItemsTable"
     assert echo["ISSUER"] == f"issuer-test-{REGION}-123456789012"
-    assert echo["JOINED"] == "a-test-y"
-    assert echo["MODE"] == "development"
     assert echo["TABLE_REFS"] == (
         f"ItemsTable|arn:aws:dynamodb:{REGION}:123456789012:table/ItemsTable|aws|amazonaws.com"
     )
-    assert echo["LIMIT"] == "10"
     assert echo["QUOTED"] == "hello/ItemsTable/${Literal}"
     assert echo["GLOBAL_ONLY"] == "from-globals"
     # And "Parameters" applies to every function, the function's own section wins over it
