@@ -152,8 +152,11 @@ class Person:
 
     def sign_in_to_code_screen(self, email: str = DEMO_EMAIL) -> str:
         """Sign in up to the code screen; the flow_id the page got (which it never shows)."""
+        return self.sign_in_to_code_screen_with(email, PASSWORD)
+
+    def sign_in_to_code_screen_with(self, email: str, password: str) -> str:
         with self.page.expect_response(re.compile(r"/login$")) as answer:
-            self.sign_in(email)
+            self.sign_in(email, password)
         self.screen("Enter your code")
         expect(self.code_input).to_be_focused()
         return str(flow_of(answer.value))
@@ -167,8 +170,10 @@ class Person:
     def type_code(self, phone: str = DEMO_PHONE) -> None:
         self.code_input.press_sequentially(self.code(phone))
 
-    def sign_in_with_code(self, email: str = DEMO_EMAIL, phone: str = DEMO_PHONE) -> None:
-        self.sign_in_to_code_screen(email)
+    def sign_in_with_code(
+        self, email: str = DEMO_EMAIL, phone: str = DEMO_PHONE, password: str = PASSWORD
+    ) -> None:
+        self.sign_in_to_code_screen_with(email, password)
         self.type_code(phone)
         self.screen("Signed in")
 
