@@ -120,6 +120,7 @@ function showError(form, data, status, fallback) {
   const input = data.field && form.querySelector(`[name="${CSS.escape(data.field)}"]`);
   const message = data.error || `${fallback} (HTTP ${status}).`;
   if (input) {
+    say("");
     fieldError(input, message);
     input.focus();
   } else {
