@@ -50,7 +50,7 @@ def test_every_screen_passes_axe(
     person.screen("Sign in")
     check("sign-in")
     person.sign_in(account.email, "not the password")
-    person.screen("Sign in")
+    expect(person.status).to_have_text("Invalid credentials")
     check("sign-in-error")
 
     person.button("Create an account").click()
