@@ -96,7 +96,8 @@ function waitFor(secs, text) {
 
 function renderWait() {
   const left = secsUntil(waitUntil);
-  el.wait.textContent = left > 0 ? `${waitText} Please wait ${left} s.` : "";
+  const shown = left > 90 ? mmss(left) : `${left} s`;
+  el.wait.textContent = left > 0 ? `${waitText} Please wait ${shown}.` : "";
 }
 
 // An error tied to its input: aria-invalid and the message in its aria-describedby.
@@ -208,8 +209,11 @@ onSubmit(el.signin, "Signing in…", "Could not sign in.", async () => {
     say("Invalid credentials", "error");
     el.signinPassword.value = "";
     el.signinPassword.focus();
+  } else if (status === 429 && data.code === "account_locked") {
+    say(data.error || "This account is locked. Reset your password to unlock it.", "error");
+    el.signin.querySelector("[data-go=reset]").focus(); // the way out the message names
   } else if (status === 429) {
-    waitFor(data.retry_after, data.error || "Too many attempts.");
+    waitFor(data.retry_after, "Too many failed sign-in attempts.");
   } else {
     showError(el.signin, data, status, "Sign-in failed");
   }
@@ -228,7 +232,7 @@ onSubmit(el.signup, "Creating your account…", "Could not create the account.",
     el.signup.querySelector("[name=password]").value = "";
     startCode("register", data.flow_id, data);
   } else if (status === 429) {
-    waitFor(data.retry_after, data.error || "Too many attempts.");
+    waitFor(data.retry_after, "Too many attempts.");
   } else {
     showError(el.signup, data, status, "Sign-up failed");
   }
@@ -240,7 +244,7 @@ onSubmit(el.reset, "Sending a code…", "Could not send the code.", async () => 
   if (status === 200 && data.flow_id) {
     startCode("reset", data.flow_id, data);
   } else if (status === 429) {
-    waitFor(data.retry_after, data.error || "Too many attempts.");
+    waitFor(data.retry_after, "Too many codes asked for.");
   } else {
     showError(el.reset, data, status, "Password reset failed");
   }
@@ -583,7 +587,7 @@ onSubmit(el.pay, "Sending the payment…", "Could not send the payment.", async 
   } else if (status === 401) {
     signedOut("Your session has ended. Please sign in again.");
   } else if (status === 429) {
-    waitFor(data.retry_after, data.error || "Too many payments.");
+    waitFor(data.retry_after, "Too many payments.");
   } else {
     showError(el.pay, data, status, "Payment failed");
   }

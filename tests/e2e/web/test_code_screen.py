@@ -224,3 +224,46 @@ def test_the_page_has_an_icon(person: Person) -> None:
     assert icon.headers["content-type"].startswith("image/")
     assert linked is not None
     assert page.request.get(f"{person.stack.api_url}/{linked}").status == 200
+
+
+def test_repeated_wrong_passwords_get_a_wait_that_counts_down(
+    person: Person, account: Account
+) -> None:
+    # Given someone guessing the password of an account, with the page's clock under control
+    page = person.page
+    page.clock.install()
+    page.reload()
+    # When the free attempts are used up
+    wait = page.get_by_role("timer").filter(has_text="Please wait")
+    for _ in range(10):
+        person.sign_in(account.email, "a wrong guess")
+        expect(person.button("Sign in")).to_be_enabled()  # the answer is in
+        if wait.count():
+            break
+    # Then the server's wait is shown, and it counts down
+    expect(wait).to_have_text(
+        re.compile(r"^Too many failed sign-in attempts\. Please wait \d+ s\.$")
+    )
+    before = int(re.findall(r"(\d+) s", wait.inner_text())[0])
+    page.clock.fast_forward("00:03")
+    expect(wait).to_have_text(re.compile(rf"Please wait {before - 3} s\."))
+
+
+def test_a_locked_account_is_pointed_to_the_password_reset(person: Person) -> None:
+    # Given the server answers that the account is locked (100 wrong codes: see
+    # tests/security/test_account_lockout.py)
+    locked = {
+        "error": "This account is locked after too many wrong codes. "
+        "Reset your password to unlock it, or try again later.",
+        "code": "account_locked",
+        "retry_after": 2_592_000,
+    }
+    person.page.route(
+        re.compile(r"/login$"),
+        lambda route: route.fulfill(status=429, json=locked, headers={"Retry-After": "2592000"}),
+    )
+    # When the owner signs in
+    person.sign_in()
+    # Then the page gives the server's reason and puts the focus on the way out
+    expect(person.status).to_have_text(locked["error"])
+    expect(person.button("Forgot password?")).to_be_focused()
