@@ -73,16 +73,21 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
+_SCREENSHOTS: list[Path] = []
+
+
 @pytest.fixture(scope="session")
-def screenshots(
-    tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
-) -> Iterator[Path]:
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Where the screenshots go (pytest's tmp dir, not the repository); printed at the end."""
     folder = tmp_path_factory.mktemp("web-screens")
-    yield folder
-    reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None and any(folder.iterdir()):
-        reporter.write_line(f"\nweb screenshots: {folder}")
+    _SCREENSHOTS.append(folder)
+    return folder
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for folder in _SCREENSHOTS:
+        if any(folder.iterdir()):
+            terminalreporter.write_line(f"web screenshots: {folder}")
 
 
 def open_page(browser: Browser, stack: LocalStack, **context_options: Any) -> Iterator[Page]:
