@@ -267,3 +267,14 @@ def test_a_locked_account_is_pointed_to_the_password_reset(person: Person) -> No
     # Then the page gives the server's reason and puts the focus on the way out
     expect(person.status).to_have_text(locked["error"])
     expect(person.button("Forgot password?")).to_be_focused()
+
+
+def test_the_page_runs_no_script_injected_inline(person: Person) -> None:
+    # When a script is slipped into the page inline (as an injection would be)
+    page = person.page
+    page.evaluate(
+        """() => { const s = document.createElement("script");
+                   s.textContent = "window.injected = true"; document.body.append(s); }"""
+    )
+    # Then the page's Content-Security-Policy refuses to run it
+    assert page.evaluate("() => window.injected === undefined")
