@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
 import os
 import secrets
@@ -235,14 +236,22 @@ class LocalStack:
             self.emulator.set_webhook_url(f"{self.gateway.base_url}/webhooks/telnyx")
 
     def _site(self) -> Path | None:
-        """What the gateway serves as files: the web page, plus the API's OpenAPI document."""
+        """What the gateway serves as files: the web page with a config.js that links the
+        emulator's outbox (web/config.js, docs/web.md), plus the API's OpenAPI document."""
         cfg = self.config
-        if not cfg.serve_openapi:
-            return cfg.static_dir
+        if cfg.static_dir is None and not cfg.serve_openapi:
+            return None
         self._site_dir = Path(tempfile.mkdtemp(prefix="phone-verify-site-"))
         if cfg.static_dir is not None:
             shutil.copytree(cfg.static_dir, self._site_dir, dirs_exist_ok=True)
-        write_site(self._site_dir)
+            if self.emulator is not None:
+                outbox = f"{self.emulator.base_url}/_emulator/messages"
+                web_config = {"apiUrl": "", "emulatorOutboxUrl": outbox}
+                (self._site_dir / "config.js").write_text(
+                    f"window.PHONE_VERIFY_CONFIG = {json.dumps(web_config)};\n"
+                )
+        if cfg.serve_openapi:
+            write_site(self._site_dir)
         return self._site_dir
 
     def stop(self) -> None:

@@ -1,45 +1,158 @@
-// Login with SMS two-factor verification. State lives in memory only: the flow_id
-// and the token are never written to storage or to the URL.
+// Sign-up, sign-in with SMS two-factor verification, payments with step-up, password reset
+// and sign-out. State lives in memory only: the flow_id, the payment_id and the token are
+// never written to storage, to the URL bar or to the page.
 "use strict";
+
+// config.js: where the API is ("" = this origin) and, on the local stack only, the Telnyx
+// emulator's outbox (docs/web.md).
+const CONFIG = window.PHONE_VERIFY_CONFIG || {};
+const API_URL = String(CONFIG.apiUrl || "").replace(/\/+$/, "");
+const OUTBOX_URL = CONFIG.emulatorOutboxUrl || "";
 
 const $ = (id) => document.getElementById(id);
 const el = {
-  title: $("title"), status: $("status"), loginForm: $("login-form"), email: $("email"),
-  password: $("password"), codeForm: $("code-form"), codeHint: $("code-hint"), code: $("code"),
-  expiry: $("expiry"), verifyButton: $("verify"), resend: $("resend"), restart: $("restart"), signedIn: $("signed-in"),
-  subject: $("subject"), signOut: $("sign-out"),
+  title: $("title"), status: $("status"), wait: $("wait"),
+  signin: $("signin"), signinEmail: $("signin-email"), signinPassword: $("signin-password"),
+  signup: $("signup"), signupPhone: $("signup-phone"),
+  reset: $("reset"), resetEmail: $("reset-email"),
+  codeForm: $("code-form"), codeHint: $("code-hint"), code: $("code"), codeError: $("code-error"),
+  summary: $("payment-summary"), summaryAmount: $("summary-amount"), summaryCurrency: $("summary-currency"),
+  summaryRecipient: $("summary-recipient"), newPasswordField: $("new-password-field"),
+  newPassword: $("new-password"), expiry: $("expiry"), delivery: $("delivery"),
+  verifyButton: $("verify"), resend: $("resend"), restart: $("restart"),
+  outbox: $("outbox"), outboxLink: $("outbox-link"), footer: $("footer"),
+  signedIn: $("signed-in"), subject: $("subject"), pay: $("pay"), signOut: $("sign-out"),
+  receipt: $("receipt"), receiptAmount: $("receipt-amount"), receiptCurrency: $("receipt-currency"),
+  receiptRecipient: $("receipt-recipient"), receiptTransaction: $("receipt-transaction"),
+  receiptDone: $("receipt-done"),
 };
 
-let flowId = null;      // the pending verification, in memory only
+const SCREENS = {
+  signin: { node: el.signin, title: "Sign in" },
+  signup: { node: el.signup, title: "Create an account" },
+  reset: { node: el.reset, title: "Reset your password" },
+  code: { node: el.codeForm, title: "Enter your code" },
+  "signed-in": { node: el.signedIn, title: "Signed in" },
+  receipt: { node: el.receipt, title: "Payment complete" },
+};
+
+// What each flow's code screen calls, and where it returns when the flow is over.
+const FLOWS = {
+  login: {
+    verify: "/login/verify", resend: "/login/resend", back: "signin", button: "Verify",
+    cancelLabel: "Use a different account",
+    again: "Too many attempts. Please start the login process again.",
+  },
+  register: {
+    verify: "/register/verify", resend: "/register/resend", back: "signup",
+    button: "Verify", cancelLabel: "Cancel sign-up",
+    again: "Too many attempts. Please start the sign-up again.",
+  },
+  reset: {
+    verify: "/password/reset/verify", resend: "/password/reset/resend", back: "reset",
+    button: "Reset password", cancelLabel: "Cancel", newPassword: true,
+    again: "Too many attempts. Please start the password reset again.",
+  },
+  payment: {
+    verify: "/payments/confirm", resend: "/payments/resend", back: "signed-in",
+    button: "Confirm payment", cancelLabel: "Cancel payment", idField: "payment_id", auth: true,
+    again: "Too many attempts. The payment was not made.",
+  },
+};
+
+let pending = null;     // {flow, id, phone, payment}: the verification on screen, in memory only
 let token = null;       // the access token, in memory only
+let knownPhone = "";    // the full number typed at sign-up, for the local outbox link only
 let codeLength = 6;
 let expiresAt = 0;      // ms timestamps; the countdowns are computed from the clock
 let resendAt = 0;
+let waitUntil = 0;      // a 429's Retry-After, counted down in the message
+let waitText = "";
 let expired = false;
-let ticker = null;
 let verifying = false;
 let resending = false;
-let deliveryPoll = null; // GET /verify/status while the code screen is up
+let deliveryPoll = null;
+let payIntent = null;   // {values, key}: the Idempotency-Key of the payment being submitted
 
 const EXPIRED_MSG = "Code expired. Click Resend to get a new code.";
+const mmss = (secs) => `${Math.floor(secs / 60)}:${String(secs % 60).padStart(2, "0")}`;
+const secsUntil = (at) => Math.ceil((at - Date.now()) / 1000);
 
+// -- messages ---------------------------------------------------------------------------
 function say(message, kind = "") {
   el.status.textContent = message;
   el.status.className = "status" + (kind ? " " + kind : "");
 }
 
-function show(screen) {
-  el.loginForm.hidden = screen !== "login";
-  el.codeForm.hidden = screen !== "code";
-  el.signedIn.hidden = screen !== "signed-in";
-  const titles = { login: "Sign in", code: "Enter your code", "signed-in": "Signed in" };
-  el.title.textContent = titles[screen];
+// A 429's wait counts down ("Please wait 27 s") in a role="timer", which is not announced
+// every second; the code input names it in its aria-describedby.
+
+function waitFor(secs, text) {
+  waitUntil = Date.now() + secs * 1000;
+  waitText = text;
+  say("");
+  renderWait();
 }
 
-async function post(path, body) {
-  const response = await fetch(path, {
+function renderWait() {
+  const left = secsUntil(waitUntil);
+  const shown = left > 90 ? mmss(left) : `${left} s`;
+  el.wait.textContent = left > 0 ? `${waitText} Please wait ${shown}.` : "";
+}
+
+// An error tied to its input: aria-invalid and the message in its aria-describedby.
+for (const node of document.querySelectorAll(".field-error")) node.setAttribute("aria-live", "polite");
+
+function fieldError(input, message) {
+  const error = $(`${input.id}-error`);
+  error.textContent = message;
+  input.setAttribute("aria-invalid", "true");
+  const ids = (input.getAttribute("aria-describedby") || "").split(/\s+/).filter(Boolean);
+  if (!ids.includes(error.id)) input.setAttribute("aria-describedby", [...ids, error.id].join(" "));
+}
+
+function clearErrors(scope) {
+  for (const node of scope.querySelectorAll(".field-error")) node.textContent = "";
+  for (const node of scope.querySelectorAll("[aria-invalid]")) node.removeAttribute("aria-invalid");
+}
+
+// The server names the field of a 400 (`field`); the form's input of that name shows it.
+function showError(form, data, status, fallback) {
+  const input = data.field && form.querySelector(`[name="${CSS.escape(data.field)}"]`);
+  const message = data.error || `${fallback} (HTTP ${status}).`;
+  if (input) {
+    say("");
+    fieldError(input, message);
+    input.focus();
+  } else {
+    say(message, "error");
+  }
+}
+
+function show(screen) {
+  for (const [name, { node }] of Object.entries(SCREENS)) node.hidden = name !== screen;
+  el.title.textContent = SCREENS[screen].title;
+  document.title = `${SCREENS[screen].title} · Phone Verify`;
+}
+
+function go(screen, focus) {
+  if (screen !== "code") leaveCode();
+  clearErrors(document);
+  waitUntil = 0;
+  renderWait();
+  show(screen);
+  (focus || SCREENS[screen].node.querySelector("input, button")).focus();
+}
+
+// -- HTTP -------------------------------------------------------------------------------
+async function post(path, body, { auth = false, headers = {} } = {}) {
+  const response = await fetch(API_URL + path, {
     method: "POST",
-    headers: { "Content-Type": "application/json" },
+    headers: {
+      "Content-Type": "application/json",
+      ...(auth && token ? { Authorization: `Bearer ${token}` } : {}),
+      ...headers,
+    },
     body: JSON.stringify(body),
   });
   let data = {};
@@ -54,52 +167,126 @@ async function post(path, body) {
   return { status: response.status, data };
 }
 
-const mmss = (secs) => `${Math.floor(secs / 60)}:${String(secs % 60).padStart(2, "0")}`;
-const secsUntil = (at) => Math.ceil((at - Date.now()) / 1000);
+// One submit at a time per form; a network failure is a message, never a stuck button.
+function onSubmit(form, busyText, failText, handler) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const button = form.querySelector("button[type=submit]");
+    if (button.disabled) return;
+    button.disabled = true;
+    clearErrors(form);
+    say(busyText);
+    try {
+      await handler();
+    } catch {
+      say(`${failText} Check your connection and try again.`, "error");
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
+const valuesOf = (form) => Object.fromEntries(new FormData(form).entries());
+
+for (const link of document.querySelectorAll("[data-go]")) {
+  link.addEventListener("click", () => {
+    say("");
+    go(link.dataset.go);
+  });
+}
 
 // -- sign in ----------------------------------------------------------------------------
-el.loginForm.addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const button = el.loginForm.querySelector("button[type=submit]");
-  if (button.disabled) return;
-  button.disabled = true;
-  say("Signing in…");
-  try {
-    const { status, data } = await post("/login", {
-      email: el.email.value.trim(),
-      password: el.password.value,
-    });
-    if (status === 200 && data.requires_2fa) startCode(data);
-    else if (status === 200 && data.token) signIn(data.token);
-    else if (status === 401) {
-      say("Invalid credentials", "error");
-      el.password.value = "";
-      el.password.focus();
-    } else {
-      say(data.error || `Sign-in failed (HTTP ${status}).`, "error");
-      if (data.field && el[data.field]) el[data.field].focus();
-    }
-  } catch {
-    say("Could not sign in. Check your connection and try again.", "error");
-  } finally {
-    button.disabled = false;
+onSubmit(el.signin, "Signing in…", "Could not sign in.", async () => {
+  const { email, password } = valuesOf(el.signin);
+  const { status, data } = await post("/login", { email: email.trim(), password });
+  if (status === 200 && data.requires_2fa) {
+    el.signinPassword.value = "";
+    startCode("login", data.flow_id, data);
+  } else if (status === 200 && data.token) {
+    el.signinPassword.value = "";
+    signIn(data.token);
+  } else if (status === 401) {
+    say("Invalid credentials", "error");
+    el.signinPassword.value = "";
+    el.signinPassword.focus();
+  } else if (status === 429 && data.code === "account_locked") {
+    say(data.error || "This account is locked. Reset your password to unlock it.", "error");
+    el.signin.querySelector("[data-go=reset]").focus(); // the way out the message names
+  } else if (status === 429) {
+    waitFor(data.retry_after, "Too many failed sign-in attempts.");
+  } else {
+    showError(el.signin, data, status, "Sign-in failed");
   }
 });
 
-// -- the code screen --------------------------------------------------------------------
-function startCode(data) {
-  flowId = data.flow_id;
+// -- sign up ----------------------------------------------------------------------------
+onSubmit(el.signup, "Creating your account…", "Could not create the account.", async () => {
+  const values = valuesOf(el.signup);
+  const body = {
+    name: values.name.trim(), email: values.email.trim(),
+    phone_number: values.phone_number.replace(/[\s().-]/g, ""), password: values.password,
+  };
+  const { status, data } = await post("/register/start", body);
+  if (status === 200 && data.flow_id) {
+    knownPhone = body.phone_number;
+    el.signup.querySelector("[name=password]").value = "";
+    startCode("register", data.flow_id, data);
+  } else if (status === 429) {
+    waitFor(data.retry_after, "Too many attempts.");
+  } else {
+    showError(el.signup, data, status, "Sign-up failed");
+  }
+});
+
+// -- password reset ---------------------------------------------------------------------
+onSubmit(el.reset, "Sending a code…", "Could not send the code.", async () => {
+  const { status, data } = await post("/password/reset/start", { email: el.resetEmail.value.trim() });
+  if (status === 200 && data.flow_id) {
+    startCode("reset", data.flow_id, data);
+  } else if (status === 429) {
+    waitFor(data.retry_after, "Too many codes asked for.");
+  } else {
+    showError(el.reset, data, status, "Password reset failed");
+  }
+});
+
+// -- the code screen: one component for every flow --------------------------------------
+function startCode(flowName, id, data, payment = null) {
+  const flow = FLOWS[flowName];
+  pending = { flow, name: flowName, id, payment };
   codeLength = Number(data.code_length) || 6;
-  el.password.value = "";
   el.code.maxLength = codeLength;
   el.code.value = "";
   el.code.disabled = false;
-  el.codeHint.textContent = `We sent a code to ${data.phone_hint || "your phone"}.`;
-  show("code");
+  el.newPassword.value = "";
+  el.newPasswordField.hidden = !flow.newPassword;
+  el.verifyButton.textContent = flow.button;
+  el.restart.textContent = flow.cancelLabel;
+  el.summary.hidden = !payment;
+  if (payment) {
+    el.summaryAmount.textContent = payment.amount;
+    el.summaryCurrency.textContent = payment.currency;
+    el.summaryRecipient.textContent = payment.recipient;
+    el.codeHint.textContent =
+      `To authorise this payment, enter the code we sent to ${data.phone_hint || "your phone"}.`;
+  } else {
+    el.codeHint.textContent = `We sent a code to ${data.phone_hint || "your phone"}.`;
+  }
+  showOutboxLink();
+  go("code", el.code);
   say("");
   startTimers(data.timeout_secs ?? 300, data.resend_after_secs ?? 30);
   watchDelivery();
-  el.code.focus();
+}
+
+// The local stack only: where the emulator keeps the "SMS". The full number is known after
+// a sign-up typed it; otherwise the whole outbox, newest first.
+function showOutboxLink() {
+  if (!OUTBOX_URL) return;
+  const url = new URL(OUTBOX_URL, window.location.href);
+  if (knownPhone && pending.name === "register") url.searchParams.set("phone_number", knownPhone);
+  el.outboxLink.href = url.toString();
+  el.outbox.hidden = false;
 }
 
 function startTimers(timeoutSecs, resendAfterSecs) {
@@ -107,70 +294,92 @@ function startTimers(timeoutSecs, resendAfterSecs) {
   resendAt = Date.now() + resendAfterSecs * 1000;
   expired = false;
   el.verifyButton.disabled = false;
-  clearInterval(ticker);
-  ticker = setInterval(tick, 250);
   tick();
 }
 
-function stopTimers() {
-  clearInterval(ticker);
-  ticker = null;
-  clearTimeout(deliveryPoll);
-  deliveryPoll = null;
-}
-
-// Telnyx reports on the SMS through a webhook; the status endpoint passes that on. A few
-// checks after each send: enough to say so when the SMS could not be delivered.
-const UNDELIVERABLE = new Set(["sending_failed", "delivery_failed"]);
+// Telnyx reports on the SMS through a webhook; GET /verify/status passes that on. Polled
+// while the code screen is up, until the SMS is delivered or could not be.
+const DELIVERY_TEXT = {
+  sent: "Sent", delivered: "Delivered", delivery_unconfirmed: "Sent",
+  sending_failed: "Could not be delivered — resend",
+  delivery_failed: "Could not be delivered — resend",
+};
+const POLL_MS = 2000;
+const MAX_POLLS = 60;
 
 function watchDelivery() {
   clearTimeout(deliveryPoll);
-  const watched = flowId;
-  let checks = 0;
+  el.delivery.textContent = "";
+  if (!pending || pending.flow.idField) return; // /verify/status knows flows, not payments
+  const watched = pending;
+  let polls = 0;
   const check = async () => {
-    if (flowId !== watched) return;
+    if (pending !== watched) return;
     let data = {};
     try {
-      const response = await fetch(`/verify/status?flow_id=${encodeURIComponent(watched)}`);
+      const query = new URLSearchParams({ flow_id: watched.id });
+      const response = await fetch(`${API_URL}/verify/status?${query}`, { cache: "no-store" });
       data = response.ok ? await response.json() : {};
     } catch {
       data = {};
     }
-    if (flowId !== watched) return;
-    if (UNDELIVERABLE.has(data.delivery_status)) {
-      say("We could not deliver the SMS. Click Resend to try again.", "error");
-      return;
-    }
-    if (data.delivery_status === "delivered" || (data.status && data.status !== "pending")) return;
-    if (++checks < 10) deliveryPoll = setTimeout(check, 3000);
+    if (pending !== watched) return;
+    const text = DELIVERY_TEXT[data.delivery_status];
+    if (text && el.delivery.textContent !== `SMS: ${text}`) el.delivery.textContent = `SMS: ${text}`;
+    const settled = data.delivery_status === "delivered" || text?.startsWith("Could not")
+      || (data.status && data.status !== "pending");
+    if (!settled && ++polls < MAX_POLLS) deliveryPoll = setTimeout(check, POLL_MS);
   };
-  deliveryPoll = setTimeout(check, 2000);
+  deliveryPoll = setTimeout(check, 500);
 }
 
 // A pending code the person walks away from is cancelled, so it can no longer be used.
 function cancelPending() {
-  if (!flowId) return;
-  fetch("/verify/cancel", {
+  if (!pending) return;
+  const { flow, id } = pending;
+  pending = null;
+  fetch(`${API_URL}/verify/cancel`, {
     method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ flow_id: flowId }),
+    headers: {
+      "Content-Type": "application/json",
+      ...(flow.auth && token ? { Authorization: `Bearer ${token}` } : {}),
+    },
+    body: JSON.stringify({ [flow.idField || "flow_id"]: id }),
     keepalive: true, // completes even while the page unloads
   }).catch(() => {});
+}
+
+function leaveCode() {
+  cancelPending();
+  clearTimeout(deliveryPoll);
+  deliveryPoll = null;
+  el.delivery.textContent = "";
+  el.outbox.hidden = true;
+}
+
+// The flow is over on the server (verified, closed or gone): nothing left to cancel.
+function endCode() {
+  pending = null;
+  leaveCode();
 }
 
 window.addEventListener("pagehide", cancelPending);
 
 function tick() {
+  renderWait();
+  if (!pending) return;
   const left = secsUntil(expiresAt);
   if (left > 0) {
     el.expiry.textContent = `Code expires in ${mmss(left)}`;
   } else if (!expired) {
     expire();
   }
-  const wait = secsUntil(resendAt);
+  const wait = Math.max(secsUntil(resendAt), secsUntil(waitUntil));
   el.resend.disabled = resending || wait > 0;
   el.resend.textContent = wait > 0 ? `Resend code (${wait} s)` : "Resend code";
 }
+
+setInterval(tick, 250);
 
 function expire() {
   expired = true;
@@ -180,7 +389,7 @@ function expire() {
   el.code.value = "";
   el.code.disabled = true;
   el.verifyButton.disabled = true;
-  say(EXPIRED_MSG, "error");
+  fieldError(el.code, EXPIRED_MSG);
   tick();
   el.resend.focus();
 }
@@ -194,7 +403,8 @@ function extractCode(text) {
 function onCodeChanged() {
   const digits = el.code.value.replace(/\D/g, "").slice(0, codeLength);
   if (digits !== el.code.value) el.code.value = digits;
-  if (digits.length === codeLength) verify();
+  // Auto-submit, unless a new password is still to be typed.
+  if (digits.length === codeLength && !(pending?.flow.newPassword && !el.newPassword.value)) verify();
 }
 
 el.code.addEventListener("input", onCodeChanged);
@@ -210,53 +420,94 @@ el.code.addEventListener("paste", (event) => {
 el.codeForm.addEventListener("submit", (event) => {
   event.preventDefault();
   if (el.code.value.length !== codeLength) {
-    say(`Enter the ${codeLength}-digit code.`, "error");
+    fieldError(el.code, `Enter the ${codeLength}-digit code.`);
     el.code.focus();
+  } else if (pending?.flow.newPassword && !el.newPassword.value) {
+    fieldError(el.newPassword, "Enter a new password.");
+    el.newPassword.focus();
   } else {
     verify();
   }
 });
 
 async function verify() {
-  if (verifying || expired || !flowId) return;
+  if (verifying || expired || !pending) return;
+  const current = pending;
+  const { flow } = current;
   verifying = true;
   el.code.readOnly = true;
+  clearErrors(el.codeForm);
   say("Verifying…");
+  let focusCode = true;
   try {
-    const { status, data } = await post("/login/verify", { flow_id: flowId, code: el.code.value });
-    if (status === 200) {
-      signIn(data.token);
-    } else if (status === 401) {
+    const body = { [flow.idField || "flow_id"]: current.id, code: el.code.value };
+    if (flow.newPassword) body.new_password = el.newPassword.value;
+    const { status, data } = await post(flow.verify, body, { auth: flow.auth });
+    if (pending !== current) return;
+    focusCode = false;
+    say("");
+    if (status === 200 || status === 201) {
+      endCode();
+      verified(current, data);
+    } else if (status === 401 && typeof data.attempts_remaining === "number") {
       const n = data.attempts_remaining;
-      say(typeof n === "number"
-        ? `Invalid code. ${n} ${n === 1 ? "attempt" : "attempts"} remaining.`
-        : "Invalid code.", "error");
+      fieldError(el.code, `Invalid code. ${n} ${n === 1 ? "attempt" : "attempts"} remaining.`);
       el.code.value = "";
-    } else if (status === 410) {
+      focusCode = true;
+    } else if (status === 401 && flow.auth) {
+      endCode();
+      signedOut("Your session has ended. Please sign in again.");
+    } else if (status === 410 && !flow.idField) {
       expire();
     } else if (status === 429) {
-      backToLogin();
-      say("Too many attempts. Please start the login process again.", "error");
-    } else {
+      endCode();
+      go(flow.back);
+      say(flow === FLOWS.login ? flow.again : data.error || flow.again, "error");
+    } else if (status === 400 && (data.field === "code" || data.field === "new_password")) {
+      showError(el.codeForm, data, status, "Verification failed");
+    } else if (status === 400 || status === 404 || status === 409 || status === 410) {
+      // Over on the server: no pending code (400), expired payment (410), taken (409).
+      endCode();
+      go(status === 409 ? "signin" : flow.back);
       say(data.error || `Verification failed (HTTP ${status}).`, "error");
+    } else {
+      fieldError(el.code, data.error || `Verification failed (HTTP ${status}).`);
+      focusCode = true;
     }
   } catch {
-    say("Could not verify. Check your connection and try again.", "error");
+    say("");
+    fieldError(el.code, "Could not verify. Check your connection and try again.");
   } finally {
     verifying = false;
     el.code.readOnly = false;
-    if (!el.codeForm.hidden && !el.code.disabled) el.code.focus();
+    if (focusCode && !el.codeForm.hidden && !el.code.disabled) el.code.focus();
+  }
+}
+
+function verified(current, data) {
+  if (current.name === "login" || current.name === "register") {
+    signIn(data.token);
+  } else if (current.name === "reset") {
+    go("signin");
+    say("Your password has been reset. Sign in with the new password.", "info");
+  } else {
+    showReceipt(current.payment, data);
   }
 }
 
 el.resend.addEventListener("click", async () => {
-  if (resending || !flowId) return;
+  if (resending || !pending) return;
+  const current = pending;
+  const { flow } = current;
   resending = true;
   say("Sending a new code…");
   tick();
   try {
-    const { status, data } = await post("/login/resend", { flow_id: flowId });
+    const body = { [flow.idField || "flow_id"]: current.id };
+    const { status, data } = await post(flow.resend, body, { auth: flow.auth });
+    if (pending !== current) return;
     if (status === 200) {
+      clearErrors(el.codeForm);
       el.code.disabled = false;
       el.code.value = "";
       startTimers(data.timeout_secs ?? 300, data.resend_after_secs ?? 30);
@@ -264,8 +515,8 @@ el.resend.addEventListener("click", async () => {
       say("We sent a new code.", "info");
       el.code.focus();
     } else if (status === 429) {
-      resendAt = Date.now() + data.retry_after * 1000;
-      say(`Please wait ${data.retry_after} s`, "error");
+      waitFor(data.retry_after, "Too many codes asked for.");
+      if (!el.code.disabled) el.code.focus();
     } else {
       say(data.error || `Could not resend the code (HTTP ${status}).`, "error");
     }
@@ -273,24 +524,17 @@ el.resend.addEventListener("click", async () => {
     say("Could not resend the code. Check your connection and try again.", "error");
   } finally {
     resending = false;
-    if (flowId) tick();
+    tick();
   }
 });
 
 el.restart.addEventListener("click", () => {
-  cancelPending();
-  backToLogin();
+  const back = pending ? pending.flow.back : "signin";
+  go(back); // leaving the code screen cancels the pending code
   say("");
 });
 
-function backToLogin() {
-  flowId = null;
-  stopTimers();
-  show("login");
-  (el.email.value ? el.password : el.email).focus();
-}
-
-// -- signed in --------------------------------------------------------------------------
+// -- signed in: payments and sign-out ---------------------------------------------------
 // The token's payload is decoded for display only; the server checks the signature.
 function tokenSubject(jwt) {
   try {
@@ -304,20 +548,75 @@ function tokenSubject(jwt) {
 
 function signIn(jwt) {
   token = jwt;
-  flowId = null;
-  stopTimers();
   el.subject.textContent = tokenSubject(token);
-  show("signed-in");
+  go("signed-in", el.title);
   say("");
-  el.title.focus();
 }
 
-el.signOut.addEventListener("click", () => {
+function signedOut(message) {
   token = null;
-  show("login");
-  say("You have signed out.", "info");
-  el.email.focus();
+  el.pay.reset();
+  go("signin");
+  say(message, "info");
+}
+
+function randomKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+onSubmit(el.pay, "Sending the payment…", "Could not send the payment.", async () => {
+  const values = valuesOf(el.pay);
+  const payment = {
+    amount: values.amount.trim(), currency: values.currency,
+    recipient: values.recipient.trim(), description: values.description.trim(),
+  };
+  // The same payment submitted again (after a lost answer) keeps its Idempotency-Key.
+  const same = JSON.stringify(payment);
+  if (!payIntent || payIntent.values !== same) payIntent = { values: same, key: randomKey() };
+  const { status, data } = await post("/payments/initiate", payment, {
+    auth: true, headers: { "Idempotency-Key": payIntent.key },
+  });
+  if (status === 200 && data.requires_verification) {
+    payIntent = null;
+    const shown = { ...payment, amount: data.amount ?? payment.amount, currency: data.currency ?? payment.currency };
+    startCode("payment", data.payment_id, data, shown);
+  } else if (status === 200) {
+    payIntent = null;
+    showReceipt(payment, data);
+  } else if (status === 401) {
+    signedOut("Your session has ended. Please sign in again.");
+  } else if (status === 429) {
+    waitFor(data.retry_after, "Too many payments.");
+  } else {
+    showError(el.pay, data, status, "Payment failed");
+  }
 });
 
-show("login");
-el.email.focus();
+function showReceipt(payment, data) {
+  el.receiptAmount.textContent = data.amount ?? payment.amount;
+  el.receiptCurrency.textContent = data.currency ?? payment.currency;
+  el.receiptRecipient.textContent = payment.recipient;
+  el.receiptTransaction.textContent = data.transaction_id || "";
+  el.pay.reset();
+  go("receipt", el.title);
+  say("");
+}
+
+el.receiptDone.addEventListener("click", () => go("signed-in"));
+
+// Sign out ends the token on the server first; it is forgotten here either way.
+el.signOut.addEventListener("click", async () => {
+  el.signOut.disabled = true;
+  try {
+    await post("/logout", {}, { auth: true });
+  } catch {
+    // offline: the token is still forgotten here, and expires on its own
+  } finally {
+    el.signOut.disabled = false;
+  }
+  signedOut("You have signed out.");
+});
+
+el.footer.hidden = !OUTBOX_URL;
+go("signin");
