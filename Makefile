@@ -47,6 +47,7 @@ run: $(RUN_STAMP)  ## serve the API, the web page and the Telnyx emulator on 127
 
 test: $(STAMP)  ## everything: lint, types, template checks, unit, integration, end-to-end
 	scripts/ensure-system-deps
+	npm ci --no-audit --no-fund --loglevel=error  # axe-core, pinned, for the page's accessibility tests
 	$(MAKE) --no-print-directory lint typecheck validate
 	$(PY) -m pytest
 
