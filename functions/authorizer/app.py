@@ -22,8 +22,8 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from phoneverify.errors import StorageUnavailable, TokenRefused
-from phoneverify.models import RequestOrigin
+from phoneverify.domain.errors import StorageUnavailable, TokenRefused
+from phoneverify.domain.models import RequestOrigin
 from phoneverify.runtime import Runtime
 
 logger = Logger()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from phoneverify.api import (
+from phoneverify.http.app import (
     BEARER_REQUIRED,
     LogoutRequest,
     bearer_claims,

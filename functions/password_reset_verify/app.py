@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from phoneverify.api import (
+from phoneverify.http.app import (
     PasswordResetVerifyRequest,
     http_app,
     lambda_handler_for,

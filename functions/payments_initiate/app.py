@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from phoneverify.api import (
+from phoneverify.flows.payment import PaymentOrder
+from phoneverify.http.app import (
     PaymentInitiateRequest,
     authenticated_user,
     http_app,
@@ -13,7 +14,6 @@ from phoneverify.api import (
     lambda_handler_for,
     request_origin,
 )
-from phoneverify.flows.payment import PaymentOrder
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment(*Runtime.PAYMENT_TABLES)

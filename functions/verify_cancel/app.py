@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from phoneverify.api import (
+from phoneverify.http.app import (
     CancelRequest,
     bearer_user,
     http_app,

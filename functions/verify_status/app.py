@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from phoneverify.api import FlowIdQuery, http_app, lambda_handler_for
+from phoneverify.http.app import FlowIdQuery, http_app, lambda_handler_for
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment()

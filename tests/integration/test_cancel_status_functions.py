@@ -10,10 +10,10 @@ from collections.abc import Iterator
 import pytest
 
 from devtools.telnyx_emulator import TelnyxEmulator
-from phoneverify.adapters.audit import DynamoAuditTrail
-from phoneverify.adapters.dynamodb import DynamoVerificationStore
+from phoneverify.adapters.dynamo.audit import DynamoAuditTrail
+from phoneverify.adapters.dynamo.toolkit import DynamoVerificationStore
+from phoneverify.domain.models import FlowKind, FlowStatus, PendingVerification
 from phoneverify.flows.challenges import flow_key
-from phoneverify.models import FlowKind, FlowStatus, PendingVerification
 from tests.support.lambda_env import ROOT, invoke
 from tests.support.verify_stack import PHONE, VerifyStack, verify_stack
 

@@ -20,10 +20,10 @@ from moto import mock_aws
 
 from devtools.aws_resources import LOCAL_ORIGIN, create_tables
 from devtools.telnyx_emulator import TelnyxEmulator
-from phoneverify.adapters.audit import DynamoAuditTrail
-from phoneverify.adapters.dynamodb import DynamoUserRepository
-from phoneverify.models import User
-from phoneverify.passwords import PasswordHasher
+from phoneverify.adapters.dynamo.audit import DynamoAuditTrail
+from phoneverify.adapters.dynamo.toolkit import DynamoUserRepository
+from phoneverify.domain.models import User
+from phoneverify.domain.passwords import PasswordHasher
 from tests.support.lambda_env import ROOT, api_event, invoke, load_function, template_environment
 
 PHONE = "+14155550123"

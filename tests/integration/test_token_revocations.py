@@ -15,11 +15,11 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from devtools.aws_resources import create_tables
-from phoneverify.adapters.dynamodb import DynamoUserRepository
-from phoneverify.adapters.revocations import DynamoTokenRevocations
-from phoneverify.errors import StorageUnavailable
-from phoneverify.models import User
-from phoneverify.tokens import TokenClaims
+from phoneverify.adapters.dynamo.revocations import DynamoTokenRevocations
+from phoneverify.adapters.dynamo.toolkit import DynamoUserRepository
+from phoneverify.domain.errors import StorageUnavailable
+from phoneverify.domain.models import User
+from phoneverify.domain.tokens import TokenClaims
 from tests.support.fakes import FakeClock
 
 

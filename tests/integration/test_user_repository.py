@@ -18,9 +18,13 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from devtools.aws_resources import create_tables
-from phoneverify.adapters.dynamodb import DynamoUserRepository
-from phoneverify.errors import EmailAlreadyRegistered, PhoneAlreadyRegistered, StorageUnavailable
-from phoneverify.models import User
+from phoneverify.adapters.dynamo.toolkit import DynamoUserRepository
+from phoneverify.domain.errors import (
+    EmailAlreadyRegistered,
+    PhoneAlreadyRegistered,
+    StorageUnavailable,
+)
+from phoneverify.domain.models import User
 
 PHONE = "+14155550199"
 

@@ -13,8 +13,8 @@ import pytest
 from moto import mock_aws
 
 from devtools.aws_resources import create_tables
-from phoneverify.adapters.dynamodb import ConditionFailed, DynamoVerificationStore
-from phoneverify.models import DeliveryStatus, FlowKind, FlowStatus, PendingVerification
+from phoneverify.adapters.dynamo.toolkit import ConditionFailed, DynamoVerificationStore
+from phoneverify.domain.models import DeliveryStatus, FlowKind, FlowStatus, PendingVerification
 from phoneverify.ports import VerificationStore
 from tests.support.fakes import InMemoryVerificationStore
 

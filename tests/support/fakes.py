@@ -11,9 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from phoneverify.adapters.dynamodb import ConditionFailed
-from phoneverify.adapters.password_throttle import source_key
-from phoneverify.adapters.send_limits import (
+from phoneverify.adapters.dynamo.password_throttle import source_key
+from phoneverify.adapters.dynamo.send_limits import (
     METRIC_ADMITTED,
     METRIC_BUDGET_EXHAUSTED,
     METRIC_REFUSED,
@@ -21,7 +20,8 @@ from phoneverify.adapters.send_limits import (
     refusal,
     send_counters,
 )
-from phoneverify.errors import (
+from phoneverify.adapters.dynamo.toolkit import ConditionFailed
+from phoneverify.domain.errors import (
     AccountLocked,
     CodeCheckFailed,
     CodeDeliveryFailed,
@@ -34,7 +34,7 @@ from phoneverify.errors import (
     SendBudgetExhausted,
     StorageUnavailable,
 )
-from phoneverify.models import (
+from phoneverify.domain.models import (
     DeliveryStatus,
     Exemption,
     FlowStatus,
@@ -48,8 +48,8 @@ from phoneverify.models import (
     User,
     VerificationEvent,
 )
-from phoneverify.throttling import PasswordThrottlePolicy
-from phoneverify.tokens import TokenClaims, revocation_refusal
+from phoneverify.domain.throttling import PasswordThrottlePolicy
+from phoneverify.domain.tokens import TokenClaims, revocation_refusal
 
 
 class FakeClock:

@@ -12,9 +12,9 @@ import jwt
 import pytest
 
 from phoneverify.config import Settings
-from phoneverify.models import User
+from phoneverify.domain.models import User
+from phoneverify.domain.tokens import AccessTokenIssuer
 from phoneverify.runtime import Runtime
-from phoneverify.tokens import AccessTokenIssuer
 from tests.support.fakes import FakeClock, InMemoryTokenRevocations, InMemoryUsers, RecordingEvents
 from tests.support.lambda_env import ROOT, LambdaContext, load_function, template_environment
 

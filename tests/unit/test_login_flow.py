@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from phoneverify.errors import (
+from phoneverify.domain.errors import (
     CheckInProgress,
     CodeCheckFailed,
     CodeDeliveryFailed,
@@ -17,9 +17,9 @@ from phoneverify.errors import (
     TooManyAttempts,
     VerificationExpired,
 )
+from phoneverify.domain.models import FlowKind
+from phoneverify.domain.tokens import AccessToken
 from phoneverify.flows.login import SecondFactorRequired
-from phoneverify.models import FlowKind
-from phoneverify.tokens import AccessToken
 from tests.support.builders import ORIGIN, PASSWORD, PHONE, LoginWorld, login_world
 
 

@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 
 from phoneverify.config import ConfigurationError, Settings
-from phoneverify.errors import InvalidRequest
-from phoneverify.money import (
+from phoneverify.domain.errors import InvalidRequest
+from phoneverify.domain.money import (
     BUILTIN_THRESHOLDS,
     CURRENCY_MINOR_UNITS,
     ExemptionLimits,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from phoneverify.errors import (
+from phoneverify.domain.errors import (
     InvalidCode,
     InvalidCredentials,
     InvalidRequest,
@@ -13,10 +13,10 @@ from phoneverify.errors import (
     TooManyAttempts,
     WeakPassword,
 )
+from phoneverify.domain.models import DeliveryStatus, FlowKind, User
+from phoneverify.domain.throttling import account_key
 from phoneverify.flows.login import SecondFactorRequired
 from phoneverify.flows.password_reset import PasswordResetFlow
-from phoneverify.models import DeliveryStatus, FlowKind, User
-from phoneverify.throttling import account_key
 from tests.support.builders import ORIGIN, PASSWORD, PHONE, LoginWorld, password_reset_world
 
 NEW_PASSWORD = "a brand new passphrase for demo"

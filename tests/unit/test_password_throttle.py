@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from phoneverify.errors import AccountLocked, InvalidCredentials, LoginThrottled
+from phoneverify.domain.errors import AccountLocked, InvalidCredentials, LoginThrottled
+from phoneverify.domain.models import RequestOrigin
+from phoneverify.domain.throttling import PasswordThrottlePolicy, account_key
 from phoneverify.flows.login import SecondFactorRequired
-from phoneverify.models import RequestOrigin
-from phoneverify.throttling import PasswordThrottlePolicy, account_key
 from tests.support.builders import ORIGIN, PASSWORD, LoginWorld, login_world
 
 KNOWN = "demo@example.com"

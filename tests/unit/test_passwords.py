@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from phoneverify.errors import WeakPassword
-from phoneverify.passwords import PasswordHasher, check_password, common_passwords
+from phoneverify.domain.errors import WeakPassword
+from phoneverify.domain.passwords import PasswordHasher, check_password, common_passwords
 
 LAYER = Path(__file__).resolve().parents[2] / "layers" / "common"
 

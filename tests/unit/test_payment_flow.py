@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from phoneverify.adapters.payments import DynamoExemptPayments
-from phoneverify.errors import (
+from phoneverify.adapters.dynamo.payments import DynamoExemptPayments
+from phoneverify.domain.errors import (
     AccountLocked,
     CodeDeliveryFailed,
     ConfirmationInProgress,
@@ -29,9 +29,9 @@ from phoneverify.errors import (
     TooManyAttempts,
     VerificationExpired,
 )
+from phoneverify.domain.models import Exemption, FlowKind, PaymentStatus
 from phoneverify.flows.challenges import flow_key
 from phoneverify.flows.payment import PaymentCompleted, PaymentOrder
-from phoneverify.models import Exemption, FlowKind, PaymentStatus
 from tests.support.builders import ORIGIN, PHONE, PaymentWorld, payment_world
 from tests.unit.test_send_limits import ScriptedClient, client_error
 

@@ -8,16 +8,16 @@ import pytest
 from phonenumbers import PhoneNumberType
 
 from phoneverify.config import ConfigurationError, Settings
-from phoneverify.errors import (
+from phoneverify.domain.errors import (
     AccountPhoneNotAllowed,
     InvalidPhoneNumber,
     PhoneNotAllowed,
 )
+from phoneverify.domain.models import User
+from phoneverify.domain.phones import DEFAULT_PHONE_POLICY, PhonePolicy, normalise_phone
 from phoneverify.flows.challenges import Challenges
 from phoneverify.flows.login import LoginFlow, SecondFactorRequired
 from phoneverify.flows.registration import RegistrationFlow
-from phoneverify.models import User
-from phoneverify.phones import DEFAULT_PHONE_POLICY, PhonePolicy, normalise_phone
 from tests.support.builders import (
     ORIGIN,
     PASSWORD,

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from phoneverify.errors import InvalidPhoneNumber
-from phoneverify.phones import mask_phone, normalise_phone
+from phoneverify.domain.errors import InvalidPhoneNumber
+from phoneverify.domain.phones import mask_phone, normalise_phone
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from phoneverify.errors import (
+from phoneverify.domain.errors import (
     CodeDeliveryFailed,
     DomainError,
     EmailAlreadyRegistered,

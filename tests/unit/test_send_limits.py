@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from phoneverify.adapters import send_limits as send_limits_module
-from phoneverify.adapters.send_limits import (
+from phoneverify.adapters.dynamo import send_limits as send_limits_module
+from phoneverify.adapters.dynamo.send_limits import (
     METRIC_ADMITTED,
     METRIC_BUDGET_EXHAUSTED,
     DynamoFailureCounter,
@@ -21,7 +21,7 @@ from phoneverify.adapters.send_limits import (
     canonical_phone,
 )
 from phoneverify.config import ConfigurationError, Settings
-from phoneverify.errors import (
+from phoneverify.domain.errors import (
     AccountLocked,
     CodeCheckFailed,
     CodeDeliveryFailed,
@@ -32,11 +32,11 @@ from phoneverify.errors import (
     StorageUnavailable,
     TooManyAttempts,
 )
+from phoneverify.domain.models import RequestOrigin, SendPermit
+from phoneverify.domain.money import ExemptionLimits, Thresholds
 from phoneverify.flows.challenges import Challenges, flow_key
 from phoneverify.flows.login import SecondFactorRequired
 from phoneverify.flows.payment import PaymentFlow, PaymentOrder
-from phoneverify.models import RequestOrigin, SendPermit
-from phoneverify.money import ExemptionLimits, Thresholds
 from phoneverify.runtime import Runtime
 from tests.support.builders import (
     ORIGIN,

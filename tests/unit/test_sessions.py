@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from phoneverify.errors import AccountLocked, StorageUnavailable, TokenRefused
+from phoneverify.domain.errors import AccountLocked, StorageUnavailable, TokenRefused
+from phoneverify.domain.models import FlowKind, VerificationEventType
+from phoneverify.domain.tokens import AccessToken, TokenClaims
 from phoneverify.flows.login import SecondFactorRequired
-from phoneverify.models import FlowKind, VerificationEventType
-from phoneverify.tokens import AccessToken, TokenClaims
 from tests.support.builders import ORIGIN, PASSWORD, PHONE, LoginWorld, login_world
 
 

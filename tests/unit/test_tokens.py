@@ -8,7 +8,7 @@ import json
 import jwt
 import pytest
 
-from phoneverify.tokens import CLOCK_SKEW_SECS, AccessTokenIssuer, InvalidToken
+from phoneverify.domain.tokens import CLOCK_SKEW_SECS, AccessTokenIssuer, InvalidToken
 from tests.support.builders import AUDIENCE, ISSUER, SIGNING_SECRET
 from tests.support.fakes import FakeClock
 

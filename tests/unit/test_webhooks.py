@@ -12,9 +12,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from devtools.telnyx_emulator import EmulatorConfig, TelnyxEmulator
-from phoneverify.errors import InvalidRequest, InvalidWebhookSignature, StorageUnavailable
+from phoneverify.domain.errors import InvalidRequest, InvalidWebhookSignature, StorageUnavailable
+from phoneverify.domain.models import DeliveryStatus, FlowStatus
 from phoneverify.flows.challenges import Challenges
-from phoneverify.models import DeliveryStatus, FlowStatus
 from phoneverify.webhooks import (
     SignatureVerifier,
     TelnyxWebhookReceiver,

@@ -12,9 +12,9 @@ from typing import Annotated
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, Json, ValidationError, field_validator
 
-from phoneverify.errors import InvalidRequest
-from phoneverify.money import parse_decimal, parse_money
-from phoneverify.phones import DEFAULT_ALLOWED_COUNTRIES
+from phoneverify.domain.errors import InvalidRequest
+from phoneverify.domain.money import parse_decimal, parse_money
+from phoneverify.domain.phones import DEFAULT_ALLOWED_COUNTRIES
 
 NonEmpty = Annotated[str, Field(min_length=1)]
 SsmName = Annotated[str, Field(pattern=r"^/[A-Za-z0-9_./-]+$")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from phoneverify.models import (
+from phoneverify.domain.models import (
     DeliveryStatus,
     Exemption,
     PasswordAttempt,
@@ -18,7 +18,7 @@ from phoneverify.models import (
     User,
     VerificationEvent,
 )
-from phoneverify.tokens import TokenClaims
+from phoneverify.domain.tokens import TokenClaims
 
 
 class CodeSender(Protocol):
@@ -173,7 +173,7 @@ class FailureCounter(Protocol):
 
 
 class PasswordThrottle(Protocol):
-    """Consecutive wrong passwords per account key (phoneverify.throttling.account_key) and
+    """Consecutive wrong passwords per account key (phoneverify.domain.throttling.account_key) and
     wrong passwords per source address, with the rules of PasswordThrottlePolicy.
     Race-safe: an attempt is counted as a failure before its password is checked."""
 

@@ -17,21 +17,29 @@ from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.config import Config
 
-from phoneverify.adapters.audit import DynamoAuditTrail
-from phoneverify.adapters.dynamodb import DynamoUserRepository, DynamoVerificationStore
-from phoneverify.adapters.event_log import EventFanout, LoggedVerificationEvents
-from phoneverify.adapters.password_throttle import DynamoPasswordThrottle
-from phoneverify.adapters.payments import (
+from phoneverify.adapters.dynamo.audit import DynamoAuditTrail
+from phoneverify.adapters.dynamo.password_throttle import DynamoPasswordThrottle
+from phoneverify.adapters.dynamo.payments import (
     DynamoExemptPayments,
     DynamoPaymentRepository,
     LedgerPaymentProcessor,
     PowertoolsIdempotentRequests,
 )
-from phoneverify.adapters.revocations import DynamoTokenRevocations
-from phoneverify.adapters.send_limits import DynamoFailureCounter, DynamoSendLimits, SendCaps
-from phoneverify.adapters.telnyx_sender import TelnyxCodeSender
-from phoneverify.clock import Clock, SystemClock
+from phoneverify.adapters.dynamo.revocations import DynamoTokenRevocations
+from phoneverify.adapters.dynamo.send_limits import DynamoFailureCounter, DynamoSendLimits, SendCaps
+from phoneverify.adapters.dynamo.toolkit import DynamoUserRepository, DynamoVerificationStore
+from phoneverify.adapters.event_log import EventFanout, LoggedVerificationEvents
+from phoneverify.adapters.ssm import SecretSource, SsmSecrets
+from phoneverify.adapters.telnyx.client import TelnyxVerifyClient
+from phoneverify.adapters.telnyx.sender import TelnyxCodeSender
 from phoneverify.config import Settings
+from phoneverify.domain.clock import Clock, SystemClock
+from phoneverify.domain.models import FlowKind
+from phoneverify.domain.money import ExemptionLimits, Thresholds
+from phoneverify.domain.passwords import PasswordHasher
+from phoneverify.domain.phones import PhonePolicy
+from phoneverify.domain.throttling import PasswordThrottlePolicy
+from phoneverify.domain.tokens import AccessTokenIssuer
 from phoneverify.flows import password_reset
 from phoneverify.flows.challenges import ChallengePolicy, Challenges
 from phoneverify.flows.login import LoginFlow
@@ -43,15 +51,7 @@ from phoneverify.flows.registration import RESTART_HINT as REGISTRATION_RESTART_
 from phoneverify.flows.registration import TOO_MANY_ATTEMPTS as REGISTRATION_TOO_MANY_ATTEMPTS
 from phoneverify.flows.registration import RegistrationFlow
 from phoneverify.flows.sessions import Sessions
-from phoneverify.models import FlowKind
-from phoneverify.money import ExemptionLimits, Thresholds
-from phoneverify.passwords import PasswordHasher
-from phoneverify.phones import PhonePolicy
 from phoneverify.ports import VerificationEvents
-from phoneverify.secrets import SecretSource, SsmSecrets
-from phoneverify.telnyx import TelnyxVerifyClient
-from phoneverify.throttling import PasswordThrottlePolicy
-from phoneverify.tokens import AccessTokenIssuer
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -296,7 +296,7 @@ class Runtime:
     @cached_property
     def telnyx_webhooks(self) -> TelnyxWebhookReceiver:
         # Imported here: only this function needs cryptography at cold start.
-        from phoneverify.adapters.webhook_events import DynamoWebhookEventLedger
+        from phoneverify.adapters.dynamo.webhook_events import DynamoWebhookEventLedger
         from phoneverify.webhooks import SignatureVerifier, TelnyxWebhookReceiver
 
         s = self.settings

@@ -22,10 +22,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from phoneverify.clock import Clock
-from phoneverify.errors import InvalidRequest, InvalidWebhookSignature
+from phoneverify.domain.clock import Clock
+from phoneverify.domain.errors import InvalidRequest, InvalidWebhookSignature
+from phoneverify.domain.models import DeliveryStatus, FlowKind, RequestOrigin, VerificationEventType
 from phoneverify.flows.challenges import Challenges, DeliveryUpdate
-from phoneverify.models import DeliveryStatus, FlowKind, RequestOrigin, VerificationEventType
 from phoneverify.ports import WebhookEventLedger
 
 logger = Logger(child=True)

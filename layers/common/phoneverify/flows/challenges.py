@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from phoneverify.clock import Clock
-from phoneverify.errors import (
+from phoneverify.domain.clock import Clock
+from phoneverify.domain.errors import (
     AccountPhoneNotAllowed,
     CheckInProgress,
     CodeCheckFailed,
@@ -36,7 +36,7 @@ from phoneverify.errors import (
     VerificationExpired,
     VerificationNotFound,
 )
-from phoneverify.models import (
+from phoneverify.domain.models import (
     DeliveryStatus,
     FlowKind,
     FlowStatus,
@@ -46,7 +46,7 @@ from phoneverify.models import (
     VerificationEvent,
     VerificationEventType,
 )
-from phoneverify.phones import DEFAULT_PHONE_POLICY, PhonePolicy, mask_phone
+from phoneverify.domain.phones import DEFAULT_PHONE_POLICY, PhonePolicy, mask_phone
 from phoneverify.ports import (
     AccountTokens,
     CodeSender,

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from phoneverify.errors import AccountLocked, InvalidCredentials, LoginThrottled
+from phoneverify.domain.errors import AccountLocked, InvalidCredentials, LoginThrottled
+from phoneverify.domain.models import RequestOrigin, VerificationEventType
+from phoneverify.domain.passwords import PasswordHasher
+from phoneverify.domain.throttling import account_key
+from phoneverify.domain.tokens import AccessToken, AccessTokenIssuer
 from phoneverify.flows.challenges import Challenges, OpenedChallenge, Resent
-from phoneverify.models import RequestOrigin, VerificationEventType
-from phoneverify.passwords import PasswordHasher
 from phoneverify.ports import PasswordThrottle, UserRepository
-from phoneverify.throttling import account_key
-from phoneverify.tokens import AccessToken, AccessTokenIssuer
 
 TOKEN_GENERATION = "token_gen"  # noqa: S105 - the key of the token generation in the data
 

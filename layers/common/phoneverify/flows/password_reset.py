@@ -14,15 +14,15 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from phoneverify.clock import Clock
-from phoneverify.errors import AccountPhoneNotAllowed
+from phoneverify.domain.clock import Clock
+from phoneverify.domain.errors import AccountPhoneNotAllowed
+from phoneverify.domain.models import RequestOrigin, VerificationEventType
+from phoneverify.domain.passwords import PasswordHasher, check_password
+from phoneverify.domain.throttling import account_key
 from phoneverify.flows.challenges import Challenges, OpenedChallenge, Resent
 from phoneverify.flows.login import unknown_subject
 from phoneverify.flows.registration import parse_email
-from phoneverify.models import RequestOrigin, VerificationEventType
-from phoneverify.passwords import PasswordHasher, check_password
 from phoneverify.ports import AccountRecovery, PasswordThrottle
-from phoneverify.throttling import account_key
 
 logger = logging.getLogger(__name__)
 

@@ -24,8 +24,8 @@ import secrets
 from dataclasses import dataclass, replace
 from typing import Any, NoReturn, Protocol
 
-from phoneverify.clock import Clock
-from phoneverify.errors import (
+from phoneverify.domain.clock import Clock
+from phoneverify.domain.errors import (
     ConfirmationInProgress,
     NoPendingVerification,
     NotAuthenticated,
@@ -37,8 +37,7 @@ from phoneverify.errors import (
     TooManyAttempts,
     VerificationExpired,
 )
-from phoneverify.flows.challenges import Challenges, OpenedChallenge, Resent, flow_key
-from phoneverify.models import (
+from phoneverify.domain.models import (
     Exemption,
     FlowStatus,
     Payment,
@@ -47,7 +46,8 @@ from phoneverify.models import (
     RequestOrigin,
     StepUpReason,
 )
-from phoneverify.money import ExemptionLimits, Money, Thresholds, parse_money, to_minor
+from phoneverify.domain.money import ExemptionLimits, Money, Thresholds, parse_money, to_minor
+from phoneverify.flows.challenges import Challenges, OpenedChallenge, Resent, flow_key
 from phoneverify.ports import (
     ExemptPayments,
     FailureCounter,

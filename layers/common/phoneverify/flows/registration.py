@@ -17,15 +17,15 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from phoneverify.clock import Clock
-from phoneverify.errors import InvalidRequest, PhoneAlreadyRegistered
+from phoneverify.domain.clock import Clock
+from phoneverify.domain.errors import InvalidRequest, PhoneAlreadyRegistered
+from phoneverify.domain.models import RequestOrigin, User
+from phoneverify.domain.passwords import PasswordHasher, check_password
+from phoneverify.domain.phones import normalise_phone
+from phoneverify.domain.tokens import AccessToken, AccessTokenIssuer
 from phoneverify.flows.challenges import Challenges, OpenedChallenge, Resent
 from phoneverify.flows.login import normalise_email
-from phoneverify.models import RequestOrigin, User
-from phoneverify.passwords import PasswordHasher, check_password
-from phoneverify.phones import normalise_phone
 from phoneverify.ports import UserRegistry
-from phoneverify.tokens import AccessToken, AccessTokenIssuer
 
 RESTART_HINT = "Start registration again."
 TOO_MANY_ATTEMPTS = "Too many attempts. Please start the registration again."

@@ -10,11 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from phoneverify.clock import Clock
-from phoneverify.errors import TokenRefused
-from phoneverify.models import FlowKind, RequestOrigin, VerificationEvent, VerificationEventType
+from phoneverify.domain.clock import Clock
+from phoneverify.domain.errors import TokenRefused
+from phoneverify.domain.models import (
+    FlowKind,
+    RequestOrigin,
+    VerificationEvent,
+    VerificationEventType,
+)
+from phoneverify.domain.tokens import AccessTokenIssuer, InvalidToken, TokenClaims
 from phoneverify.ports import TokenRevocations, VerificationEvents
-from phoneverify.tokens import AccessTokenIssuer, InvalidToken, TokenClaims
 
 
 @dataclass(frozen=True)

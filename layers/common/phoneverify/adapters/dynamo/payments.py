@@ -25,15 +25,15 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from phoneverify.adapters.dynamodb import ConditionFailed, dynamodb_errors
-from phoneverify.clock import Clock
-from phoneverify.errors import (
+from phoneverify.adapters.dynamo.toolkit import ConditionFailed, dynamodb_errors
+from phoneverify.domain.clock import Clock
+from phoneverify.domain.errors import (
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
     PaymentDetailsChanged,
     StorageUnavailable,
 )
-from phoneverify.models import Exemption, Payment, PaymentStatus, StepUpReason
+from phoneverify.domain.models import Exemption, Payment, PaymentStatus, StepUpReason
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient

@@ -1,4 +1,4 @@
-"""Domain errors. Flows raise these; `phoneverify.api` alone turns them into HTTP."""
+"""Domain errors. Flows raise these; `phoneverify.http.app` alone turns them into HTTP."""
 
 from __future__ import annotations
 

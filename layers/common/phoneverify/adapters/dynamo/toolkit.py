@@ -11,13 +11,19 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from phoneverify.errors import (
+from phoneverify.domain.errors import (
     EmailAlreadyRegistered,
     NoPendingVerification,
     PhoneAlreadyRegistered,
     StorageUnavailable,
 )
-from phoneverify.models import DeliveryStatus, FlowKind, FlowStatus, PendingVerification, User
+from phoneverify.domain.models import (
+    DeliveryStatus,
+    FlowKind,
+    FlowStatus,
+    PendingVerification,
+    User,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient

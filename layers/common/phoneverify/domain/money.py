@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from types import MappingProxyType
 
-from phoneverify.errors import InvalidRequest
+from phoneverify.domain.errors import InvalidRequest
 
 # ISO 4217 List One (maintenance agency: SIX Financial Information), currencies in effect in
 # 2025 with their minor units. Left out: fund codes (BOV, CHE, CHW, CLF, COU, MXV, USN, UYI,

@@ -25,21 +25,21 @@ import phonenumbers
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
-from phoneverify.adapters.dynamodb import (
+from phoneverify.adapters.dynamo.toolkit import (
     REASON_CONDITION_FAILED,
     REASON_CONFLICT,
     TRANSACTION_CANCELED,
     ConditionFailed,
     dynamodb_errors,
 )
-from phoneverify.clock import Clock
-from phoneverify.errors import (
+from phoneverify.domain.clock import Clock
+from phoneverify.domain.errors import (
     AccountLocked,
     SendBudgetExhausted,
     SendLimitReached,
     StorageUnavailable,
 )
-from phoneverify.models import RequestOrigin, SendPermit
+from phoneverify.domain.models import RequestOrigin, SendPermit
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient

@@ -14,7 +14,7 @@ from typing import Any
 
 import jwt
 
-from phoneverify.clock import Clock
+from phoneverify.domain.clock import Clock
 
 ALGORITHM = "HS256"
 MIN_SECRET_BYTES = 32

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import phonenumbers
 from phonenumbers import PhoneNumber, PhoneNumberType
 
-from phoneverify.errors import InvalidPhoneNumber, PhoneNotAllowed
+from phoneverify.domain.errors import InvalidPhoneNumber, PhoneNotAllowed
 
 # Types that can receive an SMS. In the NANP (+1) phonenumbers cannot tell mobile from fixed
 # line, so US numbers are FIXED_LINE_OR_MOBILE; the 555-01XX numbers reserved for fiction

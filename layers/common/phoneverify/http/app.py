@@ -31,12 +31,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
 from pydantic_core import PydanticCustomError
 
-from phoneverify.errors import DomainError, InvalidRequest, NotAuthenticated
-from phoneverify.models import RequestOrigin
+from phoneverify.domain.errors import DomainError, InvalidRequest, NotAuthenticated
+from phoneverify.domain.models import RequestOrigin
 
 if TYPE_CHECKING:
+    from phoneverify.domain.tokens import TokenClaims
     from phoneverify.flows.sessions import Sessions
-    from phoneverify.tokens import TokenClaims
 
 logger = Logger()
 # Requests that record no verification event (a wrong password, a 400) publish no metric;
@@ -137,7 +137,7 @@ PaymentId = Annotated[
 
 
 class PaymentInitiateRequest(RequestModel):
-    """Shapes only; amount and currency are checked against ISO 4217 by `phoneverify.money`."""
+    """Shapes only; amount and currency are checked against ISO 4217 by `domain.money`."""
 
     amount: Annotated[
         str | int | float,

@@ -12,16 +12,16 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
-from phoneverify.adapters.dynamodb import (
+from phoneverify.adapters.dynamo.toolkit import (
     ConditionFailed,
     DynamoUserRepository,
     _n,
     _s,
     dynamodb_errors,
 )
-from phoneverify.clock import Clock
-from phoneverify.errors import StorageUnavailable
-from phoneverify.tokens import TokenClaims, revocation_refusal
+from phoneverify.domain.clock import Clock
+from phoneverify.domain.errors import StorageUnavailable
+from phoneverify.domain.tokens import TokenClaims, revocation_refusal
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient

@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
-from phoneverify.adapters.dynamodb import ConditionFailed, dynamodb_errors
-from phoneverify.adapters.send_limits import TTL_MARGIN_SECS, address_block
-from phoneverify.clock import Clock
-from phoneverify.errors import LoginThrottled, StorageUnavailable
-from phoneverify.models import PasswordAttempt, RequestOrigin
-from phoneverify.throttling import ACCOUNT_PREFIX, SOURCE_PREFIX, PasswordThrottlePolicy
+from phoneverify.adapters.dynamo.send_limits import TTL_MARGIN_SECS, address_block
+from phoneverify.adapters.dynamo.toolkit import ConditionFailed, dynamodb_errors
+from phoneverify.domain.clock import Clock
+from phoneverify.domain.errors import LoginThrottled, StorageUnavailable
+from phoneverify.domain.models import PasswordAttempt, RequestOrigin
+from phoneverify.domain.throttling import ACCOUNT_PREFIX, SOURCE_PREFIX, PasswordThrottlePolicy
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
