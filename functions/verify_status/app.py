@@ -13,7 +13,12 @@ app = http_app(runtime.settings.allowed_origin)
 
 @app.get("/verify/status")
 def verify_status(flow_id: FlowIdQuery) -> dict[str, Any]:
-    return runtime.any_flow.status(flow_id).body()
+    state = runtime.any_flow.status(flow_id)
+    return {
+        "status": state.status,
+        "delivery_status": state.delivery_status.value,
+        "expires_in": state.expires_in,
+    }
 
 
 lambda_handler = lambda_handler_for(app, runtime.metrics)

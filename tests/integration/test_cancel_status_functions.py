@@ -13,7 +13,7 @@ from devtools.telnyx_emulator import TelnyxEmulator
 from phoneverify.adapters.dynamo.audit import DynamoAuditTrail
 from phoneverify.adapters.dynamo.toolkit import DynamoVerificationStore
 from phoneverify.domain.models import FlowKind, FlowStatus, PendingVerification
-from phoneverify.flows.challenges import flow_key
+from phoneverify.flows.any_flow import flow_key
 from tests.support.lambda_env import ROOT, invoke
 from tests.support.verify_stack import PHONE, VerifyStack, verify_stack
 

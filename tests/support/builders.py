@@ -245,7 +245,6 @@ def payment_world(
         exemptions=exemptions,
         processor=ledger,
         challenges=world.challenges(payment_policy()),
-        verifications=world.store,
         failures=world.failures,
         idempotency=idempotency,
         clock=world.clock,

@@ -150,7 +150,7 @@ def test_the_status_of_a_reset_never_tells_delivery(
     world, flow = reset
     # Given a real reset whose SMS was delivered
     started = flow.start("demo@example.com", ORIGIN)
-    any_flow = world.challenges(FlowKind.PASSWORD_RESET)
+    any_flow = world.challenges(FlowKind.PASSWORD_RESET).flows
     verification_id = world.sender.outbox[-1][1]
     any_flow.record_delivery(verification_id, DeliveryStatus.DELIVERED)
     # Then its status reads like a decoy's

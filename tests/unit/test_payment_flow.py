@@ -30,7 +30,7 @@ from phoneverify.domain.errors import (
     VerificationExpired,
 )
 from phoneverify.domain.models import Exemption, FlowKind, PaymentStatus
-from phoneverify.flows.challenges import flow_key
+from phoneverify.flows.any_flow import flow_key
 from phoneverify.flows.payment import PaymentCompleted, PaymentOrder
 from tests.support.builders import ORIGIN, PHONE, PaymentWorld, payment_world
 from tests.unit.test_send_limits import ScriptedClient, client_error

@@ -34,7 +34,8 @@ from phoneverify.domain.errors import (
 )
 from phoneverify.domain.models import RequestOrigin, SendPermit
 from phoneverify.domain.money import ExemptionLimits, Thresholds
-from phoneverify.flows.challenges import Challenges, flow_key
+from phoneverify.flows.any_flow import flow_key
+from phoneverify.flows.challenges import Challenges
 from phoneverify.flows.login import SecondFactorRequired
 from phoneverify.flows.payment import PaymentFlow, PaymentOrder
 from phoneverify.runtime import Runtime
@@ -124,7 +125,6 @@ def world() -> World:
         exemptions=InMemoryExemptPayments(),
         processor=InMemoryLedger(),
         challenges=challenges,
-        verifications=base.store,
         failures=base.failures,
         idempotency=InMemoryIdempotency(),
         clock=base.clock,

@@ -12,15 +12,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from devtools.telnyx_emulator import EmulatorConfig, TelnyxEmulator
+from phoneverify.adapters.telnyx.webhooks import SignatureVerifier, WebhookKeyUnusable
 from phoneverify.domain.errors import InvalidRequest, InvalidWebhookSignature, StorageUnavailable
 from phoneverify.domain.models import DeliveryStatus, FlowStatus
 from phoneverify.flows.challenges import Challenges
-from phoneverify.webhooks import (
-    SignatureVerifier,
-    TelnyxWebhookReceiver,
-    WebhookKeyUnusable,
-    WebhookOutcome,
-)
+from phoneverify.flows.delivery_reports import WebhookOutcome, WebhookReceiver
 from tests.support.builders import ORIGIN, PHONE, policy
 from tests.support.fakes import (
     FakeClock,
@@ -212,10 +208,10 @@ class World:
         self.challenges = Challenges(
             policy(), store=self.store, sender=self.sender, events=self.events, clock=clock
         )
-        self.receiver = TelnyxWebhookReceiver(
+        self.receiver = WebhookReceiver(
             verifier=SignatureVerifier(lambda: telnyx.public_b64, clock),
             ledger=self.ledger,
-            challenges=self.challenges,
+            flows=self.challenges.flows,
             clock=clock,
             sleep=self.pauses.append,
         )
@@ -229,7 +225,7 @@ class World:
         return flow_id
 
     def delivery_status(self, flow_id: str) -> DeliveryStatus:
-        return self.challenges.status(flow_id).delivery_status
+        return self.challenges.flows.status(flow_id).delivery_status
 
 
 @pytest.fixture
@@ -297,10 +293,10 @@ def test_a_report_for_a_flow_not_yet_written_is_looked_up_again(world: World) ->
         if len(world.pauses) == 2:
             opened.append(world.open_flow())
 
-    world.receiver = TelnyxWebhookReceiver(
+    world.receiver = WebhookReceiver(
         verifier=SignatureVerifier(lambda: world.telnyx.public_b64, world.clock),
         ledger=world.ledger,
-        challenges=world.challenges,
+        flows=world.challenges.flows,
         clock=world.clock,
         sleep=pause,
     )

@@ -17,6 +17,7 @@ from phoneverify.domain.models import (
     StepUpReason,
     User,
     VerificationEvent,
+    WebhookEvent,
 )
 from phoneverify.domain.tokens import TokenClaims
 
@@ -194,6 +195,15 @@ class PasswordThrottle(Protocol):
 
     def clear(self, account_key: str) -> None:
         """Forget the account's failures (a password reset). Best effort."""
+        ...
+
+
+class SignedWebhooks(Protocol):
+    """A provider's signed webhook deliveries."""
+
+    def open(self, raw_body: bytes, headers: Mapping[str, str]) -> WebhookEvent:
+        """The event in a body whose signature checks out over its exact bytes; raises
+        InvalidWebhookSignature (nothing read) or InvalidRequest (signed, but not an event)."""
         ...
 
 

@@ -41,6 +41,7 @@ from phoneverify.domain.phones import PhonePolicy
 from phoneverify.domain.throttling import PasswordThrottlePolicy
 from phoneverify.domain.tokens import AccessTokenIssuer
 from phoneverify.flows import password_reset
+from phoneverify.flows.any_flow import AnyFlow
 from phoneverify.flows.challenges import ChallengePolicy, Challenges
 from phoneverify.flows.login import LoginFlow
 from phoneverify.flows.password_reset import PasswordResetFlow
@@ -56,7 +57,7 @@ from phoneverify.ports import VerificationEvents
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
-    from phoneverify.webhooks import TelnyxWebhookReceiver
+    from phoneverify.flows.delivery_reports import WebhookReceiver
 else:
     DynamoDBClient = Any
 
@@ -284,30 +285,29 @@ class Runtime:
         )
 
     @cached_property
-    def any_flow(self) -> Challenges:
-        """Cancel, status and delivery reports: they work on a flow of any kind, by flow id
-        (or Telnyx verification id), so the policy's kind plays no part in them."""
-        policy = self.challenge_policy(FlowKind.LOGIN, self.settings.login_timeout_secs, "", "")
-        return self.challenges(policy)
+    def any_flow(self) -> AnyFlow:
+        """Cancel, status and delivery reports: a flow of any kind, by flow id."""
+        return AnyFlow(store=self.verifications, events=self.events, clock=self.clock)
 
     # -- Telnyx webhooks: only the webhook function sets TELNYX_PUBLIC_KEY_PARAM and its table
     WEBHOOK_SETTINGS = ("telnyx_public_key_param", "webhook_events_table")
 
     @cached_property
-    def telnyx_webhooks(self) -> TelnyxWebhookReceiver:
+    def telnyx_webhooks(self) -> WebhookReceiver:
         # Imported here: only this function needs cryptography at cold start.
         from phoneverify.adapters.dynamo.webhook_events import DynamoWebhookEventLedger
-        from phoneverify.webhooks import SignatureVerifier, TelnyxWebhookReceiver
+        from phoneverify.adapters.telnyx.webhooks import SignatureVerifier
+        from phoneverify.flows.delivery_reports import WebhookReceiver
 
         s = self.settings
         s.require(*self.WEBHOOK_SETTINGS)
         public_key_param = str(s.telnyx_public_key_param)
-        return TelnyxWebhookReceiver(
+        return WebhookReceiver(
             verifier=SignatureVerifier(lambda: self.secrets.get(public_key_param), self.clock),
             ledger=DynamoWebhookEventLedger(
                 self.dynamodb, str(s.webhook_events_table), s.webhook_event_retention_secs
             ),
-            challenges=self.any_flow,
+            flows=self.any_flow,
             clock=self.clock,
         )
 
@@ -375,7 +375,6 @@ class Runtime:
             exemptions=self.exempt_payments,
             processor=self.payment_processor,
             challenges=self.challenges(policy),
-            verifications=self.verifications,
             failures=self.failure_counter,
             idempotency=self.idempotency,
             clock=self.clock,

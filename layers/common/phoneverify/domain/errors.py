@@ -135,12 +135,15 @@ class RetryLater(DomainError):
 
 
 class TooManyAttempts(RetryLater):
-    """The flow is closed for good; a new one may be started at once."""
+    """The flow is closed for good; a new one may be started at once. `locked` is true when
+    the flow's lock is written (by this request or an earlier one), false while another
+    request's lock is still on its way."""
 
     code = "too_many_attempts"
     message = "Too many attempts. Please start the login process again."
 
-    def __init__(self, message: str | None = None) -> None:
+    def __init__(self, message: str | None = None, *, locked: bool = False) -> None:
+        self.locked = locked
         super().__init__(0, message)
 
 

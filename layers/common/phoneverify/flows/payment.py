@@ -39,7 +39,6 @@ from phoneverify.domain.errors import (
 )
 from phoneverify.domain.models import (
     Exemption,
-    FlowStatus,
     Payment,
     PaymentStatus,
     PendingVerification,
@@ -47,7 +46,7 @@ from phoneverify.domain.models import (
     StepUpReason,
 )
 from phoneverify.domain.money import ExemptionLimits, Money, Thresholds, parse_money, to_minor
-from phoneverify.flows.challenges import Challenges, OpenedChallenge, Resent, flow_key
+from phoneverify.flows.challenges import Challenges, OpenedChallenge, Resent
 from phoneverify.ports import (
     ExemptPayments,
     FailureCounter,
@@ -55,7 +54,6 @@ from phoneverify.ports import (
     PaymentProcessor,
     PaymentRepository,
     UserLookup,
-    VerificationStore,
 )
 
 logger = logging.getLogger(__name__)
@@ -183,7 +181,6 @@ class PaymentFlow:
         exemptions: ExemptPayments,
         processor: PaymentProcessor,
         challenges: Challenges,
-        verifications: VerificationStore,
         failures: FailureCounter,
         idempotency: IdempotentRequests,
         clock: Clock,
@@ -196,7 +193,6 @@ class PaymentFlow:
         self._payments = payments
         self._processor = processor
         self._challenges = challenges
-        self._verifications = verifications
         self._idempotency = idempotency
         self._clock = clock
 
@@ -333,8 +329,8 @@ class PaymentFlow:
             record = self._challenges.check(payment.flow_id, code, origin)
         except VerificationExpired:
             self._expire(payment)
-        except TooManyAttempts:
-            self._fail_if_locked(payment)
+        except TooManyAttempts as refused:
+            self._fail_if_locked(payment, refused)
             raise
         except NoPendingVerification:
             self._raise_if_no_longer_pending(payment.payment_id)
@@ -352,8 +348,8 @@ class PaymentFlow:
         assert payment.flow_id is not None
         try:
             resent = self._challenges.resend(payment.flow_id, origin)
-        except TooManyAttempts:
-            self._fail_if_locked(payment)
+        except TooManyAttempts as refused:
+            self._fail_if_locked(payment, refused)
             raise
         except NoPendingVerification:
             self._raise_if_no_longer_pending(payment_id)
@@ -402,16 +398,14 @@ class PaymentFlow:
             self._raise_if_no_longer_pending(payment.payment_id)
         raise VerificationExpired("Verification expired. " + RESTART_HINT)
 
-    def _fail_if_locked(self, payment: Payment) -> None:
+    def _fail_if_locked(self, payment: Payment, refused: TooManyAttempts) -> None:
         """After "too many attempts", fail the payment if its challenge is locked.
 
         A locked challenge can never be verified (lock and accept are both conditional on
         `pending`), so failing the payment cannot undo a concurrent right code. A 429 seen
         while another request's right code is being accepted leaves the payment alone.
         """
-        assert payment.flow_id is not None
-        challenge = self._verifications.get(flow_key(payment.flow_id))
-        if challenge is not None and challenge.status == FlowStatus.LOCKED:
+        if refused.locked:
             self._payments.fail(
                 payment.payment_id, PaymentStatus.PENDING, "too_many_attempts", self._clock.now()
             )
