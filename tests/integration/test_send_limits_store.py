@@ -12,15 +12,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from phoneverify.adapters.dynamo.send_limits import (
-    METRIC_ADMITTED,
-    METRIC_BUDGET_EXHAUSTED,
-    DynamoFailureCounter,
-    DynamoSendLimits,
-    SendCaps,
-)
+from phoneverify.adapters.dynamo.send_limits import DynamoFailureCounter, DynamoSendLimits
 from phoneverify.domain.errors import AccountLocked, SendBudgetExhausted, SendLimitReached
 from phoneverify.domain.models import RequestOrigin
+from phoneverify.domain.send_limits import METRIC_ADMITTED, METRIC_BUDGET_EXHAUSTED, SendCaps
 from phoneverify.ports import FailureCounter, SendGuard
 from tests.support.fakes import FakeClock, InMemoryFailureCounter, InMemorySendLimits
 from tests.support.tables import rate_limits_table

@@ -13,9 +13,9 @@ import pytest
 from moto import mock_aws
 
 from devtools.aws_resources import create_tables
-from phoneverify.adapters.dynamo.toolkit import ConditionFailed, DynamoVerificationStore
+from phoneverify.adapters.dynamo.toolkit import DynamoVerificationStore
 from phoneverify.domain.models import DeliveryStatus, FlowKind, FlowStatus, PendingVerification
-from phoneverify.ports import VerificationStore
+from phoneverify.ports import ConditionFailed, VerificationStore
 from tests.support.fakes import InMemoryVerificationStore
 
 NOW = 1_800_000_000.0

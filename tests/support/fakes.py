@@ -11,16 +11,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from phoneverify.adapters.dynamo.password_throttle import source_key
-from phoneverify.adapters.dynamo.send_limits import (
-    METRIC_ADMITTED,
-    METRIC_BUDGET_EXHAUSTED,
-    METRIC_REFUSED,
-    SendCaps,
-    refusal,
-    send_counters,
-)
-from phoneverify.adapters.dynamo.toolkit import ConditionFailed
 from phoneverify.domain.errors import (
     AccountLocked,
     CodeCheckFailed,
@@ -48,8 +38,17 @@ from phoneverify.domain.models import (
     User,
     VerificationEvent,
 )
+from phoneverify.domain.send_limits import (
+    METRIC_ADMITTED,
+    METRIC_BUDGET_EXHAUSTED,
+    METRIC_REFUSED,
+    SendCaps,
+    refusal,
+    send_counters,
+)
 from phoneverify.domain.throttling import PasswordThrottlePolicy
 from phoneverify.domain.tokens import TokenClaims, revocation_refusal
+from phoneverify.ports import ConditionFailed
 
 
 class FakeClock:
@@ -659,7 +658,7 @@ class InMemoryPasswordThrottle:
 
     def admit(self, account_key: str, origin: RequestOrigin) -> PasswordAttempt:
         now, policy = self.clock.now(), self.policy
-        source = source_key(policy, origin, now)
+        source = policy.source_key(origin, now)
         with self._lock:
             if self.sources.get(source, 0) >= policy.per_source:
                 raise LoginThrottled(policy.source_retry_after(now))

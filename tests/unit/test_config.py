@@ -5,21 +5,7 @@ from __future__ import annotations
 import pytest
 
 from phoneverify.config import ConfigurationError, Settings
-
-VALID = {
-    "USERS_TABLE": "UsersTable",
-    "VERIFICATIONS_TABLE": "VerificationsTable",
-    "AUDIT_TABLE": "AuditTable",
-    "TELNYX_API_BASE_URL": "https://api.telnyx.com/",
-    "TELNYX_API_KEY_PARAM": "/phone-verify/dev/telnyx-api-key",
-    "TELNYX_VERIFY_PROFILE_ID_PARAM": "/phone-verify/dev/telnyx-verify-profile-id",
-    "JWT_SIGNING_SECRET_PARAM": "/phone-verify/dev/jwt-signing-secret",
-    "JWT_ISSUER": "iss",
-    "JWT_AUDIENCE": "aud",
-    "ACCESS_TOKEN_TTL_SECONDS": "3600",
-    "VERIFY_CODE_LENGTH": "6",
-    "ALLOWED_ORIGIN": "https://app.example",
-}
+from tests.support.settings import VALID
 
 
 def test_valid_environment_is_read_with_documented_defaults() -> None:

@@ -33,7 +33,7 @@ from phoneverify.domain.models import Exemption, FlowKind, PaymentStatus
 from phoneverify.flows.any_flow import flow_key
 from phoneverify.flows.payment import PaymentCompleted, PaymentOrder
 from tests.support.builders import ORIGIN, PHONE, PaymentWorld, payment_world
-from tests.unit.test_send_limits import ScriptedClient, client_error
+from tests.support.scripted_dynamodb import ScriptedClient, client_error
 
 PAYER = "u-phone"  # has PHONE
 NO_PHONE = "u-plain"

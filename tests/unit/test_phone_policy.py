@@ -26,7 +26,7 @@ from tests.support.builders import (
     policy,
     registration_policy,
 )
-from tests.unit.test_config import VALID
+from tests.support.settings import VALID
 
 NOT_ALLOWED = {
     "error": "Phone number not allowed",

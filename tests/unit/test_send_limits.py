@@ -1,26 +1,16 @@
 """Send limits across flows, the SMS budget, and wrong codes per account, driven through the
-login, registration and payment flows with in-memory adapters; then the DynamoDB adapters'
-answers to throttling and transaction conflicts, on a scripted client."""
+login, registration and payment flows with in-memory adapters."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
-from phoneverify.adapters.dynamo import send_limits as send_limits_module
 from phoneverify.adapters.dynamo.send_limits import (
     METRIC_ADMITTED,
     METRIC_BUDGET_EXHAUSTED,
-    DynamoFailureCounter,
-    DynamoSendLimits,
-    SendCaps,
-    address_block,
-    canonical_phone,
 )
-from phoneverify.config import ConfigurationError, Settings
 from phoneverify.domain.errors import (
     AccountLocked,
     CodeCheckFailed,
@@ -38,7 +28,6 @@ from phoneverify.flows.any_flow import flow_key
 from phoneverify.flows.challenges import Challenges
 from phoneverify.flows.login import SecondFactorRequired
 from phoneverify.flows.payment import PaymentFlow, PaymentOrder
-from phoneverify.runtime import Runtime
 from tests.support.builders import (
     ORIGIN,
     PASSWORD,
@@ -55,7 +44,6 @@ from tests.support.fakes import (
     InMemoryLedger,
     InMemoryPayments,
 )
-from tests.unit.test_config import VALID
 
 HOUR = 3_600
 USER = "u-phone"  # demo@example.com, PHONE
@@ -439,158 +427,3 @@ def test_a_throttled_send_guard_answers_503_and_leaves_the_flow_as_it_was(world:
     assert len(world.outbox) == 1
     assert world.base.store.items[flow_key(flow_id)].send_count == 1
     world.base.login.resend(flow_id, ORIGIN)
-
-
-def client_error(code: str, reasons: list[str] | None = None) -> ClientError:
-    response: dict[str, Any] = {"Error": {"Code": code, "Message": code}}
-    if reasons is not None:
-        response["CancellationReasons"] = [{"Code": reason} for reason in reasons]
-    return ClientError(response, "TransactWriteItems")  # type: ignore[arg-type]
-
-
-class ScriptedClient:
-    """Answers transact_write_items / update_item / get_item from a script of errors."""
-
-    def __init__(self, *errors: ClientError | None) -> None:
-        self.script = list(errors)
-        self.calls = 0
-
-    def _next(self) -> None:
-        self.calls += 1
-        error = self.script.pop(0) if self.script else None
-        if error is not None:
-            raise error
-
-    def transact_write_items(self, **request: Any) -> dict[str, Any]:
-        self._next()
-        return {}
-
-    def update_item(self, **request: Any) -> dict[str, Any]:
-        self._next()
-        return {"Attributes": {"failures": {"N": "1"}}}
-
-    def get_item(self, **request: Any) -> dict[str, Any]:
-        self._next()
-        return {}
-
-    def delete_item(self, **request: Any) -> dict[str, Any]:
-        self._next()
-        return {}
-
-
-def guard_on(client: ScriptedClient) -> DynamoSendLimits:
-    return DynamoSendLimits(client, "RateLimitsTable", SendCaps(), FakeClock())  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def no_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(send_limits_module.time, "sleep", lambda _: None)
-
-
-@pytest.mark.parametrize(
-    "error",
-    [
-        client_error("TransactionCanceledException", ["None", "ThrottlingError", "None", "None"]),
-        client_error("TransactionCanceledException", ["None", "None", "None", "ValidationError"]),
-        client_error("ProvisionedThroughputExceededException"),
-        client_error("ThrottlingException"),
-    ],
-    ids=["throttled-item", "cancelled-otherwise", "throughput", "throttling"],
-)
-def test_a_throttled_send_transaction_is_a_clean_503(error: ClientError) -> None:
-    with pytest.raises(StorageUnavailable):
-        guard_on(ScriptedClient(error)).admit(PHONE, USER, ORIGIN)
-
-
-def test_transaction_conflicts_are_retried(no_sleep: None) -> None:
-    conflict = client_error("TransactionCanceledException", ["None"] * 3 + ["TransactionConflict"])
-    client = ScriptedClient(conflict, conflict, None)
-    permit = guard_on(client).admit(PHONE, USER, ORIGIN)
-    assert client.calls == 3
-    assert len(permit.keys) == 4
-
-
-def test_endless_conflicts_end_in_a_503(no_sleep: None) -> None:
-    conflict = client_error("TransactionCanceledException", ["TransactionConflict"] * 4)
-    client = ScriptedClient(*[conflict] * 20)
-    with pytest.raises(StorageUnavailable):
-        guard_on(client).admit(PHONE, USER, ORIGIN)
-
-
-def test_a_throttled_failure_counter_table_is_a_clean_503() -> None:
-    client = ScriptedClient(client_error("ProvisionedThroughputExceededException"))
-    counter = DynamoFailureCounter(
-        client,  # type: ignore[arg-type]
-        "RateLimitsTable",
-        max_failures=100,
-        lockout_secs=LOCKOUT,
-        clock=FakeClock(),
-    )
-    with pytest.raises(StorageUnavailable):
-        counter.reserve(USER)
-
-
-def test_giving_counts_back_never_turns_a_telnyx_502_into_a_503() -> None:
-    unavailable = client_error("ProvisionedThroughputExceededException")
-    client = ScriptedClient(*[unavailable] * 6)
-    guard_on(client).release(SendPermit(("phone#a#0", "ip#b#0", "account#c#0", "global#0")))
-    counter = DynamoFailureCounter(
-        client,  # type: ignore[arg-type]
-        "RateLimitsTable",
-        max_failures=100,
-        lockout_secs=LOCKOUT,
-        clock=FakeClock(),
-    )
-    counter.refund(USER)
-    counter.reset(USER)
-    assert client.calls == 6
-
-
-# -- keys and wiring -------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("typed", "e164"),
-    [("+1 (415) 555-0123", "+14155550123"), ("+44 7400 123456", "+447400123456")],
-)
-def test_a_number_counts_under_its_e164_form(typed: str, e164: str) -> None:
-    assert canonical_phone(typed) == e164
-
-
-@pytest.mark.parametrize(
-    ("address", "block"),
-    [
-        ("203.0.113.9", "203.0.113.9"),
-        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
-        ("::ffff:203.0.113.9", "203.0.113.9"),
-        ("unknown", "unknown"),
-    ],
-)
-def test_sources_are_counted_by_address_or_ipv6_64(address: str, block: str) -> None:
-    assert address_block(address) == block
-
-
-def test_a_function_that_sends_codes_needs_the_rate_limits_table() -> None:
-    runtime = Runtime(Settings.from_env(VALID))
-    with pytest.raises(ConfigurationError, match="RATE_LIMITS_TABLE"):
-        _ = runtime.login_flow
-
-
-def test_the_runtime_reads_the_limits_and_the_phone_policy_from_settings() -> None:
-    env = {
-        **VALID,
-        "RATE_LIMITS_TABLE": "RateLimitsTable",
-        "ALLOWED_COUNTRIES": "us,ca",
-        "ALLOW_VOIP_NUMBERS": "true",
-        "MAX_SENDS_PER_PHONE": "4",
-        "SMS_BUDGET": "50",
-        "MAX_ACCOUNT_FAILURES": "20",
-    }
-    runtime = Runtime(Settings.from_env(env), dynamodb=object())  # type: ignore[arg-type]
-    assert runtime.phone_policy.allowed_countries == frozenset({"US", "CA"})
-    assert runtime.phone_policy.allow_voip is True
-    challenges = runtime.login_flow._challenges  # the wiring itself is under test
-    assert challenges._guard is runtime.send_limits
-    assert challenges._failures is runtime.failure_counter
-    assert challenges.phone_policy is runtime.phone_policy
-    assert runtime.send_limits._caps == SendCaps(
-        per_phone=4, per_ip=30, per_account=10, budget=50, window_secs=3_600
-    )

@@ -22,6 +22,15 @@ from phoneverify.domain.models import (
 from phoneverify.domain.tokens import TokenClaims
 
 
+class ConditionFailed(Exception):
+    """A conditional write's condition did not hold; nothing was written. `item` is the item
+    as it was, when the write asked for it (DynamoDB: ReturnValuesOnConditionCheckFailure)."""
+
+    def __init__(self, item: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        self.item = item
+
+
 class CodeSender(Protocol):
     """Sends codes and checks them (Telnyx Verify in production)."""
 

@@ -26,7 +26,7 @@ from phoneverify.adapters.dynamo.payments import (
     PowertoolsIdempotentRequests,
 )
 from phoneverify.adapters.dynamo.revocations import DynamoTokenRevocations
-from phoneverify.adapters.dynamo.send_limits import DynamoFailureCounter, DynamoSendLimits, SendCaps
+from phoneverify.adapters.dynamo.send_limits import DynamoFailureCounter, DynamoSendLimits
 from phoneverify.adapters.dynamo.toolkit import DynamoUserRepository, DynamoVerificationStore
 from phoneverify.adapters.event_log import EventFanout, LoggedVerificationEvents
 from phoneverify.adapters.ssm import SecretSource, SsmSecrets
@@ -38,6 +38,7 @@ from phoneverify.domain.models import FlowKind
 from phoneverify.domain.money import ExemptionLimits, Thresholds
 from phoneverify.domain.passwords import PasswordHasher
 from phoneverify.domain.phones import PhonePolicy
+from phoneverify.domain.send_limits import SendCaps
 from phoneverify.domain.throttling import PasswordThrottlePolicy
 from phoneverify.domain.tokens import AccessTokenIssuer
 from phoneverify.flows import password_reset

@@ -25,7 +25,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from phoneverify.adapters.dynamo.toolkit import ConditionFailed, dynamodb_errors
+from phoneverify.adapters.dynamo.toolkit import dynamodb_errors
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import (
     IdempotencyKeyInUse,
@@ -34,6 +34,7 @@ from phoneverify.domain.errors import (
     StorageUnavailable,
 )
 from phoneverify.domain.models import Exemption, Payment, PaymentStatus, StepUpReason
+from phoneverify.ports import ConditionFailed
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient

@@ -13,7 +13,6 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
 from phoneverify.adapters.dynamo.toolkit import (
-    ConditionFailed,
     DynamoUserRepository,
     _n,
     _s,
@@ -22,6 +21,7 @@ from phoneverify.adapters.dynamo.toolkit import (
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import StorageUnavailable
 from phoneverify.domain.tokens import TokenClaims, revocation_refusal
+from phoneverify.ports import ConditionFailed
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient

@@ -24,6 +24,7 @@ from phoneverify.domain.models import (
     PendingVerification,
     User,
 )
+from phoneverify.ports import ConditionFailed
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -45,15 +46,6 @@ UNAVAILABLE = {
     "ServiceUnavailable",
     "LimitExceededException",
 }
-
-
-class ConditionFailed(Exception):
-    """A conditional write's condition did not hold; nothing was written. `item` is the item
-    as it was, when the write asked for it (ReturnValuesOnConditionCheckFailure=ALL_OLD)."""
-
-    def __init__(self, item: dict[str, Any] | None = None) -> None:
-        super().__init__()
-        self.item = item
 
 
 @contextmanager
