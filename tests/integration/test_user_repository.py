@@ -25,6 +25,7 @@ from phoneverify.domain.errors import (
     StorageUnavailable,
 )
 from phoneverify.domain.models import User
+from phoneverify.http.errors import status_of
 
 PHONE = "+14155550199"
 
@@ -152,7 +153,7 @@ def test_a_conflict_that_persists_is_a_503_not_a_500(
         )
     with pytest.raises(StorageUnavailable) as caught:
         users.put_user(user(), phone_verified_at=1)
-    assert caught.value.status == 503
+    assert status_of(caught.value) == 503
 
 
 def test_the_retry_after_a_conflict_can_find_the_phone_taken(

@@ -16,6 +16,7 @@ from phoneverify.domain.money import (
     parse_money,
     to_minor,
 )
+from phoneverify.http.errors import error_body, status_of
 from phoneverify.runtime import Runtime
 from tests.support.lambda_env import template_environment
 
@@ -86,8 +87,8 @@ def test_invalid_money_is_a_400_naming_the_field(
 ) -> None:
     with pytest.raises(InvalidRequest) as caught:
         parse_money(amount, currency)
-    assert caught.value.status == 400
-    body = caught.value.body()
+    assert status_of(caught.value) == 400
+    body = error_body(caught.value)
     assert body["field"] == field
     assert body["error"].startswith(field)
     assert reason in body["error"]

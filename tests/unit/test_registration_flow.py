@@ -19,6 +19,7 @@ from phoneverify.domain.errors import (
 )
 from phoneverify.flows.login import SecondFactorRequired
 from phoneverify.flows.registration import PHONE_HAS_ACCOUNT, Registered
+from phoneverify.http.errors import error_body, status_of
 from tests.support.builders import ORIGIN, PHONE, RegistrationWorld, registration_world
 
 NEW_PHONE = "+14155550199"
@@ -87,7 +88,7 @@ def test_a_missing_field_is_named_with_all_fields_required(
 ) -> None:
     error = refusal(world, **missing)
     assert isinstance(error, InvalidRequest)
-    assert (error.status, error.body()) == (
+    assert (status_of(error), error_body(error)) == (
         400,
         {"error": "All fields required", "code": "invalid_request", "field": field},
     )
@@ -113,7 +114,7 @@ def test_a_missing_field_is_named_with_all_fields_required(
 )
 def test_an_implausible_email_is_refused(world: RegistrationWorld, email: str) -> None:
     error = refusal(world, email=email)
-    assert (error.status, error.body()) == (
+    assert (status_of(error), error_body(error)) == (
         400,
         {"error": "Invalid email address", "code": "invalid_request", "field": "email"},
     )
@@ -138,7 +139,7 @@ def test_a_number_a_code_cannot_reach_is_refused(
     world: RegistrationWorld, phone: str, message: str
 ) -> None:
     error = refusal(world, phone_number=phone)
-    assert (error.status, error.body()["field"], error.body()["error"]) == (
+    assert (status_of(error), error_body(error)["field"], error_body(error)["error"]) == (
         400,
         "phone_number",
         message,
@@ -157,7 +158,7 @@ def test_a_number_a_code_cannot_reach_is_refused(
 )
 def test_a_weak_password_is_refused(world: RegistrationWorld, password: str, message: str) -> None:
     error = refusal(world, password=password)
-    assert (error.status, error.body()["field"], error.body()["error"]) == (
+    assert (status_of(error), error_body(error)["field"], error_body(error)["error"]) == (
         400,
         "password",
         message,
@@ -221,8 +222,8 @@ def test_verify_tells_the_prover_what_is_taken_phone_first(
     with pytest.raises(error) as caught:
         world.flow.verify(flow_id, world.sender.outbox[-1][2], ORIGIN)
     # Then a 409 says which is taken (the phone first: the prover owns it, so: sign in)
-    assert (caught.value.status, caught.value.body()["code"]) == (409, code)
-    assert caught.value.body()["error"] == message
+    assert (status_of(caught.value), error_body(caught.value)["code"]) == (409, code)
+    assert error_body(caught.value)["error"] == message
     # and the existing account is untouched, no other was made, and the sign-up is over
     assert world.users.find_by_email("demo@example.com") == demo
     assert world.users.find_by_phone(PHONE) == demo
@@ -309,7 +310,7 @@ def test_lockout_closes_the_registration_and_drops_its_data(world: RegistrationW
     with pytest.raises(TooManyAttempts) as caught:
         world.flow.verify(flow_id, wrong, ORIGIN)
     # Then
-    assert caught.value.body()["error"] == (
+    assert error_body(caught.value)["error"] == (
         "Too many attempts. Please start the registration again."
     )
     (record,) = world.store.items.values()
@@ -343,11 +344,11 @@ def test_an_expired_registration_is_over_resend_included(world: RegistrationWorl
     # Then the code is refused as expired (410), and no resend can revive the flow
     with pytest.raises(VerificationExpired) as expired:
         world.flow.verify(flow_id, code, ORIGIN)
-    assert expired.value.status == 410
-    assert expired.value.body()["error"] == "Verification expired. Start registration again."
+    assert status_of(expired.value) == 410
+    assert error_body(expired.value)["error"] == "Verification expired. Start registration again."
     with pytest.raises(NoPendingVerification) as resend:
         world.flow.resend(flow_id, ORIGIN)
-    assert resend.value.body()["error"] == "No pending verification. Start registration again."
+    assert error_body(resend.value)["error"] == "No pending verification. Start registration again."
     assert world.users.find_by_email("ada@example.com") is None
 
 
@@ -369,7 +370,7 @@ def test_a_registration_flow_id_does_not_complete_a_login(world: RegistrationWor
     # When / Then
     with pytest.raises(NoPendingVerification) as caught:
         world.login.verify(flow_id, world.sender.last_code(NEW_PHONE), ORIGIN)
-    assert caught.value.body()["error"] == "No pending verification. Start login again."
+    assert error_body(caught.value)["error"] == "No pending verification. Start login again."
     assert world.users.find_by_email("ada@example.com") is None
 
 
@@ -380,7 +381,7 @@ def test_a_login_flow_id_does_not_complete_a_registration(world: RegistrationWor
     # When / Then
     with pytest.raises(NoPendingVerification) as caught:
         world.flow.verify(login.challenge.flow_id, world.sender.last_code(PHONE), ORIGIN)
-    assert caught.value.body()["error"] == "No pending verification. Start registration again."
+    assert error_body(caught.value)["error"] == "No pending verification. Start registration again."
     with pytest.raises(NoPendingVerification):
         world.flow.resend(login.challenge.flow_id, ORIGIN)
 
@@ -406,7 +407,7 @@ def test_of_two_pending_registrations_for_one_email_or_phone_the_first_code_wins
     # Then
     with pytest.raises(error) as caught:
         world.flow.verify(second_flow, second_code, ORIGIN)
-    assert caught.value.status == 409
+    assert status_of(caught.value) == 409
     with pytest.raises(NoPendingVerification):
         world.flow.verify(second_flow, second_code, ORIGIN)
 

@@ -28,6 +28,7 @@ from phoneverify.flows.any_flow import flow_key
 from phoneverify.flows.challenges import Challenges
 from phoneverify.flows.login import SecondFactorRequired
 from phoneverify.flows.payment import PaymentFlow, PaymentOrder
+from phoneverify.http.errors import error_body, error_headers, status_of
 from tests.support.builders import (
     ORIGIN,
     PASSWORD,
@@ -150,10 +151,10 @@ def test_the_phone_cap_counts_sends_of_every_flow(world: World) -> None:
     with pytest.raises(SendLimitReached) as refused:
         world.pay()
     # Then 429 until the hour is over, and no SMS
-    assert refused.value.status == 429
+    assert status_of(refused.value) == 429
     assert refused.value.retry_after == HOUR - 600 - 31
-    assert refused.value.headers() == {"Retry-After": str(HOUR - 631)}
-    assert refused.value.body() == {
+    assert error_headers(refused.value) == {"Retry-After": str(HOUR - 631)}
+    assert error_body(refused.value) == {
         "error": "Too many codes requested. Please try again later.",
         "code": "send_limit_reached",
         "retry_after": HOUR - 631,
@@ -218,9 +219,9 @@ def test_the_sms_budget_opens_the_circuit_breaker(world: World) -> None:
     with pytest.raises(SendBudgetExhausted) as refused:
         world.register("+14155550161", from_ip("198.51.100.2"))
     # Then 503 with Retry-After, a metric for the alarm, and no SMS
-    assert refused.value.status == 503
+    assert status_of(refused.value) == 503
     assert refused.value.code == "sms_budget_exhausted"
-    assert refused.value.headers() == {"Retry-After": str(HOUR - 600)}
+    assert error_headers(refused.value) == {"Retry-After": str(HOUR - 600)}
     assert world.base.limits.metrics.count(METRIC_BUDGET_EXHAUSTED) == 1
     assert world.base.limits.metrics.count(METRIC_ADMITTED) == 2
     assert len(world.outbox) == 2
@@ -288,9 +289,9 @@ def test_a_hundred_wrong_codes_across_flows_lock_the_account(world: World) -> No
     last = world.login()
     with pytest.raises(AccountLocked) as locked:
         world.base.login.verify(last, world.wrong(), ORIGIN)
-    assert locked.value.status == 429
+    assert status_of(locked.value) == 429
     assert locked.value.retry_after == LOCKOUT
-    assert locked.value.body() == {
+    assert error_body(locked.value) == {
         "error": AccountLocked.message,
         "code": "account_locked",
         "retry_after": LOCKOUT,
@@ -401,8 +402,8 @@ def test_a_throttled_failure_counter_answers_503_and_costs_no_attempt(world: Wor
     )
     with pytest.raises(StorageUnavailable) as caught:
         challenges.check(flow_id, world.code(), ORIGIN)
-    assert caught.value.status == 503
-    assert caught.value.headers() == {"Retry-After": "1"}
+    assert status_of(caught.value) == 503
+    assert error_headers(caught.value) == {"Retry-After": "1"}
     record = world.base.store.items[flow_key(flow_id)]
     assert record.attempts == 0
     assert record.check_lease_until == 0

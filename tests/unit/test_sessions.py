@@ -9,6 +9,7 @@ from phoneverify.domain.errors import AccountLocked, StorageUnavailable, TokenRe
 from phoneverify.domain.models import FlowKind, VerificationEventType
 from phoneverify.domain.tokens import AccessToken, TokenClaims
 from phoneverify.flows.login import SecondFactorRequired
+from phoneverify.http.errors import error_body, status_of
 from tests.support.builders import ORIGIN, PASSWORD, PHONE, LoginWorld, login_world
 
 
@@ -32,8 +33,8 @@ def authenticate(world: LoginWorld, token: str) -> TokenClaims:
 def refusal_reason(world: LoginWorld, token: str) -> str:
     with pytest.raises(TokenRefused) as refused:
         authenticate(world, token)
-    assert refused.value.status == 401 and refused.value.body()["code"] == "unauthorized"
-    assert "reason" not in refused.value.body()  # the client learns nothing more
+    assert status_of(refused.value) == 401 and error_body(refused.value)["code"] == "unauthorized"
+    assert "reason" not in error_body(refused.value)  # the client learns nothing more
     return refused.value.reason
 
 

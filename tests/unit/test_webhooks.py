@@ -17,6 +17,7 @@ from phoneverify.domain.errors import InvalidRequest, InvalidWebhookSignature, S
 from phoneverify.domain.models import DeliveryStatus, FlowStatus
 from phoneverify.flows.challenges import Challenges
 from phoneverify.flows.delivery_reports import WebhookOutcome, WebhookReceiver
+from phoneverify.http.errors import error_body, status_of
 from tests.support.builders import ORIGIN, PHONE, policy
 from tests.support.fakes import (
     FakeClock,
@@ -112,8 +113,8 @@ def test_a_tampered_body_is_refused(
     headers = telnyx.headers(event_body(event_type="verify.failed"), now(clock))
     with pytest.raises(InvalidWebhookSignature) as refused:
         verifier.verify(event_body(event_type="verify.delivered"), headers)
-    assert refused.value.status == 401
-    assert refused.value.body() == {"error": "Invalid signature", "code": "invalid_signature"}
+    assert status_of(refused.value) == 401
+    assert error_body(refused.value) == {"error": "Invalid signature", "code": "invalid_signature"}
 
 
 def test_a_body_signed_with_another_key_is_refused(
@@ -280,7 +281,7 @@ def test_unknown_event_types_are_accepted_and_ignored(world: World) -> None:
 def test_a_signed_body_that_is_not_an_event_is_a_400(world: World, body: bytes) -> None:
     with pytest.raises(InvalidRequest) as refused:
         world.deliver(body)
-    assert refused.value.status == 400
+    assert status_of(refused.value) == 400
 
 
 def test_a_report_for_a_flow_not_yet_written_is_looked_up_again(world: World) -> None:
@@ -354,7 +355,10 @@ def test_a_refused_signature_is_an_audited_event_with_its_reason(world: World) -
     for headers in (forged, stale):
         with pytest.raises(InvalidWebhookSignature) as refused:
             world.receiver.receive(body, headers, ORIGIN)
-        assert refused.value.body() == {"error": "Invalid signature", "code": "invalid_signature"}
+        assert error_body(refused.value) == {
+            "error": "Invalid signature",
+            "code": "invalid_signature",
+        }
     # Then each is recorded, with where it came from and why, and no signature
     events = world.events.events[-2:]
     assert [e.type.value for e in events] == ["webhook_signature_rejected"] * 2

@@ -136,7 +136,7 @@ def parse_decimal(value: object, field: str = "amount") -> Decimal:
 
 
 def parse_money(amount: object, currency: object) -> Money:
-    """Money from request values; InvalidRequest (400) naming `amount` or `currency`."""
+    """Money from request values; InvalidRequest naming `amount` or `currency`."""
     code = parse_currency(currency)
     value = parse_decimal(amount)
     minor_units = CURRENCY_MINOR_UNITS[code]

@@ -366,8 +366,8 @@ class Challenges:
     # -- abuse controls (docs/abuse-controls.md) ------------------------------------------
     def _ensure_phone_allowed(self, phone_number: str) -> None:
         """The phone policy, at every send: a number stored on an account before the policy
-        changed gets no code either. A registration's number came with the request (400
-        naming the field); an account's did not (403)."""
+        changed gets no code either. A registration's number came with the request
+        (InvalidPhoneNumber naming the field); an account's did not (AccountPhoneNotAllowed)."""
         try:
             self.phone_policy.ensure_allowed(phone_number)
         except InvalidPhoneNumber:

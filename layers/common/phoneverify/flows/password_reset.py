@@ -71,7 +71,7 @@ class PasswordResetFlow:
             try:
                 return self._challenges.open(user.user_id, user.phone_number, origin, data=data)
             except AccountPhoneNotAllowed:
-                # A 403 here would tell that the account exists; its owner needs support.
+                # Refusing here would tell that the account exists; its owner needs support.
                 logger.warning("password reset for a phone the policy refuses")
         return self._challenges.open(
             unknown_subject(key),

@@ -102,7 +102,7 @@ class PaymentOrder:
     def parse(
         cls, amount: object, currency: object, recipient: str, description: str | None
     ) -> PaymentOrder:
-        """Raises InvalidRequest (400) naming `amount` or `currency`."""
+        """Raises InvalidRequest naming `amount` or `currency`."""
         return cls(parse_money(amount, currency), recipient, description or None)
 
     def canonical(self) -> dict[str, Any]:
@@ -305,7 +305,8 @@ class PaymentFlow:
 
         One confirmation per payment runs at a time (a claim on the payment): Telnyx accepts
         a code once, so a concurrent second check of the right code would count as a wrong
-        one. The others get 409 and, once the first is done, "Payment already completed".
+        one. The others get ConfirmationInProgress and, once the first is done, "Payment
+        already completed".
         """
         payment = self._pending_payment(user_id, payment_id)
         token = secrets.token_hex(16)
@@ -393,7 +394,8 @@ class PaymentFlow:
         return payment
 
     def _expire(self, payment: Payment) -> NoReturn:
-        """pending -> expired (conditional), then 410; or why it was no longer pending."""
+        """pending -> expired (conditional), then VerificationExpired; or why it no longer
+        was pending."""
         if not self._payments.expire(payment.payment_id, self._clock.now()):
             self._raise_if_no_longer_pending(payment.payment_id)
         raise VerificationExpired("Verification expired. " + RESTART_HINT)
@@ -402,8 +404,9 @@ class PaymentFlow:
         """After "too many attempts", fail the payment if its challenge is locked.
 
         A locked challenge can never be verified (lock and accept are both conditional on
-        `pending`), so failing the payment cannot undo a concurrent right code. A 429 seen
-        while another request's right code is being accepted leaves the payment alone.
+        `pending`), so failing the payment cannot undo a concurrent right code.
+        TooManyAttempts seen while another request's right code is being accepted leaves the
+        payment alone.
         """
         if refused.locked:
             self._payments.fail(

@@ -6,7 +6,7 @@ nothing: a taken email or phone gets the same answer, after the same send limits
 work, as a fresh one, so sign-up tells a stranger nothing about who is registered.
 `verify` checks the code and only then creates the account, in one transaction that claims
 the email and the phone: uniqueness answers there, to the person who just proved the phone
-(409 phone_taken before email_taken), and two registrations racing for either make exactly one
+(phone_taken before email_taken), and two registrations racing for either make exactly one
 account.
 """
 
@@ -118,8 +118,8 @@ class RegistrationFlow:
         """Check the code; create the account with its phone verified and issue a token.
 
         The challenge is consumed (and its data dropped) before the account is written: if
-        another account holds the phone (409 phone_taken, which tells the prover, who owns
-        that phone, to sign in) or the email (409 email_taken), whether from before or from a
+        another account holds the phone (phone_taken, which tells the prover, who owns
+        that phone, to sign in) or the email (email_taken), whether from before or from a
         registration that won a race, this one is over.
         """
         record = self._challenges.check(flow_id, code, origin)

@@ -47,7 +47,7 @@ class Sessions:
     def authenticate(self, token: str, origin: RequestOrigin) -> TokenClaims:
         """The claims of a valid token that was not ended.
 
-        Raises TokenRefused (401; its reason is logged and audited, never answered) or
+        Raises TokenRefused (its reason is logged and audited, never answered) or
         StorageUnavailable when the check cannot be made: never a guess.
         """
         try:

@@ -33,6 +33,7 @@ from pydantic_core import PydanticCustomError
 
 from phoneverify.domain.errors import DomainError, InvalidRequest, NotAuthenticated
 from phoneverify.domain.models import RequestOrigin
+from phoneverify.http.errors import error_body, error_headers, status_of
 
 if TYPE_CHECKING:
     from phoneverify.domain.tokens import TokenClaims
@@ -285,7 +286,7 @@ def _map_errors(app: ApiGatewayResolver) -> None:
 
     @app.exception_handler(DomainError)  # type: ignore[untyped-decorator]
     def domain_error(exc: DomainError) -> Response[str]:
-        return error_response(exc.status, exc.body(), exc.headers())
+        return error_response(status_of(exc), error_body(exc), error_headers(exc))
 
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def invalid_request(exc: RequestValidationError) -> Response[str]:
