@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from phoneverify.http.app import FlowRequest, http_app, lambda_handler_for, request_origin
+from phoneverify.http.app import http_app, lambda_handler_for
+from phoneverify.http.requests import FlowRequest, request_origin
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment()

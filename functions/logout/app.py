@@ -6,14 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from phoneverify.http.app import (
-    BEARER_REQUIRED,
-    LogoutRequest,
-    bearer_claims,
-    http_app,
-    lambda_handler_for,
-    request_origin,
-)
+from phoneverify.http.app import http_app, lambda_handler_for
+from phoneverify.http.auth import BEARER_REQUIRED, bearer_claims
+from phoneverify.http.requests import LogoutRequest, request_origin
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment(*Runtime.TOKEN_TABLES)

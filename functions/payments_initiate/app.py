@@ -6,14 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from phoneverify.flows.payment import PaymentOrder
-from phoneverify.http.app import (
-    PaymentInitiateRequest,
-    authenticated_user,
-    http_app,
-    idempotency_key,
-    lambda_handler_for,
-    request_origin,
-)
+from phoneverify.http.app import http_app, lambda_handler_for
+from phoneverify.http.auth import authenticated_user
+from phoneverify.http.requests import PaymentInitiateRequest, idempotency_key, request_origin
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment(*Runtime.PAYMENT_TABLES)

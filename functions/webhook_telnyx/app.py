@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from phoneverify.http.app import function_url_app, function_url_origin, lambda_handler_for, raw_body
+from phoneverify.http.app import function_url_app, lambda_handler_for
+from phoneverify.http.requests import function_url_origin, raw_body
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment(*Runtime.WEBHOOK_SETTINGS)
