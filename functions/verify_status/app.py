@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from phoneverify.http.app import http_app, lambda_handler_for
 from phoneverify.http.requests import FlowIdQuery
+from phoneverify.http.responses import StatusResponse, status_response
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment()
@@ -13,13 +12,8 @@ app = http_app(runtime.settings.allowed_origin)
 
 
 @app.get("/verify/status")
-def verify_status(flow_id: FlowIdQuery) -> dict[str, Any]:
-    state = runtime.any_flow.status(flow_id)
-    return {
-        "status": state.status,
-        "delivery_status": state.delivery_status.value,
-        "expires_in": state.expires_in,
-    }
+def verify_status(flow_id: FlowIdQuery) -> StatusResponse:
+    return status_response(runtime.any_flow.status(flow_id))
 
 
 lambda_handler = lambda_handler_for(app, runtime.metrics)

@@ -21,6 +21,7 @@ from phoneverify.domain.models import FlowKind
 from phoneverify.domain.tokens import AccessToken
 from phoneverify.flows.login import SecondFactorRequired
 from phoneverify.http.errors import error_body, error_headers, status_of
+from tests.support.answers import answer
 from tests.support.builders import ORIGIN, PASSWORD, PHONE, LoginWorld, login_world
 
 
@@ -49,7 +50,7 @@ def test_account_with_phone_gets_a_challenge_and_an_sms(world: LoginWorld) -> No
     result = world.flow.start("  Demo@Example.COM ", PASSWORD, ORIGIN)
     # Then
     assert isinstance(result, SecondFactorRequired)
-    body = result.body()
+    body = answer(result)
     assert body["requires_2fa"] is True
     assert body["phone_hint"] == "+1******0123"
     assert body["timeout_secs"] == 300
@@ -182,7 +183,11 @@ def test_resend_waits_for_the_cooldown_then_replaces_the_code(world: LoginWorld)
     # Then
     assert too_soon.value.retry_after == 20
     assert error_headers(too_soon.value) == {"Retry-After": "20"}
-    assert resent.body() == {"message": "Code resent", "timeout_secs": 300, "resend_after_secs": 30}
+    assert answer(resent) == {
+        "message": "Code resent",
+        "timeout_secs": 300,
+        "resend_after_secs": 30,
+    }
     assert new_code != old_code
     with pytest.raises(InvalidCode):
         world.flow.verify(flow_id, old_code, ORIGIN)

@@ -34,6 +34,7 @@ from phoneverify.flows.any_flow import flow_key
 from phoneverify.flows.payment import PaymentCompleted, PaymentOrder
 from phoneverify.http.errors import error_body, error_headers
 from phoneverify.http.errors import status_of as http_status
+from tests.support.answers import answer
 from tests.support.builders import ORIGIN, PHONE, PaymentWorld, payment_world
 from tests.support.scripted_dynamodb import ScriptedClient, client_error
 
@@ -56,11 +57,11 @@ def order(
 
 
 def initiate(world: PaymentWorld, user: str = PAYER, **kwargs: Any) -> dict[str, Any]:
-    return world.flow.initiate(user, order(**kwargs), ORIGIN).body()
+    return answer(world.flow.initiate(user, order(**kwargs), ORIGIN))
 
 
 def confirm(world: PaymentWorld, payment_id: str, code: str, user: str = PAYER) -> dict[str, Any]:
-    return world.flow.confirm(user, payment_id, code, ORIGIN).body()
+    return answer(world.flow.confirm(user, payment_id, code, ORIGIN))
 
 
 def status_of(world: PaymentWorld, payment_id: str) -> PaymentStatus:
@@ -390,7 +391,7 @@ def test_resend_waits_for_the_cooldown_then_replaces_the_code(world: PaymentWorl
     with pytest.raises(ResendTooSoon):
         world.flow.resend(PAYER, payment_id, ORIGIN)
     world.clock.advance(30)
-    resent = world.flow.resend(PAYER, payment_id, ORIGIN).body()
+    resent = answer(world.flow.resend(PAYER, payment_id, ORIGIN))
     new_code = world.sender.last_code(PHONE)
     # Then
     assert resent == {"message": "Code resent", "timeout_secs": 300, "resend_after_secs": 30}
@@ -433,8 +434,8 @@ def test_resend_of_a_completed_payment_is_refused(world: PaymentWorld) -> None:
 # -- Idempotency-Key -----------------------------------------------------------------------
 def test_a_retried_request_with_the_same_key_gets_the_first_answer(world: PaymentWorld) -> None:
     # When the same request is sent twice with one key (amount written differently)
-    first = world.flow.initiate(PAYER, order(amount="250"), ORIGIN, "key-1").body()
-    second = world.flow.initiate(PAYER, order(amount=250.0), ORIGIN, "key-1").body()
+    first = answer(world.flow.initiate(PAYER, order(amount="250"), ORIGIN, "key-1"))
+    second = answer(world.flow.initiate(PAYER, order(amount=250.0), ORIGIN, "key-1"))
     # Then
     assert first == second
     assert list(world.payments.items) == [first["payment_id"]]
@@ -451,9 +452,9 @@ def test_the_same_key_with_another_request_is_refused(world: PaymentWorld) -> No
 
 
 def test_keys_are_scoped_per_user_and_optional(world: PaymentWorld) -> None:
-    mine = world.flow.initiate(PAYER, order(amount="10"), ORIGIN, "shared").body()
-    theirs = world.flow.initiate(NO_PHONE, order(amount="10"), ORIGIN, "shared").body()
-    no_key = [world.flow.initiate(PAYER, order(amount="10"), ORIGIN).body() for _ in range(2)]
+    mine = answer(world.flow.initiate(PAYER, order(amount="10"), ORIGIN, "shared"))
+    theirs = answer(world.flow.initiate(NO_PHONE, order(amount="10"), ORIGIN, "shared"))
+    no_key = [answer(world.flow.initiate(PAYER, order(amount="10"), ORIGIN)) for _ in range(2)]
     assert len({mine["payment_id"], theirs["payment_id"], *(b["payment_id"] for b in no_key)}) == 4
     assert len(world.ledger.entries) == 4
 
@@ -462,7 +463,7 @@ def test_a_failed_first_attempt_keeps_nothing_so_the_retry_runs(world: PaymentWo
     world.sender.fail_sends = 1
     with pytest.raises(CodeDeliveryFailed):
         world.flow.initiate(PAYER, order(), ORIGIN, "key-1")
-    body = world.flow.initiate(PAYER, order(), ORIGIN, "key-1").body()
+    body = answer(world.flow.initiate(PAYER, order(), ORIGIN, "key-1"))
     assert body["requires_verification"] is True
     assert len(world.payments.items) == 1
 
@@ -683,7 +684,7 @@ def test_the_limits_are_configurable() -> None:
     assert pay_small(world, "0.01", currency="EUR")["reason"] == "payment_count"
     # A cumulative limit below the threshold asks for a code for a payment reaching it alone
     lower = payment_world(cumulative_limits={"USD": "30.00"})
-    assert lower.flow.initiate(PAYER, order(amount="30.00"), ORIGIN).body()["reason"] == (
+    assert answer(lower.flow.initiate(PAYER, order(amount="30.00"), ORIGIN))["reason"] == (
         "cumulative_amount"
     )
     assert lower.exemptions.counted(PAYER) == (0, {})
@@ -692,7 +693,7 @@ def test_the_limits_are_configurable() -> None:
 def test_a_replayed_idempotency_key_counts_once(world: PaymentWorld) -> None:
     # When one small payment is sent three times with one key
     bodies = [
-        world.flow.initiate(PAYER, order(amount="60.00"), ORIGIN, "key-1").body() for _ in range(3)
+        answer(world.flow.initiate(PAYER, order(amount="60.00"), ORIGIN, "key-1")) for _ in range(3)
     ]
     # Then it was paid and counted once
     assert all(body == bodies[0] for body in bodies) and completes(bodies[0])

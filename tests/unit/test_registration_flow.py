@@ -20,6 +20,7 @@ from phoneverify.domain.errors import (
 from phoneverify.flows.login import SecondFactorRequired
 from phoneverify.flows.registration import PHONE_HAS_ACCOUNT, Registered
 from phoneverify.http.errors import error_body, status_of
+from tests.support.answers import answer
 from tests.support.builders import ORIGIN, PHONE, RegistrationWorld, registration_world
 
 NEW_PHONE = "+14155550199"
@@ -42,7 +43,7 @@ def start(world: RegistrationWorld, **changes: Any) -> str:
     started = world.flow.start(
         form["name"], form["email"], form["phone_number"], form["password"], ORIGIN
     )
-    flow_id: str = started.body()["flow_id"]
+    flow_id: str = answer(started)["flow_id"]
     return flow_id
 
 
@@ -63,7 +64,7 @@ def test_start_sends_a_code_and_answers_with_the_contract_fields(world: Registra
     # When
     started = world.flow.start("Ada", "ada@example.com", "(415) 555-0199", NEW_PASSWORD, ORIGIN)
     # Then
-    body = started.body()
+    body = answer(started)
     assert body["verification_sent"] is True
     assert body["phone_hint"] == "+1******0199"
     assert (body["timeout_secs"], body["code_length"], body["resend_after_secs"]) == (600, 6, 30)
@@ -186,10 +187,10 @@ def test_start_with_a_registered_email_or_phone_answers_like_a_fresh_one(
     world: RegistrationWorld, taken: dict[str, str]
 ) -> None:
     # Given a fresh sign-up as the reference
-    fresh = world.flow.start(*FORM.values(), ORIGIN).body()
+    fresh = answer(world.flow.start(*FORM.values(), ORIGIN))
     # When someone signs up with an email or phone that already has an account
     form = {**FORM, **taken}
-    probed = world.flow.start(*form.values(), ORIGIN).body()
+    probed = answer(world.flow.start(*form.values(), ORIGIN))
     # Then the answer has the same fields and values, flow id aside
     assert set(probed) == set(fresh)
     assert {k: v for k, v in probed.items() if k not in ("flow_id", "phone_hint")} == {
@@ -268,7 +269,7 @@ def test_the_right_code_creates_the_account_with_its_phone_verified(
     # When
     registered = world.flow.verify(flow_id, world.sender.last_code(NEW_PHONE), ORIGIN)
     # Then
-    body = registered.body()
+    body = answer(registered)
     assert set(body) == {"user_id", "token", "token_type", "expires_in"}
     assert world.tokens.decode_access_token(body["token"])["sub"] == body["user_id"]
     user = world.users.find_by_email("ada@example.com")
@@ -329,7 +330,11 @@ def test_resend_replaces_the_code_with_a_fresh_ten_minutes(world: RegistrationWo
     resent = world.flow.resend(flow_id, ORIGIN)
     world.clock.advance(590)
     # Then
-    assert resent.body() == {"message": "Code resent", "timeout_secs": 600, "resend_after_secs": 30}
+    assert answer(resent) == {
+        "message": "Code resent",
+        "timeout_secs": 600,
+        "resend_after_secs": 30,
+    }
     with pytest.raises(InvalidCode):
         world.flow.verify(flow_id, old_code, ORIGIN)
     assert world.flow.verify(flow_id, world.sender.last_code(NEW_PHONE), ORIGIN).user_id

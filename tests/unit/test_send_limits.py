@@ -29,6 +29,7 @@ from phoneverify.flows.challenges import Challenges
 from phoneverify.flows.login import SecondFactorRequired
 from phoneverify.flows.payment import PaymentFlow, PaymentOrder
 from phoneverify.http.errors import error_body, error_headers, status_of
+from tests.support.answers import answer
 from tests.support.builders import (
     ORIGIN,
     PASSWORD,
@@ -76,7 +77,7 @@ class World:
 
     def pay(self, origin: RequestOrigin = ORIGIN) -> str:
         order = PaymentOrder.parse("250.00", "USD", "Acme Supplies", None)
-        body = self.payments.initiate(USER, order, origin).body()
+        body = answer(self.payments.initiate(USER, order, origin))
         payment_id: str = body["payment_id"]
         return payment_id
 
@@ -84,7 +85,7 @@ class World:
         started = self.base.flow.start(
             "Ada Lovelace", f"ada{phone[-4:]}@example.com", phone, "analytical engine notes", origin
         )
-        flow_id: str = started.body()["flow_id"]
+        flow_id: str = answer(started)["flow_id"]
         return flow_id
 
     def code(self, phone: str = PHONE) -> str:

@@ -10,6 +10,7 @@ from phoneverify.domain.models import FlowKind, VerificationEventType
 from phoneverify.domain.tokens import AccessToken, TokenClaims
 from phoneverify.flows.login import SecondFactorRequired
 from phoneverify.http.errors import error_body, status_of
+from tests.support.answers import answer
 from tests.support.builders import ORIGIN, PASSWORD, PHONE, LoginWorld, login_world
 
 
@@ -47,9 +48,9 @@ def test_after_logout_the_token_is_refused_and_other_sessions_live_on(world: Log
     # Given two sessions of one account
     laptop, phone = sign_in(world), sign_in(world)
     # When the laptop logs out
-    answer = world.sessions.logout(authenticate(world, laptop), False, ORIGIN)
+    logged_out = world.sessions.logout(authenticate(world, laptop), False, ORIGIN)
     # Then
-    assert answer.body() == {"logged_out": True}
+    assert answer(logged_out) == {"logged_out": True}
     assert refusal_reason(world, laptop) == "token_ended"
     assert authenticate(world, phone).subject == "u-phone"
 

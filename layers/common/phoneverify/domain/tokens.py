@@ -50,9 +50,6 @@ class AccessToken:
     token: str
     expires_in: int
 
-    def body(self) -> dict[str, Any]:
-        return {"token": self.token, "token_type": "Bearer", "expires_in": self.expires_in}
-
 
 @dataclass(frozen=True)
 class TokenClaims:

@@ -90,27 +90,11 @@ class OpenedChallenge:
     code_length: int
     resend_after_secs: int
 
-    def body(self) -> dict[str, Any]:
-        return {
-            "flow_id": self.flow_id,
-            "phone_hint": self.phone_hint,
-            "timeout_secs": self.timeout_secs,
-            "code_length": self.code_length,
-            "resend_after_secs": self.resend_after_secs,
-        }
-
 
 @dataclass(frozen=True)
 class Resent:
     timeout_secs: int
     resend_after_secs: int
-
-    def body(self) -> dict[str, Any]:
-        return {
-            "message": "Code resent",
-            "timeout_secs": self.timeout_secs,
-            "resend_after_secs": self.resend_after_secs,
-        }
 
 
 class Challenges:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from phoneverify.domain.errors import AccountLocked, InvalidCredentials, LoginThrottled
 from phoneverify.domain.models import RequestOrigin, VerificationEventType
@@ -19,9 +18,6 @@ TOKEN_GENERATION = "token_gen"  # noqa: S105 - the key of the token generation i
 @dataclass(frozen=True)
 class SecondFactorRequired:
     challenge: OpenedChallenge
-
-    def body(self) -> dict[str, Any]:
-        return {"requires_2fa": True, **self.challenge.body()}
 
 
 class LoginFlow:

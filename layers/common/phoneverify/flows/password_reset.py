@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import AccountPhoneNotAllowed
@@ -33,8 +32,7 @@ NEW_PASSWORD = "new_password"  # noqa: S105 - the field name
 
 @dataclass(frozen=True)
 class PasswordResetDone:
-    def body(self) -> dict[str, Any]:
-        return {"password_reset": True}
+    """The new password holds; every earlier token of the account is ended."""
 
 
 def stand_in_phone(key: str, calling_code: int) -> str:

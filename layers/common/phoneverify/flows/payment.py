@@ -21,8 +21,9 @@ import hmac
 import json
 import logging
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, NoReturn, Protocol
+from typing import Any, NoReturn
 
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import (
@@ -46,7 +47,7 @@ from phoneverify.domain.models import (
     StepUpReason,
 )
 from phoneverify.domain.money import ExemptionLimits, Money, Thresholds, parse_money, to_minor
-from phoneverify.flows.challenges import Challenges, OpenedChallenge, Resent
+from phoneverify.flows.challenges import Challenges, Resent
 from phoneverify.ports import (
     ExemptPayments,
     FailureCounter,
@@ -115,10 +116,6 @@ class PaymentOrder:
         }
 
 
-class PaymentAnswer(Protocol):
-    def body(self) -> dict[str, Any]: ...
-
-
 @dataclass(frozen=True)
 class PaymentCompleted:
     payment_id: str
@@ -126,48 +123,68 @@ class PaymentCompleted:
     amount: str
     currency: str
 
-    def body(self) -> dict[str, Any]:
-        return {
-            "payment_id": self.payment_id,
-            "status": PaymentStatus.COMPLETED.value,
-            "transaction_id": self.transaction_id,
-            "amount": self.amount,
-            "currency": self.currency,
-        }
-
 
 @dataclass(frozen=True)
 class PaymentVerificationRequired:
+    """A code was sent; the challenge's flow id stays on the server with the payment."""
+
     payment_id: str
     amount: str
     currency: str
-    challenge: OpenedChallenge
     reason: StepUpReason
+    timeout_secs: int
+    code_length: int
+    phone_hint: str
+    resend_after_secs: int
 
-    def body(self) -> dict[str, Any]:
-        # The challenge's flow_id stays on the server: clients only know the payment id.
+
+PaymentAnswer = PaymentCompleted | PaymentVerificationRequired
+
+
+def stored_answer(answer: PaymentAnswer) -> dict[str, Any]:
+    """The answer as kept for its Idempotency-Key. The keys are the ones records written by
+    earlier releases hold, so a repeat within the key's lifetime replays across a deploy."""
+    if isinstance(answer, PaymentCompleted):
         return {
-            "payment_id": self.payment_id,
-            "requires_verification": True,
-            "reason": self.reason.value,
-            "status": PaymentStatus.PENDING.value,
-            "amount": self.amount,
-            "currency": self.currency,
-            "timeout_secs": self.challenge.timeout_secs,
-            "code_length": self.challenge.code_length,
-            "phone_hint": self.challenge.phone_hint,
-            "resend_after_secs": self.challenge.resend_after_secs,
+            "payment_id": answer.payment_id,
+            "status": PaymentStatus.COMPLETED.value,
+            "transaction_id": answer.transaction_id,
+            "amount": answer.amount,
+            "currency": answer.currency,
         }
+    return {
+        "payment_id": answer.payment_id,
+        "requires_verification": True,
+        "reason": answer.reason.value,
+        "status": PaymentStatus.PENDING.value,
+        "amount": answer.amount,
+        "currency": answer.currency,
+        "timeout_secs": answer.timeout_secs,
+        "code_length": answer.code_length,
+        "phone_hint": answer.phone_hint,
+        "resend_after_secs": answer.resend_after_secs,
+    }
 
 
-@dataclass(frozen=True)
-class FirstAnswer:
-    """The answer given the first time an Idempotency-Key was used."""
-
-    stored: dict[str, Any]
-
-    def body(self) -> dict[str, Any]:
-        return dict(self.stored)
+def answer_from_stored(stored: Mapping[str, Any]) -> PaymentAnswer:
+    """The answer a stored_answer record holds."""
+    if stored.get("status") == PaymentStatus.COMPLETED.value:
+        return PaymentCompleted(
+            str(stored["payment_id"]),
+            str(stored["transaction_id"]),
+            str(stored["amount"]),
+            str(stored["currency"]),
+        )
+    return PaymentVerificationRequired(
+        payment_id=str(stored["payment_id"]),
+        amount=str(stored["amount"]),
+        currency=str(stored["currency"]),
+        reason=StepUpReason(stored.get("reason", StepUpReason.AMOUNT.value)),
+        timeout_secs=int(stored["timeout_secs"]),
+        code_length=int(stored["code_length"]),
+        phone_hint=str(stored["phone_hint"]),
+        resend_after_secs=int(stored["resend_after_secs"]),
+    )
 
 
 class PaymentFlow:
@@ -215,9 +232,9 @@ class PaymentFlow:
             user_id,
             idempotency_key,
             order.canonical(),
-            lambda: self._initiate(user_id, order, origin).body(),
+            lambda: stored_answer(self._initiate(user_id, order, origin)),
         )
-        return FirstAnswer(stored)
+        return answer_from_stored(stored)
 
     def _initiate(self, user_id: str, order: PaymentOrder, origin: RequestOrigin) -> PaymentAnswer:
         user = self._users.get(user_id)
@@ -262,7 +279,14 @@ class PaymentFlow:
         )
         self._payments.create(pending)
         return PaymentVerificationRequired(
-            pending.payment_id, pending.amount, pending.currency, challenge, reason
+            payment_id=pending.payment_id,
+            amount=pending.amount,
+            currency=pending.currency,
+            reason=reason,
+            timeout_secs=challenge.timeout_secs,
+            code_length=challenge.code_length,
+            phone_hint=challenge.phone_hint,
+            resend_after_secs=challenge.resend_after_secs,
         )
 
     def _reserve_exemption(self, user_id: str, money: Money) -> Exemption | StepUpReason:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import InvalidRequest, PhoneAlreadyRegistered
@@ -57,17 +56,11 @@ class Applicant:
 class RegistrationStarted:
     challenge: OpenedChallenge
 
-    def body(self) -> dict[str, Any]:
-        return {"verification_sent": True, **self.challenge.body()}
-
 
 @dataclass(frozen=True)
 class Registered:
     user_id: str
     token: AccessToken
-
-    def body(self) -> dict[str, Any]:
-        return {"user_id": self.user_id, **self.token.body()}
 
 
 class RegistrationFlow:

@@ -26,9 +26,6 @@ from phoneverify.ports import TokenRevocations, VerificationEvents
 class LoggedOut:
     everywhere: bool
 
-    def body(self) -> dict[str, Any]:
-        return {"logged_out": True}
-
 
 class Sessions:
     def __init__(
