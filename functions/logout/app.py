@@ -4,13 +4,14 @@ it needs its own claims (`jti`, `exp`), which the authorizer does not pass on.""
 
 from __future__ import annotations
 
+from phoneverify.config import TokenSettings
 from phoneverify.http.app import http_app, lambda_handler_for
 from phoneverify.http.auth import BEARER_REQUIRED, bearer_claims
 from phoneverify.http.requests import LogoutRequest, request_origin
 from phoneverify.http.responses import LoggedOutResponse, logged_out_response
 from phoneverify.runtime import Runtime
 
-runtime = Runtime.from_environment(*Runtime.TOKEN_TABLES)
+runtime = Runtime.from_environment(TokenSettings)
 app = http_app(runtime.settings.allowed_origin)
 
 

@@ -3,12 +3,13 @@ email, whether it has an account or not)."""
 
 from __future__ import annotations
 
+from phoneverify.config import CodeSettings
 from phoneverify.http.app import http_app, lambda_handler_for
 from phoneverify.http.requests import PasswordResetStartRequest, request_origin
 from phoneverify.http.responses import ChallengeResponse, challenge_response
 from phoneverify.runtime import Runtime
 
-runtime = Runtime.from_environment()
+runtime = Runtime.from_environment(CodeSettings)
 app = http_app(runtime.settings.allowed_origin)
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from phoneverify.config import PaymentSettings
 from phoneverify.http.app import http_app, lambda_handler_for
 from phoneverify.http.auth import authenticated_user
 from phoneverify.http.requests import PaymentConfirmRequest, request_origin
 from phoneverify.http.responses import PaymentCompletedResponse
 from phoneverify.runtime import Runtime
 
-runtime = Runtime.from_environment(*Runtime.PAYMENT_TABLES)
+runtime = Runtime.from_environment(PaymentSettings)
 app = http_app(runtime.settings.allowed_origin)
 
 

@@ -3,6 +3,7 @@ threshold. Behind the JWT authorizer; optional Idempotency-Key header."""
 
 from __future__ import annotations
 
+from phoneverify.config import PaymentSettings
 from phoneverify.flows.payment import PaymentOrder
 from phoneverify.http.app import http_app, lambda_handler_for
 from phoneverify.http.auth import authenticated_user
@@ -14,7 +15,7 @@ from phoneverify.http.responses import (
 )
 from phoneverify.runtime import Runtime
 
-runtime = Runtime.from_environment(*Runtime.PAYMENT_TABLES)
+runtime = Runtime.from_environment(PaymentSettings)
 app = http_app(runtime.settings.allowed_origin)
 
 

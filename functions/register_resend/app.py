@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from phoneverify.config import CodeSettings
 from phoneverify.http.app import http_app, lambda_handler_for
 from phoneverify.http.requests import FlowRequest, request_origin
 from phoneverify.http.responses import ResentResponse, resent_response
 from phoneverify.runtime import Runtime
 
-runtime = Runtime.from_environment()
+runtime = Runtime.from_environment(CodeSettings)
 app = http_app(runtime.settings.allowed_origin)
 
 

@@ -6,13 +6,14 @@ payment (this route is open, so the token is checked here rather than by the aut
 
 from __future__ import annotations
 
+from phoneverify.config import CancelSettings
 from phoneverify.http.app import http_app, lambda_handler_for
 from phoneverify.http.auth import bearer_user
 from phoneverify.http.requests import CancelRequest, request_origin
 from phoneverify.http.responses import CancelledResponse
 from phoneverify.runtime import Runtime
 
-runtime = Runtime.from_environment(*Runtime.PAYMENT_TABLES, *Runtime.TOKEN_TABLES)
+runtime = Runtime.from_environment(CancelSettings)
 app = http_app(runtime.settings.allowed_origin)
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from phoneverify.config import WebhookSettings
 from phoneverify.http.app import function_url_app, lambda_handler_for
 from phoneverify.http.requests import function_url_origin, raw_body
 from phoneverify.http.responses import ReceivedResponse
 from phoneverify.runtime import Runtime
 
-runtime = Runtime.from_environment(*Runtime.WEBHOOK_SETTINGS)
+runtime = Runtime.from_environment(WebhookSettings)
 app = function_url_app()
 
 

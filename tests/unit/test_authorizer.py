@@ -11,7 +11,7 @@ from typing import Any
 import jwt
 import pytest
 
-from phoneverify.config import Settings
+from phoneverify.config import TokenSettings
 from phoneverify.domain.models import User
 from phoneverify.domain.tokens import AccessTokenIssuer
 from phoneverify.runtime import Runtime
@@ -66,7 +66,7 @@ def authorizer(
     events: RecordingEvents,
 ) -> ModuleType:
     module = load_function("authorizer", monkeypatch, env)
-    settings = Settings.from_env(env)
+    settings = TokenSettings.from_env(env)
     runtime = Runtime(
         settings, clock=clock, secrets=StaticSecrets({env["JWT_SIGNING_SECRET_PARAM"]: SECRET})
     )

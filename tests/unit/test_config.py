@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from phoneverify.config import ConfigurationError, Settings
+from phoneverify.config import (
+    CancelSettings,
+    CodeSettings,
+    ConfigurationError,
+    PaymentSettings,
+    Settings,
+    TokenSettings,
+    WebhookSettings,
+)
 from tests.support.settings import VALID
 
 
@@ -55,3 +63,34 @@ def test_short_codes_and_long_lifetimes_are_refused_at_cold_start(
 def test_a_wildcard_origin_is_refused_at_cold_start(origin: str) -> None:
     with pytest.raises(ConfigurationError, match="ALLOWED_ORIGIN"):
         Settings.from_env({**VALID, "ALLOWED_ORIGIN": origin})
+
+
+@pytest.mark.parametrize(
+    ("settings_type", "missing"),
+    [
+        (CodeSettings, "RATE_LIMITS_TABLE"),
+        (TokenSettings, "REVOKED_TOKENS_TABLE"),
+        (PaymentSettings, "LEDGER_TABLE"),
+        (CancelSettings, "REVOKED_TOKENS_TABLE"),
+        (WebhookSettings, "TELNYX_PUBLIC_KEY_PARAM"),
+    ],
+)
+def test_a_function_without_a_setting_its_type_requires_fails_the_cold_start(
+    settings_type: type[Settings], missing: str
+) -> None:
+    # Given every variable a function of this type reads but one
+    complete = {
+        **VALID,
+        "RATE_LIMITS_TABLE": "RateLimitsTable",
+        "REVOKED_TOKENS_TABLE": "RevokedTokensTable",
+        "PAYMENTS_TABLE": "PaymentsTable",
+        "LEDGER_TABLE": "LedgerTable",
+        "IDEMPOTENCY_TABLE": "IdempotencyTable",
+        "TELNYX_PUBLIC_KEY_PARAM": "/phone-verify/dev/telnyx-webhook-public-key",
+        "WEBHOOK_EVENTS_TABLE": "WebhookEventsTable",
+    }
+    assert settings_type.from_env(complete)
+    # When it is missing, or empty, then the cold start fails naming it
+    for env in ({k: v for k, v in complete.items() if k != missing}, {**complete, missing: ""}):
+        with pytest.raises(ConfigurationError, match=missing):
+            settings_type.from_env(env)

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from phoneverify.config import ConfigurationError, Settings
+from phoneverify.config import ConfigurationError, PaymentSettings, Settings
 from phoneverify.domain.errors import InvalidRequest
 from phoneverify.domain.money import (
     BUILTIN_THRESHOLDS,
@@ -184,7 +184,7 @@ def test_a_payment_function_without_its_tables_fails_the_cold_start(
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("LEDGER_TABLE")
     with pytest.raises(ConfigurationError, match="LEDGER_TABLE"):
-        Runtime.from_environment(*Runtime.PAYMENT_TABLES)
+        Runtime.from_environment(PaymentSettings)
 
 
 def test_cumulative_limits_default_to_each_currencys_threshold_and_are_configurable() -> None:

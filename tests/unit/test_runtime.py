@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from phoneverify.config import ConfigurationError, Settings
+from phoneverify.config import CodeSettings, ConfigurationError, Settings
 from phoneverify.domain.send_limits import SendCaps
 from phoneverify.runtime import Runtime
 from tests.support.settings import VALID
@@ -26,7 +26,7 @@ def test_the_runtime_reads_the_limits_and_the_phone_policy_from_settings() -> No
         "SMS_BUDGET": "50",
         "MAX_ACCOUNT_FAILURES": "20",
     }
-    runtime = Runtime(Settings.from_env(env), dynamodb=object())  # type: ignore[arg-type]
+    runtime = Runtime(CodeSettings.from_env(env), dynamodb=object())  # type: ignore[arg-type]
     assert runtime.phone_policy.allowed_countries == frozenset({"US", "CA"})
     assert runtime.phone_policy.allow_voip is True
     challenges = runtime.login_flow._challenges  # the wiring itself is under test

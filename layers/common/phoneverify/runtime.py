@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
 import phonenumbers
@@ -32,7 +32,14 @@ from phoneverify.adapters.event_log import EventFanout, LoggedVerificationEvents
 from phoneverify.adapters.ssm import SecretSource, SsmSecrets
 from phoneverify.adapters.telnyx.client import TelnyxVerifyClient
 from phoneverify.adapters.telnyx.sender import TelnyxCodeSender
-from phoneverify.config import Settings
+from phoneverify.config import (
+    CodeSettings,
+    ConfigurationError,
+    PaymentSettings,
+    Settings,
+    TokenSettings,
+    WebhookSettings,
+)
 from phoneverify.domain.clock import Clock, SystemClock
 from phoneverify.domain.models import FlowKind
 from phoneverify.domain.money import ExemptionLimits, Thresholds
@@ -62,6 +69,8 @@ if TYPE_CHECKING:
 else:
     DynamoDBClient = Any
 
+S = TypeVar("S", bound=Settings)
+
 AWS_CLIENT_CONFIG = Config(
     connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3}
 )
@@ -82,12 +91,19 @@ class Runtime:
         self._dynamodb = dynamodb
 
     @classmethod
-    def from_environment(cls, *required: str) -> Runtime:
-        """Validate the function's environment (fails the cold start when incomplete),
-        including the optional `required` settings this function needs (table names)."""
-        settings = Settings.from_env(os.environ)
-        settings.require(*required)
-        return cls(settings)
+    def from_environment(cls, settings_type: type[Settings] = Settings) -> Runtime:
+        """Validate the function's environment as `settings_type` (the settings this function
+        needs, config.py); an incomplete one fails the cold start naming what is missing."""
+        return cls(settings_type.from_env(os.environ))
+
+    def settings_as(self, kind: type[S]) -> S:
+        """The function's settings as `kind`, which a builder needs. A function declared with
+        settings that lack it fails as its cold start would have, naming the variables."""
+        if isinstance(self.settings, kind):
+            return self.settings
+        missing = sorted(set(kind.model_fields) - set(type(self.settings).model_fields))
+        problems = "; ".join(f"{name.upper()}: Field required" for name in missing)
+        raise ConfigurationError(f"invalid function environment: {problems}")
 
     @cached_property
     def metrics(self) -> Metrics:
@@ -152,14 +168,11 @@ class Runtime:
         )
 
     # -- bearer tokens (docs/sessions.md): the functions that check or end them -------------
-    TOKEN_TABLES = ("revoked_tokens_table",)
-
     @cached_property
     def revocations(self) -> DynamoTokenRevocations:
-        s = self.settings
-        s.require(*self.TOKEN_TABLES)
+        s = self.settings_as(TokenSettings)
         return DynamoTokenRevocations(
-            self.dynamodb, s.users_table, str(s.revoked_tokens_table), self.clock
+            self.dynamodb, s.users_table, s.revoked_tokens_table, self.clock
         )
 
     @cached_property
@@ -179,8 +192,7 @@ class Runtime:
 
     @cached_property
     def send_limits(self) -> DynamoSendLimits:
-        s = self.settings
-        s.require("rate_limits_table")
+        s = self.settings_as(CodeSettings)
         caps = SendCaps(
             per_phone=s.max_sends_per_phone,
             per_ip=s.max_sends_per_ip,
@@ -189,16 +201,15 @@ class Runtime:
             window_secs=s.send_limit_window_secs,
         )
         return DynamoSendLimits(
-            self.dynamodb, str(s.rate_limits_table), caps, self.clock, self.count_metric
+            self.dynamodb, s.rate_limits_table, caps, self.clock, self.count_metric
         )
 
     @cached_property
     def failure_counter(self) -> DynamoFailureCounter:
-        s = self.settings
-        s.require("rate_limits_table")
+        s = self.settings_as(CodeSettings)
         return DynamoFailureCounter(
             self.dynamodb,
-            str(s.rate_limits_table),
+            s.rate_limits_table,
             max_failures=s.max_account_failures,
             lockout_secs=s.account_lockout_secs,
             clock=self.clock,
@@ -206,8 +217,7 @@ class Runtime:
 
     @cached_property
     def password_throttle(self) -> DynamoPasswordThrottle:
-        s = self.settings
-        s.require("rate_limits_table")
+        s = self.settings_as(CodeSettings)
         policy = PasswordThrottlePolicy(
             free_failures=s.password_free_failures,
             base_delay_secs=s.password_throttle_base_secs,
@@ -216,7 +226,7 @@ class Runtime:
             per_source=s.max_password_failures_per_ip,
             source_window_secs=s.password_ip_window_secs,
         )
-        return DynamoPasswordThrottle(self.dynamodb, str(s.rate_limits_table), policy, self.clock)
+        return DynamoPasswordThrottle(self.dynamodb, s.rate_limits_table, policy, self.clock)
 
     def challenges(self, policy: ChallengePolicy) -> Challenges:
         return Challenges(
@@ -291,8 +301,6 @@ class Runtime:
         return AnyFlow(store=self.verifications, events=self.events, clock=self.clock)
 
     # -- Telnyx webhooks: only the webhook function sets TELNYX_PUBLIC_KEY_PARAM and its table
-    WEBHOOK_SETTINGS = ("telnyx_public_key_param", "webhook_events_table")
-
     @cached_property
     def telnyx_webhooks(self) -> WebhookReceiver:
         # Imported here: only this function needs cryptography at cold start.
@@ -300,13 +308,12 @@ class Runtime:
         from phoneverify.adapters.telnyx.webhooks import SignatureVerifier
         from phoneverify.flows.delivery_reports import WebhookReceiver
 
-        s = self.settings
-        s.require(*self.WEBHOOK_SETTINGS)
-        public_key_param = str(s.telnyx_public_key_param)
+        s = self.settings_as(WebhookSettings)
+        public_key_param = s.telnyx_public_key_param
         return WebhookReceiver(
             verifier=SignatureVerifier(lambda: self.secrets.get(public_key_param), self.clock),
             ledger=DynamoWebhookEventLedger(
-                self.dynamodb, str(s.webhook_events_table), s.webhook_event_retention_secs
+                self.dynamodb, s.webhook_events_table, s.webhook_event_retention_secs
             ),
             flows=self.any_flow,
             clock=self.clock,
@@ -335,31 +342,32 @@ class Runtime:
         )
 
     # -- payments: only the payment functions set PAYMENTS_TABLE and friends ----------------
-    PAYMENT_TABLES = ("payments_table", "ledger_table", "idempotency_table")
-
     @cached_property
     def payments(self) -> DynamoPaymentRepository:
-        return DynamoPaymentRepository(self.dynamodb, str(self.settings.payments_table))
+        return DynamoPaymentRepository(
+            self.dynamodb, self.settings_as(PaymentSettings).payments_table
+        )
 
     @cached_property
     def exempt_payments(self) -> DynamoExemptPayments:
-        return DynamoExemptPayments(self.dynamodb, str(self.settings.payments_table))
+        table = self.settings_as(PaymentSettings).payments_table
+        return DynamoExemptPayments(self.dynamodb, table)
 
     @cached_property
     def payment_processor(self) -> LedgerPaymentProcessor:
-        return LedgerPaymentProcessor(self.dynamodb, str(self.settings.ledger_table), self.clock)
+        table = self.settings_as(PaymentSettings).ledger_table
+        return LedgerPaymentProcessor(self.dynamodb, table, self.clock)
 
     @cached_property
     def idempotency(self) -> PowertoolsIdempotentRequests:
-        s = self.settings
+        s = self.settings_as(PaymentSettings)
         return PowertoolsIdempotentRequests(
-            self.dynamodb, str(s.idempotency_table), s.idempotency_ttl_secs
+            self.dynamodb, s.idempotency_table, s.idempotency_ttl_secs
         )
 
     @cached_property
     def payment_flow(self) -> PaymentFlow:
-        s = self.settings
-        s.require(*self.PAYMENT_TABLES)
+        s = self.settings_as(PaymentSettings)
         policy = self.challenge_policy(
             FlowKind.PAYMENT,
             s.payment_timeout_secs,
