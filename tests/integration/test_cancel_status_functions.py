@@ -11,7 +11,7 @@ import pytest
 
 from devtools.telnyx_emulator import TelnyxEmulator
 from phoneverify.adapters.dynamo.audit import DynamoAuditTrail
-from phoneverify.adapters.dynamo.toolkit import DynamoVerificationStore
+from phoneverify.adapters.dynamo.verifications import DynamoVerificationStore
 from phoneverify.domain.models import FlowKind, FlowStatus, PendingVerification
 from phoneverify.flows.any_flow import flow_key
 from tests.support.lambda_env import ROOT, invoke

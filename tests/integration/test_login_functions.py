@@ -21,7 +21,7 @@ from moto import mock_aws
 from devtools.aws_resources import LOCAL_ORIGIN, create_tables
 from devtools.telnyx_emulator import TelnyxEmulator
 from phoneverify.adapters.dynamo.audit import DynamoAuditTrail
-from phoneverify.adapters.dynamo.toolkit import DynamoUserRepository
+from phoneverify.adapters.dynamo.users import DynamoUserRepository
 from phoneverify.domain.models import User
 from phoneverify.domain.passwords import PasswordHasher
 from tests.support.lambda_env import ROOT, api_event, invoke, load_function, template_environment

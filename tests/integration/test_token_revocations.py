@@ -16,7 +16,7 @@ from moto import mock_aws
 
 from devtools.aws_resources import create_tables
 from phoneverify.adapters.dynamo.revocations import DynamoTokenRevocations
-from phoneverify.adapters.dynamo.toolkit import DynamoUserRepository
+from phoneverify.adapters.dynamo.users import DynamoUserRepository
 from phoneverify.domain.errors import StorageUnavailable
 from phoneverify.domain.models import User
 from phoneverify.domain.tokens import TokenClaims

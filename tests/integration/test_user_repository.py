@@ -18,7 +18,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from devtools.aws_resources import create_tables
-from phoneverify.adapters.dynamo.toolkit import DynamoUserRepository
+from phoneverify.adapters.dynamo.users import DynamoUserRepository
 from phoneverify.domain.errors import (
     EmailAlreadyRegistered,
     PhoneAlreadyRegistered,

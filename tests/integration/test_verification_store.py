@@ -13,7 +13,7 @@ import pytest
 from moto import mock_aws
 
 from devtools.aws_resources import create_tables
-from phoneverify.adapters.dynamo.toolkit import DynamoVerificationStore
+from phoneverify.adapters.dynamo.verifications import DynamoVerificationStore
 from phoneverify.domain.models import DeliveryStatus, FlowKind, FlowStatus, PendingVerification
 from phoneverify.ports import ConditionFailed, VerificationStore
 from tests.support.fakes import InMemoryVerificationStore

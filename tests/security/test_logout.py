@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from devtools.local_stack import LocalStack
-from phoneverify.adapters.dynamo.toolkit import DynamoUserRepository
+from phoneverify.adapters.dynamo.users import DynamoUserRepository
 from phoneverify.domain.models import User
 from phoneverify.domain.passwords import PasswordHasher
 from tests.security.conftest import Target

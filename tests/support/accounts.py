@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 
 from devtools.local_stack import LocalStack
-from phoneverify.adapters.dynamo.toolkit import DynamoUserRepository
+from phoneverify.adapters.dynamo.users import DynamoUserRepository
 from phoneverify.domain.models import User
 from phoneverify.domain.passwords import PasswordHasher
 from tests.support.stacks import dynamodb_of

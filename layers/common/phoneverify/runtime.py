@@ -27,7 +27,8 @@ from phoneverify.adapters.dynamo.payments import (
 )
 from phoneverify.adapters.dynamo.revocations import DynamoTokenRevocations
 from phoneverify.adapters.dynamo.send_limits import DynamoFailureCounter, DynamoSendLimits
-from phoneverify.adapters.dynamo.toolkit import DynamoUserRepository, DynamoVerificationStore
+from phoneverify.adapters.dynamo.users import DynamoUserRepository
+from phoneverify.adapters.dynamo.verifications import DynamoVerificationStore
 from phoneverify.adapters.event_log import EventFanout, LoggedVerificationEvents
 from phoneverify.adapters.ssm import SecretSource, SsmSecrets
 from phoneverify.adapters.telnyx.client import TelnyxVerifyClient

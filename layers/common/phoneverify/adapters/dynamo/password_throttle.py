@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 
 from phoneverify.adapters.dynamo.send_limits import TTL_MARGIN_SECS
-from phoneverify.adapters.dynamo.toolkit import dynamodb_errors
+from phoneverify.adapters.dynamo.toolkit import conditional_update, dynamodb_errors
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import LoginThrottled, StorageUnavailable
 from phoneverify.domain.models import PasswordAttempt, RequestOrigin
@@ -162,16 +162,14 @@ class DynamoPasswordThrottle:
         self, key: dict[str, Any], update: str, condition: str, values: dict[str, Any]
     ) -> dict[str, Any]:
         """A conditional update; the new values, or ConditionFailed carrying the old item."""
-        used = {name: attr for name, attr in NAMES.items() if name in update + condition}
-        with dynamodb_errors():
-            response = self._client.update_item(
-                TableName=self._table,
-                Key=key,
-                UpdateExpression=update,
-                ConditionExpression=condition,
-                ExpressionAttributeNames=used,
-                ExpressionAttributeValues=values,
-                ReturnValues="UPDATED_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        return dict(response.get("Attributes", {}))
+        return conditional_update(
+            self._client,
+            self._table,
+            key,
+            update,
+            condition,
+            values,
+            names=NAMES,
+            returns="UPDATED_NEW",
+            old_on_failure=True,
+        )
