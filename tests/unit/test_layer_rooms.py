@@ -5,6 +5,9 @@ Telnyx call under adapters/ and an HTTP status under http/ alone."""
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -71,3 +74,21 @@ def test_the_domain_reaches_no_use_case() -> None:
     # Rules sit under the use cases: nothing in domain/ imports a flow.
     for path in modules("domain"):
         assert not [n for n in imported(path) if reaches(n, "phoneverify.flows")], path
+
+
+def test_the_composition_root_loads_nothing_until_a_builder_runs() -> None:
+    # Given a fresh interpreter, when only the runtime module is imported
+    probe = (
+        "import sys, phoneverify.runtime; "
+        "print(sorted(m for m in sys.modules if m.startswith(("
+        "'phoneverify.adapters', 'phoneverify.flows', 'httpx', 'boto3', 'cryptography'))))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(LAYER.parent)},
+    ).stdout.strip()
+    # Then no adapter, flow, SDK or HTTP client is loaded: each builder imports what it builds
+    assert loaded == "[]"

@@ -1,7 +1,9 @@
 """Composition root: builds the real adapters once per execution environment.
 
 Nothing talks to AWS or Telnyx at import time; each adapter is built on first use and then
-reused by warm invocations. Tests build flows with fakes instead of using this module.
+reused by warm invocations. Each builder imports what it builds, so a function loads only the
+adapters and flows it uses (the authorizer never loads httpx or the payment flow). Tests build
+flows with fakes instead of using this module.
 """
 
 from __future__ import annotations
@@ -11,28 +13,6 @@ from dataclasses import replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import boto3
-import phonenumbers
-from aws_lambda_powertools import Metrics
-from aws_lambda_powertools.metrics import MetricUnit
-from botocore.config import Config
-
-from phoneverify.adapters.dynamo.audit import DynamoAuditTrail
-from phoneverify.adapters.dynamo.password_throttle import DynamoPasswordThrottle
-from phoneverify.adapters.dynamo.payments import (
-    DynamoExemptPayments,
-    DynamoPaymentRepository,
-    LedgerPaymentProcessor,
-    PowertoolsIdempotentRequests,
-)
-from phoneverify.adapters.dynamo.revocations import DynamoTokenRevocations
-from phoneverify.adapters.dynamo.send_limits import DynamoFailureCounter, DynamoSendLimits
-from phoneverify.adapters.dynamo.users import DynamoUserRepository
-from phoneverify.adapters.dynamo.verifications import DynamoVerificationStore
-from phoneverify.adapters.event_log import EventFanout, LoggedVerificationEvents
-from phoneverify.adapters.ssm import SecretSource, SsmSecrets
-from phoneverify.adapters.telnyx.client import TelnyxVerifyClient
-from phoneverify.adapters.telnyx.sender import TelnyxCodeSender
 from phoneverify.config import (
     CodeSettings,
     ConfigurationError,
@@ -41,40 +21,44 @@ from phoneverify.config import (
     TokenSettings,
     WebhookSettings,
 )
-from phoneverify.domain.clock import Clock, SystemClock
-from phoneverify.domain.models import FlowKind
-from phoneverify.domain.money import ExemptionLimits, Thresholds
-from phoneverify.domain.passwords import PasswordHasher
-from phoneverify.domain.phones import PhonePolicy
-from phoneverify.domain.send_limits import SendCaps
-from phoneverify.domain.throttling import PasswordThrottlePolicy
-from phoneverify.domain.tokens import AccessTokenIssuer
-from phoneverify.flows import password_reset
-from phoneverify.flows.any_flow import AnyFlow
-from phoneverify.flows.challenges import ChallengePolicy, Challenges
-from phoneverify.flows.login import LoginFlow
-from phoneverify.flows.password_reset import PasswordResetFlow
-from phoneverify.flows.payment import RESTART_HINT as PAYMENT_RESTART_HINT
-from phoneverify.flows.payment import TOO_MANY_ATTEMPTS as PAYMENT_TOO_MANY_ATTEMPTS
-from phoneverify.flows.payment import PaymentFlow
-from phoneverify.flows.registration import RESTART_HINT as REGISTRATION_RESTART_HINT
-from phoneverify.flows.registration import TOO_MANY_ATTEMPTS as REGISTRATION_TOO_MANY_ATTEMPTS
-from phoneverify.flows.registration import RegistrationFlow
-from phoneverify.flows.sessions import Sessions
-from phoneverify.ports import VerificationEvents
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools import Metrics
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
+    from phoneverify.adapters.dynamo.audit import DynamoAuditTrail
+    from phoneverify.adapters.dynamo.password_throttle import DynamoPasswordThrottle
+    from phoneverify.adapters.dynamo.payments import (
+        DynamoExemptPayments,
+        DynamoPaymentRepository,
+        LedgerPaymentProcessor,
+        PowertoolsIdempotentRequests,
+    )
+    from phoneverify.adapters.dynamo.revocations import DynamoTokenRevocations
+    from phoneverify.adapters.dynamo.send_limits import DynamoFailureCounter, DynamoSendLimits
+    from phoneverify.adapters.dynamo.users import DynamoUserRepository
+    from phoneverify.adapters.dynamo.verifications import DynamoVerificationStore
+    from phoneverify.adapters.ssm import SecretSource
+    from phoneverify.adapters.telnyx.client import TelnyxVerifyClient
+    from phoneverify.adapters.telnyx.sender import TelnyxCodeSender
+    from phoneverify.domain.clock import Clock
+    from phoneverify.domain.models import FlowKind
+    from phoneverify.domain.passwords import PasswordHasher
+    from phoneverify.domain.phones import PhonePolicy
+    from phoneverify.domain.tokens import AccessTokenIssuer
+    from phoneverify.flows.any_flow import AnyFlow
+    from phoneverify.flows.challenges import ChallengePolicy, Challenges
     from phoneverify.flows.delivery_reports import WebhookReceiver
+    from phoneverify.flows.login import LoginFlow
+    from phoneverify.flows.password_reset import PasswordResetFlow
+    from phoneverify.flows.payment import PaymentFlow
+    from phoneverify.flows.registration import RegistrationFlow
+    from phoneverify.flows.sessions import Sessions
+    from phoneverify.ports import VerificationEvents
 else:
     DynamoDBClient = Any
 
 S = TypeVar("S", bound=Settings)
-
-AWS_CLIENT_CONFIG = Config(
-    connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3}
-)
 
 
 class Runtime:
@@ -86,6 +70,8 @@ class Runtime:
         secrets: SecretSource | None = None,
         dynamodb: DynamoDBClient | None = None,
     ) -> None:
+        from phoneverify.domain.clock import SystemClock
+
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self._secrets = secrets
@@ -108,18 +94,32 @@ class Runtime:
 
     @cached_property
     def metrics(self) -> Metrics:
+        from aws_lambda_powertools import Metrics
+
         return Metrics()
 
     @cached_property
     def secrets(self) -> SecretSource:
+        from phoneverify.adapters.ssm import SsmSecrets
+
         return self._secrets or SsmSecrets(max_age=self.settings.secrets_max_age_secs)
 
     @cached_property
     def dynamodb(self) -> DynamoDBClient:
-        return self._dynamodb or boto3.client("dynamodb", config=AWS_CLIENT_CONFIG)
+        import boto3
+        from botocore.config import Config
+
+        # Short timeouts and standard retries: a slow table answers 503 well inside the
+        # function's timeout.
+        config = Config(
+            connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3}
+        )
+        return self._dynamodb or boto3.client("dynamodb", config=config)
 
     @cached_property
     def telnyx(self) -> TelnyxVerifyClient:
+        from phoneverify.adapters.telnyx.client import TelnyxVerifyClient
+
         s = self.settings
         return TelnyxVerifyClient(
             s.telnyx_api_base_url,
@@ -129,6 +129,8 @@ class Runtime:
 
     def code_sender(self, timeout_secs: int) -> TelnyxCodeSender:
         """Telnyx must accept a code for as long as its flow waits for it."""
+        from phoneverify.adapters.telnyx.sender import TelnyxCodeSender
+
         profile_param = self.settings.telnyx_verify_profile_id_param
         return TelnyxCodeSender(
             self.telnyx,
@@ -138,27 +140,39 @@ class Runtime:
 
     @cached_property
     def users(self) -> DynamoUserRepository:
+        from phoneverify.adapters.dynamo.users import DynamoUserRepository
+
         return DynamoUserRepository(self.dynamodb, self.settings.users_table)
 
     @cached_property
     def verifications(self) -> DynamoVerificationStore:
+        from phoneverify.adapters.dynamo.verifications import DynamoVerificationStore
+
         return DynamoVerificationStore(self.dynamodb, self.settings.verifications_table)
 
     @cached_property
     def audit_trail(self) -> DynamoAuditTrail:
+        from phoneverify.adapters.dynamo.audit import DynamoAuditTrail
+
         s = self.settings
         return DynamoAuditTrail(self.dynamodb, s.audit_table, s.audit_retention_days * 86_400)
 
     @cached_property
     def events(self) -> VerificationEvents:
+        from phoneverify.adapters.event_log import EventFanout, LoggedVerificationEvents
+
         return EventFanout(LoggedVerificationEvents(self.metrics), self.audit_trail)
 
     @cached_property
     def passwords(self) -> PasswordHasher:
+        from phoneverify.domain.passwords import PasswordHasher
+
         return PasswordHasher(cost=self.settings.bcrypt_cost)
 
     @cached_property
     def tokens(self) -> AccessTokenIssuer:
+        from phoneverify.domain.tokens import AccessTokenIssuer
+
         s = self.settings
         return AccessTokenIssuer(
             lambda: self.secrets.get(s.jwt_signing_secret_param),
@@ -171,6 +185,8 @@ class Runtime:
     # -- bearer tokens (docs/sessions.md): the functions that check or end them -------------
     @cached_property
     def revocations(self) -> DynamoTokenRevocations:
+        from phoneverify.adapters.dynamo.revocations import DynamoTokenRevocations
+
         s = self.settings_as(TokenSettings)
         return DynamoTokenRevocations(
             self.dynamodb, s.users_table, s.revoked_tokens_table, self.clock
@@ -178,6 +194,8 @@ class Runtime:
 
     @cached_property
     def sessions(self) -> Sessions:
+        from phoneverify.flows.sessions import Sessions
+
         return Sessions(
             tokens=self.tokens, revocations=self.revocations, events=self.events, clock=self.clock
         )
@@ -185,14 +203,21 @@ class Runtime:
     # -- abuse controls (docs/abuse-controls.md): every Challenges gets all three ----------
     @cached_property
     def phone_policy(self) -> PhonePolicy:
+        from phoneverify.domain.phones import PhonePolicy
+
         s = self.settings
         return PhonePolicy(frozenset(s.allowed_countries), allow_voip=s.allow_voip_numbers)
 
     def count_metric(self, name: str) -> None:
+        from aws_lambda_powertools.metrics import MetricUnit
+
         self.metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
 
     @cached_property
     def send_limits(self) -> DynamoSendLimits:
+        from phoneverify.adapters.dynamo.send_limits import DynamoSendLimits
+        from phoneverify.domain.send_limits import SendCaps
+
         s = self.settings_as(CodeSettings)
         caps = SendCaps(
             per_phone=s.max_sends_per_phone,
@@ -207,6 +232,8 @@ class Runtime:
 
     @cached_property
     def failure_counter(self) -> DynamoFailureCounter:
+        from phoneverify.adapters.dynamo.send_limits import DynamoFailureCounter
+
         s = self.settings_as(CodeSettings)
         return DynamoFailureCounter(
             self.dynamodb,
@@ -218,6 +245,9 @@ class Runtime:
 
     @cached_property
     def password_throttle(self) -> DynamoPasswordThrottle:
+        from phoneverify.adapters.dynamo.password_throttle import DynamoPasswordThrottle
+        from phoneverify.domain.throttling import PasswordThrottlePolicy
+
         s = self.settings_as(CodeSettings)
         policy = PasswordThrottlePolicy(
             free_failures=s.password_free_failures,
@@ -230,6 +260,8 @@ class Runtime:
         return DynamoPasswordThrottle(self.dynamodb, s.rate_limits_table, policy, self.clock)
 
     def challenges(self, policy: ChallengePolicy) -> Challenges:
+        from phoneverify.flows.challenges import Challenges
+
         return Challenges(
             policy,
             store=self.verifications,
@@ -245,6 +277,8 @@ class Runtime:
     def challenge_policy(
         self, kind: FlowKind, timeout_secs: int, restart_hint: str, too_many_attempts: str
     ) -> ChallengePolicy:
+        from phoneverify.flows.challenges import ChallengePolicy
+
         s = self.settings
         return ChallengePolicy(
             kind=kind,
@@ -261,6 +295,9 @@ class Runtime:
 
     @cached_property
     def login_flow(self) -> LoginFlow:
+        from phoneverify.domain.models import FlowKind
+        from phoneverify.flows.login import LoginFlow
+
         policy = self.challenge_policy(
             FlowKind.LOGIN,
             self.settings.login_timeout_secs,
@@ -277,6 +314,12 @@ class Runtime:
 
     @cached_property
     def password_reset_flow(self) -> PasswordResetFlow:
+        import phonenumbers
+
+        from phoneverify.domain.models import FlowKind
+        from phoneverify.flows import password_reset
+        from phoneverify.flows.password_reset import PasswordResetFlow
+
         s = self.settings
         policy = replace(
             self.challenge_policy(
@@ -299,6 +342,8 @@ class Runtime:
     @cached_property
     def any_flow(self) -> AnyFlow:
         """Cancel, status and delivery reports: a flow of any kind, by flow id."""
+        from phoneverify.flows.any_flow import AnyFlow
+
         return AnyFlow(store=self.verifications, events=self.events, clock=self.clock)
 
     # -- Telnyx webhooks: only the webhook function sets TELNYX_PUBLIC_KEY_PARAM and its table
@@ -322,6 +367,13 @@ class Runtime:
 
     @cached_property
     def registration_flow(self) -> RegistrationFlow:
+        from phoneverify.domain.models import FlowKind
+        from phoneverify.flows.registration import RESTART_HINT as REGISTRATION_RESTART_HINT
+        from phoneverify.flows.registration import (
+            TOO_MANY_ATTEMPTS as REGISTRATION_TOO_MANY_ATTEMPTS,
+        )
+        from phoneverify.flows.registration import RegistrationFlow
+
         s = self.settings
         policy = replace(
             self.challenge_policy(
@@ -345,22 +397,30 @@ class Runtime:
     # -- payments: only the payment functions set PAYMENTS_TABLE and friends ----------------
     @cached_property
     def payments(self) -> DynamoPaymentRepository:
+        from phoneverify.adapters.dynamo.payments import DynamoPaymentRepository
+
         return DynamoPaymentRepository(
             self.dynamodb, self.settings_as(PaymentSettings).payments_table
         )
 
     @cached_property
     def exempt_payments(self) -> DynamoExemptPayments:
+        from phoneverify.adapters.dynamo.payments import DynamoExemptPayments
+
         table = self.settings_as(PaymentSettings).payments_table
         return DynamoExemptPayments(self.dynamodb, table)
 
     @cached_property
     def payment_processor(self) -> LedgerPaymentProcessor:
+        from phoneverify.adapters.dynamo.payments import LedgerPaymentProcessor
+
         table = self.settings_as(PaymentSettings).ledger_table
         return LedgerPaymentProcessor(self.dynamodb, table, self.clock)
 
     @cached_property
     def idempotency(self) -> PowertoolsIdempotentRequests:
+        from phoneverify.adapters.dynamo.payments import PowertoolsIdempotentRequests
+
         s = self.settings_as(PaymentSettings)
         return PowertoolsIdempotentRequests(
             self.dynamodb, s.idempotency_table, s.idempotency_ttl_secs
@@ -368,6 +428,12 @@ class Runtime:
 
     @cached_property
     def payment_flow(self) -> PaymentFlow:
+        from phoneverify.domain.models import FlowKind
+        from phoneverify.domain.money import ExemptionLimits, Thresholds
+        from phoneverify.flows.payment import RESTART_HINT as PAYMENT_RESTART_HINT
+        from phoneverify.flows.payment import TOO_MANY_ATTEMPTS as PAYMENT_TOO_MANY_ATTEMPTS
+        from phoneverify.flows.payment import PaymentFlow
+
         s = self.settings_as(PaymentSettings)
         policy = self.challenge_policy(
             FlowKind.PAYMENT,
