@@ -154,6 +154,7 @@ def test_registration_refuses_a_number_outside_the_configured_countries() -> Non
         challenges=challenges,
         tokens=world.tokens,
         clock=world.clock,
+        phone_policy=us_only,
     )
     with pytest.raises(PhoneNotAllowed) as caught:
         flow.start("Ada", "ada@example.com", "+44 7400 123456", "analytical engine notes", ORIGIN)

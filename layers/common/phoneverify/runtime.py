@@ -392,6 +392,7 @@ class Runtime:
             tokens=self.tokens,
             clock=self.clock,
             default_phone_region=s.default_phone_region,
+            phone_policy=self.phone_policy,
         )
 
     # -- payments: only the payment functions set PAYMENTS_TABLE and friends ----------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from phoneverify.domain.emails import normalise_email, unknown_subject
 from phoneverify.domain.errors import AccountLocked, InvalidCredentials, LoginThrottled
 from phoneverify.domain.models import RequestOrigin, VerificationEventType
 from phoneverify.domain.passwords import PasswordHasher
@@ -89,12 +90,3 @@ class LoginFlow:
 
     def resend(self, flow_id: str, origin: RequestOrigin) -> Resent:
         return self._challenges.resend(flow_id, origin)
-
-
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
-
-
-def unknown_subject(account_key: str) -> str:
-    """Who an event is about when no account is known (or may not be told): the hashed email."""
-    return f"email#{account_key}"

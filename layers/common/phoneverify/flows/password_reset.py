@@ -14,13 +14,12 @@ import logging
 from dataclasses import dataclass
 
 from phoneverify.domain.clock import Clock
+from phoneverify.domain.emails import parse_email, unknown_subject
 from phoneverify.domain.errors import AccountPhoneNotAllowed
 from phoneverify.domain.models import RequestOrigin, VerificationEventType
 from phoneverify.domain.passwords import PasswordHasher, check_password
 from phoneverify.domain.throttling import account_key
 from phoneverify.flows.challenges import Challenges, OpenedChallenge, Resent
-from phoneverify.flows.login import unknown_subject
-from phoneverify.flows.registration import parse_email
 from phoneverify.ports import AccountRecovery, PasswordThrottle
 
 logger = logging.getLogger(__name__)
