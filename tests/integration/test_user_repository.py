@@ -17,7 +17,6 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from devtools.aws_resources import create_tables
 from phoneverify.adapters.dynamo.users import DynamoUserRepository
 from phoneverify.domain.errors import (
     EmailAlreadyRegistered,
@@ -26,6 +25,7 @@ from phoneverify.domain.errors import (
 )
 from phoneverify.domain.models import User
 from phoneverify.http.errors import status_of
+from tests.support.tables import fresh_table
 
 PHONE = "+14155550199"
 
@@ -43,8 +43,7 @@ def user(email: str = "ada@example.com", phone: str | None = PHONE, **changes: A
 
 
 def repository(client: Any) -> DynamoUserRepository:
-    names = create_tables(client, prefix=f"u{uuid.uuid4().hex[:8]}-")
-    return DynamoUserRepository(client, names["UsersTable"])
+    return DynamoUserRepository(client, fresh_table(client, "UsersTable", "u"))
 
 
 @pytest.fixture(params=["moto", "dynamodb-local"])
