@@ -70,6 +70,16 @@ def plain(attribute: Mapping[str, Any]) -> Any:
     return _DESERIALIZER.deserialize(attribute)  # type: ignore[arg-type]
 
 
+def to_item(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A DynamoDB item of plain values (None values are left out)."""
+    return {name: av(value) for name, value in values.items() if value is not None}
+
+
+def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    """The plain values of a DynamoDB item (numbers as Decimal, maps as dicts)."""
+    return {name: plain(value) for name, value in item.items()}
+
+
 def _decimals(value: Any) -> Any:
     if isinstance(value, float):
         return Decimal(str(value))

@@ -9,7 +9,9 @@ from phoneverify.adapters.dynamo.toolkit import (
     av,
     conditional_update,
     dynamodb_errors,
+    from_item,
     number,
+    to_item,
 )
 from phoneverify.domain.models import (
     DeliveryStatus,
@@ -43,45 +45,46 @@ class DynamoVerificationStore:
 
     @staticmethod
     def _record(item: dict[str, Any]) -> PendingVerification:
+        row = from_item(item)
         return PendingVerification(
-            flow_key=item["pk"]["S"],
-            kind=FlowKind(item["kind"]["S"]),
-            subject=item["subject"]["S"],
-            phone_number=item["phone_number"]["S"],
-            verification_id=item["verification_id"]["S"],
-            status=FlowStatus(item["status"]["S"]),
-            attempts=int(number(item, "attempts")),
-            max_attempts=int(number(item, "max_attempts")),
-            send_count=int(number(item, "send_count")),
-            last_sent_at=number(item, "last_sent_at"),
-            expires_at=number(item, "expires_at"),
-            created_at=number(item, "created_at"),
-            check_lease_until=number(item, "check_lease_until")
-            if "check_lease_until" in item
-            else 0.0,
-            data={k: v.get("S") for k, v in item.get("data", {}).get("M", {}).items()},
-            delivery_status=DeliveryStatus(item.get("delivery_status", {}).get("S", "unknown")),
+            flow_key=row["pk"],
+            kind=FlowKind(row["kind"]),
+            subject=row["subject"],
+            phone_number=row["phone_number"],
+            verification_id=row["verification_id"],
+            status=FlowStatus(row["status"]),
+            attempts=int(row["attempts"]),
+            max_attempts=int(row["max_attempts"]),
+            send_count=int(row["send_count"]),
+            last_sent_at=float(row["last_sent_at"]),
+            expires_at=float(row["expires_at"]),
+            created_at=float(row["created_at"]),
+            check_lease_until=float(row.get("check_lease_until", 0.0)),
+            data={k: str(v) for k, v in row.get("data", {}).items()},
+            delivery_status=DeliveryStatus(row.get("delivery_status", "unknown")),
         )
 
     # -- writes ----------------------------------------------------------------------------
     def create(self, record: PendingVerification, ttl: int) -> None:
-        item: dict[str, Any] = {
-            "pk": av(record.flow_key),
-            "kind": av(record.kind.value),
-            "subject": av(record.subject),
-            "phone_number": av(record.phone_number),
-            "verification_id": av(record.verification_id),
-            "status": av(record.status.value),
-            "attempts": av(record.attempts),
-            "max_attempts": av(record.max_attempts),
-            "send_count": av(record.send_count),
-            "last_sent_at": av(record.last_sent_at),
-            "expires_at": av(record.expires_at),
-            "created_at": av(record.created_at),
-            "ttl": av(ttl),
-            "data": {"M": {k: av(str(v)) for k, v in record.data.items()}},
-            "delivery_status": av(record.delivery_status.value),
-        }
+        item = to_item(
+            {
+                "pk": record.flow_key,
+                "kind": record.kind.value,
+                "subject": record.subject,
+                "phone_number": record.phone_number,
+                "verification_id": record.verification_id,
+                "status": record.status.value,
+                "attempts": record.attempts,
+                "max_attempts": record.max_attempts,
+                "send_count": record.send_count,
+                "last_sent_at": record.last_sent_at,
+                "expires_at": record.expires_at,
+                "created_at": record.created_at,
+                "ttl": ttl,
+                "data": {k: str(v) for k, v in record.data.items()},
+                "delivery_status": record.delivery_status.value,
+            }
+        )
         with dynamodb_errors():
             self._client.put_item(
                 TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"
