@@ -16,6 +16,8 @@ from phoneverify.adapters.dynamo.toolkit import (
     av,
     conditional_update,
     dynamodb_errors,
+    from_item,
+    to_item,
 )
 from phoneverify.domain.errors import (
     EmailAlreadyRegistered,
@@ -64,13 +66,14 @@ class DynamoUserRepository:
             ).get("Item")
         if not item:
             return None
+        row = from_item(item)
         return User(
-            user_id=item["user_id"]["S"],
-            email=item["email"]["S"],
-            password_hash=item["password_hash"]["S"],
-            phone_number=item.get("phone_number", {}).get("S"),
-            name=item.get("name", {}).get("S"),
-            token_generation=int(item.get("token_gen", {}).get("N", "0")),
+            user_id=row["user_id"],
+            email=row["email"],
+            password_hash=row["password_hash"],
+            phone_number=row.get("phone_number"),
+            name=row.get("name"),
+            token_generation=int(row.get("token_gen", 0)),
         )
 
     def put_user(self, user: User, *, phone_verified_at: float | None = None) -> None:
@@ -82,19 +85,25 @@ class DynamoUserRepository:
         User ids are fresh, so a taken `USER#<id>` means this same write already went through
         (a retry after a lost response, or seeding run twice): that counts as done.
         """
-        item: dict[str, Any] = {
-            "pk": av(f"USER#{user.user_id}"),
-            "user_id": av(user.user_id),
-            "email": av(user.email),
-            "password_hash": av(user.password_hash),
-        }
-        if user.name:
-            item["name"] = av(user.name)
+        item = to_item(
+            {
+                "pk": f"USER#{user.user_id}",
+                "user_id": user.user_id,
+                "email": user.email,
+                "password_hash": user.password_hash,
+                "name": user.name or None,
+            }
+        )
         if user.phone_number:
-            item["phone_number"] = av(user.phone_number)
-            item["phone_verified"] = {"BOOL": phone_verified_at is not None}
-            if phone_verified_at is not None:
-                item["phone_verified_at"] = av(int(phone_verified_at))
+            item |= to_item(
+                {
+                    "phone_number": user.phone_number,
+                    "phone_verified": phone_verified_at is not None,
+                    "phone_verified_at": None
+                    if phone_verified_at is None
+                    else int(phone_verified_at),
+                }
+            )
         pointers = [f"EMAIL#{user.email}"]
         if user.phone_number:
             pointers.append(f"PHONE#{user.phone_number}")
