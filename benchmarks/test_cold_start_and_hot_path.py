@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from phoneverify.models import FlowKind
+from phoneverify.domain.models import FlowKind
 from tests.support.builders import ORIGIN, PASSWORD, PHONE, login_world
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -33,9 +33,10 @@ from devtools.aws_resources import TEMPLATE, create_tables, load_template
 from devtools.local_gateway import LocalGateway
 from devtools.openapi import write_site
 from devtools.telnyx_emulator import EmulatorConfig, TelnyxEmulator
-from phoneverify.adapters.dynamodb import ConditionFailed, DynamoUserRepository
-from phoneverify.models import User
-from phoneverify.passwords import PasswordHasher
+from phoneverify.adapters.dynamo.users import DynamoUserRepository
+from phoneverify.domain.models import User
+from phoneverify.domain.passwords import PasswordHasher
+from phoneverify.ports import ConditionFailed
 
 ROOT = TEMPLATE.parent
 REGION = "us-east-1"

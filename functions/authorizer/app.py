@@ -22,12 +22,13 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from phoneverify.errors import StorageUnavailable, TokenRefused
-from phoneverify.models import RequestOrigin
+from phoneverify.config import TokenSettings
+from phoneverify.domain.errors import StorageUnavailable, TokenRefused
+from phoneverify.domain.models import RequestOrigin
 from phoneverify.runtime import Runtime
 
 logger = Logger()
-runtime = Runtime.from_environment(*Runtime.TOKEN_TABLES)
+runtime = Runtime.from_environment(TokenSettings)
 
 # RFC 6750: the scheme is case-insensitive; a JWT is three base64url parts.
 BEARER = re.compile(r"Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)", re.IGNORECASE)

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from phoneverify.api import LoginRequest, http_app, lambda_handler_for, request_origin
+from phoneverify.config import CodeSettings
+from phoneverify.http.app import http_app, lambda_handler_for
+from phoneverify.http.requests import LoginRequest, request_origin
+from phoneverify.http.responses import SecondFactorResponse, TokenResponse, login_response
 from phoneverify.runtime import Runtime
 
-runtime = Runtime.from_environment()
+runtime = Runtime.from_environment(CodeSettings)
 app = http_app(runtime.settings.allowed_origin)
 
 
 @app.post("/login")
-def login(body: LoginRequest) -> dict[str, Any]:
-    return runtime.login_flow.start(body.email, body.password, request_origin(app)).body()
+def login(body: LoginRequest) -> TokenResponse | SecondFactorResponse:
+    return login_response(runtime.login_flow.start(body.email, body.password, request_origin(app)))
 
 
 lambda_handler = lambda_handler_for(app, runtime.metrics)

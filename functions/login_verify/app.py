@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from phoneverify.api import VerifyCodeRequest, http_app, lambda_handler_for, request_origin
+from phoneverify.config import CodeSettings
+from phoneverify.http.app import http_app, lambda_handler_for
+from phoneverify.http.requests import VerifyCodeRequest, request_origin
+from phoneverify.http.responses import TokenResponse, token_response
 from phoneverify.runtime import Runtime
 
-runtime = Runtime.from_environment()
+runtime = Runtime.from_environment(CodeSettings)
 app = http_app(runtime.settings.allowed_origin)
 
 
 @app.post("/login/verify")
-def login_verify(body: VerifyCodeRequest) -> dict[str, Any]:
-    return runtime.login_flow.verify(body.flow_id, body.code, request_origin(app)).body()
+def login_verify(body: VerifyCodeRequest) -> TokenResponse:
+    return token_response(runtime.login_flow.verify(body.flow_id, body.code, request_origin(app)))
 
 
 lambda_handler = lambda_handler_for(app, runtime.metrics)

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from phoneverify.api import FlowRequest, http_app, lambda_handler_for, request_origin
+from phoneverify.config import CodeSettings
+from phoneverify.http.app import http_app, lambda_handler_for
+from phoneverify.http.requests import FlowRequest, request_origin
+from phoneverify.http.responses import ResentResponse, resent_response
 from phoneverify.runtime import Runtime
 
-runtime = Runtime.from_environment()
+runtime = Runtime.from_environment(CodeSettings)
 app = http_app(runtime.settings.allowed_origin)
 
 
 @app.post("/password/reset/resend")
-def password_reset_resend(body: FlowRequest) -> dict[str, Any]:
-    return runtime.password_reset_flow.resend(body.flow_id, request_origin(app)).body()
+def password_reset_resend(body: FlowRequest) -> ResentResponse:
+    return resent_response(runtime.password_reset_flow.resend(body.flow_id, request_origin(app)))
 
 
 lambda_handler = lambda_handler_for(app, runtime.metrics)

@@ -3,18 +3,19 @@ email, whether it has an account or not)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from phoneverify.api import PasswordResetStartRequest, http_app, lambda_handler_for, request_origin
+from phoneverify.config import CodeSettings
+from phoneverify.http.app import http_app, lambda_handler_for
+from phoneverify.http.requests import PasswordResetStartRequest, request_origin
+from phoneverify.http.responses import ChallengeResponse, challenge_response
 from phoneverify.runtime import Runtime
 
-runtime = Runtime.from_environment()
+runtime = Runtime.from_environment(CodeSettings)
 app = http_app(runtime.settings.allowed_origin)
 
 
 @app.post("/password/reset/start")
-def password_reset_start(body: PasswordResetStartRequest) -> dict[str, Any]:
-    return runtime.password_reset_flow.start(body.email, request_origin(app)).body()
+def password_reset_start(body: PasswordResetStartRequest) -> ChallengeResponse:
+    return challenge_response(runtime.password_reset_flow.start(body.email, request_origin(app)))
 
 
 lambda_handler = lambda_handler_for(app, runtime.metrics)

@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from phoneverify.api import (
-    PasswordResetVerifyRequest,
-    http_app,
-    lambda_handler_for,
-    request_origin,
-)
+from phoneverify.config import CodeSettings
+from phoneverify.http.app import http_app, lambda_handler_for
+from phoneverify.http.requests import PasswordResetVerifyRequest, request_origin
+from phoneverify.http.responses import PasswordResetResponse, password_reset_response
 from phoneverify.runtime import Runtime
 
-runtime = Runtime.from_environment()
+runtime = Runtime.from_environment(CodeSettings)
 app = http_app(runtime.settings.allowed_origin)
 
 
 @app.post("/password/reset/verify")
-def password_reset_verify(body: PasswordResetVerifyRequest) -> dict[str, Any]:
-    return runtime.password_reset_flow.verify(
+def password_reset_verify(body: PasswordResetVerifyRequest) -> PasswordResetResponse:
+    done = runtime.password_reset_flow.verify(
         body.flow_id, body.code, body.new_password, request_origin(app)
-    ).body()
+    )
+    return password_reset_response(done)
 
 
 lambda_handler = lambda_handler_for(app, runtime.metrics)

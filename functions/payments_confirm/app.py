@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from phoneverify.api import (
-    PaymentConfirmRequest,
-    authenticated_user,
-    http_app,
-    lambda_handler_for,
-    request_origin,
-)
+from phoneverify.config import PaymentSettings
+from phoneverify.http.app import http_app, lambda_handler_for
+from phoneverify.http.auth import authenticated_user
+from phoneverify.http.requests import PaymentConfirmRequest, request_origin
+from phoneverify.http.responses import PaymentCompletedResponse
 from phoneverify.runtime import Runtime
 
-runtime = Runtime.from_environment(*Runtime.PAYMENT_TABLES)
+runtime = Runtime.from_environment(PaymentSettings)
 app = http_app(runtime.settings.allowed_origin)
 
 
 @app.post("/payments/confirm")
-def payments_confirm(body: PaymentConfirmRequest) -> dict[str, Any]:
-    return runtime.payment_flow.confirm(
+def payments_confirm(body: PaymentConfirmRequest) -> PaymentCompletedResponse:
+    completed = runtime.payment_flow.confirm(
         authenticated_user(app), body.payment_id, body.code, request_origin(app)
-    ).body()
+    )
+    return PaymentCompletedResponse(
+        payment_id=completed.payment_id,
+        transaction_id=completed.transaction_id,
+        amount=completed.amount,
+        currency=completed.currency,
+    )
 
 
 lambda_handler = lambda_handler_for(app, runtime.metrics)

@@ -3,30 +3,32 @@ threshold. Behind the JWT authorizer; optional Idempotency-Key header."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from phoneverify.api import (
-    PaymentInitiateRequest,
-    authenticated_user,
-    http_app,
-    idempotency_key,
-    lambda_handler_for,
-    request_origin,
-)
+from phoneverify.config import PaymentSettings
 from phoneverify.flows.payment import PaymentOrder
+from phoneverify.http.app import http_app, lambda_handler_for
+from phoneverify.http.auth import authenticated_user
+from phoneverify.http.requests import PaymentInitiateRequest, idempotency_key, request_origin
+from phoneverify.http.responses import (
+    PaymentCompletedResponse,
+    PaymentVerificationResponse,
+    payment_response,
+)
 from phoneverify.runtime import Runtime
 
-runtime = Runtime.from_environment(*Runtime.PAYMENT_TABLES)
+runtime = Runtime.from_environment(PaymentSettings)
 app = http_app(runtime.settings.allowed_origin)
 
 
 @app.post("/payments/initiate")
-def payments_initiate(body: PaymentInitiateRequest) -> dict[str, Any]:
+def payments_initiate(
+    body: PaymentInitiateRequest,
+) -> PaymentCompletedResponse | PaymentVerificationResponse:
     runtime.idempotency.register_lambda_context(app.lambda_context)
     order = PaymentOrder.parse(body.amount, body.currency, body.recipient, body.description)
-    return runtime.payment_flow.initiate(
+    answer = runtime.payment_flow.initiate(
         authenticated_user(app), order, request_origin(app), idempotency_key(app)
-    ).body()
+    )
+    return payment_response(answer)
 
 
 lambda_handler = lambda_handler_for(app, runtime.metrics)

@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from phoneverify.api import (
-    PaymentRequest,
-    authenticated_user,
-    http_app,
-    lambda_handler_for,
-    request_origin,
-)
+from phoneverify.config import PaymentSettings
+from phoneverify.http.app import http_app, lambda_handler_for
+from phoneverify.http.auth import authenticated_user
+from phoneverify.http.requests import PaymentRequest, request_origin
+from phoneverify.http.responses import ResentResponse, resent_response
 from phoneverify.runtime import Runtime
 
-runtime = Runtime.from_environment(*Runtime.PAYMENT_TABLES)
+runtime = Runtime.from_environment(PaymentSettings)
 app = http_app(runtime.settings.allowed_origin)
 
 
 @app.post("/payments/resend")
-def payments_resend(body: PaymentRequest) -> dict[str, Any]:
-    return runtime.payment_flow.resend(
+def payments_resend(body: PaymentRequest) -> ResentResponse:
+    resent = runtime.payment_flow.resend(
         authenticated_user(app), body.payment_id, request_origin(app)
-    ).body()
+    )
+    return resent_response(resent)
 
 
 lambda_handler = lambda_handler_for(app, runtime.metrics)

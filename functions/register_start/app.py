@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from phoneverify.api import RegisterStartRequest, http_app, lambda_handler_for, request_origin
+from phoneverify.config import CodeSettings
+from phoneverify.http.app import http_app, lambda_handler_for
+from phoneverify.http.requests import RegisterStartRequest, request_origin
+from phoneverify.http.responses import RegistrationStartedResponse, registration_started_response
 from phoneverify.runtime import Runtime
 
-runtime = Runtime.from_environment()
+runtime = Runtime.from_environment(CodeSettings)
 app = http_app(runtime.settings.allowed_origin)
 
 
 @app.post("/register/start")
-def register_start(body: RegisterStartRequest) -> dict[str, Any]:
-    return runtime.registration_flow.start(
+def register_start(body: RegisterStartRequest) -> RegistrationStartedResponse:
+    started = runtime.registration_flow.start(
         body.name, body.email, body.phone_number, body.password, request_origin(app)
-    ).body()
+    )
+    return registration_started_response(started)
 
 
 lambda_handler = lambda_handler_for(app, runtime.metrics)

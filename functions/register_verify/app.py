@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from phoneverify.api import VerifyCodeRequest, http_app, lambda_handler_for, request_origin
+from phoneverify.config import CodeSettings
+from phoneverify.http.app import http_app, lambda_handler_for
+from phoneverify.http.requests import VerifyCodeRequest, request_origin
+from phoneverify.http.responses import RegisteredResponse, registered_response
 from phoneverify.runtime import Runtime
 
-runtime = Runtime.from_environment()
+runtime = Runtime.from_environment(CodeSettings)
 app = http_app(runtime.settings.allowed_origin)
 
 
 @app.post("/register/verify")
-def register_verify(body: VerifyCodeRequest) -> tuple[dict[str, Any], int]:
+def register_verify(body: VerifyCodeRequest) -> tuple[RegisteredResponse, int]:
     registered = runtime.registration_flow.verify(body.flow_id, body.code, request_origin(app))
-    return registered.body(), 201
+    return registered_response(registered), 201
 
 
 lambda_handler = lambda_handler_for(app, runtime.metrics)

@@ -6,29 +6,25 @@ payment (this route is open, so the token is checked here rather than by the aut
 
 from __future__ import annotations
 
-from typing import Any
-
-from phoneverify.api import (
-    CancelRequest,
-    bearer_user,
-    http_app,
-    lambda_handler_for,
-    request_origin,
-)
+from phoneverify.config import CancelSettings
+from phoneverify.http.app import http_app, lambda_handler_for
+from phoneverify.http.auth import bearer_user
+from phoneverify.http.requests import CancelRequest, request_origin
+from phoneverify.http.responses import CancelledResponse
 from phoneverify.runtime import Runtime
 
-runtime = Runtime.from_environment(*Runtime.PAYMENT_TABLES, *Runtime.TOKEN_TABLES)
+runtime = Runtime.from_environment(CancelSettings)
 app = http_app(runtime.settings.allowed_origin)
 
 
 @app.post("/verify/cancel")
-def verify_cancel(body: CancelRequest) -> dict[str, Any]:
+def verify_cancel(body: CancelRequest) -> CancelledResponse:
     origin = request_origin(app)
     kind, target = body.target()
     if kind == "payment_id":
         user_id = bearer_user(app, runtime.sessions)
-        return {"cancelled": runtime.payment_flow.cancel(user_id, target, origin)}
-    return {"cancelled": runtime.any_flow.cancel(target, origin)}
+        return CancelledResponse(cancelled=runtime.payment_flow.cancel(user_id, target, origin))
+    return CancelledResponse(cancelled=runtime.any_flow.cancel(target, origin))
 
 
 lambda_handler = lambda_handler_for(app, runtime.metrics)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from phoneverify.api import FlowIdQuery, http_app, lambda_handler_for
+from phoneverify.http.app import http_app, lambda_handler_for
+from phoneverify.http.requests import FlowIdQuery
+from phoneverify.http.responses import StatusResponse, status_response
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment()
@@ -12,8 +12,8 @@ app = http_app(runtime.settings.allowed_origin)
 
 
 @app.get("/verify/status")
-def verify_status(flow_id: FlowIdQuery) -> dict[str, Any]:
-    return runtime.any_flow.status(flow_id).body()
+def verify_status(flow_id: FlowIdQuery) -> StatusResponse:
+    return status_response(runtime.any_flow.status(flow_id))
 
 
 lambda_handler = lambda_handler_for(app, runtime.metrics)

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from phoneverify.api import function_url_app, function_url_origin, lambda_handler_for, raw_body
+from phoneverify.config import WebhookSettings
+from phoneverify.http.app import function_url_app, lambda_handler_for
+from phoneverify.http.requests import function_url_origin, raw_body
+from phoneverify.http.responses import ReceivedResponse
 from phoneverify.runtime import Runtime
 
-runtime = Runtime.from_environment(*Runtime.WEBHOOK_SETTINGS)
+runtime = Runtime.from_environment(WebhookSettings)
 app = function_url_app()
 
 
 # The function URL's root; the second path serves a URL configured with the path appended.
 @app.post("/")
 @app.post("/webhooks/telnyx")
-def webhook_telnyx() -> dict[str, Any]:
+def webhook_telnyx() -> ReceivedResponse:
     runtime.telnyx_webhooks.receive(
         raw_body(app), app.current_event.headers, function_url_origin(app)
     )
-    return {"received": True}
+    return ReceivedResponse()
 
 
 lambda_handler = lambda_handler_for(app, runtime.metrics)

@@ -13,8 +13,13 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from devtools.aws_resources import create_tables
-from phoneverify.adapters.audit import DynamoAuditTrail
-from phoneverify.models import FlowKind, RequestOrigin, VerificationEvent, VerificationEventType
+from phoneverify.adapters.dynamo.audit import DynamoAuditTrail
+from phoneverify.domain.models import (
+    FlowKind,
+    RequestOrigin,
+    VerificationEvent,
+    VerificationEventType,
+)
 
 ORIGIN = RequestOrigin(source_ip="203.0.113.5", user_agent="Mozilla/5.0 test")
 

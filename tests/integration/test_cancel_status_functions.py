@@ -10,10 +10,10 @@ from collections.abc import Iterator
 import pytest
 
 from devtools.telnyx_emulator import TelnyxEmulator
-from phoneverify.adapters.audit import DynamoAuditTrail
-from phoneverify.adapters.dynamodb import DynamoVerificationStore
-from phoneverify.flows.challenges import flow_key
-from phoneverify.models import FlowKind, FlowStatus, PendingVerification
+from phoneverify.adapters.dynamo.audit import DynamoAuditTrail
+from phoneverify.adapters.dynamo.verifications import DynamoVerificationStore
+from phoneverify.domain.models import FlowKind, FlowStatus, PendingVerification
+from phoneverify.flows.any_flow import flow_key
 from tests.support.lambda_env import ROOT, invoke
 from tests.support.verify_stack import PHONE, VerifyStack, verify_stack
 

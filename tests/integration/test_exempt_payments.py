@@ -12,8 +12,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from phoneverify.adapters.payments import DynamoExemptPayments, exempt_key
-from phoneverify.models import Exemption, StepUpReason
+from phoneverify.adapters.dynamo.payments import DynamoExemptPayments, exempt_key
+from phoneverify.domain.models import Exemption, StepUpReason
 from phoneverify.ports import ExemptPayments
 from tests.support.fakes import InMemoryExemptPayments
 from tests.support.tables import fresh_table

@@ -6,50 +6,29 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import fields
 from pathlib import Path
-from types import ModuleType
 from unittest import mock
 
-import boto3
 import httpx
-import jwt
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
-from devtools.aws_resources import LOCAL_ORIGIN, create_tables
+from devtools.aws_resources import LOCAL_ORIGIN
 from devtools.telnyx_emulator import TelnyxEmulator
-from phoneverify.adapters.audit import DynamoAuditTrail
-from phoneverify.adapters.dynamodb import DynamoUserRepository
-from phoneverify.models import User
-from phoneverify.passwords import PasswordHasher
-from tests.support.lambda_env import ROOT, api_event, invoke, load_function, template_environment
+from phoneverify.adapters.dynamo.audit import DynamoAuditTrail
+from phoneverify.domain.models import User
+from phoneverify.domain.passwords import PasswordHasher
+from tests.support.function_stack import FunctionStack, function_stack
+from tests.support.lambda_env import ROOT, api_event, invoke
 
 PHONE = "+14155550123"
 FULL_WIDTH_DIGITS = "\uff11\uff12\uff13\uff14\uff15\uff16"  # "123456" outside ASCII
 PASSWORD = "correct horse battery staple"
-SECRET = "integration-signing-secret-0123456789abcdefgh"
-FUNCTIONS = {"login": "/login", "login_verify": "/login/verify", "login_resend": "/login/resend"}
-LOGICAL_IDS = {
-    "login": "LoginFunction",
-    "login_verify": "LoginVerifyFunction",
-    "login_resend": "LoginResendFunction",
-}
+FUNCTIONS = ["login", "login_verify", "login_resend"]
 
 
-@dataclass
-class Stack:
-    functions: dict[str, ModuleType]
-    emulator: TelnyxEmulator
-    dynamodb: object
-    env: dict[str, str]
-
-    def call(
-        self, name: str, body: object, headers: dict[str, str] | None = None
-    ) -> tuple[int, dict[str, object], dict[str, str]]:
-        return invoke(self.functions[name], api_event(FUNCTIONS[name], body, headers=headers))
-
+class Stack(FunctionStack):
     def login(self) -> str:
         status, body, _ = self.call("login", {"email": "demo@example.com", "password": PASSWORD})
         assert status == 200, body
@@ -59,39 +38,13 @@ class Stack:
 
 @pytest.fixture
 def stack(monkeypatch: pytest.MonkeyPatch, emulator: TelnyxEmulator) -> Iterator[Stack]:
-    emulator.reset()
-    with mock_aws():
-        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        create_tables(dynamodb)
-        overrides = {"TelnyxApiBaseUrl": emulator.base_url}
-        env = template_environment("LoginFunction", overrides)
-        ssm = boto3.client("ssm", region_name="us-east-1")
-        for name, kind, value in [
-            (env["TELNYX_API_KEY_PARAM"], "SecureString", emulator.config.api_key),
-            (env["TELNYX_VERIFY_PROFILE_ID_PARAM"], "String", emulator.config.profile_id),
-            (env["JWT_SIGNING_SECRET_PARAM"], "SecureString", SECRET),
-        ]:
-            ssm.put_parameter(Name=name, Type=kind, Value=value)
+    with function_stack(monkeypatch, emulator, FUNCTIONS) as running:
         hasher = PasswordHasher(cost=4)
-        users = DynamoUserRepository(dynamodb, env["USERS_TABLE"])
-        users.put_user(
+        running.users.put_user(
             User("u-demo", "demo@example.com", hasher.hash(PASSWORD), PHONE), phone_verified_at=0
         )
-        users.put_user(User("u-plain", "plain@example.com", hasher.hash(PASSWORD), None))
-        functions = {
-            name: load_function(
-                name, monkeypatch, template_environment(LOGICAL_IDS[name], overrides)
-            )
-            for name in FUNCTIONS
-        }
-        yield Stack(functions, emulator, dynamodb, env)
-
-
-def decode(token: str, env: dict[str, str]) -> dict[str, object]:
-    claims: dict[str, object] = jwt.decode(
-        token, SECRET, algorithms=["HS256"], audience=env["JWT_AUDIENCE"], issuer=env["JWT_ISSUER"]
-    )
-    return claims
+        running.users.put_user(User("u-plain", "plain@example.com", hasher.hash(PASSWORD), None))
+        yield Stack(**{field.name: getattr(running, field.name) for field in fields(running)})
 
 
 def test_login_then_code_from_the_outbox_gives_a_token_for_the_user(stack: Stack) -> None:
@@ -106,7 +59,7 @@ def test_login_then_code_from_the_outbox_gives_a_token_for_the_user(stack: Stack
     # Then
     assert status == 200, body
     assert body["token_type"] == "Bearer" and body["expires_in"] == 3600
-    assert decode(str(body["token"]), stack.env)["sub"] == "u-demo"
+    assert stack.decode(str(body["token"]))["sub"] == "u-demo"
     assert headers.get("Access-Control-Allow-Origin") == LOCAL_ORIGIN
     # and the flow is single use
     status, body, _ = stack.call("login_verify", {"flow_id": flow_id, "code": code})
@@ -143,7 +96,7 @@ def test_login_answers_with_the_contract_fields(stack: Stack) -> None:
 def test_account_without_phone_gets_a_token_directly(stack: Stack) -> None:
     status, body, _ = stack.call("login", {"email": "plain@example.com", "password": PASSWORD})
     assert status == 200
-    assert decode(str(body["token"]), stack.env)["sub"] == "u-plain"
+    assert stack.decode(str(body["token"]))["sub"] == "u-plain"
     assert stack.emulator.messages() == []
 
 

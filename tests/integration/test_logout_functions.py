@@ -15,9 +15,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from devtools.telnyx_emulator import TelnyxEmulator
-from phoneverify.adapters.audit import DynamoAuditTrail
-from phoneverify.models import User
-from phoneverify.passwords import PasswordHasher
+from phoneverify.adapters.dynamo.audit import DynamoAuditTrail
+from phoneverify.domain.models import User
+from phoneverify.domain.passwords import PasswordHasher
 from tests.support.function_stack import FunctionStack, function_stack
 from tests.support.lambda_env import (
     ROOT,

@@ -10,11 +10,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from phoneverify.adapters.password_throttle import DynamoPasswordThrottle
-from phoneverify.errors import LoginThrottled
-from phoneverify.models import RequestOrigin
+from phoneverify.adapters.dynamo.password_throttle import DynamoPasswordThrottle
+from phoneverify.domain.errors import LoginThrottled
+from phoneverify.domain.models import RequestOrigin
+from phoneverify.domain.throttling import PasswordThrottlePolicy, account_key
 from phoneverify.ports import PasswordThrottle
-from phoneverify.throttling import PasswordThrottlePolicy, account_key
 from tests.support.fakes import FakeClock, InMemoryPasswordThrottle
 from tests.support.tables import rate_limits_table
 

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from devtools.telnyx_emulator import TelnyxEmulator
-from phoneverify.adapters.payments import EXEMPT_KEY_PREFIX, exempt_key
-from phoneverify.models import User
-from phoneverify.passwords import PasswordHasher
+from phoneverify.adapters.dynamo.payments import EXEMPT_KEY_PREFIX, exempt_key
+from phoneverify.domain.models import User
+from phoneverify.domain.passwords import PasswordHasher
 from tests.support.function_stack import FunctionStack, function_stack
 from tests.support.lambda_env import (
     ROOT,

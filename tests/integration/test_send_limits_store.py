@@ -12,15 +12,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from phoneverify.adapters.send_limits import (
-    METRIC_ADMITTED,
-    METRIC_BUDGET_EXHAUSTED,
-    DynamoFailureCounter,
-    DynamoSendLimits,
-    SendCaps,
-)
-from phoneverify.errors import AccountLocked, SendBudgetExhausted, SendLimitReached
-from phoneverify.models import RequestOrigin
+from phoneverify.adapters.dynamo.send_limits import DynamoFailureCounter, DynamoSendLimits
+from phoneverify.domain.errors import AccountLocked, SendBudgetExhausted, SendLimitReached
+from phoneverify.domain.models import RequestOrigin
+from phoneverify.domain.send_limits import METRIC_ADMITTED, METRIC_BUDGET_EXHAUSTED, SendCaps
+from phoneverify.http.errors import error_body, error_headers, status_of
 from phoneverify.ports import FailureCounter, SendGuard
 from tests.support.fakes import FakeClock, InMemoryFailureCounter, InMemorySendLimits
 from tests.support.tables import rate_limits_table
@@ -138,10 +134,10 @@ def test_each_layer_admits_up_to_its_cap_then_answers_when_its_window_ends(
     with pytest.raises(SendLimitReached) as refused:
         guard.admit(number, subject, origin(ip))
     # Then the 429 says when the hour is over
-    assert refused.value.status == 429
+    assert status_of(refused.value) == 429
     assert refused.value.retry_after == HOUR - 600
-    assert refused.value.headers() == {"Retry-After": str(HOUR - 600)}
-    assert refused.value.body()["code"] == "send_limit_reached"
+    assert error_headers(refused.value) == {"Retry-After": str(HOUR - 600)}
+    assert error_body(refused.value)["code"] == "send_limit_reached"
 
 
 def test_a_refused_send_counts_in_no_layer(counters: Counters) -> None:
@@ -168,13 +164,13 @@ def test_the_global_budget_opens_the_circuit_breaker_with_a_metric(counters: Cou
     with pytest.raises(SendBudgetExhausted) as refused:
         guard.admit(phone(9), "u-9", origin("192.0.2.1"))
     # Then 503 with Retry-After, and the breaker's metric (the alarm's) counted once
-    assert refused.value.status == 503
-    assert refused.value.body() == {
+    assert status_of(refused.value) == 503
+    assert error_body(refused.value) == {
         "error": "Verification codes are temporarily unavailable. Please try again later.",
         "code": "sms_budget_exhausted",
         "retry_after": HOUR - 1_000,
     }
-    assert refused.value.headers() == {"Retry-After": str(HOUR - 1_000)}
+    assert error_headers(refused.value) == {"Retry-After": str(HOUR - 1_000)}
     assert counters.metrics.count(METRIC_BUDGET_EXHAUSTED) == 1
     assert counters.metrics.count(METRIC_ADMITTED) == 3
 
@@ -243,9 +239,9 @@ def test_failures_are_counted_up_to_the_cap_then_the_account_is_locked(
     assert [failures.reserve("u-1") for _ in range(3)] == [2, 1, 0]
     with pytest.raises(AccountLocked) as locked:
         failures.reserve("u-1")
-    assert locked.value.status == 429
+    assert status_of(locked.value) == 429
     assert locked.value.retry_after == LOCKOUT
-    assert locked.value.body() == {
+    assert error_body(locked.value) == {
         "error": AccountLocked.message,
         "code": "account_locked",
         "retry_after": LOCKOUT,

@@ -14,13 +14,13 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from devtools.aws_resources import create_tables
-from phoneverify.adapters.dynamodb import DynamoUserRepository
-from phoneverify.adapters.revocations import DynamoTokenRevocations
-from phoneverify.errors import StorageUnavailable
-from phoneverify.models import User
-from phoneverify.tokens import TokenClaims
+from phoneverify.adapters.dynamo.revocations import DynamoTokenRevocations
+from phoneverify.adapters.dynamo.users import DynamoUserRepository
+from phoneverify.domain.errors import StorageUnavailable
+from phoneverify.domain.models import User
+from phoneverify.domain.tokens import TokenClaims
 from tests.support.fakes import FakeClock
+from tests.support.tables import fresh_table
 
 
 @dataclass
@@ -42,7 +42,7 @@ class Tables:
 
 
 def tables_on(client: Any) -> Tables:
-    names = create_tables(client, prefix=f"t{uuid.uuid4().hex[:8]}-")
+    names = {table: fresh_table(client, table) for table in ("UsersTable", "RevokedTokensTable")}
     clock = FakeClock()
     revocations = DynamoTokenRevocations(
         client, names["UsersTable"], names["RevokedTokensTable"], clock

@@ -17,10 +17,15 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from devtools.aws_resources import create_tables
-from phoneverify.adapters.dynamodb import DynamoUserRepository
-from phoneverify.errors import EmailAlreadyRegistered, PhoneAlreadyRegistered, StorageUnavailable
-from phoneverify.models import User
+from phoneverify.adapters.dynamo.users import DynamoUserRepository
+from phoneverify.domain.errors import (
+    EmailAlreadyRegistered,
+    PhoneAlreadyRegistered,
+    StorageUnavailable,
+)
+from phoneverify.domain.models import User
+from phoneverify.http.errors import status_of
+from tests.support.tables import fresh_table
 
 PHONE = "+14155550199"
 
@@ -38,8 +43,7 @@ def user(email: str = "ada@example.com", phone: str | None = PHONE, **changes: A
 
 
 def repository(client: Any) -> DynamoUserRepository:
-    names = create_tables(client, prefix=f"u{uuid.uuid4().hex[:8]}-")
-    return DynamoUserRepository(client, names["UsersTable"])
+    return DynamoUserRepository(client, fresh_table(client, "UsersTable", "u"))
 
 
 @pytest.fixture(params=["moto", "dynamodb-local"])
@@ -148,7 +152,7 @@ def test_a_conflict_that_persists_is_a_503_not_a_500(
         )
     with pytest.raises(StorageUnavailable) as caught:
         users.put_user(user(), phone_verified_at=1)
-    assert caught.value.status == 503
+    assert status_of(caught.value) == 503
 
 
 def test_the_retry_after_a_conflict_can_find_the_phone_taken(

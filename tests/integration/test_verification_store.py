@@ -3,7 +3,6 @@ store on moto, and the DynamoDB store on AWS's DynamoDB Local (the real engine f
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -12,11 +11,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from devtools.aws_resources import create_tables
-from phoneverify.adapters.dynamodb import ConditionFailed, DynamoVerificationStore
-from phoneverify.models import DeliveryStatus, FlowKind, FlowStatus, PendingVerification
-from phoneverify.ports import VerificationStore
+from phoneverify.adapters.dynamo.verifications import DynamoVerificationStore
+from phoneverify.domain.models import DeliveryStatus, FlowKind, FlowStatus, PendingVerification
+from phoneverify.ports import ConditionFailed, VerificationStore
 from tests.support.fakes import InMemoryVerificationStore
+from tests.support.tables import fresh_table
 
 NOW = 1_800_000_000.0
 
@@ -41,8 +40,7 @@ def record(key: str = "k1", **overrides: Any) -> PendingVerification:
 
 
 def dynamo_store(client: Any) -> DynamoVerificationStore:
-    names = create_tables(client, prefix=f"t{uuid.uuid4().hex[:8]}-")
-    return DynamoVerificationStore(client, names["VerificationsTable"])
+    return DynamoVerificationStore(client, fresh_table(client, "VerificationsTable"))
 
 
 @pytest.fixture(params=["memory", "moto", "dynamodb-local"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import httpx
 
-from phoneverify.errors import AccountLocked
+from phoneverify.domain.errors import AccountLocked
 from tests.security.conftest import PASSWORD, Account, Target, seed_account, wrong_code
 
 LOCKOUT_SECS = 30 * 86_400  # the default ACCOUNT_LOCKOUT_SECS

@@ -11,8 +11,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from phoneverify.adapters.audit import DynamoAuditTrail
-from phoneverify.throttling import account_key
+from phoneverify.adapters.dynamo.audit import DynamoAuditTrail
+from phoneverify.domain.throttling import account_key
 from tests.security.conftest import PASSWORD, Target, seed_account
 from tests.support.payments import bearer, token_for
 from tests.support.stacks import dynamodb_of

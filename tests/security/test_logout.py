@@ -13,9 +13,9 @@ import httpx
 import pytest
 
 from devtools.local_stack import LocalStack
-from phoneverify.adapters.dynamodb import DynamoUserRepository
-from phoneverify.models import User
-from phoneverify.passwords import PasswordHasher
+from phoneverify.adapters.dynamo.users import DynamoUserRepository
+from phoneverify.domain.models import User
+from phoneverify.domain.passwords import PasswordHasher
 from tests.security.conftest import Target
 from tests.support.payments import bearer
 

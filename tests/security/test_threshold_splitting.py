@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from devtools.local_stack import LocalStack
-from phoneverify.adapters.send_limits import DynamoFailureCounter
-from phoneverify.clock import SystemClock
+from phoneverify.adapters.dynamo.send_limits import DynamoFailureCounter
+from phoneverify.domain.clock import SystemClock
 from tests.security.conftest import Target
 from tests.support import accounts
 from tests.support.accounts import Account

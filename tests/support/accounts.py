@@ -9,9 +9,9 @@ import uuid
 from dataclasses import dataclass
 
 from devtools.local_stack import LocalStack
-from phoneverify.adapters.dynamodb import DynamoUserRepository
-from phoneverify.models import User
-from phoneverify.passwords import PasswordHasher
+from phoneverify.adapters.dynamo.users import DynamoUserRepository
+from phoneverify.domain.models import User
+from phoneverify.domain.passwords import PasswordHasher
 from tests.support.stacks import dynamodb_of
 
 _numbers = itertools.count(100)  # +1 312 555 0100 and up: no other test uses them

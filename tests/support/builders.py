@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from phoneverify.domain.models import FlowKind, RequestOrigin, User
+from phoneverify.domain.money import ExemptionLimits, Thresholds
+from phoneverify.domain.passwords import PasswordHasher
+from phoneverify.domain.tokens import AccessTokenIssuer
 from phoneverify.flows import password_reset, registration
 from phoneverify.flows import payment as payment_flow
 from phoneverify.flows.challenges import ChallengePolicy, Challenges
@@ -12,10 +16,6 @@ from phoneverify.flows.password_reset import PasswordResetFlow
 from phoneverify.flows.payment import PaymentFlow
 from phoneverify.flows.registration import RegistrationFlow
 from phoneverify.flows.sessions import Sessions
-from phoneverify.models import FlowKind, RequestOrigin, User
-from phoneverify.money import ExemptionLimits, Thresholds
-from phoneverify.passwords import PasswordHasher
-from phoneverify.tokens import AccessTokenIssuer
 from tests.support.fakes import (
     FakeClock,
     FakeCodeSender,
@@ -245,7 +245,6 @@ def payment_world(
         exemptions=exemptions,
         processor=ledger,
         challenges=world.challenges(payment_policy()),
-        verifications=world.store,
         failures=world.failures,
         idempotency=idempotency,
         clock=world.clock,

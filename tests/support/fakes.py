@@ -11,17 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from phoneverify.adapters.dynamodb import ConditionFailed
-from phoneverify.adapters.password_throttle import source_key
-from phoneverify.adapters.send_limits import (
-    METRIC_ADMITTED,
-    METRIC_BUDGET_EXHAUSTED,
-    METRIC_REFUSED,
-    SendCaps,
-    refusal,
-    send_counters,
-)
-from phoneverify.errors import (
+from phoneverify.domain.errors import (
     AccountLocked,
     CodeCheckFailed,
     CodeDeliveryFailed,
@@ -34,7 +24,7 @@ from phoneverify.errors import (
     SendBudgetExhausted,
     StorageUnavailable,
 )
-from phoneverify.models import (
+from phoneverify.domain.models import (
     DeliveryStatus,
     Exemption,
     FlowStatus,
@@ -48,8 +38,17 @@ from phoneverify.models import (
     User,
     VerificationEvent,
 )
-from phoneverify.throttling import PasswordThrottlePolicy
-from phoneverify.tokens import TokenClaims, revocation_refusal
+from phoneverify.domain.send_limits import (
+    METRIC_ADMITTED,
+    METRIC_BUDGET_EXHAUSTED,
+    METRIC_REFUSED,
+    SendCaps,
+    refusal,
+    send_counters,
+)
+from phoneverify.domain.throttling import PasswordThrottlePolicy
+from phoneverify.domain.tokens import TokenClaims, revocation_refusal
+from phoneverify.ports import ConditionFailed
 
 
 class FakeClock:
@@ -659,7 +658,7 @@ class InMemoryPasswordThrottle:
 
     def admit(self, account_key: str, origin: RequestOrigin) -> PasswordAttempt:
         now, policy = self.clock.now(), self.policy
-        source = source_key(policy, origin, now)
+        source = policy.source_key(origin, now)
         with self._lock:
             if self.sources.get(source, 0) >= policy.per_source:
                 raise LoginThrottled(policy.source_retry_after(now))

@@ -17,7 +17,7 @@ from moto import mock_aws
 
 from devtools.aws_resources import create_tables, load_template
 from devtools.telnyx_emulator import TelnyxEmulator
-from phoneverify.adapters.dynamodb import DynamoUserRepository
+from phoneverify.adapters.dynamo.users import DynamoUserRepository
 from tests.support.lambda_env import api_event, invoke, load_function, template_environment
 
 SIGNING_SECRET = "integration-signing-secret-0123456789abcdefgh"

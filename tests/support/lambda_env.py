@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import json
 import uuid
@@ -54,8 +55,16 @@ def load_function(
     return module
 
 
-def api_event(path: str, body: Any, *, headers: dict[str, str] | None = None) -> dict[str, Any]:
-    """An API Gateway REST proxy event, built from the committed sample for that path."""
+# -- events, each built from a committed sample (events/*.json) ------------------------------
+def api_event(
+    path: str,
+    body: Any,
+    *,
+    headers: dict[str, str] | None = None,
+    method: str = "POST",
+    query: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """An API Gateway REST proxy event for `path`; `query` is the query string of a GET."""
     sample = json.loads((ROOT / "events" / "login.json").read_text())
     sample.update(
         resource=path,
@@ -71,6 +80,36 @@ def api_event(path: str, body: Any, *, headers: dict[str, str] | None = None) ->
     if headers:
         sample["headers"] = {**sample["headers"], **headers}
         sample["multiValueHeaders"] = {k: [v] for k, v in sample["headers"].items()}
+    if method != "POST":
+        sample["httpMethod"] = method
+        sample["requestContext"]["httpMethod"] = method
+        sample["queryStringParameters"] = query
+        sample["multiValueQueryStringParameters"] = (
+            {key: [value] for key, value in query.items()} if query is not None else None
+        )
+    return sample
+
+
+def url_event(body: bytes, headers: dict[str, str], *, base64_body: bool = False) -> dict[str, Any]:
+    """A function URL (payload 2.0) event, as the Telnyx webhook's URL receives it."""
+    event: dict[str, Any] = json.loads((ROOT / "events" / "webhook_telnyx.json").read_text())
+    kept = {k: v for k, v in event["headers"].items() if not k.startswith("telnyx-")}
+    event["headers"] = {**kept, **{k.lower(): v for k, v in headers.items()}}
+    event["requestContext"]["requestId"] = str(uuid.uuid4())
+    event["isBase64Encoded"] = base64_body
+    event["body"] = base64.b64encode(body).decode() if base64_body else body.decode("utf-8")
+    return event
+
+
+def authorizer_event(authorization: str | None, method_arn: str) -> dict[str, Any]:
+    """A REQUEST authorizer event for `method_arn`, with this Authorization header (or none)."""
+    sample: dict[str, Any] = json.loads((ROOT / "events" / "authorizer.json").read_text())
+    headers = {k: v for k, v in sample["headers"].items() if k != "Authorization"}
+    if authorization is not None:
+        headers["Authorization"] = authorization
+    sample["headers"] = headers
+    sample["multiValueHeaders"] = {k: [v] for k, v in headers.items()}
+    sample["methodArn"] = method_arn
     return sample
 
 

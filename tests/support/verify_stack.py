@@ -4,7 +4,6 @@ emulator's key, which is the key the webhook function reads from (moto's) SSM.""
 
 from __future__ import annotations
 
-import base64
 import json
 import uuid
 from collections.abc import Iterator
@@ -17,16 +16,16 @@ import boto3
 import pytest
 
 from devtools.telnyx_emulator import TelnyxEmulator
-from phoneverify.flows.challenges import flow_key
-from phoneverify.models import User
-from phoneverify.passwords import PasswordHasher
+from phoneverify.domain.models import User
+from phoneverify.domain.passwords import PasswordHasher
+from phoneverify.flows.any_flow import flow_key
 from tests.support.function_stack import FunctionStack, function_stack
 from tests.support.lambda_env import (
-    ROOT,
     api_event,
     invoke,
     load_function,
     template_environment,
+    url_event,
 )
 
 PHONE = "+14155550123"
@@ -35,29 +34,6 @@ FUNCTIONS = ["login", "login_verify", "login_resend", "verify_cancel", "verify_s
 # Resends at once, and a short second look for reports about codes no flow holds any more.
 STACK_ENV = {"RESEND_COOLDOWN_SECS": "0"}
 LOOKUP_RETRY_DELAYS = (0.01, 0.02)
-
-
-def get_event(path: str, query: dict[str, str] | None) -> dict[str, Any]:
-    """An API Gateway REST proxy event for a GET with `query` as its query string."""
-    event = api_event(path, None)
-    event["httpMethod"] = "GET"
-    event["requestContext"]["httpMethod"] = "GET"
-    event["queryStringParameters"] = query
-    event["multiValueQueryStringParameters"] = (
-        {key: [value] for key, value in query.items()} if query is not None else None
-    )
-    return event
-
-
-def url_event(body: bytes, headers: dict[str, str], *, base64_body: bool = False) -> dict[str, Any]:
-    """A function URL (payload 2.0) event, built from the committed sample."""
-    event: dict[str, Any] = json.loads((ROOT / "events" / "webhook_telnyx.json").read_text())
-    kept = {k: v for k, v in event["headers"].items() if not k.startswith("telnyx-")}
-    event["headers"] = {**kept, **{k.lower(): v for k, v in headers.items()}}
-    event["requestContext"]["requestId"] = str(uuid.uuid4())
-    event["isBase64Encoded"] = base64_body
-    event["body"] = base64.b64encode(body).decode() if base64_body else body.decode("utf-8")
-    return event
 
 
 def telnyx_event(
@@ -114,7 +90,8 @@ class VerifyStack:
 
     def status(self, query: dict[str, str] | None) -> tuple[int, dict[str, Any]]:
         status, body, _ = invoke(
-            self.functions.functions["verify_status"], get_event("/verify/status", query)
+            self.functions.functions["verify_status"],
+            api_event("/verify/status", None, method="GET", query=query),
         )
         return status, body
 

@@ -11,12 +11,17 @@ from typing import Any
 import jwt
 import pytest
 
-from phoneverify.config import Settings
-from phoneverify.models import User
+from phoneverify.config import TokenSettings
+from phoneverify.domain.models import User
+from phoneverify.domain.tokens import AccessTokenIssuer
 from phoneverify.runtime import Runtime
-from phoneverify.tokens import AccessTokenIssuer
 from tests.support.fakes import FakeClock, InMemoryTokenRevocations, InMemoryUsers, RecordingEvents
-from tests.support.lambda_env import ROOT, LambdaContext, load_function, template_environment
+from tests.support.lambda_env import (
+    LambdaContext,
+    authorizer_event,
+    load_function,
+    template_environment,
+)
 
 SECRET = "authorizer-unit-test-secret-" + "0123456789abcdef" * 3  # long enough for HS512
 METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/dev/POST/payments/initiate"
@@ -66,7 +71,7 @@ def authorizer(
     events: RecordingEvents,
 ) -> ModuleType:
     module = load_function("authorizer", monkeypatch, env)
-    settings = Settings.from_env(env)
+    settings = TokenSettings.from_env(env)
     runtime = Runtime(
         settings, clock=clock, secrets=StaticSecrets({env["JWT_SIGNING_SECRET_PARAM"]: SECRET})
     )
@@ -87,20 +92,10 @@ def issuer(env: dict[str, str], clock: FakeClock) -> AccessTokenIssuer:
     )
 
 
-def event(authorization: str | None) -> dict[str, Any]:
-    sample: dict[str, Any] = json.loads((ROOT / "events" / "authorizer.json").read_text())
-    headers = {k: v for k, v in sample["headers"].items() if k != "Authorization"}
-    if authorization is not None:
-        headers["Authorization"] = authorization
-    sample["headers"] = headers
-    sample["multiValueHeaders"] = {k: [v] for k, v in headers.items()}
-    sample["methodArn"] = METHOD_ARN
-    return sample
-
-
 def authorize(module: ModuleType, authorization: str | None) -> dict[str, Any]:
     result: dict[str, Any] = module.lambda_handler(
-        event(authorization), LambdaContext(function_name="AuthorizerFunction")
+        authorizer_event(authorization, METHOD_ARN),
+        LambdaContext(function_name="AuthorizerFunction"),
     )
     return result
 

@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from phoneverify.config import ConfigurationError, Settings
-
-VALID = {
-    "USERS_TABLE": "UsersTable",
-    "VERIFICATIONS_TABLE": "VerificationsTable",
-    "AUDIT_TABLE": "AuditTable",
-    "TELNYX_API_BASE_URL": "https://api.telnyx.com/",
-    "TELNYX_API_KEY_PARAM": "/phone-verify/dev/telnyx-api-key",
-    "TELNYX_VERIFY_PROFILE_ID_PARAM": "/phone-verify/dev/telnyx-verify-profile-id",
-    "JWT_SIGNING_SECRET_PARAM": "/phone-verify/dev/jwt-signing-secret",
-    "JWT_ISSUER": "iss",
-    "JWT_AUDIENCE": "aud",
-    "ACCESS_TOKEN_TTL_SECONDS": "3600",
-    "VERIFY_CODE_LENGTH": "6",
-    "ALLOWED_ORIGIN": "https://app.example",
-}
+from phoneverify.config import (
+    CancelSettings,
+    CodeSettings,
+    ConfigurationError,
+    PaymentSettings,
+    Settings,
+    TokenSettings,
+    WebhookSettings,
+)
+from tests.support.settings import VALID
 
 
 def test_valid_environment_is_read_with_documented_defaults() -> None:
@@ -69,3 +63,34 @@ def test_short_codes_and_long_lifetimes_are_refused_at_cold_start(
 def test_a_wildcard_origin_is_refused_at_cold_start(origin: str) -> None:
     with pytest.raises(ConfigurationError, match="ALLOWED_ORIGIN"):
         Settings.from_env({**VALID, "ALLOWED_ORIGIN": origin})
+
+
+@pytest.mark.parametrize(
+    ("settings_type", "missing"),
+    [
+        (CodeSettings, "RATE_LIMITS_TABLE"),
+        (TokenSettings, "REVOKED_TOKENS_TABLE"),
+        (PaymentSettings, "LEDGER_TABLE"),
+        (CancelSettings, "REVOKED_TOKENS_TABLE"),
+        (WebhookSettings, "TELNYX_PUBLIC_KEY_PARAM"),
+    ],
+)
+def test_a_function_without_a_setting_its_type_requires_fails_the_cold_start(
+    settings_type: type[Settings], missing: str
+) -> None:
+    # Given every variable a function of this type reads but one
+    complete = {
+        **VALID,
+        "RATE_LIMITS_TABLE": "RateLimitsTable",
+        "REVOKED_TOKENS_TABLE": "RevokedTokensTable",
+        "PAYMENTS_TABLE": "PaymentsTable",
+        "LEDGER_TABLE": "LedgerTable",
+        "IDEMPOTENCY_TABLE": "IdempotencyTable",
+        "TELNYX_PUBLIC_KEY_PARAM": "/phone-verify/dev/telnyx-webhook-public-key",
+        "WEBHOOK_EVENTS_TABLE": "WebhookEventsTable",
+    }
+    assert settings_type.from_env(complete)
+    # When it is missing, or empty, then the cold start fails naming it
+    for env in ({k: v for k, v in complete.items() if k != missing}, {**complete, missing: ""}):
+        with pytest.raises(ConfigurationError, match=missing):
+            settings_type.from_env(env)

@@ -12,7 +12,12 @@ from aws_lambda_powertools import Logger
 
 from phoneverify.adapters import event_log
 from phoneverify.adapters.event_log import LoggedVerificationEvents
-from phoneverify.models import FlowKind, RequestOrigin, VerificationEvent, VerificationEventType
+from phoneverify.domain.models import (
+    FlowKind,
+    RequestOrigin,
+    VerificationEvent,
+    VerificationEventType,
+)
 
 
 def test_an_authentication_decision_is_one_structured_line(monkeypatch: pytest.MonkeyPatch) -> None:

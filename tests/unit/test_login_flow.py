@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from phoneverify.errors import (
+from phoneverify.domain.errors import (
     CheckInProgress,
     CodeCheckFailed,
     CodeDeliveryFailed,
@@ -17,9 +17,11 @@ from phoneverify.errors import (
     TooManyAttempts,
     VerificationExpired,
 )
+from phoneverify.domain.models import FlowKind
+from phoneverify.domain.tokens import AccessToken
 from phoneverify.flows.login import SecondFactorRequired
-from phoneverify.models import FlowKind
-from phoneverify.tokens import AccessToken
+from phoneverify.http.errors import error_body, error_headers, status_of
+from tests.support.answers import answer
 from tests.support.builders import ORIGIN, PASSWORD, PHONE, LoginWorld, login_world
 
 
@@ -48,7 +50,7 @@ def test_account_with_phone_gets_a_challenge_and_an_sms(world: LoginWorld) -> No
     result = world.flow.start("  Demo@Example.COM ", PASSWORD, ORIGIN)
     # Then
     assert isinstance(result, SecondFactorRequired)
-    body = result.body()
+    body = answer(result)
     assert body["requires_2fa"] is True
     assert body["phone_hint"] == "+1******0123"
     assert body["timeout_secs"] == 300
@@ -70,7 +72,10 @@ def test_wrong_password_and_unknown_email_are_indistinguishable(
     # When / Then
     with pytest.raises(InvalidCredentials) as caught:
         world.flow.start(email, password, ORIGIN)
-    assert caught.value.body() == {"error": "Invalid credentials", "code": "invalid_credentials"}
+    assert error_body(caught.value) == {
+        "error": "Invalid credentials",
+        "code": "invalid_credentials",
+    }
     assert world.sender.outbox == []
 
 
@@ -97,13 +102,13 @@ def test_wrong_codes_count_down_then_close_the_flow_for_good(world: LoginWorld) 
     for _ in range(4):
         with pytest.raises(InvalidCode) as caught:
             world.flow.verify(flow_id, wrong, ORIGIN)
-        remaining.append(caught.value.body()["attempts_remaining"])
+        remaining.append(error_body(caught.value)["attempts_remaining"])
     with pytest.raises(TooManyAttempts) as closing:
         world.flow.verify(flow_id, wrong, ORIGIN)
     # Then
     assert remaining == [4, 3, 2, 1]
-    assert closing.value.status == 429
-    assert closing.value.body()["error"] == (
+    assert status_of(closing.value) == 429
+    assert error_body(closing.value)["error"] == (
         "Too many attempts. Please start the login process again."
     )
     with pytest.raises(TooManyAttempts):
@@ -122,8 +127,8 @@ def test_expired_flow_answers_410_even_with_the_right_code(world: LoginWorld) ->
     # Then
     with pytest.raises(VerificationExpired) as caught:
         world.flow.verify(flow_id, code, ORIGIN)
-    assert caught.value.status == 410
-    assert caught.value.body()["error"] == "Verification expired. Start login again."
+    assert status_of(caught.value) == 410
+    assert error_body(caught.value)["error"] == "Verification expired. Start login again."
 
 
 def test_a_record_past_retention_cannot_be_revived_even_if_ttl_has_not_deleted_it(
@@ -143,7 +148,7 @@ def test_a_record_past_retention_cannot_be_revived_even_if_ttl_has_not_deleted_i
 def test_unknown_flow_id_is_no_pending_verification(world: LoginWorld) -> None:
     with pytest.raises(NoPendingVerification) as caught:
         world.flow.verify("x" * 43, "123456", ORIGIN)
-    assert caught.value.body()["error"] == "No pending verification. Start login again."
+    assert error_body(caught.value)["error"] == "No pending verification. Start login again."
 
 
 def test_a_second_check_while_one_is_in_flight_is_told_to_wait(world: LoginWorld) -> None:
@@ -156,8 +161,8 @@ def test_a_second_check_while_one_is_in_flight_is_told_to_wait(world: LoginWorld
     with pytest.raises(CheckInProgress) as caught:
         world.flow.verify(flow_id, world.sender.last_code(PHONE), ORIGIN)
     # Then it is told to retry, and did not use an attempt
-    assert caught.value.status == 409
-    assert caught.value.headers() == {"Retry-After": "20"}
+    assert status_of(caught.value) == 409
+    assert error_headers(caught.value) == {"Retry-After": "20"}
     assert next(iter(world.store.items.values())).attempts == 1
     # and once the lease lapses the flow can be checked again
     world.clock.advance(20)
@@ -177,8 +182,12 @@ def test_resend_waits_for_the_cooldown_then_replaces_the_code(world: LoginWorld)
     new_code = world.sender.last_code(PHONE)
     # Then
     assert too_soon.value.retry_after == 20
-    assert too_soon.value.headers() == {"Retry-After": "20"}
-    assert resent.body() == {"message": "Code resent", "timeout_secs": 300, "resend_after_secs": 30}
+    assert error_headers(too_soon.value) == {"Retry-After": "20"}
+    assert answer(resent) == {
+        "message": "Code resent",
+        "timeout_secs": 300,
+        "resend_after_secs": 30,
+    }
     assert new_code != old_code
     with pytest.raises(InvalidCode):
         world.flow.verify(flow_id, old_code, ORIGIN)
@@ -209,7 +218,7 @@ def test_resend_is_capped_per_flow(world: LoginWorld) -> None:
     # Then
     with pytest.raises(SendLimitReached) as caught:
         world.flow.resend(flow_id, ORIGIN)
-    assert caught.value.status == 429
+    assert status_of(caught.value) == 429
     assert caught.value.retry_after > 0
     assert len(world.sender.outbox) == 5
 
@@ -220,8 +229,8 @@ def test_telnyx_failing_at_start_leaves_nothing_behind(world: LoginWorld) -> Non
     # When / Then
     with pytest.raises(CodeDeliveryFailed) as caught:
         world.flow.start("demo@example.com", PASSWORD, ORIGIN)
-    assert caught.value.status == 502
-    assert caught.value.body()["error"] == "Failed to send verification code"
+    assert status_of(caught.value) == 502
+    assert error_body(caught.value)["error"] == "Failed to send verification code"
     assert world.store.items == {}
 
 
@@ -233,10 +242,10 @@ def test_telnyx_failing_at_check_consumes_no_attempt(world: LoginWorld) -> None:
     with pytest.raises(CodeCheckFailed) as caught:
         world.flow.verify(flow_id, world.sender.last_code(PHONE), ORIGIN)
     # Then
-    assert caught.value.body()["error"] == "Verification failed"
+    assert error_body(caught.value)["error"] == "Verification failed"
     with pytest.raises(InvalidCode) as wrong:
         world.flow.verify(flow_id, world.sender.wrong_code(PHONE), ORIGIN)
-    assert wrong.value.body()["attempts_remaining"] == 4
+    assert error_body(wrong.value)["attempts_remaining"] == 4
     assert world.flow.verify(flow_id, world.sender.last_code(PHONE), ORIGIN).token
 
 
@@ -269,7 +278,7 @@ def test_a_code_of_the_wrong_length_is_refused_without_using_an_attempt(
     with pytest.raises(InvalidRequest) as caught:
         world.flow.verify(flow_id, "1234", ORIGIN)
     # Then
-    assert caught.value.body()["field"] == "code"
+    assert error_body(caught.value)["field"] == "code"
     assert next(iter(world.store.items.values())).attempts == 0
 
 

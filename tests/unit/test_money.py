@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from phoneverify.config import ConfigurationError, Settings
-from phoneverify.errors import InvalidRequest
-from phoneverify.money import (
+from phoneverify.config import ConfigurationError, PaymentSettings, Settings
+from phoneverify.domain.errors import InvalidRequest
+from phoneverify.domain.money import (
     BUILTIN_THRESHOLDS,
     CURRENCY_MINOR_UNITS,
     ExemptionLimits,
@@ -16,6 +16,7 @@ from phoneverify.money import (
     parse_money,
     to_minor,
 )
+from phoneverify.http.errors import error_body, status_of
 from phoneverify.runtime import Runtime
 from tests.support.lambda_env import template_environment
 
@@ -86,8 +87,8 @@ def test_invalid_money_is_a_400_naming_the_field(
 ) -> None:
     with pytest.raises(InvalidRequest) as caught:
         parse_money(amount, currency)
-    assert caught.value.status == 400
-    body = caught.value.body()
+    assert status_of(caught.value) == 400
+    body = error_body(caught.value)
     assert body["field"] == field
     assert body["error"].startswith(field)
     assert reason in body["error"]
@@ -183,7 +184,7 @@ def test_a_payment_function_without_its_tables_fails_the_cold_start(
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("LEDGER_TABLE")
     with pytest.raises(ConfigurationError, match="LEDGER_TABLE"):
-        Runtime.from_environment(*Runtime.PAYMENT_TABLES)
+        Runtime.from_environment(PaymentSettings)
 
 
 def test_cumulative_limits_default_to_each_currencys_threshold_and_are_configurable() -> None:

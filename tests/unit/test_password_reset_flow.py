@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from phoneverify.errors import (
+from phoneverify.domain.errors import (
     InvalidCode,
     InvalidCredentials,
     InvalidRequest,
@@ -13,10 +13,11 @@ from phoneverify.errors import (
     TooManyAttempts,
     WeakPassword,
 )
+from phoneverify.domain.models import DeliveryStatus, FlowKind, User
+from phoneverify.domain.throttling import account_key
 from phoneverify.flows.login import SecondFactorRequired
 from phoneverify.flows.password_reset import PasswordResetFlow
-from phoneverify.models import DeliveryStatus, FlowKind, User
-from phoneverify.throttling import account_key
+from tests.support.answers import answer
 from tests.support.builders import ORIGIN, PASSWORD, PHONE, LoginWorld, password_reset_world
 
 NEW_PASSWORD = "a brand new passphrase for demo"
@@ -36,7 +37,7 @@ def test_the_owner_resets_the_password_with_a_code_sent_to_the_phone(
     # When
     done = flow.verify(started.flow_id, world.sender.last_code(PHONE), NEW_PASSWORD, ORIGIN)
     # Then the new password holds, the old one not, and every earlier token is ended
-    assert done.body() == {"password_reset": True}
+    assert answer(done) == {"password_reset": True}
     assert started.phone_hint == "+1******0123"
     assert isinstance(
         world.flow.start("demo@example.com", NEW_PASSWORD, ORIGIN), SecondFactorRequired
@@ -53,9 +54,9 @@ def test_unknown_emails_and_accounts_without_a_phone_get_the_same_answer_and_no_
 ) -> None:
     world, flow = reset
     # When
-    real = flow.start("demo@example.com", ORIGIN).body()
-    decoy = flow.start(email, ORIGIN).body()
-    again = flow.start(email, ORIGIN).body()
+    real = answer(flow.start("demo@example.com", ORIGIN))
+    decoy = answer(flow.start(email, ORIGIN))
+    again = answer(flow.start(email, ORIGIN))
     # Then the answers have the same fields and shapes, and only the real one sent a code
     assert decoy.keys() == real.keys()
     assert {k: v for k, v in decoy.items() if k not in ("flow_id", "phone_hint")} == {
@@ -92,7 +93,7 @@ def test_a_decoy_resends_like_a_real_flow(reset: tuple[LoginWorld, PasswordReset
     world, flow = reset
     decoy = flow.start("nobody@example.com", ORIGIN)
     world.clock.advance(30)
-    assert flow.resend(decoy.flow_id, ORIGIN).body()["message"] == "Code resent"
+    assert answer(flow.resend(decoy.flow_id, ORIGIN))["message"] == "Code resent"
     assert world.sender.outbox == []
 
 
@@ -111,7 +112,7 @@ def test_a_weak_new_password_is_refused_before_the_code_is_used(
     # Then the answers name the field, and the code still works
     assert weak.value.extra == {"field": "new_password"}
     assert own_email.value.extra == {"field": "new_password"}
-    assert flow.verify(started.flow_id, code, NEW_PASSWORD, ORIGIN).body()["password_reset"]
+    assert answer(flow.verify(started.flow_id, code, NEW_PASSWORD, ORIGIN))["password_reset"]
 
 
 def test_a_reset_unlocks_an_account_locked_by_wrong_codes_and_clears_the_throttle(
@@ -150,7 +151,7 @@ def test_the_status_of_a_reset_never_tells_delivery(
     world, flow = reset
     # Given a real reset whose SMS was delivered
     started = flow.start("demo@example.com", ORIGIN)
-    any_flow = world.challenges(FlowKind.PASSWORD_RESET)
+    any_flow = world.challenges(FlowKind.PASSWORD_RESET).flows
     verification_id = world.sender.outbox[-1][1]
     any_flow.record_delivery(verification_id, DeliveryStatus.DELIVERED)
     # Then its status reads like a decoy's

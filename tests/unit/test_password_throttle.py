@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from phoneverify.errors import AccountLocked, InvalidCredentials, LoginThrottled
+from phoneverify.domain.errors import AccountLocked, InvalidCredentials, LoginThrottled
+from phoneverify.domain.models import RequestOrigin
+from phoneverify.domain.throttling import PasswordThrottlePolicy, account_key
 from phoneverify.flows.login import SecondFactorRequired
-from phoneverify.models import RequestOrigin
-from phoneverify.throttling import PasswordThrottlePolicy, account_key
+from phoneverify.http.errors import error_body, error_headers, status_of
 from tests.support.builders import ORIGIN, PASSWORD, LoginWorld, login_world
 
 KNOWN = "demo@example.com"
@@ -36,10 +37,10 @@ def test_five_wrong_passwords_then_the_sixth_attempt_waits(world: LoginWorld) ->
         world.flow.start(KNOWN, PASSWORD, ORIGIN)
     # Then
     assert answers == ["invalid_credentials"] * 5
-    assert throttled.value.status == 429
+    assert status_of(throttled.value) == 429
     assert throttled.value.retry_after == 30
-    assert throttled.value.headers() == {"Retry-After": "30"}
-    assert throttled.value.body()["code"] == "login_throttled"
+    assert error_headers(throttled.value) == {"Retry-After": "30"}
+    assert error_body(throttled.value)["code"] == "login_throttled"
 
 
 def test_the_wait_doubles_with_each_further_failure_and_is_capped(world: LoginWorld) -> None:
@@ -144,7 +145,7 @@ def test_a_locked_account_is_told_to_reset_its_password(world: LoginWorld) -> No
     with pytest.raises(AccountLocked) as locked:
         world.flow.start(KNOWN, PASSWORD, ORIGIN)
     # Then
-    assert locked.value.status == 429
+    assert status_of(locked.value) == 429
     assert "Reset your password" in locked.value.message
     assert world.events.types[-1] == "login_locked"
     assert world.sender.outbox == []

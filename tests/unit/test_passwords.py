@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from phoneverify.errors import WeakPassword
-from phoneverify.passwords import PasswordHasher, check_password, common_passwords
+from phoneverify.domain.errors import WeakPassword
+from phoneverify.domain.passwords import PasswordHasher, check_password, common_passwords
+from phoneverify.http.errors import error_body, status_of
 
 LAYER = Path(__file__).resolve().parents[2] / "layers" / "common"
 
@@ -102,8 +103,12 @@ def test_short_long_and_common_passwords_are_refused_naming_the_field(
 ) -> None:
     with pytest.raises(WeakPassword) as caught:
         check_password(password)
-    assert caught.value.status == 400
-    assert caught.value.body() == {"error": message, "code": "invalid_request", "field": "password"}
+    assert status_of(caught.value) == 400
+    assert error_body(caught.value) == {
+        "error": message,
+        "code": "invalid_request",
+        "field": "password",
+    }
 
 
 def test_the_accounts_own_email_or_name_is_refused_as_a_password() -> None:
@@ -111,7 +116,9 @@ def test_the_accounts_own_email_or_name_is_refused_as_a_password() -> None:
     for password in ("Ada.Lovelace@example.com", "ada.lovelace", "ada lovelace"):
         with pytest.raises(WeakPassword) as caught:
             check_password(password, context=context)
-        assert caught.value.body()["error"] == "Password must not be your email address or name"
+        assert (
+            error_body(caught.value)["error"] == "Password must not be your email address or name"
+        )
     check_password("lovelace engines", context=context)
 
 

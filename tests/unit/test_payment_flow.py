@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from phoneverify.adapters.payments import DynamoExemptPayments
-from phoneverify.errors import (
+from phoneverify.adapters.dynamo.payments import DynamoExemptPayments
+from phoneverify.domain.errors import (
     AccountLocked,
     CodeDeliveryFailed,
     ConfirmationInProgress,
@@ -29,11 +29,14 @@ from phoneverify.errors import (
     TooManyAttempts,
     VerificationExpired,
 )
-from phoneverify.flows.challenges import flow_key
+from phoneverify.domain.models import Exemption, FlowKind, PaymentStatus
+from phoneverify.flows.any_flow import flow_key
 from phoneverify.flows.payment import PaymentCompleted, PaymentOrder
-from phoneverify.models import Exemption, FlowKind, PaymentStatus
+from phoneverify.http.errors import error_body, error_headers
+from phoneverify.http.errors import status_of as http_status
+from tests.support.answers import answer
 from tests.support.builders import ORIGIN, PHONE, PaymentWorld, payment_world
-from tests.unit.test_send_limits import ScriptedClient, client_error
+from tests.support.scripted_dynamodb import ScriptedClient, client_error
 
 PAYER = "u-phone"  # has PHONE
 NO_PHONE = "u-plain"
@@ -54,11 +57,11 @@ def order(
 
 
 def initiate(world: PaymentWorld, user: str = PAYER, **kwargs: Any) -> dict[str, Any]:
-    return world.flow.initiate(user, order(**kwargs), ORIGIN).body()
+    return answer(world.flow.initiate(user, order(**kwargs), ORIGIN))
 
 
 def confirm(world: PaymentWorld, payment_id: str, code: str, user: str = PAYER) -> dict[str, Any]:
-    return world.flow.confirm(user, payment_id, code, ORIGIN).body()
+    return answer(world.flow.confirm(user, payment_id, code, ORIGIN))
 
 
 def status_of(world: PaymentWorld, payment_id: str) -> PaymentStatus:
@@ -142,8 +145,8 @@ def test_an_account_without_a_phone_cannot_make_a_payment_that_needs_a_code(
     with pytest.raises(PhoneRequiredForPayment) as caught:
         initiate(world, user=NO_PHONE, amount="500")
     # Then
-    assert caught.value.status == 403
-    assert caught.value.body()["code"] == "phone_required"
+    assert http_status(caught.value) == 403
+    assert error_body(caught.value)["code"] == "phone_required"
     assert world.payments.items == {} and world.store.items == {}
     # but small payments go through
     assert initiate(world, user=NO_PHONE, amount="5")["status"] == "completed"
@@ -152,7 +155,7 @@ def test_an_account_without_a_phone_cannot_make_a_payment_that_needs_a_code(
 def test_a_token_for_an_account_that_is_gone_gets_401(world: PaymentWorld) -> None:
     with pytest.raises(NotAuthenticated) as caught:
         initiate(world, user="u-deleted", amount="5")
-    assert caught.value.status == 401
+    assert http_status(caught.value) == 401
     assert world.payments.items == {}
 
 
@@ -163,8 +166,8 @@ def test_telnyx_failing_at_initiate_leaves_nothing_behind(world: PaymentWorld) -
     with pytest.raises(CodeDeliveryFailed) as caught:
         initiate(world, amount="250")
     # Then
-    assert caught.value.status == 502
-    assert caught.value.body()["error"] == "Failed to send verification code"
+    assert http_status(caught.value) == 502
+    assert error_body(caught.value)["error"] == "Failed to send verification code"
     assert world.payments.items == {} and world.store.items == {}
 
 
@@ -175,7 +178,7 @@ def test_a_declined_payment_is_failed(world: PaymentWorld) -> None:
     with pytest.raises(PaymentDeclined) as caught:
         initiate(world, amount="10")
     # Then
-    assert caught.value.status == 402
+    assert http_status(caught.value) == 402
     assert [p.status for p in world.payments.items.values()] == [PaymentStatus.FAILED]
 
 
@@ -192,8 +195,8 @@ def test_the_right_code_processes_the_payment_once(world: PaymentWorld) -> None:
     assert status_of(world, payment_id) == PaymentStatus.COMPLETED
     with pytest.raises(PaymentNotPending) as again:
         confirm(world, payment_id, code)
-    assert again.value.status == 400
-    assert again.value.body()["error"] == "Payment already completed"
+    assert http_status(again.value) == 400
+    assert error_body(again.value)["error"] == "Payment already completed"
     assert world.ledger.charges == 1
     assert [(e.kind, e.subject) for e in world.events.events] == [
         (FlowKind.PAYMENT, PAYER),
@@ -211,8 +214,11 @@ def test_another_users_payment_is_not_found(world: PaymentWorld) -> None:
     for user, pid in [(NO_PHONE, payment_id), (PAYER, "pay_" + "0" * 32)]:
         with pytest.raises(PaymentNotFound) as caught:
             confirm(world, pid, code, user=user)
-        assert caught.value.status == 404
-        assert caught.value.body() == {"error": "Payment not found", "code": "payment_not_found"}
+        assert http_status(caught.value) == 404
+        assert error_body(caught.value) == {
+            "error": "Payment not found",
+            "code": "payment_not_found",
+        }
         with pytest.raises(PaymentNotFound):
             world.flow.resend(user, pid, ORIGIN)
     assert status_of(world, payment_id) == PaymentStatus.PENDING
@@ -231,12 +237,12 @@ def test_an_expired_verification_answers_410_and_expires_the_payment(
     with pytest.raises(VerificationExpired) as caught:
         confirm(world, payment_id, code)
     # Then
-    assert caught.value.status == 410
-    assert caught.value.body()["error"] == "Verification expired. Initiate a new payment."
+    assert http_status(caught.value) == 410
+    assert error_body(caught.value)["error"] == "Verification expired. Initiate a new payment."
     assert status_of(world, payment_id) == PaymentStatus.EXPIRED
     with pytest.raises(PaymentNotPending) as again:
         confirm(world, payment_id, code)
-    assert again.value.body()["error"] == "Payment already expired"
+    assert error_body(again.value)["error"] == "Payment already expired"
     assert world.ledger.entries == {}
 
 
@@ -249,19 +255,19 @@ def test_wrong_codes_count_down_then_fail_the_payment_for_good(world: PaymentWor
     for _ in range(4):
         with pytest.raises(InvalidCode) as caught:
             confirm(world, payment_id, wrong)
-        assert caught.value.status == 401
-        remaining.append(caught.value.body()["attempts_remaining"])
+        assert http_status(caught.value) == 401
+        remaining.append(error_body(caught.value)["attempts_remaining"])
     with pytest.raises(TooManyAttempts) as closing:
         confirm(world, payment_id, wrong)
     # Then
     assert remaining == [4, 3, 2, 1]
-    assert closing.value.status == 429
-    assert closing.value.headers() == {"Retry-After": "0"}
-    assert closing.value.body()["error"] == "Too many attempts. Initiate a new payment."
+    assert http_status(closing.value) == 429
+    assert error_headers(closing.value) == {"Retry-After": "0"}
+    assert error_body(closing.value)["error"] == "Too many attempts. Initiate a new payment."
     assert status_of(world, payment_id) == PaymentStatus.FAILED
     with pytest.raises(PaymentNotPending) as after:
         confirm(world, payment_id, world.sender.last_code(PHONE))
-    assert after.value.body()["error"] == "Payment already failed"
+    assert error_body(after.value)["error"] == "Payment already failed"
     assert world.ledger.entries == {}
 
 
@@ -280,7 +286,7 @@ def test_a_payment_changed_after_the_code_was_sent_is_refused_and_failed(
     with pytest.raises(PaymentDetailsChanged) as caught:
         confirm(world, payment_id, world.sender.last_code(PHONE))
     # Then nothing is paid and the payment is over
-    assert caught.value.status == 409
+    assert http_status(caught.value) == 409
     assert status_of(world, payment_id) == PaymentStatus.FAILED
     assert world.ledger.charges == 0
 
@@ -342,7 +348,7 @@ def test_twenty_concurrent_right_codes_process_the_payment_exactly_once(
         try:
             outcomes.append(world.flow.confirm(PAYER, payment_id, code, ORIGIN))
         except DomainError as exc:
-            outcomes.append(exc.status)
+            outcomes.append(http_status(exc))
 
     # When
     threads = [threading.Thread(target=attempt) for _ in range(20)]
@@ -369,7 +375,7 @@ def test_a_confirmation_under_way_makes_others_wait_without_using_an_attempt(
     with pytest.raises(ConfirmationInProgress) as caught:
         confirm(world, payment_id, world.sender.last_code(PHONE))
     # Then
-    assert caught.value.status == 409 and caught.value.headers() == {"Retry-After": "1"}
+    assert http_status(caught.value) == 409 and error_headers(caught.value) == {"Retry-After": "1"}
     assert next(iter(world.store.items.values())).attempts == 0
     # and a claim left by a confirmation that died is taken over once its lease is over
     world.clock.advance(30)
@@ -385,7 +391,7 @@ def test_resend_waits_for_the_cooldown_then_replaces_the_code(world: PaymentWorl
     with pytest.raises(ResendTooSoon):
         world.flow.resend(PAYER, payment_id, ORIGIN)
     world.clock.advance(30)
-    resent = world.flow.resend(PAYER, payment_id, ORIGIN).body()
+    resent = answer(world.flow.resend(PAYER, payment_id, ORIGIN))
     new_code = world.sender.last_code(PHONE)
     # Then
     assert resent == {"message": "Code resent", "timeout_secs": 300, "resend_after_secs": 30}
@@ -422,14 +428,14 @@ def test_resend_of_a_completed_payment_is_refused(world: PaymentWorld) -> None:
     world.clock.advance(30)
     with pytest.raises(PaymentNotPending) as caught:
         world.flow.resend(PAYER, payment_id, ORIGIN)
-    assert caught.value.body()["error"] == "Payment already completed"
+    assert error_body(caught.value)["error"] == "Payment already completed"
 
 
 # -- Idempotency-Key -----------------------------------------------------------------------
 def test_a_retried_request_with_the_same_key_gets_the_first_answer(world: PaymentWorld) -> None:
     # When the same request is sent twice with one key (amount written differently)
-    first = world.flow.initiate(PAYER, order(amount="250"), ORIGIN, "key-1").body()
-    second = world.flow.initiate(PAYER, order(amount=250.0), ORIGIN, "key-1").body()
+    first = answer(world.flow.initiate(PAYER, order(amount="250"), ORIGIN, "key-1"))
+    second = answer(world.flow.initiate(PAYER, order(amount=250.0), ORIGIN, "key-1"))
     # Then
     assert first == second
     assert list(world.payments.items) == [first["payment_id"]]
@@ -440,15 +446,15 @@ def test_the_same_key_with_another_request_is_refused(world: PaymentWorld) -> No
     world.flow.initiate(PAYER, order(amount="10"), ORIGIN, "key-1")
     with pytest.raises(IdempotencyKeyReused) as caught:
         world.flow.initiate(PAYER, order(amount="11"), ORIGIN, "key-1")
-    assert caught.value.status == 422
-    assert caught.value.body()["field"] == "Idempotency-Key"
+    assert http_status(caught.value) == 422
+    assert error_body(caught.value)["field"] == "Idempotency-Key"
     assert len(world.payments.items) == 1
 
 
 def test_keys_are_scoped_per_user_and_optional(world: PaymentWorld) -> None:
-    mine = world.flow.initiate(PAYER, order(amount="10"), ORIGIN, "shared").body()
-    theirs = world.flow.initiate(NO_PHONE, order(amount="10"), ORIGIN, "shared").body()
-    no_key = [world.flow.initiate(PAYER, order(amount="10"), ORIGIN).body() for _ in range(2)]
+    mine = answer(world.flow.initiate(PAYER, order(amount="10"), ORIGIN, "shared"))
+    theirs = answer(world.flow.initiate(NO_PHONE, order(amount="10"), ORIGIN, "shared"))
+    no_key = [answer(world.flow.initiate(PAYER, order(amount="10"), ORIGIN)) for _ in range(2)]
     assert len({mine["payment_id"], theirs["payment_id"], *(b["payment_id"] for b in no_key)}) == 4
     assert len(world.ledger.entries) == 4
 
@@ -457,7 +463,7 @@ def test_a_failed_first_attempt_keeps_nothing_so_the_retry_runs(world: PaymentWo
     world.sender.fail_sends = 1
     with pytest.raises(CodeDeliveryFailed):
         world.flow.initiate(PAYER, order(), ORIGIN, "key-1")
-    body = world.flow.initiate(PAYER, order(), ORIGIN, "key-1").body()
+    body = answer(world.flow.initiate(PAYER, order(), ORIGIN, "key-1"))
     assert body["requires_verification"] is True
     assert len(world.payments.items) == 1
 
@@ -481,7 +487,7 @@ def test_the_payer_can_cancel_a_pending_payment_and_its_code(world: PaymentWorld
     assert status_of(world, pid) == PaymentStatus.CANCELLED
     with pytest.raises(PaymentNotPending) as caught:
         confirm(world, pid, code)
-    assert caught.value.body()["error"] == "Payment already cancelled"
+    assert error_body(caught.value)["error"] == "Payment already cancelled"
     assert world.ledger.entries == {}
     assert world.flow.cancel(PAYER, pid, ORIGIN) is False
     assert "cancelled" in world.events.types
@@ -644,9 +650,9 @@ def test_a_locked_account_cannot_pay_even_below_the_threshold(world: PaymentWorl
     with pytest.raises(AccountLocked) as caught:
         pay_small(world, "5.00")
     # Then 429 account_locked: nothing paid, written, counted or sent
-    assert caught.value.status == 429
-    assert caught.value.body()["code"] == "account_locked"
-    assert int(caught.value.headers()["Retry-After"]) > 0
+    assert http_status(caught.value) == 429
+    assert error_body(caught.value)["code"] == "account_locked"
+    assert int(error_headers(caught.value)["Retry-After"]) > 0
     assert world.payments.items == {} and world.ledger.entries == {}
     assert world.exemptions.counted(PAYER) == (0, {})
     assert world.sender.outbox == []
@@ -663,7 +669,7 @@ def test_an_account_without_a_phone_cannot_slice_either(world: PaymentWorld) -> 
     with pytest.raises(PhoneRequiredForPayment) as caught:
         pay_small(world, "99.00", user=NO_PHONE)
     # Then 403: no code can be sent, so the slice is not paid
-    assert caught.value.status == 403
+    assert http_status(caught.value) == 403
     assert len(world.ledger.entries) == 1
 
 
@@ -678,7 +684,7 @@ def test_the_limits_are_configurable() -> None:
     assert pay_small(world, "0.01", currency="EUR")["reason"] == "payment_count"
     # A cumulative limit below the threshold asks for a code for a payment reaching it alone
     lower = payment_world(cumulative_limits={"USD": "30.00"})
-    assert lower.flow.initiate(PAYER, order(amount="30.00"), ORIGIN).body()["reason"] == (
+    assert answer(lower.flow.initiate(PAYER, order(amount="30.00"), ORIGIN))["reason"] == (
         "cumulative_amount"
     )
     assert lower.exemptions.counted(PAYER) == (0, {})
@@ -687,7 +693,7 @@ def test_the_limits_are_configurable() -> None:
 def test_a_replayed_idempotency_key_counts_once(world: PaymentWorld) -> None:
     # When one small payment is sent three times with one key
     bodies = [
-        world.flow.initiate(PAYER, order(amount="60.00"), ORIGIN, "key-1").body() for _ in range(3)
+        answer(world.flow.initiate(PAYER, order(amount="60.00"), ORIGIN, "key-1")) for _ in range(3)
     ]
     # Then it was paid and counted once
     assert all(body == bodies[0] for body in bodies) and completes(bodies[0])
@@ -728,7 +734,7 @@ def test_a_throttled_count_is_a_clean_503_and_a_throttled_give_back_or_reset_is_
         exemptions.reserve(
             PAYER, "USD", 500, cumulative_limit_minor=10_000, max_payments=5, now=0.0
         )
-    assert caught.value.status == 503
+    assert http_status(caught.value) == 503
     # while giving a count back, or resetting it, never fails the payment around it
     exemptions.give_back(Exemption(PAYER, "USD", 500, "window"))
     exemptions.reset(PAYER)

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from phoneverify.errors import InvalidPhoneNumber
-from phoneverify.phones import mask_phone, normalise_phone
+from phoneverify.domain.errors import InvalidPhoneNumber
+from phoneverify.domain.phones import mask_phone, normalise_phone
+from phoneverify.http.errors import error_body, status_of
 
 
 @pytest.mark.parametrize(
@@ -48,8 +49,8 @@ def test_national_numbers_are_read_in_the_default_region() -> None:
 def test_numbers_a_code_cannot_reach_are_refused_naming_the_field(typed: str, message: str) -> None:
     with pytest.raises(InvalidPhoneNumber) as caught:
         normalise_phone(typed, "US")
-    assert caught.value.status == 400
-    assert caught.value.body() == {
+    assert status_of(caught.value) == 400
+    assert error_body(caught.value) == {
         "error": message,
         "code": "invalid_request",
         "field": "phone_number",

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from phoneverify.errors import (
+from phoneverify.domain.errors import (
     CodeDeliveryFailed,
     DomainError,
     EmailAlreadyRegistered,
@@ -19,6 +19,8 @@ from phoneverify.errors import (
 )
 from phoneverify.flows.login import SecondFactorRequired
 from phoneverify.flows.registration import PHONE_HAS_ACCOUNT, Registered
+from phoneverify.http.errors import error_body, status_of
+from tests.support.answers import answer
 from tests.support.builders import ORIGIN, PHONE, RegistrationWorld, registration_world
 
 NEW_PHONE = "+14155550199"
@@ -41,7 +43,7 @@ def start(world: RegistrationWorld, **changes: Any) -> str:
     started = world.flow.start(
         form["name"], form["email"], form["phone_number"], form["password"], ORIGIN
     )
-    flow_id: str = started.body()["flow_id"]
+    flow_id: str = answer(started)["flow_id"]
     return flow_id
 
 
@@ -62,7 +64,7 @@ def test_start_sends_a_code_and_answers_with_the_contract_fields(world: Registra
     # When
     started = world.flow.start("Ada", "ada@example.com", "(415) 555-0199", NEW_PASSWORD, ORIGIN)
     # Then
-    body = started.body()
+    body = answer(started)
     assert body["verification_sent"] is True
     assert body["phone_hint"] == "+1******0199"
     assert (body["timeout_secs"], body["code_length"], body["resend_after_secs"]) == (600, 6, 30)
@@ -87,7 +89,7 @@ def test_a_missing_field_is_named_with_all_fields_required(
 ) -> None:
     error = refusal(world, **missing)
     assert isinstance(error, InvalidRequest)
-    assert (error.status, error.body()) == (
+    assert (status_of(error), error_body(error)) == (
         400,
         {"error": "All fields required", "code": "invalid_request", "field": field},
     )
@@ -113,7 +115,7 @@ def test_a_missing_field_is_named_with_all_fields_required(
 )
 def test_an_implausible_email_is_refused(world: RegistrationWorld, email: str) -> None:
     error = refusal(world, email=email)
-    assert (error.status, error.body()) == (
+    assert (status_of(error), error_body(error)) == (
         400,
         {"error": "Invalid email address", "code": "invalid_request", "field": "email"},
     )
@@ -138,7 +140,7 @@ def test_a_number_a_code_cannot_reach_is_refused(
     world: RegistrationWorld, phone: str, message: str
 ) -> None:
     error = refusal(world, phone_number=phone)
-    assert (error.status, error.body()["field"], error.body()["error"]) == (
+    assert (status_of(error), error_body(error)["field"], error_body(error)["error"]) == (
         400,
         "phone_number",
         message,
@@ -157,7 +159,7 @@ def test_a_number_a_code_cannot_reach_is_refused(
 )
 def test_a_weak_password_is_refused(world: RegistrationWorld, password: str, message: str) -> None:
     error = refusal(world, password=password)
-    assert (error.status, error.body()["field"], error.body()["error"]) == (
+    assert (status_of(error), error_body(error)["field"], error_body(error)["error"]) == (
         400,
         "password",
         message,
@@ -185,10 +187,10 @@ def test_start_with_a_registered_email_or_phone_answers_like_a_fresh_one(
     world: RegistrationWorld, taken: dict[str, str]
 ) -> None:
     # Given a fresh sign-up as the reference
-    fresh = world.flow.start(*FORM.values(), ORIGIN).body()
+    fresh = answer(world.flow.start(*FORM.values(), ORIGIN))
     # When someone signs up with an email or phone that already has an account
     form = {**FORM, **taken}
-    probed = world.flow.start(*form.values(), ORIGIN).body()
+    probed = answer(world.flow.start(*form.values(), ORIGIN))
     # Then the answer has the same fields and values, flow id aside
     assert set(probed) == set(fresh)
     assert {k: v for k, v in probed.items() if k not in ("flow_id", "phone_hint")} == {
@@ -221,8 +223,8 @@ def test_verify_tells_the_prover_what_is_taken_phone_first(
     with pytest.raises(error) as caught:
         world.flow.verify(flow_id, world.sender.outbox[-1][2], ORIGIN)
     # Then a 409 says which is taken (the phone first: the prover owns it, so: sign in)
-    assert (caught.value.status, caught.value.body()["code"]) == (409, code)
-    assert caught.value.body()["error"] == message
+    assert (status_of(caught.value), error_body(caught.value)["code"]) == (409, code)
+    assert error_body(caught.value)["error"] == message
     # and the existing account is untouched, no other was made, and the sign-up is over
     assert world.users.find_by_email("demo@example.com") == demo
     assert world.users.find_by_phone(PHONE) == demo
@@ -267,7 +269,7 @@ def test_the_right_code_creates_the_account_with_its_phone_verified(
     # When
     registered = world.flow.verify(flow_id, world.sender.last_code(NEW_PHONE), ORIGIN)
     # Then
-    body = registered.body()
+    body = answer(registered)
     assert set(body) == {"user_id", "token", "token_type", "expires_in"}
     assert world.tokens.decode_access_token(body["token"])["sub"] == body["user_id"]
     user = world.users.find_by_email("ada@example.com")
@@ -309,7 +311,7 @@ def test_lockout_closes_the_registration_and_drops_its_data(world: RegistrationW
     with pytest.raises(TooManyAttempts) as caught:
         world.flow.verify(flow_id, wrong, ORIGIN)
     # Then
-    assert caught.value.body()["error"] == (
+    assert error_body(caught.value)["error"] == (
         "Too many attempts. Please start the registration again."
     )
     (record,) = world.store.items.values()
@@ -328,7 +330,11 @@ def test_resend_replaces_the_code_with_a_fresh_ten_minutes(world: RegistrationWo
     resent = world.flow.resend(flow_id, ORIGIN)
     world.clock.advance(590)
     # Then
-    assert resent.body() == {"message": "Code resent", "timeout_secs": 600, "resend_after_secs": 30}
+    assert answer(resent) == {
+        "message": "Code resent",
+        "timeout_secs": 600,
+        "resend_after_secs": 30,
+    }
     with pytest.raises(InvalidCode):
         world.flow.verify(flow_id, old_code, ORIGIN)
     assert world.flow.verify(flow_id, world.sender.last_code(NEW_PHONE), ORIGIN).user_id
@@ -343,11 +349,11 @@ def test_an_expired_registration_is_over_resend_included(world: RegistrationWorl
     # Then the code is refused as expired (410), and no resend can revive the flow
     with pytest.raises(VerificationExpired) as expired:
         world.flow.verify(flow_id, code, ORIGIN)
-    assert expired.value.status == 410
-    assert expired.value.body()["error"] == "Verification expired. Start registration again."
+    assert status_of(expired.value) == 410
+    assert error_body(expired.value)["error"] == "Verification expired. Start registration again."
     with pytest.raises(NoPendingVerification) as resend:
         world.flow.resend(flow_id, ORIGIN)
-    assert resend.value.body()["error"] == "No pending verification. Start registration again."
+    assert error_body(resend.value)["error"] == "No pending verification. Start registration again."
     assert world.users.find_by_email("ada@example.com") is None
 
 
@@ -369,7 +375,7 @@ def test_a_registration_flow_id_does_not_complete_a_login(world: RegistrationWor
     # When / Then
     with pytest.raises(NoPendingVerification) as caught:
         world.login.verify(flow_id, world.sender.last_code(NEW_PHONE), ORIGIN)
-    assert caught.value.body()["error"] == "No pending verification. Start login again."
+    assert error_body(caught.value)["error"] == "No pending verification. Start login again."
     assert world.users.find_by_email("ada@example.com") is None
 
 
@@ -380,7 +386,7 @@ def test_a_login_flow_id_does_not_complete_a_registration(world: RegistrationWor
     # When / Then
     with pytest.raises(NoPendingVerification) as caught:
         world.flow.verify(login.challenge.flow_id, world.sender.last_code(PHONE), ORIGIN)
-    assert caught.value.body()["error"] == "No pending verification. Start registration again."
+    assert error_body(caught.value)["error"] == "No pending verification. Start registration again."
     with pytest.raises(NoPendingVerification):
         world.flow.resend(login.challenge.flow_id, ORIGIN)
 
@@ -406,7 +412,7 @@ def test_of_two_pending_registrations_for_one_email_or_phone_the_first_code_wins
     # Then
     with pytest.raises(error) as caught:
         world.flow.verify(second_flow, second_code, ORIGIN)
-    assert caught.value.status == 409
+    assert status_of(caught.value) == 409
     with pytest.raises(NoPendingVerification):
         world.flow.verify(second_flow, second_code, ORIGIN)
 

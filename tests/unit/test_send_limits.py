@@ -1,27 +1,17 @@
 """Send limits across flows, the SMS budget, and wrong codes per account, driven through the
-login, registration and payment flows with in-memory adapters; then the DynamoDB adapters'
-answers to throttling and transaction conflicts, on a scripted client."""
+login, registration and payment flows with in-memory adapters."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
-from phoneverify.adapters import send_limits as send_limits_module
-from phoneverify.adapters.send_limits import (
+from phoneverify.adapters.dynamo.send_limits import (
     METRIC_ADMITTED,
     METRIC_BUDGET_EXHAUSTED,
-    DynamoFailureCounter,
-    DynamoSendLimits,
-    SendCaps,
-    address_block,
-    canonical_phone,
 )
-from phoneverify.config import ConfigurationError, Settings
-from phoneverify.errors import (
+from phoneverify.domain.errors import (
     AccountLocked,
     CodeCheckFailed,
     CodeDeliveryFailed,
@@ -32,12 +22,14 @@ from phoneverify.errors import (
     StorageUnavailable,
     TooManyAttempts,
 )
-from phoneverify.flows.challenges import Challenges, flow_key
+from phoneverify.domain.models import RequestOrigin, SendPermit
+from phoneverify.domain.money import ExemptionLimits, Thresholds
+from phoneverify.flows.any_flow import flow_key
+from phoneverify.flows.challenges import Challenges
 from phoneverify.flows.login import SecondFactorRequired
 from phoneverify.flows.payment import PaymentFlow, PaymentOrder
-from phoneverify.models import RequestOrigin, SendPermit
-from phoneverify.money import ExemptionLimits, Thresholds
-from phoneverify.runtime import Runtime
+from phoneverify.http.errors import error_body, error_headers, status_of
+from tests.support.answers import answer
 from tests.support.builders import (
     ORIGIN,
     PASSWORD,
@@ -54,7 +46,6 @@ from tests.support.fakes import (
     InMemoryLedger,
     InMemoryPayments,
 )
-from tests.unit.test_config import VALID
 
 HOUR = 3_600
 USER = "u-phone"  # demo@example.com, PHONE
@@ -86,7 +77,7 @@ class World:
 
     def pay(self, origin: RequestOrigin = ORIGIN) -> str:
         order = PaymentOrder.parse("250.00", "USD", "Acme Supplies", None)
-        body = self.payments.initiate(USER, order, origin).body()
+        body = answer(self.payments.initiate(USER, order, origin))
         payment_id: str = body["payment_id"]
         return payment_id
 
@@ -94,7 +85,7 @@ class World:
         started = self.base.flow.start(
             "Ada Lovelace", f"ada{phone[-4:]}@example.com", phone, "analytical engine notes", origin
         )
-        flow_id: str = started.body()["flow_id"]
+        flow_id: str = answer(started)["flow_id"]
         return flow_id
 
     def code(self, phone: str = PHONE) -> str:
@@ -124,7 +115,6 @@ def world() -> World:
         exemptions=InMemoryExemptPayments(),
         processor=InMemoryLedger(),
         challenges=challenges,
-        verifications=base.store,
         failures=base.failures,
         idempotency=InMemoryIdempotency(),
         clock=base.clock,
@@ -162,10 +152,10 @@ def test_the_phone_cap_counts_sends_of_every_flow(world: World) -> None:
     with pytest.raises(SendLimitReached) as refused:
         world.pay()
     # Then 429 until the hour is over, and no SMS
-    assert refused.value.status == 429
+    assert status_of(refused.value) == 429
     assert refused.value.retry_after == HOUR - 600 - 31
-    assert refused.value.headers() == {"Retry-After": str(HOUR - 631)}
-    assert refused.value.body() == {
+    assert error_headers(refused.value) == {"Retry-After": str(HOUR - 631)}
+    assert error_body(refused.value) == {
         "error": "Too many codes requested. Please try again later.",
         "code": "send_limit_reached",
         "retry_after": HOUR - 631,
@@ -230,9 +220,9 @@ def test_the_sms_budget_opens_the_circuit_breaker(world: World) -> None:
     with pytest.raises(SendBudgetExhausted) as refused:
         world.register("+14155550161", from_ip("198.51.100.2"))
     # Then 503 with Retry-After, a metric for the alarm, and no SMS
-    assert refused.value.status == 503
+    assert status_of(refused.value) == 503
     assert refused.value.code == "sms_budget_exhausted"
-    assert refused.value.headers() == {"Retry-After": str(HOUR - 600)}
+    assert error_headers(refused.value) == {"Retry-After": str(HOUR - 600)}
     assert world.base.limits.metrics.count(METRIC_BUDGET_EXHAUSTED) == 1
     assert world.base.limits.metrics.count(METRIC_ADMITTED) == 2
     assert len(world.outbox) == 2
@@ -300,9 +290,9 @@ def test_a_hundred_wrong_codes_across_flows_lock_the_account(world: World) -> No
     last = world.login()
     with pytest.raises(AccountLocked) as locked:
         world.base.login.verify(last, world.wrong(), ORIGIN)
-    assert locked.value.status == 429
+    assert status_of(locked.value) == 429
     assert locked.value.retry_after == LOCKOUT
-    assert locked.value.body() == {
+    assert error_body(locked.value) == {
         "error": AccountLocked.message,
         "code": "account_locked",
         "retry_after": LOCKOUT,
@@ -413,8 +403,8 @@ def test_a_throttled_failure_counter_answers_503_and_costs_no_attempt(world: Wor
     )
     with pytest.raises(StorageUnavailable) as caught:
         challenges.check(flow_id, world.code(), ORIGIN)
-    assert caught.value.status == 503
-    assert caught.value.headers() == {"Retry-After": "1"}
+    assert status_of(caught.value) == 503
+    assert error_headers(caught.value) == {"Retry-After": "1"}
     record = world.base.store.items[flow_key(flow_id)]
     assert record.attempts == 0
     assert record.check_lease_until == 0
@@ -439,158 +429,3 @@ def test_a_throttled_send_guard_answers_503_and_leaves_the_flow_as_it_was(world:
     assert len(world.outbox) == 1
     assert world.base.store.items[flow_key(flow_id)].send_count == 1
     world.base.login.resend(flow_id, ORIGIN)
-
-
-def client_error(code: str, reasons: list[str] | None = None) -> ClientError:
-    response: dict[str, Any] = {"Error": {"Code": code, "Message": code}}
-    if reasons is not None:
-        response["CancellationReasons"] = [{"Code": reason} for reason in reasons]
-    return ClientError(response, "TransactWriteItems")  # type: ignore[arg-type]
-
-
-class ScriptedClient:
-    """Answers transact_write_items / update_item / get_item from a script of errors."""
-
-    def __init__(self, *errors: ClientError | None) -> None:
-        self.script = list(errors)
-        self.calls = 0
-
-    def _next(self) -> None:
-        self.calls += 1
-        error = self.script.pop(0) if self.script else None
-        if error is not None:
-            raise error
-
-    def transact_write_items(self, **request: Any) -> dict[str, Any]:
-        self._next()
-        return {}
-
-    def update_item(self, **request: Any) -> dict[str, Any]:
-        self._next()
-        return {"Attributes": {"failures": {"N": "1"}}}
-
-    def get_item(self, **request: Any) -> dict[str, Any]:
-        self._next()
-        return {}
-
-    def delete_item(self, **request: Any) -> dict[str, Any]:
-        self._next()
-        return {}
-
-
-def guard_on(client: ScriptedClient) -> DynamoSendLimits:
-    return DynamoSendLimits(client, "RateLimitsTable", SendCaps(), FakeClock())  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def no_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(send_limits_module.time, "sleep", lambda _: None)
-
-
-@pytest.mark.parametrize(
-    "error",
-    [
-        client_error("TransactionCanceledException", ["None", "ThrottlingError", "None", "None"]),
-        client_error("TransactionCanceledException", ["None", "None", "None", "ValidationError"]),
-        client_error("ProvisionedThroughputExceededException"),
-        client_error("ThrottlingException"),
-    ],
-    ids=["throttled-item", "cancelled-otherwise", "throughput", "throttling"],
-)
-def test_a_throttled_send_transaction_is_a_clean_503(error: ClientError) -> None:
-    with pytest.raises(StorageUnavailable):
-        guard_on(ScriptedClient(error)).admit(PHONE, USER, ORIGIN)
-
-
-def test_transaction_conflicts_are_retried(no_sleep: None) -> None:
-    conflict = client_error("TransactionCanceledException", ["None"] * 3 + ["TransactionConflict"])
-    client = ScriptedClient(conflict, conflict, None)
-    permit = guard_on(client).admit(PHONE, USER, ORIGIN)
-    assert client.calls == 3
-    assert len(permit.keys) == 4
-
-
-def test_endless_conflicts_end_in_a_503(no_sleep: None) -> None:
-    conflict = client_error("TransactionCanceledException", ["TransactionConflict"] * 4)
-    client = ScriptedClient(*[conflict] * 20)
-    with pytest.raises(StorageUnavailable):
-        guard_on(client).admit(PHONE, USER, ORIGIN)
-
-
-def test_a_throttled_failure_counter_table_is_a_clean_503() -> None:
-    client = ScriptedClient(client_error("ProvisionedThroughputExceededException"))
-    counter = DynamoFailureCounter(
-        client,  # type: ignore[arg-type]
-        "RateLimitsTable",
-        max_failures=100,
-        lockout_secs=LOCKOUT,
-        clock=FakeClock(),
-    )
-    with pytest.raises(StorageUnavailable):
-        counter.reserve(USER)
-
-
-def test_giving_counts_back_never_turns_a_telnyx_502_into_a_503() -> None:
-    unavailable = client_error("ProvisionedThroughputExceededException")
-    client = ScriptedClient(*[unavailable] * 6)
-    guard_on(client).release(SendPermit(("phone#a#0", "ip#b#0", "account#c#0", "global#0")))
-    counter = DynamoFailureCounter(
-        client,  # type: ignore[arg-type]
-        "RateLimitsTable",
-        max_failures=100,
-        lockout_secs=LOCKOUT,
-        clock=FakeClock(),
-    )
-    counter.refund(USER)
-    counter.reset(USER)
-    assert client.calls == 6
-
-
-# -- keys and wiring -------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("typed", "e164"),
-    [("+1 (415) 555-0123", "+14155550123"), ("+44 7400 123456", "+447400123456")],
-)
-def test_a_number_counts_under_its_e164_form(typed: str, e164: str) -> None:
-    assert canonical_phone(typed) == e164
-
-
-@pytest.mark.parametrize(
-    ("address", "block"),
-    [
-        ("203.0.113.9", "203.0.113.9"),
-        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
-        ("::ffff:203.0.113.9", "203.0.113.9"),
-        ("unknown", "unknown"),
-    ],
-)
-def test_sources_are_counted_by_address_or_ipv6_64(address: str, block: str) -> None:
-    assert address_block(address) == block
-
-
-def test_a_function_that_sends_codes_needs_the_rate_limits_table() -> None:
-    runtime = Runtime(Settings.from_env(VALID))
-    with pytest.raises(ConfigurationError, match="RATE_LIMITS_TABLE"):
-        _ = runtime.login_flow
-
-
-def test_the_runtime_reads_the_limits_and_the_phone_policy_from_settings() -> None:
-    env = {
-        **VALID,
-        "RATE_LIMITS_TABLE": "RateLimitsTable",
-        "ALLOWED_COUNTRIES": "us,ca",
-        "ALLOW_VOIP_NUMBERS": "true",
-        "MAX_SENDS_PER_PHONE": "4",
-        "SMS_BUDGET": "50",
-        "MAX_ACCOUNT_FAILURES": "20",
-    }
-    runtime = Runtime(Settings.from_env(env), dynamodb=object())  # type: ignore[arg-type]
-    assert runtime.phone_policy.allowed_countries == frozenset({"US", "CA"})
-    assert runtime.phone_policy.allow_voip is True
-    challenges = runtime.login_flow._challenges  # the wiring itself is under test
-    assert challenges._guard is runtime.send_limits
-    assert challenges._failures is runtime.failure_counter
-    assert challenges.phone_policy is runtime.phone_policy
-    assert runtime.send_limits._caps == SendCaps(
-        per_phone=4, per_ip=30, per_account=10, budget=50, window_secs=3_600
-    )

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from phoneverify.errors import AccountLocked, StorageUnavailable, TokenRefused
+from phoneverify.domain.errors import AccountLocked, StorageUnavailable, TokenRefused
+from phoneverify.domain.models import FlowKind, VerificationEventType
+from phoneverify.domain.tokens import AccessToken, TokenClaims
 from phoneverify.flows.login import SecondFactorRequired
-from phoneverify.models import FlowKind, VerificationEventType
-from phoneverify.tokens import AccessToken, TokenClaims
+from phoneverify.http.errors import error_body, status_of
+from tests.support.answers import answer
 from tests.support.builders import ORIGIN, PASSWORD, PHONE, LoginWorld, login_world
 
 
@@ -32,8 +34,8 @@ def authenticate(world: LoginWorld, token: str) -> TokenClaims:
 def refusal_reason(world: LoginWorld, token: str) -> str:
     with pytest.raises(TokenRefused) as refused:
         authenticate(world, token)
-    assert refused.value.status == 401 and refused.value.body()["code"] == "unauthorized"
-    assert "reason" not in refused.value.body()  # the client learns nothing more
+    assert status_of(refused.value) == 401 and error_body(refused.value)["code"] == "unauthorized"
+    assert "reason" not in error_body(refused.value)  # the client learns nothing more
     return refused.value.reason
 
 
@@ -46,9 +48,9 @@ def test_after_logout_the_token_is_refused_and_other_sessions_live_on(world: Log
     # Given two sessions of one account
     laptop, phone = sign_in(world), sign_in(world)
     # When the laptop logs out
-    answer = world.sessions.logout(authenticate(world, laptop), False, ORIGIN)
+    logged_out = world.sessions.logout(authenticate(world, laptop), False, ORIGIN)
     # Then
-    assert answer.body() == {"logged_out": True}
+    assert answer(logged_out) == {"logged_out": True}
     assert refusal_reason(world, laptop) == "token_ended"
     assert authenticate(world, phone).subject == "u-phone"
 

@@ -8,9 +8,7 @@ import logging
 import httpx
 import pytest
 
-from phoneverify.adapters.telnyx_sender import TelnyxCodeSender
-from phoneverify.errors import CodeCheckFailed, CodeDeliveryFailed
-from phoneverify.telnyx import (
+from phoneverify.adapters.telnyx.client import (
     TelnyxAuthenticationError,
     TelnyxError,
     TelnyxInvalidRequest,
@@ -20,6 +18,8 @@ from phoneverify.telnyx import (
     TelnyxUnavailable,
     TelnyxVerifyClient,
 )
+from phoneverify.adapters.telnyx.sender import TelnyxCodeSender
+from phoneverify.domain.errors import CodeCheckFailed, CodeDeliveryFailed
 
 PROFILE = "49000000-0000-4000-8000-000000000001"
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from devtools.aws_resources import LOCAL_ORIGIN, TEMPLATE, load_template
-from phoneverify.models import VerificationEventType
+from phoneverify.domain.models import VerificationEventType
 
 TOPIC_IN_USE = [{"Fn::If": ["HasAlarmTopic", {"Ref": "AlarmTopicArn"}, {"Ref": "AlarmTopic"}]}]
 

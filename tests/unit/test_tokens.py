@@ -8,7 +8,8 @@ import json
 import jwt
 import pytest
 
-from phoneverify.tokens import CLOCK_SKEW_SECS, AccessTokenIssuer, InvalidToken
+from phoneverify.domain.tokens import CLOCK_SKEW_SECS, AccessTokenIssuer, InvalidToken
+from tests.support.answers import answer
 from tests.support.builders import AUDIENCE, ISSUER, SIGNING_SECRET
 from tests.support.fakes import FakeClock
 
@@ -50,7 +51,7 @@ def test_issued_token_carries_the_standard_claims(issuer: AccessTokenIssuer, clo
     assert claims["iss"] == ISSUER and claims["aud"] == AUDIENCE
     assert claims["exp"] - claims["iat"] == 900 == token.expires_in
     assert jwt.get_unverified_header(token.token)["alg"] == "HS256"
-    assert token.body()["token_type"] == "Bearer"
+    assert answer(token)["token_type"] == "Bearer"
     assert issuer.issue_access_token("u-42", 0).token != token.token  # unique jti
     assert claims["nbf"] == claims["iat"] and claims["gen"] == 0
 

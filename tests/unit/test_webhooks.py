@@ -12,15 +12,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from devtools.telnyx_emulator import EmulatorConfig, TelnyxEmulator
-from phoneverify.errors import InvalidRequest, InvalidWebhookSignature, StorageUnavailable
+from phoneverify.adapters.telnyx.webhooks import SignatureVerifier, WebhookKeyUnusable
+from phoneverify.domain.errors import InvalidRequest, InvalidWebhookSignature, StorageUnavailable
+from phoneverify.domain.models import DeliveryStatus, FlowStatus
 from phoneverify.flows.challenges import Challenges
-from phoneverify.models import DeliveryStatus, FlowStatus
-from phoneverify.webhooks import (
-    SignatureVerifier,
-    TelnyxWebhookReceiver,
-    WebhookKeyUnusable,
-    WebhookOutcome,
-)
+from phoneverify.flows.delivery_reports import WebhookOutcome, WebhookReceiver
+from phoneverify.http.errors import error_body, status_of
 from tests.support.builders import ORIGIN, PHONE, policy
 from tests.support.fakes import (
     FakeClock,
@@ -116,8 +113,8 @@ def test_a_tampered_body_is_refused(
     headers = telnyx.headers(event_body(event_type="verify.failed"), now(clock))
     with pytest.raises(InvalidWebhookSignature) as refused:
         verifier.verify(event_body(event_type="verify.delivered"), headers)
-    assert refused.value.status == 401
-    assert refused.value.body() == {"error": "Invalid signature", "code": "invalid_signature"}
+    assert status_of(refused.value) == 401
+    assert error_body(refused.value) == {"error": "Invalid signature", "code": "invalid_signature"}
 
 
 def test_a_body_signed_with_another_key_is_refused(
@@ -212,10 +209,10 @@ class World:
         self.challenges = Challenges(
             policy(), store=self.store, sender=self.sender, events=self.events, clock=clock
         )
-        self.receiver = TelnyxWebhookReceiver(
+        self.receiver = WebhookReceiver(
             verifier=SignatureVerifier(lambda: telnyx.public_b64, clock),
             ledger=self.ledger,
-            challenges=self.challenges,
+            flows=self.challenges.flows,
             clock=clock,
             sleep=self.pauses.append,
         )
@@ -229,7 +226,7 @@ class World:
         return flow_id
 
     def delivery_status(self, flow_id: str) -> DeliveryStatus:
-        return self.challenges.status(flow_id).delivery_status
+        return self.challenges.flows.status(flow_id).delivery_status
 
 
 @pytest.fixture
@@ -284,7 +281,7 @@ def test_unknown_event_types_are_accepted_and_ignored(world: World) -> None:
 def test_a_signed_body_that_is_not_an_event_is_a_400(world: World, body: bytes) -> None:
     with pytest.raises(InvalidRequest) as refused:
         world.deliver(body)
-    assert refused.value.status == 400
+    assert status_of(refused.value) == 400
 
 
 def test_a_report_for_a_flow_not_yet_written_is_looked_up_again(world: World) -> None:
@@ -297,10 +294,10 @@ def test_a_report_for_a_flow_not_yet_written_is_looked_up_again(world: World) ->
         if len(world.pauses) == 2:
             opened.append(world.open_flow())
 
-    world.receiver = TelnyxWebhookReceiver(
+    world.receiver = WebhookReceiver(
         verifier=SignatureVerifier(lambda: world.telnyx.public_b64, world.clock),
         ledger=world.ledger,
-        challenges=world.challenges,
+        flows=world.challenges.flows,
         clock=world.clock,
         sleep=pause,
     )
@@ -358,7 +355,10 @@ def test_a_refused_signature_is_an_audited_event_with_its_reason(world: World) -
     for headers in (forged, stale):
         with pytest.raises(InvalidWebhookSignature) as refused:
             world.receiver.receive(body, headers, ORIGIN)
-        assert refused.value.body() == {"error": "Invalid signature", "code": "invalid_signature"}
+        assert error_body(refused.value) == {
+            "error": "Invalid signature",
+            "code": "invalid_signature",
+        }
     # Then each is recorded, with where it came from and why, and no signature
     events = world.events.events[-2:]
     assert [e.type.value for e in events] == ["webhook_signature_rejected"] * 2

@@ -2,19 +2,24 @@
 
 Required settings have no defaults: a missing or empty variable fails the cold start with a
 message naming it. Tunables (timeouts, caps) have documented defaults (docs/configuration.md).
+
+`Settings` is what every function needs; a function that needs more reads one of the types
+below it (`CodeSettings`, `TokenSettings`, `PaymentSettings`, `CancelSettings`,
+`WebhookSettings`), whose extra fields are required: `Runtime.from_environment(<type>)`
+validates them once, at cold start.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated
+from typing import Annotated, Self
 
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, Json, ValidationError, field_validator
 
-from phoneverify.errors import InvalidRequest
-from phoneverify.money import parse_decimal, parse_money
-from phoneverify.phones import DEFAULT_ALLOWED_COUNTRIES
+from phoneverify.domain.errors import InvalidRequest
+from phoneverify.domain.money import parse_decimal, parse_money
+from phoneverify.domain.phones import DEFAULT_ALLOWED_COUNTRIES
 
 NonEmpty = Annotated[str, Field(min_length=1)]
 SsmName = Annotated[str, Field(pattern=r"^/[A-Za-z0-9_./-]+$")]
@@ -41,16 +46,6 @@ class Settings(BaseModel):
     verify_code_length: Annotated[int, Field(ge=6, le=10)]
     # One origin; "*" is refused (`_one_origin`): a deploy names its frontend.
     allowed_origin: NonEmpty
-    # Only the payment functions set these; they `require` them at cold start.
-    payments_table: NonEmpty | None = None
-    ledger_table: NonEmpty | None = None
-    idempotency_table: NonEmpty | None = None
-    # Only the functions that check or end bearer tokens set this (the authorizer, /logout,
-    # /verify/cancel); Runtime.sessions `require`s it.
-    revoked_tokens_table: NonEmpty | None = None
-    # Only the Telnyx webhook function sets these; it `require`s them at cold start.
-    telnyx_public_key_param: SsmName | None = None
-    webhook_events_table: NonEmpty | None = None
 
     # Tunables with safe defaults.
     # Code lifetimes: at most 10 minutes (5 for payments), the window a stolen or guessed
@@ -78,9 +73,7 @@ class Settings(BaseModel):
     idempotency_ttl_secs: Annotated[int, Field(ge=60, le=7 * 86_400)] = 86_400
     webhook_event_retention_secs: Annotated[int, Field(ge=3_600, le=30 * 86_400)] = 3 * 86_400
 
-    # Abuse controls (docs/abuse-controls.md). The functions that send or check codes use
-    # RATE_LIMITS_TABLE; the runtime `require`s it when it builds their flows.
-    rate_limits_table: NonEmpty | None = None
+    # Abuse controls (docs/abuse-controls.md); their table is CodeSettings.rate_limits_table.
     send_limit_window_secs: Annotated[int, Field(ge=60, le=86_400)] = 3_600
     max_sends_per_phone: Annotated[int, Field(ge=1, le=1_000_000)] = 10
     max_sends_per_ip: Annotated[int, Field(ge=1, le=1_000_000)] = 30
@@ -158,15 +151,8 @@ class Settings(BaseModel):
             raise ValueError(exc.message) from None
         return value
 
-    def require(self, *names: str) -> None:
-        """Fail the cold start of a function whose optional settings (tables) are missing."""
-        missing = [name.upper() for name in names if not getattr(self, name)]
-        if missing:
-            problems = "; ".join(f"{name}: Field required" for name in missing)
-            raise ConfigurationError(f"invalid function environment: {problems}")
-
     @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+    def from_env(cls, environ: Mapping[str, str]) -> Self:
         """Validate `environ`; an empty string counts as missing."""
         values = {name: value for name, value in environ.items() if value != ""}
         try:
@@ -176,3 +162,37 @@ class Settings(BaseModel):
                 f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
             )
             raise ConfigurationError(f"invalid function environment: {problems}") from None
+
+
+class CodeSettings(Settings):
+    """Functions that send or check codes: the abuse controls' table (send limits, the SMS
+    budget, wrong codes per account, password throttling)."""
+
+    rate_limits_table: NonEmpty
+
+
+class TokenSettings(Settings):
+    """Functions that check or end bearer tokens (the authorizer, /logout): the table of
+    ended tokens."""
+
+    revoked_tokens_table: NonEmpty
+
+
+class PaymentSettings(CodeSettings):
+    """The payment functions."""
+
+    payments_table: NonEmpty
+    ledger_table: NonEmpty
+    idempotency_table: NonEmpty
+
+
+class CancelSettings(PaymentSettings, TokenSettings):
+    """/verify/cancel: any flow by its id, or a payment with the payer's bearer token."""
+
+
+class WebhookSettings(Settings):
+    """The Telnyx webhook function: the key its deliveries are signed with, and the ledger
+    of events taken in."""
+
+    telnyx_public_key_param: SsmName
+    webhook_events_table: NonEmpty

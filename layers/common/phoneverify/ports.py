@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from phoneverify.models import (
+from phoneverify.domain.models import (
     DeliveryStatus,
     Exemption,
     PasswordAttempt,
@@ -17,8 +17,18 @@ from phoneverify.models import (
     StepUpReason,
     User,
     VerificationEvent,
+    WebhookEvent,
 )
-from phoneverify.tokens import TokenClaims
+from phoneverify.domain.tokens import TokenClaims
+
+
+class ConditionFailed(Exception):
+    """A conditional write's condition did not hold; nothing was written. `item` is the item
+    as it was, when the write asked for it (DynamoDB: ReturnValuesOnConditionCheckFailure)."""
+
+    def __init__(self, item: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        self.item = item
 
 
 class CodeSender(Protocol):
@@ -173,7 +183,7 @@ class FailureCounter(Protocol):
 
 
 class PasswordThrottle(Protocol):
-    """Consecutive wrong passwords per account key (phoneverify.throttling.account_key) and
+    """Consecutive wrong passwords per account key (phoneverify.domain.throttling.account_key) and
     wrong passwords per source address, with the rules of PasswordThrottlePolicy.
     Race-safe: an attempt is counted as a failure before its password is checked."""
 
@@ -194,6 +204,15 @@ class PasswordThrottle(Protocol):
 
     def clear(self, account_key: str) -> None:
         """Forget the account's failures (a password reset). Best effort."""
+        ...
+
+
+class SignedWebhooks(Protocol):
+    """A provider's signed webhook deliveries."""
+
+    def open(self, raw_body: bytes, headers: Mapping[str, str]) -> WebhookEvent:
+        """The event in a body whose signature checks out over its exact bytes; raises
+        InvalidWebhookSignature (nothing read) or InvalidRequest (signed, but not an event)."""
         ...
 
 

@@ -1,7 +1,9 @@
 """Composition root: builds the real adapters once per execution environment.
 
 Nothing talks to AWS or Telnyx at import time; each adapter is built on first use and then
-reused by warm invocations. Tests build flows with fakes instead of using this module.
+reused by warm invocations. Each builder imports what it builds, so a function loads only the
+adapters and flows it uses (the authorizer never loads httpx or the payment flow). Tests build
+flows with fakes instead of using this module.
 """
 
 from __future__ import annotations
@@ -9,60 +11,54 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import boto3
-import phonenumbers
-from aws_lambda_powertools import Metrics
-from aws_lambda_powertools.metrics import MetricUnit
-from botocore.config import Config
-
-from phoneverify.adapters.audit import DynamoAuditTrail
-from phoneverify.adapters.dynamodb import DynamoUserRepository, DynamoVerificationStore
-from phoneverify.adapters.event_log import EventFanout, LoggedVerificationEvents
-from phoneverify.adapters.password_throttle import DynamoPasswordThrottle
-from phoneverify.adapters.payments import (
-    DynamoExemptPayments,
-    DynamoPaymentRepository,
-    LedgerPaymentProcessor,
-    PowertoolsIdempotentRequests,
+from phoneverify.config import (
+    CodeSettings,
+    ConfigurationError,
+    PaymentSettings,
+    Settings,
+    TokenSettings,
+    WebhookSettings,
 )
-from phoneverify.adapters.revocations import DynamoTokenRevocations
-from phoneverify.adapters.send_limits import DynamoFailureCounter, DynamoSendLimits, SendCaps
-from phoneverify.adapters.telnyx_sender import TelnyxCodeSender
-from phoneverify.clock import Clock, SystemClock
-from phoneverify.config import Settings
-from phoneverify.flows import password_reset
-from phoneverify.flows.challenges import ChallengePolicy, Challenges
-from phoneverify.flows.login import LoginFlow
-from phoneverify.flows.password_reset import PasswordResetFlow
-from phoneverify.flows.payment import RESTART_HINT as PAYMENT_RESTART_HINT
-from phoneverify.flows.payment import TOO_MANY_ATTEMPTS as PAYMENT_TOO_MANY_ATTEMPTS
-from phoneverify.flows.payment import PaymentFlow
-from phoneverify.flows.registration import RESTART_HINT as REGISTRATION_RESTART_HINT
-from phoneverify.flows.registration import TOO_MANY_ATTEMPTS as REGISTRATION_TOO_MANY_ATTEMPTS
-from phoneverify.flows.registration import RegistrationFlow
-from phoneverify.flows.sessions import Sessions
-from phoneverify.models import FlowKind
-from phoneverify.money import ExemptionLimits, Thresholds
-from phoneverify.passwords import PasswordHasher
-from phoneverify.phones import PhonePolicy
-from phoneverify.ports import VerificationEvents
-from phoneverify.secrets import SecretSource, SsmSecrets
-from phoneverify.telnyx import TelnyxVerifyClient
-from phoneverify.throttling import PasswordThrottlePolicy
-from phoneverify.tokens import AccessTokenIssuer
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools import Metrics
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
-    from phoneverify.webhooks import TelnyxWebhookReceiver
+    from phoneverify.adapters.dynamo.audit import DynamoAuditTrail
+    from phoneverify.adapters.dynamo.password_throttle import DynamoPasswordThrottle
+    from phoneverify.adapters.dynamo.payments import (
+        DynamoExemptPayments,
+        DynamoPaymentRepository,
+        LedgerPaymentProcessor,
+        PowertoolsIdempotentRequests,
+    )
+    from phoneverify.adapters.dynamo.revocations import DynamoTokenRevocations
+    from phoneverify.adapters.dynamo.send_limits import DynamoFailureCounter, DynamoSendLimits
+    from phoneverify.adapters.dynamo.users import DynamoUserRepository
+    from phoneverify.adapters.dynamo.verifications import DynamoVerificationStore
+    from phoneverify.adapters.ssm import SecretSource
+    from phoneverify.adapters.telnyx.client import TelnyxVerifyClient
+    from phoneverify.adapters.telnyx.sender import TelnyxCodeSender
+    from phoneverify.domain.clock import Clock
+    from phoneverify.domain.models import FlowKind
+    from phoneverify.domain.passwords import PasswordHasher
+    from phoneverify.domain.phones import PhonePolicy
+    from phoneverify.domain.tokens import AccessTokenIssuer
+    from phoneverify.flows.any_flow import AnyFlow
+    from phoneverify.flows.challenges import ChallengePolicy, Challenges
+    from phoneverify.flows.delivery_reports import WebhookReceiver
+    from phoneverify.flows.login import LoginFlow
+    from phoneverify.flows.password_reset import PasswordResetFlow
+    from phoneverify.flows.payment import PaymentFlow
+    from phoneverify.flows.registration import RegistrationFlow
+    from phoneverify.flows.sessions import Sessions
+    from phoneverify.ports import VerificationEvents
 else:
     DynamoDBClient = Any
 
-AWS_CLIENT_CONFIG = Config(
-    connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3}
-)
+S = TypeVar("S", bound=Settings)
 
 
 class Runtime:
@@ -74,33 +70,56 @@ class Runtime:
         secrets: SecretSource | None = None,
         dynamodb: DynamoDBClient | None = None,
     ) -> None:
+        from phoneverify.domain.clock import SystemClock
+
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self._secrets = secrets
         self._dynamodb = dynamodb
 
     @classmethod
-    def from_environment(cls, *required: str) -> Runtime:
-        """Validate the function's environment (fails the cold start when incomplete),
-        including the optional `required` settings this function needs (table names)."""
-        settings = Settings.from_env(os.environ)
-        settings.require(*required)
-        return cls(settings)
+    def from_environment(cls, settings_type: type[Settings] = Settings) -> Runtime:
+        """Validate the function's environment as `settings_type` (the settings this function
+        needs, config.py); an incomplete one fails the cold start naming what is missing."""
+        return cls(settings_type.from_env(os.environ))
+
+    def settings_as(self, kind: type[S]) -> S:
+        """The function's settings as `kind`, which a builder needs. A function declared with
+        settings that lack it fails as its cold start would have, naming the variables."""
+        if isinstance(self.settings, kind):
+            return self.settings
+        missing = sorted(set(kind.model_fields) - set(type(self.settings).model_fields))
+        problems = "; ".join(f"{name.upper()}: Field required" for name in missing)
+        raise ConfigurationError(f"invalid function environment: {problems}")
 
     @cached_property
     def metrics(self) -> Metrics:
+        from aws_lambda_powertools import Metrics
+
         return Metrics()
 
     @cached_property
     def secrets(self) -> SecretSource:
+        from phoneverify.adapters.ssm import SsmSecrets
+
         return self._secrets or SsmSecrets(max_age=self.settings.secrets_max_age_secs)
 
     @cached_property
     def dynamodb(self) -> DynamoDBClient:
-        return self._dynamodb or boto3.client("dynamodb", config=AWS_CLIENT_CONFIG)
+        import boto3
+        from botocore.config import Config
+
+        # Short timeouts and standard retries: a slow table answers 503 well inside the
+        # function's timeout.
+        config = Config(
+            connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3}
+        )
+        return self._dynamodb or boto3.client("dynamodb", config=config)
 
     @cached_property
     def telnyx(self) -> TelnyxVerifyClient:
+        from phoneverify.adapters.telnyx.client import TelnyxVerifyClient
+
         s = self.settings
         return TelnyxVerifyClient(
             s.telnyx_api_base_url,
@@ -110,6 +129,8 @@ class Runtime:
 
     def code_sender(self, timeout_secs: int) -> TelnyxCodeSender:
         """Telnyx must accept a code for as long as its flow waits for it."""
+        from phoneverify.adapters.telnyx.sender import TelnyxCodeSender
+
         profile_param = self.settings.telnyx_verify_profile_id_param
         return TelnyxCodeSender(
             self.telnyx,
@@ -119,27 +140,39 @@ class Runtime:
 
     @cached_property
     def users(self) -> DynamoUserRepository:
+        from phoneverify.adapters.dynamo.users import DynamoUserRepository
+
         return DynamoUserRepository(self.dynamodb, self.settings.users_table)
 
     @cached_property
     def verifications(self) -> DynamoVerificationStore:
+        from phoneverify.adapters.dynamo.verifications import DynamoVerificationStore
+
         return DynamoVerificationStore(self.dynamodb, self.settings.verifications_table)
 
     @cached_property
     def audit_trail(self) -> DynamoAuditTrail:
+        from phoneverify.adapters.dynamo.audit import DynamoAuditTrail
+
         s = self.settings
         return DynamoAuditTrail(self.dynamodb, s.audit_table, s.audit_retention_days * 86_400)
 
     @cached_property
     def events(self) -> VerificationEvents:
+        from phoneverify.adapters.event_log import EventFanout, LoggedVerificationEvents
+
         return EventFanout(LoggedVerificationEvents(self.metrics), self.audit_trail)
 
     @cached_property
     def passwords(self) -> PasswordHasher:
+        from phoneverify.domain.passwords import PasswordHasher
+
         return PasswordHasher(cost=self.settings.bcrypt_cost)
 
     @cached_property
     def tokens(self) -> AccessTokenIssuer:
+        from phoneverify.domain.tokens import AccessTokenIssuer
+
         s = self.settings
         return AccessTokenIssuer(
             lambda: self.secrets.get(s.jwt_signing_secret_param),
@@ -150,18 +183,19 @@ class Runtime:
         )
 
     # -- bearer tokens (docs/sessions.md): the functions that check or end them -------------
-    TOKEN_TABLES = ("revoked_tokens_table",)
-
     @cached_property
     def revocations(self) -> DynamoTokenRevocations:
-        s = self.settings
-        s.require(*self.TOKEN_TABLES)
+        from phoneverify.adapters.dynamo.revocations import DynamoTokenRevocations
+
+        s = self.settings_as(TokenSettings)
         return DynamoTokenRevocations(
-            self.dynamodb, s.users_table, str(s.revoked_tokens_table), self.clock
+            self.dynamodb, s.users_table, s.revoked_tokens_table, self.clock
         )
 
     @cached_property
     def sessions(self) -> Sessions:
+        from phoneverify.flows.sessions import Sessions
+
         return Sessions(
             tokens=self.tokens, revocations=self.revocations, events=self.events, clock=self.clock
         )
@@ -169,16 +203,22 @@ class Runtime:
     # -- abuse controls (docs/abuse-controls.md): every Challenges gets all three ----------
     @cached_property
     def phone_policy(self) -> PhonePolicy:
+        from phoneverify.domain.phones import PhonePolicy
+
         s = self.settings
         return PhonePolicy(frozenset(s.allowed_countries), allow_voip=s.allow_voip_numbers)
 
     def count_metric(self, name: str) -> None:
+        from aws_lambda_powertools.metrics import MetricUnit
+
         self.metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
 
     @cached_property
     def send_limits(self) -> DynamoSendLimits:
-        s = self.settings
-        s.require("rate_limits_table")
+        from phoneverify.adapters.dynamo.send_limits import DynamoSendLimits
+        from phoneverify.domain.send_limits import SendCaps
+
+        s = self.settings_as(CodeSettings)
         caps = SendCaps(
             per_phone=s.max_sends_per_phone,
             per_ip=s.max_sends_per_ip,
@@ -187,16 +227,17 @@ class Runtime:
             window_secs=s.send_limit_window_secs,
         )
         return DynamoSendLimits(
-            self.dynamodb, str(s.rate_limits_table), caps, self.clock, self.count_metric
+            self.dynamodb, s.rate_limits_table, caps, self.clock, self.count_metric
         )
 
     @cached_property
     def failure_counter(self) -> DynamoFailureCounter:
-        s = self.settings
-        s.require("rate_limits_table")
+        from phoneverify.adapters.dynamo.send_limits import DynamoFailureCounter
+
+        s = self.settings_as(CodeSettings)
         return DynamoFailureCounter(
             self.dynamodb,
-            str(s.rate_limits_table),
+            s.rate_limits_table,
             max_failures=s.max_account_failures,
             lockout_secs=s.account_lockout_secs,
             clock=self.clock,
@@ -204,8 +245,10 @@ class Runtime:
 
     @cached_property
     def password_throttle(self) -> DynamoPasswordThrottle:
-        s = self.settings
-        s.require("rate_limits_table")
+        from phoneverify.adapters.dynamo.password_throttle import DynamoPasswordThrottle
+        from phoneverify.domain.throttling import PasswordThrottlePolicy
+
+        s = self.settings_as(CodeSettings)
         policy = PasswordThrottlePolicy(
             free_failures=s.password_free_failures,
             base_delay_secs=s.password_throttle_base_secs,
@@ -214,9 +257,11 @@ class Runtime:
             per_source=s.max_password_failures_per_ip,
             source_window_secs=s.password_ip_window_secs,
         )
-        return DynamoPasswordThrottle(self.dynamodb, str(s.rate_limits_table), policy, self.clock)
+        return DynamoPasswordThrottle(self.dynamodb, s.rate_limits_table, policy, self.clock)
 
     def challenges(self, policy: ChallengePolicy) -> Challenges:
+        from phoneverify.flows.challenges import Challenges
+
         return Challenges(
             policy,
             store=self.verifications,
@@ -232,6 +277,8 @@ class Runtime:
     def challenge_policy(
         self, kind: FlowKind, timeout_secs: int, restart_hint: str, too_many_attempts: str
     ) -> ChallengePolicy:
+        from phoneverify.flows.challenges import ChallengePolicy
+
         s = self.settings
         return ChallengePolicy(
             kind=kind,
@@ -248,6 +295,9 @@ class Runtime:
 
     @cached_property
     def login_flow(self) -> LoginFlow:
+        from phoneverify.domain.models import FlowKind
+        from phoneverify.flows.login import LoginFlow
+
         policy = self.challenge_policy(
             FlowKind.LOGIN,
             self.settings.login_timeout_secs,
@@ -264,6 +314,12 @@ class Runtime:
 
     @cached_property
     def password_reset_flow(self) -> PasswordResetFlow:
+        import phonenumbers
+
+        from phoneverify.domain.models import FlowKind
+        from phoneverify.flows import password_reset
+        from phoneverify.flows.password_reset import PasswordResetFlow
+
         s = self.settings
         policy = replace(
             self.challenge_policy(
@@ -284,35 +340,40 @@ class Runtime:
         )
 
     @cached_property
-    def any_flow(self) -> Challenges:
-        """Cancel, status and delivery reports: they work on a flow of any kind, by flow id
-        (or Telnyx verification id), so the policy's kind plays no part in them."""
-        policy = self.challenge_policy(FlowKind.LOGIN, self.settings.login_timeout_secs, "", "")
-        return self.challenges(policy)
+    def any_flow(self) -> AnyFlow:
+        """Cancel, status and delivery reports: a flow of any kind, by flow id."""
+        from phoneverify.flows.any_flow import AnyFlow
+
+        return AnyFlow(store=self.verifications, events=self.events, clock=self.clock)
 
     # -- Telnyx webhooks: only the webhook function sets TELNYX_PUBLIC_KEY_PARAM and its table
-    WEBHOOK_SETTINGS = ("telnyx_public_key_param", "webhook_events_table")
-
     @cached_property
-    def telnyx_webhooks(self) -> TelnyxWebhookReceiver:
+    def telnyx_webhooks(self) -> WebhookReceiver:
         # Imported here: only this function needs cryptography at cold start.
-        from phoneverify.adapters.webhook_events import DynamoWebhookEventLedger
-        from phoneverify.webhooks import SignatureVerifier, TelnyxWebhookReceiver
+        from phoneverify.adapters.dynamo.webhook_events import DynamoWebhookEventLedger
+        from phoneverify.adapters.telnyx.webhooks import SignatureVerifier
+        from phoneverify.flows.delivery_reports import WebhookReceiver
 
-        s = self.settings
-        s.require(*self.WEBHOOK_SETTINGS)
-        public_key_param = str(s.telnyx_public_key_param)
-        return TelnyxWebhookReceiver(
+        s = self.settings_as(WebhookSettings)
+        public_key_param = s.telnyx_public_key_param
+        return WebhookReceiver(
             verifier=SignatureVerifier(lambda: self.secrets.get(public_key_param), self.clock),
             ledger=DynamoWebhookEventLedger(
-                self.dynamodb, str(s.webhook_events_table), s.webhook_event_retention_secs
+                self.dynamodb, s.webhook_events_table, s.webhook_event_retention_secs
             ),
-            challenges=self.any_flow,
+            flows=self.any_flow,
             clock=self.clock,
         )
 
     @cached_property
     def registration_flow(self) -> RegistrationFlow:
+        from phoneverify.domain.models import FlowKind
+        from phoneverify.flows.registration import RESTART_HINT as REGISTRATION_RESTART_HINT
+        from phoneverify.flows.registration import (
+            TOO_MANY_ATTEMPTS as REGISTRATION_TOO_MANY_ATTEMPTS,
+        )
+        from phoneverify.flows.registration import RegistrationFlow
+
         s = self.settings
         policy = replace(
             self.challenge_policy(
@@ -331,34 +392,50 @@ class Runtime:
             tokens=self.tokens,
             clock=self.clock,
             default_phone_region=s.default_phone_region,
+            phone_policy=self.phone_policy,
         )
 
     # -- payments: only the payment functions set PAYMENTS_TABLE and friends ----------------
-    PAYMENT_TABLES = ("payments_table", "ledger_table", "idempotency_table")
-
     @cached_property
     def payments(self) -> DynamoPaymentRepository:
-        return DynamoPaymentRepository(self.dynamodb, str(self.settings.payments_table))
+        from phoneverify.adapters.dynamo.payments import DynamoPaymentRepository
+
+        return DynamoPaymentRepository(
+            self.dynamodb, self.settings_as(PaymentSettings).payments_table
+        )
 
     @cached_property
     def exempt_payments(self) -> DynamoExemptPayments:
-        return DynamoExemptPayments(self.dynamodb, str(self.settings.payments_table))
+        from phoneverify.adapters.dynamo.payments import DynamoExemptPayments
+
+        table = self.settings_as(PaymentSettings).payments_table
+        return DynamoExemptPayments(self.dynamodb, table)
 
     @cached_property
     def payment_processor(self) -> LedgerPaymentProcessor:
-        return LedgerPaymentProcessor(self.dynamodb, str(self.settings.ledger_table), self.clock)
+        from phoneverify.adapters.dynamo.payments import LedgerPaymentProcessor
+
+        table = self.settings_as(PaymentSettings).ledger_table
+        return LedgerPaymentProcessor(self.dynamodb, table, self.clock)
 
     @cached_property
     def idempotency(self) -> PowertoolsIdempotentRequests:
-        s = self.settings
+        from phoneverify.adapters.dynamo.payments import PowertoolsIdempotentRequests
+
+        s = self.settings_as(PaymentSettings)
         return PowertoolsIdempotentRequests(
-            self.dynamodb, str(s.idempotency_table), s.idempotency_ttl_secs
+            self.dynamodb, s.idempotency_table, s.idempotency_ttl_secs
         )
 
     @cached_property
     def payment_flow(self) -> PaymentFlow:
-        s = self.settings
-        s.require(*self.PAYMENT_TABLES)
+        from phoneverify.domain.models import FlowKind
+        from phoneverify.domain.money import ExemptionLimits, Thresholds
+        from phoneverify.flows.payment import RESTART_HINT as PAYMENT_RESTART_HINT
+        from phoneverify.flows.payment import TOO_MANY_ATTEMPTS as PAYMENT_TOO_MANY_ATTEMPTS
+        from phoneverify.flows.payment import PaymentFlow
+
+        s = self.settings_as(PaymentSettings)
         policy = self.challenge_policy(
             FlowKind.PAYMENT,
             s.payment_timeout_secs,
@@ -375,7 +452,6 @@ class Runtime:
             exemptions=self.exempt_payments,
             processor=self.payment_processor,
             challenges=self.challenges(policy),
-            verifications=self.verifications,
             failures=self.failure_counter,
             idempotency=self.idempotency,
             clock=self.clock,

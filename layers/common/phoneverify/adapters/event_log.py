@@ -5,7 +5,7 @@ from __future__ import annotations
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from phoneverify.models import VerificationEvent
+from phoneverify.domain.models import VerificationEvent
 from phoneverify.ports import VerificationEvents
 
 logger = Logger(child=True)

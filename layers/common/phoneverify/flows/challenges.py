@@ -1,4 +1,4 @@
-"""Code challenges: open one, check a code against it, resend it, cancel it, report its state.
+"""Code challenges of one kind of flow: open one, check a code against it, resend it.
 
 The mechanics every flow shares. A challenge is stored under a hash of its `flow_id`, so the
 table never holds a usable flow id. Each state change is a conditional write in the store; when
@@ -7,7 +7,6 @@ a condition fails, the record is read again only to tell the client why.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import secrets
@@ -16,11 +15,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
-from phoneverify.clock import Clock
-from phoneverify.errors import (
+from phoneverify.domain.clock import Clock
+from phoneverify.domain.errors import (
     AccountPhoneNotAllowed,
     CheckInProgress,
     CodeCheckFailed,
@@ -34,19 +32,17 @@ from phoneverify.errors import (
     StorageUnavailable,
     TooManyAttempts,
     VerificationExpired,
-    VerificationNotFound,
 )
-from phoneverify.models import (
-    DeliveryStatus,
+from phoneverify.domain.models import (
     FlowKind,
     FlowStatus,
     PendingVerification,
     RequestOrigin,
     SendPermit,
-    VerificationEvent,
     VerificationEventType,
 )
-from phoneverify.phones import DEFAULT_PHONE_POLICY, PhonePolicy, mask_phone
+from phoneverify.domain.phones import DEFAULT_PHONE_POLICY, PhonePolicy, mask_phone
+from phoneverify.flows.any_flow import AnyFlow, flow_key
 from phoneverify.ports import (
     AccountTokens,
     CodeSender,
@@ -63,10 +59,6 @@ CHECK_LEASE_SECS = 20  # longer than a Telnyx check can take; frees a flow whose
 DECOY = "decoy"  # data key of a flow that never sends and never verifies
 # A decoy waits as long as the provider's recent sends took (before any, this long).
 TYPICAL_SEND_SECS = 0.25
-
-
-def flow_key(flow_id: str) -> str:
-    return hashlib.sha256(flow_id.encode("utf-8")).hexdigest()
 
 
 def is_decoy(record: PendingVerification) -> bool:
@@ -98,49 +90,11 @@ class OpenedChallenge:
     code_length: int
     resend_after_secs: int
 
-    def body(self) -> dict[str, Any]:
-        return {
-            "flow_id": self.flow_id,
-            "phone_hint": self.phone_hint,
-            "timeout_secs": self.timeout_secs,
-            "code_length": self.code_length,
-            "resend_after_secs": self.resend_after_secs,
-        }
-
 
 @dataclass(frozen=True)
 class Resent:
     timeout_secs: int
     resend_after_secs: int
-
-    def body(self) -> dict[str, Any]:
-        return {
-            "message": "Code resent",
-            "timeout_secs": self.timeout_secs,
-            "resend_after_secs": self.resend_after_secs,
-        }
-
-
-@dataclass(frozen=True)
-class ChallengeState:
-    """What GET /verify/status tells the holder of a flow id: nothing about who or where."""
-
-    status: str  # pending | verified | expired | cancelled | locked
-    delivery_status: DeliveryStatus
-    expires_in: int  # whole seconds the current code is still accepted; 0 once it is not
-
-    def body(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "delivery_status": self.delivery_status.value,
-            "expires_in": self.expires_in,
-        }
-
-
-class DeliveryUpdate(StrEnum):
-    RECORDED = "recorded"  # the flow's delivery status moved forward
-    UNCHANGED = "unchanged"  # ended flow, replaced code, or not a step forward
-    NO_FLOW = "no_flow"  # no flow holds this verification id (yet: the index may lag)
 
 
 class Challenges:
@@ -164,8 +118,8 @@ class Challenges:
         self.phone_policy = phone_policy
         self._store = store
         self._sender = sender
-        self._events = events
         self._clock = clock
+        self.flows = AnyFlow(store=store, events=events, clock=clock)
         self._guard = guard
         self._failures = failures if policy.account_lock_applies else None
         self._unlocker = failures
@@ -292,8 +246,10 @@ class Challenges:
         self._emit(
             VerificationEventType.REJECTED, record, origin, attempts=attempts, remaining=remaining
         )
+        locked = False
         if remaining <= 0:
-            if self._store.lock(key, self._clock.now()):
+            locked = self._store.lock(key, self._clock.now())
+            if locked:
                 self._emit(VerificationEventType.LOCKED, record, origin, attempts=attempts)
         else:
             self._store.release_check(key, lease_until)
@@ -303,7 +259,7 @@ class Challenges:
             self._end_tokens_of_locked(record.subject)
             self._failures.ensure_unlocked(record.subject)  # raises AccountLocked
         if remaining <= 0:
-            raise TooManyAttempts(self.policy.too_many_attempts_message)
+            raise TooManyAttempts(self.policy.too_many_attempts_message, locked=locked)
         raise InvalidCode(attempts_remaining=remaining)
 
     # -- resend ----------------------------------------------------------------------------
@@ -353,58 +309,10 @@ class Challenges:
             timeout_secs=policy.timeout_secs, resend_after_secs=policy.resend_cooldown_secs
         )
 
-    # -- cancel, status, delivery: any kind of flow ---------------------------------------
+    # -- cancel: any kind of flow (see AnyFlow) ------------------------------------------
     def cancel(self, flow_id: str, origin: RequestOrigin) -> bool:
-        """End the flow if it is pending, whatever its kind; False when nothing was pending
-        (unknown, used, locked, already cancelled, or gone). Later checks and resends of a
-        cancelled flow answer NoPendingVerification.
-
-        The flow id may come from the person (POST /verify/cancel) or from a record that
-        keeps it server-side, such as a payment.
-        """
-        key = flow_key(flow_id)
-        record = self._store.get(key)
-        if record is None or record.status != FlowStatus.PENDING:
-            return False
-        if not self._store.cancel(key, self._clock.now()):
-            return False
-        self._emit(VerificationEventType.CANCELLED, record, origin)
-        return True
-
-    def status(self, flow_id: str) -> ChallengeState:
-        """Where the flow stands, for its holder. Raises VerificationNotFound."""
-        record = self._store.get(flow_key(flow_id))
-        if record is None:
-            raise VerificationNotFound()
-        now = self._clock.now()
-        status = record.status.value
-        if record.status == FlowStatus.PENDING:
-            if record.attempts >= record.max_attempts:
-                status = FlowStatus.LOCKED.value  # the lock itself is being written
-            elif record.is_expired(now):
-                status = "expired"  # derived here: TTL deletion lags by up to two days
-        expires_in = math.floor(record.expires_at - now) if status == "pending" else 0
-        delivery = record.delivery_status
-        if record.kind == FlowKind.PASSWORD_RESET:
-            # A decoy's SMS is never delivered: reporting delivery would tell them apart.
-            delivery = DeliveryStatus.UNKNOWN
-        return ChallengeState(status, delivery, max(0, expires_in))
-
-    def record_delivery(self, verification_id: str, delivery: DeliveryStatus) -> DeliveryUpdate:
-        """Note what the provider said about the SMS of `verification_id`.
-
-        Only the flow's current code counts, only while the flow is pending, and only a step
-        forward (unknown < sent < a final state): late, replayed and out-of-order reports
-        change nothing.
-        """
-        keys = self._store.find_by_verification_id(verification_id)
-        if not keys:
-            return DeliveryUpdate.NO_FLOW
-        now = self._clock.now()
-        for key in keys:
-            if self._store.record_delivery(key, verification_id, delivery, now):
-                return DeliveryUpdate.RECORDED
-        return DeliveryUpdate.UNCHANGED
+        """End the flow if it is pending (AnyFlow.cancel)."""
+        return self.flows.cancel(flow_id, origin)
 
     def peek(self, flow_id: str, origin: RequestOrigin) -> PendingVerification:
         """The pending challenge, unchanged; or the domain error that says why there is none."""
@@ -426,17 +334,7 @@ class Challenges:
     ) -> None:
         """An event that no challenge carries (a password decision), of this kind of flow
         unless `kind` says otherwise."""
-        self._events.record(
-            VerificationEvent(
-                type=event_type,
-                kind=kind or self.policy.kind,
-                subject=subject,
-                masked_phone="",
-                at=self._clock.now(),
-                origin=origin,
-                detail=detail,
-            )
-        )
+        self.flows.record(event_type, subject, origin, kind=kind or self.policy.kind, **detail)
 
     def _send(self, phone_number: str, *, decoy: bool) -> str:
         """The provider's verification id of a fresh code; a decoy takes about as long as the
@@ -452,8 +350,8 @@ class Challenges:
     # -- abuse controls (docs/abuse-controls.md) ------------------------------------------
     def _ensure_phone_allowed(self, phone_number: str) -> None:
         """The phone policy, at every send: a number stored on an account before the policy
-        changed gets no code either. A registration's number came with the request (400
-        naming the field); an account's did not (403)."""
+        changed gets no code either. A registration's number came with the request
+        (InvalidPhoneNumber naming the field); an account's did not (AccountPhoneNotAllowed)."""
         try:
             self.phone_policy.ensure_allowed(phone_number)
         except InvalidPhoneNumber:
@@ -509,7 +407,7 @@ class Challenges:
         if record is None or record.kind != self.policy.kind:
             raise NoPendingVerification(self._no_pending_message)
         if record.status == FlowStatus.LOCKED:
-            raise TooManyAttempts(self.policy.too_many_attempts_message)
+            raise TooManyAttempts(self.policy.too_many_attempts_message, locked=True)
         if record.status != FlowStatus.PENDING:
             raise NoPendingVerification(self._no_pending_message)
         if record.attempts >= record.max_attempts:
@@ -536,14 +434,4 @@ class Challenges:
         origin: RequestOrigin,
         **detail: Any,
     ) -> None:
-        self._events.record(
-            VerificationEvent(
-                type=event_type,
-                kind=record.kind,
-                subject=record.subject,
-                masked_phone=mask_phone(record.phone_number),
-                at=self._clock.now(),
-                origin=origin,
-                detail=detail,
-            )
-        )
+        self.flows.emit(event_type, record, origin, **detail)

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from phoneverify.errors import AccountLocked, InvalidCredentials, LoginThrottled
+from phoneverify.domain.emails import normalise_email, unknown_subject
+from phoneverify.domain.errors import AccountLocked, InvalidCredentials, LoginThrottled
+from phoneverify.domain.models import RequestOrigin, VerificationEventType
+from phoneverify.domain.passwords import PasswordHasher
+from phoneverify.domain.throttling import account_key
+from phoneverify.domain.tokens import AccessToken, AccessTokenIssuer
 from phoneverify.flows.challenges import Challenges, OpenedChallenge, Resent
-from phoneverify.models import RequestOrigin, VerificationEventType
-from phoneverify.passwords import PasswordHasher
 from phoneverify.ports import PasswordThrottle, UserRepository
-from phoneverify.throttling import account_key
-from phoneverify.tokens import AccessToken, AccessTokenIssuer
 
 TOKEN_GENERATION = "token_gen"  # noqa: S105 - the key of the token generation in the data
 
@@ -19,9 +19,6 @@ TOKEN_GENERATION = "token_gen"  # noqa: S105 - the key of the token generation i
 @dataclass(frozen=True)
 class SecondFactorRequired:
     challenge: OpenedChallenge
-
-    def body(self) -> dict[str, Any]:
-        return {"requires_2fa": True, **self.challenge.body()}
 
 
 class LoginFlow:
@@ -93,12 +90,3 @@ class LoginFlow:
 
     def resend(self, flow_id: str, origin: RequestOrigin) -> Resent:
         return self._challenges.resend(flow_id, origin)
-
-
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
-
-
-def unknown_subject(account_key: str) -> str:
-    """Who an event is about when no account is known (or may not be told): the hashed email."""
-    return f"email#{account_key}"

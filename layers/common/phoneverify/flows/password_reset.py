@@ -12,17 +12,15 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from typing import Any
 
-from phoneverify.clock import Clock
-from phoneverify.errors import AccountPhoneNotAllowed
+from phoneverify.domain.clock import Clock
+from phoneverify.domain.emails import parse_email, unknown_subject
+from phoneverify.domain.errors import AccountPhoneNotAllowed
+from phoneverify.domain.models import RequestOrigin, VerificationEventType
+from phoneverify.domain.passwords import PasswordHasher, check_password
+from phoneverify.domain.throttling import account_key
 from phoneverify.flows.challenges import Challenges, OpenedChallenge, Resent
-from phoneverify.flows.login import unknown_subject
-from phoneverify.flows.registration import parse_email
-from phoneverify.models import RequestOrigin, VerificationEventType
-from phoneverify.passwords import PasswordHasher, check_password
 from phoneverify.ports import AccountRecovery, PasswordThrottle
-from phoneverify.throttling import account_key
 
 logger = logging.getLogger(__name__)
 
@@ -33,8 +31,7 @@ NEW_PASSWORD = "new_password"  # noqa: S105 - the field name
 
 @dataclass(frozen=True)
 class PasswordResetDone:
-    def body(self) -> dict[str, Any]:
-        return {"password_reset": True}
+    """The new password holds; every earlier token of the account is ended."""
 
 
 def stand_in_phone(key: str, calling_code: int) -> str:
@@ -71,7 +68,7 @@ class PasswordResetFlow:
             try:
                 return self._challenges.open(user.user_id, user.phone_number, origin, data=data)
             except AccountPhoneNotAllowed:
-                # A 403 here would tell that the account exists; its owner needs support.
+                # Refusing here would tell that the account exists; its owner needs support.
                 logger.warning("password reset for a phone the policy refuses")
         return self._challenges.open(
             unknown_subject(key),

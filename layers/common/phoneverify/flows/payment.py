@@ -21,11 +21,12 @@ import hmac
 import json
 import logging
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, NoReturn, Protocol
+from typing import Any, NoReturn
 
-from phoneverify.clock import Clock
-from phoneverify.errors import (
+from phoneverify.domain.clock import Clock
+from phoneverify.domain.errors import (
     ConfirmationInProgress,
     NoPendingVerification,
     NotAuthenticated,
@@ -37,17 +38,16 @@ from phoneverify.errors import (
     TooManyAttempts,
     VerificationExpired,
 )
-from phoneverify.flows.challenges import Challenges, OpenedChallenge, Resent, flow_key
-from phoneverify.models import (
+from phoneverify.domain.models import (
     Exemption,
-    FlowStatus,
     Payment,
     PaymentStatus,
     PendingVerification,
     RequestOrigin,
     StepUpReason,
 )
-from phoneverify.money import ExemptionLimits, Money, Thresholds, parse_money, to_minor
+from phoneverify.domain.money import ExemptionLimits, Money, Thresholds, parse_money, to_minor
+from phoneverify.flows.challenges import Challenges, Resent
 from phoneverify.ports import (
     ExemptPayments,
     FailureCounter,
@@ -55,7 +55,6 @@ from phoneverify.ports import (
     PaymentProcessor,
     PaymentRepository,
     UserLookup,
-    VerificationStore,
 )
 
 logger = logging.getLogger(__name__)
@@ -104,7 +103,7 @@ class PaymentOrder:
     def parse(
         cls, amount: object, currency: object, recipient: str, description: str | None
     ) -> PaymentOrder:
-        """Raises InvalidRequest (400) naming `amount` or `currency`."""
+        """Raises InvalidRequest naming `amount` or `currency`."""
         return cls(parse_money(amount, currency), recipient, description or None)
 
     def canonical(self) -> dict[str, Any]:
@@ -117,10 +116,6 @@ class PaymentOrder:
         }
 
 
-class PaymentAnswer(Protocol):
-    def body(self) -> dict[str, Any]: ...
-
-
 @dataclass(frozen=True)
 class PaymentCompleted:
     payment_id: str
@@ -128,48 +123,68 @@ class PaymentCompleted:
     amount: str
     currency: str
 
-    def body(self) -> dict[str, Any]:
-        return {
-            "payment_id": self.payment_id,
-            "status": PaymentStatus.COMPLETED.value,
-            "transaction_id": self.transaction_id,
-            "amount": self.amount,
-            "currency": self.currency,
-        }
-
 
 @dataclass(frozen=True)
 class PaymentVerificationRequired:
+    """A code was sent; the challenge's flow id stays on the server with the payment."""
+
     payment_id: str
     amount: str
     currency: str
-    challenge: OpenedChallenge
     reason: StepUpReason
+    timeout_secs: int
+    code_length: int
+    phone_hint: str
+    resend_after_secs: int
 
-    def body(self) -> dict[str, Any]:
-        # The challenge's flow_id stays on the server: clients only know the payment id.
+
+PaymentAnswer = PaymentCompleted | PaymentVerificationRequired
+
+
+def stored_answer(answer: PaymentAnswer) -> dict[str, Any]:
+    """The answer as kept for its Idempotency-Key. The keys are the ones records written by
+    earlier releases hold, so a repeat within the key's lifetime replays across a deploy."""
+    if isinstance(answer, PaymentCompleted):
         return {
-            "payment_id": self.payment_id,
-            "requires_verification": True,
-            "reason": self.reason.value,
-            "status": PaymentStatus.PENDING.value,
-            "amount": self.amount,
-            "currency": self.currency,
-            "timeout_secs": self.challenge.timeout_secs,
-            "code_length": self.challenge.code_length,
-            "phone_hint": self.challenge.phone_hint,
-            "resend_after_secs": self.challenge.resend_after_secs,
+            "payment_id": answer.payment_id,
+            "status": PaymentStatus.COMPLETED.value,
+            "transaction_id": answer.transaction_id,
+            "amount": answer.amount,
+            "currency": answer.currency,
         }
+    return {
+        "payment_id": answer.payment_id,
+        "requires_verification": True,
+        "reason": answer.reason.value,
+        "status": PaymentStatus.PENDING.value,
+        "amount": answer.amount,
+        "currency": answer.currency,
+        "timeout_secs": answer.timeout_secs,
+        "code_length": answer.code_length,
+        "phone_hint": answer.phone_hint,
+        "resend_after_secs": answer.resend_after_secs,
+    }
 
 
-@dataclass(frozen=True)
-class FirstAnswer:
-    """The answer given the first time an Idempotency-Key was used."""
-
-    stored: dict[str, Any]
-
-    def body(self) -> dict[str, Any]:
-        return dict(self.stored)
+def answer_from_stored(stored: Mapping[str, Any]) -> PaymentAnswer:
+    """The answer a stored_answer record holds."""
+    if stored.get("status") == PaymentStatus.COMPLETED.value:
+        return PaymentCompleted(
+            str(stored["payment_id"]),
+            str(stored["transaction_id"]),
+            str(stored["amount"]),
+            str(stored["currency"]),
+        )
+    return PaymentVerificationRequired(
+        payment_id=str(stored["payment_id"]),
+        amount=str(stored["amount"]),
+        currency=str(stored["currency"]),
+        reason=StepUpReason(stored.get("reason", StepUpReason.AMOUNT.value)),
+        timeout_secs=int(stored["timeout_secs"]),
+        code_length=int(stored["code_length"]),
+        phone_hint=str(stored["phone_hint"]),
+        resend_after_secs=int(stored["resend_after_secs"]),
+    )
 
 
 class PaymentFlow:
@@ -183,7 +198,6 @@ class PaymentFlow:
         exemptions: ExemptPayments,
         processor: PaymentProcessor,
         challenges: Challenges,
-        verifications: VerificationStore,
         failures: FailureCounter,
         idempotency: IdempotentRequests,
         clock: Clock,
@@ -196,7 +210,6 @@ class PaymentFlow:
         self._payments = payments
         self._processor = processor
         self._challenges = challenges
-        self._verifications = verifications
         self._idempotency = idempotency
         self._clock = clock
 
@@ -219,9 +232,9 @@ class PaymentFlow:
             user_id,
             idempotency_key,
             order.canonical(),
-            lambda: self._initiate(user_id, order, origin).body(),
+            lambda: stored_answer(self._initiate(user_id, order, origin)),
         )
-        return FirstAnswer(stored)
+        return answer_from_stored(stored)
 
     def _initiate(self, user_id: str, order: PaymentOrder, origin: RequestOrigin) -> PaymentAnswer:
         user = self._users.get(user_id)
@@ -266,7 +279,14 @@ class PaymentFlow:
         )
         self._payments.create(pending)
         return PaymentVerificationRequired(
-            pending.payment_id, pending.amount, pending.currency, challenge, reason
+            payment_id=pending.payment_id,
+            amount=pending.amount,
+            currency=pending.currency,
+            reason=reason,
+            timeout_secs=challenge.timeout_secs,
+            code_length=challenge.code_length,
+            phone_hint=challenge.phone_hint,
+            resend_after_secs=challenge.resend_after_secs,
         )
 
     def _reserve_exemption(self, user_id: str, money: Money) -> Exemption | StepUpReason:
@@ -309,7 +329,8 @@ class PaymentFlow:
 
         One confirmation per payment runs at a time (a claim on the payment): Telnyx accepts
         a code once, so a concurrent second check of the right code would count as a wrong
-        one. The others get 409 and, once the first is done, "Payment already completed".
+        one. The others get ConfirmationInProgress and, once the first is done, "Payment
+        already completed".
         """
         payment = self._pending_payment(user_id, payment_id)
         token = secrets.token_hex(16)
@@ -333,8 +354,8 @@ class PaymentFlow:
             record = self._challenges.check(payment.flow_id, code, origin)
         except VerificationExpired:
             self._expire(payment)
-        except TooManyAttempts:
-            self._fail_if_locked(payment)
+        except TooManyAttempts as refused:
+            self._fail_if_locked(payment, refused)
             raise
         except NoPendingVerification:
             self._raise_if_no_longer_pending(payment.payment_id)
@@ -352,8 +373,8 @@ class PaymentFlow:
         assert payment.flow_id is not None
         try:
             resent = self._challenges.resend(payment.flow_id, origin)
-        except TooManyAttempts:
-            self._fail_if_locked(payment)
+        except TooManyAttempts as refused:
+            self._fail_if_locked(payment, refused)
             raise
         except NoPendingVerification:
             self._raise_if_no_longer_pending(payment_id)
@@ -397,21 +418,21 @@ class PaymentFlow:
         return payment
 
     def _expire(self, payment: Payment) -> NoReturn:
-        """pending -> expired (conditional), then 410; or why it was no longer pending."""
+        """pending -> expired (conditional), then VerificationExpired; or why it no longer
+        was pending."""
         if not self._payments.expire(payment.payment_id, self._clock.now()):
             self._raise_if_no_longer_pending(payment.payment_id)
         raise VerificationExpired("Verification expired. " + RESTART_HINT)
 
-    def _fail_if_locked(self, payment: Payment) -> None:
+    def _fail_if_locked(self, payment: Payment, refused: TooManyAttempts) -> None:
         """After "too many attempts", fail the payment if its challenge is locked.
 
         A locked challenge can never be verified (lock and accept are both conditional on
-        `pending`), so failing the payment cannot undo a concurrent right code. A 429 seen
-        while another request's right code is being accepted leaves the payment alone.
+        `pending`), so failing the payment cannot undo a concurrent right code.
+        TooManyAttempts seen while another request's right code is being accepted leaves the
+        payment alone.
         """
-        assert payment.flow_id is not None
-        challenge = self._verifications.get(flow_key(payment.flow_id))
-        if challenge is not None and challenge.status == FlowStatus.LOCKED:
+        if refused.locked:
             self._payments.fail(
                 payment.payment_id, PaymentStatus.PENDING, "too_many_attempts", self._clock.now()
             )

@@ -6,41 +6,31 @@ nothing: a taken email or phone gets the same answer, after the same send limits
 work, as a fresh one, so sign-up tells a stranger nothing about who is registered.
 `verify` checks the code and only then creates the account, in one transaction that claims
 the email and the phone: uniqueness answers there, to the person who just proved the phone
-(409 phone_taken before email_taken), and two registrations racing for either make exactly one
+(phone_taken before email_taken), and two registrations racing for either make exactly one
 account.
 """
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
-from phoneverify.clock import Clock
-from phoneverify.errors import InvalidRequest, PhoneAlreadyRegistered
+from phoneverify.domain.clock import Clock
+from phoneverify.domain.emails import parse_email
+from phoneverify.domain.errors import InvalidRequest, PhoneAlreadyRegistered
+from phoneverify.domain.models import RequestOrigin, User
+from phoneverify.domain.passwords import PasswordHasher, check_password
+from phoneverify.domain.phones import DEFAULT_PHONE_POLICY, PhonePolicy, normalise_phone
+from phoneverify.domain.tokens import AccessToken, AccessTokenIssuer
 from phoneverify.flows.challenges import Challenges, OpenedChallenge, Resent
-from phoneverify.flows.login import normalise_email
-from phoneverify.models import RequestOrigin, User
-from phoneverify.passwords import PasswordHasher, check_password
-from phoneverify.phones import normalise_phone
 from phoneverify.ports import UserRegistry
-from phoneverify.tokens import AccessToken, AccessTokenIssuer
 
 RESTART_HINT = "Start registration again."
 TOO_MANY_ATTEMPTS = "Too many attempts. Please start the registration again."
 PHONE_HAS_ACCOUNT = "This phone number already has an account. Sign in instead."
 
-MAX_EMAIL_LENGTH = 254
-MAX_LOCAL_PART_LENGTH = 64
 MAX_NAME_LENGTH = 100
 REQUIRED_FIELDS = ("name", "email", "phone_number", "password")
-
-_ATOM = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-# A sane subset of RFC 5322: dot-atom local part, a domain of at least two labels with a
-# letters-only top level. Checked on the lower-cased address.
-EMAIL_PATTERN = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+[a-z]{{2,63}}", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -57,17 +47,11 @@ class Applicant:
 class RegistrationStarted:
     challenge: OpenedChallenge
 
-    def body(self) -> dict[str, Any]:
-        return {"verification_sent": True, **self.challenge.body()}
-
 
 @dataclass(frozen=True)
 class Registered:
     user_id: str
     token: AccessToken
-
-    def body(self) -> dict[str, Any]:
-        return {"user_id": self.user_id, **self.token.body()}
 
 
 class RegistrationFlow:
@@ -80,8 +64,11 @@ class RegistrationFlow:
         tokens: AccessTokenIssuer,
         clock: Clock,
         default_phone_region: str = "US",
+        phone_policy: PhonePolicy = DEFAULT_PHONE_POLICY,
     ) -> None:
+        """`phone_policy` is the one the challenges send under (the runtime passes the same)."""
         self._users = users
+        self._phone_policy = phone_policy
         self._passwords = passwords
         self._challenges = challenges
         self._tokens = tokens
@@ -118,8 +105,8 @@ class RegistrationFlow:
         """Check the code; create the account with its phone verified and issue a token.
 
         The challenge is consumed (and its data dropped) before the account is written: if
-        another account holds the phone (409 phone_taken, which tells the prover, who owns
-        that phone, to sign in) or the email (409 email_taken), whether from before or from a
+        another account holds the phone (phone_taken, which tells the prover, who owns
+        that phone, to sign in) or the email (email_taken), whether from before or from a
         registration that won a race, this one is over.
         """
         record = self._challenges.check(flow_id, code, origin)
@@ -160,22 +147,8 @@ class RegistrationFlow:
             raise InvalidRequest(f"Name must be at most {MAX_NAME_LENGTH} characters", field="name")
         address = parse_email(given["email"])
         e164 = normalise_phone(
-            given["phone_number"].strip(), self._default_region, self._challenges.phone_policy
+            given["phone_number"].strip(), self._default_region, self._phone_policy
         )
         password_given = given["password"]
         check_password(password_given, context=(address, address.partition("@")[0], full_name))
         return Applicant(full_name, address, e164, password_given)
-
-
-def parse_email(raw: str) -> str:
-    """The address lower-cased, as accounts are keyed; InvalidRequest (field `email`) when it
-    is not a plausible address or longer than 254 characters (64 before the @)."""
-    address = normalise_email(raw)
-    local_part = address.partition("@")[0]
-    if (
-        len(address) > MAX_EMAIL_LENGTH
-        or len(local_part) > MAX_LOCAL_PART_LENGTH
-        or not EMAIL_PATTERN.fullmatch(address)
-    ):
-        raise InvalidRequest("Invalid email address", field="email")
-    return address

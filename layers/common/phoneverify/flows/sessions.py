@@ -10,19 +10,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from phoneverify.clock import Clock
-from phoneverify.errors import TokenRefused
-from phoneverify.models import FlowKind, RequestOrigin, VerificationEvent, VerificationEventType
+from phoneverify.domain.clock import Clock
+from phoneverify.domain.errors import TokenRefused
+from phoneverify.domain.models import (
+    FlowKind,
+    RequestOrigin,
+    VerificationEvent,
+    VerificationEventType,
+)
+from phoneverify.domain.tokens import AccessTokenIssuer, InvalidToken, TokenClaims
 from phoneverify.ports import TokenRevocations, VerificationEvents
-from phoneverify.tokens import AccessTokenIssuer, InvalidToken, TokenClaims
 
 
 @dataclass(frozen=True)
 class LoggedOut:
     everywhere: bool
-
-    def body(self) -> dict[str, Any]:
-        return {"logged_out": True}
 
 
 class Sessions:
@@ -42,7 +44,7 @@ class Sessions:
     def authenticate(self, token: str, origin: RequestOrigin) -> TokenClaims:
         """The claims of a valid token that was not ended.
 
-        Raises TokenRefused (401; its reason is logged and audited, never answered) or
+        Raises TokenRefused (its reason is logged and audited, never answered) or
         StorageUnavailable when the check cannot be made: never a guess.
         """
         try:

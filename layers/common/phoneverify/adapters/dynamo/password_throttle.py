@@ -12,18 +12,18 @@ deletes the account's item and gives the source its count back.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
-from phoneverify.adapters.dynamodb import ConditionFailed, dynamodb_errors
-from phoneverify.adapters.send_limits import TTL_MARGIN_SECS, address_block
-from phoneverify.clock import Clock
-from phoneverify.errors import LoginThrottled, StorageUnavailable
-from phoneverify.models import PasswordAttempt, RequestOrigin
-from phoneverify.throttling import ACCOUNT_PREFIX, SOURCE_PREFIX, PasswordThrottlePolicy
+from phoneverify.adapters.dynamo.send_limits import TTL_MARGIN_SECS
+from phoneverify.adapters.dynamo.toolkit import conditional_update, dynamodb_errors
+from phoneverify.domain.clock import Clock
+from phoneverify.domain.errors import LoginThrottled, StorageUnavailable
+from phoneverify.domain.models import PasswordAttempt, RequestOrigin
+from phoneverify.domain.throttling import ACCOUNT_PREFIX, PasswordThrottlePolicy
+from phoneverify.ports import ConditionFailed
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -33,11 +33,6 @@ else:
 logger = Logger(child=True)
 
 NAMES = {"#failures": "failures", "#until": "until", "#ttl": "ttl"}
-
-
-def source_key(policy: PasswordThrottlePolicy, origin: RequestOrigin, now: float) -> str:
-    block = hashlib.sha256(address_block(origin.source_ip).encode("utf-8")).hexdigest()
-    return f"{SOURCE_PREFIX}{block}#{policy.source_window(now)}"
 
 
 class DynamoPasswordThrottle:
@@ -51,7 +46,7 @@ class DynamoPasswordThrottle:
 
     def admit(self, account_key: str, origin: RequestOrigin) -> PasswordAttempt:
         now = self._clock.now()
-        source = self._reserve_source(source_key(self._policy, origin, now), now)
+        source = self._reserve_source(self._policy.source_key(origin, now), now)
         try:
             failures = self._reserve_account(account_key, now)
         except BaseException:
@@ -167,16 +162,14 @@ class DynamoPasswordThrottle:
         self, key: dict[str, Any], update: str, condition: str, values: dict[str, Any]
     ) -> dict[str, Any]:
         """A conditional update; the new values, or ConditionFailed carrying the old item."""
-        used = {name: attr for name, attr in NAMES.items() if name in update + condition}
-        with dynamodb_errors():
-            response = self._client.update_item(
-                TableName=self._table,
-                Key=key,
-                UpdateExpression=update,
-                ConditionExpression=condition,
-                ExpressionAttributeNames=used,
-                ExpressionAttributeValues=values,
-                ReturnValues="UPDATED_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        return dict(response.get("Attributes", {}))
+        return conditional_update(
+            self._client,
+            self._table,
+            key,
+            update,
+            condition,
+            values,
+            names=NAMES,
+            returns="UPDATED_NEW",
+            old_on_failure=True,
+        )

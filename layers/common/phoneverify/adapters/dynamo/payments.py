@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Mapping
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
@@ -25,15 +24,16 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from phoneverify.adapters.dynamodb import ConditionFailed, dynamodb_errors
-from phoneverify.clock import Clock
-from phoneverify.errors import (
+from phoneverify.adapters.dynamo.toolkit import av, conditional_update, dynamodb_errors
+from phoneverify.domain.clock import Clock
+from phoneverify.domain.errors import (
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
     PaymentDetailsChanged,
     StorageUnavailable,
 )
-from phoneverify.models import Exemption, Payment, PaymentStatus, StepUpReason
+from phoneverify.domain.models import Exemption, Payment, PaymentStatus, StepUpReason
+from phoneverify.ports import ConditionFailed
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -62,14 +62,6 @@ _NAMES = (
 )
 
 
-def _s(value: str) -> dict[str, str]:
-    return {"S": value}
-
-
-def _n(value: float) -> dict[str, str]:
-    return {"N": str(Decimal(str(value)))}
-
-
 class DynamoPaymentRepository:
     """One item per payment under `payment_id`. Payments are records of money: no TTL."""
 
@@ -79,22 +71,22 @@ class DynamoPaymentRepository:
 
     def create(self, payment: Payment) -> None:
         item: dict[str, Any] = {
-            "payment_id": _s(payment.payment_id),
-            "user_id": _s(payment.user_id),
-            "amount": _s(payment.amount),
-            "currency": _s(payment.currency),
-            "recipient": _s(payment.recipient),
-            "status": _s(payment.status.value),
+            "payment_id": av(payment.payment_id),
+            "user_id": av(payment.user_id),
+            "amount": av(payment.amount),
+            "currency": av(payment.currency),
+            "recipient": av(payment.recipient),
+            "status": av(payment.status.value),
             "requires_verification": {"BOOL": payment.requires_verification},
-            "created_at": _n(payment.created_at),
-            "updated_at": _n(payment.created_at),
+            "created_at": av(payment.created_at),
+            "updated_at": av(payment.created_at),
         }
         if payment.description:
-            item["description"] = _s(payment.description)
+            item["description"] = av(payment.description)
         if payment.flow_id is not None:
-            item["flow_id"] = _s(payment.flow_id)
+            item["flow_id"] = av(payment.flow_id)
         if payment.expires_at is not None:
-            item["expires_at"] = _n(payment.expires_at)
+            item["expires_at"] = av(payment.expires_at)
         with dynamodb_errors():
             self._client.put_item(
                 TableName=self._table,
@@ -105,7 +97,7 @@ class DynamoPaymentRepository:
     def get(self, payment_id: str) -> Payment | None:
         with dynamodb_errors():
             item = self._client.get_item(
-                TableName=self._table, Key={"payment_id": _s(payment_id)}, ConsistentRead=True
+                TableName=self._table, Key={"payment_id": av(payment_id)}, ConsistentRead=True
             ).get("Item")
         if item is None:
             return None
@@ -133,18 +125,16 @@ class DynamoPaymentRepository:
         )
 
     def _update(self, payment_id: str, update: str, condition: str, values: dict[str, Any]) -> bool:
-        expressions = update + " " + condition
-        names = {f"#{n}": n for n in _NAMES if f"#{n}" in expressions}
         try:
-            with dynamodb_errors():
-                self._client.update_item(
-                    TableName=self._table,
-                    Key={"payment_id": _s(payment_id)},
-                    UpdateExpression=update,
-                    ConditionExpression=f"attribute_exists(#payment_id) AND ({condition})",
-                    ExpressionAttributeNames={"#payment_id": "payment_id", **names},
-                    ExpressionAttributeValues=values,
-                )
+            conditional_update(
+                self._client,
+                self._table,
+                {"payment_id": av(payment_id)},
+                update,
+                f"attribute_exists(#payment_id) AND ({condition})",
+                values,
+                names={"#payment_id": "payment_id", **{f"#{n}": n for n in _NAMES}},
+            )
         except ConditionFailed:
             return False
         return True
@@ -156,10 +146,10 @@ class DynamoPaymentRepository:
             "#status = :pending AND (attribute_not_exists(#confirm_until) "
             "OR #confirm_until <= :now)",
             {
-                ":token": _s(token),
-                ":until": _n(now + lease_secs),
-                ":pending": _s(PaymentStatus.PENDING.value),
-                ":now": _n(now),
+                ":token": av(token),
+                ":until": av(now + lease_secs),
+                ":pending": av(PaymentStatus.PENDING.value),
+                ":now": av(now),
             },
         )
 
@@ -168,7 +158,7 @@ class DynamoPaymentRepository:
             payment_id,
             "REMOVE #confirm_token, #confirm_until",
             "#confirm_token = :token",
-            {":token": _s(token)},
+            {":token": av(token)},
         )
 
     def begin_processing(self, payment: Payment, token: str, now: float) -> bool:
@@ -179,14 +169,14 @@ class DynamoPaymentRepository:
             "#status = :pending AND #confirm_token = :token AND #user_id = :user "
             "AND #amount = :amount AND #currency = :currency AND #recipient = :recipient",
             {
-                ":processing": _s(PaymentStatus.PROCESSING.value),
-                ":pending": _s(PaymentStatus.PENDING.value),
-                ":token": _s(token),
-                ":now": _n(now),
-                ":user": _s(payment.user_id),
-                ":amount": _s(payment.amount),
-                ":currency": _s(payment.currency),
-                ":recipient": _s(payment.recipient),
+                ":processing": av(PaymentStatus.PROCESSING.value),
+                ":pending": av(PaymentStatus.PENDING.value),
+                ":token": av(token),
+                ":now": av(now),
+                ":user": av(payment.user_id),
+                ":amount": av(payment.amount),
+                ":currency": av(payment.currency),
+                ":recipient": av(payment.recipient),
             },
         )
 
@@ -197,10 +187,10 @@ class DynamoPaymentRepository:
             "#updated_at = :now",
             "#status = :processing",
             {
-                ":completed": _s(PaymentStatus.COMPLETED.value),
-                ":processing": _s(PaymentStatus.PROCESSING.value),
-                ":txn": _s(transaction_id),
-                ":now": _n(now),
+                ":completed": av(PaymentStatus.COMPLETED.value),
+                ":processing": av(PaymentStatus.PROCESSING.value),
+                ":txn": av(transaction_id),
+                ":now": av(now),
             },
         )
 
@@ -210,10 +200,10 @@ class DynamoPaymentRepository:
             "SET #status = :failed, #failure_reason = :reason, #updated_at = :now",
             "#status = :from",
             {
-                ":failed": _s(PaymentStatus.FAILED.value),
-                ":from": _s(from_status.value),
-                ":reason": _s(reason),
-                ":now": _n(now),
+                ":failed": av(PaymentStatus.FAILED.value),
+                ":from": av(from_status.value),
+                ":reason": av(reason),
+                ":now": av(now),
             },
         )
 
@@ -229,9 +219,9 @@ class DynamoPaymentRepository:
             "SET #status = :to, #updated_at = :now",
             "#status = :pending",
             {
-                ":to": _s(status.value),
-                ":pending": _s(PaymentStatus.PENDING.value),
-                ":now": _n(now),
+                ":to": av(status.value),
+                ":pending": av(PaymentStatus.PENDING.value),
+                ":now": av(now),
             },
         )
 
@@ -241,9 +231,9 @@ class DynamoPaymentRepository:
             "SET #expires_at = :expires_at, #updated_at = :now",
             "#status = :pending AND #expires_at > :now",
             {
-                ":expires_at": _n(expires_at),
-                ":pending": _s(PaymentStatus.PENDING.value),
-                ":now": _n(now),
+                ":expires_at": av(expires_at),
+                ":pending": av(PaymentStatus.PENDING.value),
+                ":now": av(now),
             },
         )
 
@@ -285,7 +275,7 @@ class DynamoExemptPayments:
             with dynamodb_errors():
                 new = self._client.update_item(
                     TableName=self._table,
-                    Key={"payment_id": _s(exempt_key(user_id))},
+                    Key={"payment_id": av(exempt_key(user_id))},
                     UpdateExpression="SET #window = if_not_exists(#window, :window), "
                     "#sum = if_not_exists(#sum, :zero) + :amount, #user_id = :user, "
                     "#updated_at = :now ADD #payments :one",
@@ -299,14 +289,14 @@ class DynamoExemptPayments:
                         "#payments": "payments",
                     },
                     ExpressionAttributeValues={
-                        ":window": _s(window),
-                        ":zero": _n(0),
-                        ":amount": _n(amount_minor),
-                        ":user": _s(user_id),
-                        ":now": _n(now),
-                        ":one": _n(1),
-                        ":max": _n(max_payments),
-                        ":room": _n(cumulative_limit_minor - amount_minor),
+                        ":window": av(window),
+                        ":zero": av(0),
+                        ":amount": av(amount_minor),
+                        ":user": av(user_id),
+                        ":now": av(now),
+                        ":one": av(1),
+                        ":max": av(max_payments),
+                        ":room": av(cumulative_limit_minor - amount_minor),
                     },
                     ReturnValues="ALL_NEW",
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
@@ -328,7 +318,7 @@ class DynamoExemptPayments:
                 item = (
                     self._client.get_item(
                         TableName=self._table,
-                        Key={"payment_id": _s(exempt_key(user_id))},
+                        Key={"payment_id": av(exempt_key(user_id))},
                         ConsistentRead=True,
                     ).get("Item")
                     or {}
@@ -343,7 +333,7 @@ class DynamoExemptPayments:
             with dynamodb_errors():
                 self._client.update_item(
                     TableName=self._table,
-                    Key={"payment_id": _s(exempt_key(exemption.user_id))},
+                    Key={"payment_id": av(exempt_key(exemption.user_id))},
                     UpdateExpression="SET #sum = #sum - :amount ADD #payments :minus_one",
                     ConditionExpression="#window = :window AND #payments >= :one "
                     "AND #sum >= :amount",
@@ -353,10 +343,10 @@ class DynamoExemptPayments:
                         "#payments": "payments",
                     },
                     ExpressionAttributeValues={
-                        ":window": _s(exemption.window),
-                        ":amount": _n(exemption.amount_minor),
-                        ":minus_one": _n(-1),
-                        ":one": _n(1),
+                        ":window": av(exemption.window),
+                        ":amount": av(exemption.amount_minor),
+                        ":minus_one": av(-1),
+                        ":one": av(1),
                     },
                 )
         except ConditionFailed:
@@ -369,7 +359,7 @@ class DynamoExemptPayments:
             with dynamodb_errors():
                 self._client.delete_item(
                     TableName=self._table,
-                    Key={"payment_id": _s(exempt_key(user_id))},
+                    Key={"payment_id": av(exempt_key(user_id))},
                     ConditionExpression="attribute_exists(payment_id)",
                 )
         except ConditionFailed:
@@ -397,13 +387,13 @@ class LedgerPaymentProcessor:
     def charge(self, payment: Payment) -> str:
         transaction_id = "txn_" + secrets.token_hex(12)
         item = {
-            "payment_id": _s(payment.payment_id),
-            "transaction_id": _s(transaction_id),
-            "user_id": _s(payment.user_id),
-            "amount": _s(payment.amount),
-            "currency": _s(payment.currency),
-            "recipient": _s(payment.recipient),
-            "created_at": _n(self._clock.now()),
+            "payment_id": av(payment.payment_id),
+            "transaction_id": av(transaction_id),
+            "user_id": av(payment.user_id),
+            "amount": av(payment.amount),
+            "currency": av(payment.currency),
+            "recipient": av(payment.recipient),
+            "created_at": av(self._clock.now()),
         }
         try:
             with dynamodb_errors():
@@ -420,7 +410,7 @@ class LedgerPaymentProcessor:
         with dynamodb_errors():
             item = self._client.get_item(
                 TableName=self._table,
-                Key={"payment_id": _s(payment.payment_id)},
+                Key={"payment_id": av(payment.payment_id)},
                 ConsistentRead=True,
             ).get("Item")
         if item is None:  # deleted between the two calls: nothing we can vouch for

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from phoneverify.errors import CodeCheckFailed, CodeDeliveryFailed
-from phoneverify.telnyx import TelnyxError, TelnyxInvalidRequest, TelnyxNotFound, TelnyxVerifyClient
+from phoneverify.adapters.telnyx.client import (
+    TelnyxError,
+    TelnyxInvalidRequest,
+    TelnyxNotFound,
+    TelnyxVerifyClient,
+)
+from phoneverify.domain.errors import CodeCheckFailed, CodeDeliveryFailed
 
 
 class TelnyxCodeSender:

@@ -1,4 +1,6 @@
-"""Domain errors. Flows raise these; `phoneverify.api` alone turns them into HTTP."""
+"""Domain errors: a readable message, a machine code and the extra fields a client is told.
+
+Flows raise these; `phoneverify.http.errors` alone decides how each one answers."""
 
 from __future__ import annotations
 
@@ -6,9 +8,8 @@ from typing import Any
 
 
 class DomainError(Exception):
-    """An outcome a client is told about: a status, a readable message and a machine code."""
+    """An outcome a client is told about: a readable message and a machine code."""
 
-    status: int = 400
     code: str = "bad_request"
     message: str = "Bad request"
 
@@ -17,15 +18,8 @@ class DomainError(Exception):
         self.extra = extra
         super().__init__(self.message)
 
-    def body(self) -> dict[str, Any]:
-        return {"error": self.message, "code": self.code, **self.extra}
-
-    def headers(self) -> dict[str, str]:
-        return {}
-
 
 class InvalidRequest(DomainError):
-    status = 400
     code = "invalid_request"
     message = "Invalid request"
 
@@ -51,7 +45,6 @@ class WeakPassword(InvalidRequest):
 class AlreadyRegistered(DomainError):
     """Another account holds this email or phone number."""
 
-    status = 409
     code = "already_registered"
     message = "Already registered"
 
@@ -73,13 +66,11 @@ class PhoneAlreadyRegistered(AlreadyRegistered):
 
 
 class InvalidCredentials(DomainError):
-    status = 401
     code = "invalid_credentials"
     message = "Invalid credentials"
 
 
 class NoPendingVerification(DomainError):
-    status = 400
     code = "no_pending_verification"
     message = "No pending verification. Start login again."
 
@@ -87,7 +78,6 @@ class NoPendingVerification(DomainError):
 class VerificationNotFound(DomainError):
     """No flow is known under this flow id (never started, or deleted after its retention)."""
 
-    status = 404
     code = "not_found"
     message = "Verification not found"
 
@@ -95,7 +85,6 @@ class VerificationNotFound(DomainError):
 class InvalidWebhookSignature(DomainError):
     """A webhook whose signature or timestamp does not check out; nothing was processed."""
 
-    status = 401
     code = "invalid_signature"
     message = "Invalid signature"
 
@@ -105,13 +94,11 @@ class InvalidWebhookSignature(DomainError):
 
 
 class VerificationExpired(DomainError):
-    status = 410
     code = "verification_expired"
     message = "Verification expired. Start login again."
 
 
 class InvalidCode(DomainError):
-    status = 401
     code = "invalid_code"
     message = "Invalid code"
 
@@ -120,9 +107,8 @@ class InvalidCode(DomainError):
 
 
 class RetryLater(DomainError):
-    """A 429: the client may try again after `retry_after` seconds."""
+    """The client may try again after `retry_after` seconds."""
 
-    status = 429
     code = "rate_limited"
     message = "Too many requests"
 
@@ -130,24 +116,23 @@ class RetryLater(DomainError):
         self.retry_after = max(0, int(retry_after))
         super().__init__(message, retry_after=self.retry_after)
 
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
-
 
 class TooManyAttempts(RetryLater):
-    """The flow is closed for good; a new one may be started at once."""
+    """The flow is closed for good; a new one may be started at once. `locked` is true when
+    the flow's lock is written (by this request or an earlier one), false while another
+    request's lock is still on its way."""
 
     code = "too_many_attempts"
     message = "Too many attempts. Please start the login process again."
 
-    def __init__(self, message: str | None = None) -> None:
+    def __init__(self, message: str | None = None, *, locked: bool = False) -> None:
+        self.locked = locked
         super().__init__(0, message)
 
 
 class CheckInProgress(RetryLater):
     """Another request is checking a code for this flow; its outcome decides the flow."""
 
-    status = 409
     code = "check_in_progress"
     message = "A code for this verification is being checked. Please wait a moment."
 
@@ -188,16 +173,12 @@ class LoginThrottled(RetryLater):
 class SendBudgetExhausted(DomainError):
     """The service-wide SMS budget of the window is spent: the circuit breaker is open."""
 
-    status = 503
     code = "sms_budget_exhausted"
     message = "Verification codes are temporarily unavailable. Please try again later."
 
     def __init__(self, retry_after: int) -> None:
         self.retry_after = max(1, int(retry_after))
         super().__init__(retry_after=self.retry_after)
-
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
 
 
 class PhoneNotAllowed(InvalidPhoneNumber):
@@ -212,7 +193,6 @@ class AccountPhoneNotAllowed(DomainError):
     """The phone stored on the account is no longer one codes may be sent to (the policy
     changed after it was registered); the person has to contact support."""
 
-    status = 403
     code = "phone_not_allowed"
     message = "Verification codes cannot be sent to the phone number on this account."
 
@@ -220,7 +200,6 @@ class AccountPhoneNotAllowed(DomainError):
 class CodeDeliveryFailed(DomainError):
     """Telnyx could not be reached or refused to send; nothing was written."""
 
-    status = 502
     code = "code_delivery_failed"
     message = "Failed to send verification code"
 
@@ -228,7 +207,6 @@ class CodeDeliveryFailed(DomainError):
 class CodeCheckFailed(DomainError):
     """Telnyx could not check the code; no attempt was consumed."""
 
-    status = 502
     code = "code_check_failed"
     message = "Verification failed"
 
@@ -236,7 +214,6 @@ class CodeCheckFailed(DomainError):
 class StorageUnavailable(DomainError):
     """DynamoDB throttled or could not be reached."""
 
-    status = 503
     code = "service_unavailable"
     message = "Service temporarily unavailable. Please try again."
 
@@ -244,20 +221,16 @@ class StorageUnavailable(DomainError):
         self.retry_after = retry_after
         super().__init__(retry_after=retry_after)
 
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
-
 
 class NotAuthenticated(DomainError):
     """No authenticated user reached the handler (the authorizer should have refused first)."""
 
-    status = 401
     code = "unauthorized"
     message = "Unauthorized"
 
 
 class TokenRefused(NotAuthenticated):
-    """A bearer token that is not (or no longer) valid: 401 like any missing token. `reason`
+    """A bearer token that is not (or no longer) valid, answered like any missing token. `reason`
     and `subject` are for the logs and the audit trail, never for the response."""
 
     def __init__(self, reason: str, subject: str | None = None) -> None:
@@ -269,13 +242,11 @@ class TokenRefused(NotAuthenticated):
 class PaymentNotFound(DomainError):
     """No such payment, or it belongs to someone else: the two are indistinguishable."""
 
-    status = 404
     code = "payment_not_found"
     message = "Payment not found"
 
 
 class PaymentNotPending(DomainError):
-    status = 400
     code = "payment_not_pending"
 
     def __init__(self, status: str) -> None:
@@ -285,7 +256,6 @@ class PaymentNotPending(DomainError):
 class PhoneRequiredForPayment(DomainError):
     """A payment at or above the threshold needs a code, and the account has no phone."""
 
-    status = 403
     code = "phone_required"
     message = "A verified phone number is required for payments of this amount"
 
@@ -293,7 +263,6 @@ class PhoneRequiredForPayment(DomainError):
 class PaymentDetailsChanged(DomainError):
     """The payment no longer matches what the code was sent for; it is now failed."""
 
-    status = 409
     code = "payment_details_changed"
     message = "Payment details changed after verification was requested. Initiate a new payment."
 
@@ -301,7 +270,6 @@ class PaymentDetailsChanged(DomainError):
 class PaymentDeclined(DomainError):
     """The payment processor refused the payment; it is now failed."""
 
-    status = 402
     code = "payment_declined"
     message = "Payment declined"
 
@@ -309,7 +277,6 @@ class PaymentDeclined(DomainError):
 class IdempotencyKeyReused(DomainError):
     """The Idempotency-Key was already used with a different request body."""
 
-    status = 422
     code = "idempotency_key_reused"
     message = "Idempotency-Key was already used with a different request"
 
@@ -320,7 +287,6 @@ class IdempotencyKeyReused(DomainError):
 class IdempotencyKeyInUse(RetryLater):
     """The first request with this Idempotency-Key is still being processed."""
 
-    status = 409
     code = "idempotency_key_in_use"
     message = "A request with this Idempotency-Key is still being processed"
 
@@ -331,7 +297,6 @@ class IdempotencyKeyInUse(RetryLater):
 class ConfirmationInProgress(RetryLater):
     """Another confirmation of this payment is running; its outcome will be the answer."""
 
-    status = 409
     code = "confirmation_in_progress"
     message = "This payment is already being confirmed"
 

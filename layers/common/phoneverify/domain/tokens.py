@@ -14,7 +14,7 @@ from typing import Any
 
 import jwt
 
-from phoneverify.clock import Clock
+from phoneverify.domain.clock import Clock
 
 ALGORITHM = "HS256"
 MIN_SECRET_BYTES = 32
@@ -49,9 +49,6 @@ class InvalidToken(Exception):
 class AccessToken:
     token: str
     expires_in: int
-
-    def body(self) -> dict[str, Any]:
-        return {"token": self.token, "token_type": "Bearer", "expires_in": self.expires_in}
 
 
 @dataclass(frozen=True)

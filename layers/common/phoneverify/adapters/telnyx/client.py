@@ -15,7 +15,7 @@ from urllib.parse import quote
 import httpx
 from aws_lambda_powertools import Logger
 
-from phoneverify.phones import mask_phone
+from phoneverify.domain.phones import mask_phone
 
 logger = Logger(child=True)
 

@@ -1,4 +1,6 @@
-"""Telnyx webhooks: the Ed25519 signature check, the event model, and taking an event in.
+"""Telnyx webhooks: the Ed25519 signature check and the event model.
+
+The use case that takes an event in is `phoneverify.flows.delivery_reports`.
 
 Telnyx signs `f"{telnyx-timestamp}|{raw body}"` with its Ed25519 key; the signature (base64)
 is in `telnyx-signature-ed25519`, the unix-seconds timestamp in `telnyx-timestamp`. Nothing in
@@ -11,26 +13,17 @@ import base64
 import binascii
 import json
 import re
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Annotated
 
-from aws_lambda_powertools import Logger
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from phoneverify.clock import Clock
-from phoneverify.errors import InvalidRequest, InvalidWebhookSignature
-from phoneverify.flows.challenges import Challenges, DeliveryUpdate
-from phoneverify.models import DeliveryStatus, FlowKind, RequestOrigin, VerificationEventType
-from phoneverify.ports import WebhookEventLedger
-
-logger = Logger(child=True)
-# Who a refused delivery is audited under: the sender is unknown until a signature checks out.
-WEBHOOK_SUBJECT = "webhook#telnyx"
+from phoneverify.domain.clock import Clock
+from phoneverify.domain.errors import InvalidRequest, InvalidWebhookSignature
+from phoneverify.domain.models import DeliveryStatus, WebhookEvent
 
 SIGNATURE_HEADER = "telnyx-signature-ed25519"
 TIMESTAMP_HEADER = "telnyx-timestamp"
@@ -91,6 +84,15 @@ class SignatureVerifier:
             self._key().verify(signature, timestamp.encode("ascii") + b"|" + raw_body)
         except InvalidSignature:
             raise InvalidWebhookSignature(reason="signature does not match") from None
+
+    def open(self, raw_body: bytes, headers: Mapping[str, str]) -> WebhookEvent:
+        """The event in a body whose signature checks out: InvalidWebhookSignature when it
+        does not, InvalidRequest (400) when the signed body is not an event."""
+        self.verify(raw_body, headers)
+        event = TelnyxEvent.parse(raw_body)
+        return WebhookEvent(
+            event.event_id, event.event_type, event.verification_id, event.delivery()
+        )
 
     def _key(self) -> Ed25519PublicKey:
         value = self._public_key()
@@ -166,89 +168,3 @@ FAILURES = frozenset(
         DeliveryStatus.DELIVERY_UNCONFIRMED.value,
     }
 )
-
-
-# -- taking an event in ------------------------------------------------------------------------
-class WebhookOutcome(StrEnum):
-    RECORDED = "recorded"  # a flow's delivery status moved forward
-    UNCHANGED = "unchanged"  # a report about an ended flow, a replaced code, or a step back
-    UNKNOWN_VERIFICATION = "unknown_verification"  # no flow holds that verification id
-    DUPLICATE = "duplicate"  # this event id was taken in before
-    IGNORED = "ignored"  # an event type that carries no delivery report
-
-
-# The send that triggers a code returns before the flow is written (and a GSI read can lag):
-# a report that finds no flow is looked up again after these pauses before it is let go.
-LOOKUP_RETRY_DELAYS = (0.1, 0.3, 0.6)
-
-
-class TelnyxWebhookReceiver:
-    def __init__(
-        self,
-        *,
-        verifier: SignatureVerifier,
-        ledger: WebhookEventLedger,
-        challenges: Challenges,
-        clock: Clock,
-        lookup_retry_delays: Sequence[float] = LOOKUP_RETRY_DELAYS,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self._verifier = verifier
-        self._ledger = ledger
-        self._challenges = challenges
-        self._clock = clock
-        self.lookup_retry_delays = tuple(lookup_retry_delays)
-        self._sleep = sleep
-
-    def receive(
-        self, raw_body: bytes, headers: Mapping[str, str], origin: RequestOrigin
-    ) -> WebhookOutcome:
-        """Check, parse and apply one delivery. Raises InvalidWebhookSignature (401, an
-        audited event), InvalidRequest (400), or StorageUnavailable (503: the provider
-        retries it)."""
-        try:
-            self._verifier.verify(raw_body, headers)
-        except InvalidWebhookSignature as refused:
-            self._challenges.record(
-                VerificationEventType.WEBHOOK_SIGNATURE_REJECTED,
-                WEBHOOK_SUBJECT,
-                origin,
-                kind=FlowKind.SESSION,
-                reason=refused.reason,
-            )
-            raise
-        event = TelnyxEvent.parse(raw_body)
-        delivery = event.delivery()
-        if delivery is None or event.verification_id is None:
-            outcome = WebhookOutcome.IGNORED
-        elif not self._ledger.claim(event.event_id, self._clock.now()):
-            outcome = WebhookOutcome.DUPLICATE
-        else:
-            try:
-                outcome = self._apply(event.verification_id, delivery)
-            except Exception:
-                # Not applied: forget the claim so that the provider's retry is.
-                self._ledger.release(event.event_id)
-                raise
-        logger.info(
-            "telnyx webhook",
-            extra={
-                "event_id": event.event_id,
-                "event_type": event.event_type,
-                "verification_id": event.verification_id,
-                "delivery_status": delivery.value if delivery else None,
-                "outcome": outcome.value,
-            },
-        )
-        return outcome
-
-    def _apply(self, verification_id: str, delivery: DeliveryStatus) -> WebhookOutcome:
-        for delay in (0.0, *self.lookup_retry_delays):
-            if delay:
-                self._sleep(delay)
-            update = self._challenges.record_delivery(verification_id, delivery)
-            if update is DeliveryUpdate.RECORDED:
-                return WebhookOutcome.RECORDED
-            if update is DeliveryUpdate.UNCHANGED:
-                return WebhookOutcome.UNCHANGED
-        return WebhookOutcome.UNKNOWN_VERIFICATION

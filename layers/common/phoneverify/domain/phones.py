@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import phonenumbers
 from phonenumbers import PhoneNumber, PhoneNumberType
 
-from phoneverify.errors import InvalidPhoneNumber, PhoneNotAllowed
+from phoneverify.domain.errors import InvalidPhoneNumber, PhoneNotAllowed
 
 # Types that can receive an SMS. In the NANP (+1) phonenumbers cannot tell mobile from fixed
 # line, so US numbers are FIXED_LINE_OR_MOBILE; the 555-01XX numbers reserved for fiction
@@ -91,7 +91,13 @@ class PhonePolicy:
 DEFAULT_PHONE_POLICY = PhonePolicy()
 
 
-def normalise_phone(raw: str, default_region: str = "US", policy: PhonePolicy | None = None) -> str:
+def normalise_phone(
+    raw: str,
+    default_region: str | None = "US",
+    policy: PhonePolicy | None = None,
+    *,
+    strict: bool = True,
+) -> str:
     """The E.164 form of a number a person typed, if a code may be sent to it.
 
     International (`+1 415-555-0123`) and national forms in `default_region`
@@ -99,14 +105,21 @@ def normalise_phone(raw: str, default_region: str = "US", policy: PhonePolicy | 
     `phone_number`) when it is not a valid number, has an extension, or is of a type that
     cannot receive a code, and PhoneNotAllowed when `policy` (by default
     DEFAULT_PHONE_POLICY) refuses its country or network.
+
+    `strict=False` is for counting a number (send limits), so one number written several
+    ways counts once: it never raises, and a number that does not parse counts as its `+`
+    and digits.
     """
     try:
         number = phonenumbers.parse(raw, default_region)
     except phonenumbers.NumberParseException:
+        if not strict:
+            return "".join(ch for ch in raw if ch.isdigit() or ch == "+")
         raise InvalidPhoneNumber() from None
-    if not phonenumbers.is_valid_number(number) or number.extension:
-        raise InvalidPhoneNumber()
-    (policy or DEFAULT_PHONE_POLICY).check(number)
+    if strict:
+        if not phonenumbers.is_valid_number(number) or number.extension:
+            raise InvalidPhoneNumber()
+        (policy or DEFAULT_PHONE_POLICY).check(number)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

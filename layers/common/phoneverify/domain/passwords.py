@@ -13,7 +13,7 @@ from importlib import resources
 
 import bcrypt
 
-from phoneverify.errors import WeakPassword
+from phoneverify.domain.errors import WeakPassword
 
 # bcrypt reads at most 72 bytes; bcrypt 5 raises instead of truncating.
 BCRYPT_MAX_BYTES = 72

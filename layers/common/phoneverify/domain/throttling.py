@@ -11,6 +11,9 @@ import hashlib
 import math
 from dataclasses import dataclass
 
+from phoneverify.domain.models import RequestOrigin
+from phoneverify.domain.send_limits import address_block, digest, window_start
+
 ACCOUNT_PREFIX = "pwfail#"
 SOURCE_PREFIX = "pwsrc#"
 
@@ -41,7 +44,11 @@ class PasswordThrottlePolicy:
         return min(self.max_delay_secs, self.base_delay_secs << doublings)
 
     def source_window(self, now: float) -> int:
-        return int(now // self.source_window_secs) * self.source_window_secs
+        return window_start(now, self.source_window_secs)
+
+    def source_key(self, origin: RequestOrigin, now: float) -> str:
+        """The counter of the caller's address block in the current window."""
+        return f"{SOURCE_PREFIX}{digest(address_block(origin.source_ip))}#{self.source_window(now)}"
 
     def source_retry_after(self, now: float) -> int:
         return max(1, math.ceil(self.source_window(now) + self.source_window_secs - now))

@@ -1,45 +1,49 @@
 """Abuse controls on DynamoDB (RateLimitsTable): send limits beyond one flow's, the global SMS
-budget (the circuit breaker), and consecutive wrong codes per account.
+budget (the circuit breaker), and consecutive wrong codes per account. The rules (caps,
+counter keys, the refusal) are `phoneverify.domain.send_limits`.
 
 Send counters use fixed windows (hourly by default): one item per layer and window, counted by
 `ADD` under the condition that it is below its cap, and deleted by TTL after the window. One
 send is one TransactWriteItems over every layer, so a send refused by one layer counts in none.
 
-Keys never hold a phone number or an address in clear: phone numbers (in E.164) and source
-addresses (IPv6 by /64, the block one subscriber gets) are SHA-256 digests.
 """
 
 from __future__ import annotations
 
-import hashlib
-import ipaddress
 import math
 import secrets
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import phonenumbers
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
-from phoneverify.adapters.dynamodb import (
+from phoneverify.adapters.dynamo.toolkit import (
     REASON_CONDITION_FAILED,
     REASON_CONFLICT,
     TRANSACTION_CANCELED,
-    ConditionFailed,
     dynamodb_errors,
 )
-from phoneverify.clock import Clock
-from phoneverify.errors import (
+from phoneverify.domain.clock import Clock
+from phoneverify.domain.errors import (
     AccountLocked,
     SendBudgetExhausted,
     SendLimitReached,
     StorageUnavailable,
 )
-from phoneverify.models import RequestOrigin, SendPermit
+from phoneverify.domain.models import RequestOrigin, SendPermit
+from phoneverify.domain.send_limits import (
+    METRIC_ADMITTED,
+    METRIC_BUDGET_EXHAUSTED,
+    METRIC_REFUSED,
+    SendCaps,
+    refusal,
+    send_counters,
+    window_start,
+)
+from phoneverify.ports import ConditionFailed
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -48,84 +52,13 @@ else:
 
 logger = Logger(child=True)
 
-# Metric names (count metrics; the runtime sends them to CloudWatch through Powertools).
-METRIC_ADMITTED = "SmsSendsAdmitted"
-METRIC_BUDGET_EXHAUSTED = "SmsBudgetExhausted"
-METRIC_REFUSED = "SendRefused_{layer}"
 
-GLOBAL = "global"
 # Counters outlive their window a little, so a clock slightly behind still finds them.
 TTL_MARGIN_SECS = 3_600
 # Every send transaction updates the one global item, so two sends at the same moment can
 # conflict; they are retried with jitter before answering 503.
 CONFLICT_RETRIES = 8
 UNAVAILABLE_REASONS = {"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
-
-
-@dataclass(frozen=True)
-class SendCaps:
-    """Sends allowed per window, per layer; `budget` is the whole service's."""
-
-    per_phone: int = 10
-    per_ip: int = 30
-    per_account: int = 10
-    budget: int = 1_000
-    window_secs: int = 3_600
-
-
-def canonical_phone(phone_number: str) -> str:
-    """E.164 when the number parses, so one number written several ways counts once."""
-    try:
-        number = phonenumbers.parse(phone_number, None)
-    except phonenumbers.NumberParseException:
-        return "".join(ch for ch in phone_number if ch.isdigit() or ch == "+")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def address_block(source_ip: str) -> str:
-    """The unit a source is counted in: an IPv4 address, an IPv6 /64 (one subscriber's
-    block, so rotating addresses inside it does not help), else the text as given."""
-    try:
-        address = ipaddress.ip_address(source_ip.strip())
-    except ValueError:
-        return source_ip.strip().lower()
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.IPv6Network((address, 64), strict=False))
-    return str(address)
-
-
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()
-
-
-def window_start(now: float, window_secs: int) -> int:
-    return int(now // window_secs) * window_secs
-
-
-def send_counters(
-    caps: SendCaps, phone_number: str, subject: str, origin: RequestOrigin, now: float
-) -> list[tuple[str, str, int]]:
-    """(layer, key, cap) of every counter one send counts in, in transaction order."""
-    window = window_start(now, caps.window_secs)
-    return [
-        ("phone", f"phone#{_digest(canonical_phone(phone_number))}#{window}", caps.per_phone),
-        ("ip", f"ip#{_digest(address_block(origin.source_ip))}#{window}", caps.per_ip),
-        ("account", f"account#{subject}#{window}", caps.per_account),
-        (GLOBAL, f"global#{window}", caps.budget),
-    ]
-
-
-def refusal(
-    refused_layers: list[str], caps: SendCaps, now: float
-) -> SendLimitReached | SendBudgetExhausted:
-    """The error for a send refused by `refused_layers`: the circuit breaker's 503 first
-    (it says the truth: nobody gets a code now), else one 429 for every other layer."""
-    retry_after = math.ceil(window_start(now, caps.window_secs) + caps.window_secs - now)
-    if GLOBAL in refused_layers:
-        return SendBudgetExhausted(retry_after)
-    return SendLimitReached(max(1, retry_after))
 
 
 def _noop_metric(name: str) -> None:

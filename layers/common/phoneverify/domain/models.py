@@ -198,3 +198,13 @@ class VerificationEvent:
     at: float
     origin: RequestOrigin
     detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    """A provider's event whose signature checked out: its id, type and what it reports."""
+
+    event_id: str
+    event_type: str
+    verification_id: str | None
+    delivery: DeliveryStatus | None  # None: an event type that carries no delivery report

@@ -10,8 +10,9 @@ import contextlib
 import math
 from typing import TYPE_CHECKING, Any
 
-from phoneverify.adapters.dynamodb import ConditionFailed, dynamodb_errors
-from phoneverify.errors import StorageUnavailable
+from phoneverify.adapters.dynamo.toolkit import dynamodb_errors
+from phoneverify.domain.errors import StorageUnavailable
+from phoneverify.ports import ConditionFailed
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient

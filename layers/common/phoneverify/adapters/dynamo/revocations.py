@@ -12,16 +12,12 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
-from phoneverify.adapters.dynamodb import (
-    ConditionFailed,
-    DynamoUserRepository,
-    _n,
-    _s,
-    dynamodb_errors,
-)
-from phoneverify.clock import Clock
-from phoneverify.errors import StorageUnavailable
-from phoneverify.tokens import TokenClaims, revocation_refusal
+from phoneverify.adapters.dynamo.toolkit import av, dynamodb_errors
+from phoneverify.adapters.dynamo.users import DynamoUserRepository
+from phoneverify.domain.clock import Clock
+from phoneverify.domain.errors import StorageUnavailable
+from phoneverify.domain.tokens import TokenClaims, revocation_refusal
+from phoneverify.ports import ConditionFailed
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -45,7 +41,7 @@ class DynamoTokenRevocations:
             with dynamodb_errors():
                 self._client.put_item(
                     TableName=self._revoked,
-                    Item={"jti": _s(jti), "ttl": _n(expires_at)},
+                    Item={"jti": av(jti), "ttl": av(expires_at)},
                     ConditionExpression="attribute_not_exists(jti)",
                 )
         except ConditionFailed:
@@ -58,8 +54,8 @@ class DynamoTokenRevocations:
         return self.refusal(claims) is None
 
     def refusal(self, claims: TokenClaims) -> str | None:
-        user_key = {"pk": _s(f"USER#{claims.subject}")}
-        token_key = {"jti": _s(claims.jti)}
+        user_key = {"pk": av(f"USER#{claims.subject}")}
+        token_key = {"jti": av(claims.jti)}
         found = self._batch_get(
             {
                 self._users: {

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
-from phoneverify.adapters.dynamodb import dynamodb_errors
-from phoneverify.errors import StorageUnavailable
-from phoneverify.models import VerificationEvent
+from phoneverify.adapters.dynamo.toolkit import dynamodb_errors
+from phoneverify.domain.errors import StorageUnavailable
+from phoneverify.domain.models import VerificationEvent
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from types import MappingProxyType
 
-from phoneverify.errors import InvalidRequest
+from phoneverify.domain.errors import InvalidRequest
 
 # ISO 4217 List One (maintenance agency: SIX Financial Information), currencies in effect in
 # 2025 with their minor units. Left out: fund codes (BOV, CHE, CHW, CLF, COU, MXV, USN, UYI,
@@ -136,7 +136,7 @@ def parse_decimal(value: object, field: str = "amount") -> Decimal:
 
 
 def parse_money(amount: object, currency: object) -> Money:
-    """Money from request values; InvalidRequest (400) naming `amount` or `currency`."""
+    """Money from request values; InvalidRequest naming `amount` or `currency`."""
     code = parse_currency(currency)
     value = parse_decimal(amount)
     minor_units = CURRENCY_MINOR_UNITS[code]

@@ -1,0 +1,1 @@
+"""DynamoDB adapters and their one toolkit (toolkit.py)."""

@@ -1,0 +1,1 @@
+"""Telnyx: the Verify client, the code sender and the webhook signature check."""

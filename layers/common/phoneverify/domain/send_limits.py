@@ -1,0 +1,83 @@
+"""Abuse rules for sending codes (docs/abuse-controls.md): the caps per phone number, source
+address and account, the service-wide SMS budget, the counters one send counts in, and the
+answer when one of them is full. The DynamoDB adapter (adapters/dynamo/send_limits.py) and
+the in-memory fake both count by these rules.
+
+Counter keys never hold a phone number or an address in clear: phone numbers (in E.164) and
+source addresses (IPv6 by /64, the block one subscriber gets) are SHA-256 digests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import math
+from dataclasses import dataclass
+
+from phoneverify.domain.errors import SendBudgetExhausted, SendLimitReached
+from phoneverify.domain.models import RequestOrigin
+from phoneverify.domain.phones import normalise_phone
+
+GLOBAL = "global"
+# Metric names (count metrics; the adapters send them to CloudWatch through Powertools).
+METRIC_ADMITTED = "SmsSendsAdmitted"
+METRIC_BUDGET_EXHAUSTED = "SmsBudgetExhausted"
+METRIC_REFUSED = "SendRefused_{layer}"
+
+
+@dataclass(frozen=True)
+class SendCaps:
+    """Sends allowed per window, per layer; `budget` is the whole service's."""
+
+    per_phone: int = 10
+    per_ip: int = 30
+    per_account: int = 10
+    budget: int = 1_000
+    window_secs: int = 3_600
+
+
+def address_block(source_ip: str) -> str:
+    """The unit a source is counted in: an IPv4 address, an IPv6 /64 (one subscriber's
+    block, so rotating addresses inside it does not help), else the text as given."""
+    try:
+        address = ipaddress.ip_address(source_ip.strip())
+    except ValueError:
+        return source_ip.strip().lower()
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
+def digest(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def window_start(now: float, window_secs: int) -> int:
+    return int(now // window_secs) * window_secs
+
+
+def send_counters(
+    caps: SendCaps, phone_number: str, subject: str, origin: RequestOrigin, now: float
+) -> list[tuple[str, str, int]]:
+    """(layer, key, cap) of every counter one send counts in, in transaction order."""
+    window = window_start(now, caps.window_secs)
+    phone = normalise_phone(phone_number, None, strict=False)
+    return [
+        ("phone", f"phone#{digest(phone)}#{window}", caps.per_phone),
+        ("ip", f"ip#{digest(address_block(origin.source_ip))}#{window}", caps.per_ip),
+        ("account", f"account#{subject}#{window}", caps.per_account),
+        (GLOBAL, f"global#{window}", caps.budget),
+    ]
+
+
+def refusal(
+    refused_layers: list[str], caps: SendCaps, now: float
+) -> SendLimitReached | SendBudgetExhausted:
+    """The error for a send refused by `refused_layers`: the circuit breaker's first (it says
+    the truth: nobody gets a code now), else one answer for every other layer."""
+    retry_after = math.ceil(window_start(now, caps.window_secs) + caps.window_secs - now)
+    if GLOBAL in refused_layers:
+        return SendBudgetExhausted(retry_after)
+    return SendLimitReached(max(1, retry_after))

@@ -1,0 +1,150 @@
+"""Cancel, status and delivery reports: what works on a flow of any kind, by its flow id (or
+its provider's verification id), so no kind's policy plays a part.
+
+Also where every flow's events are recorded: the per-kind `Challenges` and the webhook
+receiver record through it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from phoneverify.domain.clock import Clock
+from phoneverify.domain.errors import VerificationNotFound
+from phoneverify.domain.models import (
+    DeliveryStatus,
+    FlowKind,
+    FlowStatus,
+    PendingVerification,
+    RequestOrigin,
+    VerificationEvent,
+    VerificationEventType,
+)
+from phoneverify.domain.phones import mask_phone
+from phoneverify.ports import VerificationEvents, VerificationStore
+
+
+def flow_key(flow_id: str) -> str:
+    return hashlib.sha256(flow_id.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class ChallengeState:
+    """What GET /verify/status tells the holder of a flow id: nothing about who or where."""
+
+    status: str  # pending | verified | expired | cancelled | locked
+    delivery_status: DeliveryStatus
+    expires_in: int  # whole seconds the current code is still accepted; 0 once it is not
+
+
+class DeliveryUpdate(StrEnum):
+    RECORDED = "recorded"  # the flow's delivery status moved forward
+    UNCHANGED = "unchanged"  # ended flow, replaced code, or not a step forward
+    NO_FLOW = "no_flow"  # no flow holds this verification id (yet: the index may lag)
+
+
+class AnyFlow:
+    def __init__(
+        self, *, store: VerificationStore, events: VerificationEvents, clock: Clock
+    ) -> None:
+        self._store = store
+        self._events = events
+        self._clock = clock
+
+    def cancel(self, flow_id: str, origin: RequestOrigin) -> bool:
+        """End the flow if it is pending, whatever its kind; False when nothing was pending
+        (unknown, used, locked, already cancelled, or gone). Later checks and resends of a
+        cancelled flow answer NoPendingVerification.
+
+        The flow id may come from the person (POST /verify/cancel) or from a record that
+        keeps it server-side, such as a payment.
+        """
+        key = flow_key(flow_id)
+        record = self._store.get(key)
+        if record is None or record.status != FlowStatus.PENDING:
+            return False
+        if not self._store.cancel(key, self._clock.now()):
+            return False
+        self.emit(VerificationEventType.CANCELLED, record, origin)
+        return True
+
+    def status(self, flow_id: str) -> ChallengeState:
+        """Where the flow stands, for its holder. Raises VerificationNotFound."""
+        record = self._store.get(flow_key(flow_id))
+        if record is None:
+            raise VerificationNotFound()
+        now = self._clock.now()
+        status = record.status.value
+        if record.status == FlowStatus.PENDING:
+            if record.attempts >= record.max_attempts:
+                status = FlowStatus.LOCKED.value  # the lock itself is being written
+            elif record.is_expired(now):
+                status = "expired"  # derived here: TTL deletion lags by up to two days
+        expires_in = math.floor(record.expires_at - now) if status == "pending" else 0
+        delivery = record.delivery_status
+        if record.kind == FlowKind.PASSWORD_RESET:
+            # A decoy's SMS is never delivered: reporting delivery would tell them apart.
+            delivery = DeliveryStatus.UNKNOWN
+        return ChallengeState(status, delivery, max(0, expires_in))
+
+    def record_delivery(self, verification_id: str, delivery: DeliveryStatus) -> DeliveryUpdate:
+        """Note what the provider said about the SMS of `verification_id`.
+
+        Only the flow's current code counts, only while the flow is pending, and only a step
+        forward (unknown < sent < a final state): late, replayed and out-of-order reports
+        change nothing.
+        """
+        keys = self._store.find_by_verification_id(verification_id)
+        if not keys:
+            return DeliveryUpdate.NO_FLOW
+        now = self._clock.now()
+        for key in keys:
+            if self._store.record_delivery(key, verification_id, delivery, now):
+                return DeliveryUpdate.RECORDED
+        return DeliveryUpdate.UNCHANGED
+
+    def record(
+        self,
+        event_type: VerificationEventType,
+        subject: str,
+        origin: RequestOrigin,
+        *,
+        kind: FlowKind,
+        **detail: Any,
+    ) -> None:
+        """An event that no challenge carries (a password decision, a refused webhook)."""
+        self._events.record(
+            VerificationEvent(
+                type=event_type,
+                kind=kind,
+                subject=subject,
+                masked_phone="",
+                at=self._clock.now(),
+                origin=origin,
+                detail=detail,
+            )
+        )
+
+    def emit(
+        self,
+        event_type: VerificationEventType,
+        record: PendingVerification,
+        origin: RequestOrigin,
+        **detail: Any,
+    ) -> None:
+        """An event about one challenge, with its kind, subject and masked phone."""
+        self._events.record(
+            VerificationEvent(
+                type=event_type,
+                kind=record.kind,
+                subject=record.subject,
+                masked_phone=mask_phone(record.phone_number),
+                at=self._clock.now(),
+                origin=origin,
+                detail=detail,
+            )
+        )

@@ -1,0 +1,107 @@
+"""The handler factory: the resolvers (validation, CORS, the error table registered) and the
+Lambda entry point around them."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import (
+    APIGatewayRestResolver,
+    CORSConfig,
+    LambdaFunctionUrlResolver,
+)
+from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from phoneverify.http.auth import BEARER_SCHEME
+from phoneverify.http.errors import JSON, register_error_handlers
+
+logger = Logger()
+# Requests that record no verification event (a wrong password, a 400) publish no metric;
+# Powertools warns about that on every such invocation, which only adds noise to the logs.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+MAX_BODY_BYTES = 16 * 1024  # every request of the contract fits in far less
+
+
+def _unreadable_body(event: dict[str, Any]) -> tuple[int, dict[str, str]] | None:
+    """Refusal of a body that is not JSON or too large, decided before anything parses it."""
+    method = event.get("httpMethod") or event.get("requestContext", {}).get("http", {}).get(
+        "method"
+    )
+    if method not in ("POST", "PUT", "PATCH"):
+        return None
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    content_type = (headers.get("content-type") or "").split(";")[0].strip().lower()
+    if content_type != JSON:
+        return 415, {
+            "error": "Content-Type must be application/json",
+            "code": "unsupported_media_type",
+        }
+    raw = event.get("body") or ""
+    size = len(raw) * 3 // 4 if event.get("isBase64Encoded") else len(raw.encode("utf-8"))
+    if size > MAX_BODY_BYTES:
+        message = f"Request body is too large (at most {MAX_BODY_BYTES} bytes)"
+        return 400, {"error": message, "code": "body_too_large"}
+    if event.get("isBase64Encoded"):
+        try:
+            base64.b64decode(raw, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return 400, {"error": "Request body is not valid UTF-8 JSON", "code": "invalid_request"}
+    return None
+
+
+def http_app(allowed_origin: str) -> APIGatewayRestResolver:
+    """A resolver with validation, CORS and the domain-error mapping registered."""
+    app = APIGatewayRestResolver(
+        enable_validation=True,
+        cors=CORSConfig(
+            allow_origin=allowed_origin,
+            allow_headers=["Content-Type", "Authorization", "Idempotency-Key"],
+            max_age=600,
+        ),
+    )
+    app.configure_openapi(security_schemes={BEARER_SCHEME: HTTPBearer()})
+    register_error_handlers(app)
+    return app
+
+
+def function_url_app() -> LambdaFunctionUrlResolver:
+    """A resolver for a Lambda function URL (payload 2.0, server to server: no CORS) with the
+    same validation and domain-error mapping."""
+    app = LambdaFunctionUrlResolver(enable_validation=True)
+    register_error_handlers(app)
+    return app
+
+
+LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+
+
+def lambda_handler_for(app: ApiGatewayResolver, metrics: Metrics) -> LambdaHandler:
+    """The Lambda entry point: logging context and metrics around `app.resolve`."""
+
+    # REST proxy and function URL events both carry requestContext.requestId.
+    @logger.inject_lambda_context(
+        correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
+    )
+    @metrics.log_metrics
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        refusal = _unreadable_body(event)
+        if refusal is not None:
+            status, body = refusal
+            return {
+                "statusCode": status,
+                "headers": {"Content-Type": JSON},
+                "body": json.dumps(body),
+            }
+        return app.resolve(event, context)
+
+    return handler

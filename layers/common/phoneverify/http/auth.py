@@ -1,0 +1,51 @@
+"""Who is calling: the bearer token checked here, or the user the Lambda authorizer put in
+the request context."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aws_lambda_powertools.event_handler import (
+    APIGatewayRestResolver,
+)
+
+from phoneverify.domain.errors import NotAuthenticated
+from phoneverify.http.requests import request_origin
+
+if TYPE_CHECKING:
+    from phoneverify.domain.tokens import TokenClaims
+    from phoneverify.flows.sessions import Sessions
+
+
+# OpenAPI: the bearer scheme, and the `security` of routes that check the token themselves
+# (devtools/openapi.py marks those behind the authorizer).
+BEARER_SCHEME = "bearerAuth"
+BEARER_REQUIRED: list[dict[str, list[str]]] = [{BEARER_SCHEME: []}]
+
+
+def bearer_claims(app: APIGatewayRestResolver, sessions: Sessions) -> TokenClaims:
+    """The claims of the request's `Authorization: Bearer` token, on a route without the
+    authorizer: valid and not ended (one DynamoDB read), else 401; 503 when that read fails."""
+    scheme, _, token = (app.current_event.headers.get("authorization") or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthenticated()
+    return sessions.authenticate(token.strip(), request_origin(app))
+
+
+def bearer_user(app: APIGatewayRestResolver, sessions: Sessions) -> str:
+    """The user of the request's valid, not ended bearer token (see bearer_claims)."""
+    return bearer_claims(app, sessions).subject
+
+
+def authenticated_user(app: APIGatewayRestResolver) -> str:
+    """The user id the Lambda authorizer put in the request context, never one from the body.
+
+    Without it (a route deployed without its authorizer) the answer is 401.
+    """
+    context = (app.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}
+    principal = context.get("principalId")
+    if not isinstance(principal, str) or not principal:
+        raise NotAuthenticated()
+    if context.get("user_id", principal) != principal:
+        raise NotAuthenticated()
+    return principal

@@ -1,0 +1,214 @@
+"""What a request brings: the body models (validated by the resolver, 400 naming the field),
+and the caller's address, raw body and Idempotency-Key."""
+
+from __future__ import annotations
+
+import base64
+import re
+import unicodedata
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import (
+    APIGatewayRestResolver,
+    LambdaFunctionUrlResolver,
+)
+from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic_core import PydanticCustomError
+
+from phoneverify.domain.errors import InvalidRequest
+from phoneverify.domain.models import RequestOrigin
+
+FlowId = Annotated[
+    str,
+    Field(
+        min_length=20,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="Opaque id of a pending verification, as returned when it was started.",
+    ),
+]
+Code = Annotated[
+    str,
+    Field(
+        min_length=4,
+        max_length=10,
+        pattern=r"^[0-9]+$",
+        description="The code from the SMS: ASCII digits only.",
+    ),
+]
+
+
+class RequestModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class LoginRequest(RequestModel):
+    email: Annotated[str, Field(min_length=3, max_length=254)]
+    password: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class RegisterStartRequest(RequestModel):
+    """Fields may be missing or empty here: the registration flow answers "All fields
+    required" naming the first one missing, then validates each. The caps bound the input."""
+
+    name: Annotated[str | None, Field(max_length=200)] = None
+    email: Annotated[str | None, Field(max_length=320)] = None
+    phone_number: Annotated[str | None, Field(max_length=64)] = None
+    password: Annotated[str | None, Field(max_length=1024)] = None
+
+
+class PasswordResetStartRequest(RequestModel):
+    email: Annotated[str, Field(min_length=3, max_length=320)]
+
+
+class PasswordResetVerifyRequest(RequestModel):
+    flow_id: FlowId
+    code: Code
+    new_password: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class VerifyCodeRequest(RequestModel):
+    flow_id: FlowId
+    code: Code
+
+
+class FlowRequest(RequestModel):
+    flow_id: FlowId
+
+
+# The same flow id, as a query string parameter (GET /verify/status?flow_id=...).
+FlowIdQuery = Annotated[
+    str,
+    Query(
+        min_length=20,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="Opaque id of a verification, as returned when it was started.",
+    ),
+]
+
+
+def _no_control_characters(value: str | None) -> str | None:
+    """Refuse control and format characters (newlines, NUL, bidi overrides) in free text."""
+    if value is not None and any(
+        unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") for char in value
+    ):
+        raise PydanticCustomError("control_characters", "must not contain control characters")
+    return value
+
+
+PaymentId = Annotated[
+    str,
+    Field(
+        min_length=8,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="The payment id returned by /payments/initiate.",
+    ),
+]
+
+
+class PaymentInitiateRequest(RequestModel):
+    """Shapes only; amount and currency are checked against ISO 4217 by `domain.money`."""
+
+    amount: Annotated[
+        str | int | float,
+        Field(description='Decimal string ("250.00") or a JSON number, in major units.'),
+    ]
+    currency: Annotated[str, Field(max_length=16, description="ISO 4217 code, e.g. USD.")]
+    recipient: Annotated[
+        str, Field(min_length=1, max_length=128), AfterValidator(_no_control_characters)
+    ]
+    description: Annotated[
+        str | None, Field(max_length=256), AfterValidator(_no_control_characters)
+    ] = None
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _number_or_string(cls, value: object) -> object:
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise PydanticCustomError(
+                "amount_type", 'must be a decimal string such as "250.00" or a number'
+            )
+        return value
+
+
+class PaymentConfirmRequest(RequestModel):
+    payment_id: PaymentId
+    code: Code
+
+
+class PaymentRequest(RequestModel):
+    payment_id: PaymentId
+
+
+class CancelRequest(RequestModel):
+    """Either a flow id, or a payment id (with the payer's bearer token)."""
+
+    flow_id: FlowId | None = None
+    payment_id: PaymentId | None = None
+
+    def target(self) -> tuple[str, str]:
+        """("flow_id" | "payment_id", value); exactly one of the two must be given."""
+        if self.flow_id is not None and self.payment_id is not None:
+            raise InvalidRequest("Give flow_id or payment_id, not both", field="payment_id")
+        if self.payment_id is not None:
+            return "payment_id", self.payment_id
+        if self.flow_id is None:
+            raise InvalidRequest("flow_id is required", field="flow_id")
+        return "flow_id", self.flow_id
+
+
+class LogoutRequest(RequestModel):
+    """`{}` ends the token that came with the request; `{"all": true}` every token of its
+    account."""
+
+    all: Annotated[
+        StrictBool,
+        Field(description="true: end every token of the account, not only this one."),
+    ] = False
+
+
+def raw_body(app: ApiGatewayResolver) -> bytes:
+    """The request body exactly as the client sent it (function URLs and API Gateway
+    base64-encode bodies that are not text)."""
+    event = app.current_event
+    body = event.body or ""
+    if event.is_base64_encoded:
+        return base64.b64decode(body)
+    return body.encode("utf-8")
+
+
+def request_origin(app: APIGatewayRestResolver) -> RequestOrigin:
+    """The caller's address (as API Gateway saw it) and user agent, bounded in size."""
+    event = app.current_event
+    return _origin(event.request_context.identity.source_ip, event.headers.get("user-agent"))
+
+
+def function_url_origin(app: LambdaFunctionUrlResolver) -> RequestOrigin:
+    """As request_origin, for a function URL (payload 2.0)."""
+    event = app.current_event
+    return _origin(event.request_context.http.source_ip, event.headers.get("user-agent"))
+
+
+def _origin(source_ip: str | None, user_agent: str | None) -> RequestOrigin:
+    return RequestOrigin(source_ip=source_ip or "unknown", user_agent=(user_agent or "")[:256])
+
+
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")  # visible ASCII, as Stripe's keys
+
+
+def idempotency_key(app: APIGatewayRestResolver) -> str | None:
+    """The request's Idempotency-Key header, if it has one; 400 naming it when malformed."""
+    value = app.current_event.headers.get(IDEMPOTENCY_KEY_HEADER)
+    if value is None:
+        return None
+    if not _IDEMPOTENCY_KEY.fullmatch(value.strip()):
+        raise InvalidRequest(
+            f"{IDEMPOTENCY_KEY_HEADER} must be 1 to 255 visible ASCII characters",
+            field=IDEMPOTENCY_KEY_HEADER,
+        )
+    return value.strip()

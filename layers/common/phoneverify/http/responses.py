@@ -1,0 +1,198 @@
+"""What each endpoint answers: one pydantic model per response body (so the OpenAPI document
+has response schemas), built from the flows' results. The fields are the contract's
+(/work/shared/CONTRACT.md), in the order clients have always seen them."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from phoneverify.domain.models import DeliveryStatus, StepUpReason
+from phoneverify.domain.tokens import AccessToken
+from phoneverify.flows.any_flow import ChallengeState
+from phoneverify.flows.challenges import OpenedChallenge, Resent
+from phoneverify.flows.login import SecondFactorRequired
+from phoneverify.flows.password_reset import PasswordResetDone
+from phoneverify.flows.payment import PaymentAnswer, PaymentCompleted
+from phoneverify.flows.registration import Registered, RegistrationStarted
+from phoneverify.flows.sessions import LoggedOut
+
+
+class ResponseModel(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class TokenResponse(ResponseModel):
+    token: str
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - the scheme, not a secret
+    expires_in: int
+
+
+class ChallengeResponse(ResponseModel):
+    """A code was sent (or, for a decoy, seems to have been)."""
+
+    flow_id: str
+    phone_hint: str
+    timeout_secs: int
+    code_length: int
+    resend_after_secs: int
+
+
+class SecondFactorResponse(ResponseModel):
+    requires_2fa: Literal[True] = True
+    flow_id: str
+    phone_hint: str
+    timeout_secs: int
+    code_length: int
+    resend_after_secs: int
+
+
+class RegistrationStartedResponse(ResponseModel):
+    verification_sent: Literal[True] = True
+    flow_id: str
+    phone_hint: str
+    timeout_secs: int
+    code_length: int
+    resend_after_secs: int
+
+
+class RegisteredResponse(ResponseModel):
+    user_id: str
+    token: str
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - the scheme, not a secret
+    expires_in: int
+
+
+class ResentResponse(ResponseModel):
+    message: Literal["Code resent"] = "Code resent"
+    timeout_secs: int
+    resend_after_secs: int
+
+
+class PasswordResetResponse(ResponseModel):
+    password_reset: Literal[True] = True
+
+
+class LoggedOutResponse(ResponseModel):
+    logged_out: Literal[True] = True
+
+
+class PaymentCompletedResponse(ResponseModel):
+    payment_id: str
+    status: Literal["completed"] = "completed"
+    transaction_id: str
+    amount: str
+    currency: str
+
+
+class PaymentVerificationResponse(ResponseModel):
+    """The flow id stays on the server: clients only know the payment id."""
+
+    payment_id: str
+    requires_verification: Literal[True] = True
+    reason: StepUpReason
+    status: Literal["pending"] = "pending"
+    amount: str
+    currency: str
+    timeout_secs: int
+    code_length: int
+    phone_hint: str
+    resend_after_secs: int
+
+
+class CancelledResponse(ResponseModel):
+    cancelled: bool
+
+
+class StatusResponse(ResponseModel):
+    status: Literal["pending", "verified", "expired", "cancelled", "locked"]
+    delivery_status: DeliveryStatus
+    expires_in: int
+
+
+class ReceivedResponse(ResponseModel):
+    received: Literal[True] = True
+
+
+def token_response(token: AccessToken) -> TokenResponse:
+    return TokenResponse(token=token.token, expires_in=token.expires_in)
+
+
+def challenge_response(challenge: OpenedChallenge) -> ChallengeResponse:
+    return ChallengeResponse(**_challenge_fields(challenge))
+
+
+def login_response(
+    result: AccessToken | SecondFactorRequired,
+) -> TokenResponse | SecondFactorResponse:
+    if isinstance(result, SecondFactorRequired):
+        return SecondFactorResponse(**_challenge_fields(result.challenge))
+    return token_response(result)
+
+
+def registration_started_response(result: RegistrationStarted) -> RegistrationStartedResponse:
+    return RegistrationStartedResponse(**_challenge_fields(result.challenge))
+
+
+def registered_response(result: Registered) -> RegisteredResponse:
+    token = result.token
+    return RegisteredResponse(
+        user_id=result.user_id, token=token.token, expires_in=token.expires_in
+    )
+
+
+def resent_response(result: Resent) -> ResentResponse:
+    return ResentResponse(
+        timeout_secs=result.timeout_secs, resend_after_secs=result.resend_after_secs
+    )
+
+
+def password_reset_response(_: PasswordResetDone) -> PasswordResetResponse:
+    return PasswordResetResponse()
+
+
+def logged_out_response(_: LoggedOut) -> LoggedOutResponse:
+    return LoggedOutResponse()
+
+
+def payment_response(
+    result: PaymentAnswer,
+) -> PaymentCompletedResponse | PaymentVerificationResponse:
+    if isinstance(result, PaymentCompleted):
+        return PaymentCompletedResponse(
+            payment_id=result.payment_id,
+            transaction_id=result.transaction_id,
+            amount=result.amount,
+            currency=result.currency,
+        )
+    return PaymentVerificationResponse(
+        payment_id=result.payment_id,
+        reason=result.reason,
+        amount=result.amount,
+        currency=result.currency,
+        timeout_secs=result.timeout_secs,
+        code_length=result.code_length,
+        phone_hint=result.phone_hint,
+        resend_after_secs=result.resend_after_secs,
+    )
+
+
+def status_response(state: ChallengeState) -> StatusResponse:
+    return StatusResponse.model_validate(
+        {
+            "status": state.status,
+            "delivery_status": state.delivery_status,
+            "expires_in": state.expires_in,
+        }
+    )
+
+
+def _challenge_fields(challenge: OpenedChallenge) -> dict[str, Any]:
+    return {
+        "flow_id": challenge.flow_id,
+        "phone_hint": challenge.phone_hint,
+        "timeout_secs": challenge.timeout_secs,
+        "code_length": challenge.code_length,
+        "resend_after_secs": challenge.resend_after_secs,
+    }

@@ -1,0 +1,44 @@
+"""A DynamoDB client that answers from a script of errors, for adapters' failure paths."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+
+def client_error(code: str, reasons: list[str] | None = None) -> ClientError:
+    response: dict[str, Any] = {"Error": {"Code": code, "Message": code}}
+    if reasons is not None:
+        response["CancellationReasons"] = [{"Code": reason} for reason in reasons]
+    return ClientError(response, "TransactWriteItems")  # type: ignore[arg-type]
+
+
+class ScriptedClient:
+    """Answers transact_write_items / update_item / get_item from a script of errors."""
+
+    def __init__(self, *errors: ClientError | None) -> None:
+        self.script = list(errors)
+        self.calls = 0
+
+    def _next(self) -> None:
+        self.calls += 1
+        error = self.script.pop(0) if self.script else None
+        if error is not None:
+            raise error
+
+    def transact_write_items(self, **request: Any) -> dict[str, Any]:
+        self._next()
+        return {}
+
+    def update_item(self, **request: Any) -> dict[str, Any]:
+        self._next()
+        return {"Attributes": {"failures": {"N": "1"}}}
+
+    def get_item(self, **request: Any) -> dict[str, Any]:
+        self._next()
+        return {}
+
+    def delete_item(self, **request: Any) -> dict[str, Any]:
+        self._next()
+        return {}

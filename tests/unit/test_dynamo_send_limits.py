@@ -1,0 +1,87 @@
+"""The DynamoDB send-limit and failure-count adapters' answers to throttling and transaction
+conflicts, on a scripted client: always a clean 503, never a half-counted send."""
+
+from __future__ import annotations
+
+import pytest
+from botocore.exceptions import ClientError
+
+from phoneverify.adapters.dynamo import send_limits as send_limits_module
+from phoneverify.adapters.dynamo.send_limits import DynamoFailureCounter, DynamoSendLimits
+from phoneverify.domain.errors import StorageUnavailable
+from phoneverify.domain.models import SendPermit
+from phoneverify.domain.send_limits import SendCaps
+from tests.support.builders import ORIGIN, PHONE
+from tests.support.fakes import FakeClock
+from tests.support.scripted_dynamodb import ScriptedClient, client_error
+
+USER = "u-phone"
+LOCKOUT = 30 * 86_400
+
+
+def guard_on(client: ScriptedClient) -> DynamoSendLimits:
+    return DynamoSendLimits(client, "RateLimitsTable", SendCaps(), FakeClock())  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def no_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(send_limits_module.time, "sleep", lambda _: None)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        client_error("TransactionCanceledException", ["None", "ThrottlingError", "None", "None"]),
+        client_error("TransactionCanceledException", ["None", "None", "None", "ValidationError"]),
+        client_error("ProvisionedThroughputExceededException"),
+        client_error("ThrottlingException"),
+    ],
+    ids=["throttled-item", "cancelled-otherwise", "throughput", "throttling"],
+)
+def test_a_throttled_send_transaction_is_a_clean_503(error: ClientError) -> None:
+    with pytest.raises(StorageUnavailable):
+        guard_on(ScriptedClient(error)).admit(PHONE, USER, ORIGIN)
+
+
+def test_transaction_conflicts_are_retried(no_sleep: None) -> None:
+    conflict = client_error("TransactionCanceledException", ["None"] * 3 + ["TransactionConflict"])
+    client = ScriptedClient(conflict, conflict, None)
+    permit = guard_on(client).admit(PHONE, USER, ORIGIN)
+    assert client.calls == 3
+    assert len(permit.keys) == 4
+
+
+def test_endless_conflicts_end_in_a_503(no_sleep: None) -> None:
+    conflict = client_error("TransactionCanceledException", ["TransactionConflict"] * 4)
+    client = ScriptedClient(*[conflict] * 20)
+    with pytest.raises(StorageUnavailable):
+        guard_on(client).admit(PHONE, USER, ORIGIN)
+
+
+def test_a_throttled_failure_counter_table_is_a_clean_503() -> None:
+    client = ScriptedClient(client_error("ProvisionedThroughputExceededException"))
+    counter = DynamoFailureCounter(
+        client,  # type: ignore[arg-type]
+        "RateLimitsTable",
+        max_failures=100,
+        lockout_secs=LOCKOUT,
+        clock=FakeClock(),
+    )
+    with pytest.raises(StorageUnavailable):
+        counter.reserve(USER)
+
+
+def test_giving_counts_back_never_turns_a_telnyx_502_into_a_503() -> None:
+    unavailable = client_error("ProvisionedThroughputExceededException")
+    client = ScriptedClient(*[unavailable] * 6)
+    guard_on(client).release(SendPermit(("phone#a#0", "ip#b#0", "account#c#0", "global#0")))
+    counter = DynamoFailureCounter(
+        client,  # type: ignore[arg-type]
+        "RateLimitsTable",
+        max_failures=100,
+        lockout_secs=LOCKOUT,
+        clock=FakeClock(),
+    )
+    counter.refund(USER)
+    counter.reset(USER)
+    assert client.calls == 6
