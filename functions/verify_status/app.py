@@ -1,19 +1,30 @@
-"""GET /verify/status: where a verification stands, and what became of its SMS."""
+"""GET /verify/status: where a verification stands, and what became of its SMS.
+
+`?flow_id=` for a login, registration or password reset (one DynamoDB read); `?payment_id=`
+with the payer's bearer token for a payment, whose flow id never leaves the server (this route
+is open, so the token is checked here, as /verify/cancel does).
+"""
 
 from __future__ import annotations
 
+from phoneverify.config import StatusSettings
 from phoneverify.http.app import http_app, lambda_handler_for
-from phoneverify.http.requests import FlowIdQuery
+from phoneverify.http.auth import bearer_user
+from phoneverify.http.requests import FlowIdQuery, PaymentIdQuery, one_target
 from phoneverify.http.responses import StatusResponse, status_response
 from phoneverify.runtime import Runtime
 
-runtime = Runtime.from_environment()
+runtime = Runtime.from_environment(StatusSettings)
 app = http_app(runtime.settings.allowed_origin)
 
 
 @app.get("/verify/status")
-def verify_status(flow_id: FlowIdQuery) -> StatusResponse:
-    return status_response(runtime.any_flow.status(flow_id))
+def verify_status(flow_id: FlowIdQuery = None, payment_id: PaymentIdQuery = None) -> StatusResponse:
+    kind, target = one_target(flow_id, payment_id)
+    if kind == "payment_id":
+        user_id = bearer_user(app, runtime.sessions)
+        return status_response(runtime.payment_status.status(user_id, target))
+    return status_response(runtime.any_flow.status(target))
 
 
 lambda_handler = lambda_handler_for(app, runtime.metrics)

@@ -10,10 +10,11 @@ from phoneverify.domain.passwords import PasswordHasher
 from phoneverify.domain.tokens import AccessTokenIssuer
 from phoneverify.flows import password_reset, registration
 from phoneverify.flows import payment as payment_flow
+from phoneverify.flows.any_flow import AnyFlow
 from phoneverify.flows.challenges import ChallengePolicy, Challenges
 from phoneverify.flows.login import LoginFlow
 from phoneverify.flows.password_reset import PasswordResetFlow
-from phoneverify.flows.payment import PaymentFlow
+from phoneverify.flows.payment import PaymentFlow, PaymentVerificationStatus
 from phoneverify.flows.registration import RegistrationFlow
 from phoneverify.flows.sessions import Sessions
 from tests.support.fakes import (
@@ -213,6 +214,18 @@ class PaymentWorld:
     limits: InMemorySendLimits
     failures: InMemoryFailureCounter
     exemptions: InMemoryExemptPayments
+
+    @property
+    def any_flow(self) -> AnyFlow:
+        """Status, cancel and delivery reports over the same flows (as the runtime builds)."""
+        return AnyFlow(store=self.store, events=self.events, clock=self.clock)
+
+    @property
+    def verification_status(self) -> PaymentVerificationStatus:
+        """GET /verify/status?payment_id=… over the same payments and flows."""
+        return PaymentVerificationStatus(
+            payments=self.payments, flows=self.any_flow, clock=self.clock
+        )
 
 
 def payment_policy(**overrides: object) -> ChallengePolicy:

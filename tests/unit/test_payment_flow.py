@@ -28,8 +28,9 @@ from phoneverify.domain.errors import (
     StorageUnavailable,
     TooManyAttempts,
     VerificationExpired,
+    VerificationNotFound,
 )
-from phoneverify.domain.models import Exemption, FlowKind, PaymentStatus
+from phoneverify.domain.models import DeliveryStatus, Exemption, FlowKind, PaymentStatus
 from phoneverify.flows.any_flow import flow_key
 from phoneverify.flows.payment import PaymentCompleted, PaymentOrder
 from phoneverify.http.errors import error_body, error_headers
@@ -505,6 +506,99 @@ def test_a_completed_payment_is_not_cancelled(world: PaymentWorld) -> None:
     confirm(world, pid, world.sender.last_code(PHONE))
     assert world.flow.cancel(PAYER, pid, ORIGIN) is False
     assert status_of(world, pid) == PaymentStatus.COMPLETED
+
+
+# -- status: GET /verify/status?payment_id=… ------------------------------------------------
+def payment_status(world: PaymentWorld, payment_id: str, user: str = PAYER) -> dict[str, Any]:
+    return answer(world.verification_status.status(user, payment_id))
+
+
+def test_the_payer_sees_the_sms_of_the_payment_code_delivered(world: PaymentWorld) -> None:
+    # Given a payment waiting for its code
+    payment_id = initiate(world)["payment_id"]
+    assert payment_status(world, payment_id) == {
+        "status": "pending",
+        "delivery_status": "unknown",
+        "expires_in": 300,
+    }
+    # When Telnyx reports the SMS delivered
+    _, verification_id, _ = world.sender.outbox[-1]
+    world.any_flow.record_delivery(verification_id, DeliveryStatus.DELIVERED)
+    world.clock.advance(12)
+    # Then the payer, by the payment id alone, sees it
+    assert payment_status(world, payment_id) == {
+        "status": "pending",
+        "delivery_status": "delivered",
+        "expires_in": 288,
+    }
+
+
+def test_someone_elses_payment_status_is_not_found_like_an_unknown_payment(
+    world: PaymentWorld,
+) -> None:
+    # Given the payer's pending payment
+    payment_id = initiate(world)["payment_id"]
+    # When someone else asks for its status, and the payer for an id that does not exist
+    for user, pid in [(NO_PHONE, payment_id), (PAYER, "pay_" + "0" * 32)]:
+        with pytest.raises(PaymentNotFound) as caught:
+            world.verification_status.status(user, pid)
+        # Then both get the same 404, and learn nothing about the payment
+        assert http_status(caught.value) == 404
+        assert error_body(caught.value) == {
+            "error": "Payment not found",
+            "code": "payment_not_found",
+        }
+    assert status_of(world, payment_id) == PaymentStatus.PENDING
+
+
+@pytest.mark.parametrize(
+    ("ending", "status"),
+    [
+        ("confirmed", "verified"),
+        ("expired", "expired"),
+        ("wrong codes", "locked"),
+        ("cancelled", "cancelled"),
+    ],
+)
+def test_the_status_follows_the_payment_code_to_its_end(
+    world: PaymentWorld, ending: str, status: str
+) -> None:
+    # Given a payment waiting for its code
+    payment_id = initiate(world)["payment_id"]
+    # When its code is used, runs out, is guessed at or walked away from
+    if ending == "confirmed":
+        confirm(world, payment_id, world.sender.last_code(PHONE))
+    elif ending == "expired":
+        world.clock.advance(300)
+    elif ending == "wrong codes":
+        for _ in range(5):
+            with pytest.raises((InvalidCode, TooManyAttempts)):
+                confirm(world, payment_id, world.sender.wrong_code(PHONE))
+    else:
+        world.flow.cancel(PAYER, payment_id, ORIGIN)
+    # Then the status says so, with no time left
+    body = payment_status(world, payment_id)
+    assert (body["status"], body["expires_in"]) == (status, 0)
+
+
+def test_a_payment_ended_before_its_code_was_is_not_reported_pending(
+    world: PaymentWorld,
+) -> None:
+    # Given a payment cancelled by a function that stopped before it cancelled the code
+    payment_id = initiate(world)["payment_id"]
+    assert world.payments.cancel(payment_id, world.clock.now())
+    # When / Then: the payment has the last word
+    body = payment_status(world, payment_id)
+    assert (body["status"], body["expires_in"]) == ("cancelled", 0)
+
+
+def test_a_payment_made_without_a_code_has_no_verification_to_report(
+    world: PaymentWorld,
+) -> None:
+    payment_id = initiate(world, amount="99.99")["payment_id"]
+    with pytest.raises(VerificationNotFound) as caught:
+        world.verification_status.status(PAYER, payment_id)
+    assert http_status(caught.value) == 404
 
 
 # -- no threshold splitting (PSD2 RTS Art. 16) ---------------------------------------------

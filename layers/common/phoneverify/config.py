@@ -4,9 +4,9 @@ Required settings have no defaults: a missing or empty variable fails the cold s
 message naming it. Tunables (timeouts, caps) have documented defaults (docs/configuration.md).
 
 `Settings` is what every function needs; a function that needs more reads one of the types
-below it (`CodeSettings`, `TokenSettings`, `PaymentSettings`, `CancelSettings`,
-`WebhookSettings`), whose extra fields are required: `Runtime.from_environment(<type>)`
-validates them once, at cold start.
+below it (`CodeSettings`, `TokenSettings`, `PaymentRecordSettings`, `PaymentSettings`,
+`CancelSettings`, `StatusSettings`, `WebhookSettings`), whose extra fields are required:
+`Runtime.from_environment(<type>)` validates them once, at cold start.
 """
 
 from __future__ import annotations
@@ -178,16 +178,26 @@ class TokenSettings(Settings):
     revoked_tokens_table: NonEmpty
 
 
-class PaymentSettings(CodeSettings):
-    """The payment functions."""
+class PaymentRecordSettings(Settings):
+    """Functions that read payments: the payments table."""
 
     payments_table: NonEmpty
+
+
+class PaymentSettings(CodeSettings, PaymentRecordSettings):
+    """The payment functions."""
+
     ledger_table: NonEmpty
     idempotency_table: NonEmpty
 
 
 class CancelSettings(PaymentSettings, TokenSettings):
     """/verify/cancel: any flow by its id, or a payment with the payer's bearer token."""
+
+
+class StatusSettings(PaymentRecordSettings, TokenSettings):
+    """/verify/status: any flow by its id, or a payment's with the payer's bearer token. It
+    reads the payment and its flow, and sends and writes nothing."""
 
 
 class WebhookSettings(Settings):

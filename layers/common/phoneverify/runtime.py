@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from phoneverify.config import (
     CodeSettings,
     ConfigurationError,
+    PaymentRecordSettings,
     PaymentSettings,
     Settings,
     TokenSettings,
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
     from phoneverify.flows.delivery_reports import WebhookReceiver
     from phoneverify.flows.login import LoginFlow
     from phoneverify.flows.password_reset import PasswordResetFlow
-    from phoneverify.flows.payment import PaymentFlow
+    from phoneverify.flows.payment import PaymentFlow, PaymentVerificationStatus
     from phoneverify.flows.registration import RegistrationFlow
     from phoneverify.flows.sessions import Sessions
     from phoneverify.ports import VerificationEvents
@@ -401,7 +402,7 @@ class Runtime:
         from phoneverify.adapters.dynamo.payments import DynamoPaymentRepository
 
         return DynamoPaymentRepository(
-            self.dynamodb, self.settings_as(PaymentSettings).payments_table
+            self.dynamodb, self.settings_as(PaymentRecordSettings).payments_table
         )
 
     @cached_property
@@ -455,4 +456,13 @@ class Runtime:
             failures=self.failure_counter,
             idempotency=self.idempotency,
             clock=self.clock,
+        )
+
+    @cached_property
+    def payment_status(self) -> PaymentVerificationStatus:
+        """GET /verify/status?payment_id=: the payment, then its flow; nothing else is built."""
+        from phoneverify.flows.payment import PaymentVerificationStatus
+
+        return PaymentVerificationStatus(
+            payments=self.payments, flows=self.any_flow, clock=self.clock
         )

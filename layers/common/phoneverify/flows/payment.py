@@ -37,9 +37,11 @@ from phoneverify.domain.errors import (
     PhoneRequiredForPayment,
     TooManyAttempts,
     VerificationExpired,
+    VerificationNotFound,
 )
 from phoneverify.domain.models import (
     Exemption,
+    FlowStatus,
     Payment,
     PaymentStatus,
     PendingVerification,
@@ -47,6 +49,7 @@ from phoneverify.domain.models import (
     StepUpReason,
 )
 from phoneverify.domain.money import ExemptionLimits, Money, Thresholds, parse_money, to_minor
+from phoneverify.flows.any_flow import AnyFlow, ChallengeState
 from phoneverify.flows.challenges import Challenges, Resent
 from phoneverify.ports import (
     ExemptPayments,
@@ -392,9 +395,7 @@ class PaymentFlow:
         The payment is ended first: a confirmation racing it can then no longer move it to
         processing, and one that already did makes this answer False.
         """
-        payment = self._payments.get(payment_id)
-        if payment is None or payment.user_id != user_id:
-            raise PaymentNotFound()
+        payment = owned_payment(self._payments, user_id, payment_id)
         if payment.status != PaymentStatus.PENDING or payment.flow_id is None:
             return False
         if not self._payments.cancel(payment_id, self._clock.now()):
@@ -408,9 +409,7 @@ class PaymentFlow:
 
         Someone else's payment is "not found", exactly like one that does not exist.
         """
-        payment = self._payments.get(payment_id)
-        if payment is None or payment.user_id != user_id:
-            raise PaymentNotFound()
+        payment = owned_payment(self._payments, user_id, payment_id)
         if payment.status != PaymentStatus.PENDING or payment.flow_id is None:
             raise PaymentNotPending(payment.status.value)
         if payment.expires_at is None or self._clock.now() >= payment.expires_at:
@@ -474,6 +473,50 @@ class PaymentFlow:
         return PaymentCompleted(
             payment.payment_id, transaction_id, payment.amount, payment.currency
         )
+
+
+class PaymentVerificationStatus:
+    """Where the code of the payer's payment stands, and what became of its SMS (GET
+    /verify/status?payment_id=…), while its flow id stays on the server.
+
+    Two reads: the payment (whose it is, and its flow id), then its flow (AnyFlow.status).
+    Nothing is written: a payment past its expiry is ended by the next confirm or resend.
+    """
+
+    def __init__(self, *, payments: PaymentRepository, flows: AnyFlow, clock: Clock) -> None:
+        self._payments = payments
+        self._flows = flows
+        self._clock = clock
+
+    def status(self, user_id: str, payment_id: str) -> ChallengeState:
+        """Raises PaymentNotFound (unknown, or someone else's: the same answer) and
+        VerificationNotFound (a payment made without a code, or a flow past its retention)."""
+        payment = owned_payment(self._payments, user_id, payment_id)
+        if payment.flow_id is None:
+            raise VerificationNotFound()
+        state = self._flows.status(payment.flow_id)
+        if state.status == FlowStatus.PENDING.value and not self._awaiting_code(payment):
+            # The payment ended and its flow was not (yet) told: the payment has the last word.
+            cancelled = payment.status == PaymentStatus.CANCELLED
+            ended = FlowStatus.CANCELLED.value if cancelled else "expired"
+            return replace(state, status=ended, expires_in=0)
+        return state
+
+    def _awaiting_code(self, payment: Payment) -> bool:
+        return (
+            payment.status == PaymentStatus.PENDING
+            and payment.expires_at is not None
+            and self._clock.now() < payment.expires_at
+        )
+
+
+def owned_payment(payments: PaymentRepository, user_id: str, payment_id: str) -> Payment:
+    """The payment if it is `user_id`'s; someone else's is "not found", exactly like one that
+    does not exist."""
+    payment = payments.get(payment_id)
+    if payment is None or payment.user_id != user_id:
+        raise PaymentNotFound()
+    return payment
 
 
 def _bound_digest(record: PendingVerification) -> bytes:

@@ -78,9 +78,9 @@ class FlowRequest(RequestModel):
     flow_id: FlowId
 
 
-# The same flow id, as a query string parameter (GET /verify/status?flow_id=...).
+# The same flow id, as an optional query string parameter (GET /verify/status?flow_id=...).
 FlowIdQuery = Annotated[
-    str,
+    str | None,
     Query(
         min_length=20,
         max_length=128,
@@ -108,6 +108,31 @@ PaymentId = Annotated[
         description="The payment id returned by /payments/initiate.",
     ),
 ]
+
+
+# The payment id as an optional query string parameter (GET /verify/status?payment_id=...,
+# with the payer's bearer token).
+PaymentIdQuery = Annotated[
+    str | None,
+    Query(
+        min_length=8,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="The payment id returned by /payments/initiate (with the payer's token).",
+    ),
+]
+
+
+def one_target(flow_id: str | None, payment_id: str | None) -> tuple[str, str]:
+    """("flow_id" | "payment_id", value): exactly one of the two must be given, else a 400
+    naming the field."""
+    if flow_id is not None and payment_id is not None:
+        raise InvalidRequest("Give flow_id or payment_id, not both", field="payment_id")
+    if payment_id is not None:
+        return "payment_id", payment_id
+    if flow_id is None:
+        raise InvalidRequest("flow_id is required", field="flow_id")
+    return "flow_id", flow_id
 
 
 class PaymentInitiateRequest(RequestModel):
@@ -152,13 +177,7 @@ class CancelRequest(RequestModel):
 
     def target(self) -> tuple[str, str]:
         """("flow_id" | "payment_id", value); exactly one of the two must be given."""
-        if self.flow_id is not None and self.payment_id is not None:
-            raise InvalidRequest("Give flow_id or payment_id, not both", field="payment_id")
-        if self.payment_id is not None:
-            return "payment_id", self.payment_id
-        if self.flow_id is None:
-            raise InvalidRequest("flow_id is required", field="flow_id")
-        return "flow_id", self.flow_id
+        return one_target(self.flow_id, self.payment_id)
 
 
 class LogoutRequest(RequestModel):
