@@ -22,6 +22,7 @@ from tests.support.lambda_env import (
     api_event,
     invoke,
 )
+from tests.support.payments import bearer
 
 PHONE = "+14155550123"
 PASSWORD = "correct horse battery staple"
@@ -33,7 +34,7 @@ ORDER = {"amount": "250.00", "currency": "USD", "recipient": "Acme Supplies"}
 
 @pytest.fixture
 def stack(monkeypatch: pytest.MonkeyPatch, emulator: TelnyxEmulator) -> Iterator[FunctionStack]:
-    directories = [*PAYMENTS, "login", "login_verify"]
+    directories = [*PAYMENTS, "login", "login_verify", "logout", "verify_status"]
     with function_stack(monkeypatch, emulator, directories, {"BCRYPT_COST": "4"}) as running:
         hasher = PasswordHasher(cost=4)
         running.users.put_user(
@@ -319,6 +320,122 @@ def test_the_sample_authorizer_event_is_refused(authorizer: ModuleType) -> None:
     event = json.loads((ROOT / "events" / "authorizer.json").read_text())
     with pytest.raises(Exception, match=r"^Unauthorized$"):
         authorizer.lambda_handler(event, LambdaContext(function_name="AuthorizerFunction"))
+
+
+# -- GET /verify/status?payment_id=… with the payer's token ---------------------------------
+def sign_in(stack: FunctionStack, email: str = "demo@example.com") -> str:
+    """The account's token, after the code from the SMS when it has a phone."""
+    status, body, _ = stack.call("login", {"email": email, "password": PASSWORD})
+    assert status == 200, body
+    if "token" not in body:
+        status, body, _ = stack.call(
+            "login_verify", {"flow_id": body["flow_id"], "code": stack.code_for(PHONE)}
+        )
+        assert status == 200, body
+    token: str = body["token"]
+    return token
+
+
+def payment_status(
+    stack: FunctionStack, query: dict[str, str] | None, token: str | None = None
+) -> tuple[int, dict[str, Any]]:
+    headers = bearer(token) if token else None
+    event = api_event("/verify/status", None, method="GET", query=query, headers=headers)
+    status, body, _ = invoke(stack.functions["verify_status"], event)
+    return status, body
+
+
+def test_the_payer_follows_the_payment_code_by_payment_id(stack: FunctionStack) -> None:
+    # Given the payer's token and a payment waiting for its code
+    token = sign_in(stack)
+    payment_id = start_payment(stack)
+    # When the code screen polls the status with the payment id and the token
+    status, body = payment_status(stack, {"payment_id": payment_id}, token)
+    # Then it sees where the code stands, and nothing that identifies the flow or the phone
+    assert status == 200, body
+    assert set(body) == {"status", "delivery_status", "expires_in"}
+    assert (body["status"], body["delivery_status"]) == ("pending", "unknown")
+    assert 295 <= body["expires_in"] <= 300
+    assert PHONE not in json.dumps(body)
+    # And once the code is accepted, the status follows
+    pay(stack, "payments_confirm", {"payment_id": payment_id, "code": stack.code_for(PHONE)})
+    assert payment_status(stack, {"payment_id": payment_id}, token)[1]["status"] == "verified"
+
+
+def test_someone_elses_payment_and_an_unknown_one_get_the_same_404(stack: FunctionStack) -> None:
+    # Given the payer's pending payment, and another account's token
+    payment_id = start_payment(stack)
+    stranger = sign_in(stack, "nophone@example.com")
+    # When the stranger asks for its status, and for a payment that does not exist
+    theirs = payment_status(stack, {"payment_id": payment_id}, stranger)
+    unknown = payment_status(stack, {"payment_id": "pay_" + "0" * 32}, stranger)
+    # Then both are the same 404
+    not_found = (404, {"error": "Payment not found", "code": "payment_not_found"})
+    assert theirs == unknown == not_found
+
+
+def test_a_payment_id_without_a_live_token_is_401(stack: FunctionStack) -> None:
+    # Given the payer's payment and a token that was ended by logging out
+    token = sign_in(stack)
+    payment_id = start_payment(stack)
+    assert stack.call("logout", {}, bearer(token))[0] == 200
+    # When / Then: no token, a forged one and the ended one are refused alike
+    for presented in (None, "not.a.token", token):
+        status, body = payment_status(stack, {"payment_id": payment_id}, presented)
+        assert (status, body["code"]) == (401, "unauthorized"), presented
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"payment_id": "pay_" + "0" * 32, "flow_id": "f" * 43}, "payment_id"),
+        ({}, "flow_id"),
+        ({"payment_id": "pay_x"}, "payment_id"),
+        ({"payment_id": "../../etc/passwd"}, "payment_id"),
+    ],
+    ids=["both", "neither", "too-short", "bad-chars"],
+)
+def test_a_status_query_without_exactly_one_valid_id_is_a_400_naming_it(
+    stack: FunctionStack, query: dict[str, str], field: str
+) -> None:
+    status, body = payment_status(stack, query, sign_in(stack))
+    assert (status, body["code"], body["field"]) == (400, "invalid_request", field)
+    assert field in body["error"]
+
+
+def test_dynamodb_round_trips_of_a_status_poll(stack: FunctionStack) -> None:
+    # Given every DynamoDB call of the status function recorded
+    calls: list[tuple[str, tuple[str, ...]]] = []
+
+    def record(model: Any, params: dict[str, Any], **_: Any) -> None:
+        tables = params.get("RequestItems") or {params.get("TableName", ""): None}
+        calls.append((model.name, tuple(sorted(str(t) for t in tables))))
+
+    client = stack.functions["verify_status"].runtime.dynamodb
+    client.meta.events.register("before-parameter-build.dynamodb.*", record)
+    _, login, _ = stack.call("login", {"email": "demo@example.com", "password": PASSWORD})
+    token = sign_in(stack)
+    payment_id = start_payment(stack)
+    # When a login's code screen polls once by flow id, and a payment's by payment id
+    assert payment_status(stack, {"flow_id": login["flow_id"]})[0] == 200
+    by_flow, calls[:] = list(calls), []
+    assert payment_status(stack, {"payment_id": payment_id}, token)[0] == 200
+    # Then the flow id costs one read, and the payment id the token check, the payment and
+    # its flow
+    settings = stack.functions["verify_status"].runtime.settings.model_dump()
+    names = {value: key.upper() for key, value in settings.items() if key.endswith("_table")}
+
+    def named(recorded: list[tuple[str, tuple[str, ...]]]) -> list[tuple[str, str]]:
+        return [(op, ",".join(names.get(t, t) for t in tables)) for op, tables in recorded]
+
+    assert named(by_flow) == [("GetItem", "VERIFICATIONS_TABLE")]
+    assert sorted(named(calls)) == sorted(
+        [
+            ("BatchGetItem", ",".join(sorted(["REVOKED_TOKENS_TABLE", "USERS_TABLE"]))),
+            ("GetItem", "PAYMENTS_TABLE"),
+            ("GetItem", "VERIFICATIONS_TABLE"),
+        ]
+    )
 
 
 # -- no threshold splitting (PSD2 RTS Art. 16) ---------------------------------------------
