@@ -298,7 +298,9 @@ function startTimers(timeoutSecs, resendAfterSecs) {
 }
 
 // Telnyx reports on the SMS through a webhook; GET /verify/status passes that on. Polled
-// while the code screen is up, until the SMS is delivered or could not be.
+// while the code screen is up, until the SMS is delivered or could not be. A payment is
+// asked about by its payment_id with the token (its flow id never leaves the server); the
+// id goes only in this query, the token only in the header.
 const DELIVERY_TEXT = {
   sent: "Sent", delivered: "Delivered", delivery_unconfirmed: "Sent",
   sending_failed: "Could not be delivered — resend",
@@ -310,20 +312,26 @@ const MAX_POLLS = 60;
 function watchDelivery() {
   clearTimeout(deliveryPoll);
   el.delivery.textContent = "";
-  if (!pending || pending.flow.idField) return; // /verify/status knows flows, not payments
+  if (!pending) return;
   const watched = pending;
+  const { flow } = watched;
   let polls = 0;
   const check = async () => {
     if (pending !== watched) return;
     let data = {};
+    let refused = false;
     try {
-      const query = new URLSearchParams({ flow_id: watched.id });
-      const response = await fetch(`${API_URL}/verify/status?${query}`, { cache: "no-store" });
+      const query = new URLSearchParams({ [flow.idField || "flow_id"]: watched.id });
+      const response = await fetch(`${API_URL}/verify/status?${query}`, {
+        cache: "no-store",
+        headers: flow.auth && token ? { Authorization: `Bearer ${token}` } : {},
+      });
       data = response.ok ? await response.json() : {};
+      refused = [400, 401, 403, 404].includes(response.status); // asking again will not help
     } catch {
       data = {};
     }
-    if (pending !== watched) return;
+    if (pending !== watched || refused) return;
     const text = DELIVERY_TEXT[data.delivery_status];
     if (text && el.delivery.textContent !== `SMS: ${text}`) el.delivery.textContent = `SMS: ${text}`;
     const settled = data.delivery_status === "delivered" || text?.startsWith("Could not")

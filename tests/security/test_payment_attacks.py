@@ -1,5 +1,6 @@
 """Attacks on a payment waiting for its code: details changed behind the API's back, another
-user's payment id, and a replayed confirmation. None of them moves money."""
+user's payment id, a replayed confirmation, and watching someone else's payment code through
+GET /verify/status. None of them moves money or tells the attacker anything."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import httpx
 import pytest
 
 from devtools.local_stack import LocalStack
-from tests.security.conftest import DEMO_PHONE, Target
+from tests.security.conftest import DEMO_PHONE, PASSWORD, Target, seed_account
 from tests.support import payments
 from tests.support.payments import bearer, ledger_entries
 
@@ -134,3 +135,64 @@ def test_replaying_a_successful_confirmation_pays_nothing_more(
     [entry] = ledger_entries(dynamodb, payment_id)
     assert entry["transaction_id"]["S"] == first.json()["transaction_id"]
     assert stored_payment(dynamodb, payment_id)["status"]["S"] == "completed"
+
+
+# -- GET /verify/status?payment_id=…: the payer's code screen, and no one else's ---------------
+def status_of(target: Target, query: dict[str, str], token: str | None = None) -> httpx.Response:
+    return target.api.get("/verify/status", params=query, headers=bearer(token) if token else {})
+
+
+def test_an_attacker_learns_nothing_from_the_status_of_someone_elses_payment(
+    target: Target, demo_token: str, nophone_token: str
+) -> None:
+    # Given the demo user's pending payment, whose id an attacker with an account learnt
+    payment_id = initiate(target, demo_token)
+    # When the attacker asks for its status with their own token, with none, and passes the
+    # payment id off as a flow id; and asks about a payment that does not exist
+    theirs = status_of(target, {"payment_id": payment_id}, nophone_token)
+    unknown = status_of(target, {"payment_id": "pay_" + "0" * 32}, nophone_token)
+    anonymous = status_of(target, {"payment_id": payment_id})
+    as_flow_id = status_of(target, {"flow_id": payment_id})
+    # Then someone else's payment answers exactly as a missing one, and nothing else works
+    assert (theirs.status_code, theirs.json()) == (unknown.status_code, unknown.json())
+    assert theirs.json() == {"error": "Payment not found", "code": "payment_not_found"}
+    assert theirs.status_code == 404
+    assert anonymous.status_code == 401
+    assert as_flow_id.status_code == 404
+    for response in (theirs, anonymous, as_flow_id):
+        assert "delivery_status" not in response.json()
+    # while the payer follows it
+    owner = status_of(target, {"payment_id": payment_id}, demo_token)
+    assert owner.status_code == 200, owner.text
+    assert owner.json()["status"] == "pending"
+
+
+def test_a_token_the_payer_ended_cannot_watch_the_payment(target: Target) -> None:
+    # Given a payer's pending payment, and a second token of theirs an attacker stole
+    account = seed_account(target.stack)
+    kept = payments.token_for(target.stack, account.email, PASSWORD, account.phone)
+    stolen = payments.token_for(target.stack, account.email, PASSWORD, account.phone)
+    payment_id = initiate(target, kept)
+    # When the payer ends the stolen token, and the attacker polls the payment with it
+    assert target.api.post("/logout", json={}, headers=bearer(stolen)).status_code == 200
+    response = status_of(target, {"payment_id": payment_id}, stolen)
+    # Then it is refused, and the payer's own session still sees the payment
+    assert (response.status_code, response.json()["code"]) == (401, "unauthorized")
+    assert status_of(target, {"payment_id": payment_id}, kept).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"payment_id": "pay_" + "0" * 32, "flow_id": "f" * 43}, "payment_id"),
+        ({"payment_id": "pay_' OR '1'='1"}, "payment_id"),
+        ({}, "flow_id"),
+    ],
+    ids=["both", "injection", "neither"],
+)
+def test_a_malformed_status_query_is_a_400_naming_the_field(
+    target: Target, demo_token: str, query: dict[str, str], field: str
+) -> None:
+    response = status_of(target, query, demo_token)
+    assert response.status_code == 400, response.text
+    assert response.json()["field"] == field

@@ -151,6 +151,27 @@ def test_delivery_status_is_shown_as_it_changes(person: Person) -> None:
     expect(person.page.locator("#delivery")).to_have_text("SMS: Delivered")
 
 
+def test_the_payment_code_screen_shows_its_sms_delivered(person: Person, account: Account) -> None:
+    # Given a signed-in payer
+    person.sign_in_with_code(account.email, account.phone)
+    # When they pay 250.00 and the code screen is up
+    page = person.page
+    with (
+        page.expect_response(re.compile(r"/payments/initiate$")) as initiated,
+        page.expect_request(re.compile(r"/verify/status\?")) as polled,
+    ):
+        person.pay("250.00", f"Acme {uuid.uuid4().hex[:6]}")
+        person.screen("Enter your code")
+    # Then the delivery report from Telnyx's webhook shows up, as on the other code screens
+    expect(page.locator("#delivery")).to_have_text("SMS: Delivered")
+    # and the page asked by the payment id with its token in the header, never showing the id
+    payment_id = initiated.value.json()["payment_id"]
+    assert polled.value.url.endswith(f"/verify/status?payment_id={payment_id}")
+    assert polled.value.headers["authorization"].startswith("Bearer ")
+    assert payment_id not in page.content()
+    assert payment_id not in page.url
+
+
 def test_an_undeliverable_sms_asks_for_a_resend(person: Person) -> None:
     # Given the next SMS cannot be delivered
     assert person.stack.emulator is not None
