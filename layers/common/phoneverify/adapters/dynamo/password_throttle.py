@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 
 from phoneverify.adapters.dynamo.send_limits import TTL_MARGIN_SECS
-from phoneverify.adapters.dynamo.toolkit import conditional_update, dynamodb_errors
+from phoneverify.adapters.dynamo.toolkit import conditional_update, count_down, delete
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import LoginThrottled, StorageUnavailable
 from phoneverify.domain.models import PasswordAttempt, RequestOrigin
@@ -64,8 +64,8 @@ class DynamoPasswordThrottle:
                     # Only the newest failure sets the wait; a reset in between stays a reset.
                     "#failures = :failures",
                     {
-                        ":until": {"N": str(self._clock.now() + delay)},
-                        ":failures": {"N": str(attempt.failures)},
+                        ":until": self._clock.now() + delay,
+                        ":failures": attempt.failures,
                     },
                 )
             except ConditionFailed:
@@ -81,8 +81,7 @@ class DynamoPasswordThrottle:
 
     def clear(self, account_key: str) -> None:
         try:
-            with dynamodb_errors():
-                self._client.delete_item(TableName=self._table, Key=self._key(account_key))
+            delete(self._client, self._table, self._key(account_key))
         except StorageUnavailable:
             logger.warning("password failures not cleared")
 
@@ -91,13 +90,13 @@ class DynamoPasswordThrottle:
         ttl = self._policy.source_window(now) + self._policy.source_window_secs + TTL_MARGIN_SECS
         try:
             self._update(
-                {"pk": {"S": key}},
+                {"pk": key},
                 "ADD #failures :one SET #ttl = :ttl",
                 "attribute_not_exists(#failures) OR #failures < :cap",
                 {
-                    ":one": {"N": "1"},
-                    ":ttl": {"N": str(ttl)},
-                    ":cap": {"N": str(self._policy.per_source)},
+                    ":one": 1,
+                    ":ttl": ttl,
+                    ":cap": self._policy.per_source,
                 },
             )
         except ConditionFailed:
@@ -108,10 +107,10 @@ class DynamoPasswordThrottle:
     def _reserve_account(self, account_key: str, now: float) -> int:
         policy = self._policy
         values = {
-            ":one": {"N": "1"},
-            ":now": {"N": str(now)},
-            ":lease": {"N": str(now + policy.check_lease_secs)},
-            ":ttl": {"N": str(math.ceil(now + policy.failure_memory_secs))},
+            ":one": 1,
+            ":now": now,
+            ":lease": now + policy.check_lease_secs,
+            ":ttl": math.ceil(now + policy.failure_memory_secs),
         }
         for _ in range(3):
             try:
@@ -120,15 +119,15 @@ class DynamoPasswordThrottle:
                     "ADD #failures :one SET #until = :lease, #ttl = :ttl",
                     "attribute_not_exists(#failures) OR "
                     "(#ttl > :now AND (#failures < :free OR #until <= :now))",
-                    {**values, ":free": {"N": str(policy.free_failures)}},
+                    {**values, ":free": policy.free_failures},
                 )
-                return int(new["failures"]["N"])
+                return int(new["failures"])
             except ConditionFailed as refused:
                 old = refused.item or {}
             if not old:
                 continue  # deleted (a right password) between the two: try again
-            if float(old["ttl"]["N"]) > now:
-                wait = float(old.get("until", {}).get("N", "0")) - now
+            if float(old["ttl"]) > now:
+                wait = float(old.get("until", 0)) - now
                 raise LoginThrottled(max(1, math.ceil(wait)))
             # Forgotten, though TTL has not deleted the item yet: the count starts over.
             try:
@@ -145,18 +144,13 @@ class DynamoPasswordThrottle:
 
     def _refund_source(self, key: str) -> None:
         try:
-            self._update(
-                {"pk": {"S": key}},
-                "ADD #failures :minus_one",
-                "#failures > :zero",
-                {":minus_one": {"N": "-1"}, ":zero": {"N": "0"}},
-            )
+            count_down(self._client, self._table, {"pk": key}, "failures")
         except (ConditionFailed, StorageUnavailable):
             logger.warning("source count not given back")
 
     @staticmethod
     def _key(account_key: str) -> dict[str, Any]:
-        return {"pk": {"S": f"{ACCOUNT_PREFIX}{account_key}"}}
+        return {"pk": f"{ACCOUNT_PREFIX}{account_key}"}
 
     def _update(
         self, key: dict[str, Any], update: str, condition: str, values: dict[str, Any]
