@@ -72,6 +72,7 @@ class VerifyStack:
     webhook: ModuleType
     emulator: TelnyxEmulator
     # The account `login` signs in to: the demo account, unless `with_new_account`.
+    user_id: str = "u-demo"
     email: str = "demo@example.com"
     phone: str = PHONE
 
@@ -79,10 +80,15 @@ class VerifyStack:
         """This stack, signing in to an account of its own (a fresh id, email and phone), so
         tests sharing one stack never see each other's flows, codes or send counts."""
         suffix = uuid.uuid4().hex[:10]
-        account = replace(self, email=f"hook-{suffix}@example.com", phone=fresh_phone())
+        account = replace(
+            self, user_id=f"u-{suffix}", email=f"u-{suffix}@example.com", phone=fresh_phone()
+        )
         self.functions.users.put_user(
             User(
-                f"u-{suffix}", account.email, PasswordHasher(cost=4).hash(PASSWORD), account.phone
+                account.user_id,
+                account.email,
+                PasswordHasher(cost=4).hash(PASSWORD),
+                account.phone,
             ),
             phone_verified_at=0,
         )
