@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 
 from phoneverify.adapters.dynamo.send_limits import TTL_MARGIN_SECS
-from phoneverify.adapters.dynamo.toolkit import conditional_update, count_down, delete
+from phoneverify.adapters.dynamo.toolkit import Table, count_down, delete
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import LoginThrottled, StorageUnavailable
 from phoneverify.domain.models import PasswordAttempt, RequestOrigin
@@ -41,6 +41,7 @@ class DynamoPasswordThrottle:
     ) -> None:
         self._client = client
         self._table = table
+        self._items = Table(client, table, NAMES)
         self._policy = policy
         self._clock = clock
 
@@ -58,7 +59,7 @@ class DynamoPasswordThrottle:
         delay = self._policy.delay_after(attempt.failures)
         if delay:
             try:
-                self._update(
+                self._items.update(
                     self._key(attempt.account_key),
                     "SET #until = :until",
                     # Only the newest failure sets the wait; a reset in between stays a reset.
@@ -67,6 +68,8 @@ class DynamoPasswordThrottle:
                         ":until": self._clock.now() + delay,
                         ":failures": attempt.failures,
                     },
+                    returns="UPDATED_NEW",
+                    old_on_failure=True,
                 )
             except ConditionFailed:
                 pass
@@ -89,7 +92,7 @@ class DynamoPasswordThrottle:
     def _reserve_source(self, key: str, now: float) -> str:
         ttl = self._policy.source_window(now) + self._policy.source_window_secs + TTL_MARGIN_SECS
         try:
-            self._update(
+            self._items.update(
                 {"pk": key},
                 "ADD #failures :one SET #ttl = :ttl",
                 "attribute_not_exists(#failures) OR #failures < :cap",
@@ -98,6 +101,8 @@ class DynamoPasswordThrottle:
                     ":ttl": ttl,
                     ":cap": self._policy.per_source,
                 },
+                returns="UPDATED_NEW",
+                old_on_failure=True,
             )
         except ConditionFailed:
             logger.warning("sign-in refused: source address at its cap")
@@ -114,12 +119,14 @@ class DynamoPasswordThrottle:
         }
         for _ in range(3):
             try:
-                new = self._update(
+                new = self._items.update(
                     self._key(account_key),
                     "ADD #failures :one SET #until = :lease, #ttl = :ttl",
                     "attribute_not_exists(#failures) OR "
                     "(#ttl > :now AND (#failures < :free OR #until <= :now))",
                     {**values, ":free": policy.free_failures},
+                    returns="UPDATED_NEW",
+                    old_on_failure=True,
                 )
                 return int(new["failures"])
             except ConditionFailed as refused:
@@ -131,11 +138,13 @@ class DynamoPasswordThrottle:
                 raise LoginThrottled(max(1, math.ceil(wait)))
             # Forgotten, though TTL has not deleted the item yet: the count starts over.
             try:
-                self._update(
+                self._items.update(
                     self._key(account_key),
                     "SET #failures = :one, #until = :lease, #ttl = :ttl",
                     "#ttl <= :now",
                     values,
+                    returns="UPDATED_NEW",
+                    old_on_failure=True,
                 )
                 return 1
             except ConditionFailed:
@@ -151,19 +160,3 @@ class DynamoPasswordThrottle:
     @staticmethod
     def _key(account_key: str) -> dict[str, Any]:
         return {"pk": f"{ACCOUNT_PREFIX}{account_key}"}
-
-    def _update(
-        self, key: dict[str, Any], update: str, condition: str, values: dict[str, Any]
-    ) -> dict[str, Any]:
-        """A conditional update; the new values, or ConditionFailed carrying the old item."""
-        return conditional_update(
-            self._client,
-            self._table,
-            key,
-            update,
-            condition,
-            values,
-            names=NAMES,
-            returns="UPDATED_NEW",
-            old_on_failure=True,
-        )

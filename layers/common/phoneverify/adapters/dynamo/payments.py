@@ -25,6 +25,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from phoneverify.adapters.dynamo.toolkit import (
+    Table,
     conditional_update,
     delete,
     put_new,
@@ -73,6 +74,7 @@ class DynamoPaymentRepository:
     def __init__(self, client: DynamoDBClient, table: str) -> None:
         self._client = client
         self._table = table
+        self._items = Table(client, table, {f"#{name}": name for name in _NAMES})
 
     def create(self, payment: Payment) -> None:
         item = {
@@ -118,87 +120,87 @@ class DynamoPaymentRepository:
             transaction_id=text("transaction_id"),
         )
 
-    def _update(self, payment_id: str, update: str, condition: str, values: dict[str, Any]) -> bool:
-        try:
-            conditional_update(
-                self._client,
-                self._table,
-                {"payment_id": payment_id},
-                update,
-                f"attribute_exists(#payment_id) AND ({condition})",
-                values,
-                names={"#payment_id": "payment_id", **{f"#{n}": n for n in _NAMES}},
-            )
-        except ConditionFailed:
-            return False
-        return True
-
     def claim(self, payment_id: str, token: str, now: float, lease_secs: int) -> bool:
-        return self._update(
-            payment_id,
-            "SET #confirm_token = :token, #confirm_until = :until",
-            "#status = :pending AND (attribute_not_exists(#confirm_until) "
-            "OR #confirm_until <= :now)",
-            {
-                ":token": token,
-                ":until": now + lease_secs,
-                ":pending": PaymentStatus.PENDING.value,
-                ":now": now,
-            },
+        return (
+            self._items.update_if_exists(
+                {"payment_id": payment_id},
+                "SET #confirm_token = :token, #confirm_until = :until",
+                "#status = :pending AND (attribute_not_exists(#confirm_until) "
+                "OR #confirm_until <= :now)",
+                {
+                    ":token": token,
+                    ":until": now + lease_secs,
+                    ":pending": PaymentStatus.PENDING.value,
+                    ":now": now,
+                },
+            )
+            is not None
         )
 
     def release(self, payment_id: str, token: str) -> bool:
-        return self._update(
-            payment_id,
-            "REMOVE #confirm_token, #confirm_until",
-            "#confirm_token = :token",
-            {":token": token},
+        return (
+            self._items.update_if_exists(
+                {"payment_id": payment_id},
+                "REMOVE #confirm_token, #confirm_until",
+                "#confirm_token = :token",
+                {":token": token},
+            )
+            is not None
         )
 
     def begin_processing(self, payment: Payment, token: str, now: float) -> bool:
-        return self._update(
-            payment.payment_id,
-            "SET #status = :processing, #processing_at = :now, #updated_at = :now "
-            "REMOVE #confirm_token, #confirm_until",
-            "#status = :pending AND #confirm_token = :token AND #user_id = :user "
-            "AND #amount = :amount AND #currency = :currency AND #recipient = :recipient",
-            {
-                ":processing": PaymentStatus.PROCESSING.value,
-                ":pending": PaymentStatus.PENDING.value,
-                ":token": token,
-                ":now": now,
-                ":user": payment.user_id,
-                ":amount": payment.amount,
-                ":currency": payment.currency,
-                ":recipient": payment.recipient,
-            },
+        return (
+            self._items.update_if_exists(
+                {"payment_id": payment.payment_id},
+                "SET #status = :processing, #processing_at = :now, #updated_at = :now "
+                "REMOVE #confirm_token, #confirm_until",
+                "#status = :pending AND #confirm_token = :token AND #user_id = :user "
+                "AND #amount = :amount AND #currency = :currency AND #recipient = :recipient",
+                {
+                    ":processing": PaymentStatus.PROCESSING.value,
+                    ":pending": PaymentStatus.PENDING.value,
+                    ":token": token,
+                    ":now": now,
+                    ":user": payment.user_id,
+                    ":amount": payment.amount,
+                    ":currency": payment.currency,
+                    ":recipient": payment.recipient,
+                },
+            )
+            is not None
         )
 
     def complete(self, payment_id: str, transaction_id: str, now: float) -> bool:
-        return self._update(
-            payment_id,
-            "SET #status = :completed, #transaction_id = :txn, #completed_at = :now, "
-            "#updated_at = :now",
-            "#status = :processing",
-            {
-                ":completed": PaymentStatus.COMPLETED.value,
-                ":processing": PaymentStatus.PROCESSING.value,
-                ":txn": transaction_id,
-                ":now": now,
-            },
+        return (
+            self._items.update_if_exists(
+                {"payment_id": payment_id},
+                "SET #status = :completed, #transaction_id = :txn, #completed_at = :now, "
+                "#updated_at = :now",
+                "#status = :processing",
+                {
+                    ":completed": PaymentStatus.COMPLETED.value,
+                    ":processing": PaymentStatus.PROCESSING.value,
+                    ":txn": transaction_id,
+                    ":now": now,
+                },
+            )
+            is not None
         )
 
     def fail(self, payment_id: str, from_status: PaymentStatus, reason: str, now: float) -> bool:
-        return self._update(
-            payment_id,
-            "SET #status = :failed, #failure_reason = :reason, #updated_at = :now",
-            "#status = :from",
-            {
-                ":failed": PaymentStatus.FAILED.value,
-                ":from": from_status.value,
-                ":reason": reason,
-                ":now": now,
-            },
+        return (
+            self._items.update_if_exists(
+                {"payment_id": payment_id},
+                "SET #status = :failed, #failure_reason = :reason, #updated_at = :now",
+                "#status = :from",
+                {
+                    ":failed": PaymentStatus.FAILED.value,
+                    ":from": from_status.value,
+                    ":reason": reason,
+                    ":now": now,
+                },
+            )
+            is not None
         )
 
     def expire(self, payment_id: str, now: float) -> bool:
@@ -208,27 +210,33 @@ class DynamoPaymentRepository:
         return self._end_pending(payment_id, PaymentStatus.CANCELLED, now)
 
     def _end_pending(self, payment_id: str, status: PaymentStatus, now: float) -> bool:
-        return self._update(
-            payment_id,
-            "SET #status = :to, #updated_at = :now",
-            "#status = :pending",
-            {
-                ":to": status.value,
-                ":pending": PaymentStatus.PENDING.value,
-                ":now": now,
-            },
+        return (
+            self._items.update_if_exists(
+                {"payment_id": payment_id},
+                "SET #status = :to, #updated_at = :now",
+                "#status = :pending",
+                {
+                    ":to": status.value,
+                    ":pending": PaymentStatus.PENDING.value,
+                    ":now": now,
+                },
+            )
+            is not None
         )
 
     def extend(self, payment_id: str, expires_at: float, now: float) -> bool:
-        return self._update(
-            payment_id,
-            "SET #expires_at = :expires_at, #updated_at = :now",
-            "#status = :pending AND #expires_at > :now",
-            {
-                ":expires_at": expires_at,
-                ":pending": PaymentStatus.PENDING.value,
-                ":now": now,
-            },
+        return (
+            self._items.update_if_exists(
+                {"payment_id": payment_id},
+                "SET #expires_at = :expires_at, #updated_at = :now",
+                "#status = :pending AND #expires_at > :now",
+                {
+                    ":expires_at": expires_at,
+                    ":pending": PaymentStatus.PENDING.value,
+                    ":now": now,
+                },
+            )
+            is not None
         )
 
 

@@ -205,3 +205,55 @@ def transact_write(
                 raise
             cancellation = exc.response.get("CancellationReasons", [])
             return [str(reason.get("Code") or "None") for reason in cancellation]
+
+
+class Table:
+    """One table of one client, with the attribute names its expressions use (`#status`...):
+    the conditional updates an adapter makes, without repeating where they go."""
+
+    def __init__(
+        self, client: DynamoDBClient, name: str, names: Mapping[str, str] | None = None
+    ) -> None:
+        self.client = client
+        self.name = name
+        self.names = dict(names or {})
+
+    def update(
+        self,
+        key: Mapping[str, Any],
+        update: str,
+        condition: str,
+        values: Mapping[str, Any],
+        *,
+        returns: Returns = "NONE",
+        old_on_failure: bool = False,
+    ) -> dict[str, Any]:
+        """conditional_update on this table."""
+        return conditional_update(
+            self.client,
+            self.name,
+            key,
+            update,
+            condition,
+            values,
+            names=self.names,
+            returns=returns,
+            old_on_failure=old_on_failure,
+        )
+
+    def update_if_exists(
+        self,
+        key: Mapping[str, Any],
+        update: str,
+        condition: str,
+        values: Mapping[str, Any],
+        *,
+        returns: Returns = "NONE",
+    ) -> dict[str, Any] | None:
+        """A conditional update of an item that exists: the attributes `returns` asks for, or
+        None when the item is gone or `condition` did not hold (nothing was written)."""
+        exists = " AND ".join(f"attribute_exists({name})" for name in key)
+        try:
+            return self.update(key, update, f"{exists} AND ({condition})", values, returns=returns)
+        except ConditionFailed:
+            return None

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from phoneverify.adapters.dynamo.toolkit import (
     VERIFICATION_ID_INDEX,
-    conditional_update,
+    Table,
     dynamodb_errors,
     from_item,
     put_new,
@@ -19,7 +19,6 @@ from phoneverify.domain.models import (
     FlowStatus,
     PendingVerification,
 )
-from phoneverify.ports import ConditionFailed
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -34,6 +33,7 @@ class DynamoVerificationStore:
     def __init__(self, client: DynamoDBClient, table: str) -> None:
         self._client = client
         self._table = table
+        self._items = Table(client, table, NAMES)
 
     # -- reads -----------------------------------------------------------------------------
     def get(self, flow_key: str) -> PendingVerification | None:
@@ -81,35 +81,11 @@ class DynamoVerificationStore:
         }
         put_new(self._client, self._table, item, "pk")
 
-    def _update(
-        self,
-        flow_key: str,
-        update: str,
-        condition: str,
-        values: dict[str, Any],
-        *,
-        return_new: bool = False,
-    ) -> dict[str, Any] | None:
-        """Apply a conditional update; None when the condition failed."""
-        try:
-            return conditional_update(
-                self._client,
-                self._table,
-                {"pk": flow_key},
-                update,
-                f"attribute_exists(pk) AND ({condition})",
-                values,
-                names=NAMES,
-                returns="UPDATED_NEW" if return_new else "NONE",
-            )
-        except ConditionFailed:
-            return None
-
     def reserve_attempt(
         self, flow_key: str, verification_id: str, now: float, lease_until: float
     ) -> int | None:
-        new = self._update(
-            flow_key,
+        new = self._items.update_if_exists(
+            {"pk": flow_key},
             "SET check_lease_until = :lease ADD attempts :one",
             "#status = :pending AND verification_id = :vid AND attempts < max_attempts "
             "AND expires_at > :now "
@@ -121,14 +97,14 @@ class DynamoVerificationStore:
                 ":now": now,
                 ":lease": lease_until,
             },
-            return_new=True,
+            returns="UPDATED_NEW",
         )
         return None if new is None else int(new["attempts"])
 
     def release_check(self, flow_key: str, lease_until: float) -> bool:
         return (
-            self._update(
-                flow_key,
+            self._items.update_if_exists(
+                {"pk": flow_key},
                 "REMOVE check_lease_until",
                 "check_lease_until = :lease",
                 {":lease": lease_until},
@@ -138,8 +114,8 @@ class DynamoVerificationStore:
 
     def refund_attempt(self, flow_key: str, verification_id: str) -> bool:
         return (
-            self._update(
-                flow_key,
+            self._items.update_if_exists(
+                {"pk": flow_key},
                 "ADD attempts :minus_one REMOVE check_lease_until",
                 "#status = :pending AND verification_id = :vid AND attempts > :zero",
                 {
@@ -174,8 +150,8 @@ class DynamoVerificationStore:
         values: dict[str, Any] | None = None,
     ) -> bool:
         return (
-            self._update(
-                flow_key,
+            self._items.update_if_exists(
+                {"pk": flow_key},
                 # A flow that ended keeps no data (a pending registration's password hash).
                 "SET #status = :to, ended_at = :now REMOVE #data",
                 f"#status = :pending {extra}",
@@ -193,8 +169,8 @@ class DynamoVerificationStore:
         self, flow_key: str, token: str, now: float, cooldown_secs: int, max_sends: int
     ) -> bool:
         return (
-            self._update(
-                flow_key,
+            self._items.update_if_exists(
+                {"pk": flow_key},
                 "SET last_sent_at = :now, send_token = :token ADD send_count :one",
                 "#status = :pending AND last_sent_at <= :cooldown_edge AND send_count < :max "
                 "AND attempts < max_attempts",
@@ -212,8 +188,8 @@ class DynamoVerificationStore:
 
     def release_send(self, flow_key: str, token: str, previous_sent_at: float) -> bool:
         return (
-            self._update(
-                flow_key,
+            self._items.update_if_exists(
+                {"pk": flow_key},
                 "SET last_sent_at = :prev ADD send_count :minus_one REMOVE send_token",
                 "send_token = :token",
                 {":prev": previous_sent_at, ":minus_one": -1, ":token": token},
@@ -225,8 +201,8 @@ class DynamoVerificationStore:
         self, flow_key: str, token: str, verification_id: str, expires_at: float, ttl: int
     ) -> bool:
         return (
-            self._update(
-                flow_key,
+            self._items.update_if_exists(
+                {"pk": flow_key},
                 # A new code: what the provider said about the old one's SMS no longer holds.
                 "SET verification_id = :vid, expires_at = :exp, #ttl = :ttl "
                 "REMOVE send_token, delivery_status",
@@ -268,8 +244,8 @@ class DynamoVerificationStore:
             ", ".join(earlier)
         )
         return (
-            self._update(
-                flow_key,
+            self._items.update_if_exists(
+                {"pk": flow_key},
                 "SET delivery_status = :to, delivery_updated_at = :now",
                 f"#status = :pending AND verification_id = :vid AND ({below})",
                 {
