@@ -6,34 +6,23 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
-from devtools.telnyx_emulator import TelnyxEmulator
 from phoneverify.adapters.dynamo.audit import DynamoAuditTrail
 from phoneverify.adapters.dynamo.verifications import DynamoVerificationStore
 from phoneverify.domain.models import FlowKind, FlowStatus, PendingVerification
 from phoneverify.flows.any_flow import flow_key
-from tests.support.lambda_env import ROOT, invoke, offline_aws_environment
-from tests.support.verify_stack import VerifyStack, verify_stack
+from tests.support.lambda_env import ROOT, invoke
+from tests.support.verify_stack import VerifyStack
 
 NO_PENDING = "No pending verification. Start login again."
 
 
-@pytest.fixture(scope="module")
-def shared_stack(emulator: TelnyxEmulator) -> Iterator[VerifyStack]:
-    """Tables and functions built once for the module (seconds each time)."""
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        offline_aws_environment(monkeypatch)
-        with verify_stack(monkeypatch, emulator) as built:
-            yield built
-
-
 @pytest.fixture
-def stack(shared_stack: VerifyStack) -> VerifyStack:
+def stack(shared_verify_stack: VerifyStack) -> VerifyStack:
     """The module's stack, for an account (and phone) no other test uses."""
-    return shared_stack.with_new_account()
+    return shared_verify_stack.with_new_account()
 
 
 def wrong(code: str) -> str:

@@ -7,30 +7,19 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
-from devtools.telnyx_emulator import TelnyxEmulator
-from tests.support.lambda_env import ROOT, invoke, offline_aws_environment
-from tests.support.verify_stack import VerifyStack, telnyx_event, verify_stack
+from tests.support.lambda_env import ROOT, invoke
+from tests.support.verify_stack import VerifyStack, telnyx_event
 
 INVALID_SIGNATURE = {"error": "Invalid signature", "code": "invalid_signature"}
 
 
-@pytest.fixture(scope="module")
-def shared_stack(emulator: TelnyxEmulator) -> Iterator[VerifyStack]:
-    """Tables and functions built once for the module (seconds each time)."""
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        offline_aws_environment(monkeypatch)
-        with verify_stack(monkeypatch, emulator) as built:
-            yield built
-
-
 @pytest.fixture
-def stack(shared_stack: VerifyStack) -> VerifyStack:
+def stack(shared_verify_stack: VerifyStack) -> VerifyStack:
     """The module's stack, for an account (and phone) no other test uses."""
-    return shared_stack.with_new_account()
+    return shared_verify_stack.with_new_account()
 
 
 def delivery_status(stack: VerifyStack, flow_id: str) -> str:
