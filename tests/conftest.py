@@ -7,25 +7,14 @@ from collections.abc import Iterator
 import pytest
 from aws_lambda_powertools.utilities import parameters
 
+from tests.support.lambda_env import offline_aws_environment
+
 pytest_plugins = ["tests.plugins.dynamodb_local"]
 
 
 @pytest.fixture(autouse=True)
 def offline_aws(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (
-        "AWS_PROFILE",
-        "AWS_ENDPOINT_URL",
-        "AWS_ENDPOINT_URL_DYNAMODB",
-        "AWS_ENDPOINT_URL_SSM",
-        "AWS_SESSION_TOKEN",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_REGION", "us-east-1")
-    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "PhoneVerifyTest")
-    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "phone-verify-test")
+    offline_aws_environment(monkeypatch)
 
 
 @pytest.fixture(autouse=True)

@@ -5,25 +5,24 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+import uuid
 
 import pytest
 
-from devtools.telnyx_emulator import TelnyxEmulator
 from phoneverify.adapters.dynamo.audit import DynamoAuditTrail
 from phoneverify.adapters.dynamo.verifications import DynamoVerificationStore
 from phoneverify.domain.models import FlowKind, FlowStatus, PendingVerification
 from phoneverify.flows.any_flow import flow_key
 from tests.support.lambda_env import ROOT, invoke
-from tests.support.verify_stack import PHONE, VerifyStack, verify_stack
+from tests.support.verify_stack import VerifyStack
 
 NO_PENDING = "No pending verification. Start login again."
 
 
 @pytest.fixture
-def stack(monkeypatch: pytest.MonkeyPatch, emulator: TelnyxEmulator) -> Iterator[VerifyStack]:
-    with verify_stack(monkeypatch, emulator) as running:
-        yield running
+def stack(shared_verify_stack: VerifyStack) -> VerifyStack:
+    """The module's stack, for an account (and phone) no other test uses."""
+    return shared_verify_stack.with_new_account()
 
 
 def wrong(code: str) -> str:
@@ -52,7 +51,7 @@ def test_a_cancelled_login_cannot_be_verified_or_resent(stack: VerifyStack) -> N
     assert (status, body["error"]) == (400, NO_PENDING)
     status, body, _ = stack.call("login_resend", {"flow_id": flow_id})
     assert (status, body["error"]) == (400, NO_PENDING)
-    assert len(stack.emulator.messages(PHONE)) == 1  # no new SMS went out
+    assert len(stack.emulator.messages(stack.phone)) == 1  # no new SMS went out
 
 
 def test_cancel_is_idempotent(stack: VerifyStack) -> None:
@@ -88,7 +87,7 @@ def test_a_pending_registration_is_cancelled_by_its_flow_id_and_forgets_its_data
     stack: VerifyStack,
 ) -> None:
     # Given a pending registration (any kind of flow) holding a password hash
-    flow_id = "registration-flow-id-0123456789abcdefghijk"
+    flow_id = f"registration-flow-{uuid.uuid4().hex}"
     now = time.time()
     store = DynamoVerificationStore(
         stack.functions.dynamodb, stack.functions.env["VERIFICATIONS_TABLE"]
@@ -124,9 +123,9 @@ def test_a_cancellation_lands_in_the_audit_trail(stack: VerifyStack) -> None:
     trail = DynamoAuditTrail(
         stack.functions.dynamodb, stack.functions.env["AUDIT_TABLE"], retention_secs=1
     )
-    events = trail.events_for("u-demo")
+    events = trail.events_for(stack.user_id)
     assert [e["event"] for e in events] == ["cancelled", "sent", "password_accepted"]
-    assert events[0]["masked_phone"] == "+1******0123"
+    assert events[0]["masked_phone"] == "+1******" + stack.phone[-4:]
     assert events[0]["source_ip"] == "198.51.100.7"
 
 
@@ -153,7 +152,7 @@ def test_status_of_a_pending_login_says_only_what_the_holder_needs(stack: Verify
     assert set(body) == {"status", "delivery_status", "expires_in"}
     assert (body["status"], body["delivery_status"]) == ("pending", "unknown")
     assert 295 <= body["expires_in"] <= 300
-    assert PHONE not in json.dumps(body) and "u-demo" not in json.dumps(body)
+    assert stack.phone not in json.dumps(body) and stack.user_id not in json.dumps(body)
 
 
 def test_status_follows_the_flow_to_verified(stack: VerifyStack) -> None:

@@ -7,21 +7,19 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
-from devtools.telnyx_emulator import TelnyxEmulator
 from tests.support.lambda_env import ROOT, invoke
-from tests.support.verify_stack import VerifyStack, telnyx_event, verify_stack
+from tests.support.verify_stack import VerifyStack, telnyx_event
 
 INVALID_SIGNATURE = {"error": "Invalid signature", "code": "invalid_signature"}
 
 
 @pytest.fixture
-def stack(monkeypatch: pytest.MonkeyPatch, emulator: TelnyxEmulator) -> Iterator[VerifyStack]:
-    with verify_stack(monkeypatch, emulator) as running:
-        yield running
+def stack(shared_verify_stack: VerifyStack) -> VerifyStack:
+    """The module's stack, for an account (and phone) no other test uses."""
+    return shared_verify_stack.with_new_account()
 
 
 def delivery_status(stack: VerifyStack, flow_id: str) -> str:
@@ -55,7 +53,8 @@ def test_a_failed_delivery_shows_up_as_telnyx_reported_it(
 def test_a_repeated_delivery_is_answered_200_and_processed_once(stack: VerifyStack) -> None:
     # Given a report that was taken in
     flow_id = stack.login()
-    body = telnyx_event("verify.sent", stack.verification_id(), event_id=str(uuid.uuid4()))
+    event_id = str(uuid.uuid4())
+    body = telnyx_event("verify.sent", stack.verification_id(), event_id=event_id)
     assert stack.deliver(body)[0] == 200
     before = stack.item(flow_id)
     # When Telnyx delivers it again (its retry, or someone replaying a captured request)
@@ -63,7 +62,7 @@ def test_a_repeated_delivery_is_answered_200_and_processed_once(stack: VerifySta
     # Then it is accepted and changes nothing
     assert again == (200, {"received": True})
     assert stack.item(flow_id) == before
-    ledger = stack.functions.dynamodb.scan(TableName="WebhookEventsTable")["Items"]
+    ledger = stack.ledger_entries(event_id)
     assert len(ledger) == 1
     assert 2.9 * 86_400 < int(ledger[0]["ttl"]["N"]) - time.time() <= 3 * 86_400 + 1
 
@@ -147,7 +146,8 @@ def test_a_base64_encoded_body_is_checked_over_its_raw_bytes(stack: VerifyStack)
 def test_a_forged_delivery_is_refused_and_changes_nothing(stack: VerifyStack) -> None:
     # Given an attacker who knows a verification id but not Telnyx's key
     flow_id = stack.login()
-    body = telnyx_event("verify.failed", stack.verification_id())
+    event_id = str(uuid.uuid4())
+    body = telnyx_event("verify.failed", stack.verification_id(), event_id=event_id)
     genuine = stack.emulator.sign_webhook(telnyx_event("verify.sent", stack.verification_id()))
     forgeries = {
         "reused signature": genuine,
@@ -159,7 +159,7 @@ def test_a_forged_delivery_is_refused_and_changes_nothing(stack: VerifyStack) ->
     for name, headers in forgeries.items():
         assert stack.deliver(body, headers) == (401, INVALID_SIGNATURE), name
     assert delivery_status(stack, flow_id) == "unknown"
-    assert stack.functions.dynamodb.scan(TableName="WebhookEventsTable")["Items"] == []
+    assert stack.ledger_entries(event_id) == []
 
 
 @pytest.mark.parametrize("skew", [-301, 301], ids=["stale", "future"])

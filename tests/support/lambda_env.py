@@ -42,6 +42,25 @@ def template_environment(
     return resolve_environment(app, function_id)
 
 
+def offline_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials and the test region, and no profile or endpoint that could reach real
+    AWS: every test runs under it, and so does a fixture that builds a module's stack."""
+    for name in (
+        "AWS_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "AWS_ENDPOINT_URL_SSM",
+        "AWS_SESSION_TOKEN",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "PhoneVerifyTest")
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "phone-verify-test")
+
+
 def load_function(
     directory: str, monkeypatch: pytest.MonkeyPatch, env: dict[str, str]
 ) -> ModuleType:

@@ -8,7 +8,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import ModuleType
 from typing import Any
 
@@ -19,6 +19,7 @@ from devtools.telnyx_emulator import TelnyxEmulator
 from phoneverify.domain.models import User
 from phoneverify.domain.passwords import PasswordHasher
 from phoneverify.flows.any_flow import flow_key
+from tests.support.accounts import fresh_phone
 from tests.support.function_stack import FunctionStack, function_stack
 from tests.support.lambda_env import (
     api_event,
@@ -70,22 +71,44 @@ class VerifyStack:
     functions: FunctionStack
     webhook: ModuleType
     emulator: TelnyxEmulator
+    # The account `login` signs in to: the demo account, unless `with_new_account`.
+    user_id: str = "u-demo"
+    email: str = "demo@example.com"
+    phone: str = PHONE
+
+    def with_new_account(self) -> VerifyStack:
+        """This stack, signing in to an account of its own (a fresh id, email and phone), so
+        tests sharing one stack never see each other's flows, codes or send counts."""
+        suffix = uuid.uuid4().hex[:10]
+        account = replace(
+            self, user_id=f"u-{suffix}", email=f"u-{suffix}@example.com", phone=fresh_phone()
+        )
+        self.functions.users.put_user(
+            User(
+                account.user_id,
+                account.email,
+                PasswordHasher(cost=4).hash(PASSWORD),
+                account.phone,
+            ),
+            phone_verified_at=0,
+        )
+        return account
 
     def call(self, name: str, body: object) -> tuple[int, dict[str, Any], dict[str, str]]:
         return self.functions.call(name, body)
 
     def login(self) -> str:
-        status, body, _ = self.call("login", {"email": "demo@example.com", "password": PASSWORD})
+        status, body, _ = self.call("login", {"email": self.email, "password": PASSWORD})
         assert status == 200, body
         flow_id: str = body["flow_id"]
         return flow_id
 
     def code(self) -> str:
-        return self.functions.code_for(PHONE)
+        return self.functions.code_for(self.phone)
 
     def verification_id(self) -> str:
-        """Telnyx's id of the newest code sent to the demo phone."""
-        verification_id: str = self.emulator.messages(PHONE)[0]["verification_id"]
+        """Telnyx's id of the newest code sent to the account's phone."""
+        verification_id: str = self.emulator.messages(self.phone)[0]["verification_id"]
         return verification_id
 
     def status(self, query: dict[str, str] | None) -> tuple[int, dict[str, Any]]:
@@ -126,6 +149,13 @@ class VerifyStack:
             ConsistentRead=True,
         )["Item"]
         return item
+
+    def ledger_entries(self, event_id: str) -> list[dict[str, Any]]:
+        """What the webhook ledger holds for the provider event `event_id`."""
+        items: list[dict[str, Any]] = self.functions.dynamodb.scan(TableName="WebhookEventsTable")[
+            "Items"
+        ]
+        return [item for item in items if item["pk"]["S"] == f"telnyx#{event_id}"]
 
 
 @contextmanager

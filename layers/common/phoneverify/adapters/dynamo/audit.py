@@ -9,11 +9,12 @@ from __future__ import annotations
 import math
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
-from phoneverify.adapters.dynamo.toolkit import dynamodb_errors
+from phoneverify.adapters.dynamo.toolkit import dynamodb_errors, from_item, to_item
 from phoneverify.domain.errors import StorageUnavailable
 from phoneverify.domain.models import VerificationEvent
 
@@ -33,28 +34,27 @@ class DynamoAuditTrail:
 
     def record(self, event: VerificationEvent) -> None:
         at = datetime.fromtimestamp(event.at, UTC)
-        item: dict[str, Any] = {
-            "subject": {"S": event.subject},
-            "sk": {"S": f"{at.isoformat(timespec='microseconds')}#{uuid.uuid4().hex[:12]}"},
-            "event": {"S": event.type.value},
-            "flow": {"S": event.kind.value},
-            "masked_phone": {"S": event.masked_phone},
-            "source_ip": {"S": event.origin.source_ip},
-            "user_agent": {"S": event.origin.user_agent or "-"},
-            "at": {"S": at.isoformat()},
-            "ttl": {"N": str(math.ceil(event.at + self._retention))},
+        values = {
+            "subject": event.subject,
+            "sk": f"{at.isoformat(timespec='microseconds')}#{uuid.uuid4().hex[:12]}",
+            "event": event.type.value,
+            "flow": event.kind.value,
+            "masked_phone": event.masked_phone,
+            "source_ip": event.origin.source_ip,
+            "user_agent": event.origin.user_agent or "-",
+            "at": at.isoformat(),
+            "ttl": math.ceil(event.at + self._retention),
+            "detail": {k: str(v) for k, v in event.detail.items()} if event.detail else None,
         }
-        if event.detail:
-            item["detail"] = {"M": {k: {"S": str(v)} for k, v in event.detail.items()}}
         try:
             with dynamodb_errors():
-                self._client.put_item(TableName=self._table, Item=item)
+                self._client.put_item(TableName=self._table, Item=to_item(values))
         except StorageUnavailable:
             # The verification itself has happened; losing the request over its audit record
             # would only make the person retry. The event goes to the logs instead.
             logger.error(
                 "audit write failed",
-                extra={k: v.get("S", v.get("N")) for k, v in item.items() if k != "detail"},
+                extra={k: str(v) for k, v in values.items() if k != "detail" and v is not None},
             )
 
     def events_for(self, subject: str, limit: int = 100) -> list[dict[str, Any]]:
@@ -63,18 +63,12 @@ class DynamoAuditTrail:
             response = self._client.query(
                 TableName=self._table,
                 KeyConditionExpression="subject = :s",
-                ExpressionAttributeValues={":s": {"S": subject}},
+                ExpressionAttributeValues=to_item({":s": subject}),
                 ScanIndexForward=False,
                 Limit=limit,
             )
+        # Numbers as their text, as DynamoDB sends them: the events stay JSON as they are.
         return [
-            {
-                key: (
-                    {k: v["S"] for k, v in value["M"].items()}
-                    if "M" in value
-                    else value.get("S", value.get("N"))
-                )
-                for key, value in item.items()
-            }
-            for item in response.get("Items", [])
+            {key: str(value) if isinstance(value, Decimal) else value for key, value in row.items()}
+            for row in map(from_item, response.get("Items", []))
         ]

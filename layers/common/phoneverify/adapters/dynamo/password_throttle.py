@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 
 from phoneverify.adapters.dynamo.send_limits import TTL_MARGIN_SECS
-from phoneverify.adapters.dynamo.toolkit import conditional_update, dynamodb_errors
+from phoneverify.adapters.dynamo.toolkit import Table, count_down, delete
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import LoginThrottled, StorageUnavailable
 from phoneverify.domain.models import PasswordAttempt, RequestOrigin
@@ -41,6 +41,7 @@ class DynamoPasswordThrottle:
     ) -> None:
         self._client = client
         self._table = table
+        self._items = Table(client, table, NAMES)
         self._policy = policy
         self._clock = clock
 
@@ -58,15 +59,17 @@ class DynamoPasswordThrottle:
         delay = self._policy.delay_after(attempt.failures)
         if delay:
             try:
-                self._update(
+                self._items.update(
                     self._key(attempt.account_key),
                     "SET #until = :until",
                     # Only the newest failure sets the wait; a reset in between stays a reset.
                     "#failures = :failures",
                     {
-                        ":until": {"N": str(self._clock.now() + delay)},
-                        ":failures": {"N": str(attempt.failures)},
+                        ":until": self._clock.now() + delay,
+                        ":failures": attempt.failures,
                     },
+                    returns="UPDATED_NEW",
+                    old_on_failure=True,
                 )
             except ConditionFailed:
                 pass
@@ -81,8 +84,7 @@ class DynamoPasswordThrottle:
 
     def clear(self, account_key: str) -> None:
         try:
-            with dynamodb_errors():
-                self._client.delete_item(TableName=self._table, Key=self._key(account_key))
+            delete(self._client, self._table, self._key(account_key))
         except StorageUnavailable:
             logger.warning("password failures not cleared")
 
@@ -90,15 +92,17 @@ class DynamoPasswordThrottle:
     def _reserve_source(self, key: str, now: float) -> str:
         ttl = self._policy.source_window(now) + self._policy.source_window_secs + TTL_MARGIN_SECS
         try:
-            self._update(
-                {"pk": {"S": key}},
+            self._items.update(
+                {"pk": key},
                 "ADD #failures :one SET #ttl = :ttl",
                 "attribute_not_exists(#failures) OR #failures < :cap",
                 {
-                    ":one": {"N": "1"},
-                    ":ttl": {"N": str(ttl)},
-                    ":cap": {"N": str(self._policy.per_source)},
+                    ":one": 1,
+                    ":ttl": ttl,
+                    ":cap": self._policy.per_source,
                 },
+                returns="UPDATED_NEW",
+                old_on_failure=True,
             )
         except ConditionFailed:
             logger.warning("sign-in refused: source address at its cap")
@@ -108,35 +112,39 @@ class DynamoPasswordThrottle:
     def _reserve_account(self, account_key: str, now: float) -> int:
         policy = self._policy
         values = {
-            ":one": {"N": "1"},
-            ":now": {"N": str(now)},
-            ":lease": {"N": str(now + policy.check_lease_secs)},
-            ":ttl": {"N": str(math.ceil(now + policy.failure_memory_secs))},
+            ":one": 1,
+            ":now": now,
+            ":lease": now + policy.check_lease_secs,
+            ":ttl": math.ceil(now + policy.failure_memory_secs),
         }
         for _ in range(3):
             try:
-                new = self._update(
+                new = self._items.update(
                     self._key(account_key),
                     "ADD #failures :one SET #until = :lease, #ttl = :ttl",
                     "attribute_not_exists(#failures) OR "
                     "(#ttl > :now AND (#failures < :free OR #until <= :now))",
-                    {**values, ":free": {"N": str(policy.free_failures)}},
+                    {**values, ":free": policy.free_failures},
+                    returns="UPDATED_NEW",
+                    old_on_failure=True,
                 )
-                return int(new["failures"]["N"])
+                return int(new["failures"])
             except ConditionFailed as refused:
                 old = refused.item or {}
             if not old:
                 continue  # deleted (a right password) between the two: try again
-            if float(old["ttl"]["N"]) > now:
-                wait = float(old.get("until", {}).get("N", "0")) - now
+            if float(old["ttl"]) > now:
+                wait = float(old.get("until", 0)) - now
                 raise LoginThrottled(max(1, math.ceil(wait)))
             # Forgotten, though TTL has not deleted the item yet: the count starts over.
             try:
-                self._update(
+                self._items.update(
                     self._key(account_key),
                     "SET #failures = :one, #until = :lease, #ttl = :ttl",
                     "#ttl <= :now",
                     values,
+                    returns="UPDATED_NEW",
+                    old_on_failure=True,
                 )
                 return 1
             except ConditionFailed:
@@ -145,31 +153,10 @@ class DynamoPasswordThrottle:
 
     def _refund_source(self, key: str) -> None:
         try:
-            self._update(
-                {"pk": {"S": key}},
-                "ADD #failures :minus_one",
-                "#failures > :zero",
-                {":minus_one": {"N": "-1"}, ":zero": {"N": "0"}},
-            )
+            count_down(self._client, self._table, {"pk": key}, "failures")
         except (ConditionFailed, StorageUnavailable):
             logger.warning("source count not given back")
 
     @staticmethod
     def _key(account_key: str) -> dict[str, Any]:
-        return {"pk": {"S": f"{ACCOUNT_PREFIX}{account_key}"}}
-
-    def _update(
-        self, key: dict[str, Any], update: str, condition: str, values: dict[str, Any]
-    ) -> dict[str, Any]:
-        """A conditional update; the new values, or ConditionFailed carrying the old item."""
-        return conditional_update(
-            self._client,
-            self._table,
-            key,
-            update,
-            condition,
-            values,
-            names=NAMES,
-            returns="UPDATED_NEW",
-            old_on_failure=True,
-        )
+        return {"pk": f"{ACCOUNT_PREFIX}{account_key}"}

@@ -24,7 +24,13 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from phoneverify.adapters.dynamo.toolkit import av, conditional_update, dynamodb_errors
+from phoneverify.adapters.dynamo.toolkit import (
+    Table,
+    conditional_update,
+    delete,
+    put_new,
+    read_item,
+)
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import (
     IdempotencyKeyInUse,
@@ -68,143 +74,133 @@ class DynamoPaymentRepository:
     def __init__(self, client: DynamoDBClient, table: str) -> None:
         self._client = client
         self._table = table
+        self._items = Table(client, table, {f"#{name}": name for name in _NAMES})
 
     def create(self, payment: Payment) -> None:
-        item: dict[str, Any] = {
-            "payment_id": av(payment.payment_id),
-            "user_id": av(payment.user_id),
-            "amount": av(payment.amount),
-            "currency": av(payment.currency),
-            "recipient": av(payment.recipient),
-            "status": av(payment.status.value),
-            "requires_verification": {"BOOL": payment.requires_verification},
-            "created_at": av(payment.created_at),
-            "updated_at": av(payment.created_at),
+        item = {
+            "payment_id": payment.payment_id,
+            "user_id": payment.user_id,
+            "amount": payment.amount,
+            "currency": payment.currency,
+            "recipient": payment.recipient,
+            "status": payment.status.value,
+            "requires_verification": payment.requires_verification,
+            "created_at": payment.created_at,
+            "updated_at": payment.created_at,
+            "description": payment.description or None,
+            "flow_id": payment.flow_id,
+            "expires_at": payment.expires_at,
         }
-        if payment.description:
-            item["description"] = av(payment.description)
-        if payment.flow_id is not None:
-            item["flow_id"] = av(payment.flow_id)
-        if payment.expires_at is not None:
-            item["expires_at"] = av(payment.expires_at)
-        with dynamodb_errors():
-            self._client.put_item(
-                TableName=self._table,
-                Item=item,
-                ConditionExpression="attribute_not_exists(payment_id)",
-            )
+        put_new(self._client, self._table, item, "payment_id")
 
     def get(self, payment_id: str) -> Payment | None:
-        with dynamodb_errors():
-            item = self._client.get_item(
-                TableName=self._table, Key={"payment_id": av(payment_id)}, ConsistentRead=True
-            ).get("Item")
-        if item is None:
+        row = read_item(self._client, self._table, {"payment_id": payment_id})
+        if row is None:
             return None
 
         def text(name: str) -> str | None:
-            value = item.get(name, {}).get("S")
+            value = row.get(name)
             return None if value is None else str(value)
 
         def number(name: str) -> float | None:
-            value = item.get(name, {}).get("N")
+            value = row.get(name)
             return None if value is None else float(value)
 
         return Payment(
-            payment_id=item["payment_id"]["S"],
-            user_id=item["user_id"]["S"],
-            amount=item["amount"]["S"],
-            currency=item["currency"]["S"],
-            recipient=item["recipient"]["S"],
+            payment_id=row["payment_id"],
+            user_id=row["user_id"],
+            amount=row["amount"],
+            currency=row["currency"],
+            recipient=row["recipient"],
             description=text("description"),
-            status=PaymentStatus(item["status"]["S"]),
-            created_at=float(item["created_at"]["N"]),
+            status=PaymentStatus(row["status"]),
+            created_at=float(row["created_at"]),
             flow_id=text("flow_id"),
             expires_at=number("expires_at"),
             transaction_id=text("transaction_id"),
         )
 
-    def _update(self, payment_id: str, update: str, condition: str, values: dict[str, Any]) -> bool:
-        try:
-            conditional_update(
-                self._client,
-                self._table,
-                {"payment_id": av(payment_id)},
-                update,
-                f"attribute_exists(#payment_id) AND ({condition})",
-                values,
-                names={"#payment_id": "payment_id", **{f"#{n}": n for n in _NAMES}},
-            )
-        except ConditionFailed:
-            return False
-        return True
-
     def claim(self, payment_id: str, token: str, now: float, lease_secs: int) -> bool:
-        return self._update(
-            payment_id,
-            "SET #confirm_token = :token, #confirm_until = :until",
-            "#status = :pending AND (attribute_not_exists(#confirm_until) "
-            "OR #confirm_until <= :now)",
-            {
-                ":token": av(token),
-                ":until": av(now + lease_secs),
-                ":pending": av(PaymentStatus.PENDING.value),
-                ":now": av(now),
-            },
+        return (
+            self._items.update_if_exists(
+                {"payment_id": payment_id},
+                "SET #confirm_token = :token, #confirm_until = :until",
+                "#status = :pending AND (attribute_not_exists(#confirm_until) "
+                "OR #confirm_until <= :now)",
+                {
+                    ":token": token,
+                    ":until": now + lease_secs,
+                    ":pending": PaymentStatus.PENDING.value,
+                    ":now": now,
+                },
+            )
+            is not None
         )
 
     def release(self, payment_id: str, token: str) -> bool:
-        return self._update(
-            payment_id,
-            "REMOVE #confirm_token, #confirm_until",
-            "#confirm_token = :token",
-            {":token": av(token)},
+        return (
+            self._items.update_if_exists(
+                {"payment_id": payment_id},
+                "REMOVE #confirm_token, #confirm_until",
+                "#confirm_token = :token",
+                {":token": token},
+            )
+            is not None
         )
 
     def begin_processing(self, payment: Payment, token: str, now: float) -> bool:
-        return self._update(
-            payment.payment_id,
-            "SET #status = :processing, #processing_at = :now, #updated_at = :now "
-            "REMOVE #confirm_token, #confirm_until",
-            "#status = :pending AND #confirm_token = :token AND #user_id = :user "
-            "AND #amount = :amount AND #currency = :currency AND #recipient = :recipient",
-            {
-                ":processing": av(PaymentStatus.PROCESSING.value),
-                ":pending": av(PaymentStatus.PENDING.value),
-                ":token": av(token),
-                ":now": av(now),
-                ":user": av(payment.user_id),
-                ":amount": av(payment.amount),
-                ":currency": av(payment.currency),
-                ":recipient": av(payment.recipient),
-            },
+        return (
+            self._items.update_if_exists(
+                {"payment_id": payment.payment_id},
+                "SET #status = :processing, #processing_at = :now, #updated_at = :now "
+                "REMOVE #confirm_token, #confirm_until",
+                "#status = :pending AND #confirm_token = :token AND #user_id = :user "
+                "AND #amount = :amount AND #currency = :currency AND #recipient = :recipient",
+                {
+                    ":processing": PaymentStatus.PROCESSING.value,
+                    ":pending": PaymentStatus.PENDING.value,
+                    ":token": token,
+                    ":now": now,
+                    ":user": payment.user_id,
+                    ":amount": payment.amount,
+                    ":currency": payment.currency,
+                    ":recipient": payment.recipient,
+                },
+            )
+            is not None
         )
 
     def complete(self, payment_id: str, transaction_id: str, now: float) -> bool:
-        return self._update(
-            payment_id,
-            "SET #status = :completed, #transaction_id = :txn, #completed_at = :now, "
-            "#updated_at = :now",
-            "#status = :processing",
-            {
-                ":completed": av(PaymentStatus.COMPLETED.value),
-                ":processing": av(PaymentStatus.PROCESSING.value),
-                ":txn": av(transaction_id),
-                ":now": av(now),
-            },
+        return (
+            self._items.update_if_exists(
+                {"payment_id": payment_id},
+                "SET #status = :completed, #transaction_id = :txn, #completed_at = :now, "
+                "#updated_at = :now",
+                "#status = :processing",
+                {
+                    ":completed": PaymentStatus.COMPLETED.value,
+                    ":processing": PaymentStatus.PROCESSING.value,
+                    ":txn": transaction_id,
+                    ":now": now,
+                },
+            )
+            is not None
         )
 
     def fail(self, payment_id: str, from_status: PaymentStatus, reason: str, now: float) -> bool:
-        return self._update(
-            payment_id,
-            "SET #status = :failed, #failure_reason = :reason, #updated_at = :now",
-            "#status = :from",
-            {
-                ":failed": av(PaymentStatus.FAILED.value),
-                ":from": av(from_status.value),
-                ":reason": av(reason),
-                ":now": av(now),
-            },
+        return (
+            self._items.update_if_exists(
+                {"payment_id": payment_id},
+                "SET #status = :failed, #failure_reason = :reason, #updated_at = :now",
+                "#status = :from",
+                {
+                    ":failed": PaymentStatus.FAILED.value,
+                    ":from": from_status.value,
+                    ":reason": reason,
+                    ":now": now,
+                },
+            )
+            is not None
         )
 
     def expire(self, payment_id: str, now: float) -> bool:
@@ -214,27 +210,33 @@ class DynamoPaymentRepository:
         return self._end_pending(payment_id, PaymentStatus.CANCELLED, now)
 
     def _end_pending(self, payment_id: str, status: PaymentStatus, now: float) -> bool:
-        return self._update(
-            payment_id,
-            "SET #status = :to, #updated_at = :now",
-            "#status = :pending",
-            {
-                ":to": av(status.value),
-                ":pending": av(PaymentStatus.PENDING.value),
-                ":now": av(now),
-            },
+        return (
+            self._items.update_if_exists(
+                {"payment_id": payment_id},
+                "SET #status = :to, #updated_at = :now",
+                "#status = :pending",
+                {
+                    ":to": status.value,
+                    ":pending": PaymentStatus.PENDING.value,
+                    ":now": now,
+                },
+            )
+            is not None
         )
 
     def extend(self, payment_id: str, expires_at: float, now: float) -> bool:
-        return self._update(
-            payment_id,
-            "SET #expires_at = :expires_at, #updated_at = :now",
-            "#status = :pending AND #expires_at > :now",
-            {
-                ":expires_at": av(expires_at),
-                ":pending": av(PaymentStatus.PENDING.value),
-                ":now": av(now),
-            },
+        return (
+            self._items.update_if_exists(
+                {"payment_id": payment_id},
+                "SET #expires_at = :expires_at, #updated_at = :now",
+                "#status = :pending AND #expires_at > :now",
+                {
+                    ":expires_at": expires_at,
+                    ":pending": PaymentStatus.PENDING.value,
+                    ":now": now,
+                },
+            )
+            is not None
         )
 
 
@@ -272,38 +274,32 @@ class DynamoExemptPayments:
     ) -> Exemption | StepUpReason:
         window = secrets.token_hex(8)
         try:
-            with dynamodb_errors():
-                new = self._client.update_item(
-                    TableName=self._table,
-                    Key={"payment_id": av(exempt_key(user_id))},
-                    UpdateExpression="SET #window = if_not_exists(#window, :window), "
-                    "#sum = if_not_exists(#sum, :zero) + :amount, #user_id = :user, "
-                    "#updated_at = :now ADD #payments :one",
-                    ConditionExpression="(attribute_not_exists(#payments) OR #payments < :max) "
-                    "AND (attribute_not_exists(#sum) OR #sum < :room)",
-                    ExpressionAttributeNames={
-                        "#window": "window",
-                        "#sum": _sum_attribute(currency),
-                        "#user_id": "user_id",
-                        "#updated_at": "updated_at",
-                        "#payments": "payments",
-                    },
-                    ExpressionAttributeValues={
-                        ":window": av(window),
-                        ":zero": av(0),
-                        ":amount": av(amount_minor),
-                        ":user": av(user_id),
-                        ":now": av(now),
-                        ":one": av(1),
-                        ":max": av(max_payments),
-                        ":room": av(cumulative_limit_minor - amount_minor),
-                    },
-                    ReturnValues="ALL_NEW",
-                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                )["Attributes"]
+            new = conditional_update(
+                self._client,
+                self._table,
+                {"payment_id": exempt_key(user_id)},
+                "SET #window = if_not_exists(#window, :window), "
+                "#sum = if_not_exists(#sum, :zero) + :amount, #user_id = :user, "
+                "#updated_at = :now ADD #payments :one",
+                "(attribute_not_exists(#payments) OR #payments < :max) "
+                "AND (attribute_not_exists(#sum) OR #sum < :room)",
+                {
+                    ":window": window,
+                    ":zero": 0,
+                    ":amount": amount_minor,
+                    ":user": user_id,
+                    ":now": now,
+                    ":one": 1,
+                    ":max": max_payments,
+                    ":room": cumulative_limit_minor - amount_minor,
+                },
+                names=_exempt_names(currency),
+                returns="ALL_NEW",
+                old_on_failure=True,
+            )
         except ConditionFailed as refused:
             return self._why(refused.item, user_id, currency, amount_minor, cumulative_limit_minor)
-        return Exemption(user_id, currency, amount_minor, str(new["window"]["S"]))
+        return Exemption(user_id, currency, amount_minor, str(new["window"]))
 
     def _why(
         self,
@@ -314,41 +310,28 @@ class DynamoExemptPayments:
         cumulative_limit_minor: int,
     ) -> StepUpReason:
         if item is None:  # an engine that does not return ALL_OLD: read it, on this path only
-            with dynamodb_errors():
-                item = (
-                    self._client.get_item(
-                        TableName=self._table,
-                        Key={"payment_id": av(exempt_key(user_id))},
-                        ConsistentRead=True,
-                    ).get("Item")
-                    or {}
-                )
-        spent = int(item.get(_sum_attribute(currency), {}).get("N", "0"))
+            item = read_item(self._client, self._table, {"payment_id": exempt_key(user_id)}) or {}
+        spent = int(item.get(_sum_attribute(currency), 0))
         if spent + amount_minor >= cumulative_limit_minor:
             return StepUpReason.CUMULATIVE_AMOUNT
         return StepUpReason.PAYMENT_COUNT
 
     def give_back(self, exemption: Exemption) -> None:
         try:
-            with dynamodb_errors():
-                self._client.update_item(
-                    TableName=self._table,
-                    Key={"payment_id": av(exempt_key(exemption.user_id))},
-                    UpdateExpression="SET #sum = #sum - :amount ADD #payments :minus_one",
-                    ConditionExpression="#window = :window AND #payments >= :one "
-                    "AND #sum >= :amount",
-                    ExpressionAttributeNames={
-                        "#window": "window",
-                        "#sum": _sum_attribute(exemption.currency),
-                        "#payments": "payments",
-                    },
-                    ExpressionAttributeValues={
-                        ":window": av(exemption.window),
-                        ":amount": av(exemption.amount_minor),
-                        ":minus_one": av(-1),
-                        ":one": av(1),
-                    },
-                )
+            conditional_update(
+                self._client,
+                self._table,
+                {"payment_id": exempt_key(exemption.user_id)},
+                "SET #sum = #sum - :amount ADD #payments :minus_one",
+                "#window = :window AND #payments >= :one AND #sum >= :amount",
+                {
+                    ":window": exemption.window,
+                    ":amount": exemption.amount_minor,
+                    ":minus_one": -1,
+                    ":one": 1,
+                },
+                names=_exempt_names(exemption.currency),
+            )
         except ConditionFailed:
             return  # a verified payment started the count over since
         except StorageUnavailable:
@@ -356,16 +339,26 @@ class DynamoExemptPayments:
 
     def reset(self, user_id: str) -> None:
         try:
-            with dynamodb_errors():
-                self._client.delete_item(
-                    TableName=self._table,
-                    Key={"payment_id": av(exempt_key(user_id))},
-                    ConditionExpression="attribute_exists(payment_id)",
-                )
+            delete(
+                self._client,
+                self._table,
+                {"payment_id": exempt_key(user_id)},
+                condition="attribute_exists(payment_id)",
+            )
         except ConditionFailed:
             return  # nothing was counted
         except StorageUnavailable:
             logger.error("exempt payments not reset")
+
+
+def _exempt_names(currency: str) -> dict[str, str]:
+    return {
+        "#window": "window",
+        "#sum": _sum_attribute(currency),
+        "#user_id": "user_id",
+        "#updated_at": "updated_at",
+        "#payments": "payments",
+    }
 
 
 def _sum_attribute(currency: str) -> str:
@@ -387,38 +380,28 @@ class LedgerPaymentProcessor:
     def charge(self, payment: Payment) -> str:
         transaction_id = "txn_" + secrets.token_hex(12)
         item = {
-            "payment_id": av(payment.payment_id),
-            "transaction_id": av(transaction_id),
-            "user_id": av(payment.user_id),
-            "amount": av(payment.amount),
-            "currency": av(payment.currency),
-            "recipient": av(payment.recipient),
-            "created_at": av(self._clock.now()),
+            "payment_id": payment.payment_id,
+            "transaction_id": transaction_id,
+            "user_id": payment.user_id,
+            "amount": payment.amount,
+            "currency": payment.currency,
+            "recipient": payment.recipient,
+            "created_at": self._clock.now(),
         }
         try:
-            with dynamodb_errors():
-                self._client.put_item(
-                    TableName=self._table,
-                    Item=item,
-                    ConditionExpression="attribute_not_exists(payment_id)",
-                )
+            put_new(self._client, self._table, item, "payment_id")
         except ConditionFailed:
             return self._existing(payment)
         return transaction_id
 
     def _existing(self, payment: Payment) -> str:
-        with dynamodb_errors():
-            item = self._client.get_item(
-                TableName=self._table,
-                Key={"payment_id": av(payment.payment_id)},
-                ConsistentRead=True,
-            ).get("Item")
+        item = read_item(self._client, self._table, {"payment_id": payment.payment_id})
         if item is None:  # deleted between the two calls: nothing we can vouch for
             raise StorageUnavailable()
-        recorded = tuple(item[k]["S"] for k in ("user_id", "amount", "currency", "recipient"))
+        recorded = tuple(item[k] for k in ("user_id", "amount", "currency", "recipient"))
         if recorded != (payment.user_id, payment.amount, payment.currency, payment.recipient):
             raise PaymentDetailsChanged()
-        return str(item["transaction_id"]["S"])
+        return str(item["transaction_id"])
 
 
 class PowertoolsIdempotentRequests:

@@ -7,12 +7,13 @@ single BatchGetItem reading both.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
-from phoneverify.adapters.dynamo.toolkit import av, dynamodb_errors
+from phoneverify.adapters.dynamo.toolkit import dynamodb_errors, from_item, put_new, to_item
 from phoneverify.adapters.dynamo.users import DynamoUserRepository
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import StorageUnavailable
@@ -37,15 +38,9 @@ class DynamoTokenRevocations:
         self._clock = clock
 
     def end_token(self, jti: str, expires_at: int) -> None:
-        try:
-            with dynamodb_errors():
-                self._client.put_item(
-                    TableName=self._revoked,
-                    Item={"jti": av(jti), "ttl": av(expires_at)},
-                    ConditionExpression="attribute_not_exists(jti)",
-                )
-        except ConditionFailed:
-            pass  # ended already (a concurrent logout of the same token)
+        # ConditionFailed: ended already (a concurrent logout of the same token).
+        with suppress(ConditionFailed):
+            put_new(self._client, self._revoked, {"jti": jti, "ttl": expires_at}, "jti")
 
     def end_all_tokens(self, user_id: str) -> None:
         DynamoUserRepository(self._client, self._users).end_all_tokens(user_id)
@@ -54,8 +49,8 @@ class DynamoTokenRevocations:
         return self.refusal(claims) is None
 
     def refusal(self, claims: TokenClaims) -> str | None:
-        user_key = {"pk": av(f"USER#{claims.subject}")}
-        token_key = {"jti": av(claims.jti)}
+        user_key = to_item({"pk": f"USER#{claims.subject}"})
+        token_key = to_item({"jti": claims.jti})
         found = self._batch_get(
             {
                 self._users: {
@@ -73,8 +68,8 @@ class DynamoTokenRevocations:
         )
         user = next(iter(found.get(self._users, [])), None)
         ended = next(iter(found.get(self._revoked, [])), None)
-        generation = None if user is None else int(user.get("token_gen", {}).get("N", "0"))
-        ended_until = None if ended is None else float(ended["ttl"]["N"])
+        generation = None if user is None else int(from_item(user).get("token_gen", 0))
+        ended_until = None if ended is None else float(from_item(ended)["ttl"])
         return revocation_refusal(claims, generation, ended_until, self._clock.now())
 
     def _batch_get(self, request: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:

@@ -18,13 +18,16 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
-from botocore.exceptions import ClientError
 
 from phoneverify.adapters.dynamo.toolkit import (
     REASON_CONDITION_FAILED,
     REASON_CONFLICT,
-    TRANSACTION_CANCELED,
-    dynamodb_errors,
+    conditional_update,
+    count_down,
+    delete,
+    read_item,
+    transact_write,
+    update_request,
 )
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import (
@@ -88,23 +91,20 @@ class DynamoSendLimits:
         ttl = window_start(now, self._caps.window_secs) + self._caps.window_secs + TTL_MARGIN_SECS
         request: list[Any] = [
             {
-                "Update": {
-                    "TableName": self._table,
-                    "Key": {"pk": {"S": key}},
-                    "UpdateExpression": "ADD #sends :one SET #ttl = :ttl",
-                    "ConditionExpression": "attribute_not_exists(#sends) OR #sends < :cap",
-                    "ExpressionAttributeNames": {"#sends": "sends", "#ttl": "ttl"},
-                    "ExpressionAttributeValues": {
-                        ":one": {"N": "1"},
-                        ":cap": {"N": str(cap)},
-                        ":ttl": {"N": str(ttl)},
-                    },
-                }
+                "Update": update_request(
+                    self._table,
+                    {"pk": key},
+                    "ADD #sends :one SET #ttl = :ttl",
+                    "attribute_not_exists(#sends) OR #sends < :cap",
+                    {":one": 1, ":cap": cap, ":ttl": ttl},
+                    {"#sends": "sends", "#ttl": "ttl"},
+                )
             }
             for _, key, cap in counters
         ]
         for attempt in range(CONFLICT_RETRIES):
-            reasons = self._transact(request)
+            # The token makes botocore's own retries of one attempt idempotent.
+            reasons = transact_write(self._client, request, token=str(uuid.uuid4()))
             if reasons is None:
                 self._metric(METRIC_ADMITTED)
                 return SendPermit(tuple(key for _, key, _ in counters))
@@ -122,21 +122,6 @@ class DynamoSendLimits:
                 raise StorageUnavailable()
             time.sleep(min(0.2, 0.01 * 2**attempt) * (0.5 + secrets.randbelow(1000) / 1000))
         raise StorageUnavailable()
-
-    def _transact(self, request: list[Any]) -> list[str] | None:
-        """Run the transaction; None when it went through, else the cancellation reasons.
-        The token makes botocore's own retries of one attempt idempotent."""
-        with dynamodb_errors():
-            try:
-                self._client.transact_write_items(
-                    TransactItems=request, ClientRequestToken=str(uuid.uuid4())
-                )
-                return None
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") != TRANSACTION_CANCELED:
-                    raise
-                cancellation = exc.response.get("CancellationReasons", [])
-                return [str(reason.get("Code") or "None") for reason in cancellation]
 
     def _refused(self, layers: list[str], now: float) -> SendLimitReached | SendBudgetExhausted:
         error = refusal(layers, self._caps, now)
@@ -158,15 +143,7 @@ class DynamoSendLimits:
         the safe side."""
         for key in permit.keys:
             try:
-                with dynamodb_errors():
-                    self._client.update_item(
-                        TableName=self._table,
-                        Key={"pk": {"S": key}},
-                        UpdateExpression="ADD #sends :minus_one",
-                        ConditionExpression="#sends > :zero",
-                        ExpressionAttributeNames={"#sends": "sends"},
-                        ExpressionAttributeValues={":minus_one": {"N": "-1"}, ":zero": {"N": "0"}},
-                    )
+                count_down(self._client, self._table, {"pk": key}, "sends")
             except ConditionFailed:
                 continue
             except StorageUnavailable:
@@ -199,56 +176,49 @@ class DynamoFailureCounter:
 
     @staticmethod
     def _key(subject: str) -> dict[str, Any]:
-        return {"pk": {"S": f"fail#{subject}"}}
+        return {"pk": f"fail#{subject}"}
 
     def ensure_unlocked(self, subject: str) -> None:
-        with dynamodb_errors():
-            item = self._client.get_item(
-                TableName=self._table, Key=self._key(subject), ConsistentRead=True
-            ).get("Item")
+        item = read_item(self._client, self._table, self._key(subject))
         if not item:
             return
         now = self._clock.now()
-        failures = int(item.get("failures", {}).get("N", "0"))
-        expires = float(item.get("ttl", {}).get("N", "0"))
+        failures = int(item.get("failures", 0))
+        expires = float(item.get("ttl", 0))
         if failures >= self._max and expires > now:
             # `ttl` is whole seconds, rounded up: never more than the lockout itself.
             raise AccountLocked(min(self._lockout, math.ceil(expires - now)))
 
     def reserve(self, subject: str) -> int:
+        names = {"#failures": "failures", "#ttl": "ttl"}
         for _ in range(3):
             now = self._clock.now()
-            values: dict[str, Any] = {
-                ":one": {"N": "1"},
-                ":ttl": {"N": str(math.ceil(now + self._lockout))},
-                ":now": {"N": str(now)},
-            }
+            values = {":one": 1, ":ttl": math.ceil(now + self._lockout), ":now": now}
             try:
-                with dynamodb_errors():
-                    new = self._client.update_item(
-                        TableName=self._table,
-                        Key=self._key(subject),
-                        UpdateExpression="ADD #failures :one SET #ttl = :ttl",
-                        ConditionExpression="attribute_not_exists(#failures) "
-                        "OR (#failures < :max AND #ttl > :now)",
-                        ExpressionAttributeNames={"#failures": "failures", "#ttl": "ttl"},
-                        ExpressionAttributeValues={**values, ":max": {"N": str(self._max)}},
-                        ReturnValues="UPDATED_NEW",
-                    )["Attributes"]
-                return max(0, self._max - int(new["failures"]["N"]))
+                new = conditional_update(
+                    self._client,
+                    self._table,
+                    self._key(subject),
+                    "ADD #failures :one SET #ttl = :ttl",
+                    "attribute_not_exists(#failures) OR (#failures < :max AND #ttl > :now)",
+                    {**values, ":max": self._max},
+                    names=names,
+                    returns="UPDATED_NEW",
+                )
+                return max(0, self._max - int(new["failures"]))
             except ConditionFailed:
                 pass
             # At the cap, or a counter whose time is up but DynamoDB has not deleted it yet.
             try:
-                with dynamodb_errors():
-                    self._client.update_item(
-                        TableName=self._table,
-                        Key=self._key(subject),
-                        UpdateExpression="SET #failures = :one, #ttl = :ttl",
-                        ConditionExpression="#ttl <= :now",
-                        ExpressionAttributeNames={"#failures": "failures", "#ttl": "ttl"},
-                        ExpressionAttributeValues=values,
-                    )
+                conditional_update(
+                    self._client,
+                    self._table,
+                    self._key(subject),
+                    "SET #failures = :one, #ttl = :ttl",
+                    "#ttl <= :now",
+                    values,
+                    names=names,
+                )
                 return max(0, self._max - 1)
             except ConditionFailed:
                 pass
@@ -259,15 +229,7 @@ class DynamoFailureCounter:
         """Best effort, like DynamoSendLimits.release: a failure not given back errs on the
         safe side."""
         try:
-            with dynamodb_errors():
-                self._client.update_item(
-                    TableName=self._table,
-                    Key=self._key(subject),
-                    UpdateExpression="ADD #failures :minus_one",
-                    ConditionExpression="#failures > :zero",
-                    ExpressionAttributeNames={"#failures": "failures"},
-                    ExpressionAttributeValues={":minus_one": {"N": "-1"}, ":zero": {"N": "0"}},
-                )
+            count_down(self._client, self._table, self._key(subject), "failures")
         except ConditionFailed:
             return
         except StorageUnavailable:
@@ -277,7 +239,6 @@ class DynamoFailureCounter:
         """Best effort: the code has been accepted whatever happens here; a count left
         behind only brings a lock closer, and the next accepted code resets it."""
         try:
-            with dynamodb_errors():
-                self._client.delete_item(TableName=self._table, Key=self._key(subject))
+            delete(self._client, self._table, self._key(subject))
         except StorageUnavailable:
             logger.error("failure count not reset", extra={"subject": subject})

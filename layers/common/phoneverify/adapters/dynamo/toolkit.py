@@ -90,8 +90,32 @@ def _decimals(value: Any) -> Any:
     return value
 
 
-def number(item: Mapping[str, Any], name: str) -> float:
-    return float(plain(item[name]))
+Returns = Literal["NONE", "UPDATED_NEW", "ALL_NEW"]
+
+
+def update_request(
+    table: str,
+    key: Mapping[str, Any],
+    update: str,
+    condition: str,
+    values: Mapping[str, Any],
+    names: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The body of one conditional update (an UpdateItem, or an `Update` of a transaction):
+    `key` and `values` are plain values. Only the `names` the expressions use are sent:
+    DynamoDB refuses the others."""
+    expressions = f"{update} {condition}"
+    request: dict[str, Any] = {
+        "TableName": table,
+        "Key": to_item(key),
+        "UpdateExpression": update,
+        "ConditionExpression": condition,
+        "ExpressionAttributeValues": to_item(values),
+    }
+    used = {name: attr for name, attr in (names or {}).items() if name in expressions}
+    if used:
+        request["ExpressionAttributeNames"] = used
+    return request
 
 
 def conditional_update(
@@ -103,26 +127,133 @@ def conditional_update(
     values: Mapping[str, Any],
     *,
     names: Mapping[str, str] | None = None,
-    returns: Literal["NONE", "UPDATED_NEW"] = "NONE",
+    returns: Returns = "NONE",
     old_on_failure: bool = False,
 ) -> dict[str, Any]:
-    """One conditional UpdateItem through the error funnel: the attributes `returns` asks for,
-    or ConditionFailed (carrying the item as it was when `old_on_failure`). Only the `names`
-    the expressions use are sent: DynamoDB refuses the others."""
-    expressions = f"{update} {condition}"
-    request: dict[str, Any] = {
-        "TableName": table,
-        "Key": dict(key),
-        "UpdateExpression": update,
-        "ConditionExpression": condition,
-        "ExpressionAttributeValues": dict(values),
-        "ReturnValues": returns,
-    }
-    used = {name: attr for name, attr in (names or {}).items() if name in expressions}
-    if used:
-        request["ExpressionAttributeNames"] = used
+    """One conditional UpdateItem through the error funnel, of plain `key` and `values`: the
+    attributes `returns` asks for (plain values), or ConditionFailed, carrying the item as it
+    was (plain values) when `old_on_failure`."""
+    request = update_request(table, key, update, condition, values, names)
+    request["ReturnValues"] = returns
     if old_on_failure:
         request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+    try:
+        with dynamodb_errors():
+            response = client.update_item(**request)
+    except ConditionFailed as refused:
+        raise ConditionFailed(None if refused.item is None else from_item(refused.item)) from None
+    return from_item(response.get("Attributes", {}))
+
+
+def count_down(client: DynamoDBClient, table: str, key: Mapping[str, Any], counter: str) -> None:
+    """One less in `counter`, never below zero (ConditionFailed when it is at zero or gone):
+    how a count reserved for something that did not happen is given back."""
+    conditional_update(
+        client,
+        table,
+        key,
+        "ADD #counter :minus_one",
+        "#counter > :zero",
+        {":minus_one": -1, ":zero": 0},
+        names={"#counter": counter},
+    )
+
+
+def read_item(client: DynamoDBClient, table: str, key: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The item under the plain `key`, read consistently, as plain values (None if absent)."""
     with dynamodb_errors():
-        response = client.update_item(**request)
-    return dict(response.get("Attributes", {}))
+        item = client.get_item(TableName=table, Key=to_item(key), ConsistentRead=True).get("Item")
+    return None if item is None else from_item(item)
+
+
+def put_new(client: DynamoDBClient, table: str, values: Mapping[str, Any], key_name: str) -> None:
+    """Write the item of plain `values` only if no item has its key (ConditionFailed else)."""
+    with dynamodb_errors():
+        client.put_item(
+            TableName=table,
+            Item=to_item(values),
+            ConditionExpression=f"attribute_not_exists({key_name})",
+        )
+
+
+def delete(
+    client: DynamoDBClient, table: str, key: Mapping[str, Any], *, condition: str | None = None
+) -> None:
+    """Delete the item under the plain `key` (if `condition` holds: ConditionFailed else)."""
+    request: dict[str, Any] = {"TableName": table, "Key": to_item(key)}
+    if condition is not None:
+        request["ConditionExpression"] = condition
+    with dynamodb_errors():
+        client.delete_item(**request)
+
+
+def transact_write(
+    client: DynamoDBClient, items: list[dict[str, Any]], *, token: str | None = None
+) -> list[str] | None:
+    """One TransactWriteItems through the error funnel: None when it went through, else the
+    cancellation reason of each item, in order ("None" for an item that was not the cause).
+    `token` (ClientRequestToken) makes botocore's own retries of one call idempotent."""
+    request: dict[str, Any] = {"TransactItems": items}
+    if token is not None:
+        request["ClientRequestToken"] = token
+    with dynamodb_errors():
+        try:
+            client.transact_write_items(**request)
+            return None
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != TRANSACTION_CANCELED:
+                raise
+            cancellation = exc.response.get("CancellationReasons", [])
+            return [str(reason.get("Code") or "None") for reason in cancellation]
+
+
+class Table:
+    """One table of one client, with the attribute names its expressions use (`#status`...):
+    the conditional updates an adapter makes, without repeating where they go."""
+
+    def __init__(
+        self, client: DynamoDBClient, name: str, names: Mapping[str, str] | None = None
+    ) -> None:
+        self.client = client
+        self.name = name
+        self.names = dict(names or {})
+
+    def update(
+        self,
+        key: Mapping[str, Any],
+        update: str,
+        condition: str,
+        values: Mapping[str, Any],
+        *,
+        returns: Returns = "NONE",
+        old_on_failure: bool = False,
+    ) -> dict[str, Any]:
+        """conditional_update on this table."""
+        return conditional_update(
+            self.client,
+            self.name,
+            key,
+            update,
+            condition,
+            values,
+            names=self.names,
+            returns=returns,
+            old_on_failure=old_on_failure,
+        )
+
+    def update_if_exists(
+        self,
+        key: Mapping[str, Any],
+        update: str,
+        condition: str,
+        values: Mapping[str, Any],
+        *,
+        returns: Returns = "NONE",
+    ) -> dict[str, Any] | None:
+        """A conditional update of an item that exists: the attributes `returns` asks for, or
+        None when the item is gone or `condition` did not hold (nothing was written)."""
+        exists = " AND ".join(f"attribute_exists({name})" for name in key)
+        try:
+            return self.update(key, update, f"{exists} AND ({condition})", values, returns=returns)
+        except ConditionFailed:
+            return None

@@ -7,17 +7,13 @@ import time
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
 from phoneverify.adapters.dynamo.toolkit import (
     REASON_CONDITION_FAILED,
     REASON_CONFLICT,
-    TRANSACTION_CANCELED,
-    av,
     conditional_update,
-    dynamodb_errors,
-    from_item,
+    read_item,
     to_item,
+    transact_write,
 )
 from phoneverify.domain.errors import (
     EmailAlreadyRegistered,
@@ -52,21 +48,14 @@ class DynamoUserRepository:
         return self._find_by(f"PHONE#{phone_number}")
 
     def _find_by(self, pointer_key: str) -> User | None:
-        with dynamodb_errors():
-            pointer = self._client.get_item(
-                TableName=self._table, Key={"pk": av(pointer_key)}, ConsistentRead=True
-            ).get("Item")
-        return self.get(pointer["user_id"]["S"]) if pointer else None
+        pointer = read_item(self._client, self._table, {"pk": pointer_key})
+        return self.get(pointer["user_id"]) if pointer else None
 
     def get(self, user_id: str) -> User | None:
         """The `USER#<id>` item, read consistently."""
-        with dynamodb_errors():
-            item = self._client.get_item(
-                TableName=self._table, Key={"pk": av(f"USER#{user_id}")}, ConsistentRead=True
-            ).get("Item")
-        if not item:
+        row = read_item(self._client, self._table, {"pk": f"USER#{user_id}"})
+        if not row:
             return None
-        row = from_item(item)
         return User(
             user_id=row["user_id"],
             email=row["email"],
@@ -107,7 +96,7 @@ class DynamoUserRepository:
         pointers = [f"EMAIL#{user.email}"]
         if user.phone_number:
             pointers.append(f"PHONE#{user.phone_number}")
-        items = [item] + [{"pk": av(key), "user_id": av(user.user_id)} for key in pointers]
+        items = [item] + [to_item({"pk": key, "user_id": user.user_id}) for key in pointers]
         request: list[Any] = [
             {
                 "Put": {
@@ -118,28 +107,23 @@ class DynamoUserRepository:
             }
             for each in items
         ]
-        with dynamodb_errors():
-            for attempt in range(2):
-                try:
-                    self._client.transact_write_items(TransactItems=request)
-                    return
-                except ClientError as exc:
-                    if exc.response.get("Error", {}).get("Code") != TRANSACTION_CANCELED:
-                        raise
-                    reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
-                if reasons[:1] == [REASON_CONDITION_FAILED]:
-                    return  # USER#<id> exists: this write already happened
-                # The phone first: whoever writes an account has just proven that phone, so
-                # "sign in" is the answer that helps them when the email is taken as well.
-                if reasons[2:3] == [REASON_CONDITION_FAILED]:
-                    raise PhoneAlreadyRegistered()
-                if reasons[1:2] == [REASON_CONDITION_FAILED]:
-                    raise EmailAlreadyRegistered()
-                if REASON_CONFLICT not in reasons or attempt:
-                    break
-                # Another transaction held one of these items: once more, after a short pause;
-                # if it created that email or phone, the retry answers 409.
-                time.sleep(0.02 + secrets.randbelow(80) / 1000)
+        for attempt in range(2):
+            reasons = transact_write(self._client, request)
+            if reasons is None:
+                return
+            if reasons[:1] == [REASON_CONDITION_FAILED]:
+                return  # USER#<id> exists: this write already happened
+            # The phone first: whoever writes an account has just proven that phone, so
+            # "sign in" is the answer that helps them when the email is taken as well.
+            if reasons[2:3] == [REASON_CONDITION_FAILED]:
+                raise PhoneAlreadyRegistered()
+            if reasons[1:2] == [REASON_CONDITION_FAILED]:
+                raise EmailAlreadyRegistered()
+            if REASON_CONFLICT not in reasons or attempt:
+                break
+            # Another transaction held one of these items: once more, after a short pause;
+            # if it created that email or phone, the retry answers 409.
+            time.sleep(0.02 + secrets.randbelow(80) / 1000)
         raise StorageUnavailable()
 
     def reset_password(self, user_id: str, password_hash: str, now: float) -> None:
@@ -149,7 +133,7 @@ class DynamoUserRepository:
             self._update_user(
                 user_id,
                 "SET password_hash = :hash, password_changed_at = :now ADD token_gen :one",
-                {":hash": av(password_hash), ":now": av(int(now)), ":one": av(1)},
+                {":hash": password_hash, ":now": int(now), ":one": 1},
             )
         except ConditionFailed:
             raise NoPendingVerification("No account to reset. Sign up again.") from None
@@ -157,9 +141,9 @@ class DynamoUserRepository:
     def end_all_tokens(self, user_id: str) -> None:
         # No such account (a pending registration): it has no token to end.
         with suppress(ConditionFailed):
-            self._update_user(user_id, "ADD token_gen :one", {":one": av(1)})
+            self._update_user(user_id, "ADD token_gen :one", {":one": 1})
 
     def _update_user(self, user_id: str, update: str, values: dict[str, Any]) -> None:
         """A conditional update of an existing `USER#<id>` item (ConditionFailed if gone)."""
-        key = {"pk": av(f"USER#{user_id}")}
+        key = {"pk": f"USER#{user_id}"}
         conditional_update(self._client, self._table, key, update, "attribute_exists(pk)", values)

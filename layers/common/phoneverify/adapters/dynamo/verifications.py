@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 from phoneverify.adapters.dynamo.toolkit import (
     VERIFICATION_ID_INDEX,
-    av,
-    conditional_update,
+    Table,
     dynamodb_errors,
     from_item,
-    number,
+    put_new,
+    read_item,
     to_item,
 )
 from phoneverify.domain.models import (
@@ -19,7 +19,6 @@ from phoneverify.domain.models import (
     FlowStatus,
     PendingVerification,
 )
-from phoneverify.ports import ConditionFailed
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -34,18 +33,15 @@ class DynamoVerificationStore:
     def __init__(self, client: DynamoDBClient, table: str) -> None:
         self._client = client
         self._table = table
+        self._items = Table(client, table, NAMES)
 
     # -- reads -----------------------------------------------------------------------------
     def get(self, flow_key: str) -> PendingVerification | None:
-        with dynamodb_errors():
-            item = self._client.get_item(
-                TableName=self._table, Key={"pk": av(flow_key)}, ConsistentRead=True
-            ).get("Item")
-        return None if item is None else self._record(item)
+        row = read_item(self._client, self._table, {"pk": flow_key})
+        return None if row is None else self._record(row)
 
     @staticmethod
-    def _record(item: dict[str, Any]) -> PendingVerification:
-        row = from_item(item)
+    def _record(row: dict[str, Any]) -> PendingVerification:
         return PendingVerification(
             flow_key=row["pk"],
             kind=FlowKind(row["kind"]),
@@ -66,96 +62,67 @@ class DynamoVerificationStore:
 
     # -- writes ----------------------------------------------------------------------------
     def create(self, record: PendingVerification, ttl: int) -> None:
-        item = to_item(
-            {
-                "pk": record.flow_key,
-                "kind": record.kind.value,
-                "subject": record.subject,
-                "phone_number": record.phone_number,
-                "verification_id": record.verification_id,
-                "status": record.status.value,
-                "attempts": record.attempts,
-                "max_attempts": record.max_attempts,
-                "send_count": record.send_count,
-                "last_sent_at": record.last_sent_at,
-                "expires_at": record.expires_at,
-                "created_at": record.created_at,
-                "ttl": ttl,
-                "data": {k: str(v) for k, v in record.data.items()},
-                "delivery_status": record.delivery_status.value,
-            }
-        )
-        with dynamodb_errors():
-            self._client.put_item(
-                TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"
-            )
-
-    def _update(
-        self,
-        flow_key: str,
-        update: str,
-        condition: str,
-        values: dict[str, Any],
-        *,
-        return_new: bool = False,
-    ) -> dict[str, Any] | None:
-        """Apply a conditional update; None when the condition failed."""
-        try:
-            return conditional_update(
-                self._client,
-                self._table,
-                {"pk": av(flow_key)},
-                update,
-                f"attribute_exists(pk) AND ({condition})",
-                values,
-                names=NAMES,
-                returns="UPDATED_NEW" if return_new else "NONE",
-            )
-        except ConditionFailed:
-            return None
+        item = {
+            "pk": record.flow_key,
+            "kind": record.kind.value,
+            "subject": record.subject,
+            "phone_number": record.phone_number,
+            "verification_id": record.verification_id,
+            "status": record.status.value,
+            "attempts": record.attempts,
+            "max_attempts": record.max_attempts,
+            "send_count": record.send_count,
+            "last_sent_at": record.last_sent_at,
+            "expires_at": record.expires_at,
+            "created_at": record.created_at,
+            "ttl": ttl,
+            "data": {k: str(v) for k, v in record.data.items()},
+            "delivery_status": record.delivery_status.value,
+        }
+        put_new(self._client, self._table, item, "pk")
 
     def reserve_attempt(
         self, flow_key: str, verification_id: str, now: float, lease_until: float
     ) -> int | None:
-        new = self._update(
-            flow_key,
+        new = self._items.update_if_exists(
+            {"pk": flow_key},
             "SET check_lease_until = :lease ADD attempts :one",
             "#status = :pending AND verification_id = :vid AND attempts < max_attempts "
             "AND expires_at > :now "
             "AND (attribute_not_exists(check_lease_until) OR check_lease_until <= :now)",
             {
-                ":one": av(1),
-                ":pending": av(FlowStatus.PENDING.value),
-                ":vid": av(verification_id),
-                ":now": av(now),
-                ":lease": av(lease_until),
+                ":one": 1,
+                ":pending": FlowStatus.PENDING.value,
+                ":vid": verification_id,
+                ":now": now,
+                ":lease": lease_until,
             },
-            return_new=True,
+            returns="UPDATED_NEW",
         )
-        return None if new is None else int(number(new, "attempts"))
+        return None if new is None else int(new["attempts"])
 
     def release_check(self, flow_key: str, lease_until: float) -> bool:
         return (
-            self._update(
-                flow_key,
+            self._items.update_if_exists(
+                {"pk": flow_key},
                 "REMOVE check_lease_until",
                 "check_lease_until = :lease",
-                {":lease": av(lease_until)},
+                {":lease": lease_until},
             )
             is not None
         )
 
     def refund_attempt(self, flow_key: str, verification_id: str) -> bool:
         return (
-            self._update(
-                flow_key,
+            self._items.update_if_exists(
+                {"pk": flow_key},
                 "ADD attempts :minus_one REMOVE check_lease_until",
                 "#status = :pending AND verification_id = :vid AND attempts > :zero",
                 {
-                    ":minus_one": av(-1),
-                    ":zero": av(0),
-                    ":pending": av(FlowStatus.PENDING.value),
-                    ":vid": av(verification_id),
+                    ":minus_one": -1,
+                    ":zero": 0,
+                    ":pending": FlowStatus.PENDING.value,
+                    ":vid": verification_id,
                 },
             )
             is not None
@@ -167,7 +134,7 @@ class DynamoVerificationStore:
             FlowStatus.VERIFIED,
             now,
             extra="AND verification_id = :vid",
-            values={":vid": av(verification_id)},
+            values={":vid": verification_id},
         )
 
     def lock(self, flow_key: str, now: float) -> bool:
@@ -183,15 +150,15 @@ class DynamoVerificationStore:
         values: dict[str, Any] | None = None,
     ) -> bool:
         return (
-            self._update(
-                flow_key,
+            self._items.update_if_exists(
+                {"pk": flow_key},
                 # A flow that ended keeps no data (a pending registration's password hash).
                 "SET #status = :to, ended_at = :now REMOVE #data",
                 f"#status = :pending {extra}",
                 {
-                    ":to": av(status.value),
-                    ":now": av(now),
-                    ":pending": av(FlowStatus.PENDING.value),
+                    ":to": status.value,
+                    ":now": now,
+                    ":pending": FlowStatus.PENDING.value,
                     **(values or {}),
                 },
             )
@@ -202,18 +169,18 @@ class DynamoVerificationStore:
         self, flow_key: str, token: str, now: float, cooldown_secs: int, max_sends: int
     ) -> bool:
         return (
-            self._update(
-                flow_key,
+            self._items.update_if_exists(
+                {"pk": flow_key},
                 "SET last_sent_at = :now, send_token = :token ADD send_count :one",
                 "#status = :pending AND last_sent_at <= :cooldown_edge AND send_count < :max "
                 "AND attempts < max_attempts",
                 {
-                    ":now": av(now),
-                    ":token": av(token),
-                    ":one": av(1),
-                    ":pending": av(FlowStatus.PENDING.value),
-                    ":cooldown_edge": av(now - cooldown_secs),
-                    ":max": av(max_sends),
+                    ":now": now,
+                    ":token": token,
+                    ":one": 1,
+                    ":pending": FlowStatus.PENDING.value,
+                    ":cooldown_edge": now - cooldown_secs,
+                    ":max": max_sends,
                 },
             )
             is not None
@@ -221,11 +188,11 @@ class DynamoVerificationStore:
 
     def release_send(self, flow_key: str, token: str, previous_sent_at: float) -> bool:
         return (
-            self._update(
-                flow_key,
+            self._items.update_if_exists(
+                {"pk": flow_key},
                 "SET last_sent_at = :prev ADD send_count :minus_one REMOVE send_token",
                 "send_token = :token",
-                {":prev": av(previous_sent_at), ":minus_one": av(-1), ":token": av(token)},
+                {":prev": previous_sent_at, ":minus_one": -1, ":token": token},
             )
             is not None
         )
@@ -234,18 +201,18 @@ class DynamoVerificationStore:
         self, flow_key: str, token: str, verification_id: str, expires_at: float, ttl: int
     ) -> bool:
         return (
-            self._update(
-                flow_key,
+            self._items.update_if_exists(
+                {"pk": flow_key},
                 # A new code: what the provider said about the old one's SMS no longer holds.
                 "SET verification_id = :vid, expires_at = :exp, #ttl = :ttl "
                 "REMOVE send_token, delivery_status",
                 "#status = :pending AND send_token = :token",
                 {
-                    ":vid": av(verification_id),
-                    ":exp": av(expires_at),
-                    ":ttl": av(ttl),
-                    ":token": av(token),
-                    ":pending": av(FlowStatus.PENDING.value),
+                    ":vid": verification_id,
+                    ":exp": expires_at,
+                    ":ttl": ttl,
+                    ":token": token,
+                    ":pending": FlowStatus.PENDING.value,
                 },
             )
             is not None
@@ -262,30 +229,30 @@ class DynamoVerificationStore:
                 TableName=self._table,
                 IndexName=VERIFICATION_ID_INDEX,
                 KeyConditionExpression="verification_id = :vid",
-                ExpressionAttributeValues={":vid": av(verification_id)},
+                ExpressionAttributeValues=to_item({":vid": verification_id}),
                 Limit=10,
             )
-        return [item["pk"]["S"] for item in response.get("Items", [])]
+        return [str(from_item(item)["pk"]) for item in response.get("Items", [])]
 
     def record_delivery(
         self, flow_key: str, verification_id: str, delivery: DeliveryStatus, now: float
     ) -> bool:
-        earlier = {f":from{i}": av(status.value) for i, status in enumerate(delivery.earlier())}
+        earlier = {f":from{i}": status.value for i, status in enumerate(delivery.earlier())}
         if not earlier:
             return False  # nothing ranks below unknown
         below = "attribute_not_exists(delivery_status) OR delivery_status IN ({})".format(
             ", ".join(earlier)
         )
         return (
-            self._update(
-                flow_key,
+            self._items.update_if_exists(
+                {"pk": flow_key},
                 "SET delivery_status = :to, delivery_updated_at = :now",
                 f"#status = :pending AND verification_id = :vid AND ({below})",
                 {
-                    ":to": av(delivery.value),
-                    ":now": av(now),
-                    ":pending": av(FlowStatus.PENDING.value),
-                    ":vid": av(verification_id),
+                    ":to": delivery.value,
+                    ":now": now,
+                    ":pending": FlowStatus.PENDING.value,
+                    ":vid": verification_id,
                     **earlier,
                 },
             )

@@ -10,7 +10,7 @@ import contextlib
 import math
 from typing import TYPE_CHECKING, Any
 
-from phoneverify.adapters.dynamo.toolkit import dynamodb_errors
+from phoneverify.adapters.dynamo.toolkit import delete, put_new
 from phoneverify.domain.errors import StorageUnavailable
 from phoneverify.ports import ConditionFailed
 
@@ -30,26 +30,21 @@ class DynamoWebhookEventLedger:
         self._source = source
 
     def _key(self, event_id: str) -> dict[str, Any]:
-        return {"pk": {"S": f"{self._source}#{event_id}"}}
+        return {"pk": f"{self._source}#{event_id}"}
 
     def claim(self, event_id: str, now: float) -> bool:
         item = {
             **self._key(event_id),
-            "received_at": {"N": str(int(now))},
-            "ttl": {"N": str(math.ceil(now + self._retention))},
+            "received_at": int(now),
+            "ttl": math.ceil(now + self._retention),
         }
         try:
-            with dynamodb_errors():
-                self._client.put_item(
-                    TableName=self._table,
-                    Item=item,
-                    ConditionExpression="attribute_not_exists(pk)",
-                )
+            put_new(self._client, self._table, item, "pk")
         except ConditionFailed:
             return False
         return True
 
     def release(self, event_id: str) -> None:
         # Best effort: if this fails too, the provider's retry is answered as a duplicate.
-        with contextlib.suppress(StorageUnavailable), dynamodb_errors():
-            self._client.delete_item(TableName=self._table, Key=self._key(event_id))
+        with contextlib.suppress(StorageUnavailable):
+            delete(self._client, self._table, self._key(event_id))
