@@ -206,11 +206,8 @@ class LocalGateway:
         if server is not None:
             server.shutdown()
             server.server_close()
-        stoppers = [threading.Thread(target=pool.stop, daemon=True) for pool in pools]
-        for stopper in stoppers:
-            stopper.start()
-        for stopper in stoppers:
-            stopper.join(timeout=10)
+        for pool in pools:
+            pool.stop()
         atexit.unregister(self.stop)
 
     def __enter__(self) -> LocalGateway:
