@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -120,9 +121,7 @@ class FunctionPool:
         with self._lock:
             return sorted(worker.proc.pid for worker in self._all)
 
-    def invoke(
-        self, event: Any, request_id: str, trace_id: str = "", timeout: float | None = None
-    ) -> Outcome:
+    def invoke(self, event: Any, request_id: str, timeout: float | None = None) -> Outcome:
         """Run one invocation; ``timeout`` (seconds) caps the function's own Timeout."""
         while not self._slots.acquire(timeout=0.5):
             if self._closed:
@@ -134,7 +133,7 @@ class FunctionPool:
             outcome = self._start(worker) if cold else Outcome("ok")
             healthy = outcome.kind == "ok"
             if healthy:
-                outcome = self._call(worker, event, request_id, trace_id, timeout)
+                outcome = self._call(worker, event, request_id, timeout)
                 healthy = outcome.kind in ("ok", "error")
             outcome.cold = cold
             with self._lock:
@@ -171,9 +170,7 @@ class FunctionPool:
             self._sink.function_line(name, "Init phase timed out; environment killed")
         return outcome
 
-    def _call(
-        self, worker: Worker, event: Any, request_id: str, trace_id: str, timeout: float | None
-    ) -> Outcome:
+    def _call(self, worker: Worker, event: Any, request_id: str, timeout: float | None) -> Outcome:
         name, limit = self.function.logical_id, float(self.function.timeout)
         timeout = limit if timeout is None else min(limit, timeout)
         region = self._env.get("AWS_REGION", "us-east-1")
@@ -182,7 +179,7 @@ class FunctionPool:
             "request_id": request_id,
             "deadline_ms": int((time.time() + limit) * 1000),  # the context counts down Timeout
             "arn": f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{name}",
-            "trace_id": trace_id,
+            "trace_id": f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};Sampled=0",
         }
         outcome = worker.exchange(request, timeout)
         if outcome.kind == "timeout":
