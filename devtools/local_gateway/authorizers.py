@@ -8,7 +8,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request
 
-from .events import HttpResponse, build_rest_event, json_response, rest_query
+from .events import HttpResponse, build_rest_event, json_response, rest_query, scalar_text
 from .template import ApiConfig, AuthorizerConfig
 from .workers import Outcome
 
@@ -78,14 +78,6 @@ def evaluate_policy(document: Any, method_arn: str) -> str | None:
     return "Allow" if allowed else None
 
 
-def _context_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (str, int, float)):
-        return str(value)
-    raise ValueError(f"context values must be strings, numbers or booleans, got {value!r}")
-
-
 def interpret(
     outcome: Outcome, method_arn: str
 ) -> tuple[dict[str, Any] | None, HttpResponse | None, str]:
@@ -103,7 +95,7 @@ def interpret(
         raw_context = result.get("context") or {}
         if not isinstance(raw_context, dict):
             raise ValueError("context is not an object")
-        context: dict[str, Any] = {str(k): _context_value(v) for k, v in raw_context.items()}
+        context: dict[str, Any] = {str(k): scalar_text(v) for k, v in raw_context.items()}
     except ValueError as exc:
         return None, configuration_error(), f"malformed authorizer result: {exc}"
     if effect != "Allow":

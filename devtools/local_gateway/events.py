@@ -41,7 +41,7 @@ class HttpResponse(Response):
     default_mimetype = None  # no Content-Type unless the function or API Gateway sets one
 
 
-class MalformedResult(Exception):
+class MalformedResult(ValueError):
     """The function's result cannot be turned into an HTTP response."""
 
 
@@ -153,12 +153,13 @@ def build_rest_event(
     }
 
 
-def _text(value: Any) -> str:
+def scalar_text(value: Any) -> str:
+    """A header or authorizer context value as API Gateway passes it on (true, 3, "x")."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (str, int, float)):
         return str(value)
-    raise MalformedResult(f"header value {value!r} is not a string")
+    raise MalformedResult(f"{value!r} is not a string, number or boolean")
 
 
 def _result(result: Mapping[str, Any], headers: Headers) -> HttpResponse:
@@ -196,10 +197,10 @@ def rest_response(result: Any) -> HttpResponse:
         if not isinstance(values, list):
             raise MalformedResult(f"multiValueHeaders[{name!r}] must be a list")
         for value in values:
-            headers.add(str(name), _text(value))
+            headers.add(str(name), scalar_text(value))
     for name, value in single.items():
-        if _text(value) not in headers.getlist(str(name)):
-            headers.add(str(name), _text(value))
+        if scalar_text(value) not in headers.getlist(str(name)):
+            headers.add(str(name), scalar_text(value))
     return _result(result, headers)
 
 
@@ -253,9 +254,9 @@ def url_response(result: Any) -> HttpResponse:
     raw_headers, cookies = result.get("headers") or {}, result.get("cookies") or []
     if not isinstance(raw_headers, dict) or not isinstance(cookies, list):
         raise MalformedResult("headers must be an object and cookies a list")
-    headers = Headers([(str(k), _text(v)) for k, v in raw_headers.items()])
+    headers = Headers([(str(k), scalar_text(v)) for k, v in raw_headers.items()])
     for cookie in cookies:
-        headers.add("Set-Cookie", _text(cookie))
+        headers.add("Set-Cookie", scalar_text(cookie))
     return _result(result, headers)
 
 

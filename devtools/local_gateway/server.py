@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import secrets
 import threading
 import time
 import uuid
@@ -164,14 +163,12 @@ class LocalGateway:
             AWS_LAMBDA_FUNCTION_VERSION="$LATEST",
             AWS_LAMBDA_FUNCTION_TIMEOUT=str(function.timeout),
             AWS_LAMBDA_LOG_GROUP_NAME=f"/aws/lambda/{function_id}",
-            AWS_LAMBDA_LOG_STREAM_NAME="$LATEST",
             AWS_LAMBDA_INITIALIZATION_TYPE="on-demand",
             AWS_EXECUTION_ENV=f"AWS_Lambda_{function.runtime}",
             AWS_REGION=self.region,
             AWS_DEFAULT_REGION=self.region,
             AWS_SAM_LOCAL="true",
             LAMBDA_TASK_ROOT=str(function.code_dir),
-            LAMBDA_RUNTIME_DIR=str(Path(__file__).parent),
             _HANDLER=function.handler,
             TZ=":UTC",
         )
@@ -206,11 +203,8 @@ class LocalGateway:
         if server is not None:
             server.shutdown()
             server.server_close()
-        stoppers = [threading.Thread(target=pool.stop, daemon=True) for pool in pools]
-        for stopper in stoppers:
-            stopper.start()
-        for stopper in stoppers:
-            stopper.join(timeout=10)
+        for pool in pools:
+            pool.stop()
         atexit.unregister(self.stop)
 
     def __enter__(self) -> LocalGateway:
@@ -287,8 +281,7 @@ class LocalGateway:
             problems = self.app.functions[function_id].problems
             self.sink.function_line(function_id, f"cannot run locally: {problems}")
             return Outcome("crash")
-        trace_id = f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};Sampled=0"
-        return pool.invoke(event, request_id, trace_id=trace_id, timeout=timeout)
+        return pool.invoke(event, request_id, timeout)
 
     def _serve_api(
         self, request: Request, route: ApiRoute, params: dict[str, str], request_id: str

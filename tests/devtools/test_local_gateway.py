@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.client
 import json
 import re
@@ -79,15 +80,26 @@ def client(gateway: LocalGateway) -> Iterator[httpx.Client]:
         yield http
 
 
+def _variant(tmp_path: Path, *replacements: tuple[str, str]) -> Path:
+    """A copy of the fixture template with text replaced, beside the fixture's code."""
+    text = FIXTURE_TEMPLATE.read_text()
+    for old, new in replacements:
+        assert old in text
+        text = text.replace(old, new)
+    for name in ("src", "layer"):
+        (tmp_path / name).symlink_to(FIXTURE_APP / name)
+    template = tmp_path / "template.yaml"
+    template.write_text(text)
+    return template
+
+
 def _echo(response: httpx.Response) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
 
 
-# --------------------------------------------------------------------------------------------
-# Template reading
-# --------------------------------------------------------------------------------------------
+# -- Template reading ----------------------------------------------------------------------
 
 
 def test_real_template_routes_are_discovered() -> None:
@@ -138,14 +150,8 @@ def test_environment_resolution_with_overrides() -> None:
 
 def test_unresolvable_environment_variable_names_function_and_variable(tmp_path: Path) -> None:
     # Given a function whose environment imports another stack's output
-    template = tmp_path / "template.yaml"
-    template.write_text(
-        FIXTURE_TEMPLATE.read_text().replace(
-            "GLOBAL_ONLY: from-globals", "GLOBAL_ONLY: !ImportValue shared-vpc-id"
-        )
-    )
-    (tmp_path / "src").symlink_to(FIXTURE_APP / "src")
-    (tmp_path / "layer").symlink_to(FIXTURE_APP / "layer")
+    replacement = ("GLOBAL_ONLY: from-globals", "GLOBAL_ONLY: !ImportValue shared-vpc-id")
+    template = _variant(tmp_path, replacement)
     app = load_app(template)
 
     # When its environment is resolved, Then the error names the function and the variable
@@ -160,9 +166,7 @@ def test_unresolvable_environment_variable_names_function_and_variable(tmp_path:
         gw.start()
 
 
-# --------------------------------------------------------------------------------------------
-# REST API events (payload 1.0)
-# --------------------------------------------------------------------------------------------
+# -- REST API events (payload 1.0) ---------------------------------------------------------
 
 
 def test_rest_event_shape(client: httpx.Client) -> None:
@@ -250,6 +254,9 @@ def test_proxy_result_becomes_http_response(client: httpx.Client) -> None:
     # When the result is base64-encoded, Then the client receives the decoded bytes
     binary = client.get("/echo", params={"binary": "1"})
     assert binary.content == b"\x00\x01\xfe\xff"
+    # And a function whose other results are malformed passes a valid one through
+    fine = client.get("/malformed/ok")
+    assert (fine.status_code, fine.text) == (201, "fine")
 
 
 def test_function_environment_and_context(client: httpx.Client, gateway: LocalGateway) -> None:
@@ -293,9 +300,7 @@ def test_function_environment_and_context(client: httpx.Client, gateway: LocalGa
     assert context["aws_request_id"] == body["event"]["requestContext"]["requestId"]
 
 
-# --------------------------------------------------------------------------------------------
-# Execution environments
-# --------------------------------------------------------------------------------------------
+# -- Execution environments ----------------------------------------------------------------
 
 
 def test_warm_worker_keeps_module_state(client: httpx.Client) -> None:
@@ -330,41 +335,22 @@ def test_concurrent_requests_run_in_parallel_workers(client: httpx.Client) -> No
     assert sum(1 for b in bodies if b["invocations"] == 1) >= 3
 
 
-def test_handler_exception_is_502_and_worker_survives(client: httpx.Client) -> None:
-    # When the handler raises
-    response = client.get("/boom")
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/boom",
+        "/broken",
+        *(f"/malformed/{kind}" for kind in ("dict-body", "no-status", "not-a-dict", "extra-key")),
+    ],
+)
+def test_function_failure_is_502_every_time(client: httpx.Client, path: str) -> None:
+    # When the handler raises, its module does not import, or it returns something that is
+    # not a valid proxy result (twice: a new environment retries the import)
+    responses = [client.get(path) for _ in range(2)]
 
-    # Then API Gateway's generic error comes back
-    assert response.status_code == 502
-    assert response.json() == {"message": "Internal server error"}
-    # And the function keeps working afterwards
-    assert client.get("/boom").status_code == 502
-
-
-def test_handler_import_error_is_502(client: httpx.Client) -> None:
-    # Given a function whose handler module does not exist
-    # When it is called (twice: every new environment retries the init)
-    responses = [client.get("/broken") for _ in range(2)]
-
-    # Then each call fails like API Gateway does
+    # Then API Gateway's generic error comes back each time
     assert [r.status_code for r in responses] == [502, 502]
-    assert responses[0].json() == {"message": "Internal server error"}
-
-
-@pytest.mark.parametrize("kind", ["dict-body", "no-status", "not-a-dict", "extra-key"])
-def test_malformed_result_is_502(client: httpx.Client, kind: str) -> None:
-    # When the handler returns something that is not a valid proxy result
-    response = client.get(f"/malformed/{kind}")
-
-    # Then API Gateway's malformed-response error comes back
-    assert response.status_code == 502
-    assert response.json() == {"message": "Internal server error"}
-
-
-def test_valid_result_from_same_function_passes(client: httpx.Client) -> None:
-    response = client.get("/malformed/ok")
-    assert response.status_code == 201
-    assert response.text == "fine"
+    assert all(r.json() == {"message": "Internal server error"} for r in responses)
 
 
 def test_timeout_is_504_and_worker_is_killed(client: httpx.Client, gateway: LocalGateway) -> None:
@@ -381,9 +367,7 @@ def test_timeout_is_504_and_worker_is_killed(client: httpx.Client, gateway: Loca
     assert gateway.worker_pids().get("SlowFunction", []) == []
 
 
-# --------------------------------------------------------------------------------------------
-# Routing, CORS, static files
-# --------------------------------------------------------------------------------------------
+# -- Routing, CORS, static files -----------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -455,9 +439,7 @@ def test_static_files_refuse_directory_traversal(gateway: LocalGateway, target: 
     assert b"AWSTemplateFormatVersion" not in body
 
 
-# --------------------------------------------------------------------------------------------
-# Function URLs (payload 2.0)
-# --------------------------------------------------------------------------------------------
+# -- Function URLs (payload 2.0) -----------------------------------------------------------
 
 
 def test_function_url_event_shape(client: httpx.Client) -> None:
@@ -521,9 +503,7 @@ def test_function_url_handler_error_is_502(client: httpx.Client) -> None:
     assert response.text == "Internal Server Error"
 
 
-# --------------------------------------------------------------------------------------------
-# Lambda authorizer (REQUEST)
-# --------------------------------------------------------------------------------------------
+# -- Lambda authorizer (REQUEST) -----------------------------------------------------------
 
 
 def test_authorizer_allows_and_passes_context(client: httpx.Client, gateway: LocalGateway) -> None:
@@ -583,21 +563,17 @@ def test_authorizer_none_on_event_disables_default_authorizer(client: httpx.Clie
 def test_token_authorizer_and_authorized_cors_preflight(tmp_path: Path) -> None:
     # Given the SecureApi switched to a TOKEN authorizer, with Cors and SAM's default of
     # also protecting the CORS preflight
-    text = FIXTURE_TEMPLATE.read_text()
-    text = text.replace(
-        "      StageName: secure\n", "      StageName: secure\n      Cors: \"'*'\"\n"
+    template = _variant(
+        tmp_path,
+        ("      StageName: secure\n", "      StageName: secure\n      Cors: \"'*'\"\n"),
+        ("        AddDefaultAuthorizerToCorsPreflight: false\n", ""),
+        ("FunctionPayloadType: REQUEST", "FunctionPayloadType: TOKEN"),
+        (
+            "              Headers:\n                - Authorization\n",
+            "              Header: X-Token\n"
+            "              ValidationExpression: '^Bearer [a-z]+$'\n",
+        ),
     )
-    text = text.replace("        AddDefaultAuthorizerToCorsPreflight: false\n", "")
-    text = text.replace("FunctionPayloadType: REQUEST", "FunctionPayloadType: TOKEN")
-    text = text.replace(
-        "            Identity:\n              Headers:\n                - Authorization\n",
-        "            Identity:\n              Header: X-Token\n"
-        "              ValidationExpression: '^Bearer [a-z]+$'\n",
-    )
-    template = tmp_path / "template.yaml"
-    template.write_text(text)
-    for name in ("src", "layer"):
-        (tmp_path / name).symlink_to(FIXTURE_APP / name)
 
     local = LocalGateway(template, port=0, extra_env=EXTRA_ENV, quiet=True)
     with local as gw, httpx.Client(base_url=gw.base_url, timeout=10) as http:
@@ -615,9 +591,7 @@ def test_token_authorizer_and_authorized_cors_preflight(tmp_path: Path) -> None:
         assert preflight.headers["Access-Control-Allow-Methods"] == "GET,OPTIONS"
 
 
-# --------------------------------------------------------------------------------------------
-# Process lifecycle
-# --------------------------------------------------------------------------------------------
+# -- Process lifecycle ---------------------------------------------------------------------
 
 
 def test_stop_leaves_no_worker_processes() -> None:
@@ -640,38 +614,37 @@ def test_stop_leaves_no_worker_processes() -> None:
     assert _wait_dead(pids, 2.0) == []
 
 
-def _start_cli(*extra: str) -> tuple[subprocess.Popen[str], str]:
+@contextlib.contextmanager
+def _cli() -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """The command-line gateway on a free port: (process, base URL); killed at the end."""
+    command = [sys.executable, "-m", "devtools.local_gateway", "-t", str(FIXTURE_TEMPLATE)]
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "devtools.local_gateway",
-            "--template",
-            str(FIXTURE_TEMPLATE),
-            "--port",
-            "0",
-            "--quiet",
-            *extra,
-        ],
+        [*command, "--port", "0", "--quiet", "--extra-env", f"AWS_DEFAULT_REGION={REGION}"],
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
         text=True,
     )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    match = re.search(r"Listening on (http://\S+)", line)
-    if match is None:
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        match = re.search(r"Listening on (http://\S+)", line)
+        assert match is not None, f"gateway did not start: {line!r}"
+        yield process, match.group(1)
+    finally:
         process.kill()
-        pytest.fail(f"gateway did not start: {line!r}")
-    return process, match.group(1)
+        process.wait()
+
+
+def _children(pid: int) -> set[int]:
+    tasks = Path(f"/proc/{pid}/task").iterdir()
+    return {int(child) for task in tasks for child in (task / "children").read_text().split()}
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_cli_signal_stops_workers(signum: int) -> None:
     # Given the command-line gateway with a warm worker
-    process, base_url = _start_cli("--extra-env", f"AWS_DEFAULT_REGION={REGION}")
-    try:
+    with _cli() as (process, base_url):
         pid = httpx.get(f"{base_url}/echo", timeout=10).json()["state"]["pid"]
         assert _alive(pid)
 
@@ -681,25 +654,21 @@ def test_cli_signal_stops_workers(signum: int) -> None:
         # Then it exits cleanly and the worker is gone
         assert process.wait(timeout=10) == 0
         assert _wait_dead([pid], 3.0) == []
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 def test_workers_exit_when_gateway_is_killed() -> None:
-    # Given the command-line gateway with a busy and an idle worker
-    process, base_url = _start_cli()
-    try:
-        pid = httpx.get(f"{base_url}/echo", timeout=10).json()["state"]["pid"]
+    # Given the command-line gateway with an idle worker and one busy for four seconds
+    with _cli() as (process, base_url), ThreadPoolExecutor(max_workers=1) as pool:
+        idle = httpx.get(f"{base_url}/echo", timeout=10).json()["state"]["pid"]
+        pool.submit(httpx.get, f"{base_url}/sleep", params={"seconds": "4"}, timeout=10)
+        assert process.stderr is not None
+        assert any("[SleepFunction] START" in line for line in process.stderr)
+        workers = _children(process.pid)
+        assert idle in workers and len(workers) == 2
 
         # When the gateway is killed without any chance to clean up
         process.kill()
         process.wait(timeout=5)
 
-        # Then the orphaned worker notices and exits by itself
-        assert _wait_dead([pid], 3.0) == []
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        # Then both orphaned workers notice and exit by themselves, the busy one mid-call
+        assert _wait_dead(sorted(workers), 3.0) == []
