@@ -43,15 +43,7 @@ def stack(monkeypatch: pytest.MonkeyPatch, emulator: TelnyxEmulator) -> Iterator
 
 
 def sign_in(stack: FunctionStack, email: str = "demo@example.com") -> str:
-    status, body, _ = stack.call("login", {"email": email, "password": PASSWORD})
-    assert status == 200, body
-    if "token" not in body:
-        status, body, _ = stack.call(
-            "login_verify", {"flow_id": body["flow_id"], "code": stack.code_for(PHONE)}
-        )
-        assert status == 200, body
-    token: str = body["token"]
-    return token
+    return stack.sign_in(email, PASSWORD, PHONE)
 
 
 def logout(

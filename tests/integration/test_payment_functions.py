@@ -324,16 +324,7 @@ def test_the_sample_authorizer_event_is_refused(authorizer: ModuleType) -> None:
 
 # -- GET /verify/status?payment_id=… with the payer's token ---------------------------------
 def sign_in(stack: FunctionStack, email: str = "demo@example.com") -> str:
-    """The account's token, after the code from the SMS when it has a phone."""
-    status, body, _ = stack.call("login", {"email": email, "password": PASSWORD})
-    assert status == 200, body
-    if "token" not in body:
-        status, body, _ = stack.call(
-            "login_verify", {"flow_id": body["flow_id"], "code": stack.code_for(PHONE)}
-        )
-        assert status == 200, body
-    token: str = body["token"]
-    return token
+    return stack.sign_in(email, PASSWORD, PHONE)
 
 
 def payment_status(
