@@ -151,9 +151,11 @@ class RequestHandler(BaseHTTPRequestHandler):
         except Exception:
             logger.exception("unexpected error handling %s %s", method, masked_path(path))
             status, payload = 500, errors.TelnyxApiError(500, "10007").envelope()
-        self._send(method, status, payload)
-        for action in self._after_response:
-            action()
+        try:
+            self._send(method, status, payload)
+        finally:
+            for action in self._after_response:
+                action()
 
     def _read_body(self) -> bytes:
         length_header = self.headers.get("Content-Length")
@@ -219,11 +221,11 @@ class RequestHandler(BaseHTTPRequestHandler):
 
     def _send_sms(self, raw: bytes) -> dict[str, Any]:
         result = self.server.state.trigger_sms(_parse_json(raw))
-        # Events go out once the caller has its answer, as they would from Telnyx.
+        # Events go out once the caller has its answer, as they would from Telnyx; they count
+        # as in flight from now, so a caller waiting for webhooks never sees a gap.
+        send = self.server.dispatcher.hold()
         self._after_response.append(
-            lambda: self.server.dispatcher.dispatch(
-                result.events, result.occurred, result.webhook_fault
-            )
+            lambda: send(result.events, result.occurred, result.webhook_fault)
         )
         return {"data": result.verification}
 

@@ -16,6 +16,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,24 @@ class WebhookDispatcher:
         self._generation = 0
         self._log: list[dict[str, Any]] = []
         self._stopping = threading.Event()
+
+    def hold(self) -> Callable[[list[tuple[str, dict[str, Any]]], float, str | None], None]:
+        """Count a dispatch as in flight now, and return what sends it later: `wait_idle` then
+        waits for events whose request has been answered but whose thread has not started."""
+        with self._cond:
+            self._active += 1
+
+        def send(
+            events: list[tuple[str, dict[str, Any]]], occurred: float, fault: str | None
+        ) -> None:
+            try:
+                self.dispatch(events, occurred, fault)
+            finally:
+                with self._cond:
+                    self._active -= 1
+                    self._cond.notify_all()
+
+        return send
 
     def dispatch(
         self,
