@@ -117,17 +117,7 @@ class AnyFlow:
         **detail: Any,
     ) -> None:
         """An event that no challenge carries (a password decision, a refused webhook)."""
-        self._events.record(
-            VerificationEvent(
-                type=event_type,
-                kind=kind,
-                subject=subject,
-                masked_phone="",
-                at=self._clock.now(),
-                origin=origin,
-                detail=detail,
-            )
-        )
+        self._publish(event_type, kind, subject, "", origin, detail)
 
     def emit(
         self,
@@ -137,12 +127,24 @@ class AnyFlow:
         **detail: Any,
     ) -> None:
         """An event about one challenge, with its kind, subject and masked phone."""
+        masked = mask_phone(record.phone_number)
+        self._publish(event_type, record.kind, record.subject, masked, origin, detail)
+
+    def _publish(
+        self,
+        event_type: VerificationEventType,
+        kind: FlowKind,
+        subject: str,
+        masked_phone: str,
+        origin: RequestOrigin,
+        detail: dict[str, Any],
+    ) -> None:
         self._events.record(
             VerificationEvent(
                 type=event_type,
-                kind=record.kind,
-                subject=record.subject,
-                masked_phone=mask_phone(record.phone_number),
+                kind=kind,
+                subject=subject,
+                masked_phone=masked_phone,
                 at=self._clock.now(),
                 origin=origin,
                 detail=detail,

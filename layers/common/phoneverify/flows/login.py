@@ -46,7 +46,8 @@ class LoginFlow:
         not; an unknown email costs one bcrypt check too and gets the same answer as a wrong
         password. Every decision is an audited event.
         """
-        key = account_key(normalise_email(email))
+        address = normalise_email(email)
+        key = account_key(address)
         try:
             attempt = self._throttle.admit(key, origin)
         except LoginThrottled as exc:
@@ -57,7 +58,7 @@ class LoginFlow:
                 retry_after=exc.retry_after,
             )
             raise
-        user = self._users.find_by_email(normalise_email(email))
+        user = self._users.find_by_email(address)
         password_ok = self._passwords.verify(password, user.password_hash if user else None)
         if user is None or not password_ok:
             wait = self._throttle.failed(attempt)
