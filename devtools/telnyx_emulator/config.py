@@ -9,6 +9,10 @@ from dataclasses import dataclass, field
 DEFAULT_API_KEY = "KEY_LOCAL"
 DEFAULT_PROFILE_ID = "49000000-0000-4000-8000-000000000001"
 DEFAULT_SMS_TEMPLATE = "Your verification code is {code}."
+# The Messaging API's sender: the one number of ours (`from`) and the one messaging profile
+# (`messaging_profile_id`) that exist. +1 555-01XX numbers are reserved for fiction.
+DEFAULT_MESSAGING_FROM = "+15550100001"
+DEFAULT_MESSAGING_PROFILE_ID = "40000000-0000-4000-8000-000000000002"
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,8 @@ class EmulatorConfig:
     webhook_event_gap_secs: float = 0.0
     sms_template: str = DEFAULT_SMS_TEMPLATE
     log_requests: bool = True
+    messaging_from: str = DEFAULT_MESSAGING_FROM
+    messaging_profile_id: str = DEFAULT_MESSAGING_PROFILE_ID
 
     def __post_init__(self) -> None:
         if not self.api_key:

@@ -13,7 +13,7 @@ from devtools.telnyx_emulator.webhooks import WebhookDispatcher, load_signer
 
 
 class TelnyxEmulator:
-    """A Telnyx Verify v2 emulator listening on a real socket.
+    """A Telnyx Verify v2 (and Messaging `POST /v2/messages`) emulator on a real socket.
 
     >>> emu = TelnyxEmulator(EmulatorConfig(port=0)); emu.start()
     >>> emu.base_url   # the API is under emu.base_url + "/v2"
@@ -122,13 +122,24 @@ class TelnyxEmulator:
     # -- outbox, webhook log ----------------------------------------------------
 
     def messages(
-        self, phone_number: str | None = None, *, include_undelivered: bool = False
+        self,
+        phone_number: str | None = None,
+        *,
+        include_undelivered: bool = False,
+        kind: str | None = None,
     ) -> list[dict[str, Any]]:
-        """SMS the emulator delivered, newest first (as GET /_emulator/messages)."""
-        return self._state.messages(phone_number, include_undelivered=include_undelivered)
+        """SMS the emulator delivered, newest first (as GET /_emulator/messages): codes
+        (`"kind": "code"`) and notices (`"kind": "notice"`, no `code`); `kind` keeps one."""
+        return self._state.messages(
+            phone_number, include_undelivered=include_undelivered, kind=kind
+        )
+
+    def notices(self, phone_number: str | None = None) -> list[dict[str, Any]]:
+        """Notices delivered (POST /v2/messages), newest first."""
+        return self.messages(phone_number, kind="notice")
 
     def latest_code(self, phone_number: str) -> str | None:
-        found = self.messages(phone_number)
+        found = self.messages(phone_number, kind="code")
         return str(found[0]["code"]) if found else None
 
     def webhook_log(self) -> list[dict[str, Any]]:

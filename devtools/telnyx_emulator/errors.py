@@ -34,6 +34,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Phone number must be in +E.164 format",
         "The specified phone number parameter must be in +E.164 format.",
     ),
+    # Messaging (developers.telnyx.com, "Messaging error codes").
+    "40305": ("Invalid 'from' address", "The 'from' address is not a number of this account."),
+    "40310": ("Invalid 'to' address", "The 'to' address is not a valid +E.164 phone number."),
 }
 
 # HTTP status -> catalogue code used for injected faults.

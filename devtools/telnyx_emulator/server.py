@@ -197,6 +197,8 @@ class RequestHandler(BaseHTTPRequestHandler):
     def _route(self, method: str, path: str) -> tuple[_Route, tuple[str, ...]] | None:
         state = self.server.state
         parts = tuple(unquote(p) for p in path.split("/")[1:])
+        if parts == ("v2", "messages") and method == "POST":
+            return _Route("message", lambda _a, raw: self._send_message(raw)), ()
         if len(parts) < 2 or parts[0] != "v2" or parts[1] != "verifications":
             return None
         rest = parts[2:]
@@ -229,6 +231,10 @@ class RequestHandler(BaseHTTPRequestHandler):
         )
         return {"data": result.verification}
 
+    def _send_message(self, raw: bytes) -> dict[str, Any]:
+        key = self.headers.get("Idempotency-Key") or None
+        return {"data": self.server.state.send_message(_parse_json(raw), key)}
+
     def _api(self, method: str, path: str, raw: bytes) -> tuple[int, Any]:
         if not self._authorized():
             raise errors.authentication_failed()
@@ -257,9 +263,13 @@ class RequestHandler(BaseHTTPRequestHandler):
             return 200, {"public_key": server.signer.public_key_b64}
         if (method, name) == ("GET", "messages"):
             params = _parse_query(query)
+            kind = params.get("kind") or None
+            if kind not in (None, "code", "notice"):
+                raise BadDevRequest("kind must be 'code' or 'notice'")
             data = server.state.messages(
                 params.get("phone_number") or None,
                 include_undelivered=_truthy(params.get("include_undelivered")),
+                kind=kind,
             )
             return 200, {"data": data}
         if (method, name) == ("GET", "webhooks"):

@@ -21,8 +21,9 @@ from devtools.telnyx_emulator.config import EmulatorConfig
 E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
 _CUSTOM_CODE = re.compile(r"^[0-9]{1,32}$")
 
-Endpoint = Literal["send", "verify", "retrieve", "any"]
-ENDPOINTS: tuple[str, ...] = ("send", "verify", "retrieve", "any")
+Endpoint = Literal["send", "verify", "retrieve", "message", "any"]
+ENDPOINTS: tuple[str, ...] = ("send", "verify", "retrieve", "message", "any")
+MAX_TEXT_CHARS = 1_600  # Telnyx's limit for one SMS body (10 parts)
 DeliveryOutcome = Literal["delivered", "delivery_failed", "sending_failed"]
 # "failed" is shorthand for "delivery_failed".
 DELIVERY_FAULTS: dict[str, DeliveryOutcome] = {
@@ -148,6 +149,7 @@ class OutboxMessage:
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "kind": "code",
             "phone_number": self.phone_number,
             "code": self.code,
             "verification_id": self.verification_id,
@@ -156,6 +158,37 @@ class OutboxMessage:
             "verify_profile_id": self.verify_profile_id,
             "delivery_status": self.delivery_status,
         }
+
+
+@dataclass(frozen=True)
+class OutboxNotice:
+    """A message sent through the Messaging API (POST /v2/messages): no code in it."""
+
+    phone_number: str
+    message_id: str
+    sender: str  # the `from` number or the messaging profile id
+    created: float
+    text: str
+    delivery_status: DeliveryOutcome = "delivered"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": "notice",
+            "phone_number": self.phone_number,
+            "message_id": self.message_id,
+            "from": self.sender,
+            "created_at": record_time(self.created),
+            "text": self.text,
+            "delivery_status": self.delivery_status,
+        }
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """A POST /v2/messages that was accepted: its record as the API answers it."""
+
+    record: dict[str, Any]
+    message: OutboxNotice
 
 
 @dataclass(frozen=True)
@@ -196,7 +229,8 @@ class EmulatorState:
         self._lock = threading.Lock()
         self._clock_offset = 0.0
         self._verifications: dict[str, VerificationRecord] = {}
-        self._outbox: list[OutboxMessage] = []
+        self._outbox: list[OutboxMessage | OutboxNotice] = []
+        self._sent_by_key: dict[str, SentMessage] = {}  # Idempotency-Key -> the first answer
         self._faults = _Faults()
 
     # -- time -----------------------------------------------------------------
@@ -392,17 +426,65 @@ class EmulatorState:
         n = self._config.code_length
         return str(secrets.randbelow(10**n)).zfill(n)
 
+    # -- Messaging API ----------------------------------------------------------
+
+    def send_message(self, raw_body: Any, idempotency_key: str | None = None) -> dict[str, Any]:
+        """POST /v2/messages: one SMS from our number or messaging profile. A repeated
+        Idempotency-Key answers the first message again and sends nothing."""
+        body = _require_object(raw_body)
+        to = _require_string(body, "to")
+        if not E164.match(to):
+            raise errors.TelnyxApiError(400, "40310", pointer="/to")
+        text = _require_string(body, "text")
+        if len(text) > MAX_TEXT_CHARS:
+            raise errors.invalid_parameter("text", "The 'text' parameter is too long.")
+        kind = body.get("type", "SMS")
+        if kind != "SMS":
+            raise errors.invalid_parameter("type", "Only 'SMS' messages can be sent here.")
+        sender = body.get("from")
+        profile_id = body.get("messaging_profile_id")
+        if sender is None and profile_id is None:
+            raise errors.missing_parameter("from")
+        if sender is not None and sender != self._config.messaging_from:
+            raise errors.TelnyxApiError(400, "40305", pointer="/from")
+        if profile_id is not None and profile_id != self._config.messaging_profile_id:
+            raise errors.not_found(pointer="/messaging_profile_id")
+        with self._lock:
+            if idempotency_key and idempotency_key in self._sent_by_key:
+                return self._sent_by_key[idempotency_key].record
+            now = self._now()
+            notice = OutboxNotice(
+                phone_number=to,
+                message_id=str(uuid.uuid4()),
+                sender=str(sender or profile_id),
+                created=now,
+                text=text,
+                delivery_status=self._take_delivery_outcome(),
+            )
+            self._outbox.append(notice)
+            record = _message_record(notice, self._config, sender is not None)
+            if idempotency_key:
+                self._sent_by_key[idempotency_key] = SentMessage(record, notice)
+            return record
+
     # -- outbox ---------------------------------------------------------------
 
     def messages(
-        self, phone_number: str | None = None, *, include_undelivered: bool = False
+        self,
+        phone_number: str | None = None,
+        *,
+        include_undelivered: bool = False,
+        kind: str | None = None,
     ) -> list[dict[str, Any]]:
+        """The outbox, newest first; `kind` ("code" or "notice") keeps one kind."""
+        wanted = {"code": OutboxMessage, "notice": OutboxNotice}.get(kind or "", object)
         with self._lock:
             selected = [
                 m
                 for m in self._outbox
                 if (phone_number is None or m.phone_number == phone_number)
                 and (include_undelivered or m.delivery_status == "delivered")
+                and isinstance(m, wanted)
             ]
         # Newest first; list order breaks ties between messages sent in the same instant.
         ordered = sorted(enumerate(selected), key=lambda im: (im[1].created, im[0]), reverse=True)
@@ -470,5 +552,45 @@ class EmulatorState:
         with self._lock:
             self._verifications.clear()
             self._outbox.clear()
+            self._sent_by_key.clear()
             self._faults = _Faults()
             self._clock_offset = 0.0
+
+
+def _message_record(
+    notice: OutboxNotice, config: EmulatorConfig, by_number: bool
+) -> dict[str, Any]:
+    """The `data` of Telnyx's answer to POST /v2/messages (the SDK's OutboundMessagePayload):
+    accepted and queued, nothing sent yet."""
+    sent_from = notice.sender if by_number else config.messaging_from
+    return {
+        "record_type": "message",
+        "direction": "outbound",
+        "id": notice.message_id,
+        "type": "SMS",
+        "messaging_profile_id": config.messaging_profile_id,
+        "organization_id": "00000000-0000-4000-8000-000000000000",
+        "from": {"phone_number": sent_from, "carrier": "Telnyx", "line_type": "Wireless"},
+        "to": [
+            {
+                "phone_number": notice.phone_number,
+                "status": "queued",
+                "carrier": "",
+                "line_type": "Wireless",
+            }
+        ],
+        "cc": [],
+        "text": notice.text,
+        "media": [],
+        "webhook_url": None,
+        "webhook_failover_url": None,
+        "encoding": "GSM-7",
+        "parts": 1 + len(notice.text) // 160,
+        "tags": [],
+        "cost": None,
+        "received_at": event_time(notice.created),
+        "sent_at": None,
+        "completed_at": None,
+        "valid_until": None,
+        "errors": [],
+    }
