@@ -36,6 +36,7 @@ ENV = {
     "TELNYX_API_BASE_URL": "https://api.telnyx.com",
     "TELNYX_API_KEY_PARAM": "/x/key",
     "TELNYX_VERIFY_PROFILE_ID_PARAM": "/x/profile",
+    "TELNYX_MESSAGING_SENDER_PARAM": "/x/messaging-sender",
     "JWT_SIGNING_SECRET_PARAM": "/x/jwt",
     "TELNYX_PUBLIC_KEY_PARAM": "/x/public-key",
     "JWT_ISSUER": "iss",

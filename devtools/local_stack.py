@@ -146,6 +146,7 @@ class StackConfig:
     telnyx_api_key: str | None = None  # set (with the profile id) to use the real Telnyx API
     telnyx_profile_id: str | None = None
     telnyx_public_key: str | None = None
+    telnyx_messaging_sender: str | None = None  # with the real API: notices' number or profile
     static_dir: Path | None = field(default_factory=lambda: _existing(ROOT / "web"))
     gateway_env: dict[str, str] = field(default_factory=dict)
     quiet: bool = False
@@ -300,13 +301,16 @@ class LocalStack:
         if cfg.real_telnyx:
             api_key, profile_id = cfg.telnyx_api_key or "", cfg.telnyx_profile_id or ""
             public_key = cfg.telnyx_public_key or "not-configured"
+            messaging_sender = cfg.telnyx_messaging_sender or "not-configured"
         else:
             assert self.emulator is not None
             api_key, profile_id = self.emulator.config.api_key, self.emulator.config.profile_id
             public_key = self.emulator.public_key_b64
+            messaging_sender = self.emulator.config.messaging_from
         values = {
             "TelnyxApiKeyParameterName": ("SecureString", api_key),
             "TelnyxVerifyProfileIdParameterName": ("String", profile_id),
+            "TelnyxMessagingSenderParameterName": ("String", messaging_sender),
             "JwtSigningSecretParameterName": ("SecureString", _PROCESS_SECRETS.jwt_signing_secret),
             "TelnyxPublicKeyParameterName": ("String", public_key),
         }
@@ -393,6 +397,7 @@ def main(argv: list[str] | None = None) -> int:
         telnyx_api_key=os.environ.get("TELNYX_API_KEY") or None,
         telnyx_profile_id=os.environ.get("TELNYX_VERIFY_PROFILE_ID") or None,
         telnyx_public_key=os.environ.get("TELNYX_PUBLIC_KEY") or None,
+        telnyx_messaging_sender=os.environ.get("TELNYX_MESSAGING_SENDER") or None,
     )
     if os.environ.get("TELNYX_API_KEY") and not config.real_telnyx:
         print("TELNYX_API_KEY is set but TELNYX_VERIFY_PROFILE_ID is not", file=sys.stderr)

@@ -4,21 +4,22 @@ it needs its own claims (`jti`, `exp`), which the authorizer does not pass on.""
 
 from __future__ import annotations
 
-from phoneverify.config import TokenSettings
+from phoneverify.config import LogoutSettings
 from phoneverify.http.app import http_app, lambda_handler_for
 from phoneverify.http.auth import BEARER_REQUIRED, bearer_claims
 from phoneverify.http.requests import LogoutRequest, request_origin
 from phoneverify.http.responses import LoggedOutResponse, logged_out_response
 from phoneverify.runtime import Runtime
 
-runtime = Runtime.from_environment(TokenSettings)
+runtime = Runtime.from_environment(LogoutSettings)
 app = http_app(runtime.settings.allowed_origin)
 
 
 @app.post("/logout", security=BEARER_REQUIRED)
 def logout(body: LogoutRequest) -> LoggedOutResponse:
-    claims = bearer_claims(app, runtime.sessions)
-    return logged_out_response(runtime.sessions.logout(claims, body.all, request_origin(app)))
+    sessions = runtime.logout_sessions
+    claims = bearer_claims(app, sessions)
+    return logged_out_response(sessions.logout(claims, body.all, request_origin(app)))
 
 
 lambda_handler = lambda_handler_for(app, runtime.metrics)

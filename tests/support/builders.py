@@ -31,6 +31,7 @@ from tests.support.fakes import (
     InMemoryUsers,
     InMemoryVerificationStore,
     RecordingEvents,
+    RecordingNotices,
 )
 
 SIGNING_SECRET = "unit-test-signing-secret-0123456789abcdef"
@@ -74,6 +75,7 @@ class LoginWorld:
     revocations: InMemoryTokenRevocations = field(init=False)  # over `users`
     sessions: Sessions = field(init=False)  # bearer tokens and logout
     pauses: list[float] = field(default_factory=list)  # how long decoys waited, in seconds
+    notices: RecordingNotices = field(default_factory=RecordingNotices)  # SMS to the owner
 
     def challenges(self, kind_or_policy: FlowKind | ChallengePolicy) -> Challenges:
         """Challenges over this world's store, outbox, clock, limits and failure counter."""
@@ -88,6 +90,7 @@ class LoginWorld:
             failures=self.failures,
             pause=self.pauses.append,
             account_tokens=self.users,
+            notices=self.notices,
         )
 
 
@@ -119,7 +122,11 @@ def login_world(**policy_overrides: object) -> LoginWorld:
     )
     world.revocations = InMemoryTokenRevocations(users, clock)
     world.sessions = Sessions(
-        tokens=tokens, revocations=world.revocations, events=events, clock=clock
+        tokens=tokens,
+        revocations=world.revocations,
+        events=events,
+        clock=clock,
+        notices=world.notices,
     )
     return world
 
@@ -140,6 +147,7 @@ def password_reset_world() -> tuple[LoginWorld, PasswordResetFlow]:
         challenges=world.challenges(reset_policy),
         throttle=world.throttle,
         clock=world.clock,
+        notices=world.notices,
     )
     return world, flow
 

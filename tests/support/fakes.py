@@ -28,6 +28,7 @@ from phoneverify.domain.models import (
     DeliveryStatus,
     Exemption,
     FlowStatus,
+    NoticeEvent,
     PasswordAttempt,
     Payment,
     PaymentStatus,
@@ -43,6 +44,7 @@ from phoneverify.domain.send_limits import (
     METRIC_BUDGET_EXHAUSTED,
     METRIC_REFUSED,
     SendCaps,
+    notice_counters,
     refusal,
     send_counters,
 )
@@ -136,11 +138,13 @@ class InMemoryUsers:
                 self.by_phone[user.phone_number] = user
             self.phone_verified_at[user.user_id] = phone_verified_at
 
-    def end_all_tokens(self, user_id: str) -> None:
+    def end_all_tokens(self, user_id: str) -> str | None:
         with self._lock:
             user = self.get(user_id)
-            if user is not None:
-                self.replace(replace(user, token_generation=user.token_generation + 1))
+            if user is None:
+                return None
+            self.replace(replace(user, token_generation=user.token_generation + 1))
+            return user.phone_number
 
     def reset_password(self, user_id: str, password_hash: str, now: float) -> None:
         with self._lock:
@@ -167,8 +171,8 @@ class InMemoryTokenRevocations:
     def end_token(self, jti: str, expires_at: int) -> None:
         self.ended.setdefault(jti, expires_at)
 
-    def end_all_tokens(self, user_id: str) -> None:
-        self.users.end_all_tokens(user_id)
+    def end_all_tokens(self, user_id: str) -> str | None:
+        return self.users.end_all_tokens(user_id)
 
     def refusal(self, claims: TokenClaims) -> str | None:
         self.checks += 1
@@ -336,6 +340,16 @@ class InMemoryWebhookEventLedger:
 
     def release(self, event_id: str) -> None:
         self.event_ids.discard(event_id)
+
+
+class RecordingNotices:
+    """AccountNotices that keeps (phone, event) of every notice, in order."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, NoticeEvent]] = []
+
+    def notify(self, phone: str, event: NoticeEvent) -> None:
+        self.sent.append((phone, event))
 
 
 class RecordingEvents:
@@ -577,7 +591,13 @@ class InMemorySendLimits:
 
     def admit(self, phone_number: str, subject: str, origin: RequestOrigin) -> SendPermit:
         now = self.clock.now()
-        counters = send_counters(self.caps, phone_number, subject, origin, now)
+        return self._count(send_counters(self.caps, phone_number, subject, origin, now), now)
+
+    def admit_notice(self, phone_number: str) -> SendPermit:
+        now = self.clock.now()
+        return self._count(notice_counters(self.caps, phone_number, now), now)
+
+    def _count(self, counters: list[tuple[str, str, int]], now: float) -> SendPermit:
         with self._lock:
             refused = [layer for layer, key, cap in counters if self.counts.get(key, 0) >= cap]
             if refused:

@@ -111,6 +111,7 @@ def function_stack(
         for name, kind, value in [
             (env["TELNYX_API_KEY_PARAM"], "SecureString", emulator.config.api_key),
             (env["TELNYX_VERIFY_PROFILE_ID_PARAM"], "String", emulator.config.profile_id),
+            (env["TELNYX_MESSAGING_SENDER_PARAM"], "String", emulator.config.messaging_from),
             (env["JWT_SIGNING_SECRET_PARAM"], "SecureString", SIGNING_SECRET),
         ]:
             ssm.put_parameter(Name=name, Type=kind, Value=value)

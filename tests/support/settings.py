@@ -10,6 +10,7 @@ VALID: dict[str, str] = {
     "TELNYX_API_BASE_URL": "https://api.telnyx.com/",
     "TELNYX_API_KEY_PARAM": "/phone-verify/dev/telnyx-api-key",
     "TELNYX_VERIFY_PROFILE_ID_PARAM": "/phone-verify/dev/telnyx-verify-profile-id",
+    "TELNYX_MESSAGING_SENDER_PARAM": "/phone-verify/dev/telnyx-messaging-sender",
     "JWT_SIGNING_SECRET_PARAM": "/phone-verify/dev/jwt-signing-secret",
     "JWT_ISSUER": "iss",
     "JWT_AUDIENCE": "aud",

@@ -4,9 +4,9 @@ Required settings have no defaults: a missing or empty variable fails the cold s
 message naming it. Tunables (timeouts, caps) have documented defaults (docs/configuration.md).
 
 `Settings` is what every function needs; a function that needs more reads one of the types
-below it (`CodeSettings`, `TokenSettings`, `PaymentRecordSettings`, `PaymentSettings`,
-`CancelSettings`, `StatusSettings`, `WebhookSettings`), whose extra fields are required:
-`Runtime.from_environment(<type>)` validates them once, at cold start.
+below it (`CodeSettings`, `TokenSettings`, `LogoutSettings`, `PaymentRecordSettings`,
+`PaymentSettings`, `CancelSettings`, `StatusSettings`, `WebhookSettings`), whose extra fields
+are required: `Runtime.from_environment(<type>)` validates them once, at cold start.
 """
 
 from __future__ import annotations
@@ -38,6 +38,9 @@ class Settings(BaseModel):
     telnyx_api_base_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(:\d+)?(/[^\s]*)?$")]
     telnyx_api_key_param: SsmName
     telnyx_verify_profile_id_param: SsmName
+    # The sender of notices (docs/phone-lifecycle.md#notices): a number of ours (+E.164) or a
+    # messaging profile id, held in SSM like the verify profile id.
+    telnyx_messaging_sender_param: SsmName
     jwt_signing_secret_param: SsmName
     jwt_issuer: NonEmpty
     jwt_audience: NonEmpty
@@ -93,6 +96,15 @@ class Settings(BaseModel):
     # Comma-separated ISO 3166 alpha-2 codes ("US,CA,GB").
     allowed_countries: tuple[str, ...] = tuple(sorted(DEFAULT_ALLOWED_COUNTRIES))
     allow_voip_numbers: bool = False
+    # Notices (docs/phone-lifecycle.md#notices): the service's name in their text (letters,
+    # digits, spaces and .-' only: never a link), notices per number per send-limit window,
+    # attempts while Telnyx cannot answer and each attempt's timeout.
+    notice_service_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9 .'-]{0,29}$")] = (
+        "Phone Verify"
+    )
+    max_notices_per_phone: Annotated[int, Field(ge=1, le=1_000)] = 5
+    notice_max_attempts: Annotated[int, Field(ge=1, le=5)] = 3
+    notice_timeout_secs: Annotated[float, Field(gt=0, le=5)] = 2.0
 
     @field_validator("telnyx_api_base_url")
     @classmethod
@@ -176,6 +188,11 @@ class TokenSettings(Settings):
     ended tokens."""
 
     revoked_tokens_table: NonEmpty
+
+
+class LogoutSettings(TokenSettings, CodeSettings):
+    """/logout: ending tokens, and (a logout of every session) a notice, which counts in the
+    SMS budget on RATE_LIMITS_TABLE."""
 
 
 class PaymentRecordSettings(Settings):

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from phoneverify.domain.models import (
     DeliveryStatus,
     Exemption,
+    NoticeEvent,
     PasswordAttempt,
     Payment,
     PaymentStatus,
@@ -46,6 +47,28 @@ class CodeSender(Protocol):
 
         Raises CodeCheckFailed when the provider cannot answer.
         """
+        ...
+
+
+class AccountNotices(Protocol):
+    def notify(self, phone: str, event: NoticeEvent) -> None:
+        """Tell the account's owner at `phone` (E.164). Never raises: a notice that
+        cannot be sent is retried and audited by the adapter, and never blocks the change."""
+        ...
+
+
+class NoticeBudget(Protocol):
+    """What a notice counts in before it is sent: the service-wide SMS budget codes count in
+    too, and a per-number cap of notices of its own (never the per-phone code limits, so
+    notices cannot lock the owner out of codes)."""
+
+    def admit_notice(self, phone_number: str) -> SendPermit:
+        """Count one notice to `phone_number`. Raises SendLimitReached (the number's notice
+        cap), SendBudgetExhausted (the circuit breaker) or StorageUnavailable."""
+        ...
+
+    def release(self, permit: SendPermit) -> None:
+        """Give back what `admit_notice` counted (best effort, as SendGuard.release)."""
         ...
 
 
@@ -342,10 +365,11 @@ class IdempotentRequests(Protocol):
 class AccountTokens(Protocol):
     """Ending every token of an account, as the account lock needs it."""
 
-    def end_all_tokens(self, user_id: str) -> None:
+    def end_all_tokens(self, user_id: str) -> str | None:
         """End every token of the account issued so far: one conditional write raising its
         token generation. An account that does not exist (a pending registration) has no
-        token to end: nothing happens then. Raises StorageUnavailable."""
+        token to end: nothing happens then. Returns the account's phone number (E.164), None
+        when it has none or does not exist. Raises StorageUnavailable."""
         ...
 
 
@@ -356,9 +380,10 @@ class TokenRevocations(Protocol):
         """End one token (logout), until its own expiry. Ending it twice is no error."""
         ...
 
-    def end_all_tokens(self, user_id: str) -> None:
+    def end_all_tokens(self, user_id: str) -> str | None:
         """End every token of the account issued so far (logout of every session, password
-        reset, account lock): one conditional write raising its token generation. An account
+        reset, account lock): one conditional write raising its token generation, which also
+        answers the account's phone number (for the notice; None without one). An account
         that no longer exists has no token left to end: nothing happens then.
 
         Raises StorageUnavailable.

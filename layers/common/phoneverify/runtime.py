@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from phoneverify.flows.payment import PaymentFlow, PaymentVerificationStatus
     from phoneverify.flows.registration import RegistrationFlow
     from phoneverify.flows.sessions import Sessions
-    from phoneverify.ports import VerificationEvents
+    from phoneverify.ports import AccountNotices, VerificationEvents
 else:
     DynamoDBClient = Any
 
@@ -201,6 +201,43 @@ class Runtime:
             tokens=self.tokens, revocations=self.revocations, events=self.events, clock=self.clock
         )
 
+    @cached_property
+    def logout_sessions(self) -> Sessions:
+        """/logout: `sessions`, plus the notice a logout of every session sends."""
+        from phoneverify.flows.sessions import Sessions
+
+        return Sessions(
+            tokens=self.tokens,
+            revocations=self.revocations,
+            events=self.events,
+            clock=self.clock,
+            notices=self.notices,
+        )
+
+    # -- notices (docs/phone-lifecycle.md#notices): SMS to the account's owner -------------
+    @cached_property
+    def notices(self) -> AccountNotices:
+        from phoneverify.adapters.telnyx.messaging import TelnyxMessagingClient
+        from phoneverify.adapters.telnyx.notices import TelnyxAccountNotices
+
+        s = self.settings_as(CodeSettings)  # the SMS budget is on RATE_LIMITS_TABLE
+        client = TelnyxMessagingClient(
+            s.telnyx_api_base_url,
+            api_key=lambda: self.secrets.get(s.telnyx_api_key_param),
+            timeout_secs=s.notice_timeout_secs,
+        )
+        return TelnyxAccountNotices(
+            client,
+            sender=lambda: self.secrets.get(s.telnyx_messaging_sender_param),
+            budget=self.send_limits,
+            phone_policy=self.phone_policy,
+            events=self.events,
+            clock=self.clock,
+            service_name=s.notice_service_name,
+            max_attempts=s.notice_max_attempts,
+            metric=self.count_metric,
+        )
+
     # -- abuse controls (docs/abuse-controls.md): every Challenges gets all three ----------
     @cached_property
     def phone_policy(self) -> PhonePolicy:
@@ -226,6 +263,7 @@ class Runtime:
             per_account=s.max_sends_per_account,
             budget=s.sms_budget,
             window_secs=s.send_limit_window_secs,
+            notices_per_phone=s.max_notices_per_phone,
         )
         return DynamoSendLimits(
             self.dynamodb, s.rate_limits_table, caps, self.clock, self.count_metric
@@ -273,6 +311,7 @@ class Runtime:
             failures=self.failure_counter,
             phone_policy=self.phone_policy,
             account_tokens=self.users,
+            notices=self.notices,
         )
 
     def challenge_policy(
@@ -338,6 +377,7 @@ class Runtime:
             throttle=self.password_throttle,
             clock=self.clock,
             decoy_calling_code=phonenumbers.country_code_for_region(s.default_phone_region),
+            notices=self.notices,
         )
 
     @cached_property

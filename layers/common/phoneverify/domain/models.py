@@ -14,6 +14,8 @@ class FlowKind(StrEnum):
     PASSWORD_RESET = "password_reset"
     # Not a code flow: decisions about passwords and tokens (throttling, logout, refusals).
     SESSION = "session"
+    # Not a code flow: an SMS telling the account's owner what happened (phone-lifecycle.md).
+    NOTICE = "notice"
 
 
 class FlowStatus(StrEnum):
@@ -167,6 +169,14 @@ class RequestOrigin:
     user_agent: str
 
 
+class NoticeEvent(StrEnum):
+    PHONE_CHANGED = "phone_changed"  # sent to the OLD number
+    PHONE_ADDED = "phone_added"  # sent to the new number of an account that had none
+    ACCOUNT_LOCKED = "account_locked"
+    PASSWORD_RESET = "password_reset"
+    LOGGED_OUT_EVERYWHERE = "logged_out_everywhere"
+
+
 class VerificationEventType(StrEnum):
     SENT = "sent"
     RESENT = "resent"
@@ -185,6 +195,9 @@ class VerificationEventType(StrEnum):
     LOGGED_OUT = "logged_out"
     TOKEN_REFUSED = "token_refused"
     WEBHOOK_SIGNATURE_REJECTED = "webhook_signature_rejected"
+    # Notices to the account's phone (docs/phone-lifecycle.md#notices); never a code or a link.
+    NOTICE_SENT = "notice_sent"
+    NOTICE_FAILED = "notice_failed"
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,9 @@ from phoneverify.domain.models import RequestOrigin
 from phoneverify.domain.phones import normalise_phone
 
 GLOBAL = "global"
+NOTICE_LAYER = "notice"
+NOTICE_SUBJECT = "notice"  # notices count in no account's limit
+NOTICE_ORIGIN = RequestOrigin(source_ip="-", user_agent="notices")
 # Metric names (count metrics; the adapters send them to CloudWatch through Powertools).
 METRIC_ADMITTED = "SmsSendsAdmitted"
 METRIC_BUDGET_EXHAUSTED = "SmsBudgetExhausted"
@@ -34,6 +37,8 @@ class SendCaps:
     per_account: int = 10
     budget: int = 1_000
     window_secs: int = 3_600
+    # Notices (docs/phone-lifecycle.md#notices) per number and window: a counter of their own.
+    notices_per_phone: int = 5
 
 
 def address_block(source_ip: str) -> str:
@@ -70,6 +75,20 @@ def send_counters(
         ("account", f"account#{subject}#{window}", caps.per_account),
         (GLOBAL, f"global#{window}", caps.budget),
     ]
+
+
+def notice_counters(caps: SendCaps, phone_number: str, now: float) -> list[tuple[str, str, int]]:
+    """(layer, key, cap) of every counter one notice counts in: the number's notice cap and
+    the very budget counter a code counts in (taken from `send_counters`, so both always
+    share it), but none of the per-phone, per-source or per-account code limits."""
+    window = window_start(now, caps.window_secs)
+    phone = normalise_phone(phone_number, None, strict=False)
+    budget = [
+        counter
+        for counter in send_counters(caps, phone, NOTICE_SUBJECT, NOTICE_ORIGIN, now)
+        if counter[0] == GLOBAL
+    ]
+    return [(NOTICE_LAYER, f"notice#{digest(phone)}#{window}", caps.notices_per_phone), *budget]
 
 
 def refusal(

@@ -36,6 +36,7 @@ from phoneverify.domain.errors import (
 from phoneverify.domain.models import (
     FlowKind,
     FlowStatus,
+    NoticeEvent,
     PendingVerification,
     RequestOrigin,
     SendPermit,
@@ -44,6 +45,7 @@ from phoneverify.domain.models import (
 from phoneverify.domain.phones import DEFAULT_PHONE_POLICY, PhonePolicy, mask_phone
 from phoneverify.flows.any_flow import AnyFlow, flow_key
 from phoneverify.ports import (
+    AccountNotices,
     AccountTokens,
     CodeSender,
     FailureCounter,
@@ -59,6 +61,9 @@ CHECK_LEASE_SECS = 20  # longer than a Telnyx check can take; frees a flow whose
 DECOY = "decoy"  # data key of a flow that never sends and never verifies
 # A decoy waits as long as the provider's recent sends took (before any, this long).
 TYPICAL_SEND_SECS = 0.25
+# Flows whose code goes to the account's own (proven) number: the lock's notice goes there.
+# A registration has no account yet, and a number being added is not proven.
+LOCK_NOTICE_KINDS = frozenset({FlowKind.LOGIN, FlowKind.PAYMENT})
 
 
 def is_decoy(record: PendingVerification) -> bool:
@@ -111,9 +116,11 @@ class Challenges:
         phone_policy: PhonePolicy = DEFAULT_PHONE_POLICY,
         pause: Callable[[float], None] = time.sleep,
         account_tokens: AccountTokens | None = None,
+        notices: AccountNotices | None = None,
     ) -> None:
         """`guard` (send limits beyond the flow's) and `failures` (wrong codes per account)
-        are optional for tests of other mechanics; the runtime always passes both."""
+        are optional for tests of other mechanics; the runtime always passes both, and
+        `notices` (the lock's notice to the owner)."""
         self.policy = policy
         self.phone_policy = phone_policy
         self._store = store
@@ -125,6 +132,7 @@ class Challenges:
         self._unlocker = failures
         self._pause = pause
         self._account_tokens = account_tokens
+        self._notices = notices
         self._send_secs: deque[float] = deque([TYPICAL_SEND_SECS], maxlen=20)
 
     # -- open ------------------------------------------------------------------------------
@@ -257,6 +265,7 @@ class Challenges:
             # This wrong code reached the account's cap: every flow of it is closed now.
             self._emit(VerificationEventType.ACCOUNT_LOCKED, record, origin)
             self._end_tokens_of_locked(record.subject)
+            self._notify_locked(record)
             self._failures.ensure_unlocked(record.subject)  # raises AccountLocked
         if remaining <= 0:
             raise TooManyAttempts(self.policy.too_many_attempts_message, locked=locked)
@@ -388,6 +397,11 @@ class Challenges:
             self._account_tokens.end_all_tokens(subject)
         except StorageUnavailable:
             logger.error("tokens of a locked account not ended", extra={"subject": subject})
+
+    def _notify_locked(self, record: PendingVerification) -> None:
+        """Tell the owner at the account's number (never raises: AccountNotices)."""
+        if self._notices is not None and record.kind in LOCK_NOTICE_KINDS:
+            self._notices.notify(record.phone_number, NoticeEvent.ACCOUNT_LOCKED)
 
     def _refund_failure(self, subject: str) -> None:
         if self._failures is not None:

@@ -3,8 +3,9 @@
 `start` answers the same, after the same send limits and in about the same time, whether the
 email has an account with a phone or not: for an unknown email (or an account without a phone)
 the flow is a decoy that sends nothing and accepts no code. `verify` sets the new password
-(sign-up's rules), ends every token of the account, and clears the wrong-code lock and the
-password throttle. A reset flow is not held by the account's lock: it is the way out of one.
+(sign-up's rules), ends every token of the account, clears the wrong-code lock and the
+password throttle, and sends a notice to the account's phone (never a code or a link). A reset
+flow is not held by the account's lock: it is the way out of one.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from dataclasses import dataclass
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.emails import parse_email, unknown_subject
 from phoneverify.domain.errors import AccountPhoneNotAllowed
-from phoneverify.domain.models import RequestOrigin, VerificationEventType
+from phoneverify.domain.models import NoticeEvent, RequestOrigin, VerificationEventType
 from phoneverify.domain.passwords import PasswordHasher, check_password
 from phoneverify.domain.throttling import account_key
 from phoneverify.flows.challenges import Challenges, OpenedChallenge, Resent
-from phoneverify.ports import AccountRecovery, PasswordThrottle
+from phoneverify.ports import AccountNotices, AccountRecovery, PasswordThrottle
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ class PasswordResetFlow:
         throttle: PasswordThrottle,
         clock: Clock,
         decoy_calling_code: int = 1,
+        notices: AccountNotices | None = None,
     ) -> None:
         self._users = users
         self._passwords = passwords
@@ -58,6 +60,7 @@ class PasswordResetFlow:
         self._throttle = throttle
         self._clock = clock
         self._decoy_calling_code = decoy_calling_code
+        self._notices = notices
 
     def start(self, email: str, origin: RequestOrigin) -> OpenedChallenge:
         address = parse_email(email)
@@ -93,6 +96,9 @@ class PasswordResetFlow:
         self._challenges.unlock_account(user_id)
         self._throttle.clear(account_key(email))
         self._challenges.record(VerificationEventType.PASSWORD_RESET, user_id, origin)
+        if self._notices is not None:
+            # The code went to the account's number: the notice goes there too.
+            self._notices.notify(record.phone_number, NoticeEvent.PASSWORD_RESET)
         return PasswordResetDone()
 
     def resend(self, flow_id: str, origin: RequestOrigin) -> Resent:

@@ -14,12 +14,13 @@ from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import TokenRefused
 from phoneverify.domain.models import (
     FlowKind,
+    NoticeEvent,
     RequestOrigin,
     VerificationEvent,
     VerificationEventType,
 )
 from phoneverify.domain.tokens import AccessTokenIssuer, InvalidToken, TokenClaims
-from phoneverify.ports import TokenRevocations, VerificationEvents
+from phoneverify.ports import AccountNotices, TokenRevocations, VerificationEvents
 
 
 @dataclass(frozen=True)
@@ -35,11 +36,14 @@ class Sessions:
         revocations: TokenRevocations,
         events: VerificationEvents,
         clock: Clock,
+        notices: AccountNotices | None = None,
     ) -> None:
+        """`notices`: a logout of every session tells the account's phone (/logout only)."""
         self._tokens = tokens
         self._revocations = revocations
         self._events = events
         self._clock = clock
+        self._notices = notices
 
     def authenticate(self, token: str, origin: RequestOrigin) -> TokenClaims:
         """The claims of a valid token that was not ended.
@@ -58,11 +62,14 @@ class Sessions:
 
     def logout(self, claims: TokenClaims, everywhere: bool, origin: RequestOrigin) -> LoggedOut:
         """End this token, or (`everywhere`) every token of its account issued so far."""
+        phone = None
         if everywhere:
-            self._revocations.end_all_tokens(claims.subject)
+            phone = self._revocations.end_all_tokens(claims.subject)
         else:
             self._revocations.end_token(claims.jti, claims.expires_at)
         self._record(VerificationEventType.LOGGED_OUT, claims.subject, origin, all=everywhere)
+        if phone and self._notices is not None:
+            self._notices.notify(phone, NoticeEvent.LOGGED_OUT_EVERYWHERE)
         return LoggedOut(everywhere)
 
     def _refused(self, reason: str, subject: str | None, origin: RequestOrigin) -> TokenRefused:

@@ -42,8 +42,8 @@ class DynamoTokenRevocations:
         with suppress(ConditionFailed):
             put_new(self._client, self._revoked, {"jti": jti, "ttl": expires_at}, "jti")
 
-    def end_all_tokens(self, user_id: str) -> None:
-        DynamoUserRepository(self._client, self._users).end_all_tokens(user_id)
+    def end_all_tokens(self, user_id: str) -> str | None:
+        return DynamoUserRepository(self._client, self._users).end_all_tokens(user_id)
 
     def is_active(self, claims: TokenClaims) -> bool:
         return self.refusal(claims) is None

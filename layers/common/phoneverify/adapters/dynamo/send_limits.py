@@ -42,6 +42,7 @@ from phoneverify.domain.send_limits import (
     METRIC_BUDGET_EXHAUSTED,
     METRIC_REFUSED,
     SendCaps,
+    notice_counters,
     refusal,
     send_counters,
     window_start,
@@ -69,7 +70,8 @@ def _noop_metric(name: str) -> None:
 
 
 class DynamoSendLimits:
-    """SendGuard on RateLimitsTable. `metric(name)` counts one of the METRIC_* names."""
+    """SendGuard and NoticeBudget on RateLimitsTable. `metric(name)` counts one of the
+    METRIC_* names."""
 
     def __init__(
         self,
@@ -87,7 +89,15 @@ class DynamoSendLimits:
 
     def admit(self, phone_number: str, subject: str, origin: RequestOrigin) -> SendPermit:
         now = self._clock.now()
-        counters = send_counters(self._caps, phone_number, subject, origin, now)
+        return self._count(send_counters(self._caps, phone_number, subject, origin, now), now)
+
+    def admit_notice(self, phone_number: str) -> SendPermit:
+        """NoticeBudget: the number's notice cap and the SMS budget, in one transaction."""
+        now = self._clock.now()
+        return self._count(notice_counters(self._caps, phone_number, now), now)
+
+    def _count(self, counters: list[tuple[str, str, int]], now: float) -> SendPermit:
+        """One more in every counter, each below its cap, or in none (one transaction)."""
         ttl = window_start(now, self._caps.window_secs) + self._caps.window_secs + TTL_MARGIN_SECS
         request: list[Any] = [
             {

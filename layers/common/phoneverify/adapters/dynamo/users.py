@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import secrets
 import time
-from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from phoneverify.adapters.dynamo.toolkit import (
     REASON_CONDITION_FAILED,
     REASON_CONFLICT,
+    Returns,
     conditional_update,
     read_item,
     to_item,
@@ -138,12 +138,26 @@ class DynamoUserRepository:
         except ConditionFailed:
             raise NoPendingVerification("No account to reset. Sign up again.") from None
 
-    def end_all_tokens(self, user_id: str) -> None:
-        # No such account (a pending registration): it has no token to end.
-        with suppress(ConditionFailed):
-            self._update_user(user_id, "ADD token_gen :one", {":one": 1})
+    def end_all_tokens(self, user_id: str) -> str | None:
+        """The account's phone number comes back with the same write (for the notice)."""
+        try:
+            item = self._update_user(user_id, "ADD token_gen :one", {":one": 1}, "ALL_NEW")
+        except ConditionFailed:
+            return None  # no such account (a pending registration): it has no token to end
+        phone = item.get("phone_number")
+        return str(phone) if phone else None
 
-    def _update_user(self, user_id: str, update: str, values: dict[str, Any]) -> None:
+    def _update_user(
+        self, user_id: str, update: str, values: dict[str, Any], returns: Returns = "NONE"
+    ) -> dict[str, Any]:
         """A conditional update of an existing `USER#<id>` item (ConditionFailed if gone)."""
         key = {"pk": f"USER#{user_id}"}
-        conditional_update(self._client, self._table, key, update, "attribute_exists(pk)", values)
+        return conditional_update(
+            self._client,
+            self._table,
+            key,
+            update,
+            "attribute_exists(pk)",
+            values,
+            returns=returns,
+        )

@@ -164,7 +164,12 @@ class TelnyxVerifyClient:
         return self._verification(self._call("GET", path, None, None))
 
     def _call(
-        self, method: str, path: str, body: dict[str, Any] | None, phone_number: str | None
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None,
+        phone_number: str | None,
+        headers: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         operation = path.rsplit("/", 1)[-1] if "actions" in path else path.split("/")[1]
         try:
@@ -172,7 +177,7 @@ class TelnyxVerifyClient:
                 method,
                 path,
                 json=body,
-                headers={"Authorization": f"Bearer {self._api_key()}"},
+                headers={**(headers or {}), "Authorization": f"Bearer {self._api_key()}"},
             )
         except httpx.TimeoutException as exc:
             logger.warning("telnyx timeout", extra={"operation": operation})
