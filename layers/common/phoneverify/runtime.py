@@ -235,7 +235,6 @@ class Runtime:
             clock=self.clock,
             service_name=s.notice_service_name,
             max_attempts=s.notice_max_attempts,
-            metric=self.count_metric,
         )
 
     # -- abuse controls (docs/abuse-controls.md): every Challenges gets all three ----------

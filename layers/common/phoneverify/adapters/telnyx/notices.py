@@ -6,7 +6,8 @@ a code, never a link. Before it is sent, the number must pass the phone policy c
 notices per number (NoticeBudget): never the per-phone code limits, so notices cannot lock
 the owner out of codes. A send is tried `max_attempts` times while Telnyx cannot answer (one
 Idempotency-Key for all of them, so nothing arrives twice); then the notice is given up. Every
-outcome is audited (`notice_sent`, `notice_failed` with its reason) and `notify` never raises:
+outcome is audited (`notice_sent`, `notice_failed` with its reason; the event log counts them as
+the metrics Verification_notice_sent and Verification_notice_failed) and `notify` never raises:
 the change the notice is about has happened already.
 
 The audit subject is `phone#<SHA-256 of the E.164 number>` (the digest the send counters use):
@@ -68,8 +69,6 @@ NOTICE_TEXTS: dict[NoticeEvent, str] = {
 # Telnyx could not answer (or asked us to slow down): worth another attempt. Any other
 # refusal (a number Telnyx refuses, a wrong sender or key) will not change on a retry.
 RETRYABLE = (TelnyxUnavailable, TelnyxServerError, TelnyxRateLimited)
-METRIC_SENT = "NoticeSent"
-METRIC_FAILED = "NoticeFailed"
 
 
 def notice_text(event: NoticeEvent, service_name: str) -> str:
@@ -79,10 +78,6 @@ def notice_text(event: NoticeEvent, service_name: str) -> str:
 def notice_subject(phone: str) -> str:
     """Whom a notice is audited under: the number's digest, never the number."""
     return f"phone#{digest(phone)}"
-
-
-def _noop_metric(name: str) -> None:
-    return None
 
 
 class TelnyxAccountNotices:
@@ -102,7 +97,6 @@ class TelnyxAccountNotices:
         max_attempts: int = 3,
         backoff_secs: float = 0.25,
         pause: Callable[[float], None] = time.sleep,
-        metric: Callable[[str], None] = _noop_metric,
     ) -> None:
         self._client = client
         self._sender = sender
@@ -114,7 +108,6 @@ class TelnyxAccountNotices:
         self._max_attempts = max(1, max_attempts)
         self._backoff = backoff_secs
         self._pause = pause
-        self._metric = metric
 
     def notify(self, phone: str, event: NoticeEvent) -> None:
         try:
@@ -162,7 +155,6 @@ class TelnyxAccountNotices:
             except TelnyxError as exc:
                 reason = _reason(exc)
                 break
-            self._metric(METRIC_SENT)
             self._record(
                 VerificationEventType.NOTICE_SENT,
                 phone,
@@ -175,7 +167,6 @@ class TelnyxAccountNotices:
         self._failed(phone, event, reason, attempts=attempt)
 
     def _failed(self, phone: str, event: NoticeEvent, reason: str, **detail: Any) -> None:
-        self._metric(METRIC_FAILED)
         logger.warning(
             "notice failed",
             extra={"notice": event.value, "reason": reason, "phone": mask_phone(phone)},

@@ -1,0 +1,153 @@
+"""Notices as Lambda sends them (see function_stack): real handlers with their template
+environment on moto, SMS through the Telnyx emulator's Messaging API. After a password reset, a
+logout of every session and the lock, the account's phone has a notice (no code in it); a
+notice Telnyx refuses never fails the change, and is audited."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from devtools.telnyx_emulator import TelnyxEmulator
+from phoneverify.adapters.dynamo.audit import DynamoAuditTrail
+from phoneverify.adapters.dynamo.send_limits import DynamoSendLimits
+from phoneverify.adapters.telnyx.notices import notice_subject
+from phoneverify.domain.clock import SystemClock
+from phoneverify.domain.errors import SendLimitReached
+from phoneverify.domain.models import RequestOrigin, User
+from phoneverify.domain.passwords import PasswordHasher
+from phoneverify.domain.send_limits import SendCaps
+from tests.support.function_stack import FunctionStack, function_stack
+from tests.support.payments import bearer
+
+PHONE = "+14155550123"
+PASSWORD = "correct horse battery staple"
+NEW_PASSWORD = "a brand new passphrase for this account"
+MAX_FAILURES = 3  # the account's wrong-code cap in this stack (100 deployed)
+
+
+@pytest.fixture
+def stack(monkeypatch: pytest.MonkeyPatch, emulator: TelnyxEmulator) -> Iterator[FunctionStack]:
+    directories = [
+        "login",
+        "login_verify",
+        "logout",
+        "password_reset_start",
+        "password_reset_verify",
+    ]
+    extra = {"BCRYPT_COST": "4", "MAX_ACCOUNT_FAILURES": str(MAX_FAILURES)}
+    with function_stack(monkeypatch, emulator, directories, extra) as running:
+        hasher = PasswordHasher(cost=4)
+        running.users.put_user(
+            User("u-demo", "demo@example.com", hasher.hash(PASSWORD), PHONE), phone_verified_at=0
+        )
+        running.users.put_user(User("u-plain", "plain@example.com", hasher.hash(PASSWORD)))
+        yield running
+
+
+def notices(stack: FunctionStack) -> list[dict[str, Any]]:
+    found = stack.emulator.notices(PHONE)
+    for notice in found:
+        assert "code" not in notice
+        assert not any(ch.isdigit() for ch in notice["text"])  # no code, no link, no number
+    return found
+
+
+def audited(stack: FunctionStack, subject: str) -> list[dict[str, Any]]:
+    trail = DynamoAuditTrail(stack.dynamodb, stack.env["AUDIT_TABLE"], 86_400)
+    return trail.events_for(subject)
+
+
+def reset_password(stack: FunctionStack) -> tuple[int, dict[str, Any]]:
+    status, started, _ = stack.call("password_reset_start", {"email": "demo@example.com"})
+    assert status == 200, started
+    body = {
+        "flow_id": started["flow_id"],
+        "code": stack.code_for(PHONE),
+        "new_password": NEW_PASSWORD,
+    }
+    status, answer, _ = stack.call("password_reset_verify", body)
+    return status, answer
+
+
+def test_a_password_reset_sends_the_accounts_phone_a_notice(stack: FunctionStack) -> None:
+    status, answer = reset_password(stack)
+    assert status == 200, answer
+    [notice] = notices(stack)
+    assert "password was reset" in notice["text"]
+    [event] = audited(stack, notice_subject(PHONE))
+    assert (event["event"], event["detail"]["notice"]) == ("notice_sent", "password_reset")
+    assert event["masked_phone"] == "+1******0123"
+
+
+def test_a_notice_telnyx_refuses_does_not_fail_the_reset(stack: FunctionStack) -> None:
+    # Given Telnyx Messaging down for every try the notice makes
+    stack.emulator.add_fault("message", status=503, count=3)
+    # When the owner resets the password
+    status, answer = reset_password(stack)
+    # Then the reset holds, no notice went out, and the failure is audited
+    assert status == 200, answer
+    assert notices(stack) == []
+    assert stack.sign_in("demo@example.com", NEW_PASSWORD, PHONE)
+    [event] = audited(stack, notice_subject(PHONE))
+    assert event["event"] == "notice_failed"
+    assert event["detail"] == {"notice": "password_reset", "reason": "telnyx_503", "attempts": "3"}
+    stack.emulator.clear_faults()
+
+
+def test_a_logout_of_every_session_sends_a_notice_and_one_logout_does_not(
+    stack: FunctionStack,
+) -> None:
+    token = stack.sign_in("demo@example.com", PASSWORD, PHONE)
+    status, _, _ = stack.call("logout", {}, bearer(token))
+    assert status == 200 and notices(stack) == []
+    token = stack.sign_in("demo@example.com", PASSWORD, PHONE)
+    status, answer, _ = stack.call("logout", {"all": True}, bearer(token))
+    assert status == 200, answer
+    [notice] = notices(stack)
+    assert "every session" in notice["text"]
+
+
+def test_an_account_without_a_phone_logs_out_everywhere_without_a_notice(
+    stack: FunctionStack,
+) -> None:
+    token = stack.sign_in("plain@example.com", PASSWORD, PHONE)
+    status, _, _ = stack.call("logout", {"all": True}, bearer(token))
+    assert status == 200
+    assert stack.emulator.messages() == []
+
+
+def test_the_lock_sends_the_accounts_phone_a_notice(stack: FunctionStack) -> None:
+    status, started, _ = stack.call("login", {"email": "demo@example.com", "password": PASSWORD})
+    assert status == 200
+    wrong = str((int(stack.code_for(PHONE)) + 1) % 1_000_000).zfill(6)
+    answers = [
+        stack.call("login_verify", {"flow_id": started["flow_id"], "code": wrong})[:2]
+        for _ in range(MAX_FAILURES)
+    ]
+    assert [status for status, _ in answers] == [401] * (MAX_FAILURES - 1) + [429]
+    assert answers[-1][1]["code"] == "account_locked"
+    [notice] = notices(stack)
+    assert "locked" in notice["text"]
+
+
+def test_notices_count_in_the_sms_budget_and_their_own_cap_not_the_code_limits(
+    stack: FunctionStack,
+) -> None:
+    caps = SendCaps(per_phone=1, notices_per_phone=2, budget=100)
+    limits = DynamoSendLimits(stack.dynamodb, stack.env["RATE_LIMITS_TABLE"], caps, SystemClock())
+    for _ in range(2):
+        limits.admit_notice(PHONE)
+    with pytest.raises(SendLimitReached):
+        limits.admit_notice(PHONE)
+    # The owner's code is still admitted: notices counted nothing per phone for codes
+    permit = limits.admit(PHONE, "u-demo", RequestOrigin("203.0.113.9", "pytest"))
+    counters = {
+        item["pk"]["S"].split("#")[0]: int(item["sends"]["N"])
+        for item in stack.scan("RATE_LIMITS_TABLE")
+        if "sends" in item
+    }
+    assert counters["notice"] == 2 and counters["phone"] == 1 and counters["global"] == 3
+    limits.release(permit)
