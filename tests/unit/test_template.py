@@ -75,9 +75,12 @@ def test_codes_have_at_least_six_digits(template: dict[str, Any]) -> None:
 def test_every_alarm_notifies_the_topic_in_use(template: dict[str, Any]) -> None:
     # Given the alarms of the stack
     alarms = resources_of(template, "AWS::CloudWatch::Alarm")
-    assert {"SmsBudgetExhaustedAlarm", "SmsBudgetNearlySpentAlarm", "CodeConversionLowAlarm"} <= (
-        set(alarms)
-    )
+    assert {
+        "SmsBudgetExhaustedAlarm",
+        "SmsBudgetNearlySpentAlarm",
+        "CodeConversionLowAlarm",
+        "NoticeFailedAlarm",
+    } <= (set(alarms))
     # Then each notifies the given topic, or else the one the stack creates, on alarm and on OK
     for name, alarm in alarms.items():
         props = alarm["Properties"]
