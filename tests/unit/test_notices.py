@@ -75,9 +75,13 @@ class World:
             step = self.script.pop(0) if len(self.script) > 1 else self.script[0]
             return step(request)
 
-        client = TelnyxMessagingClient(
-            "https://api.example.test", lambda: "KEY_TEST", transport=httpx.MockTransport(handler)
-        )
+        def client() -> TelnyxMessagingClient:
+            return TelnyxMessagingClient(
+                "https://api.example.test",
+                lambda: "KEY_TEST",
+                transport=httpx.MockTransport(handler),
+            )
+
         self.notices = TelnyxAccountNotices(
             client,
             sender=self.sender_source or (lambda: self.sender),

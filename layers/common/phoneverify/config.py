@@ -97,9 +97,10 @@ class Settings(BaseModel):
     allowed_countries: tuple[str, ...] = tuple(sorted(DEFAULT_ALLOWED_COUNTRIES))
     allow_voip_numbers: bool = False
     # Notices (docs/phone-lifecycle.md#notices): the service's name in their text (letters,
-    # digits, spaces and .-' only: never a link), notices per number per send-limit window,
-    # attempts while Telnyx cannot answer and each attempt's timeout.
-    notice_service_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9 .'-]{0,29}$")] = (
+    # spaces, ' and - only: no digit that could pass for a code, no dot that could make a
+    # link), notices per number per send-limit window, attempts while Telnyx cannot answer and
+    # each attempt's timeout.
+    notice_service_name: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z '-]{0,29}$")] = (
         "Phone Verify"
     )
     max_notices_per_phone: Annotated[int, Field(ge=1, le=1_000)] = 5

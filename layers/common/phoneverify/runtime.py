@@ -221,11 +221,14 @@ class Runtime:
         from phoneverify.adapters.telnyx.notices import TelnyxAccountNotices
 
         s = self.settings_as(CodeSettings)  # the SMS budget is on RATE_LIMITS_TABLE
-        client = TelnyxMessagingClient(
-            s.telnyx_api_base_url,
-            api_key=lambda: self.secrets.get(s.telnyx_api_key_param),
-            timeout_secs=s.notice_timeout_secs,
-        )
+
+        def client() -> TelnyxMessagingClient:
+            return TelnyxMessagingClient(
+                s.telnyx_api_base_url,
+                api_key=lambda: self.secrets.get(s.telnyx_api_key_param),
+                timeout_secs=s.notice_timeout_secs,
+            )
+
         return TelnyxAccountNotices(
             client,
             sender=lambda: self.secrets.get(s.telnyx_messaging_sender_param),

@@ -81,12 +81,14 @@ def notice_subject(phone: str) -> str:
 
 
 class TelnyxAccountNotices:
-    """AccountNotices. `sender` gives the sending number or messaging profile id (from SSM,
-    cached by the secret source); `pause` waits between attempts (tests pass a recorder)."""
+    """AccountNotices. `client` builds the Messaging client on the first notice (most
+    invocations send none, so none pays for its connection pool); `sender` gives the sending
+    number or messaging profile id (from SSM, cached by the secret source); `pause` waits
+    between attempts (tests pass a recorder)."""
 
     def __init__(
         self,
-        client: TelnyxMessagingClient,
+        client: Callable[[], TelnyxMessagingClient],
         *,
         sender: Callable[[], str],
         budget: NoticeBudget,
@@ -98,7 +100,8 @@ class TelnyxAccountNotices:
         backoff_secs: float = 0.25,
         pause: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._client = client
+        self._client_factory = client
+        self._client: TelnyxMessagingClient | None = None
         self._sender = sender
         self._budget = budget
         self._policy = phone_policy
@@ -142,6 +145,8 @@ class TelnyxAccountNotices:
     def _send(self, phone: str, event: NoticeEvent, permit: SendPermit) -> None:
         text = notice_text(event, self._service)
         sender = self._sender()
+        if self._client is None:
+            self._client = self._client_factory()
         key = secrets.token_hex(16)  # one per notice: its retries are one message
         reason = "telnyx_unavailable"
         for attempt in range(1, self._max_attempts + 1):
