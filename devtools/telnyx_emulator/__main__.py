@@ -8,7 +8,13 @@ import signal
 import sys
 from types import FrameType
 
-from devtools.telnyx_emulator.config import DEFAULT_API_KEY, DEFAULT_PROFILE_ID, EmulatorConfig
+from devtools.telnyx_emulator.config import (
+    DEFAULT_API_KEY,
+    DEFAULT_MESSAGING_FROM,
+    DEFAULT_MESSAGING_PROFILE_ID,
+    DEFAULT_PROFILE_ID,
+    EmulatorConfig,
+)
 from devtools.telnyx_emulator.emulator import TelnyxEmulator
 
 logger = logging.getLogger("telnyx_emulator")
@@ -17,7 +23,7 @@ logger = logging.getLogger("telnyx_emulator")
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m devtools.telnyx_emulator",
-        description="Local Telnyx Verify v2 emulator (development only).",
+        description="Local Telnyx Verify v2 and Messaging emulator (development only).",
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4010)
@@ -33,6 +39,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--webhook-max-attempts", type=int, default=3)
     parser.add_argument("--webhook-retry-delay-secs", type=float, default=1.0)
+    parser.add_argument(
+        "--messaging-from", default=DEFAULT_MESSAGING_FROM, help="our number for /v2/messages"
+    )
+    parser.add_argument("--messaging-profile-id", default=DEFAULT_MESSAGING_PROFILE_ID)
     parser.add_argument("--quiet", action="store_true", help="no per-request access log")
     return parser.parse_args(argv)
 
@@ -61,15 +71,18 @@ def main(argv: list[str] | None = None) -> int:
             webhook_max_attempts=args.webhook_max_attempts,
             webhook_retry_delay_secs=args.webhook_retry_delay_secs,
             log_requests=not args.quiet,
+            messaging_from=args.messaging_from,
+            messaging_profile_id=args.messaging_profile_id,
         )
         emulator = TelnyxEmulator(config).bind()
     except (ValueError, OSError) as exc:
         logger.error("cannot start: %s", exc)
         return 2
     logger.info(
-        "listening on %s (API under /v2), profile %s, webhooks to %s",
+        "listening on %s (API under /v2), profile %s, messages from %s, webhooks to %s",
         emulator.base_url,
         config.profile_id,
+        config.messaging_from,
         config.webhook_url or "nowhere",
     )
     logger.info("webhook public key (base64 Ed25519): %s", emulator.public_key_b64)
