@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from phoneverify.adapters.ssm import SecretSource
     from phoneverify.adapters.telnyx.client import TelnyxVerifyClient
     from phoneverify.adapters.telnyx.sender import TelnyxCodeSender
+    from phoneverify.domain.channels import ChannelPolicy
     from phoneverify.domain.clock import Clock
     from phoneverify.domain.models import FlowKind
     from phoneverify.domain.passwords import PasswordHasher
@@ -226,6 +227,8 @@ class Runtime:
             per_account=s.max_sends_per_account,
             budget=s.sms_budget,
             window_secs=s.send_limit_window_secs,
+            calls_per_phone=s.max_calls_per_phone,
+            call_budget=s.call_budget,
         )
         return DynamoSendLimits(
             self.dynamodb, s.rate_limits_table, caps, self.clock, self.count_metric
@@ -260,6 +263,17 @@ class Runtime:
         )
         return DynamoPasswordThrottle(self.dynamodb, s.rate_limits_table, policy, self.clock)
 
+    @cached_property
+    def channel_policy(self) -> ChannelPolicy:
+        from phoneverify.domain.channels import ChannelPolicy
+
+        s = self.settings
+        return ChannelPolicy(
+            call_countries=frozenset(s.call_allowed_countries),
+            whatsapp_enabled=s.whatsapp_enabled,
+            sms_fallback_to_call=s.sms_fallback_to_call,
+        )
+
     def challenges(self, policy: ChallengePolicy) -> Challenges:
         from phoneverify.flows.challenges import Challenges
 
@@ -273,6 +287,7 @@ class Runtime:
             failures=self.failure_counter,
             phone_policy=self.phone_policy,
             account_tokens=self.users,
+            channels=self.channel_policy,
         )
 
     def challenge_policy(
@@ -330,6 +345,7 @@ class Runtime:
                 password_reset.TOO_MANY_ATTEMPTS,
             ),
             account_lock_applies=False,
+            conceals_account=True,
         )
         return PasswordResetFlow(
             users=self.users,

@@ -36,7 +36,7 @@ from phoneverify.domain.errors import (
     SendLimitReached,
     StorageUnavailable,
 )
-from phoneverify.domain.models import RequestOrigin, SendPermit
+from phoneverify.domain.models import Channel, RequestOrigin, SendPermit
 from phoneverify.domain.send_limits import (
     METRIC_ADMITTED,
     METRIC_BUDGET_EXHAUSTED,
@@ -85,9 +85,15 @@ class DynamoSendLimits:
         self._clock = clock
         self._metric = metric
 
-    def admit(self, phone_number: str, subject: str, origin: RequestOrigin) -> SendPermit:
+    def admit(
+        self,
+        phone_number: str,
+        subject: str,
+        origin: RequestOrigin,
+        channel: Channel = Channel.SMS,
+    ) -> SendPermit:
         now = self._clock.now()
-        counters = send_counters(self._caps, phone_number, subject, origin, now)
+        counters = send_counters(self._caps, phone_number, subject, origin, now, channel)
         ttl = window_start(now, self._caps.window_secs) + self._caps.window_secs + TTL_MARGIN_SECS
         request: list[Any] = [
             {
