@@ -122,13 +122,20 @@ class TelnyxEmulator:
     # -- outbox, webhook log ----------------------------------------------------
 
     def messages(
-        self, phone_number: str | None = None, *, include_undelivered: bool = False
+        self,
+        phone_number: str | None = None,
+        *,
+        include_undelivered: bool = False,
+        channel: str | None = None,
     ) -> list[dict[str, Any]]:
-        """SMS the emulator delivered, newest first (as GET /_emulator/messages)."""
-        return self._state.messages(phone_number, include_undelivered=include_undelivered)
+        """Messages (SMS, calls, WhatsApp) the emulator delivered, newest first (as GET
+        /_emulator/messages); `channel` keeps one channel's."""
+        return self._state.messages(
+            phone_number, include_undelivered=include_undelivered, channel=channel
+        )
 
-    def latest_code(self, phone_number: str) -> str | None:
-        found = self.messages(phone_number)
+    def latest_code(self, phone_number: str, channel: str | None = None) -> str | None:
+        found = self.messages(phone_number, channel=channel)
         return str(found[0]["code"]) if found else None
 
     def webhook_log(self) -> list[dict[str, Any]]:
@@ -160,9 +167,15 @@ class TelnyxEmulator:
         }
         add_fault_from_json(self._state, body)
 
-    def add_delivery_fault(self, delivery: str = "failed", *, count: int = 1) -> None:
-        """Make the next `count` sends fail delivery (verify.failed webhooks)."""
-        add_fault_from_json(self._state, {"delivery": delivery, "count": count})
+    def add_delivery_fault(
+        self, delivery: str = "failed", *, count: int = 1, channel: str | None = None
+    ) -> None:
+        """Make the next `count` sends (by `channel`, or any) fail delivery (verify.failed
+        webhooks)."""
+        body: dict[str, Any] = {"delivery": delivery, "count": count}
+        if channel is not None:
+            body["channel"] = channel
+        add_fault_from_json(self._state, body)
 
     def add_webhook_fault(self, kind: str, *, count: int = 1) -> None:
         """Make the webhooks of the next `count` sends carry a bad signature or old timestamp."""
