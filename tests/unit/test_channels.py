@@ -10,6 +10,7 @@ import pytest
 from phoneverify.domain.channels import ChannelPolicy
 from phoneverify.domain.errors import (
     ChannelNotAllowed,
+    IdempotencyKeyReused,
     InvalidCode,
     ResendTooSoon,
     SendLimitReached,
@@ -17,9 +18,17 @@ from phoneverify.domain.errors import (
 from phoneverify.domain.models import Channel, DeliveryStatus, User
 from phoneverify.flows.any_flow import AnyFlow
 from phoneverify.flows.login import SecondFactorRequired
+from phoneverify.flows.payment import PaymentOrder
 from phoneverify.http.errors import error_body, status_of
 from tests.support.answers import answer
-from tests.support.builders import ORIGIN, PASSWORD, PHONE, LoginWorld, login_world
+from tests.support.builders import (
+    ORIGIN,
+    PASSWORD,
+    PHONE,
+    LoginWorld,
+    login_world,
+    payment_world,
+)
 from tests.support.builders import password_reset_world as reset_world
 
 GERMAN_PHONE = "+4915123456789"  # a mobile in a country SMS may go to, calls may not
@@ -277,3 +286,36 @@ def test_a_reset_resend_never_falls_back_to_a_call_on_its_own() -> None:
     failed_sms(world, real, DeliveryStatus.DELIVERY_FAILED)
     automatic = [answer(flow.resend(flow_id, ORIGIN)) for flow_id in (real, decoy)]
     assert automatic[0] == automatic[1] == {**automatic[0], "channel": "sms"}
+
+
+# -- payments ------------------------------------------------------------------------------
+def test_a_payment_code_goes_by_call_and_a_replay_answers_the_same_channel() -> None:
+    # Given a payer asking for the step-up code by call, with an Idempotency-Key
+    world = payment_world()
+    order = PaymentOrder.parse("250.00", "USD", "Acme", None, Channel.CALL)
+    # When the request is sent, then replayed
+    first = answer(world.flow.initiate("u-phone", order, ORIGIN, "key-1"))
+    again = answer(world.flow.initiate("u-phone", order, ORIGIN, "key-1"))
+    # Then the code went by call once, and the replay says so too
+    assert first["channel"] == again["channel"] == "call"
+    assert first["channels"] == ["sms", "call"]
+    assert [world.sender.channels[vid] for _, vid, _ in world.sender.outbox] == [Channel.CALL]
+    # And the same key with another channel is another request
+    by_sms = PaymentOrder.parse("250.00", "USD", "Acme", None, Channel.SMS)
+    with pytest.raises(IdempotencyKeyReused):
+        world.flow.initiate("u-phone", by_sms, ORIGIN, "key-1")
+
+
+def test_a_payment_resend_takes_a_channel() -> None:
+    world = payment_world()
+    order = PaymentOrder.parse("250.00", "USD", "Acme", None)
+    payment_id = answer(world.flow.initiate("u-phone", order, ORIGIN))["payment_id"]
+    world.clock.advance(30)
+    resent = world.flow.resend("u-phone", payment_id, ORIGIN, Channel.CALL)
+    assert answer(resent)["channel"] == "call"
+    assert answer(world.verification_status.status("u-phone", payment_id))["channel"] == "call"
+
+
+def test_an_order_without_a_channel_compares_as_before_channels_existed() -> None:
+    order = PaymentOrder.parse("250.00", "USD", "Acme", None)
+    assert "channel" not in order.canonical()
