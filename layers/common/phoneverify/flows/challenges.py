@@ -297,16 +297,7 @@ class Challenges:
         decoy = is_decoy(record)
         if not decoy:
             self._ensure_phone_allowed(record.phone_number)
-        if channel is None:
-            automatic = decoy or policy.conceals_account
-            channel = Channel.SMS if automatic else self.channels.fallback(record)
-        self.channels.ensure_allowed(channel, None)
-        # A reset flow answers a channel its phone may not use as its decoys do: sent.
-        concealed = False
-        if not decoy and self.channels.refusal(channel, record.phone_number) is not None:
-            if not policy.conceals_account:
-                self.channels.ensure_allowed(channel, record.phone_number)
-            concealed = True
+        channel, concealed = self._resend_channel(record, channel, decoy=decoy)
         if self._failures is not None:
             self._failures.ensure_unlocked(record.subject)
         now = self._clock.now()
@@ -386,6 +377,25 @@ class Challenges:
         verification_id = self._sender.send(phone_number, channel)
         self._send_secs.append(time.perf_counter() - started)
         return verification_id
+
+    def _resend_channel(
+        self, record: PendingVerification, asked: Channel | None, *, decoy: bool
+    ) -> tuple[Channel, bool]:
+        """The channel of a resend (docs/channels.md), and whether to send nothing because
+        it is concealed: a flow that answers like its decoys (a reset) answers a channel its
+        phone may not use as a decoy does. Raises ChannelNotAllowed otherwise."""
+        conceals = self.policy.conceals_account
+        channel = asked
+        if channel is None:
+            # No automatic call where a decoy could be told apart (its SMS never fails).
+            automatic = decoy or conceals
+            channel = Channel.SMS if automatic else self.channels.fallback(record)
+        self.channels.ensure_allowed(channel, None)
+        if decoy or self.channels.refusal(channel, record.phone_number) is None:
+            return channel, False
+        if not conceals:
+            self.channels.ensure_allowed(channel, record.phone_number)
+        return channel, True
 
     # -- abuse controls (docs/abuse-controls.md) ------------------------------------------
     def _ensure_phone_allowed(self, phone_number: str) -> None:
