@@ -70,6 +70,10 @@ LOCAL_SEND_LIMITS = {
     "MAX_SENDS_PER_ACCOUNT": "1000",
     "SMS_BUDGET": "100000",
     "MAX_PASSWORD_FAILURES_PER_IP": "100000",
+    # Calls: the same reasons (docs/channels.md); the emulator serves WhatsApp too.
+    "MAX_CALLS_PER_PHONE": "1000",
+    "CALL_BUDGET": "100000",
+    "WHATSAPP_ENABLED": "true",
 }
 
 

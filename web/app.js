@@ -1,4 +1,4 @@
-// Sign-up, sign-in with SMS two-factor verification, payments with step-up, password reset
+// Sign-up, sign-in with two-factor verification (a code by SMS, voice call or WhatsApp), payments with step-up, password reset
 // and sign-out. State lives in memory only: the flow_id, the payment_id and the token are
 // never written to storage, to the URL bar or to the page.
 "use strict";
@@ -20,6 +20,7 @@ const el = {
   summaryRecipient: $("summary-recipient"), newPasswordField: $("new-password-field"),
   newPassword: $("new-password"), expiry: $("expiry"), delivery: $("delivery"),
   verifyButton: $("verify"), resend: $("resend"), restart: $("restart"),
+  codeActions: $("code-actions"), resendCall: $("resend-call"), resendWhatsapp: $("resend-whatsapp"),
   outbox: $("outbox"), outboxLink: $("outbox-link"), footer: $("footer"),
   signedIn: $("signed-in"), subject: $("subject"), pay: $("pay"), signOut: $("sign-out"),
   receipt: $("receipt"), receiptAmount: $("receipt-amount"), receiptCurrency: $("receipt-currency"),
@@ -60,7 +61,7 @@ const FLOWS = {
   },
 };
 
-let pending = null;     // {flow, id, phone, payment}: the verification on screen, in memory only
+let pending = null;     // {flow, id, payment, channel, channels}: the verification on screen, in memory only
 let token = null;       // the access token, in memory only
 let knownPhone = "";    // the full number typed at sign-up, for the local outbox link only
 let codeLength = 6;
@@ -72,6 +73,7 @@ let expired = false;
 let verifying = false;
 let resending = false;
 let deliveryPoll = null;
+let deliveryFailed = false; // the provider said the current code never reached the phone
 let payIntent = null;   // {values, key}: the Idempotency-Key of the payment being submitted
 
 const EXPIRED_MSG = "Code expired. Click Resend to get a new code.";
@@ -253,7 +255,8 @@ onSubmit(el.reset, "Sending a code…", "Could not send the code.", async () => 
 // -- the code screen: one component for every flow --------------------------------------
 function startCode(flowName, id, data, payment = null) {
   const flow = FLOWS[flowName];
-  pending = { flow, name: flowName, id, payment };
+  const channels = Array.isArray(data.channels) ? data.channels : ["sms"];
+  pending = { flow, name: flowName, id, payment, channel: data.channel || "sms", channels };
   codeLength = Number(data.code_length) || 6;
   el.code.maxLength = codeLength;
   el.code.value = "";
@@ -267,16 +270,28 @@ function startCode(flowName, id, data, payment = null) {
     el.summaryAmount.textContent = payment.amount;
     el.summaryCurrency.textContent = payment.currency;
     el.summaryRecipient.textContent = payment.recipient;
-    el.codeHint.textContent =
-      `To authorise this payment, enter the code we sent to ${data.phone_hint || "your phone"}.`;
-  } else {
-    el.codeHint.textContent = `We sent a code to ${data.phone_hint || "your phone"}.`;
   }
+  pending.phoneHint = data.phone_hint || "your phone";
+  showHint();
   showOutboxLink();
   go("code", el.code);
   say("");
   startTimers(data.timeout_secs ?? 300, data.resend_after_secs ?? 30);
   watchDelivery();
+}
+
+// How the current code travels: "We sent a code to …", "We are calling … to read out a code".
+const HOW = {
+  sms: (to) => `we sent a code to ${to}`,
+  call: (to) => `we are calling ${to} to read out a code`,
+  whatsapp: (to) => `we sent a code by WhatsApp to ${to}`,
+};
+
+function showHint() {
+  const how = (HOW[pending.channel] || HOW.sms)(pending.phoneHint);
+  el.codeHint.textContent = pending.payment
+    ? `To authorise this payment, enter the code: ${how}.`
+    : `${how[0].toUpperCase()}${how.slice(1)}.`;
 }
 
 // The local stack only: where the emulator keeps the "SMS". The full number is known after
@@ -306,12 +321,15 @@ const DELIVERY_TEXT = {
   sending_failed: "Could not be delivered — resend",
   delivery_failed: "Could not be delivered — resend",
 };
+const CHANNEL_NAME = { sms: "SMS", call: "Call", whatsapp: "WhatsApp" };
 const POLL_MS = 2000;
 const MAX_POLLS = 60;
 
 function watchDelivery() {
   clearTimeout(deliveryPoll);
   el.delivery.textContent = "";
+  deliveryFailed = false;
+  offerChannels();
   if (!pending) return;
   const watched = pending;
   const { flow } = watched;
@@ -333,7 +351,12 @@ function watchDelivery() {
     }
     if (pending !== watched || refused) return;
     const text = DELIVERY_TEXT[data.delivery_status];
-    if (text && el.delivery.textContent !== `SMS: ${text}`) el.delivery.textContent = `SMS: ${text}`;
+    const shown = `${CHANNEL_NAME[data.channel || watched.channel] || "SMS"}: ${text}`;
+    if (text && el.delivery.textContent !== shown) el.delivery.textContent = shown;
+    if (text?.startsWith("Could not") && !deliveryFailed) {
+      deliveryFailed = true;
+      offerChannels();
+    }
     const settled = data.delivery_status === "delivered" || text?.startsWith("Could not")
       || (data.status && data.status !== "pending");
     if (!settled && ++polls < MAX_POLLS) deliveryPoll = setTimeout(check, POLL_MS);
@@ -385,6 +408,30 @@ function tick() {
   const wait = Math.max(secsUntil(resendAt), secsUntil(waitUntil));
   el.resend.disabled = resending || wait > 0;
   el.resend.textContent = wait > 0 ? `Resend code (${wait} s)` : "Resend code";
+  offerChannels(wait <= 0);
+}
+
+// The other channels this deployment offers (the start answer's `channels`), once a resend
+// is allowed; when the current code could not be delivered, the first of them comes before
+// "Resend code" and is the one to press.
+const CHANNEL_BUTTONS = () => [el.resendCall, el.resendWhatsapp];
+
+function offerChannels(ready = false) {
+  for (const button of CHANNEL_BUTTONS()) {
+    const channel = button.dataset.channel;
+    const offered = Boolean(pending) && pending.channels.includes(channel)
+      && pending.channel !== channel;
+    const show = offered && ready;
+    if (button.hidden === show) button.hidden = !show;
+    button.disabled = resending;
+  }
+  const first = CHANNEL_BUTTONS().find((button) => !button.hidden);
+  const lead = deliveryFailed && first ? first : el.resend;
+  if (lead.previousElementSibling !== el.verifyButton) el.verifyButton.after(lead);
+  for (const button of CHANNEL_BUTTONS()) {
+    const wanted = button === lead ? "primary-alt" : "";
+    if (button.className !== wanted) button.className = wanted;
+  }
 }
 
 setInterval(tick, 250);
@@ -503,30 +550,39 @@ function verified(current, data) {
   }
 }
 
-el.resend.addEventListener("click", async () => {
+// A new code; `channel` null lets the server choose (SMS, or a call after a failed SMS
+// where the deployment falls back).
+async function resendCode(channel) {
   if (resending || !pending) return;
   const current = pending;
   const { flow } = current;
   resending = true;
-  say("Sending a new code…");
+  say(channel === "call" ? "Calling you…" : "Sending a new code…");
   tick();
   try {
     const body = { [flow.idField || "flow_id"]: current.id };
+    if (channel) body.channel = channel;
     const { status, data } = await post(flow.resend, body, { auth: flow.auth });
     if (pending !== current) return;
     if (status === 200) {
       clearErrors(el.codeForm);
       el.code.disabled = false;
       el.code.value = "";
+      current.channel = data.channel || channel || "sms";
+      showHint();
       startTimers(data.timeout_secs ?? 300, data.resend_after_secs ?? 30);
       watchDelivery();
-      say("We sent a new code.", "info");
+      say(current.channel === "call" ? "We are calling you with a new code." : "We sent a new code.", "info");
       el.code.focus();
     } else if (status === 429) {
       waitFor(data.retry_after, "Too many codes asked for.");
       if (!el.code.disabled) el.code.focus();
     } else {
+      if (status === 400 && data.field === "channel" && channel) {
+        current.channels = current.channels.filter((c) => c !== channel); // not for this number
+      }
       say(data.error || `Could not resend the code (HTTP ${status}).`, "error");
+      el.code.focus();
     }
   } catch {
     say("Could not resend the code. Check your connection and try again.", "error");
@@ -534,7 +590,12 @@ el.resend.addEventListener("click", async () => {
     resending = false;
     tick();
   }
-});
+}
+
+el.resend.addEventListener("click", () => resendCode(null));
+for (const button of CHANNEL_BUTTONS()) {
+  button.addEventListener("click", () => resendCode(button.dataset.channel));
+}
 
 el.restart.addEventListener("click", () => {
   const back = pending ? pending.flow.back : "signin";

@@ -127,19 +127,21 @@ class TelnyxEmulator:
         *,
         include_undelivered: bool = False,
         kind: str | None = None,
+        channel: str | None = None,
     ) -> list[dict[str, Any]]:
-        """SMS the emulator delivered, newest first (as GET /_emulator/messages): codes
-        (`"kind": "code"`) and notices (`"kind": "notice"`, no `code`); `kind` keeps one."""
+        """Messages the emulator delivered, newest first (as GET /_emulator/messages): codes
+        (`"kind": "code"`, by SMS, call or WhatsApp) and notices (`"kind": "notice"`, no
+        `code`); `kind` keeps one kind, `channel` one channel's."""
         return self._state.messages(
-            phone_number, include_undelivered=include_undelivered, kind=kind
+            phone_number, include_undelivered=include_undelivered, kind=kind, channel=channel
         )
 
     def notices(self, phone_number: str | None = None) -> list[dict[str, Any]]:
         """Notices delivered (POST /v2/messages), newest first."""
         return self.messages(phone_number, kind="notice")
 
-    def latest_code(self, phone_number: str) -> str | None:
-        found = self.messages(phone_number, kind="code")
+    def latest_code(self, phone_number: str, channel: str | None = None) -> str | None:
+        found = self.messages(phone_number, kind="code", channel=channel)
         return str(found[0]["code"]) if found else None
 
     def webhook_log(self) -> list[dict[str, Any]]:
@@ -171,9 +173,15 @@ class TelnyxEmulator:
         }
         add_fault_from_json(self._state, body)
 
-    def add_delivery_fault(self, delivery: str = "failed", *, count: int = 1) -> None:
-        """Make the next `count` sends fail delivery (verify.failed webhooks)."""
-        add_fault_from_json(self._state, {"delivery": delivery, "count": count})
+    def add_delivery_fault(
+        self, delivery: str = "failed", *, count: int = 1, channel: str | None = None
+    ) -> None:
+        """Make the next `count` sends (by `channel`, or any) fail delivery (verify.failed
+        webhooks)."""
+        body: dict[str, Any] = {"delivery": delivery, "count": count}
+        if channel is not None:
+            body["channel"] = channel
+        add_fault_from_json(self._state, body)
 
     def add_webhook_fault(self, kind: str, *, count: int = 1) -> None:
         """Make the webhooks of the next `count` sends carry a bad signature or old timestamp."""

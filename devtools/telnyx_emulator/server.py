@@ -17,6 +17,7 @@ from urllib.parse import unquote, urlsplit
 from devtools.telnyx_emulator import errors
 from devtools.telnyx_emulator.config import EmulatorConfig
 from devtools.telnyx_emulator.state import (
+    CHANNELS,
     DELIVERY_FAULTS,
     ENDPOINTS,
     WEBHOOK_FAULTS,
@@ -54,7 +55,7 @@ class BadDevRequest(Exception):
 
 @dataclass(frozen=True)
 class _Route:
-    endpoint: str  # fault-injection class: send | verify | retrieve
+    endpoint: str  # fault-injection class: send | verify | retrieve (send: every channel)
     run: Callable[[tuple[str, ...], bytes], dict[str, Any]]
 
 
@@ -202,8 +203,8 @@ class RequestHandler(BaseHTTPRequestHandler):
         if len(parts) < 2 or parts[0] != "v2" or parts[1] != "verifications":
             return None
         rest = parts[2:]
-        if method == "POST" and rest == ("sms",):
-            return _Route("send", lambda _a, raw: self._send_sms(raw)), ()
+        if method == "POST" and len(rest) == 1 and rest[0] in CHANNELS:
+            return _Route("send", lambda a, raw: self._trigger(a[0], raw)), (rest[0],)
         if len(rest) == 4 and rest[0] == "by_phone_number" and rest[2:] == ("actions", "verify"):
             if method == "POST":
                 return _Route(
@@ -217,12 +218,12 @@ class RequestHandler(BaseHTTPRequestHandler):
             return _Route(
                 "verify", lambda a, raw: {"data": state.verify_by_id(a[0], _parse_json(raw))}
             ), (rest[0],)
-        if len(rest) == 1 and rest[0] not in ("sms", "by_phone_number") and method == "GET":
+        if len(rest) == 1 and rest[0] not in (*CHANNELS, "by_phone_number") and method == "GET":
             return _Route("retrieve", lambda a, _raw: {"data": state.retrieve(a[0])}), (rest[0],)
         return None
 
-    def _send_sms(self, raw: bytes) -> dict[str, Any]:
-        result = self.server.state.trigger_sms(_parse_json(raw))
+    def _trigger(self, channel: str, raw: bytes) -> dict[str, Any]:
+        result = self.server.state.trigger(channel, _parse_json(raw))
         # Events go out once the caller has its answer, as they would from Telnyx; they count
         # as in flight from now, so a caller waiting for webhooks never sees a gap.
         send = self.server.dispatcher.hold()
@@ -266,10 +267,14 @@ class RequestHandler(BaseHTTPRequestHandler):
             kind = params.get("kind") or None
             if kind not in (None, "code", "notice"):
                 raise BadDevRequest("kind must be 'code' or 'notice'")
+            channel = params.get("channel") or None
+            if channel is not None and channel not in CHANNELS:
+                raise BadDevRequest(f"channel must be one of {list(CHANNELS)}")
             data = server.state.messages(
                 params.get("phone_number") or None,
                 include_undelivered=_truthy(params.get("include_undelivered")),
                 kind=kind,
+                channel=channel,
             )
             return 200, {"data": data}
         if (method, name) == ("GET", "webhooks"):
@@ -323,7 +328,10 @@ def add_fault_from_json(state: EmulatorState, body: dict[str, Any]) -> None:
         outcome = DELIVERY_FAULTS.get(str(body["delivery"]))
         if outcome is None:
             raise BadDevRequest(f"delivery must be one of {sorted(DELIVERY_FAULTS)}")
-        state.add_delivery_fault(DeliveryFault(outcome, count))
+        channel = body.get("channel")
+        if channel is not None and channel not in CHANNELS:
+            raise BadDevRequest(f"channel must be one of {list(CHANNELS)}")
+        state.add_delivery_fault(DeliveryFault(outcome, count, channel))
         return
     if "webhook" in body:
         if body["webhook"] not in WEBHOOK_FAULTS:

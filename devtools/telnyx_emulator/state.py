@@ -1,4 +1,5 @@
-"""Verifications, the SMS outbox and injected faults, behind one lock.
+"""Verifications, the outbox (SMS, voice calls, WhatsApp messages) and injected faults,
+behind one lock.
 
 Request bodies are validated here the way the Verify API does, so the HTTP layer only
 routes, authenticates and serialises.
@@ -32,6 +33,13 @@ DELIVERY_FAULTS: dict[str, DeliveryOutcome] = {
     "sending_failed": "sending_failed",
 }
 WEBHOOK_FAULTS: tuple[str, ...] = ("bad_signature", "stale_timestamp")
+# The trigger endpoints (POST /v2/verifications/<channel>) and the record `type` each makes.
+Channel = Literal["sms", "call", "whatsapp"]
+CHANNELS: tuple[str, ...] = ("sms", "call", "whatsapp")
+# What reaches the person, by channel: a call reads the digits out one by one; WhatsApp
+# sends Meta's authentication template.
+CALL_TEMPLATE = "Your verification code is {digits}. Again: {digits}."
+WHATSAPP_TEMPLATE = "{code} is your verification code. For your security, do not share this code."
 
 
 def record_time(ts: float) -> str:
@@ -66,9 +74,13 @@ class ApiFault:
 class DeliveryFault:
     outcome: DeliveryOutcome
     count: int
+    channel: str | None = None  # only sends by this channel; None: any
 
     def as_dict(self) -> dict[str, Any]:
-        return {"delivery": self.outcome, "count": self.count}
+        armed: dict[str, Any] = {"delivery": self.outcome, "count": self.count}
+        if self.channel is not None:
+            armed["channel"] = self.channel
+        return armed
 
 
 @dataclass
@@ -93,6 +105,7 @@ class VerificationRecord:
     updated: float
     status: str = "pending"
     failed_attempts: int = 0
+    type: str = "sms"  # the channel it was triggered by
 
     def refresh(self, now: float) -> None:
         """A pending verification past its timeout turns expired."""
@@ -105,7 +118,7 @@ class VerificationRecord:
         # "Trigger SMS verification" response sample.
         return {
             "id": self.id,
-            "type": "sms",
+            "type": self.type,
             "record_type": "verification",
             "phone_number": self.phone_number,
             "verify_profile_id": self.verify_profile_id,
@@ -132,7 +145,7 @@ class VerificationRecord:
             "record_type": "verification",
             "status": self.status,
             "timeout_secs": self.requested_timeout_secs,
-            "type": "sms",
+            "type": self.type,
             "updated_at": record_time(self.updated),
         }
 
@@ -146,10 +159,12 @@ class OutboxMessage:
     created: float
     text: str
     delivery_status: DeliveryOutcome
+    channel: str = "sms"
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "kind": "code",
+            "channel": self.channel,
             "phone_number": self.phone_number,
             "code": self.code,
             "verification_id": self.verification_id,
@@ -170,10 +185,12 @@ class OutboxNotice:
     created: float
     text: str
     delivery_status: DeliveryOutcome = "delivered"
+    channel: str = "sms"  # notices are plain SMS
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "kind": "notice",
+            "channel": self.channel,
             "phone_number": self.phone_number,
             "message_id": self.message_id,
             "from": self.sender,
@@ -258,6 +275,11 @@ class EmulatorState:
     # -- Verify API -----------------------------------------------------------
 
     def trigger_sms(self, raw_body: Any) -> SendResult:
+        return self.trigger("sms", raw_body)
+
+    def trigger(self, channel: str, raw_body: Any) -> SendResult:
+        """POST /v2/verifications/{sms,call,whatsapp}: the same body and record; the
+        message in the outbox says the code as that channel would."""
         body = _require_object(raw_body)
         phone = _require_string(body, "phone_number")
         if not E164.match(phone):
@@ -295,9 +317,10 @@ class EmulatorState:
                 requested_timeout_secs=requested_timeout,
                 created=now,
                 updated=now,
+                type=channel,
             )
             self._verifications[record.id] = record
-            outcome = self._take_delivery_outcome()
+            outcome = self._take_delivery_outcome(channel)
             self._outbox.append(
                 OutboxMessage(
                     phone_number=phone,
@@ -305,8 +328,9 @@ class EmulatorState:
                     verification_id=record.id,
                     verify_profile_id=profile_id,
                     created=now,
-                    text=self._config.sms_template.format(code=code),
+                    text=self._message_text(channel, code),
                     delivery_status=outcome,
+                    channel=channel,
                 )
             )
             events: list[tuple[str, dict[str, Any]]] = []
@@ -422,6 +446,13 @@ class EmulatorState:
         if profile_id != self._config.profile_id:
             raise errors.not_found(pointer="/verify_profile_id")
 
+    def _message_text(self, channel: str, code: str) -> str:
+        if channel == "call":
+            return CALL_TEMPLATE.format(digits=" ".join(code))
+        if channel == "whatsapp":
+            return WHATSAPP_TEMPLATE.format(code=code)
+        return self._config.sms_template.format(code=code)
+
     def _generate_code(self) -> str:
         n = self._config.code_length
         return str(secrets.randbelow(10**n)).zfill(n)
@@ -459,7 +490,7 @@ class EmulatorState:
                 sender=str(sender or profile_id),
                 created=now,
                 text=text,
-                delivery_status=self._take_delivery_outcome(),
+                delivery_status=self._take_delivery_outcome("sms"),
             )
             self._outbox.append(notice)
             record = _message_record(notice, self._config, sender is not None)
@@ -475,8 +506,10 @@ class EmulatorState:
         *,
         include_undelivered: bool = False,
         kind: str | None = None,
+        channel: str | None = None,
     ) -> list[dict[str, Any]]:
-        """The outbox, newest first; `kind` ("code" or "notice") keeps one kind."""
+        """The outbox, newest first; `kind` ("code" or "notice") keeps one kind, `channel`
+        ("sms", "call", "whatsapp") one channel's."""
         wanted = {"code": OutboxMessage, "notice": OutboxNotice}.get(kind or "", object)
         with self._lock:
             selected = [
@@ -485,6 +518,7 @@ class EmulatorState:
                 if (phone_number is None or m.phone_number == phone_number)
                 and (include_undelivered or m.delivery_status == "delivered")
                 and isinstance(m, wanted)
+                and (channel is None or m.channel == channel)
             ]
         # Newest first; list order breaks ties between messages sent in the same instant.
         ordered = sorted(enumerate(selected), key=lambda im: (im[1].created, im[0]), reverse=True)
@@ -528,14 +562,15 @@ class EmulatorState:
                     return fault
             return None
 
-    def _take_delivery_outcome(self) -> DeliveryOutcome:
-        if not self._faults.delivery:
-            return "delivered"
-        fault = self._faults.delivery[0]
-        fault.count -= 1
-        if fault.count <= 0:
-            self._faults.delivery.pop(0)
-        return fault.outcome
+    def _take_delivery_outcome(self, channel: str) -> DeliveryOutcome:
+        """The first armed delivery fault for this channel (or any), consumed once."""
+        for fault in self._faults.delivery:
+            if fault.channel in (None, channel):
+                fault.count -= 1
+                if fault.count <= 0:
+                    self._faults.delivery.remove(fault)
+                return fault.outcome
+        return "delivered"
 
     def _take_webhook_fault(self) -> str | None:
         if not self._faults.webhook:

@@ -14,7 +14,8 @@ app = http_app(runtime.settings.allowed_origin)
 
 @app.post("/login")
 def login(body: LoginRequest) -> TokenResponse | SecondFactorResponse:
-    return login_response(runtime.login_flow.start(body.email, body.password, request_origin(app)))
+    started = runtime.login_flow.start(body.email, body.password, request_origin(app), body.channel)
+    return login_response(started)
 
 
 lambda_handler = lambda_handler_for(app, runtime.metrics)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from phoneverify.config import CodeSettings
 from phoneverify.http.app import http_app, lambda_handler_for
-from phoneverify.http.requests import FlowRequest, request_origin
+from phoneverify.http.requests import ResendRequest, request_origin
 from phoneverify.http.responses import ResentResponse, resent_response
 from phoneverify.runtime import Runtime
 
@@ -13,8 +13,10 @@ app = http_app(runtime.settings.allowed_origin)
 
 
 @app.post("/login/resend")
-def login_resend(body: FlowRequest) -> ResentResponse:
-    return resent_response(runtime.login_flow.resend(body.flow_id, request_origin(app)))
+def login_resend(body: ResendRequest) -> ResentResponse:
+    return resent_response(
+        runtime.login_flow.resend(body.flow_id, request_origin(app), body.channel)
+    )
 
 
 lambda_handler = lambda_handler_for(app, runtime.metrics)

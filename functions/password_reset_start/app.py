@@ -15,7 +15,8 @@ app = http_app(runtime.settings.allowed_origin)
 
 @app.post("/password/reset/start")
 def password_reset_start(body: PasswordResetStartRequest) -> ChallengeResponse:
-    return challenge_response(runtime.password_reset_flow.start(body.email, request_origin(app)))
+    started = runtime.password_reset_flow.start(body.email, request_origin(app), body.channel)
+    return challenge_response(started)
 
 
 lambda_handler = lambda_handler_for(app, runtime.metrics)

@@ -24,7 +24,9 @@ def payments_initiate(
     body: PaymentInitiateRequest,
 ) -> PaymentCompletedResponse | PaymentVerificationResponse:
     runtime.idempotency.register_lambda_context(app.lambda_context)
-    order = PaymentOrder.parse(body.amount, body.currency, body.recipient, body.description)
+    order = PaymentOrder.parse(
+        body.amount, body.currency, body.recipient, body.description, body.channel
+    )
     answer = runtime.payment_flow.initiate(
         authenticated_user(app), order, request_origin(app), idempotency_key(app)
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from phoneverify.config import PaymentSettings
 from phoneverify.http.app import http_app, lambda_handler_for
 from phoneverify.http.auth import authenticated_user
-from phoneverify.http.requests import PaymentRequest, request_origin
+from phoneverify.http.requests import PaymentResendRequest, request_origin
 from phoneverify.http.responses import ResentResponse, resent_response
 from phoneverify.runtime import Runtime
 
@@ -14,9 +14,9 @@ app = http_app(runtime.settings.allowed_origin)
 
 
 @app.post("/payments/resend")
-def payments_resend(body: PaymentRequest) -> ResentResponse:
+def payments_resend(body: PaymentResendRequest) -> ResentResponse:
     resent = runtime.payment_flow.resend(
-        authenticated_user(app), body.payment_id, request_origin(app)
+        authenticated_user(app), body.payment_id, request_origin(app), body.channel
     )
     return resent_response(resent)
 

@@ -15,7 +15,7 @@ app = http_app(runtime.settings.allowed_origin)
 @app.post("/register/start")
 def register_start(body: RegisterStartRequest) -> RegistrationStartedResponse:
     started = runtime.registration_flow.start(
-        body.name, body.email, body.phone_number, body.password, request_origin(app)
+        body.name, body.email, body.phone_number, body.password, request_origin(app), body.channel
     )
     return registration_started_response(started)
 

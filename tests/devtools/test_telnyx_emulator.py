@@ -1148,3 +1148,131 @@ def test_module_runs_from_the_command_line(tmp_path: Path) -> None:
     assert process.returncode == 0
     assert "webhook public key" in stderr
     assert code not in stderr
+
+
+# -- voice call and WhatsApp channels, through the SDK ----------------------------------
+
+
+def trigger_by(client: telnyx.Telnyx, channel: str, **params: Any) -> Any:
+    """The SDK's trigger for `channel`: trigger_call / trigger_whatsapp_verification."""
+    if channel == "call":
+        return client.verifications.trigger_call(**params)
+    return client.verifications.trigger_whatsapp_verification(**params)
+
+
+@pytest.mark.parametrize(
+    ("channel", "path"), [("call", "trigger_call"), ("whatsapp", "trigger_whatsapp_verification")]
+)
+def test_call_and_whatsapp_triggers_answer_telnyx_verification_records(
+    emu: TelnyxEmulator, client: telnyx.Telnyx, channel: str, path: str
+) -> None:
+    # When a client triggers a verification by call or WhatsApp through the SDK
+    raw = getattr(client.verifications.with_raw_response, path)(
+        phone_number=PHONE, verify_profile_id=PROFILE_ID, timeout_secs=120
+    )
+    # Then it gets Telnyx's Verification record, typed by its channel
+    assert raw.status_code == 200
+    data = raw.json()["data"]
+    assert set(data) == VERIFICATION_FIELDS
+    assert data["type"] == channel
+    assert (data["status"], data["timeout_secs"], data["phone_number"]) == ("pending", 120, PHONE)
+    # And the outbox records the message with its channel
+    message = outbox(emu, PHONE)[0]
+    assert message["channel"] == channel
+    assert message["verification_id"] == data["id"]
+    assert " ".join(message["code"]) in message["text"] or message["code"] in message["text"]
+
+
+@pytest.mark.parametrize("channel", ["call", "whatsapp"])
+def test_the_code_of_a_call_or_whatsapp_message_is_accepted_by_id(
+    emu: TelnyxEmulator, client: telnyx.Telnyx, channel: str
+) -> None:
+    verification = trigger_by(
+        client, channel, phone_number=PHONE, verify_profile_id=PROFILE_ID
+    ).data
+    assert verification.type == channel
+    code = outbox(emu, PHONE, channel=channel)[0]["code"]
+    result = client.verifications.actions.verify(verification.id or "", code=code)
+    assert result.data.response_code == "accepted"
+    assert client.verifications.retrieve(verification.id or "").data.type == channel
+
+
+def test_a_call_reads_the_code_out_digit_by_digit(
+    emu: TelnyxEmulator, client: telnyx.Telnyx
+) -> None:
+    client.verifications.trigger_call(
+        phone_number=PHONE, verify_profile_id=PROFILE_ID, custom_code="123456"
+    )
+    assert outbox(emu, PHONE)[0]["text"] == (
+        "Your verification code is 1 2 3 4 5 6. Again: 1 2 3 4 5 6."
+    )
+
+
+@pytest.mark.parametrize("channel", ["call", "whatsapp"])
+def test_call_and_whatsapp_validate_like_sms(client: telnyx.Telnyx, channel: str) -> None:
+    with pytest.raises(telnyx.UnprocessableEntityError) as refused:
+        trigger_by(client, channel, phone_number="4155550123", verify_profile_id=PROFILE_ID)
+    assert error_of(refused.value)["code"] == "10016"
+    with pytest.raises(telnyx.NotFoundError):
+        trigger_by(client, channel, phone_number=PHONE, verify_profile_id=str(uuid.uuid4()))
+
+
+@pytest.mark.parametrize("channel", ["call", "whatsapp"])
+def test_api_faults_on_send_cover_call_and_whatsapp(
+    emu: TelnyxEmulator, client: telnyx.Telnyx, channel: str
+) -> None:
+    # Given a 503 armed for the next send
+    emu.add_fault("send", status=503)
+    # When a call or WhatsApp verification is triggered
+    with pytest.raises(telnyx.InternalServerError):
+        trigger_by(client, channel, phone_number=PHONE, verify_profile_id=PROFILE_ID)
+    # Then nothing went out, and the next one goes
+    assert outbox(emu, PHONE, include_undelivered="true") == []
+    trigger_by(client, channel, phone_number=PHONE, verify_profile_id=PROFILE_ID)
+    assert [m["channel"] for m in outbox(emu, PHONE)] == [channel]
+
+
+def test_a_delivery_fault_for_sms_fails_the_sms_and_lets_the_call_through(
+    make_emulator: Callable[..., TelnyxEmulator], receiver: WebhookReceiver
+) -> None:
+    # Given a delivery failure armed for the next SMS only
+    emulator = make_emulator(webhook_url=receiver.url)
+    armed = httpx.post(
+        f"{emulator.base_url}/_emulator/faults",
+        json={"delivery": "failed", "channel": "sms"},
+    )
+    assert armed.json()["data"] == [{"delivery": "delivery_failed", "count": 1, "channel": "sms"}]
+    # When a call goes first, then an SMS
+    with sdk(emulator) as c:
+        call = c.verifications.trigger_call(phone_number=PHONE, verify_profile_id=PROFILE_ID)
+        sms = c.verifications.trigger_sms(phone_number=PHONE, verify_profile_id=PROFILE_ID)
+    receiver.wait_for(4)
+    assert emulator.wait_for_webhooks()
+    # Then the call was delivered and the SMS failed, each webhook naming its channel
+    reports = [
+        (
+            r.event["data"]["payload"]["id"],
+            r.event["data"]["payload"]["type"],
+            r.event["data"]["event_type"],
+        )
+        for r in receiver.received
+    ]
+    assert reports == [
+        (call.data.id, "call", "verify.sent"),
+        (call.data.id, "call", "verify.delivered"),
+        (sms.data.id, "sms", "verify.sent"),
+        (sms.data.id, "sms", "verify.failed"),
+    ]
+    assert [m["channel"] for m in outbox(emulator, PHONE)] == ["call"]
+    assert [m["channel"] for m in outbox(emulator, PHONE, include_undelivered="true")] == [
+        "sms",
+        "call",
+    ]
+
+
+def test_a_delivery_fault_for_a_channel_that_is_not_one_is_refused(emu: TelnyxEmulator) -> None:
+    answer = httpx.post(
+        f"{emu.base_url}/_emulator/faults", json={"delivery": "failed", "channel": "pigeon"}
+    )
+    assert answer.status_code == 400
+    assert emu.faults() == []

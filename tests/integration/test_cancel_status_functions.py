@@ -149,7 +149,7 @@ def test_status_of_a_pending_login_says_only_what_the_holder_needs(stack: Verify
     # When
     body = stack.status_of(flow_id)
     # Then
-    assert set(body) == {"status", "delivery_status", "expires_in"}
+    assert set(body) == {"status", "delivery_status", "expires_in", "channel"}
     assert (body["status"], body["delivery_status"]) == ("pending", "unknown")
     assert 295 <= body["expires_in"] <= 300
     assert stack.phone not in json.dumps(body) and stack.user_id not in json.dumps(body)
@@ -162,6 +162,7 @@ def test_status_follows_the_flow_to_verified(stack: VerifyStack) -> None:
         "status": "verified",
         "delivery_status": "unknown",
         "expires_in": 0,
+        "channel": "sms",
     }
 
 

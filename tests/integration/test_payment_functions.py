@@ -344,7 +344,7 @@ def test_the_payer_follows_the_payment_code_by_payment_id(stack: FunctionStack) 
     status, body = payment_status(stack, {"payment_id": payment_id}, token)
     # Then it sees where the code stands, and nothing that identifies the flow or the phone
     assert status == 200, body
-    assert set(body) == {"status", "delivery_status", "expires_in"}
+    assert set(body) == {"status", "delivery_status", "expires_in", "channel"}
     assert (body["status"], body["delivery_status"]) == ("pending", "unknown")
     assert 295 <= body["expires_in"] <= 300
     assert PHONE not in json.dumps(body)

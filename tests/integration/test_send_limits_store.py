@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import boto3
@@ -14,7 +14,7 @@ from moto import mock_aws
 
 from phoneverify.adapters.dynamo.send_limits import DynamoFailureCounter, DynamoSendLimits
 from phoneverify.domain.errors import AccountLocked, SendBudgetExhausted, SendLimitReached
-from phoneverify.domain.models import RequestOrigin
+from phoneverify.domain.models import Channel, RequestOrigin
 from phoneverify.domain.send_limits import METRIC_ADMITTED, METRIC_BUDGET_EXHAUSTED, SendCaps
 from phoneverify.http.errors import error_body, error_headers, status_of
 from phoneverify.ports import FailureCounter, SendGuard
@@ -111,6 +111,37 @@ def real_engine(dynamodb_local_endpoint: str) -> Counters:
 
 
 # -- send limits ----------------------------------------------------------------------------
+def test_calls_count_in_their_own_caps_and_in_the_shared_ones(counters: Counters) -> None:
+    # Given 2 calls per phone, 3 calls for the service and 3 sends per phone an hour
+    guard = counters.limits(
+        replace(caps(per_phone=3), calls_per_phone=2, call_budget=3, window_secs=HOUR)
+    )
+    # When a phone gets two calls, then asks for a third
+    guard.admit(PHONE, "u-1", origin(), Channel.CALL)
+    guard.admit(PHONE, "u-2", origin(), Channel.CALL)
+    with pytest.raises(SendLimitReached) as refused:
+        guard.admit(PHONE, "u-3", origin(), Channel.CALL)
+    # Then the call is a 429 like any send cap, and SMS still goes to it
+    assert error_body(refused.value)["code"] == "send_limit_reached"
+    guard.admit(PHONE, "u-4", origin(), Channel.SMS)
+    # And the phone's shared cap counted both calls: one more send of any kind is refused
+    with pytest.raises(SendLimitReached):
+        guard.admit(PHONE, "u-5", origin(), Channel.SMS)
+    # The service's calls stop at 3, whatever the phone; a refused call counted nowhere
+    guard.admit(phone(1), "u-6", origin(), Channel.CALL)
+    with pytest.raises(SendLimitReached):
+        guard.admit(phone(2), "u-7", origin(), Channel.CALL)
+    guard.admit(phone(2), "u-8", origin(), Channel.SMS)
+    assert any(key.startswith("callbudget#") for key in counters.stored_keys())
+
+
+def test_a_released_call_gives_its_call_counts_back(counters: Counters) -> None:
+    guard = counters.limits(replace(caps(), calls_per_phone=1, window_secs=HOUR))
+    permit = guard.admit(PHONE, "u-1", origin(), Channel.CALL)
+    guard.release(permit)
+    guard.admit(PHONE, "u-1", origin(), Channel.CALL)
+
+
 LAYERS: dict[str, Callable[[int], tuple[str, str, str]]] = {
     # layer -> the n-th send as (phone, subject, ip), varying all but that layer's key
     "per_phone": lambda n: (PHONE, f"u-{n}", f"198.51.100.{n}"),

@@ -12,7 +12,13 @@ import pytest
 from moto import mock_aws
 
 from phoneverify.adapters.dynamo.verifications import DynamoVerificationStore
-from phoneverify.domain.models import DeliveryStatus, FlowKind, FlowStatus, PendingVerification
+from phoneverify.domain.models import (
+    Channel,
+    DeliveryStatus,
+    FlowKind,
+    FlowStatus,
+    PendingVerification,
+)
 from phoneverify.ports import ConditionFailed, VerificationStore
 from tests.support.fakes import InMemoryVerificationStore
 from tests.support.tables import fresh_table
@@ -159,6 +165,21 @@ def test_send_reservation_respects_cooldown_cap_and_token(store: VerificationSto
     assert (resent.verification_id, resent.expires_at, resent.send_count) == ("v-2", NOW + 331, 2)
     # The cap holds
     assert store.reserve_send("k1", "tok-d", NOW + 1000, 30, 2) is False
+
+
+def test_each_code_keeps_the_channel_it_went_by(store: VerificationStore) -> None:
+    # Given a flow whose first code went by call
+    store.create(record(channel=Channel.CALL), ttl=0)
+    first = store.get("k1")
+    assert first is not None and first.channel is Channel.CALL
+    store.record_delivery("k1", "v-1", DeliveryStatus.DELIVERY_FAILED, NOW + 5)
+    # When a resend goes by WhatsApp
+    assert store.reserve_send("k1", "tok", NOW + 30, 30, 5) is True
+    assert store.complete_send("k1", "tok", "v-2", NOW + 330, 0, Channel.WHATSAPP) is True
+    # Then the flow holds the new code's channel, its delivery status starting over
+    resent = store.get("k1")
+    assert resent is not None
+    assert (resent.channel, resent.delivery_status) == (Channel.WHATSAPP, DeliveryStatus.UNKNOWN)
 
 
 def test_a_cancelled_flow_is_cancelled_once_and_keeps_no_data(store: VerificationStore) -> None:

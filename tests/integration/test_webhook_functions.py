@@ -120,6 +120,7 @@ def test_a_report_for_a_cancelled_flow_changes_nothing(stack: VerifyStack) -> No
         "status": "cancelled",
         "delivery_status": "unknown",
         "expires_in": 0,
+        "channel": "sms",
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from phoneverify.domain.channels import DEFAULT_CHANNEL_POLICY, ChannelPolicy
 from phoneverify.domain.models import FlowKind, RequestOrigin, User
 from phoneverify.domain.money import ExemptionLimits, Thresholds
 from phoneverify.domain.passwords import PasswordHasher
@@ -76,6 +77,7 @@ class LoginWorld:
     sessions: Sessions = field(init=False)  # bearer tokens and logout
     pauses: list[float] = field(default_factory=list)  # how long decoys waited, in seconds
     notices: RecordingNotices = field(default_factory=RecordingNotices)  # SMS to the owner
+    channels: ChannelPolicy = DEFAULT_CHANNEL_POLICY  # of every Challenges built here
 
     def challenges(self, kind_or_policy: FlowKind | ChallengePolicy) -> Challenges:
         """Challenges over this world's store, outbox, clock, limits and failure counter."""
@@ -91,10 +93,13 @@ class LoginWorld:
             pause=self.pauses.append,
             account_tokens=self.users,
             notices=self.notices,
+            channels=self.channels,
         )
 
 
-def login_world(**policy_overrides: object) -> LoginWorld:
+def login_world(
+    channels: ChannelPolicy = DEFAULT_CHANNEL_POLICY, **policy_overrides: object
+) -> LoginWorld:
     clock = FakeClock()
     sender = FakeCodeSender()
     store = InMemoryVerificationStore()
@@ -111,7 +116,17 @@ def login_world(**policy_overrides: object) -> LoginWorld:
     failures = InMemoryFailureCounter(clock)
     throttle = InMemoryPasswordThrottle(clock)
     world = LoginWorld(
-        clock, sender, store, events, tokens, passwords, users, limits, failures, throttle
+        clock,
+        sender,
+        store,
+        events,
+        tokens,
+        passwords,
+        users,
+        limits,
+        failures,
+        throttle,
+        channels=channels,
     )
     world.flow = LoginFlow(
         users=users,
@@ -131,15 +146,18 @@ def login_world(**policy_overrides: object) -> LoginWorld:
     return world
 
 
-def password_reset_world() -> tuple[LoginWorld, PasswordResetFlow]:
+def password_reset_world(
+    channels: ChannelPolicy = DEFAULT_CHANNEL_POLICY,
+) -> tuple[LoginWorld, PasswordResetFlow]:
     """A login world (u-phone with PHONE, u-plain without) and a password reset over it."""
-    world = login_world()
+    world = login_world(channels)
     reset_policy = policy(
         FlowKind.PASSWORD_RESET,
         timeout_secs=600,
         restart_hint=password_reset.RESTART_HINT,
         too_many_attempts_message=password_reset.TOO_MANY_ATTEMPTS,
         account_lock_applies=False,
+        conceals_account=True,
     )
     flow = PasswordResetFlow(
         users=world.users,

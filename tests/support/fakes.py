@@ -25,6 +25,7 @@ from phoneverify.domain.errors import (
     StorageUnavailable,
 )
 from phoneverify.domain.models import (
+    Channel,
     DeliveryStatus,
     Exemption,
     FlowStatus,
@@ -72,11 +73,12 @@ class FakeCodeSender:
         self.codes: dict[str, str] = {}
         self.outbox: list[tuple[str, str, str]] = []  # (phone, verification id, code)
         self.checks: list[tuple[str, str]] = []
+        self.channels: dict[str, Channel] = {}  # verification id -> how its code went
         self.fail_sends = 0
         self.fail_checks = 0
         self._ids = itertools.count(1)
 
-    def send(self, phone_number: str) -> str:
+    def send(self, phone_number: str, channel: Channel = Channel.SMS) -> str:
         if self.fail_sends:
             self.fail_sends -= 1
             raise CodeDeliveryFailed()
@@ -85,6 +87,7 @@ class FakeCodeSender:
         while code in self.codes.values():  # distinct codes keep cross-flow tests meaningful
             code = "".join(secrets.choice("0123456789") for _ in range(self.code_length))
         self.codes[verification_id] = code
+        self.channels[verification_id] = channel
         self.outbox.append((phone_number, verification_id, code))
         return verification_id
 
@@ -286,7 +289,13 @@ class InMemoryVerificationStore:
             return True
 
     def complete_send(
-        self, flow_key: str, token: str, verification_id: str, expires_at: float, ttl: int
+        self,
+        flow_key: str,
+        token: str,
+        verification_id: str,
+        expires_at: float,
+        ttl: int,
+        channel: Channel = Channel.SMS,
     ) -> bool:
         with self._lock:
             r = self._pending(flow_key)
@@ -298,6 +307,7 @@ class InMemoryVerificationStore:
                 verification_id=verification_id,
                 expires_at=expires_at,
                 delivery_status=DeliveryStatus.UNKNOWN,
+                channel=channel,
             )
             self.ttls[flow_key] = ttl
             return True
@@ -589,9 +599,17 @@ class InMemorySendLimits:
         self._metric = metric or self.metrics.append
         self._lock = threading.Lock()
 
-    def admit(self, phone_number: str, subject: str, origin: RequestOrigin) -> SendPermit:
+    def admit(
+        self,
+        phone_number: str,
+        subject: str,
+        origin: RequestOrigin,
+        channel: Channel = Channel.SMS,
+    ) -> SendPermit:
         now = self.clock.now()
-        return self._count(send_counters(self.caps, phone_number, subject, origin, now), now)
+        return self._count(
+            send_counters(self.caps, phone_number, subject, origin, now, channel), now
+        )
 
     def admit_notice(self, phone_number: str) -> SendPermit:
         now = self.clock.now()

@@ -187,6 +187,7 @@ def test_resend_waits_for_the_cooldown_then_replaces_the_code(world: LoginWorld)
         "message": "Code resent",
         "timeout_secs": 300,
         "resend_after_secs": 30,
+        "channel": "sms",
     }
     assert new_code != old_code
     with pytest.raises(InvalidCode):

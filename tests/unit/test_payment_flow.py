@@ -103,6 +103,8 @@ def test_a_payment_at_the_threshold_waits_for_a_code_sent_to_the_payer(
         "code_length": 6,
         "phone_hint": "+1******0123",
         "resend_after_secs": 30,
+        "channel": "sms",
+        "channels": ["sms", "call"],
     }
     assert body["payment_id"].startswith("pay_") and len(body["payment_id"]) >= 36
     # Only the code goes out, to the account's phone; nothing is paid yet.
@@ -395,7 +397,12 @@ def test_resend_waits_for_the_cooldown_then_replaces_the_code(world: PaymentWorl
     resent = answer(world.flow.resend(PAYER, payment_id, ORIGIN))
     new_code = world.sender.last_code(PHONE)
     # Then
-    assert resent == {"message": "Code resent", "timeout_secs": 300, "resend_after_secs": 30}
+    assert resent == {
+        "message": "Code resent",
+        "timeout_secs": 300,
+        "resend_after_secs": 30,
+        "channel": "sms",
+    }
     with pytest.raises(InvalidCode):
         confirm(world, payment_id, old_code)
     assert confirm(world, payment_id, new_code)["status"] == "completed"
@@ -520,6 +527,7 @@ def test_the_payer_sees_the_sms_of_the_payment_code_delivered(world: PaymentWorl
         "status": "pending",
         "delivery_status": "unknown",
         "expires_in": 300,
+        "channel": "sms",
     }
     # When Telnyx reports the SMS delivered
     _, verification_id, _ = world.sender.outbox[-1]
@@ -530,6 +538,7 @@ def test_the_payer_sees_the_sms_of_the_payment_code_delivered(world: PaymentWorl
         "status": "pending",
         "delivery_status": "delivered",
         "expires_in": 288,
+        "channel": "sms",
     }
 
 

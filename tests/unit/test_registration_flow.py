@@ -334,6 +334,7 @@ def test_resend_replaces_the_code_with_a_fresh_ten_minutes(world: RegistrationWo
         "message": "Code resent",
         "timeout_secs": 600,
         "resend_after_secs": 30,
+        "channel": "sms",
     }
     with pytest.raises(InvalidCode):
         world.flow.verify(flow_id, old_code, ORIGIN)

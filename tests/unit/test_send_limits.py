@@ -22,7 +22,7 @@ from phoneverify.domain.errors import (
     StorageUnavailable,
     TooManyAttempts,
 )
-from phoneverify.domain.models import RequestOrigin, SendPermit
+from phoneverify.domain.models import Channel, RequestOrigin, SendPermit
 from phoneverify.domain.money import ExemptionLimits, Thresholds
 from phoneverify.flows.any_flow import flow_key
 from phoneverify.flows.challenges import Challenges
@@ -384,7 +384,9 @@ class UnavailableCounter:
 
 
 class UnavailableGuard:
-    def admit(self, phone_number: str, subject: str, origin: RequestOrigin) -> SendPermit:
+    def admit(
+        self, phone_number: str, subject: str, origin: RequestOrigin, channel: Channel
+    ) -> SendPermit:
         raise StorageUnavailable()
 
     def release(self, permit: SendPermit) -> None:

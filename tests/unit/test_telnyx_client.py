@@ -20,6 +20,7 @@ from phoneverify.adapters.telnyx.client import (
 )
 from phoneverify.adapters.telnyx.sender import TelnyxCodeSender
 from phoneverify.domain.errors import CodeCheckFailed, CodeDeliveryFailed
+from phoneverify.domain.models import Channel
 
 PROFILE = "49000000-0000-4000-8000-000000000001"
 
@@ -141,6 +142,61 @@ def test_sender_maps_provider_failures_to_domain_errors() -> None:
         sender.send("+14155550123")
     with pytest.raises(CodeCheckFailed):
         sender.check("v-1", "123456")
+
+
+@pytest.mark.parametrize(
+    ("channel", "path", "kind"),
+    [
+        (Channel.SMS, "/v2/verifications/sms", "sms"),
+        (Channel.CALL, "/v2/verifications/call", "call"),
+        (Channel.WHATSAPP, "/v2/verifications/whatsapp", "whatsapp"),
+    ],
+)
+def test_sender_triggers_the_verify_endpoint_of_each_channel(
+    channel: Channel, path: str, kind: str
+) -> None:
+    # Given a Telnyx that answers each trigger with its record
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        record = {"id": f"v-{kind}", "phone_number": "+14155550123", "type": kind}
+        return httpx.Response(200, json={"data": {**record, "status": "pending"}})
+
+    sender = TelnyxCodeSender(
+        client_with(httpx.MockTransport(handler)), lambda: PROFILE, timeout_secs=300
+    )
+    # When
+    verification_id = sender.send("+14155550123", channel)
+    # Then
+    assert verification_id == f"v-{kind}"
+    assert seen[0].method == "POST" and seen[0].url.path == path
+    assert json.loads(seen[0].content) == {
+        "phone_number": "+14155550123",
+        "verify_profile_id": PROFILE,
+        "timeout_secs": 300,
+    }
+
+
+@pytest.mark.parametrize("channel", [Channel.CALL, Channel.WHATSAPP])
+@pytest.mark.parametrize(("status", "code"), [(422, "10016"), (429, "10011"), (503, "10007")])
+def test_call_and_whatsapp_refusals_are_delivery_failures(
+    channel: Channel, status: int, code: str
+) -> None:
+    client = client_with(httpx.MockTransport(lambda r: envelope(status, code, "No")))
+    sender = TelnyxCodeSender(client, lambda: PROFILE, timeout_secs=300)
+    with pytest.raises(CodeDeliveryFailed):
+        sender.send("+14155550123", channel)
+
+
+def test_trigger_call_and_whatsapp_read_the_verification_type() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        kind = request.url.path.rsplit("/", 1)[-1]
+        return httpx.Response(200, json={"data": {"id": "v-1", "type": kind}})
+
+    client = client_with(httpx.MockTransport(handler))
+    assert client.trigger_call("+14155550123", PROFILE).type == "call"
+    assert client.trigger_whatsapp("+14155550123", PROFILE).type == "whatsapp"
 
 
 def test_sender_treats_an_unknown_verification_as_a_rejected_code() -> None:

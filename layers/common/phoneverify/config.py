@@ -17,6 +17,7 @@ from typing import Annotated, Self
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, Json, ValidationError, field_validator
 
+from phoneverify.domain.channels import DEFAULT_CALL_COUNTRIES
 from phoneverify.domain.errors import InvalidRequest
 from phoneverify.domain.money import parse_decimal, parse_money
 from phoneverify.domain.phones import DEFAULT_ALLOWED_COUNTRIES
@@ -106,6 +107,15 @@ class Settings(BaseModel):
     max_notices_per_phone: Annotated[int, Field(ge=1, le=1_000)] = 5
     notice_max_attempts: Annotated[int, Field(ge=1, le=5)] = 3
     notice_timeout_secs: Annotated[float, Field(gt=0, le=5)] = 2.0
+    # Channels (docs/channels.md). Calls: ISO 3166 alpha-2 codes a code may be called to
+    # (also inside ALLOWED_COUNTRIES), and calls per phone and service-wide per send window.
+    call_allowed_countries: tuple[str, ...] = tuple(sorted(DEFAULT_CALL_COUNTRIES))
+    max_calls_per_phone: Annotated[int, Field(ge=1, le=1_000)] = 3
+    call_budget: Annotated[int, Field(ge=1, le=1_000_000)] = 100
+    # WhatsApp needs a Verify profile with WhatsApp set up: off until a deploy says so.
+    whatsapp_enabled: bool = False
+    # After the SMS of a code failed (verify.failed), a resend that names no channel calls.
+    sms_fallback_to_call: bool = False
 
     @field_validator("telnyx_api_base_url")
     @classmethod
@@ -126,14 +136,14 @@ class Settings(BaseModel):
             raise ValueError(f"{value} is not a region phonenumbers knows")
         return value
 
-    @field_validator("allowed_countries", mode="before")
+    @field_validator("allowed_countries", "call_allowed_countries", mode="before")
     @classmethod
     def _split_countries(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(part.strip().upper() for part in value.split(",") if part.strip())
         return value
 
-    @field_validator("allowed_countries")
+    @field_validator("allowed_countries", "call_allowed_countries")
     @classmethod
     def _known_countries(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if not value:

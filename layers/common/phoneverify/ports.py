@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from phoneverify.domain.models import (
+    Channel,
     DeliveryStatus,
     Exemption,
     NoticeEvent,
@@ -35,8 +36,8 @@ class ConditionFailed(Exception):
 class CodeSender(Protocol):
     """Sends codes and checks them (Telnyx Verify in production)."""
 
-    def send(self, phone_number: str) -> str:
-        """Send a fresh code; return the provider's verification id.
+    def send(self, phone_number: str, channel: Channel = Channel.SMS) -> str:
+        """Send a fresh code by `channel`; return the provider's verification id.
 
         Raises CodeDeliveryFailed when the provider cannot be reached or refuses.
         """
@@ -136,9 +137,16 @@ class VerificationStore(Protocol):
         ...
 
     def complete_send(
-        self, flow_key: str, token: str, verification_id: str, expires_at: float, ttl: int
+        self,
+        flow_key: str,
+        token: str,
+        verification_id: str,
+        expires_at: float,
+        ttl: int,
+        channel: Channel = Channel.SMS,
     ) -> bool:
-        """Switch the flow to the new code (its delivery status starts over at unknown)."""
+        """Switch the flow to the new code, sent by `channel` (its delivery status starts
+        over at unknown)."""
         ...
 
     def cancel(self, flow_key: str, now: float) -> bool:
@@ -167,8 +175,15 @@ class SendGuard(Protocol):
     and a service-wide budget. Asked before every send; all or nothing, so a refused send
     counts nowhere."""
 
-    def admit(self, phone_number: str, subject: str, origin: RequestOrigin) -> SendPermit:
-        """Count one send to `phone_number` for `subject` from `origin`.
+    def admit(
+        self,
+        phone_number: str,
+        subject: str,
+        origin: RequestOrigin,
+        channel: Channel = Channel.SMS,
+    ) -> SendPermit:
+        """Count one send to `phone_number` for `subject` from `origin` by `channel` (a call
+        counts in the call caps too).
 
         Raises SendLimitReached (429, retry_after = seconds until the full window ends),
         SendBudgetExhausted (503, the circuit breaker) or StorageUnavailable.

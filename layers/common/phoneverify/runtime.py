@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from phoneverify.adapters.ssm import SecretSource
     from phoneverify.adapters.telnyx.client import TelnyxVerifyClient
     from phoneverify.adapters.telnyx.sender import TelnyxCodeSender
+    from phoneverify.domain.channels import ChannelPolicy
     from phoneverify.domain.clock import Clock
     from phoneverify.domain.models import FlowKind
     from phoneverify.domain.passwords import PasswordHasher
@@ -266,6 +267,8 @@ class Runtime:
             budget=s.sms_budget,
             window_secs=s.send_limit_window_secs,
             notices_per_phone=s.max_notices_per_phone,
+            calls_per_phone=s.max_calls_per_phone,
+            call_budget=s.call_budget,
         )
         return DynamoSendLimits(
             self.dynamodb, s.rate_limits_table, caps, self.clock, self.count_metric
@@ -300,6 +303,17 @@ class Runtime:
         )
         return DynamoPasswordThrottle(self.dynamodb, s.rate_limits_table, policy, self.clock)
 
+    @cached_property
+    def channel_policy(self) -> ChannelPolicy:
+        from phoneverify.domain.channels import ChannelPolicy
+
+        s = self.settings
+        return ChannelPolicy(
+            call_countries=frozenset(s.call_allowed_countries),
+            whatsapp_enabled=s.whatsapp_enabled,
+            sms_fallback_to_call=s.sms_fallback_to_call,
+        )
+
     def challenges(self, policy: ChallengePolicy) -> Challenges:
         from phoneverify.flows.challenges import Challenges
 
@@ -314,6 +328,7 @@ class Runtime:
             phone_policy=self.phone_policy,
             account_tokens=self.users,
             notices=self.notices,
+            channels=self.channel_policy,
         )
 
     def challenge_policy(
@@ -371,6 +386,7 @@ class Runtime:
                 password_reset.TOO_MANY_ATTEMPTS,
             ),
             account_lock_applies=False,
+            conceals_account=True,
         )
         return PasswordResetFlow(
             users=self.users,

@@ -42,6 +42,17 @@ class WeakPassword(InvalidRequest):
         super().__init__(message, field=field)
 
 
+class ChannelNotAllowed(InvalidRequest):
+    """A channel switched off by setting (WhatsApp), or a voice call to a country outside
+    the call allow-list."""
+
+    code = "channel_not_allowed"
+    message = "This channel is not available. Choose sms."
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message, field="channel")
+
+
 class AlreadyRegistered(DomainError):
     """Another account holds this email or phone number."""
 

@@ -25,8 +25,16 @@ class FlowStatus(StrEnum):
     LOCKED = "locked"
 
 
+class Channel(StrEnum):
+    """How a code reaches the person (Telnyx Verify: /v2/verifications/<channel>)."""
+
+    SMS = "sms"
+    CALL = "call"  # a voice call reads the code out
+    WHATSAPP = "whatsapp"
+
+
 class DeliveryStatus(StrEnum):
-    """What the provider reported about the SMS of a flow's current code (webhooks)."""
+    """What the provider reported about the delivery of a flow's current code (webhooks)."""
 
     UNKNOWN = "unknown"
     SENT = "sent"
@@ -133,7 +141,16 @@ class PendingVerification:
     created_at: float
     data: dict[str, Any] = field(default_factory=dict)
     check_lease_until: float = 0.0  # a code check in flight holds the flow until then
-    delivery_status: DeliveryStatus = DeliveryStatus.UNKNOWN  # of the current code's SMS
+    delivery_status: DeliveryStatus = DeliveryStatus.UNKNOWN  # of the current code's message
+    channel: Channel = Channel.SMS  # how the current code was sent
+
+    @property
+    def delivery_failed(self) -> bool:
+        """The provider reported that the current code never reached the phone."""
+        return self.delivery_status in (
+            DeliveryStatus.SENDING_FAILED,
+            DeliveryStatus.DELIVERY_FAILED,
+        )
 
     def is_expired(self, now: float) -> bool:
         return now >= self.expires_at

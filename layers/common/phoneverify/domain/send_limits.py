@@ -1,7 +1,7 @@
 """Abuse rules for sending codes (docs/abuse-controls.md): the caps per phone number, source
-address and account, the service-wide SMS budget, the counters one send counts in, and the
-answer when one of them is full. The DynamoDB adapter (adapters/dynamo/send_limits.py) and
-the in-memory fake both count by these rules.
+address and account, the service-wide SMS budget, the caps on voice calls (docs/channels.md),
+the counters one send counts in, and the answer when one of them is full. The DynamoDB
+adapter (adapters/dynamo/send_limits.py) and the in-memory fake both count by these rules.
 
 Counter keys never hold a phone number or an address in clear: phone numbers (in E.164) and
 source addresses (IPv6 by /64, the block one subscriber gets) are SHA-256 digests.
@@ -15,13 +15,17 @@ import math
 from dataclasses import dataclass
 
 from phoneverify.domain.errors import SendBudgetExhausted, SendLimitReached
-from phoneverify.domain.models import RequestOrigin
+from phoneverify.domain.models import Channel, RequestOrigin
 from phoneverify.domain.phones import normalise_phone
 
 GLOBAL = "global"
 NOTICE_LAYER = "notice"
 NOTICE_SUBJECT = "notice"  # notices count in no account's limit
 NOTICE_ORIGIN = RequestOrigin(source_ip="-", user_agent="notices")
+# Layers only a voice call counts in, on top of every other: calls per phone number and all
+# calls of the service, per window.
+CALL_PHONE = "call_phone"
+CALL_BUDGET = "call_budget"
 # Metric names (count metrics; the adapters send them to CloudWatch through Powertools).
 METRIC_ADMITTED = "SmsSendsAdmitted"
 METRIC_BUDGET_EXHAUSTED = "SmsBudgetExhausted"
@@ -30,7 +34,8 @@ METRIC_REFUSED = "SendRefused_{layer}"
 
 @dataclass(frozen=True)
 class SendCaps:
-    """Sends allowed per window, per layer; `budget` is the whole service's."""
+    """Sends allowed per window, per layer; `budget` is the whole service's. Calls count in
+    every layer (they share the limits and the budget) and in two of their own."""
 
     per_phone: int = 10
     per_ip: int = 30
@@ -39,6 +44,8 @@ class SendCaps:
     window_secs: int = 3_600
     # Notices (docs/phone-lifecycle.md#notices) per number and window: a counter of their own.
     notices_per_phone: int = 5
+    calls_per_phone: int = 3
+    call_budget: int = 100
 
 
 def address_block(source_ip: str) -> str:
@@ -64,17 +71,28 @@ def window_start(now: float, window_secs: int) -> int:
 
 
 def send_counters(
-    caps: SendCaps, phone_number: str, subject: str, origin: RequestOrigin, now: float
+    caps: SendCaps,
+    phone_number: str,
+    subject: str,
+    origin: RequestOrigin,
+    now: float,
+    channel: Channel = Channel.SMS,
 ) -> list[tuple[str, str, int]]:
     """(layer, key, cap) of every counter one send counts in, in transaction order."""
     window = window_start(now, caps.window_secs)
     phone = normalise_phone(phone_number, None, strict=False)
-    return [
+    counters = [
         ("phone", f"phone#{digest(phone)}#{window}", caps.per_phone),
         ("ip", f"ip#{digest(address_block(origin.source_ip))}#{window}", caps.per_ip),
         ("account", f"account#{subject}#{window}", caps.per_account),
         (GLOBAL, f"global#{window}", caps.budget),
     ]
+    if channel is Channel.CALL:
+        counters += [
+            (CALL_PHONE, f"call#{digest(phone)}#{window}", caps.calls_per_phone),
+            (CALL_BUDGET, f"callbudget#{window}", caps.call_budget),
+        ]
+    return counters
 
 
 def notice_counters(caps: SendCaps, phone_number: str, now: float) -> list[tuple[str, str, int]]:
@@ -95,7 +113,8 @@ def refusal(
     refused_layers: list[str], caps: SendCaps, now: float
 ) -> SendLimitReached | SendBudgetExhausted:
     """The error for a send refused by `refused_layers`: the circuit breaker's first (it says
-    the truth: nobody gets a code now), else one answer for every other layer."""
+    the truth: nobody gets a code now), else one answer for every other layer (the call caps
+    included: SMS still works, so a spent call budget is no reason for a 503)."""
     retry_after = math.ceil(window_start(now, caps.window_secs) + caps.window_secs - now)
     if GLOBAL in refused_layers:
         return SendBudgetExhausted(retry_after)

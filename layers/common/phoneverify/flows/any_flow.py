@@ -16,6 +16,7 @@ from typing import Any
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import VerificationNotFound
 from phoneverify.domain.models import (
+    Channel,
     DeliveryStatus,
     FlowKind,
     FlowStatus,
@@ -39,6 +40,7 @@ class ChallengeState:
     status: str  # pending | verified | expired | cancelled | locked
     delivery_status: DeliveryStatus
     expires_in: int  # whole seconds the current code is still accepted; 0 once it is not
+    channel: Channel = Channel.SMS  # how the current code was sent
 
 
 class DeliveryUpdate(StrEnum):
@@ -89,7 +91,7 @@ class AnyFlow:
         if record.kind == FlowKind.PASSWORD_RESET:
             # A decoy's SMS is never delivered: reporting delivery would tell them apart.
             delivery = DeliveryStatus.UNKNOWN
-        return ChallengeState(status, delivery, max(0, expires_in))
+        return ChallengeState(status, delivery, max(0, expires_in), record.channel)
 
     def record_delivery(self, verification_id: str, delivery: DeliveryStatus) -> DeliveryUpdate:
         """Note what the provider said about the SMS of `verification_id`.

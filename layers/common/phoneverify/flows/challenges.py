@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from phoneverify.domain.channels import DEFAULT_CHANNEL_POLICY, ChannelPolicy
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import (
     AccountPhoneNotAllowed,
@@ -34,6 +35,7 @@ from phoneverify.domain.errors import (
     VerificationExpired,
 )
 from phoneverify.domain.models import (
+    Channel,
     FlowKind,
     FlowStatus,
     NoticeEvent,
@@ -85,6 +87,10 @@ class ChallengePolicy:
     # Wrong codes count towards the account's lock, and a locked account gets no code. Off
     # for the password reset: it is how the owner of a locked account gets back in.
     account_lock_applies: bool = True
+    # A flow that must answer like its decoys (the password reset): a channel the account's
+    # phone may not use is answered as a decoy would (nothing sent), and no resend falls
+    # back to a call on its own (a decoy's SMS never fails).
+    conceals_account: bool = False
 
 
 @dataclass(frozen=True)
@@ -94,12 +100,15 @@ class OpenedChallenge:
     timeout_secs: int
     code_length: int
     resend_after_secs: int
+    channel: Channel = Channel.SMS  # how the code went
+    channels: tuple[Channel, ...] = (Channel.SMS,)  # what a resend may ask for
 
 
 @dataclass(frozen=True)
 class Resent:
     timeout_secs: int
     resend_after_secs: int
+    channel: Channel = Channel.SMS
 
 
 class Challenges:
@@ -117,12 +126,14 @@ class Challenges:
         pause: Callable[[float], None] = time.sleep,
         account_tokens: AccountTokens | None = None,
         notices: AccountNotices | None = None,
+        channels: ChannelPolicy = DEFAULT_CHANNEL_POLICY,
     ) -> None:
         """`guard` (send limits beyond the flow's) and `failures` (wrong codes per account)
         are optional for tests of other mechanics; the runtime always passes both, and
         `notices` (the lock's notice to the owner)."""
         self.policy = policy
         self.phone_policy = phone_policy
+        self.channels = channels
         self._store = store
         self._sender = sender
         self._clock = clock
@@ -144,11 +155,14 @@ class Challenges:
         data: dict[str, Any] | None = None,
         *,
         decoy: bool = False,
+        channel: Channel | None = None,
     ) -> OpenedChallenge:
-        """Send a code to `phone_number` and store the pending challenge.
+        """Send a code to `phone_number` by `channel` (SMS when None) and store the pending
+        challenge.
 
-        The number must pass the phone policy, the account must not be locked, and the send
-        limits must admit the send; then the code is sent, and only then is the challenge
+        The number must pass the phone policy and the channel policy (ChannelNotAllowed),
+        the account must not be locked, and the send limits must admit the send (a call
+        counts in the call caps too); then the code is sent, and only then is the challenge
         written: if Telnyx fails, nothing has been written (and the send limits get their
         count back).
 
@@ -157,13 +171,16 @@ class Challenges:
         the answer does not tell who has an account. `phone_number` is then a stand-in.
         """
         policy = self.policy
+        channel = channel or Channel.SMS
         if not decoy:
             self._ensure_phone_allowed(phone_number)
+        # A decoy's number is a stand-in: only the settings can refuse its channel.
+        self.channels.ensure_allowed(channel, None if decoy else phone_number)
         if self._failures is not None:
             self._failures.ensure_unlocked(subject)
-        permit = self._admit(phone_number, subject, origin)
+        permit = self._admit(phone_number, subject, origin, channel)
         try:
-            verification_id = self._send(phone_number, decoy=decoy)
+            verification_id = self._send(phone_number, channel, decoy=decoy)
         except CodeDeliveryFailed:
             self._release(permit)
             raise
@@ -186,15 +203,18 @@ class Challenges:
             expires_at=expires_at,
             created_at=now,
             data=data or {},
+            channel=channel,
         )
         self._store.create(record, ttl=self._ttl(expires_at))
-        self._emit(VerificationEventType.SENT, record, origin)
+        self._emit(VerificationEventType.SENT, record, origin, channel=channel.value)
         return OpenedChallenge(
             flow_id=flow_id,
             phone_hint=mask_phone(phone_number),
             timeout_secs=policy.timeout_secs,
             code_length=policy.code_length,
             resend_after_secs=policy.resend_cooldown_secs,
+            channel=channel,
+            channels=self.channels.enabled,
         )
 
     # -- check -----------------------------------------------------------------------------
@@ -272,16 +292,21 @@ class Challenges:
         raise InvalidCode(attempts_remaining=remaining)
 
     # -- resend ----------------------------------------------------------------------------
-    def resend(self, flow_id: str, origin: RequestOrigin) -> Resent:
-        """Send a fresh code, replacing the old one, and restart the expiry.
+    def resend(self, flow_id: str, origin: RequestOrigin, channel: Channel | None = None) -> Resent:
+        """Send a fresh code by `channel`, replacing the old one, and restart the expiry.
 
         Allowed after expiry (the person asked for a new code), never after the flow ended.
+        Every channel shares the flow's cooldown and send cap. Without a `channel`, SMS, or
+        a call when the fallback setting is on and the current code's SMS failed
+        (ChannelPolicy.fallback).
         """
         policy = self.policy
         key = flow_key(flow_id)
         record = self._pending(key, origin, allow_expired=True)
-        if not is_decoy(record):
+        decoy = is_decoy(record)
+        if not decoy:
             self._ensure_phone_allowed(record.phone_number)
+        channel, concealed = self._resend_channel(record, channel, decoy=decoy)
         if self._failures is not None:
             self._failures.ensure_unlocked(record.subject)
         now = self._clock.now()
@@ -297,25 +322,31 @@ class Challenges:
             raise ResendTooSoon(math.ceil(max(wait, 1)))
         # The flow's own limits admitted this send; now those across flows.
         try:
-            permit = self._admit(record.phone_number, record.subject, origin)
+            permit = self._admit(record.phone_number, record.subject, origin, channel)
         except BaseException:
             self._store.release_send(key, token, record.last_sent_at)
             raise
         try:
-            verification_id = self._send(record.phone_number, decoy=is_decoy(record))
+            verification_id = self._send(record.phone_number, channel, decoy=decoy or concealed)
         except CodeDeliveryFailed:
             self._store.release_send(key, token, record.last_sent_at)
             self._release(permit)
             raise
+        if concealed:
+            # Nothing was sent: the code on its way before stays the one that counts.
+            logger.warning("reset resend by a channel the account's phone may not use")
+            verification_id = record.verification_id
         expires_at = self._clock.now() + policy.timeout_secs
         if not self._store.complete_send(
-            key, token, verification_id, expires_at, self._ttl(expires_at)
+            key, token, verification_id, expires_at, self._ttl(expires_at), channel
         ):
             # The flow ended (verified, cancelled, locked) while the code was on its way.
             raise NoPendingVerification(self._no_pending_message)
-        self._emit(VerificationEventType.RESENT, record, origin)
+        self._emit(VerificationEventType.RESENT, record, origin, channel=channel.value)
         return Resent(
-            timeout_secs=policy.timeout_secs, resend_after_secs=policy.resend_cooldown_secs
+            timeout_secs=policy.timeout_secs,
+            resend_after_secs=policy.resend_cooldown_secs,
+            channel=channel,
         )
 
     # -- cancel: any kind of flow (see AnyFlow) ------------------------------------------
@@ -345,16 +376,35 @@ class Challenges:
         unless `kind` says otherwise."""
         self.flows.record(event_type, subject, origin, kind=kind or self.policy.kind, **detail)
 
-    def _send(self, phone_number: str, *, decoy: bool) -> str:
+    def _send(self, phone_number: str, channel: Channel, *, decoy: bool) -> str:
         """The provider's verification id of a fresh code; a decoy takes about as long as the
         provider's recent sends did, and sends nothing."""
         if decoy:
             self._pause(statistics.median(self._send_secs))
             return f"{DECOY}_{secrets.token_hex(16)}"
         started = time.perf_counter()
-        verification_id = self._sender.send(phone_number)
+        verification_id = self._sender.send(phone_number, channel)
         self._send_secs.append(time.perf_counter() - started)
         return verification_id
+
+    def _resend_channel(
+        self, record: PendingVerification, asked: Channel | None, *, decoy: bool
+    ) -> tuple[Channel, bool]:
+        """The channel of a resend (docs/channels.md), and whether to send nothing because
+        it is concealed: a flow that answers like its decoys (a reset) answers a channel its
+        phone may not use as a decoy does. Raises ChannelNotAllowed otherwise."""
+        conceals = self.policy.conceals_account
+        channel = asked
+        if channel is None:
+            # No automatic call where a decoy could be told apart (its SMS never fails).
+            automatic = decoy or conceals
+            channel = Channel.SMS if automatic else self.channels.fallback(record)
+        self.channels.ensure_allowed(channel, None)
+        if decoy or self.channels.refusal(channel, record.phone_number) is None:
+            return channel, False
+        if not conceals:
+            self.channels.ensure_allowed(channel, record.phone_number)
+        return channel, True
 
     # -- abuse controls (docs/abuse-controls.md) ------------------------------------------
     def _ensure_phone_allowed(self, phone_number: str) -> None:
@@ -368,8 +418,12 @@ class Challenges:
                 raise
             raise AccountPhoneNotAllowed() from None
 
-    def _admit(self, phone_number: str, subject: str, origin: RequestOrigin) -> SendPermit | None:
-        return None if self._guard is None else self._guard.admit(phone_number, subject, origin)
+    def _admit(
+        self, phone_number: str, subject: str, origin: RequestOrigin, channel: Channel
+    ) -> SendPermit | None:
+        if self._guard is None:
+            return None
+        return self._guard.admit(phone_number, subject, origin, channel)
 
     def _release(self, permit: SendPermit | None) -> None:
         """A send Telnyx refused (or never answered) counts against no limit."""

@@ -1,4 +1,5 @@
-"""Login with a second factor: password, then a code sent by SMS to the account's phone."""
+"""Login with a second factor: password, then a code sent to the account's phone (by SMS,
+voice call or WhatsApp)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from dataclasses import dataclass
 
 from phoneverify.domain.emails import normalise_email, unknown_subject
 from phoneverify.domain.errors import AccountLocked, InvalidCredentials, LoginThrottled
-from phoneverify.domain.models import RequestOrigin, VerificationEventType
+from phoneverify.domain.models import Channel, RequestOrigin, VerificationEventType
 from phoneverify.domain.passwords import PasswordHasher
 from phoneverify.domain.throttling import account_key
 from phoneverify.domain.tokens import AccessToken, AccessTokenIssuer
@@ -38,9 +39,10 @@ class LoginFlow:
         self._throttle = throttle
 
     def start(
-        self, email: str, password: str, origin: RequestOrigin
+        self, email: str, password: str, origin: RequestOrigin, channel: Channel | None = None
     ) -> AccessToken | SecondFactorRequired:
-        """Check the password; with a phone on the account, send a code instead of a token.
+        """Check the password; with a phone on the account, send a code (by `channel`)
+        instead of a token.
 
         The throttle counts the attempt first, keyed by the email whether it has an account or
         not; an unknown email costs one bcrypt check too and gets the same answer as a wrong
@@ -78,7 +80,9 @@ class LoginFlow:
         # is ended before the code comes back, the token of this login is born ended.
         data = {TOKEN_GENERATION: str(user.token_generation)}
         try:
-            challenge = self._challenges.open(user.user_id, user.phone_number, origin, data=data)
+            challenge = self._challenges.open(
+                user.user_id, user.phone_number, origin, data=data, channel=channel
+            )
         except AccountLocked:
             self._challenges.record(VerificationEventType.LOGIN_LOCKED, user.user_id, origin)
             raise
@@ -89,5 +93,5 @@ class LoginFlow:
         generation = int(record.data.get(TOKEN_GENERATION) or 0)
         return self._tokens.issue_access_token(record.subject, generation)
 
-    def resend(self, flow_id: str, origin: RequestOrigin) -> Resent:
-        return self._challenges.resend(flow_id, origin)
+    def resend(self, flow_id: str, origin: RequestOrigin, channel: Channel | None = None) -> Resent:
+        return self._challenges.resend(flow_id, origin, channel)

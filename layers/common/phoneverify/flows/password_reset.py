@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.emails import parse_email, unknown_subject
-from phoneverify.domain.errors import AccountPhoneNotAllowed
-from phoneverify.domain.models import NoticeEvent, RequestOrigin, VerificationEventType
+from phoneverify.domain.errors import AccountPhoneNotAllowed, ChannelNotAllowed
+from phoneverify.domain.models import Channel, NoticeEvent, RequestOrigin, VerificationEventType
 from phoneverify.domain.passwords import PasswordHasher, check_password
 from phoneverify.domain.throttling import account_key
 from phoneverify.flows.challenges import Challenges, OpenedChallenge, Resent
@@ -62,23 +62,29 @@ class PasswordResetFlow:
         self._decoy_calling_code = decoy_calling_code
         self._notices = notices
 
-    def start(self, email: str, origin: RequestOrigin) -> OpenedChallenge:
+    def start(
+        self, email: str, origin: RequestOrigin, channel: Channel | None = None
+    ) -> OpenedChallenge:
         address = parse_email(email)
         key = account_key(address)
         user = self._users.find_by_email(address)
         data = {"email": address, "name": (user.name if user else None) or ""}
         if user is not None and user.phone_number:
             try:
-                return self._challenges.open(user.user_id, user.phone_number, origin, data=data)
-            except AccountPhoneNotAllowed:
-                # Refusing here would tell that the account exists; its owner needs support.
-                logger.warning("password reset for a phone the policy refuses")
+                return self._challenges.open(
+                    user.user_id, user.phone_number, origin, data=data, channel=channel
+                )
+            except (AccountPhoneNotAllowed, ChannelNotAllowed):
+                # Refusing here would tell that the account exists (or where its phone is);
+                # a channel refused by setting is refused to the decoy below alike.
+                logger.warning("password reset for a phone the policy or channel refuses")
         return self._challenges.open(
             unknown_subject(key),
             stand_in_phone(key, self._decoy_calling_code),
             origin,
             data=data,
             decoy=True,
+            channel=channel,
         )
 
     def verify(
@@ -101,5 +107,5 @@ class PasswordResetFlow:
             self._notices.notify(record.phone_number, NoticeEvent.PASSWORD_RESET)
         return PasswordResetDone()
 
-    def resend(self, flow_id: str, origin: RequestOrigin) -> Resent:
-        return self._challenges.resend(flow_id, origin)
+    def resend(self, flow_id: str, origin: RequestOrigin, channel: Channel | None = None) -> Resent:
+        return self._challenges.resend(flow_id, origin, channel)

@@ -40,6 +40,7 @@ from phoneverify.domain.errors import (
     VerificationNotFound,
 )
 from phoneverify.domain.models import (
+    Channel,
     Exemption,
     FlowStatus,
     Payment,
@@ -101,22 +102,33 @@ class PaymentOrder:
     money: Money
     recipient: str
     description: str | None
+    channel: Channel | None = None  # how a code, if one is needed, goes (None: SMS)
 
     @classmethod
     def parse(
-        cls, amount: object, currency: object, recipient: str, description: str | None
+        cls,
+        amount: object,
+        currency: object,
+        recipient: str,
+        description: str | None,
+        channel: Channel | None = None,
     ) -> PaymentOrder:
         """Raises InvalidRequest naming `amount` or `currency`."""
-        return cls(parse_money(amount, currency), recipient, description or None)
+        return cls(parse_money(amount, currency), recipient, description or None, channel)
 
     def canonical(self) -> dict[str, Any]:
-        """The request as compared by Idempotency-Key ("250" and 250.0 USD are the same)."""
-        return {
+        """The request as compared by Idempotency-Key ("250" and 250.0 USD are the same).
+        A channel is part of it only when one was asked for, so keys kept before channels
+        existed still match their repeats."""
+        canonical: dict[str, Any] = {
             "amount": self.money.text,
             "currency": self.money.currency,
             "recipient": self.recipient,
             "description": self.description,
         }
+        if self.channel is not None:
+            canonical["channel"] = self.channel.value
+        return canonical
 
 
 @dataclass(frozen=True)
@@ -139,6 +151,8 @@ class PaymentVerificationRequired:
     code_length: int
     phone_hint: str
     resend_after_secs: int
+    channel: Channel = Channel.SMS
+    channels: tuple[Channel, ...] = (Channel.SMS,)
 
 
 PaymentAnswer = PaymentCompleted | PaymentVerificationRequired
@@ -166,6 +180,8 @@ def stored_answer(answer: PaymentAnswer) -> dict[str, Any]:
         "code_length": answer.code_length,
         "phone_hint": answer.phone_hint,
         "resend_after_secs": answer.resend_after_secs,
+        "channel": answer.channel.value,
+        "channels": [channel.value for channel in answer.channels],
     }
 
 
@@ -187,6 +203,9 @@ def answer_from_stored(stored: Mapping[str, Any]) -> PaymentAnswer:
         code_length=int(stored["code_length"]),
         phone_hint=str(stored["phone_hint"]),
         resend_after_secs=int(stored["resend_after_secs"]),
+        # Answers kept before channels existed were sent by SMS.
+        channel=Channel(stored.get("channel", Channel.SMS.value)),
+        channels=tuple(Channel(c) for c in stored.get("channels", [Channel.SMS.value])),
     )
 
 
@@ -273,6 +292,7 @@ class PaymentFlow:
             user.phone_number,
             origin,
             data={"payment_id": payment.payment_id, "binding": payment_digest(payment)},
+            channel=order.channel,
         )
         pending = replace(
             payment,
@@ -290,6 +310,8 @@ class PaymentFlow:
             code_length=challenge.code_length,
             phone_hint=challenge.phone_hint,
             resend_after_secs=challenge.resend_after_secs,
+            channel=challenge.channel,
+            channels=challenge.channels,
         )
 
     def _reserve_exemption(self, user_id: str, money: Money) -> Exemption | StepUpReason:
@@ -371,11 +393,17 @@ class PaymentFlow:
             self._refuse_changed(payment, "payment changed during confirmation")
 
     # -- resend ----------------------------------------------------------------------------
-    def resend(self, user_id: str, payment_id: str, origin: RequestOrigin) -> Resent:
+    def resend(
+        self,
+        user_id: str,
+        payment_id: str,
+        origin: RequestOrigin,
+        channel: Channel | None = None,
+    ) -> Resent:
         payment = self._pending_payment(user_id, payment_id)
         assert payment.flow_id is not None
         try:
-            resent = self._challenges.resend(payment.flow_id, origin)
+            resent = self._challenges.resend(payment.flow_id, origin, channel)
         except TooManyAttempts as refused:
             self._fail_if_locked(payment, refused)
             raise

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.emails import parse_email
 from phoneverify.domain.errors import InvalidRequest, PhoneAlreadyRegistered
-from phoneverify.domain.models import RequestOrigin, User
+from phoneverify.domain.models import Channel, RequestOrigin, User
 from phoneverify.domain.passwords import PasswordHasher, check_password
 from phoneverify.domain.phones import DEFAULT_PHONE_POLICY, PhonePolicy, normalise_phone
 from phoneverify.domain.tokens import AccessToken, AccessTokenIssuer
@@ -82,6 +82,7 @@ class RegistrationFlow:
         phone_number: str | None,
         password: str | None,
         origin: RequestOrigin,
+        channel: Channel | None = None,
     ) -> RegistrationStarted:
         """Validate the form, then send a code: the same answer, work and send limits
         whether the email or the phone already has an account or not.
@@ -98,7 +99,9 @@ class RegistrationFlow:
         }
         # The pending id becomes the user id, so a registration's events name its account.
         subject = str(uuid.uuid4())
-        challenge = self._challenges.open(subject, applicant.phone_number, origin, data=pending)
+        challenge = self._challenges.open(
+            subject, applicant.phone_number, origin, data=pending, channel=channel
+        )
         return RegistrationStarted(challenge)
 
     def verify(self, flow_id: str, code: str, origin: RequestOrigin) -> Registered:
@@ -124,8 +127,8 @@ class RegistrationFlow:
         # A new account: no token of it was ever ended, so its generation is 0.
         return Registered(user.user_id, self._tokens.issue_access_token(user.user_id, 0))
 
-    def resend(self, flow_id: str, origin: RequestOrigin) -> Resent:
-        return self._challenges.resend(flow_id, origin)
+    def resend(self, flow_id: str, origin: RequestOrigin, channel: Channel | None = None) -> Resent:
+        return self._challenges.resend(flow_id, origin, channel)
 
     def validate(
         self,

@@ -18,7 +18,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, f
 from pydantic_core import PydanticCustomError
 
 from phoneverify.domain.errors import InvalidRequest
-from phoneverify.domain.models import RequestOrigin
+from phoneverify.domain.models import Channel, RequestOrigin
 
 FlowId = Annotated[
     str,
@@ -40,6 +40,13 @@ Code = Annotated[
 ]
 
 
+# How the code goes; absent: SMS (a resend may fall back to a call, docs/channels.md).
+ChannelField = Annotated[
+    Channel | None,
+    Field(description="How to send the code: sms (the default), call or whatsapp."),
+]
+
+
 class RequestModel(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -47,6 +54,7 @@ class RequestModel(BaseModel):
 class LoginRequest(RequestModel):
     email: Annotated[str, Field(min_length=3, max_length=254)]
     password: Annotated[str, Field(min_length=1, max_length=1024)]
+    channel: ChannelField = None
 
 
 class RegisterStartRequest(RequestModel):
@@ -57,10 +65,12 @@ class RegisterStartRequest(RequestModel):
     email: Annotated[str | None, Field(max_length=320)] = None
     phone_number: Annotated[str | None, Field(max_length=64)] = None
     password: Annotated[str | None, Field(max_length=1024)] = None
+    channel: ChannelField = None
 
 
 class PasswordResetStartRequest(RequestModel):
     email: Annotated[str, Field(min_length=3, max_length=320)]
+    channel: ChannelField = None
 
 
 class PasswordResetVerifyRequest(RequestModel):
@@ -76,6 +86,10 @@ class VerifyCodeRequest(RequestModel):
 
 class FlowRequest(RequestModel):
     flow_id: FlowId
+
+
+class ResendRequest(FlowRequest):
+    channel: ChannelField = None
 
 
 # The same flow id, as an optional query string parameter (GET /verify/status?flow_id=...).
@@ -149,6 +163,7 @@ class PaymentInitiateRequest(RequestModel):
     description: Annotated[
         str | None, Field(max_length=256), AfterValidator(_no_control_characters)
     ] = None
+    channel: ChannelField = None
 
     @field_validator("amount", mode="before")
     @classmethod
@@ -167,6 +182,10 @@ class PaymentConfirmRequest(RequestModel):
 
 class PaymentRequest(RequestModel):
     payment_id: PaymentId
+
+
+class PaymentResendRequest(PaymentRequest):
+    channel: ChannelField = None
 
 
 class CancelRequest(RequestModel):

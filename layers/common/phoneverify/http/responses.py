@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from phoneverify.domain.models import DeliveryStatus, StepUpReason
+from phoneverify.domain.models import Channel, DeliveryStatus, StepUpReason
 from phoneverify.domain.tokens import AccessToken
 from phoneverify.flows.any_flow import ChallengeState
 from phoneverify.flows.challenges import OpenedChallenge, Resent
@@ -37,6 +37,8 @@ class ChallengeResponse(ResponseModel):
     timeout_secs: int
     code_length: int
     resend_after_secs: int
+    channel: Channel
+    channels: list[Channel]
 
 
 class SecondFactorResponse(ResponseModel):
@@ -46,6 +48,8 @@ class SecondFactorResponse(ResponseModel):
     timeout_secs: int
     code_length: int
     resend_after_secs: int
+    channel: Channel
+    channels: list[Channel]
 
 
 class RegistrationStartedResponse(ResponseModel):
@@ -55,6 +59,8 @@ class RegistrationStartedResponse(ResponseModel):
     timeout_secs: int
     code_length: int
     resend_after_secs: int
+    channel: Channel
+    channels: list[Channel]
 
 
 class RegisteredResponse(ResponseModel):
@@ -68,6 +74,7 @@ class ResentResponse(ResponseModel):
     message: Literal["Code resent"] = "Code resent"
     timeout_secs: int
     resend_after_secs: int
+    channel: Channel
 
 
 class PasswordResetResponse(ResponseModel):
@@ -99,6 +106,8 @@ class PaymentVerificationResponse(ResponseModel):
     code_length: int
     phone_hint: str
     resend_after_secs: int
+    channel: Channel
+    channels: list[Channel]
 
 
 class CancelledResponse(ResponseModel):
@@ -109,6 +118,7 @@ class StatusResponse(ResponseModel):
     status: Literal["pending", "verified", "expired", "cancelled", "locked"]
     delivery_status: DeliveryStatus
     expires_in: int
+    channel: Channel
 
 
 class ReceivedResponse(ResponseModel):
@@ -144,7 +154,9 @@ def registered_response(result: Registered) -> RegisteredResponse:
 
 def resent_response(result: Resent) -> ResentResponse:
     return ResentResponse(
-        timeout_secs=result.timeout_secs, resend_after_secs=result.resend_after_secs
+        timeout_secs=result.timeout_secs,
+        resend_after_secs=result.resend_after_secs,
+        channel=result.channel,
     )
 
 
@@ -175,6 +187,8 @@ def payment_response(
         code_length=result.code_length,
         phone_hint=result.phone_hint,
         resend_after_secs=result.resend_after_secs,
+        channel=result.channel,
+        channels=list(result.channels),
     )
 
 
@@ -184,6 +198,7 @@ def status_response(state: ChallengeState) -> StatusResponse:
             "status": state.status,
             "delivery_status": state.delivery_status,
             "expires_in": state.expires_in,
+            "channel": state.channel,
         }
     )
 
@@ -195,4 +210,6 @@ def _challenge_fields(challenge: OpenedChallenge) -> dict[str, Any]:
         "timeout_secs": challenge.timeout_secs,
         "code_length": challenge.code_length,
         "resend_after_secs": challenge.resend_after_secs,
+        "channel": challenge.channel,
+        "channels": list(challenge.channels),
     }

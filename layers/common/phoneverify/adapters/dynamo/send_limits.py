@@ -36,7 +36,7 @@ from phoneverify.domain.errors import (
     SendLimitReached,
     StorageUnavailable,
 )
-from phoneverify.domain.models import RequestOrigin, SendPermit
+from phoneverify.domain.models import Channel, RequestOrigin, SendPermit
 from phoneverify.domain.send_limits import (
     METRIC_ADMITTED,
     METRIC_BUDGET_EXHAUSTED,
@@ -87,9 +87,17 @@ class DynamoSendLimits:
         self._clock = clock
         self._metric = metric
 
-    def admit(self, phone_number: str, subject: str, origin: RequestOrigin) -> SendPermit:
+    def admit(
+        self,
+        phone_number: str,
+        subject: str,
+        origin: RequestOrigin,
+        channel: Channel = Channel.SMS,
+    ) -> SendPermit:
         now = self._clock.now()
-        return self._count(send_counters(self._caps, phone_number, subject, origin, now), now)
+        return self._count(
+            send_counters(self._caps, phone_number, subject, origin, now, channel), now
+        )
 
     def admit_notice(self, phone_number: str) -> SendPermit:
         """NoticeBudget: the number's notice cap and the SMS budget, in one transaction."""

@@ -14,6 +14,7 @@ from phoneverify.adapters.dynamo.toolkit import (
     to_item,
 )
 from phoneverify.domain.models import (
+    Channel,
     DeliveryStatus,
     FlowKind,
     FlowStatus,
@@ -58,6 +59,8 @@ class DynamoVerificationStore:
             check_lease_until=float(row.get("check_lease_until", 0.0)),
             data={k: str(v) for k, v in row.get("data", {}).items()},
             delivery_status=DeliveryStatus(row.get("delivery_status", "unknown")),
+            # Items written before channels existed went by SMS.
+            channel=Channel(row.get("channel", Channel.SMS.value)),
         )
 
     # -- writes ----------------------------------------------------------------------------
@@ -78,6 +81,7 @@ class DynamoVerificationStore:
             "ttl": ttl,
             "data": {k: str(v) for k, v in record.data.items()},
             "delivery_status": record.delivery_status.value,
+            "channel": record.channel.value,
         }
         put_new(self._client, self._table, item, "pk")
 
@@ -198,19 +202,27 @@ class DynamoVerificationStore:
         )
 
     def complete_send(
-        self, flow_key: str, token: str, verification_id: str, expires_at: float, ttl: int
+        self,
+        flow_key: str,
+        token: str,
+        verification_id: str,
+        expires_at: float,
+        ttl: int,
+        channel: Channel = Channel.SMS,
     ) -> bool:
         return (
             self._items.update_if_exists(
                 {"pk": flow_key},
-                # A new code: what the provider said about the old one's SMS no longer holds.
-                "SET verification_id = :vid, expires_at = :exp, #ttl = :ttl "
+                # A new code: what the provider said about the old one's message no longer
+                # holds.
+                "SET verification_id = :vid, expires_at = :exp, #ttl = :ttl, channel = :ch "
                 "REMOVE send_token, delivery_status",
                 "#status = :pending AND send_token = :token",
                 {
                     ":vid": verification_id,
                     ":exp": expires_at,
                     ":ttl": ttl,
+                    ":ch": channel.value,
                     ":token": token,
                     ":pending": FlowStatus.PENDING.value,
                 },

@@ -66,6 +66,10 @@ class TelnyxUnavailable(TelnyxError):
     """Timeout, connection failure or a response that is not Telnyx's JSON."""
 
 
+# Telnyx Verify's trigger endpoints, by channel: POST /v2/verifications/<path>.
+TriggerPath = Literal["sms", "call", "whatsapp"]
+
+
 @dataclass(frozen=True)
 class Verification:
     id: str
@@ -73,6 +77,7 @@ class Verification:
     status: str
     verify_profile_id: str | None
     timeout_secs: int | None
+    type: str = "sms"  # sms | call | flashcall | whatsapp
 
 
 @dataclass(frozen=True)
@@ -115,7 +120,8 @@ def _parse_errors(response: httpx.Response) -> list[TelnyxErrorDetail]:
 
 
 class TelnyxVerifyClient:
-    """Calls the four Verify endpoints the flows need."""
+    """Calls the Verify endpoints the flows need: a trigger per channel, the checks, and
+    retrieve."""
 
     def __init__(
         self,
@@ -139,13 +145,40 @@ class TelnyxVerifyClient:
     def trigger_sms(
         self, phone_number: str, verify_profile_id: str, *, timeout_secs: int | None = None
     ) -> Verification:
+        """POST /v2/verifications/sms."""
+        return self.trigger("sms", phone_number, verify_profile_id, timeout_secs=timeout_secs)
+
+    def trigger_call(
+        self, phone_number: str, verify_profile_id: str, *, timeout_secs: int | None = None
+    ) -> Verification:
+        """POST /v2/verifications/call: a voice call reads the code out (the SDK's
+        `verifications.trigger_call`)."""
+        return self.trigger("call", phone_number, verify_profile_id, timeout_secs=timeout_secs)
+
+    def trigger_whatsapp(
+        self, phone_number: str, verify_profile_id: str, *, timeout_secs: int | None = None
+    ) -> Verification:
+        """POST /v2/verifications/whatsapp (the SDK's
+        `verifications.trigger_whatsapp_verification`)."""
+        return self.trigger("whatsapp", phone_number, verify_profile_id, timeout_secs=timeout_secs)
+
+    def trigger(
+        self,
+        path: TriggerPath,
+        phone_number: str,
+        verify_profile_id: str,
+        *,
+        timeout_secs: int | None = None,
+    ) -> Verification:
+        """Start a verification delivered by `path`'s channel; the three endpoints take the
+        same body and answer the same record."""
         body: dict[str, Any] = {
             "phone_number": phone_number,
             "verify_profile_id": verify_profile_id,
         }
         if timeout_secs is not None:
             body["timeout_secs"] = timeout_secs
-        data = self._call("POST", "/verifications/sms", body, phone_number)
+        data = self._call("POST", f"/verifications/{path}", body, phone_number)
         return self._verification(data)
 
     def verify_by_id(self, verification_id: str, code: str) -> VerifyResult:
@@ -219,6 +252,7 @@ class TelnyxVerifyClient:
                 status=str(data.get("status", "")),
                 verify_profile_id=data.get("verify_profile_id"),
                 timeout_secs=data.get("timeout_secs"),
+                type=str(data.get("type") or "sms"),
             )
         except KeyError as exc:
             raise TelnyxUnavailable(200, [], "Telnyx verification has no id") from exc

@@ -9,8 +9,16 @@ from phoneverify.adapters.telnyx.client import (
     TelnyxInvalidRequest,
     TelnyxNotFound,
     TelnyxVerifyClient,
+    TriggerPath,
 )
 from phoneverify.domain.errors import CodeCheckFailed, CodeDeliveryFailed
+from phoneverify.domain.models import Channel
+
+TRIGGER_PATHS: dict[Channel, TriggerPath] = {
+    Channel.SMS: "sms",
+    Channel.CALL: "call",
+    Channel.WHATSAPP: "whatsapp",
+}
 
 
 class TelnyxCodeSender:
@@ -21,10 +29,14 @@ class TelnyxCodeSender:
         self._profile_id = verify_profile_id
         self._timeout_secs = timeout_secs
 
-    def send(self, phone_number: str) -> str:
+    def send(self, phone_number: str, channel: Channel = Channel.SMS) -> str:
+        """One verification by `channel` (sms, call, whatsapp: Telnyx's trigger paths)."""
         try:
-            return self._client.trigger_sms(
-                phone_number, self._profile_id(), timeout_secs=self._timeout_secs
+            return self._client.trigger(
+                TRIGGER_PATHS[channel],
+                phone_number,
+                self._profile_id(),
+                timeout_secs=self._timeout_secs,
             ).id
         except TelnyxError as exc:
             raise CodeDeliveryFailed() from exc
