@@ -140,3 +140,14 @@ def test_a_flow_takes_at_most_five_connections(
     flow_id = stack.login()
     answers = [connect(ws, flow_id, new_id())["statusCode"] for _ in range(6)]
     assert answers == [200] * 5 + [429]
+
+
+def test_a_cancel_is_pushed_to_the_flows_connections(
+    stack: VerifyStack, ws: dict[str, ModuleType]
+) -> None:
+    flow_id, connection = stack.login(), new_id()
+    connect(ws, flow_id, connection)
+    assert stack.cancel(flow_id) == (200, {"cancelled": True})
+    assert pushed(connection) == [
+        {"status": "cancelled", "delivery_status": "unknown", "expires_in": 0}
+    ]

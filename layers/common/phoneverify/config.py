@@ -192,10 +192,6 @@ class PaymentSettings(CodeSettings, PaymentRecordSettings):
     idempotency_table: NonEmpty
 
 
-class CancelSettings(PaymentSettings, TokenSettings):
-    """/verify/cancel: any flow by its id, or a payment with the payer's bearer token."""
-
-
 class StatusSettings(PaymentRecordSettings, TokenSettings):
     """/verify/status: any flow by its id, or a payment's with the payer's bearer token. It
     reads the payment and its flow, and sends and writes nothing."""
@@ -226,3 +222,8 @@ class WebhookSettings(LiveStatusSettings):
 
     telnyx_public_key_param: SsmName
     webhook_events_table: NonEmpty
+
+
+class CancelSettings(PaymentSettings, TokenSettings, LiveStatusSettings):
+    """/verify/cancel: any flow by its id, or a payment with the payer's bearer token; a
+    cancelled flow's live-status connections are told (docs/realtime.md)."""

@@ -349,7 +349,15 @@ class Runtime:
         """Cancel, status and delivery reports: a flow of any kind, by flow id."""
         from phoneverify.flows.any_flow import AnyFlow
 
-        return AnyFlow(store=self.verifications, events=self.events, clock=self.clock)
+        # A function that may push (LiveStatusSettings: /verify/cancel) tells a cancelled
+        # flow's live-status connections; the others (status, payments) never build it.
+        watching = isinstance(self.settings, LiveStatusSettings)
+        return AnyFlow(
+            store=self.verifications,
+            events=self.events,
+            clock=self.clock,
+            observer=self.live_status if watching else None,
+        )
 
     # -- live status (docs/realtime.md): the WebSocket functions and the webhook function --
     @cached_property
