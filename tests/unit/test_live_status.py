@@ -262,3 +262,16 @@ def test_disconnect_answers_200_even_when_storage_fails(world: World) -> None:
     world.registry.fail = True
     event = {"requestContext": {"routeKey": "$disconnect", "connectionId": "c1"}}
     assert websocket_disconnect(event, world.live) == {"statusCode": 200}
+
+
+def test_an_unexpected_failure_of_the_push_never_fails_the_delivery_report(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flow_id = world.open_flow()
+    world.watch(flow_id, "conn-a")
+
+    def broken(flow_key: str, now: float) -> list[str]:
+        raise RuntimeError("AccessDeniedException")
+
+    monkeypatch.setattr(world.registry, "watchers", broken)
+    assert world.report(flow_id, DeliveryStatus.DELIVERED) is DeliveryUpdate.RECORDED

@@ -77,6 +77,10 @@ class LiveStatus:
             self._publish(flow_key, delivery=delivery)
         except StorageUnavailable:
             logger.warning("live status: storage unavailable, nothing pushed")
+        except Exception:
+            # Whatever went wrong (a policy missing, a bug), what changed stays recorded and
+            # GET /verify/status still tells it: the news alone is lost.
+            logger.exception("live status: nothing pushed")
 
     def _publish(self, key: str, *, delivery: bool) -> int:
         """Push the flow's state to each of its watchers; the number it reached."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from phoneverify.adapters.dynamo.toolkit import (
+    REASON_CONFLICT,
     delete,
     read_item,
     to_item,
@@ -29,6 +30,7 @@ else:
     DynamoDBClient = Any
 
 NAMES = {"#ttl": "ttl"}
+CONFLICT_RETRIES = 3  # a page, a reload and a second tab connecting in the same instant
 
 
 def flow_pk(flow_key: str) -> str:
@@ -65,7 +67,7 @@ class DynamoWatcherRegistry:
             {**ids, ":cap": cap},
             NAMES,
         )
-        if transact_write(self._client, [{"Update": join}, pointer]) is None:
+        if self._transact([{"Update": join}, pointer]):
             return True
         # ... and one that outlived its ttl (TTL deletion lags) starts over with this one.
         restart = update_request(
@@ -76,7 +78,18 @@ class DynamoWatcherRegistry:
             ids,
             NAMES,
         )
-        return transact_write(self._client, [{"Update": restart}, pointer]) is None
+        return self._transact([{"Update": restart}, pointer])
+
+    def _transact(self, items: list[dict[str, Any]]) -> bool:
+        """True when the transaction went through; False when a condition did not hold.
+        Concurrent connects to one flow conflict: the loser is tried again."""
+        for _ in range(CONFLICT_RETRIES):
+            reasons = transact_write(self._client, items)
+            if reasons is None:
+                return True
+            if REASON_CONFLICT not in reasons:
+                return False
+        return False
 
     def remove(self, connection_id: str, now: float) -> None:
         row = read_item(self._client, self._table, {"pk": connection_pk(connection_id)})
