@@ -381,10 +381,11 @@ class Runtime:
             read_timeout=s.websocket_push_timeout_secs,
             retries={"mode": "standard", "max_attempts": 2},
         )
-        client = boto3.client(
-            "apigatewaymanagementapi", endpoint_url=s.websocket_management_url, config=config
+        return ApiGatewayStatusPush(
+            lambda: boto3.client(
+                "apigatewaymanagementapi", endpoint_url=s.websocket_management_url, config=config
+            )
         )
-        return ApiGatewayStatusPush(client)
 
     @cached_property
     def live_status(self) -> LiveStatus:

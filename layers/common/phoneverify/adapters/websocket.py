@@ -7,6 +7,7 @@ other failure -> PushUnavailable.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -19,14 +20,19 @@ GONE = "GoneException"
 
 
 class ApiGatewayStatusPush:
-    def __init__(self, client: Any) -> None:
-        """`client`: boto3's "apigatewaymanagementapi" client, bound to the stage's endpoint."""
-        self._client = client
+    def __init__(self, client: Callable[[], Any]) -> None:
+        """`client` builds boto3's "apigatewaymanagementapi" client, bound to the stage's
+        endpoint: on the first push only, so a function that finds no one watching (or only
+        forgets connections) never loads its service model at cold start."""
+        self._make_client = client
+        self._client: Any = None
 
     def post(self, connection_id: str, state: ChallengeState) -> bool:
         # The very body GET /verify/status answers, by the same model.
         data = status_response(state).model_dump_json().encode("utf-8")
         try:
+            if self._client is None:
+                self._client = self._make_client()
             self._client.post_to_connection(ConnectionId=connection_id, Data=data)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == GONE:
