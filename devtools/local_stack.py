@@ -91,7 +91,7 @@ _PROCESS_SECRETS = _LocalSecrets()
 
 # The environment variables `make run` reads its ports from (README "Ports",
 # docs/configuration.md), with the defaults the README's examples use.
-PORT_VARIABLES = {"API_PORT": 3000, "EMULATOR_PORT": 4010, "AWS_PORT": 4575}
+PORT_VARIABLES = {"API_PORT": 3000, "EMULATOR_PORT": 4010, "AWS_PORT": 4575, "WS_PORT": 3002}
 
 
 class PortUnavailable(Exception):
@@ -146,6 +146,7 @@ class StackConfig:
     api_port: int = 3000
     emulator_port: int = 4010
     aws_port: int = 4575
+    ws_port: int = 0  # the live-status WebSocket API (docs/realtime.md); 0: a free port
     dynamodb_endpoint: str | None = None  # None: moto serves DynamoDB too
     telnyx_api_key: str | None = None  # set (with the profile id) to use the real Telnyx API
     telnyx_profile_id: str | None = None
@@ -180,6 +181,7 @@ class LocalStack:
         self.gateway: LocalGateway | None = None
         self._moto: ThreadedMotoServer | None = None
         self._site_dir: Path | None = None
+        self._web_config: dict[str, str] = {"apiUrl": ""}  # web/config.js as served
         self.aws_env: dict[str, str] = {}
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -196,6 +198,8 @@ class LocalStack:
         ports = {"API_PORT": cfg.api_port, "AWS_PORT": cfg.aws_port}
         if not cfg.real_telnyx:
             ports["EMULATOR_PORT"] = cfg.emulator_port
+        if cfg.ws_port:
+            ports["WS_PORT"] = cfg.ws_port
         check_ports_free(cfg.host, ports)
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
         self._moto = ThreadedMotoServer(ip_address=cfg.host, port=cfg.aws_port, verbose=False)
@@ -234,10 +238,18 @@ class LocalStack:
             port=cfg.api_port,
             parameter_overrides=overrides,
             static_dir=self._site(),
-            extra_env={**self.aws_env, **LOCAL_SEND_LIMITS, **cfg.gateway_env},
+            extra_env={
+                **self.aws_env,
+                **LOCAL_SEND_LIMITS,
+                # The functions push to the page through the gateway's management API.
+                "WEBSOCKET_MANAGEMENT_URL": f"http://{cfg.host}:{cfg.api_port}",
+                **cfg.gateway_env,
+            },
             quiet=cfg.quiet,
+            websocket_port=cfg.ws_port,
         )
         self.gateway.start()
+        self._link_websocket()
         if self.emulator is not None and "/webhooks/telnyx" in TEMPLATE.read_text():
             self.emulator.set_webhook_url(f"{self.gateway.base_url}/webhooks/telnyx")
 
@@ -252,13 +264,33 @@ class LocalStack:
             shutil.copytree(cfg.static_dir, self._site_dir, dirs_exist_ok=True)
             if self.emulator is not None:
                 outbox = f"{self.emulator.base_url}/_emulator/messages"
-                web_config = {"apiUrl": "", "emulatorOutboxUrl": outbox}
+                self._web_config = {"apiUrl": "", "emulatorOutboxUrl": outbox}
                 (self._site_dir / "config.js").write_text(
-                    f"window.PHONE_VERIFY_CONFIG = {json.dumps(web_config)};\n"
+                    f"window.PHONE_VERIFY_CONFIG = {json.dumps(self._web_config)};\n"
                 )
         if cfg.serve_openapi:
             write_site(self._site_dir)
         return self._site_dir
+
+    def _link_websocket(self) -> None:
+        """Tell the page where the live-status WebSocket listens (its port is known once
+        started): websocketUrl in config.js, and its origin in the page's connect-src."""
+        if self._site_dir is None or self.config.static_dir is None:
+            return
+        web_config = {**self._web_config, "websocketUrl": self.websocket_url}
+        (self._site_dir / "config.js").write_text(
+            f"window.PHONE_VERIFY_CONFIG = {json.dumps(web_config)};\n"
+        )
+        index = self._site_dir / "index.html"
+        if index.is_file() and self.websocket_url:
+            allowed = f"connect-src 'self' {self.websocket_url}"
+            index.write_text(index.read_text().replace("connect-src 'self'", allowed))
+
+    @property
+    def websocket_url(self) -> str:
+        """The live-status WebSocket (``?flow_id=``), or "" when the template declares none."""
+        ws = self.gateway.websocket if self.gateway is not None else None
+        return ws.url if ws is not None else ""
 
     def stop(self) -> None:
         # The emulator first: its webhooks in flight must not reach a gateway shutting down.
@@ -351,6 +383,8 @@ def _banner(stack: LocalStack) -> str:
     ]
     if cfg.static_dir:
         lines.append(f"  Web page       {stack.api_url}/")
+    if stack.websocket_url:
+        lines.append(f"  Live status    {stack.websocket_url}/?flow_id=...   (WebSocket)")
     if cfg.serve_openapi:
         lines.append(f"  OpenAPI        {stack.api_url}/openapi.json   (Swagger UI: /docs)")
     if stack.emulator is not None:
@@ -386,6 +420,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-port", type=int, default=env_ports["API_PORT"])
     parser.add_argument("--emulator-port", type=int, default=env_ports["EMULATOR_PORT"])
     parser.add_argument("--aws-port", type=int, default=env_ports["AWS_PORT"])
+    parser.add_argument("--ws-port", type=int, default=env_ports["WS_PORT"])
     parser.add_argument(
         "--dynamodb-endpoint",
         default=os.environ.get("DYNAMODB_ENDPOINT"),
@@ -397,6 +432,7 @@ def main(argv: list[str] | None = None) -> int:
         api_port=args.api_port,
         emulator_port=args.emulator_port,
         aws_port=args.aws_port,
+        ws_port=args.ws_port,
         dynamodb_endpoint=args.dynamodb_endpoint,
         telnyx_api_key=os.environ.get("TELNYX_API_KEY") or None,
         telnyx_profile_id=os.environ.get("TELNYX_VERIFY_PROFILE_ID") or None,

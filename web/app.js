@@ -312,10 +312,12 @@ function startTimers(timeoutSecs, resendAfterSecs) {
   tick();
 }
 
-// Telnyx reports on the SMS through a webhook; GET /verify/status passes that on. Polled
-// while the code screen is up, until the SMS is delivered or could not be. A payment is
-// asked about by its payment_id with the token (its flow id never leaves the server); the
-// id goes only in this query, the token only in the header.
+// Telnyx reports on the SMS through a webhook. The page is told of each report as it comes
+// in over the live-status WebSocket (live-status.js), after one catch-up read once it is
+// subscribed; where the socket cannot open, GET /verify/status is polled while the code
+// screen is up, until the SMS is delivered or could not be. A payment is asked about by its
+// payment_id with the token (its flow id never leaves the server, so it is always polled);
+// the id goes only in this query, the token only in the header.
 const DELIVERY_TEXT = {
   sent: "Sent", delivered: "Delivered", delivery_unconfirmed: "Sent",
   sending_failed: "Could not be delivered — resend",
@@ -324,6 +326,7 @@ const DELIVERY_TEXT = {
 const CHANNEL_NAME = { sms: "SMS", call: "Call", whatsapp: "WhatsApp" };
 const POLL_MS = 2000;
 const MAX_POLLS = 60;
+const live = window.PhoneVerifyLiveStatus;
 
 function watchDelivery() {
   clearTimeout(deliveryPoll);
@@ -334,22 +337,8 @@ function watchDelivery() {
   const watched = pending;
   const { flow } = watched;
   let polls = 0;
-  const check = async () => {
-    if (pending !== watched) return;
-    let data = {};
-    let refused = false;
-    try {
-      const query = new URLSearchParams({ [flow.idField || "flow_id"]: watched.id });
-      const response = await fetch(`${API_URL}/verify/status?${query}`, {
-        cache: "no-store",
-        headers: flow.auth && token ? { Authorization: `Bearer ${token}` } : {},
-      });
-      data = response.ok ? await response.json() : {};
-      refused = [400, 401, 403, 404].includes(response.status); // asking again will not help
-    } catch {
-      data = {};
-    }
-    if (pending !== watched || refused) return;
+  // Shows what the status says; true once nothing more will change.
+  const show = (data) => {
     const text = DELIVERY_TEXT[data.delivery_status];
     const shown = `${CHANNEL_NAME[data.channel || watched.channel] || "SMS"}: ${text}`;
     if (text && el.delivery.textContent !== shown) el.delivery.textContent = shown;
@@ -357,11 +346,43 @@ function watchDelivery() {
       deliveryFailed = true;
       offerChannels();
     }
-    const settled = data.delivery_status === "delivered" || text?.startsWith("Could not")
-      || (data.status && data.status !== "pending");
+    return data.delivery_status === "delivered" || Boolean(text?.startsWith("Could not"))
+      || Boolean(data.status && data.status !== "pending");
+  };
+  // One GET /verify/status: its body, or null (and refused: asking again will not help).
+  const read = async () => {
+    try {
+      const query = new URLSearchParams({ [flow.idField || "flow_id"]: watched.id });
+      const response = await fetch(`${API_URL}/verify/status?${query}`, {
+        cache: "no-store",
+        headers: flow.auth && token ? { Authorization: `Bearer ${token}` } : {},
+      });
+      if (response.ok) return { data: await response.json(), refused: false };
+      return { data: null, refused: [400, 401, 403, 404].includes(response.status) };
+    } catch {
+      return { data: null, refused: false };
+    }
+  };
+  const check = async () => {
+    if (pending !== watched) return;
+    const { data, refused } = await read();
+    if (pending !== watched || refused) return;
+    const settled = data ? show(data) : false;
     if (!settled && ++polls < MAX_POLLS) deliveryPoll = setTimeout(check, POLL_MS);
   };
-  deliveryPoll = setTimeout(check, 500);
+  const subscribed = !flow.idField && live && live.watch(watched.id, {
+    onOpen: async () => { // a report that came in before the subscription
+      const { data } = await read();
+      if (pending === watched && data && show(data)) live.stop();
+    },
+    onStatus: (data) => {
+      if (pending === watched && show(data)) live.stop();
+    },
+    onUnavailable: () => {
+      if (pending === watched) deliveryPoll = setTimeout(check, 0);
+    },
+  });
+  if (!subscribed) deliveryPoll = setTimeout(check, 500);
 }
 
 // A pending code the person walks away from is cancelled, so it can no longer be used.
@@ -382,6 +403,7 @@ function cancelPending() {
 
 function leaveCode() {
   cancelPending();
+  live?.stop();
   clearTimeout(deliveryPoll);
   deliveryPoll = null;
   el.delivery.textContent = "";

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import atexit
+import json
 import os
+import re
 import threading
 import time
 import uuid
@@ -30,10 +32,13 @@ from .events import (
     url_response,
 )
 from .template import ApiRoute, App, env_overrides, load_app, resolve_environment
+from .websocket import LocalWebSocketApi
 from .workers import FunctionPool, LogSink, Outcome
 
 INTEGRATION_TIMEOUT = 29.0  # API Gateway REST integration timeout, seconds
 INTERNAL_ERROR = {"message": "Internal server error"}
+# The WebSocket management API (POST/GET/DELETE @connections/{id}), under any stage prefix.
+MANAGEMENT_PATH = re.compile(r"^(?:/[^/@]+)?/@connections/(?P<id>[^/]+)$")
 
 
 def missing_token() -> HttpResponse:
@@ -103,6 +108,8 @@ class LocalGateway:
 
     ``env_vars`` has the ``sam local --env-vars`` shape (a mapping, or a path to the JSON
     file); ``extra_env`` is added to every function's environment on top of everything else.
+    ``websocket_port`` (0: a free one; None: not served) is where the template's WebSocket API
+    listens (websocket.py); its management API is served on this gateway's own port.
     """
 
     def __init__(
@@ -120,6 +127,7 @@ class LocalGateway:
         integration_timeout: float = INTEGRATION_TIMEOUT,
         log_stream: TextIO | None = None,
         quiet: bool = False,
+        websocket_port: int | None = None,
     ) -> None:
         self.host, self._requested_port = host, port
         self.extra_env = {str(k): str(v) for k, v in (extra_env or {}).items()}
@@ -137,6 +145,14 @@ class LocalGateway:
         self.pools: dict[str, FunctionPool] = {}
         self._server: BaseWSGIServer | None = None
         self._lock = threading.Lock()
+        self.websocket: LocalWebSocketApi | None = None
+        if websocket_port is not None and self.app.websockets:
+            api = next(iter(self.app.websockets.values()))
+            self.websocket = LocalWebSocketApi(
+                api, self._invoke, host, websocket_port, self.sink.write
+            )
+            if len(self.app.websockets) > 1:
+                self.app.warnings.append(f"only {api.logical_id} of the WebSocket APIs is served")
         for warning in [*self.app.warnings, *self.router.warnings]:
             self.sink.write(f"[gateway] warning: {warning}", always=True)
 
@@ -192,6 +208,8 @@ class LocalGateway:
             self._server = server
             thread = threading.Thread(target=server.serve_forever, args=(0.1,), daemon=True)
             thread.start()
+            if self.websocket is not None:
+                self.websocket.start()
             atexit.register(self.stop)
         self.sink.write(self.route_table(), always=True)
         return self
@@ -200,6 +218,8 @@ class LocalGateway:
         with self._lock:
             server, self._server = self._server, None
             pools = list(self.pools.values())
+        if self.websocket is not None:
+            self.websocket.stop()
         if server is not None:
             server.shutdown()
             server.server_close()
@@ -229,6 +249,11 @@ class LocalGateway:
         lines = [f"Local gateway for {self.app.template_path}", ""]
         for method, path, target in rows:
             lines.append(f"  {method:<{width_method}}  {path:<{width_path}}  {target}")
+        if self.websocket is not None:
+            lines.append("")
+            for route, function_id in sorted(self.websocket.api.routes.items()):
+                lines.append(f"  WS  {self.websocket.url}  {route}  {function_id}")
+            lines.append(f"  POST  {self.base_url}/@connections/{{id}}  (management API)")
         lines += ["", f"Listening on {self.base_url}  (region {self.region})"]
         return "\n".join(lines)
 
@@ -261,6 +286,11 @@ class LocalGateway:
     def dispatch(self, request: Request) -> tuple[HttpResponse, str]:
         """Answer one HTTP request: (response, what served it)."""
         request_id = str(uuid.uuid4())
+        managed = MANAGEMENT_PATH.match(request.path) if self.websocket is not None else None
+        if managed is not None:
+            response = self._manage(request, managed.group("id"))
+            response.headers["x-amzn-RequestId"] = request_id
+            return response, "WebSocket management API"
         resource, url = self.router.resource(request.path), self.router.match_url(raw_path(request))
         response, served_by = missing_token(), "no route"
         if resource is not None:
@@ -272,6 +302,31 @@ class LocalGateway:
             response, served_by = self._serve_url(request, *url, request_id)
         response.headers["x-amzn-RequestId"] = request_id
         return response, served_by
+
+    def _manage(self, request: Request, connection_id: str) -> HttpResponse:
+        """The management API: SigV4-signed callers only (IAM on AWS; the signature itself is
+        not checked locally), 410 GoneException for a connection that is not open."""
+        assert self.websocket is not None
+        if not request.headers.get("Authorization", "").startswith("AWS4-HMAC-SHA256 "):
+            return json_response(403, {"message": "Missing Authentication Token"})
+        ws = self.websocket
+        if request.method == "POST":
+            done = ws.post(connection_id, request.get_data())
+            answer: Any = None
+        elif request.method == "DELETE":
+            done = ws.close(connection_id)
+            answer = None
+        elif request.method == "GET":
+            answer = ws.describe(connection_id)
+            done = answer is not None
+        else:
+            return json_response(405, {"message": "Method Not Allowed"})
+        if not done:
+            gone = HttpResponse(json.dumps({"message": None}), 410, content_type="application/json")
+            gone.headers["x-amzn-ErrorType"] = "GoneException"
+            return gone
+        body = b"" if answer is None else json.dumps(answer).encode()
+        return HttpResponse(body, 200, content_type="application/json")
 
     def _invoke(
         self, function_id: str, event: Any, request_id: str, timeout: float | None

@@ -100,6 +100,17 @@ class FunctionConfig:
 
 
 @dataclass
+class WebSocketApi:
+    """A WebSocket API (``AWS::ApiGatewayV2::Api``, ProtocolType WEBSOCKET): its stage and the
+    function behind each route key (``$connect``, ``$disconnect``...)."""
+
+    logical_id: str
+    api_id: str
+    stage: str = ""
+    routes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
 class App:
     template_path: Path
     functions: dict[str, FunctionConfig]
@@ -108,6 +119,7 @@ class App:
     warnings: list[str]
     symbols: dict[str, Any]
     preflights: list[ApiRoute] = field(default_factory=list)  # CORS mocks
+    websockets: dict[str, WebSocketApi] = field(default_factory=dict)
 
     def resolve(self, value: Any) -> Any:
         """``value`` with every Ref/Sub/GetAtt the local stack can answer resolved."""
@@ -200,11 +212,34 @@ def load_app(
         elif kind == "AWS::ApiGateway::Stage":
             api_id = str(props["RestApiId"]["Ref"])
             _add_api(app, api_id, app.resolve(props["StageName"]), resources[api_id]["Properties"])
+        elif kind == "AWS::ApiGatewayV2::Api" and props.get("ProtocolType") == "WEBSOCKET":
+            app.websockets[logical_id] = WebSocketApi(logical_id, local_api_id(logical_id))
         elif kind.startswith("AWS::ApiGatewayV2::Api"):
             app.warnings.append(f"{logical_id}: HTTP APIs are not served by the local gateway")
+    _add_websocket_routes(app, resources)
     for name, function in app.functions.items():
         app.warnings += [f"{name}: cannot run locally: {problem}" for problem in function.problems]
     return app
+
+
+def _add_websocket_routes(app: App, resources: Mapping[str, Any]) -> None:
+    """Each WebSocket route's function (through its integration's URI) and each API's stage."""
+    for logical_id, resource in resources.items():
+        kind, props = resource["Type"], resource.get("Properties") or {}
+        api = app.websockets.get(str((props.get("ApiId") or {}).get("Ref")))
+        if api is None:
+            continue
+        if kind == "AWS::ApiGatewayV2::Stage":
+            api.stage = str(app.resolve(props.get("StageName")))
+        elif kind == "AWS::ApiGatewayV2::Route":
+            target = str(app.resolve(props.get("Target") or ""))
+            integration = resources.get(target.removeprefix("integrations/"), {})
+            uri = str(app.resolve((integration.get("Properties") or {}).get("IntegrationUri")))
+            function = re.search(r"function:(\w+)", uri)
+            if function is None:
+                app.warnings.append(f"{logical_id}: only Lambda proxy routes are served locally")
+            else:
+                api.routes[str(props["RouteKey"])] = function.group(1)
 
 
 def _symbols(

@@ -25,6 +25,7 @@ from phoneverify.domain.errors import (
     StorageUnavailable,
 )
 from phoneverify.domain.models import (
+    ChallengeState,
     Channel,
     DeliveryStatus,
     Exemption,
@@ -51,7 +52,7 @@ from phoneverify.domain.send_limits import (
 )
 from phoneverify.domain.throttling import PasswordThrottlePolicy
 from phoneverify.domain.tokens import TokenClaims, revocation_refusal
-from phoneverify.ports import ConditionFailed
+from phoneverify.ports import ConditionFailed, PushUnavailable
 
 
 class FakeClock:
@@ -729,3 +730,68 @@ class InMemoryPasswordThrottle:
     def clear(self, account_key: str) -> None:
         with self._lock:
             self.accounts.pop(account_key, None)
+
+
+class InMemoryWatcherRegistry:
+    """Live-status connections per flow key, with the cap and ttl of the DynamoDB registry
+    (tests/integration/test_connections_store.py runs the same contract against both)."""
+
+    def __init__(self) -> None:
+        self.flows: dict[str, tuple[set[str], int]] = {}  # flow key -> (connection ids, ttl)
+        self.pointers: dict[str, str] = {}  # connection id -> flow key
+        self.fail: bool = False  # every call raises StorageUnavailable while set
+
+    def _check(self) -> None:
+        if self.fail:
+            raise StorageUnavailable()
+
+    def add(self, flow_key: str, connection_id: str, *, ttl: int, cap: int, now: float) -> bool:
+        self._check()
+        ids, old_ttl = self.flows.get(flow_key, (set(), 0))
+        if old_ttl <= now:
+            ids = set()
+        elif len(ids) >= cap:
+            return False
+        self.flows[flow_key] = ({*ids, connection_id}, ttl)
+        self.pointers[connection_id] = flow_key
+        return True
+
+    def remove(self, connection_id: str, now: float) -> None:
+        self._check()
+        if connection_id in self.pointers:
+            self.drop(self.pointers[connection_id], connection_id)
+
+    def drop(self, flow_key: str, connection_id: str) -> None:
+        self._check()
+        self.pointers.pop(connection_id, None)
+        if flow_key in self.flows:
+            self.flows[flow_key][0].discard(connection_id)
+
+    def watchers(self, flow_key: str, now: float) -> list[str]:
+        self._check()
+        ids, ttl = self.flows.get(flow_key, (set(), 0))
+        return sorted(ids) if ttl > now else []
+
+
+class RecordingStatusPush:
+    """Open connections and what each was sent (status bodies, as dicts); connections not in
+    `open` are gone. `failing` ones raise PushUnavailable."""
+
+    def __init__(self) -> None:
+        self.open: set[str] = set()
+        self.failing: set[str] = set()
+        self.sent: dict[str, list[dict[str, Any]]] = {}
+
+    def post(self, connection_id: str, state: ChallengeState) -> bool:
+        if connection_id in self.failing:
+            raise PushUnavailable()
+        if connection_id not in self.open:
+            return False
+        self.sent.setdefault(connection_id, []).append(
+            {
+                "status": state.status,
+                "delivery_status": state.delivery_status.value,
+                "expires_in": state.expires_in,
+            }
+        )
+        return True

@@ -120,6 +120,31 @@ def url_event(body: bytes, headers: dict[str, str], *, base64_body: bool = False
     return event
 
 
+def websocket_event(
+    route: str,
+    connection_id: str,
+    query: dict[str, str] | None = None,
+    origin: str | None = None,
+) -> dict[str, Any]:
+    """A WebSocket API event ("$connect" with `query` and `origin`, or "$disconnect") for
+    `connection_id`, from events/ws_connect.json or ws_disconnect.json."""
+    name = "ws_connect" if route == "$connect" else "ws_disconnect"
+    sample: dict[str, Any] = json.loads((ROOT / "events" / f"{name}.json").read_text())
+    sample["requestContext"]["connectionId"] = connection_id
+    sample["requestContext"]["requestId"] = str(uuid.uuid4())
+    if route == "$connect":
+        headers = {k: v for k, v in sample["headers"].items() if k != "Origin"}
+        if origin is not None:
+            headers["Origin"] = origin
+        sample["headers"] = headers
+        sample["multiValueHeaders"] = {k: [v] for k, v in headers.items()}
+        sample["queryStringParameters"] = query
+        sample["multiValueQueryStringParameters"] = (
+            {k: [v] for k, v in query.items()} if query else None
+        )
+    return sample
+
+
 def authorizer_event(authorization: str | None, method_arn: str) -> dict[str, Any]:
     """A REQUEST authorizer event for `method_arn`, with this Authorization header (or none)."""
     sample: dict[str, Any] = json.loads((ROOT / "events" / "authorizer.json").read_text())

@@ -8,6 +8,7 @@ from phoneverify.config import (
     CancelSettings,
     CodeSettings,
     ConfigurationError,
+    LiveStatusSettings,
     PaymentSettings,
     Settings,
     TokenSettings,
@@ -73,6 +74,8 @@ def test_a_wildcard_origin_is_refused_at_cold_start(origin: str) -> None:
         (PaymentSettings, "LEDGER_TABLE"),
         (CancelSettings, "REVOKED_TOKENS_TABLE"),
         (WebhookSettings, "TELNYX_PUBLIC_KEY_PARAM"),
+        (WebhookSettings, "CONNECTIONS_TABLE"),
+        (LiveStatusSettings, "WEBSOCKET_MANAGEMENT_URL"),
     ],
 )
 def test_a_function_without_a_setting_its_type_requires_fails_the_cold_start(
@@ -88,6 +91,8 @@ def test_a_function_without_a_setting_its_type_requires_fails_the_cold_start(
         "IDEMPOTENCY_TABLE": "IdempotencyTable",
         "TELNYX_PUBLIC_KEY_PARAM": "/phone-verify/dev/telnyx-webhook-public-key",
         "WEBHOOK_EVENTS_TABLE": "WebhookEventsTable",
+        "CONNECTIONS_TABLE": "ConnectionsTable",
+        "WEBSOCKET_MANAGEMENT_URL": "https://abc123.execute-api.us-east-1.amazonaws.com/dev",
     }
     assert settings_type.from_env(complete)
     # When it is missing, or empty, then the cold start fails naming it

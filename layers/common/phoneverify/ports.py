@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from phoneverify.domain.models import (
+    ChallengeState,
     Channel,
     DeliveryStatus,
     Exemption,
@@ -163,6 +164,44 @@ class VerificationStore(Protocol):
     ) -> bool:
         """Move the flow's delivery status forward to `delivery`, only while the flow is
         pending on this verification id and its status ranks below `delivery`."""
+        ...
+
+
+class PushUnavailable(Exception):
+    """A push could not be handed to the connection (the push endpoint failed or timed out);
+    the connection may still be there. Never a reason to fail what caused the push."""
+
+
+class WatcherRegistry(Protocol):
+    """The live-status connections (WebSocket) watching each flow, by the flow's key (a hash
+    of its flow id, never the id). Every change is a conditional write."""
+
+    def add(self, flow_key: str, connection_id: str, *, ttl: int, cap: int, now: float) -> bool:
+        """Register the connection as a watcher of the flow, unless the flow already has
+        `cap` watchers (False then, nothing written). Both live until `ttl` (epoch seconds)."""
+        ...
+
+    def remove(self, connection_id: str, now: float) -> None:
+        """The connection closed ($disconnect): forget it, whichever flow it watched.
+        Forgetting an unknown connection is no error. Raises StorageUnavailable."""
+        ...
+
+    def drop(self, flow_key: str, connection_id: str) -> None:
+        """Forget a watcher of the flow that is gone (its push found no connection)."""
+        ...
+
+    def watchers(self, flow_key: str, now: float) -> list[str]:
+        """Connection ids watching the flow (none once the registration outlived its ttl)."""
+        ...
+
+
+class StatusPush(Protocol):
+    """Messages pushed to one open connection (API Gateway's management API in production)."""
+
+    def post(self, connection_id: str, state: ChallengeState) -> bool:
+        """Send `state`, in the shape of GET /verify/status's body; False when the connection
+        is gone (closed by the client, its idle timeout or its maximum duration). Raises
+        PushUnavailable."""
         ...
 
 

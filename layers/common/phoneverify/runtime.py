@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from phoneverify.config import (
     CodeSettings,
     ConfigurationError,
+    LiveStatusSettings,
     PaymentRecordSettings,
     PaymentSettings,
     Settings,
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
     from phoneverify.adapters.dynamo.audit import DynamoAuditTrail
+    from phoneverify.adapters.dynamo.connections import DynamoWatcherRegistry
     from phoneverify.adapters.dynamo.password_throttle import DynamoPasswordThrottle
     from phoneverify.adapters.dynamo.payments import (
         DynamoExemptPayments,
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
     from phoneverify.adapters.ssm import SecretSource
     from phoneverify.adapters.telnyx.client import TelnyxVerifyClient
     from phoneverify.adapters.telnyx.sender import TelnyxCodeSender
+    from phoneverify.adapters.websocket import ApiGatewayStatusPush
     from phoneverify.domain.channels import ChannelPolicy
     from phoneverify.domain.clock import Clock
     from phoneverify.domain.models import FlowKind
@@ -51,6 +54,7 @@ if TYPE_CHECKING:
     from phoneverify.flows.any_flow import AnyFlow
     from phoneverify.flows.challenges import ChallengePolicy, Challenges
     from phoneverify.flows.delivery_reports import WebhookReceiver
+    from phoneverify.flows.live_status import LiveStatus
     from phoneverify.flows.login import LoginFlow
     from phoneverify.flows.password_reset import PasswordResetFlow
     from phoneverify.flows.payment import PaymentFlow, PaymentVerificationStatus
@@ -403,7 +407,56 @@ class Runtime:
         """Cancel, status and delivery reports: a flow of any kind, by flow id."""
         from phoneverify.flows.any_flow import AnyFlow
 
-        return AnyFlow(store=self.verifications, events=self.events, clock=self.clock)
+        # A function that may push (LiveStatusSettings: /verify/cancel) tells a cancelled
+        # flow's live-status connections; the others (status, payments) never build it.
+        watching = isinstance(self.settings, LiveStatusSettings)
+        return AnyFlow(
+            store=self.verifications,
+            events=self.events,
+            clock=self.clock,
+            observer=self.live_status if watching else None,
+        )
+
+    # -- live status (docs/realtime.md): the WebSocket functions and the webhook function --
+    @cached_property
+    def watchers(self) -> DynamoWatcherRegistry:
+        from phoneverify.adapters.dynamo.connections import DynamoWatcherRegistry
+
+        table = self.settings_as(LiveStatusSettings).connections_table
+        return DynamoWatcherRegistry(self.dynamodb, table)
+
+    @cached_property
+    def status_push(self) -> ApiGatewayStatusPush:
+        import boto3
+        from botocore.config import Config
+
+        from phoneverify.adapters.websocket import ApiGatewayStatusPush
+
+        s = self.settings_as(LiveStatusSettings)
+        # One quick retry at most: a push is news, not state, and must not hold a webhook.
+        config = Config(
+            connect_timeout=s.websocket_push_timeout_secs,
+            read_timeout=s.websocket_push_timeout_secs,
+            retries={"mode": "standard", "max_attempts": 2},
+        )
+        return ApiGatewayStatusPush(
+            lambda: boto3.client(
+                "apigatewaymanagementapi", endpoint_url=s.websocket_management_url, config=config
+            )
+        )
+
+    @cached_property
+    def live_status(self) -> LiveStatus:
+        from phoneverify.flows.live_status import LiveStatus, WatchPolicy
+
+        s = self.settings_as(LiveStatusSettings)
+        return LiveStatus(
+            store=self.verifications,
+            registry=self.watchers,
+            push=self.status_push,
+            clock=self.clock,
+            policy=WatchPolicy(max_connections_per_flow=s.max_connections_per_flow),
+        )
 
     # -- Telnyx webhooks: only the webhook function sets TELNYX_PUBLIC_KEY_PARAM and its table
     @cached_property
@@ -411,6 +464,7 @@ class Runtime:
         # Imported here: only this function needs cryptography at cold start.
         from phoneverify.adapters.dynamo.webhook_events import DynamoWebhookEventLedger
         from phoneverify.adapters.telnyx.webhooks import SignatureVerifier
+        from phoneverify.flows.any_flow import AnyFlow
         from phoneverify.flows.delivery_reports import WebhookReceiver
 
         s = self.settings_as(WebhookSettings)
@@ -420,7 +474,13 @@ class Runtime:
             ledger=DynamoWebhookEventLedger(
                 self.dynamodb, s.webhook_events_table, s.webhook_event_retention_secs
             ),
-            flows=self.any_flow,
+            # Each delivery report recorded is pushed to the flow's live-status connections.
+            flows=AnyFlow(
+                store=self.verifications,
+                events=self.events,
+                clock=self.clock,
+                observer=self.live_status,
+            ),
             clock=self.clock,
         )
 

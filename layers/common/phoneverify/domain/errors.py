@@ -93,6 +93,15 @@ class VerificationNotFound(DomainError):
     message = "Verification not found"
 
 
+class WatchRefused(DomainError):
+    """A live-status connection (the WebSocket $connect) for a flow id that is unknown, ended
+    (verified, cancelled, locked) or expired. One answer for all of them: a connection
+    attempt learns nothing GET /verify/status would not tell it."""
+
+    code = "watch_refused"
+    message = "This verification cannot be watched"
+
+
 class InvalidWebhookSignature(DomainError):
     """A webhook whose signature or timestamp does not check out; nothing was processed."""
 
@@ -126,6 +135,13 @@ class RetryLater(DomainError):
     def __init__(self, retry_after: int, message: str | None = None) -> None:
         self.retry_after = max(0, int(retry_after))
         super().__init__(message, retry_after=self.retry_after)
+
+
+class TooManyWatchers(RetryLater):
+    """The flow already has as many live-status connections as a flow may have."""
+
+    code = "too_many_connections"
+    message = "Too many live-status connections for this verification"
 
 
 class TooManyAttempts(RetryLater):

@@ -54,6 +54,17 @@ class DeliveryStatus(StrEnum):
 
 
 @dataclass(frozen=True)
+class ChallengeState:
+    """Where a flow stands, for the holder of its flow id (GET /verify/status, and the
+    live-status push): nothing about who or where."""
+
+    status: str  # pending | verified | expired | cancelled | locked
+    delivery_status: DeliveryStatus
+    expires_in: int  # whole seconds the current code is still accepted; 0 once it is not
+    channel: Channel = Channel.SMS  # how the current code was sent
+
+
+@dataclass(frozen=True)
 class User:
     user_id: str
     email: str

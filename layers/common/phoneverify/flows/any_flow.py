@@ -1,6 +1,9 @@
 """Cancel, status and delivery reports: what works on a flow of any kind, by its flow id (or
 its provider's verification id), so no kind's policy plays a part.
 
+An observer (flows/live_status.py) is told of each delivery recorded and each cancel, so the
+flow's live-status connections hear of it.
+
 Also where every flow's events are recorded: the per-kind `Challenges` and the webhook
 receiver record through it.
 """
@@ -9,14 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import VerificationNotFound
+from phoneverify.domain.models import ChallengeState as ChallengeState  # re-exported
 from phoneverify.domain.models import (
-    Channel,
     DeliveryStatus,
     FlowKind,
     FlowStatus,
@@ -33,14 +35,35 @@ def flow_key(flow_id: str) -> str:
     return hashlib.sha256(flow_id.encode("utf-8")).hexdigest()
 
 
-@dataclass(frozen=True)
-class ChallengeState:
-    """What GET /verify/status tells the holder of a flow id: nothing about who or where."""
+def challenge_state(record: PendingVerification, now: float) -> ChallengeState:
+    """What the holder of the flow id is told about it at `now` (GET /verify/status, the
+    live-status push): expiry derived here, as TTL deletion lags by up to two days."""
+    status = record.status.value
+    if record.status == FlowStatus.PENDING:
+        if record.attempts >= record.max_attempts:
+            status = FlowStatus.LOCKED.value  # the lock itself is being written
+        elif record.is_expired(now):
+            status = "expired"
+    expires_in = math.floor(record.expires_at - now) if status == "pending" else 0
+    delivery = record.delivery_status
+    if record.kind == FlowKind.PASSWORD_RESET:
+        # A decoy's SMS is never delivered: reporting delivery would tell them apart.
+        delivery = DeliveryStatus.UNKNOWN
+    return ChallengeState(status, delivery, max(0, expires_in), record.channel)
 
-    status: str  # pending | verified | expired | cancelled | locked
-    delivery_status: DeliveryStatus
-    expires_in: int  # whole seconds the current code is still accepted; 0 once it is not
-    channel: Channel = Channel.SMS  # how the current code was sent
+
+class FlowObserver(Protocol):
+    """Told after a flow changed (flows/live_status.py pushes it to the flow's watchers)."""
+
+    def changed(self, flow_key: str, *, delivery: bool) -> None:
+        """The flow under `flow_key` changed: its delivery status (`delivery`) or its state.
+        Never raises: what changed stays changed whatever becomes of the news."""
+        ...
+
+
+class _NoObserver:
+    def changed(self, flow_key: str, *, delivery: bool) -> None:
+        return None
 
 
 class DeliveryUpdate(StrEnum):
@@ -51,11 +74,17 @@ class DeliveryUpdate(StrEnum):
 
 class AnyFlow:
     def __init__(
-        self, *, store: VerificationStore, events: VerificationEvents, clock: Clock
+        self,
+        *,
+        store: VerificationStore,
+        events: VerificationEvents,
+        clock: Clock,
+        observer: FlowObserver | None = None,
     ) -> None:
         self._store = store
         self._events = events
         self._clock = clock
+        self._observer: FlowObserver = observer or _NoObserver()
 
     def cancel(self, flow_id: str, origin: RequestOrigin) -> bool:
         """End the flow if it is pending, whatever its kind; False when nothing was pending
@@ -72,6 +101,7 @@ class AnyFlow:
         if not self._store.cancel(key, self._clock.now()):
             return False
         self.emit(VerificationEventType.CANCELLED, record, origin)
+        self._observer.changed(key, delivery=False)
         return True
 
     def status(self, flow_id: str) -> ChallengeState:
@@ -79,19 +109,7 @@ class AnyFlow:
         record = self._store.get(flow_key(flow_id))
         if record is None:
             raise VerificationNotFound()
-        now = self._clock.now()
-        status = record.status.value
-        if record.status == FlowStatus.PENDING:
-            if record.attempts >= record.max_attempts:
-                status = FlowStatus.LOCKED.value  # the lock itself is being written
-            elif record.is_expired(now):
-                status = "expired"  # derived here: TTL deletion lags by up to two days
-        expires_in = math.floor(record.expires_at - now) if status == "pending" else 0
-        delivery = record.delivery_status
-        if record.kind == FlowKind.PASSWORD_RESET:
-            # A decoy's SMS is never delivered: reporting delivery would tell them apart.
-            delivery = DeliveryStatus.UNKNOWN
-        return ChallengeState(status, delivery, max(0, expires_in), record.channel)
+        return challenge_state(record, self._clock.now())
 
     def record_delivery(self, verification_id: str, delivery: DeliveryStatus) -> DeliveryUpdate:
         """Note what the provider said about the SMS of `verification_id`.
@@ -106,6 +124,7 @@ class AnyFlow:
         now = self._clock.now()
         for key in keys:
             if self._store.record_delivery(key, verification_id, delivery, now):
+                self._observer.changed(key, delivery=True)
                 return DeliveryUpdate.RECORDED
         return DeliveryUpdate.UNCHANGED
 

@@ -40,6 +40,7 @@ from phoneverify.domain.errors import (
     StorageUnavailable,
     VerificationExpired,
     VerificationNotFound,
+    WatchRefused,
 )
 
 logger = Logger()
@@ -59,6 +60,7 @@ STATUS: dict[type[DomainError], int] = {
     PaymentDeclined: 402,
     AccountPhoneNotAllowed: 403,
     PhoneRequiredForPayment: 403,
+    WatchRefused: 403,
     VerificationNotFound: 404,
     PaymentNotFound: 404,
     AlreadyRegistered: 409,

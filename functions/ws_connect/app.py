@@ -1,0 +1,16 @@
+"""WebSocket $connect?flow_id=...: a page subscribes to its flow's live status
+(docs/realtime.md). Refused (403) for a flow that is unknown, ended or expired."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from phoneverify.config import LiveStatusSettings
+from phoneverify.http.websocket import websocket_connect
+from phoneverify.runtime import Runtime
+
+runtime = Runtime.from_environment(LiveStatusSettings)
+
+
+def lambda_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
+    return websocket_connect(event, runtime.live_status, runtime.settings.allowed_origin)

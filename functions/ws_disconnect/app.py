@@ -1,0 +1,15 @@
+"""WebSocket $disconnect: the connection no longer watches its flow (docs/realtime.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from phoneverify.config import LiveStatusSettings
+from phoneverify.http.websocket import websocket_disconnect
+from phoneverify.runtime import Runtime
+
+runtime = Runtime.from_environment(LiveStatusSettings)
+
+
+def lambda_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
+    return websocket_disconnect(event, runtime.live_status)

@@ -1,0 +1,108 @@
+"""Status pushed, not polled: the page opens a WebSocket for its flow, and each delivery
+report (and cancel) of that flow is pushed to it in the shape of GET /verify/status's body.
+
+- `connect` admits a connection for a flow that is pending and unexpired only (expiry checked
+  on read), at most `max_connections_per_flow` at a time; it watches that one flow, until
+  the flow's current code expires at the latest (docs/realtime.md).
+- `disconnect` forgets it.
+- `changed` (the AnyFlow observer) pushes the flow's state to its connections; a connection
+  found gone is forgotten. A push never fails what caused it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+from phoneverify.domain.clock import Clock
+from phoneverify.domain.errors import StorageUnavailable, TooManyWatchers, WatchRefused
+from phoneverify.domain.models import FlowKind, FlowStatus
+from phoneverify.flows.any_flow import challenge_state, flow_key
+from phoneverify.ports import PushUnavailable, StatusPush, VerificationStore, WatcherRegistry
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WatchPolicy:
+    # Connections watching one flow at a time: a page, a reload, a second tab (docs/realtime.md).
+    max_connections_per_flow: int = 5
+
+
+class LiveStatus:
+    def __init__(
+        self,
+        *,
+        store: VerificationStore,
+        registry: WatcherRegistry,
+        push: StatusPush,
+        clock: Clock,
+        policy: WatchPolicy | None = None,
+    ) -> None:
+        self._store = store
+        self._registry = registry
+        self._push = push
+        self._clock = clock
+        self._policy = policy or WatchPolicy()
+
+    # -- the WebSocket's own routes ----------------------------------------------------------
+    def connect(self, flow_id: str, connection_id: str) -> None:
+        """Let `connection_id` watch the flow of `flow_id`. Raises WatchRefused (unknown,
+        ended or expired: one answer for all), TooManyWatchers, or StorageUnavailable."""
+        key = flow_key(flow_id)
+        record = self._store.get(key)
+        now = self._clock.now()
+        if record is None or challenge_state(record, now).status != FlowStatus.PENDING.value:
+            raise WatchRefused()
+        # Watched no longer than the code it was opened for is accepted: a resend's page
+        # opens a new connection (the flow item itself outlives the code by its retention).
+        ttl = math.ceil(record.expires_at)
+        cap = self._policy.max_connections_per_flow
+        if self._registry.add(key, connection_id, ttl=ttl, cap=cap, now=now):
+            return
+        # At the cap: some of those may be gone without a $disconnect (a dropped network).
+        # Pushing the current state finds and forgets them; then one more try.
+        self._publish(key, delivery=False)
+        if not self._registry.add(key, connection_id, ttl=ttl, cap=cap, now=now):
+            raise TooManyWatchers(retry_after=max(1, math.ceil(record.expires_at - now)))
+
+    def disconnect(self, connection_id: str) -> None:
+        """The connection closed. Raises StorageUnavailable (TTL forgets it then)."""
+        self._registry.remove(connection_id, self._clock.now())
+
+    # -- AnyFlow's observer ------------------------------------------------------------------
+    def changed(self, flow_key: str, *, delivery: bool) -> None:
+        try:
+            self._publish(flow_key, delivery=delivery)
+        except StorageUnavailable:
+            logger.warning("live status: storage unavailable, nothing pushed")
+        except Exception:
+            # Whatever went wrong (a policy missing, a bug), what changed stays recorded and
+            # GET /verify/status still tells it: the news alone is lost.
+            logger.exception("live status: nothing pushed")
+
+    def _publish(self, key: str, *, delivery: bool) -> int:
+        """Push the flow's state to each of its watchers; the number it reached."""
+        now = self._clock.now()
+        watchers = self._registry.watchers(key, now)
+        if not watchers:
+            return 0  # the usual case: one read, nothing else
+        record = self._store.get(key)
+        if record is None:
+            return 0
+        if delivery and record.kind == FlowKind.PASSWORD_RESET:
+            # A decoy reset sends no SMS and gets no report: a push on a real one's report
+            # would tell the two apart (GET /verify/status says "unknown" for both).
+            return 0
+        state = challenge_state(record, now)
+        reached = 0
+        for connection_id in watchers:
+            try:
+                if self._push.post(connection_id, state):
+                    reached += 1
+                else:
+                    self._registry.drop(key, connection_id)
+            except PushUnavailable:
+                logger.warning("live status: push failed", extra={"flow_key": key[:12]})
+        return reached

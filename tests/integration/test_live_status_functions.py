@@ -1,0 +1,153 @@
+"""The live-status WebSocket functions and the webhook's push, as Lambda runs them on moto:
+$connect registers a watcher under the flow's hash, a signed delivery report reaches it
+through the management API (moto's), $disconnect forgets it (docs/realtime.md)."""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+
+import pytest
+from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
+
+from phoneverify.flows.any_flow import flow_key
+from tests.support.lambda_env import (
+    LambdaContext,
+    load_function,
+    template_environment,
+    websocket_event,
+)
+from tests.support.verify_stack import VerifyStack, telnyx_event
+
+PAGE = "http://127.0.0.1:3000"  # the local AllowedOrigin the template is resolved with
+
+
+@pytest.fixture(scope="module")
+def ws(shared_verify_stack: VerifyStack) -> Iterator[dict[str, ModuleType]]:
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        yield {
+            route: load_function(directory, monkeypatch, template_environment(function_id))
+            for route, directory, function_id in [
+                ("$connect", "ws_connect", "WsConnectFunction"),
+                ("$disconnect", "ws_disconnect", "WsDisconnectFunction"),
+            ]
+        }
+
+
+@pytest.fixture
+def stack(shared_verify_stack: VerifyStack) -> VerifyStack:
+    return shared_verify_stack.with_new_account()
+
+
+def connect(ws: dict[str, ModuleType], flow_id: str | None, connection_id: str) -> dict[str, Any]:
+    query = {"flow_id": flow_id} if flow_id is not None else None
+    event = websocket_event("$connect", connection_id, query, origin=PAGE)
+    answer: dict[str, Any] = ws["$connect"].lambda_handler(event, LambdaContext("ws_connect"))
+    return answer
+
+
+def disconnect(ws: dict[str, ModuleType], connection_id: str) -> None:
+    event = websocket_event("$disconnect", connection_id)
+    ws["$disconnect"].lambda_handler(event, LambdaContext("ws_disconnect"))
+
+
+def pushed(connection_id: str) -> list[dict[str, Any]]:
+    """What moto's management API received for the connection (JSON documents, in order)."""
+    raw = apigatewaymanagementapi_backends["123456789012"]["us-east-1"].connections
+    data = raw[connection_id].data.decode() if connection_id in raw else ""
+    decoder, found, at = json.JSONDecoder(), [], 0
+    while at < len(data):
+        document, at = decoder.raw_decode(data, at)
+        found.append(document)
+    return found
+
+
+def connections_table(stack: VerifyStack) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = stack.functions.dynamodb.scan(TableName="ConnectionsTable")[
+        "Items"
+    ]
+    return items
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def test_a_failed_sms_is_pushed_to_the_connection_as_the_status_body(
+    stack: VerifyStack, ws: dict[str, ModuleType]
+) -> None:
+    # Given a page connected to its pending login
+    flow_id, connection = stack.login(), new_id()
+    assert connect(ws, flow_id, connection) == {"statusCode": 200}
+    # When Telnyx reports that the SMS failed
+    failed = telnyx_event(
+        "verify.failed", stack.verification_id(), delivery_status="delivery_failed"
+    )
+    assert stack.deliver(failed)[0] == 200
+    # Then the connection received exactly what GET /verify/status answers
+    messages = pushed(connection)
+    assert [m["delivery_status"] for m in messages] == ["delivery_failed"]
+    status = stack.status_of(flow_id)
+    assert messages[0]["status"] == status["status"] == "pending"
+    assert set(messages[0]) == set(status)
+
+
+def test_the_table_keeps_the_flows_hash_never_its_id_and_no_longer_than_the_code(
+    stack: VerifyStack, ws: dict[str, ModuleType]
+) -> None:
+    flow_id, connection = stack.login(), new_id()
+    connect(ws, flow_id, connection)
+    mine = [
+        item
+        for item in connections_table(stack)
+        if item["pk"]["S"] in (f"flow#{flow_key(flow_id)}", f"connection#{connection}")
+    ]
+    assert len(mine) == 2
+    assert flow_id not in json.dumps(connections_table(stack))
+    expires_at = float(stack.item(flow_id)["expires_at"]["N"])
+    assert {int(item["ttl"]["N"]) for item in mine} == {math.ceil(expires_at)}
+
+
+def test_disconnect_forgets_the_connection(stack: VerifyStack, ws: dict[str, ModuleType]) -> None:
+    flow_id, connection = stack.login(), new_id()
+    connect(ws, flow_id, connection)
+    disconnect(ws, connection)
+    keys = {item["pk"]["S"]: item for item in connections_table(stack)}
+    assert f"connection#{connection}" not in keys
+    assert "connections" not in keys.get(f"flow#{flow_key(flow_id)}", {})
+    stack.deliver(telnyx_event("verify.delivered", stack.verification_id()))
+    assert pushed(connection) == []
+
+
+def test_an_ended_flow_is_refused_and_nothing_is_written(
+    stack: VerifyStack, ws: dict[str, ModuleType]
+) -> None:
+    flow_id, connection = stack.login(), new_id()
+    assert stack.cancel(flow_id)[0] == 200
+    answer = connect(ws, flow_id, connection)
+    assert answer["statusCode"] == 403
+    assert json.loads(answer["body"])["code"] == "watch_refused"
+    assert not [i for i in connections_table(stack) if connection in i["pk"]["S"]]
+
+
+def test_a_flow_takes_at_most_five_connections(
+    stack: VerifyStack, ws: dict[str, ModuleType]
+) -> None:
+    flow_id = stack.login()
+    answers = [connect(ws, flow_id, new_id())["statusCode"] for _ in range(6)]
+    assert answers == [200] * 5 + [429]
+
+
+def test_a_cancel_is_pushed_to_the_flows_connections(
+    stack: VerifyStack, ws: dict[str, ModuleType]
+) -> None:
+    flow_id, connection = stack.login(), new_id()
+    connect(ws, flow_id, connection)
+    assert stack.cancel(flow_id) == (200, {"cancelled": True})
+    assert pushed(connection) == [
+        {"status": "cancelled", "delivery_status": "unknown", "expires_in": 0}
+    ]
