@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from phoneverify.domain.models import (
     DeliveryStatus,
     Exemption,
+    FlowKind,
     PasswordAttempt,
     Payment,
     PaymentStatus,
@@ -29,6 +31,16 @@ class ConditionFailed(Exception):
     def __init__(self, item: dict[str, Any] | None = None) -> None:
         super().__init__()
         self.item = item
+
+
+@dataclass(frozen=True)
+class FlowWrite:
+    """A conditional write on a flow that answers with the flow as it was just before it, so
+    no read is needed first: `done` when the write happened; `record` the flow before the
+    write either way (None when there is no such flow). A refusal's `record` tells why."""
+
+    done: bool
+    record: PendingVerification | None
 
 
 class CodeSender(Protocol):
@@ -85,11 +97,11 @@ class VerificationStore(Protocol):
     def get(self, flow_key: str) -> PendingVerification | None: ...
 
     def reserve_attempt(
-        self, flow_key: str, verification_id: str, now: float, lease_until: float
-    ) -> int | None:
-        """Count one attempt if the flow is pending, unexpired, on this verification id, below
-        its cap and not held by another check; hold it until `lease_until`. Return the new
-        count, or None."""
+        self, flow_key: str, kind: FlowKind, now: float, lease_until: float
+    ) -> FlowWrite:
+        """Count one attempt if the flow is of `kind`, pending, unexpired, below its cap and
+        not held by another check; hold it until `lease_until`. The record is the flow before
+        the attempt was counted: its verification id is the code the attempt is for."""
         ...
 
     def release_check(self, flow_key: str, lease_until: float) -> bool:
@@ -103,9 +115,20 @@ class VerificationStore(Protocol):
     def lock(self, flow_key: str, now: float) -> bool: ...
 
     def reserve_send(
-        self, flow_key: str, token: str, now: float, cooldown_secs: int, max_sends: int
-    ) -> bool:
-        """Claim the right to send a code: pending, past the cooldown, below the send cap."""
+        self,
+        flow_key: str,
+        kind: FlowKind,
+        token: str,
+        now: float,
+        *,
+        cooldown_secs: int,
+        max_sends: int,
+        retention_secs: int,
+    ) -> FlowWrite:
+        """Claim the right to send a code: a flow of `kind`, pending, below its attempt cap,
+        past the cooldown, below the send cap, and expired less than `retention_secs` ago.
+        The record is the flow before the claim (its `last_sent_at` is what release_send
+        puts back)."""
         ...
 
     def release_send(self, flow_key: str, token: str, previous_sent_at: float) -> bool:
@@ -118,8 +141,9 @@ class VerificationStore(Protocol):
         """Switch the flow to the new code (its delivery status starts over at unknown)."""
         ...
 
-    def cancel(self, flow_key: str, now: float) -> bool:
-        """pending -> cancelled, unless the record outlived its TTL (gone, only not deleted)."""
+    def cancel(self, flow_key: str, now: float) -> PendingVerification | None:
+        """pending -> cancelled, unless the record outlived its TTL (gone, only not deleted):
+        the flow as it was, or None when nothing was pending."""
         ...
 
     def find_by_verification_id(self, verification_id: str) -> list[str]:

@@ -63,11 +63,8 @@ class AnyFlow:
         The flow id may come from the person (POST /verify/cancel) or from a record that
         keeps it server-side, such as a payment.
         """
-        key = flow_key(flow_id)
-        record = self._store.get(key)
-        if record is None or record.status != FlowStatus.PENDING:
-            return False
-        if not self._store.cancel(key, self._clock.now()):
+        record = self._store.cancel(flow_key(flow_id), self._clock.now())
+        if record is None:
             return False
         self.emit(VerificationEventType.CANCELLED, record, origin)
         return True

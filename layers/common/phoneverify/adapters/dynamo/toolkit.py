@@ -90,7 +90,7 @@ def _decimals(value: Any) -> Any:
     return value
 
 
-Returns = Literal["NONE", "UPDATED_NEW", "ALL_NEW"]
+Returns = Literal["NONE", "UPDATED_NEW", "ALL_NEW", "ALL_OLD"]
 
 
 def update_request(
