@@ -11,12 +11,12 @@ from tests.support.round_trips import round_trips_per_endpoint
 
 # endpoint -> (DynamoDB, SSM on a cold execution environment, Telnyx)
 BUDGET: dict[str, tuple[int, int, int]] = {
-    "POST /login (account with phone)": (11, 2, 1),
+    "POST /login (account with phone)": (10, 2, 1),
     "POST /login/resend": (5, 2, 1),
     "POST /login/verify (wrong code)": (4, 1, 1),
     "POST /login/verify (right code)": (5, 2, 1),
-    "POST /register/start": (4, 2, 1),
-    "POST /register/verify": (6, 2, 1),
+    "POST /register/start": (3, 2, 1),
+    "POST /register/verify": (4, 2, 1),
     "POST /payments/initiate (below threshold)": (6, 0, 0),
     "POST /payments/initiate (below threshold, Idempotency-Key)": (8, 0, 0),
     "POST /payments/initiate (above threshold)": (6, 2, 1),

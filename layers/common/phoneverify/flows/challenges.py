@@ -79,7 +79,9 @@ class ChallengePolicy:
     restart_hint: str  # what the person should do once this flow is over: "Start login again."
     too_many_attempts_message: str
     # Wrong codes count towards the account's lock, and a locked account gets no code. Off
-    # for the password reset: it is how the owner of a locked account gets back in.
+    # for the password reset: it is how the owner of a locked account gets back in. Off for
+    # a registration too: its subject is a fresh random id with this one flow, whose own
+    # attempt cap closes it long before an account's cap could count anything.
     account_lock_applies: bool = True
 
 
