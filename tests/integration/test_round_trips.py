@@ -20,7 +20,7 @@ BUDGET: dict[str, tuple[int, int, int]] = {
     "POST /payments/initiate (below threshold)": (6, 0, 0),
     "POST /payments/initiate (below threshold, Idempotency-Key)": (8, 0, 0),
     "POST /payments/initiate (above threshold)": (6, 2, 1),
-    "POST /payments/confirm": (11, 1, 1),
+    "POST /payments/confirm": (10, 1, 1),
     "GET /verify/status": (1, 0, 0),
     "Telnyx webhook (verify.sent)": (3, 1, 0),
     "Telnyx webhook (verify.delivered)": (3, 1, 0),

@@ -49,7 +49,7 @@ from phoneverify.domain.send_limits import (
 )
 from phoneverify.domain.throttling import PasswordThrottlePolicy
 from phoneverify.domain.tokens import TokenClaims, revocation_refusal
-from phoneverify.ports import ConditionFailed, FlowWrite
+from phoneverify.ports import ConditionFailed, FlowWrite, PaymentWrite
 
 
 class FakeClock:
@@ -392,16 +392,23 @@ class InMemoryPayments:
             self.items[payment_id] = replace(current, **changes)
             return True
 
-    def claim(self, payment_id: str, token: str, now: float, lease_secs: int) -> bool:
+    def claim(
+        self, payment_id: str, user_id: str, token: str, now: float, lease_secs: int
+    ) -> PaymentWrite:
         with self._lock:
             current = self.items.get(payment_id)
             held = self.claims.get(payment_id)
-            if current is None or current.status != PaymentStatus.PENDING:
-                return False
-            if held is not None and held[1] > now:
-                return False
+            if (
+                current is None
+                or current.user_id != user_id
+                or current.status != PaymentStatus.PENDING
+                or current.expires_at is None
+                or current.expires_at <= now
+                or (held is not None and held[1] > now)
+            ):
+                return PaymentWrite(False, current)
             self.claims[payment_id] = (token, now + lease_secs)
-            return True
+            return PaymentWrite(True, current)
 
     def release(self, payment_id: str, token: str) -> bool:
         with self._lock:

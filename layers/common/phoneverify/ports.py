@@ -43,6 +43,14 @@ class FlowWrite:
     record: PendingVerification | None
 
 
+@dataclass(frozen=True)
+class PaymentWrite:
+    """FlowWrite's twin for a payment: `done`, and the payment as it was before the write."""
+
+    done: bool
+    payment: Payment | None
+
+
 class CodeSender(Protocol):
     """Sends codes and checks them (Telnyx Verify in production)."""
 
@@ -264,9 +272,12 @@ class PaymentRepository(Protocol):
 
     def get(self, payment_id: str) -> Payment | None: ...
 
-    def claim(self, payment_id: str, token: str, now: float, lease_secs: int) -> bool:
-        """Hold the right to confirm a pending payment for `lease_secs`, unless another
-        confirmation holds it: one code check per payment at a time."""
+    def claim(
+        self, payment_id: str, user_id: str, token: str, now: float, lease_secs: int
+    ) -> PaymentWrite:
+        """Hold the right to confirm `user_id`'s pending, unexpired payment for `lease_secs`,
+        unless another confirmation holds it: one code check per payment at a time. Answers
+        with the payment as it was, so no read comes before it (a refusal's tells why)."""
         ...
 
     def release(self, payment_id: str, token: str) -> bool:
