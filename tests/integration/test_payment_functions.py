@@ -52,14 +52,9 @@ def pay(
     headers: dict[str, str] | None = None,
 ) -> tuple[int, dict[str, Any], dict[str, str]]:
     """Call a payment function as API Gateway does after the authorizer allowed `user`."""
-    event = api_event(stack.paths[name], body, headers=headers)
     if user is not None:
-        event["requestContext"]["authorizer"] = {
-            "principalId": user,
-            "user_id": user,
-            "integrationLatency": 5,
-        }
-    return invoke(stack.functions[name], event)
+        return stack.call_as(user, name, body, headers)
+    return invoke(stack.functions[name], api_event(stack.paths[name], body, headers=headers))
 
 
 def items(stack: FunctionStack, env_name: str) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ from phoneverify.domain.models import (
     FlowStatus,
     PendingVerification,
 )
-from phoneverify.ports import ConditionFailed, VerificationStore
+from phoneverify.ports import ConditionFailed, FlowWrite, VerificationStore
 from tests.support.fakes import InMemoryVerificationStore
 from tests.support.tables import fresh_table
 
@@ -43,6 +43,36 @@ def record(key: str = "k1", **overrides: Any) -> PendingVerification:
     }
     values.update(overrides)
     return PendingVerification(**values)
+
+
+def attempt(
+    store: VerificationStore, now: float, lease_until: float, kind: FlowKind = FlowKind.LOGIN
+) -> int | None:
+    """The attempt count after reserve_attempt on "k1", or None when it was refused."""
+    write = store.reserve_attempt("k1", kind, now, lease_until)
+    if not write.done:
+        return None
+    assert write.record is not None
+    return write.record.attempts + 1
+
+
+def reserve_send(
+    store: VerificationStore,
+    token: str,
+    now: float,
+    cooldown_secs: int,
+    max_sends: int,
+    retention_secs: int = 86_400,
+) -> bool:
+    return store.reserve_send(
+        "k1",
+        FlowKind.LOGIN,
+        token,
+        now,
+        cooldown_secs=cooldown_secs,
+        max_sends=max_sends,
+        retention_secs=retention_secs,
+    ).done
 
 
 def dynamo_store(client: Any) -> DynamoVerificationStore:
@@ -82,22 +112,33 @@ def test_round_trip_and_no_overwrite(store: VerificationStore) -> None:
 
 def test_attempts_are_counted_up_to_the_cap_only(store: VerificationStore) -> None:
     store.create(record(), ttl=0)
-    counts = [store.reserve_attempt("k1", "v-1", NOW, NOW) for _ in range(6)]
+    counts = [attempt(store, NOW, NOW) for _ in range(6)]
     assert counts == [1, 2, 3, 4, 5, None]
 
 
 @pytest.mark.parametrize(
-    ("overrides", "vid", "now"),
-    [({}, "v-other", NOW), ({}, "v-1", NOW + 300), ({"status": FlowStatus.VERIFIED}, "v-1", NOW)],
-    ids=["other-verification", "expired", "not-pending"],
+    ("overrides", "kind", "now"),
+    [
+        ({}, FlowKind.PAYMENT, NOW),
+        ({}, FlowKind.LOGIN, NOW + 300),
+        ({"status": FlowStatus.VERIFIED}, FlowKind.LOGIN, NOW),
+    ],
+    ids=["other-kind", "expired", "not-pending"],
 )
 def test_no_attempt_on_a_flow_that_cannot_be_checked(
-    store: VerificationStore, overrides: dict[str, Any], vid: str, now: float
+    store: VerificationStore, overrides: dict[str, Any], kind: FlowKind, now: float
 ) -> None:
     store.create(record(**overrides), ttl=0)
-    assert store.reserve_attempt("k1", vid, now, now) is None
-    assert store.reserve_attempt("missing", "v-1", NOW, NOW) is None
+    # The refusal answers with the flow as it was: the reason, without a second read.
+    assert store.reserve_attempt("k1", kind, now, now) == FlowWrite(False, record(**overrides))
+    assert store.reserve_attempt("missing", FlowKind.LOGIN, NOW, NOW) == FlowWrite(False, None)
     assert store.get("k1") == record(**overrides)
+
+
+def test_a_reserved_attempt_answers_with_the_flow_before_it(store: VerificationStore) -> None:
+    store.create(record(), ttl=0)
+    assert store.reserve_attempt("k1", FlowKind.LOGIN, NOW, NOW + 20) == FlowWrite(True, record())
+    assert store.get("k1") == record(attempts=1, check_lease_until=NOW + 20)
 
 
 def test_a_check_in_flight_holds_the_flow_until_released_or_lapsed(
@@ -105,20 +146,20 @@ def test_a_check_in_flight_holds_the_flow_until_released_or_lapsed(
 ) -> None:
     # Given a check holding the flow for 20 s
     store.create(record(), ttl=0)
-    assert store.reserve_attempt("k1", "v-1", NOW, NOW + 20) == 1
+    assert attempt(store, NOW, NOW + 20) == 1
     # Then no second check starts meanwhile
-    assert store.reserve_attempt("k1", "v-1", NOW + 1, NOW + 21) is None
+    assert attempt(store, NOW + 1, NOW + 21) is None
     # until the first one lets go (a wrong code) ...
     assert store.release_check("k1", NOW + 99) is False  # only the holder can release
     assert store.release_check("k1", NOW + 20) is True
-    assert store.reserve_attempt("k1", "v-1", NOW + 2, NOW + 22) == 2
+    assert attempt(store, NOW + 2, NOW + 22) == 2
     # ... or its lease lapses (its Lambda died)
-    assert store.reserve_attempt("k1", "v-1", NOW + 22, NOW + 42) == 3
+    assert attempt(store, NOW + 22, NOW + 42) == 3
 
 
 def test_refund_gives_an_attempt_back(store: VerificationStore) -> None:
     store.create(record(), ttl=0)
-    store.reserve_attempt("k1", "v-1", NOW, NOW + 20)
+    attempt(store, NOW, NOW + 20)
     assert store.refund_attempt("k1", "v-1") is True
     assert store.refund_attempt("k1", "v-1") is False  # never below zero
     assert store.get("k1").attempts == 0  # type: ignore[union-attr]
@@ -149,22 +190,38 @@ def test_send_reservation_respects_cooldown_cap_and_token(store: VerificationSto
     # Given a flow whose first code went out at NOW
     store.create(record(), ttl=0)
     # Then: within the cooldown, no send
-    assert store.reserve_send("k1", "tok-a", NOW + 29, 30, 5) is False
+    assert reserve_send(store, "tok-a", NOW + 29, 30, 5) is False
     # After it, one reservation; a failed send releases it
-    assert store.reserve_send("k1", "tok-a", NOW + 30, 30, 5) is True
+    assert reserve_send(store, "tok-a", NOW + 30, 30, 5) is True
     assert store.release_send("k1", "tok-b", NOW) is False
     assert store.release_send("k1", "tok-a", NOW) is True
     restored = store.get("k1")
     assert restored is not None and (restored.send_count, restored.last_sent_at) == (1, NOW)
     # A successful send replaces the verification and the expiry
-    assert store.reserve_send("k1", "tok-c", NOW + 31, 30, 5) is True
+    assert reserve_send(store, "tok-c", NOW + 31, 30, 5) is True
     assert store.complete_send("k1", "tok-x", "v-2", NOW + 331, 0) is False
     assert store.complete_send("k1", "tok-c", "v-2", NOW + 331, 0) is True
     resent = store.get("k1")
     assert resent is not None
     assert (resent.verification_id, resent.expires_at, resent.send_count) == ("v-2", NOW + 331, 2)
     # The cap holds
-    assert store.reserve_send("k1", "tok-d", NOW + 1000, 30, 2) is False
+    assert reserve_send(store, "tok-d", NOW + 1000, 30, 2) is False
+
+
+def test_no_send_on_a_flow_of_another_kind_or_past_its_retention(store: VerificationStore) -> None:
+    # Given a login whose code expired at NOW + 300
+    store.create(record(), ttl=0)
+    # Then no payment resend uses it, and no resend once the retention after expiry is over
+    other = store.reserve_send(
+        "k1", FlowKind.PAYMENT, "t", NOW + 60, cooldown_secs=30, max_sends=5, retention_secs=60
+    )
+    assert other == FlowWrite(False, record())
+    assert reserve_send(store, "t", NOW + 360, 30, 5, retention_secs=60) is False
+    # while within it, a resend revives the flow, answering with the flow as it was
+    revived = store.reserve_send(
+        "k1", FlowKind.LOGIN, "t", NOW + 359, cooldown_secs=30, max_sends=5, retention_secs=60
+    )
+    assert revived == FlowWrite(True, record())
 
 
 def test_each_code_keeps_the_channel_it_went_by(store: VerificationStore) -> None:
@@ -188,13 +245,13 @@ def test_a_cancelled_flow_is_cancelled_once_and_keeps_no_data(store: Verificatio
     # When it is cancelled twice
     first, second = store.cancel("k1", NOW), store.cancel("k1", NOW)
     # Then only the first cancels, and the flow can no longer be checked, resent or verified
-    assert (first, second) == (True, False)
+    assert (first, second) == (record(data={"password_hash": "$2b$12$x"}), None)
     after = store.get("k1")
     assert after is not None and (after.status, after.data) == (FlowStatus.CANCELLED, {})
-    assert store.reserve_attempt("k1", "v-1", NOW, NOW) is None
-    assert store.reserve_send("k1", "tok", NOW + 100, 30, 5) is False
+    assert attempt(store, NOW, NOW) is None
+    assert reserve_send(store, "tok", NOW + 100, 30, 5) is False
     assert store.mark_verified("k1", "v-1", NOW) is False
-    assert store.cancel("missing", NOW) is False
+    assert store.cancel("missing", NOW) is None
 
 
 @pytest.mark.parametrize("end", ["verified", "locked", "past-ttl"])
@@ -206,7 +263,7 @@ def test_only_a_live_pending_flow_can_be_cancelled(store: VerificationStore, end
     elif end == "locked":
         store.lock("k1", NOW)
     # When / Then
-    assert store.cancel("k1", NOW + 1000 if end == "past-ttl" else NOW) is False
+    assert store.cancel("k1", NOW + 1000 if end == "past-ttl" else NOW) is None
     assert store.get("k1").status != FlowStatus.CANCELLED  # type: ignore[union-attr]
 
 
@@ -246,7 +303,7 @@ def test_only_the_current_code_of_a_pending_flow_gets_delivery_reports(
     assert store.find_by_verification_id("v-unknown") == []
     store.record_delivery("k1", "v-1", DeliveryStatus.DELIVERED, NOW)
     # When a resend replaces the code
-    assert store.reserve_send("k1", "tok", NOW + 30, 30, 5) is True
+    assert reserve_send(store, "tok", NOW + 30, 30, 5) is True
     assert store.complete_send("k1", "tok", "v-2", NOW + 330, int(NOW) + 2000) is True
     # Then the new code starts over at unknown, is found by its id, and the old id's late
     # reports change nothing
@@ -255,7 +312,7 @@ def test_only_the_current_code_of_a_pending_flow_gets_delivery_reports(
     assert store.record_delivery("k1", "v-1", DeliveryStatus.DELIVERY_FAILED, NOW) is False
     assert store.record_delivery("k1", "v-2", DeliveryStatus.SENT, NOW) is True
     # and once the flow has ended, nothing moves
-    assert store.cancel("k1", NOW + 40) is True
+    assert store.cancel("k1", NOW + 40) is not None
     assert store.record_delivery("k1", "v-2", DeliveryStatus.DELIVERED, NOW) is False
     assert store.get("k1").delivery_status == DeliveryStatus.SENT  # type: ignore[union-attr]
 
@@ -265,9 +322,7 @@ def test_twenty_concurrent_guesses_never_exceed_the_cap(real_engine_store: Verif
     real_engine_store.create(record(), ttl=0)
     # When
     with ThreadPoolExecutor(max_workers=20) as pool:
-        results = list(
-            pool.map(lambda _: real_engine_store.reserve_attempt("k1", "v-1", NOW, NOW), range(20))
-        )
+        results = list(pool.map(lambda _: attempt(real_engine_store, NOW, NOW), range(20)))
     # Then
     granted = sorted(r for r in results if r is not None)
     assert granted == [1, 2, 3, 4, 5]
@@ -281,11 +336,7 @@ def test_twenty_concurrent_checks_let_exactly_one_through(
     real_engine_store.create(record(), ttl=0)
     # When
     with ThreadPoolExecutor(max_workers=20) as pool:
-        results = list(
-            pool.map(
-                lambda _: real_engine_store.reserve_attempt("k1", "v-1", NOW, NOW + 20), range(20)
-            )
-        )
+        results = list(pool.map(lambda _: attempt(real_engine_store, NOW, NOW + 20), range(20)))
     # Then
     assert [r for r in results if r is not None] == [1]
 
@@ -311,13 +362,13 @@ def test_a_cancel_racing_right_codes_leaves_exactly_one_winner(
     real_engine_store.create(record(), ttl=int(NOW) + 1000)
 
     # When ten cancels and ten right codes arrive at once
-    def attempt(i: int) -> tuple[str, bool]:
+    def race(i: int) -> tuple[str, bool]:
         if i % 2:
-            return "cancel", real_engine_store.cancel("k1", NOW)
+            return "cancel", real_engine_store.cancel("k1", NOW) is not None
         return "verify", real_engine_store.mark_verified("k1", "v-1", NOW)
 
     with ThreadPoolExecutor(max_workers=20) as pool:
-        results = list(pool.map(attempt, range(20)))
+        results = list(pool.map(race, range(20)))
     # Then exactly one write took effect, and the flow ended the way it says
     winners = [kind for kind, won in results if won]
     assert len(winners) == 1

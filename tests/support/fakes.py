@@ -29,6 +29,7 @@ from phoneverify.domain.models import (
     Channel,
     DeliveryStatus,
     Exemption,
+    FlowKind,
     FlowStatus,
     NoticeEvent,
     PasswordAttempt,
@@ -52,7 +53,7 @@ from phoneverify.domain.send_limits import (
 )
 from phoneverify.domain.throttling import PasswordThrottlePolicy
 from phoneverify.domain.tokens import TokenClaims, revocation_refusal
-from phoneverify.ports import ConditionFailed, PushUnavailable
+from phoneverify.ports import ConditionFailed, FlowWrite, PaymentWrite, PushUnavailable
 
 
 class FakeClock:
@@ -213,22 +214,23 @@ class InMemoryVerificationStore:
         return r if r is not None and r.status == FlowStatus.PENDING else None
 
     def reserve_attempt(
-        self, flow_key: str, verification_id: str, now: float, lease_until: float
-    ) -> int | None:
+        self, flow_key: str, kind: FlowKind, now: float, lease_until: float
+    ) -> FlowWrite:
         with self._lock:
-            r = self._pending(flow_key)
+            r = self.items.get(flow_key)
             if (
                 r is None
-                or r.verification_id != verification_id
+                or r.kind != kind
+                or r.status != FlowStatus.PENDING
                 or r.attempts >= r.max_attempts
                 or r.expires_at <= now
                 or r.check_lease_until > now
             ):
-                return None
+                return FlowWrite(False, r)
             self.items[flow_key] = replace(
                 r, attempts=r.attempts + 1, check_lease_until=lease_until
             )
-            return r.attempts + 1
+            return FlowWrite(True, r)
 
     def release_check(self, flow_key: str, lease_until: float) -> bool:
         with self._lock:
@@ -263,20 +265,31 @@ class InMemoryVerificationStore:
             return True
 
     def reserve_send(
-        self, flow_key: str, token: str, now: float, cooldown_secs: int, max_sends: int
-    ) -> bool:
+        self,
+        flow_key: str,
+        kind: FlowKind,
+        token: str,
+        now: float,
+        *,
+        cooldown_secs: int,
+        max_sends: int,
+        retention_secs: int,
+    ) -> FlowWrite:
         with self._lock:
-            r = self._pending(flow_key)
+            r = self.items.get(flow_key)
             if (
                 r is None
+                or r.kind != kind
+                or r.status != FlowStatus.PENDING
                 or r.last_sent_at > now - cooldown_secs
                 or r.send_count >= max_sends
                 or r.attempts >= r.max_attempts
+                or r.expires_at <= now - retention_secs
             ):
-                return False
+                return FlowWrite(False, r)
             self.items[flow_key] = replace(r, last_sent_at=now, send_count=r.send_count + 1)
             self.send_tokens[flow_key] = token
-            return True
+            return FlowWrite(True, r)
 
     def release_send(self, flow_key: str, token: str, previous_sent_at: float) -> bool:
         with self._lock:
@@ -313,13 +326,13 @@ class InMemoryVerificationStore:
             self.ttls[flow_key] = ttl
             return True
 
-    def cancel(self, flow_key: str, now: float) -> bool:
+    def cancel(self, flow_key: str, now: float) -> PendingVerification | None:
         with self._lock:
             r = self._pending(flow_key)
             if r is None or self.ttls.get(flow_key, 0) <= now:
-                return False
+                return None
             self.items[flow_key] = replace(r, status=FlowStatus.CANCELLED, data={})
-            return True
+            return r
 
     def find_by_verification_id(self, verification_id: str) -> list[str]:
         return [k for k, r in self.items.items() if r.verification_id == verification_id]
@@ -404,16 +417,23 @@ class InMemoryPayments:
             self.items[payment_id] = replace(current, **changes)
             return True
 
-    def claim(self, payment_id: str, token: str, now: float, lease_secs: int) -> bool:
+    def claim(
+        self, payment_id: str, user_id: str, token: str, now: float, lease_secs: int
+    ) -> PaymentWrite:
         with self._lock:
             current = self.items.get(payment_id)
             held = self.claims.get(payment_id)
-            if current is None or current.status != PaymentStatus.PENDING:
-                return False
-            if held is not None and held[1] > now:
-                return False
+            if (
+                current is None
+                or current.user_id != user_id
+                or current.status != PaymentStatus.PENDING
+                or current.expires_at is None
+                or current.expires_at <= now
+                or (held is not None and held[1] > now)
+            ):
+                return PaymentWrite(False, current)
             self.claims[payment_id] = (token, now + lease_secs)
-            return True
+            return PaymentWrite(True, current)
 
     def release(self, payment_id: str, token: str) -> bool:
         with self._lock:

@@ -54,6 +54,18 @@ class FunctionStack:
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
         return invoke(self.functions[name], api_event(self.paths[name], body, headers=headers))
 
+    def call_as(
+        self, user: str, name: str, body: object, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """Call `name` as API Gateway does after the authorizer allowed `user`."""
+        event = api_event(self.paths[name], body, headers=headers)
+        event["requestContext"]["authorizer"] = {
+            "principalId": user,
+            "user_id": user,
+            "integrationLatency": 5,
+        }
+        return invoke(self.functions[name], event)
+
     def code_for(self, phone_number: str) -> str:
         code = self.emulator.latest_code(phone_number)
         assert code is not None, f"no code was sent to {phone_number}"

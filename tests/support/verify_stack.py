@@ -168,10 +168,16 @@ def verify_stack(
             User("u-demo", "demo@example.com", PasswordHasher(cost=4).hash(PASSWORD), PHONE),
             phone_verified_at=0,
         )
-        env = template_environment("TelnyxWebhookFunction", {"TelnyxApiBaseUrl": emulator.base_url})
-        boto3.client("ssm", region_name="us-east-1").put_parameter(
-            Name=env["TELNYX_PUBLIC_KEY_PARAM"], Type="String", Value=emulator.public_key_b64
-        )
-        webhook = load_function("webhook_telnyx", monkeypatch, env)
-        webhook.runtime.telnyx_webhooks.lookup_retry_delays = LOOKUP_RETRY_DELAYS
-        yield VerifyStack(functions, webhook, emulator)
+        yield VerifyStack(functions, webhook_function(monkeypatch, emulator), emulator)
+
+
+def webhook_function(monkeypatch: pytest.MonkeyPatch, emulator: TelnyxEmulator) -> ModuleType:
+    """The Telnyx webhook function, over the tables and parameters of the function stack
+    open now, reading the emulator's public key from (moto's) SSM."""
+    env = template_environment("TelnyxWebhookFunction", {"TelnyxApiBaseUrl": emulator.base_url})
+    boto3.client("ssm", region_name="us-east-1").put_parameter(
+        Name=env["TELNYX_PUBLIC_KEY_PARAM"], Type="String", Value=emulator.public_key_b64
+    )
+    webhook = load_function("webhook_telnyx", monkeypatch, env)
+    webhook.runtime.telnyx_webhooks.lookup_retry_delays = LOOKUP_RETRY_DELAYS
+    return webhook

@@ -156,7 +156,7 @@ def test_a_second_check_while_one_is_in_flight_is_told_to_wait(world: LoginWorld
     flow_id = start_2fa(world)
     record = next(iter(world.store.items.values()))
     now = world.clock.now()
-    assert world.store.reserve_attempt(record.flow_key, record.verification_id, now, now + 20)
+    assert world.store.reserve_attempt(record.flow_key, record.kind, now, now + 20).done
     # When a second request checks the right code
     with pytest.raises(CheckInProgress) as caught:
         world.flow.verify(flow_id, world.sender.last_code(PHONE), ORIGIN)

@@ -373,7 +373,7 @@ def test_a_confirmation_under_way_makes_others_wait_without_using_an_attempt(
 ) -> None:
     # Given another confirmation holds the payment
     payment_id = initiate(world)["payment_id"]
-    world.payments.claim(payment_id, "someone-else", world.clock.now(), 30)
+    assert world.payments.claim(payment_id, PAYER, "someone-else", world.clock.now(), 30).done
     # When
     with pytest.raises(ConfirmationInProgress) as caught:
         confirm(world, payment_id, world.sender.last_code(PHONE))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from phoneverify.domain.models import (
@@ -10,6 +11,7 @@ from phoneverify.domain.models import (
     Channel,
     DeliveryStatus,
     Exemption,
+    FlowKind,
     NoticeEvent,
     PasswordAttempt,
     Payment,
@@ -32,6 +34,24 @@ class ConditionFailed(Exception):
     def __init__(self, item: dict[str, Any] | None = None) -> None:
         super().__init__()
         self.item = item
+
+
+@dataclass(frozen=True)
+class FlowWrite:
+    """A conditional write on a flow that answers with the flow as it was just before it, so
+    no read is needed first: `done` when the write happened; `record` the flow before the
+    write either way (None when there is no such flow). A refusal's `record` tells why."""
+
+    done: bool
+    record: PendingVerification | None
+
+
+@dataclass(frozen=True)
+class PaymentWrite:
+    """FlowWrite's twin for a payment: `done`, and the payment as it was before the write."""
+
+    done: bool
+    payment: Payment | None
 
 
 class CodeSender(Protocol):
@@ -110,11 +130,11 @@ class VerificationStore(Protocol):
     def get(self, flow_key: str) -> PendingVerification | None: ...
 
     def reserve_attempt(
-        self, flow_key: str, verification_id: str, now: float, lease_until: float
-    ) -> int | None:
-        """Count one attempt if the flow is pending, unexpired, on this verification id, below
-        its cap and not held by another check; hold it until `lease_until`. Return the new
-        count, or None."""
+        self, flow_key: str, kind: FlowKind, now: float, lease_until: float
+    ) -> FlowWrite:
+        """Count one attempt if the flow is of `kind`, pending, unexpired, below its cap and
+        not held by another check; hold it until `lease_until`. The record is the flow before
+        the attempt was counted: its verification id is the code the attempt is for."""
         ...
 
     def release_check(self, flow_key: str, lease_until: float) -> bool:
@@ -128,9 +148,20 @@ class VerificationStore(Protocol):
     def lock(self, flow_key: str, now: float) -> bool: ...
 
     def reserve_send(
-        self, flow_key: str, token: str, now: float, cooldown_secs: int, max_sends: int
-    ) -> bool:
-        """Claim the right to send a code: pending, past the cooldown, below the send cap."""
+        self,
+        flow_key: str,
+        kind: FlowKind,
+        token: str,
+        now: float,
+        *,
+        cooldown_secs: int,
+        max_sends: int,
+        retention_secs: int,
+    ) -> FlowWrite:
+        """Claim the right to send a code: a flow of `kind`, pending, below its attempt cap,
+        past the cooldown, below the send cap, and expired less than `retention_secs` ago.
+        The record is the flow before the claim (its `last_sent_at` is what release_send
+        puts back)."""
         ...
 
     def release_send(self, flow_key: str, token: str, previous_sent_at: float) -> bool:
@@ -150,8 +181,9 @@ class VerificationStore(Protocol):
         over at unknown)."""
         ...
 
-    def cancel(self, flow_key: str, now: float) -> bool:
-        """pending -> cancelled, unless the record outlived its TTL (gone, only not deleted)."""
+    def cancel(self, flow_key: str, now: float) -> PendingVerification | None:
+        """pending -> cancelled, unless the record outlived its TTL (gone, only not deleted):
+        the flow as it was, or None when nothing was pending."""
         ...
 
     def find_by_verification_id(self, verification_id: str) -> list[str]:
@@ -317,9 +349,12 @@ class PaymentRepository(Protocol):
 
     def get(self, payment_id: str) -> Payment | None: ...
 
-    def claim(self, payment_id: str, token: str, now: float, lease_secs: int) -> bool:
-        """Hold the right to confirm a pending payment for `lease_secs`, unless another
-        confirmation holds it: one code check per payment at a time."""
+    def claim(
+        self, payment_id: str, user_id: str, token: str, now: float, lease_secs: int
+    ) -> PaymentWrite:
+        """Hold the right to confirm `user_id`'s pending, unexpired payment for `lease_secs`,
+        unless another confirmation holds it: one code check per payment at a time. Answers
+        with the payment as it was, so no read comes before it (a refusal's tells why)."""
         ...
 
     def release(self, payment_id: str, token: str) -> bool:

@@ -503,6 +503,8 @@ class Runtime:
             ),
             # The pending password hash lives no longer than the code: no resend after expiry.
             retention_secs=0,
+            # A fresh random subject per registration: no account counter to read or reset.
+            account_lock_applies=False,
         )
         return RegistrationFlow(
             users=self.users,

@@ -95,10 +95,8 @@ class AnyFlow:
         keeps it server-side, such as a payment.
         """
         key = flow_key(flow_id)
-        record = self._store.get(key)
-        if record is None or record.status != FlowStatus.PENDING:
-            return False
-        if not self._store.cancel(key, self._clock.now()):
+        record = self._store.cancel(key, self._clock.now())
+        if record is None:
             return False
         self.emit(VerificationEventType.CANCELLED, record, origin)
         self._observer.changed(key, delivery=False)

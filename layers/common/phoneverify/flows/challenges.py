@@ -1,8 +1,9 @@
 """Code challenges of one kind of flow: open one, check a code against it, resend it.
 
 The mechanics every flow shares. A challenge is stored under a hash of its `flow_id`, so the
-table never holds a usable flow id. Each state change is a conditional write in the store; when
-a condition fails, the record is read again only to tell the client why.
+table never holds a usable flow id. Each state change is a conditional write in the store that
+answers with the record as it was, so no read comes before it; when a condition fails, that
+record tells the client why.
 """
 
 from __future__ import annotations
@@ -85,7 +86,9 @@ class ChallengePolicy:
     restart_hint: str  # what the person should do once this flow is over: "Start login again."
     too_many_attempts_message: str
     # Wrong codes count towards the account's lock, and a locked account gets no code. Off
-    # for the password reset: it is how the owner of a locked account gets back in.
+    # for the password reset: it is how the owner of a locked account gets back in. Off for
+    # a registration too: its subject is a fresh random id with this one flow, whose own
+    # attempt cap closes it long before an account's cap could count anything.
     account_lock_applies: bool = True
     # A flow that must answer like its decoys (the password reset): a channel the account's
     # phone may not use is answered as a decoy would (nothing sent), and no resend falls
@@ -222,26 +225,28 @@ class Challenges:
         """Consume the challenge if `code` is right; return it. Otherwise raise why not."""
         if len(code) != self.policy.code_length:
             raise InvalidRequest(f"code must be {self.policy.code_length} digits", field="code")
-        key = flow_key(flow_id)
-        # A resend between our read and our write changes the verification id; one retry
-        # re-reads so the code is checked against the current verification.
-        for _ in range(2):
-            record = self._pending(key, origin)
-            now = self._clock.now()
-            if record.check_lease_until > now:
-                raise CheckInProgress(math.ceil(record.check_lease_until - now))
-            # One check at a time per flow: Telnyx accepts a code once, so a second
-            # concurrent check of the right code would read as a wrong one.
-            lease_until = now + CHECK_LEASE_SECS
-            attempts = self._store.reserve_attempt(key, record.verification_id, now, lease_until)
-            if attempts is None:
-                continue
-            failures_left = self._reserve_failure(record)
-            return self._check_reserved(record, code, attempts, origin, lease_until, failures_left)
-        current = self._pending(key, origin)  # raises why the flow can no longer be checked
-        if current.check_lease_until > self._clock.now():
-            raise CheckInProgress(math.ceil(current.check_lease_until - self._clock.now()))
-        raise NoPendingVerification(self._no_pending_message)
+        # One conditional write reserves the attempt and answers with the flow as it was: its
+        # verification id is the code this attempt is checked against. No read before it.
+        now = self._clock.now()
+        # One check at a time per flow: Telnyx accepts a code once, so a second concurrent
+        # check of the right code would read as a wrong one.
+        lease_until = now + CHECK_LEASE_SECS
+        write = self._store.reserve_attempt(flow_key(flow_id), self.policy.kind, now, lease_until)
+        record = write.record
+        if not write.done or record is None:
+            raise self._check_refusal(record, origin, now)
+        attempts = record.attempts + 1
+        failures_left = self._reserve_failure(record)
+        return self._check_reserved(record, code, attempts, origin, lease_until, failures_left)
+
+    def _check_refusal(
+        self, record: PendingVerification | None, origin: RequestOrigin, now: float
+    ) -> Exception:
+        """Why no attempt could be reserved on `record` (the flow as the write found it)."""
+        current = self._explain(record, origin)  # raises why the flow can no longer be checked
+        if current.check_lease_until > now:
+            return CheckInProgress(math.ceil(current.check_lease_until - now))
+        return NoPendingVerification(self._no_pending_message)
 
     def _check_reserved(
         self,
@@ -302,26 +307,29 @@ class Challenges:
         """
         policy = self.policy
         key = flow_key(flow_id)
-        record = self._pending(key, origin, allow_expired=True)
-        decoy = is_decoy(record)
-        if not decoy:
-            self._ensure_phone_allowed(record.phone_number)
-        channel, concealed = self._resend_channel(record, channel, decoy=decoy)
-        if self._failures is not None:
-            self._failures.ensure_unlocked(record.subject)
         now = self._clock.now()
         token = secrets.token_hex(16)
-        if not self._store.reserve_send(
-            key, token, now, policy.resend_cooldown_secs, policy.max_sends
-        ):
-            current = self._pending(key, origin, allow_expired=True)
-            wait = current.last_sent_at + policy.resend_cooldown_secs - now
-            if current.send_count >= policy.max_sends:
-                window_left = current.created_at + policy.send_window_secs - now
-                raise SendLimitReached(math.ceil(max(window_left, 1)))
-            raise ResendTooSoon(math.ceil(max(wait, 1)))
-        # The flow's own limits admitted this send; now those across flows.
+        # The flow's own limits, in one conditional write that answers with the flow as it was.
+        write = self._store.reserve_send(
+            key,
+            policy.kind,
+            token,
+            now,
+            cooldown_secs=policy.resend_cooldown_secs,
+            max_sends=policy.max_sends,
+            retention_secs=policy.retention_secs,
+        )
+        record = write.record
+        if not write.done or record is None:
+            raise self._resend_refusal(record, origin, now)
         try:
+            decoy = is_decoy(record)
+            if not decoy:
+                self._ensure_phone_allowed(record.phone_number)
+            channel, concealed = self._resend_channel(record, channel, decoy=decoy)
+            if self._failures is not None:
+                self._failures.ensure_unlocked(record.subject)
+            # Then those across flows.
             permit = self._admit(record.phone_number, record.subject, origin, channel)
         except BaseException:
             self._store.release_send(key, token, record.last_sent_at)
@@ -348,6 +356,18 @@ class Challenges:
             resend_after_secs=policy.resend_cooldown_secs,
             channel=channel,
         )
+
+    def _resend_refusal(
+        self, record: PendingVerification | None, origin: RequestOrigin, now: float
+    ) -> Exception:
+        """Why no send could be reserved on `record` (the flow as the write found it)."""
+        current = self._explain(record, origin, allow_expired=True)  # raises if it ended
+        policy = self.policy
+        if current.send_count >= policy.max_sends:
+            window_left = current.created_at + policy.send_window_secs - now
+            return SendLimitReached(math.ceil(max(window_left, 1)))
+        wait = current.last_sent_at + policy.resend_cooldown_secs - now
+        return ResendTooSoon(math.ceil(max(wait, 1)))
 
     # -- cancel: any kind of flow (see AnyFlow) ------------------------------------------
     def cancel(self, flow_id: str, origin: RequestOrigin) -> bool:
@@ -470,7 +490,17 @@ class Challenges:
         self, key: str, origin: RequestOrigin, *, allow_expired: bool = False
     ) -> PendingVerification:
         """The pending challenge under `key`, or the domain error that says why there is none."""
-        record = self._store.get(key)
+        return self._explain(self._store.get(key), origin, allow_expired=allow_expired)
+
+    def _explain(
+        self,
+        record: PendingVerification | None,
+        origin: RequestOrigin,
+        *,
+        allow_expired: bool = False,
+    ) -> PendingVerification:
+        """`record` if it is a pending challenge of this kind, or the domain error that says
+        why it is not."""
         now = self._clock.now()
         if record is None or record.kind != self.policy.kind:
             raise NoPendingVerification(self._no_pending_message)

@@ -357,10 +357,16 @@ class PaymentFlow:
         one. The others get ConfirmationInProgress and, once the first is done, "Payment
         already completed".
         """
-        payment = self._pending_payment(user_id, payment_id)
         token = secrets.token_hex(16)
-        if not self._payments.claim(payment_id, token, self._clock.now(), CONFIRM_LEASE_SECS):
-            self._raise_if_no_longer_pending(payment_id)
+        # The claim answers with the payment as it was: no read before it.
+        claimed = self._payments.claim(
+            payment_id, user_id, token, self._clock.now(), CONFIRM_LEASE_SECS
+        )
+        payment = claimed.payment
+        if payment is None or payment.user_id != user_id:
+            raise PaymentNotFound()  # someone else's is "not found", like one that is not
+        if not claimed.done:
+            self._ensure_pending(payment)  # raises why it is no longer pending
             raise ConfirmationInProgress()
         try:
             self._verify(payment, token, code, origin)
@@ -437,7 +443,10 @@ class PaymentFlow:
 
         Someone else's payment is "not found", exactly like one that does not exist.
         """
-        payment = owned_payment(self._payments, user_id, payment_id)
+        return self._ensure_pending(owned_payment(self._payments, user_id, payment_id))
+
+    def _ensure_pending(self, payment: Payment) -> Payment:
+        """`payment` if it is pending with an unexpired code, or the error that says why not."""
         if payment.status != PaymentStatus.PENDING or payment.flow_id is None:
             raise PaymentNotPending(payment.status.value)
         if payment.expires_at is None or self._clock.now() >= payment.expires_at:

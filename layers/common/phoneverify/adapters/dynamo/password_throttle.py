@@ -7,7 +7,7 @@ source address>#<window>`: wrong passwords from one address in a fixed window.
 Every attempt is counted before its password is checked, by a conditional update, so concurrent
 guesses cannot exceed the free failures: past them, each attempt also sets `until` to a short
 lease, so exactly one guess at a time gets through once the wait is over. A right password
-deletes the account's item and gives the source its count back.
+deletes the account's item and gives the source its count back, in one transaction.
 """
 
 from __future__ import annotations
@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 
 from phoneverify.adapters.dynamo.send_limits import TTL_MARGIN_SECS
-from phoneverify.adapters.dynamo.toolkit import Table, count_down, delete
+from phoneverify.adapters.dynamo.toolkit import (
+    Table,
+    count_down,
+    count_down_request,
+    delete,
+    to_item,
+    transact_write,
+)
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import LoginThrottled, StorageUnavailable
 from phoneverify.domain.models import PasswordAttempt, RequestOrigin
@@ -79,8 +86,21 @@ class DynamoPasswordThrottle:
         return delay
 
     def succeeded(self, attempt: PasswordAttempt) -> None:
-        self.clear(attempt.account_key)
-        self._refund_source(attempt.source_key)
+        """One request: the account's failures start over and the source gets its count back.
+        Should the transaction be cancelled (the source count already at zero or gone with
+        its window, or a conflict), each is done on its own."""
+        request: list[Any] = [
+            {"Delete": {"TableName": self._table, "Key": to_item(self._key(attempt.account_key))}},
+            {"Update": count_down_request(self._table, {"pk": attempt.source_key}, "failures")},
+        ]
+        try:
+            reasons = transact_write(self._client, request)
+        except StorageUnavailable:
+            logger.warning("password failures not cleared")
+            return
+        if reasons is not None:
+            self.clear(attempt.account_key)
+            self._refund_source(attempt.source_key)
 
     def clear(self, account_key: str) -> None:
         try:

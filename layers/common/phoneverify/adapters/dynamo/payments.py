@@ -39,7 +39,7 @@ from phoneverify.domain.errors import (
     StorageUnavailable,
 )
 from phoneverify.domain.models import Exemption, Payment, PaymentStatus, StepUpReason
-from phoneverify.ports import ConditionFailed
+from phoneverify.ports import ConditionFailed, PaymentWrite
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -95,9 +95,10 @@ class DynamoPaymentRepository:
 
     def get(self, payment_id: str) -> Payment | None:
         row = read_item(self._client, self._table, {"payment_id": payment_id})
-        if row is None:
-            return None
+        return None if row is None else self._payment(row)
 
+    @staticmethod
+    def _payment(row: dict[str, Any]) -> Payment:
         def text(name: str) -> str | None:
             value = row.get(name)
             return None if value is None else str(value)
@@ -120,22 +121,28 @@ class DynamoPaymentRepository:
             transaction_id=text("transaction_id"),
         )
 
-    def claim(self, payment_id: str, token: str, now: float, lease_secs: int) -> bool:
-        return (
-            self._items.update_if_exists(
+    def claim(
+        self, payment_id: str, user_id: str, token: str, now: float, lease_secs: int
+    ) -> PaymentWrite:
+        try:
+            old = self._items.update(
                 {"payment_id": payment_id},
                 "SET #confirm_token = :token, #confirm_until = :until",
-                "#status = :pending AND (attribute_not_exists(#confirm_until) "
-                "OR #confirm_until <= :now)",
+                "#user_id = :user AND #status = :pending AND #expires_at > :now "
+                "AND (attribute_not_exists(#confirm_until) OR #confirm_until <= :now)",
                 {
                     ":token": token,
                     ":until": now + lease_secs,
+                    ":user": user_id,
                     ":pending": PaymentStatus.PENDING.value,
                     ":now": now,
                 },
+                returns="ALL_OLD",
+                old_on_failure=True,
             )
-            is not None
-        )
+        except ConditionFailed as refused:
+            return PaymentWrite(False, self._payment(refused.item) if refused.item else None)
+        return PaymentWrite(True, self._payment(old))
 
     def release(self, payment_id: str, token: str) -> bool:
         return (

@@ -90,7 +90,7 @@ def _decimals(value: Any) -> Any:
     return value
 
 
-Returns = Literal["NONE", "UPDATED_NEW", "ALL_NEW"]
+Returns = Literal["NONE", "UPDATED_NEW", "ALL_NEW", "ALL_OLD"]
 
 
 def update_request(
@@ -145,18 +145,24 @@ def conditional_update(
     return from_item(response.get("Attributes", {}))
 
 
-def count_down(client: DynamoDBClient, table: str, key: Mapping[str, Any], counter: str) -> None:
-    """One less in `counter`, never below zero (ConditionFailed when it is at zero or gone):
-    how a count reserved for something that did not happen is given back."""
-    conditional_update(
-        client,
+def count_down_request(table: str, key: Mapping[str, Any], counter: str) -> dict[str, Any]:
+    """The conditional update that takes one from `counter`, never below zero (an UpdateItem,
+    or an `Update` of a transaction)."""
+    return update_request(
         table,
         key,
         "ADD #counter :minus_one",
         "#counter > :zero",
         {":minus_one": -1, ":zero": 0},
-        names={"#counter": counter},
+        {"#counter": counter},
     )
+
+
+def count_down(client: DynamoDBClient, table: str, key: Mapping[str, Any], counter: str) -> None:
+    """One less in `counter`, never below zero (ConditionFailed when it is at zero or gone):
+    how a count reserved for something that did not happen is given back."""
+    with dynamodb_errors():
+        client.update_item(**count_down_request(table, key, counter))
 
 
 def read_item(client: DynamoDBClient, table: str, key: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -20,6 +20,7 @@ from phoneverify.domain.models import (
     FlowStatus,
     PendingVerification,
 )
+from phoneverify.ports import ConditionFailed, FlowWrite
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -27,7 +28,9 @@ else:
     DynamoDBClient = Any
 
 
-NAMES = {"#status": "status", "#ttl": "ttl", "#data": "data"}
+NAMES = {"#status": "status", "#ttl": "ttl", "#data": "data", "#kind": "kind"}
+# A flow that ended keeps no data (a pending registration's password hash).
+TRANSITION = "SET #status = :to, ended_at = :now REMOVE #data"
 
 
 class DynamoVerificationStore:
@@ -86,24 +89,35 @@ class DynamoVerificationStore:
         put_new(self._client, self._table, item, "pk")
 
     def reserve_attempt(
-        self, flow_key: str, verification_id: str, now: float, lease_until: float
-    ) -> int | None:
-        new = self._items.update_if_exists(
-            {"pk": flow_key},
+        self, flow_key: str, kind: FlowKind, now: float, lease_until: float
+    ) -> FlowWrite:
+        return self._write_returning_old(
+            flow_key,
             "SET check_lease_until = :lease ADD attempts :one",
-            "#status = :pending AND verification_id = :vid AND attempts < max_attempts "
+            "#kind = :kind AND #status = :pending AND attempts < max_attempts "
             "AND expires_at > :now "
             "AND (attribute_not_exists(check_lease_until) OR check_lease_until <= :now)",
             {
                 ":one": 1,
+                ":kind": kind.value,
                 ":pending": FlowStatus.PENDING.value,
-                ":vid": verification_id,
                 ":now": now,
                 ":lease": lease_until,
             },
-            returns="UPDATED_NEW",
         )
-        return None if new is None else int(new["attempts"])
+
+    def _write_returning_old(
+        self, flow_key: str, update: str, condition: str, values: dict[str, Any]
+    ) -> FlowWrite:
+        """One conditional update that answers with the item as it was, written or not
+        (ReturnValues and ReturnValuesOnConditionCheckFailure): no read before it."""
+        try:
+            old = self._items.update(
+                {"pk": flow_key}, update, condition, values, returns="ALL_OLD", old_on_failure=True
+            )
+        except ConditionFailed as refused:
+            return FlowWrite(False, self._record(refused.item) if refused.item else None)
+        return FlowWrite(True, self._record(old))
 
     def release_check(self, flow_key: str, lease_until: float) -> bool:
         return (
@@ -156,8 +170,7 @@ class DynamoVerificationStore:
         return (
             self._items.update_if_exists(
                 {"pk": flow_key},
-                # A flow that ended keeps no data (a pending registration's password hash).
-                "SET #status = :to, ended_at = :now REMOVE #data",
+                TRANSITION,
                 f"#status = :pending {extra}",
                 {
                     ":to": status.value,
@@ -170,24 +183,31 @@ class DynamoVerificationStore:
         )
 
     def reserve_send(
-        self, flow_key: str, token: str, now: float, cooldown_secs: int, max_sends: int
-    ) -> bool:
-        return (
-            self._items.update_if_exists(
-                {"pk": flow_key},
-                "SET last_sent_at = :now, send_token = :token ADD send_count :one",
-                "#status = :pending AND last_sent_at <= :cooldown_edge AND send_count < :max "
-                "AND attempts < max_attempts",
-                {
-                    ":now": now,
-                    ":token": token,
-                    ":one": 1,
-                    ":pending": FlowStatus.PENDING.value,
-                    ":cooldown_edge": now - cooldown_secs,
-                    ":max": max_sends,
-                },
-            )
-            is not None
+        self,
+        flow_key: str,
+        kind: FlowKind,
+        token: str,
+        now: float,
+        *,
+        cooldown_secs: int,
+        max_sends: int,
+        retention_secs: int,
+    ) -> FlowWrite:
+        return self._write_returning_old(
+            flow_key,
+            "SET last_sent_at = :now, send_token = :token ADD send_count :one",
+            "#kind = :kind AND #status = :pending AND last_sent_at <= :cooldown_edge "
+            "AND send_count < :max AND attempts < max_attempts AND expires_at > :revive_edge",
+            {
+                ":now": now,
+                ":token": token,
+                ":one": 1,
+                ":kind": kind.value,
+                ":pending": FlowStatus.PENDING.value,
+                ":cooldown_edge": now - cooldown_secs,
+                ":max": max_sends,
+                ":revive_edge": now - retention_secs,
+            },
         )
 
     def release_send(self, flow_key: str, token: str, previous_sent_at: float) -> bool:
@@ -230,9 +250,20 @@ class DynamoVerificationStore:
             is not None
         )
 
-    def cancel(self, flow_key: str, now: float) -> bool:
+    def cancel(self, flow_key: str, now: float) -> PendingVerification | None:
         # An item past its TTL is gone, even while DynamoDB has not deleted it yet.
-        return self._transition(flow_key, FlowStatus.CANCELLED, now, extra="AND #ttl > :now")
+        old = self._items.update_if_exists(
+            {"pk": flow_key},
+            TRANSITION,
+            "#status = :pending AND #ttl > :now",
+            {
+                ":to": FlowStatus.CANCELLED.value,
+                ":now": now,
+                ":pending": FlowStatus.PENDING.value,
+            },
+            returns="ALL_OLD",
+        )
+        return None if old is None else self._record(old)
 
     # -- delivery reports (provider webhooks) ----------------------------------------------
     def find_by_verification_id(self, verification_id: str) -> list[str]:

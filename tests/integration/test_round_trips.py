@@ -1,0 +1,45 @@
+"""Round trips per request, held to a budget: each endpoint's DynamoDB, SSM and Telnyx calls on
+the real handlers (tests/support/round_trips.py counts them). A change that adds a call fails
+here; one that saves a call lowers the budget with it (docs/design.md, "Round trips per
+request", explains each figure)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.round_trips import round_trips_per_endpoint
+
+# endpoint -> (DynamoDB, SSM on a cold execution environment, Telnyx)
+BUDGET: dict[str, tuple[int, int, int]] = {
+    "POST /login (account with phone)": (10, 2, 1),
+    "POST /login/resend": (5, 2, 1),
+    "POST /login/verify (wrong code)": (4, 1, 1),
+    "POST /login/verify (right code)": (5, 2, 1),
+    "POST /register/start": (3, 2, 1),
+    "POST /register/verify": (4, 2, 1),
+    "POST /payments/initiate (below threshold)": (6, 0, 0),
+    "POST /payments/initiate (below threshold, Idempotency-Key)": (8, 0, 0),
+    "POST /payments/initiate (above threshold)": (6, 2, 1),
+    "POST /payments/confirm": (10, 1, 1),
+    "GET /verify/status": (1, 0, 0),
+    "Telnyx webhook (verify.sent)": (3, 1, 0),
+    "Telnyx webhook (verify.delivered)": (3, 1, 0),
+    "POST /verify/cancel": (2, 0, 0),
+}
+
+
+@pytest.fixture(scope="module")
+def measured() -> dict[str, dict[str, int]]:
+    return round_trips_per_endpoint()
+
+
+def test_every_endpoint_of_the_table_is_measured(measured: dict[str, dict[str, int]]) -> None:
+    assert set(measured) == set(BUDGET)
+
+
+@pytest.mark.parametrize("endpoint", list(BUDGET))
+def test_round_trips_stay_within_the_budget(
+    measured: dict[str, dict[str, int]], endpoint: str
+) -> None:
+    dynamodb, ssm, telnyx = BUDGET[endpoint]
+    assert measured[endpoint] == {"dynamodb": dynamodb, "ssm": ssm, "telnyx": telnyx}

@@ -1,0 +1,248 @@
+"""Round trips per request: the DynamoDB, SSM and Telnyx calls each endpoint makes, counted on
+the real handlers (moto and the Telnyx emulator, as tests/integration runs them).
+
+DynamoDB and SSM calls are counted by a botocore `before-call` hook on the clients the
+functions use (the runtime's DynamoDB client, Powertools' SSM provider); Telnyx calls by an
+httpx request hook on the runtime's Telnyx client. SSM is counted on a cold execution
+environment (the parameter cache emptied before the request): what the request reads once;
+a warm one reads nothing until SECRETS_MAX_AGE_SECS passes.
+
+`round_trips_per_endpoint()` runs one request of each endpoint of the table (docs/design.md,
+"Round trips per request") and answers {endpoint: {"dynamodb": n, "ssm": n, "telnyx": n}};
+tests/integration/test_round_trips.py holds it to its budget, `make bench` prints it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import ModuleType
+from typing import Any
+
+import httpx
+import pytest
+from aws_lambda_powertools.utilities.parameters.base import DEFAULT_PROVIDERS
+from aws_lambda_powertools.utilities.parameters.ssm import SSMProvider
+
+from devtools.telnyx_emulator import EmulatorConfig, TelnyxEmulator
+from phoneverify.domain.models import User
+from phoneverify.domain.passwords import PasswordHasher
+from tests.support.function_stack import FunctionStack, function_stack
+from tests.support.lambda_env import api_event, invoke, offline_aws_environment, url_event
+from tests.support.verify_stack import telnyx_event, webhook_function
+
+Tally = Counter[str]  # "dynamodb" / "ssm" / "telnyx" -> calls, "dynamodb.GetItem" -> calls
+SERVICES = ("dynamodb", "ssm", "telnyx")
+HOOK_ID = "round-trips"  # one hook per client, however often it is watched
+
+_active: list[Tally] = []
+
+
+def _count(name: str) -> None:
+    for tally in _active:
+        tally[name.split(".")[0]] += 1
+        tally[name] += 1
+
+
+def _botocore_hook(event_name: str, **_: Any) -> None:
+    # "before-call.dynamodb.UpdateItem"
+    _, service, operation = event_name.split(".", 2)
+    _count(f"{service}.{operation}")
+
+
+def _httpx_hook(request: httpx.Request) -> None:
+    _count(f"telnyx.{request.method} {request.url.path}")
+
+
+def watch(function: ModuleType) -> None:
+    """Count the calls `function` (a loaded functions/<name>/app.py) makes from now on."""
+    runtime = function.runtime
+    runtime.dynamodb.meta.events.register("before-call", _botocore_hook, unique_id=HOOK_ID)
+    _ssm_provider()
+    hooks = runtime.telnyx._http.event_hooks["request"]
+    if _httpx_hook not in hooks:
+        hooks.append(_httpx_hook)
+
+
+def _ssm_provider() -> SSMProvider:
+    """Powertools' SSM provider, which every function's SsmSecrets reads through, watched."""
+    provider = DEFAULT_PROVIDERS.get("ssm")
+    if not isinstance(provider, SSMProvider):
+        provider = DEFAULT_PROVIDERS["ssm"] = SSMProvider()
+    provider.client.meta.events.register("before-call", _botocore_hook, unique_id=HOOK_ID)
+    return provider
+
+
+@contextmanager
+def counting() -> Iterator[Tally]:
+    """The calls of the watched functions inside the block, on a cold parameter cache."""
+    _ssm_provider().clear_cache()
+    tally: Tally = Counter()
+    _active.append(tally)
+    try:
+        yield tally
+    finally:
+        _active.remove(tally)
+
+
+def figures(tally: Tally) -> dict[str, int]:
+    return {service: tally[service] for service in SERVICES}
+
+
+# -- the table --------------------------------------------------------------------------------
+PASSWORD = "correct horse battery staple"
+PAYER_PHONE = "+14155550123"
+FUNCTIONS = [
+    "login",
+    "login_verify",
+    "login_resend",
+    "register_start",
+    "register_verify",
+    "payments_initiate",
+    "payments_confirm",
+    "verify_cancel",
+    "verify_status",
+]
+# Resends at once: the resend is measured, not its cooldown.
+STACK_ENV = {"BCRYPT_COST": "4", "RESEND_COOLDOWN_SECS": "0"}
+SMALL_ORDER = {"amount": "5.00", "currency": "EUR", "recipient": "Corner Cafe"}
+LARGE_ORDER = {"amount": "250.00", "currency": "USD", "recipient": "Acme Supplies"}
+
+Answer = tuple[int, dict[str, Any], dict[str, str]]
+
+
+class _Measured:
+    """One function stack whose requests are counted one by one."""
+
+    def __init__(self, stack: FunctionStack, webhook: ModuleType) -> None:
+        self.stack = stack
+        self.webhook = webhook
+        self.table: dict[str, dict[str, int]] = {}
+        for function in [*stack.functions.values(), webhook]:
+            watch(function)
+
+    def measure(
+        self, endpoint: str, request: Callable[[], Answer], expected: int = 200
+    ) -> dict[str, Any]:
+        with counting() as tally:
+            status, body, _ = request()
+        assert status == expected, (endpoint, status, body)
+        self.table[endpoint] = figures(tally)
+        return body
+
+    def account(self, phone: str) -> tuple[str, str]:
+        user_id = f"u-{uuid.uuid4().hex[:10]}"
+        email = f"{user_id}@example.com"
+        user = User(user_id, email, PasswordHasher(cost=4).hash(PASSWORD), phone)
+        self.stack.users.put_user(user, phone_verified_at=0)
+        return user_id, email
+
+    def call(self, name: str, body: object, headers: dict[str, str] | None = None) -> Answer:
+        return self.stack.call(name, body, headers)
+
+    def pay(
+        self, name: str, body: object, user: str, headers: dict[str, str] | None = None
+    ) -> Answer:
+        return self.stack.call_as(user, name, body, headers)
+
+    def deliver(self, body: bytes) -> Answer:
+        signed = self.stack.emulator.sign_webhook(body)
+        return invoke(self.webhook, url_event(body, {"Content-Type": "application/json", **signed}))
+
+
+def measure_all(run: _Measured) -> dict[str, dict[str, int]]:
+    stack = run.stack
+    phone = "+14155550123"
+    user_id, email = run.account(phone)
+    login = {"email": email, "password": PASSWORD}
+
+    started = run.measure("POST /login (account with phone)", lambda: run.call("login", login))
+    flow_id = started["flow_id"]
+    run.measure("POST /login/resend", lambda: run.call("login_resend", {"flow_id": flow_id}))
+    code = stack.code_for(phone)
+    wrong = str((int(code) + 1) % 1_000_000).zfill(6)
+    run.measure(
+        "POST /login/verify (wrong code)",
+        lambda: run.call("login_verify", {"flow_id": flow_id, "code": wrong}),
+        expected=401,
+    )
+    run.measure(
+        "POST /login/verify (right code)",
+        lambda: run.call("login_verify", {"flow_id": flow_id, "code": code}),
+    )
+
+    form = {
+        "name": "Ada Lovelace",
+        "email": f"ada-{uuid.uuid4().hex[:8]}@example.com",
+        "phone_number": "+14155550199",
+        "password": "analytical engine notes",
+    }
+    registration = run.measure("POST /register/start", lambda: run.call("register_start", form))
+    registration_code = stack.code_for("+14155550199")
+    run.measure(
+        "POST /register/verify",
+        lambda: run.call(
+            "register_verify", {"flow_id": registration["flow_id"], "code": registration_code}
+        ),
+        expected=201,
+    )
+
+    run.measure(
+        "POST /payments/initiate (below threshold)",
+        lambda: run.pay("payments_initiate", SMALL_ORDER, user_id),
+    )
+    run.measure(
+        "POST /payments/initiate (below threshold, Idempotency-Key)",
+        lambda: run.pay(
+            "payments_initiate", SMALL_ORDER, user_id, {"Idempotency-Key": uuid.uuid4().hex}
+        ),
+    )
+    payment = run.measure(
+        "POST /payments/initiate (above threshold)",
+        lambda: run.pay("payments_initiate", LARGE_ORDER, user_id),
+    )
+    payment_code = stack.code_for(phone)
+    run.measure(
+        "POST /payments/confirm",
+        lambda: run.pay(
+            "payments_confirm",
+            {"payment_id": payment["payment_id"], "code": payment_code},
+            user_id,
+        ),
+    )
+
+    pending = run.call("login", login)[1]["flow_id"]
+    verification_id = str(stack.emulator.messages(phone)[0]["verification_id"])
+    run.measure(
+        "GET /verify/status",
+        lambda: invoke(
+            stack.functions["verify_status"],
+            api_event("/verify/status", None, method="GET", query={"flow_id": pending}),
+        ),
+    )
+    run.measure(
+        "Telnyx webhook (verify.sent)",
+        lambda: run.deliver(telnyx_event("verify.sent", verification_id)),
+    )
+    run.measure(
+        "Telnyx webhook (verify.delivered)",
+        lambda: run.deliver(telnyx_event("verify.delivered", verification_id)),
+    )
+    run.measure("POST /verify/cancel", lambda: run.call("verify_cancel", {"flow_id": pending}))
+    return run.table
+
+
+def round_trips_per_endpoint() -> dict[str, dict[str, int]]:
+    """{endpoint: {"dynamodb": n, "ssm": n, "telnyx": n}}: one request of each endpoint of the
+    table, on real handlers over fresh moto tables and a Telnyx emulator of its own."""
+    monkeypatch = pytest.MonkeyPatch()
+    emulator = TelnyxEmulator(EmulatorConfig(port=0, log_requests=False)).start()
+    try:
+        offline_aws_environment(monkeypatch)
+        with function_stack(monkeypatch, emulator, FUNCTIONS, STACK_ENV) as stack:
+            return measure_all(_Measured(stack, webhook_function(monkeypatch, emulator)))
+    finally:
+        emulator.stop()
+        monkeypatch.undo()
