@@ -22,6 +22,16 @@ import pytest
 
 from devtools.aws_resources import LOCAL_PARAMETERS
 from devtools.local_gateway import LocalGateway, TemplateError, load_app, resolve_environment
+from devtools.local_gateway.gateway_responses import (
+    AUTHORIZER_CONFIGURATION_ERROR,
+    EXTENSION,
+    INTEGRATION_TIMEOUT,
+    MISSING_AUTHENTICATION_TOKEN,
+    UNAUTHORIZED,
+    GatewayError,
+    gateway_answer,
+    read_gateway_responses,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIXTURE_APP = Path(__file__).resolve().parent / "fixtures" / "gateway_app"
@@ -386,6 +396,54 @@ def test_unknown_route_or_method_is_missing_authentication_token(
     assert response.headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
 
 
+def test_the_templates_gateway_responses_shape_api_gateways_own_answers() -> None:
+    # Given the project's API, whose GatewayResponses answer {"error", "code"} with CORS
+    app = load_app(REPO_ROOT / "template.yaml", LOCAL_PARAMETERS)
+    api = app.apis["PhoneVerifyApi"]
+    assert not [w for w in app.warnings if "GatewayResponses" in w]
+    cors = ("Access-Control-Allow-Origin", LOCAL_PARAMETERS["AllowedOrigin"])
+    too_large = GatewayError("REQUEST_TOO_LARGE", 413, "Request Too Long")
+    cases = [
+        # (error, status, body): a type of its own, and types answered by DEFAULT_4XX/5XX
+        (MISSING_AUTHENTICATION_TOKEN, 404, "not_found"),
+        (UNAUTHORIZED, 401, "unauthorized"),
+        (too_large, 413, "bad_request"),
+        (AUTHORIZER_CONFIGURATION_ERROR, 500, "internal_error"),
+        (INTEGRATION_TIMEOUT, 504, "internal_error"),
+    ]
+    for error, status, code in cases:
+        # When API Gateway answers it itself
+        body, answered, headers = gateway_answer(api.gateway_responses, error, "req-1")
+        # Then it is the functions' error shape, readable from the allowed origin
+        assert answered == status, error
+        assert json.loads(body)["code"] == code, error
+        assert cors in headers, error
+    assert json.loads(gateway_answer(api.gateway_responses, too_large, "r")[0]) == {
+        "error": "Request Too Long",
+        "code": "bad_request",
+    }
+
+
+def test_gateway_responses_the_gateway_cannot_render_are_reported() -> None:
+    # Given responses with a header taken from the request and a VTL directive
+    warnings: list[str] = []
+    body = {
+        EXTENSION: {
+            "DEFAULT_4XX": {
+                "responseParameters": {"gatewayresponse.header.X-Echo": "method.request.header.X"},
+                "responseTemplates": {"application/json": '#set($a = 1){"m": "$context.path"}'},
+            }
+        }
+    }
+    # When they are read
+    responses = read_gateway_responses(body, "Api", warnings)
+    # Then each is named, and the rest still served
+    assert len(warnings) == 2, warnings
+    assert "X-Echo" in warnings[0]
+    assert "context.path" in warnings[1]
+    assert responses["DEFAULT_4XX"].headers == ()
+
+
 def test_cors_preflight_uses_api_cors_settings(client: httpx.Client) -> None:
     # When a browser sends a preflight for a mounted path
     response = client.options(
@@ -417,8 +475,11 @@ def test_static_files_are_served_outside_function_routes(client: httpx.Client) -
     assert "javascript" in script.headers["Content-Type"]
     # And a path owned by a function is never served from disk
     assert "never be served" not in client.get("/echo").text
-    # And a missing file is a 404
-    assert client.get("/missing.css").status_code == 404
+    # And a missing file is API Gateway's answer for no route (this API has no
+    # GatewayResponses: its default 403)
+    missing = client.get("/missing.css")
+    assert missing.status_code == 403
+    assert missing.json() == {"message": "Missing Authentication Token"}
 
 
 @pytest.mark.parametrize(
