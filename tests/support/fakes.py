@@ -43,6 +43,7 @@ from phoneverify.domain.send_limits import (
     METRIC_BUDGET_EXHAUSTED,
     METRIC_REFUSED,
     SendCaps,
+    budget_shard_caps,
     refusal,
     send_counters,
 )
@@ -577,8 +578,15 @@ class InMemorySendLimits:
 
     def admit(self, phone_number: str, subject: str, origin: RequestOrigin) -> SendPermit:
         now = self.clock.now()
-        counters = send_counters(self.caps, phone_number, subject, origin, now)
         with self._lock:
+            # Admitted by the budget when any of its shards has room (the first one that has).
+            shards = range(len(budget_shard_caps(self.caps)))
+            options = [
+                send_counters(self.caps, phone_number, subject, origin, now, s) for s in shards
+            ]
+            counters = next(
+                (c for c in options if self.counts.get(c[-1][1], 0) < c[-1][2]), options[0]
+            )
             refused = [layer for layer, key, cap in counters if self.counts.get(key, 0) >= cap]
             if refused:
                 for layer in refused:

@@ -226,6 +226,7 @@ class Runtime:
             per_account=s.max_sends_per_account,
             budget=s.sms_budget,
             window_secs=s.send_limit_window_secs,
+            budget_shards=s.sms_budget_shards,
         )
         return DynamoSendLimits(
             self.dynamodb, s.rate_limits_table, caps, self.clock, self.count_metric

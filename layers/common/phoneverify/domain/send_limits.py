@@ -27,13 +27,24 @@ METRIC_REFUSED = "SendRefused_{layer}"
 
 @dataclass(frozen=True)
 class SendCaps:
-    """Sends allowed per window, per layer; `budget` is the whole service's."""
+    """Sends allowed per window, per layer; `budget` is the whole service's, counted in
+    `budget_shards` items (see `budget_shard_caps`)."""
 
     per_phone: int = 10
     per_ip: int = 30
     per_account: int = 10
     budget: int = 1_000
     window_secs: int = 3_600
+    budget_shards: int = 10
+
+
+def budget_shard_caps(caps: SendCaps) -> list[int]:
+    """The cap of each global counter: the budget split as evenly as it goes, so the caps add
+    up to exactly `budget` and the sends admitted in a window can never exceed it. No more
+    shards than sends in the budget (a shard of cap 0 could only refuse)."""
+    count = max(1, min(caps.budget_shards, caps.budget))
+    share, rest = divmod(caps.budget, count)
+    return [share + (1 if shard < rest else 0) for shard in range(count)]
 
 
 def address_block(source_ip: str) -> str:
@@ -59,16 +70,22 @@ def window_start(now: float, window_secs: int) -> int:
 
 
 def send_counters(
-    caps: SendCaps, phone_number: str, subject: str, origin: RequestOrigin, now: float
+    caps: SendCaps,
+    phone_number: str,
+    subject: str,
+    origin: RequestOrigin,
+    now: float,
+    shard: int = 0,
 ) -> list[tuple[str, str, int]]:
-    """(layer, key, cap) of every counter one send counts in, in transaction order."""
+    """(layer, key, cap) of every counter one send counts in, in transaction order; the
+    budget's through global counter `shard` (0 <= shard < len(budget_shard_caps(caps)))."""
     window = window_start(now, caps.window_secs)
     phone = normalise_phone(phone_number, None, strict=False)
     return [
         ("phone", f"phone#{digest(phone)}#{window}", caps.per_phone),
         ("ip", f"ip#{digest(address_block(origin.source_ip))}#{window}", caps.per_ip),
         ("account", f"account#{subject}#{window}", caps.per_account),
-        (GLOBAL, f"global#{window}", caps.budget),
+        (GLOBAL, f"global#{window}#{shard}", budget_shard_caps(caps)[shard]),
     ]
 
 
