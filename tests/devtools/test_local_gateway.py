@@ -58,7 +58,12 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def _wait_dead(pids: list[int], seconds: float = 5.0) -> list[int]:
+# Waits that end as soon as what they wait for happens: long enough that a loaded machine
+# cannot cross them, never a measure of speed.
+SETTLE_SECS = 60.0
+
+
+def _wait_dead(pids: list[int], seconds: float = SETTLE_SECS) -> list[int]:
     deadline = time.monotonic() + seconds
     alive = [pid for pid in pids if _alive(pid)]
     while alive and time.monotonic() < deadline:
@@ -86,7 +91,7 @@ def gateway() -> Iterator[LocalGateway]:
 
 @pytest.fixture(scope="module")
 def client(gateway: LocalGateway) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=gateway.base_url, timeout=15) as http:
+    with httpx.Client(base_url=gateway.base_url, timeout=SETTLE_SECS) as http:
         yield http
 
 
@@ -327,18 +332,18 @@ def test_warm_worker_keeps_module_state(client: httpx.Client) -> None:
 
 
 def test_concurrent_requests_run_in_parallel_workers(client: httpx.Client) -> None:
-    # Given a handler that sleeps one second (warmed up once)
+    # Given a handler that sleeps three seconds (warmed up once)
     assert client.get("/sleep", params={"seconds": "0"}).status_code == 200
 
     # When four requests arrive at the same time
-    started = time.monotonic()
     with ThreadPoolExecutor(max_workers=4) as pool:
-        responses = list(pool.map(lambda _: client.get("/sleep"), range(4)))
-    elapsed = time.monotonic() - started
+        responses = list(
+            pool.map(lambda _: client.get("/sleep", params={"seconds": "3"}), range(4))
+        )
 
-    # Then they ran in parallel, in four different execution environments
+    # Then they ran in parallel, in four different execution environments (one at a time,
+    # the warm one would have served them all)
     assert all(r.status_code == 200 for r in responses)
-    assert elapsed < 3.0
     bodies = [r.json() for r in responses]
     assert len({b["pid"] for b in bodies}) == 4
     # And every environment but the warm one started cold (first invocation)
@@ -364,16 +369,17 @@ def test_function_failure_is_502_every_time(client: httpx.Client, path: str) -> 
 
 
 def test_timeout_is_504_and_worker_is_killed(client: httpx.Client, gateway: LocalGateway) -> None:
-    # Given a function with Timeout: 1 that sleeps 3 seconds
+    # Given a function with Timeout: 1 that would sleep a minute
     started = time.monotonic()
 
     # When it is called
-    response = client.get("/slow", params={"seconds": "3"})
+    response = client.get("/slow", params={"seconds": "60"})
 
-    # Then the gateway answers 504 once the timeout passes and the worker is gone
+    # Then the gateway answers 504 once the timeout passes, long before the function would
+    # have ended, and the worker is gone
     assert response.status_code == 504
     assert response.json() == {"message": "Endpoint request timed out"}
-    assert time.monotonic() - started < 2.8
+    assert time.monotonic() - started < 45
     assert gateway.worker_pids().get("SlowFunction", []) == []
 
 
@@ -487,7 +493,7 @@ def test_static_files_are_served_outside_function_routes(client: httpx.Client) -
 )
 def test_static_files_refuse_directory_traversal(gateway: LocalGateway, target: str) -> None:
     # Given a raw request target that escapes the static directory (no client normalisation)
-    connection = http.client.HTTPConnection("127.0.0.1", gateway.port, timeout=5)
+    connection = http.client.HTTPConnection("127.0.0.1", gateway.port, timeout=SETTLE_SECS)
     try:
         connection.request("GET", target)
         response = connection.getresponse()
@@ -637,7 +643,7 @@ def test_token_authorizer_and_authorized_cors_preflight(tmp_path: Path) -> None:
     )
 
     local = LocalGateway(template, port=0, extra_env=EXTRA_ENV, quiet=True)
-    with local as gw, httpx.Client(base_url=gw.base_url, timeout=10) as http:
+    with local as gw, httpx.Client(base_url=gw.base_url, timeout=SETTLE_SECS) as http:
         # When the token header is sent, Then the authorizer gets a TOKEN event
         event = _echo(http.get("/secure", headers={"X-Token": "Bearer allow"}))["event"]
         assert event["requestContext"]["authorizer"]["eventType"] == "TOKEN"
@@ -658,9 +664,9 @@ def test_token_authorizer_and_authorized_cors_preflight(tmp_path: Path) -> None:
 def test_stop_leaves_no_worker_processes() -> None:
     # Given a running gateway with a few warm workers
     gw = LocalGateway(FIXTURE_TEMPLATE, port=0, extra_env=EXTRA_ENV, quiet=True).start()
-    with httpx.Client(base_url=gw.base_url, timeout=10) as http:
+    with httpx.Client(base_url=gw.base_url, timeout=SETTLE_SECS) as http:
         with ThreadPoolExecutor(max_workers=2) as pool:
-            list(pool.map(lambda _: http.get("/sleep", params={"seconds": "0.3"}), range(2)))
+            list(pool.map(lambda _: http.get("/sleep", params={"seconds": "3"}), range(2)))
         http.get("/echo")
         # (without a static directory, an unknown GET is API Gateway's 403 as well)
         assert http.get("/nowhere").status_code == 403
@@ -672,7 +678,7 @@ def test_stop_leaves_no_worker_processes() -> None:
     gw.stop()
 
     # Then every worker process is gone
-    assert _wait_dead(pids, 2.0) == []
+    assert _wait_dead(pids) == []
 
 
 @contextlib.contextmanager
@@ -706,22 +712,22 @@ def _children(pid: int) -> set[int]:
 def test_cli_signal_stops_workers(signum: int) -> None:
     # Given the command-line gateway with a warm worker
     with _cli() as (process, base_url):
-        pid = httpx.get(f"{base_url}/echo", timeout=10).json()["state"]["pid"]
+        pid = httpx.get(f"{base_url}/echo", timeout=SETTLE_SECS).json()["state"]["pid"]
         assert _alive(pid)
 
         # When it receives the signal
         process.send_signal(signum)
 
         # Then it exits cleanly and the worker is gone
-        assert process.wait(timeout=10) == 0
-        assert _wait_dead([pid], 3.0) == []
+        assert process.wait(timeout=SETTLE_SECS) == 0
+        assert _wait_dead([pid]) == []
 
 
 def test_workers_exit_when_gateway_is_killed() -> None:
-    # Given the command-line gateway with an idle worker and one busy for four seconds
+    # Given the command-line gateway with an idle worker and one busy for five minutes
     with _cli() as (process, base_url), ThreadPoolExecutor(max_workers=1) as pool:
-        idle = httpx.get(f"{base_url}/echo", timeout=10).json()["state"]["pid"]
-        pool.submit(httpx.get, f"{base_url}/sleep", params={"seconds": "4"}, timeout=10)
+        idle = httpx.get(f"{base_url}/echo", timeout=SETTLE_SECS).json()["state"]["pid"]
+        pool.submit(httpx.get, f"{base_url}/sleep", params={"seconds": "300"}, timeout=400)
         assert process.stderr is not None
         assert any("[SleepFunction] START" in line for line in process.stderr)
         workers = _children(process.pid)
@@ -729,7 +735,7 @@ def test_workers_exit_when_gateway_is_killed() -> None:
 
         # When the gateway is killed without any chance to clean up
         process.kill()
-        process.wait(timeout=5)
+        process.wait(timeout=SETTLE_SECS)
 
         # Then both orphaned workers notice and exit by themselves, the busy one mid-call
-        assert _wait_dead(sorted(workers), 3.0) == []
+        assert _wait_dead(sorted(workers)) == []
