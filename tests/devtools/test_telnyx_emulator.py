@@ -141,7 +141,7 @@ def make_emulator() -> Iterator[Callable[..., TelnyxEmulator]]:
         settings: dict[str, Any] = {
             "port": 0,
             "webhook_retry_delay_secs": 0.05,
-            "webhook_timeout_secs": 2.0,
+            "webhook_timeout_secs": SETTLE_SECS,  # retries come from answers, not from load
         }
         settings.update(overrides)
         emulator = TelnyxEmulator(EmulatorConfig(**settings)).start()
