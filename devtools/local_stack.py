@@ -159,6 +159,9 @@ class StackConfig:
     # CORS origin (template parameter AllowedOrigin); None: the API's own http://host:port,
     # where the web page is served.
     allowed_origin: str | None = None
+    # How long the emulator waits for the webhook function to answer before it retries, as
+    # Telnyx would; tests raise it so a cold start on a busy machine is not a lost delivery.
+    webhook_timeout_secs: float = 5.0
 
     @property
     def real_telnyx(self) -> bool:
@@ -226,6 +229,7 @@ class LocalStack:
                     port=cfg.emulator_port,
                     log_requests=not cfg.quiet,
                     signing_key_seed=_PROCESS_SECRETS.webhook_signing_seed,
+                    webhook_timeout_secs=cfg.webhook_timeout_secs,
                 )
             ).start()
             overrides["TelnyxApiBaseUrl"] = self.emulator.base_url

@@ -14,6 +14,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -26,18 +27,23 @@ DESCRIPTION = (
     "Phone verification with Telnyx Verify: login 2FA, sign-up phone proof and payment "
     "step-up. Errors are `{error, code}` plus the fields named in the contract."
 )
-# Swagger UI comes from a CDN: the page needs the internet, the document itself does not.
+# Swagger UI from the assets Powertools ships (the version its own /swagger serves), next to
+# the page: /docs renders with no network beyond the local stack. validatorUrl null: no badge
+# fetched from validator.swagger.io.
+SWAGGER_ASSETS = ("swagger-ui.min.css", "swagger-ui-bundle.min.js")
 SWAGGER_PAGE = """<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
   <title>phone-verify API</title>
-  <link rel="stylesheet" href="https://unpkg.com/swagger-ui-dist@5/swagger-ui.css">
+  <link rel="stylesheet" href="/docs/swagger-ui.min.css">
 </head>
 <body>
   <div id="swagger-ui"></div>
-  <script src="https://unpkg.com/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
-  <script>SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui"});</script>
+  <script src="/docs/swagger-ui-bundle.min.js"></script>
+  <script>
+    SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui", validatorUrl: null});
+  </script>
 </body>
 </html>
 """
@@ -91,10 +97,14 @@ def build_openapi(template: Path = TEMPLATE) -> dict[str, Any]:
 
 
 def write_site(directory: Path, template: Path = TEMPLATE) -> None:
-    """`openapi.json` and `docs/index.html` under `directory`, for the static file server."""
+    """`openapi.json`, and `docs/` with Swagger UI's page and assets, under `directory`, for
+    the static file server."""
     (directory / "docs").mkdir(parents=True, exist_ok=True)
     (directory / "openapi.json").write_text(json.dumps(build_openapi(template), indent=2))
     (directory / "docs" / "index.html").write_text(SWAGGER_PAGE)
+    assets = resources.files("aws_lambda_powertools.event_handler.openapi.swagger_ui")
+    for name in SWAGGER_ASSETS:
+        (directory / "docs" / name).write_bytes(assets.joinpath(name).read_bytes())
 
 
 if __name__ == "__main__":

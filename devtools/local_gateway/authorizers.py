@@ -8,20 +8,16 @@ from typing import Any
 
 from werkzeug.wrappers import Request
 
-from .events import HttpResponse, build_rest_event, json_response, rest_query, scalar_text
+from .events import build_rest_event, rest_query, scalar_text
+from .gateway_responses import (
+    AUTHORIZER_CONFIGURATION_ERROR,
+    EXPLICIT_DENY,
+    NOT_AUTHORIZED,
+    UNAUTHORIZED,
+    GatewayError,
+)
 from .template import ApiConfig, AuthorizerConfig
 from .workers import Outcome
-
-EXPLICIT_DENY = {"Message": "User is not authorized to access this resource with an explicit deny"}
-NOT_AUTHORIZED = {"Message": "User is not authorized to access this resource"}
-
-
-def unauthorized() -> HttpResponse:
-    return json_response(401, {"message": "Unauthorized"}, "UnauthorizedException")
-
-
-def configuration_error() -> HttpResponse:
-    return json_response(500, {"message": None}, "AuthorizerConfigurationException")
 
 
 def authorizer_event(
@@ -80,16 +76,17 @@ def evaluate_policy(document: Any, method_arn: str) -> str | None:
 
 def interpret(
     outcome: Outcome, method_arn: str
-) -> tuple[dict[str, Any] | None, HttpResponse | None, str]:
-    """(requestContext.authorizer, None, note) when allowed, else (None, response, reason)."""
+) -> tuple[dict[str, Any] | None, GatewayError | None, str]:
+    """(requestContext.authorizer, None, note) when allowed, else (None, refusal, reason)."""
     if outcome.kind == "error":
         message = (outcome.error or {}).get("errorMessage")
         if message == "Unauthorized":
-            return None, unauthorized(), "authorizer raised Unauthorized"
-        return None, configuration_error(), f"authorizer failed: {message}"
+            return None, UNAUTHORIZED, "authorizer raised Unauthorized"
+        return None, AUTHORIZER_CONFIGURATION_ERROR, f"authorizer failed: {message}"
     result = outcome.payload
     if outcome.kind != "ok" or not isinstance(result, dict) or "principalId" not in result:
-        return None, configuration_error(), f"authorizer {outcome.kind} without a principalId"
+        note = f"authorizer {outcome.kind} without a principalId"
+        return None, AUTHORIZER_CONFIGURATION_ERROR, note
     try:
         effect = evaluate_policy(result.get("policyDocument"), method_arn)
         raw_context = result.get("context") or {}
@@ -97,10 +94,10 @@ def interpret(
             raise ValueError("context is not an object")
         context: dict[str, Any] = {str(k): scalar_text(v) for k, v in raw_context.items()}
     except ValueError as exc:
-        return None, configuration_error(), f"malformed authorizer result: {exc}"
+        return None, AUTHORIZER_CONFIGURATION_ERROR, f"malformed authorizer result: {exc}"
     if effect != "Allow":
         denial = EXPLICIT_DENY if effect == "Deny" else NOT_AUTHORIZED
-        return None, json_response(403, denial, "AccessDeniedException"), f"{effect or 'no allow'}"
+        return None, denial, f"{effect or 'no allow'}"
     context["principalId"] = str(result["principalId"])
     context["integrationLatency"] = int(outcome.duration_ms)
     if result.get("usageIdentifierKey") is not None:

@@ -31,20 +31,33 @@ from .events import (
     rest_response,
     url_response,
 )
-from .template import ApiRoute, App, env_overrides, load_app, resolve_environment
+from .gateway_responses import (
+    AUTHORIZER_CONFIGURATION_ERROR,
+    INTEGRATION_ERROR,
+    INTEGRATION_TIMEOUT,
+    MISSING_AUTHENTICATION_TOKEN,
+    UNAUTHORIZED,
+    GatewayError,
+    gateway_answer,
+)
+from .template import ApiConfig, ApiRoute, App, env_overrides, load_app, resolve_environment
 from .websocket import LocalWebSocketApi
 from .workers import FunctionPool, LogSink, Outcome
 
-INTEGRATION_TIMEOUT = 29.0  # API Gateway REST integration timeout, seconds
-INTERNAL_ERROR = {"message": "Internal server error"}
+INTEGRATION_TIMEOUT_SECS = 29.0  # API Gateway REST integration timeout, seconds
 # The WebSocket management API (POST/GET/DELETE @connections/{id}), under any stage prefix.
 MANAGEMENT_PATH = re.compile(r"^(?:/[^/@]+)?/@connections/(?P<id>[^/]+)$")
 
 
-def missing_token() -> HttpResponse:
-    """API Gateway's answer when no resource and method match."""
-    body = {"message": "Missing Authentication Token"}
-    return json_response(403, body, "MissingAuthenticationTokenException")
+def gateway_error(api: ApiConfig | None, error: GatewayError, request_id: str) -> HttpResponse:
+    """API Gateway's own answer for ``error``, shaped by ``api``'s GatewayResponses."""
+    responses = api.gateway_responses if api is not None else {}
+    body, status, headers = gateway_answer(responses, error, request_id)
+    return HttpResponse(body, status, headers, content_type="application/json")
+
+
+# A matched resource: its routes by method, and the path parameters.
+Resource = tuple[dict[str, ApiRoute], dict[str, str]]
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -68,7 +81,7 @@ class Router:
         mounts = [(p.rstrip("/"), f.logical_id) for f in functions for p in f.url_paths]
         self.url_mounts = sorted(mounts, key=lambda mount: -len(mount[0]))
 
-    def resource(self, path: str) -> tuple[dict[str, ApiRoute], dict[str, str]] | None:
+    def resource(self, path: str) -> Resource | None:
         try:
             resource, params = self.map.match(path)
         except HTTPException:
@@ -124,7 +137,7 @@ class LocalGateway:
         *,
         region: str | None = None,
         max_workers_per_function: int = 8,
-        integration_timeout: float = INTEGRATION_TIMEOUT,
+        integration_timeout: float = INTEGRATION_TIMEOUT_SECS,
         log_stream: TextIO | None = None,
         quiet: bool = False,
         websocket_port: int | None = None,
@@ -268,7 +281,9 @@ class LocalGateway:
             self.sink.write(f"[gateway] error handling {request.method} {request.path}: {exc!r}")
             response, served_by = json_response(500, {"message": str(exc)}), "gateway error"
         if served_by == "no route" and self.static_dir and request.method in ("GET", "HEAD"):
-            response, served_by = self._serve_static(environ), "static"
+            static = self._serve_static(environ)
+            if static.status_code != 404:  # no such file: the API's answer for no route
+                response, served_by = static, "static"
         elapsed = (time.monotonic() - started) * 1000
         line = f"{request.method} {request.full_path.rstrip('?')} -> {response.status_code}"
         self.sink.write(f"{line} ({served_by}, {elapsed:.0f} ms)")
@@ -292,7 +307,8 @@ class LocalGateway:
             response.headers["x-amzn-RequestId"] = request_id
             return response, "WebSocket management API"
         resource, url = self.router.resource(request.path), self.router.match_url(raw_path(request))
-        response, served_by = missing_token(), "no route"
+        response = gateway_error(self._api_of(resource), MISSING_AUTHENTICATION_TOKEN, request_id)
+        served_by = "no route"
         if resource is not None:
             methods, params = resource
             route, served_by = methods.get(request.method) or methods.get("ANY"), "no method"
@@ -328,6 +344,13 @@ class LocalGateway:
         body = b"" if answer is None else json.dumps(answer).encode()
         return HttpResponse(body, 200, content_type="application/json")
 
+    def _api_of(self, resource: Resource | None) -> ApiConfig | None:
+        """The API a request belongs to: its resource's, else the only one (None with several:
+        API Gateway's defaults, as no one API's GatewayResponses can be right)."""
+        if resource is not None:
+            return self.app.apis[next(iter(resource[0].values())).api_logical_id]
+        return next(iter(self.app.apis.values())) if len(self.app.apis) == 1 else None
+
     def _invoke(
         self, function_id: str, event: Any, request_id: str, timeout: float | None
     ) -> Outcome:
@@ -345,8 +368,8 @@ class LocalGateway:
         context: dict[str, Any] | None = None
         if route.authorizer is not None:
             authorized = self._authorize(request, route, params, request_id)
-            if isinstance(authorized, HttpResponse):
-                return authorized, f"authorizer {route.authorizer}"
+            if isinstance(authorized, GatewayError):
+                return gateway_error(api, authorized, request_id), f"authorizer {route.authorizer}"
             context = authorized
         if route.function_id is None:  # the MOCK integration SAM generates for CORS
             headers = [("Content-Type", "application/json"), *route.mock_headers]
@@ -355,34 +378,34 @@ class LocalGateway:
         outcome = self._invoke(route.function_id, event, request_id, self.integration_timeout)
         served_by = route.function_id + (" (cold)" if outcome.cold else "")
         if outcome.kind == "timeout":
-            return json_response(504, {"message": "Endpoint request timed out"}), served_by
+            return gateway_error(api, INTEGRATION_TIMEOUT, request_id), served_by
         try:
             if outcome.kind == "ok":
                 return rest_response(outcome.payload), served_by
         except MalformedResult as exc:
             note = f"Execution failed: Malformed Lambda proxy response: {exc}"
             self.sink.function_line(route.function_id, note)
-        return json_response(502, INTERNAL_ERROR), served_by
+        return gateway_error(api, INTEGRATION_ERROR, request_id), served_by
 
     def _authorize(
         self, request: Request, route: ApiRoute, params: dict[str, str], request_id: str
-    ) -> dict[str, Any] | HttpResponse:
+    ) -> dict[str, Any] | GatewayError:
         api = self.app.apis[route.api_logical_id]
         authorizer = api.authorizers[str(route.authorizer)]
         if authorizer.function_id not in self.pools:
             self.sink.write(f"[gateway] authorizer {authorizer.name} cannot run locally")
-            return authorizers.configuration_error()
+            return AUTHORIZER_CONFIGURATION_ERROR
         arn = method_arn(api, self.region, request.method, raw_path(request))
         event = authorizers.authorizer_event(
             authorizer, request, api, route.path, params, request_id, arn
         )
         if event is None:
-            return authorizers.unauthorized()
+            return UNAUTHORIZED
         outcome = self._invoke(str(authorizer.function_id), event, request_id, None)
-        context, response, note = authorizers.interpret(outcome, arn)
-        if response is not None:
+        context, refusal, note = authorizers.interpret(outcome, arn)
+        if refusal is not None:
             self.sink.write(f"[gateway] authorizer {authorizer.name}: {note}")
-            return response
+            return refusal
         return context or {}
 
     def _serve_url(

@@ -29,6 +29,8 @@ from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 from samtranslator.yaml_helper import yaml_parse
 
+from .gateway_responses import GatewayResponse, read_gateway_responses
+
 ACCOUNT_ID = "123456789012"
 LOCAL_BUCKET = "local-code"  # CodeUri/ContentUri become s3://local-code/<local path>
 ARNS = {  # what ``!GetAtt X.Arn`` gives, by type; others: arn:aws:<service>:<region>:<account>:<id>
@@ -63,6 +65,7 @@ class ApiConfig:
     api_id: str
     binary_media_types: tuple[str, ...] = ()
     authorizers: dict[str, AuthorizerConfig] = field(default_factory=dict)
+    gateway_responses: dict[str, GatewayResponse] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -317,6 +320,7 @@ def _add_api(app: App, logical_id: str, stage: str, props: Mapping[str, Any]) ->
     api.binary_media_types = tuple(t.replace("~1", "/") for t in binary or ())
     schemes = body.get("securityDefinitions") or body.get("components", {}).get("securitySchemes")
     api.authorizers = {name: _authorizer(name, scheme) for name, scheme in (schemes or {}).items()}
+    api.gateway_responses = read_gateway_responses(body, logical_id, app.warnings)
     app.apis[logical_id] = api
     for path, methods in (body.get("paths") or {}).items():
         for method, operation in methods.items():

@@ -108,7 +108,7 @@ def _process_gone(pid: int) -> bool:
         return not stat.exists() and sys.platform.startswith("linux")
 
 
-def _wait_gone(pid: int, timeout: float = 15.0) -> bool:
+def _wait_gone(pid: int, timeout: float = 60.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if _process_gone(pid):
@@ -260,14 +260,16 @@ def test_ensure_installed_is_idempotent() -> None:
     # Given an installed DynamoDB Local (installs now if this runs first)
     first = ensure_installed()
 
-    # When it is ensured again
-    started = time.monotonic()
-    second = ensure_installed()
-    elapsed = time.monotonic() - started
+    jar = (first / "DynamoDBLocal.jar").stat()
 
-    # Then it returns the same directory quickly, with only the emulator's files in it
+    # When it is ensured again
+    second = ensure_installed()
+
+    # Then it returns the same directory, untouched (nothing fetched or unpacked again),
+    # with only the emulator's files in it
     assert second == first
-    assert elapsed < 1.0, f"second ensure_installed() took {elapsed:.2f}s"
+    again = (first / "DynamoDBLocal.jar").stat()
+    assert (again.st_ino, again.st_mtime_ns) == (jar.st_ino, jar.st_mtime_ns)
     assert (first / "DynamoDBLocal.jar").is_file()
     assert (first / "DynamoDBLocal_lib").is_dir()
     assert not (first / "package.json").exists() and not (first / "index.js").exists()
@@ -406,7 +408,7 @@ def test_stop_terminates_the_jvm() -> None:
         log_path = server.log_path
 
     # When the context exits, then the JVM is gone and its temporary run directory removed
-    assert _wait_gone(pid, timeout=1.0)
+    assert _wait_gone(pid)
     assert log_path is not None and not log_path.exists()
 
 

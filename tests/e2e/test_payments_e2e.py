@@ -110,7 +110,7 @@ def test_without_a_valid_token_the_authorizer_answers_401(
 ) -> None:
     response = api.post("/payments/initiate", json=order(), headers=headers)
     assert response.status_code == 401
-    assert response.json() == {"message": "Unauthorized"}
+    assert response.json() == {"error": "Unauthorized", "code": "unauthorized"}
 
 
 def test_a_forged_token_is_refused(api: httpx.Client, demo_token: str) -> None:

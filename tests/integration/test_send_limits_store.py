@@ -50,6 +50,8 @@ class Counters:
     failures: Callable[[int], FailureCounter]
     stored_keys: Callable[[], list[str]]
     metrics: list[str] = field(default_factory=list)
+    client: Any = None  # DynamoDB's (None for the in-memory fakes)
+    table: str = ""
 
 
 def dynamo_counters(client: Any) -> Counters:
@@ -68,6 +70,8 @@ def dynamo_counters(client: Any) -> Counters:
         ),
         keys,
         metrics,
+        client,
+        table,
     )
 
 
@@ -350,3 +354,41 @@ def test_thirty_concurrent_failures_count_exactly_to_the_cap(real_engine: Counte
     counted = sorted(o for o in outcomes if isinstance(o, int))
     assert counted == list(range(10)), outcomes
     assert sum(isinstance(o, AccountLocked) for o in outcomes) == 20, outcomes
+
+
+def test_a_hundred_concurrent_sends_from_different_phones_and_addresses_are_all_admitted(
+    real_engine: Counters,
+) -> None:
+    # Given the production caps (the budget in its default shards)
+    guard = real_engine.limits(SendCaps())
+    # When a hundred people ask for a code at the same moment
+    outcomes = _race(100, lambda n: guard.admit(phone(n), f"u-{n}", origin(f"198.51.{n}.7")))
+    # Then nobody is told to come back later
+    assert [o for o in outcomes if isinstance(o, Exception)] == []
+    # and the budget counted them spread over its shards, not on one hot item (a shard's
+    # count is Binomial(100, 1/10): above 30 about once in 10^8 runs)
+    counts = budget_counts(real_engine)
+    assert sum(counts.values()) == 100
+    assert len(counts) > 5 and max(counts.values()) <= 30, counts
+
+
+def test_concurrent_sends_spend_a_sharded_budget_exactly(real_engine: Counters) -> None:
+    # Given a budget of 25 split over 10 shards of 2 or 3 sends
+    guard = real_engine.limits(caps(budget=25))
+    # When 60 sends race for it
+    outcomes = _race(60, lambda n: guard.admit(phone(n), f"u-{n}", origin(f"198.51.100.{n}")))
+    # Then exactly the budget is admitted, every other send is the breaker's 503
+    assert sum(not isinstance(o, Exception) for o in outcomes) == 25, outcomes
+    assert sum(isinstance(o, SendBudgetExhausted) for o in outcomes) == 35, outcomes
+    assert sorted(budget_counts(real_engine).values()) == [2] * 5 + [3] * 5
+    # and a send after the race is refused too, by any execution environment
+    fresh = real_engine.limits(caps(budget=25))
+    with pytest.raises(SendBudgetExhausted):
+        fresh.admit(phone(99), "u-99", origin("192.0.2.99"))
+
+
+def budget_counts(counters: Counters) -> dict[str, int]:
+    """The stored count of each budget shard of the current window."""
+    client, table = counters.client, counters.table
+    items = client.scan(TableName=table)["Items"]
+    return {i["pk"]["S"]: int(i["sends"]["N"]) for i in items if i["pk"]["S"].startswith("global#")}

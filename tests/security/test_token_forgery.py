@@ -111,8 +111,9 @@ def test_forged_and_foreign_tokens_never_reach_payment_logic(target: Target, kin
     response = target.api.post(
         "/payments/initiate", json=ORDER, headers={"Authorization": f"Bearer {token}"}
     )
-    # Then API Gateway's authorizer answer, and no payment was made
+    # Then API Gateway's authorizer answer, in the API's error shape, and no payment was made
     assert response.status_code in (401, 403), response.text
+    assert {"error", "code"} <= set(response.json()), response.text
     assert "payment_id" not in response.text
 
 

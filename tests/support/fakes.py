@@ -43,10 +43,12 @@ from phoneverify.domain.models import (
     VerificationEvent,
 )
 from phoneverify.domain.send_limits import (
+    GLOBAL,
     METRIC_ADMITTED,
     METRIC_BUDGET_EXHAUSTED,
     METRIC_REFUSED,
     SendCaps,
+    budget_shard_caps,
     notice_counters,
     refusal,
     send_counters,
@@ -629,15 +631,30 @@ class InMemorySendLimits:
     ) -> SendPermit:
         now = self.clock.now()
         return self._count(
-            send_counters(self.caps, phone_number, subject, origin, now, channel), now
+            lambda shard: send_counters(
+                self.caps, phone_number, subject, origin, now, channel, shard
+            ),
+            now,
         )
 
     def admit_notice(self, phone_number: str) -> SendPermit:
         now = self.clock.now()
-        return self._count(notice_counters(self.caps, phone_number, now), now)
+        return self._count(lambda shard: notice_counters(self.caps, phone_number, now, shard), now)
 
-    def _count(self, counters: list[tuple[str, str, int]], now: float) -> SendPermit:
+    def _count(
+        self, counters_on: Callable[[int], list[tuple[str, str, int]]], now: float
+    ) -> SendPermit:
         with self._lock:
+            # Admitted by the budget when any of its shards has room (the first one that has).
+            shards = range(len(budget_shard_caps(self.caps)))
+            options = [counters_on(shard) for shard in shards]
+
+            def budget_has_room(counters: list[tuple[str, str, int]]) -> bool:
+                return all(
+                    self.counts.get(key, 0) < cap for layer, key, cap in counters if layer == GLOBAL
+                )
+
+            counters = next((c for c in options if budget_has_room(c)), options[0])
             refused = [layer for layer, key, cap in counters if self.counts.get(key, 0) >= cap]
             if refused:
                 for layer in refused:

@@ -20,6 +20,7 @@ class ScriptedClient:
     def __init__(self, *errors: ClientError | None) -> None:
         self.script = list(errors)
         self.calls = 0
+        self.transactions: list[list[dict[str, Any]]] = []  # TransactItems of each call
 
     def _next(self) -> None:
         self.calls += 1
@@ -28,6 +29,7 @@ class ScriptedClient:
             raise error
 
     def transact_write_items(self, **request: Any) -> dict[str, Any]:
+        self.transactions.append(request["TransactItems"])
         self._next()
         return {}
 

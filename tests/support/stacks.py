@@ -26,6 +26,9 @@ def running_stack(dynamodb_endpoint: str | None, **overrides: Any) -> Iterator[L
         "static_dir": None,
         "quiet": True,
         "serve_openapi": False,  # tests/devtools/test_openapi.py covers it
+        # A first delivery cold-starts the webhook function: on a loaded machine that can take
+        # longer than Telnyx's wait, and a retried delivery is not what these tests look at.
+        "webhook_timeout_secs": 60.0,
         **overrides,
     }
     with LocalStack(StackConfig(**settings)) as stack:

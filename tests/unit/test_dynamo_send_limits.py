@@ -3,12 +3,14 @@ conflicts, on a scripted client: always a clean 503, never a half-counted send."
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from botocore.exceptions import ClientError
 
 from phoneverify.adapters.dynamo import send_limits as send_limits_module
 from phoneverify.adapters.dynamo.send_limits import DynamoFailureCounter, DynamoSendLimits
-from phoneverify.domain.errors import StorageUnavailable
+from phoneverify.domain.errors import SendBudgetExhausted, SendLimitReached, StorageUnavailable
 from phoneverify.domain.models import SendPermit
 from phoneverify.domain.send_limits import SendCaps
 from tests.support.builders import ORIGIN, PHONE
@@ -85,3 +87,59 @@ def test_giving_counts_back_never_turns_a_telnyx_502_into_a_503() -> None:
     counter.refund(USER)
     counter.reset(USER)
     assert client.calls == 6
+
+
+# -- the budget in shards ----------------------------------------------------------------------
+FULL_SHARD = client_error("TransactionCanceledException", ["None"] * 3 + ["ConditionalCheckFailed"])
+
+
+def budget_key(transaction: list[dict[str, Any]]) -> str:
+    key: str = transaction[-1]["Update"]["Key"]["pk"]["S"]
+    assert key.startswith("global#")
+    return key
+
+
+def sharded_guard(client: ScriptedClient, budget: int, shards: int) -> DynamoSendLimits:
+    caps = SendCaps(budget=budget, budget_shards=shards)
+    return DynamoSendLimits(client, "RateLimitsTable", caps, FakeClock())  # type: ignore[arg-type]
+
+
+def test_a_send_refused_by_a_full_budget_shard_counts_in_another() -> None:
+    client = ScriptedClient(FULL_SHARD, None)
+    permit = sharded_guard(client, budget=100, shards=10).admit(PHONE, USER, ORIGIN)
+    first, second = (budget_key(t) for t in client.transactions)
+    assert first != second
+    assert permit.keys[-1] == second
+
+
+def test_the_budget_refuses_once_every_shard_did_then_at_one_call_a_send() -> None:
+    # Given a budget of 3 sends in 3 shards, all spent
+    client = ScriptedClient(*[FULL_SHARD] * 4)
+    guard = sharded_guard(client, budget=3, shards=3)
+    # When a send asks: every shard is tried once, then the breaker answers
+    with pytest.raises(SendBudgetExhausted):
+        guard.admit(PHONE, USER, ORIGIN)
+    assert len({budget_key(t) for t in client.transactions}) == 3
+    # and the next send, knowing the shards are full, costs one call like any other
+    with pytest.raises(SendBudgetExhausted):
+        guard.admit(PHONE, USER, ORIGIN)
+    assert client.calls == 4
+
+
+def test_a_send_refused_by_its_phone_cap_is_not_a_spent_budget() -> None:
+    both = client_error(
+        "TransactionCanceledException",
+        ["ConditionalCheckFailed", "None", "None", "ConditionalCheckFailed"],
+    )
+    client = ScriptedClient(both)
+    with pytest.raises(SendLimitReached):
+        sharded_guard(client, budget=100, shards=10).admit(PHONE, USER, ORIGIN)
+    assert client.calls == 1
+
+
+def test_a_conflict_is_retried_on_another_shard(no_sleep: None) -> None:
+    conflict = client_error("TransactionCanceledException", ["None"] * 3 + ["TransactionConflict"])
+    client = ScriptedClient(conflict, None)
+    sharded_guard(client, budget=100, shards=10).admit(PHONE, USER, ORIGIN)
+    first, second = (budget_key(t) for t in client.transactions)
+    assert first != second

@@ -31,6 +31,7 @@ def test_the_runtime_reads_the_limits_and_the_phone_policy_from_settings() -> No
         "ALLOW_VOIP_NUMBERS": "true",
         "MAX_SENDS_PER_PHONE": "4",
         "SMS_BUDGET": "50",
+        "SMS_BUDGET_SHARDS": "5",
         "MAX_ACCOUNT_FAILURES": "20",
     }
     runtime = Runtime(CodeSettings.from_env(env), dynamodb=object())  # type: ignore[arg-type]
@@ -41,7 +42,7 @@ def test_the_runtime_reads_the_limits_and_the_phone_policy_from_settings() -> No
     assert challenges._failures is runtime.failure_counter
     assert challenges.phone_policy is runtime.phone_policy
     assert runtime.send_limits._caps == SendCaps(
-        per_phone=4, per_ip=30, per_account=10, budget=50, window_secs=3_600
+        per_phone=4, per_ip=30, per_account=10, budget=50, window_secs=3_600, budget_shards=5
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from phoneverify.domain.phones import normalise_phone
-from phoneverify.domain.send_limits import address_block
+from phoneverify.domain.send_limits import SendCaps, address_block, budget_shard_caps
 
 
 # -- keys and wiring -------------------------------------------------------------------------
@@ -28,3 +28,20 @@ def test_a_number_counts_under_its_e164_form(typed: str, e164: str) -> None:
 )
 def test_sources_are_counted_by_address_or_ipv6_64(address: str, block: str) -> None:
     assert address_block(address) == block
+
+
+@pytest.mark.parametrize(
+    ("budget", "shards", "caps"),
+    [
+        (1_000, 10, [100] * 10),
+        (25, 10, [3] * 5 + [2] * 5),
+        (3, 10, [1, 1, 1]),  # never a shard that could only refuse
+        (7, 1, [7]),
+    ],
+)
+def test_the_budget_shards_add_up_to_exactly_the_budget(
+    budget: int, shards: int, caps: list[int]
+) -> None:
+    split = budget_shard_caps(SendCaps(budget=budget, budget_shards=shards))
+    assert split == caps
+    assert sum(split) == budget

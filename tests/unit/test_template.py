@@ -1,6 +1,7 @@
 """Production-safe defaults, read from template.yaml and samconfig.toml as a deploy would take
 them: no wildcard CORS origin, codes of at least 6 digits, every alarm wired to a topic, the
-SMS-pumping conversion alarm, a capped public webhook, and an API access log with a retention."""
+SMS-pumping conversion alarm, a capped public webhook, an API access log with a retention,
+and API Gateway's own answers in the functions' error shape."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from typing import Any
 import pytest
 
 from devtools.aws_resources import LOCAL_ORIGIN, TEMPLATE, load_template
+from phoneverify.domain.errors import DomainError, NotAuthenticated, RetryLater
 from phoneverify.domain.models import VerificationEventType
+from phoneverify.http.errors import error_body
 
 TOPIC_IN_USE = [{"Fn::If": ["HasAlarmTopic", {"Ref": "AlarmTopicArn"}, {"Ref": "AlarmTopic"}]}]
 
@@ -179,3 +182,45 @@ def test_the_functions_log_to_a_group_with_a_retention(template: dict[str, Any])
     assert logging["LogGroup"] == {"Ref": "FunctionLogGroup"}
     group = template["Resources"]["FunctionLogGroup"]["Properties"]
     assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+# -- API Gateway's own answers -----------------------------------------------------------------
+GATEWAY_ANSWERS = {  # response type -> (status the template sets, code; None: by the error)
+    "UNAUTHORIZED": ("401", NotAuthenticated.code),
+    "ACCESS_DENIED": ("403", "forbidden"),
+    "MISSING_AUTHENTICATION_TOKEN": ("404", "not_found"),
+    "THROTTLED": ("429", RetryLater.code),
+    "DEFAULT_4XX": (None, DomainError.code),
+    "DEFAULT_5XX": (None, "internal_error"),
+}
+
+
+def gateway_body(response: dict[str, Any]) -> dict[str, Any]:
+    """The JSON a gateway response answers, with API Gateway's message filled in."""
+    template = response["ResponseTemplates"]["application/json"]
+    body: dict[str, Any] = json.loads(
+        template.replace("$context.error.messageString", '"Request Too Long"')
+    )
+    return body
+
+
+def test_api_gateways_own_answers_have_the_functions_error_shape_and_cors(
+    template: dict[str, Any],
+) -> None:
+    # Given the API's GatewayResponses
+    responses = template["Resources"]["PhoneVerifyApi"]["Properties"]["GatewayResponses"]
+    # Then every answer API Gateway gives itself is an {"error", "code"} body
+    assert set(responses) == set(GATEWAY_ANSWERS)
+    for kind, (status, code) in GATEWAY_ANSWERS.items():
+        response = responses[kind]
+        body = gateway_body(response)
+        assert body["code"] == code, kind
+        assert isinstance(body["error"], str) and body["error"], kind
+        assert response.get("StatusCode") == status, kind
+        # that the page on the allowed origin can read
+        headers = response["ResponseParameters"]["Headers"]
+        assert headers["Access-Control-Allow-Origin"] == {"Fn::Sub": "'${AllowedOrigin}'"}, kind
+    # and the authorizer's 401 and the throttle's 429 are the functions' own answers
+    assert gateway_body(responses["UNAUTHORIZED"]) == error_body(NotAuthenticated())
+    assert gateway_body(responses["THROTTLED"]) == error_body(RetryLater(1))
+    assert responses["THROTTLED"]["ResponseParameters"]["Headers"]["Retry-After"] == "'1'"

@@ -84,6 +84,8 @@ class Settings(BaseModel):
     max_sends_per_ip: Annotated[int, Field(ge=1, le=1_000_000)] = 30
     max_sends_per_account: Annotated[int, Field(ge=1, le=1_000_000)] = 10
     sms_budget: Annotated[int, Field(ge=1, le=10_000_000)] = 1_000
+    # Items the budget is counted in (docs/abuse-controls.md#the-sms-budget-a-circuit-breaker).
+    sms_budget_shards: Annotated[int, Field(ge=1, le=1_000)] = 10
     max_account_failures: Annotated[int, Field(ge=1, le=10_000)] = 100
     account_lockout_secs: Annotated[int, Field(ge=60, le=365 * 86_400)] = 30 * 86_400
     # Password throttling (docs/abuse-controls.md#password-throttling), on RATE_LIMITS_TABLE.

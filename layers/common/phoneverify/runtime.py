@@ -273,6 +273,7 @@ class Runtime:
             notices_per_phone=s.max_notices_per_phone,
             calls_per_phone=s.max_calls_per_phone,
             call_budget=s.call_budget,
+            budget_shards=s.sms_budget_shards,
         )
         return DynamoSendLimits(
             self.dynamodb, s.rate_limits_table, caps, self.clock, self.count_metric

@@ -52,7 +52,7 @@ WAIT_MS = 30_000
 
 @pytest.fixture(scope="package")
 def stack() -> Iterator[LocalStack]:
-    with running_stack(None, static_dir=ROOT / "web") as running:
+    with running_stack(None, static_dir=ROOT / "web", serve_openapi=True) as running:
         yield running
 
 

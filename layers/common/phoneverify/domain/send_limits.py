@@ -34,18 +34,29 @@ METRIC_REFUSED = "SendRefused_{layer}"
 
 @dataclass(frozen=True)
 class SendCaps:
-    """Sends allowed per window, per layer; `budget` is the whole service's. Calls count in
-    every layer (they share the limits and the budget) and in two of their own."""
+    """Sends allowed per window, per layer; `budget` is the whole service's, counted in
+    `budget_shards` items (see `budget_shard_caps`). Calls count in every layer (they share
+    the limits and the budget) and in two of their own."""
 
     per_phone: int = 10
     per_ip: int = 30
     per_account: int = 10
     budget: int = 1_000
     window_secs: int = 3_600
+    budget_shards: int = 10
     # Notices (docs/phone-lifecycle.md#notices) per number and window: a counter of their own.
     notices_per_phone: int = 5
     calls_per_phone: int = 3
     call_budget: int = 100
+
+
+def budget_shard_caps(caps: SendCaps) -> list[int]:
+    """The cap of each global counter: the budget split as evenly as it goes, so the caps add
+    up to exactly `budget` and the sends admitted in a window can never exceed it. No more
+    shards than sends in the budget (a shard of cap 0 could only refuse)."""
+    count = max(1, min(caps.budget_shards, caps.budget))
+    share, rest = divmod(caps.budget, count)
+    return [share + (1 if shard < rest else 0) for shard in range(count)]
 
 
 def address_block(source_ip: str) -> str:
@@ -77,15 +88,17 @@ def send_counters(
     origin: RequestOrigin,
     now: float,
     channel: Channel = Channel.SMS,
+    shard: int = 0,
 ) -> list[tuple[str, str, int]]:
-    """(layer, key, cap) of every counter one send counts in, in transaction order."""
+    """(layer, key, cap) of every counter one send counts in, in transaction order; the
+    budget's through global counter `shard` (0 <= shard < len(budget_shard_caps(caps)))."""
     window = window_start(now, caps.window_secs)
     phone = normalise_phone(phone_number, None, strict=False)
     counters = [
         ("phone", f"phone#{digest(phone)}#{window}", caps.per_phone),
         ("ip", f"ip#{digest(address_block(origin.source_ip))}#{window}", caps.per_ip),
         ("account", f"account#{subject}#{window}", caps.per_account),
-        (GLOBAL, f"global#{window}", caps.budget),
+        (GLOBAL, f"global#{window}#{shard}", budget_shard_caps(caps)[shard]),
     ]
     if channel is Channel.CALL:
         counters += [
@@ -95,7 +108,9 @@ def send_counters(
     return counters
 
 
-def notice_counters(caps: SendCaps, phone_number: str, now: float) -> list[tuple[str, str, int]]:
+def notice_counters(
+    caps: SendCaps, phone_number: str, now: float, shard: int = 0
+) -> list[tuple[str, str, int]]:
     """(layer, key, cap) of every counter one notice counts in: the number's notice cap and
     the very budget counter a code counts in (taken from `send_counters`, so both always
     share it), but none of the per-phone, per-source or per-account code limits."""
@@ -103,7 +118,9 @@ def notice_counters(caps: SendCaps, phone_number: str, now: float) -> list[tuple
     phone = normalise_phone(phone_number, None, strict=False)
     budget = [
         counter
-        for counter in send_counters(caps, phone, NOTICE_SUBJECT, NOTICE_ORIGIN, now)
+        for counter in send_counters(
+            caps, phone, NOTICE_SUBJECT, NOTICE_ORIGIN, now, Channel.SMS, shard
+        )
         if counter[0] == GLOBAL
     ]
     return [(NOTICE_LAYER, f"notice#{digest(phone)}#{window}", caps.notices_per_phone), *budget]

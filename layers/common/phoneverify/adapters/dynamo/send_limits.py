@@ -6,12 +6,19 @@ Send counters use fixed windows (hourly by default): one item per layer and wind
 `ADD` under the condition that it is below its cap, and deleted by TTL after the window. One
 send is one TransactWriteItems over every layer, so a send refused by one layer counts in none.
 
+The budget is not one item (every send of the service would write it: a hot key whose
+transactions cancel each other) but `budget_shards` items whose caps add up to the budget.
+A send counts in one shard, picked at random; a shard that refuses is remembered as full for
+the window (in this execution environment) and the send tries the next, so the budget is spent
+to its last send and a send is refused only when every shard has refused it. In the steady
+state a send stays one TransactWriteItems.
 """
 
 from __future__ import annotations
 
 import math
 import secrets
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -38,10 +45,12 @@ from phoneverify.domain.errors import (
 )
 from phoneverify.domain.models import Channel, RequestOrigin, SendPermit
 from phoneverify.domain.send_limits import (
+    GLOBAL,
     METRIC_ADMITTED,
     METRIC_BUDGET_EXHAUSTED,
     METRIC_REFUSED,
     SendCaps,
+    budget_shard_caps,
     notice_counters,
     refusal,
     send_counters,
@@ -59,10 +68,15 @@ logger = Logger(child=True)
 
 # Counters outlive their window a little, so a clock slightly behind still finds them.
 TTL_MARGIN_SECS = 3_600
-# Every send transaction updates the one global item, so two sends at the same moment can
-# conflict; they are retried with jitter before answering 503.
+# Two sends at the same moment on one budget shard (or one phone, address or account) can
+# conflict; they are retried with jitter, on another shard, before answering 503.
 CONFLICT_RETRIES = 8
 UNAVAILABLE_REASONS = {"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
+_random = secrets.SystemRandom()
+
+
+# The counters one send counts in, with the budget through the shard given.
+Counters = Callable[[int], list[tuple[str, str, int]]]
 
 
 def _noop_metric(name: str) -> None:
@@ -86,6 +100,10 @@ class DynamoSendLimits:
         self._caps = caps
         self._clock = clock
         self._metric = metric
+        # Budget shards found full, for one window (older windows are forgotten).
+        self._lock = threading.Lock()
+        self._full_window = -1
+        self._full_shards: set[int] = set()
 
     def admit(
         self,
@@ -96,18 +114,57 @@ class DynamoSendLimits:
     ) -> SendPermit:
         now = self._clock.now()
         return self._count(
-            send_counters(self._caps, phone_number, subject, origin, now, channel), now
+            lambda shard: send_counters(
+                self._caps, phone_number, subject, origin, now, channel, shard
+            ),
+            now,
         )
 
     def admit_notice(self, phone_number: str) -> SendPermit:
         """NoticeBudget: the number's notice cap and the SMS budget, in one transaction."""
         now = self._clock.now()
-        return self._count(notice_counters(self._caps, phone_number, now), now)
+        return self._count(lambda shard: notice_counters(self._caps, phone_number, now, shard), now)
 
-    def _count(self, counters: list[tuple[str, str, int]], now: float) -> SendPermit:
-        """One more in every counter, each below its cap, or in none (one transaction)."""
+    def _count(self, counters_on: Counters, now: float) -> SendPermit:
+        """One more in every counter of `counters_on(shard)`, each below its cap, or in none
+        (one transaction); the budget through a shard that has room."""
         ttl = window_start(now, self._caps.window_secs) + self._caps.window_secs + TTL_MARGIN_SECS
-        request: list[Any] = [
+        shards = self._shards_to_try(now)
+        conflicts = 0
+        while True:
+            counters = counters_on(shards[0])
+            # The token makes botocore's own retries of one attempt idempotent.
+            request = self._request(counters, ttl)
+            reasons = transact_write(self._client, request, token=str(uuid.uuid4()))
+            if reasons is None:
+                self._metric(METRIC_ADMITTED)
+                return SendPermit(tuple(key for _, key, _ in counters))
+            refused = [
+                layer
+                for (layer, _, _), reason in zip(counters, reasons, strict=False)
+                if reason == REASON_CONDITION_FAILED
+            ]
+            if GLOBAL in refused:  # this shard of the budget is spent: the next one
+                self._mark_full(now, shards.pop(0))
+                if shards and refused == [GLOBAL]:
+                    continue
+                if shards:  # another layer refuses as well: the budget may not be spent
+                    refused.remove(GLOBAL)
+            if refused:
+                raise self._refused(refused, now)
+            if any(reason in UNAVAILABLE_REASONS for reason in reasons):
+                raise StorageUnavailable()
+            if REASON_CONFLICT not in reasons:
+                logger.error("send limits transaction cancelled", extra={"reasons": reasons})
+                raise StorageUnavailable()
+            conflicts += 1
+            if conflicts >= CONFLICT_RETRIES:
+                raise StorageUnavailable()
+            shards.append(shards.pop(0))  # retry on another shard, if there is one
+            time.sleep(min(0.2, 0.01 * 2**conflicts) * (0.5 + secrets.randbelow(1000) / 1000))
+
+    def _request(self, counters: list[tuple[str, str, int]], ttl: int) -> list[Any]:
+        return [
             {
                 "Update": update_request(
                     self._table,
@@ -120,26 +177,24 @@ class DynamoSendLimits:
             }
             for _, key, cap in counters
         ]
-        for attempt in range(CONFLICT_RETRIES):
-            # The token makes botocore's own retries of one attempt idempotent.
-            reasons = transact_write(self._client, request, token=str(uuid.uuid4()))
-            if reasons is None:
-                self._metric(METRIC_ADMITTED)
-                return SendPermit(tuple(key for _, key, _ in counters))
-            refused = [
-                layer
-                for (layer, _, _), reason in zip(counters, reasons, strict=False)
-                if reason == REASON_CONDITION_FAILED
-            ]
-            if refused:
-                raise self._refused(refused, now)
-            if any(reason in UNAVAILABLE_REASONS for reason in reasons):
-                raise StorageUnavailable()
-            if REASON_CONFLICT not in reasons:
-                logger.error("send limits transaction cancelled", extra={"reasons": reasons})
-                raise StorageUnavailable()
-            time.sleep(min(0.2, 0.01 * 2**attempt) * (0.5 + secrets.randbelow(1000) / 1000))
-        raise StorageUnavailable()
+
+    def _shards_to_try(self, now: float) -> list[int]:
+        """The budget shards not known to be full this window, in random order; when all are,
+        one at random (it answers the refusal, and finds a count given back since)."""
+        window = window_start(now, self._caps.window_secs)
+        count = len(budget_shard_caps(self._caps))
+        with self._lock:
+            full = self._full_shards if self._full_window == window else set()
+            shards = [shard for shard in range(count) if shard not in full]
+        _random.shuffle(shards)
+        return shards or [secrets.randbelow(count)]
+
+    def _mark_full(self, now: float, shard: int) -> None:
+        window = window_start(now, self._caps.window_secs)
+        with self._lock:
+            if self._full_window != window:
+                self._full_window, self._full_shards = window, set()
+            self._full_shards.add(shard)
 
     def _refused(self, layers: list[str], now: float) -> SendLimitReached | SendBudgetExhausted:
         error = refusal(layers, self._caps, now)
