@@ -129,7 +129,7 @@ class Settings(BaseModel):
     def _two_letter_countries(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if not value:
             raise ValueError("name at least one country")
-        malformed = [code for code in value if not (len(code) == 2 and code.isalpha())]
+        malformed = [c for c in value if not (len(c) == 2 and c.isascii() and c.isalpha())]
         if malformed:
             raise ValueError(f"{', '.join(malformed)}: not ISO 3166 alpha-2 codes")
         return value

@@ -62,8 +62,8 @@ class RestResolver(APIGatewayRestResolver):
     """Powertools' REST resolver, whose OpenAPI document names the bearer scheme.
 
     The scheme is added when a document is asked for (devtools/openapi.py), not configured at
-    cold start: its model loads Powertools' OpenAPI models, which no request needs and which
-    cost a handler's cold start more than all of phoneverify (docs/performance.md).
+    cold start: its model would load Powertools' OpenAPI models (dozens of pydantic models)
+    into every handler's init, and no request needs them (docs/performance.md).
     """
 
     def get_openapi_schema(self, **kwargs: Any) -> Any:
