@@ -40,7 +40,10 @@ class Report:
     hot_path: dict[str, float] = field(default_factory=dict)
 
     def ratio(self, name: str, bare: str) -> float:
-        return self.cold_starts[name].cpu / self.cold_starts[bare].cpu
+        """The median of each round's ratio: a round measures both one after the other, so
+        a busy spell of the machine weighs on both alike and cancels out."""
+        pairs = zip(self.cold_starts[name].cpu_ms, self.cold_starts[bare].cpu_ms, strict=True)
+        return statistics.median(mine / theirs for mine, theirs in pairs)
 
     def memory_ratio(self, name: str, bare: str) -> float:
         return self.cold_starts[name].rss / self.cold_starts[bare].rss
@@ -72,12 +75,13 @@ class Report:
             "CPU time and peak memory (RSS) of a fresh interpreter that imports the handler and",
             "creates its DynamoDB client (Lambda's init), on the layer as `sam build` ships it",
             "(layers/common/Makefile, built for this machine's architecture), with only what",
-            "Lambda puts on the path. Medians of "
-            f"{self.rounds} interleaved rounds. The ratios are to the two bare handlers: a",
-            "boto3 DynamoDB client alone, and a Powertools resolver validating a pydantic body",
-            "with a boto3 DynamoDB client (the least a handler of this design can load; target",
-            "1.25x). *First request* adds building everything the handler's requests build",
-            "(flows, adapters, PyJWT, bcrypt, httpx...), which Lambda pays on the first call.",
+            f"Lambda puts on the path. {self.rounds} interleaved rounds: medians, and for each",
+            "ratio the median of the rounds' ratios (a busy spell weighs on both alike).",
+            "The ratios are to the two bare handlers: a boto3 DynamoDB client alone, and a",
+            "Powertools resolver validating a pydantic body with a boto3 DynamoDB client (the",
+            "least a handler of this design can load; target 1.25x). *First request* adds",
+            "building everything the handler's requests build (flows, adapters, PyJWT, bcrypt,",
+            "httpx...), which Lambda pays on the first call (median).",
             "",
         ]
         if not self.cold_starts:

@@ -24,8 +24,9 @@ from tests.support.stacks import running_stack
 ROOT = Path(__file__).resolve().parents[1]
 BUILT_LAYER = ROOT / ".aws-sam" / "build" / "CommonLayer"  # `make build`, for arm64
 LAYER_LIMIT_BYTES = 20 * 1000 * 1000
-# Init CPU of every handler against the bare Powertools + pydantic one (medians). The quick
-# mode has one sample of each, which a busy machine can skew: it checks only gross regressions.
+# Init CPU of every handler against the bare Powertools + pydantic one (the median of the
+# rounds' ratios). The quick mode has one sample of each, which a busy machine can skew: it
+# checks only gross regressions.
 MAX_INIT_RATIO = 1.25
 MAX_INIT_RATIO_QUICK = 2.0
 
