@@ -50,6 +50,7 @@ test: $(STAMP)  ## everything: lint, types, template checks, unit, integration, 
 	npm ci --no-audit --no-fund --loglevel=error  # axe-core, pinned, for the page's accessibility tests
 	$(MAKE) --no-print-directory lint typecheck validate
 	$(PY) -m pytest
+	$(PY) -m pytest benchmarks --quick -p no:cacheprovider  # make bench, once, so it cannot rot
 
 test-unit: $(STAMP)  ## fast tests with in-memory fakes
 	$(PY) -m pytest tests/unit
@@ -67,8 +68,9 @@ validate: $(STAMP)  ## sam validate --lint (offline)
 build: $(STAMP)  ## sam build: arm64 python3.13 artifacts in .aws-sam/
 	$(VENV)/bin/sam build --template template.yaml
 
-bench: $(STAMP)  ## speed and memory targets
-	$(PY) -m pytest benchmarks -s -p no:cacheprovider
+# Builds first: the layer size is the deployed (arm64) one's. Writes docs/benchmarks.md.
+bench: build  ## cold starts, layer size, round trips, local login time: docs/benchmarks.md
+	$(PY) -m pytest benchmarks -p no:cacheprovider
 
 clean:  ## remove the venv, caches and build output
 	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .local

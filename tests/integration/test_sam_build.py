@@ -73,3 +73,29 @@ def test_native_dependencies_are_built_for_arm64_python313(built: Path) -> None:
     for library in natives:
         assert elf_machine(library) == ELF_MACHINE_AARCH64, library
     assert any("cpython-313-aarch64" in p.name for p in natives)
+
+
+def test_the_layer_is_under_20_mb_unzipped(built: Path) -> None:
+    layer = built / "CommonLayer"
+    unzipped = sum(f.stat().st_size for f in layer.rglob("*") if f.is_file())
+    assert unzipped <= 20 * 1000 * 1000, f"{unzipped / 1e6:.1f} MB"
+    # the 15 MB of cryptography (and cffi) ship with the webhook function alone
+    assert not (layer / "python" / "cryptography").exists()
+    assert (built / "TelnyxWebhookFunction" / "cryptography").is_dir()
+    # phonenumberslite: no geocoding or carrier data
+    assert (layer / "python" / "phonenumbers").is_dir()
+    assert not (layer / "python" / "phonenumbers" / "geodata").exists()
+
+
+def test_the_layer_ships_bytecode_that_stays_valid_in_read_only_opt(built: Path) -> None:
+    layer = built / "CommonLayer" / "python"
+    # phoneverify: sources, and bytecode checked by hash only (flags 0b01: a hash, unchecked),
+    # so a zip's rounded mtimes cannot make Lambda compile it again at every cold start
+    for source in (layer / "phoneverify").rglob("*.py"):
+        cached = source.parent / "__pycache__" / f"{source.stem}.cpython-313.pyc"
+        assert cached.is_file(), source
+        assert int.from_bytes(cached.read_bytes()[4:8], "little") == 0b01, cached
+    # the dependencies: bytecode beside where their sources were, which are left out
+    assert (layer / "pydantic" / "main.pyc").is_file()
+    assert not (layer / "pydantic" / "main.py").exists()
+    assert not list((layer / "aws_lambda_powertools").rglob("*.py"))

@@ -1,4 +1,5 @@
-"""The layer ships exactly the runtime dependencies pyproject.toml declares."""
+"""The layer and the functions ship exactly the runtime dependencies pyproject.toml declares:
+the layer what every function shares, a function's own requirements.txt what only it needs."""
 
 from __future__ import annotations
 
@@ -8,12 +9,31 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_layer_requirements_match_pyproject_dependencies() -> None:
-    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    layer = [
+def requirements(path: Path) -> list[str]:
+    return [
         line.strip()
-        for line in (ROOT / "layers/common/requirements.txt").read_text().splitlines()
+        for line in path.read_text().splitlines()
         if line.strip() and not line.startswith("#")
     ]
-    assert sorted(layer) == sorted(declared)
-    assert not any(req.startswith("boto3") for req in layer)  # the runtime provides boto3
+
+
+def test_layer_and_function_requirements_are_the_pyproject_dependencies() -> None:
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    layer = requirements(ROOT / "layers/common/requirements.txt")
+    own = [req for path in ROOT.glob("functions/*/requirements.txt") for req in requirements(path)]
+    assert sorted(layer + own) == sorted(declared)
+    assert not set(layer) & set(own)  # each dependency ships once
+    assert not any(req.startswith("boto3") for req in layer + own)  # the runtime provides it
+
+
+def test_the_layer_leaves_out_what_only_the_webhook_needs() -> None:
+    layer = requirements(ROOT / "layers/common/requirements.txt")
+    # 15 MB with cffi, and only the webhook function verifies signatures
+    assert not any(req.startswith("cryptography") for req in layer)
+    assert any(
+        req.startswith("cryptography")
+        for req in requirements(ROOT / "functions/webhook_telnyx/requirements.txt")
+    )
+    # the same API as phonenumbers without 20 MB of geocoding and carrier data
+    assert any(req.startswith("phonenumberslite==") for req in layer)
+    assert not any(req.startswith("phonenumbers==") for req in layer)

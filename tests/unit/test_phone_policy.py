@@ -7,7 +7,7 @@ import phonenumbers
 import pytest
 from phonenumbers import PhoneNumberType
 
-from phoneverify.config import ConfigurationError, Settings
+from phoneverify.config import CodeSettings, ConfigurationError, Settings
 from phoneverify.domain.errors import (
     AccountPhoneNotAllowed,
     InvalidPhoneNumber,
@@ -128,10 +128,18 @@ def test_a_configured_list_replaces_the_default() -> None:
 
 
 def test_settings_read_the_allowed_countries() -> None:
-    settings = Settings.from_env({**VALID, "ALLOWED_COUNTRIES": " us, br ,"})
+    code_env = {**VALID, "RATE_LIMITS_TABLE": "RateLimitsTable"}
+    settings = CodeSettings.from_env({**code_env, "ALLOWED_COUNTRIES": " us, br ,"})
     assert settings.allowed_countries == ("US", "BR")
-    assert set(Settings.from_env(VALID).allowed_countries) == DEFAULT_PHONE_POLICY.allowed_countries
+    defaults = CodeSettings.from_env(code_env).allowed_countries
+    assert set(defaults) == DEFAULT_PHONE_POLICY.allowed_countries
     for wrong in ("US,XX", "USA", ","):
+        with pytest.raises(ConfigurationError, match="ALLOWED_COUNTRIES"):
+            CodeSettings.from_env({**code_env, "ALLOWED_COUNTRIES": wrong})
+    with pytest.raises(ConfigurationError, match="DEFAULT_PHONE_REGION"):
+        CodeSettings.from_env({**code_env, "DEFAULT_PHONE_REGION": "XX"})
+    # Functions that read no phone number check only the form (they never load phonenumbers)
+    for wrong in ("USA", ","):
         with pytest.raises(ConfigurationError, match="ALLOWED_COUNTRIES"):
             Settings.from_env({**VALID, "ALLOWED_COUNTRIES": wrong})
 

@@ -15,13 +15,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Self
 
-import phonenumbers
-from pydantic import BaseModel, ConfigDict, Field, Json, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    Json,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from phoneverify.domain.channels import DEFAULT_CALL_COUNTRIES
 from phoneverify.domain.errors import InvalidRequest
 from phoneverify.domain.money import parse_decimal, parse_money
-from phoneverify.domain.phones import DEFAULT_ALLOWED_COUNTRIES
+from phoneverify.domain.regions import DEFAULT_ALLOWED_COUNTRIES
 
 NonEmpty = Annotated[str, Field(min_length=1)]
 SsmName = Annotated[str, Field(pattern=r"^/[A-Za-z0-9_./-]+$")]
@@ -32,7 +39,11 @@ class ConfigurationError(RuntimeError):
 
 
 class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore", alias_generator=str.upper)
+    # defer_build: a function validates one settings type; the schemas of the others (each
+    # repeats these 80 fields) are never built at its cold start.
+    model_config = ConfigDict(
+        frozen=True, extra="ignore", alias_generator=str.upper, defer_build=True
+    )
 
     users_table: NonEmpty
     verifications_table: NonEmpty
@@ -132,13 +143,6 @@ class Settings(BaseModel):
             raise ValueError('name the frontend\'s origin (https://host[:port]), not "*"')
         return value
 
-    @field_validator("default_phone_region")
-    @classmethod
-    def _known_region(cls, value: str) -> str:
-        if value not in phonenumbers.SUPPORTED_REGIONS:
-            raise ValueError(f"{value} is not a region phonenumbers knows")
-        return value
-
     @field_validator("allowed_countries", "call_allowed_countries", mode="before")
     @classmethod
     def _split_countries(cls, value: object) -> object:
@@ -148,14 +152,12 @@ class Settings(BaseModel):
 
     @field_validator("allowed_countries", "call_allowed_countries")
     @classmethod
-    def _known_countries(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+    def _two_letter_countries(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if not value:
             raise ValueError("name at least one country")
-        unknown = [code for code in value if code not in phonenumbers.SUPPORTED_REGIONS]
-        if unknown:
-            raise ValueError(
-                f"{', '.join(unknown)}: not ISO 3166 alpha-2 regions phonenumbers knows"
-            )
+        malformed = [c for c in value if not (len(c) == 2 and c.isascii() and c.isalpha())]
+        if malformed:
+            raise ValueError(f"{', '.join(malformed)}: not ISO 3166 alpha-2 codes")
         return value
 
     @field_validator("payment_thresholds", "payment_cumulative_limits")
@@ -192,9 +194,34 @@ class Settings(BaseModel):
 
 class CodeSettings(Settings):
     """Functions that send or check codes: the abuse controls' table (send limits, the SMS
-    budget, wrong codes per account, password throttling)."""
+    budget, wrong codes per account, password throttling). They alone read phone numbers, so
+    they alone check ALLOWED_COUNTRIES and DEFAULT_PHONE_REGION against the regions
+    phonenumbers knows: the other functions never load it (docs/performance.md)."""
 
     rate_limits_table: NonEmpty
+
+    @model_validator(mode="after")
+    def _known_regions(self) -> Self:
+        import phonenumbers
+
+        known = phonenumbers.SUPPORTED_REGIONS
+        if self.default_phone_region not in known:
+            raise ValueError(
+                f"DEFAULT_PHONE_REGION: {self.default_phone_region} is not a region "
+                "phonenumbers knows"
+            )
+        unknown = [
+            code
+            for code in (*self.allowed_countries, *self.call_allowed_countries)
+            if code not in known
+        ]
+        if unknown:
+            raise ValueError(
+                f"ALLOWED_COUNTRIES, CALL_ALLOWED_COUNTRIES: {', '.join(unknown)}: not ISO "
+                "3166 alpha-2 regions "
+                "phonenumbers knows"
+            )
+        return self
 
 
 class TokenSettings(Settings):

@@ -9,6 +9,7 @@ import phonenumbers
 from phonenumbers import PhoneNumber, PhoneNumberType
 
 from phoneverify.domain.errors import InvalidPhoneNumber, PhoneNotAllowed
+from phoneverify.domain.regions import DEFAULT_ALLOWED_COUNTRIES
 
 # Types that can receive an SMS. In the NANP (+1) phonenumbers cannot tell mobile from fixed
 # line, so US numbers are FIXED_LINE_OR_MOBILE; the 555-01XX numbers reserved for fiction
@@ -19,11 +20,6 @@ SMS_CAPABLE_TYPES: frozenset[int] = frozenset(
     {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
 )
 
-# Destinations codes may go to unless configured otherwise (ALLOWED_COUNTRIES): ISO 3166
-# alpha-2, as phonenumbers names regions (+1 876 is JM, not US; +44 7911 is GG, not GB).
-DEFAULT_ALLOWED_COUNTRIES = frozenset(
-    {"US", "CA", "GB", "IE", "DE", "FR", "NL", "ES", "IT", "AU", "NZ"}
-)
 
 # Country calling codes of no country: satellite (+870 Inmarsat, +881 GMSS), international
 # networks (+882, +883), international freephone, shared-cost and premium-rate services

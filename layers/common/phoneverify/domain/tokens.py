@@ -12,8 +12,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import jwt
-
 from phoneverify.domain.clock import Clock
 
 ALGORITHM = "HS256"
@@ -76,6 +74,10 @@ class AccessTokenIssuer:
         ttl_seconds: int,
         clock: Clock,
     ) -> None:
+        # PyJWT loads when an issuer is built (runtime.py builds one for the functions that
+        # issue or check tokens), not when a module names these types.
+        import jwt  # noqa: F401
+
         self._secret = signing_secret
         self._issuer = issuer
         self._audience = audience
@@ -91,6 +93,8 @@ class AccessTokenIssuer:
     def issue_access_token(self, subject: str, generation: int) -> AccessToken:
         """A token for `subject`, stamped with the account's token generation now (0 for an
         account that never ended all its tokens)."""
+        import jwt
+
         now = int(self._clock.now())
         claims = {
             "sub": subject,
@@ -110,6 +114,8 @@ class AccessTokenIssuer:
         Raises InvalidToken (with its reason) for anything else. Whether the token was ended
         since is not known here: see TokenRevocations.
         """
+        import jwt
+
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,

@@ -17,7 +17,6 @@ from aws_lambda_powertools.event_handler import (
     LambdaFunctionUrlResolver,
 )
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
-from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -59,9 +58,25 @@ def _unreadable_body(event: dict[str, Any]) -> tuple[int, dict[str, str]] | None
     return None
 
 
+class RestResolver(APIGatewayRestResolver):
+    """Powertools' REST resolver, whose OpenAPI document names the bearer scheme.
+
+    The scheme is added when a document is asked for (devtools/openapi.py), not configured at
+    cold start: its model would load Powertools' OpenAPI models (dozens of pydantic models)
+    into every handler's init, and no request needs them (docs/performance.md).
+    """
+
+    def get_openapi_schema(self, **kwargs: Any) -> Any:
+        if not kwargs.get("security_schemes"):
+            from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
+            kwargs["security_schemes"] = {BEARER_SCHEME: HTTPBearer()}
+        return super().get_openapi_schema(**kwargs)
+
+
 def http_app(allowed_origin: str) -> APIGatewayRestResolver:
     """A resolver with validation, CORS and the domain-error mapping registered."""
-    app = APIGatewayRestResolver(
+    app = RestResolver(
         enable_validation=True,
         cors=CORSConfig(
             allow_origin=allowed_origin,
@@ -69,7 +84,6 @@ def http_app(allowed_origin: str) -> APIGatewayRestResolver:
             max_age=600,
         ),
     )
-    app.configure_openapi(security_schemes={BEARER_SCHEME: HTTPBearer()})
     register_error_handlers(app)
     return app
 

@@ -48,7 +48,8 @@ ChannelField = Annotated[
 
 
 class RequestModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # defer_build: a handler builds the validators of its own bodies only.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
 
 class LoginRequest(RequestModel):

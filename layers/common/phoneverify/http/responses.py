@@ -4,23 +4,28 @@ has response schemas), built from the flows' results. The fields are the contrac
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from phoneverify.domain.models import Channel, DeliveryStatus, StepUpReason
-from phoneverify.domain.tokens import AccessToken
-from phoneverify.flows.any_flow import ChallengeState
-from phoneverify.flows.challenges import OpenedChallenge, Resent
-from phoneverify.flows.login import SecondFactorRequired
-from phoneverify.flows.password_reset import PasswordResetDone
-from phoneverify.flows.payment import PaymentAnswer, PaymentCompleted
-from phoneverify.flows.registration import Registered, RegistrationStarted
-from phoneverify.flows.sessions import LoggedOut
+
+# The flows' results are only named here: a handler imports this module at cold start, and
+# loads a flow (with bcrypt, phonenumbers, PyJWT...) only when it builds it (runtime.py).
+if TYPE_CHECKING:
+    from phoneverify.domain.tokens import AccessToken
+    from phoneverify.flows.any_flow import ChallengeState
+    from phoneverify.flows.challenges import OpenedChallenge, Resent
+    from phoneverify.flows.login import SecondFactorRequired
+    from phoneverify.flows.password_reset import PasswordResetDone
+    from phoneverify.flows.payment import PaymentAnswer
+    from phoneverify.flows.registration import Registered, RegistrationStarted
+    from phoneverify.flows.sessions import LoggedOut
 
 
 class ResponseModel(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    # defer_build: a handler builds the serializers of its own answers only.
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
 
 class TokenResponse(ResponseModel):
@@ -136,6 +141,8 @@ def challenge_response(challenge: OpenedChallenge) -> ChallengeResponse:
 def login_response(
     result: AccessToken | SecondFactorRequired,
 ) -> TokenResponse | SecondFactorResponse:
+    from phoneverify.flows.login import SecondFactorRequired
+
     if isinstance(result, SecondFactorRequired):
         return SecondFactorResponse(**_challenge_fields(result.challenge))
     return token_response(result)
@@ -171,6 +178,8 @@ def logged_out_response(_: LoggedOut) -> LoggedOutResponse:
 def payment_response(
     result: PaymentAnswer,
 ) -> PaymentCompletedResponse | PaymentVerificationResponse:
+    from phoneverify.flows.payment import PaymentCompleted
+
     if isinstance(result, PaymentCompleted):
         return PaymentCompletedResponse(
             payment_id=result.payment_id,

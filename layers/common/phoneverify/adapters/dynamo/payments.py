@@ -11,18 +11,6 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyInconsistentStateError,
-    IdempotencyPersistenceLayerError,
-    IdempotencyValidationError,
-)
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from phoneverify.adapters.dynamo.toolkit import (
     Table,
@@ -42,6 +30,7 @@ from phoneverify.domain.models import Exemption, Payment, PaymentStatus, StepUpR
 from phoneverify.ports import ConditionFailed, PaymentWrite
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
     from mypy_boto3_dynamodb.client import DynamoDBClient
 else:
     DynamoDBClient = Any
@@ -419,6 +408,13 @@ class PowertoolsIdempotentRequests:
     KEY_PREFIX = "payments-initiate"
 
     def __init__(self, client: DynamoDBClient, table: str, expires_after_secs: int) -> None:
+        # Imported here, not with the module: the functions that only read payments
+        # (GET /verify/status) never load Powertools Idempotency (docs/performance.md).
+        from aws_lambda_powertools.utilities.idempotency import (
+            DynamoDBPersistenceLayer,
+            IdempotencyConfig,
+        )
+
         self._store = DynamoDBPersistenceLayer(table_name=table, boto3_client=client)
         self.config = IdempotencyConfig(
             event_key_jmespath="[scope, key]",
@@ -439,6 +435,14 @@ class PowertoolsIdempotentRequests:
         request: Mapping[str, Any],
         compute: Callable[[], dict[str, Any]],
     ) -> dict[str, Any]:
+        from aws_lambda_powertools.utilities.idempotency import idempotent_function
+        from aws_lambda_powertools.utilities.idempotency.exceptions import (
+            IdempotencyAlreadyInProgressError,
+            IdempotencyInconsistentStateError,
+            IdempotencyPersistenceLayerError,
+            IdempotencyValidationError,
+        )
+
         @idempotent_function(  # type: ignore[untyped-decorator]
             data_keyword_argument="data",
             persistence_store=self._store,
