@@ -25,10 +25,9 @@ from pydantic import (
     model_validator,
 )
 
-from phoneverify.domain.channels import DEFAULT_CALL_COUNTRIES
 from phoneverify.domain.errors import InvalidRequest
 from phoneverify.domain.money import parse_decimal, parse_money
-from phoneverify.domain.regions import DEFAULT_ALLOWED_COUNTRIES
+from phoneverify.domain.regions import DEFAULT_ALLOWED_COUNTRIES, DEFAULT_CALL_COUNTRIES
 
 NonEmpty = Annotated[str, Field(min_length=1)]
 SsmName = Annotated[str, Field(pattern=r"^/[A-Za-z0-9_./-]+$")]

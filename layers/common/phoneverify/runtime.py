@@ -9,6 +9,7 @@ flows with fakes instead of using this module.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
     from phoneverify.adapters.websocket import ApiGatewayStatusPush
     from phoneverify.domain.channels import ChannelPolicy
     from phoneverify.domain.clock import Clock
-    from phoneverify.domain.models import FlowKind
+    from phoneverify.domain.models import FlowKind, NoticeEvent
     from phoneverify.domain.passwords import PasswordHasher
     from phoneverify.domain.phones import PhonePolicy
     from phoneverify.domain.tokens import AccessTokenIssuer
@@ -65,6 +66,16 @@ else:
     DynamoDBClient = Any
 
 S = TypeVar("S", bound=Settings)
+
+
+class _DeferredNotices:
+    """AccountNotices that builds the real ones on the first notice."""
+
+    def __init__(self, build: Callable[[], AccountNotices]) -> None:
+        self._build = build
+
+    def notify(self, phone: str, event: NoticeEvent) -> None:
+        self._build().notify(phone, event)
 
 
 class Runtime:
@@ -216,7 +227,8 @@ class Runtime:
             revocations=self.revocations,
             events=self.events,
             clock=self.clock,
-            notices=self.notices,
+            # Built at the first notice: only a logout of every session loads the Telnyx client.
+            notices=_DeferredNotices(lambda: self.notices),
         )
 
     # -- notices (docs/phone-lifecycle.md#notices): SMS to the account's owner -------------

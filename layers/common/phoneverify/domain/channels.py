@@ -15,10 +15,7 @@ import phonenumbers
 
 from phoneverify.domain.errors import ChannelNotAllowed
 from phoneverify.domain.models import Channel, PendingVerification
-
-# Voice calls go to fewer countries than SMS by default: the ones where calls to mobiles
-# cost cents, not dollars (CALL_ALLOWED_COUNTRIES).
-DEFAULT_CALL_COUNTRIES = frozenset({"US", "CA", "GB"})
+from phoneverify.domain.regions import DEFAULT_CALL_COUNTRIES
 
 WHATSAPP_OFF = "WhatsApp is not available. Choose sms or call."
 CALL_REFUSED = "Codes cannot be sent by voice call to this number. Choose sms."

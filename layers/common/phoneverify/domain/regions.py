@@ -9,3 +9,7 @@ from __future__ import annotations
 DEFAULT_ALLOWED_COUNTRIES = frozenset(
     {"US", "CA", "GB", "IE", "DE", "FR", "NL", "ES", "IT", "AU", "NZ"}
 )
+
+# Voice calls go to fewer countries than SMS by default: the ones where calls to mobiles
+# cost cents, not dollars (CALL_ALLOWED_COUNTRIES).
+DEFAULT_CALL_COUNTRIES = frozenset({"US", "CA", "GB"})
