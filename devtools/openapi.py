@@ -80,6 +80,7 @@ WEBHOOK_PATH = "/webhooks/telnyx"
 WEBHOOK_NAME = "telnyxVerifyEvent"
 # What API Gateway itself answers before a function runs (template.yaml GatewayResponses).
 GATEWAY_THROTTLED = "`throttled` (API Gateway stage throttling)"
+GATEWAY_TIMEOUT = "(API Gateway: the function did not answer within its timeout)"
 AUTHORIZER_REFUSED = "`unauthorized` (the token authorizer: no token, or one not valid or ended)"
 ERROR_REF = {"$ref": "#/components/schemas/ErrorResponse"}
 
@@ -128,7 +129,7 @@ def _add_error(operation: dict[str, Any], status: str, codes: str) -> None:
     response = operation["responses"].get(status)
     if response is None:
         operation["responses"][status] = {
-            "description": f"code: {codes}",
+            "description": codes if codes.startswith("(") else f"code: {codes}",
             "content": {"application/json": {"schema": ERROR_REF}},
         }
     elif codes not in response["description"]:
@@ -265,6 +266,7 @@ def build_openapi(
     for route in app.routes:
         for operation in document["paths"].get(route.path, {}).values():
             _add_error(operation, "429", GATEWAY_THROTTLED)
+            _add_error(operation, "504", GATEWAY_TIMEOUT)
             if route.authorizer:  # behind the token authorizer
                 operation["security"] = [{"bearerAuth": []}]
                 _add_error(operation, "401", AUTHORIZER_REFUSED)
