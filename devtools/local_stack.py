@@ -273,7 +273,7 @@ class LocalStack:
                     f"window.PHONE_VERIFY_CONFIG = {json.dumps(self._web_config)};\n"
                 )
         if cfg.serve_openapi:
-            write_site(self._site_dir)
+            write_site(self._site_dir, api_url=f"http://{cfg.host}:{cfg.api_port}")
         return self._site_dir
 
     def _link_websocket(self) -> None:

@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.data_classes import event_source
 from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
     APIGatewayAuthorizerRequestEvent,
     APIGatewayAuthorizerResponse,
+    HttpVerb,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -62,6 +63,9 @@ def lambda_handler(
     event: APIGatewayAuthorizerRequestEvent, context: LambdaContext
 ) -> dict[str, Any]:
     origin = origin_of(event)
+    route = event.parsed_arn
+    if str(route.http_method) not in HttpVerb.__members__:  # e.g. TRACE: no policy can name it
+        raise unauthorized("unsupported method", origin)
     match = BEARER.fullmatch((event.headers.get("Authorization") or "").strip())
     if match is None:
         raise unauthorized("no bearer token", origin)
@@ -72,7 +76,6 @@ def lambda_handler(
     except StorageUnavailable:
         logger.error("token check unavailable: refused", extra={"source_ip": origin.source_ip})
         raise unauthorized("check_unavailable", origin) from None
-    route = event.parsed_arn
     policy = APIGatewayAuthorizerResponse(
         principal_id=claims.subject,
         region=route.region,

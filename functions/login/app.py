@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from phoneverify.config import CodeSettings
+from phoneverify.domain.errors import InvalidCredentials, LoginThrottled
 from phoneverify.http.app import http_app, lambda_handler_for
+from phoneverify.http.operations import SENDS_TO_AN_ACCOUNT_PHONE, documented
 from phoneverify.http.requests import LoginRequest, request_origin
 from phoneverify.http.responses import SecondFactorResponse, TokenResponse, login_response
 from phoneverify.runtime import Runtime
@@ -12,7 +14,12 @@ runtime = Runtime.from_environment(CodeSettings)
 app = http_app(runtime.settings.allowed_origin)
 
 
-@app.post("/login")
+@app.post(
+    "/login",
+    **documented(
+        "loginStart", "Login", InvalidCredentials, LoginThrottled, *SENDS_TO_AN_ACCOUNT_PHONE
+    ),
+)
 def login(body: LoginRequest) -> TokenResponse | SecondFactorResponse:
     started = runtime.login_flow.start(body.email, body.password, request_origin(app), body.channel)
     return login_response(started)

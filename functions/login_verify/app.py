@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from phoneverify.config import CodeSettings
 from phoneverify.http.app import http_app, lambda_handler_for
+from phoneverify.http.operations import CHECKS_A_CODE, documented
 from phoneverify.http.requests import VerifyCodeRequest, request_origin
 from phoneverify.http.responses import TokenResponse, token_response
 from phoneverify.runtime import Runtime
@@ -12,7 +13,7 @@ runtime = Runtime.from_environment(CodeSettings)
 app = http_app(runtime.settings.allowed_origin)
 
 
-@app.post("/login/verify")
+@app.post("/login/verify", **documented("loginVerify", "Login", *CHECKS_A_CODE))
 def login_verify(body: VerifyCodeRequest) -> TokenResponse:
     return token_response(runtime.login_flow.verify(body.flow_id, body.code, request_origin(app)))
 

@@ -5,8 +5,10 @@ it needs its own claims (`jti`, `exp`), which the authorizer does not pass on.""
 from __future__ import annotations
 
 from phoneverify.config import LogoutSettings
+from phoneverify.domain.errors import NotAuthenticated
 from phoneverify.http.app import http_app, lambda_handler_for
 from phoneverify.http.auth import BEARER_REQUIRED, bearer_claims
+from phoneverify.http.operations import documented
 from phoneverify.http.requests import LogoutRequest, request_origin
 from phoneverify.http.responses import LoggedOutResponse, logged_out_response
 from phoneverify.runtime import Runtime
@@ -15,7 +17,7 @@ runtime = Runtime.from_environment(LogoutSettings)
 app = http_app(runtime.settings.allowed_origin)
 
 
-@app.post("/logout", security=BEARER_REQUIRED)
+@app.post("/logout", security=BEARER_REQUIRED, **documented("logout", "Sessions", NotAuthenticated))
 def logout(body: LogoutRequest) -> LoggedOutResponse:
     sessions = runtime.logout_sessions
     claims = bearer_claims(app, sessions)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from phoneverify.config import CodeSettings
 from phoneverify.http.app import http_app, lambda_handler_for
+from phoneverify.http.operations import RESENDS_A_CODE, documented
 from phoneverify.http.requests import ResendRequest, request_origin
 from phoneverify.http.responses import ResentResponse, resent_response
 from phoneverify.runtime import Runtime
@@ -12,7 +13,9 @@ runtime = Runtime.from_environment(CodeSettings)
 app = http_app(runtime.settings.allowed_origin)
 
 
-@app.post("/password/reset/resend")
+@app.post(
+    "/password/reset/resend", **documented("passwordResetResend", "Password reset", *RESENDS_A_CODE)
+)
 def password_reset_resend(body: ResendRequest) -> ResentResponse:
     return resent_response(
         runtime.password_reset_flow.resend(body.flow_id, request_origin(app), body.channel)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from phoneverify.config import CodeSettings
+from phoneverify.domain.errors import WeakPassword
 from phoneverify.http.app import http_app, lambda_handler_for
+from phoneverify.http.operations import CHECKS_A_CODE, documented
 from phoneverify.http.requests import PasswordResetVerifyRequest, request_origin
 from phoneverify.http.responses import PasswordResetResponse, password_reset_response
 from phoneverify.runtime import Runtime
@@ -12,7 +14,10 @@ runtime = Runtime.from_environment(CodeSettings)
 app = http_app(runtime.settings.allowed_origin)
 
 
-@app.post("/password/reset/verify")
+@app.post(
+    "/password/reset/verify",
+    **documented("passwordResetVerify", "Password reset", *CHECKS_A_CODE, WeakPassword),
+)
 def password_reset_verify(body: PasswordResetVerifyRequest) -> PasswordResetResponse:
     done = runtime.password_reset_flow.verify(
         body.flow_id, body.code, body.new_password, request_origin(app)

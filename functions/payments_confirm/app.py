@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from phoneverify.config import PaymentSettings
+from phoneverify.domain.errors import (
+    ConfirmationInProgress,
+    NotAuthenticated,
+    PaymentDeclined,
+    PaymentDetailsChanged,
+    PaymentNotFound,
+    PaymentNotPending,
+)
 from phoneverify.http.app import http_app, lambda_handler_for
 from phoneverify.http.auth import authenticated_user
+from phoneverify.http.operations import CHECKS_A_CODE, documented
 from phoneverify.http.requests import PaymentConfirmRequest, request_origin
 from phoneverify.http.responses import PaymentCompletedResponse
 from phoneverify.runtime import Runtime
@@ -13,7 +22,20 @@ runtime = Runtime.from_environment(PaymentSettings)
 app = http_app(runtime.settings.allowed_origin)
 
 
-@app.post("/payments/confirm")
+@app.post(
+    "/payments/confirm",
+    **documented(
+        "paymentsConfirm",
+        "Payments",
+        NotAuthenticated,
+        PaymentNotFound,
+        PaymentNotPending,
+        PaymentDetailsChanged,
+        PaymentDeclined,
+        ConfirmationInProgress,
+        *CHECKS_A_CODE,
+    ),
+)
 def payments_confirm(body: PaymentConfirmRequest) -> PaymentCompletedResponse:
     completed = runtime.payment_flow.confirm(
         authenticated_user(app), body.payment_id, body.code, request_origin(app)

@@ -4,10 +4,23 @@ threshold. Behind the JWT authorizer; optional Idempotency-Key header."""
 from __future__ import annotations
 
 from phoneverify.config import PaymentSettings
+from phoneverify.domain.errors import (
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+    NotAuthenticated,
+    PaymentDeclined,
+    PhoneRequiredForPayment,
+)
 from phoneverify.flows.payment import PaymentOrder
 from phoneverify.http.app import http_app, lambda_handler_for
 from phoneverify.http.auth import authenticated_user
-from phoneverify.http.requests import PaymentInitiateRequest, idempotency_key, request_origin
+from phoneverify.http.operations import SENDS_TO_AN_ACCOUNT_PHONE, documented
+from phoneverify.http.requests import (
+    IDEMPOTENCY_KEY_PARAMETER,
+    PaymentInitiateRequest,
+    idempotency_key,
+    request_origin,
+)
 from phoneverify.http.responses import (
     PaymentCompletedResponse,
     PaymentVerificationResponse,
@@ -19,7 +32,20 @@ runtime = Runtime.from_environment(PaymentSettings)
 app = http_app(runtime.settings.allowed_origin)
 
 
-@app.post("/payments/initiate")
+@app.post(
+    "/payments/initiate",
+    **documented(
+        "paymentsInitiate",
+        "Payments",
+        NotAuthenticated,
+        PhoneRequiredForPayment,
+        PaymentDeclined,
+        IdempotencyKeyReused,
+        IdempotencyKeyInUse,
+        *SENDS_TO_AN_ACCOUNT_PHONE,
+        headers=(IDEMPOTENCY_KEY_PARAMETER,),
+    ),
+)
 def payments_initiate(
     body: PaymentInitiateRequest,
 ) -> PaymentCompletedResponse | PaymentVerificationResponse:

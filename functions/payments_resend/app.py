@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from phoneverify.config import PaymentSettings
+from phoneverify.domain.errors import NotAuthenticated, PaymentNotFound, PaymentNotPending
 from phoneverify.http.app import http_app, lambda_handler_for
 from phoneverify.http.auth import authenticated_user
+from phoneverify.http.operations import RESENDS_A_CODE, documented
 from phoneverify.http.requests import PaymentResendRequest, request_origin
 from phoneverify.http.responses import ResentResponse, resent_response
 from phoneverify.runtime import Runtime
@@ -13,7 +15,17 @@ runtime = Runtime.from_environment(PaymentSettings)
 app = http_app(runtime.settings.allowed_origin)
 
 
-@app.post("/payments/resend")
+@app.post(
+    "/payments/resend",
+    **documented(
+        "paymentsResend",
+        "Payments",
+        NotAuthenticated,
+        PaymentNotFound,
+        PaymentNotPending,
+        *RESENDS_A_CODE,
+    ),
+)
 def payments_resend(body: PaymentResendRequest) -> ResentResponse:
     resent = runtime.payment_flow.resend(
         authenticated_user(app), body.payment_id, request_origin(app), body.channel

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from phoneverify.config import CodeSettings
+from phoneverify.domain.errors import InvalidPhoneNumber, PhoneNotAllowed, WeakPassword
 from phoneverify.http.app import http_app, lambda_handler_for
+from phoneverify.http.operations import OPENS_A_CHALLENGE, documented
 from phoneverify.http.requests import RegisterStartRequest, request_origin
 from phoneverify.http.responses import RegistrationStartedResponse, registration_started_response
 from phoneverify.runtime import Runtime
@@ -12,7 +14,17 @@ runtime = Runtime.from_environment(CodeSettings)
 app = http_app(runtime.settings.allowed_origin)
 
 
-@app.post("/register/start")
+@app.post(
+    "/register/start",
+    **documented(
+        "registerStart",
+        "Registration",
+        InvalidPhoneNumber,
+        PhoneNotAllowed,
+        WeakPassword,
+        *OPENS_A_CHALLENGE,
+    ),
+)
 def register_start(body: RegisterStartRequest) -> RegistrationStartedResponse:
     started = runtime.registration_flow.start(
         body.name, body.email, body.phone_number, body.password, request_origin(app), body.channel

@@ -7,8 +7,10 @@ payment (this route is open, so the token is checked here rather than by the aut
 from __future__ import annotations
 
 from phoneverify.config import CancelSettings
+from phoneverify.domain.errors import NotAuthenticated, PaymentNotFound
 from phoneverify.http.app import http_app, lambda_handler_for
-from phoneverify.http.auth import bearer_user
+from phoneverify.http.auth import BEARER_OPTIONAL, bearer_user
+from phoneverify.http.operations import documented
 from phoneverify.http.requests import CancelRequest, request_origin
 from phoneverify.http.responses import CancelledResponse
 from phoneverify.runtime import Runtime
@@ -17,7 +19,11 @@ runtime = Runtime.from_environment(CancelSettings)
 app = http_app(runtime.settings.allowed_origin)
 
 
-@app.post("/verify/cancel")
+@app.post(
+    "/verify/cancel",
+    security=BEARER_OPTIONAL,
+    **documented("verifyCancel", "Verifications", NotAuthenticated, PaymentNotFound),
+)
 def verify_cancel(body: CancelRequest) -> CancelledResponse:
     origin = request_origin(app)
     kind, target = body.target()

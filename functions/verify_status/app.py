@@ -8,8 +8,10 @@ is open, so the token is checked here, as /verify/cancel does).
 from __future__ import annotations
 
 from phoneverify.config import StatusSettings
+from phoneverify.domain.errors import NotAuthenticated, PaymentNotFound, VerificationNotFound
 from phoneverify.http.app import http_app, lambda_handler_for
-from phoneverify.http.auth import bearer_user
+from phoneverify.http.auth import BEARER_OPTIONAL, bearer_user
+from phoneverify.http.operations import documented
 from phoneverify.http.requests import FlowIdQuery, PaymentIdQuery, one_target
 from phoneverify.http.responses import StatusResponse, status_response
 from phoneverify.runtime import Runtime
@@ -18,7 +20,13 @@ runtime = Runtime.from_environment(StatusSettings)
 app = http_app(runtime.settings.allowed_origin)
 
 
-@app.get("/verify/status")
+@app.get(
+    "/verify/status",
+    security=BEARER_OPTIONAL,
+    **documented(
+        "verifyStatus", "Verifications", NotAuthenticated, VerificationNotFound, PaymentNotFound
+    ),
+)
 def verify_status(flow_id: FlowIdQuery = None, payment_id: PaymentIdQuery = None) -> StatusResponse:
     kind, target = one_target(flow_id, payment_id)
     if kind == "payment_id":

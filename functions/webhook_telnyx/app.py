@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from phoneverify.config import WebhookSettings
+from phoneverify.domain.errors import InvalidWebhookSignature
 from phoneverify.http.app import function_url_app, lambda_handler_for
+from phoneverify.http.operations import documented
 from phoneverify.http.requests import function_url_origin, raw_body
 from phoneverify.http.responses import ReceivedResponse
 from phoneverify.runtime import Runtime
@@ -12,9 +14,18 @@ runtime = Runtime.from_environment(WebhookSettings)
 app = function_url_app()
 
 
-# The function URL's root; the second path serves a URL configured with the path appended.
-@app.post("/")
-@app.post("/webhooks/telnyx")
+# The function URL's root; the second path serves a URL configured with the path appended
+# (the OpenAPI document shows it under `webhooks`: devtools/openapi.py).
+@app.post("/", **documented("telnyxWebhookAtRoot", "Webhooks", InvalidWebhookSignature))
+@app.post(
+    "/webhooks/telnyx",
+    **documented(
+        "telnyxWebhook",
+        "Webhooks",
+        InvalidWebhookSignature,
+        description="Accepted (a repeated delivery too)",
+    ),
+)
 def webhook_telnyx() -> ReceivedResponse:
     runtime.telnyx_webhooks.receive(
         raw_body(app), app.current_event.headers, function_url_origin(app)

@@ -25,7 +25,7 @@ CASES = [
         "/login",
         "application/json",
         json.dumps({"email": "a@b.c", "password": "x" * 40_000}),
-        400,
+        413,
         "body_too_large",
     ),
     (
@@ -69,3 +69,32 @@ def test_bad_requests_get_a_clear_4xx(
     payload = response.json()
     assert payload["code"] == code
     assert payload["error"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "message"),
+    [
+        ("/login/verify", {"flow_id": "short", "code": "123456"}, "flow_id must be at least 20"),
+        (
+            "/login/verify",
+            {"flow_id": "A" * 43, "code": "12a456"},
+            "code must contain only the digits 0-9",
+        ),
+        ("/login", {"email": "a@b.c"}, "password is required"),
+        ("/logout", {"all": "yes"}, "all must be true or false"),
+    ],
+)
+def test_refusals_say_in_plain_words_which_field_and_what_it_must_be(
+    target: Target, path: str, body: dict[str, object], message: str
+) -> None:
+    response = target.api.post(path, json=body)
+    assert response.status_code == 400, response.text
+    assert message in response.json()["error"]
+    assert "should" not in response.json()["error"]  # not pydantic's wording
+
+
+def test_a_method_the_path_does_not_answer_is_405_naming_the_ones_it_does(target: Target) -> None:
+    response = target.api.request("PUT", "/login", json={})
+    assert response.status_code == 405, response.text
+    assert response.headers["Allow"] == "POST"
+    assert response.json()["code"] == "method_not_allowed"

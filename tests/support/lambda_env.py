@@ -158,8 +158,45 @@ def authorizer_event(authorization: str | None, method_arn: str) -> dict[str, An
 
 
 def invoke(module: ModuleType, event: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """Call the handler as Lambda does. Every answer must be one its OpenAPI operation lists:
+    a handler that can answer a status the document does not name fails the test that
+    provoked it (http/operations.py `documented`)."""
     response = module.lambda_handler(event, LambdaContext(function_name=module.__name__))
     body = json.loads(response["body"]) if response.get("body") else {}
     headers = {k: v[-1] for k, v in (response.get("multiValueHeaders") or {}).items()}
     headers.update(response.get("headers") or {})
-    return response["statusCode"], body, headers
+    status: int = response["statusCode"]
+    if hasattr(module, "app"):
+        documented = documented_statuses(module, event)
+        assert documented is None or str(status) in documented, (
+            f"{event_route(event)} answered {status} {body}, which its OpenAPI operation does "
+            f"not list ({sorted(documented or ())}): add the error to its `documented(...)`"
+        )
+    return status, body, headers
+
+
+def event_route(event: dict[str, Any]) -> tuple[str, str]:
+    """(METHOD, path) of a REST proxy or function URL event."""
+    if "httpMethod" in event:
+        return str(event["httpMethod"]).upper(), str(event["path"])
+    return str(event["requestContext"]["http"]["method"]).upper(), str(event["rawPath"])
+
+
+def documented_statuses(module: ModuleType, event: dict[str, Any]) -> set[str] | None:
+    """The statuses the function's own OpenAPI document lists for the event's operation (its
+    validation 422 aside: ours answer 400); None when the document has no such operation."""
+    schemas = _DOCUMENTS.setdefault(module.__name__, module.app.get_openapi_schema())
+    method, path = event_route(event)
+    paths = schemas.paths or {}
+    item = paths.get(path)
+    operation = getattr(item, method.lower(), None) if item is not None else None
+    if operation is None or operation.responses is None:
+        return None
+    statuses = {str(status) for status in operation.responses}
+    validation = operation.responses.get(422) or operation.responses.get("422")  # type: ignore[call-overload]
+    if validation is not None and "HTTPValidationError" in str(validation):
+        statuses.discard("422")
+    return statuses
+
+
+_DOCUMENTS: dict[str, Any] = {}

@@ -131,6 +131,17 @@ def test_a_valid_token_allows_exactly_the_called_method_as_its_subject(
     ]
 
 
+def test_a_method_no_policy_can_name_is_unauthorized_even_with_a_valid_token(
+    authorizer: ModuleType, issuer: AccessTokenIssuer
+) -> None:
+    # Given: a TRACE on a payment route (every other method reaches its function: a 405)
+    token = issuer.issue_access_token("u-42", 0).token
+    event = authorizer_event(f"Bearer {token}", METHOD_ARN.replace("/POST/", "/TRACE/"))
+    # Then: refused, never a failure of the authorizer (API Gateway's 500)
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        authorizer.lambda_handler(event, LambdaContext(function_name="AuthorizerFunction"))
+
+
 def test_the_scheme_is_case_insensitive(authorizer: ModuleType, issuer: AccessTokenIssuer) -> None:
     token = issuer.issue_access_token("u-42", 0).token
     assert authorize(authorizer, f"bearer {token}")["principalId"] == "u-42"

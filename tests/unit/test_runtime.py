@@ -61,7 +61,7 @@ def test_notices_are_wired_where_a_change_tells_the_owner() -> None:
     # the wiring itself is under test: one adapter for the lock, the reset and logout-all
     assert runtime.login_flow._challenges._notices is notices
     assert runtime.password_reset_flow._notices is notices
-    assert runtime.logout_sessions._notices is notices
+    assert runtime.logout_sessions._notices._build() is notices  # type: ignore[attr-defined]
     assert runtime.sessions._notices is None  # the authorizer sends nothing
     assert notices._budget is runtime.send_limits
     assert notices._policy is runtime.phone_policy

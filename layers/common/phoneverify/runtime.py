@@ -227,9 +227,14 @@ class Runtime:
             revocations=self.revocations,
             events=self.events,
             clock=self.clock,
-            # Built at the first notice: only a logout of every session loads the Telnyx client.
-            notices=_DeferredNotices(lambda: self.notices),
+            # Built at the first notice: only a logout of every session loads the Telnyx
+            # client. Its settings are checked now, all the same.
+            notices=self._deferred_notices(),
         )
+
+    def _deferred_notices(self) -> AccountNotices:
+        self.settings_as(CodeSettings)  # raises ConfigurationError at cold start, as `notices`
+        return _DeferredNotices(lambda: self.notices)
 
     # -- notices (docs/phone-lifecycle.md#notices): SMS to the account's owner -------------
     @cached_property

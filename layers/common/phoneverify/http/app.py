@@ -20,8 +20,20 @@ from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from phoneverify.domain.errors import (
+    BodyTooLarge,
+    InvalidRequest,
+    MethodNotAllowed,
+    UnsupportedMediaType,
+)
 from phoneverify.http.auth import BEARER_SCHEME
-from phoneverify.http.errors import JSON, register_error_handlers
+from phoneverify.http.errors import (
+    JSON,
+    error_body,
+    error_headers,
+    register_error_handlers,
+    status_of,
+)
 
 logger = Logger()
 # Requests that record no verification event (a wrong password, a 400) publish no metric;
@@ -31,30 +43,45 @@ warnings.filterwarnings("ignore", message="No application metrics to publish")
 MAX_BODY_BYTES = 16 * 1024  # every request of the contract fits in far less
 
 
-def _unreadable_body(event: dict[str, Any]) -> tuple[int, dict[str, str]] | None:
-    """Refusal of a body that is not JSON or too large, decided before anything parses it."""
+def _method_of(event: dict[str, Any]) -> str:
     method = event.get("httpMethod") or event.get("requestContext", {}).get("http", {}).get(
         "method"
     )
+    return str(method or "").upper()
+
+
+def _wrong_method(app: ApiGatewayResolver, event: dict[str, Any]) -> MethodNotAllowed | None:
+    """405 for a method the path does not answer (API Gateway sends every other method of a
+    path here: template.yaml `OtherMethods`), decided before the body is looked at. CORS
+    preflights are the resolver's."""
+    method, path = _method_of(event), event.get("path") or event.get("rawPath") or "/"
+    if method == "OPTIONS":
+        return None
+    routes = [*app._static_routes, *app._dynamic_routes]
+    allowed = sorted({route.method for route in routes if route.rule.fullmatch(path)})
+    if allowed and method not in allowed:
+        return MethodNotAllowed(method, tuple(allowed))
+    return None
+
+
+def _unreadable_body(event: dict[str, Any]) -> InvalidRequest | None:
+    """Refusal of a body that is not JSON or too large, decided before anything parses it."""
+    method = _method_of(event)
     if method not in ("POST", "PUT", "PATCH"):
         return None
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     content_type = (headers.get("content-type") or "").split(";")[0].strip().lower()
     if content_type != JSON:
-        return 415, {
-            "error": "Content-Type must be application/json",
-            "code": "unsupported_media_type",
-        }
+        return UnsupportedMediaType()
     raw = event.get("body") or ""
     size = len(raw) * 3 // 4 if event.get("isBase64Encoded") else len(raw.encode("utf-8"))
     if size > MAX_BODY_BYTES:
-        message = f"Request body is too large (at most {MAX_BODY_BYTES} bytes)"
-        return 400, {"error": message, "code": "body_too_large"}
+        return BodyTooLarge(f"Request body must be at most {MAX_BODY_BYTES} bytes")
     if event.get("isBase64Encoded"):
         try:
             base64.b64decode(raw, validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
-            return 400, {"error": "Request body is not valid UTF-8 JSON", "code": "invalid_request"}
+            return InvalidRequest("Request body must be JSON in UTF-8")
     return None
 
 
@@ -108,13 +135,12 @@ def lambda_handler_for(app: ApiGatewayResolver, metrics: Metrics) -> LambdaHandl
     )
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        refusal = _unreadable_body(event)
+        refusal = _wrong_method(app, event) or _unreadable_body(event)
         if refusal is not None:
-            status, body = refusal
             return {
-                "statusCode": status,
-                "headers": {"Content-Type": JSON},
-                "body": json.dumps(body),
+                "statusCode": status_of(refusal),
+                "headers": {"Content-Type": JSON, **error_headers(refusal)},
+                "body": json.dumps(error_body(refusal)),
             }
         return app.resolve(event, context)
 

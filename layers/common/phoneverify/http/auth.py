@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 # (devtools/openapi.py marks those behind the authorizer).
 BEARER_SCHEME = "bearerAuth"
 BEARER_REQUIRED: list[dict[str, list[str]]] = [{BEARER_SCHEME: []}]
+# Routes where the token is needed for one kind of target only (a payment's id).
+BEARER_OPTIONAL: list[dict[str, list[str]]] = [{}, {BEARER_SCHEME: []}]
 
 
 def bearer_claims(app: APIGatewayRestResolver, sessions: Sessions) -> TokenClaims:

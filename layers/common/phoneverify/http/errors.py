@@ -17,6 +17,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from phoneverify.domain.errors import (
     AccountPhoneNotAllowed,
     AlreadyRegistered,
+    BodyTooLarge,
     CheckInProgress,
     CodeCheckFailed,
     CodeDeliveryFailed,
@@ -24,10 +25,12 @@ from phoneverify.domain.errors import (
     DomainError,
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
+    InternalError,
     InvalidCode,
     InvalidCredentials,
     InvalidRequest,
     InvalidWebhookSignature,
+    MethodNotAllowed,
     NoPendingVerification,
     NotAuthenticated,
     PaymentDeclined,
@@ -36,12 +39,15 @@ from phoneverify.domain.errors import (
     PaymentNotPending,
     PhoneRequiredForPayment,
     RetryLater,
+    RouteNotFound,
     SendBudgetExhausted,
     StorageUnavailable,
+    UnsupportedMediaType,
     VerificationExpired,
     VerificationNotFound,
     WatchRefused,
 )
+from phoneverify.domain.validation import describe_validation_error
 
 logger = Logger()
 JSON = "application/json"
@@ -63,14 +69,19 @@ STATUS: dict[type[DomainError], int] = {
     WatchRefused: 403,
     VerificationNotFound: 404,
     PaymentNotFound: 404,
+    RouteNotFound: 404,
+    MethodNotAllowed: 405,
     AlreadyRegistered: 409,
     CheckInProgress: 409,
     ConfirmationInProgress: 409,
     IdempotencyKeyInUse: 409,
     PaymentDetailsChanged: 409,
     VerificationExpired: 410,
+    BodyTooLarge: 413,
+    UnsupportedMediaType: 415,
     IdempotencyKeyReused: 422,
     RetryLater: 429,
+    InternalError: 500,
     CodeDeliveryFailed: 502,
     CodeCheckFailed: 502,
     SendBudgetExhausted: 503,
@@ -78,11 +89,16 @@ STATUS: dict[type[DomainError], int] = {
 }
 
 
-def status_of(error: DomainError) -> int:
-    for cls in type(error).__mro__:
+def status_for(error_class: type[DomainError]) -> int:
+    """The status every error of `error_class` answers with (its nearest named ancestor's)."""
+    for cls in error_class.__mro__:
         if cls in STATUS:
             return STATUS[cls]
     return 400  # unreachable: DomainError is in the table
+
+
+def status_of(error: DomainError) -> int:
+    return status_for(type(error))
 
 
 def error_body(error: DomainError) -> dict[str, Any]:
@@ -90,8 +106,16 @@ def error_body(error: DomainError) -> dict[str, Any]:
     return {"error": error.message, "code": error.code, **error.extra}
 
 
+def tells_retry_after(error_class: type[DomainError]) -> bool:
+    """Whether errors of this class carry `retry_after` (body) and `Retry-After` (header)."""
+    return issubclass(error_class, (RetryLater, SendBudgetExhausted, StorageUnavailable))
+
+
 def error_headers(error: DomainError) -> dict[str, str]:
-    """Retry-After for every error that says when to come back (429s and 503s)."""
+    """Retry-After for every error that says when to come back (429s and 503s); Allow for
+    a 405."""
+    if isinstance(error, MethodNotAllowed):
+        return {"Allow": ", ".join(error.allowed)}
     retry_after = getattr(error, "retry_after", None)
     if isinstance(retry_after, int):
         return {"Retry-After": str(retry_after)}
@@ -104,25 +128,8 @@ def error_response(
     return Response(status_code=status, content_type=JSON, body=json.dumps(body), headers=headers)
 
 
-def _field_of(error: dict[str, Any]) -> str:
-    loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query")]
-    return ".".join(loc)
-
-
-def _describe(error: dict[str, Any]) -> tuple[str, str | None]:
-    kind = error.get("type", "")
-    field = _field_of(error)
-    if kind == "json_invalid":
-        return "Request body is not valid JSON", None
-    if kind == "missing" and not field:
-        return "Request body is required", None
-    if kind == "missing":
-        return f"{field} is required", field
-    if kind == "extra_forbidden":
-        return f"{field} is not an allowed field", field
-    if kind == "model_attributes_type":
-        return "Request body must be a JSON object", None
-    return f"{field}: {error.get('msg', 'is invalid')}", field or None
+def domain_error_response(error: DomainError) -> Response[str]:
+    return error_response(status_of(error), error_body(error), error_headers(error))
 
 
 def register_error_handlers(app: ApiGatewayResolver) -> None:
@@ -130,25 +137,25 @@ def register_error_handlers(app: ApiGatewayResolver) -> None:
 
     @app.exception_handler(DomainError)  # type: ignore[untyped-decorator]
     def domain_error(exc: DomainError) -> Response[str]:
-        return error_response(status_of(exc), error_body(exc), error_headers(exc))
+        return domain_error_response(exc)
+
+    @app.not_found
+    def no_route(exc: Exception) -> Response[str]:
+        return domain_error_response(RouteNotFound())
 
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def invalid_request(exc: RequestValidationError) -> Response[str]:
         errors = list(exc.errors())
-        message, field = _describe(errors[0]) if errors else ("Invalid request", None)
-        body: dict[str, Any] = {"error": message, "code": "invalid_request"}
-        if field:
-            body["field"] = field
-        return error_response(400, body)
+        message, field = describe_validation_error(errors[0]) if errors else (None, None)
+        return domain_error_response(
+            InvalidRequest(message) if field is None else InvalidRequest(message, field=field)
+        )
 
     @app.exception_handler(RequestUnsupportedContentType)  # type: ignore[untyped-decorator]
     def unsupported_media_type(exc: RequestUnsupportedContentType) -> Response[str]:
-        return error_response(
-            415,
-            {"error": "Content-Type must be application/json", "code": "unsupported_media_type"},
-        )
+        return domain_error_response(UnsupportedMediaType())
 
     @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
     def unexpected(exc: Exception) -> Response[str]:
         logger.exception("unhandled error")
-        return error_response(500, {"error": "Internal error", "code": "internal_error"})
+        return domain_error_response(InternalError())

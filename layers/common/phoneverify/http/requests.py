@@ -14,7 +14,15 @@ from aws_lambda_powertools.event_handler import (
 )
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StrictBool,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from phoneverify.domain.errors import InvalidRequest
@@ -52,15 +60,54 @@ class RequestModel(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
 
+def _example(**fields: str) -> ConfigDict:
+    """The model's config with one example request (the demo data of `make run`)."""
+    example: dict[str, JsonValue] = dict(fields)
+    return ConfigDict(
+        extra="forbid", str_strip_whitespace=True, json_schema_extra={"examples": [example]}
+    )
+
+
+DEMO_EMAIL = "demo@example.com"
+DEMO_PASSWORD = "correct horse battery staple"  # noqa: S105 - the documented demo account
+
+
 class LoginRequest(RequestModel):
+    model_config = _example(email=DEMO_EMAIL, password=DEMO_PASSWORD)
+
     email: Annotated[str, Field(min_length=3, max_length=254)]
     password: Annotated[str, Field(min_length=1, max_length=1024)]
     channel: ChannelField = None
 
 
+def _all_strings_required(schema: dict[str, JsonValue]) -> None:
+    """The document of RegisterStartRequest: four required strings (null or missing is a 400
+    naming the field, as the model's validation lets the flow say it)."""
+    properties = schema["properties"]
+    assert isinstance(properties, dict)
+    for name, prop in properties.items():
+        assert isinstance(prop, dict) and isinstance(prop["anyOf"], list)
+        string = next(o for o in prop["anyOf"] if isinstance(o, dict) and o["type"] == "string")
+        assert isinstance(string, dict)
+        properties[name] = {**string, "title": prop["title"]}
+    schema["required"] = list(properties)
+    example: dict[str, JsonValue] = {
+        "name": "Ada Lovelace",
+        "email": "ada@example.com",
+        "phone_number": "+14155550187",
+        "password": "analytical engine 1843",
+    }
+    schema["examples"] = [example]
+
+
 class RegisterStartRequest(RequestModel):
     """Fields may be missing or empty here: the registration flow answers "All fields
-    required" naming the first one missing, then validates each. The caps bound the input."""
+    required" naming the first one missing, then validates each. The caps bound the input.
+    The document lists all four as required, which they are."""
+
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=True, json_schema_extra=_all_strings_required
+    )
 
     name: Annotated[str | None, Field(max_length=200)] = None
     email: Annotated[str | None, Field(max_length=320)] = None
@@ -70,6 +117,8 @@ class RegisterStartRequest(RequestModel):
 
 
 class PasswordResetStartRequest(RequestModel):
+    model_config = _example(email=DEMO_EMAIL)
+
     email: Annotated[str, Field(min_length=3, max_length=320)]
     channel: ChannelField = None
 
@@ -152,6 +201,10 @@ def one_target(flow_id: str | None, payment_id: str | None) -> tuple[str, str]:
 
 class PaymentInitiateRequest(RequestModel):
     """Shapes only; amount and currency are checked against ISO 4217 by `domain.money`."""
+
+    model_config = _example(
+        amount="250.00", currency="USD", recipient="acct_7731", description="Rent"
+    )
 
     amount: Annotated[
         str | int | float,
@@ -238,6 +291,17 @@ def _origin(source_ip: str | None, user_agent: str | None) -> RequestOrigin:
 
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")  # visible ASCII, as Stripe's keys
+
+
+# The header in the OpenAPI document (http/operations.py `documented(headers=...)`).
+IDEMPOTENCY_KEY_PARAMETER = {
+    "name": IDEMPOTENCY_KEY_HEADER,
+    "in": "header",
+    "required": False,
+    "description": "Any unique string (1 to 255 visible ASCII characters): a repeated request "
+    "with the same key and body answers the first response instead of paying twice.",
+    "schema": {"type": "string", "pattern": f"^{_IDEMPOTENCY_KEY.pattern}$"},
+}
 
 
 def idempotency_key(app: APIGatewayRestResolver) -> str | None:

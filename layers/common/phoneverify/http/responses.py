@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from phoneverify.domain.models import Channel, DeliveryStatus, StepUpReason
 
@@ -26,6 +27,35 @@ if TYPE_CHECKING:
 class ResponseModel(BaseModel):
     # defer_build: a handler builds the serializers of its own answers only.
     model_config = ConfigDict(frozen=True, defer_build=True)
+
+
+def _no_defaults(schema: dict[str, Any]) -> None:
+    """The optional fields of an error are absent when they do not apply, never null."""
+    for prop in schema.get("properties", {}).values():
+        prop.pop("default", None)
+
+
+class ErrorResponse(ResponseModel):
+    """Every error answer: a sentence a person can read, a machine code to act on (the table
+    in docs/api.md), and the fields that apply to it."""
+
+    model_config = ConfigDict(frozen=True, extra="allow", json_schema_extra=_no_defaults)
+
+    error: str = Field(description="What went wrong, in words a person can read.")
+    code: str = Field(description="Machine code of the error: see the table in docs/api.md.")
+    field: str | SkipJsonSchema[None] = Field(
+        None, description="The request field (or header) the error is about."
+    )
+    attempts_remaining: int | SkipJsonSchema[None] = Field(
+        None, description="invalid_code: wrong codes this verification still accepts."
+    )
+    retry_after: int | SkipJsonSchema[None] = Field(
+        None, description="Seconds to wait before trying again (also the Retry-After header)."
+    )
+    response_code: str | SkipJsonSchema[None] = Field(None, description='invalid_code: "rejected".')
+    status: str | SkipJsonSchema[None] = Field(
+        None, description="payment_not_pending: the payment's status."
+    )
 
 
 class TokenResponse(ResponseModel):

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import InvalidRequest, InvalidWebhookSignature
 from phoneverify.domain.models import DeliveryStatus, WebhookEvent
+from phoneverify.domain.validation import describe_validation_error
 
 SIGNATURE_HEADER = "telnyx-signature-ed25519"
 TIMESTAMP_HEADER = "telnyx-timestamp"
@@ -105,22 +106,24 @@ class SignatureVerifier:
 EventText = Annotated[str, Field(min_length=1, max_length=128)]
 
 
-class _Payload(BaseModel):
+class TelnyxEventPayload(BaseModel):
     model_config = ConfigDict(extra="ignore")
     id: EventText | None = None
     delivery_status: Annotated[str, Field(max_length=64)] | None = None
 
 
-class _Data(BaseModel):
+class TelnyxEventData(BaseModel):
     model_config = ConfigDict(extra="ignore")
     id: EventText
     event_type: EventText
-    payload: _Payload | None = None
+    payload: TelnyxEventPayload | None = None
 
 
-class _Envelope(BaseModel):
+class TelnyxEventEnvelope(BaseModel):
+    """What a Telnyx Verify webhook body must hold (more is ignored)."""
+
     model_config = ConfigDict(extra="ignore")
-    data: _Data
+    data: TelnyxEventData
 
 
 @dataclass(frozen=True)
@@ -138,13 +141,12 @@ class TelnyxEvent:
         except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
             raise InvalidRequest("Request body is not valid JSON") from None
         try:
-            envelope = _Envelope.model_validate(document)
+            envelope = TelnyxEventEnvelope.model_validate(document)
         except ValidationError as exc:
-            error = exc.errors()[0]
-            field = ".".join(str(part) for part in error["loc"])
-            raise InvalidRequest(f"{field}: {error['msg']}", field=field) from None
+            message, field = describe_validation_error(exc.errors()[0])
+            raise InvalidRequest(message, **({"field": field} if field else {})) from None
         data = envelope.data
-        payload = data.payload or _Payload()
+        payload = data.payload or TelnyxEventPayload()
         return cls(data.id, data.event_type, payload.id, payload.delivery_status)
 
     def delivery(self) -> DeliveryStatus | None:
