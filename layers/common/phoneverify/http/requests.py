@@ -82,15 +82,17 @@ class LoginRequest(RequestModel):
 
 def _all_strings_required(schema: dict[str, JsonValue]) -> None:
     """The document of RegisterStartRequest: four required strings (null or missing is a 400
-    naming the field, as the model's validation lets the flow say it)."""
+    naming the field, as the model's validation lets the flow say it); `channel` optional."""
     properties = schema["properties"]
     assert isinstance(properties, dict)
-    for name, prop in properties.items():
+    required = ["name", "email", "phone_number", "password"]
+    for name in required:
+        prop = properties[name]
         assert isinstance(prop, dict) and isinstance(prop["anyOf"], list)
-        string = next(o for o in prop["anyOf"] if isinstance(o, dict) and o["type"] == "string")
+        string = next(o for o in prop["anyOf"] if isinstance(o, dict) and o.get("type") == "string")
         assert isinstance(string, dict)
         properties[name] = {**string, "title": prop["title"]}
-    schema["required"] = list(properties)
+    schema["required"] = list(required)
     example: dict[str, JsonValue] = {
         "name": "Ada Lovelace",
         "email": "ada@example.com",
