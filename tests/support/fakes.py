@@ -21,6 +21,7 @@ from phoneverify.domain.errors import (
     LoginThrottled,
     PaymentDeclined,
     PhoneAlreadyRegistered,
+    PhoneSuperseded,
     SendBudgetExhausted,
     StorageUnavailable,
 )
@@ -28,10 +29,12 @@ from phoneverify.domain.models import (
     DeliveryStatus,
     Exemption,
     FlowStatus,
+    NoticeEvent,
     PasswordAttempt,
     Payment,
     PaymentStatus,
     PendingVerification,
+    PhoneBinding,
     RequestOrigin,
     SendPermit,
     StepUpReason,
@@ -48,7 +51,7 @@ from phoneverify.domain.send_limits import (
 )
 from phoneverify.domain.throttling import PasswordThrottlePolicy
 from phoneverify.domain.tokens import TokenClaims, revocation_refusal
-from phoneverify.ports import ConditionFailed
+from phoneverify.ports import ConditionFailed, UserLookup
 
 
 class FakeClock:
@@ -152,6 +155,37 @@ class InMemoryUsers:
                 )
             )
 
+    def change_phone(
+        self, user_id: str, old_phone: str | None, new_phone: str, phone_generation: int, now: float
+    ) -> None:
+        """As DynamoUserRepository.change_phone: all or nothing, the account's condition first."""
+        with self._lock:
+            user = self.get(user_id)
+            if (
+                user is None
+                or user.phone_generation != phone_generation
+                or user.phone_number != old_phone
+            ):
+                raise PhoneSuperseded()
+            if new_phone in self.by_phone:
+                raise PhoneAlreadyRegistered()
+            if old_phone:
+                del self.by_phone[old_phone]
+            changed = replace(user, phone_number=new_phone, phone_generation=phone_generation + 1)
+            self.by_email[user.email] = changed
+            self.by_phone[new_phone] = changed
+            self.phone_verified_at[user_id] = now
+
+
+class RecordingNotices:
+    """AccountNotices that keep what they were asked to send: (phone, event)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, NoticeEvent]] = []
+
+    def notify(self, phone: str, event: NoticeEvent) -> None:
+        self.sent.append((phone, event))
+
 
 class InMemoryTokenRevocations:
     """TokenRevocations over InMemoryUsers, deciding as DynamoTokenRevocations does (one
@@ -184,7 +218,9 @@ class InMemoryTokenRevocations:
 
 
 class InMemoryVerificationStore:
-    def __init__(self) -> None:
+    def __init__(self, users: UserLookup | None = None) -> None:
+        """`users`: where a bound flow's account phone generation is checked."""
+        self.users = users
         self.items: dict[str, PendingVerification] = {}
         self.ttls: dict[str, int] = {}
         self.send_tokens: dict[str, str] = {}
@@ -238,11 +274,22 @@ class InMemoryVerificationStore:
             self.items[flow_key] = replace(r, attempts=r.attempts - 1, check_lease_until=0.0)
             return True
 
-    def mark_verified(self, flow_key: str, verification_id: str, now: float) -> bool:
+    def mark_verified(
+        self,
+        flow_key: str,
+        verification_id: str,
+        now: float,
+        binding: PhoneBinding | None = None,
+    ) -> bool:
         with self._lock:
             r = self._pending(flow_key)
             if r is None or r.verification_id != verification_id:
                 return False
+            if binding is not None:
+                assert self.users is not None, "a bound flow needs the users"
+                account = self.users.get(binding.user_id)
+                if account is None or account.phone_generation != binding.phone_generation:
+                    raise PhoneSuperseded()
             self.items[flow_key] = replace(r, status=FlowStatus.VERIFIED, data={})
             return True
 

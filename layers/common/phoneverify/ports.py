@@ -8,10 +8,12 @@ from typing import Any, Protocol
 from phoneverify.domain.models import (
     DeliveryStatus,
     Exemption,
+    NoticeEvent,
     PasswordAttempt,
     Payment,
     PaymentStatus,
     PendingVerification,
+    PhoneBinding,
     RequestOrigin,
     SendPermit,
     StepUpReason,
@@ -98,7 +100,17 @@ class VerificationStore(Protocol):
 
     def refund_attempt(self, flow_key: str, verification_id: str) -> bool: ...
 
-    def mark_verified(self, flow_key: str, verification_id: str, now: float) -> bool: ...
+    def mark_verified(
+        self,
+        flow_key: str,
+        verification_id: str,
+        now: float,
+        binding: PhoneBinding | None = None,
+    ) -> bool:
+        """pending -> verified, on this verification id. With a `binding`, only while the
+        account's phone generation is still the bound one, in the same write: else raises
+        PhoneSuperseded and changes nothing."""
+        ...
 
     def lock(self, flow_key: str, now: float) -> bool: ...
 
@@ -230,6 +242,29 @@ class WebhookEventLedger(Protocol):
 
 class UserLookup(Protocol):
     def get(self, user_id: str) -> User | None: ...
+
+
+class AccountPhones(UserLookup, Protocol):
+    """What adding or changing an account's phone needs of the users."""
+
+    def change_phone(
+        self, user_id: str, old_phone: str | None, new_phone: str, phone_generation: int, now: float
+    ) -> None:
+        """Swap the account's phone in one transaction: release `old_phone`'s pointer, claim
+        `new_phone`'s only if no account holds it, and update the account only while its
+        phone generation is still `phone_generation` (raising it by one).
+
+        Raises PhoneAlreadyRegistered (another account holds `new_phone`), PhoneSuperseded
+        (the phone changed since the flow began, or the account is gone) or
+        StorageUnavailable; nothing is written then."""
+        ...
+
+
+class AccountNotices(Protocol):
+    def notify(self, phone: str, event: NoticeEvent) -> None:
+        """Tell the account's owner at `phone` (E.164). Never raises: a notice that
+        cannot be sent is retried and audited by the adapter, and never blocks the change."""
+        ...
 
 
 class PaymentRepository(Protocol):

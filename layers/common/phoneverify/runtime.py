@@ -53,9 +53,10 @@ if TYPE_CHECKING:
     from phoneverify.flows.login import LoginFlow
     from phoneverify.flows.password_reset import PasswordResetFlow
     from phoneverify.flows.payment import PaymentFlow, PaymentVerificationStatus
+    from phoneverify.flows.phone_change import PhoneChangeFlow
     from phoneverify.flows.registration import RegistrationFlow
     from phoneverify.flows.sessions import Sessions
-    from phoneverify.ports import VerificationEvents
+    from phoneverify.ports import AccountNotices, VerificationEvents
 else:
     DynamoDBClient = Any
 
@@ -149,7 +150,8 @@ class Runtime:
     def verifications(self) -> DynamoVerificationStore:
         from phoneverify.adapters.dynamo.verifications import DynamoVerificationStore
 
-        return DynamoVerificationStore(self.dynamodb, self.settings.verifications_table)
+        s = self.settings
+        return DynamoVerificationStore(self.dynamodb, s.verifications_table, s.users_table)
 
     @cached_property
     def audit_trail(self) -> DynamoAuditTrail:
@@ -338,6 +340,37 @@ class Runtime:
             throttle=self.password_throttle,
             clock=self.clock,
             decoy_calling_code=phonenumbers.country_code_for_region(s.default_phone_region),
+        )
+
+    @cached_property
+    def notices(self) -> AccountNotices:
+        """SMS notices to the account's owner (docs/phone-lifecycle.md)."""
+        from phoneverify.adapters.notices import LoggedNotices
+
+        return LoggedNotices()
+
+    @cached_property
+    def phone_change_flow(self) -> PhoneChangeFlow:
+        from phoneverify.domain.models import FlowKind
+        from phoneverify.flows import phone_change
+        from phoneverify.flows.phone_change import PhoneChangeFlow
+
+        s = self.settings
+        policy = self.challenge_policy(
+            FlowKind.PHONE_CHANGE,
+            s.phone_change_timeout_secs,
+            phone_change.RESTART_HINT,
+            phone_change.TOO_MANY_ATTEMPTS,
+        )
+        return PhoneChangeFlow(
+            users=self.users,
+            passwords=self.passwords,
+            challenges=self.challenges(policy),
+            throttle=self.password_throttle,
+            notices=self.notices,
+            clock=self.clock,
+            default_phone_region=s.default_phone_region,
+            phone_policy=self.phone_policy,
         )
 
     @cached_property

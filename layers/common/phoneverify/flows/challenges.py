@@ -27,6 +27,7 @@ from phoneverify.domain.errors import (
     InvalidPhoneNumber,
     InvalidRequest,
     NoPendingVerification,
+    PhoneSuperseded,
     ResendTooSoon,
     SendLimitReached,
     StorageUnavailable,
@@ -37,6 +38,7 @@ from phoneverify.domain.models import (
     FlowKind,
     FlowStatus,
     PendingVerification,
+    PhoneBinding,
     RequestOrigin,
     SendPermit,
     VerificationEventType,
@@ -57,12 +59,23 @@ logger = logging.getLogger(__name__)
 FLOW_ID_BYTES = 32  # 256 random bits, URL-safe base64
 CHECK_LEASE_SECS = 20  # longer than a Telnyx check can take; frees a flow whose checker died
 DECOY = "decoy"  # data key of a flow that never sends and never verifies
+# Data key of a flow sent to the account's phone: the account's phone generation then. Its
+# code is accepted only while the account's phone is still that one (docs/phone-lifecycle.md).
+PHONE_GENERATION = "phone_gen"
 # A decoy waits as long as the provider's recent sends took (before any, this long).
 TYPICAL_SEND_SECS = 0.25
 
 
 def is_decoy(record: PendingVerification) -> bool:
     return record.data.get(DECOY) == "1"
+
+
+def phone_binding(record: PendingVerification) -> PhoneBinding | None:
+    """The account phone the flow's code was sent under, if it was sent to one."""
+    generation = record.data.get(PHONE_GENERATION)
+    if generation is None or is_decoy(record):
+        return None
+    return PhoneBinding(record.subject, int(generation))
 
 
 @dataclass(frozen=True)
@@ -136,6 +149,7 @@ class Challenges:
         data: dict[str, Any] | None = None,
         *,
         decoy: bool = False,
+        phone_generation: int | None = None,
     ) -> OpenedChallenge:
         """Send a code to `phone_number` and store the pending challenge.
 
@@ -147,6 +161,10 @@ class Challenges:
         A `decoy` answers like a real challenge, after the same send limits and about as long
         as a send takes, but sends nothing and accepts no code: what an unknown email gets, so
         the answer does not tell who has an account. `phone_number` is then a stand-in.
+
+        `phone_generation` (User.phone_generation, read with the account): the flow's code is
+        accepted only while the account's phone is still that one, so a phone change ends
+        every flow sent under the old number without finding them.
         """
         policy = self.policy
         if not decoy:
@@ -161,6 +179,8 @@ class Challenges:
             raise
         if decoy:
             data = {**(data or {}), DECOY: "1"}
+        if phone_generation is not None:
+            data = {**(data or {}), PHONE_GENERATION: str(phone_generation)}
         now = self._clock.now()
         flow_id = secrets.token_urlsafe(FLOW_ID_BYTES)
         expires_at = now + policy.timeout_secs
@@ -190,15 +210,20 @@ class Challenges:
         )
 
     # -- check -----------------------------------------------------------------------------
-    def check(self, flow_id: str, code: str, origin: RequestOrigin) -> PendingVerification:
-        """Consume the challenge if `code` is right; return it. Otherwise raise why not."""
+    def check(
+        self, flow_id: str, code: str, origin: RequestOrigin, *, owner: str | None = None
+    ) -> PendingVerification:
+        """Consume the challenge if `code` is right; return it. Otherwise raise why not.
+
+        `owner`: the flow is only this subject's (a signed-in flow); anyone else's is
+        answered like a flow that does not exist, and costs it no attempt."""
         if len(code) != self.policy.code_length:
             raise InvalidRequest(f"code must be {self.policy.code_length} digits", field="code")
         key = flow_key(flow_id)
         # A resend between our read and our write changes the verification id; one retry
         # re-reads so the code is checked against the current verification.
         for _ in range(2):
-            record = self._pending(key, origin)
+            record = self._pending(key, origin, owner=owner)
             now = self._clock.now()
             if record.check_lease_until > now:
                 raise CheckInProgress(math.ceil(record.check_lease_until - now))
@@ -234,7 +259,16 @@ class Challenges:
             self._refund_failure(record.subject)
             raise
         if accepted:
-            if not self._store.mark_verified(key, record.verification_id, self._clock.now()):
+            binding = phone_binding(record)
+            try:
+                verified = self._store.mark_verified(
+                    key, record.verification_id, self._clock.now(), binding
+                )
+            except PhoneSuperseded:
+                self._end_superseded(record, origin)
+                message = f"{PhoneSuperseded.message} {self.policy.restart_hint}"
+                raise PhoneSuperseded(message) from None
+            if not verified:
                 # Another request consumed the flow first (or a resend replaced this code).
                 self._refund_failure(record.subject)
                 raise NoPendingVerification(self._no_pending_message)
@@ -263,14 +297,15 @@ class Challenges:
         raise InvalidCode(attempts_remaining=remaining)
 
     # -- resend ----------------------------------------------------------------------------
-    def resend(self, flow_id: str, origin: RequestOrigin) -> Resent:
+    def resend(self, flow_id: str, origin: RequestOrigin, *, owner: str | None = None) -> Resent:
         """Send a fresh code, replacing the old one, and restart the expiry.
 
         Allowed after expiry (the person asked for a new code), never after the flow ended.
+        `owner`: as for `check`.
         """
         policy = self.policy
         key = flow_key(flow_id)
-        record = self._pending(key, origin, allow_expired=True)
+        record = self._pending(key, origin, allow_expired=True, owner=owner)
         if not is_decoy(record):
             self._ensure_phone_allowed(record.phone_number)
         if self._failures is not None:
@@ -350,12 +385,13 @@ class Challenges:
     # -- abuse controls (docs/abuse-controls.md) ------------------------------------------
     def _ensure_phone_allowed(self, phone_number: str) -> None:
         """The phone policy, at every send: a number stored on an account before the policy
-        changed gets no code either. A registration's number came with the request
-        (InvalidPhoneNumber naming the field); an account's did not (AccountPhoneNotAllowed)."""
+        changed gets no code either. A registration's or a phone change's number came with the
+        request (InvalidPhoneNumber naming the field); an account's did not
+        (AccountPhoneNotAllowed)."""
         try:
             self.phone_policy.ensure_allowed(phone_number)
         except InvalidPhoneNumber:
-            if self.policy.kind == FlowKind.REGISTRATION:
+            if self.policy.kind in (FlowKind.REGISTRATION, FlowKind.PHONE_CHANGE):
                 raise
             raise AccountPhoneNotAllowed() from None
 
@@ -389,6 +425,13 @@ class Challenges:
         except StorageUnavailable:
             logger.error("tokens of a locked account not ended", extra={"subject": subject})
 
+    def _end_superseded(self, record: PendingVerification, origin: RequestOrigin) -> None:
+        """The right code of a flow whose account phone changed since: the flow ends, and
+        the code counts as no failure of the account (its owner typed it)."""
+        self._refund_failure(record.subject)
+        if self._store.cancel(record.flow_key, self._clock.now()):
+            self._emit(VerificationEventType.PHONE_SUPERSEDED, record, origin)
+
     def _refund_failure(self, subject: str) -> None:
         if self._failures is not None:
             self._failures.refund(subject)
@@ -399,12 +442,20 @@ class Challenges:
         return "No pending verification. " + self.policy.restart_hint
 
     def _pending(
-        self, key: str, origin: RequestOrigin, *, allow_expired: bool = False
+        self,
+        key: str,
+        origin: RequestOrigin,
+        *,
+        allow_expired: bool = False,
+        owner: str | None = None,
     ) -> PendingVerification:
-        """The pending challenge under `key`, or the domain error that says why there is none."""
+        """The pending challenge under `key`, or the domain error that says why there is none.
+        With an `owner`, another subject's flow is answered as no flow at all."""
         record = self._store.get(key)
         now = self._clock.now()
         if record is None or record.kind != self.policy.kind:
+            raise NoPendingVerification(self._no_pending_message)
+        if owner is not None and record.subject != owner:
             raise NoPendingVerification(self._no_pending_message)
         if record.status == FlowStatus.LOCKED:
             raise TooManyAttempts(self.policy.too_many_attempts_message, locked=True)

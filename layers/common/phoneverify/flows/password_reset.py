@@ -66,7 +66,13 @@ class PasswordResetFlow:
         data = {"email": address, "name": (user.name if user else None) or ""}
         if user is not None and user.phone_number:
             try:
-                return self._challenges.open(user.user_id, user.phone_number, origin, data=data)
+                return self._challenges.open(
+                    user.user_id,
+                    user.phone_number,
+                    origin,
+                    data=data,
+                    phone_generation=user.phone_generation,
+                )
             except AccountPhoneNotAllowed:
                 # Refusing here would tell that the account exists; its owner needs support.
                 logger.warning("password reset for a phone the policy refuses")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from phoneverify.adapters.dynamo.toolkit import (
+    REASON_CONDITION_FAILED,
     VERIFICATION_ID_INDEX,
     Table,
     dynamodb_errors,
@@ -12,12 +13,16 @@ from phoneverify.adapters.dynamo.toolkit import (
     put_new,
     read_item,
     to_item,
+    transact_write,
+    update_request,
 )
+from phoneverify.domain.errors import PhoneSuperseded, StorageUnavailable
 from phoneverify.domain.models import (
     DeliveryStatus,
     FlowKind,
     FlowStatus,
     PendingVerification,
+    PhoneBinding,
 )
 
 if TYPE_CHECKING:
@@ -30,9 +35,11 @@ NAMES = {"#status": "status", "#ttl": "ttl", "#data": "data"}
 
 
 class DynamoVerificationStore:
-    def __init__(self, client: DynamoDBClient, table: str) -> None:
+    def __init__(self, client: DynamoDBClient, table: str, users_table: str | None = None) -> None:
+        """`users_table`: where a bound flow's account phone generation is checked."""
         self._client = client
         self._table = table
+        self._users_table = users_table
         self._items = Table(client, table, NAMES)
 
     # -- reads -----------------------------------------------------------------------------
@@ -128,14 +135,60 @@ class DynamoVerificationStore:
             is not None
         )
 
-    def mark_verified(self, flow_key: str, verification_id: str, now: float) -> bool:
-        return self._transition(
-            flow_key,
-            FlowStatus.VERIFIED,
-            now,
-            extra="AND verification_id = :vid",
-            values={":vid": verification_id},
+    def mark_verified(
+        self,
+        flow_key: str,
+        verification_id: str,
+        now: float,
+        binding: PhoneBinding | None = None,
+    ) -> bool:
+        if binding is None:
+            return self._transition(
+                flow_key,
+                FlowStatus.VERIFIED,
+                now,
+                extra="AND verification_id = :vid",
+                values={":vid": verification_id},
+            )
+        return self._mark_verified_bound(flow_key, verification_id, now, binding)
+
+    def _mark_verified_bound(
+        self, flow_key: str, verification_id: str, now: float, binding: PhoneBinding
+    ) -> bool:
+        """The flow's transition and a check of the account's phone generation, in one
+        TransactWriteItems (the same one round trip as the plain update)."""
+        if self._users_table is None:
+            raise ValueError("a bound flow needs the users table")
+        verified = update_request(
+            self._table,
+            {"pk": flow_key},
+            "SET #status = :to, ended_at = :now REMOVE #data",
+            "attribute_exists(pk) AND #status = :pending AND verification_id = :vid",
+            {
+                ":to": FlowStatus.VERIFIED.value,
+                ":now": now,
+                ":pending": FlowStatus.PENDING.value,
+                ":vid": verification_id,
+            },
+            NAMES,
         )
+        generation = "phone_gen = :gen"
+        if binding.phone_generation == 0:
+            generation = f"attribute_not_exists(phone_gen) OR {generation}"
+        account = {
+            "TableName": self._users_table,
+            "Key": to_item({"pk": f"USER#{binding.user_id}"}),
+            "ConditionExpression": f"attribute_exists(pk) AND ({generation})",
+            "ExpressionAttributeValues": to_item({":gen": binding.phone_generation}),
+        }
+        reasons = transact_write(self._client, [{"Update": verified}, {"ConditionCheck": account}])
+        if reasons is None:
+            return True
+        if reasons[0] == REASON_CONDITION_FAILED:
+            return False  # consumed, cancelled or resent meanwhile: as the plain update says
+        if reasons[1:2] == [REASON_CONDITION_FAILED]:
+            raise PhoneSuperseded()
+        raise StorageUnavailable()
 
     def lock(self, flow_key: str, now: float) -> bool:
         return self._transition(flow_key, FlowStatus.LOCKED, now)
