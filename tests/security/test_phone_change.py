@@ -6,6 +6,7 @@ Every test uses accounts of its own (tests/security/conftest.py seed_account).""
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -13,6 +14,7 @@ import httpx
 
 from phoneverify.domain.phones import mask_phone
 from tests.security.conftest import PASSWORD, Target, seed_account, wrong_code
+from tests.security.test_audit_log import trail
 from tests.support.accounts import Account, fresh_phone
 from tests.support.payments import bearer, token_for
 
@@ -229,3 +231,32 @@ def test_a_number_of_another_account_answers_phone_taken_only_after_its_code(
 
 def shape(body: dict[str, Any]) -> dict[str, type]:
     return {key: type(value) for key, value in body.items()}
+
+
+def test_the_owner_finds_every_step_of_a_change_in_the_audit_trail_and_no_secret(
+    target: Target,
+) -> None:
+    # Given a wrong password, then a change to a new number
+    victim = seed_account(target.stack)
+    token = signed_in(target, victim)
+    new_phone = fresh_phone()
+    assert start(target, token, new_phone, "a wrong guess").status_code == 401
+    flow_id = started(target, token, new_phone)
+    code = target.code_for(new_phone)
+    assert verify(target, token, flow_id, code).status_code == 200
+    # Then the trail tells the story, phones masked, without the password or the code
+    events = trail(target, victim.user_id)
+    change = [e for e in events if e["flow"] == "phone_change"]
+    assert [e["event"] for e in reversed(change)] == [
+        "password_rejected",
+        "password_accepted",
+        "sent",
+        "accepted",
+        "phone_changed",
+    ]
+    assert change[0]["masked_phone"] == mask_phone(new_phone)
+    assert change[0]["detail"] == {"old_phone": mask_phone(victim.phone)}
+    stored = json.dumps(events)
+    assert "a wrong guess" not in stored
+    assert new_phone not in stored and victim.phone not in stored
+    assert f'"{code}"' not in stored
