@@ -170,3 +170,18 @@ def test_two_accounts_racing_for_one_number_make_one_holder(real_engine: Tables)
     assert winner is not None
     losers = [a for a in accounts if a.user_id != winner.user_id]
     assert all(real_engine.users.get(a.user_id) == a for a in losers)
+
+
+def test_a_resend_of_a_flow_bound_to_the_old_phone_is_refused(db: Tables) -> None:
+    # Given a flow sent under generation 0, then the phone changes
+    account = user(phone=OLD)
+    db.users.put_user(account, phone_verified_at=1)
+    db.store.create(record("k", subject=account.user_id), ttl=0)
+    assert db.store.reserve_send("k", "t1", NOW + 60, 30, 5, PhoneBinding(account.user_id, 0))
+    db.users.change_phone(account.user_id, OLD, NEW, 0, NOW)
+    # When / Then no further send is reserved under the old generation, and nothing moved
+    with pytest.raises(PhoneSuperseded):
+        db.store.reserve_send("k", "t2", NOW + 120, 30, 5, PhoneBinding(account.user_id, 0))
+    assert db.store.get("k").send_count == 2  # type: ignore[union-attr]
+    # and the flow's own limits still answer False first
+    assert not db.store.reserve_send("k", "t3", NOW + 61, 30, 5, PhoneBinding(account.user_id, 1))

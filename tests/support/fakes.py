@@ -285,13 +285,16 @@ class InMemoryVerificationStore:
             r = self._pending(flow_key)
             if r is None or r.verification_id != verification_id:
                 return False
-            if binding is not None:
-                assert self.users is not None, "a bound flow needs the users"
-                account = self.users.get(binding.user_id)
-                if account is None or account.phone_generation != binding.phone_generation:
-                    raise PhoneSuperseded()
+            self._check_binding(binding)
             self.items[flow_key] = replace(r, status=FlowStatus.VERIFIED, data={})
             return True
+
+    def _check_binding(self, binding: PhoneBinding | None) -> None:
+        if binding is not None:
+            assert self.users is not None, "a bound flow needs the users"
+            account = self.users.get(binding.user_id)
+            if account is None or account.phone_generation != binding.phone_generation:
+                raise PhoneSuperseded()
 
     def lock(self, flow_key: str, now: float) -> bool:
         with self._lock:
@@ -302,7 +305,13 @@ class InMemoryVerificationStore:
             return True
 
     def reserve_send(
-        self, flow_key: str, token: str, now: float, cooldown_secs: int, max_sends: int
+        self,
+        flow_key: str,
+        token: str,
+        now: float,
+        cooldown_secs: int,
+        max_sends: int,
+        binding: PhoneBinding | None = None,
     ) -> bool:
         with self._lock:
             r = self._pending(flow_key)
@@ -313,6 +322,7 @@ class InMemoryVerificationStore:
                 or r.attempts >= r.max_attempts
             ):
                 return False
+            self._check_binding(binding)
             self.items[flow_key] = replace(r, last_sent_at=now, send_count=r.send_count + 1)
             self.send_tokens[flow_key] = token
             return True

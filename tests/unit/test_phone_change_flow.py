@@ -202,3 +202,19 @@ def test_a_change_back_and_forth_still_ends_flows_sent_under_the_first_number(
     with pytest.raises(PhoneSuperseded):
         w.world.flow.verify(login.challenge.flow_id, login_code, ORIGIN)
     assert w.world.users.get("u-phone").phone_generation == 2  # type: ignore[union-attr]
+
+
+def test_no_new_code_goes_to_the_old_number_once_it_changed(w: PhoneChangeWorld) -> None:
+    # Given a login whose code went to the old number
+    login = w.world.flow.start("demo@example.com", PASSWORD, ORIGIN)
+    assert isinstance(login, SecondFactorRequired)
+    change(w, "u-phone", NEW_PHONE)
+    w.world.clock.advance(60)  # past the resend cooldown
+    sent = len(w.world.sender.outbox)
+    # When someone asks for a fresh code of it
+    with pytest.raises(PhoneSuperseded):
+        w.world.flow.resend(login.challenge.flow_id, ORIGIN)
+    # Then none is sent, and the flow is over
+    assert len(w.world.sender.outbox) == sent
+    with pytest.raises(NoPendingVerification):
+        w.world.flow.resend(login.challenge.flow_id, ORIGIN)

@@ -115,9 +115,17 @@ class VerificationStore(Protocol):
     def lock(self, flow_key: str, now: float) -> bool: ...
 
     def reserve_send(
-        self, flow_key: str, token: str, now: float, cooldown_secs: int, max_sends: int
+        self,
+        flow_key: str,
+        token: str,
+        now: float,
+        cooldown_secs: int,
+        max_sends: int,
+        binding: PhoneBinding | None = None,
     ) -> bool:
-        """Claim the right to send a code: pending, past the cooldown, below the send cap."""
+        """Claim the right to send a code: pending, past the cooldown, below the send cap.
+        With a `binding`, only while the account's phone generation is still the bound one
+        (else PhoneSuperseded, nothing written): no code goes to a number the account left."""
         ...
 
     def release_send(self, flow_key: str, token: str, previous_sent_at: float) -> bool:

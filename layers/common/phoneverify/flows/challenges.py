@@ -265,6 +265,7 @@ class Challenges:
                     key, record.verification_id, self._clock.now(), binding
                 )
             except PhoneSuperseded:
+                self._refund_failure(record.subject)  # the owner typed it: no failure
                 self._end_superseded(record, origin)
                 message = f"{PhoneSuperseded.message} {self.policy.restart_hint}"
                 raise PhoneSuperseded(message) from None
@@ -312,9 +313,19 @@ class Challenges:
             self._failures.ensure_unlocked(record.subject)
         now = self._clock.now()
         token = secrets.token_hex(16)
-        if not self._store.reserve_send(
-            key, token, now, policy.resend_cooldown_secs, policy.max_sends
-        ):
+        try:
+            reserved = self._store.reserve_send(
+                key,
+                token,
+                now,
+                policy.resend_cooldown_secs,
+                policy.max_sends,
+                phone_binding(record),
+            )
+        except PhoneSuperseded:
+            self._end_superseded(record, origin)
+            raise PhoneSuperseded(f"{PhoneSuperseded.message} {policy.restart_hint}") from None
+        if not reserved:
             current = self._pending(key, origin, allow_expired=True)
             wait = current.last_sent_at + policy.resend_cooldown_secs - now
             if current.send_count >= policy.max_sends:
@@ -426,9 +437,7 @@ class Challenges:
             logger.error("tokens of a locked account not ended", extra={"subject": subject})
 
     def _end_superseded(self, record: PendingVerification, origin: RequestOrigin) -> None:
-        """The right code of a flow whose account phone changed since: the flow ends, and
-        the code counts as no failure of the account (its owner typed it)."""
-        self._refund_failure(record.subject)
+        """A flow whose code went to a number the account has left since: it ends."""
         if self._store.cancel(record.flow_key, self._clock.now()):
             self._emit(VerificationEventType.PHONE_SUPERSEDED, record, origin)
 

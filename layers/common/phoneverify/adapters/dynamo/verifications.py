@@ -155,10 +155,7 @@ class DynamoVerificationStore:
     def _mark_verified_bound(
         self, flow_key: str, verification_id: str, now: float, binding: PhoneBinding
     ) -> bool:
-        """The flow's transition and a check of the account's phone generation, in one
-        TransactWriteItems (the same one round trip as the plain update)."""
-        if self._users_table is None:
-            raise ValueError("a bound flow needs the users table")
+        """The flow's transition and the account's phone generation check, in one write."""
         verified = update_request(
             self._table,
             {"pk": flow_key},
@@ -172,6 +169,14 @@ class DynamoVerificationStore:
             },
             NAMES,
         )
+        return self._bound_update(verified, binding)
+
+    def _bound_update(self, update: dict[str, Any], binding: PhoneBinding) -> bool:
+        """`update` (an UpdateItem body) and a check that the account's phone generation is
+        still the bound one, in one TransactWriteItems (one round trip, as the update alone).
+        False when the update's own condition failed; PhoneSuperseded when the account's."""
+        if self._users_table is None:
+            raise ValueError("a bound flow needs the users table")
         generation = "phone_gen = :gen"
         if binding.phone_generation == 0:
             generation = f"attribute_not_exists(phone_gen) OR {generation}"
@@ -181,11 +186,11 @@ class DynamoVerificationStore:
             "ConditionExpression": f"attribute_exists(pk) AND ({generation})",
             "ExpressionAttributeValues": to_item({":gen": binding.phone_generation}),
         }
-        reasons = transact_write(self._client, [{"Update": verified}, {"ConditionCheck": account}])
+        reasons = transact_write(self._client, [{"Update": update}, {"ConditionCheck": account}])
         if reasons is None:
             return True
         if reasons[0] == REASON_CONDITION_FAILED:
-            return False  # consumed, cancelled or resent meanwhile: as the plain update says
+            return False  # as the plain update would answer
         if reasons[1:2] == [REASON_CONDITION_FAILED]:
             raise PhoneSuperseded()
         raise StorageUnavailable()
@@ -219,25 +224,38 @@ class DynamoVerificationStore:
         )
 
     def reserve_send(
-        self, flow_key: str, token: str, now: float, cooldown_secs: int, max_sends: int
+        self,
+        flow_key: str,
+        token: str,
+        now: float,
+        cooldown_secs: int,
+        max_sends: int,
+        binding: PhoneBinding | None = None,
     ) -> bool:
-        return (
-            self._items.update_if_exists(
-                {"pk": flow_key},
-                "SET last_sent_at = :now, send_token = :token ADD send_count :one",
-                "#status = :pending AND last_sent_at <= :cooldown_edge AND send_count < :max "
-                "AND attempts < max_attempts",
-                {
-                    ":now": now,
-                    ":token": token,
-                    ":one": 1,
-                    ":pending": FlowStatus.PENDING.value,
-                    ":cooldown_edge": now - cooldown_secs,
-                    ":max": max_sends,
-                },
-            )
-            is not None
+        update = "SET last_sent_at = :now, send_token = :token ADD send_count :one"
+        condition = (
+            "#status = :pending AND last_sent_at <= :cooldown_edge AND send_count < :max "
+            "AND attempts < max_attempts"
         )
+        values = {
+            ":now": now,
+            ":token": token,
+            ":one": 1,
+            ":pending": FlowStatus.PENDING.value,
+            ":cooldown_edge": now - cooldown_secs,
+            ":max": max_sends,
+        }
+        if binding is not None:
+            request = update_request(
+                self._table,
+                {"pk": flow_key},
+                update,
+                f"attribute_exists(pk) AND ({condition})",
+                values,
+                NAMES,
+            )
+            return self._bound_update(request, binding)
+        return self._items.update_if_exists({"pk": flow_key}, update, condition, values) is not None
 
     def release_send(self, flow_key: str, token: str, previous_sent_at: float) -> bool:
         return (
