@@ -178,7 +178,7 @@ def test_flows_sent_to_the_old_number_end_with_the_change(w: PhoneChangeWorld) -
     with pytest.raises(NoPendingVerification):
         w.world.flow.verify(login.challenge.flow_id, login_code, ORIGIN)
     assert w.world.events.types.count("phone_superseded") == 2
-    assert w.world.failures.failures("u-phone") == 0  # the owner's right codes are no failures
+    assert w.world.failures.failures("u-phone") == 0  # right codes count as no wrong ones
 
 
 def test_the_account_gone_since_the_token_was_issued_is_not_authenticated(

@@ -265,7 +265,7 @@ class Challenges:
                     key, record.verification_id, self._clock.now(), binding
                 )
             except PhoneSuperseded:
-                self._refund_failure(record.subject)  # the owner typed it: no failure
+                self._refund_failure(record.subject)  # a right code counts as no wrong one
                 self._end_superseded(record, origin)
                 message = f"{PhoneSuperseded.message} {self.policy.restart_hint}"
                 raise PhoneSuperseded(message) from None
