@@ -29,14 +29,16 @@ from phoneverify.adapters.dynamo.toolkit import (
     transact_write,
     update_request,
 )
+from phoneverify.adapters.dynamo.users import phone_generation_check
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import (
     AccountLocked,
+    PhoneSuperseded,
     SendBudgetExhausted,
     SendLimitReached,
     StorageUnavailable,
 )
-from phoneverify.domain.models import Channel, RequestOrigin, SendPermit
+from phoneverify.domain.models import Channel, PhoneBinding, RequestOrigin, SendPermit
 from phoneverify.domain.send_limits import (
     METRIC_ADMITTED,
     METRIC_BUDGET_EXHAUSTED,
@@ -80,8 +82,11 @@ class DynamoSendLimits:
         caps: SendCaps,
         clock: Clock,
         metric: Callable[[str], None] = _noop_metric,
+        users_table: str | None = None,
     ) -> None:
+        """`users_table`: where a bound resend's account phone generation is checked."""
         self._client = client
+        self._users_table = users_table
         self._table = table
         self._caps = caps
         self._clock = clock
@@ -93,10 +98,16 @@ class DynamoSendLimits:
         subject: str,
         origin: RequestOrigin,
         channel: Channel = Channel.SMS,
+        binding: PhoneBinding | None = None,
     ) -> SendPermit:
         now = self._clock.now()
+        check = None
+        if binding is not None:
+            if self._users_table is None:
+                raise ValueError("a bound send needs the users table")
+            check = phone_generation_check(self._users_table, binding)
         return self._count(
-            send_counters(self._caps, phone_number, subject, origin, now, channel), now
+            send_counters(self._caps, phone_number, subject, origin, now, channel), now, check
         )
 
     def admit_notice(self, phone_number: str) -> SendPermit:
@@ -104,8 +115,14 @@ class DynamoSendLimits:
         now = self._clock.now()
         return self._count(notice_counters(self._caps, phone_number, now), now)
 
-    def _count(self, counters: list[tuple[str, str, int]], now: float) -> SendPermit:
-        """One more in every counter, each below its cap, or in none (one transaction)."""
+    def _count(
+        self,
+        counters: list[tuple[str, str, int]],
+        now: float,
+        check: dict[str, Any] | None = None,
+    ) -> SendPermit:
+        """One more in every counter, each below its cap, or in none (one transaction);
+        with a `check` (a ConditionCheck body), only while it holds (else PhoneSuperseded)."""
         ttl = window_start(now, self._caps.window_secs) + self._caps.window_secs + TTL_MARGIN_SECS
         request: list[Any] = [
             {
@@ -120,12 +137,16 @@ class DynamoSendLimits:
             }
             for _, key, cap in counters
         ]
+        if check is not None:
+            request.append({"ConditionCheck": check})
         for attempt in range(CONFLICT_RETRIES):
             # The token makes botocore's own retries of one attempt idempotent.
             reasons = transact_write(self._client, request, token=str(uuid.uuid4()))
             if reasons is None:
                 self._metric(METRIC_ADMITTED)
                 return SendPermit(tuple(key for _, key, _ in counters))
+            if check is not None and reasons[len(counters) :] == [REASON_CONDITION_FAILED]:
+                raise PhoneSuperseded()
             refused = [
                 layer
                 for (layer, _, _), reason in zip(counters, reasons, strict=False)
