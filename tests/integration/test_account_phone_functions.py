@@ -28,7 +28,9 @@ FUNCTIONS = ["account_phone_start", "account_phone_verify", "account_phone_resen
 @pytest.fixture
 def stack(monkeypatch: pytest.MonkeyPatch, emulator: TelnyxEmulator) -> Iterator[FunctionStack]:
     directories = [*FUNCTIONS, "login", "login_verify"]
-    with function_stack(monkeypatch, emulator, directories, {"BCRYPT_COST": "4"}) as running:
+    # No resend cooldown: a resend is tested, not the wait before it.
+    env = {"BCRYPT_COST": "4", "RESEND_COOLDOWN_SECS": "0"}
+    with function_stack(monkeypatch, emulator, directories, env) as running:
         hasher = PasswordHasher(cost=4)
         running.users.put_user(
             User(OWNER, "demo@example.com", hasher.hash(PASSWORD), PHONE), phone_verified_at=0
@@ -59,8 +61,10 @@ def test_the_phone_is_changed_through_the_three_functions(stack: FunctionStack) 
         "timeout_secs",
         "code_length",
         "resend_after_secs",
+        "channel",
+        "channels",
     }
-    assert started["timeout_secs"] == 300
+    assert (started["timeout_secs"], started["channel"]) == (300, "sms")
     # When
     status, changed, _ = as_user(
         stack,
@@ -76,6 +80,28 @@ def test_the_phone_is_changed_through_the_three_functions(stack: FunctionStack) 
     assert account is not None
     assert (account.phone_number, account.phone_generation) == (NEW_PHONE, 1)
     assert stack.users.find_by_phone(PHONE) is None
+    # and the old number is told, by a notice that holds no code, number or link
+    [notice] = stack.emulator.notices(PHONE)
+    assert "code" not in notice
+    assert not any(ch.isdigit() for ch in notice["text"])
+    assert stack.emulator.notices(NEW_PHONE) == []
+
+
+def test_start_and_resend_take_the_channel_asked_for(stack: FunctionStack) -> None:
+    # Given a change started by a call
+    body = {"phone_number": NEW_PHONE, "password": PASSWORD, "channel": "call"}
+    status, started, _ = as_user(stack, "account_phone_start", body)
+    assert (status, started.get("channel")) == (200, "call"), started
+    # When the code is asked for again by SMS
+    status, resent, _ = as_user(
+        stack, "account_phone_resend", {"flow_id": started["flow_id"], "channel": "sms"}
+    )
+    # Then each went by the channel asked for, and the SMS code is the one that counts
+    assert (status, resent.get("channel")) == (200, "sms"), resent
+    sent = stack.emulator.messages(NEW_PHONE, kind="code")
+    assert [m["channel"] for m in sent] == ["sms", "call"]  # newest first
+    verify = {"flow_id": started["flow_id"], "code": stack.code_for(NEW_PHONE)}
+    assert as_user(stack, "account_phone_verify", verify)[0] == 200
 
 
 def test_without_the_authorizers_user_every_function_answers_401(stack: FunctionStack) -> None:
@@ -138,19 +164,21 @@ def test_dynamodb_round_trips_of_a_verified_change(stack: FunctionStack) -> None
     # When
     body = {"flow_id": started["flow_id"], "code": stack.code_for(NEW_PHONE)}
     assert as_user(stack, "account_phone_verify", body)[0] == 200
-    # Then: the flow read, its attempt counted, the account's wrong codes counted in advance,
-    # the flow verified with the phone generation checked (one transaction), the wrong codes
-    # cleared, the swap (one transaction), and the audit events
+    # Then: the attempt counted (the write answers with the flow: no read before it), the
+    # account's wrong codes counted in advance, the flow verified with the phone generation
+    # checked (one transaction), the wrong codes cleared, the swap (one transaction), the
+    # old number's notice counted in its cap and the SMS budget (one transaction), and the
+    # audit events
     settings = stack.functions["account_phone_verify"].runtime.settings.model_dump()
     names = {value: key.upper() for key, value in settings.items() if key.endswith("_table")}
     named = [(op, ",".join(names.get(t, t) for t in tables)) for op, tables in calls]
     audits = [call for call in named if call[1] == "AUDIT_TABLE"]
     assert [call for call in named if call[1] != "AUDIT_TABLE"] == [
-        ("GetItem", "VERIFICATIONS_TABLE"),
         ("UpdateItem", "VERIFICATIONS_TABLE"),
         ("UpdateItem", "RATE_LIMITS_TABLE"),
         ("TransactWriteItems", "USERS_TABLE,VERIFICATIONS_TABLE"),
         ("DeleteItem", "RATE_LIMITS_TABLE"),
         ("TransactWriteItems", "USERS_TABLE"),
+        ("TransactWriteItems", "RATE_LIMITS_TABLE"),
     ]
-    assert audits == [("PutItem", "AUDIT_TABLE")] * 2  # accepted, phone_changed
+    assert audits == [("PutItem", "AUDIT_TABLE")] * 3  # accepted, phone_changed, notice_sent
