@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import expect
 
@@ -23,6 +25,21 @@ def demo_accounts_restored(stack: LocalStack) -> Iterator[None]:
     yield
     restore_phone(stack, "demo-user", DEMO_PHONE)
     restore_phone(stack, "demo-no-phone", None)
+
+
+def old_number_notices(stack: LocalStack) -> list[dict[str, Any]]:
+    """The notices in the demo number's outbox, newest first, as the outbox page lists them
+    (`/_emulator/messages?kind=notice`)."""
+    assert stack.emulator is not None
+    answer = httpx.get(
+        f"{stack.emulator.base_url}/_emulator/messages",
+        params={"phone_number": DEMO_PHONE, "kind": "notice"},
+        timeout=10,
+    )
+    answer.raise_for_status()
+    found: list[dict[str, Any]] = answer.json()["data"]
+    assert all(m["kind"] == "notice" for m in found)
+    return found
 
 
 def change_phone(person: Person, phone: str, password: str = PASSWORD) -> None:
@@ -68,16 +85,21 @@ def test_the_demo_account_changes_its_number_and_the_next_code_goes_to_the_new_o
     # Given the demo account, signed in with a code to its number
     person.sign_in_with_code(DEMO_EMAIL, DEMO_PHONE)
     assert stack.emulator is not None
-    sent_to_old = len(stack.emulator.messages(DEMO_PHONE))
+    sent_to_old = len(stack.emulator.messages(DEMO_PHONE, kind="code"))
+    notices_before = len(old_number_notices(stack))
     # When it changes the number
     new_phone = fresh_phone()
     change_phone(person, new_phone)
     proven(person, new_phone)
-    # Then the next sign-in sends its code to the new number, none to the old one
+    # Then the old number's outbox shows the notice, which holds no code
+    notices = old_number_notices(stack)
+    assert len(notices) == notices_before + 1
+    assert "code" not in notices[0]
+    assert "phone number" in notices[0]["text"].lower()
+    # and the next sign-in sends its code to the new number, none to the old one
     person.button("Sign out").click()
     person.sign_in_with_code(DEMO_EMAIL, new_phone)
-    codes_to_old = [m for m in stack.emulator.messages(DEMO_PHONE) if m.get("code")]
-    assert len(codes_to_old) == sent_to_old
+    assert len(stack.emulator.messages(DEMO_PHONE, kind="code")) == sent_to_old
 
 
 def test_a_wrong_password_is_reported_beside_its_field_and_sends_nothing(
