@@ -149,5 +149,5 @@ def test_a_cancel_is_pushed_to_the_flows_connections(
     connect(ws, flow_id, connection)
     assert stack.cancel(flow_id) == (200, {"cancelled": True})
     assert pushed(connection) == [
-        {"status": "cancelled", "delivery_status": "unknown", "expires_in": 0}
+        {"status": "cancelled", "delivery_status": "unknown", "expires_in": 0, "channel": "sms"}
     ]
