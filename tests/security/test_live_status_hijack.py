@@ -128,9 +128,11 @@ def test_a_connection_never_hears_another_flows_reports(target: Target) -> None:
             # came after the victim's: the victim's report never reached them
             report_failed(target, attacker_phone)
             heard = json.loads(attacker.recv(timeout=WAIT_SECS))
-            assert heard == {"status": "pending", "delivery_status": "delivery_failed"} | {
-                "expires_in": heard["expires_in"]
-            }
+            assert heard == {
+                "status": "pending",
+                "delivery_status": "delivery_failed",
+                "channel": "sms",
+            } | {"expires_in": heard["expires_in"]}
             status = target.api.get("/verify/status", params={"flow_id": attacker_flow})
             assert status.json()["delivery_status"] == "delivery_failed"
 
