@@ -13,6 +13,7 @@ from phoneverify.domain.errors import (
     NotAuthenticated,
     PhoneAlreadyRegistered,
     PhoneSuperseded,
+    ResendTooSoon,
 )
 from phoneverify.domain.models import NoticeEvent
 from phoneverify.flows.login import SecondFactorRequired
@@ -210,11 +211,29 @@ def test_no_new_code_goes_to_the_old_number_once_it_changed(w: PhoneChangeWorld)
     assert isinstance(login, SecondFactorRequired)
     change(w, "u-phone", NEW_PHONE)
     w.world.clock.advance(60)  # past the resend cooldown
-    sent = len(w.world.sender.outbox)
+    sent, counted = len(w.world.sender.outbox), dict(w.world.limits.counts)
     # When someone asks for a fresh code of it
     with pytest.raises(PhoneSuperseded):
         w.world.flow.resend(login.challenge.flow_id, ORIGIN)
-    # Then none is sent, and the flow is over
+    # Then none is sent, no send limit counted it, and the flow is over
     assert len(w.world.sender.outbox) == sent
+    assert w.world.limits.counts == counted
     with pytest.raises(NoPendingVerification):
+        w.world.flow.resend(login.challenge.flow_id, ORIGIN)
+
+
+def test_a_resend_refused_by_the_flows_own_limits_never_asks_about_the_phone(
+    w: PhoneChangeWorld,
+) -> None:
+    # Given a login whose code went to the old number, then the number changed
+    login = w.world.flow.start("demo@example.com", PASSWORD, ORIGIN)
+    assert isinstance(login, SecondFactorRequired)
+    change(w, "u-phone", NEW_PHONE)
+    # When a resend comes inside the cooldown
+    with pytest.raises(ResendTooSoon):
+        w.world.flow.resend(login.challenge.flow_id, ORIGIN)
+    # Then it is refused for the cooldown, as before the change, and the flow still ends
+    # at the next resend that gets past its own limits
+    w.world.clock.advance(60)
+    with pytest.raises(PhoneSuperseded):
         w.world.flow.resend(login.challenge.flow_id, ORIGIN)
