@@ -402,7 +402,8 @@ def _banner(stack: LocalStack) -> str:
     lines += [
         f"  AWS (moto)     {stack.aws_env['AWS_ENDPOINT_URL']}   (SSM, DynamoDB)",
         "  Demo accounts  demo@example.com / correct horse battery staple  (phone +14155550123)",
-        "                 nophone@example.com / correct horse battery staple (no phone: no 2FA)",
+        "                 nophone@example.com / correct horse battery staple (no phone yet: no"
+        " 2FA until it adds one under Phone number)",
         "",
         "Try it:",
         f"  curl -s -X POST {stack.api_url}/login -H 'Content-Type: application/json' \\",

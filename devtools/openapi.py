@@ -79,6 +79,8 @@ TAGS = [
         "Payments": "Step-up: a code before a payment at or above the threshold.",
         "Verifications": "Cancel a pending verification, or ask where it stands.",
         "Sessions": "End one access token, or all of an account's.",
+        "Account phone": "Add or change the account's phone: the password, then a code to the "
+        "new number; the old number is told.",
         "Webhooks": "What Telnyx sends to the webhook function URL.",
     }.items()
 ]

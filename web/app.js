@@ -23,6 +23,7 @@ const el = {
   codeActions: $("code-actions"), resendCall: $("resend-call"), resendWhatsapp: $("resend-whatsapp"),
   outbox: $("outbox"), outboxLink: $("outbox-link"), footer: $("footer"),
   signedIn: $("signed-in"), subject: $("subject"), pay: $("pay"), signOut: $("sign-out"),
+  phone: $("phone"), phonePassword: $("phone-password"),
   receipt: $("receipt"), receiptAmount: $("receipt-amount"), receiptCurrency: $("receipt-currency"),
   receiptRecipient: $("receipt-recipient"), receiptTransaction: $("receipt-transaction"),
   receiptDone: $("receipt-done"),
@@ -35,6 +36,7 @@ const SCREENS = {
   code: { node: el.codeForm, title: "Enter your code" },
   "signed-in": { node: el.signedIn, title: "Signed in" },
   receipt: { node: el.receipt, title: "Payment complete" },
+  phone: { node: el.phone, title: "Phone number" },
 };
 
 // What each flow's code screen calls, and where it returns when the flow is over.
@@ -58,6 +60,11 @@ const FLOWS = {
     verify: "/payments/confirm", resend: "/payments/resend", back: "signed-in",
     button: "Confirm payment", cancelLabel: "Cancel payment", idField: "payment_id", auth: true,
     again: "Too many attempts. The payment was not made.",
+  },
+  phone: {
+    verify: "/account/phone/verify", resend: "/account/phone/resend", back: "phone",
+    button: "Verify", cancelLabel: "Cancel", auth: true, taken: "phone",
+    again: "Too many attempts. Please start the phone change again.",
   },
 };
 
@@ -299,7 +306,9 @@ function showHint() {
 function showOutboxLink() {
   if (!OUTBOX_URL) return;
   const url = new URL(OUTBOX_URL, window.location.href);
-  if (knownPhone && pending.name === "register") url.searchParams.set("phone_number", knownPhone);
+  if (knownPhone && (pending.name === "register" || pending.name === "phone")) {
+    url.searchParams.set("phone_number", knownPhone);
+  }
   el.outboxLink.href = url.toString();
   el.outbox.hidden = false;
 }
@@ -545,7 +554,7 @@ async function verify() {
     } else if (status === 400 || status === 404 || status === 409 || status === 410) {
       // Over on the server: no pending code (400), expired payment (410), taken (409).
       endCode();
-      go(status === 409 ? "signin" : flow.back);
+      go(status === 409 ? flow.taken || "signin" : flow.back);
       say(data.error || `Verification failed (HTTP ${status}).`, "error");
     } else {
       fieldError(el.code, data.error || `Verification failed (HTTP ${status}).`);
@@ -567,6 +576,10 @@ function verified(current, data) {
   } else if (current.name === "reset") {
     go("signin");
     say("Your password has been reset. Sign in with the new password.", "info");
+  } else if (current.name === "phone") {
+    el.phone.reset();
+    go("signed-in", el.title);
+    say(`Your phone number is now ${data.phone_hint}. Sign-in codes go there from now on.`, "info");
   } else {
     showReceipt(current.payment, data);
   }
@@ -647,6 +660,7 @@ function signIn(jwt) {
 function signedOut(message) {
   token = null;
   el.pay.reset();
+  el.phone.reset();
   go("signin");
   say(message, "info");
 }
@@ -681,6 +695,26 @@ onSubmit(el.pay, "Sending the payment…", "Could not send the payment.", async 
     waitFor(data.retry_after, "Too many payments.");
   } else {
     showError(el.pay, data, status, "Payment failed");
+  }
+});
+
+// -- the phone number: add or change it, with the current password ---------------------
+onSubmit(el.phone, "Sending a code…", "Could not send the code.", async () => {
+  const values = valuesOf(el.phone);
+  const body = { phone_number: values.phone_number.replace(/[\s().-]/g, ""), password: values.password };
+  const { status, data } = await post("/account/phone/start", body, { auth: true });
+  el.phonePassword.value = "";
+  if (status === 200 && data.flow_id) {
+    knownPhone = body.phone_number;
+    startCode("phone", data.flow_id, data);
+  } else if (status === 401 && data.field === "password") {
+    showError(el.phone, data, status, "Wrong password");
+  } else if (status === 401) {
+    signedOut("Your session has ended. Please sign in again.");
+  } else if (status === 429) {
+    waitFor(data.retry_after, data.code === "login_throttled" ? "Too many wrong passwords." : "Too many codes asked for.");
+  } else {
+    showError(el.phone, data, status, "Could not change the phone number");
   }
 });
 

@@ -21,10 +21,17 @@ BUDGET: dict[str, tuple[int, int, int]] = {
     "POST /payments/initiate (below threshold, Idempotency-Key)": (8, 0, 0),
     "POST /payments/initiate (above threshold)": (6, 2, 1),
     "POST /payments/confirm": (10, 1, 1),
+    # The new number's code (counted on the same terms as a login's), its resend (the phone
+    # generation check rides on the send limits' transaction), and the swap with the old
+    # number's notice (its budget transaction; Telnyx Messaging is not counted here).
+    "POST /account/phone/start": (9, 2, 1),
+    "POST /account/phone/resend": (5, 2, 1),
+    "POST /account/phone/verify": (9, 2, 1),
     "GET /verify/status": (1, 0, 0),
-    "Telnyx webhook (verify.sent)": (3, 1, 0),
-    "Telnyx webhook (verify.delivered)": (3, 1, 0),
-    "POST /verify/cancel": (2, 0, 0),
+    # One more read each for the live-status push (the flow as its watchers are told of it).
+    "Telnyx webhook (verify.sent)": (4, 1, 0),
+    "Telnyx webhook (verify.delivered)": (4, 1, 0),
+    "POST /verify/cancel": (3, 0, 0),
 }
 
 

@@ -231,7 +231,7 @@ def test_each_code_keeps_the_channel_it_went_by(store: VerificationStore) -> Non
     assert first is not None and first.channel is Channel.CALL
     store.record_delivery("k1", "v-1", DeliveryStatus.DELIVERY_FAILED, NOW + 5)
     # When a resend goes by WhatsApp
-    assert store.reserve_send("k1", "tok", NOW + 30, 30, 5) is True
+    assert reserve_send(store, "tok", NOW + 30, 30, 5) is True
     assert store.complete_send("k1", "tok", "v-2", NOW + 330, 0, Channel.WHATSAPP) is True
     # Then the flow holds the new code's channel, its delivery status starting over
     resent = store.get("k1")

@@ -5,6 +5,7 @@ code, its tokens) leaves the demo accounts, and the session's other tests, as th
 from __future__ import annotations
 
 import itertools
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -53,3 +54,26 @@ def seed_account(
     )
     DynamoUserRepository(client, "UsersTable").put_user(user, phone_verified_at=0)
     return account
+
+
+def restore_phone(stack: LocalStack, user_id: str, phone: str | None) -> None:
+    """Put an account (a demo account a test changed) back on `phone` (None: no phone), so
+    the session's other tests meet it as seeded."""
+    client = dynamodb_of(stack.aws_env)
+    users = DynamoUserRepository(client, "UsersTable")
+    user = users.get(user_id)
+    if user is None or user.phone_number == phone:
+        return
+    if phone is not None:
+        users.change_phone(user_id, user.phone_number, phone, user.phone_generation, time.time())
+        return
+    if user.phone_number:
+        client.delete_item(TableName="UsersTable", Key={"pk": {"S": f"PHONE#{user.phone_number}"}})
+    client.update_item(
+        TableName="UsersTable",
+        Key={"pk": {"S": f"USER#{user_id}"}},
+        UpdateExpression=(
+            "REMOVE phone_number, phone_verified, phone_verified_at ADD phone_gen :one"
+        ),
+        ExpressionAttributeValues={":one": {"N": "1"}},
+    )

@@ -12,6 +12,7 @@ from phoneverify.flows.challenges import OpenedChallenge, Resent
 from phoneverify.flows.login import SecondFactorRequired
 from phoneverify.flows.password_reset import PasswordResetDone
 from phoneverify.flows.payment import PaymentCompleted, PaymentVerificationRequired
+from phoneverify.flows.phone_change import PhoneChanged
 from phoneverify.flows.registration import Registered, RegistrationStarted
 from phoneverify.flows.sessions import LoggedOut
 from phoneverify.http import responses
@@ -36,6 +37,8 @@ def answer(result: object) -> dict[str, Any]:
         model = responses.logged_out_response(result)
     elif isinstance(result, PaymentCompleted | PaymentVerificationRequired):
         model = responses.payment_response(result)
+    elif isinstance(result, PhoneChanged):
+        model = responses.phone_changed_response(result)
     elif isinstance(result, ChallengeState):
         model = responses.status_response(result)
     else:

@@ -9,13 +9,14 @@ from phoneverify.domain.models import FlowKind, RequestOrigin, User
 from phoneverify.domain.money import ExemptionLimits, Thresholds
 from phoneverify.domain.passwords import PasswordHasher
 from phoneverify.domain.tokens import AccessTokenIssuer
-from phoneverify.flows import password_reset, registration
+from phoneverify.flows import password_reset, phone_change, registration
 from phoneverify.flows import payment as payment_flow
 from phoneverify.flows.any_flow import AnyFlow
 from phoneverify.flows.challenges import ChallengePolicy, Challenges
 from phoneverify.flows.login import LoginFlow
 from phoneverify.flows.password_reset import PasswordResetFlow
 from phoneverify.flows.payment import PaymentFlow, PaymentVerificationStatus
+from phoneverify.flows.phone_change import PhoneChangeFlow
 from phoneverify.flows.registration import RegistrationFlow
 from phoneverify.flows.sessions import Sessions
 from tests.support.fakes import (
@@ -112,7 +113,8 @@ def login_world(
     tokens = AccessTokenIssuer(
         lambda: SIGNING_SECRET, issuer=ISSUER, audience=AUDIENCE, ttl_seconds=3600, clock=clock
     )
-    limits = InMemorySendLimits(clock)
+    store.users = users
+    limits = InMemorySendLimits(clock, users=users)
     failures = InMemoryFailureCounter(clock)
     throttle = InMemoryPasswordThrottle(clock)
     world = LoginWorld(
@@ -168,6 +170,36 @@ def password_reset_world(
         notices=world.notices,
     )
     return world, flow
+
+
+@dataclass
+class PhoneChangeWorld:
+    """Adding or changing the phone of u-phone (PHONE) or u-plain (none), beside the login
+    and the password reset over the same users, store and outbox."""
+
+    world: LoginWorld
+    flow: PhoneChangeFlow
+    reset: PasswordResetFlow
+    notices: RecordingNotices
+
+
+def phone_change_world() -> PhoneChangeWorld:
+    world, reset = password_reset_world()
+    notices = RecordingNotices()
+    change_policy = policy(
+        FlowKind.PHONE_CHANGE,
+        restart_hint=phone_change.RESTART_HINT,
+        too_many_attempts_message=phone_change.TOO_MANY_ATTEMPTS,
+    )
+    flow = PhoneChangeFlow(
+        users=world.users,
+        passwords=world.passwords,
+        challenges=world.challenges(change_policy),
+        throttle=world.throttle,
+        notices=notices,
+        clock=world.clock,
+    )
+    return PhoneChangeWorld(world, flow, reset, notices)
 
 
 @dataclass

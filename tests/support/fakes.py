@@ -21,6 +21,7 @@ from phoneverify.domain.errors import (
     LoginThrottled,
     PaymentDeclined,
     PhoneAlreadyRegistered,
+    PhoneSuperseded,
     SendBudgetExhausted,
     StorageUnavailable,
 )
@@ -36,6 +37,7 @@ from phoneverify.domain.models import (
     Payment,
     PaymentStatus,
     PendingVerification,
+    PhoneBinding,
     RequestOrigin,
     SendPermit,
     StepUpReason,
@@ -55,7 +57,13 @@ from phoneverify.domain.send_limits import (
 )
 from phoneverify.domain.throttling import PasswordThrottlePolicy
 from phoneverify.domain.tokens import TokenClaims, revocation_refusal
-from phoneverify.ports import ConditionFailed, FlowWrite, PaymentWrite, PushUnavailable
+from phoneverify.ports import (
+    ConditionFailed,
+    FlowWrite,
+    PaymentWrite,
+    PushUnavailable,
+    UserLookup,
+)
 
 
 class FakeClock:
@@ -163,6 +171,27 @@ class InMemoryUsers:
                 )
             )
 
+    def change_phone(
+        self, user_id: str, old_phone: str | None, new_phone: str, phone_generation: int, now: float
+    ) -> None:
+        """As DynamoUserRepository.change_phone: all or nothing, the account's condition first."""
+        with self._lock:
+            user = self.get(user_id)
+            if (
+                user is None
+                or user.phone_generation != phone_generation
+                or user.phone_number != old_phone
+            ):
+                raise PhoneSuperseded()
+            if new_phone in self.by_phone:
+                raise PhoneAlreadyRegistered()
+            if old_phone:
+                del self.by_phone[old_phone]
+            changed = replace(user, phone_number=new_phone, phone_generation=phone_generation + 1)
+            self.by_email[user.email] = changed
+            self.by_phone[new_phone] = changed
+            self.phone_verified_at[user_id] = now
+
 
 class InMemoryTokenRevocations:
     """TokenRevocations over InMemoryUsers, deciding as DynamoTokenRevocations does (one
@@ -195,7 +224,9 @@ class InMemoryTokenRevocations:
 
 
 class InMemoryVerificationStore:
-    def __init__(self) -> None:
+    def __init__(self, users: UserLookup | None = None) -> None:
+        """`users`: where a bound flow's account phone generation is checked."""
+        self.users = users
         self.items: dict[str, PendingVerification] = {}
         self.ttls: dict[str, int] = {}
         self.send_tokens: dict[str, str] = {}
@@ -216,7 +247,13 @@ class InMemoryVerificationStore:
         return r if r is not None and r.status == FlowStatus.PENDING else None
 
     def reserve_attempt(
-        self, flow_key: str, kind: FlowKind, now: float, lease_until: float
+        self,
+        flow_key: str,
+        kind: FlowKind,
+        now: float,
+        lease_until: float,
+        *,
+        owner: str | None = None,
     ) -> FlowWrite:
         with self._lock:
             r = self.items.get(flow_key)
@@ -227,6 +264,7 @@ class InMemoryVerificationStore:
                 or r.attempts >= r.max_attempts
                 or r.expires_at <= now
                 or r.check_lease_until > now
+                or (owner is not None and r.subject != owner)
             ):
                 return FlowWrite(False, r)
             self.items[flow_key] = replace(
@@ -250,13 +288,23 @@ class InMemoryVerificationStore:
             self.items[flow_key] = replace(r, attempts=r.attempts - 1, check_lease_until=0.0)
             return True
 
-    def mark_verified(self, flow_key: str, verification_id: str, now: float) -> bool:
+    def mark_verified(
+        self,
+        flow_key: str,
+        verification_id: str,
+        now: float,
+        binding: PhoneBinding | None = None,
+    ) -> bool:
         with self._lock:
             r = self._pending(flow_key)
             if r is None or r.verification_id != verification_id:
                 return False
+            self._check_binding(binding)
             self.items[flow_key] = replace(r, status=FlowStatus.VERIFIED, data={})
             return True
+
+    def _check_binding(self, binding: PhoneBinding | None) -> None:
+        check_binding(self.users, binding)
 
     def lock(self, flow_key: str, now: float) -> bool:
         with self._lock:
@@ -276,6 +324,7 @@ class InMemoryVerificationStore:
         cooldown_secs: int,
         max_sends: int,
         retention_secs: int,
+        owner: str | None = None,
     ) -> FlowWrite:
         with self._lock:
             r = self.items.get(flow_key)
@@ -287,6 +336,7 @@ class InMemoryVerificationStore:
                 or r.send_count >= max_sends
                 or r.attempts >= r.max_attempts
                 or r.expires_at <= now - retention_secs
+                or (owner is not None and r.subject != owner)
             ):
                 return FlowWrite(False, r)
             self.items[flow_key] = replace(r, last_sent_at=now, send_count=r.send_count + 1)
@@ -598,6 +648,15 @@ class InMemoryIdempotency:
         return answer
 
 
+def check_binding(users: UserLookup | None, binding: PhoneBinding | None) -> None:
+    """The ConditionCheck on the account's phone generation (adapters/dynamo/users.py)."""
+    if binding is not None:
+        assert users is not None, "a bound flow needs the users"
+        account = users.get(binding.user_id)
+        if account is None or account.phone_generation != binding.phone_generation:
+            raise PhoneSuperseded()
+
+
 # Caps no unit test reaches unless it means to: flows are tested with their send limits wired.
 PERMISSIVE_CAPS = SendCaps(
     per_phone=1_000, per_ip=1_000, per_account=1_000, budget=10_000, window_secs=3_600
@@ -614,9 +673,12 @@ class InMemorySendLimits:
         clock: FakeClock,
         caps: SendCaps = PERMISSIVE_CAPS,
         metric: Callable[[str], None] | None = None,
+        users: UserLookup | None = None,
     ) -> None:
+        """`users`: where a bound resend's account phone generation is checked."""
         self.clock = clock
         self.caps = caps
+        self.users = users
         self.counts: dict[str, int] = {}
         self.metrics: list[str] = []
         self._metric = metric or self.metrics.append
@@ -628,6 +690,7 @@ class InMemorySendLimits:
         subject: str,
         origin: RequestOrigin,
         channel: Channel = Channel.SMS,
+        binding: PhoneBinding | None = None,
     ) -> SendPermit:
         now = self.clock.now()
         return self._count(
@@ -635,6 +698,7 @@ class InMemorySendLimits:
                 self.caps, phone_number, subject, origin, now, channel, shard
             ),
             now,
+            binding,
         )
 
     def admit_notice(self, phone_number: str) -> SendPermit:
@@ -642,9 +706,13 @@ class InMemorySendLimits:
         return self._count(lambda shard: notice_counters(self.caps, phone_number, now, shard), now)
 
     def _count(
-        self, counters_on: Callable[[int], list[tuple[str, str, int]]], now: float
+        self,
+        counters_on: Callable[[int], list[tuple[str, str, int]]],
+        now: float,
+        binding: PhoneBinding | None = None,
     ) -> SendPermit:
         with self._lock:
+            check_binding(self.users, binding)  # in the same transaction
             # Admitted by the budget when any of its shards has room (the first one that has).
             shards = range(len(budget_shard_caps(self.caps)))
             options = [counters_on(shard) for shard in shards]

@@ -104,6 +104,9 @@ FUNCTIONS = [
     "payments_confirm",
     "verify_cancel",
     "verify_status",
+    "account_phone_start",
+    "account_phone_resend",
+    "account_phone_verify",
 ]
 # Resends at once: the resend is measured, not its cooldown.
 STACK_ENV = {"BCRYPT_COST": "4", "RESEND_COOLDOWN_SECS": "0"}
@@ -210,6 +213,26 @@ def measure_all(run: _Measured) -> dict[str, dict[str, int]]:
             "payments_confirm",
             {"payment_id": payment["payment_id"], "code": payment_code},
             user_id,
+        ),
+    )
+
+    changer, _ = run.account("+14155550166")
+    new_phone = "+14155550177"
+    change = run.measure(
+        "POST /account/phone/start",
+        lambda: run.pay(
+            "account_phone_start", {"phone_number": new_phone, "password": PASSWORD}, changer
+        ),
+    )
+    run.measure(
+        "POST /account/phone/resend",
+        lambda: run.pay("account_phone_resend", {"flow_id": change["flow_id"]}, changer),
+    )
+    change_code = stack.code_for(new_phone)
+    run.measure(
+        "POST /account/phone/verify",
+        lambda: run.pay(
+            "account_phone_verify", {"flow_id": change["flow_id"], "code": change_code}, changer
         ),
     )
 

@@ -22,7 +22,7 @@ from phoneverify.domain.errors import (
     StorageUnavailable,
     TooManyAttempts,
 )
-from phoneverify.domain.models import Channel, RequestOrigin, SendPermit
+from phoneverify.domain.models import Channel, PhoneBinding, RequestOrigin, SendPermit
 from phoneverify.domain.money import ExemptionLimits, Thresholds
 from phoneverify.flows.any_flow import flow_key
 from phoneverify.flows.challenges import Challenges
@@ -385,7 +385,12 @@ class UnavailableCounter:
 
 class UnavailableGuard:
     def admit(
-        self, phone_number: str, subject: str, origin: RequestOrigin, channel: Channel
+        self,
+        phone_number: str,
+        subject: str,
+        origin: RequestOrigin,
+        channel: Channel,
+        binding: PhoneBinding | None = None,
     ) -> SendPermit:
         raise StorageUnavailable()
 

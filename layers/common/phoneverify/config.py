@@ -107,6 +107,8 @@ class Settings(BaseModel):
     max_password_failures_per_ip: Annotated[int, Field(ge=1, le=1_000_000)] = 100
     password_ip_window_secs: Annotated[int, Field(ge=60, le=86_400)] = 3_600
     password_reset_timeout_secs: Annotated[int, Field(ge=60, le=600)] = 600
+    # How long the code sent to a new phone number (POST /account/phone/start) is accepted.
+    phone_change_timeout_secs: Annotated[int, Field(ge=60, le=600)] = 300
     # Comma-separated ISO 3166 alpha-2 codes ("US,CA,GB").
     allowed_countries: tuple[str, ...] = tuple(sorted(DEFAULT_ALLOWED_COUNTRIES))
     allow_voip_numbers: bool = False

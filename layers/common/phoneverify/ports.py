@@ -17,6 +17,7 @@ from phoneverify.domain.models import (
     Payment,
     PaymentStatus,
     PendingVerification,
+    PhoneBinding,
     RequestOrigin,
     SendPermit,
     StepUpReason,
@@ -130,11 +131,18 @@ class VerificationStore(Protocol):
     def get(self, flow_key: str) -> PendingVerification | None: ...
 
     def reserve_attempt(
-        self, flow_key: str, kind: FlowKind, now: float, lease_until: float
+        self,
+        flow_key: str,
+        kind: FlowKind,
+        now: float,
+        lease_until: float,
+        *,
+        owner: str | None = None,
     ) -> FlowWrite:
         """Count one attempt if the flow is of `kind`, pending, unexpired, below its cap and
-        not held by another check; hold it until `lease_until`. The record is the flow before
-        the attempt was counted: its verification id is the code the attempt is for."""
+        not held by another check (and, with an `owner`, that subject's); hold it until
+        `lease_until`. The record is the flow before the attempt was counted: its
+        verification id is the code the attempt is for."""
         ...
 
     def release_check(self, flow_key: str, lease_until: float) -> bool:
@@ -143,7 +151,17 @@ class VerificationStore(Protocol):
 
     def refund_attempt(self, flow_key: str, verification_id: str) -> bool: ...
 
-    def mark_verified(self, flow_key: str, verification_id: str, now: float) -> bool: ...
+    def mark_verified(
+        self,
+        flow_key: str,
+        verification_id: str,
+        now: float,
+        binding: PhoneBinding | None = None,
+    ) -> bool:
+        """pending -> verified, on this verification id. With a `binding`, only while the
+        account's phone generation is still the bound one, in the same write: else raises
+        PhoneSuperseded and changes nothing."""
+        ...
 
     def lock(self, flow_key: str, now: float) -> bool: ...
 
@@ -157,11 +175,13 @@ class VerificationStore(Protocol):
         cooldown_secs: int,
         max_sends: int,
         retention_secs: int,
+        owner: str | None = None,
     ) -> FlowWrite:
         """Claim the right to send a code: a flow of `kind`, pending, below its attempt cap,
-        past the cooldown, below the send cap, and expired less than `retention_secs` ago.
-        The record is the flow before the claim (its `last_sent_at` is what release_send
-        puts back)."""
+        past the cooldown, below the send cap, and expired less than `retention_secs` ago;
+        with an `owner`, only a flow of that subject. The record is the flow before the claim
+        (its `last_sent_at` is what release_send puts back). The account phone a bound flow
+        was sent under is checked by SendGuard.admit, in the send limits' transaction."""
         ...
 
     def release_send(self, flow_key: str, token: str, previous_sent_at: float) -> bool:
@@ -252,12 +272,16 @@ class SendGuard(Protocol):
         subject: str,
         origin: RequestOrigin,
         channel: Channel = Channel.SMS,
+        binding: PhoneBinding | None = None,
     ) -> SendPermit:
         """Count one send to `phone_number` for `subject` from `origin` by `channel` (a call
-        counts in the call caps too).
+        counts in the call caps too). With a `binding` (a resend of a flow sent to the
+        account's phone), only while the account's phone generation is still the bound one,
+        checked in the same transaction: no code goes to a number the account has left.
 
         Raises SendLimitReached (429, retry_after = seconds until the full window ends),
-        SendBudgetExhausted (503, the circuit breaker) or StorageUnavailable.
+        SendBudgetExhausted (503, the circuit breaker), PhoneSuperseded (nothing counted) or
+        StorageUnavailable.
         """
         ...
 
@@ -339,6 +363,22 @@ class WebhookEventLedger(Protocol):
 
 class UserLookup(Protocol):
     def get(self, user_id: str) -> User | None: ...
+
+
+class AccountPhones(UserLookup, Protocol):
+    """What adding or changing an account's phone needs of the users."""
+
+    def change_phone(
+        self, user_id: str, old_phone: str | None, new_phone: str, phone_generation: int, now: float
+    ) -> None:
+        """Swap the account's phone in one transaction: release `old_phone`'s pointer, claim
+        `new_phone`'s only if no account holds it, and update the account only while its
+        phone generation is still `phone_generation` (raising it by one).
+
+        Raises PhoneAlreadyRegistered (another account holds `new_phone`), PhoneSuperseded
+        (the phone changed since the flow began, or the account is gone) or
+        StorageUnavailable; nothing is written then."""
+        ...
 
 
 class PaymentRepository(Protocol):

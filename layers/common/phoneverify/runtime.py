@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from phoneverify.flows.login import LoginFlow
     from phoneverify.flows.password_reset import PasswordResetFlow
     from phoneverify.flows.payment import PaymentFlow, PaymentVerificationStatus
+    from phoneverify.flows.phone_change import PhoneChangeFlow
     from phoneverify.flows.registration import RegistrationFlow
     from phoneverify.flows.sessions import Sessions
     from phoneverify.ports import AccountNotices, VerificationEvents
@@ -165,7 +166,8 @@ class Runtime:
     def verifications(self) -> DynamoVerificationStore:
         from phoneverify.adapters.dynamo.verifications import DynamoVerificationStore
 
-        return DynamoVerificationStore(self.dynamodb, self.settings.verifications_table)
+        s = self.settings
+        return DynamoVerificationStore(self.dynamodb, s.verifications_table, s.users_table)
 
     @cached_property
     def audit_trail(self) -> DynamoAuditTrail:
@@ -293,7 +295,12 @@ class Runtime:
             budget_shards=s.sms_budget_shards,
         )
         return DynamoSendLimits(
-            self.dynamodb, s.rate_limits_table, caps, self.clock, self.count_metric
+            self.dynamodb,
+            s.rate_limits_table,
+            caps,
+            self.clock,
+            self.count_metric,
+            users_table=s.users_table,
         )
 
     @cached_property
@@ -418,6 +425,30 @@ class Runtime:
             clock=self.clock,
             decoy_calling_code=phonenumbers.country_code_for_region(s.default_phone_region),
             notices=self.notices,
+        )
+
+    @cached_property
+    def phone_change_flow(self) -> PhoneChangeFlow:
+        from phoneverify.domain.models import FlowKind
+        from phoneverify.flows import phone_change
+        from phoneverify.flows.phone_change import PhoneChangeFlow
+
+        s = self.settings
+        policy = self.challenge_policy(
+            FlowKind.PHONE_CHANGE,
+            s.phone_change_timeout_secs,
+            phone_change.RESTART_HINT,
+            phone_change.TOO_MANY_ATTEMPTS,
+        )
+        return PhoneChangeFlow(
+            users=self.users,
+            passwords=self.passwords,
+            challenges=self.challenges(policy),
+            throttle=self.password_throttle,
+            notices=self.notices,
+            clock=self.clock,
+            default_phone_region=s.default_phone_region,
+            phone_policy=self.phone_policy,
         )
 
     @cached_property

@@ -13,8 +13,16 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from devtools.local_stack import LocalStack
-from tests.e2e.web.conftest import DESKTOP, PHONE, Person, axe_violations, open_page, wrong
-from tests.support.accounts import Account
+from tests.e2e.web.conftest import (
+    DESKTOP,
+    PASSWORD,
+    PHONE,
+    Person,
+    axe_violations,
+    open_page,
+    wrong,
+)
+from tests.support.accounts import Account, fresh_phone
 
 LOOKS = {
     "light-desktop": {"color_scheme": "light", "viewport": DESKTOP},
@@ -89,6 +97,21 @@ def test_every_screen_passes_axe(
     person.type_code(account.phone)
     person.screen("Payment complete")
     check("receipt")
+
+    person.button("Done").click()
+    person.button("Phone number").click()
+    person.screen("Phone number")
+    check("phone")
+    person.field("New phone number").fill("12")
+    person.field("Current password").fill("not the password")
+    person.button("Send code").click()
+    expect(person.field("New phone number")).to_have_attribute("aria-invalid", "true")
+    check("phone-error")
+    person.field("New phone number").fill(fresh_phone())
+    person.field("Current password").fill(PASSWORD)
+    person.button("Send code").click()
+    person.screen("Enter your code")
+    check("phone-code")
 
     # Then axe found nothing on any of them
     assert not found, json.dumps(found, indent=2)

@@ -124,6 +124,13 @@ class NoPendingVerification(DomainError):
     message = "No pending verification. Start login again."
 
 
+class PhoneSuperseded(NoPendingVerification):
+    """The account's phone was added or changed since this flow's code was sent: the flow is
+    over (its code went to a number that is no longer the account's)."""
+
+    message = "Your phone number changed since this code was sent."
+
+
 class VerificationNotFound(DomainError):
     """No flow is known under this flow id (never started, or deleted after its retention)."""
 

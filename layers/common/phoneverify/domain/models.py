@@ -12,6 +12,7 @@ class FlowKind(StrEnum):
     REGISTRATION = "registration"
     PAYMENT = "payment"
     PASSWORD_RESET = "password_reset"
+    PHONE_CHANGE = "phone_change"  # add or change the account's phone (docs/phone-lifecycle.md)
     # Not a code flow: decisions about passwords and tokens (throttling, logout, refusals).
     SESSION = "session"
     # Not a code flow: an SMS telling the account's owner what happened (phone-lifecycle.md).
@@ -74,6 +75,19 @@ class User:
     # Raised by one each time every token of the account is ended (logout of every session,
     # password reset, lock); tokens carry the value they were issued under (`gen`).
     token_generation: int = 0
+    # Raised by one each time the phone is added or changed; a flow records the value it sent
+    # its code under, and its code is accepted only while the account's is still that one.
+    phone_generation: int = 0
+
+
+class NoticeEvent(StrEnum):
+    """What an SMS notice tells the account's owner (never a code or a link that acts)."""
+
+    PHONE_CHANGED = "phone_changed"  # sent to the OLD number
+    PHONE_ADDED = "phone_added"  # sent to the new number of an account that had none
+    ACCOUNT_LOCKED = "account_locked"
+    PASSWORD_RESET = "password_reset"
+    LOGGED_OUT_EVERYWHERE = "logged_out_everywhere"
 
 
 class PaymentStatus(StrEnum):
@@ -172,6 +186,15 @@ class PendingVerification:
 
 
 @dataclass(frozen=True)
+class PhoneBinding:
+    """The account phone a flow's code was sent to, as the generation it had then
+    (User.phone_generation): the code is accepted only while the account's is still that."""
+
+    user_id: str
+    phone_generation: int
+
+
+@dataclass(frozen=True)
 class SendPermit:
     """What a SendGuard counted for one send (its counters' keys), so that a send the
     provider then refused can be given back."""
@@ -197,14 +220,6 @@ class RequestOrigin:
     user_agent: str
 
 
-class NoticeEvent(StrEnum):
-    PHONE_CHANGED = "phone_changed"  # sent to the OLD number
-    PHONE_ADDED = "phone_added"  # sent to the new number of an account that had none
-    ACCOUNT_LOCKED = "account_locked"
-    PASSWORD_RESET = "password_reset"
-    LOGGED_OUT_EVERYWHERE = "logged_out_everywhere"
-
-
 class VerificationEventType(StrEnum):
     SENT = "sent"
     RESENT = "resent"
@@ -222,6 +237,11 @@ class VerificationEventType(StrEnum):
     PASSWORD_RESET = "password_reset"
     LOGGED_OUT = "logged_out"
     TOKEN_REFUSED = "token_refused"
+    PHONE_CHANGED = "phone_changed"  # the account's phone was swapped for a proven one
+    PHONE_ADDED = "phone_added"  # an account without a phone proved one: 2FA from now on
+    # A code that was right, refused because the account's phone changed since it was sent.
+    PHONE_SUPERSEDED = "phone_superseded"
+    PHONE_CHANGE_REFUSED = "phone_change_refused"  # proven, but taken or raced (detail: reason)
     WEBHOOK_SIGNATURE_REJECTED = "webhook_signature_rejected"
     # Notices to the account's phone (docs/phone-lifecycle.md#notices); never a code or a link.
     NOTICE_SENT = "notice_sent"

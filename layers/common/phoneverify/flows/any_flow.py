@@ -94,11 +94,18 @@ class AnyFlow:
         The flow id may come from the person (POST /verify/cancel) or from a record that
         keeps it server-side, such as a payment.
         """
-        key = flow_key(flow_id)
+        return self._end(flow_key(flow_id), VerificationEventType.CANCELLED, origin)
+
+    def end_superseded(self, record: PendingVerification, origin: RequestOrigin) -> bool:
+        """End a flow whose code went to a number the account has left since (a phone
+        change): cancelled, audited as phone_superseded, and its watchers told."""
+        return self._end(record.flow_key, VerificationEventType.PHONE_SUPERSEDED, origin)
+
+    def _end(self, key: str, event_type: VerificationEventType, origin: RequestOrigin) -> bool:
         record = self._store.cancel(key, self._clock.now())
         if record is None:
             return False
-        self.emit(VerificationEventType.CANCELLED, record, origin)
+        self.emit(event_type, record, origin)
         self._observer.changed(key, delivery=False)
         return True
 

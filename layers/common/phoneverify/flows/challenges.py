@@ -29,6 +29,7 @@ from phoneverify.domain.errors import (
     InvalidPhoneNumber,
     InvalidRequest,
     NoPendingVerification,
+    PhoneSuperseded,
     ResendTooSoon,
     SendLimitReached,
     StorageUnavailable,
@@ -41,6 +42,7 @@ from phoneverify.domain.models import (
     FlowStatus,
     NoticeEvent,
     PendingVerification,
+    PhoneBinding,
     RequestOrigin,
     SendPermit,
     VerificationEventType,
@@ -62,6 +64,9 @@ logger = logging.getLogger(__name__)
 FLOW_ID_BYTES = 32  # 256 random bits, URL-safe base64
 CHECK_LEASE_SECS = 20  # longer than a Telnyx check can take; frees a flow whose checker died
 DECOY = "decoy"  # data key of a flow that never sends and never verifies
+# Data key of a flow sent to the account's phone: the account's phone generation then. Its
+# code is accepted only while the account's phone is still that one (docs/phone-lifecycle.md).
+PHONE_GENERATION = "phone_gen"
 # A decoy waits as long as the provider's recent sends took (before any, this long).
 TYPICAL_SEND_SECS = 0.25
 # Flows whose code goes to the account's own (proven) number: the lock's notice goes there.
@@ -71,6 +76,14 @@ LOCK_NOTICE_KINDS = frozenset({FlowKind.LOGIN, FlowKind.PAYMENT})
 
 def is_decoy(record: PendingVerification) -> bool:
     return record.data.get(DECOY) == "1"
+
+
+def phone_binding(record: PendingVerification) -> PhoneBinding | None:
+    """The account phone the flow's code was sent under, if it was sent to one."""
+    generation = record.data.get(PHONE_GENERATION)
+    if generation is None or is_decoy(record):
+        return None
+    return PhoneBinding(record.subject, int(generation))
 
 
 @dataclass(frozen=True)
@@ -159,6 +172,7 @@ class Challenges:
         *,
         decoy: bool = False,
         channel: Channel | None = None,
+        phone_generation: int | None = None,
     ) -> OpenedChallenge:
         """Send a code to `phone_number` by `channel` (SMS when None) and store the pending
         challenge.
@@ -172,6 +186,10 @@ class Challenges:
         A `decoy` answers like a real challenge, after the same send limits and about as long
         as a send takes, but sends nothing and accepts no code: what an unknown email gets, so
         the answer does not tell who has an account. `phone_number` is then a stand-in.
+
+        `phone_generation` (User.phone_generation, read with the account): the flow's code is
+        accepted only while the account's phone is still that one, so a phone change ends
+        every flow sent under the old number without finding them.
         """
         policy = self.policy
         channel = channel or Channel.SMS
@@ -189,6 +207,8 @@ class Challenges:
             raise
         if decoy:
             data = {**(data or {}), DECOY: "1"}
+        if phone_generation is not None:
+            data = {**(data or {}), PHONE_GENERATION: str(phone_generation)}
         now = self._clock.now()
         flow_id = secrets.token_urlsafe(FLOW_ID_BYTES)
         expires_at = now + policy.timeout_secs
@@ -221,8 +241,13 @@ class Challenges:
         )
 
     # -- check -----------------------------------------------------------------------------
-    def check(self, flow_id: str, code: str, origin: RequestOrigin) -> PendingVerification:
-        """Consume the challenge if `code` is right; return it. Otherwise raise why not."""
+    def check(
+        self, flow_id: str, code: str, origin: RequestOrigin, *, owner: str | None = None
+    ) -> PendingVerification:
+        """Consume the challenge if `code` is right; return it. Otherwise raise why not.
+
+        `owner`: the flow is only this subject's (a signed-in flow); anyone else's is
+        answered like a flow that does not exist, and costs it no attempt."""
         if len(code) != self.policy.code_length:
             raise InvalidRequest(f"code must be {self.policy.code_length} digits", field="code")
         # One conditional write reserves the attempt and answers with the flow as it was: its
@@ -231,19 +256,26 @@ class Challenges:
         # One check at a time per flow: Telnyx accepts a code once, so a second concurrent
         # check of the right code would read as a wrong one.
         lease_until = now + CHECK_LEASE_SECS
-        write = self._store.reserve_attempt(flow_key(flow_id), self.policy.kind, now, lease_until)
+        write = self._store.reserve_attempt(
+            flow_key(flow_id), self.policy.kind, now, lease_until, owner=owner
+        )
         record = write.record
         if not write.done or record is None:
-            raise self._check_refusal(record, origin, now)
+            raise self._check_refusal(record, origin, now, owner)
         attempts = record.attempts + 1
         failures_left = self._reserve_failure(record)
         return self._check_reserved(record, code, attempts, origin, lease_until, failures_left)
 
     def _check_refusal(
-        self, record: PendingVerification | None, origin: RequestOrigin, now: float
+        self,
+        record: PendingVerification | None,
+        origin: RequestOrigin,
+        now: float,
+        owner: str | None,
     ) -> Exception:
         """Why no attempt could be reserved on `record` (the flow as the write found it)."""
-        current = self._explain(record, origin)  # raises why the flow can no longer be checked
+        # raises why the flow can no longer be checked (another owner's: as if none)
+        current = self._explain(record, origin, owner=owner)
         if current.check_lease_until > now:
             return CheckInProgress(math.ceil(current.check_lease_until - now))
         return NoPendingVerification(self._no_pending_message)
@@ -267,7 +299,17 @@ class Challenges:
             self._refund_failure(record.subject)
             raise
         if accepted:
-            if not self._store.mark_verified(key, record.verification_id, self._clock.now()):
+            binding = phone_binding(record)
+            try:
+                verified = self._store.mark_verified(
+                    key, record.verification_id, self._clock.now(), binding
+                )
+            except PhoneSuperseded:
+                self._refund_failure(record.subject)  # a right code counts as no wrong one
+                self._end_superseded(record, origin)
+                message = f"{PhoneSuperseded.message} {self.policy.restart_hint}"
+                raise PhoneSuperseded(message) from None
+            if not verified:
                 # Another request consumed the flow first (or a resend replaced this code).
                 self._refund_failure(record.subject)
                 raise NoPendingVerification(self._no_pending_message)
@@ -297,13 +339,24 @@ class Challenges:
         raise InvalidCode(attempts_remaining=remaining)
 
     # -- resend ----------------------------------------------------------------------------
-    def resend(self, flow_id: str, origin: RequestOrigin, channel: Channel | None = None) -> Resent:
+    def resend(
+        self,
+        flow_id: str,
+        origin: RequestOrigin,
+        channel: Channel | None = None,
+        *,
+        owner: str | None = None,
+    ) -> Resent:
         """Send a fresh code by `channel`, replacing the old one, and restart the expiry.
 
         Allowed after expiry (the person asked for a new code), never after the flow ended.
         Every channel shares the flow's cooldown and send cap. Without a `channel`, SMS, or
         a call when the fallback setting is on and the current code's SMS failed
-        (ChannelPolicy.fallback).
+        (ChannelPolicy.fallback). `owner`: as for `check`.
+
+        A flow sent under the account's phone (phone_binding) gets a code only while the
+        account's phone is still that one: checked in the send limits' transaction, after
+        the reservation; a flow whose number the account has left ends (PhoneSuperseded).
         """
         policy = self.policy
         key = flow_key(flow_id)
@@ -318,22 +371,29 @@ class Challenges:
             cooldown_secs=policy.resend_cooldown_secs,
             max_sends=policy.max_sends,
             retention_secs=policy.retention_secs,
+            owner=owner,
         )
         record = write.record
         if not write.done or record is None:
-            raise self._resend_refusal(record, origin, now)
+            raise self._resend_refusal(record, origin, now, owner)
         try:
-            decoy = is_decoy(record)
-            if not decoy:
-                self._ensure_phone_allowed(record.phone_number)
-            channel, concealed = self._resend_channel(record, channel, decoy=decoy)
-            if self._failures is not None:
-                self._failures.ensure_unlocked(record.subject)
-            # Then those across flows.
-            permit = self._admit(record.phone_number, record.subject, origin, channel)
-        except BaseException:
-            self._store.release_send(key, token, record.last_sent_at)
-            raise
+            try:
+                decoy = is_decoy(record)
+                if not decoy:
+                    self._ensure_phone_allowed(record.phone_number)
+                channel, concealed = self._resend_channel(record, channel, decoy=decoy)
+                if self._failures is not None:
+                    self._failures.ensure_unlocked(record.subject)
+                # Then those across flows, and the account phone the flow is bound to.
+                permit = self._admit(
+                    record.phone_number, record.subject, origin, channel, phone_binding(record)
+                )
+            except BaseException:
+                self._store.release_send(key, token, record.last_sent_at)
+                raise
+        except PhoneSuperseded:
+            self._end_superseded(record, origin)
+            raise PhoneSuperseded(f"{PhoneSuperseded.message} {policy.restart_hint}") from None
         try:
             verification_id = self._send(record.phone_number, channel, decoy=decoy or concealed)
         except CodeDeliveryFailed:
@@ -358,10 +418,15 @@ class Challenges:
         )
 
     def _resend_refusal(
-        self, record: PendingVerification | None, origin: RequestOrigin, now: float
+        self,
+        record: PendingVerification | None,
+        origin: RequestOrigin,
+        now: float,
+        owner: str | None,
     ) -> Exception:
         """Why no send could be reserved on `record` (the flow as the write found it)."""
-        current = self._explain(record, origin, allow_expired=True)  # raises if it ended
+        # raises if it ended (another owner's: as if there were none)
+        current = self._explain(record, origin, allow_expired=True, owner=owner)
         policy = self.policy
         if current.send_count >= policy.max_sends:
             window_left = current.created_at + policy.send_window_secs - now
@@ -429,21 +494,27 @@ class Challenges:
     # -- abuse controls (docs/abuse-controls.md) ------------------------------------------
     def _ensure_phone_allowed(self, phone_number: str) -> None:
         """The phone policy, at every send: a number stored on an account before the policy
-        changed gets no code either. A registration's number came with the request
-        (InvalidPhoneNumber naming the field); an account's did not (AccountPhoneNotAllowed)."""
+        changed gets no code either. A registration's or a phone change's number came with the
+        request (InvalidPhoneNumber naming the field); an account's did not
+        (AccountPhoneNotAllowed)."""
         try:
             self.phone_policy.ensure_allowed(phone_number)
         except InvalidPhoneNumber:
-            if self.policy.kind == FlowKind.REGISTRATION:
+            if self.policy.kind in (FlowKind.REGISTRATION, FlowKind.PHONE_CHANGE):
                 raise
             raise AccountPhoneNotAllowed() from None
 
     def _admit(
-        self, phone_number: str, subject: str, origin: RequestOrigin, channel: Channel
+        self,
+        phone_number: str,
+        subject: str,
+        origin: RequestOrigin,
+        channel: Channel,
+        binding: PhoneBinding | None = None,
     ) -> SendPermit | None:
         if self._guard is None:
             return None
-        return self._guard.admit(phone_number, subject, origin, channel)
+        return self._guard.admit(phone_number, subject, origin, channel, binding)
 
     def _release(self, permit: SendPermit | None) -> None:
         """A send Telnyx refused (or never answered) counts against no limit."""
@@ -477,6 +548,10 @@ class Challenges:
         if self._notices is not None and record.kind in LOCK_NOTICE_KINDS:
             self._notices.notify(record.phone_number, NoticeEvent.ACCOUNT_LOCKED)
 
+    def _end_superseded(self, record: PendingVerification, origin: RequestOrigin) -> None:
+        """A flow whose code went to a number the account has left since: it ends."""
+        self.flows.end_superseded(record, origin)
+
     def _refund_failure(self, subject: str) -> None:
         if self._failures is not None:
             self._failures.refund(subject)
@@ -487,10 +562,16 @@ class Challenges:
         return "No pending verification. " + self.policy.restart_hint
 
     def _pending(
-        self, key: str, origin: RequestOrigin, *, allow_expired: bool = False
+        self,
+        key: str,
+        origin: RequestOrigin,
+        *,
+        allow_expired: bool = False,
+        owner: str | None = None,
     ) -> PendingVerification:
-        """The pending challenge under `key`, or the domain error that says why there is none."""
-        return self._explain(self._store.get(key), origin, allow_expired=allow_expired)
+        """The pending challenge under `key`, or the domain error that says why there is none.
+        With an `owner`, another subject's flow is answered as no flow at all."""
+        return self._explain(self._store.get(key), origin, allow_expired=allow_expired, owner=owner)
 
     def _explain(
         self,
@@ -498,11 +579,15 @@ class Challenges:
         origin: RequestOrigin,
         *,
         allow_expired: bool = False,
+        owner: str | None = None,
     ) -> PendingVerification:
-        """`record` if it is a pending challenge of this kind, or the domain error that says
-        why it is not."""
+        """`record` if it is a pending challenge of this kind (and `owner`'s, with one), or
+        the domain error that says why it is not: another subject's flow is answered as no
+        flow at all."""
         now = self._clock.now()
         if record is None or record.kind != self.policy.kind:
+            raise NoPendingVerification(self._no_pending_message)
+        if owner is not None and record.subject != owner:
             raise NoPendingVerification(self._no_pending_message)
         if record.status == FlowStatus.LOCKED:
             raise TooManyAttempts(self.policy.too_many_attempts_message, locked=True)

@@ -3,11 +3,12 @@ voice call or WhatsApp)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from phoneverify.domain.emails import normalise_email, unknown_subject
 from phoneverify.domain.errors import AccountLocked, InvalidCredentials, LoginThrottled
-from phoneverify.domain.models import Channel, RequestOrigin, VerificationEventType
+from phoneverify.domain.models import Channel, RequestOrigin, User, VerificationEventType
 from phoneverify.domain.passwords import PasswordHasher
 from phoneverify.domain.throttling import account_key
 from phoneverify.domain.tokens import AccessToken, AccessTokenIssuer
@@ -22,6 +23,58 @@ class SecondFactorRequired:
     challenge: OpenedChallenge
 
 
+class PasswordGate:
+    """A password check behind the password throttle, every decision audited (under the
+    challenges' kind of flow): how /login checks a password, and how a signed-in flow asks
+    for it again as fresh authentication."""
+
+    def __init__(
+        self, *, passwords: PasswordHasher, throttle: PasswordThrottle, challenges: Challenges
+    ) -> None:
+        self._passwords = passwords
+        self._throttle = throttle
+        self._challenges = challenges
+
+    def check(
+        self,
+        key: str,
+        find_user: Callable[[], User | None],
+        password: str,
+        origin: RequestOrigin,
+        *,
+        refusal: InvalidCredentials | None = None,
+    ) -> User:
+        """The account whose password `password` is, or LoginThrottled / InvalidCredentials
+        (`refusal`, else the default). The throttle counts the attempt under `key`
+        (throttling.account_key) before the account is even looked up; an unknown account
+        costs one bcrypt check too."""
+        try:
+            attempt = self._throttle.admit(key, origin)
+        except LoginThrottled as exc:
+            self._challenges.record(
+                VerificationEventType.LOGIN_THROTTLED,
+                unknown_subject(key),
+                origin,
+                retry_after=exc.retry_after,
+            )
+            raise
+        user = find_user()
+        password_ok = self._passwords.verify(password, user.password_hash if user else None)
+        if user is None or not password_ok:
+            wait = self._throttle.failed(attempt)
+            self._challenges.record(
+                VerificationEventType.PASSWORD_REJECTED,
+                user.user_id if user else unknown_subject(key),
+                origin,
+                failures=attempt.failures,
+                next_wait_secs=wait,
+            )
+            raise refusal or InvalidCredentials()
+        self._throttle.succeeded(attempt)
+        self._challenges.record(VerificationEventType.PASSWORD_ACCEPTED, user.user_id, origin)
+        return user
+
+
 class LoginFlow:
     def __init__(
         self,
@@ -33,10 +86,9 @@ class LoginFlow:
         throttle: PasswordThrottle,
     ) -> None:
         self._users = users
-        self._passwords = passwords
         self._challenges = challenges
         self._tokens = tokens
-        self._throttle = throttle
+        self._gate = PasswordGate(passwords=passwords, throttle=throttle, challenges=challenges)
 
     def start(
         self, email: str, password: str, origin: RequestOrigin, channel: Channel | None = None
@@ -49,31 +101,9 @@ class LoginFlow:
         password. Every decision is an audited event.
         """
         address = normalise_email(email)
-        key = account_key(address)
-        try:
-            attempt = self._throttle.admit(key, origin)
-        except LoginThrottled as exc:
-            self._challenges.record(
-                VerificationEventType.LOGIN_THROTTLED,
-                unknown_subject(key),
-                origin,
-                retry_after=exc.retry_after,
-            )
-            raise
-        user = self._users.find_by_email(address)
-        password_ok = self._passwords.verify(password, user.password_hash if user else None)
-        if user is None or not password_ok:
-            wait = self._throttle.failed(attempt)
-            self._challenges.record(
-                VerificationEventType.PASSWORD_REJECTED,
-                user.user_id if user else unknown_subject(key),
-                origin,
-                failures=attempt.failures,
-                next_wait_secs=wait,
-            )
-            raise InvalidCredentials()
-        self._throttle.succeeded(attempt)
-        self._challenges.record(VerificationEventType.PASSWORD_ACCEPTED, user.user_id, origin)
+        user = self._gate.check(
+            account_key(address), lambda: self._users.find_by_email(address), password, origin
+        )
         if not user.phone_number:
             return self._tokens.issue_access_token(user.user_id, user.token_generation)
         # The token is issued under the generation read now: if every token of the account
@@ -81,7 +111,12 @@ class LoginFlow:
         data = {TOKEN_GENERATION: str(user.token_generation)}
         try:
             challenge = self._challenges.open(
-                user.user_id, user.phone_number, origin, data=data, channel=channel
+                user.user_id,
+                user.phone_number,
+                origin,
+                data=data,
+                channel=channel,
+                phone_generation=user.phone_generation,
             )
         except AccountLocked:
             self._challenges.record(VerificationEventType.LOGIN_LOCKED, user.user_id, origin)

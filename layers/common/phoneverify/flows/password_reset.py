@@ -72,7 +72,12 @@ class PasswordResetFlow:
         if user is not None and user.phone_number:
             try:
                 return self._challenges.open(
-                    user.user_id, user.phone_number, origin, data=data, channel=channel
+                    user.user_id,
+                    user.phone_number,
+                    origin,
+                    data=data,
+                    channel=channel,
+                    phone_generation=user.phone_generation,
                 )
             except (AccountPhoneNotAllowed, ChannelNotAllowed):
                 # Refusing here would tell that the account exists (or where its phone is);

@@ -35,6 +35,7 @@ from phoneverify.domain.errors import (
     PaymentNotFound,
     PaymentNotPending,
     PhoneRequiredForPayment,
+    PhoneSuperseded,
     TooManyAttempts,
     VerificationExpired,
     VerificationNotFound,
@@ -293,6 +294,7 @@ class PaymentFlow:
             origin,
             data={"payment_id": payment.payment_id, "binding": payment_digest(payment)},
             channel=order.channel,
+            phone_generation=user.phone_generation,
         )
         pending = replace(
             payment,
@@ -387,6 +389,10 @@ class PaymentFlow:
             self._expire(payment)
         except TooManyAttempts as refused:
             self._fail_if_locked(payment, refused)
+            raise
+        except PhoneSuperseded:
+            # The code went to a number that is no longer the account's: the payment ends.
+            self._payments.cancel(payment.payment_id, self._clock.now())
             raise
         except NoPendingVerification:
             self._raise_if_no_longer_pending(payment.payment_id)

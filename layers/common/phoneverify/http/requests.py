@@ -118,6 +118,15 @@ class RegisterStartRequest(RequestModel):
     channel: ChannelField = None
 
 
+class PhoneChangeStartRequest(RequestModel):
+    """POST /account/phone/start: the new number and the current password (fresh
+    authentication); the number's form is checked by the flow, naming `phone_number`."""
+
+    phone_number: Annotated[str, Field(min_length=1, max_length=64)]
+    password: Annotated[str, Field(min_length=1, max_length=1024)]
+    channel: ChannelField = None
+
+
 class PasswordResetStartRequest(RequestModel):
     model_config = _example(email=DEMO_EMAIL)
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from phoneverify.flows.login import SecondFactorRequired
     from phoneverify.flows.password_reset import PasswordResetDone
     from phoneverify.flows.payment import PaymentAnswer
+    from phoneverify.flows.phone_change import PhoneChanged
     from phoneverify.flows.registration import Registered, RegistrationStarted
     from phoneverify.flows.sessions import LoggedOut
 
@@ -105,6 +106,15 @@ class RegisteredResponse(ResponseModel):
     expires_in: int
 
 
+class PhoneChangedResponse(ResponseModel):
+    """The account's phone is now the proven number; `added`: the account had none before
+    (its sign-in asks for a code from now on)."""
+
+    phone_changed: Literal[True] = True
+    phone_hint: str
+    added: bool
+
+
 class ResentResponse(ResponseModel):
     message: Literal["Code resent"] = "Code resent"
     timeout_secs: int
@@ -187,6 +197,10 @@ def registered_response(result: Registered) -> RegisteredResponse:
     return RegisteredResponse(
         user_id=result.user_id, token=token.token, expires_in=token.expires_in
     )
+
+
+def phone_changed_response(result: PhoneChanged) -> PhoneChangedResponse:
+    return PhoneChangedResponse(phone_hint=result.phone_hint, added=result.added)
 
 
 def resent_response(result: Resent) -> ResentResponse:

@@ -36,14 +36,16 @@ from phoneverify.adapters.dynamo.toolkit import (
     transact_write,
     update_request,
 )
+from phoneverify.adapters.dynamo.users import phone_generation_check
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import (
     AccountLocked,
+    PhoneSuperseded,
     SendBudgetExhausted,
     SendLimitReached,
     StorageUnavailable,
 )
-from phoneverify.domain.models import Channel, RequestOrigin, SendPermit
+from phoneverify.domain.models import Channel, PhoneBinding, RequestOrigin, SendPermit
 from phoneverify.domain.send_limits import (
     GLOBAL,
     METRIC_ADMITTED,
@@ -94,8 +96,11 @@ class DynamoSendLimits:
         caps: SendCaps,
         clock: Clock,
         metric: Callable[[str], None] = _noop_metric,
+        users_table: str | None = None,
     ) -> None:
+        """`users_table`: where a bound resend's account phone generation is checked."""
         self._client = client
+        self._users_table = users_table
         self._table = table
         self._caps = caps
         self._clock = clock
@@ -111,13 +116,20 @@ class DynamoSendLimits:
         subject: str,
         origin: RequestOrigin,
         channel: Channel = Channel.SMS,
+        binding: PhoneBinding | None = None,
     ) -> SendPermit:
         now = self._clock.now()
+        check = None
+        if binding is not None:
+            if self._users_table is None:
+                raise ValueError("a bound send needs the users table")
+            check = phone_generation_check(self._users_table, binding)
         return self._count(
             lambda shard: send_counters(
                 self._caps, phone_number, subject, origin, now, channel, shard
             ),
             now,
+            check,
         )
 
     def admit_notice(self, phone_number: str) -> SendPermit:
@@ -125,9 +137,12 @@ class DynamoSendLimits:
         now = self._clock.now()
         return self._count(lambda shard: notice_counters(self._caps, phone_number, now, shard), now)
 
-    def _count(self, counters_on: Counters, now: float) -> SendPermit:
+    def _count(
+        self, counters_on: Counters, now: float, check: dict[str, Any] | None = None
+    ) -> SendPermit:
         """One more in every counter of `counters_on(shard)`, each below its cap, or in none
-        (one transaction); the budget through a shard that has room."""
+        (one transaction); the budget through a shard that has room. With a `check` (a
+        ConditionCheck body), only while it holds (else PhoneSuperseded)."""
         ttl = window_start(now, self._caps.window_secs) + self._caps.window_secs + TTL_MARGIN_SECS
         shards = self._shards_to_try(now)
         conflicts = 0
@@ -135,10 +150,14 @@ class DynamoSendLimits:
             counters = counters_on(shards[0])
             # The token makes botocore's own retries of one attempt idempotent.
             request = self._request(counters, ttl)
+            if check is not None:
+                request.append({"ConditionCheck": check})
             reasons = transact_write(self._client, request, token=str(uuid.uuid4()))
             if reasons is None:
                 self._metric(METRIC_ADMITTED)
                 return SendPermit(tuple(key for _, key, _ in counters))
+            if check is not None and reasons[len(counters) :] == [REASON_CONDITION_FAILED]:
+                raise PhoneSuperseded()
             refused = [
                 layer
                 for (layer, _, _), reason in zip(counters, reasons, strict=False)

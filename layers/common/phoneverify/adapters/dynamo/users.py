@@ -14,22 +14,37 @@ from phoneverify.adapters.dynamo.toolkit import (
     read_item,
     to_item,
     transact_write,
+    update_request,
 )
 from phoneverify.domain.errors import (
     EmailAlreadyRegistered,
     NoPendingVerification,
     PhoneAlreadyRegistered,
+    PhoneSuperseded,
     StorageUnavailable,
 )
-from phoneverify.domain.models import (
-    User,
-)
+from phoneverify.domain.models import PhoneBinding, User
 from phoneverify.ports import ConditionFailed
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 else:
     DynamoDBClient = Any
+
+
+def phone_generation_check(users_table: str, binding: PhoneBinding) -> dict[str, Any]:
+    """A TransactWriteItems ConditionCheck body: the account still exists and its phone
+    generation is still the one `binding` was sent under (docs/phone-lifecycle.md). Any
+    transaction that must not outlive a phone change adds it, at no extra round trip."""
+    generation = "phone_gen = :gen"
+    if binding.phone_generation == 0:
+        generation = f"attribute_not_exists(phone_gen) OR {generation}"
+    return {
+        "TableName": users_table,
+        "Key": to_item({"pk": f"USER#{binding.user_id}"}),
+        "ConditionExpression": f"attribute_exists(pk) AND ({generation})",
+        "ExpressionAttributeValues": to_item({":gen": binding.phone_generation}),
+    }
 
 
 class DynamoUserRepository:
@@ -63,6 +78,7 @@ class DynamoUserRepository:
             phone_number=row.get("phone_number"),
             name=row.get("name"),
             token_generation=int(row.get("token_gen", 0)),
+            phone_generation=int(row.get("phone_gen", 0)),
         )
 
     def put_user(self, user: User, *, phone_verified_at: float | None = None) -> None:
@@ -107,24 +123,87 @@ class DynamoUserRepository:
             }
             for each in items
         ]
-        for attempt in range(2):
-            reasons = transact_write(self._client, request)
-            if reasons is None:
-                return
-            if reasons[:1] == [REASON_CONDITION_FAILED]:
-                return  # USER#<id> exists: this write already happened
-            # The phone first: whoever writes an account has just proven that phone, so
-            # "sign in" is the answer that helps them when the email is taken as well.
-            if reasons[2:3] == [REASON_CONDITION_FAILED]:
-                raise PhoneAlreadyRegistered()
-            if reasons[1:2] == [REASON_CONDITION_FAILED]:
-                raise EmailAlreadyRegistered()
-            if REASON_CONFLICT not in reasons or attempt:
-                break
-            # Another transaction held one of these items: once more, after a short pause;
-            # if it created that email or phone, the retry answers 409.
-            time.sleep(0.02 + secrets.randbelow(80) / 1000)
+        reasons = self._transact(request)
+        if reasons is None:
+            return
+        if reasons[:1] == [REASON_CONDITION_FAILED]:
+            return  # USER#<id> exists: this write already happened
+        # The phone first: whoever writes an account has just proven that phone, so
+        # "sign in" is the answer that helps them when the email is taken as well.
+        if reasons[2:3] == [REASON_CONDITION_FAILED]:
+            raise PhoneAlreadyRegistered()
+        if reasons[1:2] == [REASON_CONDITION_FAILED]:
+            raise EmailAlreadyRegistered()
         raise StorageUnavailable()
+
+    def change_phone(
+        self, user_id: str, old_phone: str | None, new_phone: str, phone_generation: int, now: float
+    ) -> None:
+        """One transaction (docs/phone-lifecycle.md): the account moves to `new_phone` and the
+        next phone generation only while its generation is `phone_generation` (and its phone
+        `old_phone`); `PHONE#<new>` is claimed only if absent; `PHONE#<old>` is released only
+        while it points to this account. Two changes racing on one account, or two accounts
+        racing for one number, make exactly one change."""
+        current = "phone_number = :old" if old_phone else "attribute_not_exists(phone_number)"
+        generation = "phone_gen = :gen"
+        if phone_generation == 0:
+            generation = f"(attribute_not_exists(phone_gen) OR {generation})"
+        values: dict[str, Any] = {
+            ":new": new_phone,
+            ":yes": True,
+            ":now": int(now),
+            ":one": 1,
+            ":gen": phone_generation,
+        }
+        if old_phone:
+            values[":old"] = old_phone
+        account = update_request(
+            self._table,
+            {"pk": f"USER#{user_id}"},
+            "SET phone_number = :new, phone_verified = :yes, phone_verified_at = :now "
+            "ADD phone_gen :one",
+            f"attribute_exists(pk) AND {current} AND {generation}",
+            values,
+        )
+        request: list[Any] = [
+            {"Update": account},
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": to_item({"pk": f"PHONE#{new_phone}", "user_id": user_id}),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+        ]
+        if old_phone:
+            request.append(
+                {
+                    "Delete": {
+                        "TableName": self._table,
+                        "Key": to_item({"pk": f"PHONE#{old_phone}"}),
+                        "ConditionExpression": "user_id = :uid",
+                        "ExpressionAttributeValues": to_item({":uid": user_id}),
+                    }
+                }
+            )
+        reasons = self._transact(request)
+        if reasons is None:
+            return
+        # The account first: a flow that lost the race is over whoever holds the number.
+        if reasons[0] == REASON_CONDITION_FAILED or reasons[2:3] == [REASON_CONDITION_FAILED]:
+            raise PhoneSuperseded()
+        if reasons[1] == REASON_CONDITION_FAILED:
+            raise PhoneAlreadyRegistered()
+        raise StorageUnavailable()
+
+    def _transact(self, request: list[Any]) -> list[str] | None:
+        """transact_write, once more after a short pause when another transaction held one of
+        the items (a race the retry then answers by its conditions)."""
+        reasons = transact_write(self._client, request)
+        if reasons is not None and REASON_CONFLICT in reasons:
+            time.sleep(0.02 + secrets.randbelow(80) / 1000)
+            reasons = transact_write(self._client, request)
+        return reasons
 
     def reset_password(self, user_id: str, password_hash: str, now: float) -> None:
         """One conditional update: the new hash, and the next token generation, which ends

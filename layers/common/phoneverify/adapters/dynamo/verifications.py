@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from phoneverify.adapters.dynamo.toolkit import (
+    REASON_CONDITION_FAILED,
     VERIFICATION_ID_INDEX,
     Table,
     dynamodb_errors,
@@ -12,13 +13,18 @@ from phoneverify.adapters.dynamo.toolkit import (
     put_new,
     read_item,
     to_item,
+    transact_write,
+    update_request,
 )
+from phoneverify.adapters.dynamo.users import phone_generation_check
+from phoneverify.domain.errors import PhoneSuperseded, StorageUnavailable
 from phoneverify.domain.models import (
     Channel,
     DeliveryStatus,
     FlowKind,
     FlowStatus,
     PendingVerification,
+    PhoneBinding,
 )
 from phoneverify.ports import ConditionFailed, FlowWrite
 
@@ -34,9 +40,11 @@ TRANSITION = "SET #status = :to, ended_at = :now REMOVE #data"
 
 
 class DynamoVerificationStore:
-    def __init__(self, client: DynamoDBClient, table: str) -> None:
+    def __init__(self, client: DynamoDBClient, table: str, users_table: str | None = None) -> None:
+        """`users_table`: where a bound flow's account phone generation is checked."""
         self._client = client
         self._table = table
+        self._users_table = users_table
         self._items = Table(client, table, NAMES)
 
     # -- reads -----------------------------------------------------------------------------
@@ -89,7 +97,13 @@ class DynamoVerificationStore:
         put_new(self._client, self._table, item, "pk")
 
     def reserve_attempt(
-        self, flow_key: str, kind: FlowKind, now: float, lease_until: float
+        self,
+        flow_key: str,
+        kind: FlowKind,
+        now: float,
+        lease_until: float,
+        *,
+        owner: str | None = None,
     ) -> FlowWrite:
         return self._write_returning_old(
             flow_key,
@@ -104,13 +118,25 @@ class DynamoVerificationStore:
                 ":now": now,
                 ":lease": lease_until,
             },
+            owner=owner,
         )
 
     def _write_returning_old(
-        self, flow_key: str, update: str, condition: str, values: dict[str, Any]
+        self,
+        flow_key: str,
+        update: str,
+        condition: str,
+        values: dict[str, Any],
+        *,
+        owner: str | None = None,
     ) -> FlowWrite:
         """One conditional update that answers with the item as it was, written or not
-        (ReturnValues and ReturnValuesOnConditionCheckFailure): no read before it."""
+        (ReturnValues and ReturnValuesOnConditionCheckFailure): no read before it. With an
+        `owner`, only a flow of that subject is written: the caller tells another's flow
+        apart by the subject of the item returned on the failed condition."""
+        if owner is not None:
+            condition = f"{condition} AND subject = :owner"
+            values = {**values, ":owner": owner}
         try:
             old = self._items.update(
                 {"pk": flow_key}, update, condition, values, returns="ALL_OLD", old_on_failure=True
@@ -146,14 +172,57 @@ class DynamoVerificationStore:
             is not None
         )
 
-    def mark_verified(self, flow_key: str, verification_id: str, now: float) -> bool:
-        return self._transition(
-            flow_key,
-            FlowStatus.VERIFIED,
-            now,
-            extra="AND verification_id = :vid",
-            values={":vid": verification_id},
+    def mark_verified(
+        self,
+        flow_key: str,
+        verification_id: str,
+        now: float,
+        binding: PhoneBinding | None = None,
+    ) -> bool:
+        if binding is None:
+            return self._transition(
+                flow_key,
+                FlowStatus.VERIFIED,
+                now,
+                extra="AND verification_id = :vid",
+                values={":vid": verification_id},
+            )
+        return self._mark_verified_bound(flow_key, verification_id, now, binding)
+
+    def _mark_verified_bound(
+        self, flow_key: str, verification_id: str, now: float, binding: PhoneBinding
+    ) -> bool:
+        """The flow's transition and the account's phone generation check, in one write."""
+        verified = update_request(
+            self._table,
+            {"pk": flow_key},
+            "SET #status = :to, ended_at = :now REMOVE #data",
+            "attribute_exists(pk) AND #status = :pending AND verification_id = :vid",
+            {
+                ":to": FlowStatus.VERIFIED.value,
+                ":now": now,
+                ":pending": FlowStatus.PENDING.value,
+                ":vid": verification_id,
+            },
+            NAMES,
         )
+        return self._bound_update(verified, binding)
+
+    def _bound_update(self, update: dict[str, Any], binding: PhoneBinding) -> bool:
+        """`update` (an UpdateItem body) and a check that the account's phone generation is
+        still the bound one, in one TransactWriteItems (one round trip, as the update alone).
+        False when the update's own condition failed; PhoneSuperseded when the account's."""
+        if self._users_table is None:
+            raise ValueError("a bound flow needs the users table")
+        account = phone_generation_check(self._users_table, binding)
+        reasons = transact_write(self._client, [{"Update": update}, {"ConditionCheck": account}])
+        if reasons is None:
+            return True
+        if reasons[0] == REASON_CONDITION_FAILED:
+            return False  # as the plain update would answer
+        if reasons[1:2] == [REASON_CONDITION_FAILED]:
+            raise PhoneSuperseded()
+        raise StorageUnavailable()
 
     def lock(self, flow_key: str, now: float) -> bool:
         return self._transition(flow_key, FlowStatus.LOCKED, now)
@@ -192,6 +261,7 @@ class DynamoVerificationStore:
         cooldown_secs: int,
         max_sends: int,
         retention_secs: int,
+        owner: str | None = None,
     ) -> FlowWrite:
         return self._write_returning_old(
             flow_key,
@@ -208,6 +278,7 @@ class DynamoVerificationStore:
                 ":max": max_sends,
                 ":revive_edge": now - retention_secs,
             },
+            owner=owner,
         )
 
     def release_send(self, flow_key: str, token: str, previous_sent_at: float) -> bool:

@@ -1,0 +1,147 @@
+"""Add or change the account's phone (docs/phone-lifecycle.md).
+
+`start` needs the bearer token and the current password (fresh authentication, through the
+same throttle as /login), then sends a code to the new number like every flow (phone policy,
+send limits, attempt caps, cancel and status). The flow belongs to the account that started
+it: another account's token finds no such flow. `verify` proves the new number and only then
+swaps it in one transaction that keeps one account per phone; a number another account holds
+answers phone_taken there, after it was proven, as sign-up does. The swap raises the account's
+phone generation, which ends every flow whose code went to the old number (their codes are
+accepted only under the generation they were sent in). The owner is told at the old number,
+or at the new one when the account had none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from phoneverify.domain.clock import Clock
+from phoneverify.domain.errors import (
+    InvalidCredentials,
+    InvalidRequest,
+    NotAuthenticated,
+    PhoneAlreadyRegistered,
+    PhoneSuperseded,
+)
+from phoneverify.domain.models import Channel, NoticeEvent, RequestOrigin, VerificationEventType
+from phoneverify.domain.passwords import PasswordHasher
+from phoneverify.domain.phones import DEFAULT_PHONE_POLICY, PhonePolicy, mask_phone, normalise_phone
+from phoneverify.domain.throttling import account_key
+from phoneverify.flows.challenges import PHONE_GENERATION, Challenges, OpenedChallenge, Resent
+from phoneverify.flows.login import PasswordGate
+from phoneverify.ports import AccountNotices, AccountPhones, PasswordThrottle
+
+RESTART_HINT = "Start the phone change again."
+TOO_MANY_ATTEMPTS = "Too many attempts. Please start the phone change again."
+PHONE_HAS_ACCOUNT = "This phone number belongs to another account."
+SAME_PHONE = "This is already your phone number."
+WRONG_PASSWORD = "Wrong password"  # noqa: S105 - a message
+OLD_PHONE = "old_phone"  # data key: the number the account had when the flow began ("" none)
+
+
+@dataclass(frozen=True)
+class PhoneChanged:
+    """The account's phone is now the proven one; `added`: it had none before."""
+
+    phone_hint: str
+    added: bool
+
+
+class PhoneChangeFlow:
+    def __init__(
+        self,
+        *,
+        users: AccountPhones,
+        passwords: PasswordHasher,
+        challenges: Challenges,
+        throttle: PasswordThrottle,
+        notices: AccountNotices,
+        clock: Clock,
+        default_phone_region: str = "US",
+        phone_policy: PhonePolicy = DEFAULT_PHONE_POLICY,
+    ) -> None:
+        """`phone_policy` is the one the challenges send under (the runtime passes the same)."""
+        self._users = users
+        self._challenges = challenges
+        self._gate = PasswordGate(passwords=passwords, throttle=throttle, challenges=challenges)
+        self._notices = notices
+        self._clock = clock
+        self._default_region = default_phone_region
+        self._phone_policy = phone_policy
+
+    def start(
+        self,
+        user_id: str,
+        phone_number: str,
+        password: str,
+        origin: RequestOrigin,
+        channel: Channel | None = None,
+    ) -> OpenedChallenge:
+        """Check the number, then the password (throttled, audited), then send a code to the
+        number by `channel` (SMS when None). Whether another account holds it is not looked
+        up: that answers in `verify`, to whoever proved the number."""
+        if not password:
+            raise InvalidRequest("password is required", field="password")
+        new_phone = normalise_phone(phone_number.strip(), self._default_region, self._phone_policy)
+        user = self._users.get(user_id)
+        if user is None:  # a valid token of an account that no longer exists
+            raise NotAuthenticated()
+        self._gate.check(
+            account_key(user.email),
+            lambda: user,
+            password,
+            origin,
+            refusal=InvalidCredentials(WRONG_PASSWORD, field="password"),
+        )
+        if new_phone == user.phone_number:
+            raise InvalidRequest(SAME_PHONE, field="phone_number")
+        return self._challenges.open(
+            user.user_id,
+            new_phone,
+            origin,
+            data={OLD_PHONE: user.phone_number or ""},
+            channel=channel,
+            phone_generation=user.phone_generation,
+        )
+
+    def verify(self, user_id: str, flow_id: str, code: str, origin: RequestOrigin) -> PhoneChanged:
+        """Prove the new number with the code, then swap it in (one transaction), then tell
+        the owner. A failed notice never undoes or blocks the change (AccountNotices)."""
+        record = self._challenges.check(flow_id, code, origin, owner=user_id)
+        old_phone = record.data.get(OLD_PHONE) or None
+        new_phone = record.phone_number
+        try:
+            self._users.change_phone(
+                user_id,
+                old_phone,
+                new_phone,
+                int(record.data[PHONE_GENERATION]),
+                self._clock.now(),
+            )
+        except PhoneAlreadyRegistered:
+            self._challenges.flows.emit(
+                VerificationEventType.PHONE_CHANGE_REFUSED, record, origin, reason="phone_taken"
+            )
+            raise PhoneAlreadyRegistered(PHONE_HAS_ACCOUNT) from None
+        except PhoneSuperseded:
+            self._challenges.flows.emit(
+                VerificationEventType.PHONE_CHANGE_REFUSED, record, origin, reason="superseded"
+            )
+            raise PhoneSuperseded(f"{PhoneSuperseded.message} {RESTART_HINT}") from None
+        if old_phone is None:
+            self._challenges.flows.emit(VerificationEventType.PHONE_ADDED, record, origin)
+            self._notices.notify(new_phone, NoticeEvent.PHONE_ADDED)
+        else:
+            self._challenges.flows.emit(
+                VerificationEventType.PHONE_CHANGED,
+                record,
+                origin,
+                old_phone=mask_phone(old_phone),
+            )
+            self._notices.notify(old_phone, NoticeEvent.PHONE_CHANGED)
+        return PhoneChanged(mask_phone(new_phone), added=old_phone is None)
+
+    def resend(
+        self, user_id: str, flow_id: str, origin: RequestOrigin, channel: Channel | None = None
+    ) -> Resent:
+        return self._challenges.resend(flow_id, origin, channel, owner=user_id)

@@ -1,0 +1,184 @@
+"""The account phone functions as Lambda runs them, on moto, with codes sent through the Telnyx
+emulator. API Gateway's part (the authorizer's user in requestContext.authorizer) is done here
+by hand, as for the payment functions; tests/security/test_phone_change.py goes through the
+local gateway."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from devtools.telnyx_emulator import TelnyxEmulator
+from phoneverify.domain.models import User
+from phoneverify.domain.passwords import PasswordHasher
+from tests.support.function_stack import FunctionStack, function_stack
+from tests.support.lambda_env import ROOT, api_event, invoke
+
+PHONE = "+14155550123"
+NEW_PHONE = "+14155550188"
+PASSWORD = "correct horse battery staple"
+OWNER = "demo-user"  # the id of the demo account, as in the sample events
+NO_PHONE = "demo-no-phone"
+FUNCTIONS = ["account_phone_start", "account_phone_verify", "account_phone_resend"]
+
+
+@pytest.fixture
+def stack(monkeypatch: pytest.MonkeyPatch, emulator: TelnyxEmulator) -> Iterator[FunctionStack]:
+    directories = [*FUNCTIONS, "login", "login_verify"]
+    # No resend cooldown: a resend is tested, not the wait before it.
+    env = {"BCRYPT_COST": "4", "RESEND_COOLDOWN_SECS": "0"}
+    with function_stack(monkeypatch, emulator, directories, env) as running:
+        hasher = PasswordHasher(cost=4)
+        running.users.put_user(
+            User(OWNER, "demo@example.com", hasher.hash(PASSWORD), PHONE), phone_verified_at=0
+        )
+        running.users.put_user(User(NO_PHONE, "nophone@example.com", hasher.hash(PASSWORD)))
+        yield running
+
+
+def as_user(
+    stack: FunctionStack, name: str, body: object, user: str | None = OWNER
+) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """Call a function as API Gateway does after the authorizer allowed `user`."""
+    event = api_event(stack.paths[name], body)
+    if user is not None:
+        event["requestContext"]["authorizer"] = {"principalId": user, "user_id": user}
+    return invoke(stack.functions[name], event)
+
+
+def test_the_phone_is_changed_through_the_three_functions(stack: FunctionStack) -> None:
+    # Given
+    status, started, _ = as_user(
+        stack, "account_phone_start", {"phone_number": "(415) 555-0188", "password": PASSWORD}
+    )
+    assert status == 200, started
+    assert set(started) == {
+        "flow_id",
+        "phone_hint",
+        "timeout_secs",
+        "code_length",
+        "resend_after_secs",
+        "channel",
+        "channels",
+    }
+    assert (started["timeout_secs"], started["channel"]) == (300, "sms")
+    # When
+    status, changed, _ = as_user(
+        stack,
+        "account_phone_verify",
+        {"flow_id": started["flow_id"], "code": stack.code_for(NEW_PHONE)},
+    )
+    # Then
+    assert (status, changed) == (
+        200,
+        {"phone_changed": True, "phone_hint": "+1******0188", "added": False},
+    )
+    account = stack.users.get(OWNER)
+    assert account is not None
+    assert (account.phone_number, account.phone_generation) == (NEW_PHONE, 1)
+    assert stack.users.find_by_phone(PHONE) is None
+    # and the old number is told, by a notice that holds no code, number or link
+    [notice] = stack.emulator.notices(PHONE)
+    assert "code" not in notice
+    assert not any(ch.isdigit() for ch in notice["text"])
+    assert stack.emulator.notices(NEW_PHONE) == []
+
+
+def test_start_and_resend_take_the_channel_asked_for(stack: FunctionStack) -> None:
+    # Given a change started by a call
+    body = {"phone_number": NEW_PHONE, "password": PASSWORD, "channel": "call"}
+    status, started, _ = as_user(stack, "account_phone_start", body)
+    assert (status, started.get("channel")) == (200, "call"), started
+    # When the code is asked for again by SMS
+    status, resent, _ = as_user(
+        stack, "account_phone_resend", {"flow_id": started["flow_id"], "channel": "sms"}
+    )
+    # Then each went by the channel asked for, and the SMS code is the one that counts
+    assert (status, resent.get("channel")) == (200, "sms"), resent
+    sent = stack.emulator.messages(NEW_PHONE, kind="code")
+    assert [m["channel"] for m in sent] == ["sms", "call"]  # newest first
+    verify = {"flow_id": started["flow_id"], "code": stack.code_for(NEW_PHONE)}
+    assert as_user(stack, "account_phone_verify", verify)[0] == 200
+
+
+def test_without_the_authorizers_user_every_function_answers_401(stack: FunctionStack) -> None:
+    bodies = {
+        "account_phone_start": {"phone_number": NEW_PHONE, "password": PASSWORD},
+        "account_phone_verify": {"flow_id": "f" * 43, "code": "123456"},
+        "account_phone_resend": {"flow_id": "f" * 43},
+    }
+    for name, body in bodies.items():
+        status, answer, _ = as_user(stack, name, body, user=None)
+        assert (status, answer["code"]) == (401, "unauthorized"), name
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"password": PASSWORD}, "phone_number"),
+        ({"phone_number": NEW_PHONE}, "password"),
+        ({"phone_number": "12", "password": PASSWORD}, "phone_number"),
+        ({"phone_number": NEW_PHONE, "password": PASSWORD, "user_id": NO_PHONE}, "user_id"),
+    ],
+)
+def test_bad_input_is_a_400_naming_the_field(
+    stack: FunctionStack, body: dict[str, str], field: str
+) -> None:
+    status, answer, _ = as_user(stack, "account_phone_start", body)
+    assert (status, answer.get("field")) == (400, field), answer
+    assert stack.emulator.messages(NEW_PHONE, include_undelivered=True) == []
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_every_sample_event_is_understood_by_its_handler(stack: FunctionStack, name: str) -> None:
+    # The committed events feed `sam local invoke`; they must stay valid requests.
+    event = json.loads((ROOT / "events" / f"{name}.json").read_text())
+    status, body, _ = invoke(stack.functions[name], event)
+    expected = {
+        "account_phone_start": (200, None),
+        "account_phone_verify": (400, "no_pending_verification"),
+        "account_phone_resend": (400, "no_pending_verification"),
+    }[name]
+    assert (status, body.get("code")) == expected, body
+
+
+def test_dynamodb_round_trips_of_a_verified_change(stack: FunctionStack) -> None:
+    # Given every DynamoDB call of the verify function recorded
+    calls: list[tuple[str, tuple[str, ...]]] = []
+
+    def record(model: Any, params: dict[str, Any], **_: Any) -> None:
+        if "TransactItems" in params:
+            tables = {next(iter(i.values()))["TableName"] for i in params["TransactItems"]}
+        else:
+            tables = {params.get("TableName", "")}
+        calls.append((model.name, tuple(sorted(str(t) for t in tables))))
+
+    _, started, _ = as_user(
+        stack, "account_phone_start", {"phone_number": NEW_PHONE, "password": PASSWORD}
+    )
+    client = stack.functions["account_phone_verify"].runtime.dynamodb
+    client.meta.events.register("before-parameter-build.dynamodb.*", record)
+    # When
+    body = {"flow_id": started["flow_id"], "code": stack.code_for(NEW_PHONE)}
+    assert as_user(stack, "account_phone_verify", body)[0] == 200
+    # Then: the attempt counted (the write answers with the flow: no read before it), the
+    # account's wrong codes counted in advance, the flow verified with the phone generation
+    # checked (one transaction), the wrong codes cleared, the swap (one transaction), the
+    # old number's notice counted in its cap and the SMS budget (one transaction), and the
+    # audit events
+    settings = stack.functions["account_phone_verify"].runtime.settings.model_dump()
+    names = {value: key.upper() for key, value in settings.items() if key.endswith("_table")}
+    named = [(op, ",".join(names.get(t, t) for t in tables)) for op, tables in calls]
+    audits = [call for call in named if call[1] == "AUDIT_TABLE"]
+    assert [call for call in named if call[1] != "AUDIT_TABLE"] == [
+        ("UpdateItem", "VERIFICATIONS_TABLE"),
+        ("UpdateItem", "RATE_LIMITS_TABLE"),
+        ("TransactWriteItems", "USERS_TABLE,VERIFICATIONS_TABLE"),
+        ("DeleteItem", "RATE_LIMITS_TABLE"),
+        ("TransactWriteItems", "USERS_TABLE"),
+        ("TransactWriteItems", "RATE_LIMITS_TABLE"),
+    ]
+    assert audits == [("PutItem", "AUDIT_TABLE")] * 3  # accepted, phone_changed, notice_sent
