@@ -1,17 +1,22 @@
 """Other channels on the code screen (docs/channels.md): when the SMS could not be delivered the
-page says so and offers "Call me instead" first; the code read out by the call signs the
+page says so (pushed over the live-status socket: docs/realtime.md) and offers "Call me
+instead" first; the code read out by the call signs the
 person in. The local stack offers WhatsApp too."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
 from devtools.local_stack import LocalStack
 from tests.e2e.web.conftest import PASSWORD, Person, axe_violations, open_page
 from tests.support.accounts import Account
+from tests.support.webhook_relay import held_webhooks
+
+STATUS = re.compile(r"/verify/status\?")
 
 
 @pytest.fixture
@@ -31,14 +36,30 @@ def test_a_failed_sms_offers_a_call_first_and_the_called_code_signs_in(
     person = Person(seen, stack)
     emulator = stack.emulator
     assert emulator is not None
-    # Given the page's clock under the test's control, and an SMS that will not arrive
+    # Given the page's clock under the test's control, a page that cannot poll (every GET
+    # /verify/status fails: what it learns comes over the live-status socket)
     seen.clock.install()
     seen.reload()
-    emulator.add_delivery_fault("failed", channel="sms")
-    # When the person signs in
-    flow_id = person.sign_in_to_code_screen_with(account.email, PASSWORD)
-    # Then the page says the SMS could not be delivered
-    expect(seen.locator("#delivery")).to_have_text("SMS: Could not be delivered — resend")
+    polled: list[str] = []
+
+    def refuse(route: Route) -> None:
+        polled.append(route.request.url)
+        route.abort()
+
+    seen.route(STATUS, refuse)
+    with held_webhooks(stack) as relay:
+        # and an SMS that will not arrive, whose reports Telnyx sends once the page listens
+        emulator.add_delivery_fault("failed", channel="sms")
+        # When the person signs in (the page subscribes, then reads the status once)
+        with seen.expect_request(lambda request: bool(STATUS.search(request.url))):
+            flow_id = person.sign_in_to_code_screen_with(account.email, PASSWORD)
+        assert emulator.wait_for_webhooks()
+        assert relay.release() == [200, 200]  # verify.sent, verify.failed
+        # Then within a second the page says the SMS could not be delivered, without polling
+        expect(seen.locator("#delivery")).to_have_text(
+            "SMS: Could not be delivered — resend", timeout=1_000
+        )
+    assert len(polled) == 1  # the one catch-up read, refused
     # and offers a call only once the resend cooldown allows it, before Resend code
     call = person.button("Call me instead")
     expect(call).to_be_hidden()
