@@ -28,8 +28,6 @@ def allowed_origin(target: Target) -> str:
     [
         ("GET", "/admin"),
         ("POST", "/admin/users"),
-        ("GET", "/login"),  # a real path with a method it does not have
-        ("DELETE", "/payments/initiate"),
         ("POST", "/payments/initiate/../../admin"),
         ("GET", "/.env"),
     ],
@@ -42,6 +40,27 @@ def test_probing_for_routes_gets_one_json_not_found(target: Target, method: str,
     assert response.headers["Content-Type"].startswith("application/json")
     assert response.json() == NOT_FOUND
     assert response.headers["Access-Control-Allow-Origin"] == allowed_origin(target)
+
+
+def test_a_real_path_with_a_method_it_does_not_have_says_which_it_has(target: Target) -> None:
+    # When an attacker tries another method on a real, open path
+    response = target.api.get("/login", headers={"Origin": allowed_origin(target)})
+    # Then a 405 in the API's error shape that names the method it takes, nothing else
+    assert response.status_code == 405, response.text
+    assert response.json()["code"] == "method_not_allowed"
+    assert response.headers["Allow"] == "POST"
+    assert response.headers["Access-Control-Allow-Origin"] == allowed_origin(target)
+
+
+def test_another_method_on_a_path_behind_the_authorizer_needs_a_token_first(
+    target: Target,
+) -> None:
+    # When an attacker without a token tries another method on a payment path
+    response = target.api.delete("/payments/initiate")
+    # Then the authorizer refuses it before anything says which methods the path has
+    assert response.status_code == 401, response.text
+    assert response.json() == UNAUTHORIZED
+    assert "Allow" not in response.headers
 
 
 @pytest.mark.parametrize("header", [None, "Bearer", "Basic ZGVtbzpkZW1v"])
