@@ -44,12 +44,11 @@ def test_probing_for_routes_gets_one_json_not_found(target: Target, method: str,
 
 def test_a_real_path_with_a_method_it_does_not_have_says_which_it_has(target: Target) -> None:
     # When an attacker tries another method on a real, open path
-    response = target.api.get("/login", headers={"Origin": allowed_origin(target)})
+    response = target.api.get("/login")
     # Then a 405 in the API's error shape that names the method it takes, nothing else
     assert response.status_code == 405, response.text
     assert response.json()["code"] == "method_not_allowed"
     assert response.headers["Allow"] == "POST"
-    assert response.headers["Access-Control-Allow-Origin"] == allowed_origin(target)
 
 
 def test_another_method_on_a_path_behind_the_authorizer_needs_a_token_first(
