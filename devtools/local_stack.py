@@ -383,6 +383,8 @@ def _banner(stack: LocalStack) -> str:
         "                 (POST /register/start, /register/verify, /register/resend)",
         "                 (POST /verify/cancel, GET /verify/status, POST /webhooks/telnyx)",
         "                 (POST /payments/initiate, /payments/confirm, /payments/resend: Bearer)",
+        "                 (POST /password/reset/start, /verify, /resend)",
+        "                 (POST /account/phone/start, /verify, /resend: Bearer)",
         "                 (POST /logout: Bearer)",
     ]
     if cfg.static_dir:
