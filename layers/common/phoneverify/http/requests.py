@@ -27,16 +27,8 @@ from pydantic_core import PydanticCustomError
 
 from phoneverify.domain.errors import InvalidRequest
 from phoneverify.domain.models import Channel, RequestOrigin
+from phoneverify.http.fields import FlowId
 
-FlowId = Annotated[
-    str,
-    Field(
-        min_length=20,
-        max_length=128,
-        pattern=r"^[A-Za-z0-9_-]+$",
-        description="Opaque id of a pending verification, as returned when it was started.",
-    ),
-]
 Code = Annotated[
     str,
     Field(

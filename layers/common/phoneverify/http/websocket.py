@@ -13,7 +13,7 @@ from pydantic import TypeAdapter, ValidationError
 from phoneverify.domain.errors import DomainError, InvalidRequest, WatchRefused
 from phoneverify.flows.live_status import LiveStatus
 from phoneverify.http.errors import JSON, error_body, error_headers, status_of
-from phoneverify.http.requests import FlowId
+from phoneverify.http.fields import FlowId
 
 logger = Logger()
 _FLOW_ID: TypeAdapter[str] = TypeAdapter(FlowId)
