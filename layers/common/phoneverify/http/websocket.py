@@ -56,8 +56,8 @@ def websocket_connect(
             raise WatchRefused()
         live.connect(_flow_id(event), connection_id)
     except DomainError as refused:
-        # Neither the flow id nor the connection id is logged: the code is enough.
-        logger.info("websocket connect refused", extra={"code": refused.code})
+        # Neither the flow id nor the connection id is logged: the error's name is enough.
+        logger.info("websocket connect refused", extra={"error_code": refused.code})
         return _refusal(refused)
     return {"statusCode": 200}
 
@@ -68,5 +68,5 @@ def websocket_disconnect(event: dict[str, Any], live: LiveStatus) -> dict[str, A
     try:
         live.disconnect(str(event["requestContext"]["connectionId"]))
     except DomainError as failed:
-        logger.warning("websocket disconnect not recorded", extra={"code": failed.code})
+        logger.warning("websocket disconnect not recorded", extra={"error_code": failed.code})
     return {"statusCode": 200}
