@@ -332,6 +332,11 @@ const DELIVERY_TEXT = {
   sending_failed: "Could not be delivered — resend",
   delivery_failed: "Could not be delivered — resend",
 };
+// How far along each report is. Reports only move forward (docs/webhooks.md), so one that
+// arrives late (a catch-up read answered after a newer push) is older and is not shown.
+const DELIVERY_STEP = {
+  sent: 1, delivery_unconfirmed: 1, delivered: 2, sending_failed: 2, delivery_failed: 2,
+};
 const CHANNEL_NAME = { sms: "SMS", call: "Call", whatsapp: "WhatsApp" };
 const POLL_MS = 2000;
 const MAX_POLLS = 60;
@@ -346,17 +351,24 @@ function watchDelivery() {
   const watched = pending;
   const { flow } = watched;
   let polls = 0;
-  // Shows what the status says; true once nothing more will change.
+  let step = 0; // of the report shown
+  let settled = false;
+  // Shows what the status says, unless an equal or newer report is already shown; true
+  // once nothing more will change.
   const show = (data) => {
+    if (settled) return true;
     const text = DELIVERY_TEXT[data.delivery_status];
-    const shown = `${CHANNEL_NAME[data.channel || watched.channel] || "SMS"}: ${text}`;
-    if (text && el.delivery.textContent !== shown) el.delivery.textContent = shown;
-    if (text?.startsWith("Could not") && !deliveryFailed) {
-      deliveryFailed = true;
-      offerChannels();
+    const reported = DELIVERY_STEP[data.delivery_status] || 0;
+    if (text && reported > step) {
+      step = reported;
+      el.delivery.textContent = `${CHANNEL_NAME[data.channel || watched.channel] || "SMS"}: ${text}`;
+      if (text.startsWith("Could not") && !deliveryFailed) {
+        deliveryFailed = true;
+        offerChannels();
+      }
     }
-    return data.delivery_status === "delivered" || Boolean(text?.startsWith("Could not"))
-      || Boolean(data.status && data.status !== "pending");
+    settled = step === 2 || Boolean(data.status && data.status !== "pending");
+    return settled;
   };
   // One GET /verify/status: its body, or null (and refused: asking again will not help).
   const read = async () => {
@@ -376,8 +388,8 @@ function watchDelivery() {
     if (pending !== watched) return;
     const { data, refused } = await read();
     if (pending !== watched || refused) return;
-    const settled = data ? show(data) : false;
-    if (!settled && ++polls < MAX_POLLS) deliveryPoll = setTimeout(check, POLL_MS);
+    const done = data ? show(data) : false;
+    if (!done && ++polls < MAX_POLLS) deliveryPoll = setTimeout(check, POLL_MS);
   };
   const subscribed = !flow.idField && live && live.watch(watched.id, {
     onOpen: async () => { // a report that came in before the subscription

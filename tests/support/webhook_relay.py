@@ -41,10 +41,12 @@ class WebhookRelay:
         with self._lock:
             return len(self._held)
 
-    def release(self) -> list[int]:
-        """POST every held event, in order, to the stack's webhook; their statuses."""
+    def release(self, count: int | None = None) -> list[int]:
+        """POST the first `count` held events (all by default), in order, to the stack's
+        webhook; their statuses."""
         with self._lock:
-            held, self._held = self._held, []
+            cut = len(self._held) if count is None else count
+            held, self._held = self._held[:cut], self._held[cut:]
         statuses = []
         with httpx.Client(timeout=60) as client:
             for body, headers in held:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Request, Route, WebSocketRoute, expect
+from playwright.sync_api import Page, Request, Route, WebSocketRoute, expect
 
 from tests.e2e.web.conftest import PASSWORD, Person
 from tests.support.accounts import Account
@@ -47,6 +47,60 @@ def test_a_failed_sms_shows_within_a_second_without_polling(
         # Then the page says so within a second of the report, with no poll in between
         expect(page.locator("#delivery")).to_have_text(FAILED, timeout=1_000)
     assert len(asked) == 1  # the one catch-up read, refused
+
+
+def count_bodies_read(page: Page) -> None:
+    """`window.bodiesRead` counts the response bodies the page has read, each counted only
+    once what the page does with it has run (a task after the body's promise settles)."""
+    page.evaluate(
+        """() => {
+          const json = Response.prototype.json;
+          window.bodiesRead = 0;
+          Response.prototype.json = function () {
+            return json.call(this).then((body) => {
+              setTimeout(() => { window.bodiesRead += 1; }, 0);
+              return body;
+            });
+          };
+        }"""
+    )
+
+
+def test_a_late_catch_up_read_does_not_undo_a_newer_report(
+    person: Person, account: Account
+) -> None:
+    page, stack = person.page, person.stack
+    assert stack.emulator is not None
+    count_bodies_read(page)
+    # Given a catch-up read that the network holds back
+    reads: list[Route] = []
+
+    def hold(route: Route) -> None:
+        reads.append(route)
+
+    page.route(STATUS, hold)
+    with held_webhooks(stack) as relay:
+        # When the person signs in to the code screen (it subscribes, then reads once)
+        with page.expect_request(lambda request: bool(STATUS.search(request.url))):
+            person.sign_in_to_code_screen_with(account.email, PASSWORD)
+        assert stack.emulator.wait_for_webhooks()
+        assert relay.held() == 2  # verify.sent, verify.delivered
+        # and the read is answered by the server after "sent" came in
+        assert relay.release(1) == [200]
+        for _ in range(1_500):  # the held read reaches its handler as Playwright's events run
+            if reads:
+                break
+            page.wait_for_timeout(20)
+        stale = reads[0].fetch()
+        assert stale.json()["delivery_status"] == "sent"
+        # but "delivered" is pushed before that answer reaches the page
+        assert relay.release() == [200]
+        expect(page.locator("#delivery")).to_have_text("SMS: Delivered")
+    read_before = page.evaluate("window.bodiesRead")
+    reads[0].fulfill(response=stale)
+    page.wait_for_function("(n) => window.bodiesRead > n", arg=read_before)
+    # Then the older answer does not take the newer report back
+    expect(page.locator("#delivery")).to_have_text("SMS: Delivered")
 
 
 def test_the_page_polls_when_the_socket_cannot_open(person: Person) -> None:
