@@ -15,6 +15,7 @@ from phoneverify.domain.errors import (
 )
 from phoneverify.domain.models import User
 from phoneverify.domain.phones import DEFAULT_PHONE_POLICY, PhonePolicy, normalise_phone
+from phoneverify.domain.regions import KNOWN_REGIONS
 from phoneverify.flows.challenges import Challenges
 from phoneverify.flows.login import LoginFlow, SecondFactorRequired
 from phoneverify.flows.registration import RegistrationFlow
@@ -142,6 +143,11 @@ def test_settings_read_the_allowed_countries() -> None:
     for wrong in ("USA", ","):
         with pytest.raises(ConfigurationError, match="ALLOWED_COUNTRIES"):
             Settings.from_env({**VALID, "ALLOWED_COUNTRIES": wrong})
+
+
+def test_the_regions_settings_are_checked_against_are_the_ones_phonenumbers_knows() -> None:
+    # Settings check regions without loading phonenumbers (its snapshot in domain/regions.py)
+    assert KNOWN_REGIONS == phonenumbers.SUPPORTED_REGIONS
 
 
 # -- at registration and at every send -------------------------------------------------------

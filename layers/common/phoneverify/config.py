@@ -27,7 +27,11 @@ from pydantic import (
 
 from phoneverify.domain.errors import InvalidRequest
 from phoneverify.domain.money import parse_decimal, parse_money
-from phoneverify.domain.regions import DEFAULT_ALLOWED_COUNTRIES, DEFAULT_CALL_COUNTRIES
+from phoneverify.domain.regions import (
+    DEFAULT_ALLOWED_COUNTRIES,
+    DEFAULT_CALL_COUNTRIES,
+    KNOWN_REGIONS,
+)
 
 NonEmpty = Annotated[str, Field(min_length=1)]
 SsmName = Annotated[str, Field(pattern=r"^/[A-Za-z0-9_./-]+$")]
@@ -197,15 +201,13 @@ class CodeSettings(Settings):
     """Functions that send or check codes: the abuse controls' table (send limits, the SMS
     budget, wrong codes per account, password throttling). They alone read phone numbers, so
     they alone check ALLOWED_COUNTRIES and DEFAULT_PHONE_REGION against the regions
-    phonenumbers knows: the other functions never load it (docs/performance.md)."""
+    phonenumbers knows (domain/regions.py, so that no cold start loads it: docs/performance.md)."""
 
     rate_limits_table: NonEmpty
 
     @model_validator(mode="after")
     def _known_regions(self) -> Self:
-        import phonenumbers
-
-        known = phonenumbers.SUPPORTED_REGIONS
+        known = KNOWN_REGIONS
         if self.default_phone_region not in known:
             raise ValueError(
                 f"DEFAULT_PHONE_REGION: {self.default_phone_region} is not a region "
