@@ -11,7 +11,7 @@ from phoneverify.domain.errors import (
     PaymentDeclined,
     PhoneRequiredForPayment,
 )
-from phoneverify.flows.payment import PaymentOrder
+from phoneverify.domain.money import PaymentOrder
 from phoneverify.http.app import http_app, lambda_handler_for
 from phoneverify.http.auth import authenticated_user
 from phoneverify.http.operations import SENDS_TO_AN_ACCOUNT_PHONE, documented

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import phonenumbers
-
 from phoneverify.domain.errors import ChannelNotAllowed
 from phoneverify.domain.models import Channel, PendingVerification
 from phoneverify.domain.regions import DEFAULT_CALL_COUNTRIES
@@ -40,6 +38,8 @@ class ChannelPolicy:
         if channel is Channel.WHATSAPP and not self.whatsapp_enabled:
             return ChannelNotAllowed(WHATSAPP_OFF)
         if channel is Channel.CALL and phone_number is not None:
+            import phonenumbers  # with the first call asked for, not with every handler
+
             try:
                 region = phonenumbers.region_code_for_number(phonenumbers.parse(phone_number))
             except phonenumbers.NumberParseException:

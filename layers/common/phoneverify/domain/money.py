@@ -13,8 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from types import MappingProxyType
+from typing import Any
 
 from phoneverify.domain.errors import InvalidRequest
+from phoneverify.domain.models import Channel
 
 # ISO 4217 List One (maintenance agency: SIX Financial Information), currencies in effect in
 # 2025 with their minor units. Left out: fund codes (BOV, CHE, CHW, CLF, COU, MXV, USN, UYI,
@@ -191,3 +193,39 @@ class ExemptionLimits:
             for code, value in overrides.items()
         }
         return cls(by_currency, max_payments)
+
+
+@dataclass(frozen=True)
+class PaymentOrder:
+    """What the person asked for, validated."""
+
+    money: Money
+    recipient: str
+    description: str | None
+    channel: Channel | None = None  # how a code, if one is needed, goes (None: SMS)
+
+    @classmethod
+    def parse(
+        cls,
+        amount: object,
+        currency: object,
+        recipient: str,
+        description: str | None,
+        channel: Channel | None = None,
+    ) -> PaymentOrder:
+        """Raises InvalidRequest naming `amount` or `currency`."""
+        return cls(parse_money(amount, currency), recipient, description or None, channel)
+
+    def canonical(self) -> dict[str, Any]:
+        """The request as compared by Idempotency-Key ("250" and 250.0 USD are the same).
+        A channel is part of it only when one was asked for, so keys kept before channels
+        existed still match their repeats."""
+        canonical: dict[str, Any] = {
+            "amount": self.money.text,
+            "currency": self.money.currency,
+            "recipient": self.recipient,
+            "description": self.description,
+        }
+        if self.channel is not None:
+            canonical["channel"] = self.channel.value
+        return canonical

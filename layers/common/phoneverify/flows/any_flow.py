@@ -27,7 +27,6 @@ from phoneverify.domain.models import (
     VerificationEvent,
     VerificationEventType,
 )
-from phoneverify.domain.phones import mask_phone
 from phoneverify.ports import VerificationEvents, VerificationStore
 
 
@@ -153,6 +152,10 @@ class AnyFlow:
         **detail: Any,
     ) -> None:
         """An event about one challenge, with its kind, subject and masked phone."""
+        # phonenumbers loads with the first event, not with every function that reads a flow
+        # (status, cancel, the WebSocket functions: docs/performance.md)
+        from phoneverify.domain.phones import mask_phone
+
         masked = mask_phone(record.phone_number)
         self._publish(event_type, record.kind, record.subject, masked, origin, detail)
 

@@ -50,7 +50,13 @@ from phoneverify.domain.models import (
     RequestOrigin,
     StepUpReason,
 )
-from phoneverify.domain.money import ExemptionLimits, Money, Thresholds, parse_money, to_minor
+from phoneverify.domain.money import (
+    ExemptionLimits,
+    Money,
+    PaymentOrder,
+    Thresholds,
+    to_minor,
+)
 from phoneverify.flows.any_flow import AnyFlow, ChallengeState
 from phoneverify.flows.challenges import Challenges, Resent
 from phoneverify.ports import (
@@ -94,42 +100,6 @@ def payment_digest(payment: Payment) -> str:
     return binding_digest(
         payment.user_id, payment.payment_id, payment.amount, payment.currency, payment.recipient
     )
-
-
-@dataclass(frozen=True)
-class PaymentOrder:
-    """What the person asked for, validated."""
-
-    money: Money
-    recipient: str
-    description: str | None
-    channel: Channel | None = None  # how a code, if one is needed, goes (None: SMS)
-
-    @classmethod
-    def parse(
-        cls,
-        amount: object,
-        currency: object,
-        recipient: str,
-        description: str | None,
-        channel: Channel | None = None,
-    ) -> PaymentOrder:
-        """Raises InvalidRequest naming `amount` or `currency`."""
-        return cls(parse_money(amount, currency), recipient, description or None, channel)
-
-    def canonical(self) -> dict[str, Any]:
-        """The request as compared by Idempotency-Key ("250" and 250.0 USD are the same).
-        A channel is part of it only when one was asked for, so keys kept before channels
-        existed still match their repeats."""
-        canonical: dict[str, Any] = {
-            "amount": self.money.text,
-            "currency": self.money.currency,
-            "recipient": self.recipient,
-            "description": self.description,
-        }
-        if self.channel is not None:
-            canonical["channel"] = self.channel.value
-        return canonical
 
 
 @dataclass(frozen=True)
