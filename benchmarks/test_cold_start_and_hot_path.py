@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 BUILT_LAYER = ROOT / ".aws-sam" / "build" / "CommonLayer"  # `make build`, for arm64
 LAYER_LIMIT_BYTES = 20 * 1000 * 1000
 # Init CPU of every handler against the bare Powertools + pydantic one (the least of each over
-# the interleaved rounds: benchmarks/report.py). The quick mode has one sample of each, which a busy machine can skew: it
-# checks only gross regressions.
+# the interleaved rounds: benchmarks/report.py). The quick mode has one sample of each, which a
+# busy machine can skew: it checks only gross regressions.
 MAX_INIT_RATIO = 1.25
 MAX_INIT_RATIO_QUICK = 2.0
 
