@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
+from aws_lambda_powertools import Metrics
 
 from phoneverify.adapters.dynamo.audit import DynamoAuditTrail
 from phoneverify.adapters.dynamo.send_limits import DynamoFailureCounter
@@ -20,8 +22,10 @@ from phoneverify.adapters.dynamo.write_buffer import (
 from phoneverify.domain.errors import InvalidCode
 from phoneverify.domain.models import FlowKind, VerificationEvent, VerificationEventType
 from phoneverify.domain.phones import mask_phone
+from phoneverify.http.app import http_app, lambda_handler_for
 from tests.support.builders import ORIGIN, PHONE
 from tests.support.fakes import FakeClock
+from tests.support.lambda_env import LambdaContext, api_event
 from tests.support.scripted_dynamodb import ScriptedClient, client_error
 
 AT = 1_800_000_000.0
@@ -225,3 +229,34 @@ def test_a_throttled_batch_loses_no_request_and_logs_each_record(
     messages = [r.getMessage() for r in caplog.records]
     assert messages.count("audit write failed") == 1
     assert messages.count("failure count not reset") == 1
+
+
+class HandlerRuntime:
+    """What lambda_handler_for needs of a function's runtime: metrics and the request scope."""
+
+    def __init__(self) -> None:
+        self.metrics = Metrics(namespace="Test", service="test")
+
+    def request_scope(self) -> AbstractContextManager[None]:
+        return deferred_writes()
+
+
+def test_the_handler_writes_a_requests_records_even_when_it_fails() -> None:
+    # Given an endpoint that records two events, then fails unexpectedly
+    client = ScriptedClient()
+    trail = trail_on(client)
+    app = http_app("https://app.example.com")
+
+    @app.post("/boom")
+    def boom() -> dict[str, str]:
+        trail.record(event(VerificationEventType.REJECTED))
+        trail.record(event(VerificationEventType.LOCKED))
+        raise RuntimeError("a bug")
+
+    handler = lambda_handler_for(app, HandlerRuntime())
+    # When it is called as Lambda calls it
+    response = handler(api_event("/boom", {}), LambdaContext(function_name="boom"))  # type: ignore[arg-type]
+    # Then it answers 500, and both events were written, in one call
+    assert response["statusCode"] == 500
+    assert [operation for operation, _ in client.requests] == ["BatchWriteItem"]
+    assert len(batch_items(client.requests[0][1])) == 2

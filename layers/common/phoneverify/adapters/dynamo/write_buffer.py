@@ -91,7 +91,7 @@ def deferred_writes(sleep: Sleep = time.sleep) -> Iterator[None]:
         yield
     finally:
         _BUFFER.reset(token)
-        write_all(buffer.take(), sleep)
+        _write_all(buffer.take(), sleep)
 
 
 def put_best_effort(
@@ -122,12 +122,12 @@ def delete_best_effort(
 def _submit(write: BestEffortWrite) -> None:
     buffer = _BUFFER.get()
     if buffer is None:
-        write_all([write])
+        _write_all([write])
     else:
         buffer.add(write)
 
 
-def write_all(writes: Sequence[BestEffortWrite], sleep: Sleep = time.sleep) -> None:
+def _write_all(writes: Sequence[BestEffortWrite], sleep: Sleep = time.sleep) -> None:
     """Write `writes` in as few calls as their clients allow: the last write of an item wins,
     as it would have one after the other (BatchWriteItem refuses an item twice)."""
     by_client: dict[int, dict[tuple[str, str], BestEffortWrite]] = {}
