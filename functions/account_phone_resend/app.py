@@ -31,4 +31,4 @@ def account_phone_resend(body: ResendRequest) -> ResentResponse:
     return resent_response(resent)
 
 
-lambda_handler = lambda_handler_for(app, runtime.metrics)
+lambda_handler = lambda_handler_for(app, runtime)

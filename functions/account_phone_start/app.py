@@ -37,4 +37,4 @@ def account_phone_start(body: PhoneChangeStartRequest) -> ChallengeResponse:
     return challenge_response(challenge)
 
 
-lambda_handler = lambda_handler_for(app, runtime.metrics)
+lambda_handler = lambda_handler_for(app, runtime)

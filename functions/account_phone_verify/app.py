@@ -33,4 +33,4 @@ def account_phone_verify(body: VerifyCodeRequest) -> PhoneChangedResponse:
     return phone_changed_response(changed)
 
 
-lambda_handler = lambda_handler_for(app, runtime.metrics)
+lambda_handler = lambda_handler_for(app, runtime)

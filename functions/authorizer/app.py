@@ -62,6 +62,12 @@ def origin_of(event: APIGatewayAuthorizerRequestEvent) -> RequestOrigin:
 def lambda_handler(
     event: APIGatewayAuthorizerRequestEvent, context: LambdaContext
 ) -> dict[str, Any]:
+    # A refusal's audit record (TOKEN_REFUSED) is written as the invocation ends.
+    with runtime.request_scope():
+        return _authorize(event)
+
+
+def _authorize(event: APIGatewayAuthorizerRequestEvent) -> dict[str, Any]:
     origin = origin_of(event)
     route = event.parsed_arn
     if str(route.http_method) not in HttpVerb.__members__:  # e.g. TRACE: no policy can name it

@@ -25,4 +25,4 @@ def login(body: LoginRequest) -> TokenResponse | SecondFactorResponse:
     return login_response(started)
 
 
-lambda_handler = lambda_handler_for(app, runtime.metrics)
+lambda_handler = lambda_handler_for(app, runtime)

@@ -18,4 +18,4 @@ def login_verify(body: VerifyCodeRequest) -> TokenResponse:
     return token_response(runtime.login_flow.verify(body.flow_id, body.code, request_origin(app)))
 
 
-lambda_handler = lambda_handler_for(app, runtime.metrics)
+lambda_handler = lambda_handler_for(app, runtime)

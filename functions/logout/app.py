@@ -24,4 +24,4 @@ def logout(body: LogoutRequest) -> LoggedOutResponse:
     return logged_out_response(sessions.logout(claims, body.all, request_origin(app)))
 
 
-lambda_handler = lambda_handler_for(app, runtime.metrics)
+lambda_handler = lambda_handler_for(app, runtime)

@@ -22,4 +22,4 @@ def password_reset_resend(body: ResendRequest) -> ResentResponse:
     )
 
 
-lambda_handler = lambda_handler_for(app, runtime.metrics)
+lambda_handler = lambda_handler_for(app, runtime)

@@ -23,4 +23,4 @@ def password_reset_start(body: PasswordResetStartRequest) -> ChallengeResponse:
     return challenge_response(started)
 
 
-lambda_handler = lambda_handler_for(app, runtime.metrics)
+lambda_handler = lambda_handler_for(app, runtime)

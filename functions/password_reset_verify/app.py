@@ -25,4 +25,4 @@ def password_reset_verify(body: PasswordResetVerifyRequest) -> PasswordResetResp
     return password_reset_response(done)
 
 
-lambda_handler = lambda_handler_for(app, runtime.metrics)
+lambda_handler = lambda_handler_for(app, runtime)

@@ -48,4 +48,4 @@ def payments_confirm(body: PaymentConfirmRequest) -> PaymentCompletedResponse:
     )
 
 
-lambda_handler = lambda_handler_for(app, runtime.metrics)
+lambda_handler = lambda_handler_for(app, runtime)

@@ -59,4 +59,4 @@ def payments_initiate(
     return payment_response(answer)
 
 
-lambda_handler = lambda_handler_for(app, runtime.metrics)
+lambda_handler = lambda_handler_for(app, runtime)

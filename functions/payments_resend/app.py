@@ -33,4 +33,4 @@ def payments_resend(body: PaymentResendRequest) -> ResentResponse:
     return resent_response(resent)
 
 
-lambda_handler = lambda_handler_for(app, runtime.metrics)
+lambda_handler = lambda_handler_for(app, runtime)

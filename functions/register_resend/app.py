@@ -20,4 +20,4 @@ def register_resend(body: ResendRequest) -> ResentResponse:
     )
 
 
-lambda_handler = lambda_handler_for(app, runtime.metrics)
+lambda_handler = lambda_handler_for(app, runtime)

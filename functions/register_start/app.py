@@ -32,4 +32,4 @@ def register_start(body: RegisterStartRequest) -> RegistrationStartedResponse:
     return registration_started_response(started)
 
 
-lambda_handler = lambda_handler_for(app, runtime.metrics)
+lambda_handler = lambda_handler_for(app, runtime)

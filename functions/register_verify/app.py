@@ -31,4 +31,4 @@ def register_verify(body: VerifyCodeRequest) -> tuple[RegisteredResponse, int]:
     return registered_response(registered), 201
 
 
-lambda_handler = lambda_handler_for(app, runtime.metrics)
+lambda_handler = lambda_handler_for(app, runtime)

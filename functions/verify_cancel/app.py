@@ -33,4 +33,4 @@ def verify_cancel(body: CancelRequest) -> CancelledResponse:
     return CancelledResponse(cancelled=runtime.any_flow.cancel(target, origin))
 
 
-lambda_handler = lambda_handler_for(app, runtime.metrics)
+lambda_handler = lambda_handler_for(app, runtime)

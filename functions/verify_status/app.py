@@ -35,4 +35,4 @@ def verify_status(flow_id: FlowIdQuery = None, payment_id: PaymentIdQuery = None
     return status_response(runtime.any_flow.status(target))
 
 
-lambda_handler = lambda_handler_for(app, runtime.metrics)
+lambda_handler = lambda_handler_for(app, runtime)

@@ -33,4 +33,4 @@ def webhook_telnyx() -> ReceivedResponse:
     return ReceivedResponse()
 
 
-lambda_handler = lambda_handler_for(app, runtime.metrics)
+lambda_handler = lambda_handler_for(app, runtime)

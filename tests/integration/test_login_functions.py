@@ -85,6 +85,78 @@ def test_every_attempt_lands_in_the_audit_trail_without_the_code(stack: Stack) -
     assert code not in stored and wrong not in stored and PHONE not in stored
 
 
+def test_a_wrong_code_401_still_leaves_its_audit_record(stack: Stack) -> None:
+    # Given a pending login
+    flow_id = stack.login()
+    code = stack.emulator.latest_code(PHONE)
+    assert code is not None
+    wrong = str((int(code) + 1) % 1_000_000).zfill(6)
+    # When a wrong code is answered with a 401 (the request ends in an error)
+    status, body, _ = stack.call("login_verify", {"flow_id": flow_id, "code": wrong})
+    assert (status, body["code"]) == (401, "invalid_code")
+    # Then its rejection is in the audit trail all the same, written as the request ended
+    trail = DynamoAuditTrail(stack.dynamodb, stack.env["AUDIT_TABLE"], retention_secs=1)
+    newest = trail.events_for("u-demo")[0]
+    assert (newest["event"], newest["detail"]) == ("rejected", {"attempts": "1", "remaining": "4"})
+
+
+def test_a_right_codes_records_go_in_one_write_and_clear_the_failures(stack: Stack) -> None:
+    # Given a login whose first code was wrong (the account counts one failure)
+    flow_id = stack.login()
+    code = stack.emulator.latest_code(PHONE)
+    assert code is not None
+    stack.call(
+        "login_verify", {"flow_id": flow_id, "code": str((int(code) + 1) % 1_000_000).zfill(6)}
+    )
+    client = stack.functions["login_verify"].runtime.dynamodb
+    calls: list[str] = []
+
+    def seen(event_name: str, **_: object) -> None:
+        calls.append(event_name.rsplit(".", 1)[-1])
+
+    # When the right code is sent
+    client.meta.events.register("before-call.dynamodb", seen)
+    try:
+        status, _, _ = stack.call("login_verify", {"flow_id": flow_id, "code": code})
+    finally:
+        client.meta.events.unregister("before-call.dynamodb", seen)
+    # Then the acceptance and the failures' reset are one BatchWriteItem, the last call
+    assert status == 200
+    assert calls[-1] == "BatchWriteItem" and calls.count("BatchWriteItem") == 1
+    assert "DeleteItem" not in calls and "PutItem" not in calls
+    trail = DynamoAuditTrail(stack.dynamodb, stack.env["AUDIT_TABLE"], retention_secs=1)
+    assert trail.events_for("u-demo")[0]["event"] == "accepted"
+    failures = stack.dynamodb.get_item(
+        TableName=stack.env["RATE_LIMITS_TABLE"], Key={"pk": {"S": "fail#u-demo"}}
+    )
+    assert "Item" not in failures  # the next wrong code counts from zero
+
+
+def test_a_throttled_audit_batch_is_logged_and_the_login_goes_through(
+    stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given DynamoDB throttling the end-of-request batch of the verify function
+    flow_id = stack.login()
+    code = stack.emulator.latest_code(PHONE)
+    assert code is not None
+    stack.call(
+        "login_verify", {"flow_id": flow_id, "code": str((int(code) + 1) % 1_000_000).zfill(6)}
+    )
+    client = stack.functions["login_verify"].runtime.dynamodb
+    throttled = ClientError(
+        {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
+        "BatchWriteItem",
+    )
+    # When the right code is sent
+    with mock.patch.object(client, "batch_write_item", side_effect=throttled):
+        status, body, _ = stack.call("login_verify", {"flow_id": flow_id, "code": code})
+    # Then the login goes through, and the lost records are in the logs, without the code
+    assert status == 200, body
+    assert "audit write failed" in caplog.text
+    assert "failure count not reset" in caplog.text
+    assert code not in caplog.text
+
+
 def test_login_answers_with_the_contract_fields(stack: Stack) -> None:
     status, body, _ = stack.call("login", {"email": "demo@example.com", "password": PASSWORD})
     assert status == 200

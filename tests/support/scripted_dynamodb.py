@@ -15,12 +15,14 @@ def client_error(code: str, reasons: list[str] | None = None) -> ClientError:
 
 
 class ScriptedClient:
-    """Answers transact_write_items / update_item / get_item from a script of errors."""
+    """Answers transact_write_items / update_item / get_item / put_item / delete_item /
+    batch_write_item from a script of errors (a batch leaves nothing unprocessed)."""
 
     def __init__(self, *errors: ClientError | None) -> None:
         self.script = list(errors)
         self.calls = 0
         self.transactions: list[list[dict[str, Any]]] = []  # TransactItems of each call
+        self.requests: list[tuple[str, dict[str, Any]]] = []  # (operation, request) of writes
 
     def _next(self) -> None:
         self.calls += 1
@@ -42,5 +44,16 @@ class ScriptedClient:
         return {}
 
     def delete_item(self, **request: Any) -> dict[str, Any]:
+        self.requests.append(("DeleteItem", request))
         self._next()
         return {}
+
+    def put_item(self, **request: Any) -> dict[str, Any]:
+        self.requests.append(("PutItem", request))
+        self._next()
+        return {}
+
+    def batch_write_item(self, **request: Any) -> dict[str, Any]:
+        self.requests.append(("BatchWriteItem", request))
+        self._next()
+        return {"UnprocessedItems": {}}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -109,6 +110,15 @@ class Runtime:
         missing = sorted(set(kind.model_fields) - set(type(self.settings).model_fields))
         problems = "; ".join(f"{name.upper()}: Field required" for name in missing)
         raise ConfigurationError(f"invalid function environment: {problems}")
+
+    def request_scope(self) -> AbstractContextManager[None]:
+        """What lasts one invocation (every handler opens it: http/app.py, the authorizer): the
+        best-effort DynamoDB writes it makes (audit records, a wrong-code count's reset),
+        collected and written in one call when it ends, answer or error
+        (adapters/dynamo/write_buffer.py)."""
+        from phoneverify.adapters.dynamo.write_buffer import deferred_writes
+
+        return deferred_writes()
 
     @cached_property
     def metrics(self) -> Metrics:

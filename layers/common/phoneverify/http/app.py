@@ -8,7 +8,8 @@ import binascii
 import json
 import warnings
 from collections.abc import Callable
-from typing import Any
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import (
@@ -126,22 +127,34 @@ def function_url_app() -> LambdaFunctionUrlResolver:
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 
-def lambda_handler_for(app: ApiGatewayResolver, metrics: Metrics) -> LambdaHandler:
-    """The Lambda entry point: logging context and metrics around `app.resolve`."""
+class FunctionRuntime(Protocol):
+    """What the entry point needs of the function's runtime (phoneverify.runtime.Runtime)."""
+
+    @property
+    def metrics(self) -> Metrics: ...
+
+    def request_scope(self) -> AbstractContextManager[None]: ...
+
+
+def lambda_handler_for(app: ApiGatewayResolver, runtime: FunctionRuntime) -> LambdaHandler:
+    """The Lambda entry point: logging context and metrics around `app.resolve`, inside the
+    runtime's request scope (its best-effort writes are made when the request ends, answer
+    or error: docs/performance.md)."""
 
     # REST proxy and function URL events both carry requestContext.requestId.
     @logger.inject_lambda_context(
         correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
     )
-    @metrics.log_metrics
+    @runtime.metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        refusal = _wrong_method(app, event) or _unreadable_body(event)
-        if refusal is not None:
-            return {
-                "statusCode": status_of(refusal),
-                "headers": {"Content-Type": JSON, **error_headers(refusal)},
-                "body": json.dumps(error_body(refusal)),
-            }
-        return app.resolve(event, context)
+        with runtime.request_scope():
+            refusal = _wrong_method(app, event) or _unreadable_body(event)
+            if refusal is not None:
+                return {
+                    "statusCode": status_of(refusal),
+                    "headers": {"Content-Type": JSON, **error_headers(refusal)},
+                    "body": json.dumps(error_body(refusal)),
+                }
+            return app.resolve(event, context)
 
     return handler

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 
 from phoneverify.adapters.dynamo.toolkit import dynamodb_errors, from_item, to_item
-from phoneverify.domain.errors import StorageUnavailable
+from phoneverify.adapters.dynamo.write_buffer import put_best_effort
 from phoneverify.domain.models import VerificationEvent
 
 if TYPE_CHECKING:
@@ -46,16 +46,17 @@ class DynamoAuditTrail:
             "ttl": math.ceil(event.at + self._retention),
             "detail": {k: str(v) for k, v in event.detail.items()} if event.detail else None,
         }
-        try:
-            with dynamodb_errors():
-                self._client.put_item(TableName=self._table, Item=to_item(values))
-        except StorageUnavailable:
+
+        def failed() -> None:
             # The verification itself has happened; losing the request over its audit record
             # would only make the person retry. The event goes to the logs instead.
             logger.error(
                 "audit write failed",
                 extra={k: str(v) for k, v in values.items() if k != "detail" and v is not None},
             )
+
+        # At the end of the request, with its other best-effort writes (write_buffer.py).
+        put_best_effort(self._client, self._table, values, ("subject", "sk"), failed)
 
     def events_for(self, subject: str, limit: int = 100) -> list[dict[str, Any]]:
         """The newest `limit` events of `subject`, newest first."""

@@ -31,12 +31,12 @@ from phoneverify.adapters.dynamo.toolkit import (
     REASON_CONFLICT,
     conditional_update,
     count_down,
-    delete,
     read_item,
     transact_write,
     update_request,
 )
 from phoneverify.adapters.dynamo.users import phone_generation_check
+from phoneverify.adapters.dynamo.write_buffer import delete_best_effort
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import (
     AccountLocked,
@@ -330,7 +330,9 @@ class DynamoFailureCounter:
     def reset(self, subject: str) -> None:
         """Best effort: the code has been accepted whatever happens here; a count left
         behind only brings a lock closer, and the next accepted code resets it."""
-        try:
-            delete(self._client, self._table, self._key(subject))
-        except StorageUnavailable:
+
+        def failed() -> None:
             logger.error("failure count not reset", extra={"subject": subject})
+
+        # At the end of the request, with its other best-effort writes (write_buffer.py).
+        delete_best_effort(self._client, self._table, self._key(subject), failed)
