@@ -11,7 +11,7 @@ from tests.support.round_trips import round_trips_per_endpoint
 
 # endpoint -> (DynamoDB, SSM on a cold execution environment, Telnyx)
 BUDGET: dict[str, tuple[int, int, int]] = {
-    "POST /login (account with phone)": (9, 2, 1),
+    "POST /login (account with phone)": (8, 2, 1),
     "POST /login/resend": (4, 2, 1),
     "POST /login/verify (wrong code)": (4, 1, 1),
     "POST /login/verify (right code)": (5, 2, 1),
@@ -24,7 +24,7 @@ BUDGET: dict[str, tuple[int, int, int]] = {
     # The new number's code (counted on the same terms as a login's), its resend (the phone
     # generation check rides on the send limits' transaction), and the swap with the old
     # number's notice (its budget transaction; Telnyx Messaging is not counted here).
-    "POST /account/phone/start": (8, 2, 1),
+    "POST /account/phone/start": (7, 2, 1),
     "POST /account/phone/resend": (4, 2, 1),
     "POST /account/phone/verify": (9, 2, 1),
     "GET /verify/status": (1, 0, 0),

@@ -23,7 +23,6 @@ from __future__ import annotations
 import math
 import secrets
 import threading
-import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -37,6 +36,7 @@ from phoneverify.adapters.dynamo.toolkit import (
     conditional_update,
     count_down,
     delete,
+    pause_after_conflict,
     read_item,
     to_item,
     transact_write_items,
@@ -197,7 +197,7 @@ class DynamoSendLimits:
             if conflicts >= CONFLICT_RETRIES:
                 raise StorageUnavailable()
             shards.append(shards.pop(0))  # retry on another shard, if there is one
-            time.sleep(min(0.2, 0.01 * 2**conflicts) * (0.5 + secrets.randbelow(1000) / 1000))
+            pause_after_conflict(conflicts)
 
     def _request(self, counters: list[tuple[str, str, int]], ttl: int) -> list[Any]:
         return [
