@@ -113,6 +113,48 @@ def test_the_source_cap_spans_accounts_and_windows_end(make: tuple[FakeClock, Ma
     assert next_window == 0
 
 
+def test_a_guess_over_the_source_cap_counts_nothing_for_the_account(
+    make: tuple[FakeClock, Make],
+) -> None:
+    clock, new = make
+    throttle = new(PasswordThrottlePolicy(per_source=4, source_window_secs=3_600))
+    elsewhere = RequestOrigin("198.51.100.1", "pytest")
+    # Given four failures from one address, all on one account
+    assert [fail(throttle) for _ in range(4)] == [0, 0, 0, 0]
+    # When the address guesses again: refused by its cap until its window ends
+    assert fail(throttle) == -(3_600 - int(clock.now()) % 3_600)
+    # Then the account counted four: its fifth failure, from elsewhere, starts the wait
+    assert fail(throttle, KEY, elsewhere) == 30
+    assert fail(throttle, KEY, elsewhere) == -30
+
+
+def test_a_guess_the_account_wait_refuses_counts_nothing_for_the_source(
+    make: tuple[FakeClock, Make],
+) -> None:
+    _, new = make
+    throttle = new(PasswordThrottlePolicy(per_source=6))
+    # Given an account waiting after five failures, all from one address
+    assert [fail(throttle) for _ in range(5)] == [0, 0, 0, 0, 30]
+    # When the address guesses it again during the wait (refused)
+    assert fail(throttle) == -30
+    # Then the address counted five: one more failure on another account, then its cap
+    assert fail(throttle, account_key("other@example.com")) == 0
+    assert fail(throttle, account_key("third@example.com")) < 0
+
+
+def test_a_right_password_after_failures_is_admitted_with_its_count(
+    make: tuple[FakeClock, Make],
+) -> None:
+    _, new = make
+    throttle = new(PasswordThrottlePolicy())
+    for _ in range(3):
+        fail(throttle)
+    attempt = throttle.admit(KEY, ORIGIN)
+    assert attempt.failures == 4
+    throttle.succeeded(attempt)
+    assert throttle.admit(KEY, ORIGIN).failures == 1
+
+
 def test_concurrent_guesses_get_at_most_the_free_checks(racing: tuple[FakeClock, Make]) -> None:
     _, new = racing
     throttle = new(PasswordThrottlePolicy())

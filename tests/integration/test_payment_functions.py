@@ -521,11 +521,12 @@ def test_dynamodb_round_trips_of_a_payment_without_a_code_and_of_a_refused_one(
         ("PutItem", "LEDGER_TABLE"),
         ("UpdateItem", "PAYMENTS_TABLE"),
     ]
-    # and the refused count cost one write and no read: the lock is read once, by the send
+    # and the refused count cost one write and no read: the lock is not read at all, but
+    # checked in the send limits' transaction (Challenges.open)
     named = [(op, tables.get(table, table)) for op, table in calls]
     assert named[:3] == [
         ("GetItem", "USERS_TABLE"),
         ("UpdateItem", "PAYMENTS_TABLE"),  # the count, refused with its reason
-        ("GetItem", "RATE_LIMITS_TABLE"),  # the lock, by Challenges.open
+        ("TransactWriteItems", ""),  # the send limits, with the lock's ConditionCheck
     ]
-    assert [op for op, _ in named].count("GetItem") == 2, named
+    assert [op for op, _ in named].count("GetItem") == 1, named

@@ -15,10 +15,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from phoneverify.adapters.dynamo.send_limits import DynamoSendLimits
+from phoneverify.adapters.dynamo.send_limits import DynamoFailureCounter, DynamoSendLimits
 from phoneverify.adapters.dynamo.users import DynamoUserRepository
 from phoneverify.adapters.dynamo.verifications import DynamoVerificationStore
-from phoneverify.domain.errors import PhoneAlreadyRegistered, PhoneSuperseded
+from phoneverify.domain.errors import AccountLocked, PhoneAlreadyRegistered, PhoneSuperseded
 from phoneverify.domain.models import FlowKind, FlowStatus, PhoneBinding, RequestOrigin
 from phoneverify.domain.send_limits import SendCaps
 from tests.integration.test_user_repository import user
@@ -37,6 +37,7 @@ class Tables:
     limits: DynamoSendLimits
     rate_limits: str
     client: Any
+    failures: DynamoFailureCounter  # the wrong codes whose lock `limits` checks
 
 
 def tables_on(client: Any) -> Tables:
@@ -45,10 +46,16 @@ def tables_on(client: Any) -> Tables:
         client, fresh_table(client, "VerificationsTable"), users_table=users_table
     )
     rate_limits = rate_limits_table(client)
-    limits = DynamoSendLimits(
-        client, rate_limits, SendCaps(), FakeClock(NOW), users_table=users_table
+    clock = FakeClock(NOW)
+    failures = DynamoFailureCounter(
+        client, rate_limits, max_failures=3, lockout_secs=86_400, clock=clock
     )
-    return Tables(DynamoUserRepository(client, users_table), store, limits, rate_limits, client)
+    limits = DynamoSendLimits(
+        client, rate_limits, SendCaps(), clock, users_table=users_table, failures=failures
+    )
+    return Tables(
+        DynamoUserRepository(client, users_table), store, limits, rate_limits, client, failures
+    )
 
 
 @pytest.fixture(params=["moto", "dynamodb-local"])
@@ -201,6 +208,26 @@ def test_a_send_bound_to_the_old_phone_is_refused_and_counts_nothing(db: Tables)
     assert counts() == before
     # and under the new generation it is
     db.limits.admit(NEW, account.user_id, origin, binding=PhoneBinding(account.user_id, 1))
+
+
+def test_a_resend_to_a_locked_account_whose_phone_changed_is_answered_locked(db: Tables) -> None:
+    # Given an account whose phone changed since the flow's code, and that is locked
+    account = user(phone=OLD)
+    db.users.put_user(account, phone_verified_at=1)
+    db.users.change_phone(account.user_id, OLD, NEW, 0, NOW)
+    for _ in range(3):
+        db.failures.reserve(account.user_id)
+    # When the old flow asks for a resend, both checks failing in its one transaction
+    with pytest.raises(AccountLocked) as locked:
+        db.limits.admit(
+            OLD,
+            account.user_id,
+            RequestOrigin("203.0.113.9", "pytest"),
+            binding=PhoneBinding(account.user_id, 0),
+            account_lock=True,
+        )
+    # Then the lock answers (as when it was read first), with its whole time left
+    assert locked.value.retry_after == 86_400
 
 
 def test_another_accounts_flow_is_neither_checked_nor_resent(db: Tables) -> None:

@@ -11,21 +11,21 @@ from tests.support.round_trips import round_trips_per_endpoint
 
 # endpoint -> (DynamoDB, SSM on a cold execution environment, Telnyx)
 BUDGET: dict[str, tuple[int, int, int]] = {
-    "POST /login (account with phone)": (9, 2, 1),
-    "POST /login/resend": (5, 2, 1),
+    "POST /login (account with phone)": (7, 2, 1),
+    "POST /login/resend": (4, 2, 1),
     "POST /login/verify (wrong code)": (4, 1, 1),
     "POST /login/verify (right code)": (4, 2, 1),
     "POST /register/start": (3, 2, 1),
     "POST /register/verify": (4, 2, 1),
     "POST /payments/initiate (below threshold)": (6, 0, 0),
     "POST /payments/initiate (below threshold, Idempotency-Key)": (8, 0, 0),
-    "POST /payments/initiate (above threshold)": (6, 2, 1),
+    "POST /payments/initiate (above threshold)": (5, 2, 1),
     "POST /payments/confirm": (9, 1, 1),
     # The new number's code (counted on the same terms as a login's), its resend (the phone
     # generation check rides on the send limits' transaction), and the swap with the old
     # number's notice (its budget transaction; Telnyx Messaging is not counted here).
-    "POST /account/phone/start": (8, 2, 1),
-    "POST /account/phone/resend": (5, 2, 1),
+    "POST /account/phone/start": (6, 2, 1),
+    "POST /account/phone/resend": (4, 2, 1),
     "POST /account/phone/verify": (6, 2, 1),
     "GET /verify/status": (1, 0, 0),
     # One more read each for the live-status push (the flow as its watchers are told of it).

@@ -46,7 +46,7 @@ class Counters:
     """Makes send guards and failure counters of one kind over one clock and store."""
 
     clock: FakeClock
-    limits: Callable[[SendCaps], SendGuard]
+    limits: Callable[..., SendGuard]  # (caps, failures=None): with the counter it checks
     failures: Callable[[int], FailureCounter]
     stored_keys: Callable[[], list[str]]
     metrics: list[str] = field(default_factory=list)
@@ -64,7 +64,9 @@ def dynamo_counters(client: Any) -> Counters:
 
     return Counters(
         clock,
-        lambda c: DynamoSendLimits(client, table, c, clock, metrics.append),
+        lambda c, failures=None: DynamoSendLimits(
+            client, table, c, clock, metrics.append, failures=failures
+        ),
         lambda cap: DynamoFailureCounter(
             client, table, max_failures=cap, lockout_secs=LOCKOUT, clock=clock
         ),
@@ -80,8 +82,8 @@ def memory_counters() -> Counters:
     metrics: list[str] = []
     made: list[InMemorySendLimits | InMemoryFailureCounter] = []
 
-    def limits(c: SendCaps) -> SendGuard:
-        made.append(InMemorySendLimits(clock, c, metrics.append))
+    def limits(c: SendCaps, failures: InMemoryFailureCounter | None = None) -> SendGuard:
+        made.append(InMemorySendLimits(clock, c, metrics.append, failures=failures))
         return made[-1]  # type: ignore[return-value]
 
     def failures(cap: int) -> FailureCounter:
@@ -318,6 +320,70 @@ def test_failures_further_apart_than_the_lockout_are_not_consecutive(counters: C
     failures.reserve("u-1")
     counters.clock.advance(LOCKOUT + 1)
     assert failures.reserve("u-1") == 2
+
+
+# -- the account lock, checked in the send's transaction ------------------------------------
+def lock(failures: FailureCounter, subject: str, cap: int) -> None:
+    for _ in range(cap):
+        failures.reserve(subject)
+
+
+def test_a_locked_account_gets_no_send_and_the_refusal_counts_nothing(
+    counters: Counters,
+) -> None:
+    # Given an account locked by its third wrong code, 100 s ago, and one send per phone
+    failures = counters.failures(3)
+    guard = counters.limits(caps(per_phone=1), failures)
+    lock(failures, "u-1", 3)
+    counters.clock.advance(100)
+    stored = sorted(counters.stored_keys())
+    # When a code is asked for it
+    with pytest.raises(AccountLocked) as locked:
+        guard.admit(PHONE, "u-1", origin(), account_lock=True)
+    # Then 429 account_locked until the lock ends, as a code check is told
+    assert status_of(locked.value) == 429
+    assert locked.value.retry_after == LOCKOUT - 100
+    assert error_headers(locked.value) == {"Retry-After": str(LOCKOUT - 100)}
+    assert error_body(locked.value)["code"] == "account_locked"
+    # and the refusal counted in no layer: the phone still has its one send
+    assert sorted(counters.stored_keys()) == stored
+    guard.admit(PHONE, "u-2", origin(), account_lock=True)
+    with pytest.raises(SendLimitReached):
+        guard.admit(PHONE, "u-3", origin(), account_lock=True)
+
+
+def test_the_lock_stops_sends_only_where_it_applies_and_only_until_it_ends(
+    counters: Counters,
+) -> None:
+    failures = counters.failures(2)
+    guard = counters.limits(caps(), failures)
+    lock(failures, "u-1", 2)
+    # A password reset's send is not under the lock: how the owner gets back in
+    guard.admit(PHONE, "u-1", origin())
+    counters.clock.advance(LOCKOUT - 1)
+    with pytest.raises(AccountLocked) as locked:
+        guard.admit(PHONE, "u-1", origin(), account_lock=True)
+    assert locked.value.retry_after == 1
+    # Once the lockout has passed, though DynamoDB may not have deleted the item yet
+    counters.clock.advance(1)
+    guard.admit(PHONE, "u-1", origin(), account_lock=True)
+    # Below the cap, failures are no lock
+    failures.reserve("u-2")
+    guard.admit(phone(2), "u-2", origin(), account_lock=True)
+
+
+def test_a_locked_account_at_its_send_cap_is_answered_locked(counters: Counters) -> None:
+    # Given an account that has had its one send this hour, then got locked
+    failures = counters.failures(3)
+    guard = counters.limits(caps(per_account=1, budget=1), failures)
+    guard.admit(PHONE, "u-1", origin(), account_lock=True)
+    lock(failures, "u-1", 3)
+    # When it asks for another code, refused by its cap, the budget and the lock at once
+    with pytest.raises(AccountLocked) as locked:
+        guard.admit(PHONE, "u-1", origin(), account_lock=True)
+    # Then the answer is the lock (as when it was read before the send limits)
+    assert locked.value.retry_after == LOCKOUT
+    assert METRIC_BUDGET_EXHAUSTED not in counters.metrics
 
 
 # -- races on the real engine ---------------------------------------------------------------

@@ -114,8 +114,8 @@ def login_world(
         lambda: SIGNING_SECRET, issuer=ISSUER, audience=AUDIENCE, ttl_seconds=3600, clock=clock
     )
     store.users = users
-    limits = InMemorySendLimits(clock, users=users)
     failures = InMemoryFailureCounter(clock)
+    limits = InMemorySendLimits(clock, users=users, failures=failures)
     throttle = InMemoryPasswordThrottle(clock)
     world = LoginWorld(
         clock,

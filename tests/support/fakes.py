@@ -674,11 +674,14 @@ class InMemorySendLimits:
         caps: SendCaps = PERMISSIVE_CAPS,
         metric: Callable[[str], None] | None = None,
         users: UserLookup | None = None,
+        failures: InMemoryFailureCounter | None = None,
     ) -> None:
-        """`users`: where a bound resend's account phone generation is checked."""
+        """`users`: where a bound resend's account phone generation is checked; `failures`:
+        the wrong codes per account whose lock a send may be checked against."""
         self.clock = clock
         self.caps = caps
         self.users = users
+        self.failures = failures
         self.counts: dict[str, int] = {}
         self.metrics: list[str] = []
         self._metric = metric or self.metrics.append
@@ -691,14 +694,21 @@ class InMemorySendLimits:
         origin: RequestOrigin,
         channel: Channel = Channel.SMS,
         binding: PhoneBinding | None = None,
+        *,
+        account_lock: bool = False,
     ) -> SendPermit:
         now = self.clock.now()
+        locked_subject = None
+        if account_lock:
+            assert self.failures is not None, "a send under the account lock needs the failures"
+            locked_subject = subject
         return self._count(
             lambda shard: send_counters(
                 self.caps, phone_number, subject, origin, now, channel, shard
             ),
             now,
             binding,
+            locked_subject,
         )
 
     def admit_notice(self, phone_number: str) -> SendPermit:
@@ -710,9 +720,13 @@ class InMemorySendLimits:
         counters_on: Callable[[int], list[tuple[str, str, int]]],
         now: float,
         binding: PhoneBinding | None = None,
+        locked_subject: str | None = None,
     ) -> SendPermit:
         with self._lock:
-            check_binding(self.users, binding)  # in the same transaction
+            # The ConditionChecks of the same transaction, in DynamoSendLimits' order.
+            if locked_subject is not None and self.failures is not None:
+                self.failures.ensure_unlocked(locked_subject)
+            check_binding(self.users, binding)
             # Admitted by the budget when any of its shards has room (the first one that has).
             shards = range(len(budget_shard_caps(self.caps)))
             options = [counters_on(shard) for shard in shards]

@@ -7,10 +7,16 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 
-def client_error(code: str, reasons: list[str] | None = None) -> ClientError:
+def client_error(
+    code: str, reasons: list[str] | None = None, items: dict[int, dict[str, Any]] | None = None
+) -> ClientError:
+    """`items`: by position in `reasons`, the item a failed condition found (DynamoDB JSON),
+    as ReturnValuesOnConditionCheckFailure=ALL_OLD answers it."""
     response: dict[str, Any] = {"Error": {"Code": code, "Message": code}}
     if reasons is not None:
         response["CancellationReasons"] = [{"Code": reason} for reason in reasons]
+        for index, item in (items or {}).items():
+            response["CancellationReasons"][index]["Item"] = item
     return ClientError(response, "TransactWriteItems")  # type: ignore[arg-type]
 
 

@@ -8,9 +8,14 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from phoneverify.adapters.dynamo import send_limits as send_limits_module
+from phoneverify.adapters.dynamo import toolkit
 from phoneverify.adapters.dynamo.send_limits import DynamoFailureCounter, DynamoSendLimits
-from phoneverify.domain.errors import SendBudgetExhausted, SendLimitReached, StorageUnavailable
+from phoneverify.domain.errors import (
+    AccountLocked,
+    SendBudgetExhausted,
+    SendLimitReached,
+    StorageUnavailable,
+)
 from phoneverify.domain.models import SendPermit
 from phoneverify.domain.send_limits import SendCaps
 from tests.support.builders import ORIGIN, PHONE
@@ -27,7 +32,7 @@ def guard_on(client: ScriptedClient) -> DynamoSendLimits:
 
 @pytest.fixture
 def no_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(send_limits_module.time, "sleep", lambda _: None)
+    monkeypatch.setattr(toolkit.time, "sleep", lambda _: None)
 
 
 @pytest.mark.parametrize(
@@ -143,3 +148,46 @@ def test_a_conflict_is_retried_on_another_shard(no_sleep: None) -> None:
     sharded_guard(client, budget=100, shards=10).admit(PHONE, USER, ORIGIN)
     first, second = (budget_key(t) for t in client.transactions)
     assert first != second
+
+
+# -- the account lock in the send's transaction ------------------------------------------------
+def locking_guard(client: ScriptedClient) -> DynamoSendLimits:
+    clock = FakeClock()
+    counter = DynamoFailureCounter(
+        client,  # type: ignore[arg-type]
+        "RateLimitsTable",
+        max_failures=100,
+        lockout_secs=LOCKOUT,
+        clock=clock,
+    )
+    return DynamoSendLimits(client, "RateLimitsTable", SendCaps(), clock, failures=counter)  # type: ignore[arg-type]
+
+
+def test_a_send_under_the_lock_checks_it_in_its_one_transaction() -> None:
+    client = ScriptedClient(None)
+    locking_guard(client).admit(PHONE, USER, ORIGIN, account_lock=True)
+    assert client.calls == 1
+    check = client.transactions[0][-1]["ConditionCheck"]
+    assert check["Key"] == {"pk": {"S": f"fail#{USER}"}}
+    assert check["ReturnValuesOnConditionCheckFailure"] == "ALL_OLD"
+
+
+@pytest.mark.parametrize(
+    ("found", "retry_after"),
+    [
+        ({"failures": {"N": "100"}, "ttl": {"N": str(int(FakeClock().now()) + 600)}}, 600),
+        (None, LOCKOUT),
+    ],
+    ids=["item-found", "no-item-returned"],
+)
+def test_a_locked_account_is_answered_before_the_caps_that_refuse_too(
+    found: dict[str, Any] | None, retry_after: int
+) -> None:
+    # The phone's cap and the lock both refused: the lock answers, with the item's time left
+    reasons = ["ConditionalCheckFailed", "None", "None", "None", "ConditionalCheckFailed"]
+    refused = client_error("TransactionCanceledException", reasons, {4: found} if found else None)
+    client = ScriptedClient(refused)
+    with pytest.raises(AccountLocked) as locked:
+        locking_guard(client).admit(PHONE, USER, ORIGIN, account_lock=True)
+    assert locked.value.retry_after == retry_after
+    assert client.calls == 1

@@ -105,6 +105,39 @@ def test_one_source_address_is_capped_across_accounts(world: LoginWorld) -> None
     assert elsewhere == "invalid_credentials"
 
 
+def test_a_guess_the_source_cap_refuses_counts_nothing_against_the_account(
+    world: LoginWorld,
+) -> None:
+    # Given an address at its cap, and an account with four free failures spent
+    world.throttle.policy = PasswordThrottlePolicy(per_source=4)
+    other = RequestOrigin("198.51.100.20", "curl")
+    for _ in range(4):
+        fail(world)
+    # When it guesses once more, refused at its cap (until its window ends)
+    with pytest.raises(LoginThrottled) as refused:
+        world.flow.start(KNOWN, "not the password", ORIGIN)
+    assert refused.value.retry_after == 3_600
+    # Then that guess cost the account nothing: its fifth failure is still free elsewhere
+    assert fail(world, KNOWN, other) == "invalid_credentials"
+    assert fail(world, KNOWN, other) == "login_throttled"
+
+
+def test_a_guess_the_account_wait_refuses_counts_nothing_against_the_source(
+    world: LoginWorld,
+) -> None:
+    # Given an address allowed six failures, five spent on one account (which now waits)
+    world.throttle.policy = PasswordThrottlePolicy(per_source=6)
+    for _ in range(5):
+        fail(world)
+    # When it guesses that account again during the wait
+    with pytest.raises(LoginThrottled) as refused:
+        world.flow.start(KNOWN, "not the password", ORIGIN)
+    assert refused.value.retry_after == 30
+    # Then that guess cost the address nothing: it still has its sixth failure
+    assert fail(world, "plain@example.com") == "invalid_credentials"
+    assert fail(world, "nobody@example.com") == "login_throttled"
+
+
 def test_right_passwords_do_not_use_up_the_source_cap(world: LoginWorld) -> None:
     # Given an office behind one address where many people sign in
     world.throttle.policy = PasswordThrottlePolicy(per_source=3)

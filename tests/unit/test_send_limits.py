@@ -322,6 +322,43 @@ def test_the_lock_ends_after_the_lockout(world: World) -> None:
     assert world.base.login.verify(flow_id, world.code(), ORIGIN).token
 
 
+def test_a_locked_account_is_refused_at_send_with_the_locks_retry_after(world: World) -> None:
+    # Given an account locked by a wrong code 100 s ago, with a login still pending
+    world.base.failures.max_failures = 5
+    pending = world.login()
+    fail_flow(world, world.login(), 5)
+    world.clock.advance(100)
+    counted = dict(world.base.limits.counts)
+    sent = len(world.outbox)
+    # When its owner (or whoever has the password) asks for a code: login, resend, payment
+    for attempt in (world.login, lambda: world.base.login.resend(pending, ORIGIN), world.pay):
+        with pytest.raises(AccountLocked) as locked:
+            attempt()
+        # Then 429 account_locked, with the time left of the lock
+        assert status_of(locked.value) == 429
+        assert error_headers(locked.value) == {"Retry-After": str(LOCKOUT - 100)}
+    # and no SMS went, and no send limit counted the refusals
+    assert len(world.outbox) == sent
+    assert world.base.limits.counts == counted
+
+
+def test_a_locked_account_at_its_send_cap_is_answered_locked(world: World) -> None:
+    # Given an account that has had its two sends of the hour
+    world.base.failures.max_failures = 5
+    world.limit(per_account=2)
+    flow_id = world.login()
+    world.login()
+    with pytest.raises(SendLimitReached):
+        world.login()
+    # and is then locked by wrong codes
+    fail_flow(world, flow_id, 5)
+    # When it asks for another code
+    with pytest.raises(AccountLocked) as locked:
+        world.login()
+    # Then the lock answers, not the cap: its Retry-After is the one that matters
+    assert locked.value.retry_after == LOCKOUT
+
+
 def test_an_accepted_code_starts_the_count_over(world: World) -> None:
     # Given 99 wrong codes in a row
     world.base.failures.max_failures = 100
@@ -391,6 +428,8 @@ class UnavailableGuard:
         origin: RequestOrigin,
         channel: Channel,
         binding: PhoneBinding | None = None,
+        *,
+        account_lock: bool = False,
     ) -> SendPermit:
         raise StorageUnavailable()
 

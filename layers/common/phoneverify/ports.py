@@ -273,15 +273,20 @@ class SendGuard(Protocol):
         origin: RequestOrigin,
         channel: Channel = Channel.SMS,
         binding: PhoneBinding | None = None,
+        *,
+        account_lock: bool = False,
     ) -> SendPermit:
         """Count one send to `phone_number` for `subject` from `origin` by `channel` (a call
-        counts in the call caps too). With a `binding` (a resend of a flow sent to the
-        account's phone), only while the account's phone generation is still the bound one,
-        checked in the same transaction: no code goes to a number the account has left.
+        counts in the call caps too). With `account_lock`, only while `subject`'s account is
+        not locked (the FailureCounter the guard was built with), and with a `binding` (a
+        resend of a flow sent to the account's phone), only while the account's phone
+        generation is still the bound one: both checked in the same transaction, so no read
+        comes before it and no code goes to a locked account or a number the account has left.
 
-        Raises SendLimitReached (429, retry_after = seconds until the full window ends),
-        SendBudgetExhausted (503, the circuit breaker), PhoneSuperseded (nothing counted) or
-        StorageUnavailable.
+        Raises AccountLocked (429, retry_after as FailureCounter.ensure_unlocked; answered
+        before anything else), PhoneSuperseded (before any cap), SendLimitReached (429,
+        retry_after = seconds until the full window ends), SendBudgetExhausted (503, the
+        circuit breaker), all counting nothing, or StorageUnavailable.
         """
         ...
 

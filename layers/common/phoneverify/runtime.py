@@ -311,6 +311,7 @@ class Runtime:
             self.clock,
             self.count_metric,
             users_table=s.users_table,
+            failures=self.failure_counter,
         )
 
     @cached_property

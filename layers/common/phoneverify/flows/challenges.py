@@ -178,10 +178,10 @@ class Challenges:
         challenge.
 
         The number must pass the phone policy and the channel policy (ChannelNotAllowed),
-        the account must not be locked, and the send limits must admit the send (a call
-        counts in the call caps too); then the code is sent, and only then is the challenge
-        written: if Telnyx fails, nothing has been written (and the send limits get their
-        count back).
+        the account must not be locked and the send limits must admit the send (a call
+        counts in the call caps too), both in the guard's one transaction; then the code is
+        sent, and only then is the challenge written: if Telnyx fails, nothing has been
+        written (and the send limits get their count back).
 
         A `decoy` answers like a real challenge, after the same send limits and about as long
         as a send takes, but sends nothing and accepts no code: what an unknown email gets, so
@@ -197,8 +197,6 @@ class Challenges:
             self._ensure_phone_allowed(phone_number)
         # A decoy's number is a stand-in: only the settings can refuse its channel.
         self.channels.ensure_allowed(channel, None if decoy else phone_number)
-        if self._failures is not None:
-            self._failures.ensure_unlocked(subject)
         permit = self._admit(phone_number, subject, origin, channel)
         try:
             verification_id = self._send(phone_number, channel, decoy=decoy)
@@ -382,9 +380,8 @@ class Challenges:
                 if not decoy:
                     self._ensure_phone_allowed(record.phone_number)
                 channel, concealed = self._resend_channel(record, channel, decoy=decoy)
-                if self._failures is not None:
-                    self._failures.ensure_unlocked(record.subject)
-                # Then those across flows, and the account phone the flow is bound to.
+                # Then the account lock, those across flows, and the account phone the flow
+                # is bound to.
                 permit = self._admit(
                     record.phone_number, record.subject, origin, channel, phone_binding(record)
                 )
@@ -512,9 +509,16 @@ class Challenges:
         channel: Channel,
         binding: PhoneBinding | None = None,
     ) -> SendPermit | None:
+        """The account lock (where it applies) and the send limits, in the guard's one
+        transaction; without a guard, the lock on its own."""
+        account_lock = self._failures is not None
         if self._guard is None:
+            if self._failures is not None:
+                self._failures.ensure_unlocked(subject)
             return None
-        return self._guard.admit(phone_number, subject, origin, channel, binding)
+        return self._guard.admit(
+            phone_number, subject, origin, channel, binding, account_lock=account_lock
+        )
 
     def _release(self, permit: SendPermit | None) -> None:
         """A send Telnyx refused (or never answered) counts against no limit."""

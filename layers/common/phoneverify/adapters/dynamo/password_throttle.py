@@ -4,10 +4,11 @@
 next attempt may start (`until`) and when the count is forgotten (`ttl`). `pwsrc#<digest of the
 source address>#<window>`: wrong passwords from one address in a fixed window.
 
-Every attempt is counted before its password is checked, by a conditional update, so concurrent
-guesses cannot exceed the free failures: past them, each attempt also sets `until` to a short
-lease, so exactly one guess at a time gets through once the wait is over. A right password
-deletes the account's item and gives the source its count back, in one transaction.
+Every attempt is counted before its password is checked, in both, by one transaction of two
+conditional updates (a refusal by either counts in neither), so concurrent guesses cannot exceed
+the free failures: past them, each attempt also sets `until` to a short lease, so exactly one
+guess at a time gets through once the wait is over. A right password deletes the account's item
+and gives the source its count back, in one transaction.
 """
 
 from __future__ import annotations
@@ -17,14 +18,23 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
-from phoneverify.adapters.dynamo.send_limits import TTL_MARGIN_SECS
+from phoneverify.adapters.dynamo.send_limits import (
+    CONFLICT_RETRIES,
+    TTL_MARGIN_SECS,
+    UNAVAILABLE_REASONS,
+)
 from phoneverify.adapters.dynamo.toolkit import (
+    REASON_CONDITION_FAILED,
+    REASON_CONFLICT,
     Table,
     count_down,
     count_down_request,
     delete,
+    pause_after_conflict,
     to_item,
     transact_write,
+    transact_write_items,
+    update_request,
 )
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import LoginThrottled, StorageUnavailable
@@ -40,6 +50,11 @@ else:
 logger = Logger(child=True)
 
 NAMES = {"#failures": "failures", "#until": "until", "#ttl": "ttl"}
+# An attempt tries again with the account's item as its cancellation found it: each time, another
+# attempt (or a right password) changed it first. Racing attempts change it at most once per
+# free failure before the wait holds them all, so past that many (and this margin) it gives up
+# (503, nothing counted).
+STALE_MARGIN = 3
 
 
 class DynamoPasswordThrottle:
@@ -53,14 +68,56 @@ class DynamoPasswordThrottle:
         self._clock = clock
 
     def admit(self, account_key: str, origin: RequestOrigin) -> PasswordAttempt:
+        """Both counts in one TransactWriteItems, or neither: the source's, below its cap,
+        and the account's. A transaction answers no new values, so the account's write
+        names the count it expects and sets the next one: it expects the common case first
+        (no recent failure: no item), and when the item is otherwise, learns it from the
+        cancellation (ALL_OLD) and tries again with it. A sign-in after no recent failure is
+        one call; after one, two, as the two updates were."""
         now = self._clock.now()
-        source = self._reserve_source(self._policy.source_key(origin, now), now)
-        try:
-            failures = self._reserve_account(account_key, now)
-        except BaseException:
-            self._refund_source(source)
-            raise
-        return PasswordAttempt(account_key, source, failures)
+        policy = self._policy
+        source = policy.source_key(origin, now)
+        source_ttl = policy.source_window(now) + policy.source_window_secs + TTL_MARGIN_SECS
+        count_source = update_request(
+            self._table,
+            {"pk": source},
+            "ADD #failures :one SET #ttl = :ttl",
+            "attribute_not_exists(#failures) OR #failures < :cap",
+            {":one": 1, ":ttl": source_ttl, ":cap": policy.per_source},
+            NAMES,
+        )
+        found: dict[str, Any] | None = None  # the account's item, as last seen
+        conflicts = stale = 0
+        while True:
+            failures, count_account = self._count_account(account_key, found, now)
+            cancelled = transact_write_items(
+                self._client, [{"Update": count_source}, {"Update": count_account}]
+            )
+            if cancelled is None:
+                return PasswordAttempt(account_key, source, failures)
+            if len(cancelled) != 2:
+                raise StorageUnavailable()
+            by_source, by_account = cancelled
+            if by_source.code == REASON_CONDITION_FAILED:  # first, as when it was counted first
+                logger.warning("sign-in refused: source address at its cap")
+                raise LoginThrottled(policy.source_retry_after(now))
+            if by_account.code == REASON_CONDITION_FAILED:
+                # Not the item expected (another attempt, a right password, a wait): again
+                # with the item found, which may answer the refusal without a write.
+                found, stale = by_account.item, stale + 1
+                if stale > policy.free_failures + STALE_MARGIN:
+                    raise StorageUnavailable()
+                continue
+            codes = [reason.code for reason in cancelled]
+            if any(code in UNAVAILABLE_REASONS for code in codes):
+                raise StorageUnavailable()
+            if REASON_CONFLICT not in codes:
+                logger.error("password attempt transaction cancelled", extra={"reasons": codes})
+                raise StorageUnavailable()
+            conflicts += 1
+            if conflicts >= CONFLICT_RETRIES:
+                raise StorageUnavailable()
+            pause_after_conflict(conflicts)
 
     def failed(self, attempt: PasswordAttempt) -> int:
         delay = self._policy.delay_after(attempt.failures)
@@ -109,67 +166,50 @@ class DynamoPasswordThrottle:
             logger.warning("password failures not cleared")
 
     # -- counters --------------------------------------------------------------------------
-    def _reserve_source(self, key: str, now: float) -> str:
-        ttl = self._policy.source_window(now) + self._policy.source_window_secs + TTL_MARGIN_SECS
-        try:
-            self._items.update(
-                {"pk": key},
-                "ADD #failures :one SET #ttl = :ttl",
-                "attribute_not_exists(#failures) OR #failures < :cap",
-                {
-                    ":one": 1,
-                    ":ttl": ttl,
-                    ":cap": self._policy.per_source,
-                },
-                returns="UPDATED_NEW",
-                old_on_failure=True,
-            )
-        except ConditionFailed:
-            logger.warning("sign-in refused: source address at its cap")
-            raise LoginThrottled(self._policy.source_retry_after(now)) from None
-        return key
-
-    def _reserve_account(self, account_key: str, now: float) -> int:
+    def _count_account(
+        self, account_key: str, found: dict[str, Any] | None, now: float
+    ) -> tuple[int, dict[str, Any]]:
+        """The account's count after this attempt, and the conditional update that sets it
+        only while the item is still `found` (None: no item); LoginThrottled, counting
+        nothing, when `found` makes the attempt wait."""
         policy = self._policy
-        values = {
+        values: dict[str, Any] = {
             ":one": 1,
-            ":now": now,
             ":lease": now + policy.check_lease_secs,
             ":ttl": math.ceil(now + policy.failure_memory_secs),
         }
-        for _ in range(3):
-            try:
-                new = self._items.update(
-                    self._key(account_key),
-                    "ADD #failures :one SET #until = :lease, #ttl = :ttl",
-                    "attribute_not_exists(#failures) OR "
-                    "(#ttl > :now AND (#failures < :free OR #until <= :now))",
-                    {**values, ":free": policy.free_failures},
-                    returns="UPDATED_NEW",
-                    old_on_failure=True,
-                )
-                return int(new["failures"])
-            except ConditionFailed as refused:
-                old = refused.item or {}
-            if not old:
-                continue  # deleted (a right password) between the two: try again
-            if float(old["ttl"]) > now:
-                wait = float(old.get("until", 0)) - now
-                raise LoginThrottled(max(1, math.ceil(wait)))
+        update = "SET #failures = :one, #until = :lease, #ttl = :ttl"
+        if found is None:
+            failures, condition = 1, "attribute_not_exists(#failures)"
+        elif float(found.get("ttl", 0)) <= now:
             # Forgotten, though TTL has not deleted the item yet: the count starts over.
-            try:
-                self._items.update(
-                    self._key(account_key),
-                    "SET #failures = :one, #until = :lease, #ttl = :ttl",
-                    "#ttl <= :now",
-                    values,
-                    returns="UPDATED_NEW",
-                    old_on_failure=True,
-                )
-                return 1
-            except ConditionFailed:
-                continue
-        raise StorageUnavailable()
+            failures, condition = 1, "attribute_not_exists(#ttl) OR #ttl <= :now"
+            values[":now"] = now
+        else:
+            previous = int(found.get("failures", 0))
+            wait = float(found.get("until", 0)) - now
+            if previous >= policy.free_failures and wait > 0:
+                raise LoginThrottled(max(1, math.ceil(wait)))
+            failures = previous + 1
+            update = "SET #failures = :next, #until = :lease, #ttl = :ttl"
+            # The wait is the condition too: a failure recorded since sets it.
+            condition = (
+                "#failures = :previous AND #ttl > :now AND (#failures < :free OR #until <= :now)"
+            )
+            values.update(
+                {
+                    ":next": failures,
+                    ":previous": previous,
+                    ":now": now,
+                    ":free": policy.free_failures,
+                }
+            )
+            del values[":one"]
+        request = update_request(
+            self._table, self._key(account_key), update, condition, values, NAMES
+        )
+        request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        return failures, request
 
     def _refund_source(self, key: str) -> None:
         try:

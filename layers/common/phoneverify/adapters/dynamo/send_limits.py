@@ -5,6 +5,10 @@ counter keys, the refusal) are `phoneverify.domain.send_limits`.
 Send counters use fixed windows (hourly by default): one item per layer and window, counted by
 `ADD` under the condition that it is below its cap, and deleted by TTL after the window. One
 send is one TransactWriteItems over every layer, so a send refused by one layer counts in none.
+What else must hold for the send rides in the same transaction as ConditionChecks
+(TransactionCheck): the account not locked (`fail#<subject>`, DynamoFailureCounter), and for a
+resend to the account's phone, its phone generation. A failed check answers first (the lock
+before the phone generation, both before any cap), and counts nothing.
 
 The budget is not one item (every send of the service would write it: a hot key whose
 transactions cancel each other) but `budget_shards` items whose caps add up to the budget.
@@ -19,9 +23,8 @@ from __future__ import annotations
 import math
 import secrets
 import threading
-import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
@@ -29,10 +32,13 @@ from aws_lambda_powertools import Logger
 from phoneverify.adapters.dynamo.toolkit import (
     REASON_CONDITION_FAILED,
     REASON_CONFLICT,
+    TransactionCheck,
     conditional_update,
     count_down,
+    pause_after_conflict,
     read_item,
-    transact_write,
+    to_item,
+    transact_write_items,
     update_request,
 )
 from phoneverify.adapters.dynamo.users import phone_generation_check
@@ -97,10 +103,13 @@ class DynamoSendLimits:
         clock: Clock,
         metric: Callable[[str], None] = _noop_metric,
         users_table: str | None = None,
+        failures: DynamoFailureCounter | None = None,
     ) -> None:
-        """`users_table`: where a bound resend's account phone generation is checked."""
+        """`users_table`: where a bound resend's account phone generation is checked;
+        `failures`: the wrong codes per account whose lock a send may be checked against."""
         self._client = client
         self._users_table = users_table
+        self._failures = failures
         self._table = table
         self._caps = caps
         self._clock = clock
@@ -117,19 +126,26 @@ class DynamoSendLimits:
         origin: RequestOrigin,
         channel: Channel = Channel.SMS,
         binding: PhoneBinding | None = None,
+        *,
+        account_lock: bool = False,
     ) -> SendPermit:
         now = self._clock.now()
-        check = None
+        checks: list[TransactionCheck] = []
+        if account_lock:  # first: a locked account is answered as locked, whatever else
+            if self._failures is None:
+                raise ValueError("a send under the account lock needs the failure counter")
+            checks.append(self._failures.unlocked_check(subject, now))
         if binding is not None:
             if self._users_table is None:
                 raise ValueError("a bound send needs the users table")
-            check = phone_generation_check(self._users_table, binding)
+            body = phone_generation_check(self._users_table, binding)
+            checks.append(TransactionCheck(body, lambda _: PhoneSuperseded()))
         return self._count(
             lambda shard: send_counters(
                 self._caps, phone_number, subject, origin, now, channel, shard
             ),
             now,
-            check,
+            checks,
         )
 
     def admit_notice(self, phone_number: str) -> SendPermit:
@@ -138,26 +154,27 @@ class DynamoSendLimits:
         return self._count(lambda shard: notice_counters(self._caps, phone_number, now, shard), now)
 
     def _count(
-        self, counters_on: Counters, now: float, check: dict[str, Any] | None = None
+        self, counters_on: Counters, now: float, checks: Sequence[TransactionCheck] = ()
     ) -> SendPermit:
         """One more in every counter of `counters_on(shard)`, each below its cap, or in none
-        (one transaction); the budget through a shard that has room. With a `check` (a
-        ConditionCheck body), only while it holds (else PhoneSuperseded)."""
+        (one transaction); the budget through a shard that has room. Only while every one of
+        `checks` holds: else the first that failed answers its refusal, before any cap."""
         ttl = window_start(now, self._caps.window_secs) + self._caps.window_secs + TTL_MARGIN_SECS
         shards = self._shards_to_try(now)
         conflicts = 0
         while True:
             counters = counters_on(shards[0])
-            # The token makes botocore's own retries of one attempt idempotent.
             request = self._request(counters, ttl)
-            if check is not None:
-                request.append({"ConditionCheck": check})
-            reasons = transact_write(self._client, request, token=str(uuid.uuid4()))
-            if reasons is None:
+            request.extend({"ConditionCheck": check.body} for check in checks)
+            # The token makes botocore's own retries of one attempt idempotent.
+            cancelled = transact_write_items(self._client, request, token=str(uuid.uuid4()))
+            if cancelled is None:
                 self._metric(METRIC_ADMITTED)
                 return SendPermit(tuple(key for _, key, _ in counters))
-            if check is not None and reasons[len(counters) :] == [REASON_CONDITION_FAILED]:
-                raise PhoneSuperseded()
+            for check, found in zip(checks, cancelled[len(counters) :], strict=False):
+                if found.code == REASON_CONDITION_FAILED:
+                    raise check.refusal(found.item)
+            reasons = [reason.code for reason in cancelled]
             refused = [
                 layer
                 for (layer, _, _), reason in zip(counters, reasons, strict=False)
@@ -180,7 +197,7 @@ class DynamoSendLimits:
             if conflicts >= CONFLICT_RETRIES:
                 raise StorageUnavailable()
             shards.append(shards.pop(0))  # retry on another shard, if there is one
-            time.sleep(min(0.2, 0.01 * 2**conflicts) * (0.5 + secrets.randbelow(1000) / 1000))
+            pause_after_conflict(conflicts)
 
     def _request(self, counters: list[tuple[str, str, int]], ttl: int) -> list[Any]:
         return [
@@ -272,14 +289,41 @@ class DynamoFailureCounter:
 
     def ensure_unlocked(self, subject: str) -> None:
         item = read_item(self._client, self._table, self._key(subject))
+        locked = self._lock_in(item, self._clock.now())
+        if locked is not None:
+            raise locked
+
+    def unlocked_check(self, subject: str, now: float) -> TransactionCheck:
+        """ensure_unlocked as a ConditionCheck, for a transaction that must not be written
+        while the account is locked (DynamoSendLimits.admit): it holds unless the count is at
+        the cap and unexpired, and when it fails, the item it found answers AccountLocked
+        with the same Retry-After as ensure_unlocked."""
+        body = {
+            "TableName": self._table,
+            "Key": to_item(self._key(subject)),
+            # A missing attribute compares false: no item, or no ttl, is no lock.
+            "ConditionExpression": "NOT (#failures >= :max AND #ttl > :now)",
+            "ExpressionAttributeNames": {"#failures": "failures", "#ttl": "ttl"},
+            "ExpressionAttributeValues": to_item({":max": self._max, ":now": now}),
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+
+        def refusal(item: dict[str, Any] | None) -> AccountLocked:
+            # Without the item (an engine that does not return it): the longest answer.
+            return self._lock_in(item, now) or AccountLocked(self._lockout)
+
+        return TransactionCheck(body, refusal)
+
+    def _lock_in(self, item: Mapping[str, Any] | None, now: float) -> AccountLocked | None:
+        """The lock the account's item holds at `now`, if it holds one."""
         if not item:
-            return
-        now = self._clock.now()
+            return None
         failures = int(item.get("failures", 0))
         expires = float(item.get("ttl", 0))
         if failures >= self._max and expires > now:
             # `ttl` is whole seconds, rounded up: never more than the lockout itself.
-            raise AccountLocked(min(self._lockout, math.ceil(expires - now)))
+            return AccountLocked(min(self._lockout, math.ceil(expires - now)))
+        return None
 
     def reserve(self, subject: str) -> int:
         names = {"#failures": "failures", "#ttl": "ttl"}

@@ -4,8 +4,11 @@ conditional-update helper."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import secrets
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -193,12 +196,30 @@ def delete(
         client.delete_item(**request)
 
 
+@dataclass(frozen=True)
+class Cancellation:
+    """Why one item of a cancelled transaction was not written: its reason code ("None" when
+    it was not the cause), and the item as it was (plain values) when its condition failed
+    and it asked for it (ReturnValuesOnConditionCheckFailure ALL_OLD; None when absent)."""
+
+    code: str
+    item: dict[str, Any] | None = None
+
+
 def transact_write(
     client: DynamoDBClient, items: list[dict[str, Any]], *, token: str | None = None
 ) -> list[str] | None:
     """One TransactWriteItems through the error funnel: None when it went through, else the
     cancellation reason of each item, in order ("None" for an item that was not the cause).
     `token` (ClientRequestToken) makes botocore's own retries of one call idempotent."""
+    cancelled = transact_write_items(client, items, token=token)
+    return None if cancelled is None else [reason.code for reason in cancelled]
+
+
+def transact_write_items(
+    client: DynamoDBClient, items: list[dict[str, Any]], *, token: str | None = None
+) -> list[Cancellation] | None:
+    """transact_write, answering each cancelled item's reason with the item it found."""
     request: dict[str, Any] = {"TransactItems": items}
     if token is not None:
         request["ClientRequestToken"] = token
@@ -209,8 +230,31 @@ def transact_write(
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != TRANSACTION_CANCELED:
                 raise
-            cancellation = exc.response.get("CancellationReasons", [])
-            return [str(reason.get("Code") or "None") for reason in cancellation]
+            cancellation: list[Any] = exc.response.get("CancellationReasons", [])
+            return [
+                Cancellation(
+                    str(reason.get("Code") or "None"),
+                    from_item(reason["Item"]) if reason.get("Item") else None,
+                )
+                for reason in cancellation
+            ]
+
+
+def pause_after_conflict(conflicts: int) -> None:
+    """Before trying again a transaction cancelled because another one held one of its items
+    (TransactionConflict) for the `conflicts`-th time: a pause growing from 20 ms to 200 ms,
+    jittered (x0.5 to x1.5) so the racers do not meet again."""
+    time.sleep(min(0.2, 0.01 * 2**conflicts) * (0.5 + secrets.randbelow(1000) / 1000))
+
+
+@dataclass(frozen=True)
+class TransactionCheck:
+    """A ConditionCheck that rides in another adapter's transaction at no extra round trip,
+    with what its failure answers: `refusal(item)` gets the item as the check found it (plain
+    values; None when absent, or when the check did not ask for it with ALL_OLD)."""
+
+    body: dict[str, Any]
+    refusal: Callable[[dict[str, Any] | None], Exception]
 
 
 class Table:
