@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -199,6 +200,25 @@ def transact_write(
     """One TransactWriteItems through the error funnel: None when it went through, else the
     cancellation reason of each item, in order ("None" for an item that was not the cause).
     `token` (ClientRequestToken) makes botocore's own retries of one call idempotent."""
+    cancelled = transact_write_returning(client, items, token=token)
+    return None if cancelled is None else [reason.code for reason in cancelled]
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    """Why one item of a cancelled transaction did not go through: its reason code ("None"
+    when it was not the cause) and, for an item that asked for it
+    (ReturnValuesOnConditionCheckFailure=ALL_OLD) and failed its condition, the item as it
+    was (plain values; None when there was no such item)."""
+
+    code: str
+    item: dict[str, Any] | None = None
+
+
+def transact_write_returning(
+    client: DynamoDBClient, items: list[dict[str, Any]], *, token: str | None = None
+) -> list[Cancellation] | None:
+    """transact_write, with the item each failed condition found."""
     request: dict[str, Any] = {"TransactItems": items}
     if token is not None:
         request["ClientRequestToken"] = token
@@ -210,7 +230,13 @@ def transact_write(
             if exc.response.get("Error", {}).get("Code") != TRANSACTION_CANCELED:
                 raise
             cancellation = exc.response.get("CancellationReasons", [])
-            return [str(reason.get("Code") or "None") for reason in cancellation]
+            return [
+                Cancellation(
+                    str(reason.get("Code") or "None"),
+                    from_item(reason["Item"]) if reason.get("Item") else None,
+                )
+                for reason in cancellation
+            ]
 
 
 class Table:
