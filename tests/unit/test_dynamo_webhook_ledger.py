@@ -130,3 +130,9 @@ def test_nothing_ranks_below_unknown_so_nothing_is_written() -> None:
     write = ledger.record("e-1", "k1", "v-1", DeliveryStatus.UNKNOWN, NOW)
     assert write == DeliveryWrite(duplicate=False, recorded=False)
     assert client.calls == 0
+
+
+def test_a_cancellation_without_its_reasons_is_storage_unavailable() -> None:
+    client = ScriptedClient(client_error("TransactionCanceledException", []))
+    with pytest.raises(StorageUnavailable):
+        record(client)

@@ -99,6 +99,8 @@ class DynamoWebhookEventLedger:
             if cancelled is None:
                 return DeliveryWrite(duplicate=False, recorded=True, watchers=watchers)
             codes = [reason.code for reason in cancelled]
+            if len(codes) != len((CLAIM, MOVE, WATCHERS)):
+                raise StorageUnavailable()  # no reason per item: nothing known was written
             if codes[CLAIM] == REASON_CONDITION_FAILED:
                 return DeliveryWrite(duplicate=True, recorded=False)
             if codes[MOVE] == REASON_CONDITION_FAILED:
