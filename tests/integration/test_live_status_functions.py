@@ -15,6 +15,7 @@ import pytest
 from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
 
 from phoneverify.flows.any_flow import flow_key
+from tests.support import round_trips
 from tests.support.lambda_env import (
     LambdaContext,
     load_function,
@@ -151,3 +152,73 @@ def test_a_cancel_is_pushed_to_the_flows_connections(
     assert pushed(connection) == [
         {"status": "cancelled", "delivery_status": "unknown", "expires_in": 0, "channel": "sms"}
     ]
+
+
+def test_each_report_is_pushed_once_with_the_status_it_recorded(
+    stack: VerifyStack, ws: dict[str, ModuleType]
+) -> None:
+    # Given a page connected to its pending login
+    flow_id, connection = stack.login(), new_id()
+    connect(ws, flow_id, connection)
+    vid = stack.verification_id()
+    sent = telnyx_event("verify.sent", vid)
+    # When Telnyx reports sent (twice: its redelivery), delivered, then a late sent
+    for body in (
+        sent,
+        sent,
+        telnyx_event("verify.delivered", vid),
+        telnyx_event("verify.sent", vid),
+    ):
+        assert stack.deliver(body) == (200, {"received": True})
+    # Then the page heard each step forward once, as GET /verify/status tells it
+    messages = pushed(connection)
+    assert [(m["status"], m["delivery_status"]) for m in messages] == [
+        ("pending", "sent"),
+        ("pending", "delivered"),
+    ]
+    assert messages[-1] | {"expires_in": 0} == stack.status_of(flow_id) | {"expires_in": 0}
+
+
+def test_a_watched_report_learns_its_watchers_from_its_own_write(
+    stack: VerifyStack, ws: dict[str, ModuleType]
+) -> None:
+    # Given a watched login, the webhook function's calls counted
+    flow_id, connection = stack.login(), new_id()
+    connect(ws, flow_id, connection)
+    round_trips.watch(stack.webhook)
+    # When a report comes in
+    with round_trips.counting() as calls:
+        assert stack.deliver(telnyx_event("verify.delivered", stack.verification_id()))[0] == 200
+    # Then: the lookup, the write that found the watcher, the write made expecting it, and
+    # the flow's state to push; the connections table is never read
+    assert {name: n for name, n in calls.items() if name.startswith("dynamodb.")} == {
+        "dynamodb.Query": 1,
+        "dynamodb.TransactWriteItems": 2,
+        "dynamodb.GetItem": 1,
+    }
+    assert [m["delivery_status"] for m in pushed(connection)] == ["delivered"]
+
+
+def test_a_page_connecting_while_the_report_is_written_hears_it(
+    stack: VerifyStack, ws: dict[str, ModuleType]
+) -> None:
+    # Given a page watching its login, and a second tab that connects between the report's
+    # first write (which finds the first page) and its second
+    flow_id, first, second = stack.login(), new_id(), new_id()
+    connect(ws, flow_id, first)
+    events = stack.webhook.runtime.dynamodb.meta.events
+    writes: list[int] = []
+
+    def second_tab_connects(**_: Any) -> None:
+        writes.append(1)
+        if len(writes) == 2:
+            assert connect(ws, flow_id, second) == {"statusCode": 200}
+
+    events.register("before-call.dynamodb.TransactWriteItems", second_tab_connects)
+    try:
+        assert stack.deliver(telnyx_event("verify.delivered", stack.verification_id()))[0] == 200
+    finally:
+        events.unregister("before-call.dynamodb.TransactWriteItems", second_tab_connects)
+    # Then the report was written expecting exactly the watchers at its commit: both hear it
+    assert [m["delivery_status"] for m in pushed(first)] == ["delivered"]
+    assert [m["delivery_status"] for m in pushed(second)] == ["delivered"]

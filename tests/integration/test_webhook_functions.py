@@ -7,6 +7,9 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 
@@ -67,6 +70,73 @@ def test_a_repeated_delivery_is_answered_200_and_processed_once(stack: VerifySta
     assert 2.9 * 86_400 < int(ledger[0]["ttl"]["N"]) - time.time() <= 3 * 86_400 + 1
 
 
+class _Refused:
+    status_code = 400
+
+
+@contextmanager
+def storage_failing_once(
+    stack: VerifyStack, code: str, reasons: list[str] | None
+) -> Iterator[None]:
+    """The webhook function's next TransactWriteItems answered with the DynamoDB error `code`
+    (a TransactionCanceledException carrying `reasons`, one per item), not made."""
+    events = stack.webhook.runtime.dynamodb.meta.events
+    pending = [code]
+
+    def fail(**_: Any) -> tuple[_Refused, dict[str, Any]] | None:
+        if not pending:
+            return None
+        response: dict[str, Any] = {"Error": {"Code": pending.pop(), "Message": code}}
+        if reasons is not None:
+            response["CancellationReasons"] = [{"Code": reason} for reason in reasons]
+        return _Refused(), response
+
+    events.register("before-call.dynamodb.TransactWriteItems", fail)
+    try:
+        yield
+    finally:
+        events.unregister("before-call.dynamodb.TransactWriteItems", fail)
+
+
+@pytest.mark.parametrize(
+    ("code", "reasons"),
+    [
+        ("ThrottlingException", None),
+        ("TransactionCanceledException", ["None", "ThrottlingError", "None"]),
+        ("InternalServerError", None),
+    ],
+    ids=["throttled", "flow-item-throttled", "internal-error"],
+)
+def test_a_storage_failure_is_a_503_with_nothing_claimed_and_the_retry_is_processed(
+    stack: VerifyStack, code: str, reasons: list[str] | None
+) -> None:
+    # Given a pending login, and DynamoDB failing the write that takes its report in
+    flow_id = stack.login()
+    event_id = str(uuid.uuid4())
+    body = telnyx_event("verify.delivered", stack.verification_id(), event_id=event_id)
+    before = stack.item(flow_id)
+    # When Telnyx delivers the report
+    with storage_failing_once(stack, code, reasons):
+        status, answer = stack.deliver(body)
+    # Then it is told to retry, and neither the claim nor the report was written
+    assert (status, answer["code"]) == (503, "service_unavailable")
+    assert stack.ledger_entries(event_id) == []
+    assert stack.item(flow_id) == before
+    # And its retry is processed, not mistaken for a duplicate
+    assert stack.deliver(body) == (200, {"received": True})
+    assert delivery_status(stack, flow_id) == "delivered"
+    assert len(stack.ledger_entries(event_id)) == 1
+
+
+def test_a_report_no_flow_holds_is_claimed_once(stack: VerifyStack) -> None:
+    # Given a report about a verification no flow holds (after the bounded lookups)
+    event_id = str(uuid.uuid4())
+    body = telnyx_event("verify.delivered", str(uuid.uuid4()), event_id=event_id)
+    # When it is delivered twice, then both are accepted and the event is claimed once
+    assert stack.deliver(body) == stack.deliver(body) == (200, {"received": True})
+    assert len(stack.ledger_entries(event_id)) == 1
+
+
 def test_a_late_sent_does_not_undo_delivered(stack: VerifyStack) -> None:
     # Given a delivered SMS
     flow_id = stack.login()
@@ -77,6 +147,25 @@ def test_a_late_sent_does_not_undo_delivered(stack: VerifyStack) -> None:
     contradicting = stack.deliver(telnyx_event("verify.failed", vid))
     # Then both are accepted and ignored: a final state never changes
     assert late[0] == contradicting[0] == 200
+    assert delivery_status(stack, flow_id) == "delivered"
+
+
+def test_a_report_that_is_no_step_forward_is_claimed_so_its_redelivery_is_a_no_op(
+    stack: VerifyStack,
+) -> None:
+    # Given a delivered SMS, and its earlier verify.sent arriving late
+    flow_id = stack.login()
+    vid = stack.verification_id()
+    stack.deliver(telnyx_event("verify.delivered", vid))
+    event_id = str(uuid.uuid4())
+    late = telnyx_event("verify.sent", vid, event_id=event_id)
+    assert stack.deliver(late) == (200, {"received": True})
+    before = stack.item(flow_id)
+    # When it is redelivered
+    assert stack.deliver(late) == (200, {"received": True})
+    # Then it was claimed once, and nothing moved
+    assert len(stack.ledger_entries(event_id)) == 1
+    assert stack.item(flow_id) == before
     assert delivery_status(stack, flow_id) == "delivered"
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import pytest
@@ -136,6 +137,47 @@ def test_a_connection_never_hears_another_flows_reports(target: Target) -> None:
             }
             status = target.api.get("/verify/status", params={"flow_id": attacker_flow})
             assert status.json()["delivery_status"] == "delivery_failed"
+
+
+def test_a_captured_report_replayed_in_a_burst_reaches_the_page_once(target: Target) -> None:
+    with held_webhooks(target.stack):
+        # Given a victim watching their login, and an attacker holding a captured, genuinely
+        # signed verify.sent report of it (inside the signature's tolerance)
+        flow_id, phone = login_own_account(target)
+        verification_id = target.emulator.messages(phone, include_undelivered=True)[0][
+            "verification_id"
+        ]
+        captured = telnyx_event("verify.sent", verification_id)
+        headers = {"Content-Type": "application/json", **target.emulator.sign_webhook(captured)}
+        with watching(target, flow_id) as page:
+            # When the attacker replays it 8 times at once
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                answers = list(
+                    pool.map(
+                        lambda _: (
+                            target.api.post(
+                                "/webhooks/telnyx", content=captured, headers=headers
+                            ).status_code
+                        ),
+                        range(8),
+                    )
+                )
+            # and the genuine delivered report follows
+            delivered = telnyx_event("verify.delivered", verification_id)
+            signed = {"Content-Type": "application/json", **target.emulator.sign_webhook(delivered)}
+            assert target.api.post("/webhooks/telnyx", content=delivered, headers=signed).is_success
+            heard = [json.loads(page.recv(timeout=WAIT_SECS))["delivery_status"]]
+            while heard[-1] != "delivered":
+                heard.append(json.loads(page.recv(timeout=WAIT_SECS))["delivery_status"])
+    # Then the replays were answered 200 (or 503 to one that lost a race: nothing written,
+    # never a 500), the page heard the report once, and it was taken in once
+    assert set(answers) <= {200, 503} and 200 in answers, answers
+    assert heard == ["sent", "delivered"]
+    event_id = json.loads(captured)["data"]["id"]
+    ledger = dynamodb_of(target.stack.aws_env).get_item(
+        TableName="WebhookEventsTable", Key={"pk": {"S": f"telnyx#{event_id}"}}
+    )
+    assert "Item" in ledger
 
 
 def test_a_flow_takes_five_sockets_at_most(target: Target) -> None:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 
 from phoneverify.domain.channels import DEFAULT_CHANNEL_POLICY, ChannelPolicy
-from phoneverify.domain.models import FlowKind, RequestOrigin, User
+from phoneverify.domain.models import DeliveryStatus, FlowKind, RequestOrigin, User
 from phoneverify.domain.money import ExemptionLimits, Thresholds
 from phoneverify.domain.passwords import PasswordHasher
 from phoneverify.domain.tokens import AccessTokenIssuer
 from phoneverify.flows import password_reset, phone_change, registration
 from phoneverify.flows import payment as payment_flow
-from phoneverify.flows.any_flow import AnyFlow
+from phoneverify.flows.any_flow import AnyFlow, DeliveryUpdate
 from phoneverify.flows.challenges import ChallengePolicy, Challenges
 from phoneverify.flows.login import LoginFlow
 from phoneverify.flows.password_reset import PasswordResetFlow
@@ -32,6 +33,8 @@ from tests.support.fakes import (
     InMemoryTokenRevocations,
     InMemoryUsers,
     InMemoryVerificationStore,
+    InMemoryWatcherRegistry,
+    InMemoryWebhookEventLedger,
     RecordingEvents,
     RecordingNotices,
 )
@@ -333,3 +336,16 @@ def payment_world(
         world.failures,
         exemptions,
     )
+
+
+def report_delivery(
+    flows: AnyFlow,
+    store: InMemoryVerificationStore,
+    verification_id: str,
+    delivery: DeliveryStatus,
+    registry: InMemoryWatcherRegistry | None = None,
+) -> DeliveryUpdate:
+    """Telnyx's report on `verification_id`, a new event, taken in as the webhook does (its
+    claim and the flow's move in one write, the flow's watchers in `registry` learnt by it)."""
+    ledger = InMemoryWebhookEventLedger(store, registry)
+    return flows.record_delivery(ledger, f"e-{uuid.uuid4().hex}", verification_id, delivery)

@@ -59,6 +59,7 @@ from phoneverify.domain.throttling import PasswordThrottlePolicy
 from phoneverify.domain.tokens import TokenClaims, revocation_refusal
 from phoneverify.ports import (
     ConditionFailed,
+    DeliveryWrite,
     FlowWrite,
     PaymentWrite,
     PushUnavailable,
@@ -384,7 +385,7 @@ class InMemoryVerificationStore:
             if r is None or self.ttls.get(flow_key, 0) <= now:
                 return None
             self.items[flow_key] = replace(r, status=FlowStatus.CANCELLED, data={})
-            return r
+            return self.items[flow_key]
 
     def find_by_verification_id(self, verification_id: str) -> list[str]:
         return [k for k, r in self.items.items() if r.verification_id == verification_id]
@@ -405,17 +406,52 @@ class InMemoryVerificationStore:
 
 
 class InMemoryWebhookEventLedger:
-    def __init__(self) -> None:
+    """Event ids taken in, each claimed with its report's move of a flow of `store`, all or
+    nothing, and the flow's watchers in `registry` at that moment (the DynamoDB ledger's
+    contract). `fail_next` raises StorageUnavailable from the next write, nothing written."""
+
+    def __init__(
+        self,
+        store: InMemoryVerificationStore | None = None,
+        registry: InMemoryWatcherRegistry | None = None,
+    ) -> None:
+        self.store = store or InMemoryVerificationStore()
+        self.registry = registry or InMemoryWatcherRegistry()
         self.event_ids: set[str] = set()
+        self.fail_next = 0
+        self._lock = threading.Lock()
+
+    def _check(self) -> None:
+        if self.fail_next:
+            self.fail_next -= 1
+            raise StorageUnavailable()
+
+    def record(
+        self,
+        event_id: str,
+        flow_key: str,
+        verification_id: str,
+        delivery: DeliveryStatus,
+        now: float,
+    ) -> DeliveryWrite:
+        with self._lock:
+            self._check()
+            if event_id in self.event_ids:
+                return DeliveryWrite(duplicate=True, recorded=False)
+            # Read first: the watchers check is part of the write (an outage fails it whole).
+            watchers = tuple(self.registry.watchers(flow_key, now))
+            if not self.store.record_delivery(flow_key, verification_id, delivery, now):
+                return DeliveryWrite(duplicate=False, recorded=False)
+            self.event_ids.add(event_id)
+            return DeliveryWrite(duplicate=False, recorded=True, watchers=watchers)
 
     def claim(self, event_id: str, now: float) -> bool:
-        if event_id in self.event_ids:
-            return False
-        self.event_ids.add(event_id)
-        return True
-
-    def release(self, event_id: str) -> None:
-        self.event_ids.discard(event_id)
+        with self._lock:
+            self._check()
+            if event_id in self.event_ids:
+                return False
+            self.event_ids.add(event_id)
+            return True
 
 
 class RecordingNotices:

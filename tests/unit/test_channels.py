@@ -28,6 +28,7 @@ from tests.support.builders import (
     LoginWorld,
     login_world,
     payment_world,
+    report_delivery,
 )
 from tests.support.builders import password_reset_world as reset_world
 
@@ -181,9 +182,8 @@ def test_the_code_of_a_call_replaces_the_sms_code() -> None:
 
 def failed_sms(world: LoginWorld, flow_id: str, failure: DeliveryStatus) -> None:
     _, verification_id, _ = world.sender.outbox[-1]
-    AnyFlow(store=world.store, events=world.events, clock=world.clock).record_delivery(
-        verification_id, failure
-    )
+    flows = AnyFlow(store=world.store, events=world.events, clock=world.clock)
+    report_delivery(flows, world.store, verification_id, failure)
     world.clock.advance(30)
 
 

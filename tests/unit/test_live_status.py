@@ -8,14 +8,25 @@ from typing import Any
 
 import pytest
 
-from phoneverify.domain.errors import TooManyWatchers, WatchRefused
+from phoneverify.domain.errors import StorageUnavailable, TooManyWatchers, WatchRefused
 from phoneverify.domain.models import DeliveryStatus, FlowKind
 from phoneverify.flows.any_flow import AnyFlow, DeliveryUpdate, flow_key
 from phoneverify.flows.challenges import Challenges
 from phoneverify.flows.live_status import LiveStatus, WatchPolicy
 from phoneverify.http.websocket import websocket_connect, websocket_disconnect
-from tests.support.builders import ORIGIN, PHONE, LoginWorld, login_world, policy
-from tests.support.fakes import InMemoryWatcherRegistry, RecordingStatusPush
+from tests.support.builders import (
+    ORIGIN,
+    PHONE,
+    LoginWorld,
+    login_world,
+    policy,
+    report_delivery,
+)
+from tests.support.fakes import (
+    InMemoryWatcherRegistry,
+    InMemoryWebhookEventLedger,
+    RecordingStatusPush,
+)
 
 PAGE_ORIGIN = "https://app.example"
 
@@ -54,7 +65,9 @@ class World:
 
     def report(self, flow_id: str, delivery: DeliveryStatus) -> DeliveryUpdate:
         verification_id = self.base.store.items[flow_key(flow_id)].verification_id
-        return self.flows.record_delivery(verification_id, delivery)
+        return report_delivery(
+            self.flows, self.base.store, verification_id, delivery, self.registry
+        )
 
 
 @pytest.fixture
@@ -183,11 +196,44 @@ def test_a_push_that_fails_never_fails_the_delivery_report(world: World) -> None
     assert world.base.store.items[flow_key(flow_id)].delivery_status == DeliveryStatus.DELIVERED
 
 
-def test_a_connections_table_outage_never_fails_the_delivery_report(world: World) -> None:
+def test_a_connections_table_outage_fails_the_report_whole_and_its_retry_is_pushed(
+    world: World,
+) -> None:
+    # Given a watched flow, and the connections table failing: the watchers check is part of
+    # the one write that claims the report and records it
     flow_id = world.open_flow()
     world.watch(flow_id, "conn-a")
     world.registry.fail = True
-    assert world.report(flow_id, DeliveryStatus.DELIVERED) is DeliveryUpdate.RECORDED
+    ledger = InMemoryWebhookEventLedger(world.base.store, world.registry)
+    vid = world.base.store.items[flow_key(flow_id)].verification_id
+    # When the report comes in, it fails (503: Telnyx retries) with nothing written
+    with pytest.raises(StorageUnavailable):
+        world.flows.record_delivery(ledger, "e-1", vid, DeliveryStatus.DELIVERED)
+    assert ledger.event_ids == set()
+    assert world.base.store.items[flow_key(flow_id)].delivery_status == DeliveryStatus.UNKNOWN
+    # Then Telnyx's retry, once the table answers, is recorded and pushed
+    world.registry.fail = False
+    retried = world.flows.record_delivery(ledger, "e-1", vid, DeliveryStatus.DELIVERED)
+    assert retried is DeliveryUpdate.RECORDED
+    assert world.push.sent["conn-a"][0]["delivery_status"] == "delivered"
+
+
+def test_a_push_reads_no_watchers_and_a_cancel_reads_no_flow(world: World) -> None:
+    # Given a watched flow whose reads are counted
+    flow_id = world.open_flow()
+    world.watch(flow_id, "conn-a")
+    reads: list[str] = []
+    registry_read, store_read = world.registry.watchers, world.base.store.get
+    world.registry.watchers = lambda *a: reads.append("watchers") or registry_read(*a)  # type: ignore[method-assign]
+    world.base.store.get = lambda *a: reads.append("flow") or store_read(*a)  # type: ignore[method-assign]
+    # When a report is recorded: its write told the watchers; only the flow is read
+    world.report(flow_id, DeliveryStatus.SENT)
+    assert reads == ["watchers", "flow"]  # the fake ledger's watchers stand for the check
+    # When it is cancelled: the cancel's write told the flow; only the watchers are read
+    reads.clear()
+    assert world.flows.cancel(flow_id, ORIGIN)
+    assert reads == ["watchers"]
+    assert [m["status"] for m in world.push.sent["conn-a"]] == ["pending", "cancelled"]
 
 
 def test_a_cancel_is_pushed(world: World) -> None:
@@ -270,8 +316,10 @@ def test_an_unexpected_failure_of_the_push_never_fails_the_delivery_report(
     flow_id = world.open_flow()
     world.watch(flow_id, "conn-a")
 
-    def broken(flow_key: str, now: float) -> list[str]:
+    def broken(flow_key: str) -> None:
         raise RuntimeError("AccessDeniedException")
 
-    monkeypatch.setattr(world.registry, "watchers", broken)
+    # The push's read of the flow fails after the report was recorded
+    monkeypatch.setattr(world.base.store, "get", broken)
     assert world.report(flow_id, DeliveryStatus.DELIVERED) is DeliveryUpdate.RECORDED
+    assert world.base.store.items[flow_key(flow_id)].delivery_status == DeliveryStatus.DELIVERED

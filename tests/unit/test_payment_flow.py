@@ -36,7 +36,7 @@ from phoneverify.flows.payment import PaymentCompleted, PaymentOrder
 from phoneverify.http.errors import error_body, error_headers
 from phoneverify.http.errors import status_of as http_status
 from tests.support.answers import answer
-from tests.support.builders import ORIGIN, PHONE, PaymentWorld, payment_world
+from tests.support.builders import ORIGIN, PHONE, PaymentWorld, payment_world, report_delivery
 from tests.support.scripted_dynamodb import ScriptedClient, client_error
 
 PAYER = "u-phone"  # has PHONE
@@ -531,7 +531,7 @@ def test_the_payer_sees_the_sms_of_the_payment_code_delivered(world: PaymentWorl
     }
     # When Telnyx reports the SMS delivered
     _, verification_id, _ = world.sender.outbox[-1]
-    world.any_flow.record_delivery(verification_id, DeliveryStatus.DELIVERED)
+    report_delivery(world.any_flow, world.store, verification_id, DeliveryStatus.DELIVERED)
     world.clock.advance(12)
     # Then the payer, by the payment id alone, sees it
     assert payment_status(world, payment_id) == {

@@ -202,7 +202,7 @@ class World:
         self.clock = clock
         self.telnyx = telnyx
         self.store = InMemoryVerificationStore()
-        self.ledger = InMemoryWebhookEventLedger()
+        self.ledger = InMemoryWebhookEventLedger(self.store)
         self.sender = FakeCodeSender()
         self.pauses: list[float] = []
         self.events = RecordingEvents()
@@ -314,27 +314,54 @@ def test_a_report_for_no_known_flow_is_let_go_after_a_bounded_wait(world: World)
     assert sum(world.pauses) <= 1.0
 
 
-def test_when_storage_fails_the_retry_is_processed(world: World) -> None:
-    # Given a flow, and a store that fails once while the report is applied
+def test_when_storage_fails_nothing_is_claimed_and_the_retry_is_processed(world: World) -> None:
+    # Given a flow, and storage that fails the write applying the report
     flow_id = world.open_flow()
-    real_record = world.store.record_delivery
-    failures = iter([StorageUnavailable()])
-
-    def flaky(*args: Any) -> bool:
-        failure = next(failures, None)
-        if failure is not None:
-            raise failure
-        return real_record(*args)
-
-    world.store.record_delivery = flaky  # type: ignore[method-assign]
-    body = event_body("verify.delivered", "v-1")
-    # When the first delivery fails (503: Telnyx retries) and the retry arrives
-    with pytest.raises(StorageUnavailable):
+    world.ledger.fail_next = 1
+    body = event_body("verify.delivered", "v-1", event_id="e-flaky")
+    # When the first delivery fails (503: Telnyx retries)
+    with pytest.raises(StorageUnavailable) as failed:
         world.deliver(body)
-    retried = world.deliver(body)
-    # Then the retry is not mistaken for a duplicate
-    assert retried == WebhookOutcome.RECORDED
+    assert status_of(failed.value) == 503
+    # Then neither the claim nor the report was written
+    assert world.ledger.event_ids == set()
+    assert world.delivery_status(flow_id) == DeliveryStatus.UNKNOWN
+    # And the retry is not mistaken for a duplicate
+    assert world.deliver(body) == WebhookOutcome.RECORDED
     assert world.delivery_status(flow_id) == DeliveryStatus.DELIVERED
+    assert world.ledger.event_ids == {"e-flaky"}
+
+
+@pytest.mark.parametrize(
+    ("first", "late"),
+    [
+        ("verify.delivered", "verify.sent"),
+        ("verify.failed", "verify.delivered"),
+        ("verify.sent", "verify.sent"),
+    ],
+    ids=["sent-after-delivered", "delivered-after-failed", "sent-twice-new-ids"],
+)
+def test_an_out_of_order_report_is_claimed_and_changes_nothing(
+    world: World, first: str, late: str
+) -> None:
+    # Given a flow whose status moved on
+    flow_id = world.open_flow()
+    world.deliver(event_body(first, "v-1", event_id="e-first"))
+    status = world.delivery_status(flow_id)
+    # When a report that is no step forward arrives, then is redelivered
+    late_body = event_body(late, "v-1", event_id="e-late")
+    outcomes = world.deliver(late_body), world.deliver(late_body)
+    # Then it changes nothing, and its redelivery is answered as a duplicate
+    assert outcomes == (WebhookOutcome.UNCHANGED, WebhookOutcome.DUPLICATE)
+    assert world.delivery_status(flow_id) == status
+    assert world.ledger.event_ids == {"e-first", "e-late"}
+
+
+def test_a_report_no_flow_ever_takes_is_claimed_once_let_go(world: World) -> None:
+    body = event_body("verify.delivered", "v-nobody", event_id="e-nobody")
+    assert world.deliver(body) == WebhookOutcome.UNKNOWN_VERIFICATION
+    assert world.ledger.event_ids == {"e-nobody"}
+    assert world.deliver(body) == WebhookOutcome.DUPLICATE
 
 
 def test_a_bad_signature_changes_nothing_and_claims_nothing(world: World) -> None:

@@ -203,7 +203,7 @@ class VerificationStore(Protocol):
 
     def cancel(self, flow_key: str, now: float) -> PendingVerification | None:
         """pending -> cancelled, unless the record outlived its TTL (gone, only not deleted):
-        the flow as it was, or None when nothing was pending."""
+        the flow as it is now, cancelled, or None when nothing was pending."""
         ...
 
     def find_by_verification_id(self, verification_id: str) -> list[str]:
@@ -215,7 +215,8 @@ class VerificationStore(Protocol):
         self, flow_key: str, verification_id: str, delivery: DeliveryStatus, now: float
     ) -> bool:
         """Move the flow's delivery status forward to `delivery`, only while the flow is
-        pending on this verification id and its status ranks below `delivery`."""
+        pending on this verification id and its status ranks below `delivery`. (A webhook
+        moves it with its event's claim instead: DeliveryLedger.record.)"""
         ...
 
 
@@ -354,15 +355,38 @@ class SignedWebhooks(Protocol):
         ...
 
 
-class WebhookEventLedger(Protocol):
-    """Provider events already taken in, by event id, so a redelivery is processed once."""
+@dataclass(frozen=True)
+class DeliveryWrite:
+    """What one delivery report's write did: `recorded` its event id's claim and the flow's
+    move forward, together; `duplicate` when the event id was claimed before (nothing
+    written); neither when the flow refused the move (nothing written either). `watchers`:
+    the flow's live-status connections at that very write, when recorded."""
 
-    def claim(self, event_id: str, now: float) -> bool:
-        """Record `event_id` if it is new (a conditional put); False when it was seen before."""
+    duplicate: bool
+    recorded: bool
+    watchers: tuple[str, ...] = ()
+
+
+class DeliveryLedger(Protocol):
+    """Provider delivery reports taken in, by event id, so a redelivery is processed once.
+    A claim is written together with what its report changed, all or nothing."""
+
+    def record(
+        self,
+        event_id: str,
+        flow_key: str,
+        verification_id: str,
+        delivery: DeliveryStatus,
+        now: float,
+    ) -> DeliveryWrite:
+        """In one write, claim `event_id` and move the flow's delivery status forward to
+        `delivery`: only while the flow is pending on `verification_id` and its status ranks
+        below `delivery`. Raises StorageUnavailable, with nothing written."""
         ...
 
-    def release(self, event_id: str) -> None:
-        """Forget a claim whose processing failed, so the provider's retry is processed."""
+    def claim(self, event_id: str, now: float) -> bool:
+        """Claim `event_id` alone, for a report that moves no flow (so that its redelivery
+        is a duplicate); False when it was claimed before."""
         ...
 
 

@@ -531,8 +531,14 @@ class Runtime:
         public_key_param = s.telnyx_public_key_param
         return WebhookReceiver(
             verifier=SignatureVerifier(lambda: self.secrets.get(public_key_param), self.clock),
+            # A report's event id is claimed in the one write that applies it, which also
+            # learns the flow's watchers (adapters/dynamo/webhook_events.py).
             ledger=DynamoWebhookEventLedger(
-                self.dynamodb, s.webhook_events_table, s.webhook_event_retention_secs
+                self.dynamodb,
+                s.webhook_events_table,
+                s.webhook_event_retention_secs,
+                flows=self.verifications,
+                connections_table=s.connections_table,
             ),
             # Each delivery report recorded is pushed to the flow's live-status connections.
             flows=AnyFlow(

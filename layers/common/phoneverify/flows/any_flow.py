@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -27,7 +28,7 @@ from phoneverify.domain.models import (
     VerificationEvent,
     VerificationEventType,
 )
-from phoneverify.ports import VerificationEvents, VerificationStore
+from phoneverify.ports import DeliveryLedger, VerificationEvents, VerificationStore
 
 
 def flow_key(flow_id: str) -> str:
@@ -54,20 +55,37 @@ def challenge_state(record: PendingVerification, now: float) -> ChallengeState:
 class FlowObserver(Protocol):
     """Told after a flow changed (flows/live_status.py pushes it to the flow's watchers)."""
 
-    def changed(self, flow_key: str, *, delivery: bool) -> None:
+    def changed(
+        self,
+        flow_key: str,
+        *,
+        delivery: bool,
+        watchers: Sequence[str] | None = None,
+        record: PendingVerification | None = None,
+    ) -> None:
         """The flow under `flow_key` changed: its delivery status (`delivery`) or its state.
+        What the change's own write already told is passed on, so it is not read again: the
+        flow's live-status `watchers` at that write, the flow as written (`record`).
         Never raises: what changed stays changed whatever becomes of the news."""
         ...
 
 
 class _NoObserver:
-    def changed(self, flow_key: str, *, delivery: bool) -> None:
+    def changed(
+        self,
+        flow_key: str,
+        *,
+        delivery: bool,
+        watchers: Sequence[str] | None = None,
+        record: PendingVerification | None = None,
+    ) -> None:
         return None
 
 
 class DeliveryUpdate(StrEnum):
-    RECORDED = "recorded"  # the flow's delivery status moved forward
-    UNCHANGED = "unchanged"  # ended flow, replaced code, or not a step forward
+    RECORDED = "recorded"  # the flow's delivery status moved forward (its event claimed)
+    UNCHANGED = "unchanged"  # ended flow, replaced code, or not a step forward (claimed)
+    DUPLICATE = "duplicate"  # the event was claimed before: nothing changed
     NO_FLOW = "no_flow"  # no flow holds this verification id (yet: the index may lag)
 
 
@@ -105,7 +123,7 @@ class AnyFlow:
         if record is None:
             return False
         self.emit(event_type, record, origin)
-        self._observer.changed(key, delivery=False)
+        self._observer.changed(key, delivery=False, record=record)
         return True
 
     def status(self, flow_id: str) -> ChallengeState:
@@ -115,22 +133,37 @@ class AnyFlow:
             raise VerificationNotFound()
         return challenge_state(record, self._clock.now())
 
-    def record_delivery(self, verification_id: str, delivery: DeliveryStatus) -> DeliveryUpdate:
-        """Note what the provider said about the SMS of `verification_id`.
+    def record_delivery(
+        self,
+        reports: DeliveryLedger,
+        event_id: str,
+        verification_id: str,
+        delivery: DeliveryStatus,
+    ) -> DeliveryUpdate:
+        """Note what the provider said about the SMS of `verification_id`, in its event
+        `event_id`, taken in once through `reports`.
 
         Only the flow's current code counts, only while the flow is pending, and only a step
         forward (unknown < sent < a final state): late, replayed and out-of-order reports
-        change nothing.
+        change nothing. Each report's event id is claimed in the very write that applies it,
+        so a failure (StorageUnavailable) leaves nothing behind and the provider's retry is
+        processed. NO_FLOW claims nothing: the caller may look again.
         """
         keys = self._store.find_by_verification_id(verification_id)
         if not keys:
             return DeliveryUpdate.NO_FLOW
         now = self._clock.now()
-        for key in keys:
-            if self._store.record_delivery(key, verification_id, delivery, now):
-                self._observer.changed(key, delivery=True)
+        for key in keys:  # one, unless the index still lists an earlier holder of the id
+            write = reports.record(event_id, key, verification_id, delivery, now)
+            if write.duplicate:
+                return DeliveryUpdate.DUPLICATE
+            if write.recorded:
+                self._observer.changed(key, delivery=True, watchers=write.watchers)
                 return DeliveryUpdate.RECORDED
-        return DeliveryUpdate.UNCHANGED
+        # No flow takes it: claimed alone, so that a redelivery is a duplicate.
+        if reports.claim(event_id, now):
+            return DeliveryUpdate.UNCHANGED
+        return DeliveryUpdate.DUPLICATE
 
     def record(
         self,

@@ -1,5 +1,5 @@
-"""Taking a provider's delivery report in: check its signature (through the port), claim its
-event id once, and move the flow's delivery status forward."""
+"""Taking a provider's delivery report in: check its signature (through the port), find its
+flow, and move the flow's delivery status forward with its event id's claim, in one write."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from phoneverify.domain.models import (
     VerificationEventType,
 )
 from phoneverify.flows.any_flow import AnyFlow, DeliveryUpdate
-from phoneverify.ports import SignedWebhooks, WebhookEventLedger
+from phoneverify.ports import DeliveryLedger, SignedWebhooks
 
 logger = logging.getLogger(__name__)
 # Who a refused delivery is audited under: the sender is unknown until a signature checks out.
@@ -42,7 +42,7 @@ class WebhookReceiver:
         self,
         *,
         verifier: SignedWebhooks,
-        ledger: WebhookEventLedger,
+        ledger: DeliveryLedger,
         flows: AnyFlow,
         clock: Clock,
         lookup_retry_delays: Sequence[float] = LOOKUP_RETRY_DELAYS,
@@ -74,15 +74,8 @@ class WebhookReceiver:
         delivery = event.delivery
         if delivery is None or event.verification_id is None:
             outcome = WebhookOutcome.IGNORED
-        elif not self._ledger.claim(event.event_id, self._clock.now()):
-            outcome = WebhookOutcome.DUPLICATE
         else:
-            try:
-                outcome = self._apply(event.verification_id, delivery)
-            except Exception:
-                # Not applied: forget the claim so that the provider's retry is.
-                self._ledger.release(event.event_id)
-                raise
+            outcome = self._apply(event.event_id, event.verification_id, delivery)
         logger.info(
             "telnyx webhook",
             extra={
@@ -95,13 +88,23 @@ class WebhookReceiver:
         )
         return outcome
 
-    def _apply(self, verification_id: str, delivery: DeliveryStatus) -> WebhookOutcome:
+    def _apply(
+        self, event_id: str, verification_id: str, delivery: DeliveryStatus
+    ) -> WebhookOutcome:
         for delay in (0.0, *self.lookup_retry_delays):
             if delay:
                 self._sleep(delay)
-            update = self._flows.record_delivery(verification_id, delivery)
-            if update is DeliveryUpdate.RECORDED:
-                return WebhookOutcome.RECORDED
-            if update is DeliveryUpdate.UNCHANGED:
-                return WebhookOutcome.UNCHANGED
-        return WebhookOutcome.UNKNOWN_VERIFICATION
+            update = self._flows.record_delivery(self._ledger, event_id, verification_id, delivery)
+            if update is not DeliveryUpdate.NO_FLOW:
+                return OUTCOMES[update]
+        # Let go, claimed: its redelivery is answered as a duplicate.
+        if self._ledger.claim(event_id, self._clock.now()):
+            return WebhookOutcome.UNKNOWN_VERIFICATION
+        return WebhookOutcome.DUPLICATE
+
+
+OUTCOMES = {
+    DeliveryUpdate.RECORDED: WebhookOutcome.RECORDED,
+    DeliveryUpdate.UNCHANGED: WebhookOutcome.UNCHANGED,
+    DeliveryUpdate.DUPLICATE: WebhookOutcome.DUPLICATE,
+}

@@ -6,18 +6,20 @@ report (and cancel) of that flow is pushed to it in the shape of GET /verify/sta
   the flow's current code expires at the latest (docs/realtime.md).
 - `disconnect` forgets it.
 - `changed` (the AnyFlow observer) pushes the flow's state to its connections; a connection
-  found gone is forgotten. A push never fails what caused it.
+  found gone is forgotten. A push never fails what caused it. What the change's own write
+  told (the watchers at a webhook's commit, a cancel's item as written) is not read again.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import StorageUnavailable, TooManyWatchers, WatchRefused
-from phoneverify.domain.models import FlowKind, FlowStatus
+from phoneverify.domain.models import FlowKind, FlowStatus, PendingVerification
 from phoneverify.flows.any_flow import challenge_state, flow_key
 from phoneverify.ports import PushUnavailable, StatusPush, VerificationStore, WatcherRegistry
 
@@ -72,9 +74,16 @@ class LiveStatus:
         self._registry.remove(connection_id, self._clock.now())
 
     # -- AnyFlow's observer ------------------------------------------------------------------
-    def changed(self, flow_key: str, *, delivery: bool) -> None:
+    def changed(
+        self,
+        flow_key: str,
+        *,
+        delivery: bool,
+        watchers: Sequence[str] | None = None,
+        record: PendingVerification | None = None,
+    ) -> None:
         try:
-            self._publish(flow_key, delivery=delivery)
+            self._publish(flow_key, delivery=delivery, watchers=watchers, record=record)
         except StorageUnavailable:
             logger.warning("live status: storage unavailable, nothing pushed")
         except Exception:
@@ -82,13 +91,23 @@ class LiveStatus:
             # GET /verify/status still tells it: the news alone is lost.
             logger.exception("live status: nothing pushed")
 
-    def _publish(self, key: str, *, delivery: bool) -> int:
-        """Push the flow's state to each of its watchers; the number it reached."""
+    def _publish(
+        self,
+        key: str,
+        *,
+        delivery: bool,
+        watchers: Sequence[str] | None = None,
+        record: PendingVerification | None = None,
+    ) -> int:
+        """Push the flow's state to each of its watchers; the number it reached. The
+        `watchers` and the `record` the change's own write told are not read again."""
         now = self._clock.now()
-        watchers = self._registry.watchers(key, now)
+        if watchers is None:
+            watchers = self._registry.watchers(key, now)
         if not watchers:
-            return 0  # the usual case: one read, nothing else
-        record = self._store.get(key)
+            return 0  # the usual case: nothing else
+        if record is None:
+            record = self._store.get(key)
         if record is None:
             return 0
         if delivery and record.kind == FlowKind.PASSWORD_RESET:

@@ -13,6 +13,7 @@ consistent GetItem; the cap on them is the condition of the write that adds one.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from phoneverify.adapters.dynamo.toolkit import (
@@ -39,6 +40,41 @@ def flow_pk(flow_key: str) -> str:
 
 def connection_pk(connection_id: str) -> str:
     return f"connection#{connection_id}"
+
+
+def live_watchers(row: Mapping[str, Any] | None, now: float) -> tuple[str, ...]:
+    """The connection ids of a flow's item (plain values), sorted; none once it outlived its
+    ttl (expiry checked on read: TTL deletion lags by up to two days)."""
+    if row is None or float(row.get("ttl", 0)) <= now:
+        return ()
+    return tuple(sorted(str(cid) for cid in row.get("connections", set())))
+
+
+def watched_by_check(
+    table: str, flow_key: str, connection_ids: Sequence[str], now: float
+) -> dict[str, Any]:
+    """A transaction's `ConditionCheck` that the flow's live watchers are exactly
+    `connection_ids` (none: no item, an outlived one, or an empty set). When it fails it
+    returns the item as it is (ALL_OLD), whose live_watchers are the ones to expect next: the
+    watchers a write learns this way are the ones at its own commit, with no read."""
+    values: dict[str, Any] = {":now": now}
+    if connection_ids:
+        values[":n"] = len(connection_ids)
+        members = []
+        for i, connection_id in enumerate(connection_ids):
+            values[f":c{i}"] = connection_id
+            members.append(f"contains(connections, :c{i})")
+        condition = f"#ttl > :now AND size(connections) = :n AND {' AND '.join(members)}"
+    else:
+        condition = "attribute_not_exists(pk) OR #ttl <= :now OR attribute_not_exists(connections)"
+    return {
+        "TableName": table,
+        "Key": to_item({"pk": flow_pk(flow_key)}),
+        "ConditionExpression": condition,
+        "ExpressionAttributeNames": NAMES,
+        "ExpressionAttributeValues": to_item(values),
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
 
 
 class DynamoWatcherRegistry:
@@ -113,9 +149,7 @@ class DynamoWatcherRegistry:
 
     def watchers(self, flow_key: str, now: float) -> list[str]:
         row = read_item(self._client, self._table, {"pk": flow_pk(flow_key)})
-        if row is None or float(row.get("ttl", 0)) <= now:
-            return []  # expiry checked on read: TTL deletion lags by up to two days
-        return sorted(str(cid) for cid in row.get("connections", set()))
+        return list(live_watchers(row, now))
 
     @staticmethod
     def _pointer(connection_id: str) -> dict[str, Any]:

@@ -322,8 +322,9 @@ class DynamoVerificationStore:
         )
 
     def cancel(self, flow_key: str, now: float) -> PendingVerification | None:
-        # An item past its TTL is gone, even while DynamoDB has not deleted it yet.
-        old = self._items.update_if_exists(
+        # An item past its TTL is gone, even while DynamoDB has not deleted it yet. The item
+        # as written (ALL_NEW) is what its live-status watchers are told: no read after.
+        new = self._items.update_if_exists(
             {"pk": flow_key},
             TRANSITION,
             "#status = :pending AND #ttl > :now",
@@ -332,9 +333,9 @@ class DynamoVerificationStore:
                 ":now": now,
                 ":pending": FlowStatus.PENDING.value,
             },
-            returns="ALL_OLD",
+            returns="ALL_NEW",
         )
-        return None if old is None else self._record(old)
+        return None if new is None else self._record(new)
 
     # -- delivery reports (provider webhooks) ----------------------------------------------
     def find_by_verification_id(self, verification_id: str) -> list[str]:
@@ -348,27 +349,44 @@ class DynamoVerificationStore:
             )
         return [str(from_item(item)["pk"]) for item in response.get("Items", [])]
 
-    def record_delivery(
+    def delivery_update(
         self, flow_key: str, verification_id: str, delivery: DeliveryStatus, now: float
-    ) -> bool:
+    ) -> dict[str, Any] | None:
+        """The conditional update that moves the flow's delivery status forward to `delivery`
+        (an UpdateItem, or an `Update` of a webhook's transaction: adapters/dynamo/
+        webhook_events.py): only while the flow is pending on `verification_id` and its status
+        ranks below. None when nothing ranks below `delivery` (no write could be a step)."""
         earlier = {f":from{i}": status.value for i, status in enumerate(delivery.earlier())}
         if not earlier:
-            return False  # nothing ranks below unknown
+            return None  # nothing ranks below unknown
         below = "attribute_not_exists(delivery_status) OR delivery_status IN ({})".format(
             ", ".join(earlier)
         )
-        return (
-            self._items.update_if_exists(
-                {"pk": flow_key},
-                "SET delivery_status = :to, delivery_updated_at = :now",
-                f"#status = :pending AND verification_id = :vid AND ({below})",
-                {
-                    ":to": delivery.value,
-                    ":now": now,
-                    ":pending": FlowStatus.PENDING.value,
-                    ":vid": verification_id,
-                    **earlier,
-                },
-            )
-            is not None
+        return update_request(
+            self._table,
+            {"pk": flow_key},
+            "SET delivery_status = :to, delivery_updated_at = :now",
+            f"attribute_exists(pk) AND #status = :pending AND verification_id = :vid AND ({below})",
+            {
+                ":to": delivery.value,
+                ":now": now,
+                ":pending": FlowStatus.PENDING.value,
+                ":vid": verification_id,
+                **earlier,
+            },
+            NAMES,
         )
+
+    def record_delivery(
+        self, flow_key: str, verification_id: str, delivery: DeliveryStatus, now: float
+    ) -> bool:
+        """delivery_update on its own (a webhook writes it with its event's claim)."""
+        request = self.delivery_update(flow_key, verification_id, delivery, now)
+        if request is None:
+            return False
+        try:
+            with dynamodb_errors():
+                self._client.update_item(**request)
+        except ConditionFailed:
+            return False
+        return True
