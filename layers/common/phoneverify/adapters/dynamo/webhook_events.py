@@ -21,6 +21,7 @@ from phoneverify.adapters.dynamo.connections import live_watchers, watched_by_ch
 from phoneverify.adapters.dynamo.toolkit import (
     REASON_CONDITION_FAILED,
     REASON_CONFLICT,
+    pause_after_conflict,
     put_new,
     to_item,
     transact_write_items,
@@ -91,7 +92,7 @@ class DynamoWebhookEventLedger:
             "ConditionExpression": "attribute_not_exists(pk)",
         }
         watchers: tuple[str, ...] = ()
-        for _ in range(WRITE_TRIES):
+        for attempt in range(1, WRITE_TRIES + 1):
             check = watched_by_check(self._connections, flow_key, watchers, now)
             cancelled = transact_write_items(
                 self._client, [{"Put": claim}, {"Update": move}, {"ConditionCheck": check}]
@@ -107,6 +108,8 @@ class DynamoWebhookEventLedger:
                 return DeliveryWrite(duplicate=False, recorded=False)
             if codes[WATCHERS] == REASON_CONDITION_FAILED:
                 watchers = live_watchers(cancelled[WATCHERS].item, now)
-            elif REASON_CONFLICT not in codes:
+            elif REASON_CONFLICT in codes:
+                pause_after_conflict(attempt)  # a concurrent write held an item: again, later
+            else:
                 raise StorageUnavailable()  # throttled, or anything else: nothing written
         raise StorageUnavailable()  # still contended: Telnyx retries the whole report
