@@ -47,6 +47,21 @@ def stack(monkeypatch: pytest.MonkeyPatch, emulator: TelnyxEmulator) -> Iterator
         yield Stack(**{field.name: getattr(running, field.name) for field in fields(running)})
 
 
+def other_than(code: str) -> str:
+    """Another six-digit code than `code`."""
+    return str((int(code) + 1) % 1_000_000).zfill(6)
+
+
+def login_after_a_wrong_code(stack: Stack) -> tuple[str, str]:
+    """A login whose first code was wrong (the account counts one failure): its flow id and
+    its right code."""
+    flow_id = stack.login()
+    code = stack.emulator.latest_code(PHONE)
+    assert code is not None
+    stack.call("login_verify", {"flow_id": flow_id, "code": other_than(code)})
+    return flow_id, code
+
+
 def test_login_then_code_from_the_outbox_gives_a_token_for_the_user(stack: Stack) -> None:
     # Given
     flow_id = stack.login()
@@ -71,7 +86,7 @@ def test_every_attempt_lands_in_the_audit_trail_without_the_code(stack: Stack) -
     flow_id = stack.login()
     code = stack.emulator.latest_code(PHONE)
     assert code is not None
-    wrong = str((int(code) + 1) % 1_000_000).zfill(6)
+    wrong = other_than(code)
     stack.call("login_verify", {"flow_id": flow_id, "code": wrong})
     stack.call("login_verify", {"flow_id": flow_id, "code": code})
     # When
@@ -90,7 +105,7 @@ def test_a_wrong_code_401_still_leaves_its_audit_record(stack: Stack) -> None:
     flow_id = stack.login()
     code = stack.emulator.latest_code(PHONE)
     assert code is not None
-    wrong = str((int(code) + 1) % 1_000_000).zfill(6)
+    wrong = other_than(code)
     # When a wrong code is answered with a 401 (the request ends in an error)
     status, body, _ = stack.call("login_verify", {"flow_id": flow_id, "code": wrong})
     assert (status, body["code"]) == (401, "invalid_code")
@@ -102,12 +117,7 @@ def test_a_wrong_code_401_still_leaves_its_audit_record(stack: Stack) -> None:
 
 def test_a_right_codes_records_go_in_one_write_and_clear_the_failures(stack: Stack) -> None:
     # Given a login whose first code was wrong (the account counts one failure)
-    flow_id = stack.login()
-    code = stack.emulator.latest_code(PHONE)
-    assert code is not None
-    stack.call(
-        "login_verify", {"flow_id": flow_id, "code": str((int(code) + 1) % 1_000_000).zfill(6)}
-    )
+    flow_id, code = login_after_a_wrong_code(stack)
     client = stack.functions["login_verify"].runtime.dynamodb
     calls: list[str] = []
 
@@ -136,12 +146,7 @@ def test_a_throttled_audit_batch_is_logged_and_the_login_goes_through(
     stack: Stack, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Given DynamoDB throttling the end-of-request batch of the verify function
-    flow_id = stack.login()
-    code = stack.emulator.latest_code(PHONE)
-    assert code is not None
-    stack.call(
-        "login_verify", {"flow_id": flow_id, "code": str((int(code) + 1) % 1_000_000).zfill(6)}
-    )
+    flow_id, code = login_after_a_wrong_code(stack)
     client = stack.functions["login_verify"].runtime.dynamodb
     throttled = ClientError(
         {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
@@ -187,7 +192,7 @@ def test_wrong_codes_then_lockout(stack: Stack) -> None:
     flow_id = stack.login()
     code = stack.emulator.latest_code(PHONE)
     assert code is not None
-    wrong = str((int(code) + 1) % 1_000_000).zfill(6)
+    wrong = other_than(code)
     # When
     answers = [stack.call("login_verify", {"flow_id": flow_id, "code": wrong}) for _ in range(5)]
     # Then
@@ -254,7 +259,7 @@ def test_telnyx_timing_out_at_check_gives_502_and_keeps_the_attempt(stack: Stack
     status, body, _ = stack.call("login_verify", {"flow_id": flow_id, "code": code})
     # Then a clean 502, and the flow is still usable with all its attempts
     assert (status, body["error"]) == (502, "Verification failed")
-    wrong = str((int(str(code)) + 1) % 1_000_000).zfill(6)
+    wrong = other_than(str(code))
     status, body, _ = stack.call("login_verify", {"flow_id": flow_id, "code": wrong})
     assert (status, body["attempts_remaining"]) == (401, 4)
 
