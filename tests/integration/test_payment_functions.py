@@ -460,6 +460,12 @@ def test_a_confirmed_payment_starts_the_count_over(stack: FunctionStack) -> None
         )
     _, sixth, _ = pay(stack, "payments_initiate", {**ORDER, "amount": "1.00"})
     assert sixth["reason"] == "payment_count"
+    batches: list[dict[str, Any]] = []
+    client = stack.functions["payments_confirm"].runtime.dynamodb
+    client.meta.events.register(
+        "before-parameter-build.dynamodb.BatchWriteItem",
+        lambda params, **_: batches.append(params["RequestItems"]),
+    )
     # When it is confirmed with the code
     status, _, _ = pay(
         stack,
@@ -469,6 +475,10 @@ def test_a_confirmed_payment_starts_the_count_over(stack: FunctionStack) -> None
     # Then the count is gone, and small payments go through again
     assert status == 200
     assert exempt_count(stack) is None
+    # (deleted in the end-of-request batch, with the audit records: a best-effort write)
+    [batch] = batches
+    deleted = [w["DeleteRequest"]["Key"] for w in batch[stack.env["PAYMENTS_TABLE"]]]
+    assert deleted == [{"payment_id": {"S": exempt_key(PAYER)}}]
     assert pay(stack, "payments_initiate", {**ORDER, "amount": "1.00"})[1]["status"] == (
         "completed"
     )

@@ -1,6 +1,7 @@
 """DynamoExemptPayments on a scripted client: a payment below the threshold is counted,
 checked against the account lock and written in one transaction, whose cancellation reasons
-answer exactly what the count and the lock answered as writes of their own."""
+answer exactly what the count and the lock answered as writes of their own; a verified
+payment's reset waits for the end of the request with the other best-effort records."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from botocore.exceptions import ClientError
 from phoneverify.adapters.dynamo import payments as payments_module
 from phoneverify.adapters.dynamo.payments import DynamoExemptPayments, exempt_key
 from phoneverify.adapters.dynamo.send_limits import DynamoFailureCounter
+from phoneverify.adapters.dynamo.write_buffer import deferred_writes
 from phoneverify.domain.errors import AccountLocked, StorageUnavailable
 from phoneverify.domain.models import Exemption, Payment, PaymentStatus, StepUpReason
 from phoneverify.http.errors import status_of as http_status
@@ -157,3 +159,16 @@ def test_a_throttled_give_back_or_reset_is_no_error() -> None:
     exemptions.give_back(Exemption(USER, "USD", 500, PAYMENT.payment_id))
     exemptions.reset(USER)
     assert client.calls == 2
+
+
+def test_the_reset_waits_for_the_end_of_the_request() -> None:
+    client = ScriptedClient()
+    with deferred_writes():
+        exemptions_on(client).reset(USER)
+        assert client.calls == 0
+    assert client.requests == [
+        (
+            "DeleteItem",
+            {"TableName": "PaymentsTable", "Key": {"payment_id": {"S": exempt_key(USER)}}},
+        )
+    ]

@@ -19,7 +19,6 @@ from phoneverify.adapters.dynamo.toolkit import (
     Cancellation,
     Table,
     conditional_update,
-    delete,
     pause_after_conflict,
     put_new,
     read_item,
@@ -27,6 +26,7 @@ from phoneverify.adapters.dynamo.toolkit import (
     transact_write_items,
     update_request,
 )
+from phoneverify.adapters.dynamo.write_buffer import delete_best_effort
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import (
     IdempotencyKeyInUse,
@@ -272,7 +272,8 @@ class DynamoExemptPayments:
 
     Round trips: reserve_and_create is one TransactWriteItems (the count, the account lock's
     ConditionCheck, the payment), whose cancellation reasons return the count's item as it was
-    (ALL_OLD) to tell why without a read; give_back and reset one write each."""
+    (ALL_OLD) to tell why without a read; give_back is one UpdateItem; reset a best-effort
+    delete written with the request's other best-effort records (write_buffer.py)."""
 
     def __init__(self, client: DynamoDBClient, table: str, failures: DynamoFailureCounter) -> None:
         """`table`: PaymentsTable (the counts and the payments); `failures`: the wrong codes
@@ -382,17 +383,12 @@ class DynamoExemptPayments:
             logger.warning("exempt payment not given back")
 
     def reset(self, user_id: str) -> None:
-        try:
-            delete(
-                self._client,
-                self._table,
-                {"payment_id": exempt_key(user_id)},
-                condition="attribute_exists(payment_id)",
-            )
-        except ConditionFailed:
-            return  # nothing was counted
-        except StorageUnavailable:
+        def failed() -> None:
             logger.error("exempt payments not reset")
+
+        # At the end of the request, with its other best-effort writes (write_buffer.py): a
+        # reset lost only makes the next small payment ask for a code sooner.
+        delete_best_effort(self._client, self._table, {"payment_id": exempt_key(user_id)}, failed)
 
 
 def _exempt_names(currency: str) -> dict[str, str]:
