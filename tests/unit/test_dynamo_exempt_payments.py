@@ -152,9 +152,14 @@ def test_a_storage_failure_is_a_clean_503(error: ClientError) -> None:
     assert http_status(caught.value) == 503
 
 
-def test_a_throttled_give_back_or_reset_is_no_error() -> None:
-    throttled = client_error("ProvisionedThroughputExceededException")
-    client = ScriptedClient(throttled, throttled)
+@pytest.mark.parametrize(
+    "code",
+    # a give-back meeting another payment's transaction on the count is refused as a conflict
+    ["ProvisionedThroughputExceededException", "TransactionConflictException"],
+)
+def test_a_throttled_or_contended_give_back_or_reset_is_no_error(code: str) -> None:
+    # A declined payment stays a 402, never a 500 or a 503, whatever its give-back met.
+    client = ScriptedClient(client_error(code), client_error(code))
     exemptions = exemptions_on(client)
     exemptions.give_back(Exemption(USER, "USD", 500, PAYMENT.payment_id))
     exemptions.reset(USER)
