@@ -1,57 +1,113 @@
-"""One contract for the count of payments made without a code (PSD2 RTS Art. 16): the
-in-memory fake the unit tests use, and DynamoExemptPayments on moto and on AWS's DynamoDB
-Local (the real engine, for the race)."""
+"""One contract for the count of payments made without a code (PSD2 RTS Art. 16), written
+with its payment and under the account lock in one transaction: the in-memory fake the unit
+tests use, and DynamoExemptPayments on moto and on AWS's DynamoDB Local (the real engine, for
+the race)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import secrets
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
 
-from phoneverify.adapters.dynamo.payments import DynamoExemptPayments, exempt_key
-from phoneverify.domain.models import Exemption, StepUpReason
-from phoneverify.ports import ExemptPayments
-from tests.support.fakes import InMemoryExemptPayments
-from tests.support.tables import fresh_table
+from phoneverify.adapters.dynamo.payments import (
+    DynamoExemptPayments,
+    DynamoPaymentRepository,
+    exempt_key,
+)
+from phoneverify.adapters.dynamo.send_limits import DynamoFailureCounter
+from phoneverify.domain.errors import AccountLocked
+from phoneverify.domain.models import Exemption, Payment, PaymentStatus, StepUpReason
+from phoneverify.ports import ExemptPayments, PaymentRepository
+from tests.support.fakes import (
+    FakeClock,
+    InMemoryExemptPayments,
+    InMemoryFailureCounter,
+    InMemoryPayments,
+)
+from tests.support.tables import fresh_table, rate_limits_table
 
 USER = "u-phone"
 LIMIT = 10_000  # 100.00 USD in cents
 NOW = 1_800_000_000.0
+MAX_FAILURES = 100
+LOCKOUT = 1_800
 
 
-def payments_table(client: Any) -> str:
-    return fresh_table(client, "PaymentsTable")
+@dataclass
+class Store:
+    """One engine's count, the payments it writes, and how to lock an account on it."""
+
+    exemptions: ExemptPayments
+    payments: PaymentRepository
+    lock: Callable[[str], None]  # the account locked for 600 s from NOW
 
 
-def dynamo_exemptions(client: Any) -> DynamoExemptPayments:
-    return DynamoExemptPayments(client, payments_table(client))
+def dynamo_store(client: Any) -> Store:
+    table = fresh_table(client, "PaymentsTable")
+    limits = rate_limits_table(client)
+    failures = DynamoFailureCounter(
+        client, limits, max_failures=MAX_FAILURES, lockout_secs=LOCKOUT, clock=FakeClock(NOW)
+    )
+
+    def lock(user: str) -> None:
+        client.put_item(
+            TableName=limits,
+            Item={
+                "pk": {"S": f"fail#{user}"},
+                "failures": {"N": str(MAX_FAILURES)},
+                "ttl": {"N": str(int(NOW) + 600)},
+            },
+        )
+
+    return Store(
+        DynamoExemptPayments(client, table, failures), DynamoPaymentRepository(client, table), lock
+    )
+
+
+def memory_store() -> Store:
+    payments = InMemoryPayments()
+    failures = InMemoryFailureCounter(
+        FakeClock(NOW), max_failures=MAX_FAILURES, lockout_secs=LOCKOUT
+    )
+
+    def lock(user: str) -> None:
+        failures.counts[user] = (MAX_FAILURES, NOW + 600)
+
+    return Store(InMemoryExemptPayments(payments, failures), payments, lock)
 
 
 @pytest.fixture(params=["memory", "moto", "dynamodb-local"])
-def exemptions(request: pytest.FixtureRequest) -> Iterator[ExemptPayments]:
+def store(request: pytest.FixtureRequest) -> Iterator[Store]:
     yield from each_store(request)
 
 
+@pytest.fixture
+def exemptions(store: Store) -> ExemptPayments:
+    return store.exemptions
+
+
 @pytest.fixture(params=["memory", "dynamodb-local"])
-def racing(request: pytest.FixtureRequest) -> Iterator[ExemptPayments]:
+def racing(request: pytest.FixtureRequest) -> Iterator[Store]:
     """Races need a real engine: moto does not apply conditions atomically across threads."""
     yield from each_store(request)
 
 
-def each_store(request: pytest.FixtureRequest) -> Iterator[ExemptPayments]:
+def each_store(request: pytest.FixtureRequest) -> Iterator[Store]:
     if request.param == "memory":
-        yield InMemoryExemptPayments()
+        yield memory_store()
     elif request.param == "moto":
         with mock_aws():
-            yield dynamo_exemptions(boto3.client("dynamodb", region_name="us-east-1"))
+            yield dynamo_store(boto3.client("dynamodb", region_name="us-east-1"))
     else:
         endpoint = request.getfixturevalue("dynamodb_local_endpoint")
         client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
-        yield dynamo_exemptions(client)
+        yield dynamo_store(client)
 
 
 @pytest.fixture(params=["moto", "dynamodb-local"])
@@ -65,6 +121,19 @@ def engine(request: pytest.FixtureRequest) -> Iterator[Any]:
         yield boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
 
 
+def small_payment(amount: int, currency: str = "USD", user: str = USER) -> Payment:
+    return Payment(
+        payment_id="pay_" + secrets.token_hex(16),
+        user_id=user,
+        amount=f"{amount / 100:.2f}",
+        currency=currency,
+        recipient="Acme Supplies",
+        description=None,
+        status=PaymentStatus.PROCESSING,
+        created_at=NOW,
+    )
+
+
 def reserve(
     exemptions: ExemptPayments,
     amount: int,
@@ -73,21 +142,29 @@ def reserve(
     user: str = USER,
     limit: int = LIMIT,
     max_payments: int = 5,
+    payment: Payment | None = None,
 ) -> Exemption | StepUpReason:
-    return exemptions.reserve(
-        user, currency, amount, cumulative_limit_minor=limit, max_payments=max_payments, now=NOW
+    return exemptions.reserve_and_create(
+        payment or small_payment(amount, currency, user),
+        amount,
+        cumulative_limit_minor=limit,
+        max_payments=max_payments,
+        now=NOW,
     )
 
 
-def test_payments_are_counted_while_their_sum_stays_below_the_limit(
-    exemptions: ExemptPayments,
-) -> None:
-    # Given 99.99 counted
-    first = reserve(exemptions, 9_999)
+def test_payments_are_counted_while_their_sum_stays_below_the_limit(store: Store) -> None:
+    exemptions = store.exemptions
+    # Given 99.99 counted, and its payment written with the count
+    payment = small_payment(9_999)
+    first = reserve(exemptions, 9_999, payment=payment)
     assert isinstance(first, Exemption) and first.amount_minor == 9_999
+    assert store.payments.get(payment.payment_id) == payment
     # When 0.01 more would reach 100.00, and 0.01 of another currency would not
-    # Then the first is refused as cumulative, the second counted
-    assert reserve(exemptions, 1) == StepUpReason.CUMULATIVE_AMOUNT
+    # Then the first is refused as cumulative, and not written; the second counted
+    refused = small_payment(1)
+    assert reserve(exemptions, 1, payment=refused) == StepUpReason.CUMULATIVE_AMOUNT
+    assert store.payments.get(refused.payment_id) is None
     assert isinstance(reserve(exemptions, 1, "EUR"), Exemption)
     # and another account has a count of its own
     assert isinstance(reserve(exemptions, 9_999, user="u-other"), Exemption)
@@ -136,10 +213,28 @@ def test_a_reset_starts_over_and_an_older_reservation_cannot_be_given_back_after
     exemptions.reset("u-nobody")
 
 
-def test_concurrent_reservations_never_pass_the_limits_together(racing: ExemptPayments) -> None:
+def test_a_locked_account_counts_and_writes_nothing(store: Store) -> None:
+    # Given 99.00 counted, then the account locked by wrong codes for 600 s more
+    assert isinstance(reserve(store.exemptions, 9_900), Exemption)
+    store.lock(USER)
+    # When 0.50 is paid
+    payment = small_payment(50)
+    with pytest.raises(AccountLocked) as caught:
+        reserve(store.exemptions, 50, payment=payment)
+    # Then it is refused with the lock's Retry-After, and its payment is not written
+    assert caught.value.retry_after == 600
+    assert store.payments.get(payment.payment_id) is None
+    # and not counted: 0.99 still fits the count (only the lock refuses it), 1.00 does not
+    # (a refused count answers why before the lock)
+    with pytest.raises(AccountLocked):
+        reserve(store.exemptions, 99)
+    assert reserve(store.exemptions, 100) == StepUpReason.CUMULATIVE_AMOUNT
+
+
+def test_concurrent_reservations_never_pass_the_limits_together(racing: Store) -> None:
     # When twenty 60.00 USD payments are counted at once
     with ThreadPoolExecutor(max_workers=20) as pool:
-        answers = list(pool.map(lambda _: reserve(racing, 6_000), range(20)))
+        answers = list(pool.map(lambda _: reserve(racing.exemptions, 6_000), range(20)))
     # Then one is counted, and nineteen refused because of the sum
     assert sum(isinstance(answer, Exemption) for answer in answers) == 1, answers
     assert answers.count(StepUpReason.CUMULATIVE_AMOUNT) == 19
@@ -152,7 +247,7 @@ def test_the_item_sits_under_a_key_no_payment_id_can_take() -> None:
 
 def test_each_call_is_one_round_trip_and_a_refusal_needs_no_read(engine: Any) -> None:
     # Given the adapter, with every DynamoDB call it makes recorded
-    exemptions = dynamo_exemptions(engine)
+    exemptions = dynamo_store(engine).exemptions
     calls: list[str] = []
     engine.meta.events.register(
         "before-call.dynamodb.*", lambda model, **_: calls.append(model.name)
@@ -163,5 +258,6 @@ def test_each_call_is_one_round_trip_and_a_refusal_needs_no_read(engine: Any) ->
     assert reserve(exemptions, 100) == StepUpReason.CUMULATIVE_AMOUNT
     exemptions.give_back(counted)
     exemptions.reset(USER)
-    # Then each was one write: the refusal's reason came back with the failed condition
-    assert calls == ["UpdateItem", "UpdateItem", "UpdateItem", "DeleteItem"]
+    # Then each was one write: the count with its payment and the lock's check one
+    # transaction, the refusal's reason came back with the failed condition
+    assert calls == ["TransactWriteItems", "TransactWriteItems", "UpdateItem", "DeleteItem"]

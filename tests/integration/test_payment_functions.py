@@ -460,6 +460,12 @@ def test_a_confirmed_payment_starts_the_count_over(stack: FunctionStack) -> None
         )
     _, sixth, _ = pay(stack, "payments_initiate", {**ORDER, "amount": "1.00"})
     assert sixth["reason"] == "payment_count"
+    batches: list[dict[str, Any]] = []
+    client = stack.functions["payments_confirm"].runtime.dynamodb
+    client.meta.events.register(
+        "before-parameter-build.dynamodb.BatchWriteItem",
+        lambda params, **_: batches.append(params["RequestItems"]),
+    )
     # When it is confirmed with the code
     status, _, _ = pay(
         stack,
@@ -469,6 +475,10 @@ def test_a_confirmed_payment_starts_the_count_over(stack: FunctionStack) -> None
     # Then the count is gone, and small payments go through again
     assert status == 200
     assert exempt_count(stack) is None
+    # (deleted in the end-of-request batch, with the audit records: a best-effort write)
+    [batch] = batches
+    deleted = [w["DeleteRequest"]["Key"] for w in batch[stack.env["PAYMENTS_TABLE"]]]
+    assert deleted == [{"payment_id": {"S": exempt_key(PAYER)}}]
     assert pay(stack, "payments_initiate", {**ORDER, "amount": "1.00"})[1]["status"] == (
         "completed"
     )
@@ -486,12 +496,12 @@ def test_a_locked_account_cannot_pay_a_small_amount(stack: FunctionStack) -> Non
     )
     # When a payment far below the threshold is initiated
     status, body, headers = pay(stack, "payments_initiate", {**ORDER, "amount": "5.00"})
-    # Then 429 account_locked, and nothing is paid or counted
+    # Then 429 account_locked, and nothing is paid, written or counted (not even counted
+    # and given back: the count, the lock and the payment are one transaction)
     assert (status, body["code"]) == (429, "account_locked")
     assert int(headers["Retry-After"]) > 0
     assert items(stack, "PAYMENTS_TABLE") == [] and items(stack, "LEDGER_TABLE") == []
-    count = exempt_count(stack)
-    assert count is None or count["payments"]["N"] == "0"
+    assert exempt_count(stack) is None
 
 
 def test_dynamodb_round_trips_of_a_payment_without_a_code_and_of_a_refused_one(
@@ -509,24 +519,22 @@ def test_dynamodb_round_trips_of_a_payment_without_a_code_and_of_a_refused_one(
     pay(stack, "payments_initiate", {**ORDER, "amount": "99.99"})
     exempt_calls, calls[:] = list(calls), []
     pay(stack, "payments_initiate", {**ORDER, "amount": "99.99"})
-    # Then the small payment read the user and the lock, counted itself in one conditional
-    # write, and was written, executed and completed
+    # Then the small payment read the user, was counted and written under the account lock's
+    # check in one transaction, then executed and completed
     tables = {stack.env[name]: name for name in stack.env if name.endswith("_TABLE")}
     named = [(op, tables.get(table, table)) for op, table in exempt_calls]
     assert named == [
         ("GetItem", "USERS_TABLE"),
-        ("UpdateItem", "PAYMENTS_TABLE"),  # the count
-        ("GetItem", "RATE_LIMITS_TABLE"),  # the lock
-        ("PutItem", "PAYMENTS_TABLE"),
+        ("TransactWriteItems", ""),  # the count, the lock's ConditionCheck, the payment
         ("PutItem", "LEDGER_TABLE"),
         ("UpdateItem", "PAYMENTS_TABLE"),
     ]
-    # and the refused count cost one write and no read: the lock is not read at all, but
+    # and the refused count cost one call and no read: the lock is not read at all, but
     # checked in the send limits' transaction (Challenges.open)
     named = [(op, tables.get(table, table)) for op, table in calls]
     assert named[:3] == [
         ("GetItem", "USERS_TABLE"),
-        ("UpdateItem", "PAYMENTS_TABLE"),  # the count, refused with its reason
+        ("TransactWriteItems", ""),  # the count, refused with its reason: nothing written
         ("TransactWriteItems", ""),  # the send limits, with the lock's ConditionCheck
     ]
     assert [op for op, _ in named].count("GetItem") == 1, named

@@ -17,10 +17,13 @@ BUDGET: dict[str, tuple[int, int, int]] = {
     "POST /login/verify (right code)": (4, 2, 1),
     "POST /register/start": (3, 2, 1),
     "POST /register/verify": (4, 2, 1),
-    "POST /payments/initiate (below threshold)": (6, 0, 0),
-    "POST /payments/initiate (below threshold, Idempotency-Key)": (8, 0, 0),
+    # The user, then the count, the lock's check and the payment in one transaction; the
+    # processor (the ledger) and the payment completed.
+    "POST /payments/initiate (below threshold)": (4, 0, 0),
+    "POST /payments/initiate (below threshold, Idempotency-Key)": (6, 0, 0),
     "POST /payments/initiate (above threshold)": (5, 2, 1),
-    "POST /payments/confirm": (9, 1, 1),
+    # The count's reset rides in the end-of-request batch with the audit records.
+    "POST /payments/confirm": (8, 1, 1),
     # The new number's code (counted on the same terms as a login's), its resend (the phone
     # generation check rides on the send limits' transaction), and the swap with the old
     # number's notice (its budget transaction; Telnyx Messaging is not counted here).

@@ -21,7 +21,7 @@ from phoneverify.domain.clock import SystemClock
 from tests.security.conftest import Target
 from tests.support import accounts
 from tests.support.accounts import Account
-from tests.support.payments import bearer, ledger_entries_of, token_for
+from tests.support.payments import bearer, ledger_entries_of, payments_of, token_for
 from tests.support.stacks import dynamodb_of
 
 PASSWORD = "a passphrase the attacker phished"
@@ -57,6 +57,21 @@ def paid_without_a_code(response: httpx.Response) -> bool:
 
 def codes_sent(target: Target, victim: Account) -> int:
     return len(target.emulator.messages(victim.phone))
+
+
+def lock(dynamodb: Any, victim: Account) -> DynamoFailureCounter:
+    """Lock the victim's account by 100 wrong codes (test_account_lockout.py guesses them
+    through the API; here the failure counter takes them directly)."""
+    counter = DynamoFailureCounter(
+        dynamodb,
+        "RateLimitsTable",
+        max_failures=100,
+        lockout_secs=30 * 86_400,
+        clock=SystemClock(),
+    )
+    for _ in range(100):
+        counter.reserve(victim.user_id)
+    return counter
 
 
 def test_five_slices_of_99_99_to_one_recipient_move_one_slice_at_most(
@@ -132,17 +147,8 @@ def test_after_the_owner_confirms_a_payment_small_payments_go_through_again(
 def test_a_locked_account_cannot_pay_even_a_cent(
     target: Target, victim: Account, token: str, dynamodb: Any
 ) -> None:
-    # Given the account was locked by 100 wrong codes (test_account_lockout.py guesses them
-    # through the API; here the failure counter takes them directly)
-    counter = DynamoFailureCounter(
-        dynamodb,
-        "RateLimitsTable",
-        max_failures=100,
-        lockout_secs=30 * 86_400,
-        clock=SystemClock(),
-    )
-    for _ in range(100):
-        counter.reserve(victim.user_id)
+    # Given the account was locked by 100 wrong codes
+    lock(dynamodb, victim)
     sent_before = codes_sent(target, victim)
     # When the attacker, still holding a valid token, pays below and above the threshold
     answers = [pay(target.api, token, amount) for amount in ("0.01", "99.99", "250.00")]
@@ -153,3 +159,21 @@ def test_a_locked_account_cannot_pay_even_a_cent(
         assert int(answer.headers["Retry-After"]) > 0
     assert ledger_entries_of(dynamodb, victim.user_id) == []
     assert codes_sent(target, victim) == sent_before
+
+
+def test_a_burst_of_small_payments_while_locked_leaves_nothing_to_spend_later(
+    target: Target, victim: Account, token: str, dynamodb: Any
+) -> None:
+    # Given the account was locked by 100 wrong codes
+    counter = lock(dynamodb, victim)
+    # When the attacker fires twenty 5.00 USD payments at once while it is locked
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(lambda _: pay(target.api, token, "5.00"), range(20)))
+    # Then every one is 429 account_locked, and none was written, even for a moment
+    assert [answer.status_code for answer in answers] == [429] * 20
+    assert payments_of(dynamodb, victim.user_id) == []
+    # and none was counted: once the lock has ended, a full 99.99 slice still goes through
+    # without a code (then the next cent asks for one)
+    counter.reset(victim.user_id)
+    assert paid_without_a_code(pay(target.api, token, "99.99"))
+    assert pay(target.api, token, "0.01").json()["reason"] == "cumulative_amount"

@@ -310,7 +310,7 @@ def payment_world(
     payments = InMemoryPayments()
     ledger = InMemoryLedger()
     idempotency = InMemoryIdempotency()
-    exemptions = InMemoryExemptPayments()
+    exemptions = InMemoryExemptPayments(payments, world.failures)
     flow = PaymentFlow(
         thresholds=Thresholds.from_config(thresholds or {}, default_threshold),
         exemption_limits=ExemptionLimits.from_config(cumulative_limits or {}, max_exempt_payments),
@@ -319,7 +319,6 @@ def payment_world(
         exemptions=exemptions,
         processor=ledger,
         challenges=world.challenges(payment_policy()),
-        failures=world.failures,
         idempotency=idempotency,
         clock=world.clock,
     )

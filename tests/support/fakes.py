@@ -582,46 +582,52 @@ class InMemoryPayments:
 
 
 class InMemoryExemptPayments:
-    """ExemptPayments with DynamoExemptPayments' conditions: user -> (window, count, sums);
+    """ExemptPayments with DynamoExemptPayments' conditions: user -> (payment ids, sums);
+    a payment counted is written to `payments`, unless `failures` holds the account locked.
     tests/integration/test_exempt_payments.py runs one contract against both."""
 
-    def __init__(self) -> None:
-        self.counts: dict[str, tuple[str, int, dict[str, int]]] = {}
+    def __init__(self, payments: InMemoryPayments, failures: InMemoryFailureCounter) -> None:
+        self.payments = payments
+        self.failures = failures
+        self.counts: dict[str, tuple[frozenset[str], dict[str, int]]] = {}
         self._lock = threading.Lock()
 
     def counted(self, user_id: str) -> tuple[int, dict[str, int]]:
         """(payments, sums per currency) counted for `user_id` now."""
-        _, count, sums = self.counts.get(user_id, ("", 0, {}))
-        return count, {currency: sum_ for currency, sum_ in sums.items() if sum_}
+        ids, sums = self.counts.get(user_id, (frozenset(), {}))
+        return len(ids), {currency: sum_ for currency, sum_ in sums.items() if sum_}
 
-    def reserve(
+    def reserve_and_create(
         self,
-        user_id: str,
-        currency: str,
+        payment: Payment,
         amount_minor: int,
         *,
         cumulative_limit_minor: int,
         max_payments: int,
         now: float,
     ) -> Exemption | StepUpReason:
-        with self._lock:
-            window, count, sums = self.counts.get(user_id, (secrets.token_hex(8), 0, {}))
+        user_id, currency = payment.user_id, payment.currency
+        with self._lock:  # all or nothing, as one transaction
+            ids, sums = self.counts.get(user_id, (frozenset(), {}))
             spent = sums.get(currency, 0)
             if spent + amount_minor >= cumulative_limit_minor:
                 return StepUpReason.CUMULATIVE_AMOUNT
-            if count >= max_payments:
+            if len(ids) >= max_payments:
                 return StepUpReason.PAYMENT_COUNT
-            self.counts[user_id] = (window, count + 1, {**sums, currency: spent + amount_minor})
-            return Exemption(user_id, currency, amount_minor, window)
+            self.failures.ensure_unlocked(user_id)
+            self.payments.create(payment)
+            sums = {**sums, currency: spent + amount_minor}
+            self.counts[user_id] = (ids | {payment.payment_id}, sums)
+            return Exemption(user_id, currency, amount_minor, payment.payment_id)
 
     def give_back(self, exemption: Exemption) -> None:
         with self._lock:
-            window, count, sums = self.counts.get(exemption.user_id, ("", 0, {}))
+            ids, sums = self.counts.get(exemption.user_id, (frozenset(), {}))
             spent = sums.get(exemption.currency, 0)
-            if window != exemption.window or count < 1 or spent < exemption.amount_minor:
+            if exemption.payment_id not in ids or spent < exemption.amount_minor:
                 return
             sums = {**sums, exemption.currency: spent - exemption.amount_minor}
-            self.counts[exemption.user_id] = (window, count - 1, sums)
+            self.counts[exemption.user_id] = (ids - {exemption.payment_id}, sums)
 
     def reset(self, user_id: str) -> None:
         with self._lock:

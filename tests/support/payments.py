@@ -66,3 +66,15 @@ def ledger_entries_of(dynamodb: Any, user_id: str) -> list[dict[str, Any]]:
         ConsistentRead=True,
     )["Items"]
     return items
+
+
+def payments_of(dynamodb: Any, user_id: str) -> list[dict[str, Any]]:
+    """Every payment written for `user_id`, whatever its status, without the account's count
+    of payments made without a code (`exempt#<user>`; a scan: for accounts of their own)."""
+    items: list[dict[str, Any]] = dynamodb.scan(
+        TableName="PaymentsTable",
+        FilterExpression="user_id = :u AND begins_with(payment_id, :pay)",
+        ExpressionAttributeValues={":u": {"S": user_id}, ":pay": {"S": "pay_"}},
+        ConsistentRead=True,
+    )["Items"]
+    return items

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from phoneverify.adapters.dynamo.payments import DynamoExemptPayments
 from phoneverify.domain.errors import (
     AccountLocked,
     CodeDeliveryFailed,
@@ -25,19 +24,17 @@ from phoneverify.domain.errors import (
     PaymentNotPending,
     PhoneRequiredForPayment,
     ResendTooSoon,
-    StorageUnavailable,
     TooManyAttempts,
     VerificationExpired,
     VerificationNotFound,
 )
-from phoneverify.domain.models import DeliveryStatus, Exemption, FlowKind, PaymentStatus
+from phoneverify.domain.models import DeliveryStatus, FlowKind, PaymentStatus
 from phoneverify.flows.any_flow import flow_key
 from phoneverify.flows.payment import PaymentCompleted, PaymentOrder
 from phoneverify.http.errors import error_body, error_headers
 from phoneverify.http.errors import status_of as http_status
 from tests.support.answers import answer
 from tests.support.builders import ORIGIN, PHONE, PaymentWorld, payment_world, report_delivery
-from tests.support.scripted_dynamodb import ScriptedClient, client_error
 
 PAYER = "u-phone"  # has PHONE
 NO_PHONE = "u-plain"
@@ -825,20 +822,3 @@ def test_twenty_concurrent_60_usd_payments_complete_without_a_code_only_once(
     assert sum(completes(body) for body in bodies) == 1
     assert {body.get("reason") for body in bodies if not completes(body)} == {"cumulative_amount"}
     assert len(world.ledger.entries) == 1
-
-
-def test_a_throttled_count_is_a_clean_503_and_a_throttled_give_back_or_reset_is_no_error() -> None:
-    # Given PaymentsTable throttling every request
-    throttled = client_error("ProvisionedThroughputExceededException")
-    client = ScriptedClient(throttled, throttled, throttled)
-    exemptions = DynamoExemptPayments(client, "PaymentsTable")  # type: ignore[arg-type]
-    # When / Then: counting a payment answers 503 (no payment is made without its count)
-    with pytest.raises(StorageUnavailable) as caught:
-        exemptions.reserve(
-            PAYER, "USD", 500, cumulative_limit_minor=10_000, max_payments=5, now=0.0
-        )
-    assert http_status(caught.value) == 503
-    # while giving a count back, or resetting it, never fails the payment around it
-    exemptions.give_back(Exemption(PAYER, "USD", 500, "window"))
-    exemptions.reset(PAYER)
-    assert client.calls == 3

@@ -107,15 +107,15 @@ def world() -> World:
         guard=base.limits,
         failures=base.failures,
     )
+    stored = InMemoryPayments()
     payments = PaymentFlow(
         thresholds=Thresholds.from_config({}, "100.00"),
         exemption_limits=ExemptionLimits({}),
         users=base.users,
-        payments=InMemoryPayments(),
-        exemptions=InMemoryExemptPayments(),
+        payments=stored,
+        exemptions=InMemoryExemptPayments(stored, base.failures),
         processor=InMemoryLedger(),
         challenges=challenges,
-        failures=base.failures,
         idempotency=InMemoryIdempotency(),
         clock=base.clock,
     )

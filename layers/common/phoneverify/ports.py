@@ -461,33 +461,39 @@ class ExemptPayments(Protocol):
     how many (across currencies) and their sum per currency, in minor units (PSD2 RTS Art. 16).
     """
 
-    def reserve(
+    def reserve_and_create(
         self,
-        user_id: str,
-        currency: str,
+        payment: Payment,
         amount_minor: int,
         *,
         cumulative_limit_minor: int,
         max_payments: int,
         now: float,
     ) -> Exemption | StepUpReason:
-        """Count one more payment of `amount_minor` if fewer than `max_payments` are counted
-        and the currency's sum with it stays below `cumulative_limit_minor`: one conditional
-        write, so concurrent payments can never pass the limits together. Otherwise count
-        nothing and answer why (CUMULATIVE_AMOUNT before PAYMENT_COUNT when both hold).
+        """Count `payment` (`amount_minor` of its currency) as one more without a code and
+        write it (PaymentRepository.create), all or nothing, while fewer than `max_payments`
+        are counted, the currency's sum with it stays below `cumulative_limit_minor`, and the
+        account is not locked (FailureCounter): one conditional write, so concurrent payments
+        can never pass the limits together, and nothing is counted for a payment not written.
 
-        Raises StorageUnavailable."""
+        Otherwise nothing is written, and the count answers why a code is needed
+        (CUMULATIVE_AMOUNT before PAYMENT_COUNT when both hold): it answers before the lock,
+        which the code's send then meets. Raises AccountLocked (with the lock's Retry-After)
+        when only the lock refuses, ConditionFailed when the payment id is taken, and
+        StorageUnavailable."""
         ...
 
     def give_back(self, exemption: Exemption) -> None:
-        """Uncount a reserved payment that did not go through (declined, or never written),
-        unless a verified payment started the count over since. Best effort: never raises
-        for a storage failure (a count not given back only asks for a code sooner)."""
+        """Uncount a counted payment that did not go through (declined), unless it was given
+        back already or a verified payment started the count over since. Best effort: never
+        raises for a storage failure (a count not given back only asks for a code sooner)."""
         ...
 
     def reset(self, user_id: str) -> None:
         """A payment was verified with a code: the count and the sums start over. Best
-        effort: never raises for a storage failure (the payment is completed regardless)."""
+        effort, and may be written at the end of the request: never raises for a storage
+        failure (the payment is completed regardless; a count left behind only asks for a
+        code sooner)."""
         ...
 
 

@@ -596,7 +596,8 @@ class Runtime:
         from phoneverify.adapters.dynamo.payments import DynamoExemptPayments
 
         table = self.settings_as(PaymentSettings).payments_table
-        return DynamoExemptPayments(self.dynamodb, table)
+        # The account lock rides in the count's transaction, as in the send limits'.
+        return DynamoExemptPayments(self.dynamodb, table, self.failure_counter)
 
     @cached_property
     def payment_processor(self) -> LedgerPaymentProcessor:
@@ -639,7 +640,6 @@ class Runtime:
             exemptions=self.exempt_payments,
             processor=self.payment_processor,
             challenges=self.challenges(policy),
-            failures=self.failure_counter,
             idempotency=self.idempotency,
             clock=self.clock,
         )

@@ -112,13 +112,14 @@ class StepUpReason(StrEnum):
 
 @dataclass(frozen=True)
 class Exemption:
-    """One payment counted as completed without a code: what giving it back needs.
-    `window` names the count it was added to (a verified payment starts a new one)."""
+    """One payment counted as completed without a code: what giving it back needs. The
+    count holds the ids of its payments, so `payment_id` is given back from the count it was
+    added to only, and once (a verified payment starts a new count)."""
 
     user_id: str
     currency: str
     amount_minor: int
-    window: str
+    payment_id: str
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,9 @@ code goes to the account's phone and the payment waits for it.
 Below the threshold, a payment still needs a code when the payments completed without one
 since the account's last verified payment would, with it, reach the currency's cumulative
 limit, or number more than the consecutive payments allowed (PSD2 RTS Art. 16): slicing an
-amount into small payments does not avoid the code. Those payments are counted per account by
-one conditional write (ExemptPayments.reserve); a verified payment starts the count over.
+amount into small payments does not avoid the code. Those payments are counted per account,
+and written, by one conditional write that a locked account cannot pass
+(ExemptPayments.reserve_and_create); a verified payment starts the count over.
 
 A pending payment and its code challenge are bound by a digest over user, payment id, amount,
 currency and recipient, kept in the challenge (VerificationsTable) and re-checked against the
@@ -61,7 +62,6 @@ from phoneverify.flows.any_flow import AnyFlow, ChallengeState
 from phoneverify.flows.challenges import Challenges, Resent
 from phoneverify.ports import (
     ExemptPayments,
-    FailureCounter,
     IdempotentRequests,
     PaymentProcessor,
     PaymentRepository,
@@ -191,14 +191,12 @@ class PaymentFlow:
         exemptions: ExemptPayments,
         processor: PaymentProcessor,
         challenges: Challenges,
-        failures: FailureCounter,
         idempotency: IdempotentRequests,
         clock: Clock,
     ) -> None:
         self._thresholds = thresholds
         self._exemption_limits = exemption_limits
         self._exemptions = exemptions
-        self._failures = failures
         self._users = users
         self._payments = payments
         self._processor = processor
@@ -246,7 +244,7 @@ class PaymentFlow:
         )
         reason = StepUpReason.AMOUNT
         if not self._thresholds.requires_verification(money):
-            exempt = self._reserve_exemption(user_id, money)
+            exempt = self._create_exempt(payment, money)
             if isinstance(exempt, Exemption):
                 return self._process_exempt(payment, exempt)
             reason = exempt
@@ -286,16 +284,16 @@ class PaymentFlow:
             channels=challenge.channels,
         )
 
-    def _reserve_exemption(self, user_id: str, money: Money) -> Exemption | StepUpReason:
-        """Count a payment below the threshold as one more without a code, or say why it
-        needs one. A payment that alone reaches the cumulative limit is refused unwritten."""
+    def _create_exempt(self, payment: Payment, money: Money) -> Exemption | StepUpReason:
+        """Count a payment below the threshold as one more without a code and write it (only
+        while the account is not locked: AccountLocked), or say why it needs a code. A payment
+        that alone reaches the cumulative limit is refused unwritten."""
         limit = self._exemption_limits.cumulative_limit(money.currency, self._thresholds)
         limit_minor = to_minor(limit, money.currency)
         if money.minor >= limit_minor:
             return StepUpReason.CUMULATIVE_AMOUNT
-        return self._exemptions.reserve(
-            user_id,
-            money.currency,
+        return self._exemptions.reserve_and_create(
+            payment,
             money.minor,
             cumulative_limit_minor=limit_minor,
             max_payments=self._exemption_limits.max_payments,
@@ -303,15 +301,8 @@ class PaymentFlow:
         )
 
     def _process_exempt(self, payment: Payment, exempt: Exemption) -> PaymentCompleted:
-        """Process a payment counted as exempt from a code; give the count back when the
-        payment does not go through. A locked account pays nothing, not even small amounts
-        (its lock is read once per initiation: here, or by Challenges.open for a code)."""
-        try:
-            self._failures.ensure_unlocked(payment.user_id)
-            self._payments.create(payment)
-        except BaseException:
-            self._exemptions.give_back(exempt)
-            raise
+        """Process a payment counted as exempt from a code (and written with its count);
+        give the count back when the processor declines it."""
         try:
             return self._process(payment)
         except PaymentDeclined:

@@ -7,18 +7,26 @@ Idempotency's errors become IdempotencyKeyReused / IdempotencyKeyInUse / Storage
 from __future__ import annotations
 
 import secrets
+import uuid
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
 from phoneverify.adapters.dynamo.toolkit import (
+    REASON_CONDITION_FAILED,
+    REASON_CONFLICT,
+    Cancellation,
     Table,
     conditional_update,
-    delete,
+    pause_after_conflict,
     put_new,
     read_item,
+    to_item,
+    transact_write_items,
+    update_request,
 )
+from phoneverify.adapters.dynamo.write_buffer import delete_best_effort
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import (
     IdempotencyKeyInUse,
@@ -32,10 +40,16 @@ from phoneverify.ports import ConditionFailed, PaymentWrite
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
     from mypy_boto3_dynamodb.client import DynamoDBClient
+
+    from phoneverify.adapters.dynamo.send_limits import DynamoFailureCounter
 else:
     DynamoDBClient = Any
 
 logger = Logger(child=True)
+
+# Concurrent payments of one account meet on its count (TransactionConflict): tried again
+# after a jittered pause (toolkit.pause_after_conflict), as the send limits are, then 503.
+CONFLICT_RETRIES = 8
 
 # Every attribute an expression names goes through ExpressionAttributeNames: several
 # (status, user, amount...) are DynamoDB reserved words or may become one.
@@ -57,6 +71,24 @@ _NAMES = (
 )
 
 
+def payment_item(payment: Payment) -> dict[str, Any]:
+    """The PaymentsTable item of `payment`, as plain values (None values are left out)."""
+    return {
+        "payment_id": payment.payment_id,
+        "user_id": payment.user_id,
+        "amount": payment.amount,
+        "currency": payment.currency,
+        "recipient": payment.recipient,
+        "status": payment.status.value,
+        "requires_verification": payment.requires_verification,
+        "created_at": payment.created_at,
+        "updated_at": payment.created_at,
+        "description": payment.description or None,
+        "flow_id": payment.flow_id,
+        "expires_at": payment.expires_at,
+    }
+
+
 class DynamoPaymentRepository:
     """One item per payment under `payment_id`. Payments are records of money: no TTL."""
 
@@ -66,21 +98,7 @@ class DynamoPaymentRepository:
         self._items = Table(client, table, {f"#{name}": name for name in _NAMES})
 
     def create(self, payment: Payment) -> None:
-        item = {
-            "payment_id": payment.payment_id,
-            "user_id": payment.user_id,
-            "amount": payment.amount,
-            "currency": payment.currency,
-            "recipient": payment.recipient,
-            "status": payment.status.value,
-            "requires_verification": payment.requires_verification,
-            "created_at": payment.created_at,
-            "updated_at": payment.created_at,
-            "description": payment.description or None,
-            "flow_id": payment.flow_id,
-            "expires_at": payment.expires_at,
-        }
-        put_new(self._client, self._table, item, "payment_id")
+        put_new(self._client, self._table, payment_item(payment), "payment_id")
 
     def get(self, payment_id: str) -> Payment | None:
         row = read_item(self._client, self._table, {"payment_id": payment_id})
@@ -246,56 +264,86 @@ def exempt_key(user_id: str) -> str:
 
 class DynamoExemptPayments:
     """ExemptPayments as one PaymentsTable item per account, under `exempt#<user_id>`:
-    `payments` (how many), `sum_<CUR>` (each currency's sum in minor units) and `window` (a
-    random id of this count, so a give-back after a reset changes nothing). No TTL: the count
-    lasts until a verified payment deletes the item, however long that takes (Art. 16 counts
-    "since the last application of strong customer authentication").
+    `payments` (how many), `sum_<CUR>` (each currency's sum in minor units) and `payment_ids`
+    (a string set of the payments counted, so a give-back after a reset, or a second one,
+    changes nothing). No TTL: the count lasts until a verified payment deletes the item,
+    however long that takes (Art. 16 counts "since the last application of strong customer
+    authentication").
 
-    Round trips: reserve is one UpdateItem, whose failed condition returns the item as it
-    was (ALL_OLD) to tell why without a read; give_back and reset one write each."""
+    Round trips: reserve_and_create is one TransactWriteItems (the count, the account lock's
+    ConditionCheck, the payment), whose cancellation reasons return the count's item as it was
+    (ALL_OLD) to tell why without a read; give_back is one UpdateItem; reset a best-effort
+    delete written with the request's other best-effort records (write_buffer.py)."""
 
-    def __init__(self, client: DynamoDBClient, table: str) -> None:
+    def __init__(self, client: DynamoDBClient, table: str, failures: DynamoFailureCounter) -> None:
+        """`table`: PaymentsTable (the counts and the payments); `failures`: the wrong codes
+        per account, whose lock a payment without a code is checked against."""
         self._client = client
         self._table = table
+        self._failures = failures
 
-    def reserve(
+    def reserve_and_create(
         self,
-        user_id: str,
-        currency: str,
+        payment: Payment,
         amount_minor: int,
         *,
         cumulative_limit_minor: int,
         max_payments: int,
         now: float,
     ) -> Exemption | StepUpReason:
-        window = secrets.token_hex(8)
-        try:
-            new = conditional_update(
-                self._client,
-                self._table,
-                {"payment_id": exempt_key(user_id)},
-                "SET #window = if_not_exists(#window, :window), "
-                "#sum = if_not_exists(#sum, :zero) + :amount, #user_id = :user, "
-                "#updated_at = :now ADD #payments :one",
-                "(attribute_not_exists(#payments) OR #payments < :max) "
-                "AND (attribute_not_exists(#sum) OR #sum < :room)",
-                {
-                    ":window": window,
-                    ":zero": 0,
-                    ":amount": amount_minor,
-                    ":user": user_id,
-                    ":now": now,
-                    ":one": 1,
-                    ":max": max_payments,
-                    ":room": cumulative_limit_minor - amount_minor,
-                },
-                names=_exempt_names(currency),
-                returns="ALL_NEW",
-                old_on_failure=True,
-            )
-        except ConditionFailed as refused:
-            return self._why(refused.item, user_id, currency, amount_minor, cumulative_limit_minor)
-        return Exemption(user_id, currency, amount_minor, str(new["window"]))
+        user_id, currency = payment.user_id, payment.currency
+        count = update_request(
+            self._table,
+            {"payment_id": exempt_key(user_id)},
+            "SET #sum = if_not_exists(#sum, :zero) + :amount, #user_id = :user, "
+            "#updated_at = :now ADD #payments :one, #payment_ids :ids",
+            "(attribute_not_exists(#payments) OR #payments < :max) "
+            "AND (attribute_not_exists(#sum) OR #sum < :room)",
+            {
+                ":zero": 0,
+                ":amount": amount_minor,
+                ":user": user_id,
+                ":now": now,
+                ":one": 1,
+                ":ids": {payment.payment_id},
+                ":max": max_payments,
+                ":room": cumulative_limit_minor - amount_minor,
+            },
+            _exempt_names(currency),
+        )
+        count["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        unlocked = self._failures.unlocked_check(user_id, now)
+        written = {
+            "TableName": self._table,
+            "Item": to_item(payment_item(payment)),
+            "ConditionExpression": "attribute_not_exists(payment_id)",
+        }
+        items = [{"Update": count}, {"ConditionCheck": unlocked.body}, {"Put": written}]
+        conflicts = 0
+        while True:
+            # The token makes botocore's own retries of one attempt idempotent.
+            cancelled = transact_write_items(self._client, items, token=str(uuid.uuid4()))
+            if cancelled is None:
+                return Exemption(user_id, currency, amount_minor, payment.payment_id)
+            counted, lock, put = (list(cancelled) + [Cancellation("None")] * 3)[:3]
+            # The count's refusal answers first: the code's path then meets the lock in the
+            # send limits' transaction, as it did when the count was a write of its own.
+            if counted.code == REASON_CONDITION_FAILED:
+                return self._why(
+                    counted.item, user_id, currency, amount_minor, cumulative_limit_minor
+                )
+            if lock.code == REASON_CONDITION_FAILED:
+                raise unlocked.refusal(lock.item)
+            if put.code == REASON_CONDITION_FAILED:
+                raise ConditionFailed()  # a payment id taken (128 random bits: never)
+            reasons = [reason.code for reason in cancelled]
+            if REASON_CONFLICT not in reasons:
+                logger.error("exempt payment transaction cancelled", extra={"reasons": reasons})
+                raise StorageUnavailable()
+            conflicts += 1
+            if conflicts >= CONFLICT_RETRIES:
+                raise StorageUnavailable()
+            pause_after_conflict(conflicts)
 
     def _why(
         self,
@@ -318,10 +366,11 @@ class DynamoExemptPayments:
                 self._client,
                 self._table,
                 {"payment_id": exempt_key(exemption.user_id)},
-                "SET #sum = #sum - :amount ADD #payments :minus_one",
-                "#window = :window AND #payments >= :one AND #sum >= :amount",
+                "SET #sum = #sum - :amount ADD #payments :minus_one DELETE #payment_ids :ids",
+                "contains(#payment_ids, :id) AND #payments >= :one AND #sum >= :amount",
                 {
-                    ":window": exemption.window,
+                    ":id": exemption.payment_id,
+                    ":ids": {exemption.payment_id},
                     ":amount": exemption.amount_minor,
                     ":minus_one": -1,
                     ":one": 1,
@@ -329,27 +378,22 @@ class DynamoExemptPayments:
                 names=_exempt_names(exemption.currency),
             )
         except ConditionFailed:
-            return  # a verified payment started the count over since
+            return  # given back already, or a verified payment started the count over since
         except StorageUnavailable:
             logger.warning("exempt payment not given back")
 
     def reset(self, user_id: str) -> None:
-        try:
-            delete(
-                self._client,
-                self._table,
-                {"payment_id": exempt_key(user_id)},
-                condition="attribute_exists(payment_id)",
-            )
-        except ConditionFailed:
-            return  # nothing was counted
-        except StorageUnavailable:
+        def failed() -> None:
             logger.error("exempt payments not reset")
+
+        # At the end of the request, with its other best-effort writes (write_buffer.py): a
+        # reset lost only makes the next small payment ask for a code sooner.
+        delete_best_effort(self._client, self._table, {"payment_id": exempt_key(user_id)}, failed)
 
 
 def _exempt_names(currency: str) -> dict[str, str]:
     return {
-        "#window": "window",
+        "#payment_ids": "payment_ids",
         "#sum": _sum_attribute(currency),
         "#user_id": "user_id",
         "#updated_at": "updated_at",

@@ -32,7 +32,10 @@ REASON_CONDITION_FAILED = "ConditionalCheckFailed"
 REASON_CONFLICT = "TransactionConflict"
 # Global secondary index of VerificationsTable (KEYS_ONLY): flows by their current Telnyx id.
 VERIFICATION_ID_INDEX = "verification_id-index"
+# A plain write of an item a transaction holds at that moment is refused with
+# TransactionConflictException: a moment's contention, answered as an outage is.
 UNAVAILABLE = {
+    "TransactionConflictException",
     "ProvisionedThroughputExceededException",
     "ThrottlingException",
     "RequestLimitExceeded",
