@@ -5,9 +5,12 @@ request", explains each figure)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from tests.support.round_trips import round_trips_per_endpoint
+from devtools.aws_resources import load_template
+from tests.support.round_trips import needs, round_trips_per_endpoint
 
 # endpoint -> (DynamoDB, SSM on a cold execution environment, Telnyx)
 BUDGET: dict[str, tuple[int, int, int]] = {
@@ -54,3 +57,60 @@ def test_round_trips_stay_within_the_budget(
 ) -> None:
     dynamodb, ssm, telnyx = BUDGET[endpoint]
     assert measured[endpoint] == {"dynamodb": dynamodb, "ssm": ssm, "telnyx": telnyx}
+
+
+# -- each of those calls is one the function's policy in template.yaml allows ---------------
+def granted(template: dict[str, Any]) -> dict[str, set[tuple[str, str]]]:
+    """functions/<name> -> the (action, table or "table/index/name") its policy statements
+    allow, tables by logical id. Conditions on keys (dynamodb:LeadingKeys) are not read here:
+    only whether the action is granted on the table at all."""
+    found: dict[str, set[tuple[str, str]]] = {}
+    for resource in template["Resources"].values():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        props = resource["Properties"]
+        directory = str(props["CodeUri"]).strip("/").split("/")[-1]
+        allowed = found.setdefault(directory, set())
+        for policy in props.get("Policies", []):
+            for statement in policy.get("Statement", []) if isinstance(policy, dict) else []:
+                actions = statement["Action"]
+                targets = statement["Resource"]
+                for action in [actions] if isinstance(actions, str) else actions:
+                    for target in targets if isinstance(targets, list) else [targets]:
+                        if "Fn::GetAtt" in target:
+                            allowed.add((action, target["Fn::GetAtt"][0]))
+                        elif "Fn::Sub" in target and str(target["Fn::Sub"]).startswith("${"):
+                            table, _, rest = str(target["Fn::Sub"])[2:].partition(".Arn}")
+                            allowed.add((action, table + rest))
+    return found
+
+
+def test_every_dynamodb_call_is_one_the_functions_policy_allows(
+    measured: dict[str, dict[str, int]],
+) -> None:
+    # moto does not check IAM: a call the template does not grant would pass every test here
+    # and be refused (AccessDenied) in AWS. Tables are named after their logical ids.
+    template = load_template()
+    tables = [
+        logical_id
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::DynamoDB::Table"
+    ]
+
+    def logical(name: str) -> str:
+        table, _, index = name.partition("/index/")
+        found = next(t for t in sorted(tables, key=len, reverse=True) if table.endswith(t))
+        return f"{found}/index/{index}" if index else found
+
+    allowed = granted(template)
+    used = needs()
+    assert used.keys() >= {"login", "payments_initiate", "webhook_telnyx"}
+    missing = {
+        function: sorted(
+            (action, logical(table))
+            for action, table in calls
+            if (action, logical(table)) not in allowed[function]
+        )
+        for function, calls in used.items()
+    }
+    assert {function: gaps for function, gaps in missing.items() if gaps} == {}

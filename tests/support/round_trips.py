@@ -56,10 +56,50 @@ def _httpx_hook(request: httpx.Request) -> None:
     _count(f"telnyx.{request.method} {request.url.path}")
 
 
-def watch(function: ModuleType) -> None:
-    """Count the calls `function` (a loaded functions/<name>/app.py) makes from now on."""
+# functions/<name> -> the (IAM action, table or "table/index/name") its DynamoDB calls needed
+Needs = dict[str, set[tuple[str, str]]]
+_needs: Needs = {}
+# A TransactWriteItems needs each item's own action on the item's table.
+TRANSACT_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
+
+
+def iam_needs(operation: str, params: dict[str, Any]) -> set[tuple[str, str]]:
+    """The IAM actions, each on its table (or index), that one DynamoDB call needs."""
+    if operation == "TransactWriteItems":
+        return {
+            (f"dynamodb:{TRANSACT_ACTIONS[kind]}", body["TableName"])
+            for item in params["TransactItems"]
+            for kind, body in item.items()
+        }
+    if operation in ("BatchWriteItem", "BatchGetItem"):
+        return {(f"dynamodb:{operation}", table) for table in params["RequestItems"]}
+    table = str(params["TableName"])
+    if "IndexName" in params:
+        table = f"{table}/index/{params['IndexName']}"
+    return {(f"dynamodb:{operation}", table)}
+
+
+def _needs_hook(name: str) -> Callable[..., None]:
+    def hook(params: dict[str, Any], model: Any, **_: Any) -> None:
+        _needs.setdefault(name, set()).update(iam_needs(model.name, params))
+
+    return hook
+
+
+def watch(function: ModuleType, name: str | None = None) -> None:
+    """Count the calls `function` (a loaded functions/<name>/app.py) makes from now on; with
+    its `name`, also note what each DynamoDB call needs from its IAM policy (`needs()`)."""
     runtime = function.runtime
     runtime.dynamodb.meta.events.register("before-call", _botocore_hook, unique_id=HOOK_ID)
+    if name is not None:
+        runtime.dynamodb.meta.events.register(
+            "provide-client-params.dynamodb", _needs_hook(name), unique_id=f"{HOOK_ID}-{name}"
+        )
     _ssm_provider()
     hooks = runtime.telnyx._http.event_hooks["request"]
     if _httpx_hook not in hooks:
@@ -123,8 +163,8 @@ class _Measured:
         self.stack = stack
         self.webhook = webhook
         self.table: dict[str, dict[str, int]] = {}
-        for function in [*stack.functions.values(), webhook]:
-            watch(function)
+        for name, function in [*stack.functions.items(), ("webhook_telnyx", webhook)]:
+            watch(function, name)
 
     def measure(
         self, endpoint: str, request: Callable[[], Answer], expected: int = 200
@@ -257,9 +297,16 @@ def measure_all(run: _Measured) -> dict[str, dict[str, int]]:
     return run.table
 
 
+def needs() -> Needs:
+    """What the DynamoDB calls of the last `round_trips_per_endpoint()` needed from IAM, per
+    function: {functions/<name>: {(action, table or table/index/name)}}, tables by name."""
+    return {name: set(found) for name, found in _needs.items()}
+
+
 def round_trips_per_endpoint() -> dict[str, dict[str, int]]:
     """{endpoint: {"dynamodb": n, "ssm": n, "telnyx": n}}: one request of each endpoint of the
     table, on real handlers over fresh moto tables and a Telnyx emulator of its own."""
+    _needs.clear()
     monkeypatch = pytest.MonkeyPatch()
     emulator = TelnyxEmulator(EmulatorConfig(port=0, log_requests=False)).start()
     try:
