@@ -76,12 +76,13 @@ class Report:
             "creates its DynamoDB client (Lambda's init), on the layer as `sam build` ships it",
             "(layers/common/Makefile, built for this machine's architecture), with only what",
             f"Lambda puts on the path. {self.rounds} interleaved rounds: init CPU is the least",
-            "of the rounds (a busy machine only adds to it), memory the median.",
+            "of the rounds (a busy machine only adds to it); peak memory and *first request*",
+            "come from the last round, which also builds what the first request builds.",
             "The ratios are to the two bare handlers: a boto3 DynamoDB client alone, and a",
             "Powertools resolver validating a pydantic body with a boto3 DynamoDB client (the",
             "least a handler of this design can load; target 1.25x). *First request* adds",
             "building everything the handler's requests build (flows, adapters, PyJWT, bcrypt,",
-            "httpx...), which Lambda pays on the first call (median).",
+            "httpx...), which Lambda pays on the first call.",
             "",
         ]
         if not self.cold_starts:

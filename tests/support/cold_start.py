@@ -25,6 +25,7 @@ import platform
 import subprocess
 import sys
 from dataclasses import dataclass
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from packaging.requirements import Requirement
 
 from devtools.aws_resources import LOCAL_PARAMETERS
 from devtools.local_gateway import load_app, resolve_environment
+from devtools.local_gateway.template import App
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS_DIR = ROOT / "functions"
@@ -238,12 +240,19 @@ def tree_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
+@cache
+def _template_app() -> App:
+    """template.yaml as the local gateway reads it: read once per run, not once per measure."""
+    return load_app(ROOT / "template.yaml", LOCAL_PARAMETERS)
+
+
 def function_environment(function: str) -> dict[str, str]:
-    app = load_app(ROOT / "template.yaml", LOCAL_PARAMETERS)
+    app = _template_app()
     logical = next(fid for fid, fn in app.functions.items() if fn.code_dir.name == function)
     return resolve_environment(app, logical)
 
 
+@cache
 def builders_used(app_py: Path) -> list[str]:
     """The Runtime builders a handler names (`runtime.login_flow`...): what its requests build."""
     import re
@@ -291,16 +300,23 @@ def measure(
 
 
 def function_cold_start(
-    function: str, layer: Path, runtime: Path, own: Path, *, code_dir: Path | None = None
+    function: str,
+    layer: Path,
+    runtime: Path,
+    own: Path,
+    *,
+    code_dir: Path | None = None,
+    first_request: bool = True,
 ) -> ColdStart:
-    """Lambda's init (import app.py, create the DynamoDB client), then everything its
-    requests build (what a first request adds to the init)."""
+    """Lambda's init (import app.py, create the DynamoDB client), then, with
+    `first_request`, everything its requests build (what a first request adds to the init;
+    without it, `cpu_ms` and `modules` are the init's)."""
     code = code_dir or FUNCTIONS_DIR / function
     return measure(
         code / "app.py",
         [code, own, layer, runtime],
         function_environment(function),
-        builders_used(FUNCTIONS_DIR / function / "app.py"),
+        builders_used(FUNCTIONS_DIR / function / "app.py") if first_request else [],
     )
 
 
