@@ -8,7 +8,6 @@ checks hold on a loaded machine: no figure is compared with a number of millisec
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -30,7 +29,6 @@ LAYER_LIMIT_BYTES = 20 * 1000 * 1000
 # a busy machine can skew: it checks only gross regressions.
 MAX_INIT_RATIO = 1.25
 MAX_INIT_RATIO_QUICK = 2.0
-MEASURED_AT_ONCE = 2
 
 
 @pytest.fixture(scope="session")
@@ -84,21 +82,19 @@ def cold_starts(
         )
 
     # Interleaved: each round measures every handler once, so a busy spell hits all alike;
-    # two interpreters at a time (CPU time is each one's own, and both sides share the load).
+    # one interpreter at a time (two at once on two cores skew each other's CPU time).
     # The last round also builds what the first request builds (its CPU, its modules).
-    with ThreadPoolExecutor(max_workers=MEASURED_AT_ONCE) as pool:
-        for round_ in range(report.rounds):
-            last_round = round_ == report.rounds - 1
-            found = pool.map(measure, samples, [last_round] * len(samples))
-            for name, measured in zip(samples, found, strict=True):
-                sample = samples[name]
-                sample.cpu_ms.append(measured.init_cpu_ms)
-                if last_round:  # peak memory after the first request's builders, too
-                    sample.rss_mb.append(measured.max_rss_mb)
-                    if name not in cold_start.BARE_HANDLERS:
-                        sample.first_request_cpu_ms.append(measured.cpu_ms)
-                sample.modules = len(measured.init_modules)
-                last[name] = measured
+    for round_ in range(report.rounds):
+        last_round = round_ == report.rounds - 1
+        for name, sample in samples.items():
+            measured = measure(name, last_round)
+            sample.cpu_ms.append(measured.init_cpu_ms)
+            if last_round:  # peak memory after the first request's builders, too
+                sample.rss_mb.append(measured.max_rss_mb)
+                if name not in cold_start.BARE_HANDLERS:
+                    sample.first_request_cpu_ms.append(measured.cpu_ms)
+            sample.modules = len(measured.init_modules)
+            last[name] = measured
     report.cold_starts = samples
     return last
 
