@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from phoneverify.adapters.dynamo import payments as payments_module
+from phoneverify.adapters.dynamo import toolkit
 from phoneverify.adapters.dynamo.payments import DynamoExemptPayments, exempt_key
 from phoneverify.adapters.dynamo.send_limits import DynamoFailureCounter
 from phoneverify.adapters.dynamo.write_buffer import deferred_writes
@@ -130,15 +130,15 @@ def test_a_taken_payment_id_is_refused_and_nothing_is_counted() -> None:
 
 
 def test_conflicts_are_tried_again_then_answer_503(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(payments_module, "pause_after_conflict", lambda conflicts: None)
+    monkeypatch.setattr(toolkit, "pause_after_conflict", lambda conflicts: None)
     conflict = cancelled("TransactionConflict")
     client = ScriptedClient(conflict, conflict, None)
     assert isinstance(count(client), Exemption)
     assert client.calls == 3
-    client = ScriptedClient(*[conflict] * payments_module.CONFLICT_RETRIES)
+    client = ScriptedClient(*[conflict] * toolkit.CONFLICT_RETRIES)
     with pytest.raises(StorageUnavailable):
         count(client)
-    assert client.calls == payments_module.CONFLICT_RETRIES
+    assert client.calls == toolkit.CONFLICT_RETRIES
 
 
 @pytest.mark.parametrize(

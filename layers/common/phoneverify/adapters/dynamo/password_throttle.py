@@ -18,19 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
-from phoneverify.adapters.dynamo.send_limits import (
-    CONFLICT_RETRIES,
-    TTL_MARGIN_SECS,
-    UNAVAILABLE_REASONS,
-)
+from phoneverify.adapters.dynamo.send_limits import TTL_MARGIN_SECS
 from phoneverify.adapters.dynamo.toolkit import (
     REASON_CONDITION_FAILED,
-    REASON_CONFLICT,
     Table,
+    conflicts_after_cancellation,
     count_down,
     count_down_request,
     delete,
-    pause_after_conflict,
     to_item,
     transact_write,
     transact_write_items,
@@ -109,15 +104,7 @@ class DynamoPasswordThrottle:
                     raise StorageUnavailable()
                 continue
             codes = [reason.code for reason in cancelled]
-            if any(code in UNAVAILABLE_REASONS for code in codes):
-                raise StorageUnavailable()
-            if REASON_CONFLICT not in codes:
-                logger.error("password attempt transaction cancelled", extra={"reasons": codes})
-                raise StorageUnavailable()
-            conflicts += 1
-            if conflicts >= CONFLICT_RETRIES:
-                raise StorageUnavailable()
-            pause_after_conflict(conflicts)
+            conflicts = conflicts_after_cancellation(codes, conflicts, "password attempt")
 
     def failed(self, attempt: PasswordAttempt) -> int:
         delay = self._policy.delay_after(attempt.failures)

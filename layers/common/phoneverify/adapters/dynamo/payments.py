@@ -15,11 +15,10 @@ from aws_lambda_powertools import Logger
 
 from phoneverify.adapters.dynamo.toolkit import (
     REASON_CONDITION_FAILED,
-    REASON_CONFLICT,
     Cancellation,
     Table,
     conditional_update,
-    pause_after_conflict,
+    conflicts_after_cancellation,
     put_new,
     read_item,
     to_item,
@@ -48,8 +47,7 @@ else:
 logger = Logger(child=True)
 
 # Concurrent payments of one account meet on its count (TransactionConflict): tried again
-# after a jittered pause (toolkit.pause_after_conflict), as the send limits are, then 503.
-CONFLICT_RETRIES = 8
+# after a jittered pause, as the send limits are, then 503 (toolkit.conflicts_after_cancellation).
 
 # Every attribute an expression names goes through ExpressionAttributeNames: several
 # (status, user, amount...) are DynamoDB reserved words or may become one.
@@ -337,13 +335,7 @@ class DynamoExemptPayments:
             if put.code == REASON_CONDITION_FAILED:
                 raise ConditionFailed()  # a payment id taken (128 random bits: never)
             reasons = [reason.code for reason in cancelled]
-            if REASON_CONFLICT not in reasons:
-                logger.error("exempt payment transaction cancelled", extra={"reasons": reasons})
-                raise StorageUnavailable()
-            conflicts += 1
-            if conflicts >= CONFLICT_RETRIES:
-                raise StorageUnavailable()
-            pause_after_conflict(conflicts)
+            conflicts = conflicts_after_cancellation(reasons, conflicts, "exempt payment")
 
     def _why(
         self,

@@ -31,11 +31,10 @@ from aws_lambda_powertools import Logger
 
 from phoneverify.adapters.dynamo.toolkit import (
     REASON_CONDITION_FAILED,
-    REASON_CONFLICT,
     TransactionCheck,
     conditional_update,
+    conflicts_after_cancellation,
     count_down,
-    pause_after_conflict,
     read_item,
     to_item,
     transact_write_items,
@@ -77,9 +76,8 @@ logger = Logger(child=True)
 # Counters outlive their window a little, so a clock slightly behind still finds them.
 TTL_MARGIN_SECS = 3_600
 # Two sends at the same moment on one budget shard (or one phone, address or account) can
-# conflict; they are retried with jitter, on another shard, before answering 503.
-CONFLICT_RETRIES = 8
-UNAVAILABLE_REASONS = {"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
+# conflict; they are retried with jitter, on another shard, before answering 503
+# (toolkit.conflicts_after_cancellation).
 _random = secrets.SystemRandom()
 
 
@@ -188,16 +186,8 @@ class DynamoSendLimits:
                     refused.remove(GLOBAL)
             if refused:
                 raise self._refused(refused, now)
-            if any(reason in UNAVAILABLE_REASONS for reason in reasons):
-                raise StorageUnavailable()
-            if REASON_CONFLICT not in reasons:
-                logger.error("send limits transaction cancelled", extra={"reasons": reasons})
-                raise StorageUnavailable()
-            conflicts += 1
-            if conflicts >= CONFLICT_RETRIES:
-                raise StorageUnavailable()
-            shards.append(shards.pop(0))  # retry on another shard, if there is one
-            pause_after_conflict(conflicts)
+            shards.append(shards.pop(0))  # a conflict is tried again on another shard, if any
+            conflicts = conflicts_after_cancellation(reasons, conflicts, "send limits")
 
     def _request(self, counters: list[tuple[str, str, int]], ttl: int) -> list[Any]:
         return [

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
+from aws_lambda_powertools import Logger
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -25,11 +26,17 @@ if TYPE_CHECKING:
 else:
     DynamoDBClient = Any
 
+logger = Logger(child=True)
+
 CONDITION_FAILED = "ConditionalCheckFailedException"
 TRANSACTION_CANCELED = "TransactionCanceledException"
 # CancellationReasons codes, one per item of a cancelled transaction
 REASON_CONDITION_FAILED = "ConditionalCheckFailed"
 REASON_CONFLICT = "TransactionConflict"
+# Reasons that mean DynamoDB could not take the transaction now: answered as an outage.
+UNAVAILABLE_REASONS = {"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
+# A transaction that keeps meeting concurrent ones on its items is tried this often, then 503.
+CONFLICT_RETRIES = 8
 # Global secondary index of VerificationsTable (KEYS_ONLY): flows by their current Telnyx id.
 VERIFICATION_ID_INDEX = "verification_id-index"
 # A plain write of an item a transaction holds at that moment is refused with
@@ -241,6 +248,23 @@ def transact_write_items(
                 )
                 for reason in cancellation
             ]
+
+
+def conflicts_after_cancellation(reasons: list[str], conflicts: int, transaction: str) -> int:
+    """After a transaction cancelled for no condition of its own: StorageUnavailable when
+    DynamoDB could not take it (throttled), when it was cancelled for another reason (logged,
+    naming the `transaction`), or when this is its CONFLICT_RETRIES-th conflict; otherwise a
+    pause (pause_after_conflict), and the conflicts counted so far, for the next try."""
+    if any(reason in UNAVAILABLE_REASONS for reason in reasons):
+        raise StorageUnavailable()
+    if REASON_CONFLICT not in reasons:
+        logger.error(f"{transaction} transaction cancelled", extra={"reasons": reasons})
+        raise StorageUnavailable()
+    conflicts += 1
+    if conflicts >= CONFLICT_RETRIES:
+        raise StorageUnavailable()
+    pause_after_conflict(conflicts)
+    return conflicts
 
 
 def pause_after_conflict(conflicts: int) -> None:
