@@ -234,6 +234,36 @@ class AccountLocked(RetryLater):
     )
 
 
+class PrefixHeld(RetryLater):
+    """Codes to this number's prefix are held: too many went there lately and too few were
+    entered (SMS pumping, docs/abuse-controls.md#the-fraud-guard). Only codes to numbers
+    nobody has proven yet (sign-up, a new number) are ever held."""
+
+    code = "prefix_held"
+    message = "Verification codes to this number are temporarily unavailable. Please try later."
+
+
+class ChallengeRequired(InvalidRequest):
+    """The proof-of-work gate is on for this request and no solved challenge came with it
+    (GET /challenge gives one; the `altcha` field carries the solution)."""
+
+    code = "challenge_required"
+    message = "Solve the challenge from GET /challenge and send it as altcha"
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message, field="altcha")
+
+
+class ChallengeInvalid(InvalidRequest):
+    """A proof-of-work solution that is malformed, wrong, expired or already used."""
+
+    code = "challenge_invalid"
+    message = "The challenge solution is invalid, expired or already used"
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message, field="altcha")
+
+
 class LoginThrottled(RetryLater):
     """Too many wrong passwords for this email, or from this source address: the next
     attempt waits. The same answer for known and unknown emails."""
