@@ -17,6 +17,9 @@ class FlowKind(StrEnum):
     SESSION = "session"
     # Not a code flow: an SMS telling the account's owner what happened (phone-lifecycle.md).
     NOTICE = "notice"
+    # Not a code flow: the fraud guard's decisions (held and released prefixes and countries,
+    # operators' rule changes; docs/abuse-controls.md#the-fraud-guard).
+    FRAUD_GUARD = "fraud_guard"
 
 
 class FlowStatus(StrEnum):
@@ -247,6 +250,11 @@ class VerificationEventType(StrEnum):
     # Notices to the account's phone (docs/phone-lifecycle.md#notices); never a code or a link.
     NOTICE_SENT = "notice_sent"
     NOTICE_FAILED = "notice_failed"
+    # The fraud guard (subject "prefix#<prefix>" or "country#<CC>", or "operator").
+    HOLD_PLACED = "hold_placed"  # detail: scope (prefix|country), target, until, reason
+    HOLD_RELEASED = "hold_released"  # detail: scope, target, by (expiry|operator)
+    FRAUD_RULES_CHANGED = "fraud_rules_changed"  # detail: change, list, value, by
+    CHALLENGE_REFUSED = "challenge_refused"  # proof of work missing or invalid (detail: reason)
 
 
 @dataclass(frozen=True)
