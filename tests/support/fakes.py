@@ -25,6 +25,21 @@ from phoneverify.domain.errors import (
     SendBudgetExhausted,
     StorageUnavailable,
 )
+from phoneverify.domain.fraud import (
+    HOLD_COUNTRY,
+    HOLD_PREFIX,
+    FraudPolicy,
+    FraudRules,
+    Hold,
+    PrefixTripped,
+    destination,
+    ensure_not_denied,
+    held,
+    hold_key,
+    hold_until,
+    prefix_counter_key,
+    window_of,
+)
 from phoneverify.domain.models import (
     ChallengeState,
     Channel,
@@ -49,6 +64,8 @@ from phoneverify.domain.send_limits import (
     METRIC_ADMITTED,
     METRIC_BUDGET_EXHAUSTED,
     METRIC_REFUSED,
+    METRIC_TIER_EXHAUSTED,
+    NOTICE_TIER,
     SendCaps,
     budget_shard_caps,
     notice_counters,
@@ -56,6 +73,7 @@ from phoneverify.domain.send_limits import (
     send_counters,
 )
 from phoneverify.domain.throttling import PasswordThrottlePolicy
+from phoneverify.domain.tiers import SendTier
 from phoneverify.domain.tokens import TokenClaims, revocation_refusal
 from phoneverify.ports import (
     ConditionFailed,
@@ -717,13 +735,16 @@ class InMemorySendLimits:
         metric: Callable[[str], None] | None = None,
         users: UserLookup | None = None,
         failures: InMemoryFailureCounter | None = None,
+        fraud: InMemoryFraudGuard | None = None,
     ) -> None:
         """`users`: where a bound resend's account phone generation is checked; `failures`:
-        the wrong codes per account whose lock a send may be checked against."""
+        the wrong codes per account whose lock a send may be checked against; `fraud`: the
+        fraud guard codes to unproven numbers pass."""
         self.clock = clock
         self.caps = caps
         self.users = users
         self.failures = failures
+        self.fraud = fraud
         self.counts: dict[str, int] = {}
         self.metrics: list[str] = []
         self._metric = metric or self.metrics.append
@@ -738,24 +759,38 @@ class InMemorySendLimits:
         binding: PhoneBinding | None = None,
         *,
         account_lock: bool = False,
+        tier: SendTier = SendTier.VERIFIED,
+        gated: bool = False,
+        vouched: bool = False,
     ) -> SendPermit:
         now = self.clock.now()
         locked_subject = None
         if account_lock:
             assert self.failures is not None, "a send under the account lock needs the failures"
             locked_subject = subject
+        at_risk = gated and not vouched
+        fraud = None
+        if tier is SendTier.UNPROVEN and self.fraud is not None:
+            fraud = (self.fraud, phone_number, vouched)
         return self._count(
             lambda shard: send_counters(
-                self.caps, phone_number, subject, origin, now, channel, shard
+                self.caps, phone_number, subject, origin, now, channel, shard, tier, at_risk=at_risk
             ),
             now,
             binding,
             locked_subject,
+            tier=tier,
+            at_risk=at_risk,
+            fraud=fraud,
         )
 
     def admit_notice(self, phone_number: str) -> SendPermit:
         now = self.clock.now()
-        return self._count(lambda shard: notice_counters(self.caps, phone_number, now, shard), now)
+        return self._count(
+            lambda shard: notice_counters(self.caps, phone_number, now, shard),
+            now,
+            tier=NOTICE_TIER,
+        )
 
     def _count(
         self,
@@ -763,14 +798,22 @@ class InMemorySendLimits:
         now: float,
         binding: PhoneBinding | None = None,
         locked_subject: str | None = None,
+        *,
+        tier: SendTier,
+        at_risk: bool = False,
+        fraud: tuple[InMemoryFraudGuard, str, bool] | None = None,
     ) -> SendPermit:
         with self._lock:
             # The ConditionChecks of the same transaction, in DynamoSendLimits' order.
             if locked_subject is not None and self.failures is not None:
                 self.failures.ensure_unlocked(locked_subject)
             check_binding(self.users, binding)
+            counted_prefix = None
+            if fraud is not None:
+                guard, phone, vouched = fraud
+                counted_prefix = guard.screen(phone, now, vouched=vouched)
             # Admitted by the budget when any of its shards has room (the first one that has).
-            shards = range(len(budget_shard_caps(self.caps)))
+            shards = range(len(budget_shard_caps(self.caps, tier)))
             options = [counters_on(shard) for shard in shards]
 
             def budget_has_room(counters: list[tuple[str, str, int]]) -> bool:
@@ -783,20 +826,98 @@ class InMemorySendLimits:
             if refused:
                 for layer in refused:
                     self._metric(METRIC_REFUSED.format(layer=layer))
-                error = refusal(refused, self.caps, now)
+                error = refusal(refused, self.caps, now, at_risk=at_risk)
                 if isinstance(error, SendBudgetExhausted):
                     self._metric(METRIC_BUDGET_EXHAUSTED)
+                    self._metric(METRIC_TIER_EXHAUSTED.format(tier=tier))
                 raise error
             for _, key, _ in counters:
                 self.counts[key] = self.counts.get(key, 0) + 1
+            if fraud is not None and counted_prefix is not None:
+                fraud[0].count_sent(counted_prefix)
         self._metric(METRIC_ADMITTED)
-        return SendPermit(tuple(key for _, key, _ in counters))
+        return SendPermit(tuple(key for _, key, _ in counters), counted_prefix)
 
     def release(self, permit: SendPermit) -> None:
         with self._lock:
             for key in permit.keys:
                 if self.counts.get(key, 0) > 0:
                     self.counts[key] -= 1
+            if permit.prefix_key is not None and self.fraud is not None:
+                self.fraud.give_back(permit.prefix_key)
+
+
+class InMemoryFraudGuard:
+    """PrefixGuard, and the fraud guard's part of a send, with DynamoFraudGuard's keys and
+    conditions (adapters/dynamo/fraud_guard.py): `counters` holds each prefix counter's
+    [sent, verified, deficit], `holds` each hold's until, `rules` the operators' lists."""
+
+    def __init__(self, clock: FakeClock, policy: FraudPolicy | None = None) -> None:
+        self.clock = clock
+        self.policy = policy or FraudPolicy()
+        self.rules = FraudRules()
+        self.counters: dict[str, list[int]] = {}
+        self.holds: dict[str, float] = {}
+        self.held_per_country: dict[str, int] = {}
+
+    def screen(self, phone_number: str, now: float, *, vouched: bool) -> str | None:
+        """The checks and the counter's condition of the send's transaction: the counter's
+        key when it is to be counted, None for an allowed destination."""
+        where = destination(phone_number, self.policy)
+        ensure_not_denied(self.rules, where)
+        if self.rules.allows(where):
+            return None
+        key = prefix_counter_key(where.prefix, window_of(now, self.policy))
+        if not vouched:
+            for scope, target in ((HOLD_PREFIX, where.prefix), (HOLD_COUNTRY, where.country)):
+                until = self.holds.get(hold_key(scope, target))
+                if until is not None and until > now:
+                    raise held(until, now, self.policy)
+            sent, _, deficit = self.counters.get(key, [0, 0, 0])
+            if sent >= self.policy.min_codes and deficit > 0:
+                raise PrefixTripped(where, self.policy.hold_secs)
+        return key
+
+    def count_sent(self, key: str) -> None:
+        counter = self.counters.setdefault(key, [0, 0, 0])
+        counter[0] += 1
+        counter[2] += self.policy.min_conversion_percent
+
+    def give_back(self, key: str) -> None:
+        counter = self.counters.get(key)
+        if counter is not None and counter[0] > 0:
+            counter[0] -= 1
+            counter[2] -= self.policy.min_conversion_percent
+
+    def hold(self, tripped: PrefixTripped) -> list[Hold]:
+        now = self.clock.now()
+        until = hold_until(now, self.policy)
+        key = hold_key(HOLD_PREFIX, tripped.where.prefix)
+        if self.holds.get(key, 0) > now:
+            return []
+        self.holds[key] = until
+        placed = [Hold(HOLD_PREFIX, tripped.where.prefix, until)]
+        country = tripped.where.country
+        if country in self.rules.allow_countries:
+            return placed
+        self.held_per_country[country] = self.held_per_country.get(country, 0) + 1
+        country_key = hold_key(HOLD_COUNTRY, country)
+        if (
+            self.held_per_country[country] >= self.policy.country_min_prefixes
+            and self.holds.get(country_key, 0) <= now
+        ):
+            self.holds[country_key] = until
+            placed.append(Hold(HOLD_COUNTRY, country, until))
+        return placed
+
+    def count_verified(self, phone_number: str, sent_at: float) -> None:
+        where = destination(phone_number, self.policy)
+        counter = self.counters.get(
+            prefix_counter_key(where.prefix, window_of(sent_at, self.policy))
+        )
+        if counter is not None:
+            counter[1] += 1
+            counter[2] -= 100
 
 
 class InMemoryFailureCounter:

@@ -18,6 +18,7 @@ from phoneverify.domain.errors import (
 )
 from phoneverify.domain.models import SendPermit
 from phoneverify.domain.send_limits import SendCaps
+from phoneverify.domain.tiers import SendTier
 from tests.support.builders import ORIGIN, PHONE
 from tests.support.fakes import FakeClock
 from tests.support.scripted_dynamodb import ScriptedClient, client_error
@@ -105,7 +106,8 @@ def budget_key(transaction: list[dict[str, Any]]) -> str:
 
 
 def sharded_guard(client: ScriptedClient, budget: int, shards: int) -> DynamoSendLimits:
-    caps = SendCaps(budget=budget, budget_shards=shards)
+    whole = {SendTier.VERIFIED: 100, SendTier.RESET: 0, SendTier.UNPROVEN: 0}
+    caps = SendCaps(budget=budget, budget_shards=shards, shares=whole)
     return DynamoSendLimits(client, "RateLimitsTable", caps, FakeClock())  # type: ignore[arg-type]
 
 

@@ -24,6 +24,7 @@ from phoneverify.domain.errors import (
 )
 from phoneverify.domain.models import Channel, PhoneBinding, RequestOrigin, SendPermit
 from phoneverify.domain.money import ExemptionLimits, Thresholds
+from phoneverify.domain.tiers import SendTier
 from phoneverify.flows.any_flow import flow_key
 from phoneverify.flows.challenges import Challenges
 from phoneverify.flows.login import SecondFactorRequired
@@ -430,6 +431,9 @@ class UnavailableGuard:
         binding: PhoneBinding | None = None,
         *,
         account_lock: bool = False,
+        tier: SendTier = SendTier.VERIFIED,
+        gated: bool = False,
+        vouched: bool = False,
     ) -> SendPermit:
         raise StorageUnavailable()
 

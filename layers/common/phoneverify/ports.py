@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from phoneverify.domain.fraud import Hold, PrefixTripped
 from phoneverify.domain.models import (
     ChallengeState,
     Channel,
@@ -25,6 +26,7 @@ from phoneverify.domain.models import (
     VerificationEvent,
     WebhookEvent,
 )
+from phoneverify.domain.tiers import SendTier
 from phoneverify.domain.tokens import TokenClaims
 
 
@@ -276,24 +278,48 @@ class SendGuard(Protocol):
         binding: PhoneBinding | None = None,
         *,
         account_lock: bool = False,
+        tier: SendTier = SendTier.VERIFIED,
+        gated: bool = False,
+        vouched: bool = False,
     ) -> SendPermit:
-        """Count one send to `phone_number` for `subject` from `origin` by `channel` (a call
-        counts in the call caps too). With `account_lock`, only while `subject`'s account is
-        not locked (the FailureCounter the guard was built with), and with a `binding` (a
-        resend of a flow sent to the account's phone), only while the account's phone
-        generation is still the bound one: both checked in the same transaction, so no read
-        comes before it and no code goes to a locked account or a number the account has left.
+        """Count one send of `tier` to `phone_number` for `subject` from `origin` by `channel`
+        (a call counts in the call caps too), in that tier's counters and budget only. With
+        `account_lock`, only while `subject`'s account is not locked (the FailureCounter the
+        guard was built with), and with a `binding` (a resend of a flow sent to the account's
+        phone), only while the account's phone generation is still the bound one: both checked
+        in the same transaction, so no read comes before it and no code goes to a locked
+        account or a number the account has left. A code of the unproven tier also passes the
+        fraud guard in that transaction (its prefix and country not held, the prefix not over
+        the rule; an operator's deny list). `gated` without `vouched`: the source's cap is its
+        risk cap, whose refusal asks for a solved challenge; `vouched`: no hold refuses.
 
         Raises AccountLocked (429, retry_after as FailureCounter.ensure_unlocked; answered
-        before anything else), PhoneSuperseded (before any cap), SendLimitReached (429,
-        retry_after = seconds until the full window ends), SendBudgetExhausted (503, the
-        circuit breaker), all counting nothing, or StorageUnavailable.
+        before anything else), PhoneSuperseded (before any cap), PhoneNotAllowed (a denied
+        destination), PrefixHeld (429; PrefixTripped when this send tripped the rule),
+        SendLimitReached (429, retry_after = seconds until the full window ends),
+        ChallengeRequired (the risk cap), SendBudgetExhausted (503, the tier's circuit
+        breaker), all counting nothing, or StorageUnavailable.
         """
         ...
 
     def release(self, permit: SendPermit) -> None:
         """Give back what `admit` counted, after the provider failed to send (best effort:
         never raises for a storage failure)."""
+        ...
+
+
+class PrefixGuard(Protocol):
+    """The fraud guard's writes outside a send's transaction (docs/abuse-controls.md): holds
+    placed when a prefix trips, and codes entered, per prefix. Both best effort: the
+    detector fails open on its own storage errors."""
+
+    def hold(self, tripped: PrefixTripped) -> list[Hold]:
+        """Hold the prefix `tripped` names (and its country, when enough of its prefixes are
+        held); the holds this call placed."""
+        ...
+
+    def count_verified(self, phone_number: str, sent_at: float) -> None:
+        """A code to the unproven `phone_number`, sent at `sent_at`, was entered."""
         ...
 
 

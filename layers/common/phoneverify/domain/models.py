@@ -204,6 +204,8 @@ class SendPermit:
     provider then refused can be given back."""
 
     keys: tuple[str, ...]
+    # The fraud guard's prefix counter the send counted in (codes to unproven numbers).
+    prefix_key: str | None = None
 
 
 @dataclass(frozen=True)

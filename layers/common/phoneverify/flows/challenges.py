@@ -22,6 +22,7 @@ from phoneverify.domain.channels import DEFAULT_CHANNEL_POLICY, ChannelPolicy
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import (
     AccountPhoneNotAllowed,
+    ChallengeRequired,
     CheckInProgress,
     CodeCheckFailed,
     CodeDeliveryFailed,
@@ -30,12 +31,14 @@ from phoneverify.domain.errors import (
     InvalidRequest,
     NoPendingVerification,
     PhoneSuperseded,
+    PrefixHeld,
     ResendTooSoon,
     SendLimitReached,
     StorageUnavailable,
     TooManyAttempts,
     VerificationExpired,
 )
+from phoneverify.domain.fraud import PrefixTripped
 from phoneverify.domain.models import (
     Channel,
     FlowKind,
@@ -48,12 +51,14 @@ from phoneverify.domain.models import (
     VerificationEventType,
 )
 from phoneverify.domain.phones import DEFAULT_PHONE_POLICY, PhonePolicy, mask_phone
+from phoneverify.domain.tiers import TIER_OF_KIND, SendTier
 from phoneverify.flows.any_flow import AnyFlow, flow_key
 from phoneverify.ports import (
     AccountNotices,
     AccountTokens,
     CodeSender,
     FailureCounter,
+    PrefixGuard,
     SendGuard,
     VerificationEvents,
     VerificationStore,
@@ -108,6 +113,11 @@ class ChallengePolicy:
     # back to a call on its own (a decoy's SMS never fails).
     conceals_account: bool = False
 
+    @property
+    def tier(self) -> SendTier:
+        """Whose budget and caps the flow's codes count in (docs/abuse-controls.md#tiers)."""
+        return TIER_OF_KIND[self.kind]
+
 
 @dataclass(frozen=True)
 class OpenedChallenge:
@@ -143,10 +153,12 @@ class Challenges:
         account_tokens: AccountTokens | None = None,
         notices: AccountNotices | None = None,
         channels: ChannelPolicy = DEFAULT_CHANNEL_POLICY,
+        prefixes: PrefixGuard | None = None,
     ) -> None:
         """`guard` (send limits beyond the flow's) and `failures` (wrong codes per account)
         are optional for tests of other mechanics; the runtime always passes both, and
-        `notices` (the lock's notice to the owner)."""
+        `notices` (the lock's notice to the owner) and `prefixes` (the fraud guard's holds
+        and verified counts, for codes to unproven numbers)."""
         self.policy = policy
         self.phone_policy = phone_policy
         self.channels = channels
@@ -160,6 +172,7 @@ class Challenges:
         self._pause = pause
         self._account_tokens = account_tokens
         self._notices = notices
+        self._prefixes = prefixes
         self._send_secs: deque[float] = deque([TYPICAL_SEND_SECS], maxlen=20)
 
     # -- open ------------------------------------------------------------------------------
@@ -168,11 +181,13 @@ class Challenges:
         subject: str,
         phone_number: str,
         origin: RequestOrigin,
-        data: dict[str, Any] | None = None,
+        data: dict[str, Any] | Callable[[], dict[str, Any]] | None = None,
         *,
         decoy: bool = False,
         channel: Channel | None = None,
         phone_generation: int | None = None,
+        gated: bool = False,
+        vouched: bool = False,
     ) -> OpenedChallenge:
         """Send a code to `phone_number` by `channel` (SMS when None) and store the pending
         challenge.
@@ -190,6 +205,12 @@ class Challenges:
         `phone_generation` (User.phone_generation, read with the account): the flow's code is
         accepted only while the account's phone is still that one, so a phone change ends
         every flow sent under the old number without finding them.
+
+        `data` may be a function, called once the send is admitted: what costs work (a
+        password's hash) is not done for a request the limits or the fraud guard refuse.
+        `gated`: the proof-of-work gate is on for this request, so a source at risk or a held
+        prefix asks for a solved challenge (ChallengeRequired); `vouched`: one came and was
+        accepted, so neither asks (docs/abuse-controls.md#the-proof-of-work-gate).
         """
         policy = self.policy
         channel = channel or Channel.SMS
@@ -197,10 +218,12 @@ class Challenges:
             self._ensure_phone_allowed(phone_number)
         # A decoy's number is a stand-in: only the settings can refuse its channel.
         self.channels.ensure_allowed(channel, None if decoy else phone_number)
-        permit = self._admit(phone_number, subject, origin, channel)
+        permit = self._admit(phone_number, subject, origin, channel, gated=gated, vouched=vouched)
         try:
+            if callable(data):
+                data = data()
             verification_id = self._send(phone_number, channel, decoy=decoy)
-        except CodeDeliveryFailed:
+        except BaseException:
             self._release(permit)
             raise
         if decoy:
@@ -313,6 +336,9 @@ class Challenges:
                 raise NoPendingVerification(self._no_pending_message)
             if self._failures is not None:
                 self._failures.reset(record.subject)
+            if self._prefixes is not None and self.policy.tier is SendTier.UNPROVEN:
+                # Real people enter their codes; pumping never does (the prefix's conversion).
+                self._prefixes.count_verified(record.phone_number, record.last_sent_at)
             self._emit(VerificationEventType.ACCEPTED, record, origin, attempts=attempts)
             return record
         remaining = record.max_attempts - attempts
@@ -508,17 +534,53 @@ class Challenges:
         origin: RequestOrigin,
         channel: Channel,
         binding: PhoneBinding | None = None,
+        *,
+        gated: bool = False,
+        vouched: bool = False,
     ) -> SendPermit | None:
-        """The account lock (where it applies) and the send limits, in the guard's one
-        transaction; without a guard, the lock on its own."""
+        """The account lock (where it applies), the send limits of the flow's tier and, for
+        codes to unproven numbers, the fraud guard, in the guard's one transaction; without a
+        guard, the lock on its own. A prefix that trips is held here (and audited)."""
         account_lock = self._failures is not None
         if self._guard is None:
             if self._failures is not None:
                 self._failures.ensure_unlocked(subject)
             return None
-        return self._guard.admit(
-            phone_number, subject, origin, channel, binding, account_lock=account_lock
-        )
+        try:
+            return self._guard.admit(
+                phone_number,
+                subject,
+                origin,
+                channel,
+                binding,
+                account_lock=account_lock,
+                tier=self.policy.tier,
+                gated=gated,
+                vouched=vouched,
+            )
+        except PrefixHeld as refused:
+            if isinstance(refused, PrefixTripped):
+                self._hold(refused, origin)
+            if gated and not vouched:
+                raise ChallengeRequired() from None
+            raise PrefixHeld(refused.retry_after) from None
+
+    def _hold(self, tripped: PrefixTripped, origin: RequestOrigin) -> None:
+        """Hold the prefix that tripped (and maybe its country): each hold placed is an
+        audited event (and the metric Verification_hold_placed, which an alarm watches)."""
+        if self._prefixes is None:
+            return
+        for hold in self._prefixes.hold(tripped):
+            self.flows.record(
+                VerificationEventType.HOLD_PLACED,
+                f"{hold.scope}#{hold.target}",
+                origin,
+                kind=FlowKind.FRAUD_GUARD,
+                scope=hold.scope,
+                target=hold.target,
+                until=hold.until,
+                reason="pumping",
+            )
 
     def _release(self, permit: SendPermit | None) -> None:
         """A send Telnyx refused (or never answered) counts against no limit."""

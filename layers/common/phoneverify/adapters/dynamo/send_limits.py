@@ -29,12 +29,14 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
+from phoneverify.adapters.dynamo.fraud_guard import DynamoFraudGuard
 from phoneverify.adapters.dynamo.toolkit import (
     REASON_CONDITION_FAILED,
     TransactionCheck,
     conditional_update,
     conflicts_after_cancellation,
     count_down,
+    from_item,
     read_item,
     to_item,
     transact_write_items,
@@ -47,7 +49,6 @@ from phoneverify.domain.errors import (
     AccountLocked,
     PhoneSuperseded,
     SendBudgetExhausted,
-    SendLimitReached,
     StorageUnavailable,
 )
 from phoneverify.domain.models import Channel, PhoneBinding, RequestOrigin, SendPermit
@@ -56,6 +57,8 @@ from phoneverify.domain.send_limits import (
     METRIC_ADMITTED,
     METRIC_BUDGET_EXHAUSTED,
     METRIC_REFUSED,
+    METRIC_TIER_EXHAUSTED,
+    NOTICE_TIER,
     SendCaps,
     budget_shard_caps,
     notice_counters,
@@ -63,6 +66,7 @@ from phoneverify.domain.send_limits import (
     send_counters,
     window_start,
 )
+from phoneverify.domain.tiers import SendTier
 from phoneverify.ports import ConditionFailed
 
 if TYPE_CHECKING:
@@ -85,6 +89,10 @@ _random = secrets.SystemRandom()
 Counters = Callable[[int], list[tuple[str, str, int]]]
 
 
+def plain_key(body: dict[str, Any]) -> str:
+    return str(from_item(body["Key"])["pk"])
+
+
 def _noop_metric(name: str) -> None:
     return None
 
@@ -102,20 +110,23 @@ class DynamoSendLimits:
         metric: Callable[[str], None] = _noop_metric,
         users_table: str | None = None,
         failures: DynamoFailureCounter | None = None,
+        fraud: DynamoFraudGuard | None = None,
     ) -> None:
         """`users_table`: where a bound resend's account phone generation is checked;
-        `failures`: the wrong codes per account whose lock a send may be checked against."""
+        `failures`: the wrong codes per account whose lock a send may be checked against;
+        `fraud`: the fraud guard every code to an unproven number passes."""
         self._client = client
         self._users_table = users_table
         self._failures = failures
+        self._fraud = fraud
         self._table = table
         self._caps = caps
         self._clock = clock
         self._metric = metric
-        # Budget shards found full, for one window (older windows are forgotten).
+        # Budget shards found full, per tier, for one window (older windows are forgotten).
         self._lock = threading.Lock()
         self._full_window = -1
-        self._full_shards: set[int] = set()
+        self._full_shards: set[tuple[SendTier, int]] = set()
 
     def admit(
         self,
@@ -126,6 +137,9 @@ class DynamoSendLimits:
         binding: PhoneBinding | None = None,
         *,
         account_lock: bool = False,
+        tier: SendTier = SendTier.VERIFIED,
+        gated: bool = False,
+        vouched: bool = False,
     ) -> SendPermit:
         now = self._clock.now()
         checks: list[TransactionCheck] = []
@@ -138,37 +152,64 @@ class DynamoSendLimits:
                 raise ValueError("a bound send needs the users table")
             body = phone_generation_check(self._users_table, binding)
             checks.append(TransactionCheck(body, lambda _: PhoneSuperseded()))
+        if tier is SendTier.UNPROVEN and self._fraud is not None:
+            checks.extend(self._fraud.transaction_items(phone_number, now, vouched=vouched))
+        at_risk = gated and not vouched
         return self._count(
             lambda shard: send_counters(
-                self._caps, phone_number, subject, origin, now, channel, shard
+                self._caps,
+                phone_number,
+                subject,
+                origin,
+                now,
+                channel,
+                shard,
+                tier,
+                at_risk=at_risk,
             ),
             now,
             checks,
+            tier=tier,
+            at_risk=at_risk,
         )
 
     def admit_notice(self, phone_number: str) -> SendPermit:
-        """NoticeBudget: the number's notice cap and the SMS budget, in one transaction."""
+        """NoticeBudget: the number's notice cap and the verified tier's SMS budget short of
+        the codes' reserve, in one transaction."""
         now = self._clock.now()
-        return self._count(lambda shard: notice_counters(self._caps, phone_number, now, shard), now)
+        return self._count(
+            lambda shard: notice_counters(self._caps, phone_number, now, shard),
+            now,
+            tier=NOTICE_TIER,
+        )
 
     def _count(
-        self, counters_on: Counters, now: float, checks: Sequence[TransactionCheck] = ()
+        self,
+        counters_on: Counters,
+        now: float,
+        checks: Sequence[TransactionCheck] = (),
+        *,
+        tier: SendTier,
+        at_risk: bool = False,
     ) -> SendPermit:
         """One more in every counter of `counters_on(shard)`, each below its cap, or in none
         (one transaction); the budget through a shard that has room. Only while every one of
         `checks` holds: else the first that failed answers its refusal, before any cap."""
         ttl = window_start(now, self._caps.window_secs) + self._caps.window_secs + TTL_MARGIN_SECS
-        shards = self._shards_to_try(now)
+        shards = self._shards_to_try(now, tier)
         conflicts = 0
         while True:
             counters = counters_on(shards[0])
             request = self._request(counters, ttl)
-            request.extend({"ConditionCheck": check.body} for check in checks)
+            request.extend({check.operation: check.body} for check in checks)
             # The token makes botocore's own retries of one attempt idempotent.
             cancelled = transact_write_items(self._client, request, token=str(uuid.uuid4()))
             if cancelled is None:
                 self._metric(METRIC_ADMITTED)
-                return SendPermit(tuple(key for _, key, _ in counters))
+                prefix_key = next(
+                    (plain_key(c.body) for c in checks if c.operation == "Update"), None
+                )
+                return SendPermit(tuple(key for _, key, _ in counters), prefix_key)
             for check, found in zip(checks, cancelled[len(counters) :], strict=False):
                 if found.code == REASON_CONDITION_FAILED:
                     raise check.refusal(found.item)
@@ -179,13 +220,13 @@ class DynamoSendLimits:
                 if reason == REASON_CONDITION_FAILED
             ]
             if GLOBAL in refused:  # this shard of the budget is spent: the next one
-                self._mark_full(now, shards.pop(0))
+                self._mark_full(now, tier, shards.pop(0))
                 if shards and refused == [GLOBAL]:
                     continue
                 if shards:  # another layer refuses as well: the budget may not be spent
                     refused.remove(GLOBAL)
             if refused:
-                raise self._refused(refused, now)
+                raise self._refused(refused, now, tier, at_risk=at_risk)
             shards.append(shards.pop(0))  # a conflict is tried again on another shard, if any
             conflicts = conflicts_after_cancellation(reasons, conflicts, "send limits")
 
@@ -204,33 +245,39 @@ class DynamoSendLimits:
             for _, key, cap in counters
         ]
 
-    def _shards_to_try(self, now: float) -> list[int]:
-        """The budget shards not known to be full this window, in random order; when all are,
-        one at random (it answers the refusal, and finds a count given back since)."""
+    def _shards_to_try(self, now: float, tier: SendTier) -> list[int]:
+        """The tier's budget shards not known to be full this window, in random order; when
+        all are, one at random (it answers the refusal, and finds a count given back since)."""
         window = window_start(now, self._caps.window_secs)
-        count = len(budget_shard_caps(self._caps))
+        count = len(budget_shard_caps(self._caps, tier))
         with self._lock:
             full = self._full_shards if self._full_window == window else set()
-            shards = [shard for shard in range(count) if shard not in full]
+            shards = [shard for shard in range(count) if (tier, shard) not in full]
         _random.shuffle(shards)
         return shards or [secrets.randbelow(count)]
 
-    def _mark_full(self, now: float, shard: int) -> None:
+    def _mark_full(self, now: float, tier: SendTier, shard: int) -> None:
         window = window_start(now, self._caps.window_secs)
         with self._lock:
             if self._full_window != window:
                 self._full_window, self._full_shards = window, set()
-            self._full_shards.add(shard)
+            self._full_shards.add((tier, shard))
 
-    def _refused(self, layers: list[str], now: float) -> SendLimitReached | SendBudgetExhausted:
-        error = refusal(layers, self._caps, now)
+    def _refused(
+        self, layers: list[str], now: float, tier: SendTier, *, at_risk: bool = False
+    ) -> Exception:
+        error = refusal(layers, self._caps, now, at_risk=at_risk)
         for layer in layers:
             self._metric(METRIC_REFUSED.format(layer=layer))
         if isinstance(error, SendBudgetExhausted):
             self._metric(METRIC_BUDGET_EXHAUSTED)
-            logger.error("SMS budget exhausted: sends refused until the window ends")
+            self._metric(METRIC_TIER_EXHAUSTED.format(tier=tier))
+            logger.error(
+                "SMS budget of a tier exhausted: its sends refused until the window ends",
+                extra={"tier": tier.value},
+            )
         else:
-            logger.warning("send refused", extra={"layers": layers})
+            logger.warning("send refused", extra={"layers": layers, "tier": tier.value})
         return error
 
     def release(self, permit: SendPermit) -> None:
@@ -247,6 +294,8 @@ class DynamoSendLimits:
                 continue
             except StorageUnavailable:
                 logger.warning("send count not given back", extra={"counter": key.split("#")[0]})
+        if permit.prefix_key is not None and self._fraud is not None:
+            self._fraud.give_back(permit.prefix_key)
 
 
 class DynamoFailureCounter:

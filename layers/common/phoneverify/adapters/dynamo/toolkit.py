@@ -278,10 +278,13 @@ def pause_after_conflict(conflicts: int) -> None:
 class TransactionCheck:
     """A ConditionCheck that rides in another adapter's transaction at no extra round trip,
     with what its failure answers: `refusal(item)` gets the item as the check found it (plain
-    values; None when absent, or when the check did not ask for it with ALL_OLD)."""
+    values; None when absent, or when the check did not ask for it with ALL_OLD). With
+    `operation` "Update", a conditional update that rides the same way (the fraud guard's
+    prefix counter: counted with the send, or refusing it)."""
 
     body: dict[str, Any]
     refusal: Callable[[dict[str, Any] | None], Exception]
+    operation: str = "ConditionCheck"
 
 
 class Table:

@@ -1,0 +1,39 @@
+"""The tiers codes are counted in (docs/abuse-controls.md#tiers): three that never refuse each
+other, each with its own share of the SMS budget and its own per-phone, per-source and
+per-account caps (domain/send_limits.py counts by them)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from types import MappingProxyType
+
+from phoneverify.domain.models import FlowKind
+
+
+class SendTier(StrEnum):
+    """Whose codes share a budget and caps (docs/abuse-controls.md#tiers)."""
+
+    # Someone who passed a check asks: login after the right password, a payment's step-up,
+    # the current phone at a step-up; and notices to the account's phone.
+    VERIFIED = "verified"
+    # A password reset: nobody is authenticated, so anyone with a list of customers' emails
+    # could ask; its own tier, or that list would drain the first.
+    RESET = "reset"
+    # Codes to numbers nobody has proven yet: sign-up, a new number. What pumping goes for.
+    UNPROVEN = "unproven"
+
+
+TIER_OF_KIND: Mapping[FlowKind, SendTier] = MappingProxyType(
+    {
+        FlowKind.LOGIN: SendTier.VERIFIED,
+        FlowKind.PAYMENT: SendTier.VERIFIED,
+        FlowKind.NOTICE: SendTier.VERIFIED,
+        FlowKind.PASSWORD_RESET: SendTier.RESET,
+        FlowKind.REGISTRATION: SendTier.UNPROVEN,
+        FlowKind.PHONE_CHANGE: SendTier.UNPROVEN,
+    }
+)
+DEFAULT_SHARES: Mapping[SendTier, int] = MappingProxyType(
+    {SendTier.VERIFIED: 50, SendTier.RESET: 10, SendTier.UNPROVEN: 40}
+)
