@@ -29,6 +29,7 @@ from tests.support.fakes import (
     InMemoryLedger,
     InMemoryPasswordThrottle,
     InMemoryPayments,
+    InMemoryFraudGuard,
     InMemorySendLimits,
     InMemoryTokenRevocations,
     InMemoryUsers,
@@ -98,6 +99,7 @@ class LoginWorld:
             account_tokens=self.users,
             notices=self.notices,
             channels=self.channels,
+            prefixes=self.limits.fraud,
         )
 
 
@@ -118,7 +120,9 @@ def login_world(
     )
     store.users = users
     failures = InMemoryFailureCounter(clock)
-    limits = InMemorySendLimits(clock, users=users, failures=failures)
+    limits = InMemorySendLimits(
+        clock, users=users, failures=failures, fraud=InMemoryFraudGuard(clock)
+    )
     throttle = InMemoryPasswordThrottle(clock)
     world = LoginWorld(
         clock,

@@ -212,21 +212,55 @@ def test_the_account_cap_holds_whatever_the_source(world: World) -> None:
     assert len(world.outbox) == 2
 
 
-def test_the_sms_budget_opens_the_circuit_breaker(world: World) -> None:
-    # Given a service-wide budget of 2 codes an hour
-    world.limit(budget=2)
+def test_a_tiers_budget_opens_that_tiers_circuit_breaker(world: World) -> None:
+    # Given a service-wide budget of 4 codes an hour: 2 for signed-in people, 1 for resets,
+    # 1 for unproven numbers (50/10/40 %, rounded to add up to 4)
+    world.limit(budget=4)
     world.login()
-    world.register("+14155550160", from_ip("198.51.100.1"))
-    # When anyone at all asks for a third
+    world.pay(from_ip("198.51.100.1"))
+    # When a signed-in person asks for a third code
     with pytest.raises(SendBudgetExhausted) as refused:
-        world.register("+14155550161", from_ip("198.51.100.2"))
-    # Then 503 with Retry-After, a metric for the alarm, and no SMS
+        world.login(from_ip("198.51.100.2"))
+    # Then 503 with Retry-After, metrics for the alarms, and no SMS
     assert status_of(refused.value) == 503
     assert refused.value.code == "sms_budget_exhausted"
     assert error_headers(refused.value) == {"Retry-After": str(HOUR - 600)}
     assert world.base.limits.metrics.count(METRIC_BUDGET_EXHAUSTED) == 1
+    assert world.base.limits.metrics.count("SmsBudgetExhausted_verified") == 1
     assert world.base.limits.metrics.count(METRIC_ADMITTED) == 2
     assert len(world.outbox) == 2
+    # And a sign-up, in a tier of its own, still gets its code
+    world.register("+14155550161", from_ip("198.51.100.3"))
+    assert len(world.outbox) == 3
+
+
+def test_a_spent_sign_up_budget_leaves_sign_in_and_payments_their_codes(world: World) -> None:
+    # Given a campaign that spent the unproven tier's budget (40 % of 10)
+    world.limit(budget=10)
+    for n in range(4):
+        world.register(f"+1415555{n:04d}", from_ip(f"198.51.100.{n + 1}"))
+    with pytest.raises(SendBudgetExhausted):
+        world.register("+14155559999", from_ip("198.51.100.9"))
+    # When the demo account signs in and pays
+    flow_id = world.login(from_ip("192.0.2.1"))
+    assert world.base.login.verify(flow_id, world.code(), ORIGIN).token
+    world.pay(from_ip("192.0.2.1"))
+    # Then both codes went out
+    assert [phone for phone, _, _ in world.outbox[-2:]] == [PHONE, PHONE]
+    assert world.base.limits.metrics.count("SmsBudgetExhausted_unproven") == 1
+
+
+def test_sign_ups_to_a_victims_number_do_not_block_their_login_codes(world: World) -> None:
+    # Given at most 3 codes per phone an hour, all spent by sign-ups naming the victim's phone
+    world.limit(per_phone=3)
+    for n in range(3):
+        world.register(PHONE, from_ip(f"198.51.100.{n + 1}"))
+    with pytest.raises(SendLimitReached):
+        world.register(PHONE, from_ip("198.51.100.9"))
+    # When the victim signs in, from an address the sign-ups also used
+    flow_id = world.login(from_ip("198.51.100.1"))
+    # Then the login code is sent: its tier has caps of its own
+    assert world.base.login.verify(flow_id, world.code(), ORIGIN).token
 
 
 # -- Telnyx failing --------------------------------------------------------------------------

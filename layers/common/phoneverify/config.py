@@ -131,10 +131,45 @@ class Settings(BaseModel):
     call_allowed_countries: tuple[str, ...] = tuple(sorted(DEFAULT_CALL_COUNTRIES))
     max_calls_per_phone: Annotated[int, Field(ge=1, le=1_000)] = 3
     call_budget: Annotated[int, Field(ge=1, le=1_000_000)] = 100
+    # Tiers (docs/abuse-controls.md#tiers): each tier's share of SMS_BUDGET (and CALL_BUDGET),
+    # in percent, adding up to 100; the verified tier's last share kept from notices for codes.
+    sms_share_verified_percent: Annotated[int, Field(ge=1, le=98)] = 50
+    sms_share_reset_percent: Annotated[int, Field(ge=1, le=98)] = 10
+    sms_share_unproven_percent: Annotated[int, Field(ge=1, le=98)] = 40
+    notice_reserve_percent: Annotated[int, Field(ge=0, le=50)] = 10
+    # The fraud guard (docs/abuse-controls.md#the-fraud-guard): the prefix is the number
+    # without its last PREFIX_DIGITS_DROPPED digits; a prefix with PREFIX_MIN_CODES codes in a
+    # PREFIX_WINDOW_SECS window and under PREFIX_MIN_CONVERSION_PERCENT entered is held for
+    # PREFIX_HOLD_SECS; a country once COUNTRY_HOLD_MIN_PREFIXES of its prefixes were held in
+    # one window. Operators' lists are read at most every FRAUD_RULES_MAX_AGE_SECS.
+    prefix_digits_dropped: Annotated[int, Field(ge=2, le=6)] = 4
+    prefix_min_codes: Annotated[int, Field(ge=3, le=10_000)] = 8
+    prefix_min_conversion_percent: Annotated[int, Field(ge=1, le=90)] = 20
+    prefix_window_secs: Annotated[int, Field(ge=600, le=86_400)] = 3_600
+    prefix_hold_secs: Annotated[int, Field(ge=600, le=7 * 86_400)] = 6 * 3_600
+    country_hold_min_prefixes: Annotated[int, Field(ge=2, le=10_000)] = 5
+    fraud_rules_max_age_secs: Annotated[int, Field(ge=0, le=600)] = 60
+    # With the proof-of-work gate on, a source past this share of its hourly cap is asked for
+    # a solved challenge before its next code.
+    challenge_risk_percent: Annotated[int, Field(ge=10, le=100)] = 50
     # WhatsApp needs a Verify profile with WhatsApp set up: off until a deploy says so.
     whatsapp_enabled: bool = False
     # After the SMS of a code failed (verify.failed), a resend that names no channel calls.
     sms_fallback_to_call: bool = False
+
+    @model_validator(mode="after")
+    def _shares_add_up(self) -> Self:
+        shares = (
+            self.sms_share_verified_percent,
+            self.sms_share_reset_percent,
+            self.sms_share_unproven_percent,
+        )
+        if sum(shares) != 100:
+            raise ValueError(
+                "SMS_SHARE_VERIFIED_PERCENT, SMS_SHARE_RESET_PERCENT and "
+                f"SMS_SHARE_UNPROVEN_PERCENT must add up to 100, not {sum(shares)}"
+            )
+        return self
 
     @field_validator("telnyx_api_base_url")
     @classmethod

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from phoneverify.adapters.dynamo.audit import DynamoAuditTrail
     from phoneverify.adapters.dynamo.connections import DynamoWatcherRegistry
+    from phoneverify.adapters.dynamo.fraud_guard import DynamoFraudGuard
     from phoneverify.adapters.dynamo.password_throttle import DynamoPasswordThrottle
     from phoneverify.adapters.dynamo.payments import (
         DynamoExemptPayments,
@@ -291,9 +292,18 @@ class Runtime:
     def send_limits(self) -> DynamoSendLimits:
         from phoneverify.adapters.dynamo.send_limits import DynamoSendLimits
         from phoneverify.domain.send_limits import SendCaps
+        from phoneverify.domain.tiers import SendTier
 
         s = self.settings_as(CodeSettings)
+        shares = {
+            SendTier.VERIFIED: s.sms_share_verified_percent,
+            SendTier.RESET: s.sms_share_reset_percent,
+            SendTier.UNPROVEN: s.sms_share_unproven_percent,
+        }
         caps = SendCaps(
+            shares=shares,
+            notice_reserve_percent=s.notice_reserve_percent,
+            challenge_risk_percent=s.challenge_risk_percent,
             per_phone=s.max_sends_per_phone,
             per_ip=s.max_sends_per_ip,
             per_account=s.max_sends_per_account,
@@ -312,6 +322,30 @@ class Runtime:
             self.count_metric,
             users_table=s.users_table,
             failures=self.failure_counter,
+            fraud=self.fraud_guard,
+        )
+
+    @cached_property
+    def fraud_guard(self) -> DynamoFraudGuard:
+        from phoneverify.adapters.dynamo.fraud_guard import DynamoFraudGuard
+        from phoneverify.domain.fraud import FraudPolicy
+
+        s = self.settings_as(CodeSettings)
+        policy = FraudPolicy(
+            digits_dropped=s.prefix_digits_dropped,
+            min_codes=s.prefix_min_codes,
+            min_conversion_percent=s.prefix_min_conversion_percent,
+            window_secs=s.prefix_window_secs,
+            hold_secs=s.prefix_hold_secs,
+            country_min_prefixes=s.country_hold_min_prefixes,
+        )
+        return DynamoFraudGuard(
+            self.dynamodb,
+            s.rate_limits_table,
+            policy,
+            self.clock,
+            rules_max_age_secs=s.fraud_rules_max_age_secs,
+            metric=self.count_metric,
         )
 
     @cached_property
@@ -369,6 +403,7 @@ class Runtime:
             account_tokens=self.users,
             notices=self.notices,
             channels=self.channel_policy,
+            prefixes=self.fraud_guard,
         )
 
     def challenge_policy(
