@@ -74,7 +74,7 @@ NAMES = {
     "#until": "until",
     "#held_at": "held_at",
     "#reason": "reason",
-    "#held": "held",
+    "#held_count": "held",
 }
 
 
@@ -210,8 +210,8 @@ class DynamoFraudGuard:
                 self._client,
                 self._table,
                 {"pk": held_prefixes_key(where.country, window)},
-                "ADD #held :one SET #ttl = :ttl",
-                "attribute_not_exists(#held) OR #held >= :zero",
+                "ADD #held_count :one SET #ttl = :ttl",
+                "attribute_not_exists(#held_count) OR #held_count >= :zero",
                 {
                     ":one": 1,
                     ":zero": 0,
