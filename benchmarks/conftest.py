@@ -16,6 +16,9 @@ import pytest
 
 from benchmarks.report import Report
 
+# DynamoDB Local for the SMS-pumping campaign (benchmarks/test_sms_pumping_campaign.py).
+pytest_plugins = ["tests.plugins.dynamodb_local"]
+
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "docs" / "benchmarks.md"
 
