@@ -130,6 +130,7 @@ class CampaignResult:
     # attacked prefix -> sign-ups asked / codes the emulator sent to its numbers
     asked: Counter[str] = field(default_factory=Counter)
     codes: Counter[str] = field(default_factory=Counter)
+    legit_codes: int = 0  # codes the emulator sent to the legitimate people's numbers
     # attacked prefix -> (status, error code) -> how many
     attacker_answers: dict[str, Counter[tuple[int, str]]] = field(default_factory=dict)
     legit: dict[str, FlowTally] = field(default_factory=lambda: {f: FlowTally() for f in FLOWS})
@@ -229,6 +230,7 @@ class Campaign:
         for prefix in ATTACKED_PREFIXES:
             self.result.attacker_answers[prefix] = Counter()
         self._attack_numbers: dict[str, list[str]] = {p: [] for p in ATTACKED_PREFIXES}
+        self._legit_numbers: set[str] = set()
         self._legit_sources = (f"127.0.2.{n}" for n in itertools.count(1))
         self._tally_lock = threading.Lock()
 
@@ -331,6 +333,8 @@ class Campaign:
         return str(sent[0]["code"])
 
     def _codes_of(self, phone: str) -> int:
+        with self._tally_lock:
+            self._legit_numbers.add(phone)
         return len(self.target.emulator.messages(phone, kind="code"))
 
     def _sign_in(self, api: httpx.Client, account: accounts.Account) -> str:
@@ -389,12 +393,14 @@ class Campaign:
 
     # -- what was sent -----------------------------------------------------------------------
     def _count_codes(self) -> None:
-        """Codes the emulator sent (delivered or not) to the attacker's numbers, per prefix."""
+        """Codes the emulator sent (delivered or not) to the attacker's numbers, per prefix,
+        and to the legitimate people's."""
         for prefix, numbers in self._attack_numbers.items():
-            self.result.codes[prefix] = sum(
-                len(self.target.emulator.messages(n, include_undelivered=True, kind="code"))
-                for n in numbers
-            )
+            self.result.codes[prefix] = sum(self._sent_to(number) for number in numbers)
+        self.result.legit_codes = sum(self._sent_to(number) for number in self._legit_numbers)
+
+    def _sent_to(self, number: str) -> int:
+        return len(self.target.emulator.messages(number, include_undelivered=True, kind="code"))
 
     def _read_holds(self) -> None:
         """Prefixes and countries held (`hold#...` items) in the campaign's RateLimitsTable."""

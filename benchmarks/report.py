@@ -236,7 +236,8 @@ class Report:
         outcome = (
             f"Breakers opened (answers 503 `{BUDGET_EXHAUSTED}`, by the tier the answer names, "
             "else the one the flow's codes count in; *attack* is the attacker's sign-ups): "
-            f"{breakers or 'none'}. Held at the end: "
+            f"{breakers or 'none'}. Codes sent to the legitimate people's numbers: "
+            f"{run.legit_codes}. Held at the end: "
             f"{', '.join(run.held) or 'nothing'}. The campaign took {run.seconds:.0f} s "
             "(not a criterion)."
         )
