@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import platform
 import statistics
+import textwrap
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
+from benchmarks.campaign import (
+    ATTACKED_PREFIXES,
+    BUDGET_EXHAUSTED,
+    TIER_OF_FLOW,
+    CampaignResult,
+)
 
 BARE_BOTO3 = "bare boto3"
 BARE_POWERTOOLS = "bare Powertools + pydantic"
@@ -40,6 +48,7 @@ class Report:
     round_trips_note: str = NOT_MEASURED
     login_verify_ms: list[float] = field(default_factory=list)
     hot_path: dict[str, float] = field(default_factory=dict)
+    campaign: CampaignResult | None = None
 
     def ratio(self, name: str, bare: str) -> float:
         """The least init CPU of each over the same interleaved rounds (`Sample.cpu`)."""
@@ -49,7 +58,9 @@ class Report:
         return self.cold_starts[name].rss / self.cold_starts[bare].rss
 
     def complete(self) -> bool:
-        return bool(self.cold_starts and self.layer_bytes and self.login_verify_ms)
+        return bool(
+            self.cold_starts and self.layer_bytes and self.login_verify_ms and self.campaign
+        )
 
     def render(self) -> str:
         lines = [
@@ -65,6 +76,7 @@ class Report:
             *self._round_trip_lines(),
             *self._local_stack_lines(),
             *self._hot_path_lines(),
+            *self._campaign_lines(),
         ]
         return "\n".join(lines) + "\n"
 
@@ -158,4 +170,87 @@ class Report:
             return [*lines, NOT_MEASURED, ""]
         lines += ["| path | mean ms |", "|---|---:|"]
         lines += [f"| {name} | {ms:.2f} |" for name, ms in self.hot_path.items()]
+        return [*lines, ""]
+
+    def _campaign_lines(self) -> list[str]:
+        lines = ["## SMS-pumping campaign", ""]
+        run = self.campaign
+        if run is None:
+            return [*lines, NOT_MEASURED, ""]
+        plan = run.plan
+        settings = ", ".join(f"{name}={value}" for name, value in run.settings.items())
+        prefixes = " and ".join(ATTACKED_PREFIXES)
+        about = (
+            "Issue 17's attack replayed (benchmarks/campaign.py) through the template's "
+            "functions behind a local gateway, on DynamoDB Local, with a RateLimitsTable of "
+            f"its own: {plan.attackers} source addresses (127.0.1.1-127.0.1.{plan.attackers}, "
+            f"each client bound to its own) ask {plan.rounds} times each for sign-up codes to "
+            f"fresh numbers of {prefixes} ({plan.attack_requests} requests, {plan.workers} at "
+            "a time, solving no proof-of-work challenge), while people at addresses of their "
+            "own (127.0.2.x) sign in with their "
+            "code, pay 250.00 USD with theirs, reset a password and sign up with numbers of "
+            f"other US prefixes: in each of {plan.rounds} rounds {plan.logins} logins, "
+            f"{plan.payments} payment (a login, then the payment), {plan.resets} reset and "
+            f"{plan.sign_ups} sign-up, spread among the attacker's requests, and in the last "
+            f"{plan.sign_ups_in_attacked_prefixes} sign-up to a number of an attacked prefix. "
+            f"Settings: {settings}; every other limit at the template's defaults (not `make "
+            "run`'s raised ones). Codes are what the Telnyx emulator sent."
+        )
+        in_force = "Limits in force: " + ", ".join(
+            f"{name}={value}" for name, value in run.limits.items()
+        )
+        lines += [
+            *textwrap.wrap(about, width=92),
+            "",
+            *textwrap.wrap(in_force + ".", width=92, break_on_hyphens=False),
+            "",
+            "| attacked prefix | sign-ups asked | codes sent | answers |",
+            "|---|---:|---:|---|",
+        ]
+        for prefix in ATTACKED_PREFIXES:
+            answers = ", ".join(
+                f"{status} {code or 'ok'} x{n}"
+                for (status, code), n in sorted(run.attacker_answers[prefix].items())
+            )
+            lines.append(f"| {prefix} | {run.asked[prefix]} | {run.codes[prefix]} | {answers} |")
+        lines += [
+            "",
+            "| legitimate flow | tier | tried | completed | refused | refusals (step: answer) |",
+            "|---|---|---:|---:|---:|---|",
+        ]
+        for flow, tally in run.legit.items():
+            refusals = ", ".join(
+                f"{step}: {status} {code} x{n}"
+                for (step, status, code), n in sorted(tally.refused.items())
+            )
+            lines.append(
+                f"| {flow} | {TIER_OF_FLOW[flow]} | {tally.attempted} | {tally.completed} "
+                f"| {tally.refusals} | {refusals or '-'} |"
+            )
+        opened = sorted({tier for tier, _ in run.breaker})
+        breakers = "; ".join(
+            f"{tier} tier ("
+            + ", ".join(f"{flow} x{n}" for (t, flow), n in sorted(run.breaker.items()) if t == tier)
+            + ")"
+            for tier in opened
+        )
+        outcome = (
+            f"Breakers opened (answers 503 `{BUDGET_EXHAUSTED}`, by the tier the answer names, "
+            "else the one the flow's codes count in; *attack* is the attacker's sign-ups): "
+            f"{breakers or 'none'}. Codes sent to the legitimate people's numbers: "
+            f"{run.legit_codes}. Held at the end: "
+            f"{', '.join(run.held) or 'nothing'}. The campaign took {run.seconds:.0f} s "
+            "(not a criterion)."
+        )
+        lines += [
+            "",
+            *textwrap.wrap(outcome, width=92),
+            "",
+            "| issue 17's criterion | measured | holds |",
+            "|---|---|---|",
+        ]
+        lines += [
+            f"| {name} | {measured} | {'yes' if holds else 'NO'} |"
+            for name, measured, holds in run.criteria()
+        ]
         return [*lines, ""]
