@@ -170,7 +170,8 @@ def test_dynamodb_round_trips_of_a_verified_change(stack: FunctionStack) -> None
     assert as_user(stack, "account_phone_verify", body)[0] == 200
     # Then: the attempt counted (the write answers with the flow: no read before it), the
     # account's wrong codes counted in advance, the flow verified with the phone generation
-    # checked (one transaction), the swap (one transaction), the old number's notice counted
+    # checked (one transaction), the code counted as entered for the new number's prefix (the
+    # fraud guard), the swap (one transaction), the old number's notice counted
     # in its cap and the SMS budget (one transaction), and, as the request ends, one batch of
     # the wrong codes cleared and the audit events (accepted, phone_changed, notice_sent)
     settings = stack.functions["account_phone_verify"].runtime.settings.model_dump()
@@ -180,6 +181,7 @@ def test_dynamodb_round_trips_of_a_verified_change(stack: FunctionStack) -> None
         ("UpdateItem", "VERIFICATIONS_TABLE"),
         ("UpdateItem", "RATE_LIMITS_TABLE"),
         ("TransactWriteItems", "USERS_TABLE,VERIFICATIONS_TABLE"),
+        ("UpdateItem", "RATE_LIMITS_TABLE"),
         ("TransactWriteItems", "USERS_TABLE"),
         ("TransactWriteItems", "RATE_LIMITS_TABLE"),
         ("BatchWriteItem", "AUDIT_TABLE,RATE_LIMITS_TABLE"),

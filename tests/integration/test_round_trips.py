@@ -18,8 +18,11 @@ BUDGET: dict[str, tuple[int, int, int]] = {
     "POST /login/resend": (4, 2, 1),
     "POST /login/verify (wrong code)": (4, 1, 1),
     "POST /login/verify (right code)": (4, 2, 1),
-    "POST /register/start": (3, 2, 1),
-    "POST /register/verify": (4, 2, 1),
+    # Codes to unproven numbers: the fraud guard's rules item, read once per execution
+    # environment and minute (its holds and prefix counter ride in the send's transaction);
+    # an entered code counted for its prefix.
+    "POST /register/start": (4, 2, 1),
+    "POST /register/verify": (5, 2, 1),
     # The user, then the count, the lock's check and the payment in one transaction; the
     # processor (the ledger) and the payment completed.
     "POST /payments/initiate (below threshold)": (4, 0, 0),
@@ -30,9 +33,9 @@ BUDGET: dict[str, tuple[int, int, int]] = {
     # The new number's code (counted on the same terms as a login's), its resend (the phone
     # generation check rides on the send limits' transaction), and the swap with the old
     # number's notice (its budget transaction; Telnyx Messaging is not counted here).
-    "POST /account/phone/start": (6, 2, 1),
-    "POST /account/phone/resend": (4, 2, 1),
-    "POST /account/phone/verify": (6, 2, 1),
+    "POST /account/phone/start": (7, 2, 1),
+    "POST /account/phone/resend": (5, 2, 1),
+    "POST /account/phone/verify": (7, 2, 1),
     "GET /verify/status": (1, 0, 0),
     # The flow by its verification id, then one transaction: the event's claim, the move
     # forward and the check of the flow's live-status watchers (none watch here).

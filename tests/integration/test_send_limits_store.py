@@ -16,6 +16,7 @@ from phoneverify.adapters.dynamo.send_limits import DynamoFailureCounter, Dynamo
 from phoneverify.domain.errors import AccountLocked, SendBudgetExhausted, SendLimitReached
 from phoneverify.domain.models import Channel, RequestOrigin
 from phoneverify.domain.send_limits import METRIC_ADMITTED, METRIC_BUDGET_EXHAUSTED, SendCaps
+from phoneverify.domain.tiers import SendTier
 from phoneverify.http.errors import error_body, error_headers, status_of
 from phoneverify.ports import FailureCounter, SendGuard
 from tests.support.fakes import FakeClock, InMemoryFailureCounter, InMemorySendLimits
@@ -32,9 +33,14 @@ def origin(ip: str = IP) -> RequestOrigin:
     return RequestOrigin(source_ip=ip, user_agent="pytest")
 
 
+# The whole budget to the tier these sends count in: the tiers' split has tests of its own
+# (tests/unit/test_send_limit_rules.py, test_fraud_guard_store.py).
+WHOLE = {SendTier.VERIFIED: 100, SendTier.RESET: 0, SendTier.UNPROVEN: 0}
+
+
 def caps(**values: int) -> SendCaps:
     defaults = {"per_phone": BIG, "per_ip": BIG, "per_account": BIG, "budget": BIG}
-    return SendCaps(**{**defaults, **values}, window_secs=HOUR)
+    return SendCaps(**{**defaults, **values}, window_secs=HOUR, shares=WHOLE)
 
 
 def phone(n: int) -> str:
