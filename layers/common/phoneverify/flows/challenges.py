@@ -173,6 +173,7 @@ class Challenges:
         decoy: bool = False,
         channel: Channel | None = None,
         phone_generation: int | None = None,
+        vouched: bool = False,
     ) -> OpenedChallenge:
         """Send a code to `phone_number` by `channel` (SMS when None) and store the pending
         challenge.
@@ -190,6 +191,9 @@ class Challenges:
         `phone_generation` (User.phone_generation, read with the account): the flow's code is
         accepted only while the account's phone is still that one, so a phone change ends
         every flow sent under the old number without finding them.
+
+        `vouched`: a proof of work was presented and accepted (flows/gate.py): the guard's
+        risk checks may be skipped.
         """
         policy = self.policy
         channel = channel or Channel.SMS

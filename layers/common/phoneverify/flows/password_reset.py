@@ -21,6 +21,7 @@ from phoneverify.domain.models import Channel, NoticeEvent, RequestOrigin, Verif
 from phoneverify.domain.passwords import PasswordHasher, check_password
 from phoneverify.domain.throttling import account_key
 from phoneverify.flows.challenges import Challenges, OpenedChallenge, Resent
+from phoneverify.flows.gate import ProofOfWorkGate
 from phoneverify.ports import AccountNotices, AccountRecovery, PasswordThrottle
 
 logger = logging.getLogger(__name__)
@@ -53,7 +54,10 @@ class PasswordResetFlow:
         clock: Clock,
         decoy_calling_code: int = 1,
         notices: AccountNotices | None = None,
+        gate: ProofOfWorkGate | None = None,
     ) -> None:
+        """`gate`: the proof-of-work gate `start` passes through first (None: off)."""
+        self._gate = gate
         self._users = users
         self._passwords = passwords
         self._challenges = challenges
@@ -63,8 +67,16 @@ class PasswordResetFlow:
         self._notices = notices
 
     def start(
-        self, email: str, origin: RequestOrigin, channel: Channel | None = None
+        self,
+        email: str,
+        origin: RequestOrigin,
+        channel: Channel | None = None,
+        proof: str | None = None,
     ) -> OpenedChallenge:
+        """A code to the account's phone, or a decoy that answers alike. The gate comes
+        first, before anything about the email is looked at: whether a solution is asked for
+        depends on the source alone, never on the account (that would tell it exists)."""
+        vouched = self._gate.vouch(proof, origin) if self._gate is not None else False
         address = parse_email(email)
         key = account_key(address)
         user = self._users.find_by_email(address)
@@ -78,6 +90,7 @@ class PasswordResetFlow:
                     data=data,
                     channel=channel,
                     phone_generation=user.phone_generation,
+                    vouched=vouched,
                 )
             except (AccountPhoneNotAllowed, ChannelNotAllowed):
                 # Refusing here would tell that the account exists (or where its phone is);
@@ -90,6 +103,7 @@ class PasswordResetFlow:
             data=data,
             decoy=True,
             channel=channel,
+            vouched=vouched,
         )
 
     def verify(
