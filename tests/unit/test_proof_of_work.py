@@ -458,7 +458,7 @@ GATE_ENV = {
 def test_the_gates_settings_and_their_defaults() -> None:
     settings = GateSettings.from_env(GATE_ENV)
     assert settings.challenge_mode == "risky"
-    assert (settings.challenge_max_number, settings.challenge_expires_secs) == (100_000, 300)
+    assert (settings.challenge_max_number, settings.challenge_expires_secs) == (50_000, 300)
     assert Settings.from_env(VALID).challenge_mode == "risky"
     with pytest.raises(ConfigurationError, match="ALTCHA_HMAC_KEY_PARAM"):
         GateSettings.from_env({**GATE_ENV, "ALTCHA_HMAC_KEY_PARAM": ""})

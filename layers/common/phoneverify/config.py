@@ -141,8 +141,9 @@ class Settings(BaseModel):
     # function reads the mode; the ones that check solutions read GateSettings too.
     challenge_mode: Literal["off", "always", "risky"] = "risky"
     # The largest number a challenge hides: a browser tries half as many SHA-256 hashes on
-    # average (100,000: about 50,000 hashes, well under a second; docs/abuse-controls.md).
-    challenge_max_number: Annotated[int, Field(ge=1_000, le=100_000_000)] = 100_000
+    # average (50,000: 25,000 hashes, about 0.15 s on a desktop, under a second on a slow
+    # phone; docs/abuse-controls.md#the-proof-of-work-gate).
+    challenge_max_number: Annotated[int, Field(ge=1_000, le=100_000_000)] = 50_000
     # How long an issued challenge may be solved and sent (its salt carries the expiry).
     challenge_expires_secs: Annotated[int, Field(ge=30, le=3_600)] = 300
 
