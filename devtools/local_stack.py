@@ -88,6 +88,8 @@ class _LocalSecrets:
 
     jwt_signing_secret: str = field(default_factory=lambda: secrets.token_urlsafe(48))
     webhook_signing_seed: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    # The proof-of-work gate's HMAC key (docs/abuse-controls.md#the-proof-of-work-gate).
+    altcha_hmac_key: str = field(default_factory=lambda: secrets.token_urlsafe(48))
 
 
 _PROCESS_SECRETS = _LocalSecrets()
@@ -357,6 +359,7 @@ class LocalStack:
             "TelnyxMessagingSenderParameterName": ("String", messaging_sender),
             "JwtSigningSecretParameterName": ("SecureString", _PROCESS_SECRETS.jwt_signing_secret),
             "TelnyxPublicKeyParameterName": ("String", public_key),
+            "AltchaHmacKeyParameterName": ("SecureString", _PROCESS_SECRETS.altcha_hmac_key),
         }
         ssm = self._client("ssm")
         for param, (kind, value) in values.items():
@@ -388,6 +391,7 @@ def _banner(stack: LocalStack) -> str:
         "                 (POST /verify/cancel, GET /verify/status, POST /webhooks/telnyx)",
         "                 (POST /payments/initiate, /payments/confirm, /payments/resend: Bearer)",
         "                 (POST /password/reset/start, /verify, /resend)",
+        "                 (GET /challenge: the proof of work sign-ups and resets may carry)",
         "                 (POST /account/phone/start, /verify, /resend: Bearer)",
         "                 (POST /logout: Bearer)",
     ]

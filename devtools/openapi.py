@@ -81,6 +81,8 @@ TAGS = [
         "Sessions": "End one access token, or all of an account's.",
         "Account phone": "Add or change the account's phone: the password, then a code to the "
         "new number; the old number is told.",
+        "Proof of work": "A challenge to solve before a sign-up or a password reset, where "
+        "the gate asks for one (the `altcha` field).",
         "Webhooks": "What Telnyx sends to the webhook function URL.",
     }.items()
 ]

@@ -176,6 +176,28 @@ async function post(path, body, { auth = false, headers = {} } = {}) {
   return { status: response.status, data };
 }
 
+// The proof-of-work gate (docs/web.md): a sign-up and a password reset carry a solved
+// challenge of GET /challenge as `altcha`, found while the submit button is busy. A challenge
+// that cannot be had or solved sends none: where the server asks for one, it says so
+// (challenge_required or challenge_invalid) and the request is made once more with a fresh one.
+async function proofOfWork() {
+  try {
+    const response = await fetch(API_URL + "/challenge", { cache: "no-store" });
+    if (!response.ok) return {};
+    return { altcha: await window.PhoneVerifyAltcha.solve(await response.json()) };
+  } catch {
+    return {};
+  }
+}
+
+const CHALLENGE_CODES = ["challenge_required", "challenge_invalid"];
+
+async function postWithProof(path, body) {
+  const answer = await post(path, { ...body, ...(await proofOfWork()) });
+  if (answer.status !== 400 || !CHALLENGE_CODES.includes(answer.data.code)) return answer;
+  return post(path, { ...body, ...(await proofOfWork()) });
+}
+
 // One submit at a time per form; a network failure is a message, never a stuck button.
 function onSubmit(form, busyText, failText, handler) {
   form.addEventListener("submit", async (event) => {
@@ -235,7 +257,7 @@ onSubmit(el.signup, "Creating your account…", "Could not create the account.",
     name: values.name.trim(), email: values.email.trim(),
     phone_number: values.phone_number.replace(/[\s().-]/g, ""), password: values.password,
   };
-  const { status, data } = await post("/register/start", body);
+  const { status, data } = await postWithProof("/register/start", body);
   if (status === 200 && data.flow_id) {
     knownPhone = body.phone_number;
     el.signup.querySelector("[name=password]").value = "";
@@ -249,7 +271,9 @@ onSubmit(el.signup, "Creating your account…", "Could not create the account.",
 
 // -- password reset ---------------------------------------------------------------------
 onSubmit(el.reset, "Sending a code…", "Could not send the code.", async () => {
-  const { status, data } = await post("/password/reset/start", { email: el.resetEmail.value.trim() });
+  const { status, data } = await postWithProof("/password/reset/start", {
+    email: el.resetEmail.value.trim(),
+  });
   if (status === 200 && data.flow_id) {
     startCode("reset", data.flow_id, data);
   } else if (status === 429) {

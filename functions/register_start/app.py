@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from phoneverify.config import CodeSettings
-from phoneverify.domain.errors import InvalidPhoneNumber, PhoneNotAllowed, WeakPassword
+from phoneverify.config import GateSettings
+from phoneverify.domain.errors import (
+    ChallengeInvalid,
+    ChallengeRequired,
+    InvalidPhoneNumber,
+    PhoneNotAllowed,
+    WeakPassword,
+)
 from phoneverify.http.app import http_app, lambda_handler_for
 from phoneverify.http.operations import OPENS_A_CHALLENGE, documented
 from phoneverify.http.requests import RegisterStartRequest, request_origin
 from phoneverify.http.responses import RegistrationStartedResponse, registration_started_response
 from phoneverify.runtime import Runtime
 
-runtime = Runtime.from_environment(CodeSettings)
+runtime = Runtime.from_environment(GateSettings)
 app = http_app(runtime.settings.allowed_origin)
 
 
@@ -22,12 +28,20 @@ app = http_app(runtime.settings.allowed_origin)
         InvalidPhoneNumber,
         PhoneNotAllowed,
         WeakPassword,
+        ChallengeRequired,
+        ChallengeInvalid,
         *OPENS_A_CHALLENGE,
     ),
 )
 def register_start(body: RegisterStartRequest) -> RegistrationStartedResponse:
     started = runtime.registration_flow.start(
-        body.name, body.email, body.phone_number, body.password, request_origin(app), body.channel
+        body.name,
+        body.email,
+        body.phone_number,
+        body.password,
+        request_origin(app),
+        body.channel,
+        proof=body.altcha,
     )
     return registration_started_response(started)
 

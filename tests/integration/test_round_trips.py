@@ -23,6 +23,10 @@ BUDGET: dict[str, tuple[int, int, int]] = {
     # an entered code counted for its prefix.
     "POST /register/start": (4, 2, 1),
     "POST /register/verify": (5, 2, 1),
+    # The proof-of-work gate: a challenge is signed with the key from SSM and nothing else;
+    # a sign-up carrying its solution adds the key's read and the solution's one PutItem.
+    "GET /challenge": (0, 1, 0),
+    "POST /register/start (solved challenge)": (5, 3, 1),
     # The user, then the count, the lock's check and the payment in one transaction; the
     # processor (the ledger) and the payment completed.
     "POST /payments/initiate (below threshold)": (4, 0, 0),

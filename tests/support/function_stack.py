@@ -21,6 +21,7 @@ from phoneverify.adapters.dynamo.users import DynamoUserRepository
 from tests.support.lambda_env import api_event, invoke, load_function, template_environment
 
 SIGNING_SECRET = "integration-signing-secret-0123456789abcdefgh"
+ALTCHA_HMAC_KEY = "integration-altcha-hmac-key-0123456789abcdefgh"
 
 
 def template_functions() -> dict[str, tuple[str, str]]:
@@ -125,6 +126,7 @@ def function_stack(
             (env["TELNYX_VERIFY_PROFILE_ID_PARAM"], "String", emulator.config.profile_id),
             (env["TELNYX_MESSAGING_SENDER_PARAM"], "String", emulator.config.messaging_from),
             (env["JWT_SIGNING_SECRET_PARAM"], "SecureString", SIGNING_SECRET),
+            (env["ALTCHA_HMAC_KEY_PARAM"], "SecureString", ALTCHA_HMAC_KEY),
         ]:
             ssm.put_parameter(Name=name, Type=kind, Value=value)
         functions = {

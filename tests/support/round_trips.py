@@ -31,6 +31,7 @@ from phoneverify.domain.models import User
 from phoneverify.domain.passwords import PasswordHasher
 from tests.support.function_stack import FunctionStack, function_stack
 from tests.support.lambda_env import api_event, invoke, offline_aws_environment, url_event
+from tests.support.proofs import solve
 from tests.support.verify_stack import telnyx_event, webhook_function
 
 Tally = Counter[str]  # "dynamodb" / "ssm" / "telnyx" -> calls, "dynamodb.GetItem" -> calls
@@ -147,6 +148,7 @@ FUNCTIONS = [
     "account_phone_start",
     "account_phone_resend",
     "account_phone_verify",
+    "challenge",
 ]
 # Resends at once: the resend is measured, not its cooldown.
 STACK_ENV = {"BCRYPT_COST": "4", "RESEND_COOLDOWN_SECS": "0"}
@@ -230,6 +232,23 @@ def measure_all(run: _Measured) -> dict[str, dict[str, int]]:
             "register_verify", {"flow_id": registration["flow_id"], "code": registration_code}
         ),
         expected=201,
+    )
+
+    # The proof-of-work gate (risky by default): a challenge, then a sign-up that carries its
+    # solution (the key read once, the solution spent by one conditional PutItem).
+    challenge = run.measure(
+        "GET /challenge",
+        lambda: invoke(stack.functions["challenge"], api_event("/challenge", None, method="GET")),
+    )
+    solved_form = {
+        **form,
+        "email": f"ada-{uuid.uuid4().hex[:8]}@example.com",
+        "phone_number": "+14155550188",
+        "altcha": solve(challenge),
+    }
+    run.measure(
+        "POST /register/start (solved challenge)",
+        lambda: run.call("register_start", solved_form),
     )
 
     run.measure(

@@ -18,6 +18,7 @@ from phoneverify.domain.errors import (
 from phoneverify.domain.fraud import FraudRules
 from phoneverify.domain.models import FlowKind, RequestOrigin, VerificationEventType
 from phoneverify.flows.challenges import Challenges
+from phoneverify.flows.gate import GateMode, ProofOfWorkGate
 from phoneverify.http.errors import error_body, status_of
 from tests.support.answers import answer
 from tests.support.builders import RegistrationWorld, registration_policy, registration_world
@@ -222,3 +223,38 @@ def test_with_the_gate_on_a_source_past_half_its_cap_asks_for_a_challenge(
     with pytest.raises(SendLimitReached):
         challenges.open("s-6", number(OTHER, 6), source, gated=True, vouched=True)
     assert sent_to(world, OTHER) == 4
+
+
+class AcceptingCheck:
+    """A HumanCheck whose every solution is right (the adapter has tests of its own)."""
+
+    def issue(self) -> dict[str, object]:
+        return {}
+
+    def verify(self, payload: str) -> None:
+        return None
+
+
+def test_in_risky_mode_a_held_prefix_asks_the_sign_up_for_a_solution_audited(
+    world: RegistrationWorld,
+) -> None:
+    world.flow._gate = ProofOfWorkGate(GateMode.RISKY, AcceptingCheck(), world.events, world.clock)
+    pump(world, PUMPED, 8)
+    # When a sign-up to the held prefix comes without a solution
+    with pytest.raises(ChallengeRequired):
+        register(world, number(PUMPED, 500))
+    # Then it is refused, audited as the gate's own refusals are, and no SMS goes
+    refused = [e for e in world.events.events if e.type is VerificationEventType.CHALLENGE_REFUSED]
+    assert [e.detail["reason"] for e in refused] == ["risky"]
+    assert sent_to(world, PUMPED) == 8
+    # And with a solution the person gets their code
+    started = world.flow.start(
+        "Pat Doe",
+        "pat@example.com",
+        number(PUMPED, 501),
+        "analytical engine notes",
+        fresh_source(),
+        proof="solved",
+    )
+    assert answer(started)["flow_id"]
+    assert sent_to(world, PUMPED) == 9

@@ -224,3 +224,43 @@ def test_api_gateways_own_answers_have_the_functions_error_shape_and_cors(
     assert gateway_body(responses["UNAUTHORIZED"]) == error_body(NotAuthenticated())
     assert gateway_body(responses["THROTTLED"]) == error_body(RetryLater(1))
     assert responses["THROTTLED"]["ResponseParameters"]["Headers"]["Retry-After"] == "'1'"
+
+
+# -- the proof-of-work gate (docs/abuse-controls.md#the-proof-of-work-gate) ------------------
+def test_the_gate_is_risky_by_default_and_only_its_functions_read_its_key(
+    template: dict[str, Any],
+) -> None:
+    # Given the gate's parameters, handed to every function
+    mode = parameter(template, "ChallengeMode")
+    assert (mode["Default"], sorted(mode["AllowedValues"])) == ("risky", ["always", "off", "risky"])
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["CHALLENGE_MODE"] == {"Ref": "ChallengeMode"}
+    assert env["ALTCHA_HMAC_KEY_PARAM"] == {"Ref": "AltchaHmacKeyParameterName"}
+    # Then only GET /challenge and the two starts may read the key from SSM
+    key = "${AltchaHmacKeyParameterName}"
+    readers = {
+        name
+        for name, fn in resources_of(template, "AWS::Serverless::Function").items()
+        if key in json.dumps(fn["Properties"].get("Policies", []))
+    }
+    assert readers == {
+        "ChallengeFunction",
+        "RegisterStartFunction",
+        "PasswordResetStartFunction",
+    }
+    # and GET /challenge reads nothing else and writes nowhere
+    (policy,) = template["Resources"]["ChallengeFunction"]["Properties"]["Policies"]
+    (statement,) = policy["Statement"]
+    assert statement["Action"] == ["ssm:GetParameter"]
+    # and the starts may put only spent solutions (altcha#...) in RateLimitsTable
+    for name in ("RegisterStartFunction", "PasswordResetStartFunction"):
+        (policy,) = template["Resources"][name]["Properties"]["Policies"]
+        puts = [
+            s
+            for s in policy["Statement"]
+            if s["Resource"] == {"Fn::GetAtt": ["RateLimitsTable", "Arn"]}
+            and "dynamodb:PutItem" in s["Action"]
+        ]
+        assert [s["Condition"] for s in puts] == [
+            {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["altcha#*"]}}
+        ], name

@@ -5,15 +5,15 @@ message naming it. Tunables (timeouts, caps) have documented defaults (docs/conf
 
 `Settings` is what every function needs; a function that needs more reads one of the types
 below it (`CodeSettings`, `TokenSettings`, `LogoutSettings`, `PaymentRecordSettings`,
-`PaymentSettings`, `CancelSettings`, `StatusSettings`, `LiveStatusSettings`, `WebhookSettings`),
-whose extra fields are required: `Runtime.from_environment(<type>)` validates them once, at
-cold start.
+`PaymentSettings`, `CancelSettings`, `StatusSettings`, `LiveStatusSettings`, `WebhookSettings`,
+`GateSettings`), whose extra fields are required: `Runtime.from_environment(<type>)`
+validates them once, at cold start.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -157,6 +157,17 @@ class Settings(BaseModel):
     # After the SMS of a code failed (verify.failed), a resend that names no channel calls.
     sms_fallback_to_call: bool = False
 
+    # -- the proof-of-work gate (docs/abuse-controls.md#the-proof-of-work-gate) -------------
+    # off | always | risky (a solved challenge only while the source looks risky). Every
+    # function reads the mode; the ones that check solutions read GateSettings too.
+    challenge_mode: Literal["off", "always", "risky"] = "risky"
+    # The largest number a challenge hides: a browser tries half as many SHA-256 hashes on
+    # average (50,000: 25,000 hashes, about 0.15 s on a desktop, under a second on a slow
+    # phone; docs/abuse-controls.md#the-proof-of-work-gate).
+    challenge_max_number: Annotated[int, Field(ge=1_000, le=100_000_000)] = 50_000
+    # How long an issued challenge may be solved and sent (its salt carries the expiry).
+    challenge_expires_secs: Annotated[int, Field(ge=30, le=3_600)] = 300
+
     @model_validator(mode="after")
     def _shares_add_up(self) -> Self:
         shares = (
@@ -260,6 +271,14 @@ class CodeSettings(Settings):
                 "phonenumbers knows"
             )
         return self
+
+
+class GateSettings(CodeSettings):
+    """Functions that issue or check proofs of work (GET /challenge, the sign-up and the
+    password reset starts): the SSM SecureString holding the challenges' HMAC key. Solutions
+    are spent in RATE_LIMITS_TABLE (CodeSettings)."""
+
+    altcha_hmac_key_param: SsmName
 
 
 class TokenSettings(Settings):

@@ -588,3 +588,19 @@ class TokenRevocations(Protocol):
     def is_active(self, claims: TokenClaims) -> bool:
         """`refusal(claims) is None`."""
         ...
+
+
+# -- the proof-of-work gate (docs/abuse-controls.md#the-proof-of-work-gate) -------------------
+class HumanCheck(Protocol):
+    """A check a client passes before a code goes to a number nobody has proven: a proof of
+    work (ALTCHA) today; Turnstile or hCaptcha can stand behind the same two calls."""
+
+    def issue(self) -> dict[str, Any]:
+        """A fresh challenge: the JSON the client solves (GET /challenge answers it)."""
+        ...
+
+    def verify(self, payload: str) -> None:
+        """Accept the client's solution `payload` once. Raises ChallengeInvalid when it is
+        malformed, wrong, expired or already used; StorageUnavailable when whether it was used
+        cannot be recorded."""
+        ...

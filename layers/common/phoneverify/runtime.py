@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from phoneverify.config import (
     CodeSettings,
     ConfigurationError,
+    GateSettings,
     LiveStatusSettings,
     PaymentRecordSettings,
     PaymentSettings,
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
     from phoneverify.flows.any_flow import AnyFlow
     from phoneverify.flows.challenges import ChallengePolicy, Challenges
     from phoneverify.flows.delivery_reports import WebhookReceiver
+    from phoneverify.flows.gate import ProofOfWorkGate
     from phoneverify.flows.live_status import LiveStatus
     from phoneverify.flows.login import LoginFlow
     from phoneverify.flows.password_reset import PasswordResetFlow
@@ -64,7 +66,7 @@ if TYPE_CHECKING:
     from phoneverify.flows.phone_change import PhoneChangeFlow
     from phoneverify.flows.registration import RegistrationFlow
     from phoneverify.flows.sessions import Sessions
-    from phoneverify.ports import AccountNotices, VerificationEvents
+    from phoneverify.ports import AccountNotices, HumanCheck, VerificationEvents
 else:
     DynamoDBClient = Any
 
@@ -425,6 +427,36 @@ class Runtime:
             too_many_attempts_message=too_many_attempts,
         )
 
+    # -- the proof-of-work gate (docs/abuse-controls.md#the-proof-of-work-gate): the functions
+    # with GateSettings (GET /challenge, /register/start, /password/reset/start) ------------
+    @cached_property
+    def human_check(self) -> HumanCheck:
+        from phoneverify.adapters.dynamo.spent_proofs import DynamoSpentProofs
+        from phoneverify.adapters.proof_of_work import AltchaHumanCheck
+
+        s = self.settings_as(GateSettings)
+        key_param = s.altcha_hmac_key_param
+        return AltchaHumanCheck(
+            lambda: self.secrets.get(key_param),
+            DynamoSpentProofs(self.dynamodb, s.rate_limits_table),
+            self.clock,
+            max_number=s.challenge_max_number,
+            expires_secs=s.challenge_expires_secs,
+        )
+
+    @cached_property
+    def pow_gate(self) -> ProofOfWorkGate:
+        from phoneverify.flows.gate import GateMode, ProofOfWorkGate
+
+        return ProofOfWorkGate(
+            GateMode(self.settings.challenge_mode), self.human_check, self.events, self.clock
+        )
+
+    def _gate_of_starts(self) -> ProofOfWorkGate | None:
+        """The gate a flow's `start` passes through: only the functions that start one
+        (GateSettings) build it; the same flow's verify and resend never call `start`."""
+        return self.pow_gate if isinstance(self.settings, GateSettings) else None
+
     @cached_property
     def login_flow(self) -> LoginFlow:
         from phoneverify.domain.models import FlowKind
@@ -471,6 +503,7 @@ class Runtime:
             clock=self.clock,
             decoy_calling_code=phonenumbers.country_code_for_region(s.default_phone_region),
             notices=self.notices,
+            gate=self._gate_of_starts(),
         )
 
     @cached_property
@@ -615,6 +648,7 @@ class Runtime:
             clock=self.clock,
             default_phone_region=s.default_phone_region,
             phone_policy=self.phone_policy,
+            gate=self._gate_of_starts(),
         )
 
     # -- payments: only the payment functions set PAYMENTS_TABLE and friends ----------------

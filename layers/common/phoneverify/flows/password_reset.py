@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from phoneverify.domain.clock import Clock
@@ -21,6 +22,7 @@ from phoneverify.domain.models import Channel, NoticeEvent, RequestOrigin, Verif
 from phoneverify.domain.passwords import PasswordHasher, check_password
 from phoneverify.domain.throttling import account_key
 from phoneverify.flows.challenges import Challenges, OpenedChallenge, Resent
+from phoneverify.flows.gate import ProofOfWorkGate
 from phoneverify.ports import AccountNotices, AccountRecovery, PasswordThrottle
 
 logger = logging.getLogger(__name__)
@@ -53,7 +55,10 @@ class PasswordResetFlow:
         clock: Clock,
         decoy_calling_code: int = 1,
         notices: AccountNotices | None = None,
+        gate: ProofOfWorkGate | None = None,
     ) -> None:
+        """`gate`: the proof-of-work gate `start` passes through first (None: off)."""
+        self._gate = gate
         self._users = users
         self._passwords = passwords
         self._challenges = challenges
@@ -63,7 +68,32 @@ class PasswordResetFlow:
         self._notices = notices
 
     def start(
-        self, email: str, origin: RequestOrigin, channel: Channel | None = None
+        self,
+        email: str,
+        origin: RequestOrigin,
+        channel: Channel | None = None,
+        proof: str | None = None,
+    ) -> OpenedChallenge:
+        """A code to the account's phone, or a decoy that answers alike. The gate comes
+        first, before anything about the email is looked at: whether a solution is asked for
+        depends on the source alone, never on the account (that would tell it exists)."""
+        gate = self._gate
+        vouched = gate.vouch(proof, origin) if gate is not None else False
+        # Where the source is at risk (its reset tier's count: the same for a real flow and
+        # a decoy) the send guard asks for a solution: audited as the gate's own refusals.
+        with gate.asking(origin) if gate is not None else nullcontext():
+            return self._open(
+                email, origin, channel, gated=gate is not None and gate.on, vouched=vouched
+            )
+
+    def _open(
+        self,
+        email: str,
+        origin: RequestOrigin,
+        channel: Channel | None,
+        *,
+        gated: bool,
+        vouched: bool,
     ) -> OpenedChallenge:
         address = parse_email(email)
         key = account_key(address)
@@ -78,6 +108,8 @@ class PasswordResetFlow:
                     data=data,
                     channel=channel,
                     phone_generation=user.phone_generation,
+                    gated=gated,
+                    vouched=vouched,
                 )
             except (AccountPhoneNotAllowed, ChannelNotAllowed):
                 # Refusing here would tell that the account exists (or where its phone is);
@@ -90,6 +122,8 @@ class PasswordResetFlow:
             data=data,
             decoy=True,
             channel=channel,
+            gated=gated,
+            vouched=vouched,
         )
 
     def verify(

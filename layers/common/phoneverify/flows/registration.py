@@ -13,6 +13,7 @@ account.
 from __future__ import annotations
 
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from phoneverify.domain.clock import Clock
@@ -23,6 +24,7 @@ from phoneverify.domain.passwords import PasswordHasher, check_password
 from phoneverify.domain.phones import DEFAULT_PHONE_POLICY, PhonePolicy, normalise_phone
 from phoneverify.domain.tokens import AccessToken, AccessTokenIssuer
 from phoneverify.flows.challenges import Challenges, OpenedChallenge, Resent
+from phoneverify.flows.gate import ProofOfWorkGate
 from phoneverify.ports import UserRegistry
 
 RESTART_HINT = "Start registration again."
@@ -65,8 +67,11 @@ class RegistrationFlow:
         clock: Clock,
         default_phone_region: str = "US",
         phone_policy: PhonePolicy = DEFAULT_PHONE_POLICY,
+        gate: ProofOfWorkGate | None = None,
     ) -> None:
-        """`phone_policy` is the one the challenges send under (the runtime passes the same)."""
+        """`phone_policy` is the one the challenges send under (the runtime passes the same);
+        `gate` the proof-of-work gate `start` passes through (None: off)."""
+        self._gate = gate
         self._users = users
         self._phone_policy = phone_policy
         self._passwords = passwords
@@ -83,6 +88,7 @@ class RegistrationFlow:
         password: str | None,
         origin: RequestOrigin,
         channel: Channel | None = None,
+        proof: str | None = None,
     ) -> RegistrationStarted:
         """Validate the form, then send a code: the same answer, work and send limits
         whether the email or the phone already has an account or not.
@@ -90,8 +96,14 @@ class RegistrationFlow:
         Nothing is looked up here on purpose (a lookup would answer faster or differently for
         taken ones); the account transaction in `verify` enforces one account per email and
         per phone, and says which was taken once the phone is proven.
+
+        `proof`: a solved proof-of-work challenge (the `altcha` field), checked by the gate
+        after the form (a typo costs no solution) and before the password is hashed (a
+        request the gate refuses costs no bcrypt).
         """
         applicant = self.validate(name, email, phone_number, password)
+        gate = self._gate
+        vouched = gate.vouch(proof, origin) if gate is not None else False
 
         def pending() -> dict[str, str]:
             # Hashed once the send is admitted: a sign-up the limits or the fraud guard
@@ -104,9 +116,17 @@ class RegistrationFlow:
 
         # The pending id becomes the user id, so a registration's events name its account.
         subject = str(uuid.uuid4())
-        challenge = self._challenges.open(
-            subject, applicant.phone_number, origin, data=pending, channel=channel
-        )
+        # A source at risk or a held prefix asks for a solution where the gate is on.
+        with gate.asking(origin) if gate is not None else nullcontext():
+            challenge = self._challenges.open(
+                subject,
+                applicant.phone_number,
+                origin,
+                data=pending,
+                channel=channel,
+                gated=gate is not None and gate.on,
+                vouched=vouched,
+            )
         return RegistrationStarted(challenge)
 
     def verify(self, flow_id: str, code: str, origin: RequestOrigin) -> Registered:

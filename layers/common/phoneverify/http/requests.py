@@ -47,6 +47,20 @@ ChannelField = Annotated[
 ]
 
 
+# A solved proof-of-work challenge from GET /challenge, as ALTCHA sends it: base64 of its JSON
+# ({algorithm, challenge, number, salt, signature}); docs/api.md. Absent: none was solved.
+AltchaField = Annotated[
+    str | None,
+    Field(
+        min_length=1,
+        max_length=1024,
+        pattern=r"^[A-Za-z0-9+/]+={0,2}$",
+        description="The solved challenge of GET /challenge (base64 JSON), where the "
+        "proof-of-work gate asks for one: challenge_required / challenge_invalid otherwise.",
+    ),
+]
+
+
 class RequestModel(BaseModel):
     # defer_build: a handler builds the validators of its own bodies only.
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
@@ -74,7 +88,8 @@ class LoginRequest(RequestModel):
 
 def _all_strings_required(schema: dict[str, JsonValue]) -> None:
     """The document of RegisterStartRequest: four required strings (null or missing is a 400
-    naming the field, as the model's validation lets the flow say it); `channel` optional."""
+    naming the field, as the model's validation lets the flow say it); `channel` and
+    `altcha` optional."""
     properties = schema["properties"]
     assert isinstance(properties, dict)
     required = ["name", "email", "phone_number", "password"]
@@ -108,6 +123,7 @@ class RegisterStartRequest(RequestModel):
     phone_number: Annotated[str | None, Field(max_length=64)] = None
     password: Annotated[str | None, Field(max_length=1024)] = None
     channel: ChannelField = None
+    altcha: AltchaField = None
 
 
 class PhoneChangeStartRequest(RequestModel):
@@ -124,6 +140,7 @@ class PasswordResetStartRequest(RequestModel):
 
     email: Annotated[str, Field(min_length=3, max_length=320)]
     channel: ChannelField = None
+    altcha: AltchaField = None
 
 
 class PasswordResetVerifyRequest(RequestModel):

@@ -266,3 +266,20 @@ def _challenge_fields(challenge: OpenedChallenge) -> dict[str, Any]:
         "channel": challenge.channel,
         "channels": list(challenge.channels),
     }
+
+
+# -- the proof-of-work gate (GET /challenge) ---------------------------------------------------
+class AltchaChallengeResponse(ResponseModel):
+    """An ALTCHA challenge (docs/api.md#the-proof-of-work-gate): find the `number` from 0 to
+    `maxnumber` whose SHA-256 of `salt` + number (in decimal) is `challenge` (hex), then send
+    base64 of the JSON {algorithm, challenge, number, salt, signature} as `altcha`."""
+
+    algorithm: Literal["SHA-256"] = Field(description="The hash: SHA-256.")
+    challenge: str = Field(description="Hex SHA-256 of salt + the hidden number.")
+    maxnumber: int = Field(description="The hidden number is at most this.")
+    salt: str = Field(description="Hashed before the number; carries the expiry, signed.")
+    signature: str = Field(description="The server's HMAC of the challenge: send it back.")
+
+
+def altcha_challenge_response(challenge: dict[str, Any]) -> AltchaChallengeResponse:
+    return AltchaChallengeResponse.model_validate(challenge)
