@@ -1,11 +1,12 @@
 """`python -m ops [--stack NAME | --local] <command>` (`make admin ARGS="..."`).
 
-    rules show                                the rules item, as JSON
+    rules show                                the rules item, as JSON on one line
     prefix allow|deny|unlist <prefix>         e.g. prefix deny +1415556
     country allow|deny|unlist <CC>            e.g. country allow JM
     holds list                                every hold: what, until when, why
     hold release prefix|country <value>       end a hold now
     hold place prefix|country <value> --hours N
+    audit [--limit N]                         the newest operator changes (default 10)
 
 Exit status: 0 done (or nothing to do: every command is idempotent), 1 the target or AWS
 refused or could not be reached, 2 the command line was wrong (one line naming what).
@@ -25,7 +26,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
 from ops.fraud_rules import Change, FraudAdmin, iso
-from ops.inputs import BadInput, Scope, parse_hours, parse_target
+from ops.inputs import BadInput, Scope, parse_hours, parse_limit, parse_target
 from ops.targets import (
     Target,
     TargetError,
@@ -37,6 +38,7 @@ from phoneverify.domain.errors import StorageUnavailable
 
 PROG = "python -m ops"
 RULES_MAX_AGE_SECS = 60  # FRAUD_RULES_MAX_AGE_SECS' default: how long functions cache the rules
+DETAIL_ORDER = ("change", "list", "scope", "target", "value", "until", "reason", "by")
 DONE = {Change.ALLOW: "allowed", Change.DENY: "denied", Change.UNLIST: "in neither list"}
 
 
@@ -97,6 +99,10 @@ def parser() -> argparse.ArgumentParser:
         one.add_argument("value", metavar="PREFIX|CC")
         if action == "place":
             one.add_argument("--hours", required=True, metavar="N", help="1 to 720")
+    audit = commands.add_parser(
+        "audit", parents=[where], help="the newest operator changes, newest first"
+    )
+    audit.add_argument("--limit", default="10", metavar="N", help="1 to 1000 (default 10)")
     return top
 
 
@@ -168,9 +174,7 @@ Run = Callable[[FraudAdmin, Target, TextIO], None]
 def command(args: argparse.Namespace) -> Run:
     """The parsed command as a function of the admin, its values checked (BadInput)."""
     if args.command == "rules":
-        return lambda admin, _target, out: print(
-            json.dumps(admin.rules().as_json(), indent=2), file=out
-        )
+        return lambda admin, _target, out: print(json.dumps(admin.rules().as_json()), file=out)
     if args.command in {scope.value for scope in Scope}:
         scope, change = Scope(args.command), Change(args.action)
         value = parse_target(scope, args.value)
@@ -190,6 +194,9 @@ def command(args: argparse.Namespace) -> Run:
         return change_list
     if args.command == "holds":
         return list_holds
+    if args.command == "audit":
+        limit = parse_limit(args.limit)
+        return lambda admin, _target, out: print_audit(admin, limit, out)
     scope = Scope(args.scope)
     value = parse_target(scope, args.value)
     if args.action == "release":
@@ -235,3 +242,15 @@ def list_holds(admin: FraudAdmin, _target: Target, out: TextIO) -> None:
             f"reason {hold.reason or '-'}",
             file=out,
         )
+
+
+def print_audit(admin: FraudAdmin, limit: int, out: TextIO) -> None:
+    records = admin.audit(limit)
+    if not records:
+        print("no operator changes", file=out)
+    for record in records:
+        detail = record.get("detail") or {}
+        order = {key: n for n, key in enumerate(DETAIL_ORDER)}
+        keys = sorted(detail, key=lambda key: (order.get(key, len(order)), key))
+        what = " ".join(f"{key}={detail[key]}" for key in keys)
+        print(f"{record.get('at', '?')} {record.get('event', '?')} {what}", file=out)

@@ -24,7 +24,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from ops.inputs import Scope
-from phoneverify.adapters.dynamo.audit import audit_values
+from phoneverify.adapters.dynamo.audit import DynamoAuditTrail, audit_values
 from phoneverify.adapters.dynamo.toolkit import (
     REASON_CONDITION_FAILED,
     conflicts_after_cancellation,
@@ -318,6 +318,12 @@ class FraudAdmin:
             return Placed(True, hold)
         existing = _hold_of(found[0] or {})
         return Placed(False, existing or hold)
+
+    # -- the trail ------------------------------------------------------------------------
+    def audit(self, limit: int) -> list[dict[str, Any]]:
+        """The newest `limit` operator changes, newest first (their audit records)."""
+        trail = DynamoAuditTrail(self._client, self._tables.audit, self._retention)
+        return trail.events_for(OPERATOR_SUBJECT, limit)
 
     # -- one change and its audit record --------------------------------------------------
     def _write(

@@ -17,6 +17,7 @@ from phoneverify.domain.regions import KNOWN_REGIONS
 _PREFIX = re.compile(r"\+([0-9]{1,14})")
 _COUNTRY = re.compile(r"[A-Za-z]{2}")
 MAX_HOLD_HOURS = 24 * 30  # a month; longer is a deny rule's job
+MAX_AUDIT_RECORDS = 1_000
 
 
 class BadInput(ValueError):
@@ -66,4 +67,12 @@ def parse_hours(text: str) -> int:
     raw = text.strip()
     if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_HOLD_HOURS:
         raise BadInput(f"not a number of hours: {text!r} (expected 1 to {MAX_HOLD_HOURS})")
+    return int(raw)
+
+
+def parse_limit(text: str) -> int:
+    """How many audit records to show: 1 to MAX_AUDIT_RECORDS."""
+    raw = text.strip()
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_AUDIT_RECORDS:
+        raise BadInput(f"not a number of records: {text!r} (expected 1 to {MAX_AUDIT_RECORDS})")
     return int(raw)

@@ -295,3 +295,18 @@ def test_the_command_places_lists_and_releases_holds(moto_store: Store) -> None:
         "no hold on country JM: nothing to release\n"
     )
     assert run(moto_store, "holds", "list")[1] == "no holds\n"
+
+
+def test_the_command_shows_the_operators_changes_newest_first(moto_store: Store) -> None:
+    assert run(moto_store, "audit")[1] == "no operator changes\n"
+    run(moto_store, "prefix", "deny", "+1415556")
+    run(moto_store, "prefix", "deny", "+1415556")  # nothing changed: not a record
+    run(moto_store, "hold", "place", "prefix", "+1415556", "--hours", "1")
+    status, out, _ = run(moto_store, "audit", "--limit", "5")
+    assert status == 0
+    newest, oldest = out.splitlines()
+    assert " hold_placed change=place list=holds scope=prefix target=+1415556 " in newest
+    assert newest.endswith(f" reason=operator by={OPERATOR}")
+    assert oldest.endswith(
+        f" fraud_rules_changed change=deny list=prefixes value=+1415556 by={OPERATOR}"
+    )
