@@ -16,7 +16,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install run test test-unit test-integration test-e2e lint typecheck validate build bench clean
+.PHONY: help install run admin test test-unit test-integration test-e2e lint typecheck validate build bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -45,6 +45,11 @@ install: $(STAMP)  ## create .venv and install everything the project and its te
 run: $(RUN_STAMP)  ## serve the API, the web page and the Telnyx emulator on 127.0.0.1 (no AWS, no Docker)
 	@$(PY) -m devtools.local_stack
 
+# The operators' command (docs/abuse-controls.md#operators-rules-and-holds): fraud rules and
+# holds, e.g. make admin ARGS="--local prefix deny +1415556" while `make run` is up.
+admin: $(RUN_STAMP)  ## fraud rules and holds without a deploy: make admin ARGS="--local rules show"
+	@$(PY) -m ops $(ARGS)
+
 test: $(STAMP)  ## everything: lint, types, template checks, unit, integration, end-to-end
 	scripts/ensure-system-deps
 	npm ci --no-audit --no-fund --loglevel=error  # axe-core, pinned, for the page's accessibility tests
@@ -59,7 +64,7 @@ lint: $(STAMP)  ## ruff
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-typecheck: $(STAMP)  ## mypy --strict over the layer, functions and dev tools
+typecheck: $(STAMP)  ## mypy --strict over the layer, functions, dev tools and the operators' command
 	$(VENV)/bin/mypy
 
 validate: $(STAMP)  ## sam validate --lint (offline)

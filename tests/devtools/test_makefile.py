@@ -79,3 +79,22 @@ def test_a_change_to_pyproject_installs_again(venv: Path) -> None:
     # When make run is planned
     # Then it installs again
     assert "--group local" in planned("run", venv)
+
+
+def test_make_admin_needs_only_what_make_run_installs(venv: Path) -> None:
+    # Given nothing installed, make admin installs the local group only
+    first = planned("admin", venv)
+    assert "--group local" in first
+    assert "--group dev" not in first
+    # And once make run has installed it, make admin runs the operators' command with ARGS
+    installed(venv, ".installed-run")
+    result = subprocess.run(
+        ["make", "-n", "--no-print-directory", "admin", f"VENV={venv}", "ARGS=--local rules show"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert "pip install" not in result.stdout
+    assert f"{venv}/bin/python -m ops --local rules show" in result.stdout

@@ -145,9 +145,13 @@ def test_every_public_function_url_has_reserved_concurrency(template: dict[str, 
     }
     assert "TelnyxWebhookFunction" in public
     for name, props in public.items():
-        assert props.get("ReservedConcurrentExecutions") == {"Ref": "WebhookReservedConcurrency"}, (
-            name
-        )
+        assert props.get("ReservedConcurrentExecutions") == {
+            "Fn::If": [
+                "ReservesWebhookConcurrency",
+                {"Ref": "WebhookReservedConcurrency"},
+                {"Ref": "AWS::NoValue"},
+            ]
+        }, name
     assert parameter(template, "WebhookReservedConcurrency")["Default"] == 10
 
 

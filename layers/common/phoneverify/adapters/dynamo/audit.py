@@ -26,6 +26,25 @@ else:
 logger = Logger(child=True)
 
 
+def audit_values(event: VerificationEvent, retention_secs: int) -> dict[str, Any]:
+    """The AuditTable item of `event` as plain values (None: an attribute left out): the one
+    item shape, for this trail and for writers that put it in a transaction of their own (the
+    operators' command, ops/)."""
+    at = datetime.fromtimestamp(event.at, UTC)
+    return {
+        "subject": event.subject,
+        "sk": f"{at.isoformat(timespec='microseconds')}#{uuid.uuid4().hex[:12]}",
+        "event": event.type.value,
+        "flow": event.kind.value,
+        "masked_phone": event.masked_phone,
+        "source_ip": event.origin.source_ip,
+        "user_agent": event.origin.user_agent or "-",
+        "at": at.isoformat(),
+        "ttl": math.ceil(event.at + retention_secs),
+        "detail": {k: str(v) for k, v in event.detail.items()} if event.detail else None,
+    }
+
+
 class DynamoAuditTrail:
     def __init__(self, client: DynamoDBClient, table: str, retention_secs: int) -> None:
         self._client = client
@@ -33,19 +52,7 @@ class DynamoAuditTrail:
         self._retention = retention_secs
 
     def record(self, event: VerificationEvent) -> None:
-        at = datetime.fromtimestamp(event.at, UTC)
-        values = {
-            "subject": event.subject,
-            "sk": f"{at.isoformat(timespec='microseconds')}#{uuid.uuid4().hex[:12]}",
-            "event": event.type.value,
-            "flow": event.kind.value,
-            "masked_phone": event.masked_phone,
-            "source_ip": event.origin.source_ip,
-            "user_agent": event.origin.user_agent or "-",
-            "at": at.isoformat(),
-            "ttl": math.ceil(event.at + self._retention),
-            "detail": {k: str(v) for k, v in event.detail.items()} if event.detail else None,
-        }
+        values = audit_values(event, self._retention)
 
         def failed() -> None:
             # The verification itself has happened; losing the request over its audit record

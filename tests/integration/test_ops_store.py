@@ -1,0 +1,312 @@
+"""The operators' command against real tables (moto, and DynamoDB Local for the races): the
+rules item's sets and the hold items it writes, as the functions read them, and one audit
+record per change naming who made it."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from ops.cli import main
+from ops.fraud_rules import RULES_KEY, Change, FraudAdmin, Tables
+from ops.inputs import Scope
+from ops.targets import Target
+from phoneverify.adapters.dynamo.audit import DynamoAuditTrail
+from phoneverify.adapters.dynamo.toolkit import from_item, to_item
+from tests.support.fakes import FakeClock
+from tests.support.tables import fresh_table
+
+OPERATOR = "arn:aws:sts::123456789012:assumed-role/FraudOperator/alice"
+HOUR = 3_600
+
+
+@dataclass
+class Store:
+    client: Any
+    tables: Tables
+    clock: FakeClock
+
+    def admin(self, by: str = OPERATOR) -> FraudAdmin:
+        return FraudAdmin(self.client, self.tables, by=by, clock=self.clock)
+
+    def item(self, key: str) -> dict[str, Any] | None:
+        found = self.client.get_item(
+            TableName=self.tables.rate_limits, Key=to_item({"pk": key}), ConsistentRead=True
+        ).get("Item")
+        return None if found is None else from_item(found)
+
+    def put(self, values: dict[str, Any]) -> None:
+        self.client.put_item(TableName=self.tables.rate_limits, Item=to_item(values))
+
+    def audit(self) -> list[dict[str, Any]]:
+        """The operator's audit records, oldest first."""
+        trail = DynamoAuditTrail(self.client, self.tables.audit, retention_secs=0)
+        return list(reversed(trail.events_for("operator")))
+
+
+def store_of(client: Any) -> Store:
+    tables = Tables(fresh_table(client, "RateLimitsTable"), fresh_table(client, "AuditTable"))
+    return Store(client, tables, FakeClock())
+
+
+@pytest.fixture(params=["moto", "dynamodb-local"])
+def store(request: pytest.FixtureRequest) -> Iterator[Store]:
+    if request.param == "moto":
+        with mock_aws():
+            yield store_of(boto3.client("dynamodb", region_name="us-east-1"))
+    else:
+        endpoint = request.getfixturevalue("dynamodb_local_endpoint")
+        yield store_of(boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1"))
+
+
+@pytest.fixture
+def real_engine(dynamodb_local_endpoint: str) -> Store:
+    return store_of(
+        boto3.client("dynamodb", endpoint_url=dynamodb_local_endpoint, region_name="us-east-1")
+    )
+
+
+@pytest.fixture
+def moto_store() -> Iterator[Store]:
+    with mock_aws():
+        yield store_of(boto3.client("dynamodb", region_name="us-east-1"))
+
+
+# -- the lists ------------------------------------------------------------------------------
+def test_allow_then_deny_moves_a_prefix_and_each_change_is_audited(store: Store) -> None:
+    admin = store.admin()
+    # When a prefix is allowed, then denied
+    assert admin.change(Scope.PREFIX, Change.ALLOW, "+1415556")
+    assert admin.rules().allow_prefixes == {"+1415556"}
+    store.clock.advance(1)
+    assert admin.change(Scope.PREFIX, Change.DENY, "+1415556")
+    # Then it is in the deny list only: the sets the functions read
+    item = store.item(RULES_KEY)
+    assert item is not None
+    assert item["deny_prefixes"] == {"+1415556"}
+    assert "allow_prefixes" not in item  # DynamoDB drops an emptied set
+    assert item["version"] == 2
+    assert item["updated_by"] == OPERATOR
+    # And each change is one audit record saying what, which value and who
+    records = store.audit()
+    assert [r["event"] for r in records] == ["fraud_rules_changed", "fraud_rules_changed"]
+    assert [r["detail"] for r in records] == [
+        {"change": "allow", "list": "prefixes", "value": "+1415556", "by": OPERATOR},
+        {"change": "deny", "list": "prefixes", "value": "+1415556", "by": OPERATOR},
+    ]
+    assert {(r["subject"], r["flow"]) for r in records} == {("operator", "fraud_guard")}
+
+
+def test_deny_then_allow_moves_a_country_back(store: Store) -> None:
+    admin = store.admin()
+    admin.change(Scope.COUNTRY, Change.DENY, "JM")
+    admin.change(Scope.COUNTRY, Change.ALLOW, "JM")
+    rules = admin.rules()
+    assert (rules.allow_countries, rules.deny_countries) == ({"JM"}, frozenset())
+    # other scopes' lists are untouched
+    assert (rules.allow_prefixes, rules.deny_prefixes) == (frozenset(), frozenset())
+
+
+def test_unlist_clears_a_value_from_both_lists_and_leaves_the_others(store: Store) -> None:
+    admin = store.admin()
+    admin.change(Scope.PREFIX, Change.DENY, "+1415556")
+    admin.change(Scope.PREFIX, Change.DENY, "+44700900")
+    # Given a value in both lists (written by hand, as an older tool might have)
+    store.client.update_item(
+        TableName=store.tables.rate_limits,
+        Key=to_item({"pk": RULES_KEY}),
+        UpdateExpression="ADD allow_prefixes :v",
+        ExpressionAttributeValues=to_item({":v": {"+1415556"}}),
+    )
+    # When it is unlisted
+    store.clock.advance(1)
+    assert admin.change(Scope.PREFIX, Change.UNLIST, "+1415556")
+    # Then it is in neither, and the other value stays denied
+    rules = admin.rules()
+    assert rules.allow_prefixes == frozenset()
+    assert rules.deny_prefixes == {"+44700900"}
+    assert store.audit()[-1]["detail"]["change"] == "unlist"
+
+
+def test_a_change_that_changes_nothing_writes_nothing_and_records_nothing(store: Store) -> None:
+    admin = store.admin()
+    admin.change(Scope.PREFIX, Change.DENY, "+1415556")
+    # When the same change is made again, and a value in neither list is unlisted
+    assert not admin.change(Scope.PREFIX, Change.DENY, "+1415556")
+    assert not admin.change(Scope.COUNTRY, Change.UNLIST, "GB")
+    # Then the rules item is as it was and there is still one audit record
+    assert admin.rules().version == 1
+    assert len(store.audit()) == 1
+
+
+def test_concurrent_changes_all_land(real_engine: Store) -> None:
+    # On DynamoDB Local, the real engine: moto's in-process tables are not atomic under
+    # threads (it loses concurrent ADDs itself).
+    store = real_engine
+    # Given 12 operators denying 12 prefixes at the same moment, and 2 allowing one more
+    values = [f"+1415556{n:02d}" for n in range(12)]
+    barrier = threading.Barrier(len(values) + 2, timeout=30)
+
+    def deny(value: str) -> bool:
+        admin = store.admin(by=f"{OPERATOR}-{value}")
+        barrier.wait()
+        return admin.change(Scope.PREFIX, Change.DENY, value)
+
+    def allow(_: int) -> bool:
+        admin = store.admin()
+        barrier.wait()
+        return admin.change(Scope.PREFIX, Change.ALLOW, "+4479460")
+
+    with ThreadPoolExecutor(max_workers=len(values) + 2) as pool:
+        denials = [pool.submit(deny, value) for value in values]
+        allowed = [pool.submit(allow, n) for n in range(2)]
+        denied = [future.result(timeout=60) for future in denials]
+        done = [future.result(timeout=60) for future in allowed]
+    # Then every ADD landed (a read-modify-write would have lost some), the same change
+    # twice landed once, and the version counted each change exactly once
+    rules = store.admin().rules()
+    assert rules.deny_prefixes == set(values)
+    assert rules.allow_prefixes == {"+4479460"}
+    assert all(denied)
+    assert sorted(done) == [False, True]
+    assert rules.version == len(values) + 1
+    assert len(store.audit()) == len(values) + 1
+
+
+# -- holds ----------------------------------------------------------------------------------
+def test_release_deletes_the_hold_and_is_audited_once(store: Store) -> None:
+    # Given a hold the detector placed
+    now = int(store.clock.now())
+    store.put(
+        {
+            "pk": "hold#prefix#+1415556",
+            "until": now + 6 * HOUR,
+            "ttl": now + 30 * HOUR,
+            "held_at": now,
+            "reason": "pumping",
+        }
+    )
+    admin = store.admin()
+    # When an operator releases it, twice
+    assert admin.release(Scope.PREFIX, "+1415556")
+    assert not admin.release(Scope.PREFIX, "+1415556")
+    # Then the item is gone, and one record says who released what
+    assert store.item("hold#prefix#+1415556") is None
+    [record] = store.audit()
+    assert record["event"] == "hold_released"
+    assert record["detail"] == {
+        "change": "release",
+        "list": "holds",
+        "scope": "prefix",
+        "target": "+1415556",
+        "value": "+1415556",
+        "by": OPERATOR,
+    }
+
+
+def test_place_holds_for_the_hours_asked_and_never_shortens_a_longer_hold(store: Store) -> None:
+    admin = store.admin()
+    now = int(store.clock.now())
+    # When an operator holds a prefix for 2 hours
+    placed = admin.place(Scope.PREFIX, "+1415556", 2)
+    # Then the item is a hold as the functions read it
+    assert placed.placed
+    item = store.item("hold#prefix#+1415556")
+    assert item is not None
+    assert item["until"] == now + 2 * HOUR
+    assert item["held_at"] == now
+    assert item["reason"] == "operator"
+    assert item["ttl"] > item["until"]
+    # And a shorter hold asked later leaves it as it is, unaudited
+    store.clock.advance(1)
+    again = admin.place(Scope.PREFIX, "+1415556", 1)
+    assert not again.placed
+    assert again.hold.until == now + 2 * HOUR
+    # A longer one extends it
+    assert admin.place(Scope.PREFIX, "+1415556", 3).placed
+    assert store.item("hold#prefix#+1415556")["until"] == now + 1 + 3 * HOUR  # type: ignore[index]
+    records = store.audit()
+    assert [r["event"] for r in records] == ["hold_placed", "hold_placed"]
+    assert records[0]["detail"]["until"] == "2027-01-15T10:00:00+00:00"
+    assert records[0]["detail"]["by"] == OPERATOR
+
+
+def test_holds_lists_the_hold_items_only(store: Store) -> None:
+    now = int(store.clock.now())
+    store.put({"pk": "hold#country#JM", "until": now - 10, "reason": "pumping", "held_at": now})
+    store.put({"pk": "hold#prefix#+1415556", "until": now + HOUR, "reason": "pumping"})
+    # Counters beside them are not holds
+    store.put({"pk": "heldprefixes#US#1800000000", "held": 3})
+    store.put({"pk": "prefix#+1415556#1800000000", "sent": 9})
+    store.put({"pk": RULES_KEY, "version": 1})
+    holds = store.admin().holds()
+    assert [(h.scope, h.target, h.in_force(now)) for h in holds] == [
+        (Scope.COUNTRY, "JM", False),
+        (Scope.PREFIX, "+1415556", True),
+    ]
+    assert holds[0].as_json(now)["until"] == "2027-01-15T07:59:50+00:00"
+
+
+# -- the command's own output, on moto ----------------------------------------------------
+def run(store: Store, *argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    target = Target(store.client, store.tables, OPERATOR, "the test's tables")
+    status = main(list(argv), env={}, out=out, err=err, connect=lambda *_: target)
+    return status, out.getvalue(), err.getvalue()
+
+
+def test_the_command_prints_the_rules_it_wrote(moto_store: Store) -> None:
+    assert run(moto_store, "prefix", "deny", "+1415556")[0] == 0
+    assert run(moto_store, "country", "allow", "jm")[0] == 0
+    status, out, _ = run(moto_store, "rules", "show")
+    assert status == 0
+    assert json.loads(out) == {
+        "allow_prefixes": [],
+        "deny_prefixes": ["+1415556"],
+        "allow_countries": ["JM"],
+        "deny_countries": [],
+        "version": 2,
+    }
+    status, out, _ = run(moto_store, "country", "allow", "JM")
+    assert (status, out) == (0, "country JM: allowed already; nothing changed\n")
+
+
+def test_the_command_places_lists_and_releases_holds(moto_store: Store) -> None:
+    status, out, _ = run(moto_store, "hold", "place", "country", "JM", "--hours", "6")
+    assert status == 0
+    assert out.startswith("country JM: held until ")
+    status, out, _ = run(moto_store, "holds", "list")
+    assert status == 0
+    assert "country  JM" in out
+    assert "reason operator" in out
+    assert run(moto_store, "hold", "release", "country", "JM")[1] == (
+        "released the hold on country JM (the test's tables)\n"
+    )
+    assert run(moto_store, "hold", "release", "country", "JM")[1] == (
+        "no hold on country JM: nothing to release\n"
+    )
+    assert run(moto_store, "holds", "list")[1] == "no holds\n"
+
+
+def test_the_command_shows_the_operators_changes_newest_first(moto_store: Store) -> None:
+    assert run(moto_store, "audit")[1] == "no operator changes\n"
+    run(moto_store, "prefix", "deny", "+1415556")
+    run(moto_store, "prefix", "deny", "+1415556")  # nothing changed: not a record
+    run(moto_store, "hold", "place", "prefix", "+1415556", "--hours", "1")
+    status, out, _ = run(moto_store, "audit", "--limit", "5")
+    assert status == 0
+    newest, oldest = out.splitlines()
+    assert " hold_placed change=place list=holds scope=prefix target=+1415556 " in newest
+    assert newest.endswith(f" reason=operator by={OPERATOR}")
+    assert oldest.endswith(
+        f" fraud_rules_changed change=deny list=prefixes value=+1415556 by={OPERATOR}"
+    )
