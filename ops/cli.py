@@ -185,7 +185,8 @@ def command(args: argparse.Namespace) -> Run:
             if changed:
                 print(
                     f"{scope.value} {value}: {DONE[change]} (rules version {rules.version}, "
-                    f"{target.where}); functions apply it within {RULES_MAX_AGE_SECS} s",
+                    f"{target.where}); functions apply it within FRAUD_RULES_MAX_AGE_SECS "
+                    f"({RULES_MAX_AGE_SECS} s by default)",
                     file=out,
                 )
             else:

@@ -4,6 +4,7 @@ record per change naming who made it."""
 
 from __future__ import annotations
 
+import fnmatch
 import io
 import json
 import threading
@@ -16,6 +17,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from devtools.aws_resources import load_template
 from ops.cli import main
 from ops.fraud_rules import RULES_KEY, Change, FraudAdmin, Tables
 from ops.inputs import Scope
@@ -23,6 +25,7 @@ from ops.targets import Target
 from phoneverify.adapters.dynamo.audit import DynamoAuditTrail
 from phoneverify.adapters.dynamo.toolkit import from_item, to_item
 from tests.support.fakes import FakeClock
+from tests.support.round_trips import TRANSACT_ACTIONS
 from tests.support.tables import fresh_table
 
 OPERATOR = "arn:aws:sts::123456789012:assumed-role/FraudOperator/alice"
@@ -310,3 +313,131 @@ def test_the_command_shows_the_operators_changes_newest_first(moto_store: Store)
     assert oldest.endswith(
         f" fraud_rules_changed change=deny list=prefixes value=+1415556 by={OPERATOR}"
     )
+
+
+# -- the operators' IAM policy allows what the command does, and no more is needed ------------
+def policy_statements() -> list[dict[str, Any]]:
+    resource = load_template()["Resources"]["FraudGuardOperatorPolicy"]
+    statements: list[dict[str, Any]] = resource["Properties"]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def leading_key(operation: str, params: dict[str, Any]) -> str | None:
+    """The partition key value a DynamoDB call (or a transaction's item) is about."""
+    if operation == "Query":
+        return str(params["ExpressionAttributeValues"][":s"]["S"])
+    item = params.get("Key") or params.get("Item") or {}
+    for name in ("pk", "subject"):
+        if name in item:
+            return str(item[name]["S"])
+    return None
+
+
+def allows(statement: dict[str, Any], action: str, table: str, call: dict[str, Any]) -> bool:
+    actions = (
+        statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+    )
+    if statement["Effect"] != "Allow" or action not in actions:
+        return False
+    if statement["Resource"] != {"Fn::GetAtt": [table, "Arn"]}:
+        return False
+    for operator, tests in statement.get("Condition", {}).items():
+        for name, wanted in tests.items():
+            wanted = wanted if isinstance(wanted, list) else [wanted]
+            if name == "dynamodb:LeadingKeys":
+                key = call["key"]
+                like = operator.endswith("StringLike")
+                if key is None or not any(
+                    fnmatch.fnmatchcase(key, w) if like else key == w for w in wanted
+                ):
+                    return False
+            elif name == "dynamodb:Attributes":
+                projected = {
+                    call["names"].get(part.strip(), part.strip())
+                    for part in call["projection"].split(",")
+                }
+                if not projected <= set(wanted):
+                    return False
+            elif name == "dynamodb:Select":
+                if call["select"] not in wanted:
+                    return False
+            else:
+                raise AssertionError(f"a condition this test cannot judge: {name}")
+    return True
+
+
+def test_the_operators_policy_allows_every_call_the_command_makes(moto_store: Store) -> None:
+    logical = {
+        moto_store.tables.rate_limits: "RateLimitsTable",
+        moto_store.tables.audit: "AuditTable",
+    }
+    calls: list[dict[str, Any]] = []
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        bodies = (
+            [
+                (f"dynamodb:{TRANSACT_ACTIONS[k]}", b)
+                for i in params["TransactItems"]
+                for k, b in i.items()
+            ]
+            if model.name == "TransactWriteItems"
+            else [(f"dynamodb:{model.name}", params)]
+        )
+        for action, body in bodies:
+            calls.append(
+                {
+                    "action": action,
+                    "table": logical[body["TableName"]],
+                    "key": leading_key(model.name, body),
+                    "projection": body.get("ProjectionExpression", ""),
+                    "names": body.get("ExpressionAttributeNames", {}),
+                    "select": body.get("Select"),
+                }
+            )
+
+    moto_store.client.meta.events.register("provide-client-params.dynamodb", record)
+    # When every command runs, changing something and then nothing
+    for argv in (
+        ["rules", "show"],
+        ["prefix", "deny", "+1415556"],
+        ["prefix", "deny", "+1415556"],
+        ["country", "allow", "JM"],
+        ["country", "unlist", "JM"],
+        ["hold", "place", "prefix", "+1415556", "--hours", "2"],
+        ["hold", "place", "prefix", "+1415556", "--hours", "1"],
+        ["holds", "list"],
+        ["hold", "release", "prefix", "+1415556"],
+        ["hold", "release", "country", "JM"],
+        ["audit"],
+    ):
+        assert run(moto_store, *argv)[0] == 0, argv
+    # Then each call is allowed by a statement of the policy (its action, its table, its keys)
+    statements = policy_statements()
+    assert {call["action"] for call in calls} == {
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:PutItem",
+        "dynamodb:Scan",
+        "dynamodb:Query",
+    }
+    for call in calls:
+        assert any(
+            allows(statement, call["action"], call["table"], call) for statement in statements
+        ), call
+
+
+def test_the_operators_policy_refuses_the_counters_and_other_subjects() -> None:
+    statements = policy_statements()
+
+    def allowed(action: str, table: str, key: str) -> bool:
+        call = {"key": key, "projection": "", "names": {}, "select": None}
+        return any(allows(s, action, table, call) for s in statements)
+
+    assert allowed("dynamodb:UpdateItem", "RateLimitsTable", "rules#fraud")
+    assert allowed("dynamodb:DeleteItem", "RateLimitsTable", "hold#prefix#+1415556")
+    assert not allowed("dynamodb:UpdateItem", "RateLimitsTable", "global#1800000000#0")
+    assert not allowed("dynamodb:DeleteItem", "RateLimitsTable", "fail#demo-user")
+    assert not allowed("dynamodb:DeleteItem", "RateLimitsTable", "rules#fraud")
+    assert not allowed("dynamodb:PutItem", "AuditTable", "demo-user")
+    assert not allowed("dynamodb:GetItem", "UsersTable", "USER#demo-user")
