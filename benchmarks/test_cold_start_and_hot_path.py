@@ -181,7 +181,8 @@ def test_round_trips_per_endpoint(report: Report) -> None:
     if report.round_trips is None:
         report.round_trips_note = f"{NOT_MEASURED} (tests/support/round_trips.py is not here)"
         pytest.skip(report.round_trips_note)
-    assert all(calls.get("dynamodb", 0) >= 1 for calls in report.round_trips.values())
+    # Every endpoint makes some call (GET /challenge only SSM's, for its signing key).
+    assert all(sum(calls.values()) >= 1 for calls in report.round_trips.values())
 
 
 def test_local_stack_login_then_verify(quick: bool, report: Report) -> None:
