@@ -35,7 +35,9 @@ from phoneverify.adapters.dynamo.toolkit import (
     transact_write_items,
     update_request,
 )
+from phoneverify.domain import fraud as domain_fraud
 from phoneverify.domain.clock import Clock, SystemClock
+from phoneverify.domain.fraud import RULE_LISTS, RULES_KEY
 from phoneverify.domain.models import (
     FlowKind,
     RequestOrigin,
@@ -48,7 +50,6 @@ if TYPE_CHECKING:
 else:
     DynamoDBClient = Any
 
-RULES_KEY = "rules#fraud"
 HOLD_PREFIX = "hold#"
 OPERATOR_SUBJECT = "operator"  # the audit trail's subject of every operator change
 OPERATOR_REASON = "operator"  # the reason of a hold an operator placed
@@ -86,11 +87,9 @@ class Tables:
 
 
 @dataclass(frozen=True)
-class FraudRules:
-    allow_prefixes: frozenset[str] = frozenset()
-    deny_prefixes: frozenset[str] = frozenset()
-    allow_countries: frozenset[str] = frozenset()
-    deny_countries: frozenset[str] = frozenset()
+class FraudRules(domain_fraud.FraudRules):
+    """The lists as the functions read them (domain/fraud.py), and the item's version."""
+
     version: int = 0
 
     def as_json(self) -> dict[str, Any]:
@@ -148,7 +147,7 @@ class Placed:
 
 
 def hold_key(scope: Scope, target: str) -> str:
-    return f"{HOLD_PREFIX}{scope.value}#{target}"
+    return domain_fraud.hold_key(scope.value, target)
 
 
 def iso(epoch: float) -> str:
@@ -156,18 +155,9 @@ def iso(epoch: float) -> str:
 
 
 def _rules_of(values: dict[str, Any] | None) -> FraudRules:
-    values = values or {}
-
-    def members(name: str) -> frozenset[str]:
-        return frozenset(str(member) for member in values.get(name) or ())
-
-    return FraudRules(
-        allow_prefixes=members("allow_prefixes"),
-        deny_prefixes=members("deny_prefixes"),
-        allow_countries=members("allow_countries"),
-        deny_countries=members("deny_countries"),
-        version=int(values.get("version") or 0),
-    )
+    lists = domain_fraud.FraudRules.from_item(values)
+    version = int((values or {}).get("version") or 0)
+    return FraudRules(**{name: getattr(lists, name) for name in RULE_LISTS}, version=version)
 
 
 def _hold_of(values: dict[str, Any]) -> Hold | None:
