@@ -37,7 +37,11 @@ def operator_env(stack: LocalStack, **more: str) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith("AWS_") and key != "DYNAMODB_ENDPOINT"
+        if not key.startswith("AWS_")
+        and key != "DYNAMODB_ENDPOINT"
+        # A person's shell is not inside make (make test's own variables would make the
+        # pasted `make admin` print "Entering directory" lines)
+        and key not in {"MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES"}
     }
     return {
         **env,

@@ -24,9 +24,10 @@ BUDGET: dict[str, tuple[int, int, int]] = {
     "POST /register/start": (4, 2, 1),
     "POST /register/verify": (5, 2, 1),
     # The proof-of-work gate: a challenge is signed with the key from SSM and nothing else;
-    # a sign-up carrying its solution adds the key's read and the solution's one PutItem.
+    # a sign-up carrying its solution adds the key's read and the solution's one PutItem (the
+    # fraud guard's rules already read by the sign-up before it, in the same minute).
     "GET /challenge": (0, 1, 0),
-    "POST /register/start (solved challenge)": (5, 3, 1),
+    "POST /register/start (solved challenge)": (4, 3, 1),
     # The user, then the count, the lock's check and the payment in one transaction; the
     # processor (the ledger) and the payment completed.
     "POST /payments/initiate (below threshold)": (4, 0, 0),

@@ -54,8 +54,11 @@ def limits(security_stack: LocalStack) -> Iterator[PumpTarget]:
         "MAX_SENDS_PER_ACCOUNT": "10",
         "SMS_BUDGET": "1000",
         # Every number here is one prefix, whose codes nobody enters: the fraud guard would
-        # hold it (tests/security/test_fraud_guard_campaign.py); these tests are about the caps.
+        # hold it, and a scripted source past half its cap would be asked for a proof of work
+        # (tests/security/test_fraud_guard_campaign.py, test_proof_of_work.py); these tests
+        # are about the caps themselves.
         "PREFIX_MIN_CODES": "10000",
+        "CHALLENGE_MODE": "off",
         # Longer than twenty queued requests can take on a loaded machine.
         "RESEND_COOLDOWN_SECS": "600",
     }
@@ -66,7 +69,9 @@ def limits(security_stack: LocalStack) -> Iterator[PumpTarget]:
 @pytest.fixture(scope="module")
 def budget(security_stack: LocalStack) -> Iterator[PumpTarget]:
     """An SMS budget of 8 an hour for the whole service; 3 codes per source address."""
-    with limited(security_stack, {"MAX_SENDS_PER_IP": "3", "SMS_BUDGET": "8"}) as target:
+    # The gate off: past half its cap a source would be asked for a proof of work first.
+    caps = {"MAX_SENDS_PER_IP": "3", "SMS_BUDGET": "8", "CHALLENGE_MODE": "off"}
+    with limited(security_stack, caps) as target:
         yield PumpTarget(target.gateway, target.emulator)
 
 
