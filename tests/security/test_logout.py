@@ -136,3 +136,37 @@ def test_a_logout_body_that_is_not_an_object_is_400(target: Target, raw: str) ->
     )
     assert response.status_code == 400, response.text
     assert pay(target, token).status_code == 200
+
+
+def test_a_login_pending_across_a_logout_everywhere_issues_no_token(target: Target) -> None:
+    # Given an account with a phone, and an attacker who knows its password and has started
+    # a login whose code is on its way
+    phone = f"+1206555{uuid.uuid4().int % 10_000:04d}"
+    email = fresh_account(target.stack).replace("@", "-phone@")
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=target.stack.aws_env["AWS_ENDPOINT_URL_DYNAMODB"],
+        region_name="us-east-1",
+    )
+    DynamoUserRepository(client, "UsersTable").put_user(
+        User(f"logout-{uuid.uuid4().hex[:10]}", email, PasswordHasher(cost=4).hash(PASSWORD), phone)
+    )
+    started = target.api.post("/login", json={"email": email, "password": PASSWORD})
+    assert started.status_code == 200, started.text
+    pending_code = target.code_for(phone)
+    # When the owner signs in and logs out of every session before that code is used
+    owner = target.api.post("/login", json={"email": email, "password": PASSWORD}).json()
+    token = target.api.post(
+        "/login/verify", json={"flow_id": owner["flow_id"], "code": target.code_for(phone)}
+    ).json()["token"]
+    assert log_out(target, token, {"all": True}).status_code == 200
+    # Then the pending login's right code is refused and issues no token: start again
+    verified = target.api.post(
+        "/login/verify", json={"flow_id": started.json()["flow_id"], "code": pending_code}
+    )
+    assert verified.status_code == 400, verified.text
+    assert verified.json() == {
+        "error": "Every session of this account was ended since this code was sent. "
+        "Start login again.",
+        "code": "no_pending_verification",
+    }

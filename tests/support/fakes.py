@@ -23,6 +23,7 @@ from phoneverify.domain.errors import (
     PhoneAlreadyRegistered,
     PhoneSuperseded,
     SendBudgetExhausted,
+    SessionsEnded,
     StorageUnavailable,
 )
 from phoneverify.domain.fraud import (
@@ -715,6 +716,9 @@ def check_binding(users: UserLookup | None, binding: PhoneBinding | None) -> Non
         account = users.get(binding.user_id)
         if account is None or account.phone_generation != binding.phone_generation:
             raise PhoneSuperseded()
+        tokens = binding.token_generation
+        if tokens is not None and account.token_generation != tokens:
+            raise SessionsEnded()
 
 
 # Caps no unit test reaches unless it means to: flows are tested with their send limits wired.

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from phoneverify.domain.errors import AccountLocked, StorageUnavailable, TokenRefused
+from phoneverify.domain.errors import (
+    AccountLocked,
+    NoPendingVerification,
+    SessionsEnded,
+    StorageUnavailable,
+    TokenRefused,
+)
 from phoneverify.domain.models import FlowKind, VerificationEventType
 from phoneverify.domain.tokens import AccessToken, TokenClaims
 from phoneverify.flows.login import SecondFactorRequired
@@ -78,7 +84,7 @@ def test_an_account_without_phone_signs_in_again_after_logout_everywhere(
     assert authenticate(world, sign_in(world, "plain@example.com")).subject == "u-plain"
 
 
-def test_a_login_pending_its_code_during_logout_everywhere_is_born_ended(
+def test_a_login_pending_its_code_during_logout_everywhere_ends_without_a_token(
     world: LoginWorld,
 ) -> None:
     # Given an attacker who knows the password started a login (the code is on its way)
@@ -87,9 +93,29 @@ def test_a_login_pending_its_code_during_logout_everywhere_is_born_ended(
     code = world.sender.last_code(PHONE)
     # When the owner logs out everywhere before that code is used
     world.sessions.logout(authenticate(world, sign_in(world)), True, ORIGIN)
-    token = world.flow.verify(started.challenge.flow_id, code, ORIGIN).token
-    # Then the token of that login does not work
-    assert refusal_reason(world, token) == "all_tokens_ended"
+    # Then the right code issues no token: the login is over, and says so (400, start again)
+    with pytest.raises(SessionsEnded) as ended:
+        world.flow.verify(started.challenge.flow_id, code, ORIGIN)
+    assert status_of(ended.value) == 400
+    assert error_body(ended.value) == {
+        "error": "Every session of this account was ended since this code was sent. "
+        "Start login again.",
+        "code": "no_pending_verification",
+    }
+    # and the flow is ended for good, a resend included
+    with pytest.raises(NoPendingVerification):
+        world.flow.resend(started.challenge.flow_id, ORIGIN)
+
+
+def test_a_login_resent_after_logout_everywhere_gets_no_code(world: LoginWorld) -> None:
+    started = world.flow.start("demo@example.com", PASSWORD, ORIGIN)
+    assert isinstance(started, SecondFactorRequired)
+    world.sessions.logout(authenticate(world, sign_in(world)), True, ORIGIN)
+    sent = len(world.sender.outbox)
+    world.clock.advance(31)
+    with pytest.raises(SessionsEnded):
+        world.flow.resend(started.challenge.flow_id, ORIGIN)
+    assert len(world.sender.outbox) == sent
 
 
 def test_a_token_of_an_account_that_no_longer_exists_is_refused(world: LoginWorld) -> None:

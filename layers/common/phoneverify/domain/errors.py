@@ -131,6 +131,13 @@ class PhoneSuperseded(NoPendingVerification):
     message = "Your phone number changed since this code was sent."
 
 
+class SessionsEnded(PhoneSuperseded):
+    """Every session of the account was ended (a logout of every session, a password reset)
+    since this login's code was sent: the login is over, and issues no token born ended."""
+
+    message = "Every session of this account was ended since this code was sent."
+
+
 class VerificationNotFound(DomainError):
     """No flow is known under this flow id (never started, or deleted after its retention)."""
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from phoneverify.domain.errors import PhoneSuperseded, SessionsEnded
 
 
 class FlowKind(StrEnum):
@@ -196,6 +199,16 @@ class PhoneBinding:
 
     user_id: str
     phone_generation: int
+    # A login's: the account's token generation when its code was sent (a logout of every
+    # session or a password reset since ends the flow, rather than issuing a token born ended).
+    token_generation: int | None = None
+
+    def refusal(self, account: Mapping[str, Any] | None) -> PhoneSuperseded:
+        """Why the account `account` (its item, or None when gone) no longer holds this
+        binding: its phone changed (or it is gone), or every session of it was ended."""
+        if account is None or int(account.get("phone_gen", 0)) != self.phone_generation:
+            return PhoneSuperseded()
+        return SessionsEnded()
 
 
 @dataclass(frozen=True)

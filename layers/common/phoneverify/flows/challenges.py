@@ -72,6 +72,9 @@ DECOY = "decoy"  # data key of a flow that never sends and never verifies
 # Data key of a flow sent to the account's phone: the account's phone generation then. Its
 # code is accepted only while the account's phone is still that one (docs/phone-lifecycle.md).
 PHONE_GENERATION = "phone_gen"
+# Data key of a login's flow: the account's token generation when its code was sent. Its code
+# is accepted only while no logout of every session (or password reset) has happened since.
+TOKEN_GENERATION = "token_gen"  # noqa: S105 - a data key, not a secret
 # A decoy waits as long as the provider's recent sends took (before any, this long).
 TYPICAL_SEND_SECS = 0.25
 # Flows whose code goes to the account's own (proven) number: the lock's notice goes there.
@@ -88,7 +91,8 @@ def phone_binding(record: PendingVerification) -> PhoneBinding | None:
     generation = record.data.get(PHONE_GENERATION)
     if generation is None or is_decoy(record):
         return None
-    return PhoneBinding(record.subject, int(generation))
+    tokens = record.data.get(TOKEN_GENERATION)
+    return PhoneBinding(record.subject, int(generation), None if tokens is None else int(tokens))
 
 
 @dataclass(frozen=True)
@@ -325,11 +329,11 @@ class Challenges:
                 verified = self._store.mark_verified(
                     key, record.verification_id, self._clock.now(), binding
                 )
-            except PhoneSuperseded:
+            except PhoneSuperseded as superseded:
                 self._refund_failure(record.subject)  # a right code counts as no wrong one
                 self._end_superseded(record, origin)
-                message = f"{PhoneSuperseded.message} {self.policy.restart_hint}"
-                raise PhoneSuperseded(message) from None
+                kind = type(superseded)
+                raise kind(f"{kind.message} {self.policy.restart_hint}") from None
             if not verified:
                 # Another request consumed the flow first (or a resend replaced this code).
                 self._refund_failure(record.subject)
@@ -414,9 +418,10 @@ class Challenges:
             except BaseException:
                 self._store.release_send(key, token, record.last_sent_at)
                 raise
-        except PhoneSuperseded:
+        except PhoneSuperseded as superseded:
             self._end_superseded(record, origin)
-            raise PhoneSuperseded(f"{PhoneSuperseded.message} {policy.restart_hint}") from None
+            kind = type(superseded)
+            raise kind(f"{kind.message} {policy.restart_hint}") from None
         try:
             verification_id = self._send(record.phone_number, channel, decoy=decoy or concealed)
         except CodeDeliveryFailed:

@@ -12,10 +12,8 @@ from phoneverify.domain.models import Channel, RequestOrigin, User, Verification
 from phoneverify.domain.passwords import PasswordHasher
 from phoneverify.domain.throttling import account_key
 from phoneverify.domain.tokens import AccessToken, AccessTokenIssuer
-from phoneverify.flows.challenges import Challenges, OpenedChallenge, Resent
+from phoneverify.flows.challenges import TOKEN_GENERATION, Challenges, OpenedChallenge, Resent
 from phoneverify.ports import PasswordThrottle, UserRepository
-
-TOKEN_GENERATION = "token_gen"  # noqa: S105 - the key of the token generation in the data
 
 
 @dataclass(frozen=True)
@@ -106,8 +104,9 @@ class LoginFlow:
         )
         if not user.phone_number:
             return self._tokens.issue_access_token(user.user_id, user.token_generation)
-        # The token is issued under the generation read now: if every token of the account
-        # is ended before the code comes back, the token of this login is born ended.
+        # The flow is bound to the token generation read now: if every token of the account is
+        # ended before the code comes back, the code is refused (SessionsEnded), as a phone
+        # change refuses it, rather than a token born ended being issued.
         data = {TOKEN_GENERATION: str(user.token_generation)}
         try:
             challenge = self._challenges.open(

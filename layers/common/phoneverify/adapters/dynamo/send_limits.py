@@ -47,7 +47,6 @@ from phoneverify.adapters.dynamo.write_buffer import delete_best_effort
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import (
     AccountLocked,
-    PhoneSuperseded,
     SendBudgetExhausted,
     StorageUnavailable,
 )
@@ -151,7 +150,7 @@ class DynamoSendLimits:
             if self._users_table is None:
                 raise ValueError("a bound send needs the users table")
             body = phone_generation_check(self._users_table, binding)
-            checks.append(TransactionCheck(body, lambda _: PhoneSuperseded()))
+            checks.append(TransactionCheck(body, binding.refusal))
         if tier is SendTier.UNPROVEN and self._fraud is not None:
             checks.extend(self._fraud.transaction_items(phone_number, now, vouched=vouched))
         at_risk = gated and not vouched

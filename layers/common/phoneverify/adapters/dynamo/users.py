@@ -39,11 +39,22 @@ def phone_generation_check(users_table: str, binding: PhoneBinding) -> dict[str,
     generation = "phone_gen = :gen"
     if binding.phone_generation == 0:
         generation = f"attribute_not_exists(phone_gen) OR {generation}"
+    condition = f"attribute_exists(pk) AND ({generation})"
+    values: dict[str, Any] = {":gen": binding.phone_generation}
+    if binding.token_generation is not None:
+        # A login's: no logout of every session (nor a password reset) since its code went.
+        tokens = "token_gen = :tokens"
+        if binding.token_generation == 0:
+            tokens = f"attribute_not_exists(token_gen) OR {tokens}"
+        condition += f" AND ({tokens})"
+        values[":tokens"] = binding.token_generation
     return {
         "TableName": users_table,
         "Key": to_item({"pk": f"USER#{binding.user_id}"}),
-        "ConditionExpression": f"attribute_exists(pk) AND ({generation})",
-        "ExpressionAttributeValues": to_item({":gen": binding.phone_generation}),
+        "ConditionExpression": condition,
+        "ExpressionAttributeValues": to_item(values),
+        # The account as the check found it tells which of the two moved (PhoneBinding.refusal).
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
     }
 
 

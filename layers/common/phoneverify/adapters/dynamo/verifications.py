@@ -13,11 +13,11 @@ from phoneverify.adapters.dynamo.toolkit import (
     put_new,
     read_item,
     to_item,
-    transact_write,
+    transact_write_items,
     update_request,
 )
 from phoneverify.adapters.dynamo.users import phone_generation_check
-from phoneverify.domain.errors import PhoneSuperseded, StorageUnavailable
+from phoneverify.domain.errors import StorageUnavailable
 from phoneverify.domain.models import (
     Channel,
     DeliveryStatus,
@@ -215,13 +215,15 @@ class DynamoVerificationStore:
         if self._users_table is None:
             raise ValueError("a bound flow needs the users table")
         account = phone_generation_check(self._users_table, binding)
-        reasons = transact_write(self._client, [{"Update": update}, {"ConditionCheck": account}])
-        if reasons is None:
+        cancelled = transact_write_items(
+            self._client, [{"Update": update}, {"ConditionCheck": account}]
+        )
+        if cancelled is None:
             return True
-        if reasons[0] == REASON_CONDITION_FAILED:
+        if cancelled[0].code == REASON_CONDITION_FAILED:
             return False  # as the plain update would answer
-        if reasons[1:2] == [REASON_CONDITION_FAILED]:
-            raise PhoneSuperseded()
+        if len(cancelled) > 1 and cancelled[1].code == REASON_CONDITION_FAILED:
+            raise binding.refusal(cancelled[1].item)
         raise StorageUnavailable()
 
     def lock(self, flow_key: str, now: float) -> bool:
