@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import fields
 from pathlib import Path
+from typing import Any
 from unittest import mock
 
 import httpx
@@ -185,6 +186,32 @@ def test_wrong_password_and_unknown_email_get_the_same_401(stack: Stack) -> None
         == unknown[:2]
         == (401, {"error": "Invalid credentials", "code": "invalid_credentials"})
     )
+
+
+def test_a_known_and_an_unknown_email_cost_login_the_same_calls(stack: Stack) -> None:
+    # Given every DynamoDB call of /login recorded, with what it read
+    client = stack.functions["login"].runtime.dynamodb
+    calls: list[tuple[str, bool]] = []
+
+    def seen(model: Any, params: dict[str, Any], **_: object) -> None:
+        calls.append((model.name, bool(params.get("ConsistentRead"))))
+
+    def login_calls(email: str) -> list[tuple[str, bool]]:
+        calls.clear()
+        client.meta.events.register("before-parameter-build.dynamodb", seen)
+        try:
+            status, _, _ = stack.call("login", {"email": email, "password": "not the password"})
+        finally:
+            client.meta.events.unregister("before-parameter-build.dynamodb", seen)
+        assert status == 401
+        return list(calls)
+
+    # When a wrong password is tried for a known email and for an unknown one
+    known, unknown = login_calls("demo@example.com"), login_calls("nobody-here@example.com")
+    # Then both make the same calls, in the same order: two consistent reads among them (the
+    # email's pointer, then the account, or a key no account has), so timing tells nothing
+    assert known == unknown
+    assert known.count(("GetItem", True)) == 2
 
 
 def test_wrong_codes_then_lockout(stack: Stack) -> None:

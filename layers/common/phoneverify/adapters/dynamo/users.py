@@ -58,6 +58,10 @@ def phone_generation_check(users_table: str, binding: PhoneBinding) -> dict[str,
     }
 
 
+# The user id read in place of an account for an email that has none: ids are UUIDs, never this.
+NO_ACCOUNT = "no-account"
+
+
 class DynamoUserRepository:
     """Users are stored as `USER#<id>` items; `EMAIL#<email>` and `PHONE#<e164>` items point
     to them, one account per email and per phone number."""
@@ -67,7 +71,15 @@ class DynamoUserRepository:
         self._table = table
 
     def find_by_email(self, email: str) -> User | None:
-        return self._find_by(f"EMAIL#{email}")
+        """The account of `email`, if any, in two consistent reads either way: the pointer,
+        then the account, or (no pointer) an account key that is never written, so an unknown
+        email costs /login and the password reset what a known one costs (the answer's time
+        does not tell who is registered)."""
+        pointer = read_item(self._client, self._table, {"pk": f"EMAIL#{email}"})
+        if pointer is None:
+            read_item(self._client, self._table, {"pk": f"USER#{NO_ACCOUNT}"})
+            return None
+        return self.get(pointer["user_id"])
 
     def find_by_phone(self, phone_number: str) -> User | None:
         """The user holding this E.164 number (`PHONE#<e164>` points to it), if any."""
