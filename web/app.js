@@ -198,6 +198,15 @@ async function postWithProof(path, body) {
   return post(path, { ...body, ...(await proofOfWork()) });
 }
 
+// A sign-in carries a solution only when asked: the server asks an address over its cap of
+// wrong passwords (docs/abuse-controls.md), so a person behind a busy office address still
+// signs in, without a step of their own.
+async function postSolvingWhenAsked(path, body) {
+  const answer = await post(path, body);
+  if (answer.status !== 400 || !CHALLENGE_CODES.includes(answer.data.code)) return answer;
+  return post(path, { ...body, ...(await proofOfWork()) });
+}
+
 // One submit at a time per form; a network failure is a message, never a stuck button.
 function onSubmit(form, busyText, failText, handler) {
   form.addEventListener("submit", async (event) => {
@@ -229,7 +238,7 @@ for (const link of document.querySelectorAll("[data-go]")) {
 // -- sign in ----------------------------------------------------------------------------
 onSubmit(el.signin, "Signing in…", "Could not sign in.", async () => {
   const { email, password } = valuesOf(el.signin);
-  const { status, data } = await post("/login", { email: email.trim(), password });
+  const { status, data } = await postSolvingWhenAsked("/login", { email: email.trim(), password });
   if (status === 200 && data.requires_2fa) {
     el.signinPassword.value = "";
     startCode("login", data.flow_id, data);

@@ -21,6 +21,7 @@ from tests.security.conftest import (
     new_source,
     seed_account,
 )
+from tests.support.proofs import solve
 
 WRONG = "Tr0ub4dor&3"
 
@@ -96,12 +97,37 @@ def test_credential_stuffing_from_one_address_is_capped(stuffing: LimitedTarget)
     # and someone else signs in from another address
     with stuffing.client(new_source()) as api:
         elsewhere = guess(api, f"someone-{uuid.uuid4().hex[:8]}@example.com")
-    # Then
+    # Then past its cap the address is asked for a solved proof of work before each further
+    # password is checked (the gate's default, risky: docs/abuse-controls.md)
     assert first == [401] * 10
-    assert blocked.status_code == 429
-    assert blocked.json()["code"] == "login_throttled"
-    assert int(blocked.headers["Retry-After"]) > 0
+    assert blocked.status_code == 400
+    assert blocked.json()["code"] == "challenge_required"
     assert elsewhere.status_code == 401
+
+
+def test_a_right_password_behind_a_guessers_address_signs_in_with_a_proof_of_work(
+    stuffing: LimitedTarget, security_stack: LocalStack
+) -> None:
+    # Given a guesser who spent the cap of an address an office shares (review finding 4)
+    office = new_source()
+    account = seed_account(security_stack, with_phone=False)
+    with stuffing.client(office) as api:
+        assert [
+            guess(api, f"leaked-{uuid.uuid4().hex[:8]}@example.com").status_code for _ in range(10)
+        ] == [401] * 10
+        # When a colleague signs in with the right password
+        asked = guess(api, account.email, PASSWORD)
+        # Then they are not locked out for the hour: a challenge is asked for, and with it
+        # solved (as the page does at once) the password is checked and signs in
+        assert (asked.status_code, asked.json()["code"]) == (400, "challenge_required")
+        altcha = solve(api.get("/challenge").json())
+        body = {"email": account.email, "password": PASSWORD, "altcha": altcha}
+        signed_in = api.post("/login", json=body)
+        assert signed_in.status_code == 200, signed_in.text
+        assert "token" in signed_in.json()
+        # and the solution is spent: sent again it is refused
+        again = api.post("/login", json=body)
+        assert (again.status_code, again.json()["code"]) == (400, "challenge_invalid")
 
 
 def test_right_passwords_from_one_address_are_not_capped(

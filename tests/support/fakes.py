@@ -24,6 +24,7 @@ from phoneverify.domain.errors import (
     PhoneSuperseded,
     SendBudgetExhausted,
     SessionsEnded,
+    SourceThrottled,
     StorageUnavailable,
 )
 from phoneverify.domain.fraud import (
@@ -981,12 +982,14 @@ class InMemoryPasswordThrottle:
         self.sources: dict[str, int] = {}
         self._lock = threading.Lock()
 
-    def admit(self, account_key: str, origin: RequestOrigin) -> PasswordAttempt:
+    def admit(
+        self, account_key: str, origin: RequestOrigin, *, vouched: bool = False
+    ) -> PasswordAttempt:
         now, policy = self.clock.now(), self.policy
         source = policy.source_key(origin, now)
         with self._lock:
-            if self.sources.get(source, 0) >= policy.per_source:
-                raise LoginThrottled(policy.source_retry_after(now))
+            if self.sources.get(source, 0) >= policy.per_source and not vouched:
+                raise SourceThrottled(policy.source_retry_after(now))
             failures, until, forgotten_at = self.accounts.get(account_key, (0, 0.0, 0.0))
             if forgotten_at <= now:
                 failures = 0

@@ -251,13 +251,14 @@ def test_the_gate_is_risky_by_default_and_only_its_functions_read_its_key(
         "ChallengeFunction",
         "RegisterStartFunction",
         "PasswordResetStartFunction",
+        "LoginFunction",  # a source over its failure cap (docs/abuse-controls.md)
     }
     # and GET /challenge reads nothing else and writes nowhere
     (policy,) = template["Resources"]["ChallengeFunction"]["Properties"]["Policies"]
     (statement,) = policy["Statement"]
     assert statement["Action"] == ["ssm:GetParameter"]
     # and the starts may put only spent solutions (altcha#...) in RateLimitsTable
-    for name in ("RegisterStartFunction", "PasswordResetStartFunction"):
+    for name in ("RegisterStartFunction", "PasswordResetStartFunction", "LoginFunction"):
         (policy,) = template["Resources"][name]["Properties"]["Policies"]
         puts = [
             s

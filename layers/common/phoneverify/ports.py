@@ -352,9 +352,13 @@ class PasswordThrottle(Protocol):
     wrong passwords per source address, with the rules of PasswordThrottlePolicy.
     Race-safe: an attempt is counted as a failure before its password is checked."""
 
-    def admit(self, account_key: str, origin: RequestOrigin) -> PasswordAttempt:
+    def admit(
+        self, account_key: str, origin: RequestOrigin, *, vouched: bool = False
+    ) -> PasswordAttempt:
         """Count one attempt in advance. Raises LoginThrottled (429, retry_after) while the
-        account waits or the source is at its cap, counting nothing then."""
+        account waits, SourceThrottled while the source is at its cap, counting nothing then.
+        `vouched` (a solved proof of work came): the source's cap does not refuse (it still
+        counts)."""
         ...
 
     def failed(self, attempt: PasswordAttempt) -> int:

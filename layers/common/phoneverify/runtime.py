@@ -474,6 +474,8 @@ class Runtime:
             challenges=self.challenges(policy),
             tokens=self.tokens,
             throttle=self.password_throttle,
+            # Only /login (GateSettings) checks solutions: a source over its failure cap.
+            proof_of_work=self._gate_of_starts(),
         )
 
     @cached_property

@@ -279,6 +279,12 @@ class LoginThrottled(RetryLater):
     message = "Too many failed sign-in attempts. Please wait before trying again."
 
 
+class SourceThrottled(LoginThrottled):
+    """LoginThrottled because the source address is at its cap of wrong passwords (not the
+    account's wait): answered alike, but where the proof-of-work gate is on, a solved challenge
+    lets a right password through (everyone behind one NAT is not locked out)."""
+
+
 class SendBudgetExhausted(DomainError):
     """The service-wide SMS budget of the window is spent: the circuit breaker is open."""
 

@@ -7,12 +7,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from phoneverify.domain.emails import normalise_email, unknown_subject
-from phoneverify.domain.errors import AccountLocked, InvalidCredentials, LoginThrottled
+from phoneverify.domain.errors import (
+    AccountLocked,
+    ChallengeRequired,
+    InvalidCredentials,
+    LoginThrottled,
+    SourceThrottled,
+)
 from phoneverify.domain.models import Channel, RequestOrigin, User, VerificationEventType
 from phoneverify.domain.passwords import PasswordHasher
 from phoneverify.domain.throttling import account_key
 from phoneverify.domain.tokens import AccessToken, AccessTokenIssuer
 from phoneverify.flows.challenges import TOKEN_GENERATION, Challenges, OpenedChallenge, Resent
+from phoneverify.flows.gate import ProofOfWorkGate
 from phoneverify.ports import PasswordThrottle, UserRepository
 
 
@@ -41,13 +48,15 @@ class PasswordGate:
         origin: RequestOrigin,
         *,
         refusal: InvalidCredentials | None = None,
+        vouched: bool = False,
     ) -> User:
         """The account whose password `password` is, or LoginThrottled / InvalidCredentials
         (`refusal`, else the default). The throttle counts the attempt under `key`
         (throttling.account_key) before the account is even looked up; an unknown account
-        costs one bcrypt check too."""
+        costs one bcrypt check too. `vouched`: a solved proof of work came, so the source's
+        cap of wrong passwords does not refuse (SourceThrottled otherwise)."""
         try:
-            attempt = self._throttle.admit(key, origin)
+            attempt = self._throttle.admit(key, origin, vouched=vouched)
         except LoginThrottled as exc:
             self._challenges.record(
                 VerificationEventType.LOGIN_THROTTLED,
@@ -82,14 +91,23 @@ class LoginFlow:
         challenges: Challenges,
         tokens: AccessTokenIssuer,
         throttle: PasswordThrottle,
+        proof_of_work: ProofOfWorkGate | None = None,
     ) -> None:
+        """`proof_of_work`: where it is on, a source over its cap of wrong passwords is asked
+        for a solved challenge instead of refusing every password from it."""
+        self._pow = proof_of_work
         self._users = users
         self._challenges = challenges
         self._tokens = tokens
         self._gate = PasswordGate(passwords=passwords, throttle=throttle, challenges=challenges)
 
     def start(
-        self, email: str, password: str, origin: RequestOrigin, channel: Channel | None = None
+        self,
+        email: str,
+        password: str,
+        origin: RequestOrigin,
+        channel: Channel | None = None,
+        proof: str | None = None,
     ) -> AccessToken | SecondFactorRequired:
         """Check the password; with a phone on the account, send a code (by `channel`)
         instead of a token.
@@ -99,9 +117,25 @@ class LoginFlow:
         password. Every decision is an audited event.
         """
         address = normalise_email(email)
-        user = self._gate.check(
-            account_key(address), lambda: self._users.find_by_email(address), password, origin
-        )
+        gate = self._pow
+        # A solution is looked at only when one came: /login asks for one only from a source
+        # over its cap (docs/abuse-controls.md#password-throttling), whatever the gate's mode.
+        vouched = gate.vouch(proof, origin) if gate is not None and proof is not None else False
+        try:
+            user = self._gate.check(
+                account_key(address),
+                lambda: self._users.find_by_email(address),
+                password,
+                origin,
+                vouched=vouched,
+            )
+        except SourceThrottled:
+            if gate is None or not gate.on or vouched:
+                raise
+            # Everyone behind one address (an office, a carrier's NAT) is not locked out by
+            # someone else's guesses: a solved challenge lets their password be checked.
+            with gate.asking(origin):
+                raise ChallengeRequired() from None
         if not user.phone_number:
             return self._tokens.issue_access_token(user.user_id, user.token_generation)
         # The flow is bound to the token generation read now: if every token of the account is

@@ -84,6 +84,8 @@ class LoginRequest(RequestModel):
     email: Annotated[str, Field(min_length=3, max_length=254)]
     password: Annotated[str, Field(min_length=1, max_length=1024)]
     channel: ChannelField = None
+    # Asked for only from a source over its cap of wrong passwords (challenge_required).
+    altcha: AltchaField = None
 
 
 def _all_strings_required(schema: dict[str, JsonValue]) -> None:

@@ -32,7 +32,7 @@ from phoneverify.adapters.dynamo.toolkit import (
     update_request,
 )
 from phoneverify.domain.clock import Clock
-from phoneverify.domain.errors import LoginThrottled, StorageUnavailable
+from phoneverify.domain.errors import LoginThrottled, SourceThrottled, StorageUnavailable
 from phoneverify.domain.models import PasswordAttempt, RequestOrigin
 from phoneverify.domain.throttling import ACCOUNT_PREFIX, PasswordThrottlePolicy
 from phoneverify.ports import ConditionFailed
@@ -62,7 +62,9 @@ class DynamoPasswordThrottle:
         self._policy = policy
         self._clock = clock
 
-    def admit(self, account_key: str, origin: RequestOrigin) -> PasswordAttempt:
+    def admit(
+        self, account_key: str, origin: RequestOrigin, *, vouched: bool = False
+    ) -> PasswordAttempt:
         """Both counts in one TransactWriteItems, or neither: the source's, below its cap,
         and the account's. A transaction answers no new values, so the account's write
         names the count it expects and sets the next one: it expects the common case first
@@ -77,7 +79,9 @@ class DynamoPasswordThrottle:
             self._table,
             {"pk": source},
             "ADD #failures :one SET #ttl = :ttl",
-            "attribute_not_exists(#failures) OR #failures < :cap",
+            # A solved proof of work: counted, never refused by the cap.
+            "attribute_not_exists(#failures) OR #failures < :cap"
+            + (" OR #failures >= :cap" if vouched else ""),
             {":one": 1, ":ttl": source_ttl, ":cap": policy.per_source},
             NAMES,
         )
@@ -95,7 +99,7 @@ class DynamoPasswordThrottle:
             by_source, by_account = cancelled
             if by_source.code == REASON_CONDITION_FAILED:  # first, as when it was counted first
                 logger.warning("sign-in refused: source address at its cap")
-                raise LoginThrottled(policy.source_retry_after(now))
+                raise SourceThrottled(policy.source_retry_after(now))
             if by_account.code == REASON_CONDITION_FAILED:
                 # Not the item expected (another attempt, a right password, a wait): again
                 # with the item found, which may answer the refusal without a write.
