@@ -34,8 +34,8 @@ class SpendOnce:
         self.spent.append(payload)
 
 
-def busy_address(mode: GateMode) -> tuple[LoginWorld, LoginFlow]:
-    """A login behind the gate in `mode`, from an address whose cap (3) a guesser spent."""
+def gated_login(mode: GateMode) -> tuple[LoginWorld, LoginFlow]:
+    """The demo world's login behind the gate in `mode`, with a source cap of 3."""
     world = login_world()
     world.throttle.policy = replace(world.throttle.policy, per_source=3)
     gate = ProofOfWorkGate(mode, SpendOnce(), world.events, world.clock)
@@ -47,6 +47,12 @@ def busy_address(mode: GateMode) -> tuple[LoginWorld, LoginFlow]:
         throttle=world.throttle,
         proof_of_work=gate,
     )
+    return world, flow
+
+
+def busy_address(mode: GateMode) -> tuple[LoginWorld, LoginFlow]:
+    """A gated login from an address whose cap (3) a guesser spent."""
+    world, flow = gated_login(mode)
     for n in range(3):  # one guess each at three accounts, from the shared address
         with pytest.raises(Exception, match="Invalid credentials"):
             flow.start(f"victim{n}@example.com", "guess", ORIGIN)
@@ -84,14 +90,5 @@ def test_with_the_gate_off_a_busy_address_is_throttled_as_before() -> None:
 
 
 def test_an_address_under_its_cap_signs_in_without_a_challenge() -> None:
-    world = login_world()
-    gate = ProofOfWorkGate(GateMode.RISKY, SpendOnce(), world.events, world.clock)
-    flow = LoginFlow(
-        users=world.users,
-        passwords=world.passwords,
-        challenges=world.challenges(policy()),
-        tokens=world.tokens,
-        throttle=world.throttle,
-        proof_of_work=gate,
-    )
+    _, flow = gated_login(GateMode.RISKY)
     assert isinstance(flow.start("demo@example.com", PASSWORD, ORIGIN), SecondFactorRequired)
