@@ -181,6 +181,29 @@ def test_twenty_concurrent_60_usd_payments_do_not_all_pass_without_a_code(
     assert len(ledger_entries_of(dynamodb, victim.user_id)) == 1
 
 
+def test_twenty_concurrent_payments_in_four_currencies_do_not_all_pass_without_a_code(
+    target: Target, victim: Account, token: str, dynamodb: Any
+) -> None:
+    # Given twenty payments of 55.00 fired at once in USD, EUR, GBP and CHF (55.00 to 69.85
+    # USD once converted: any two reach 100.00 USD), each far below its own threshold
+    currencies = ("USD", "EUR", "GBP", "CHF")
+
+    def fire(n: int) -> httpx.Response:
+        with target.client() as api:
+            return pay(api, token, "55.00", f"acct-fx-{n}", currencies[n % 4])
+
+    # When
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(fire, range(20)))
+    # Then one is paid: the converted sum is compared in the write that adds to it
+    assert sum(paid_without_a_code(answer) for answer in answers) == 1, [a.text for a in answers]
+    for answer in answers:
+        assert answer.status_code == 200, answer.text
+        if not paid_without_a_code(answer):
+            assert answer.json()["reason"] == "cumulative_amount"
+    assert len(ledger_entries_of(dynamodb, victim.user_id)) == 1
+
+
 def test_after_the_owner_confirms_a_payment_small_payments_go_through_again(
     target: Target, victim: Account, token: str, dynamodb: Any
 ) -> None:
