@@ -93,9 +93,10 @@ def parser() -> argparse.ArgumentParser:
     )
     top = _Parser(
         prog=PROG,
-        description="Fraud guard rules and holds, changed without a deploy; each change is "
-        "audited (subject 'operator'). Without --stack or --local: the tables named by "
-        "RATE_LIMITS_TABLE and AUDIT_TABLE.",
+        description="Fraud guard rules and holds, and the payments' exchange rates, changed "
+        "without a deploy; each change is audited (subject 'operator'). Without --stack or "
+        "--local: the tables named by RATE_LIMITS_TABLE and AUDIT_TABLE, the rates' parameter "
+        "by FX_RATES_PARAM.",
         parents=[where],
     )
     commands = top.add_subparsers(dest="command", required=True, parser_class=_Parser)
