@@ -21,6 +21,7 @@ import socket
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -176,6 +177,18 @@ class StackConfig:
 
 def _existing(path: Path) -> Path | None:
     return path if path.is_dir() else None
+
+
+# Sample exchange rates of the local stack (units of USD per unit; docs/payments.md).
+LOCAL_FX_RATES = {"EUR": "1.08", "GBP": "1.27", "CHF": "1.13"}
+
+
+def local_fx_rates(now: float, reference: str = "USD") -> str:
+    """The local stack's rate table: the sample rates, set `now`."""
+    return json.dumps(
+        {"reference": reference, "rates": LOCAL_FX_RATES, "updated_at": int(now)},
+        separators=(",", ":"),
+    )
 
 
 def _parameter_defaults() -> dict[str, str]:
@@ -364,6 +377,16 @@ class LocalStack:
         ssm = self._client("ssm")
         for param, (kind, value) in values.items():
             ssm.put_parameter(Name=names[param], Value=value, Type=kind, Overwrite=True)
+        # The exchange rates the template's FxRatesParameter holds, with sample rates so that
+        # `make run` pays in EUR, GBP and CHF below the threshold; `make admin ARGS="rates
+        # set KYD 1.20"` adds one. Written only when absent: an operator's change outlives a
+        # restart on an external moto.
+        with contextlib.suppress(ssm.exceptions.ParameterAlreadyExists):
+            ssm.put_parameter(
+                Name=names["FxRatesParameterName"],
+                Value=local_fx_rates(time.time()),
+                Type="String",
+            )
 
     def _seed_accounts(self, dynamodb: Any) -> None:
         users = DynamoUserRepository(dynamodb, "UsersTable")

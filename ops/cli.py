@@ -6,6 +6,9 @@
     holds list                                every hold: what, until when, why
     hold release prefix|country <value>       end a hold now
     hold place prefix|country <value> --hours N
+    rates show                                the exchange rates, as JSON on one line
+    rates set <CUR> <RATE>                    e.g. rates set EUR 1.08 (USD per EUR)
+    rates unset <CUR>                         its payments then always ask for a code
     audit [--limit N]                         the newest operator changes (default 10)
 
 Exit status: 0 done (or nothing to do: every command is idempotent), 1 the target or AWS
@@ -26,7 +29,16 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
 from ops.fraud_rules import Change, FraudAdmin, iso
-from ops.inputs import BadInput, Scope, parse_hours, parse_limit, parse_target
+from ops.fx_rates import RatesAdmin, RatesChange, RatesError
+from ops.inputs import (
+    BadInput,
+    Scope,
+    parse_currency,
+    parse_exchange_rate,
+    parse_hours,
+    parse_limit,
+    parse_target,
+)
 from ops.targets import (
     Target,
     TargetError,
@@ -35,10 +47,24 @@ from ops.targets import (
     stack_target,
 )
 from phoneverify.domain.errors import StorageUnavailable
+from phoneverify.domain.rates import rate_text
 
 PROG = "python -m ops"
 RULES_MAX_AGE_SECS = 60  # FRAUD_RULES_MAX_AGE_SECS' default: how long functions cache the rules
-DETAIL_ORDER = ("change", "list", "scope", "target", "value", "until", "reason", "by")
+RATES_MAX_AGE_SECS = 300  # SECRETS_MAX_AGE_SECS' default: how long functions cache the rates
+DETAIL_ORDER = (
+    "change",
+    "list",
+    "scope",
+    "target",
+    "value",
+    "until",
+    "reason",
+    "rate",
+    "previous",
+    "version",
+    "by",
+)
 DONE = {Change.ALLOW: "allowed", Change.DENY: "denied", Change.UNLIST: "in neither list"}
 
 
@@ -67,9 +93,10 @@ def parser() -> argparse.ArgumentParser:
     )
     top = _Parser(
         prog=PROG,
-        description="Fraud guard rules and holds, changed without a deploy; each change is "
-        "audited (subject 'operator'). Without --stack or --local: the tables named by "
-        "RATE_LIMITS_TABLE and AUDIT_TABLE.",
+        description="Fraud guard rules and holds, and the payments' exchange rates, changed "
+        "without a deploy; each change is audited (subject 'operator'). Without --stack or "
+        "--local: the tables named by RATE_LIMITS_TABLE and AUDIT_TABLE, the rates' parameter "
+        "by FX_RATES_PARAM.",
         parents=[where],
     )
     commands = top.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -99,6 +126,20 @@ def parser() -> argparse.ArgumentParser:
         one.add_argument("value", metavar="PREFIX|CC")
         if action == "place":
             one.add_argument("--hours", required=True, metavar="N", help="1 to 720")
+    rates = commands.add_parser(
+        "rates", help="the exchange rates of the payments' cumulative limit (docs/payments.md)"
+    )
+    rate_actions = rates.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    rate_actions.add_parser("show", parents=[where], help="print the rate table as JSON")
+    set_rate = rate_actions.add_parser(
+        "set", parents=[where], help="units of the reference currency per unit of CUR"
+    )
+    set_rate.add_argument("currency", metavar="CUR", help="ISO 4217, e.g. EUR")
+    set_rate.add_argument("rate", metavar="RATE", help="a positive decimal, e.g. 1.08")
+    unset_rate = rate_actions.add_parser(
+        "unset", parents=[where], help="remove a rate: its payments always ask for a code"
+    )
+    unset_rate.add_argument("currency", metavar="CUR")
     audit = commands.add_parser(
         "audit", parents=[where], help="the newest operator changes, newest first"
     )
@@ -136,7 +177,7 @@ def main(
     except BadInput as exc:
         print(f"{PROG}: {exc}", file=err)
         return 2
-    except (TargetError, StorageUnavailable, ClientError, BotoCoreError) as exc:
+    except (TargetError, RatesError, StorageUnavailable, ClientError, BotoCoreError) as exc:
         print(f"{PROG}: {failure(exc)}", file=err)
         return 1
     return 0
@@ -195,6 +236,8 @@ def command(args: argparse.Namespace) -> Run:
         return change_list
     if args.command == "holds":
         return list_holds
+    if args.command == "rates":
+        return rates_command(args)
     if args.command == "audit":
         limit = parse_limit(args.limit)
         return lambda admin, _target, out: print_audit(admin, limit, out)
@@ -228,6 +271,63 @@ def command(args: argparse.Namespace) -> Run:
             )
 
     return place
+
+
+def rates_admin(target: Target) -> RatesAdmin:
+    if not target.rates_param or target.ssm is None:
+        raise TargetError(
+            f"{target.where} names no exchange rates parameter: deploy this template.yaml "
+            "(output FxRatesParameterName), or name it with FX_RATES_PARAM"
+        )
+    return RatesAdmin(
+        target.ssm,
+        target.rates_param,
+        target.client,
+        target.tables.audit,
+        by=target.by,
+        audit_retention_secs=target.audit_retention_secs,
+    )
+
+
+def rates_command(args: argparse.Namespace) -> Run:
+    """rates show|set|unset, its values checked (BadInput) before anything is sent."""
+    if args.action == "show":
+
+        def show(_admin: FraudAdmin, target: Target, out: TextIO) -> None:
+            table, version = rates_admin(target).show()
+            print(json.dumps({**table.as_json(), "version": version}), file=out)
+
+        return show
+    currency = parse_currency(args.currency)
+    if args.action == "set":
+        rate = parse_exchange_rate(args.rate, currency)
+        return lambda _admin, target, out: said(
+            rates_admin(target).set(currency, rate), currency, target, out
+        )
+    return lambda _admin, target, out: said(
+        rates_admin(target).unset(currency), currency, target, out
+    )
+
+
+def said(change: RatesChange, currency: str, target: Target, out: TextIO) -> None:
+    table = change.table
+    rate = table.rates.get(currency)
+    now = (
+        f"{currency} = {rate_text(rate)} {table.reference}"
+        if rate is not None
+        else f"{currency}: no rate"
+    )
+    if not change.changed:
+        print(f"{now} already; nothing changed", file=out)
+        return
+    before = (
+        "none" if change.previous is None else f"{rate_text(change.previous)} {table.reference}"
+    )
+    print(
+        f"{now} (was {before}; version {change.version}, {target.where}); payments apply it "
+        f"within SECRETS_MAX_AGE_SECS ({RATES_MAX_AGE_SECS} s by default)",
+        file=out,
+    )
 
 
 def list_holds(admin: FraudAdmin, _target: Target, out: TextIO) -> None:

@@ -7,10 +7,12 @@ the command answers it with exit status 2.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from enum import StrEnum
 
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
 
+from phoneverify.domain.rates import InvalidRate, parse_rate, parse_rate_currency
 from phoneverify.domain.regions import KNOWN_REGIONS
 
 # E.164: at most 15 digits after "+"; a prefix is a number without at least its last digit.
@@ -76,3 +78,20 @@ def parse_limit(text: str) -> int:
     if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_AUDIT_RECORDS:
         raise BadInput(f"not a number of records: {text!r} (expected 1 to {MAX_AUDIT_RECORDS})")
     return int(raw)
+
+
+def parse_currency(text: str) -> str:
+    """An active ISO 4217 currency code (upper case), as payments name them."""
+    try:
+        return parse_rate_currency(text)
+    except InvalidRate as exc:
+        raise BadInput(str(exc)) from None
+
+
+def parse_exchange_rate(text: str, currency: str) -> Decimal:
+    """A rate to the reference currency: a positive decimal of bounded precision (0 and
+    negatives refused; domain/rates.py)."""
+    try:
+        return parse_rate(text, currency)
+    except InvalidRate as exc:
+        raise BadInput(str(exc)) from None

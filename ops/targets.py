@@ -1,12 +1,14 @@
 """Which deployment the command changes, and who is changing it.
 
 - `--stack NAME`: a deployed stack; its table names are its outputs (RateLimitsTableName,
-  AuditTableName), the caller is whoever the AWS credentials say (STS GetCallerIdentity).
+  AuditTableName) and so is the exchange rates' parameter (FxRatesParameterName), the caller
+  is whoever the AWS credentials say (STS GetCallerIdentity).
 - `--local`: the stack `make run` serves: moto's endpoint on 127.0.0.1:$AWS_PORT (or
-  $DYNAMODB_ENDPOINT, as `make run` uses it), the tables named by their logical ids
-  (devtools/aws_resources.py), the caller "local".
-- neither: the tables named by RATE_LIMITS_TABLE and AUDIT_TABLE, with the AWS credentials
-  and endpoint of the environment.
+  $DYNAMODB_ENDPOINT, as `make run` uses it, for DynamoDB), the tables named by their
+  logical ids (devtools/aws_resources.py), the template's default parameter names, the
+  caller "local".
+- neither: the tables named by RATE_LIMITS_TABLE and AUDIT_TABLE and the parameter named by
+  FX_RATES_PARAM, with the AWS credentials and endpoint of the environment.
 """
 
 from __future__ import annotations
@@ -30,9 +32,11 @@ LOCAL_AWS_PORT = 4575
 LOCAL_REGION = "us-east-1"
 LOCAL_TABLES = Tables(rate_limits="RateLimitsTable", audit="AuditTable")
 LOCAL_CALLER = "local"
+LOCAL_RATES_PARAM = "/phone-verify/dev/fx-rates"  # template.yaml FxRatesParameterName default
 # A local stack answers at once or is not up: say so in seconds, not after botocore's retries.
 LOCAL_CONFIG = Config(connect_timeout=2, read_timeout=10, retries={"max_attempts": 2})
 OUTPUTS = {"rate_limits": "RateLimitsTableName", "audit": "AuditTableName"}
+RATES_OUTPUT = "FxRatesParameterName"  # absent from stacks deployed before the rates existed
 
 
 class TargetError(Exception):
@@ -46,6 +50,8 @@ class Target:
     by: str  # the caller's identity, recorded in every audit record
     where: str  # said in messages: which deployment this is
     audit_retention_secs: int = AUDIT_RETENTION_SECS
+    ssm: Any = None  # the SSM client of the exchange rates' parameter
+    rates_param: str = ""  # its name ("": this target names none)
 
 
 def audit_retention(env: Mapping[str, str]) -> int:
@@ -71,8 +77,22 @@ def local_target(env: Mapping[str, str]) -> Target:
         aws_secret_access_key="local",  # noqa: S106 - moto and DynamoDB Local accept any
         config=LOCAL_CONFIG,
     )
+    ssm = boto3.client(
+        "ssm",
+        endpoint_url=f"http://127.0.0.1:{port}",  # moto: SSM is never DynamoDB Local's
+        region_name=LOCAL_REGION,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # noqa: S106 - moto accepts any
+        config=LOCAL_CONFIG,
+    )
     return Target(
-        client, LOCAL_TABLES, LOCAL_CALLER, f"the local stack ({endpoint})", audit_retention(env)
+        client,
+        LOCAL_TABLES,
+        LOCAL_CALLER,
+        f"the local stack ({endpoint})",
+        audit_retention(env),
+        ssm=ssm,
+        rates_param=LOCAL_RATES_PARAM,
     )
 
 
@@ -97,7 +117,13 @@ def stack_target(name: str, env: Mapping[str, str], session: boto3.Session) -> T
         )
     tables = Tables(outputs[OUTPUTS["rate_limits"]], outputs[OUTPUTS["audit"]])
     return Target(
-        session.client("dynamodb"), tables, caller(session), f"stack {name}", audit_retention(env)
+        session.client("dynamodb"),
+        tables,
+        caller(session),
+        f"stack {name}",
+        audit_retention(env),
+        ssm=session.client("ssm"),
+        rates_param=outputs.get(RATES_OUTPUT, ""),
     )
 
 
@@ -114,4 +140,6 @@ def environment_target(env: Mapping[str, str], session: boto3.Session) -> Target
         caller(session),
         f"tables {tables.rate_limits} and {tables.audit}",
         audit_retention(env),
+        ssm=session.client("ssm"),
+        rates_param=env.get("FX_RATES_PARAM", "").strip(),
     )

@@ -3,7 +3,7 @@ threshold. Behind the JWT authorizer; optional Idempotency-Key header."""
 
 from __future__ import annotations
 
-from phoneverify.config import PaymentSettings
+from phoneverify.config import PaymentInitiateSettings
 from phoneverify.domain.errors import (
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
@@ -28,7 +28,7 @@ from phoneverify.http.responses import (
 )
 from phoneverify.runtime import Runtime
 
-runtime = Runtime.from_environment(PaymentSettings)
+runtime = Runtime.from_environment(PaymentInitiateSettings)
 app = http_app(runtime.settings.allowed_origin)
 
 

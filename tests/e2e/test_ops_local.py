@@ -11,10 +11,13 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from devtools.local_stack import LocalStack
 from phoneverify.adapters.dynamo.toolkit import from_item
+from tests.support import accounts
+from tests.support.payments import bearer, token_for
 from tests.support.stacks import dynamodb_of, running_stack, table_items
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,6 +100,40 @@ def test_python_m_ops_local_changes_the_stacks_rules_and_audits_it(stack: LocalS
     assert ops(stack, "country", "unlist", "JM").returncode == 0
 
 
+def test_a_rate_the_operator_sets_is_what_the_next_payment_is_converted_with(
+    stack: LocalStack,
+) -> None:
+    # Given an account on the running stack, and KYD without a rate (the local sample table)
+    account = accounts.seed_account(stack, "fx", "a passphrase for the rates test")
+    token = token_for(stack, account.email, "a passphrase for the rates test", account.phone)
+    assert '"KYD"' not in ops(stack, "rates", "show").stdout
+    # When the operator sets KYD's rate, in a process of its own, before any KYD payment
+    result = ops(stack, "rates", "set", "KYD", "1.20")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("KYD = 1.2 USD (was none; version ")
+    # Then 10.00 KYD (12.00 USD) goes through without a code, counted in USD cents
+    with httpx.Client(base_url=stack.api_url, timeout=60) as api:
+        paid = api.post(
+            "/payments/initiate",
+            json={"amount": "10.00", "currency": "KYD", "recipient": "acct-fx"},
+            headers=bearer(token),
+        )
+    assert paid.status_code == 200, paid.text
+    assert paid.json()["status"] == "completed", paid.text
+    count = dynamodb_of(stack.aws_env).get_item(
+        TableName="PaymentsTable", Key={"payment_id": {"S": f"exempt#{account.user_id}"}}
+    )["Item"]
+    assert count["sum_USD"] == {"N": "1200"}
+    # and the change is audited
+    wanted = {"change": "set", "value": "KYD", "rate": "1.2", "previous": "", "by": "local"}
+    assert any(
+        wanted.items() <= dict(record["detail"]).items()
+        for record in operator_records(stack)
+        if record["event"] == "fx_rates_changed"
+    )
+    assert ops(stack, "rates", "unset", "KYD").returncode == 0
+
+
 def test_a_stack_that_is_not_up_is_one_line_and_status_1(stack: LocalStack) -> None:
     env = operator_env(stack, DYNAMODB_ENDPOINT="http://127.0.0.1:9")
     result = subprocess.run(
@@ -148,14 +185,23 @@ def run_install(tmp_path_factory: pytest.TempPathFactory) -> Path:
 BLOCKS = page_blocks()
 
 
-def test_the_page_shows_the_lists_and_the_holds() -> None:
-    assert len(BLOCKS) == 2
+def test_the_page_shows_the_lists_the_holds_and_the_rates() -> None:
+    assert len(BLOCKS) == 3
     commands = " ".join(BLOCKS)
-    for command in ("rules show", "prefix deny", "prefix unlist", "holds list", "hold release"):
+    for command in (
+        "rules show",
+        "prefix deny",
+        "prefix unlist",
+        "holds list",
+        "hold release",
+        "rates show",
+        "rates set",
+        "rates unset",
+    ):
         assert command in commands
 
 
-@pytest.mark.parametrize("block", BLOCKS, ids=["lists", "holds"])
+@pytest.mark.parametrize("block", BLOCKS, ids=["lists", "holds", "rates"])
 def test_a_make_admin_block_pasted_into_bash_prints_what_the_page_says(
     stack: LocalStack, run_install: Path, block: str
 ) -> None:

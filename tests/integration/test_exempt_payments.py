@@ -144,9 +144,12 @@ def reserve(
     max_payments: int = 5,
     payment: Payment | None = None,
 ) -> Exemption | StepUpReason:
+    """`amount`: the payment converted to the reference currency (USD), in cents, as the flow
+    passes it; `currency` the payment's own."""
     return exemptions.reserve_and_create(
         payment or small_payment(amount, currency, user),
         amount,
+        sum_currency="USD",
         cumulative_limit_minor=limit,
         max_payments=max_payments,
         now=NOW,
@@ -160,12 +163,14 @@ def test_payments_are_counted_while_their_sum_stays_below_the_limit(store: Store
     first = reserve(exemptions, 9_999, payment=payment)
     assert isinstance(first, Exemption) and first.amount_minor == 9_999
     assert store.payments.get(payment.payment_id) == payment
-    # When 0.01 more would reach 100.00, and 0.01 of another currency would not
-    # Then the first is refused as cumulative, and not written; the second counted
+    # When 0.01 more would reach 100.00, in USD or in another currency (converted: one sum)
+    # Then both are refused as cumulative, and neither is written
     refused = small_payment(1)
     assert reserve(exemptions, 1, payment=refused) == StepUpReason.CUMULATIVE_AMOUNT
     assert store.payments.get(refused.payment_id) is None
-    assert isinstance(reserve(exemptions, 1, "EUR"), Exemption)
+    in_euros = small_payment(1, "EUR")
+    assert reserve(exemptions, 1, payment=in_euros) == StepUpReason.CUMULATIVE_AMOUNT
+    assert store.payments.get(in_euros.payment_id) is None
     # and another account has a count of its own
     assert isinstance(reserve(exemptions, 9_999, user="u-other"), Exemption)
 

@@ -441,3 +441,150 @@ def test_the_operators_policy_refuses_the_counters_and_other_subjects() -> None:
     assert not allowed("dynamodb:DeleteItem", "RateLimitsTable", "rules#fraud")
     assert not allowed("dynamodb:PutItem", "AuditTable", "demo-user")
     assert not allowed("dynamodb:GetItem", "UsersTable", "USER#demo-user")
+
+
+# -- the exchange rates: one SSM parameter (moto), its audit records in AuditTable ------------
+RATES_PARAM = "/phone-verify/dev/fx-rates"
+
+
+def template_rates_value() -> str:
+    """FxRatesParameter's value as the template creates it (PaymentReferenceCurrency USD)."""
+    value = load_template()["Resources"]["FxRatesParameter"]["Properties"]["Value"]["Fn::Sub"]
+    return str(value).replace("${PaymentReferenceCurrency}", "USD")
+
+
+@pytest.fixture
+def rates_store(moto_store: Store) -> Iterator[tuple[Store, Any]]:
+    ssm = boto3.client("ssm", region_name="us-east-1")
+    ssm.put_parameter(Name=RATES_PARAM, Value=template_rates_value(), Type="String")
+    yield moto_store, ssm
+
+
+def run_rates(store: Store, ssm: Any, *argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    target = Target(
+        store.client, store.tables, OPERATOR, "the test's tables", ssm=ssm, rates_param=RATES_PARAM
+    )
+    status = main(list(argv), env={}, out=out, err=err, connect=lambda *_: target)
+    return status, out.getvalue(), err.getvalue()
+
+
+def test_rates_set_unset_and_show_and_each_change_is_audited(
+    rates_store: tuple[Store, Any],
+) -> None:
+    store, ssm = rates_store
+    # Given the table as the template creates it: the reference currency, no rate
+    status, out, _ = run_rates(store, ssm, "rates", "show")
+    assert (status, json.loads(out)) == (0, {"reference": "USD", "rates": {}, "version": 1})
+    # When an operator sets two rates, one twice, then unsets one
+    status, out, _ = run_rates(store, ssm, "rates", "set", "eur", "1.080")
+    assert status == 0
+    assert out.startswith("EUR = 1.08 USD (was none; version 2, the test's tables)")
+    assert run_rates(store, ssm, "rates", "set", "EUR", "1.08")[1] == (
+        "EUR = 1.08 USD already; nothing changed\n"
+    )
+    assert run_rates(store, ssm, "rates", "set", "GBP", "1.27")[0] == 0
+    assert run_rates(store, ssm, "rates", "set", "EUR", "1.09")[1].startswith(
+        "EUR = 1.09 USD (was 1.08 USD; version 4"
+    )
+    assert run_rates(store, ssm, "rates", "unset", "GBP")[1].startswith(
+        "GBP: no rate (was 1.27 USD; version 5"
+    )
+    assert run_rates(store, ssm, "rates", "unset", "GBP")[1] == (
+        "GBP: no rate already; nothing changed\n"
+    )
+    # Then the parameter holds the table, stamped, and SSM counted each write
+    shown = json.loads(run_rates(store, ssm, "rates", "show")[1])
+    assert shown["rates"] == {"EUR": "1.09"} and shown["version"] == 5
+    assert (shown["updated_by"], shown["reference"]) == (OPERATOR, "USD")
+    # and each change is one audit record, nothing for the changes that changed nothing
+    records = store.audit()
+    assert [(r["event"], r["flow"]) for r in records] == [("fx_rates_changed", "payment")] * 4
+    assert [
+        (d["change"], d["value"], d["rate"], d["previous"], d["version"], d["by"])
+        for d in (r["detail"] for r in records)
+    ] == [
+        ("set", "EUR", "1.08", "", "2", OPERATOR),
+        ("set", "GBP", "1.27", "", "3", OPERATOR),
+        ("set", "EUR", "1.09", "1.08", "4", OPERATOR),
+        ("unset", "GBP", "", "1.27", "5", OPERATOR),
+    ]
+    newest = run_rates(store, ssm, "audit", "--limit", "1")[1]
+    assert " fx_rates_changed change=unset value=GBP rate= previous=1.27 version=5 by=" in newest
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["rates", "set", "EUR", "0"], "'0'"),
+        (["rates", "set", "EUR", "-1"], "'-1'"),
+        (["rates", "set", "KYD", "1.0000000000001"], "'1.0000000000001'"),
+        (["rates", "set", "XXX", "1"], "'XXX'"),
+    ],
+)
+def test_a_bad_rate_exits_2_naming_it_and_changes_nothing(
+    rates_store: tuple[Store, Any], argv: list[str], named: str
+) -> None:
+    store, ssm = rates_store
+    status, out, err = run_rates(store, ssm, *argv)
+    assert (status, out) == (2, "")
+    assert named in err and err.count("\n") == 1
+    assert ssm.get_parameter(Name=RATES_PARAM)["Parameter"]["Version"] == 1
+    assert store.audit() == []
+
+
+def test_the_reference_currency_and_a_missing_parameter_exit_1_saying_why(
+    rates_store: tuple[Store, Any],
+) -> None:
+    store, ssm = rates_store
+    status, _, err = run_rates(store, ssm, "rates", "set", "USD", "1")
+    assert status == 1 and "USD is the reference currency" in err
+    ssm.delete_parameter(Name=RATES_PARAM)
+    status, _, err = run_rates(store, ssm, "rates", "show")
+    assert status == 1 and f"no parameter {RATES_PARAM}" in err
+
+
+def test_the_payment_function_reads_the_rates_the_command_wrote(
+    rates_store: tuple[Store, Any],
+) -> None:
+    from phoneverify.adapters.fx_rates import SsmRateSource
+    from phoneverify.adapters.ssm import SsmSecrets
+    from phoneverify.domain.money import parse_money
+
+    store, ssm = rates_store
+    assert run_rates(store, ssm, "rates", "set", "EUR", "1.08")[0] == 0
+    metrics: list[str] = []
+    written = json.loads(ssm.get_parameter(Name=RATES_PARAM)["Parameter"]["Value"])
+    source = SsmRateSource(
+        SsmSecrets(max_age=0),
+        RATES_PARAM,
+        "USD",
+        FakeClock(written["updated_at"] + 60),  # a minute after the change
+        max_age_secs=7 * 86_400,
+        metric=metrics.append,
+    )
+    assert source.current().to_reference_minor(parse_money("89.99", "EUR")) == 9_719
+    assert source.current().to_reference_minor(parse_money("79.99", "KYD")) is None
+    assert metrics == []
+
+
+def test_the_operators_policy_allows_the_rates_calls_on_the_rates_parameter_only(
+    rates_store: tuple[Store, Any],
+) -> None:
+    store, ssm = rates_store
+    called: set[str] = set()
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        assert params["Name"] == RATES_PARAM
+        called.add(f"ssm:{model.name}")
+
+    ssm.meta.events.register("provide-client-params.ssm", record)
+    for argv in (["rates", "show"], ["rates", "set", "EUR", "1.08"], ["rates", "unset", "EUR"]):
+        assert run_rates(store, ssm, *argv)[0] == 0
+    [statement] = [s for s in policy_statements() if s.get("Sid") == "ExchangeRates"]
+    assert called <= set(statement["Action"])
+    assert "ssm:GetParameterHistory" in statement["Action"]  # a change written in between
+    assert statement["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter"
+        "${FxRatesParameterName}"
+    }

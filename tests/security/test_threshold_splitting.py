@@ -43,10 +43,16 @@ def dynamodb(security_stack: LocalStack) -> Any:
     return dynamodb_of(security_stack.aws_env)
 
 
-def pay(api: httpx.Client, token: str, amount: str, recipient: str = "acct-mule") -> httpx.Response:
+def pay(
+    api: httpx.Client,
+    token: str,
+    amount: str,
+    recipient: str = "acct-mule",
+    currency: str = "USD",
+) -> httpx.Response:
     return api.post(
         "/payments/initiate",
-        json={"amount": amount, "currency": "USD", "recipient": recipient},
+        json={"amount": amount, "currency": currency, "recipient": recipient},
         headers=bearer(token),
     )
 
@@ -92,6 +98,57 @@ def test_five_slices_of_99_99_to_one_recipient_move_one_slice_at_most(
     assert codes_sent(target, victim) == sent_before + 4
 
 
+def test_five_slices_in_five_currencies_move_one_slice_at_most(
+    target: Target, victim: Account, token: str, dynamodb: Any
+) -> None:
+    # Given a fresh account, and the review's attack: five slices, each just below its own
+    # currency's threshold, about USD 480 in all against the 100.00 limit (the local stack's
+    # rates: EUR 1.08, CHF 1.13, GBP 1.27; none for KYD)
+    slices = [("99.99", "USD"), ("89.99", "EUR"), ("84.99", "CHF"), ("74.99", "GBP")]
+    # When the attacker pays them one after the other, then 79.99 KYD
+    answers = [pay(target.api, token, amount, currency=currency) for amount, currency in slices]
+    kyd = pay(target.api, token, "79.99", currency="KYD")
+    # Then only the first is paid: 89.99 EUR (97.19 USD) would bring the converted sum to
+    # 197.18 USD, so it and every later slice wait for a code sent to the victim
+    assert paid_without_a_code(answers[0]), answers[0].text
+    for answer in answers[1:]:
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["requires_verification"] is True
+        assert answer.json()["reason"] == "cumulative_amount"
+    # and a currency without a rate asks for a code whatever the sum
+    assert kyd.status_code == 200, kyd.text
+    assert (kyd.json()["requires_verification"], kyd.json()["reason"]) == (
+        True,
+        "currency_without_rate",
+    )
+    assert len(ledger_entries_of(dynamodb, victim.user_id)) == 1
+
+
+def test_a_currency_without_a_rate_asks_for_a_code_even_for_a_cent(
+    target: Target, victim: Account, token: str, dynamodb: Any
+) -> None:
+    # When the first payment of a fresh account is one cent of a currency without a rate
+    answer = pay(target.api, token, "0.01", currency="KYD")
+    # Then it waits for a code: it cannot be added to the sum, so it is never exempt
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["reason"] == "currency_without_rate"
+    assert ledger_entries_of(dynamodb, victim.user_id) == []
+
+
+def test_small_slices_in_many_currencies_stop_at_the_converted_limit(
+    target: Target, victim: Account, token: str, dynamodb: Any
+) -> None:
+    # When 20.00 is paid in each of USD, EUR, CHF, GBP (20.00 + 21.60 + 22.60 + 25.40 USD:
+    # 89.60), then 20.00 EUR more (21.60: 111.20 USD in all)
+    slices = [("20.00", "USD"), ("20.00", "EUR"), ("20.00", "CHF"), ("20.00", "GBP")]
+    answers = [pay(target.api, token, amount, currency=currency) for amount, currency in slices]
+    fifth = pay(target.api, token, "20.00", currency="EUR")
+    # Then the four go through, and the fifth, which brings the sum past 100.00 USD, asks
+    assert all(paid_without_a_code(answer) for answer in answers), [a.text for a in answers]
+    assert fifth.json()["reason"] == "cumulative_amount", fifth.text
+    assert len(ledger_entries_of(dynamodb, victim.user_id)) == 4
+
+
 def test_the_sixth_small_payment_in_a_row_asks_for_a_code(
     target: Target, victim: Account, token: str, dynamodb: Any
 ) -> None:
@@ -116,6 +173,29 @@ def test_twenty_concurrent_60_usd_payments_do_not_all_pass_without_a_code(
     with ThreadPoolExecutor(max_workers=20) as pool:
         answers = list(pool.map(fire, range(20)))
     # Then one 60.00 is paid; the others (60 + 60 >= 100) wait for a code
+    assert sum(paid_without_a_code(answer) for answer in answers) == 1, [a.text for a in answers]
+    for answer in answers:
+        assert answer.status_code == 200, answer.text
+        if not paid_without_a_code(answer):
+            assert answer.json()["reason"] == "cumulative_amount"
+    assert len(ledger_entries_of(dynamodb, victim.user_id)) == 1
+
+
+def test_twenty_concurrent_payments_in_four_currencies_do_not_all_pass_without_a_code(
+    target: Target, victim: Account, token: str, dynamodb: Any
+) -> None:
+    # Given twenty payments of 55.00 fired at once in USD, EUR, GBP and CHF (55.00 to 69.85
+    # USD once converted: any two reach 100.00 USD), each far below its own threshold
+    currencies = ("USD", "EUR", "GBP", "CHF")
+
+    def fire(n: int) -> httpx.Response:
+        with target.client() as api:
+            return pay(api, token, "55.00", f"acct-fx-{n}", currencies[n % 4])
+
+    # When
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(fire, range(20)))
+    # Then one is paid: the converted sum is compared in the write that adds to it
     assert sum(paid_without_a_code(answer) for answer in answers) == 1, [a.text for a in answers]
     for answer in answers:
         assert answer.status_code == 200, answer.text

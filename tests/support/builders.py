@@ -23,6 +23,7 @@ from phoneverify.flows.sessions import Sessions
 from tests.support.fakes import (
     FakeClock,
     FakeCodeSender,
+    FixedRates,
     InMemoryExemptPayments,
     InMemoryFailureCounter,
     InMemoryFraudGuard,
@@ -264,6 +265,18 @@ def registration_world(**policy_overrides: object) -> RegistrationWorld:
     )
 
 
+# The operators' sample table of the unit tests (USD per unit), as `make run` has it plus the
+# currencies the tests pay in. KYD has none: its payments always ask for a code.
+SAMPLE_RATES = {
+    "EUR": "1.08",
+    "GBP": "1.27",
+    "CHF": "1.13",
+    "JPY": "0.0065",
+    "KWD": "3.25",
+    "THB": "0.029",
+}
+
+
 @dataclass
 class PaymentWorld:
     """Payments for `u-phone` (PHONE) and `u-plain` (no phone), over in-memory adapters."""
@@ -279,6 +292,7 @@ class PaymentWorld:
     limits: InMemorySendLimits
     failures: InMemoryFailureCounter
     exemptions: InMemoryExemptPayments
+    rates: FixedRates
 
     @property
     def any_flow(self) -> AnyFlow:
@@ -309,15 +323,22 @@ def payment_world(
     *,
     cumulative_limits: dict[str, str] | None = None,
     max_exempt_payments: int = 5,
+    rates: dict[str, str] | None = None,
+    reference: str = "USD",
 ) -> PaymentWorld:
+    """`rates`: the operators' table to `reference` (by default SAMPLE_RATES)."""
     world = login_world()
+    fixed_rates = FixedRates(SAMPLE_RATES if rates is None else rates, reference)
+    limits = Thresholds.from_config(thresholds or {}, default_threshold)
     payments = InMemoryPayments()
     ledger = InMemoryLedger()
     idempotency = InMemoryIdempotency()
     exemptions = InMemoryExemptPayments(payments, world.failures)
     flow = PaymentFlow(
-        thresholds=Thresholds.from_config(thresholds or {}, default_threshold),
-        exemption_limits=ExemptionLimits.from_config(cumulative_limits or {}, max_exempt_payments),
+        thresholds=limits,
+        exemption_limits=ExemptionLimits.from_config(
+            cumulative_limits or {}, max_exempt_payments, reference=reference, thresholds=limits
+        ),
         users=world.users,
         payments=payments,
         exemptions=exemptions,
@@ -325,6 +346,7 @@ def payment_world(
         challenges=world.challenges(payment_policy()),
         idempotency=idempotency,
         clock=world.clock,
+        rates=fixed_rates,
     )
     return PaymentWorld(
         flow,
@@ -338,6 +360,7 @@ def payment_world(
         world.limits,
         world.failures,
         exemptions,
+        fixed_rates,
     )
 
 

@@ -4,6 +4,7 @@ store; tests/integration/test_verification_store.py runs one contract against bo
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import secrets
 import threading
@@ -61,6 +62,7 @@ from phoneverify.domain.models import (
     User,
     VerificationEvent,
 )
+from phoneverify.domain.rates import RateTable
 from phoneverify.domain.send_limits import (
     GLOBAL,
     METRIC_ADMITTED,
@@ -613,7 +615,7 @@ class InMemoryExemptPayments:
         self._lock = threading.Lock()
 
     def counted(self, user_id: str) -> tuple[int, dict[str, int]]:
-        """(payments, sums per currency) counted for `user_id` now."""
+        """(payments, the sum by the currency it is kept in: the reference) for `user_id`."""
         ids, sums = self.counts.get(user_id, (frozenset(), {}))
         return len(ids), {currency: sum_ for currency, sum_ in sums.items() if sum_}
 
@@ -622,11 +624,12 @@ class InMemoryExemptPayments:
         payment: Payment,
         amount_minor: int,
         *,
+        sum_currency: str,
         cumulative_limit_minor: int,
         max_payments: int,
         now: float,
     ) -> Exemption | StepUpReason:
-        user_id, currency = payment.user_id, payment.currency
+        user_id, currency = payment.user_id, sum_currency
         with self._lock:  # all or nothing, as one transaction
             ids, sums = self.counts.get(user_id, (frozenset(), {}))
             spent = sums.get(currency, 0)
@@ -652,6 +655,18 @@ class InMemoryExemptPayments:
     def reset(self, user_id: str) -> None:
         with self._lock:
             self.counts.pop(user_id, None)
+
+
+class FixedRates:
+    """RateSource: a rate table a test sets (`table`), and how often it was read."""
+
+    def __init__(self, rates: dict[str, str] | None = None, reference: str = "USD") -> None:
+        self.table = RateTable.parse(json.dumps({"reference": reference, "rates": rates or {}}))
+        self.reads = 0
+
+    def current(self) -> RateTable:
+        self.reads += 1
+        return self.table
 
 
 class InMemoryLedger:

@@ -4,6 +4,7 @@ through the Telnyx emulator over loopback. Each function's path comes from its t
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,12 +17,15 @@ import pytest
 from moto import mock_aws
 
 from devtools.aws_resources import create_tables, load_template
+from devtools.local_stack import local_fx_rates
 from devtools.telnyx_emulator import TelnyxEmulator
 from phoneverify.adapters.dynamo.users import DynamoUserRepository
 from tests.support.lambda_env import api_event, invoke, load_function, template_environment
 
 SIGNING_SECRET = "integration-signing-secret-0123456789abcdefgh"
 ALTCHA_HMAC_KEY = "integration-altcha-hmac-key-0123456789abcdefgh"
+# template.yaml's FxRatesParameterName default, as the payments' function environment names it.
+FX_RATES_PARAM = str(load_template()["Parameters"]["FxRatesParameterName"]["Default"])
 
 
 def template_functions() -> dict[str, tuple[str, str]]:
@@ -127,6 +131,8 @@ def function_stack(
             (env["TELNYX_MESSAGING_SENDER_PARAM"], "String", emulator.config.messaging_from),
             (env["JWT_SIGNING_SECRET_PARAM"], "SecureString", SIGNING_SECRET),
             (env["ALTCHA_HMAC_KEY_PARAM"], "SecureString", ALTCHA_HMAC_KEY),
+            # The exchange rates (only POST /payments/initiate names them), as `make run` has.
+            (FX_RATES_PARAM, "String", local_fx_rates(time.time())),
         ]:
             ssm.put_parameter(Name=name, Type=kind, Value=value)
         functions = {

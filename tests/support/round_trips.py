@@ -153,6 +153,8 @@ FUNCTIONS = [
 # Resends at once: the resend is measured, not its cooldown.
 STACK_ENV = {"BCRYPT_COST": "4", "RESEND_COOLDOWN_SECS": "0"}
 SMALL_ORDER = {"amount": "5.00", "currency": "EUR", "recipient": "Corner Cafe"}
+# In the reference currency (USD): no exchange rate to read.
+SMALL_REFERENCE_ORDER = {"amount": "5.00", "currency": "USD", "recipient": "Corner Cafe"}
 LARGE_ORDER = {"amount": "250.00", "currency": "USD", "recipient": "Acme Supplies"}
 
 Answer = tuple[int, dict[str, Any], dict[str, str]]
@@ -254,6 +256,10 @@ def measure_all(run: _Measured) -> dict[str, dict[str, int]]:
     run.measure(
         "POST /payments/initiate (below threshold)",
         lambda: run.pay("payments_initiate", SMALL_ORDER, user_id),
+    )
+    run.measure(
+        "POST /payments/initiate (below threshold, reference currency)",
+        lambda: run.pay("payments_initiate", SMALL_REFERENCE_ORDER, user_id),
     )
     run.measure(
         "POST /payments/initiate (below threshold, Idempotency-Key)",

@@ -50,7 +50,12 @@ def exemptions_on(client: ScriptedClient) -> DynamoExemptPayments:
 
 def count(client: ScriptedClient, amount: int = 6_000) -> Exemption | StepUpReason:
     return exemptions_on(client).reserve_and_create(
-        PAYMENT, amount, cumulative_limit_minor=LIMIT, max_payments=5, now=CLOCK.now()
+        PAYMENT,
+        amount,
+        sum_currency="USD",
+        cumulative_limit_minor=LIMIT,
+        max_payments=5,
+        now=CLOCK.now(),
     )
 
 

@@ -6,7 +6,12 @@ from decimal import Decimal
 
 import pytest
 
-from phoneverify.config import ConfigurationError, PaymentSettings, Settings
+from phoneverify.config import (
+    ConfigurationError,
+    PaymentInitiateSettings,
+    PaymentSettings,
+    Settings,
+)
 from phoneverify.domain.errors import InvalidRequest
 from phoneverify.domain.money import (
     BUILTIN_THRESHOLDS,
@@ -143,6 +148,11 @@ def payment_function_env(**extra: str) -> dict[str, str]:
     return {**template_environment("PaymentsInitiateFunction"), **extra}
 
 
+def initiate_env(**extra: str) -> dict[str, str]:
+    """POST /payments/initiate's environment as the template declares it (empty: missing)."""
+    return payment_function_env(**extra)
+
+
 def test_thresholds_are_configured_per_currency_through_the_environment() -> None:
     # Given
     env = payment_function_env(
@@ -187,29 +197,52 @@ def test_a_payment_function_without_its_tables_fails_the_cold_start(
         Runtime.from_environment(PaymentSettings)
 
 
-def test_cumulative_limits_default_to_each_currencys_threshold_and_are_configurable() -> None:
-    # Given the defaults, then PSD2's own figures (EUR 50 a payment, EUR 100 in all, 5 in a row)
-    env = payment_function_env(
-        PAYMENT_THRESHOLDS='{"EUR": "50.00"}',
-        PAYMENT_CUMULATIVE_LIMITS='{"eur": "100.00"}',
-        PAYMENT_MAX_EXEMPT_PAYMENTS="5",
+def test_the_cumulative_limit_is_one_amount_in_the_reference_currency() -> None:
+    # Given the defaults, then PSD2's own figures in euros (EUR 50 a payment, EUR 100 in all)
+    defaults = PaymentInitiateSettings.from_env(initiate_env())
+    settings = PaymentInitiateSettings.from_env(
+        initiate_env(
+            PAYMENT_THRESHOLDS='{"EUR": "50.00"}',
+            PAYMENT_CUMULATIVE_LIMITS='{"eur": "100.00"}',
+            PAYMENT_REFERENCE_CURRENCY="EUR",
+        )
     )
-    defaults = Settings.from_env(payment_function_env())
-    settings = Settings.from_env(env)
     # When
     by_default = ExemptionLimits.from_config(
-        defaults.payment_cumulative_limits, defaults.payment_max_exempt_payments
+        defaults.payment_cumulative_limits,
+        defaults.payment_max_exempt_payments,
+        reference=defaults.payment_reference_currency,
     )
     thresholds = Thresholds.from_config(settings.payment_thresholds, "100.00")
     limits = ExemptionLimits.from_config(
-        settings.payment_cumulative_limits, settings.payment_max_exempt_payments
+        settings.payment_cumulative_limits,
+        settings.payment_max_exempt_payments,
+        reference=settings.payment_reference_currency,
+        thresholds=thresholds,
     )
-    # Then
-    assert by_default.max_payments == 5
-    assert by_default.cumulative_limit("USD", thresholds) == Decimal("100.00")
-    assert by_default.cumulative_limit("JPY", thresholds) == Decimal("15000")
-    assert limits.cumulative_limit("EUR", thresholds) == Decimal("100.00")
+    # Then: USD 100.00 (the USD threshold) by default, EUR 100.00 as configured
+    assert (by_default.reference, by_default.cumulative_limit) == ("USD", Decimal("100.00"))
+    assert by_default.cumulative_limit_minor == 10_000 and by_default.max_payments == 5
+    assert (limits.reference, limits.cumulative_limit) == ("EUR", Decimal("100.00"))
     assert thresholds.for_currency("EUR") == Decimal("50.00")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        # one limit, in the reference currency: a limit in another currency is refused
+        ("PAYMENT_CUMULATIVE_LIMITS", '{"EUR": "90.00"}'),
+        ("PAYMENT_REFERENCE_CURRENCY", "usd"),
+        ("PAYMENT_REFERENCE_CURRENCY", "ABC"),
+        ("FX_RATES_PARAM", "fx-rates"),
+        ("FX_RATES_PARAM", ""),
+        ("FX_RATES_MAX_AGE_DAYS", "0"),
+        ("FX_RATES_MAX_AGE_DAYS", "91"),
+    ],
+)
+def test_a_bad_exchange_rate_setting_fails_the_cold_start_naming_it(name: str, value: str) -> None:
+    with pytest.raises(ConfigurationError, match=name):
+        PaymentInitiateSettings.from_env(initiate_env(**{name: value}))
 
 
 def test_amounts_and_limits_in_minor_units() -> None:

@@ -96,6 +96,16 @@ def test_other_durations_are_refused(refused: str) -> None:
         (["country", "allow", "XX"], "'XX'"),
         (["hold", "release", "prefix", "+0"], "'+0'"),
         (["hold", "place", "country", "JM", "--hours", "0"], "'0'"),
+        # exchange rates: a positive decimal of bounded precision, for a currency that exists
+        (["rates", "set", "EUR", "0"], "'0'"),
+        (["rates", "set", "EUR", "0.000"], "'0.000'"),
+        (["rates", "set", "EUR", "-1.08"], "'-1.08'"),
+        (["rates", "set", "EUR", "1,08"], "'1,08'"),
+        (["rates", "set", "EUR", "1e3"], "'1e3'"),
+        (["rates", "set", "EUR", "1.0000000000001"], "'1.0000000000001'"),
+        (["rates", "set", "EURO", "1.08"], "'EURO'"),
+        (["rates", "set", "XYZ", "1.08"], "'XYZ'"),
+        (["rates", "unset", "E"], "'E'"),
     ],
 )
 def test_a_bad_value_exits_2_with_one_line_and_sends_nothing(argv: list[str], named: str) -> None:
@@ -116,6 +126,10 @@ def test_a_bad_value_exits_2_with_one_line_and_sends_nothing(argv: list[str], na
         ["hold", "place", "prefix", "+1415556"],  # no --hours
         ["hold", "release", "region", "JM"],
         ["--local", "--stack", "phone-verify-dev", "rules", "show"],
+        ["rates"],
+        ["rates", "set", "EUR"],
+        ["rates", "unset"],
+        ["rates", "convert", "EUR"],
     ],
 )
 def test_a_wrong_command_line_exits_2_with_one_line(
@@ -157,6 +171,9 @@ def test_local_is_the_make_run_stack_on_its_aws_port() -> None:
     # make run with DYNAMODB_ENDPOINT keeps its tables there
     other = local_target({"DYNAMODB_ENDPOINT": "http://127.0.0.1:8000", "AWS_PORT": "4675"})
     assert other.client.meta.endpoint_url == "http://127.0.0.1:8000"
+    # the exchange rates are in moto's SSM, under the template's default name, either way
+    assert other.ssm.meta.endpoint_url == "http://127.0.0.1:4675"
+    assert other.rates_param == "/phone-verify/dev/fx-rates"
 
 
 @pytest.mark.parametrize("env", [{"AWS_PORT": "x"}, {"AUDIT_RETENTION_DAYS": "0"}])
@@ -195,6 +212,29 @@ def test_a_stack_gives_its_table_names_and_the_caller_is_recorded() -> None:
     assert (target.tables.rate_limits, target.tables.audit) == ("pv-RateLimits-1", "pv-Audit-1")
     assert target.by == ARN
     assert target.where == "stack phone-verify-dev"
+    assert target.rates_param == ""  # deployed before the rates: `rates` says so (below)
+    with_rates = FakeSession(
+        {
+            "RateLimitsTableName": "pv-RateLimits-1",
+            "AuditTableName": "pv-Audit-1",
+            "FxRatesParameterName": "/phone-verify/prod/fx-rates",
+        }
+    )
+    rated = stack_target("phone-verify-prod", {}, with_rates)  # type: ignore[arg-type]
+    assert rated.rates_param == "/phone-verify/prod/fx-rates"
+
+
+def test_rates_on_a_target_without_the_parameter_exit_1_saying_how_to_name_it() -> None:
+    session = FakeSession({"RateLimitsTableName": "rl", "AuditTableName": "audit"})
+    err = io.StringIO()
+    status = main(
+        ["rates", "show", "--stack", "old"],
+        env={},
+        err=err,
+        connect=lambda args, env: stack_target(args.stack, env, session),  # type: ignore[arg-type]
+    )
+    assert status == 1
+    assert "FxRatesParameterName" in err.getvalue() and "FX_RATES_PARAM" in err.getvalue()
 
 
 def test_a_stack_without_the_outputs_says_which_are_missing() -> None:
@@ -208,6 +248,8 @@ def test_without_a_target_the_tables_come_from_the_environment() -> None:
     env = {"RATE_LIMITS_TABLE": "rl", "AUDIT_TABLE": "audit"}
     target = environment_target(env, session)  # type: ignore[arg-type]
     assert (target.tables.rate_limits, target.tables.audit, target.by) == ("rl", "audit", ARN)
+    rates = environment_target({**env, "FX_RATES_PARAM": "/pv/fx"}, session)  # type: ignore[arg-type]
+    assert rates.rates_param == "/pv/fx"
     with pytest.raises(TargetError, match="--stack NAME"):
         environment_target({"RATE_LIMITS_TABLE": "rl"}, session)  # type: ignore[arg-type]
 

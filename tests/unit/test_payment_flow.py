@@ -29,6 +29,7 @@ from phoneverify.domain.errors import (
     VerificationNotFound,
 )
 from phoneverify.domain.models import DeliveryStatus, FlowKind, PaymentStatus
+from phoneverify.domain.rates import RateTable
 from phoneverify.flows.any_flow import flow_key
 from phoneverify.flows.payment import PaymentCompleted, PaymentOrder
 from phoneverify.http.errors import error_body, error_headers
@@ -661,22 +662,73 @@ def test_a_payment_at_the_threshold_says_its_own_amount_asked_for_the_code(
     assert world.exemptions.counted(PAYER) == (1, {"USD": 9900})
 
 
-def test_sums_are_per_currency_and_the_count_is_across_currencies(world: PaymentWorld) -> None:
-    # When 99.00 USD, 89.00 EUR and 14000 JPY are paid (each just below its own threshold)
+def test_one_sum_across_currencies_in_the_reference_currency(world: PaymentWorld) -> None:
+    # Given 30.00 USD, then 20.00 EUR (21.60 USD at 1.08) and 3000 JPY (19.50 USD at 0.0065)
     bodies = [
-        pay_small(world, "99.00"),
-        pay_small(world, "89.00", currency="EUR"),
-        pay_small(world, "14000", currency="JPY"),
+        pay_small(world, "30.00"),
+        pay_small(world, "20.00", currency="EUR"),
+        pay_small(world, "3000", currency="JPY"),
     ]
-    # Then each completes: no currency's sum reaches its limit
+    # Then each completes, and the account's one sum is 71.10 USD, in cents
     assert all(completes(body) for body in bodies)
-    # but another euro would
-    euro = pay_small(world, "1.00", currency="EUR")
-    assert euro["reason"] == "cumulative_amount"
-    # and the count is the account's: two more small payments, then a code
-    assert completes(pay_small(world, "0.50"))
-    assert completes(pay_small(world, "1", currency="JPY"))
-    assert pay_small(world, "1", currency="THB")["reason"] == "payment_count"
+    assert world.exemptions.counted(PAYER) == (3, {"USD": 7110})
+    # When 23.00 GBP follows (29.21 USD): the converted sum would reach 100.00 USD
+    pound = pay_small(world, "23.00", currency="GBP")
+    # Then it asks for a code, although 23.00 GBP is far below the GBP threshold
+    assert (pound["requires_verification"], pound["reason"]) == (True, "cumulative_amount")
+    # while 22.00 GBP (27.94 USD) still fits, and then the count is the account's too
+    assert completes(pay_small(world, "22.00", currency="GBP"))
+    assert world.exemptions.counted(PAYER) == (4, {"USD": 9904})
+    assert completes(pay_small(world, "1", currency="THB"))  # 0.029 USD: 3 cents
+    assert pay_small(world, "0.01")["reason"] == "payment_count"
+
+
+def test_the_reviewers_five_currencies_move_one_slice_at_most(world: PaymentWorld) -> None:
+    # Given a fresh account, and five slices each just below its currency's threshold
+    # (about USD 480 against the 100.00 limit); KYD has no rate in the table
+    slices = [("99.99", "USD"), ("89.99", "EUR"), ("84.99", "CHF"), ("74.99", "GBP")]
+    bodies = [pay_small(world, amount, currency=currency) for amount, currency in slices]
+    kyd = pay_small(world, "79.99", currency="KYD")
+    # Then only the first is paid; the converted sum reaches the limit with the second
+    assert completes(bodies[0])
+    assert [body["reason"] for body in bodies[1:]] == ["cumulative_amount"] * 3
+    assert (kyd["requires_verification"], kyd["reason"]) == (True, "currency_without_rate")
+    assert len(world.ledger.entries) == 1
+
+
+def test_a_currency_without_a_rate_always_asks_for_a_code(world: PaymentWorld) -> None:
+    # Given a fresh account, and a currency the operators' table has no rate for
+    body = pay_small(world, "0.01", currency="KYD")
+    # Then even a cent asks for a code, and nothing is counted
+    assert (body["requires_verification"], body["reason"]) == (True, "currency_without_rate")
+    assert world.exemptions.counted(PAYER) == (0, {})
+    # and once the operators set a rate, it is converted like any other
+    world.rates.table = RateTable.parse('{"reference": "USD", "rates": {"KYD": "1.20"}}')
+    assert completes(pay_small(world, "0.01", currency="KYD"))
+    assert world.exemptions.counted(PAYER) == (1, {"USD": 2})  # 0.012 USD, rounded up
+
+
+def test_the_reference_currency_needs_no_rate_table() -> None:
+    # Given a table the functions could not read (an empty one)
+    world = payment_world(rates={})
+    # Then payments in the reference currency are counted as ever, without reading it
+    assert completes(pay_small(world, "99.99"))
+    assert world.rates.reads == 0
+    assert pay_small(world, "1.00", currency="EUR")["reason"] == "currency_without_rate"
+    assert world.rates.reads == 1
+
+
+def test_splitting_into_tiny_payments_cannot_round_under_the_limit() -> None:
+    # Given a rate that makes a cent of EUR worth 1.08 US cents, and room for 1000 payments
+    world = payment_world(max_exempt_payments=1_000, cumulative_limits={"USD": "0.10"})
+    # When the attacker pays 0.01 EUR again and again
+    paid = 0
+    while completes(pay_small(world, "0.01", currency="EUR")):
+        paid += 1
+    # Then each cent counts as 2 US cents (rounded up), never as 1: four go through, 0.04 EUR
+    # (0.0432 USD), not the nine that rounding down would let through
+    assert paid == 4
+    assert world.exemptions.counted(PAYER) == (4, {"USD": 8})
 
 
 def test_a_verified_payment_starts_the_count_and_the_sums_over(world: PaymentWorld) -> None:
@@ -774,19 +826,27 @@ def test_an_account_without_a_phone_cannot_slice_either(world: PaymentWorld) -> 
 
 
 def test_the_limits_are_configurable() -> None:
-    # Given PSD2's own figures: 50.00 a payment, 100.00 in all, at most 2 in a row here
+    # Given PSD2's own figures in euros: 50.00 a payment, 100.00 in all (the reference
+    # currency EUR), at most 2 in a row here
     world = payment_world(
-        {"EUR": "50.00"}, cumulative_limits={"EUR": "100.00"}, max_exempt_payments=2
+        {"EUR": "50.00"},
+        cumulative_limits={"EUR": "100.00"},
+        max_exempt_payments=2,
+        reference="EUR",
+        rates={"USD": "0.93"},
     )
     # When / Then
     assert completes(pay_small(world, "49.99", currency="EUR"))
     assert completes(pay_small(world, "49.99", currency="EUR"))
     assert pay_small(world, "0.01", currency="EUR")["reason"] == "payment_count"
+    assert world.exemptions.counted(PAYER) == (2, {"EUR": 9998})
     # A cumulative limit below the threshold asks for a code for a payment reaching it alone
     lower = payment_world(cumulative_limits={"USD": "30.00"})
     assert answer(lower.flow.initiate(PAYER, order(amount="30.00"), ORIGIN))["reason"] == (
         "cumulative_amount"
     )
+    # converted, too: 27.78 EUR is 30.0024 USD
+    assert pay_small(lower, "27.78", currency="EUR")["reason"] == "cumulative_amount"
     assert lower.exemptions.counted(PAYER) == (0, {})
 
 

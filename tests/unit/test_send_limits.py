@@ -42,6 +42,7 @@ from tests.support.builders import (
 )
 from tests.support.fakes import (
     FakeClock,
+    FixedRates,
     InMemoryExemptPayments,
     InMemoryIdempotency,
     InMemoryLedger,
@@ -111,7 +112,7 @@ def world() -> World:
     stored = InMemoryPayments()
     payments = PaymentFlow(
         thresholds=Thresholds.from_config({}, "100.00"),
-        exemption_limits=ExemptionLimits({}),
+        exemption_limits=ExemptionLimits.from_config({}, 5),
         users=base.users,
         payments=stored,
         exemptions=InMemoryExemptPayments(stored, base.failures),
@@ -119,6 +120,7 @@ def world() -> World:
         challenges=challenges,
         idempotency=InMemoryIdempotency(),
         clock=base.clock,
+        rates=FixedRates(),
     )
     base.clock.advance(600)  # ten minutes into the hour: a full window has 3000 s left
     return World(base, payments)

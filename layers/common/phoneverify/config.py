@@ -5,9 +5,9 @@ message naming it. Tunables (timeouts, caps) have documented defaults (docs/conf
 
 `Settings` is what every function needs; a function that needs more reads one of the types
 below it (`CodeSettings`, `TokenSettings`, `LogoutSettings`, `PaymentRecordSettings`,
-`PaymentSettings`, `CancelSettings`, `StatusSettings`, `LiveStatusSettings`, `WebhookSettings`,
-`GateSettings`), whose extra fields are required: `Runtime.from_environment(<type>)`
-validates them once, at cold start.
+`PaymentSettings`, `PaymentInitiateSettings`, `CancelSettings`, `StatusSettings`,
+`LiveStatusSettings`, `WebhookSettings`, `GateSettings`), whose extra fields are required:
+`Runtime.from_environment(<type>)` validates them once, at cold start.
 """
 
 from __future__ import annotations
@@ -85,8 +85,9 @@ class Settings(BaseModel):
     # JSON object, currency -> amount string; merged over money.BUILTIN_THRESHOLDS.
     payment_thresholds: Json[dict[str, str]] = Field(default_factory=dict)
     payment_default_threshold: str = "100.00"
-    # PSD2 RTS Art. 16 (docs/payments.md): JSON object, currency -> amount string; a currency
-    # not named uses its threshold. And how many payments in a row may go without a code.
+    # PSD2 RTS Art. 16 (docs/payments.md): JSON object naming at most the reference currency
+    # (PaymentInitiateSettings) -> amount string; by default its threshold. And how many
+    # payments in a row may go without a code.
     payment_cumulative_limits: Json[dict[str, str]] = Field(default_factory=dict)
     payment_max_exempt_payments: Annotated[int, Field(ge=1, le=1_000)] = 5
     idempotency_ttl_secs: Annotated[int, Field(ge=60, le=7 * 86_400)] = 86_400
@@ -304,6 +305,37 @@ class PaymentSettings(CodeSettings, PaymentRecordSettings):
 
     ledger_table: NonEmpty
     idempotency_table: NonEmpty
+
+
+class PaymentInitiateSettings(PaymentSettings):
+    """POST /payments/initiate: the cumulative limit of payments without a code is one sum in
+    the reference currency, converted with the operators' rate table (an SSM String
+    parameter; docs/payments.md#one-cumulative-limit-across-currencies)."""
+
+    fx_rates_param: SsmName
+    # ISO 4217; the cumulative limit (PAYMENT_CUMULATIVE_LIMITS, or this currency's threshold)
+    # is stated in it, and the rate table must be to it.
+    payment_reference_currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
+    # Rates last set longer ago than this still count, and FxRatesStale warns.
+    fx_rates_max_age_days: Annotated[int, Field(ge=1, le=90)] = 7
+
+    @model_validator(mode="after")
+    def _one_cumulative_limit(self) -> Self:
+        from phoneverify.domain.money import ExemptionLimits, Thresholds
+
+        try:
+            thresholds = Thresholds.from_config(
+                self.payment_thresholds, self.payment_default_threshold
+            )
+            ExemptionLimits.from_config(
+                self.payment_cumulative_limits,
+                self.payment_max_exempt_payments,
+                reference=self.payment_reference_currency,
+                thresholds=thresholds,
+            )
+        except InvalidRequest as exc:
+            raise ValueError(exc.message) from None
+        return self
 
 
 class StatusSettings(PaymentRecordSettings, TokenSettings):

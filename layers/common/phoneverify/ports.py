@@ -26,6 +26,7 @@ from phoneverify.domain.models import (
     VerificationEvent,
     WebhookEvent,
 )
+from phoneverify.domain.rates import RateTable
 from phoneverify.domain.tiers import SendTier
 from phoneverify.domain.tokens import TokenClaims
 
@@ -486,25 +487,37 @@ class PaymentRepository(Protocol):
         ...
 
 
+class RateSource(Protocol):
+    """The operators' exchange rates to the reference currency (domain/rates.py)."""
+
+    def current(self) -> RateTable:
+        """The table as last read (cached); never raises: a table that cannot be read or
+        used is an empty one (every currency but the reference then asks for a code)."""
+        ...
+
+
 class ExemptPayments(Protocol):
     """Per account, the payments completed without a code since its last verified payment:
-    how many (across currencies) and their sum per currency, in minor units (PSD2 RTS Art. 16).
-    """
+    how many (across currencies) and their sum converted to the reference currency, in its
+    minor units (PSD2 RTS Art. 16)."""
 
     def reserve_and_create(
         self,
         payment: Payment,
         amount_minor: int,
         *,
+        sum_currency: str,
         cumulative_limit_minor: int,
         max_payments: int,
         now: float,
     ) -> Exemption | StepUpReason:
-        """Count `payment` (`amount_minor` of its currency) as one more without a code and
+        """Count `payment` (`amount_minor`: its amount converted to `sum_currency`, the
+        reference currency, in that currency's minor units) as one more without a code and
         write it (PaymentRepository.create), all or nothing, while fewer than `max_payments`
-        are counted, the currency's sum with it stays below `cumulative_limit_minor`, and the
-        account is not locked (FailureCounter): one conditional write, so concurrent payments
-        can never pass the limits together, and nothing is counted for a payment not written.
+        are counted, the sum with it stays below `cumulative_limit_minor`, and the account is
+        not locked (FailureCounter): one conditional write, so concurrent payments, in any
+        currencies, can never pass the limits together, and nothing is counted for a payment
+        not written.
 
         Otherwise nothing is written, and the count answers why a code is needed
         (CUMULATIVE_AMOUNT before PAYMENT_COUNT when both hold): it answers before the lock,

@@ -20,6 +20,7 @@ from phoneverify.config import (
     ConfigurationError,
     GateSettings,
     LiveStatusSettings,
+    PaymentInitiateSettings,
     PaymentRecordSettings,
     PaymentSettings,
     Settings,
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
     from phoneverify.domain.models import FlowKind, NoticeEvent
     from phoneverify.domain.passwords import PasswordHasher
     from phoneverify.domain.phones import PhonePolicy
+    from phoneverify.domain.rates import RateTable
     from phoneverify.domain.tokens import AccessTokenIssuer
     from phoneverify.flows.any_flow import AnyFlow
     from phoneverify.flows.challenges import ChallengePolicy, Challenges
@@ -66,11 +68,21 @@ if TYPE_CHECKING:
     from phoneverify.flows.phone_change import PhoneChangeFlow
     from phoneverify.flows.registration import RegistrationFlow
     from phoneverify.flows.sessions import Sessions
-    from phoneverify.ports import AccountNotices, HumanCheck, VerificationEvents
+    from phoneverify.ports import AccountNotices, HumanCheck, RateSource, VerificationEvents
 else:
     DynamoDBClient = Any
 
 S = TypeVar("S", bound=Settings)
+
+
+class _NoRates:
+    """The rate source of the payment functions that never count a payment without a code."""
+
+    def __init__(self, table: RateTable) -> None:
+        self._table = table
+
+    def current(self) -> RateTable:
+        return self._table
 
 
 class _DeferredNotices:
@@ -687,6 +699,25 @@ class Runtime:
         )
 
     @cached_property
+    def rates(self) -> RateSource:
+        """The operators' exchange rates (only POST /payments/initiate reads them: the other
+        payment functions never count a payment without a code, and get an empty table)."""
+        from phoneverify.adapters.fx_rates import SsmRateSource
+        from phoneverify.domain.rates import RateTable
+
+        s = self.settings
+        if not isinstance(s, PaymentInitiateSettings):
+            return _NoRates(RateTable())
+        return SsmRateSource(
+            self.secrets,
+            s.fx_rates_param,
+            s.payment_reference_currency,
+            self.clock,
+            max_age_secs=s.fx_rates_max_age_days * 86_400,
+            metric=self.count_metric,
+        )
+
+    @cached_property
     def payment_flow(self) -> PaymentFlow:
         from phoneverify.domain.models import FlowKind
         from phoneverify.domain.money import ExemptionLimits, Thresholds
@@ -701,10 +732,17 @@ class Runtime:
             PAYMENT_RESTART_HINT,
             PAYMENT_TOO_MANY_ATTEMPTS,
         )
+        thresholds = Thresholds.from_config(s.payment_thresholds, s.payment_default_threshold)
+        reference = (
+            s.payment_reference_currency if isinstance(s, PaymentInitiateSettings) else "USD"
+        )
         return PaymentFlow(
-            thresholds=Thresholds.from_config(s.payment_thresholds, s.payment_default_threshold),
+            thresholds=thresholds,
             exemption_limits=ExemptionLimits.from_config(
-                s.payment_cumulative_limits, s.payment_max_exempt_payments
+                s.payment_cumulative_limits if isinstance(s, PaymentInitiateSettings) else {},
+                s.payment_max_exempt_payments,
+                reference=reference,
+                thresholds=thresholds,
             ),
             users=self.users,
             payments=self.payments,
@@ -713,6 +751,7 @@ class Runtime:
             challenges=self.challenges(policy),
             idempotency=self.idempotency,
             clock=self.clock,
+            rates=self.rates,
         )
 
     @cached_property

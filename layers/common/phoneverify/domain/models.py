@@ -109,18 +109,23 @@ class StepUpReason(StrEnum):
     """Why a payment needs a code (the `reason` of /payments/initiate's answer)."""
 
     AMOUNT = "amount"  # the payment alone reaches its currency's threshold
-    # Together with the payments completed without a code since the last verified one, it
-    # would reach the currency's cumulative limit (PSD2 RTS Art. 16).
+    # Together with the payments completed without a code since the last verified one, all
+    # converted to the reference currency, it would reach the cumulative limit (PSD2 RTS
+    # Art. 16).
     CUMULATIVE_AMOUNT = "cumulative_amount"
     # It would be one more than the consecutive payments allowed without a code.
     PAYMENT_COUNT = "payment_count"
+    # Its currency has no rate in the operators' table: it cannot be added to the sum, so it
+    # is never exempt.
+    CURRENCY_WITHOUT_RATE = "currency_without_rate"
 
 
 @dataclass(frozen=True)
 class Exemption:
     """One payment counted as completed without a code: what giving it back needs. The
     count holds the ids of its payments, so `payment_id` is given back from the count it was
-    added to only, and once (a verified payment starts a new count)."""
+    added to only, and once (a verified payment starts a new count). `currency` is the
+    reference currency the sum is kept in, `amount_minor` the payment converted to it."""
 
     user_id: str
     currency: str
@@ -269,6 +274,9 @@ class VerificationEventType(StrEnum):
     HOLD_PLACED = "hold_placed"  # detail: scope (prefix|country), target, until, reason
     HOLD_RELEASED = "hold_released"  # detail: scope, target, by (expiry|operator)
     FRAUD_RULES_CHANGED = "fraud_rules_changed"  # detail: change, list, value, by
+    # An operator set or unset an exchange rate (detail: change, currency, rate, previous,
+    # version, by; docs/payments.md#one-cumulative-limit-across-currencies).
+    FX_RATES_CHANGED = "fx_rates_changed"
     CHALLENGE_REFUSED = "challenge_refused"  # proof of work missing or invalid (detail: reason)
 
 

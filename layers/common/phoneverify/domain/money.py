@@ -176,23 +176,45 @@ DEFAULT_MAX_EXEMPT_PAYMENTS = 5
 class ExemptionLimits:
     """PSD2 RTS Art. 16, the low-value exemption: payments below the threshold go through
     without a code only while those completed that way since the account's last verified
-    payment stay below a cumulative limit (per currency) and number fewer than
-    `max_payments`. The cumulative limit of a currency defaults to its threshold."""
+    payment, converted to the one `reference` currency (domain/rates.py), stay below
+    `cumulative_limit` (an amount in `reference`), and number fewer than `max_payments`.
+    One sum across currencies: slices in five currencies count as one budget, not five."""
 
-    cumulative_by_currency: Mapping[str, Decimal]
+    reference: str
+    cumulative_limit: Decimal
     max_payments: int = DEFAULT_MAX_EXEMPT_PAYMENTS
 
-    def cumulative_limit(self, currency: str, thresholds: Thresholds) -> Decimal:
-        return self.cumulative_by_currency.get(currency, thresholds.for_currency(currency))
+    @property
+    def cumulative_limit_minor(self) -> int:
+        """The limit in the reference currency's minor units."""
+        return to_minor(self.cumulative_limit, self.reference)
 
     @classmethod
-    def from_config(cls, overrides: Mapping[str, str], max_payments: int) -> ExemptionLimits:
-        """Per-currency cumulative limits; raises InvalidRequest on a bad entry."""
-        by_currency = {
-            code.strip().upper(): parse_money(value, code).amount
-            for code, value in overrides.items()
-        }
-        return cls(by_currency, max_payments)
+    def from_config(
+        cls,
+        overrides: Mapping[str, str],
+        max_payments: int,
+        *,
+        reference: str = "USD",
+        thresholds: Thresholds | None = None,
+    ) -> ExemptionLimits:
+        """The limit of `overrides` (PAYMENT_CUMULATIVE_LIMITS) for the reference currency,
+        or by default the reference currency's threshold. A limit named in another currency
+        is refused (InvalidRequest): there is one limit, in the reference currency."""
+        code = parse_currency(reference, "PAYMENT_REFERENCE_CURRENCY")
+        named = {key.strip().upper(): value for key, value in overrides.items()}
+        others = sorted(set(named) - {code})
+        if others:
+            raise InvalidRequest(
+                f"PAYMENT_CUMULATIVE_LIMITS names {', '.join(others)}: the cumulative limit "
+                f"is one amount in the reference currency {code}",
+                field="PAYMENT_CUMULATIVE_LIMITS",
+            )
+        if code in named:
+            limit = parse_money(named[code], code).amount
+        else:
+            limit = (thresholds or Thresholds.from_config({}, "100.00")).for_currency(code)
+        return cls(code, limit, max_payments)
 
 
 @dataclass(frozen=True)

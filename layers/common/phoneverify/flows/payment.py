@@ -2,11 +2,14 @@
 code goes to the account's phone and the payment waits for it.
 
 Below the threshold, a payment still needs a code when the payments completed without one
-since the account's last verified payment would, with it, reach the currency's cumulative
-limit, or number more than the consecutive payments allowed (PSD2 RTS Art. 16): slicing an
-amount into small payments does not avoid the code. Those payments are counted per account,
-and written, by one conditional write that a locked account cannot pass
-(ExemptPayments.reserve_and_create); a verified payment starts the count over.
+since the account's last verified payment would, with it, reach the cumulative limit, or
+number more than the consecutive payments allowed (PSD2 RTS Art. 16): slicing an amount into
+small payments does not avoid the code. The sum is one, in the reference currency, whatever
+the payments' currencies (the operators' rate table, domain/rates.py): slicing across
+currencies does not avoid it either, and a currency without a rate always asks for a code.
+Those payments are counted per account, and written, by one conditional write that a locked
+account cannot pass (ExemptPayments.reserve_and_create); a verified payment starts the count
+over.
 
 A pending payment and its code challenge are bound by a digest over user, payment id, amount,
 currency and recipient, kept in the challenge (VerificationsTable) and re-checked against the
@@ -51,13 +54,7 @@ from phoneverify.domain.models import (
     RequestOrigin,
     StepUpReason,
 )
-from phoneverify.domain.money import (
-    ExemptionLimits,
-    Money,
-    PaymentOrder,
-    Thresholds,
-    to_minor,
-)
+from phoneverify.domain.money import ExemptionLimits, Money, PaymentOrder, Thresholds
 from phoneverify.flows.any_flow import AnyFlow, ChallengeState
 from phoneverify.flows.challenges import Challenges, Resent
 from phoneverify.ports import (
@@ -65,6 +62,7 @@ from phoneverify.ports import (
     IdempotentRequests,
     PaymentProcessor,
     PaymentRepository,
+    RateSource,
     UserLookup,
 )
 
@@ -193,7 +191,9 @@ class PaymentFlow:
         challenges: Challenges,
         idempotency: IdempotentRequests,
         clock: Clock,
+        rates: RateSource,
     ) -> None:
+        self._rates = rates
         self._thresholds = thresholds
         self._exemption_limits = exemption_limits
         self._exemptions = exemptions
@@ -286,17 +286,28 @@ class PaymentFlow:
 
     def _create_exempt(self, payment: Payment, money: Money) -> Exemption | StepUpReason:
         """Count a payment below the threshold as one more without a code and write it (only
-        while the account is not locked: AccountLocked), or say why it needs a code. A payment
-        that alone reaches the cumulative limit is refused unwritten."""
-        limit = self._exemption_limits.cumulative_limit(money.currency, self._thresholds)
-        limit_minor = to_minor(limit, money.currency)
-        if money.minor >= limit_minor:
+        while the account is not locked: AccountLocked), or say why it needs a code.
+
+        The sum is kept in the reference currency: the payment is converted at the rate read
+        for this request (the reference currency itself needs no table, and no read), rounded
+        up. A currency without a rate is never exempt; a payment that alone reaches the
+        cumulative limit is refused unwritten."""
+        limits = self._exemption_limits
+        if money.currency == limits.reference:
+            converted: int | None = money.minor
+        else:
+            converted = self._rates.current().to_reference_minor(money)
+        if converted is None:
+            return StepUpReason.CURRENCY_WITHOUT_RATE
+        limit_minor = limits.cumulative_limit_minor
+        if converted >= limit_minor:
             return StepUpReason.CUMULATIVE_AMOUNT
         return self._exemptions.reserve_and_create(
             payment,
-            money.minor,
+            converted,
+            sum_currency=limits.reference,
             cumulative_limit_minor=limit_minor,
-            max_payments=self._exemption_limits.max_payments,
+            max_payments=limits.max_payments,
             now=self._clock.now(),
         )
 

@@ -262,11 +262,15 @@ def exempt_key(user_id: str) -> str:
 
 class DynamoExemptPayments:
     """ExemptPayments as one PaymentsTable item per account, under `exempt#<user_id>`:
-    `payments` (how many), `sum_<CUR>` (each currency's sum in minor units) and `payment_ids`
-    (a string set of the payments counted, so a give-back after a reset, or a second one,
-    changes nothing). No TTL: the count lasts until a verified payment deletes the item,
-    however long that takes (Art. 16 counts "since the last application of strong customer
-    authentication").
+    `payments` (how many), `sum_<REF>` (the sum of every counted payment converted to the
+    reference currency REF, an integer in its minor units: `sum_USD`) and `payment_ids` (a
+    string set of the payments counted, so a give-back after a reset, or a second one, changes
+    nothing). The limit is compared in the same conditional write that adds to the sum, so
+    concurrent payments in any currencies cannot pass it together. Items written before the
+    sum was converted hold `sum_EUR` and the like beside it: they are no longer read (their
+    USD sum, `sum_USD`, was already in the reference currency's units). No TTL: the count
+    lasts until a verified payment deletes the item, however long that takes (Art. 16 counts
+    "since the last application of strong customer authentication").
 
     Round trips: reserve_and_create is one TransactWriteItems (the count, the account lock's
     ConditionCheck, the payment), whose cancellation reasons return the count's item as it was
@@ -285,11 +289,12 @@ class DynamoExemptPayments:
         payment: Payment,
         amount_minor: int,
         *,
+        sum_currency: str,
         cumulative_limit_minor: int,
         max_payments: int,
         now: float,
     ) -> Exemption | StepUpReason:
-        user_id, currency = payment.user_id, payment.currency
+        user_id, currency = payment.user_id, sum_currency
         count = update_request(
             self._table,
             {"payment_id": exempt_key(user_id)},
@@ -394,8 +399,9 @@ def _exempt_names(currency: str) -> dict[str, str]:
 
 
 def _sum_attribute(currency: str) -> str:
-    """`sum_USD`: a top-level attribute per currency (ADD and `+` work on top-level numbers
-    without a map that would have to exist first). `currency` is a validated ISO 4217 code."""
+    """`sum_USD`: the sum, a top-level attribute named by the reference currency (ADD and `+`
+    work on top-level numbers without a map that would have to exist first; a change of
+    reference currency starts a new sum). `currency` is a validated ISO 4217 code."""
     return f"sum_{currency}"
 
 
