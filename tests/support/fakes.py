@@ -19,6 +19,7 @@ from phoneverify.domain.errors import (
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
     LoginThrottled,
+    PasswordSuperseded,
     PaymentDeclined,
     PhoneAlreadyRegistered,
     PhoneSuperseded,
@@ -180,13 +181,21 @@ class InMemoryUsers:
             self.replace(replace(user, token_generation=user.token_generation + 1))
             return user.phone_number
 
-    def reset_password(self, user_id: str, password_hash: str, now: float) -> None:
+    def reset_password(
+        self, user_id: str, password_hash: str, now: float, password_generation: int
+    ) -> None:
+        """As DynamoUserRepository.reset_password: only while the password generation is
+        still the one the reset started under."""
         with self._lock:
             user = self.get(user_id)
-            assert user is not None, f"no user {user_id}"
+            if user is None or user.password_generation != password_generation:
+                raise PasswordSuperseded()
             self.replace(
                 replace(
-                    user, password_hash=password_hash, token_generation=user.token_generation + 1
+                    user,
+                    password_hash=password_hash,
+                    token_generation=user.token_generation + 1,
+                    password_generation=password_generation + 1,
                 )
             )
 
@@ -305,6 +314,16 @@ class InMemoryVerificationStore:
             if r is None or r.verification_id != verification_id or r.attempts <= 0:
                 return False
             self.items[flow_key] = replace(r, attempts=r.attempts - 1, check_lease_until=0.0)
+            return True
+
+    def prove(self, flow_key: str, verification_id: str, proven_id: str) -> bool:
+        with self._lock:
+            r = self._pending(flow_key)
+            if r is None or r.verification_id != verification_id or r.attempts <= 0:
+                return False
+            self.items[flow_key] = replace(
+                r, verification_id=proven_id, attempts=r.attempts - 1, check_lease_until=0.0
+            )
             return True
 
     def mark_verified(

@@ -131,6 +131,13 @@ class PhoneSuperseded(NoPendingVerification):
     message = "Your phone number changed since this code was sent."
 
 
+class PasswordSuperseded(NoPendingVerification):
+    """Another password reset of the account set a password since this flow started: this
+    flow is over (400, as any flow that has ended), and its password was not set."""
+
+    message = "This password reset was overtaken by another one."
+
+
 class VerificationNotFound(DomainError):
     """No flow is known under this flow id (never started, or deleted after its retention)."""
 
@@ -220,6 +227,15 @@ class SendLimitReached(RetryLater):
 
     code = "send_limit_reached"
     message = "Too many codes requested. Please try again later."
+
+    def __init__(
+        self, retry_after: int, message: str | None = None, *, layers: tuple[str, ...] = ()
+    ) -> None:
+        # Which counters refused (domain/send_limits.py layers): never in the answer, only
+        # for a flow that must answer like its decoys (the password reset) to tell whether a
+        # decoy would have been refused too.
+        self.layers = layers
+        super().__init__(retry_after, message)
 
 
 class AccountLocked(RetryLater):

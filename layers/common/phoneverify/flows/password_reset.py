@@ -1,24 +1,39 @@
 """Self-service recovery: a new password, once a code sent to the account's phone is proven.
 
-`start` answers the same, after the same send limits and in about the same time, whether the
-email has an account with a phone or not: for an unknown email (or an account without a phone)
-the flow is a decoy that sends nothing and accepts no code. `verify` sets the new password
-(sign-up's rules), ends every token of the account, clears the wrong-code lock and the
-password throttle, and sends a notice to the account's phone (never a code or a link). A reset
-flow is not held by the account's lock: it is the way out of one.
+`start` answers the same, after the same send limits and with the same work, whether the
+email has an account with a phone or not: for an unknown email (or an account without a
+phone) the flow is a decoy that sends nothing and accepts no code. `verify` sets the new
+password (sign-up's rules), ends every token of the account, clears the wrong-code lock and
+the password throttle, and sends a notice to the account's phone (never a code or a link). A
+reset flow is not held by the account's lock: it is the way out of one; its wrong codes
+count towards it all the same. What makes the decoy one nobody tells apart is in
+docs/abuse-controls.md#the-decoy-password-reset.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.emails import parse_email, unknown_subject
-from phoneverify.domain.errors import AccountPhoneNotAllowed, ChannelNotAllowed
-from phoneverify.domain.models import Channel, NoticeEvent, RequestOrigin, VerificationEventType
+from phoneverify.domain.errors import (
+    AccountPhoneNotAllowed,
+    ChannelNotAllowed,
+    PasswordSuperseded,
+    SendLimitReached,
+)
+from phoneverify.domain.keyed import keyed_digest
+from phoneverify.domain.models import (
+    Channel,
+    NoticeEvent,
+    PendingVerification,
+    RequestOrigin,
+    User,
+    VerificationEventType,
+)
 from phoneverify.domain.passwords import PasswordHasher, check_password
 from phoneverify.domain.throttling import account_key
 from phoneverify.flows.challenges import Challenges, OpenedChallenge, Resent
@@ -30,6 +45,8 @@ logger = logging.getLogger(__name__)
 RESTART_HINT = "Start the password reset again."
 TOO_MANY_ATTEMPTS = "Too many attempts. Please start the password reset again."
 NEW_PASSWORD = "new_password"  # noqa: S105 - the field name
+# Data key of a reset flow: the account's password generation when the flow started.
+PASSWORD_GENERATION = "pw_gen"  # noqa: S105 - a data key
 
 
 @dataclass(frozen=True)
@@ -37,10 +54,11 @@ class PasswordResetDone:
     """The new password holds; every earlier token of the account is ended."""
 
 
-def stand_in_phone(key: str, calling_code: int) -> str:
-    """A number a decoy pretends to send to: stable per email, so a repeated request shows the
-    same hint. Never dialled."""
-    digits = str(int(hashlib.sha256(f"decoy:{key}".encode()).hexdigest(), 16))[-10:]
+def stand_in_phone(pepper: bytes, email: str, calling_code: int) -> str:
+    """A number a decoy pretends to send to: a keyed digest of the email (so a repeated
+    request shows the same hint, and nobody without the pepper can tell which digits an
+    email gets). Never dialled; its last four digits are the hint."""
+    digits = str(int(keyed_digest(pepper, f"decoy-phone:{email}"), 16))[-10:]
     return f"+{calling_code}{digits}"
 
 
@@ -53,17 +71,20 @@ class PasswordResetFlow:
         challenges: Challenges,
         throttle: PasswordThrottle,
         clock: Clock,
+        pepper: Callable[[], bytes],
         decoy_calling_code: int = 1,
         notices: AccountNotices | None = None,
         gate: ProofOfWorkGate | None = None,
     ) -> None:
-        """`gate`: the proof-of-work gate `start` passes through first (None: off)."""
+        """`gate`: the proof-of-work gate `start` passes through first (None: off).
+        `pepper`: the key of the decoys' stand-in numbers (SSM HASH_PEPPER_PARAM)."""
         self._gate = gate
         self._users = users
         self._passwords = passwords
         self._challenges = challenges
         self._throttle = throttle
         self._clock = clock
+        self._pepper = pepper
         self._decoy_calling_code = decoy_calling_code
         self._notices = notices
 
@@ -86,6 +107,15 @@ class PasswordResetFlow:
                 email, origin, channel, gated=gate is not None and gate.on, vouched=vouched
             )
 
+    def _find(self, address: str, key: str) -> User | None:
+        """The account, with the same reads whether there is one or not: an unknown email
+        reads a pointer that is not there, then an account that is not there either, as a
+        known one reads its pointer and its account."""
+        user = self._users.find_by_email(address)
+        if user is None:
+            self._users.get(unknown_subject(key))
+        return user
+
     def _open(
         self,
         email: str,
@@ -97,8 +127,11 @@ class PasswordResetFlow:
     ) -> OpenedChallenge:
         address = parse_email(email)
         key = account_key(address)
-        user = self._users.find_by_email(address)
+        user = self._find(address, key)
         data = {"email": address, "name": (user.name if user else None) or ""}
+        data[PASSWORD_GENERATION] = str(user.password_generation if user else 0)
+        stand_in = stand_in_phone(self._pepper(), address, self._decoy_calling_code)
+        subject, shown_as = unknown_subject(key), None
         if user is not None and user.phone_number:
             try:
                 return self._challenges.open(
@@ -115,29 +148,61 @@ class PasswordResetFlow:
                 # Refusing here would tell that the account exists (or where its phone is);
                 # a channel refused by setting is refused to the decoy below alike.
                 logger.warning("password reset for a phone the policy or channel refuses")
+            except SendLimitReached as refused:
+                if not self._challenges.conceals(refused):
+                    raise  # a cap that counts a decoy alike: the same answer for both
+                # A cap of the account's own number, which the decoy's stand-in never
+                # shares: answered as a decoy (nothing sent), showing the account's hint as
+                # a sent code would, and counted under the account as a code would be.
+                self._challenges.record(
+                    VerificationEventType.RESET_CONCEALED,
+                    user.user_id,
+                    origin,
+                    reason="send_limit",
+                    layers=",".join(sorted(refused.layers)),
+                )
+                subject, shown_as = user.user_id, user.phone_number
         return self._challenges.open(
-            unknown_subject(key),
-            stand_in_phone(key, self._decoy_calling_code),
+            subject,
+            stand_in,
             origin,
             data=data,
             decoy=True,
             channel=channel,
             gated=gated,
             vouched=vouched,
+            shown_as=shown_as,
         )
 
     def verify(
         self, flow_id: str, code: str, new_password: str, origin: RequestOrigin
     ) -> PasswordResetDone:
-        """The new password is checked before the code, so a refused password costs no
-        attempt; then the code is consumed and the password set."""
-        pending = self._challenges.peek(flow_id, origin)
-        email = pending.data.get("email") or ""
-        context = (email, email.partition("@")[0], pending.data.get("name") or "")
-        check_password(new_password, context=context, field=NEW_PASSWORD)
-        record = self._challenges.check(flow_id, code, origin)
+        """The rules that do not depend on the account first (the same answer on every
+        flow, costing no attempt); then the code; only once it is right, the rules about the
+        holder (not their email or name): a refusal there tells nothing a stranger could
+        use, and leaves the flow proven, so the owner retries with the same code and another
+        password. Then the password is set, only while no other reset of the account came
+        first (its password generation), which ends every other pending reset of it."""
+        check_password(new_password, field=NEW_PASSWORD)
+
+        def holder_rules(pending: PendingVerification) -> None:
+            email = pending.data.get("email") or ""
+            context = (email, email.partition("@")[0], pending.data.get("name") or "")
+            check_password(new_password, context=context, field=NEW_PASSWORD)
+
+        record = self._challenges.check(flow_id, code, origin, before_consume=holder_rules)
         user_id = record.subject
-        self._users.reset_password(user_id, self._passwords.hash(new_password), self._clock.now())
+        email = record.data.get("email") or ""
+        generation = int(record.data.get(PASSWORD_GENERATION) or 0)
+        try:
+            self._users.reset_password(
+                user_id, self._passwords.hash(new_password), self._clock.now(), generation
+            )
+        except PasswordSuperseded:
+            self._challenges.record(
+                VerificationEventType.PASSWORD_RESET_SUPERSEDED, user_id, origin
+            )
+            raise PasswordSuperseded(f"{PasswordSuperseded.message} {RESTART_HINT}") from None
         self._challenges.unlock_account(user_id)
         self._throttle.clear(account_key(email))
         self._challenges.record(VerificationEventType.PASSWORD_RESET, user_id, origin)
