@@ -106,6 +106,7 @@ class FakeCodeSender:
         self.outbox: list[tuple[str, str, str]] = []  # (phone, verification id, code)
         self.checks: list[tuple[str, str]] = []
         self.channels: dict[str, Channel] = {}  # verification id -> how its code went
+        self.readied: list[str] = []  # what decoys resolved in place of a send or a check
         self.fail_sends = 0
         self.fail_checks = 0
         self._ids = itertools.count(1)
@@ -122,6 +123,9 @@ class FakeCodeSender:
         self.channels[verification_id] = channel
         self.outbox.append((phone_number, verification_id, code))
         return verification_id
+
+    def ready(self, *, sending: bool) -> None:
+        self.readied.append("send" if sending else "check")
 
     def check(self, verification_id: str, code: str) -> bool:
         self.checks.append((verification_id, code))

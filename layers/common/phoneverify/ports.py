@@ -74,6 +74,13 @@ class CodeSender(Protocol):
         """
         ...
 
+    def ready(self, *, sending: bool) -> None:
+        """Resolve what a send (`sending`) or a check needs before it reaches the provider
+        (its credentials, read once per worker and cached), and call nothing: what a decoy
+        does in place of a send or a check, so that a cold worker reads the same secrets for
+        both kinds (docs/abuse-controls.md#the-decoy-password-reset)."""
+        ...
+
 
 class AccountNotices(Protocol):
     def notify(self, phone: str, event: NoticeEvent) -> None:

@@ -452,6 +452,7 @@ class Challenges:
         """The provider's answer; a decoy's is no, after a pause as long as one of the
         provider's recent checks took; a proven flow's is checked here."""
         if is_decoy(record):
+            self._sender.ready(sending=False)
             self._pause_like(self.check_timings)
             return False
         if record.verification_id.startswith(PROVEN):
@@ -631,6 +632,7 @@ class Challenges:
         """The provider's verification id of a fresh code; a decoy takes about as long as the
         provider's recent sends did, and sends nothing."""
         if decoy:
+            self._sender.ready(sending=True)
             self._pause_like(self.send_timings)
             return f"{DECOY}_{secrets.token_hex(16)}"
         started = self._timer()
