@@ -20,6 +20,7 @@ from phoneverify.domain.errors import (
 from phoneverify.domain.keyed import keyed_digest
 from phoneverify.domain.models import User
 from phoneverify.domain.send_limits import SendCaps
+from phoneverify.domain.tiers import SendTier
 from phoneverify.flows.challenges import Challenges
 from phoneverify.flows.password_reset import PasswordResetFlow, stand_in_phone
 from tests.support.answers import answer
@@ -268,28 +269,60 @@ def test_one_reset_ends_every_other_pending_reset_of_the_account() -> None:
     assert "password_reset_superseded" in world.events.types
 
 
-def test_a_cap_of_the_accounts_own_number_is_answered_as_a_decoy_and_audited() -> None:
+@pytest.mark.parametrize(
+    "caps",
+    [
+        SendCaps(per_phone=1, per_ip=100, per_account=10, budget=1_000),
+        SendCaps(per_phone=10, per_ip=100, per_account=1, budget=1_000),
+        SendCaps(per_phone=10, per_ip=1, per_account=10, budget=1_000),
+    ],
+    ids=["per-phone", "per-account", "per-source"],
+)
+def test_every_cap_refuses_a_real_reset_exactly_when_it_refuses_a_decoy(caps: SendCaps) -> None:
+    # Given small caps, and for each kind a fresh world (a source of its own)
+    answers: dict[str, list[str]] = {}
+    for email in ("demo@example.com", UNKNOWN, "plain@example.com"):
+        world, flow = password_reset_world()
+        world.limits.caps = caps
+        # When the reset is asked twice, and resent once
+        seen: list[str] = []
+        for _ in range(2):
+            try:
+                started = flow.start(email, ORIGIN)
+                seen.append("200")
+            except SendLimitReached:
+                seen.append("429")
+        world.clock.advance(30)
+        try:
+            flow.resend(started.flow_id, ORIGIN)
+            seen.append("200")
+        except SendLimitReached:
+            seen.append("429")
+        answers[email] = seen
+    # Then every kind is answered alike: a real reset counts in the caps its decoy would
+    assert answers["demo@example.com"] == answers[UNKNOWN] == answers["plain@example.com"]
+    assert answers[UNKNOWN] == ["200", "429", "429"]
+
+
+def test_a_real_reset_counts_under_its_emails_stand_in_and_its_code_goes_to_the_phone() -> None:
     world, flow = password_reset_world()
-    # Given an account whose number's reset cap is full, but not its per-account cap
     world.limits.caps = SendCaps(per_phone=1, per_ip=100, per_account=10, budget=1_000)
-    flow.start("demo@example.com", ORIGIN)
-    sent = len(world.sender.outbox)
-    # When its reset is asked again
-    concealed = flow.start("demo@example.com", ORIGIN)
-    # Then the answer is a 200 with the account's hint, nothing is sent, and it is audited
-    assert concealed.phone_hint == "******0123"
-    assert len(world.sender.outbox) == sent
-    event = next(e for e in world.events.events if e.type.value == "reset_concealed")
-    assert event.subject == "u-phone" and event.detail["layers"] == "phone"
-    # and the flow takes codes as a decoy: none is ever right
-    with pytest.raises(InvalidCode):
-        flow.verify(concealed.flow_id, world.sender.last_code(PHONE), NEW_PASSWORD, ORIGIN)
+    # Given the account's own number at its cap in the reset tier (a previous owner's resets)
+    world.limits.admit(PHONE, "u-previous-owner", ORIGIN, tier=SendTier.RESET)
+    # When the account's reset is asked
+    started = flow.start("demo@example.com", ORIGIN)
+    # Then it is not refused by a cap its decoy would not meet: the code went to the
+    # account's phone, counted under the email's stand-in number
+    assert world.sender.outbox[-1][0] == PHONE
+    assert started.phone_hint == "******0123"
+    record = next(r for r in world.store.items.values() if r.subject == "u-phone")
+    assert record.data["counted_as"] == stand_in_phone(PEPPER, "demo@example.com", 1)
 
 
-def test_a_cap_a_decoy_counts_alike_stays_a_429_on_both_kinds() -> None:
+def test_a_phone_the_policy_refuses_is_answered_as_a_decoy_and_audited() -> None:
     world, flow = password_reset_world()
-    world.limits.caps = SendCaps(per_phone=10, per_ip=100, per_account=1, budget=1_000)
-    for email in ("demo@example.com", UNKNOWN):
-        flow.start(email, ORIGIN)
-        with pytest.raises(SendLimitReached):
-            flow.start(email, ORIGIN)
+    world.users.put_user(User("u-br", "brasil@example.com", "x", "+5511987654321"))
+    flow.start("brasil@example.com", ORIGIN)
+    event = next(e for e in world.events.events if e.type.value == "reset_concealed")
+    assert event.subject == "u-br" and event.detail["reason"] == "phone_not_allowed"
+    assert world.sender.outbox == []

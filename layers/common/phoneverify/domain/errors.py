@@ -228,15 +228,6 @@ class SendLimitReached(RetryLater):
     code = "send_limit_reached"
     message = "Too many codes requested. Please try again later."
 
-    def __init__(
-        self, retry_after: int, message: str | None = None, *, layers: tuple[str, ...] = ()
-    ) -> None:
-        # Which counters refused (domain/send_limits.py layers): never in the answer, only
-        # for a flow that must answer like its decoys (the password reset) to tell whether a
-        # decoy would have been refused too.
-        self.layers = layers
-        super().__init__(retry_after, message)
-
 
 class AccountLocked(RetryLater):
     """Too many consecutive wrong codes on one account, across its flows (NIST 800-63B):

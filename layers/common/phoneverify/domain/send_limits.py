@@ -34,9 +34,6 @@ NOTICE_TIER = SendTier.VERIFIED
 # calls of the service, per window.
 CALL_PHONE = "call_phone"
 CALL_BUDGET = "call_budget"
-# The layers keyed by the number itself: a decoy's stand-in number never shares them with a
-# real account's, so only their refusal can tell a real password reset from a decoy.
-PHONE_LAYERS = frozenset({"phone", CALL_PHONE})
 # Metric names (count metrics; the adapters send them to CloudWatch through Powertools).
 METRIC_ADMITTED = "SmsSendsAdmitted"
 METRIC_BUDGET_EXHAUSTED = "SmsBudgetExhausted"
@@ -195,4 +192,4 @@ def refusal(
         return SendBudgetExhausted(retry_after)
     if at_risk and refused_layers == ["ip"]:
         return ChallengeRequired()
-    return SendLimitReached(max(1, retry_after), layers=tuple(refused_layers))
+    return SendLimitReached(max(1, retry_after))

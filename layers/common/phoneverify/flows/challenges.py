@@ -58,7 +58,6 @@ from phoneverify.domain.phones import (
     last_four_hint,
     mask_phone,
 )
-from phoneverify.domain.send_limits import PHONE_LAYERS
 from phoneverify.domain.tiers import TIER_OF_KIND, SendTier
 from phoneverify.flows.any_flow import AnyFlow, flow_key
 from phoneverify.ports import (
@@ -80,6 +79,9 @@ DECOY = "decoy"  # data key of a flow that never sends and never verifies
 # Data key of a flow sent to the account's phone: the account's phone generation then. Its
 # code is accepted only while the account's phone is still that one (docs/phone-lifecycle.md).
 PHONE_GENERATION = "phone_gen"
+# Data key of a flow whose codes count in the send limits under another number than the one
+# they go to (a real password reset: its decoy's stand-in number, keyed by the email).
+COUNTED_AS = "counted_as"
 # A decoy waits as long as one of the provider's recent sends (or checks) took, drawn at
 # random from the last this many this worker made. Before any, it does not wait: see
 # `ProviderTimings` and docs/abuse-controls.md#the-decoy-password-reset.
@@ -95,6 +97,11 @@ LOCK_NOTICE_KINDS = frozenset({FlowKind.LOGIN, FlowKind.PAYMENT})
 
 def is_decoy(record: PendingVerification) -> bool:
     return record.data.get(DECOY) == "1"
+
+
+def counted_as(record: PendingVerification) -> str:
+    """The number the flow's codes count under in the send limits (Challenges.open)."""
+    return record.data.get(COUNTED_AS) or record.phone_number
 
 
 def phone_binding(record: PendingVerification) -> PhoneBinding | None:
@@ -127,9 +134,8 @@ class ChallengePolicy:
     # clears the lock; docs/abuse-controls.md#the-decoy-password-reset).
     counts_toward_lock: bool = False
     # A flow that must answer like its decoys (the password reset): a channel the account's
-    # phone may not use, or a cap keyed by the account's number (which a decoy's stand-in
-    # never shares), is answered as a decoy would (nothing sent); no resend falls back to a
-    # call on its own (a decoy's SMS never fails); and the hint shows the last four digits
+    # phone may not use is answered as a decoy would (nothing sent); no resend falls back to
+    # a call on its own (a decoy's SMS never fails); and the hint shows the last four digits
     # only (`last_four_hint`), one shape for every country.
     conceals_account: bool = False
 
@@ -239,7 +245,7 @@ class Challenges:
         phone_generation: int | None = None,
         gated: bool = False,
         vouched: bool = False,
-        shown_as: str | None = None,
+        counted_as: str | None = None,
     ) -> OpenedChallenge:
         """Send a code to `phone_number` by `channel` (SMS when None) and store the pending
         challenge.
@@ -263,8 +269,10 @@ class Challenges:
         `gated`: the proof-of-work gate is on for this request, so a source at risk or a held
         prefix asks for a solved challenge (ChallengeRequired); `vouched`: one came and was
         accepted, so neither asks (docs/abuse-controls.md#the-proof-of-work-gate).
-        `shown_as`: the number the hint is made of, when not `phone_number` (a real reset
-        answered as a decoy shows the account's own hint, as it would have).
+        `counted_as`: the number the send limits count the code under, when not
+        `phone_number` (a real reset counts under its decoy's stand-in number, so that both
+        kinds meet the very same caps; docs/abuse-controls.md#the-decoy-password-reset);
+        kept with the flow for its resends.
         """
         policy = self.policy
         channel = channel or Channel.SMS
@@ -272,7 +280,9 @@ class Challenges:
             self._ensure_phone_allowed(phone_number)
         # A decoy's number is a stand-in: only the settings can refuse its channel.
         self.channels.ensure_allowed(channel, None if decoy else phone_number)
-        permit = self._admit(phone_number, subject, origin, channel, gated=gated, vouched=vouched)
+        permit = self._admit(
+            counted_as or phone_number, subject, origin, channel, gated=gated, vouched=vouched
+        )
         try:
             if callable(data):
                 data = data()
@@ -284,6 +294,8 @@ class Challenges:
             data = {**(data or {}), DECOY: "1"}
         if phone_generation is not None:
             data = {**(data or {}), PHONE_GENERATION: str(phone_generation)}
+        if counted_as is not None:
+            data = {**(data or {}), COUNTED_AS: counted_as}
         now = self._clock.now()
         flow_id = secrets.token_urlsafe(FLOW_ID_BYTES)
         expires_at = now + policy.timeout_secs
@@ -307,7 +319,7 @@ class Challenges:
         self._emit(VerificationEventType.SENT, record, origin, channel=channel.value)
         return OpenedChallenge(
             flow_id=flow_id,
-            phone_hint=self.hint(shown_as or phone_number),
+            phone_hint=self.hint(phone_number),
             timeout_secs=policy.timeout_secs,
             code_length=policy.code_length,
             resend_after_secs=policy.resend_cooldown_secs,
@@ -520,21 +532,13 @@ class Challenges:
                 channel, concealed = self._resend_channel(record, channel, decoy=decoy)
                 # Then the account lock, those across flows, and the account phone the flow
                 # is bound to.
-                try:
-                    permit = self._admit(
-                        record.phone_number,
-                        record.subject,
-                        origin,
-                        channel,
-                        phone_binding(record),
-                    )
-                except SendLimitReached as refused:
-                    if decoy or not self.conceals(refused):
-                        raise
-                    # Refused by a cap of the account's number, which a decoy's stand-in never
-                    # shares: answered as a decoy's resend (nothing sent), and audited.
-                    self._emit_concealed(record, origin, refused)
-                    permit, concealed = None, True
+                permit = self._admit(
+                    counted_as(record),
+                    record.subject,
+                    origin,
+                    channel,
+                    phone_binding(record),
+                )
             except BaseException:
                 self._store.release_send(key, token, record.last_sent_at)
                 raise
@@ -549,7 +553,7 @@ class Challenges:
             raise
         if concealed:
             # Nothing was sent: the code on its way before stays the one that counts.
-            logger.warning("reset resend concealed: a channel or a cap of the account's phone")
+            logger.warning("reset resend by a channel the account's phone may not use")
             verification_id = record.verification_id
         expires_at = self._clock.now() + policy.timeout_secs
         if not self._store.complete_send(
@@ -562,26 +566,6 @@ class Challenges:
             timeout_secs=policy.timeout_secs,
             resend_after_secs=policy.resend_cooldown_secs,
             channel=channel,
-        )
-
-    def conceals(self, refused: SendLimitReached) -> bool:
-        """Whether this refusal must be answered as a decoy would be answered: the flow
-        answers like its decoys, and only caps keyed by the account's own number refused
-        (a decoy's stand-in number never shares them; every other cap counts both kinds
-        alike: docs/abuse-controls.md#the-decoy-password-reset)."""
-        layers = set(refused.layers)
-        return self.policy.conceals_account and bool(layers) and layers <= PHONE_LAYERS
-
-    def _emit_concealed(
-        self, record: PendingVerification, origin: RequestOrigin, refused: SendLimitReached
-    ) -> None:
-        layers = ",".join(sorted(refused.layers))
-        self._emit(
-            VerificationEventType.RESET_CONCEALED,
-            record,
-            origin,
-            reason="send_limit",
-            layers=layers,
         )
 
     def _resend_refusal(

@@ -23,7 +23,6 @@ from phoneverify.domain.errors import (
     AccountPhoneNotAllowed,
     ChannelNotAllowed,
     PasswordSuperseded,
-    SendLimitReached,
 )
 from phoneverify.domain.keyed import keyed_digest
 from phoneverify.domain.models import (
@@ -131,7 +130,6 @@ class PasswordResetFlow:
         data = {"email": address, "name": (user.name if user else None) or ""}
         data[PASSWORD_GENERATION] = str(user.password_generation if user else 0)
         stand_in = stand_in_phone(self._pepper(), address, self._decoy_calling_code)
-        subject, shown_as = unknown_subject(key), None
         if user is not None and user.phone_number:
             try:
                 return self._challenges.open(
@@ -143,27 +141,23 @@ class PasswordResetFlow:
                     phone_generation=user.phone_generation,
                     gated=gated,
                     vouched=vouched,
+                    # The caps a decoy of this email would meet, and no other: a cap of the
+                    # account's own number would be one only a real account can be refused by.
+                    counted_as=stand_in,
                 )
-            except (AccountPhoneNotAllowed, ChannelNotAllowed):
-                # Refusing here would tell that the account exists (or where its phone is);
-                # a channel refused by setting is refused to the decoy below alike.
+            except (AccountPhoneNotAllowed, ChannelNotAllowed) as refused:
+                # Refusing here would tell that the account exists (or where its phone is):
+                # answered as a decoy (a channel refused by setting is refused to the decoy
+                # below alike), and audited.
                 logger.warning("password reset for a phone the policy or channel refuses")
-            except SendLimitReached as refused:
-                if not self._challenges.conceals(refused):
-                    raise  # a cap that counts a decoy alike: the same answer for both
-                # A cap of the account's own number, which the decoy's stand-in never
-                # shares: answered as a decoy (nothing sent), showing the account's hint as
-                # a sent code would, and counted under the account as a code would be.
                 self._challenges.record(
                     VerificationEventType.RESET_CONCEALED,
                     user.user_id,
                     origin,
-                    reason="send_limit",
-                    layers=",".join(sorted(refused.layers)),
+                    reason=refused.code,
                 )
-                subject, shown_as = user.user_id, user.phone_number
         return self._challenges.open(
-            subject,
+            unknown_subject(key),
             stand_in,
             origin,
             data=data,
@@ -171,7 +165,6 @@ class PasswordResetFlow:
             channel=channel,
             gated=gated,
             vouched=vouched,
-            shown_as=shown_as,
         )
 
     def verify(
