@@ -60,7 +60,8 @@ def test_unknown_emails_and_accounts_without_a_phone_get_the_same_answer_and_no_
     reset: tuple[LoginWorld, PasswordResetFlow], email: str
 ) -> None:
     world, flow = reset
-    # When
+    # When (after the worker's first send, which opened its connection)
+    flow.start("demo@example.com", ORIGIN)
     real = answer(flow.start("demo@example.com", ORIGIN))
     decoy = answer(flow.start(email, ORIGIN))
     again = answer(flow.start(email, ORIGIN))
@@ -72,9 +73,9 @@ def test_unknown_emails_and_accounts_without_a_phone_get_the_same_answer_and_no_
     assert len(decoy["flow_id"]) == len(real["flow_id"])
     assert decoy["phone_hint"].startswith("******") and len(decoy["phone_hint"]) == 10
     assert again["phone_hint"] == decoy["phone_hint"]  # stable, like a real phone's
-    assert [phone for phone, _, _ in world.sender.outbox] == [PHONE]
+    assert [phone for phone, _, _ in world.sender.outbox] == [PHONE, PHONE]
     # and each decoy waited as long as the real send took (10 ms by the world's timer)
-    assert world.pauses == [0.01, 0.01]
+    assert world.pauses == pytest.approx([0.01, 0.01])
 
 
 def test_a_decoy_takes_codes_like_a_real_flow_and_never_accepts_one(
