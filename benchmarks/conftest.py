@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from benchmarks.report import Report
+from devtools.local_stack import LocalStack
+from tests.support.stacks import running_stack
 
 # DynamoDB Local for the SMS-pumping campaign (benchmarks/test_sms_pumping_campaign.py).
 pytest_plugins = ["tests.plugins.dynamodb_local"]
@@ -40,6 +42,14 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def quick(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--quick"))
+
+
+@pytest.fixture(scope="session")
+def bench_stack(dynamodb_local_endpoint: str) -> Iterator[LocalStack]:
+    """One local stack on DynamoDB Local for the session's measurements through it (moto's
+    backends are per process: a second stack would replace the first one's secrets)."""
+    with running_stack(dynamodb_local_endpoint) as stack:
+        yield stack
 
 
 @pytest.fixture(scope="session")

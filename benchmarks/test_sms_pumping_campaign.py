@@ -8,13 +8,12 @@ import pytest
 
 from benchmarks.campaign import FULL, QUICK, CampaignResult, run_campaign
 from benchmarks.report import Report
-from tests.support.stacks import running_stack
+from devtools.local_stack import LocalStack
 
 
 @pytest.fixture(scope="session")
-def campaign(quick: bool, report: Report, dynamodb_local_endpoint: str) -> CampaignResult:
-    with running_stack(dynamodb_local_endpoint) as stack:
-        result = run_campaign(stack, QUICK if quick else FULL)
+def campaign(quick: bool, report: Report, bench_stack: LocalStack) -> CampaignResult:
+    result = run_campaign(bench_stack, QUICK if quick else FULL)
     report.campaign = result
     return result
 

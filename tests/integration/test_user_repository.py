@@ -20,6 +20,7 @@ from moto import mock_aws
 from phoneverify.adapters.dynamo.users import DynamoUserRepository
 from phoneverify.domain.errors import (
     EmailAlreadyRegistered,
+    PasswordSuperseded,
     PhoneAlreadyRegistered,
     StorageUnavailable,
 )
@@ -113,6 +114,53 @@ def test_twenty_racing_accounts_for_one_email_make_one(dynamodb_local_endpoint: 
         outcomes = Counter(pool.map(register, range(100, 120)))
     # Then
     assert outcomes == {"created": 1, "409": 19}
+
+
+def test_a_reset_sets_the_password_only_under_the_generation_it_started_in(
+    users: DynamoUserRepository,
+) -> None:
+    # Given an account, read by two resets before either set a password
+    created = user()
+    users.put_user(created)
+    started_under = users.get(created.user_id).password_generation  # type: ignore[union-attr]
+    # When one sets its password, then the other
+    users.reset_password(created.user_id, "$2b$04$first", 1, started_under)
+    with pytest.raises(PasswordSuperseded) as second:
+        users.reset_password(created.user_id, "$2b$04$second", 2, started_under)
+    # Then the first holds, every token was ended once, and the other is a 400
+    after = users.get(created.user_id)
+    assert after is not None and after.password_hash == "$2b$04$first"
+    assert (after.password_generation, after.token_generation) == (1, 1)
+    assert status_of(second.value) == 400
+    with pytest.raises(PasswordSuperseded):
+        users.reset_password("no-such-user", "$2b$04$x", 3, 0)
+
+
+def test_twenty_racing_resets_of_one_account_set_one_password(dynamodb_local_endpoint: str) -> None:
+    # Given an account whose 20 pending resets were all started under generation 0
+    users = repository(
+        boto3.client("dynamodb", endpoint_url=dynamodb_local_endpoint, region_name="us-east-1")
+    )
+    created = user()
+    users.put_user(created)
+
+    def reset(i: int) -> str:
+        try:
+            users.reset_password(created.user_id, f"$2b$04$hash{i}", 1, 0)
+        except PasswordSuperseded:
+            return "superseded"
+        return f"reset {i}"
+
+    # When all of them set their password at once
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        outcomes = list(pool.map(reset, range(20)))
+    # Then exactly one did, and the password that holds is that one's
+    winners = [o for o in outcomes if o.startswith("reset")]
+    assert len(winners) == 1 and outcomes.count("superseded") == 19
+    after = users.get(created.user_id)
+    assert after is not None
+    assert after.password_hash == f"$2b$04$hash{winners[0].split()[1]}"
+    assert after.token_generation == 1
 
 
 def cancelled(*reasons: str) -> dict[str, Any]:

@@ -165,6 +165,22 @@ def test_refund_gives_an_attempt_back(store: VerificationStore) -> None:
     assert store.get("k1").attempts == 0  # type: ignore[union-attr]
 
 
+def test_a_proven_flow_stays_pending_on_its_proven_id_with_its_attempt_back(
+    store: VerificationStore,
+) -> None:
+    # Given a check in flight on the right code
+    store.create(record(), ttl=0)
+    attempt(store, NOW, NOW + 20)
+    # When a refusal after the code leaves the flow proven
+    assert store.prove("k1", "v-other", "proven_x") is False  # only on the checked code
+    assert store.prove("k1", "v-1", "proven_x") is True
+    # Then it is pending on the proven id, its attempt given back, its lease released
+    assert store.get("k1") == record(verification_id="proven_x")
+    assert store.prove("k1", "proven_x", "proven_y") is False  # no attempt to give back
+    assert attempt(store, NOW + 1, NOW + 21) == 1
+    assert store.mark_verified("k1", "proven_x", NOW + 2) is True
+
+
 def test_a_flow_is_verified_once_and_then_cannot_be_locked(store: VerificationStore) -> None:
     store.create(record(), ttl=0)
     assert store.mark_verified("k1", "v-other", NOW) is False

@@ -47,6 +47,7 @@ AUDIENCE = "phone-verify-test-api"
 PASSWORD = "correct horse battery staple"
 PHONE = "+14155550123"
 ORIGIN = RequestOrigin(source_ip="203.0.113.9", user_agent="pytest")
+PEPPER = b"unit-test-hash-pepper-0123456789abcdef"
 
 
 def policy(kind: FlowKind = FlowKind.LOGIN, **overrides: object) -> ChallengePolicy:
@@ -64,6 +65,18 @@ def policy(kind: FlowKind = FlowKind.LOGIN, **overrides: object) -> ChallengePol
     }
     values.update(overrides)
     return ChallengePolicy(**values)  # type: ignore[arg-type]
+
+
+class StepTimer:
+    """A perf_counter stand-in: each reading `step` seconds after the one before."""
+
+    def __init__(self, step: float) -> None:
+        self.step = step
+        self.readings = 0
+
+    def __call__(self) -> float:
+        self.readings += 1
+        return self.readings * self.step
 
 
 @dataclass
@@ -84,6 +97,9 @@ class LoginWorld:
     pauses: list[float] = field(default_factory=list)  # how long decoys waited, in seconds
     notices: RecordingNotices = field(default_factory=RecordingNotices)  # SMS to the owner
     channels: ChannelPolicy = DEFAULT_CHANNEL_POLICY  # of every Challenges built here
+    # How provider calls are timed: each reading 10 ms after the last, so a real send or
+    # check "takes" 10 ms and a decoy draws its pause from those (no wall clock).
+    timer: StepTimer = field(default_factory=lambda: StepTimer(0.01))
 
     def challenges(self, kind_or_policy: FlowKind | ChallengePolicy) -> Challenges:
         """Challenges over this world's store, outbox, clock, limits and failure counter."""
@@ -101,6 +117,8 @@ class LoginWorld:
             notices=self.notices,
             channels=self.channels,
             prefixes=self.limits.fraud,
+            pepper=lambda: PEPPER,
+            timer=self.timer,
         )
 
 
@@ -167,6 +185,7 @@ def password_reset_world(
         restart_hint=password_reset.RESTART_HINT,
         too_many_attempts_message=password_reset.TOO_MANY_ATTEMPTS,
         account_lock_applies=False,
+        counts_toward_lock=True,
         conceals_account=True,
     )
     flow = PasswordResetFlow(
@@ -175,6 +194,7 @@ def password_reset_world(
         challenges=world.challenges(reset_policy),
         throttle=world.throttle,
         clock=world.clock,
+        pepper=lambda: PEPPER,
         notices=world.notices,
     )
     return world, flow

@@ -20,6 +20,7 @@ from phoneverify.domain.errors import (
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
     LoginThrottled,
+    PasswordSuperseded,
     PaymentDeclined,
     PhoneAlreadyRegistered,
     PhoneSuperseded,
@@ -109,6 +110,7 @@ class FakeCodeSender:
         self.outbox: list[tuple[str, str, str]] = []  # (phone, verification id, code)
         self.checks: list[tuple[str, str]] = []
         self.channels: dict[str, Channel] = {}  # verification id -> how its code went
+        self.readied: list[str] = []  # what decoys resolved in place of a send or a check
         self.fail_sends = 0
         self.fail_checks = 0
         self._ids = itertools.count(1)
@@ -125,6 +127,9 @@ class FakeCodeSender:
         self.channels[verification_id] = channel
         self.outbox.append((phone_number, verification_id, code))
         return verification_id
+
+    def ready(self, *, sending: bool) -> None:
+        self.readied.append("send" if sending else "check")
 
     def check(self, verification_id: str, code: str) -> bool:
         self.checks.append((verification_id, code))
@@ -184,13 +189,21 @@ class InMemoryUsers:
             self.replace(replace(user, token_generation=user.token_generation + 1))
             return user.phone_number
 
-    def reset_password(self, user_id: str, password_hash: str, now: float) -> None:
+    def reset_password(
+        self, user_id: str, password_hash: str, now: float, password_generation: int
+    ) -> None:
+        """As DynamoUserRepository.reset_password: only while the password generation is
+        still the one the reset started under."""
         with self._lock:
             user = self.get(user_id)
-            assert user is not None, f"no user {user_id}"
+            if user is None or user.password_generation != password_generation:
+                raise PasswordSuperseded()
             self.replace(
                 replace(
-                    user, password_hash=password_hash, token_generation=user.token_generation + 1
+                    user,
+                    password_hash=password_hash,
+                    token_generation=user.token_generation + 1,
+                    password_generation=password_generation + 1,
                 )
             )
 
@@ -309,6 +322,16 @@ class InMemoryVerificationStore:
             if r is None or r.verification_id != verification_id or r.attempts <= 0:
                 return False
             self.items[flow_key] = replace(r, attempts=r.attempts - 1, check_lease_until=0.0)
+            return True
+
+    def prove(self, flow_key: str, verification_id: str, proven_id: str) -> bool:
+        with self._lock:
+            r = self._pending(flow_key)
+            if r is None or r.verification_id != verification_id or r.attempts <= 0:
+                return False
+            self.items[flow_key] = replace(
+                r, verification_id=proven_id, attempts=r.attempts - 1, check_lease_until=0.0
+            )
             return True
 
     def mark_verified(

@@ -26,6 +26,7 @@ SIGNING_SECRET = "integration-signing-secret-0123456789abcdefgh"
 ALTCHA_HMAC_KEY = "integration-altcha-hmac-key-0123456789abcdefgh"
 # template.yaml's FxRatesParameterName default, as the payments' function environment names it.
 FX_RATES_PARAM = str(load_template()["Parameters"]["FxRatesParameterName"]["Default"])
+HASH_PEPPER = "integration-hash-pepper-0123456789abcdefghijklmn"
 
 
 def template_functions() -> dict[str, tuple[str, str]]:
@@ -133,6 +134,7 @@ def function_stack(
             (env["ALTCHA_HMAC_KEY_PARAM"], "SecureString", ALTCHA_HMAC_KEY),
             # The exchange rates (only POST /payments/initiate names them), as `make run` has.
             (FX_RATES_PARAM, "String", local_fx_rates(time.time())),
+            (env["HASH_PEPPER_PARAM"], "SecureString", HASH_PEPPER),
         ]:
             ssm.put_parameter(Name=name, Type=kind, Value=value)
         functions = {

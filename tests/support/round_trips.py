@@ -149,6 +149,9 @@ FUNCTIONS = [
     "account_phone_resend",
     "account_phone_verify",
     "challenge",
+    "password_reset_start",
+    "password_reset_resend",
+    "password_reset_verify",
 ]
 # Resends at once: the resend is measured, not its cooldown.
 STACK_ENV = {"BCRYPT_COST": "4", "RESEND_COOLDOWN_SECS": "0"}
@@ -300,6 +303,28 @@ def measure_all(run: _Measured) -> dict[str, dict[str, int]]:
             "account_phone_verify", {"flow_id": change["flow_id"], "code": change_code}, changer
         ),
     )
+
+    # The password reset, on a real account and on a decoy (an unknown email): the same
+    # DynamoDB calls; a decoy pauses where the real one calls Telnyx.
+    reset_phone = "+14155550155"
+    _, reset_email = run.account(reset_phone)
+    for kind, address in [("account", reset_email), ("unknown email", "nobody@example.com")]:
+        reset = run.measure(
+            f"POST /password/reset/start ({kind})",
+            lambda address=address: run.call("password_reset_start", {"email": address}),
+        )
+        run.measure(
+            f"POST /password/reset/resend ({kind})",
+            lambda reset=reset: run.call("password_reset_resend", {"flow_id": reset["flow_id"]}),
+        )
+        run.measure(
+            f"POST /password/reset/verify ({kind}, wrong code)",
+            lambda reset=reset: run.call(
+                "password_reset_verify",
+                {"flow_id": reset["flow_id"], "code": "000000", "new_password": "a new passphrase"},
+            ),
+            expected=401,
+        )
 
     pending = run.call("login", login)[1]["flow_id"]
     verification_id = str(stack.emulator.messages(phone)[0]["verification_id"])

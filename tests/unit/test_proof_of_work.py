@@ -28,6 +28,7 @@ from phoneverify.http.requests import PasswordResetStartRequest, RegisterStartRe
 from phoneverify.runtime import Runtime
 from tests.support.builders import (
     ORIGIN,
+    PEPPER,
     LoginWorld,
     RegistrationWorld,
     password_reset_world,
@@ -417,6 +418,7 @@ def gated_reset(mode: GateMode) -> tuple[LoginWorld, PasswordResetFlow, Checker]
         challenges=ungated._challenges,
         throttle=world.throttle,
         clock=world.clock,
+        pepper=lambda: PEPPER,
         notices=world.notices,
         gate=ProofOfWorkGate(mode, checker.check, world.events, world.clock),
     )

@@ -58,6 +58,10 @@ class Settings(BaseModel):
     # messaging profile id, held in SSM like the verify profile id.
     telnyx_messaging_sender_param: SsmName
     jwt_signing_secret_param: SsmName
+    # The pepper of keyed digests (domain/keyed.py): a SecureString of at least 32 random
+    # bytes (docs/deploy.md). Read only where a digest is made: the password reset's decoy
+    # numbers and proven codes, and the audit trail's keys.
+    hash_pepper_param: SsmName
     jwt_issuer: NonEmpty
     jwt_audience: NonEmpty
     access_token_ttl_seconds: Annotated[int, Field(ge=60, le=86_400)]

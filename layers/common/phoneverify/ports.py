@@ -75,6 +75,13 @@ class CodeSender(Protocol):
         """
         ...
 
+    def ready(self, *, sending: bool) -> None:
+        """Resolve what a send (`sending`) or a check needs before it reaches the provider
+        (its credentials, read once per worker and cached), and call nothing: what a decoy
+        does in place of a send or a check, so that a cold worker reads the same secrets for
+        both kinds (docs/abuse-controls.md#the-decoy-password-reset)."""
+        ...
+
 
 class AccountNotices(Protocol):
     def notify(self, phone: str, event: NoticeEvent) -> None:
@@ -99,7 +106,10 @@ class NoticeBudget(Protocol):
 
 
 class UserRepository(Protocol):
-    def find_by_email(self, email: str) -> User | None: ...
+    def find_by_email(self, email: str) -> User | None:
+        """The account of `email`, if any, at the same cost either way (an unknown email must
+        not answer faster: /login and the password reset tell nobody who is registered)."""
+        ...
 
 
 class UserRegistry(UserRepository, Protocol):
@@ -119,9 +129,18 @@ class UserRegistry(UserRepository, Protocol):
 class AccountRecovery(UserRepository, Protocol):
     """What the password reset needs of the users."""
 
-    def reset_password(self, user_id: str, password_hash: str, now: float) -> None:
-        """Set the account's new password hash and end every token it was issued, in one
-        conditional write on the existing account. Raises StorageUnavailable."""
+    def get(self, user_id: str) -> User | None:
+        """The account, read consistently (None when there is none)."""
+        ...
+
+    def reset_password(
+        self, user_id: str, password_hash: str, now: float, password_generation: int
+    ) -> None:
+        """Set the account's new password hash, end every token it was issued and raise its
+        password generation, in one conditional write on the existing account whose password
+        generation is still `password_generation` (User.password_generation when the reset
+        started). Raises PasswordSuperseded (another reset came first, or no account),
+        StorageUnavailable."""
         ...
 
 
@@ -153,6 +172,14 @@ class VerificationStore(Protocol):
         ...
 
     def refund_attempt(self, flow_key: str, verification_id: str) -> bool: ...
+
+    def prove(self, flow_key: str, verification_id: str, proven_id: str) -> bool:
+        """The flow's code was right but something after it refused the request (a password
+        reset's new password): the flow stays pending with `proven_id` as its verification
+        id (a keyed digest of the right code, checked without the provider, who accepts a
+        code once), its attempt given back and its check lease released; only while it is
+        pending on `verification_id` with an attempt counted."""
+        ...
 
     def mark_verified(
         self,

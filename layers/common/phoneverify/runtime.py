@@ -418,7 +418,13 @@ class Runtime:
             notices=self.notices,
             channels=self.channel_policy,
             prefixes=self.fraud_guard,
+            pepper=self.hash_pepper,
         )
+
+    def hash_pepper(self) -> bytes:
+        """The pepper of keyed digests (domain/keyed.py), read from SSM when first needed
+        and cached as every secret is (SsmSecrets)."""
+        return self.secrets.get(self.settings.hash_pepper_param).encode("utf-8")
 
     def challenge_policy(
         self, kind: FlowKind, timeout_secs: int, restart_hint: str, too_many_attempts: str
@@ -507,6 +513,7 @@ class Runtime:
                 password_reset.TOO_MANY_ATTEMPTS,
             ),
             account_lock_applies=False,
+            counts_toward_lock=True,
             conceals_account=True,
         )
         return PasswordResetFlow(
@@ -515,6 +522,7 @@ class Runtime:
             challenges=self.challenges(policy),
             throttle=self.password_throttle,
             clock=self.clock,
+            pepper=self.hash_pepper,
             decoy_calling_code=phonenumbers.country_code_for_region(s.default_phone_region),
             notices=self.notices,
             gate=self._gate_of_starts(),

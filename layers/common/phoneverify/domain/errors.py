@@ -138,6 +138,13 @@ class SessionsEnded(PhoneSuperseded):
     message = "Every session of this account was ended since this code was sent."
 
 
+class PasswordSuperseded(NoPendingVerification):
+    """Another password reset of the account set a password since this flow started: this
+    flow is over (400, as any flow that has ended), and its password was not set."""
+
+    message = "This password reset was overtaken by another one."
+
+
 class VerificationNotFound(DomainError):
     """No flow is known under this flow id (never started, or deleted after its retention)."""
 

@@ -84,6 +84,10 @@ class User:
     # Raised by one each time the phone is added or changed; a flow records the value it sent
     # its code under, and its code is accepted only while the account's is still that one.
     phone_generation: int = 0
+    # Raised by one with each password reset: a reset flow records the value it was started
+    # under, and sets the password only while the account's is still that one, so one reset
+    # ends every other pending reset of the account and concurrent resets make exactly one.
+    password_generation: int = 0
 
 
 class NoticeEvent(StrEnum):
@@ -278,6 +282,11 @@ class VerificationEventType(StrEnum):
     # version, by; docs/payments.md#one-cumulative-limit-across-currencies).
     FX_RATES_CHANGED = "fx_rates_changed"
     CHALLENGE_REFUSED = "challenge_refused"  # proof of work missing or invalid (detail: reason)
+    # The password reset (docs/abuse-controls.md#the-decoy-password-reset): a real reset
+    # answered as a decoy because a cap a decoy would not hit refused it (detail: reason,
+    # layers), and a right code whose reset another reset of the account overtook.
+    RESET_CONCEALED = "reset_concealed"
+    PASSWORD_RESET_SUPERSEDED = "password_reset_superseded"
 
 
 @dataclass(frozen=True)

@@ -119,6 +119,17 @@ def normalise_phone(
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+HINT_MASK = "******"  # the hidden part of a last-four hint: the same for every number
+
+
+def last_four_hint(phone_number: str) -> str:
+    """Only the last four digits, behind a mask of one fixed length: +447700902333 ->
+    ******2333. The shape of every number alike, so the hint tells neither the country nor
+    the length (the password reset's, whose decoys must look like real accounts)."""
+    digits = "".join(ch for ch in phone_number if ch.isdigit())
+    return HINT_MASK + digits[-4:].rjust(4, "0")
+
+
 def mask_phone(phone_number: str) -> str:
     """Keep the country code and the last four digits: +14155550123 -> +1******0123."""
     digits = "".join(ch for ch in phone_number if ch.isdigit())

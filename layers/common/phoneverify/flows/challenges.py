@@ -8,10 +8,10 @@ record tells the client why.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import math
 import secrets
-import statistics
 import time
 from collections import deque
 from collections.abc import Callable
@@ -21,6 +21,7 @@ from typing import Any
 from phoneverify.domain.channels import DEFAULT_CHANNEL_POLICY, ChannelPolicy
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import (
+    AccountLocked,
     AccountPhoneNotAllowed,
     ChallengeRequired,
     CheckInProgress,
@@ -39,6 +40,7 @@ from phoneverify.domain.errors import (
     VerificationExpired,
 )
 from phoneverify.domain.fraud import PrefixTripped
+from phoneverify.domain.keyed import keyed_digest
 from phoneverify.domain.models import (
     Channel,
     FlowKind,
@@ -50,7 +52,12 @@ from phoneverify.domain.models import (
     SendPermit,
     VerificationEventType,
 )
-from phoneverify.domain.phones import DEFAULT_PHONE_POLICY, PhonePolicy, mask_phone
+from phoneverify.domain.phones import (
+    DEFAULT_PHONE_POLICY,
+    PhonePolicy,
+    last_four_hint,
+    mask_phone,
+)
 from phoneverify.domain.tiers import TIER_OF_KIND, SendTier
 from phoneverify.flows.any_flow import AnyFlow, flow_key
 from phoneverify.ports import (
@@ -75,8 +82,17 @@ PHONE_GENERATION = "phone_gen"
 # Data key of a login's flow: the account's token generation when its code was sent. Its code
 # is accepted only while no logout of every session (or password reset) has happened since.
 TOKEN_GENERATION = "token_gen"  # noqa: S105 - a data key, not a secret
-# A decoy waits as long as the provider's recent sends took (before any, this long).
-TYPICAL_SEND_SECS = 0.25
+# Data key of a flow whose codes count in the send limits under another number than the one
+# they go to (a real password reset: its decoy's stand-in number, keyed by the email).
+COUNTED_AS = "counted_as"
+# A decoy waits as long as one of the provider's recent sends (or checks) took, drawn at
+# random from the last this many this worker made. Before any, it does not wait: see
+# `ProviderTimings` and docs/abuse-controls.md#the-decoy-password-reset.
+PROVIDER_SAMPLES = 20
+# The verification id of a flow whose right code was entered but whose request was refused
+# after it (a reset's new password): a keyed digest of that code follows, so the retry is
+# checked here, without the provider (who accepts a code once).
+PROVEN = "proven_"
 # Flows whose code goes to the account's own (proven) number: the lock's notice goes there.
 # A registration has no account yet, and a number being added is not proven.
 LOCK_NOTICE_KINDS = frozenset({FlowKind.LOGIN, FlowKind.PAYMENT})
@@ -84,6 +100,11 @@ LOCK_NOTICE_KINDS = frozenset({FlowKind.LOGIN, FlowKind.PAYMENT})
 
 def is_decoy(record: PendingVerification) -> bool:
     return record.data.get(DECOY) == "1"
+
+
+def counted_as(record: PendingVerification) -> str:
+    """The number the flow's codes count under in the send limits (Challenges.open)."""
+    return record.data.get(COUNTED_AS) or record.phone_number
 
 
 def phone_binding(record: PendingVerification) -> PhoneBinding | None:
@@ -112,9 +133,14 @@ class ChallengePolicy:
     # a registration too: its subject is a fresh random id with this one flow, whose own
     # attempt cap closes it long before an account's cap could count anything.
     account_lock_applies: bool = True
+    # Wrong codes count towards the account's lock even where the lock does not hold the
+    # flow (the password reset: its wrong codes count, its right code still resets and
+    # clears the lock; docs/abuse-controls.md#the-decoy-password-reset).
+    counts_toward_lock: bool = False
     # A flow that must answer like its decoys (the password reset): a channel the account's
-    # phone may not use is answered as a decoy would (nothing sent), and no resend falls
-    # back to a call on its own (a decoy's SMS never fails).
+    # phone may not use is answered as a decoy would (nothing sent); no resend falls back to
+    # a call on its own (a decoy's SMS never fails); and the hint shows the last four digits
+    # only (`last_four_hint`), one shape for every country.
     conceals_account: bool = False
 
     @property
@@ -141,6 +167,35 @@ class Resent:
     channel: Channel = Channel.SMS
 
 
+class ProviderTimings:
+    """How long this worker's recent provider calls took, one kind of call (sends or checks):
+    what a decoy pauses for instead, drawn at random so the decoy's times follow the real
+    ones' distribution, not just their median.
+
+    It starts empty: a worker that has made no such call yet has no honest figure, and any
+    guess made in code (the 250 ms of before) is wrong everywhere but where it was measured,
+    making the first decoy the slow one. So a decoy on a worker without samples does not
+    pause; the worker's first real calls are slow themselves, and a worker is not chosen by
+    the caller (docs/abuse-controls.md#the-decoy-password-reset). The worker's very first
+    call is not kept either: it opens the connection to the provider (75 ms against 1.5 ms
+    on the local stack), which no later call pays, so no decoy may pay it later."""
+
+    def __init__(self, size: int = PROVIDER_SAMPLES) -> None:
+        self._samples: deque[float] = deque(maxlen=size)
+        self._connected = False
+
+    def add(self, seconds: float) -> None:
+        if not self._connected:
+            self._connected = True  # the first call: the connection's setup, not a call's
+            return
+        self._samples.append(seconds)
+
+    def draw(self) -> float | None:
+        """One recent duration at random, or None before any."""
+        samples = tuple(self._samples)
+        return secrets.choice(samples) if samples else None
+
+
 class Challenges:
     def __init__(
         self,
@@ -158,11 +213,15 @@ class Challenges:
         notices: AccountNotices | None = None,
         channels: ChannelPolicy = DEFAULT_CHANNEL_POLICY,
         prefixes: PrefixGuard | None = None,
+        pepper: Callable[[], bytes] | None = None,
+        timer: Callable[[], float] = time.perf_counter,
     ) -> None:
         """`guard` (send limits beyond the flow's) and `failures` (wrong codes per account)
         are optional for tests of other mechanics; the runtime always passes both, and
         `notices` (the lock's notice to the owner) and `prefixes` (the fraud guard's holds
-        and verified counts, for codes to unproven numbers)."""
+        and verified counts, for codes to unproven numbers), and `pepper` (the key of a
+        proven code's digest; without one, an empty key: tests only). `pause` and `timer`:
+        how a decoy waits and how provider calls are timed (tests count them)."""
         self.policy = policy
         self.phone_policy = phone_policy
         self.channels = channels
@@ -171,13 +230,17 @@ class Challenges:
         self._clock = clock
         self.flows = AnyFlow(store=store, events=events, clock=clock)
         self._guard = guard
-        self._failures = failures if policy.account_lock_applies else None
+        counts = policy.account_lock_applies or policy.counts_toward_lock
+        self._failures = failures if counts else None
         self._unlocker = failures
         self._pause = pause
         self._account_tokens = account_tokens
         self._notices = notices
         self._prefixes = prefixes
-        self._send_secs: deque[float] = deque([TYPICAL_SEND_SECS], maxlen=20)
+        self._pepper = pepper
+        self._timer = timer
+        self.send_timings = ProviderTimings()
+        self.check_timings = ProviderTimings()
 
     # -- open ------------------------------------------------------------------------------
     def open(
@@ -192,6 +255,7 @@ class Challenges:
         phone_generation: int | None = None,
         gated: bool = False,
         vouched: bool = False,
+        counted_as: str | None = None,
     ) -> OpenedChallenge:
         """Send a code to `phone_number` by `channel` (SMS when None) and store the pending
         challenge.
@@ -215,6 +279,10 @@ class Challenges:
         `gated`: the proof-of-work gate is on for this request, so a source at risk or a held
         prefix asks for a solved challenge (ChallengeRequired); `vouched`: one came and was
         accepted, so neither asks (docs/abuse-controls.md#the-proof-of-work-gate).
+        `counted_as`: the number the send limits count the code under, when not
+        `phone_number` (a real reset counts under its decoy's stand-in number, so that both
+        kinds meet the very same caps; docs/abuse-controls.md#the-decoy-password-reset);
+        kept with the flow for its resends.
         """
         policy = self.policy
         channel = channel or Channel.SMS
@@ -222,7 +290,9 @@ class Challenges:
             self._ensure_phone_allowed(phone_number)
         # A decoy's number is a stand-in: only the settings can refuse its channel.
         self.channels.ensure_allowed(channel, None if decoy else phone_number)
-        permit = self._admit(phone_number, subject, origin, channel, gated=gated, vouched=vouched)
+        permit = self._admit(
+            counted_as or phone_number, subject, origin, channel, gated=gated, vouched=vouched
+        )
         try:
             if callable(data):
                 data = data()
@@ -234,6 +304,8 @@ class Challenges:
             data = {**(data or {}), DECOY: "1"}
         if phone_generation is not None:
             data = {**(data or {}), PHONE_GENERATION: str(phone_generation)}
+        if counted_as is not None:
+            data = {**(data or {}), COUNTED_AS: counted_as}
         now = self._clock.now()
         flow_id = secrets.token_urlsafe(FLOW_ID_BYTES)
         expires_at = now + policy.timeout_secs
@@ -257,7 +329,7 @@ class Challenges:
         self._emit(VerificationEventType.SENT, record, origin, channel=channel.value)
         return OpenedChallenge(
             flow_id=flow_id,
-            phone_hint=mask_phone(phone_number),
+            phone_hint=self.hint(phone_number),
             timeout_secs=policy.timeout_secs,
             code_length=policy.code_length,
             resend_after_secs=policy.resend_cooldown_secs,
@@ -265,14 +337,34 @@ class Challenges:
             channels=self.channels.enabled,
         )
 
+    def hint(self, phone_number: str) -> str:
+        """What the answer shows of the number: a flow that answers like its decoys shows
+        the last four digits only, one shape for every country (`last_four_hint`)."""
+        if self.policy.conceals_account:
+            return last_four_hint(phone_number)
+        return mask_phone(phone_number)
+
     # -- check -----------------------------------------------------------------------------
     def check(
-        self, flow_id: str, code: str, origin: RequestOrigin, *, owner: str | None = None
+        self,
+        flow_id: str,
+        code: str,
+        origin: RequestOrigin,
+        *,
+        owner: str | None = None,
+        before_consume: Callable[[PendingVerification], None] | None = None,
     ) -> PendingVerification:
-        """Consume the challenge if `code` is right; return it. Otherwise raise why not.
+        """Consume the challenge if `code` is right; return it (as it was, its data with it).
+        Otherwise raise why not.
 
         `owner`: the flow is only this subject's (a signed-in flow); anyone else's is
-        answered like a flow that does not exist, and costs it no attempt."""
+        answered like a flow that does not exist, and costs it no attempt.
+
+        `before_consume`: run once the code is known to be right, before the flow is
+        consumed; an InvalidRequest it raises leaves the flow pending and proven (its right
+        code accepted again without the provider, its attempt given back) and is raised, so
+        the person retries with the same code (a reset's new password refused by a rule
+        that must not be checked before the code)."""
         if len(code) != self.policy.code_length:
             raise InvalidRequest(f"code must be {self.policy.code_length} digits", field="code")
         # One conditional write reserves the attempt and answers with the flow as it was: its
@@ -289,7 +381,9 @@ class Challenges:
             raise self._check_refusal(record, origin, now, owner)
         attempts = record.attempts + 1
         failures_left = self._reserve_failure(record)
-        return self._check_reserved(record, code, attempts, origin, lease_until, failures_left)
+        return self._check_reserved(
+            record, code, attempts, origin, lease_until, failures_left, before_consume
+        )
 
     def _check_refusal(
         self,
@@ -313,16 +407,25 @@ class Challenges:
         origin: RequestOrigin,
         lease_until: float,
         failures_left: int | None = None,
+        before_consume: Callable[[PendingVerification], None] | None = None,
     ) -> PendingVerification:
         """`failures_left`: wrong codes the account may still take after this one, when
         this check was counted as one in advance (None without a failure counter)."""
         key = record.flow_key
         try:
-            accepted = not is_decoy(record) and self._sender.check(record.verification_id, code)
+            accepted = self._code_is_right(record, code)
         except CodeCheckFailed:
             self._store.refund_attempt(key, record.verification_id)
             self._refund_failure(record.subject)
             raise
+        if accepted and before_consume is not None:
+            try:
+                before_consume(record)
+            except InvalidRequest:
+                # The code was right: it counts as no wrong one, and stays usable.
+                self._refund_failure(record.subject)
+                self._store.prove(key, record.verification_id, self._proven_id(record, code))
+                raise
         if accepted:
             binding = phone_binding(record)
             try:
@@ -361,10 +464,37 @@ class Challenges:
             self._emit(VerificationEventType.ACCOUNT_LOCKED, record, origin)
             self._end_tokens_of_locked(record.subject)
             self._notify_locked(record)
-            self._failures.ensure_unlocked(record.subject)  # raises AccountLocked
+            if self.policy.account_lock_applies:
+                self._failures.ensure_unlocked(record.subject)  # raises AccountLocked
         if remaining <= 0:
             raise TooManyAttempts(self.policy.too_many_attempts_message, locked=locked)
         raise InvalidCode(attempts_remaining=remaining)
+
+    def _code_is_right(self, record: PendingVerification, code: str) -> bool:
+        """The provider's answer; a decoy's is no, after a pause as long as one of the
+        provider's recent checks took; a proven flow's is checked here."""
+        if is_decoy(record):
+            self._sender.ready(sending=False)
+            self._pause_like(self.check_timings)
+            return False
+        if record.verification_id.startswith(PROVEN):
+            return hmac.compare_digest(record.verification_id, self._proven_id(record, code))
+        started = self._timer()
+        accepted = self._sender.check(record.verification_id, code)
+        self.check_timings.add(self._timer() - started)
+        return accepted
+
+    def _proven_id(self, record: PendingVerification, code: str) -> str:
+        """A keyed digest of the right code of this flow: the table never holds the code."""
+        pepper = self._pepper() if self._pepper is not None else b""
+        return PROVEN + keyed_digest(pepper, f"proven:{record.flow_key}:{code}")
+
+    def _pause_like(self, timings: ProviderTimings) -> None:
+        """Wait as long as one of the provider's recent calls of this kind took (not at all
+        before this worker made any)."""
+        seconds = timings.draw()
+        if seconds is not None:
+            self._pause(seconds)
 
     # -- resend ----------------------------------------------------------------------------
     def resend(
@@ -413,7 +543,11 @@ class Challenges:
                 # Then the account lock, those across flows, and the account phone the flow
                 # is bound to.
                 permit = self._admit(
-                    record.phone_number, record.subject, origin, channel, phone_binding(record)
+                    counted_as(record),
+                    record.subject,
+                    origin,
+                    channel,
+                    phone_binding(record),
                 )
             except BaseException:
                 self._store.release_send(key, token, record.last_sent_at)
@@ -493,11 +627,12 @@ class Challenges:
         """The provider's verification id of a fresh code; a decoy takes about as long as the
         provider's recent sends did, and sends nothing."""
         if decoy:
-            self._pause(statistics.median(self._send_secs))
+            self._sender.ready(sending=True)
+            self._pause_like(self.send_timings)
             return f"{DECOY}_{secrets.token_hex(16)}"
-        started = time.perf_counter()
+        started = self._timer()
         verification_id = self._sender.send(phone_number, channel)
-        self._send_secs.append(time.perf_counter() - started)
+        self.send_timings.add(self._timer() - started)
         return verification_id
 
     def _resend_channel(
@@ -546,9 +681,9 @@ class Challenges:
         """The account lock (where it applies), the send limits of the flow's tier and, for
         codes to unproven numbers, the fraud guard, in the guard's one transaction; without a
         guard, the lock on its own. A prefix that trips is held here (and audited)."""
-        account_lock = self._failures is not None
+        account_lock = self._failures is not None and self.policy.account_lock_applies
         if self._guard is None:
-            if self._failures is not None:
+            if account_lock and self._failures is not None:
                 self._failures.ensure_unlocked(subject)
             return None
         try:
@@ -600,6 +735,13 @@ class Challenges:
             return None
         try:
             return self._failures.reserve(record.subject)
+        except AccountLocked:
+            if not self.policy.account_lock_applies:
+                # The lock does not hold this flow (the reset, the way out of it): the
+                # account is at its cap already, so there is nothing more to count.
+                return None
+            self._store.refund_attempt(record.flow_key, record.verification_id)
+            raise
         except BaseException:
             self._store.refund_attempt(record.flow_key, record.verification_id)
             raise

@@ -1,24 +1,37 @@
 """Self-service recovery: a new password, once a code sent to the account's phone is proven.
 
-`start` answers the same, after the same send limits and in about the same time, whether the
-email has an account with a phone or not: for an unknown email (or an account without a phone)
-the flow is a decoy that sends nothing and accepts no code. `verify` sets the new password
-(sign-up's rules), ends every token of the account, clears the wrong-code lock and the
-password throttle, and sends a notice to the account's phone (never a code or a link). A reset
-flow is not held by the account's lock: it is the way out of one.
+`start` answers the same, after the same send limits and with the same work, whether the
+email has an account with a phone or not: for an unknown email (or an account without a
+phone) the flow is a decoy that sends nothing and accepts no code. `verify` sets the new
+password (sign-up's rules), ends every token of the account, clears the wrong-code lock and
+the password throttle, and sends a notice to the account's phone (never a code or a link). A
+reset flow is not held by the account's lock: it is the way out of one; its wrong codes
+count towards it all the same. What makes the decoy one nobody tells apart is in
+docs/abuse-controls.md#the-decoy-password-reset.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.emails import parse_email, unknown_subject
-from phoneverify.domain.errors import AccountPhoneNotAllowed, ChannelNotAllowed
-from phoneverify.domain.models import Channel, NoticeEvent, RequestOrigin, VerificationEventType
+from phoneverify.domain.errors import (
+    AccountPhoneNotAllowed,
+    ChannelNotAllowed,
+    PasswordSuperseded,
+)
+from phoneverify.domain.keyed import keyed_digest
+from phoneverify.domain.models import (
+    Channel,
+    NoticeEvent,
+    PendingVerification,
+    RequestOrigin,
+    VerificationEventType,
+)
 from phoneverify.domain.passwords import PasswordHasher, check_password
 from phoneverify.domain.throttling import account_key
 from phoneverify.flows.challenges import Challenges, OpenedChallenge, Resent
@@ -30,6 +43,8 @@ logger = logging.getLogger(__name__)
 RESTART_HINT = "Start the password reset again."
 TOO_MANY_ATTEMPTS = "Too many attempts. Please start the password reset again."
 NEW_PASSWORD = "new_password"  # noqa: S105 - the field name
+# Data key of a reset flow: the account's password generation when the flow started.
+PASSWORD_GENERATION = "pw_gen"  # noqa: S105 - a data key
 
 
 @dataclass(frozen=True)
@@ -37,10 +52,11 @@ class PasswordResetDone:
     """The new password holds; every earlier token of the account is ended."""
 
 
-def stand_in_phone(key: str, calling_code: int) -> str:
-    """A number a decoy pretends to send to: stable per email, so a repeated request shows the
-    same hint. Never dialled."""
-    digits = str(int(hashlib.sha256(f"decoy:{key}".encode()).hexdigest(), 16))[-10:]
+def stand_in_phone(pepper: bytes, email: str, calling_code: int) -> str:
+    """A number a decoy pretends to send to: a keyed digest of the email (so a repeated
+    request shows the same hint, and nobody without the pepper can tell which digits an
+    email gets). Never dialled; its last four digits are the hint."""
+    digits = str(int(keyed_digest(pepper, f"decoy-phone:{email}"), 16))[-10:]
     return f"+{calling_code}{digits}"
 
 
@@ -53,17 +69,20 @@ class PasswordResetFlow:
         challenges: Challenges,
         throttle: PasswordThrottle,
         clock: Clock,
+        pepper: Callable[[], bytes],
         decoy_calling_code: int = 1,
         notices: AccountNotices | None = None,
         gate: ProofOfWorkGate | None = None,
     ) -> None:
-        """`gate`: the proof-of-work gate `start` passes through first (None: off)."""
+        """`gate`: the proof-of-work gate `start` passes through first (None: off).
+        `pepper`: the key of the decoys' stand-in numbers (SSM HASH_PEPPER_PARAM)."""
         self._gate = gate
         self._users = users
         self._passwords = passwords
         self._challenges = challenges
         self._throttle = throttle
         self._clock = clock
+        self._pepper = pepper
         self._decoy_calling_code = decoy_calling_code
         self._notices = notices
 
@@ -97,8 +116,11 @@ class PasswordResetFlow:
     ) -> OpenedChallenge:
         address = parse_email(email)
         key = account_key(address)
+        # Two reads whether the email has an account or not (UserLookup.find_by_email).
         user = self._users.find_by_email(address)
         data = {"email": address, "name": (user.name if user else None) or ""}
+        data[PASSWORD_GENERATION] = str(user.password_generation if user else 0)
+        stand_in = stand_in_phone(self._pepper(), address, self._decoy_calling_code)
         if user is not None and user.phone_number:
             try:
                 return self._challenges.open(
@@ -110,14 +132,24 @@ class PasswordResetFlow:
                     phone_generation=user.phone_generation,
                     gated=gated,
                     vouched=vouched,
+                    # The caps a decoy of this email would meet, and no other: a cap of the
+                    # account's own number would be one only a real account can be refused by.
+                    counted_as=stand_in,
                 )
-            except (AccountPhoneNotAllowed, ChannelNotAllowed):
-                # Refusing here would tell that the account exists (or where its phone is);
-                # a channel refused by setting is refused to the decoy below alike.
+            except (AccountPhoneNotAllowed, ChannelNotAllowed) as refused:
+                # Refusing here would tell that the account exists (or where its phone is):
+                # answered as a decoy (a channel refused by setting is refused to the decoy
+                # below alike), and audited.
                 logger.warning("password reset for a phone the policy or channel refuses")
+                self._challenges.record(
+                    VerificationEventType.RESET_CONCEALED,
+                    user.user_id,
+                    origin,
+                    reason=refused.code,
+                )
         return self._challenges.open(
             unknown_subject(key),
-            stand_in_phone(key, self._decoy_calling_code),
+            stand_in,
             origin,
             data=data,
             decoy=True,
@@ -129,15 +161,32 @@ class PasswordResetFlow:
     def verify(
         self, flow_id: str, code: str, new_password: str, origin: RequestOrigin
     ) -> PasswordResetDone:
-        """The new password is checked before the code, so a refused password costs no
-        attempt; then the code is consumed and the password set."""
-        pending = self._challenges.peek(flow_id, origin)
-        email = pending.data.get("email") or ""
-        context = (email, email.partition("@")[0], pending.data.get("name") or "")
-        check_password(new_password, context=context, field=NEW_PASSWORD)
-        record = self._challenges.check(flow_id, code, origin)
+        """The rules that do not depend on the account first (the same answer on every
+        flow, costing no attempt); then the code; only once it is right, the rules about the
+        holder (not their email or name): a refusal there tells nothing a stranger could
+        use, and leaves the flow proven, so the owner retries with the same code and another
+        password. Then the password is set, only while no other reset of the account came
+        first (its password generation), which ends every other pending reset of it."""
+        check_password(new_password, field=NEW_PASSWORD)
+
+        def holder_rules(pending: PendingVerification) -> None:
+            email = pending.data.get("email") or ""
+            context = (email, email.partition("@")[0], pending.data.get("name") or "")
+            check_password(new_password, context=context, field=NEW_PASSWORD)
+
+        record = self._challenges.check(flow_id, code, origin, before_consume=holder_rules)
         user_id = record.subject
-        self._users.reset_password(user_id, self._passwords.hash(new_password), self._clock.now())
+        email = record.data.get("email") or ""
+        generation = int(record.data.get(PASSWORD_GENERATION) or 0)
+        try:
+            self._users.reset_password(
+                user_id, self._passwords.hash(new_password), self._clock.now(), generation
+            )
+        except PasswordSuperseded:
+            self._challenges.record(
+                VerificationEventType.PASSWORD_RESET_SUPERSEDED, user_id, origin
+            )
+            raise PasswordSuperseded(f"{PasswordSuperseded.message} {RESTART_HINT}") from None
         self._challenges.unlock_account(user_id)
         self._throttle.clear(account_key(email))
         self._challenges.record(VerificationEventType.PASSWORD_RESET, user_id, origin)

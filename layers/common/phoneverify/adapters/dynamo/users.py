@@ -18,7 +18,7 @@ from phoneverify.adapters.dynamo.toolkit import (
 )
 from phoneverify.domain.errors import (
     EmailAlreadyRegistered,
-    NoPendingVerification,
+    PasswordSuperseded,
     PhoneAlreadyRegistered,
     PhoneSuperseded,
     StorageUnavailable,
@@ -102,6 +102,7 @@ class DynamoUserRepository:
             name=row.get("name"),
             token_generation=int(row.get("token_gen", 0)),
             phone_generation=int(row.get("phone_gen", 0)),
+            password_generation=int(row.get("pw_gen", 0)),
         )
 
     def put_user(self, user: User, *, phone_verified_at: float | None = None) -> None:
@@ -228,17 +229,33 @@ class DynamoUserRepository:
             reasons = transact_write(self._client, request)
         return reasons
 
-    def reset_password(self, user_id: str, password_hash: str, now: float) -> None:
-        """One conditional update: the new hash, and the next token generation, which ends
-        every token issued before (a token carries the generation it was issued in)."""
+    def reset_password(
+        self, user_id: str, password_hash: str, now: float, password_generation: int
+    ) -> None:
+        """One conditional update: the new hash, the next token generation (which ends every
+        token issued before: a token carries the generation it was issued in), and the next
+        password generation, only while it is still `password_generation`. Of two resets
+        racing on one account, exactly one sets its password."""
+        generation = "pw_gen = :gen"
+        if password_generation == 0:
+            generation = f"(attribute_not_exists(pw_gen) OR {generation})"
         try:
-            self._update_user(
-                user_id,
-                "SET password_hash = :hash, password_changed_at = :now ADD token_gen :one",
-                {":hash": password_hash, ":now": int(now), ":one": 1},
+            conditional_update(
+                self._client,
+                self._table,
+                {"pk": f"USER#{user_id}"},
+                "SET password_hash = :hash, password_changed_at = :now "
+                "ADD token_gen :one, pw_gen :one",
+                f"attribute_exists(pk) AND {generation}",
+                {
+                    ":hash": password_hash,
+                    ":now": int(now),
+                    ":one": 1,
+                    ":gen": password_generation,
+                },
             )
         except ConditionFailed:
-            raise NoPendingVerification("No account to reset. Sign up again.") from None
+            raise PasswordSuperseded() from None
 
     def end_all_tokens(self, user_id: str) -> str | None:
         """The account's phone number comes back with the same write (for the notice)."""

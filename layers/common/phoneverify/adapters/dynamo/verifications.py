@@ -172,6 +172,23 @@ class DynamoVerificationStore:
             is not None
         )
 
+    def prove(self, flow_key: str, verification_id: str, proven_id: str) -> bool:
+        return (
+            self._items.update_if_exists(
+                {"pk": flow_key},
+                "SET verification_id = :proven ADD attempts :minus_one REMOVE check_lease_until",
+                "#status = :pending AND verification_id = :vid AND attempts > :zero",
+                {
+                    ":proven": proven_id,
+                    ":minus_one": -1,
+                    ":zero": 0,
+                    ":pending": FlowStatus.PENDING.value,
+                    ":vid": verification_id,
+                },
+            )
+            is not None
+        )
+
     def mark_verified(
         self,
         flow_key: str,

@@ -142,6 +142,10 @@ class TelnyxVerifyClient:
     def close(self) -> None:
         self._http.close()
 
+    def credentials(self) -> None:
+        """Read the API key as a call would (SsmSecrets caches it), calling nothing."""
+        self._api_key()
+
     def trigger_sms(
         self, phone_number: str, verify_profile_id: str, *, timeout_secs: int | None = None
     ) -> Verification:

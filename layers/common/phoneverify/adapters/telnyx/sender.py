@@ -41,6 +41,11 @@ class TelnyxCodeSender:
         except TelnyxError as exc:
             raise CodeDeliveryFailed() from exc
 
+    def ready(self, *, sending: bool) -> None:
+        self._client.credentials()
+        if sending:
+            self._profile_id()
+
     def check(self, verification_id: str, code: str) -> bool:
         """Checks against this flow's own verification id, never by phone number, so two
         flows for one phone never accept each other's code."""
