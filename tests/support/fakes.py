@@ -1021,6 +1021,7 @@ class InMemoryWatcherRegistry:
     def __init__(self) -> None:
         self.flows: dict[str, tuple[set[str], int]] = {}  # flow key -> (connection ids, ttl)
         self.pointers: dict[str, str] = {}  # connection id -> flow key
+        self.connected_at: dict[str, float] = {}  # connection id -> when it was added
         self.fail: bool = False  # every call raises StorageUnavailable while set
 
     def _check(self) -> None:
@@ -1036,6 +1037,7 @@ class InMemoryWatcherRegistry:
             return False
         self.flows[flow_key] = ({*ids, connection_id}, ttl)
         self.pointers[connection_id] = flow_key
+        self.connected_at[connection_id] = now
         return True
 
     def remove(self, connection_id: str, now: float) -> None:
@@ -1043,9 +1045,17 @@ class InMemoryWatcherRegistry:
         if connection_id in self.pointers:
             self.drop(self.pointers[connection_id], connection_id)
 
-    def drop(self, flow_key: str, connection_id: str) -> None:
+    def drop(
+        self, flow_key: str, connection_id: str, *, connected_before: float | None = None
+    ) -> None:
         self._check()
+        if connected_before is not None and (
+            connection_id not in self.pointers
+            or self.connected_at.get(connection_id, 0.0) >= connected_before
+        ):
+            return  # may still be in its $connect: stays counted
         self.pointers.pop(connection_id, None)
+        self.connected_at.pop(connection_id, None)
         if flow_key in self.flows:
             self.flows[flow_key][0].discard(connection_id)
 

@@ -241,8 +241,13 @@ class WatcherRegistry(Protocol):
         Forgetting an unknown connection is no error. Raises StorageUnavailable."""
         ...
 
-    def drop(self, flow_key: str, connection_id: str) -> None:
-        """Forget a watcher of the flow that is gone (its push found no connection)."""
+    def drop(
+        self, flow_key: str, connection_id: str, *, connected_before: float | None = None
+    ) -> None:
+        """Forget a watcher of the flow that is gone (its push found no connection); with
+        `connected_before`, only if it was added before then (epoch seconds): a younger one
+        may still be in its $connect, not open yet, which a push finds "gone" just the same
+        (it stays counted: docs/realtime.md)."""
         ...
 
     def watchers(self, flow_key: str, now: float) -> list[str]:
