@@ -90,6 +90,8 @@ class _LocalSecrets:
     webhook_signing_seed: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     # The proof-of-work gate's HMAC key (docs/abuse-controls.md#the-proof-of-work-gate).
     altcha_hmac_key: str = field(default_factory=lambda: secrets.token_urlsafe(48))
+    # The pepper of keyed digests in the audit trail (domain/keyed.py, docs/audit-log.md).
+    hash_pepper: str = field(default_factory=lambda: secrets.token_urlsafe(48))
 
 
 _PROCESS_SECRETS = _LocalSecrets()
@@ -360,6 +362,7 @@ class LocalStack:
             "JwtSigningSecretParameterName": ("SecureString", _PROCESS_SECRETS.jwt_signing_secret),
             "TelnyxPublicKeyParameterName": ("String", public_key),
             "AltchaHmacKeyParameterName": ("SecureString", _PROCESS_SECRETS.altcha_hmac_key),
+            "HashPepperParameterName": ("SecureString", _PROCESS_SECRETS.hash_pepper),
         }
         ssm = self._client("ssm")
         for param, (kind, value) in values.items():

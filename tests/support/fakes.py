@@ -974,6 +974,7 @@ class InMemoryPasswordThrottle:
         self.clock = clock
         self.policy = policy or PasswordThrottlePolicy()
         self.accounts: dict[str, tuple[int, float, float]] = {}
+        self.subjects: dict[str, str] = {}  # account key -> whom its wait is audited under
         self.sources: dict[str, int] = {}
         self._lock = threading.Lock()
 
@@ -987,20 +988,23 @@ class InMemoryPasswordThrottle:
             if forgotten_at <= now:
                 failures = 0
             if failures >= policy.free_failures and until > now:
-                raise LoginThrottled(max(1, math.ceil(until - now)))
+                raise LoginThrottled(
+                    max(1, math.ceil(until - now)), self.subjects.get(account_key) or None
+                )
             failures += 1
             lease = now + policy.check_lease_secs
             self.accounts[account_key] = (failures, lease, now + policy.failure_memory_secs)
             self.sources[source] = self.sources.get(source, 0) + 1
         return PasswordAttempt(account_key, source, failures)
 
-    def failed(self, attempt: PasswordAttempt) -> int:
+    def failed(self, attempt: PasswordAttempt, subject: str | None = None) -> int:
         delay = self.policy.delay_after(attempt.failures)
         with self._lock:
             failures, _, forgotten_at = self.accounts.get(attempt.account_key, (0, 0.0, 0.0))
             if delay and failures == attempt.failures:
                 until = self.clock.now() + delay
                 self.accounts[attempt.account_key] = (failures, until, forgotten_at)
+                self.subjects[attempt.account_key] = subject or ""
         return delay
 
     def succeeded(self, attempt: PasswordAttempt) -> None:
@@ -1012,6 +1016,7 @@ class InMemoryPasswordThrottle:
     def clear(self, account_key: str) -> None:
         with self._lock:
             self.accounts.pop(account_key, None)
+            self.subjects.pop(account_key, None)
 
 
 class InMemoryWatcherRegistry:

@@ -22,6 +22,7 @@ from tests.support.lambda_env import api_event, invoke, load_function, template_
 
 SIGNING_SECRET = "integration-signing-secret-0123456789abcdefgh"
 ALTCHA_HMAC_KEY = "integration-altcha-hmac-key-0123456789abcdefgh"
+HASH_PEPPER = "integration-hash-pepper-0123456789abcdefghijkl"
 
 
 def template_functions() -> dict[str, tuple[str, str]]:
@@ -127,6 +128,7 @@ def function_stack(
             (env["TELNYX_MESSAGING_SENDER_PARAM"], "String", emulator.config.messaging_from),
             (env["JWT_SIGNING_SECRET_PARAM"], "SecureString", SIGNING_SECRET),
             (env["ALTCHA_HMAC_KEY_PARAM"], "SecureString", ALTCHA_HMAC_KEY),
+            (env["HASH_PEPPER_PARAM"], "SecureString", HASH_PEPPER),
         ]:
             ssm.put_parameter(Name=name, Type=kind, Value=value)
         functions = {

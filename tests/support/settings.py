@@ -12,6 +12,7 @@ VALID: dict[str, str] = {
     "TELNYX_VERIFY_PROFILE_ID_PARAM": "/phone-verify/dev/telnyx-verify-profile-id",
     "TELNYX_MESSAGING_SENDER_PARAM": "/phone-verify/dev/telnyx-messaging-sender",
     "JWT_SIGNING_SECRET_PARAM": "/phone-verify/dev/jwt-signing-secret",
+    "HASH_PEPPER_PARAM": "/phone-verify/dev/hash-pepper",
     "JWT_ISSUER": "iss",
     "JWT_AUDIENCE": "aud",
     "ACCESS_TOKEN_TTL_SECONDS": "3600",

@@ -58,6 +58,9 @@ class Settings(BaseModel):
     # messaging profile id, held in SSM like the verify profile id.
     telnyx_messaging_sender_param: SsmName
     jwt_signing_secret_param: SsmName
+    # The pepper of keyed digests (domain/keyed.py): audit subjects that name a person by a
+    # digest of an email or a phone number (docs/audit-log.md). An SSM SecureString.
+    hash_pepper_param: SsmName
     jwt_issuer: NonEmpty
     jwt_audience: NonEmpty
     access_token_ttl_seconds: Annotated[int, Field(ge=60, le=86_400)]

@@ -358,13 +358,16 @@ class PasswordThrottle(Protocol):
     Race-safe: an attempt is counted as a failure before its password is checked."""
 
     def admit(self, account_key: str, origin: RequestOrigin) -> PasswordAttempt:
-        """Count one attempt in advance. Raises LoginThrottled (429, retry_after) while the
-        account waits or the source is at its cap, counting nothing then."""
+        """Count one attempt in advance. Raises LoginThrottled (429, retry_after; `subject`
+        as the account's wait recorded it, or None) while the account waits or the source is
+        at its cap, counting nothing then."""
         ...
 
-    def failed(self, attempt: PasswordAttempt) -> int:
+    def failed(self, attempt: PasswordAttempt, subject: str | None = None) -> int:
         """The password was wrong: the failure stays counted; return the seconds the next
-        attempt for this account waits (0 within the free failures). Best effort."""
+        attempt for this account waits (0 within the free failures). Best effort. The wait
+        keeps `subject` (whom the failure was audited under): the LoginThrottled of an
+        attempt it refuses names it, so a refusal is audited where the failures are."""
         ...
 
     def succeeded(self, attempt: PasswordAttempt) -> None:
