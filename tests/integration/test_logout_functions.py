@@ -34,7 +34,7 @@ PASSWORD = "correct horse battery staple"
 @pytest.fixture
 def stack(monkeypatch: pytest.MonkeyPatch, emulator: TelnyxEmulator) -> Iterator[FunctionStack]:
     directories = ["login", "login_verify", "logout", "verify_cancel"]
-    with function_stack(monkeypatch, emulator, directories, {"BCRYPT_COST": "4"}) as running:
+    with function_stack(monkeypatch, emulator, directories, {"BCRYPT_COST": "10"}) as running:
         hasher = PasswordHasher(cost=4)
         running.users.put_user(
             User("u-demo", "demo@example.com", hasher.hash(PASSWORD), PHONE), phone_verified_at=0

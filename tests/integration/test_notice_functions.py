@@ -38,7 +38,7 @@ def stack(monkeypatch: pytest.MonkeyPatch, emulator: TelnyxEmulator) -> Iterator
         "password_reset_start",
         "password_reset_verify",
     ]
-    extra = {"BCRYPT_COST": "4", "MAX_ACCOUNT_FAILURES": str(MAX_FAILURES)}
+    extra = {"BCRYPT_COST": "10", "MAX_ACCOUNT_FAILURES": str(MAX_FAILURES)}
     with function_stack(monkeypatch, emulator, directories, extra) as running:
         hasher = PasswordHasher(cost=4)
         running.users.put_user(

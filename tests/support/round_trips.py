@@ -151,7 +151,7 @@ FUNCTIONS = [
     "challenge",
 ]
 # Resends at once: the resend is measured, not its cooldown.
-STACK_ENV = {"BCRYPT_COST": "4", "RESEND_COOLDOWN_SECS": "0"}
+STACK_ENV = {"BCRYPT_COST": "10", "RESEND_COOLDOWN_SECS": "0"}
 SMALL_ORDER = {"amount": "5.00", "currency": "EUR", "recipient": "Corner Cafe"}
 LARGE_ORDER = {"amount": "250.00", "currency": "USD", "recipient": "Acme Supplies"}
 
