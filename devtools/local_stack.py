@@ -91,7 +91,7 @@ class _LocalSecrets:
     webhook_signing_seed: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     # The proof-of-work gate's HMAC key (docs/abuse-controls.md#the-proof-of-work-gate).
     altcha_hmac_key: str = field(default_factory=lambda: secrets.token_urlsafe(48))
-    # The pepper of keyed digests (layers/common/phoneverify/domain/keyed.py).
+    # The pepper of keyed digests (domain/keyed.py): the reset's decoy numbers, audit subjects.
     hash_pepper: str = field(default_factory=lambda: secrets.token_urlsafe(48))
 
 

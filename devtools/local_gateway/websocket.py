@@ -10,6 +10,10 @@ locally with the ``websockets`` package the way API Gateway runs it:
 * The management API the functions push through (``POST /@connections/{id}``, and ``GET`` and
   ``DELETE``) is served by the HTTP gateway (server.py), which hands it to ``post``/``close``
   here: 410 GoneException for a connection that is not open, as API Gateway answers.
+  A connection is open from the moment its $connect answered 2xx (API Gateway's is): the
+  ``websockets`` server sends the 101 before the connection's own thread starts, so a push
+  in between waits for the handshake to finish instead of calling the socket gone (on a
+  busy machine that gap let a flow's cap sweep drop a live socket: docs/realtime.md).
 
 Not emulated: the 10-minute idle timeout and the 2-hour connection limit.
 """
@@ -28,12 +32,15 @@ from urllib.parse import parse_qs, urlsplit
 
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.protocol import State
 from websockets.sync.server import Server, ServerConnection, serve
 
 from .template import WebSocketApi
 from .workers import Outcome
 
 Invoke = Callable[[str, Any, str, "float | None"], Outcome]
+
+HANDSHAKE_WAIT_SECS = 10.0  # a push to a socket whose 101 is still being written waits this long
 
 
 def _connection_id() -> str:
@@ -100,7 +107,7 @@ class LocalWebSocketApi:
         """Send `data` to the connection (a text frame when it is UTF-8); False if not open."""
         with self._lock:
             connection = self._open.get(connection_id)
-        if connection is None:
+        if connection is None or not self._handshake_done(connection_id, connection):
             return False
         try:
             text = data.decode("utf-8")
@@ -113,10 +120,26 @@ class LocalWebSocketApi:
     def close(self, connection_id: str) -> bool:
         with self._lock:
             connection = self._open.get(connection_id)
-        if connection is None:
+        if connection is None or not self._handshake_done(connection_id, connection):
             return False
         connection.close(1000)
         return True
+
+    def _handshake_done(self, connection_id: str, connection: ServerConnection) -> bool:
+        """True once the connection is open; False (and forgotten) if its handshake failed
+        after $connect accepted it (the client went away before the 101)."""
+        deadline = time.monotonic() + HANDSHAKE_WAIT_SECS
+        while connection.state is State.CONNECTING and time.monotonic() < deadline:
+            time.sleep(0.005)
+        if connection.state is State.OPEN:
+            return True
+        if connection.state is State.CLOSED:
+            with self._lock:
+                if self._open.get(connection_id) is connection and id(connection) in self._ids:
+                    # accepted, never handled: no thread will forget it
+                    del self._open[connection_id], self._ids[id(connection)]
+                    self._connected_at.pop(connection_id, None)
+        return False
 
     def describe(self, connection_id: str) -> dict[str, Any] | None:
         with self._lock:
@@ -175,13 +198,15 @@ class LocalWebSocketApi:
                 body = payload.get("body")
                 return connection.respond(status, body if isinstance(body, str) else "")
         with self._lock:
+            # Open from now on, as API Gateway's connection is once $connect answered 2xx
+            # (`post` waits for the 101 to be written).
             self._ids[id(connection)] = connection_id
+            self._open[connection_id] = connection
         return None
 
     def _handle(self, connection: ServerConnection) -> None:
         with self._lock:
             connection_id = self._ids.pop(id(connection))
-            self._open[connection_id] = connection
         try:
             for _ in connection:  # no $default route: API Gateway's own answer
                 connection.send(

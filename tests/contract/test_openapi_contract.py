@@ -32,7 +32,7 @@ HANG_GUARD_SECS = 1200
 def stack(dynamodb_local_endpoint: str) -> Iterator[LocalStack]:
     # Cheap password hashes for the fuzzed /login: the checks are about shapes, not bcrypt.
     with running_stack(
-        dynamodb_local_endpoint, serve_openapi=True, gateway_env={"BCRYPT_COST": "4"}
+        dynamodb_local_endpoint, serve_openapi=True, gateway_env={"BCRYPT_COST": "10"}
     ) as running:
         yield running
 

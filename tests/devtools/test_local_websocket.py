@@ -109,3 +109,30 @@ def test_connect_message_push_and_disconnect(gateway: LocalGateway, event_log: P
 def test_the_management_api_wants_a_signed_request(gateway: LocalGateway) -> None:
     answer = httpx.post(f"{gateway.base_url}/@connections/abc", content=b"x")
     assert answer.status_code == 403
+
+
+def test_a_push_right_after_the_handshake_reaches_the_connection_however_slow_its_thread(
+    event_log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a gateway whose connection threads start late (a busy machine: stress-ng --cpu 2)
+    from devtools.local_gateway import websocket
+
+    handle = websocket.LocalWebSocketApi._handle
+    started = []
+
+    def late(self: websocket.LocalWebSocketApi, connection: Any) -> None:
+        time.sleep(1.0)
+        started.append(True)
+        handle(self, connection)
+
+    monkeypatch.setattr(websocket.LocalWebSocketApi, "_handle", late)
+    slow = LocalGateway(
+        TEMPLATE, port=0, websocket_port=0, extra_env={"EVENT_LOG": str(event_log)}, quiet=True
+    )
+    with slow, connect(f"{slow.websocket.url}/?flow_id=late", open_timeout=WAIT_SECS) as ws:  # type: ignore[union-attr]
+        connection_id = events(event_log, "$connect")[-1]["requestContext"]["connectionId"]
+        # When a function pushes to it as soon as the client holds the open socket
+        assert not started
+        management(slow).post_to_connection(ConnectionId=connection_id, Data=b"now")
+        # Then it is open, as API Gateway's is once $connect answered: the push arrives
+        assert ws.recv(timeout=WAIT_SECS) == "now"

@@ -29,7 +29,7 @@ FUNCTIONS = ["account_phone_start", "account_phone_verify", "account_phone_resen
 def stack(monkeypatch: pytest.MonkeyPatch, emulator: TelnyxEmulator) -> Iterator[FunctionStack]:
     directories = [*FUNCTIONS, "login", "login_verify"]
     # No resend cooldown: a resend is tested, not the wait before it.
-    env = {"BCRYPT_COST": "4", "RESEND_COOLDOWN_SECS": "0"}
+    env = {"BCRYPT_COST": "10", "RESEND_COOLDOWN_SECS": "0"}
     with function_stack(monkeypatch, emulator, directories, env) as running:
         hasher = PasswordHasher(cost=4)
         running.users.put_user(

@@ -59,6 +59,21 @@ def test_remove_and_drop_forget_a_connection(registry: WatcherRegistry) -> None:
     assert registry.add("flow-a", "c3", ttl=TTL, cap=1, now=NOW)
 
 
+def test_a_push_s_drop_spares_a_connection_added_since_its_cutoff(
+    registry: WatcherRegistry,
+) -> None:
+    # c1 was added before the cutoff, c2 at it (it may still be in its $connect)
+    registry.add("flow-a", "c1", ttl=TTL, cap=5, now=NOW - 31)
+    registry.add("flow-a", "c2", ttl=TTL, cap=5, now=NOW - 30)
+    registry.drop("flow-a", "c1", connected_before=NOW - 30)
+    registry.drop("flow-a", "c2", connected_before=NOW - 30)
+    registry.drop("flow-a", "never-seen", connected_before=NOW - 30)  # no error
+    assert registry.watchers("flow-a", NOW) == ["c2"]
+    # and $disconnect forgets the young one all the same
+    registry.remove("c2", NOW)
+    assert registry.watchers("flow-a", NOW) == []
+
+
 def test_watchers_past_their_ttl_are_gone_and_make_room(registry: WatcherRegistry) -> None:
     # Given a full flow whose registrations expired (TTL deletion lags by up to two days)
     registry.add("flow-a", "c1", ttl=TTL, cap=1, now=NOW)

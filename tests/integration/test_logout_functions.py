@@ -18,6 +18,7 @@ from devtools.telnyx_emulator import TelnyxEmulator
 from phoneverify.adapters.dynamo.audit import DynamoAuditTrail
 from phoneverify.domain.models import User
 from phoneverify.domain.passwords import PasswordHasher
+from phoneverify.flows.sessions import FORGED_SUBJECT
 from tests.support.function_stack import FunctionStack, function_stack
 from tests.support.lambda_env import (
     ROOT,
@@ -33,7 +34,7 @@ PASSWORD = "correct horse battery staple"
 @pytest.fixture
 def stack(monkeypatch: pytest.MonkeyPatch, emulator: TelnyxEmulator) -> Iterator[FunctionStack]:
     directories = ["login", "login_verify", "logout", "verify_cancel"]
-    with function_stack(monkeypatch, emulator, directories, {"BCRYPT_COST": "4"}) as running:
+    with function_stack(monkeypatch, emulator, directories, {"BCRYPT_COST": "10"}) as running:
         hasher = PasswordHasher(cost=4)
         running.users.put_user(
             User("u-demo", "demo@example.com", hasher.hash(PASSWORD), PHONE), phone_verified_at=0
@@ -114,7 +115,7 @@ def test_one_authorization_costs_exactly_one_dynamodb_call(
     assert calls == ["BatchGetItem", "BatchGetItem"]
 
 
-def test_a_forged_token_costs_no_dynamodb_call(
+def test_a_forged_token_costs_no_read_only_its_audit_record(
     stack: FunctionStack, authorizer: ModuleType
 ) -> None:
     header, payload, _ = sign_in(stack).split(".")
@@ -123,7 +124,12 @@ def test_a_forged_token_costs_no_dynamodb_call(
         "before-call.dynamodb", lambda model, **_: calls.append(model.name)
     )
     assert not authorized(authorizer, f"{header}.{payload}.AAAA")
-    assert calls == []
+    # No read is spent on it; its refusal is on record (under FORGED_SUBJECT, not the account
+    # its claims name), written as the invocation ends
+    assert calls == ["PutItem"]
+    trail = DynamoAuditTrail(stack.dynamodb, stack.env["AUDIT_TABLE"], 86_400)
+    (refused,) = trail.events_for(FORGED_SUBJECT)
+    assert (refused["event"], refused["detail"]) == ("token_refused", {"reason": "malformed"})
 
 
 def test_logout_and_the_refusal_that_follows_land_in_the_audit_trail(
@@ -204,3 +210,19 @@ def test_the_sample_event_is_understood_by_the_handler(stack: FunctionStack) -> 
     event = json.loads((ROOT / "events" / "logout.json").read_text())
     status, body, _ = invoke(stack.functions["logout"], event)
     assert (status, body["code"]) == (401, "unauthorized")
+
+
+@pytest.mark.parametrize("route", ["logout", "verify_cancel"])
+def test_a_forged_token_at_a_route_that_checks_it_itself_is_logged_as_the_authorizer_logs(
+    stack: FunctionStack, route: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    header, payload, _ = sign_in(stack).split(".")
+    forged = f"{header}.{payload}.AAAA"
+    body = {} if route == "logout" else {"payment_id": "pay_12345678"}
+    status, _, _ = stack.call(route, body, bearer(forged))
+    assert status == 401
+    refusal = next(r for r in caplog.records if r.getMessage() == "request refused")
+    assert refusal.reason == "malformed"  # type: ignore[attr-defined]
+    assert refusal.subject is None  # type: ignore[attr-defined]
+    assert refusal.source_ip  # type: ignore[attr-defined]
+    assert "AAAA" not in " ".join(str(vars(record)) for record in caplog.records)

@@ -13,13 +13,14 @@ import pytest
 from devtools.telnyx_emulator import TelnyxEmulator
 from phoneverify.adapters.dynamo.audit import DynamoAuditTrail
 from phoneverify.adapters.dynamo.send_limits import DynamoSendLimits
+from phoneverify.adapters.event_log import keyed_subject
 from phoneverify.adapters.telnyx.notices import notice_subject
 from phoneverify.domain.clock import SystemClock
 from phoneverify.domain.errors import SendLimitReached
 from phoneverify.domain.models import RequestOrigin, User
 from phoneverify.domain.passwords import PasswordHasher
 from phoneverify.domain.send_limits import SendCaps
-from tests.support.function_stack import FunctionStack, function_stack
+from tests.support.function_stack import HASH_PEPPER, FunctionStack, function_stack
 from tests.support.payments import bearer
 
 PHONE = "+14155550123"
@@ -37,7 +38,7 @@ def stack(monkeypatch: pytest.MonkeyPatch, emulator: TelnyxEmulator) -> Iterator
         "password_reset_start",
         "password_reset_verify",
     ]
-    extra = {"BCRYPT_COST": "4", "MAX_ACCOUNT_FAILURES": str(MAX_FAILURES)}
+    extra = {"BCRYPT_COST": "10", "MAX_ACCOUNT_FAILURES": str(MAX_FAILURES)}
     with function_stack(monkeypatch, emulator, directories, extra) as running:
         hasher = PasswordHasher(cost=4)
         running.users.put_user(
@@ -77,7 +78,7 @@ def test_a_password_reset_sends_the_accounts_phone_a_notice(stack: FunctionStack
     assert status == 200, answer
     [notice] = notices(stack)
     assert "password was reset" in notice["text"]
-    [event] = audited(stack, notice_subject(PHONE))
+    [event] = audited(stack, keyed_subject(HASH_PEPPER.encode(), notice_subject(PHONE)))
     assert (event["event"], event["detail"]["notice"]) == ("notice_sent", "password_reset")
     assert event["masked_phone"] == "+1******0123"
 
@@ -91,7 +92,7 @@ def test_a_notice_telnyx_refuses_does_not_fail_the_reset(stack: FunctionStack) -
     assert status == 200, answer
     assert notices(stack) == []
     assert stack.sign_in("demo@example.com", NEW_PASSWORD, PHONE)
-    [event] = audited(stack, notice_subject(PHONE))
+    [event] = audited(stack, keyed_subject(HASH_PEPPER.encode(), notice_subject(PHONE)))
     assert event["event"] == "notice_failed"
     assert event["detail"] == {"notice": "password_reset", "reason": "telnyx_503", "attempts": "3"}
     stack.emulator.clear_faults()

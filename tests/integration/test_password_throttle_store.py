@@ -171,3 +171,23 @@ def test_concurrent_guesses_get_at_most_the_free_checks(racing: tuple[FakeClock,
         admitted = sum(pool.map(one, range(20)))
     # Then five were let through to a password check
     assert admitted == 5
+
+
+def test_a_refusal_names_whom_the_wait_s_failures_were_audited_under(
+    make: tuple[FakeClock, Make],
+) -> None:
+    _, new = make
+    throttle = new(PasswordThrottlePolicy())
+    for _ in range(5):
+        throttle.failed(throttle.admit(KEY, ORIGIN), "u-demo")
+    with pytest.raises(LoginThrottled) as refused:
+        throttle.admit(KEY, ORIGIN)
+    assert refused.value.subject == "u-demo"
+    # an email with no account: the subject its failures were recorded under, the same way
+    other = account_key("nobody@example.com")
+    for _ in range(5):
+        throttle.failed(throttle.admit(other, ORIGIN), f"email#{other}")
+    with pytest.raises(LoginThrottled) as refused:
+        throttle.admit(other, ORIGIN)
+    assert refused.value.subject == f"email#{other}"
+    assert "subject" not in refused.value.extra  # never in the answer

@@ -35,7 +35,7 @@ ORDER = {"amount": "250.00", "currency": "USD", "recipient": "Acme Supplies"}
 @pytest.fixture
 def stack(monkeypatch: pytest.MonkeyPatch, emulator: TelnyxEmulator) -> Iterator[FunctionStack]:
     directories = [*PAYMENTS, "login", "login_verify", "logout", "verify_status"]
-    with function_stack(monkeypatch, emulator, directories, {"BCRYPT_COST": "4"}) as running:
+    with function_stack(monkeypatch, emulator, directories, {"BCRYPT_COST": "10"}) as running:
         hasher = PasswordHasher(cost=4)
         running.users.put_user(
             User(PAYER, "demo@example.com", hasher.hash(PASSWORD), PHONE), phone_verified_at=0

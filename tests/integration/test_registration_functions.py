@@ -32,7 +32,7 @@ REGISTRATION = ["register_start", "register_verify", "register_resend"]
 @pytest.fixture
 def stack(monkeypatch: pytest.MonkeyPatch, emulator: TelnyxEmulator) -> Iterator[FunctionStack]:
     directories = [*REGISTRATION, "login", "login_verify"]
-    with function_stack(monkeypatch, emulator, directories, {"BCRYPT_COST": "4"}) as running:
+    with function_stack(monkeypatch, emulator, directories, {"BCRYPT_COST": "10"}) as running:
         hasher = PasswordHasher(cost=4)
         running.users.put_user(
             User(

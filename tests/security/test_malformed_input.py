@@ -82,6 +82,26 @@ def test_bad_requests_get_a_clear_4xx(
         ),
         ("/login", {"email": "a@b.c"}, "password is required"),
         ("/logout", {"all": "yes"}, "all must be true or false"),
+        (
+            "/register/start",
+            {
+                "name": "Ada\x00Lovelace",
+                "email": "ada@example.com",
+                "phone_number": "+14155550187",
+                "password": "analytical engine 1843",
+            },
+            "name must not contain control characters",
+        ),
+        (
+            "/register/start",
+            {
+                "name": "Ada\nSubject: you won",
+                "email": "ada@example.com",
+                "phone_number": "+14155550187",
+                "password": "analytical engine 1843",
+            },
+            "name must not contain control characters",
+        ),
     ],
 )
 def test_refusals_say_in_plain_words_which_field_and_what_it_must_be(

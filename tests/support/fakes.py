@@ -1017,6 +1017,7 @@ class InMemoryPasswordThrottle:
         self.clock = clock
         self.policy = policy or PasswordThrottlePolicy()
         self.accounts: dict[str, tuple[int, float, float]] = {}
+        self.subjects: dict[str, str] = {}  # account key -> whom its wait is audited under
         self.sources: dict[str, int] = {}
         self._lock = threading.Lock()
 
@@ -1032,20 +1033,23 @@ class InMemoryPasswordThrottle:
             if forgotten_at <= now:
                 failures = 0
             if failures >= policy.free_failures and until > now:
-                raise LoginThrottled(max(1, math.ceil(until - now)))
+                raise LoginThrottled(
+                    max(1, math.ceil(until - now)), self.subjects.get(account_key) or None
+                )
             failures += 1
             lease = now + policy.check_lease_secs
             self.accounts[account_key] = (failures, lease, now + policy.failure_memory_secs)
             self.sources[source] = self.sources.get(source, 0) + 1
         return PasswordAttempt(account_key, source, failures)
 
-    def failed(self, attempt: PasswordAttempt) -> int:
+    def failed(self, attempt: PasswordAttempt, subject: str | None = None) -> int:
         delay = self.policy.delay_after(attempt.failures)
         with self._lock:
             failures, _, forgotten_at = self.accounts.get(attempt.account_key, (0, 0.0, 0.0))
             if delay and failures == attempt.failures:
                 until = self.clock.now() + delay
                 self.accounts[attempt.account_key] = (failures, until, forgotten_at)
+                self.subjects[attempt.account_key] = subject or ""
         return delay
 
     def succeeded(self, attempt: PasswordAttempt) -> None:
@@ -1057,6 +1061,7 @@ class InMemoryPasswordThrottle:
     def clear(self, account_key: str) -> None:
         with self._lock:
             self.accounts.pop(account_key, None)
+            self.subjects.pop(account_key, None)
 
 
 class InMemoryWatcherRegistry:
@@ -1066,6 +1071,7 @@ class InMemoryWatcherRegistry:
     def __init__(self) -> None:
         self.flows: dict[str, tuple[set[str], int]] = {}  # flow key -> (connection ids, ttl)
         self.pointers: dict[str, str] = {}  # connection id -> flow key
+        self.connected_at: dict[str, float] = {}  # connection id -> when it was added
         self.fail: bool = False  # every call raises StorageUnavailable while set
 
     def _check(self) -> None:
@@ -1081,6 +1087,7 @@ class InMemoryWatcherRegistry:
             return False
         self.flows[flow_key] = ({*ids, connection_id}, ttl)
         self.pointers[connection_id] = flow_key
+        self.connected_at[connection_id] = now
         return True
 
     def remove(self, connection_id: str, now: float) -> None:
@@ -1088,9 +1095,17 @@ class InMemoryWatcherRegistry:
         if connection_id in self.pointers:
             self.drop(self.pointers[connection_id], connection_id)
 
-    def drop(self, flow_key: str, connection_id: str) -> None:
+    def drop(
+        self, flow_key: str, connection_id: str, *, connected_before: float | None = None
+    ) -> None:
         self._check()
+        if connected_before is not None and (
+            connection_id not in self.pointers
+            or self.connected_at.get(connection_id, 0.0) >= connected_before
+        ):
+            return  # may still be in its $connect: stays counted
         self.pointers.pop(connection_id, None)
+        self.connected_at.pop(connection_id, None)
         if flow_key in self.flows:
             self.flows[flow_key][0].discard(connection_id)
 

@@ -117,7 +117,8 @@ def function_stack(
     extra_env: dict[str, str] | None = None,
 ) -> Iterator[FunctionStack]:
     """Load the functions in `directories` against fresh moto tables and parameters;
-    `extra_env` adds tunables (e.g. a low BCRYPT_COST) to every function's environment."""
+    `extra_env` adds tunables (e.g. BCRYPT_COST at its floor, 10) to every function's
+    environment."""
     declared = template_functions()
     emulator.reset()
     with mock_aws():

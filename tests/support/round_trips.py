@@ -154,7 +154,7 @@ FUNCTIONS = [
     "password_reset_verify",
 ]
 # Resends at once: the resend is measured, not its cooldown.
-STACK_ENV = {"BCRYPT_COST": "4", "RESEND_COOLDOWN_SECS": "0"}
+STACK_ENV = {"BCRYPT_COST": "10", "RESEND_COOLDOWN_SECS": "0"}
 SMALL_ORDER = {"amount": "5.00", "currency": "EUR", "recipient": "Corner Cafe"}
 # In the reference currency (USD): no exchange rate to read.
 SMALL_REFERENCE_ORDER = {"amount": "5.00", "currency": "USD", "recipient": "Corner Cafe"}

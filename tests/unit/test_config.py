@@ -47,6 +47,13 @@ def test_out_of_range_values_are_refused() -> None:
         ("LOGIN_TIMEOUT_SECS", "601", "600"),
         ("REGISTRATION_TIMEOUT_SECS", "3600", "600"),
         ("PAYMENT_TIMEOUT_SECS", "301", "300"),
+        # issue 18: weak values a deploy could still set
+        ("MAX_CODE_ATTEMPTS", "11", "1"),
+        ("MAX_CODE_ATTEMPTS", "20", "10"),
+        ("MAX_ACCOUNT_FAILURES", "101", "100"),
+        ("MAX_ACCOUNT_FAILURES", "10000", "1"),
+        ("BCRYPT_COST", "4", "10"),
+        ("BCRYPT_COST", "9", "16"),
     ],
 )
 def test_short_codes_and_long_lifetimes_are_refused_at_cold_start(
@@ -60,10 +67,37 @@ def test_short_codes_and_long_lifetimes_are_refused_at_cold_start(
     Settings.from_env({**VALID, name: highest})
 
 
-@pytest.mark.parametrize("origin", ["*", "https://*.example.com"])
-def test_a_wildcard_origin_is_refused_at_cold_start(origin: str) -> None:
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "*",
+        "https://*.example.com",
+        "null",
+        "http://app.example.com",  # cleartext: anyone on the path can be the frontend
+        "http://localhost.evil.example",
+        "https://app.example.com/",
+        "https://app.example.com/path",
+        "app.example.com",
+        "https://app.example.com, https://other.example",
+    ],
+)
+def test_an_origin_that_is_not_one_secure_origin_is_refused_at_cold_start(origin: str) -> None:
     with pytest.raises(ConfigurationError, match="ALLOWED_ORIGIN"):
         Settings.from_env({**VALID, "ALLOWED_ORIGIN": origin})
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "https://app.example.com",
+        "https://app.example.com:8443",
+        "http://localhost:5173",
+        "http://127.0.0.1:3000",
+        "http://localhost",
+    ],
+)
+def test_https_origins_and_a_developer_s_own_machine_start(origin: str) -> None:
+    assert Settings.from_env({**VALID, "ALLOWED_ORIGIN": origin}).allowed_origin == origin
 
 
 @pytest.mark.parametrize(

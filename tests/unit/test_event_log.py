@@ -3,6 +3,7 @@ secret."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
@@ -11,13 +12,15 @@ import pytest
 from aws_lambda_powertools import Logger
 
 from phoneverify.adapters import event_log
-from phoneverify.adapters.event_log import LoggedVerificationEvents
+from phoneverify.adapters.event_log import KeyedSubjects, LoggedVerificationEvents
+from phoneverify.domain.keyed import keyed_digest
 from phoneverify.domain.models import (
     FlowKind,
     RequestOrigin,
     VerificationEvent,
     VerificationEventType,
 )
+from phoneverify.flows.sessions import FORGED_SUBJECT
 
 
 def test_an_authentication_decision_is_one_structured_line(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -45,3 +48,74 @@ def test_an_authentication_decision_is_one_structured_line(monkeypatch: pytest.M
     assert line["source_ip"] == "198.51.100.7"
     assert line["user_agent"] == "credential-stuffer/1.0"
     assert line["failures"] == 3
+
+
+# -- keyed subjects (issue 18: audit keys were plain sha256 digests of emails and numbers) ---
+PEPPER = b"pepper-0123456789abcdef0123456789abcdef"
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.events: list[VerificationEvent] = []
+
+    def record(self, event: VerificationEvent) -> None:
+        self.events.append(event)
+
+
+def event(subject: str, kind: FlowKind = FlowKind.LOGIN, **changes: object) -> VerificationEvent:
+    fields: dict[str, object] = {
+        "type": VerificationEventType.PASSWORD_REJECTED,
+        "kind": kind,
+        "subject": subject,
+        "masked_phone": "",
+        "at": 1_800_000_000.0,
+        "origin": RequestOrigin("198.51.100.7", "ua"),
+        **changes,
+    }
+    return VerificationEvent(**fields)  # type: ignore[arg-type]
+
+
+def keyed_sink() -> tuple[Sink, list[int], KeyedSubjects]:
+    sink, reads = Sink(), []
+
+    def pepper() -> bytes:
+        reads.append(1)
+        return PEPPER
+
+    return sink, reads, KeyedSubjects(sink, pepper)
+
+
+def test_a_subject_naming_a_person_by_a_digest_reaches_every_sink_keyed() -> None:
+    sink, _, keyed = keyed_sink()
+    plain = hashlib.sha256(b"email:nobody@example.com").hexdigest()
+    keyed.record(event(f"email#{plain}"))
+    keyed.record(event("phone#" + hashlib.sha256(b"+14155550123").hexdigest(), FlowKind.NOTICE))
+    email, phone = (e.subject for e in sink.events)
+    assert email == f"email#{keyed_digest(PEPPER, plain)}"
+    assert phone.startswith("phone#") and len(phone) == len("phone#") + 64
+    assert plain not in email  # a dictionary of hashed addresses finds nothing without it
+
+
+def test_account_and_service_subjects_pass_unchanged() -> None:
+    sink, _, keyed = keyed_sink()
+    for subject in ("u-123", "webhook#telnyx", FORGED_SUBJECT, "operator"):
+        keyed.record(event(subject, FlowKind.SESSION, type=VerificationEventType.LOGGED_OUT))
+    assert [e.subject for e in sink.events] == [
+        "u-123",
+        "webhook#telnyx",
+        FORGED_SUBJECT,
+        "operator",
+    ]
+
+
+def test_the_pepper_is_read_for_a_password_decision_on_an_account_as_on_an_unknown_email() -> None:
+    # The same calls whichever subject the decision has (no SSM read unknown emails alone make)
+    _, reads, keyed = keyed_sink()
+    keyed.record(event("u-123"))
+    keyed.record(event("email#" + "0" * 64))
+    keyed.record(event("u-123", FlowKind.PASSWORD_RESET, type=VerificationEventType.SENT))
+    assert len(reads) == 3
+    # and never for a request that has no such event
+    _, reads, keyed = keyed_sink()
+    keyed.record(event("u-123", FlowKind.PAYMENT, type=VerificationEventType.SENT))
+    assert reads == []

@@ -12,7 +12,7 @@ from phoneverify.domain.errors import StorageUnavailable, TooManyWatchers, Watch
 from phoneverify.domain.models import DeliveryStatus, FlowKind
 from phoneverify.flows.any_flow import AnyFlow, DeliveryUpdate, flow_key
 from phoneverify.flows.challenges import Challenges
-from phoneverify.flows.live_status import LiveStatus, WatchPolicy
+from phoneverify.flows.live_status import CONNECT_GRACE_SECS, LiveStatus, WatchPolicy
 from phoneverify.http.websocket import websocket_connect, websocket_disconnect
 from tests.support.builders import (
     ORIGIN,
@@ -158,6 +158,7 @@ def test_at_the_cap_gone_connections_make_room() -> None:
     world.watch(flow_id, "conn-1")
     world.watch(flow_id, "conn-2")
     world.push.open.discard("conn-1")
+    world.base.clock.advance(CONNECT_GRACE_SECS + 1)  # long past its $connect
     # When a reload connects again, then it is admitted in the place of the gone one
     world.watch(flow_id, "conn-3")
     assert world.registry.watchers(flow_key(flow_id), world.base.clock.now()) == [
@@ -166,10 +167,39 @@ def test_at_the_cap_gone_connections_make_room() -> None:
     ]
 
 
+def test_a_connection_still_in_its_connect_stays_counted_when_a_push_calls_it_gone() -> None:
+    # Given a flow with four open sockets and a fifth registered by its $connect, whose
+    # handshake API Gateway has not finished: a push to it is answered 410 as to a closed one
+    # (issue 18: a delivery report pushed in that gap, on a loaded machine)
+    world = World(cap=5)
+    flow_id = world.open_flow()
+    for i in range(4):
+        world.watch(flow_id, f"conn-{i}")
+    world.base.clock.advance(1)
+    world.live.connect(flow_id, "conn-opening")  # registered; not in push.open yet
+    # When the SMS's delivery report is pushed to the flow's watchers in that instant
+    world.report(flow_id, DeliveryStatus.SENT)
+    # Then the opening one is still counted, and a sixth socket is refused
+    key = flow_key(flow_id)
+    assert "conn-opening" in world.registry.watchers(key, world.base.clock.now())
+    world.push.open.add("conn-opening")  # its handshake completes
+    with pytest.raises(TooManyWatchers):
+        world.live.connect(flow_id, "conn-sixth")
+    # and a sixth that connects while a young one is "gone" is refused the same (the sweep)
+    world.push.open.discard("conn-opening")
+    with pytest.raises(TooManyWatchers):
+        world.live.connect(flow_id, "conn-sixth")
+    # but once past any $connect, a socket that is gone does make room
+    world.base.clock.advance(CONNECT_GRACE_SECS + 1)
+    world.watch(flow_id, "conn-sixth")
+    assert "conn-opening" not in world.registry.watchers(key, world.base.clock.now())
+
+
 def test_a_gone_connection_is_forgotten_when_a_push_finds_it_gone(world: World) -> None:
     flow_id = world.open_flow()
     world.watch(flow_id, "conn-a")
     world.push.open.discard("conn-a")  # the tab was closed; API Gateway answers 410
+    world.base.clock.advance(CONNECT_GRACE_SECS + 1)
     world.report(flow_id, DeliveryStatus.SENT)
     assert world.registry.watchers(flow_key(flow_id), world.base.clock.now()) == []
     assert "conn-a" not in world.registry.pointers

@@ -165,6 +165,7 @@ def test_every_password_decision_is_an_event_without_the_password(world: LoginWo
     assert events[1].subject == f"email#{account_key('nobody@example.com')}"
     assert events[2].subject == "u-plain"
     assert events[-1].type.value == "login_throttled"
+    assert events[-1].subject == "u-phone"  # under the account, as its failures are
     assert all(e.origin == ORIGIN for e in events)
     assert "not the password" not in repr(events)
     assert PASSWORD not in repr(events)

@@ -15,6 +15,7 @@ from phoneverify.domain.errors import (
 from phoneverify.domain.models import FlowKind, VerificationEventType
 from phoneverify.domain.tokens import AccessToken, TokenClaims
 from phoneverify.flows.login import SecondFactorRequired
+from phoneverify.flows.sessions import FORGED_SUBJECT
 from phoneverify.http.errors import error_body, status_of
 from tests.support.answers import answer
 from tests.support.builders import ORIGIN, PASSWORD, PHONE, LoginWorld, login_world
@@ -168,7 +169,11 @@ def test_a_forged_token_is_refused_and_audited_under_nobody(world: LoginWorld) -
     world.events.events.clear()
     # When / Then
     assert refusal_reason(world, forged) == "malformed"
-    assert world.events.events == []  # its `sub` would name an account it cannot speak for
+    # audited, but not under its `sub`: it would name an account it cannot speak for
+    (event,) = world.events.events
+    assert (event.type, event.subject) == (VerificationEventType.TOKEN_REFUSED, FORGED_SUBJECT)
+    assert event.detail == {"reason": "malformed"}
+    assert event.origin == ORIGIN
     assert world.revocations.checks == 0  # and no read was spent on it
 
 

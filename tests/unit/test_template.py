@@ -269,3 +269,19 @@ def test_the_gate_is_risky_by_default_and_only_its_functions_read_its_key(
         assert [s["Condition"] for s in puts] == [
             {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["altcha#*"]}}
         ], name
+
+
+# -- the audit trail's pepper (docs/audit-log.md) -------------------------------------------
+def test_every_function_that_writes_the_audit_trail_and_only_those_may_read_the_pepper(
+    template: dict[str, Any],
+) -> None:
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["HASH_PEPPER_PARAM"] == {"Ref": "HashPepperParameterName"}
+    functions = resources_of(template, "AWS::Serverless::Function")
+    policies = {
+        name: json.dumps(fn["Properties"].get("Policies", [])) for name, fn in functions.items()
+    }
+    auditing = {name for name, text in policies.items() if "AuditTable" in text}
+    readers = {name for name, text in policies.items() if "${HashPepperParameterName}" in text}
+    assert readers == auditing
+    assert {"LoginFunction", "AuthorizerFunction", "LogoutFunction"} <= readers

@@ -12,6 +12,7 @@ below it (`CodeSettings`, `TokenSettings`, `LogoutSettings`, `PaymentRecordSetti
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Annotated, Literal, Self
 
@@ -34,6 +35,12 @@ from phoneverify.domain.regions import (
 )
 
 NonEmpty = Annotated[str, Field(min_length=1)]
+# One origin a browser sends: https, or http on the developer's own machine only. Never
+# "null" (what sandboxed iframes and file:// pages send: allowing it lets any of them call
+# the API with the user's browser).
+SECURE_ORIGIN = re.compile(
+    r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?|http://(localhost|127\.0\.0\.1)(:[0-9]{1,5})?"
+)
 SsmName = Annotated[str, Field(pattern=r"^/[A-Za-z0-9_./-]+$")]
 
 
@@ -59,8 +66,8 @@ class Settings(BaseModel):
     telnyx_messaging_sender_param: SsmName
     jwt_signing_secret_param: SsmName
     # The pepper of keyed digests (domain/keyed.py): a SecureString of at least 32 random
-    # bytes (docs/deploy.md). Read only where a digest is made: the password reset's decoy
-    # numbers and proven codes, and the audit trail's keys.
+    # bytes (docs/deploy.md). Read where a digest is made: the password reset's decoy numbers
+    # and proven codes, and audit subjects that name a person (docs/audit-log.md).
     hash_pepper_param: SsmName
     jwt_issuer: NonEmpty
     jwt_audience: NonEmpty
@@ -74,14 +81,17 @@ class Settings(BaseModel):
     # Code lifetimes: at most 10 minutes (5 for payments), the window a stolen or guessed
     # code is worth anything in.
     login_timeout_secs: Annotated[int, Field(ge=60, le=600)] = 300
-    max_code_attempts: Annotated[int, Field(ge=1, le=20)] = 5
+    # At most 10 guesses of a 6-digit code per flow: 1 in 100,000 (docs/configuration.md).
+    max_code_attempts: Annotated[int, Field(ge=1, le=10)] = 5
     resend_cooldown_secs: Annotated[int, Field(ge=0, le=3_600)] = 30
     max_sends_per_flow: Annotated[int, Field(ge=1, le=20)] = 5
     send_window_secs: Annotated[int, Field(ge=60, le=86_400)] = 3_600
     flow_retention_secs: Annotated[int, Field(ge=0, le=7 * 86_400)] = 86_400
     telnyx_timeout_secs: Annotated[float, Field(gt=0, le=30)] = 5.0
     secrets_max_age_secs: Annotated[int, Field(ge=0, le=3_600)] = 300
-    bcrypt_cost: Annotated[int, Field(ge=4, le=16)] = 12
+    # At least 10 (OWASP's floor for bcrypt), everywhere: tests and the local stack too, no
+    # switch a deploy could set (docs/configuration.md).
+    bcrypt_cost: Annotated[int, Field(ge=10, le=16)] = 12
     registration_timeout_secs: Annotated[int, Field(ge=60, le=600)] = 600
     default_phone_region: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = "US"
     audit_retention_days: Annotated[int, Field(ge=1, le=3_650)] = 365
@@ -105,7 +115,8 @@ class Settings(BaseModel):
     sms_budget: Annotated[int, Field(ge=1, le=10_000_000)] = 1_000
     # Items the budget is counted in (docs/abuse-controls.md#the-sms-budget-a-circuit-breaker).
     sms_budget_shards: Annotated[int, Field(ge=1, le=1_000)] = 10
-    max_account_failures: Annotated[int, Field(ge=1, le=10_000)] = 100
+    # NIST SP 800-63B 5.2.2: no more than 100 consecutive failures per account.
+    max_account_failures: Annotated[int, Field(ge=1, le=100)] = 100
     account_lockout_secs: Annotated[int, Field(ge=60, le=365 * 86_400)] = 30 * 86_400
     # Password throttling (docs/abuse-controls.md#password-throttling), on RATE_LIMITS_TABLE.
     password_free_failures: Annotated[int, Field(ge=1, le=100)] = 5
@@ -197,6 +208,11 @@ class Settings(BaseModel):
     def _one_origin(cls, value: str) -> str:
         if "*" in value:
             raise ValueError('name the frontend\'s origin (https://host[:port]), not "*"')
+        if not SECURE_ORIGIN.fullmatch(value):
+            raise ValueError(
+                "name the frontend's origin, https://host[:port] (http only for localhost "
+                'or 127.0.0.1), without a path; never "null"'
+            )
         return value
 
     @field_validator("allowed_countries", "call_allowed_countries", mode="before")

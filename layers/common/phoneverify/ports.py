@@ -269,8 +269,13 @@ class WatcherRegistry(Protocol):
         Forgetting an unknown connection is no error. Raises StorageUnavailable."""
         ...
 
-    def drop(self, flow_key: str, connection_id: str) -> None:
-        """Forget a watcher of the flow that is gone (its push found no connection)."""
+    def drop(
+        self, flow_key: str, connection_id: str, *, connected_before: float | None = None
+    ) -> None:
+        """Forget a watcher of the flow that is gone (its push found no connection); with
+        `connected_before`, only if it was added before then (epoch seconds): a younger one
+        may still be in its $connect, not open yet, which a push finds "gone" just the same
+        (it stays counted: docs/realtime.md)."""
         ...
 
     def watchers(self, flow_key: str, now: float) -> list[str]:
@@ -383,15 +388,17 @@ class PasswordThrottle(Protocol):
     def admit(
         self, account_key: str, origin: RequestOrigin, *, vouched: bool = False
     ) -> PasswordAttempt:
-        """Count one attempt in advance. Raises LoginThrottled (429, retry_after) while the
-        account waits, SourceThrottled while the source is at its cap, counting nothing then.
-        `vouched` (a solved proof of work came): the source's cap does not refuse (it still
-        counts)."""
+        """Count one attempt in advance. Raises LoginThrottled (429, retry_after; `subject`
+        as the account's wait recorded it, or None) while the account waits, SourceThrottled
+        while the source is at its cap, counting nothing then. `vouched` (a solved proof of
+        work came): the source's cap does not refuse (it still counts)."""
         ...
 
-    def failed(self, attempt: PasswordAttempt) -> int:
+    def failed(self, attempt: PasswordAttempt, subject: str | None = None) -> int:
         """The password was wrong: the failure stays counted; return the seconds the next
-        attempt for this account waits (0 within the free failures). Best effort."""
+        attempt for this account waits (0 within the free failures). Best effort. The wait
+        keeps `subject` (whom the failure was audited under): the LoginThrottled of an
+        attempt it refuses names it, so a refusal is audited where the failures are."""
         ...
 
     def succeeded(self, attempt: PasswordAttempt) -> None:

@@ -203,9 +203,17 @@ class Runtime:
 
     @cached_property
     def events(self) -> VerificationEvents:
-        from phoneverify.adapters.event_log import EventFanout, LoggedVerificationEvents
+        from phoneverify.adapters.event_log import (
+            EventFanout,
+            KeyedSubjects,
+            LoggedVerificationEvents,
+        )
 
-        return EventFanout(LoggedVerificationEvents(self.metrics), self.audit_trail)
+        pepper_param = self.settings.hash_pepper_param
+        return KeyedSubjects(
+            EventFanout(LoggedVerificationEvents(self.metrics), self.audit_trail),
+            pepper=lambda: self.secrets.get(pepper_param).encode("utf-8"),
+        )
 
     @cached_property
     def passwords(self) -> PasswordHasher:

@@ -1,11 +1,16 @@
-"""VerificationEvents as structured logs and CloudWatch metrics (never a code, phones masked)."""
+"""VerificationEvents as structured logs and CloudWatch metrics (never a code, phones masked),
+and the subjects that name a person by a digest keyed before any sink sees them."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from phoneverify.domain.models import VerificationEvent
+from phoneverify.domain.keyed import keyed_digest
+from phoneverify.domain.models import FlowKind, VerificationEvent, VerificationEventType
 from phoneverify.ports import VerificationEvents
 
 logger = Logger(child=True)
@@ -43,3 +48,55 @@ class EventFanout:
     def record(self, event: VerificationEvent) -> None:
         for sink in self._sinks:
             sink.record(event)
+
+
+# Subjects that stand for a person without naming an account: `email#<sha256>` (an email
+# with no account, or one that must not be told apart: domain/emails.py) and `phone#<sha256>`
+# (notices: adapters/telnyx/notices.py). A plain digest of an email or a phone number is the
+# value by another name (hash the candidates and compare); every sink gets it keyed instead.
+KEYED_PREFIXES = frozenset({"email", "phone"})
+
+
+# Events whose subject is an account's or an email's depending on whether the email has one:
+# the password gate's (login, the password asked again) and the password reset's (a decoy's
+# flow is under the email). For these the pepper is read whatever the subject, so an unknown
+# email's request makes no SSM read that an account's would not (docs/audit-log.md).
+EITHER_SUBJECT_EVENTS = frozenset(
+    {
+        VerificationEventType.PASSWORD_ACCEPTED,
+        VerificationEventType.PASSWORD_REJECTED,
+        VerificationEventType.LOGIN_THROTTLED,
+        VerificationEventType.LOGIN_LOCKED,
+    }
+)
+
+
+class KeyedSubjects:
+    """Hands each event on with a person-naming subject keyed: `<prefix>#<HMAC-SHA256 of its
+    digest under the pepper>` (domain/keyed.py). The pepper (from SSM, cached across
+    invocations) is read for such a subject, and for every event whose subject may be either
+    kind (EITHER_SUBJECT_EVENTS, the password reset's), so that which kind it is changes no
+    call; other requests never read it."""
+
+    def __init__(self, sink: VerificationEvents, pepper: Callable[[], bytes]) -> None:
+        self._sink = sink
+        self._pepper = pepper
+
+    def record(self, event: VerificationEvent) -> None:
+        either = event.type in EITHER_SUBJECT_EVENTS or event.kind is FlowKind.PASSWORD_RESET
+        if either or _names_a_person(event.subject):
+            event = replace(event, subject=keyed_subject(self._pepper(), event.subject))
+        self._sink.record(event)
+
+
+def _names_a_person(subject: str) -> bool:
+    prefix, separator, _ = subject.partition("#")
+    return bool(separator) and prefix in KEYED_PREFIXES
+
+
+def keyed_subject(pepper: bytes, subject: str) -> str:
+    """`subject` as the sinks store it: keyed when it names a person by a digest."""
+    prefix, separator, digest = subject.partition("#")
+    if not separator or prefix not in KEYED_PREFIXES:
+        return subject
+    return f"{prefix}#{keyed_digest(pepper, digest)}"

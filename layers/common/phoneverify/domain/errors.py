@@ -285,6 +285,12 @@ class LoginThrottled(RetryLater):
     code = "login_throttled"
     message = "Too many failed sign-in attempts. Please wait before trying again."
 
+    def __init__(self, retry_after: int, subject: str | None = None) -> None:
+        # Whom the refusal is audited under, as the failure that set the wait named it (the
+        # account, or the hashed email of none); never in the response.
+        self.subject = subject
+        super().__init__(retry_after)
+
 
 class SourceThrottled(LoginThrottled):
     """LoginThrottled because the source address is at its cap of wrong passwords (not the

@@ -4,8 +4,19 @@ The request models (http/requests.py) and the Telnyx event model share it."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
+
+# Unicode categories no free text may hold: controls (NUL, newlines, escapes), format
+# characters (bidi overrides, zero-width joiners) and the line and paragraph separators.
+CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+def has_control_characters(value: str) -> bool:
+    """True when `value` holds a character of CONTROL_CATEGORIES."""
+    return any(unicodedata.category(char) in CONTROL_CATEGORIES for char in value)
+
 
 # The error types our models raise themselves (PydanticCustomError): their message is already
 # ours, in words, and is told as is after the field's name.

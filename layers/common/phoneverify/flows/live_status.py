@@ -6,8 +6,9 @@ report (and cancel) of that flow is pushed to it in the shape of GET /verify/sta
   the flow's current code expires at the latest (docs/realtime.md).
 - `disconnect` forgets it.
 - `changed` (the AnyFlow observer) pushes the flow's state to its connections; a connection
-  found gone is forgotten. A push never fails what caused it. What the change's own write
-  told (the watchers at a webhook's commit, a cancel's item as written) is not read again.
+  found gone is forgotten, unless it may still be in its $connect (CONNECT_GRACE_SECS). A push
+  never fails what caused it. What the change's own write told (the watchers at a webhook's
+  commit, a cancel's item as written) is not read again.
 """
 
 from __future__ import annotations
@@ -24,6 +25,14 @@ from phoneverify.flows.any_flow import challenge_state, flow_key
 from phoneverify.ports import PushUnavailable, StatusPush, VerificationStore, WatcherRegistry
 
 logger = logging.getLogger(__name__)
+
+
+# How long a connection may be in its $connect: registered here, not open yet at API Gateway
+# (whose WebSocket integrations time out after 29 seconds). A push to it meanwhile is answered
+# Gone as to a closed one; forgetting it then would let one more in than the cap while it
+# opens (seen on a loaded machine: a delivery report pushed to a connection between its
+# registration and its handshake). So a push forgets only connections older than this.
+CONNECT_GRACE_SECS = 30
 
 
 @dataclass(frozen=True)
@@ -121,7 +130,9 @@ class LiveStatus:
                 if self._push.post(connection_id, state):
                     reached += 1
                 else:
-                    self._registry.drop(key, connection_id)
+                    self._registry.drop(
+                        key, connection_id, connected_before=now - CONNECT_GRACE_SECS
+                    )
             except PushUnavailable:
                 logger.warning("live status: push failed", extra={"flow_key": key[:12]})
         return reached

@@ -58,9 +58,11 @@ class PasswordGate:
         try:
             attempt = self._throttle.admit(key, origin, vouched=vouched)
         except LoginThrottled as exc:
+            # Under the account when the failures that set the wait knew it (the wait keeps
+            # whom they were audited under): no lookup here, for known and unknown alike.
             self._challenges.record(
                 VerificationEventType.LOGIN_THROTTLED,
-                unknown_subject(key),
+                exc.subject or unknown_subject(key),
                 origin,
                 retry_after=exc.retry_after,
             )
@@ -68,10 +70,11 @@ class PasswordGate:
         user = find_user()
         password_ok = self._passwords.verify(password, user.password_hash if user else None)
         if user is None or not password_ok:
-            wait = self._throttle.failed(attempt)
+            subject = user.user_id if user else unknown_subject(key)
+            wait = self._throttle.failed(attempt, subject)
             self._challenges.record(
                 VerificationEventType.PASSWORD_REJECTED,
-                user.user_id if user else unknown_subject(key),
+                subject,
                 origin,
                 failures=attempt.failures,
                 next_wait_secs=wait,

@@ -2,7 +2,8 @@
 
 A token is accepted when its signature and claims hold (tokens.py) and it was not ended since:
 one read of the account's token generation and of the token's logout record. Refusals of a
-token whose signature held are audited under its subject; forged tokens name nobody.
+token whose signature held are audited under its subject; forged tokens name nobody and are
+audited under FORGED_SUBJECT.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ from phoneverify.domain.models import (
 )
 from phoneverify.domain.tokens import AccessTokenIssuer, InvalidToken, TokenClaims
 from phoneverify.ports import AccountNotices, TokenRevocations, VerificationEvents
+
+# Whom a refused token is audited under when it names nobody (its signature did not hold, or
+# it had no subject): the claims of a forged token are the forger's words, not a person's.
+FORGED_SUBJECT = "token#unverified"
 
 
 @dataclass(frozen=True)
@@ -73,8 +78,11 @@ class Sessions:
         return LoggedOut(everywhere)
 
     def _refused(self, reason: str, subject: str | None, origin: RequestOrigin) -> TokenRefused:
-        if subject is not None:
-            self._record(VerificationEventType.TOKEN_REFUSED, subject, origin, reason=reason)
+        # A token whose signature did not hold names nobody: audited under FORGED_SUBJECT,
+        # where an operator finds every forgery with its address (docs/audit-log.md).
+        self._record(
+            VerificationEventType.TOKEN_REFUSED, subject or FORGED_SUBJECT, origin, reason=reason
+        )
         return TokenRefused(reason, subject)
 
     def _record(

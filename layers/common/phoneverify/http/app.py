@@ -21,6 +21,7 @@ from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from phoneverify.domain import json_input
 from phoneverify.domain.errors import (
     BodyTooLarge,
     InvalidRequest,
@@ -106,6 +107,7 @@ def http_app(allowed_origin: str) -> APIGatewayRestResolver:
     """A resolver with validation, CORS and the domain-error mapping registered."""
     app = RestResolver(
         enable_validation=True,
+        json_body_deserializer=json_input.loads,  # 400 for a number too long: never a 500
         cors=CORSConfig(
             allow_origin=allowed_origin,
             allow_headers=["Content-Type", "Authorization", "Idempotency-Key"],
@@ -119,7 +121,7 @@ def http_app(allowed_origin: str) -> APIGatewayRestResolver:
 def function_url_app() -> LambdaFunctionUrlResolver:
     """A resolver for a Lambda function URL (payload 2.0, server to server: no CORS) with the
     same validation and domain-error mapping."""
-    app = LambdaFunctionUrlResolver(enable_validation=True)
+    app = LambdaFunctionUrlResolver(enable_validation=True, json_body_deserializer=json_input.loads)
     register_error_handlers(app)
     return app
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import (
     APIGatewayRestResolver,
 )
 
-from phoneverify.domain.errors import NotAuthenticated
+from phoneverify.domain.errors import NotAuthenticated, TokenRefused
+from phoneverify.domain.models import RequestOrigin
 from phoneverify.http.requests import request_origin
+
+logger = Logger(child=True)
 
 if TYPE_CHECKING:
     from phoneverify.domain.tokens import TokenClaims
@@ -28,10 +32,30 @@ BEARER_OPTIONAL: list[dict[str, list[str]]] = [{}, {BEARER_SCHEME: []}]
 def bearer_claims(app: APIGatewayRestResolver, sessions: Sessions) -> TokenClaims:
     """The claims of the request's `Authorization: Bearer` token, on a route without the
     authorizer: valid and not ended (one DynamoDB read), else 401; 503 when that read fails."""
+    origin = request_origin(app)
     scheme, _, token = (app.current_event.headers.get("authorization") or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise NotAuthenticated()
-    return sessions.authenticate(token.strip(), request_origin(app))
+        raise _refused("no bearer token", origin, NotAuthenticated())
+    try:
+        return sessions.authenticate(token.strip(), origin)
+    except TokenRefused as exc:  # audited by Sessions; logged here as the authorizer logs
+        raise _refused(exc.reason, origin, exc) from None
+
+
+def _refused(reason: str, origin: RequestOrigin, error: NotAuthenticated) -> NotAuthenticated:
+    """`error`, after the line the authorizer logs for each refusal (functions/authorizer):
+    the reason, the caller's address and user agent, and the subject when the signature held;
+    never the token."""
+    logger.info(
+        "request refused",
+        extra={
+            "reason": reason,
+            "source_ip": origin.source_ip,
+            "user_agent": origin.user_agent,
+            "subject": getattr(error, "subject", None),
+        },
+    )
+    return error
 
 
 def bearer_user(app: APIGatewayRestResolver, sessions: Sessions) -> str:

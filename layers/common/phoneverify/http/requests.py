@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import base64
 import re
-import unicodedata
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from aws_lambda_powertools.event_handler import (
     APIGatewayRestResolver,
@@ -27,6 +26,7 @@ from pydantic_core import PydanticCustomError
 
 from phoneverify.domain.errors import InvalidRequest
 from phoneverify.domain.models import Channel, RequestOrigin
+from phoneverify.domain.validation import has_control_characters
 from phoneverify.http.fields import FlowId
 
 Code = Annotated[
@@ -61,6 +61,22 @@ AltchaField = Annotated[
 ]
 
 
+def _no_control_characters(value: _T) -> _T:
+    """Refuse control and format characters (newlines, NUL, bidi overrides) in free text."""
+    if isinstance(value, str) and has_control_characters(value):
+        raise PydanticCustomError("control_characters", "must not contain control characters")
+    return value
+
+
+_T = TypeVar("_T")
+
+# Every free-text field (a name, a recipient, a description: text that is shown to people and
+# written to logs): no control or format characters, a 400 naming the field
+# (tests/unit/test_request_models.py checks that every string field has a pattern, is
+# FreeText or is a password).
+FreeText = AfterValidator(_no_control_characters)
+
+
 class RequestModel(BaseModel):
     # defer_build: a handler builds the validators of its own bodies only.
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
@@ -81,7 +97,7 @@ DEMO_PASSWORD = "correct horse battery staple"  # noqa: S105 - the documented de
 class LoginRequest(RequestModel):
     model_config = _example(email=DEMO_EMAIL, password=DEMO_PASSWORD)
 
-    email: Annotated[str, Field(min_length=3, max_length=254)]
+    email: Annotated[str, Field(min_length=3, max_length=254), FreeText]
     password: Annotated[str, Field(min_length=1, max_length=1024)]
     channel: ChannelField = None
     # Asked for only from a source over its cap of wrong passwords (challenge_required).
@@ -120,9 +136,9 @@ class RegisterStartRequest(RequestModel):
         extra="forbid", str_strip_whitespace=True, json_schema_extra=_all_strings_required
     )
 
-    name: Annotated[str | None, Field(max_length=200)] = None
-    email: Annotated[str | None, Field(max_length=320)] = None
-    phone_number: Annotated[str | None, Field(max_length=64)] = None
+    name: Annotated[str | None, Field(max_length=200), FreeText] = None
+    email: Annotated[str | None, Field(max_length=320), FreeText] = None
+    phone_number: Annotated[str | None, Field(max_length=64), FreeText] = None
     password: Annotated[str | None, Field(max_length=1024)] = None
     channel: ChannelField = None
     altcha: AltchaField = None
@@ -132,7 +148,7 @@ class PhoneChangeStartRequest(RequestModel):
     """POST /account/phone/start: the new number and the current password (fresh
     authentication); the number's form is checked by the flow, naming `phone_number`."""
 
-    phone_number: Annotated[str, Field(min_length=1, max_length=64)]
+    phone_number: Annotated[str, Field(min_length=1, max_length=64), FreeText]
     password: Annotated[str, Field(min_length=1, max_length=1024)]
     channel: ChannelField = None
 
@@ -140,7 +156,7 @@ class PhoneChangeStartRequest(RequestModel):
 class PasswordResetStartRequest(RequestModel):
     model_config = _example(email=DEMO_EMAIL)
 
-    email: Annotated[str, Field(min_length=3, max_length=320)]
+    email: Annotated[str, Field(min_length=3, max_length=320), FreeText]
     channel: ChannelField = None
     altcha: AltchaField = None
 
@@ -174,15 +190,6 @@ FlowIdQuery = Annotated[
         description="Opaque id of a verification, as returned when it was started.",
     ),
 ]
-
-
-def _no_control_characters(value: str | None) -> str | None:
-    """Refuse control and format characters (newlines, NUL, bidi overrides) in free text."""
-    if value is not None and any(
-        unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") for char in value
-    ):
-        raise PydanticCustomError("control_characters", "must not contain control characters")
-    return value
 
 
 PaymentId = Annotated[
@@ -231,14 +238,11 @@ class PaymentInitiateRequest(RequestModel):
     amount: Annotated[
         str | int | float,
         Field(description='Decimal string ("250.00") or a JSON number, in major units.'),
+        FreeText,
     ]
-    currency: Annotated[str, Field(max_length=16, description="ISO 4217 code, e.g. USD.")]
-    recipient: Annotated[
-        str, Field(min_length=1, max_length=128), AfterValidator(_no_control_characters)
-    ]
-    description: Annotated[
-        str | None, Field(max_length=256), AfterValidator(_no_control_characters)
-    ] = None
+    currency: Annotated[str, Field(max_length=16, description="ISO 4217 code, e.g. USD."), FreeText]
+    recipient: Annotated[str, Field(min_length=1, max_length=128), FreeText]
+    description: Annotated[str | None, Field(max_length=256), FreeText] = None
     channel: ChannelField = None
 
     @field_validator("amount", mode="before")

@@ -4,8 +4,10 @@ Two kinds of item, both with a TTL no later than the watched code's expiry:
 
 - `flow#<sha256 of the flow id>`: `connections` (a string set of connection ids) and `ttl`.
   $connect adds to it; $disconnect and a push that finds the connection gone remove from it.
-- `connection#<connection id>`: `flow_key` and `ttl`, written by $connect, read by
-  $disconnect (whose event names the connection only) to find the flow.
+- `connection#<connection id>`: `flow_key`, `connected_at` and `ttl`, written by $connect,
+  read by $disconnect (whose event names the connection only) to find the flow. A push that
+  finds a connection gone forgets it only once `connected_at` is older than a $connect can
+  last: a younger one may not be open yet (`drop`).
 
 The flow id itself is never stored, as in the verifications table. A flow's watchers are one
 consistent GetItem; the cap on them is the condition of the write that adds one.
@@ -87,7 +89,12 @@ class DynamoWatcherRegistry:
             "Put": {
                 "TableName": self._table,
                 "Item": to_item(
-                    {"pk": connection_pk(connection_id), "flow_key": flow_key, "ttl": ttl}
+                    {
+                        "pk": connection_pk(connection_id),
+                        "flow_key": flow_key,
+                        "connected_at": now,
+                        "ttl": ttl,
+                    }
                 ),
                 "ConditionExpression": "attribute_not_exists(pk)",
             }
@@ -133,9 +140,18 @@ class DynamoWatcherRegistry:
             return  # never registered (a refused $connect), or already forgotten
         self.drop(str(row["flow_key"]), connection_id)
 
-    def drop(self, flow_key: str, connection_id: str) -> None:
+    def drop(
+        self, flow_key: str, connection_id: str, *, connected_before: float | None = None
+    ) -> None:
         pointer = to_item(self._pointer(connection_id))
-        forget = {"Delete": {"TableName": self._table, "Key": pointer}}
+        forget: dict[str, Any] = {"TableName": self._table, "Key": pointer}
+        if connected_before is not None:
+            # Only a connection past its $connect: the pointer's write time is the condition.
+            forget["ConditionExpression"] = (
+                "attribute_exists(pk) AND "
+                "(attribute_not_exists(connected_at) OR connected_at < :before)"
+            )
+            forget["ExpressionAttributeValues"] = to_item({":before": connected_before})
         leave = update_request(
             self._table,
             {"pk": flow_pk(flow_key)},
@@ -143,9 +159,12 @@ class DynamoWatcherRegistry:
             "attribute_exists(pk)",
             {":ids": {connection_id}},
         )
-        if transact_write(self._client, [{"Update": leave}, forget]) is not None:
-            # The flow item is gone already (TTL): the pointer alone is left to forget.
-            delete(self._client, self._table, self._pointer(connection_id))
+        reasons = transact_write(self._client, [{"Update": leave}, {"Delete": forget}])
+        if reasons is None or (connected_before is not None and reasons[1] != "None"):
+            # Dropped; or (the pointer's condition) too young to be gone, or forgotten already.
+            return
+        # The flow item is gone already (TTL): the pointer alone is left to forget.
+        delete(self._client, self._table, self._pointer(connection_id))
 
     def watchers(self, flow_key: str, now: float) -> list[str]:
         row = read_item(self._client, self._table, {"pk": flow_pk(flow_key)})

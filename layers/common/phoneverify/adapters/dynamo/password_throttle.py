@@ -1,7 +1,9 @@
 """PasswordThrottle on RateLimitsTable (docs/abuse-controls.md#password-throttling).
 
 `pwfail#<account key>`: the account's consecutive wrong passwords (`failures`), the time the
-next attempt may start (`until`) and when the count is forgotten (`ttl`). `pwsrc#<digest of the
+next attempt may start (`until`), whom the failures were audited under (`audit_subject`, set
+with the wait: the account's user id, or the hashed email of none) and when the count is
+forgotten (`ttl`). `pwsrc#<digest of the
 source address>#<window>`: wrong passwords from one address in a fixed window.
 
 Every attempt is counted before its password is checked, in both, by one transaction of two
@@ -44,7 +46,7 @@ else:
 
 logger = Logger(child=True)
 
-NAMES = {"#failures": "failures", "#until": "until", "#ttl": "ttl"}
+NAMES = {"#failures": "failures", "#until": "until", "#ttl": "ttl", "#subject": "audit_subject"}
 # An attempt tries again with the account's item as its cancellation found it: each time, another
 # attempt (or a right password) changed it first. Racing attempts change it at most once per
 # free failure before the wait holds them all, so past that many (and this margin) it gives up
@@ -110,18 +112,21 @@ class DynamoPasswordThrottle:
             codes = [reason.code for reason in cancelled]
             conflicts = conflicts_after_cancellation(codes, conflicts, "password attempt")
 
-    def failed(self, attempt: PasswordAttempt) -> int:
+    def failed(self, attempt: PasswordAttempt, subject: str | None = None) -> int:
         delay = self._policy.delay_after(attempt.failures)
         if delay:
             try:
                 self._items.update(
                     self._key(attempt.account_key),
-                    "SET #until = :until",
+                    # The wait keeps whom it is audited under (`audit_subject`): the attempts
+                    # it refuses are audited there with no read of the account.
+                    "SET #until = :until, #subject = :subject",
                     # Only the newest failure sets the wait; a reset in between stays a reset.
                     "#failures = :failures",
                     {
                         ":until": self._clock.now() + delay,
                         ":failures": attempt.failures,
+                        ":subject": subject or "",
                     },
                     returns="UPDATED_NEW",
                     old_on_failure=True,
@@ -180,7 +185,7 @@ class DynamoPasswordThrottle:
             previous = int(found.get("failures", 0))
             wait = float(found.get("until", 0)) - now
             if previous >= policy.free_failures and wait > 0:
-                raise LoginThrottled(max(1, math.ceil(wait)))
+                raise LoginThrottled(max(1, math.ceil(wait)), found.get("audit_subject") or None)
             failures = previous + 1
             update = "SET #failures = :next, #until = :lease, #ttl = :ttl"
             # The wait is the condition too: a failure recorded since sets it.

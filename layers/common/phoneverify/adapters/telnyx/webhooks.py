@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from phoneverify.domain import json_input
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import InvalidRequest, InvalidWebhookSignature
 from phoneverify.domain.models import DeliveryStatus, WebhookEvent
@@ -137,8 +137,8 @@ class TelnyxEvent:
     def parse(cls, raw_body: bytes) -> TelnyxEvent:
         """The event in a (signed) body; InvalidRequest (400) when it is not one."""
         try:
-            document = json.loads(raw_body)
-        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+            document = json_input.loads(raw_body)  # InvalidRequest for a number too long
+        except ValueError:  # UnicodeDecodeError is a ValueError
             raise InvalidRequest("Request body is not valid JSON") from None
         try:
             envelope = TelnyxEventEnvelope.model_validate(document)
