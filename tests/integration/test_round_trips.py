@@ -56,12 +56,14 @@ BUDGET: dict[str, tuple[int, int, int]] = {
     # the audit; the pepper (its hint) and Telnyx's secrets on a cold worker; where a real
     # flow calls Telnyx, a decoy pauses as long as one of this worker's recent calls took.
     # A check counts its wrong code in the account's lock (a decoy's under the email's key).
+    # Every reset event's audit subject may be keyed, so each reads the pepper on a cold
+    # worker, on both kinds alike.
     "POST /password/reset/start (account)": (5, 3, 1),
     "POST /password/reset/start (unknown email)": (5, 3, 0),
-    "POST /password/reset/resend (account)": (4, 2, 1),
-    "POST /password/reset/resend (unknown email)": (4, 2, 0),
-    "POST /password/reset/verify (account, wrong code)": (4, 1, 1),
-    "POST /password/reset/verify (unknown email, wrong code)": (4, 1, 0),
+    "POST /password/reset/resend (account)": (4, 3, 1),
+    "POST /password/reset/resend (unknown email)": (4, 3, 0),
+    "POST /password/reset/verify (account, wrong code)": (4, 2, 1),
+    "POST /password/reset/verify (unknown email, wrong code)": (4, 2, 0),
     "GET /verify/status": (1, 0, 0),
     # The flow by its verification id, then one transaction: the event's claim, the move
     # forward and the check of the flow's live-status watchers (none watch here).
