@@ -30,7 +30,7 @@ TIMING_ENV = {
     "MAX_SENDS_PER_ACCOUNT": "100000",
     "SMS_BUDGET": "1000000",
     "CHALLENGE_MODE": "off",
-    "BCRYPT_COST": "4",
+    "BCRYPT_COST": "10",
 }
 PASSWORD = "timing run passphrase of the owner"  # noqa: S105 - the seeded account's
 NEW_PASSWORD = "a new passphrase that never lands"  # noqa: S105

@@ -79,7 +79,7 @@ def small(security_stack: LocalStack) -> Iterator[LimitedTarget]:
         "MAX_SENDS_PER_ACCOUNT": "40",
         "CHALLENGE_MODE": "off",
         "PREFIX_MIN_CODES": "10000",
-        "BCRYPT_COST": "4",
+        "BCRYPT_COST": "10",
     }
     with limited(security_stack, caps) as target:
         yield target
@@ -93,7 +93,7 @@ def roomy(security_stack: LocalStack) -> Iterator[LimitedTarget]:
         "MAX_SENDS_PER_IP": "100",
         "MAX_SENDS_PER_ACCOUNT": "40",
         "CHALLENGE_MODE": "off",
-        "BCRYPT_COST": "4",
+        "BCRYPT_COST": "10",
     }
     with limited(security_stack, caps) as target:
         yield target
