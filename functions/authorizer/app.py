@@ -23,6 +23,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from phoneverify.adapters.event_log import log_refused_request
 from phoneverify.config import TokenSettings
 from phoneverify.domain.errors import StorageUnavailable, TokenRefused
 from phoneverify.domain.models import RequestOrigin
@@ -36,15 +37,7 @@ BEARER = re.compile(r"Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)", 
 
 
 def unauthorized(reason: str, origin: RequestOrigin, subject: str | None = None) -> Exception:
-    logger.info(
-        "request refused",
-        extra={
-            "reason": reason,
-            "source_ip": origin.source_ip,
-            "user_agent": origin.user_agent,
-            "subject": subject,
-        },
-    )
+    log_refused_request(reason, origin, subject)
     return Exception("Unauthorized")  # the exact message API Gateway turns into a 401
 
 

@@ -10,7 +10,12 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from phoneverify.domain.keyed import keyed_digest
-from phoneverify.domain.models import FlowKind, VerificationEvent, VerificationEventType
+from phoneverify.domain.models import (
+    FlowKind,
+    RequestOrigin,
+    VerificationEvent,
+    VerificationEventType,
+)
 from phoneverify.ports import VerificationEvents
 
 logger = Logger(child=True)
@@ -100,3 +105,18 @@ def keyed_subject(pepper: bytes, subject: str) -> str:
     if not separator or prefix not in KEYED_PREFIXES:
         return subject
     return f"{prefix}#{keyed_digest(pepper, digest)}"
+
+
+def log_refused_request(reason: str, origin: RequestOrigin, subject: str | None = None) -> None:
+    """The line every refused bearer token leaves (the authorizer's and the routes that check
+    the bearer themselves): the reason, the caller's address and user agent, and the subject
+    when the signature held; never the token."""
+    logger.info(
+        "request refused",
+        extra={
+            "reason": reason,
+            "source_ip": origin.source_ip,
+            "user_agent": origin.user_agent,
+            "subject": subject,
+        },
+    )

@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler import (
     APIGatewayRestResolver,
 )
 
+from phoneverify.adapters.event_log import log_refused_request
 from phoneverify.domain.errors import NotAuthenticated, TokenRefused
 from phoneverify.domain.models import RequestOrigin
 from phoneverify.http.requests import request_origin
@@ -46,15 +47,7 @@ def _refused(reason: str, origin: RequestOrigin, error: NotAuthenticated) -> Not
     """`error`, after the line the authorizer logs for each refusal (functions/authorizer):
     the reason, the caller's address and user agent, and the subject when the signature held;
     never the token."""
-    logger.info(
-        "request refused",
-        extra={
-            "reason": reason,
-            "source_ip": origin.source_ip,
-            "user_agent": origin.user_agent,
-            "subject": getattr(error, "subject", None),
-        },
-    )
+    log_refused_request(reason, origin, getattr(error, "subject", None))
     return error
 
 
