@@ -13,7 +13,6 @@ import logging
 import math
 import secrets
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -60,6 +59,16 @@ from phoneverify.domain.phones import (
 )
 from phoneverify.domain.tiers import TIER_OF_KIND, SendTier
 from phoneverify.flows.any_flow import AnyFlow, flow_key
+from phoneverify.flows.challenge_records import (
+    COUNTED_AS,
+    DECOY,
+    PHONE_GENERATION,
+    PROVEN,
+    ProviderTimings,
+    counted_as,
+    is_decoy,
+    phone_binding,
+)
 from phoneverify.ports import (
     AccountNotices,
     AccountTokens,
@@ -75,45 +84,9 @@ logger = logging.getLogger(__name__)
 
 FLOW_ID_BYTES = 32  # 256 random bits, URL-safe base64
 CHECK_LEASE_SECS = 20  # longer than a Telnyx check can take; frees a flow whose checker died
-DECOY = "decoy"  # data key of a flow that never sends and never verifies
-# Data key of a flow sent to the account's phone: the account's phone generation then. Its
-# code is accepted only while the account's phone is still that one (docs/phone-lifecycle.md).
-PHONE_GENERATION = "phone_gen"
-# Data key of a login's flow: the account's token generation when its code was sent. Its code
-# is accepted only while no logout of every session (or password reset) has happened since.
-TOKEN_GENERATION = "token_gen"  # noqa: S105 - a data key, not a secret
-# Data key of a flow whose codes count in the send limits under another number than the one
-# they go to (a real password reset: its decoy's stand-in number, keyed by the email).
-COUNTED_AS = "counted_as"
-# A decoy waits as long as one of the provider's recent sends (or checks) took, drawn at
-# random from the last this many this worker made. Before any, it does not wait: see
-# `ProviderTimings` and docs/abuse-controls.md#the-decoy-password-reset.
-PROVIDER_SAMPLES = 20
-# The verification id of a flow whose right code was entered but whose request was refused
-# after it (a reset's new password): a keyed digest of that code follows, so the retry is
-# checked here, without the provider (who accepts a code once).
-PROVEN = "proven_"
 # Flows whose code goes to the account's own (proven) number: the lock's notice goes there.
 # A registration has no account yet, and a number being added is not proven.
 LOCK_NOTICE_KINDS = frozenset({FlowKind.LOGIN, FlowKind.PAYMENT})
-
-
-def is_decoy(record: PendingVerification) -> bool:
-    return record.data.get(DECOY) == "1"
-
-
-def counted_as(record: PendingVerification) -> str:
-    """The number the flow's codes count under in the send limits (Challenges.open)."""
-    return record.data.get(COUNTED_AS) or record.phone_number
-
-
-def phone_binding(record: PendingVerification) -> PhoneBinding | None:
-    """The account phone the flow's code was sent under, if it was sent to one."""
-    generation = record.data.get(PHONE_GENERATION)
-    if generation is None or is_decoy(record):
-        return None
-    tokens = record.data.get(TOKEN_GENERATION)
-    return PhoneBinding(record.subject, int(generation), None if tokens is None else int(tokens))
 
 
 @dataclass(frozen=True)
@@ -165,35 +138,6 @@ class Resent:
     timeout_secs: int
     resend_after_secs: int
     channel: Channel = Channel.SMS
-
-
-class ProviderTimings:
-    """How long this worker's recent provider calls took, one kind of call (sends or checks):
-    what a decoy pauses for instead, drawn at random so the decoy's times follow the real
-    ones' distribution, not just their median.
-
-    It starts empty: a worker that has made no such call yet has no honest figure, and any
-    guess made in code (the 250 ms of before) is wrong everywhere but where it was measured,
-    making the first decoy the slow one. So a decoy on a worker without samples does not
-    pause; the worker's first real calls are slow themselves, and a worker is not chosen by
-    the caller (docs/abuse-controls.md#the-decoy-password-reset). The worker's very first
-    call is not kept either: it opens the connection to the provider (75 ms against 1.5 ms
-    on the local stack), which no later call pays, so no decoy may pay it later."""
-
-    def __init__(self, size: int = PROVIDER_SAMPLES) -> None:
-        self._samples: deque[float] = deque(maxlen=size)
-        self._connected = False
-
-    def add(self, seconds: float) -> None:
-        if not self._connected:
-            self._connected = True  # the first call: the connection's setup, not a call's
-            return
-        self._samples.append(seconds)
-
-    def draw(self) -> float | None:
-        """One recent duration at random, or None before any."""
-        samples = tuple(self._samples)
-        return secrets.choice(samples) if samples else None
 
 
 class Challenges:

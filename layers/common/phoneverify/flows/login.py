@@ -18,7 +18,8 @@ from phoneverify.domain.models import Channel, RequestOrigin, User, Verification
 from phoneverify.domain.passwords import PasswordHasher
 from phoneverify.domain.throttling import account_key
 from phoneverify.domain.tokens import AccessToken, AccessTokenIssuer
-from phoneverify.flows.challenges import TOKEN_GENERATION, Challenges, OpenedChallenge, Resent
+from phoneverify.flows.challenge_records import TOKEN_GENERATION
+from phoneverify.flows.challenges import Challenges, OpenedChallenge, Resent
 from phoneverify.flows.gate import ProofOfWorkGate
 from phoneverify.ports import PasswordThrottle, UserRepository
 

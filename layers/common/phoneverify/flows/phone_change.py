@@ -27,7 +27,8 @@ from phoneverify.domain.models import Channel, NoticeEvent, RequestOrigin, Verif
 from phoneverify.domain.passwords import PasswordHasher
 from phoneverify.domain.phones import DEFAULT_PHONE_POLICY, PhonePolicy, mask_phone, normalise_phone
 from phoneverify.domain.throttling import account_key
-from phoneverify.flows.challenges import PHONE_GENERATION, Challenges, OpenedChallenge, Resent
+from phoneverify.flows.challenge_records import PHONE_GENERATION
+from phoneverify.flows.challenges import Challenges, OpenedChallenge, Resent
 from phoneverify.flows.login import PasswordGate
 from phoneverify.ports import AccountNotices, AccountPhones, PasswordThrottle
 
