@@ -286,4 +286,4 @@ class DynamoFraudGuard:
         except ConditionFailed:
             return
         except StorageUnavailable:
-            logger.warning("prefix conversion not counted: one entered sign-up missing from its prefix")
+            logger.warning("prefix conversion not counted: one entered sign-up missing")
