@@ -37,7 +37,7 @@ from devtools.telnyx_emulator import EmulatorConfig, TelnyxEmulator
 from phoneverify.adapters.dynamo.users import DynamoUserRepository
 from phoneverify.domain.models import User
 from phoneverify.domain.passwords import PasswordHasher
-from phoneverify.ports import ConditionFailed
+from phoneverify.ports.conditions import ConditionFailed
 
 ROOT = TEMPLATE.parent
 REGION = "us-east-1"

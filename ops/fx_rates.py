@@ -29,7 +29,7 @@ from phoneverify.domain.clock import Clock, SystemClock
 from phoneverify.domain.errors import StorageUnavailable
 from phoneverify.domain.models import FlowKind, VerificationEvent, VerificationEventType
 from phoneverify.domain.rates import InvalidRate, RateTable, rate_text
-from phoneverify.ports import ConditionFailed
+from phoneverify.ports.conditions import ConditionFailed
 
 MAX_ATTEMPTS = 3
 

@@ -12,7 +12,7 @@ import pytest
 from moto import mock_aws
 
 from phoneverify.adapters.dynamo.connections import DynamoWatcherRegistry
-from phoneverify.ports import WatcherRegistry
+from phoneverify.ports.verifications import WatcherRegistry
 from tests.support.fakes import InMemoryWatcherRegistry
 from tests.support.tables import fresh_table
 

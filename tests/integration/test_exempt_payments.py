@@ -23,7 +23,7 @@ from phoneverify.adapters.dynamo.payments import (
 from phoneverify.adapters.dynamo.send_limits import DynamoFailureCounter
 from phoneverify.domain.errors import AccountLocked
 from phoneverify.domain.models import Exemption, Payment, PaymentStatus, StepUpReason
-from phoneverify.ports import ExemptPayments, PaymentRepository
+from phoneverify.ports.payments import ExemptPayments, PaymentRepository
 from tests.support.fakes import (
     FakeClock,
     InMemoryExemptPayments,

@@ -21,7 +21,7 @@ from phoneverify.domain.fraud import FraudPolicy, FraudRules, PrefixTripped
 from phoneverify.domain.models import RequestOrigin
 from phoneverify.domain.send_limits import SendCaps
 from phoneverify.domain.tiers import SendTier
-from phoneverify.ports import PrefixGuard, SendGuard
+from phoneverify.ports.abuse import PrefixGuard, SendGuard
 from tests.support.fakes import FakeClock, InMemoryFraudGuard, InMemorySendLimits
 from tests.support.tables import rate_limits_table
 

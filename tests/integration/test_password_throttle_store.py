@@ -14,7 +14,7 @@ from phoneverify.adapters.dynamo.password_throttle import DynamoPasswordThrottle
 from phoneverify.domain.errors import LoginThrottled
 from phoneverify.domain.models import RequestOrigin
 from phoneverify.domain.throttling import PasswordThrottlePolicy, account_key
-from phoneverify.ports import PasswordThrottle
+from phoneverify.ports.abuse import PasswordThrottle
 from tests.support.fakes import FakeClock, InMemoryPasswordThrottle
 from tests.support.tables import rate_limits_table
 

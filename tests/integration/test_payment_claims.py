@@ -13,7 +13,7 @@ from moto import mock_aws
 
 from phoneverify.adapters.dynamo.payments import DynamoPaymentRepository
 from phoneverify.domain.models import Payment, PaymentStatus
-from phoneverify.ports import PaymentRepository, PaymentWrite
+from phoneverify.ports.payments import PaymentRepository, PaymentWrite
 from tests.support.fakes import InMemoryPayments
 from tests.support.tables import fresh_table
 

@@ -18,7 +18,7 @@ from phoneverify.domain.models import Channel, RequestOrigin
 from phoneverify.domain.send_limits import METRIC_ADMITTED, METRIC_BUDGET_EXHAUSTED, SendCaps
 from phoneverify.domain.tiers import SendTier
 from phoneverify.http.errors import error_body, error_headers, status_of
-from phoneverify.ports import FailureCounter, SendGuard
+from phoneverify.ports.abuse import FailureCounter, SendGuard
 from tests.support.fakes import FakeClock, InMemoryFailureCounter, InMemorySendLimits
 from tests.support.tables import rate_limits_table
 

@@ -19,7 +19,8 @@ from phoneverify.domain.models import (
     FlowStatus,
     PendingVerification,
 )
-from phoneverify.ports import ConditionFailed, FlowWrite, VerificationStore
+from phoneverify.ports.conditions import ConditionFailed
+from phoneverify.ports.verifications import FlowWrite, VerificationStore
 from tests.support.fakes import InMemoryVerificationStore
 from tests.support.tables import fresh_table
 

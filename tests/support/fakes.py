@@ -80,14 +80,10 @@ from phoneverify.domain.send_limits import (
 from phoneverify.domain.throttling import PasswordThrottlePolicy
 from phoneverify.domain.tiers import SendTier
 from phoneverify.domain.tokens import TokenClaims, revocation_refusal
-from phoneverify.ports import (
-    ConditionFailed,
-    DeliveryWrite,
-    FlowWrite,
-    PaymentWrite,
-    PushUnavailable,
-    UserLookup,
-)
+from phoneverify.ports.accounts import UserLookup
+from phoneverify.ports.conditions import ConditionFailed
+from phoneverify.ports.payments import PaymentWrite
+from phoneverify.ports.verifications import DeliveryWrite, FlowWrite, PushUnavailable
 
 
 class FakeClock:

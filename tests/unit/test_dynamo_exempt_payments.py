@@ -17,7 +17,7 @@ from phoneverify.adapters.dynamo.write_buffer import deferred_writes
 from phoneverify.domain.errors import AccountLocked, StorageUnavailable
 from phoneverify.domain.models import Exemption, Payment, PaymentStatus, StepUpReason
 from phoneverify.http.errors import status_of as http_status
-from phoneverify.ports import ConditionFailed
+from phoneverify.ports.conditions import ConditionFailed
 from tests.support.fakes import FakeClock
 from tests.support.scripted_dynamodb import ScriptedClient, client_error
 

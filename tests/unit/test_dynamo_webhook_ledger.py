@@ -13,7 +13,7 @@ from phoneverify.adapters.dynamo.verifications import DynamoVerificationStore
 from phoneverify.adapters.dynamo.webhook_events import WRITE_TRIES, DynamoWebhookEventLedger
 from phoneverify.domain.errors import StorageUnavailable
 from phoneverify.domain.models import DeliveryStatus
-from phoneverify.ports import DeliveryWrite
+from phoneverify.ports.verifications import DeliveryWrite
 from tests.support.scripted_dynamodb import ScriptedClient, client_error
 
 NOW = 1_800_000_000.0

@@ -22,7 +22,7 @@ from phoneverify.domain.errors import SendBudgetExhausted, StorageUnavailable
 from phoneverify.domain.models import FlowKind, NoticeEvent, RequestOrigin, SendPermit
 from phoneverify.domain.phones import PhonePolicy
 from phoneverify.domain.send_limits import SendCaps
-from phoneverify.ports import NoticeBudget
+from phoneverify.ports.messaging import NoticeBudget
 from tests.support.fakes import FakeClock, InMemorySendLimits, RecordingEvents
 
 PHONE = "+14155550123"

@@ -13,7 +13,7 @@ from botocore.stub import Stubber
 
 from phoneverify.adapters.websocket import ApiGatewayStatusPush
 from phoneverify.domain.models import ChallengeState, DeliveryStatus
-from phoneverify.ports import PushUnavailable
+from phoneverify.ports.verifications import PushUnavailable
 
 STATE = ChallengeState("pending", DeliveryStatus.DELIVERY_FAILED, 287)
 URL = "https://abc123.execute-api.us-east-1.amazonaws.com/dev"

@@ -68,7 +68,10 @@ if TYPE_CHECKING:
     from phoneverify.flows.phone_change import PhoneChangeFlow
     from phoneverify.flows.registration import RegistrationFlow
     from phoneverify.flows.sessions import Sessions
-    from phoneverify.ports import AccountNotices, HumanCheck, RateSource, VerificationEvents
+    from phoneverify.ports.abuse import HumanCheck
+    from phoneverify.ports.messaging import AccountNotices
+    from phoneverify.ports.payments import RateSource
+    from phoneverify.ports.verifications import VerificationEvents
 else:
     DynamoDBClient = Any
 

@@ -16,7 +16,7 @@ from phoneverify.domain.models import (
     VerificationEvent,
     VerificationEventType,
 )
-from phoneverify.ports import VerificationEvents
+from phoneverify.ports.verifications import VerificationEvents
 
 logger = Logger(child=True)
 

@@ -14,7 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from phoneverify.domain.models import ChallengeState
 from phoneverify.http.responses import status_response
-from phoneverify.ports import PushUnavailable
+from phoneverify.ports.verifications import PushUnavailable
 
 GONE = "GoneException"
 

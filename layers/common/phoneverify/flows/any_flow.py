@@ -28,7 +28,7 @@ from phoneverify.domain.models import (
     VerificationEvent,
     VerificationEventType,
 )
-from phoneverify.ports import DeliveryLedger, VerificationEvents, VerificationStore
+from phoneverify.ports.verifications import DeliveryLedger, VerificationEvents, VerificationStore
 
 
 def flow_key(flow_id: str) -> str:

@@ -69,16 +69,10 @@ from phoneverify.flows.challenge_records import (
     is_decoy,
     phone_binding,
 )
-from phoneverify.ports import (
-    AccountNotices,
-    AccountTokens,
-    CodeSender,
-    FailureCounter,
-    PrefixGuard,
-    SendGuard,
-    VerificationEvents,
-    VerificationStore,
-)
+from phoneverify.ports.abuse import FailureCounter, PrefixGuard, SendGuard
+from phoneverify.ports.accounts import AccountTokens
+from phoneverify.ports.messaging import AccountNotices, CodeSender
+from phoneverify.ports.verifications import VerificationEvents, VerificationStore
 
 logger = logging.getLogger(__name__)
 

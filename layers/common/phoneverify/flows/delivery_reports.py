@@ -17,7 +17,7 @@ from phoneverify.domain.models import (
     VerificationEventType,
 )
 from phoneverify.flows.any_flow import AnyFlow, DeliveryUpdate
-from phoneverify.ports import DeliveryLedger, SignedWebhooks
+from phoneverify.ports.verifications import DeliveryLedger, SignedWebhooks
 
 logger = logging.getLogger(__name__)
 # Who a refused delivery is audited under: the sender is unknown until a signature checks out.

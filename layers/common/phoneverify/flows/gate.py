@@ -24,7 +24,8 @@ from phoneverify.domain.models import (
     VerificationEventType,
 )
 from phoneverify.domain.send_limits import address_block, digest
-from phoneverify.ports import HumanCheck, VerificationEvents
+from phoneverify.ports.abuse import HumanCheck
+from phoneverify.ports.verifications import VerificationEvents
 
 
 class GateMode(StrEnum):

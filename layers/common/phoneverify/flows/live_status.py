@@ -22,7 +22,12 @@ from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import StorageUnavailable, TooManyWatchers, WatchRefused
 from phoneverify.domain.models import FlowKind, FlowStatus, PendingVerification
 from phoneverify.flows.any_flow import challenge_state, flow_key
-from phoneverify.ports import PushUnavailable, StatusPush, VerificationStore, WatcherRegistry
+from phoneverify.ports.verifications import (
+    PushUnavailable,
+    StatusPush,
+    VerificationStore,
+    WatcherRegistry,
+)
 
 logger = logging.getLogger(__name__)
 

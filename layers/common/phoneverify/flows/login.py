@@ -21,7 +21,8 @@ from phoneverify.domain.tokens import AccessToken, AccessTokenIssuer
 from phoneverify.flows.challenge_records import TOKEN_GENERATION
 from phoneverify.flows.challenges import Challenges, OpenedChallenge, Resent
 from phoneverify.flows.gate import ProofOfWorkGate
-from phoneverify.ports import PasswordThrottle, UserRepository
+from phoneverify.ports.abuse import PasswordThrottle
+from phoneverify.ports.accounts import UserRepository
 
 
 @dataclass(frozen=True)

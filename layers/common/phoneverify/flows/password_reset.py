@@ -36,7 +36,9 @@ from phoneverify.domain.passwords import PasswordHasher, check_password
 from phoneverify.domain.throttling import account_key
 from phoneverify.flows.challenges import Challenges, OpenedChallenge, Resent
 from phoneverify.flows.gate import ProofOfWorkGate
-from phoneverify.ports import AccountNotices, AccountRecovery, PasswordThrottle
+from phoneverify.ports.abuse import PasswordThrottle
+from phoneverify.ports.accounts import AccountRecovery
+from phoneverify.ports.messaging import AccountNotices
 
 logger = logging.getLogger(__name__)
 

@@ -57,13 +57,13 @@ from phoneverify.domain.models import (
 from phoneverify.domain.money import ExemptionLimits, Money, PaymentOrder, Thresholds
 from phoneverify.flows.any_flow import AnyFlow, ChallengeState
 from phoneverify.flows.challenges import Challenges, Resent
-from phoneverify.ports import (
+from phoneverify.ports.accounts import UserLookup
+from phoneverify.ports.payments import (
     ExemptPayments,
     IdempotentRequests,
     PaymentProcessor,
     PaymentRepository,
     RateSource,
-    UserLookup,
 )
 
 logger = logging.getLogger(__name__)

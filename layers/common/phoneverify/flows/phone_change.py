@@ -30,7 +30,9 @@ from phoneverify.domain.throttling import account_key
 from phoneverify.flows.challenge_records import PHONE_GENERATION
 from phoneverify.flows.challenges import Challenges, OpenedChallenge, Resent
 from phoneverify.flows.login import PasswordGate
-from phoneverify.ports import AccountNotices, AccountPhones, PasswordThrottle
+from phoneverify.ports.abuse import PasswordThrottle
+from phoneverify.ports.accounts import AccountPhones
+from phoneverify.ports.messaging import AccountNotices
 
 RESTART_HINT = "Start the phone change again."
 TOO_MANY_ATTEMPTS = "Too many attempts. Please start the phone change again."

@@ -25,7 +25,7 @@ from phoneverify.domain.phones import DEFAULT_PHONE_POLICY, PhonePolicy, normali
 from phoneverify.domain.tokens import AccessToken, AccessTokenIssuer
 from phoneverify.flows.challenges import Challenges, OpenedChallenge, Resent
 from phoneverify.flows.gate import ProofOfWorkGate
-from phoneverify.ports import UserRegistry
+from phoneverify.ports.accounts import UserRegistry
 
 RESTART_HINT = "Start registration again."
 TOO_MANY_ATTEMPTS = "Too many attempts. Please start the registration again."

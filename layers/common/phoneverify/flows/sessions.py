@@ -21,7 +21,9 @@ from phoneverify.domain.models import (
     VerificationEventType,
 )
 from phoneverify.domain.tokens import AccessTokenIssuer, InvalidToken, TokenClaims
-from phoneverify.ports import AccountNotices, TokenRevocations, VerificationEvents
+from phoneverify.ports.accounts import TokenRevocations
+from phoneverify.ports.messaging import AccountNotices
+from phoneverify.ports.verifications import VerificationEvents
 
 # Whom a refused token is audited under when it names nobody (its signature did not hold, or
 # it had no subject): the claims of a forged token are the forger's words, not a person's.

@@ -51,7 +51,7 @@ from phoneverify.domain.fraud import (
     prefix_counter_key,
     window_of,
 )
-from phoneverify.ports import ConditionFailed
+from phoneverify.ports.conditions import ConditionFailed
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient

@@ -37,7 +37,7 @@ from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import LoginThrottled, SourceThrottled, StorageUnavailable
 from phoneverify.domain.models import PasswordAttempt, RequestOrigin
 from phoneverify.domain.throttling import ACCOUNT_PREFIX, PasswordThrottlePolicy
-from phoneverify.ports import ConditionFailed
+from phoneverify.ports.conditions import ConditionFailed
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient

@@ -34,7 +34,8 @@ from phoneverify.domain.errors import (
     StorageUnavailable,
 )
 from phoneverify.domain.models import Exemption, Payment, PaymentStatus, StepUpReason
-from phoneverify.ports import ConditionFailed, PaymentWrite
+from phoneverify.ports.conditions import ConditionFailed
+from phoneverify.ports.payments import PaymentWrite
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext

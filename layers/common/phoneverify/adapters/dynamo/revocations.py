@@ -18,7 +18,7 @@ from phoneverify.adapters.dynamo.users import DynamoUserRepository
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import StorageUnavailable
 from phoneverify.domain.tokens import TokenClaims, revocation_refusal
-from phoneverify.ports import ConditionFailed
+from phoneverify.ports.conditions import ConditionFailed
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient

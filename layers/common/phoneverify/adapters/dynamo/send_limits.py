@@ -66,7 +66,7 @@ from phoneverify.domain.send_limits import (
     window_start,
 )
 from phoneverify.domain.tiers import SendTier
-from phoneverify.ports import ConditionFailed
+from phoneverify.ports.conditions import ConditionFailed
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from phoneverify.adapters.dynamo.toolkit import put_new
-from phoneverify.ports import ConditionFailed
+from phoneverify.ports.conditions import ConditionFailed
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient

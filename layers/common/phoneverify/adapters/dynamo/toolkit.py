@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from phoneverify.domain.errors import (
     StorageUnavailable,
 )
-from phoneverify.ports import ConditionFailed
+from phoneverify.ports.conditions import ConditionFailed
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient

@@ -26,7 +26,8 @@ from phoneverify.domain.models import (
     PendingVerification,
     PhoneBinding,
 )
-from phoneverify.ports import ConditionFailed, FlowWrite
+from phoneverify.ports.conditions import ConditionFailed
+from phoneverify.ports.verifications import FlowWrite
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient

@@ -28,7 +28,8 @@ from phoneverify.adapters.dynamo.toolkit import (
 )
 from phoneverify.domain.errors import StorageUnavailable
 from phoneverify.domain.models import DeliveryStatus
-from phoneverify.ports import ConditionFailed, DeliveryWrite
+from phoneverify.ports.conditions import ConditionFailed
+from phoneverify.ports.verifications import DeliveryWrite
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient

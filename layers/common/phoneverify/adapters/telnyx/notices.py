@@ -48,7 +48,8 @@ from phoneverify.domain.models import (
 )
 from phoneverify.domain.phones import PhonePolicy, mask_phone
 from phoneverify.domain.send_limits import NOTICE_ORIGIN, digest
-from phoneverify.ports import NoticeBudget, VerificationEvents
+from phoneverify.ports.messaging import NoticeBudget
+from phoneverify.ports.verifications import VerificationEvents
 
 logger = Logger(child=True)
 
