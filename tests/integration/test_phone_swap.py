@@ -15,7 +15,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from phoneverify.adapters.dynamo.send_limits import DynamoFailureCounter, DynamoSendLimits
+from phoneverify.adapters.dynamo.account_lock import DynamoFailureCounter
+from phoneverify.adapters.dynamo.send_limits import DynamoSendLimits
 from phoneverify.adapters.dynamo.users import DynamoUserRepository
 from phoneverify.adapters.dynamo.verifications import DynamoVerificationStore
 from phoneverify.domain.errors import AccountLocked, PhoneAlreadyRegistered, PhoneSuperseded

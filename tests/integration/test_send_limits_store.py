@@ -12,7 +12,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from phoneverify.adapters.dynamo.send_limits import DynamoFailureCounter, DynamoSendLimits
+from phoneverify.adapters.dynamo.account_lock import DynamoFailureCounter
+from phoneverify.adapters.dynamo.send_limits import DynamoSendLimits
 from phoneverify.domain.errors import AccountLocked, SendBudgetExhausted, SendLimitReached
 from phoneverify.domain.models import Channel, RequestOrigin
 from phoneverify.domain.send_limits import METRIC_ADMITTED, METRIC_BUDGET_EXHAUSTED, SendCaps

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from devtools.local_stack import LocalStack
-from phoneverify.adapters.dynamo.send_limits import DynamoFailureCounter
+from phoneverify.adapters.dynamo.account_lock import DynamoFailureCounter
 from phoneverify.domain.clock import SystemClock
 from tests.security.conftest import Target
 from tests.support import accounts

@@ -44,6 +44,7 @@ from phoneverify.domain.fraud import (
     prefix_counter_key,
     window_of,
 )
+from phoneverify.domain.lifecycle.account_lock import AccountLockRule, FailureCount
 from phoneverify.domain.models import (
     ChallengeState,
     Channel,
@@ -960,45 +961,57 @@ class InMemoryFraudGuard:
 
 
 class InMemoryFailureCounter:
-    """FailureCounter with DynamoFailureCounter's conditions: subject -> (failures, expiry)."""
+    """FailureCounter by DynamoFailureCounter's rule (AccountLockRule): subject -> its
+    FailureCount, as (failures, expiry)."""
 
     def __init__(
         self, clock: FakeClock, *, max_failures: int = 100, lockout_secs: int = 30 * 86_400
     ) -> None:
         self.clock = clock
-        self.max_failures = max_failures
-        self.lockout_secs = lockout_secs
+        self.rule = AccountLockRule(max_failures, lockout_secs)
         self.counts: dict[str, tuple[int, float]] = {}
         self._lock = threading.Lock()
 
-    def failures(self, subject: str) -> int:
-        count, expires = self.counts.get(subject, (0, 0.0))
-        return count if expires > self.clock.now() else 0
+    @property
+    def max_failures(self) -> int:
+        return self.rule.max_failures
 
-    def _locked_for(self, subject: str) -> int | None:
-        now = self.clock.now()
-        count, expires = self.counts.get(subject, (0, 0.0))
-        if count >= self.max_failures and expires > now:
-            return min(self.lockout_secs, math.ceil(expires - now))
-        return None
+    @max_failures.setter
+    def max_failures(self, value: int) -> None:
+        self.rule = replace(self.rule, max_failures=value)
+
+    @property
+    def lockout_secs(self) -> int:
+        return self.rule.lockout_secs
+
+    def count(self, subject: str) -> FailureCount | None:
+        held = self.counts.get(subject)
+        return None if held is None else FailureCount(*held)
+
+    def failures(self, subject: str) -> int:
+        count = self.count(subject)
+        live = count is not None and self.rule.live(count, self.clock.now())
+        return count.failures if count is not None and live else 0
 
     def ensure_unlocked(self, subject: str) -> None:
-        locked_for = self._locked_for(subject)
+        locked_for = self.rule.locked_for(self.count(subject), self.clock.now())
         if locked_for is not None:
             raise AccountLocked(locked_for)
 
     def reserve(self, subject: str) -> int:
         with self._lock:
-            self.ensure_unlocked(subject)
-            count = self.failures(subject) + 1
-            self.counts[subject] = (count, math.ceil(self.clock.now() + self.lockout_secs))
-            return max(0, self.max_failures - count)
+            counted = self.rule.counted(self.count(subject), self.clock.now())
+            if counted is None:
+                self.ensure_unlocked(subject)
+                raise StorageUnavailable()  # not reached: counted is None only when locked
+            self.counts[subject] = (counted.failures, counted.expires)
+            return self.rule.attempts_left(counted)
 
     def refund(self, subject: str) -> None:
         with self._lock:
-            count, expires = self.counts.get(subject, (0, 0.0))
-            if count > 0:
-                self.counts[subject] = (count - 1, expires)
+            refunded = self.rule.refunded(self.count(subject))
+            if refunded is not None:
+                self.counts[subject] = (refunded.failures, refunded.expires)
 
     def reset(self, subject: str) -> None:
         with self._lock:

@@ -9,7 +9,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from phoneverify.adapters.dynamo import toolkit
-from phoneverify.adapters.dynamo.send_limits import DynamoFailureCounter, DynamoSendLimits
+from phoneverify.adapters.dynamo.account_lock import DynamoFailureCounter
+from phoneverify.adapters.dynamo.send_limits import DynamoSendLimits
 from phoneverify.domain.errors import (
     AccountLocked,
     SendBudgetExhausted,

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from aws_lambda_powertools import Metrics
 
+from phoneverify.adapters.dynamo.account_lock import DynamoFailureCounter
 from phoneverify.adapters.dynamo.audit import DynamoAuditTrail
-from phoneverify.adapters.dynamo.send_limits import DynamoFailureCounter
 from phoneverify.adapters.dynamo.write_buffer import (
     MAX_BATCH,
     RETRY_BACKOFF_SECS,

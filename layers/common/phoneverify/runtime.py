@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools import Metrics
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
+    from phoneverify.adapters.dynamo.account_lock import DynamoFailureCounter
     from phoneverify.adapters.dynamo.audit import DynamoAuditTrail
     from phoneverify.adapters.dynamo.connections import DynamoWatcherRegistry
     from phoneverify.adapters.dynamo.fraud_guard import DynamoFraudGuard
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
         PowertoolsIdempotentRequests,
     )
     from phoneverify.adapters.dynamo.revocations import DynamoTokenRevocations
-    from phoneverify.adapters.dynamo.send_limits import DynamoFailureCounter, DynamoSendLimits
+    from phoneverify.adapters.dynamo.send_limits import DynamoSendLimits
     from phoneverify.adapters.dynamo.users import DynamoUserRepository
     from phoneverify.adapters.dynamo.verifications import DynamoVerificationStore
     from phoneverify.adapters.ssm import SecretSource
@@ -375,7 +376,7 @@ class Runtime:
 
     @cached_property
     def failure_counter(self) -> DynamoFailureCounter:
-        from phoneverify.adapters.dynamo.send_limits import DynamoFailureCounter
+        from phoneverify.adapters.dynamo.account_lock import DynamoFailureCounter
 
         s = self.settings_as(CodeSettings)
         return DynamoFailureCounter(

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
-    from phoneverify.adapters.dynamo.send_limits import DynamoFailureCounter
+    from phoneverify.adapters.dynamo.account_lock import DynamoFailureCounter
 else:
     DynamoDBClient = Any
 

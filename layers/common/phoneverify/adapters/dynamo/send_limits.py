@@ -1,6 +1,7 @@
-"""Abuse controls on DynamoDB (RateLimitsTable): send limits beyond one flow's, the global SMS
-budget (the circuit breaker), and consecutive wrong codes per account. The rules (caps,
-counter keys, the refusal) are `phoneverify.domain.send_limits`.
+"""Abuse controls on DynamoDB (RateLimitsTable): send limits beyond one flow's and the global
+SMS budget (the circuit breaker). The rules (caps, counter keys, the refusal) are
+`phoneverify.domain.send_limits`; the wrong-code account lock a send is checked against is
+account_lock.py.
 
 Send counters use fixed windows (hourly by default): one item per layer and window, counted by
 `ADD` under the condition that it is below its cap, and deleted by TTL after the window. One
@@ -20,11 +21,10 @@ state a send stays one TransactWriteItems.
 
 from __future__ import annotations
 
-import math
 import secrets
 import threading
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
@@ -33,20 +33,15 @@ from phoneverify.adapters.dynamo.fraud_guard import DynamoFraudGuard
 from phoneverify.adapters.dynamo.toolkit import (
     REASON_CONDITION_FAILED,
     TransactionCheck,
-    conditional_update,
     conflicts_after_cancellation,
     count_down,
     from_item,
-    read_item,
-    to_item,
     transact_write_items,
     update_request,
 )
 from phoneverify.adapters.dynamo.users import phone_generation_check
-from phoneverify.adapters.dynamo.write_buffer import delete_best_effort
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import (
-    AccountLocked,
     SendBudgetExhausted,
     StorageUnavailable,
 )
@@ -70,6 +65,8 @@ from phoneverify.ports.conditions import ConditionFailed
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
+
+    from phoneverify.adapters.dynamo.account_lock import DynamoFailureCounter
 else:
     DynamoDBClient = Any
 
@@ -295,126 +292,3 @@ class DynamoSendLimits:
                 logger.warning("send count not given back", extra={"counter": key.split("#")[0]})
         if permit.prefix_key is not None and self._fraud is not None:
             self._fraud.give_back(permit.prefix_key)
-
-
-class DynamoFailureCounter:
-    """FailureCounter on RateLimitsTable: `fail#<subject>` counts consecutive wrong codes.
-
-    Each counted failure moves the item's expiry to `lockout_secs` later, so failures count
-    as consecutive while they come less than `lockout_secs` apart, and a lock (the count at
-    `max_failures`) ends `lockout_secs` after the failure that set it. An accepted code
-    deletes the item. TTL deletion lags, so an item past its `ttl` counts as gone.
-    """
-
-    def __init__(
-        self,
-        client: DynamoDBClient,
-        table: str,
-        *,
-        max_failures: int,
-        lockout_secs: int,
-        clock: Clock,
-    ) -> None:
-        self._client = client
-        self._table = table
-        self._max = max_failures
-        self._lockout = lockout_secs
-        self._clock = clock
-
-    @staticmethod
-    def _key(subject: str) -> dict[str, Any]:
-        return {"pk": f"fail#{subject}"}
-
-    def ensure_unlocked(self, subject: str) -> None:
-        item = read_item(self._client, self._table, self._key(subject))
-        locked = self._lock_in(item, self._clock.now())
-        if locked is not None:
-            raise locked
-
-    def unlocked_check(self, subject: str, now: float) -> TransactionCheck:
-        """ensure_unlocked as a ConditionCheck, for a transaction that must not be written
-        while the account is locked (DynamoSendLimits.admit): it holds unless the count is at
-        the cap and unexpired, and when it fails, the item it found answers AccountLocked
-        with the same Retry-After as ensure_unlocked."""
-        body = {
-            "TableName": self._table,
-            "Key": to_item(self._key(subject)),
-            # A missing attribute compares false: no item, or no ttl, is no lock.
-            "ConditionExpression": "NOT (#failures >= :max AND #ttl > :now)",
-            "ExpressionAttributeNames": {"#failures": "failures", "#ttl": "ttl"},
-            "ExpressionAttributeValues": to_item({":max": self._max, ":now": now}),
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }
-
-        def refusal(item: dict[str, Any] | None) -> AccountLocked:
-            # Without the item (an engine that does not return it): the longest answer.
-            return self._lock_in(item, now) or AccountLocked(self._lockout)
-
-        return TransactionCheck(body, refusal)
-
-    def _lock_in(self, item: Mapping[str, Any] | None, now: float) -> AccountLocked | None:
-        """The lock the account's item holds at `now`, if it holds one."""
-        if not item:
-            return None
-        failures = int(item.get("failures", 0))
-        expires = float(item.get("ttl", 0))
-        if failures >= self._max and expires > now:
-            # `ttl` is whole seconds, rounded up: never more than the lockout itself.
-            return AccountLocked(min(self._lockout, math.ceil(expires - now)))
-        return None
-
-    def reserve(self, subject: str) -> int:
-        names = {"#failures": "failures", "#ttl": "ttl"}
-        for _ in range(3):
-            now = self._clock.now()
-            values = {":one": 1, ":ttl": math.ceil(now + self._lockout), ":now": now}
-            try:
-                new = conditional_update(
-                    self._client,
-                    self._table,
-                    self._key(subject),
-                    "ADD #failures :one SET #ttl = :ttl",
-                    "attribute_not_exists(#failures) OR (#failures < :max AND #ttl > :now)",
-                    {**values, ":max": self._max},
-                    names=names,
-                    returns="UPDATED_NEW",
-                )
-                return max(0, self._max - int(new["failures"]))
-            except ConditionFailed:
-                pass
-            # At the cap, or a counter whose time is up but DynamoDB has not deleted it yet.
-            try:
-                conditional_update(
-                    self._client,
-                    self._table,
-                    self._key(subject),
-                    "SET #failures = :one, #ttl = :ttl",
-                    "#ttl <= :now",
-                    values,
-                    names=names,
-                )
-                return max(0, self._max - 1)
-            except ConditionFailed:
-                pass
-            self.ensure_unlocked(subject)  # raises AccountLocked, unless it was just reset
-        raise StorageUnavailable()
-
-    def refund(self, subject: str) -> None:
-        """Best effort, like DynamoSendLimits.release: a failure not given back errs on the
-        safe side."""
-        try:
-            count_down(self._client, self._table, self._key(subject), "failures")
-        except ConditionFailed:
-            return
-        except StorageUnavailable:
-            logger.warning("failure count not given back", extra={"subject": subject})
-
-    def reset(self, subject: str) -> None:
-        """Best effort: the code has been accepted whatever happens here; a count left
-        behind only brings a lock closer, and the next accepted code resets it."""
-
-        def failed() -> None:
-            logger.error("failure count not reset", extra={"subject": subject})
-
-        # At the end of the request, with its other best-effort writes (write_buffer.py).
-        delete_best_effort(self._client, self._table, self._key(subject), failed)
