@@ -16,11 +16,8 @@ import pytest
 from moto import mock_aws
 
 from phoneverify.adapters.dynamo.account_lock import DynamoFailureCounter
-from phoneverify.adapters.dynamo.payments import (
-    DynamoExemptPayments,
-    DynamoPaymentRepository,
-    exempt_key,
-)
+from phoneverify.adapters.dynamo.exempt_payments import DynamoExemptPayments, exempt_key
+from phoneverify.adapters.dynamo.payments import DynamoPaymentRepository
 from phoneverify.domain.errors import AccountLocked
 from phoneverify.domain.models import Exemption, Payment, PaymentStatus, StepUpReason
 from phoneverify.ports.payments import ExemptPayments, PaymentRepository

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from devtools.telnyx_emulator import TelnyxEmulator
-from phoneverify.adapters.dynamo.payments import EXEMPT_KEY_PREFIX, exempt_key
+from phoneverify.adapters.dynamo.exempt_payments import EXEMPT_KEY_PREFIX, exempt_key
 from phoneverify.domain.models import User
 from phoneverify.domain.passwords import PasswordHasher
 from tests.support.function_stack import FunctionStack, function_stack

@@ -11,11 +11,11 @@ from phoneverify.flows.any_flow import ChallengeState
 from phoneverify.flows.challenges import OpenedChallenge, Resent
 from phoneverify.flows.login import SecondFactorRequired
 from phoneverify.flows.password_reset import PasswordResetDone
-from phoneverify.flows.payment import PaymentCompleted, PaymentVerificationRequired
 from phoneverify.flows.phone_change import PhoneChanged
 from phoneverify.flows.registration import Registered, RegistrationStarted
 from phoneverify.flows.sessions import LoggedOut
 from phoneverify.http import responses
+from phoneverify.ports.payments import PaymentCompleted, PaymentVerificationRequired
 
 
 def answer(result: object) -> dict[str, Any]:

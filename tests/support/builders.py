@@ -16,7 +16,8 @@ from phoneverify.flows.any_flow import AnyFlow, DeliveryUpdate
 from phoneverify.flows.challenges import ChallengePolicy, Challenges
 from phoneverify.flows.login import LoginFlow
 from phoneverify.flows.password_reset import PasswordResetFlow
-from phoneverify.flows.payment import PaymentFlow, PaymentVerificationStatus
+from phoneverify.flows.payment import PaymentFlow
+from phoneverify.flows.payment_status import PaymentVerificationStatus
 from phoneverify.flows.phone_change import PhoneChangeFlow
 from phoneverify.flows.registration import RegistrationFlow
 from phoneverify.flows.sessions import Sessions

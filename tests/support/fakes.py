@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from phoneverify.adapters.dynamo.idempotency import answer_from_stored, stored_answer
 from phoneverify.domain.errors import (
     AccountLocked,
     CodeCheckFailed,
@@ -44,7 +45,9 @@ from phoneverify.domain.fraud import (
     prefix_counter_key,
     window_of,
 )
+from phoneverify.domain.lifecycle import payment as payment_rules
 from phoneverify.domain.lifecycle.account_lock import AccountLockRule, FailureCount
+from phoneverify.domain.lifecycle.payment import Claim, PaymentAsk, PaymentState, PaymentTransition
 from phoneverify.domain.models import (
     ChallengeState,
     Channel,
@@ -83,7 +86,7 @@ from phoneverify.domain.tiers import SendTier
 from phoneverify.domain.tokens import TokenClaims, revocation_refusal
 from phoneverify.ports.accounts import UserLookup
 from phoneverify.ports.conditions import ConditionFailed
-from phoneverify.ports.payments import PaymentWrite
+from phoneverify.ports.payments import PaymentAnswer, PaymentWrite
 from phoneverify.ports.verifications import DeliveryWrite, FlowWrite, PushUnavailable
 
 
@@ -519,7 +522,8 @@ class RecordingEvents:
 
 
 class InMemoryPayments:
-    """Payments with the DynamoDB repository's conditions; `tamper` edits one behind its back."""
+    """Payments by the payment lifecycle's rules (domain/lifecycle/payment.py), as the
+    DynamoDB repository; `tamper` edits one behind its back."""
 
     def __init__(self) -> None:
         self.items: dict[str, Payment] = {}
@@ -539,88 +543,59 @@ class InMemoryPayments:
     def tamper(self, payment_id: str, **changes: Any) -> None:
         self.items[payment_id] = replace(self.items[payment_id], **changes)
 
-    def _move(self, payment_id: str, allowed: Callable[[Payment], bool], **changes: Any) -> bool:
+    def state(self, payment_id: str) -> PaymentState | None:
+        payment = self.items.get(payment_id)
+        if payment is None:
+            return None
+        held = self.claims.get(payment_id)
+        return PaymentState(payment, None if held is None else Claim(*held))
+
+    def _move(self, payment_id: str, transition: PaymentTransition, ask: PaymentAsk) -> bool:
         with self._lock:
-            current = self.items.get(payment_id)
-            if current is None or not allowed(current):
+            state = self.state(payment_id)
+            if state is None or not payment_rules.applies(transition, state, ask):
                 return False
-            self.items[payment_id] = replace(current, **changes)
+            moved = payment_rules.after(transition, state, ask)
+            self.items[payment_id] = moved.payment
+            if moved.claim is None:
+                self.claims.pop(payment_id, None)
+            else:
+                self.claims[payment_id] = (moved.claim.token, moved.claim.until)
             return True
 
     def claim(
         self, payment_id: str, user_id: str, token: str, now: float, lease_secs: int
     ) -> PaymentWrite:
-        with self._lock:
-            current = self.items.get(payment_id)
-            held = self.claims.get(payment_id)
-            if (
-                current is None
-                or current.user_id != user_id
-                or current.status != PaymentStatus.PENDING
-                or current.expires_at is None
-                or current.expires_at <= now
-                or (held is not None and held[1] > now)
-            ):
-                return PaymentWrite(False, current)
-            self.claims[payment_id] = (token, now + lease_secs)
-            return PaymentWrite(True, current)
+        current = self.items.get(payment_id)
+        ask = PaymentAsk(now, user_id=user_id, token=token, lease_secs=lease_secs)
+        return PaymentWrite(self._move(payment_id, payment_rules.CLAIM, ask), current)
 
     def release(self, payment_id: str, token: str) -> bool:
-        with self._lock:
-            held = self.claims.get(payment_id)
-            if held is None or held[0] != token:
-                return False
-            del self.claims[payment_id]
-            return True
+        return self._move(payment_id, payment_rules.RELEASE, PaymentAsk(0.0, token=token))
 
     def begin_processing(self, payment: Payment, token: str, now: float) -> bool:
-        def ours_and_unchanged(p: Payment) -> bool:
-            held = self.claims.get(p.payment_id)
-            return (
-                p.status == PaymentStatus.PENDING
-                and held is not None
-                and held[0] == token
-                and (p.user_id, p.amount, p.currency, p.recipient)
-                == (payment.user_id, payment.amount, payment.currency, payment.recipient)
-            )
-
-        moved = self._move(payment.payment_id, ours_and_unchanged, status=PaymentStatus.PROCESSING)
-        if moved:
-            self.claims.pop(payment.payment_id, None)
-        return moved
+        ask = PaymentAsk(now, token=token, details=payment)
+        return self._move(payment.payment_id, payment_rules.BEGIN_PROCESSING, ask)
 
     def complete(self, payment_id: str, transaction_id: str, now: float) -> bool:
-        return self._move(
-            payment_id,
-            lambda p: p.status == PaymentStatus.PROCESSING,
-            status=PaymentStatus.COMPLETED,
-            transaction_id=transaction_id,
-        )
+        ask = PaymentAsk(now, transaction_id=transaction_id)
+        return self._move(payment_id, payment_rules.COMPLETE, ask)
 
     def fail(self, payment_id: str, from_status: PaymentStatus, reason: str, now: float) -> bool:
-        moved = self._move(
-            payment_id, lambda p: p.status == from_status, status=PaymentStatus.FAILED
-        )
+        moved = self._move(payment_id, payment_rules.FAIL, PaymentAsk(now, from_status=from_status))
         if moved:
             self.failure_reasons[payment_id] = reason
         return moved
 
     def expire(self, payment_id: str, now: float) -> bool:
-        return self._move(
-            payment_id, lambda p: p.status == PaymentStatus.PENDING, status=PaymentStatus.EXPIRED
-        )
+        return self._move(payment_id, payment_rules.EXPIRE, PaymentAsk(now))
 
     def cancel(self, payment_id: str, now: float) -> bool:
-        return self._move(
-            payment_id, lambda p: p.status == PaymentStatus.PENDING, status=PaymentStatus.CANCELLED
-        )
+        return self._move(payment_id, payment_rules.CANCEL, PaymentAsk(now))
 
     def extend(self, payment_id: str, expires_at: float, now: float) -> bool:
-        return self._move(
-            payment_id,
-            lambda p: p.status == PaymentStatus.PENDING and (p.expires_at or 0) > now,
-            expires_at=expires_at,
-        )
+        ask = PaymentAsk(now, expires_at=expires_at)
+        return self._move(payment_id, payment_rules.EXTEND, ask)
 
 
 class InMemoryExemptPayments:
@@ -711,7 +686,8 @@ class InMemoryLedger:
 
 
 class InMemoryIdempotency:
-    """Idempotency-Key semantics of PowertoolsIdempotentRequests, in memory."""
+    """Idempotency-Key semantics of PowertoolsIdempotentRequests, in memory; answers are kept
+    in its stored format (stored_answer), so a repeat replays what a record holds."""
 
     def __init__(self) -> None:
         self.records: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any] | None]] = {}
@@ -722,8 +698,8 @@ class InMemoryIdempotency:
         scope: str,
         key: str,
         request: Mapping[str, Any],
-        compute: Callable[[], dict[str, Any]],
-    ) -> dict[str, Any]:
+        compute: Callable[[], PaymentAnswer],
+    ) -> PaymentAnswer:
         with self._lock:
             record = self.records.get((scope, key))
             if record is not None:
@@ -732,17 +708,17 @@ class InMemoryIdempotency:
                     raise IdempotencyKeyReused()
                 if answer is None:
                     raise IdempotencyKeyInUse()
-                return dict(answer)
+                return answer_from_stored(answer)
             self.records[(scope, key)] = (dict(request), None)
         try:
-            answer = compute()
+            stored = stored_answer(compute())
         except Exception:
             with self._lock:
                 del self.records[(scope, key)]
             raise
         with self._lock:
-            self.records[(scope, key)] = (dict(request), dict(answer))
-        return answer
+            self.records[(scope, key)] = (dict(request), stored)
+        return answer_from_stored(stored)
 
 
 def check_binding(users: UserLookup | None, binding: PhoneBinding | None) -> None:

@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from phoneverify.adapters.dynamo import toolkit
 from phoneverify.adapters.dynamo.account_lock import DynamoFailureCounter
-from phoneverify.adapters.dynamo.payments import DynamoExemptPayments, exempt_key
+from phoneverify.adapters.dynamo.exempt_payments import DynamoExemptPayments, exempt_key
 from phoneverify.adapters.dynamo.write_buffer import deferred_writes
 from phoneverify.domain.errors import AccountLocked, StorageUnavailable
 from phoneverify.domain.models import Exemption, Payment, PaymentStatus, StepUpReason

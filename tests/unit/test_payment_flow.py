@@ -31,9 +31,10 @@ from phoneverify.domain.errors import (
 from phoneverify.domain.models import DeliveryStatus, FlowKind, PaymentStatus
 from phoneverify.domain.rates import RateTable
 from phoneverify.flows.any_flow import flow_key
-from phoneverify.flows.payment import PaymentCompleted, PaymentOrder
+from phoneverify.flows.payment import PaymentOrder
 from phoneverify.http.errors import error_body, error_headers
 from phoneverify.http.errors import status_of as http_status
+from phoneverify.ports.payments import PaymentCompleted
 from tests.support.answers import answer
 from tests.support.builders import ORIGIN, PHONE, PaymentWorld, payment_world, report_delivery
 

@@ -35,14 +35,12 @@ if TYPE_CHECKING:
     from phoneverify.adapters.dynamo.account_lock import DynamoFailureCounter
     from phoneverify.adapters.dynamo.audit import DynamoAuditTrail
     from phoneverify.adapters.dynamo.connections import DynamoWatcherRegistry
+    from phoneverify.adapters.dynamo.exempt_payments import DynamoExemptPayments
     from phoneverify.adapters.dynamo.fraud_guard import DynamoFraudGuard
+    from phoneverify.adapters.dynamo.idempotency import PowertoolsIdempotentRequests
+    from phoneverify.adapters.dynamo.ledger import LedgerPaymentProcessor
     from phoneverify.adapters.dynamo.password_throttle import DynamoPasswordThrottle
-    from phoneverify.adapters.dynamo.payments import (
-        DynamoExemptPayments,
-        DynamoPaymentRepository,
-        LedgerPaymentProcessor,
-        PowertoolsIdempotentRequests,
-    )
+    from phoneverify.adapters.dynamo.payments import DynamoPaymentRepository
     from phoneverify.adapters.dynamo.revocations import DynamoTokenRevocations
     from phoneverify.adapters.dynamo.send_limits import DynamoSendLimits
     from phoneverify.adapters.dynamo.users import DynamoUserRepository
@@ -65,7 +63,8 @@ if TYPE_CHECKING:
     from phoneverify.flows.live_status import LiveStatus
     from phoneverify.flows.login import LoginFlow
     from phoneverify.flows.password_reset import PasswordResetFlow
-    from phoneverify.flows.payment import PaymentFlow, PaymentVerificationStatus
+    from phoneverify.flows.payment import PaymentFlow
+    from phoneverify.flows.payment_status import PaymentVerificationStatus
     from phoneverify.flows.phone_change import PhoneChangeFlow
     from phoneverify.flows.registration import RegistrationFlow
     from phoneverify.flows.sessions import Sessions
@@ -696,7 +695,7 @@ class Runtime:
 
     @cached_property
     def exempt_payments(self) -> DynamoExemptPayments:
-        from phoneverify.adapters.dynamo.payments import DynamoExemptPayments
+        from phoneverify.adapters.dynamo.exempt_payments import DynamoExemptPayments
 
         table = self.settings_as(PaymentSettings).payments_table
         # The account lock rides in the count's transaction, as in the send limits'.
@@ -704,14 +703,14 @@ class Runtime:
 
     @cached_property
     def payment_processor(self) -> LedgerPaymentProcessor:
-        from phoneverify.adapters.dynamo.payments import LedgerPaymentProcessor
+        from phoneverify.adapters.dynamo.ledger import LedgerPaymentProcessor
 
         table = self.settings_as(PaymentSettings).ledger_table
         return LedgerPaymentProcessor(self.dynamodb, table, self.clock)
 
     @cached_property
     def idempotency(self) -> PowertoolsIdempotentRequests:
-        from phoneverify.adapters.dynamo.payments import PowertoolsIdempotentRequests
+        from phoneverify.adapters.dynamo.idempotency import PowertoolsIdempotentRequests
 
         s = self.settings_as(PaymentSettings)
         return PowertoolsIdempotentRequests(
@@ -777,7 +776,7 @@ class Runtime:
     @cached_property
     def payment_status(self) -> PaymentVerificationStatus:
         """GET /verify/status?payment_id=: the payment, then its flow; nothing else is built."""
-        from phoneverify.flows.payment import PaymentVerificationStatus
+        from phoneverify.flows.payment_status import PaymentVerificationStatus
 
         return PaymentVerificationStatus(
             payments=self.payments, flows=self.any_flow, clock=self.clock

@@ -11,23 +11,20 @@ Those payments are counted per account, and written, by one conditional write th
 account cannot pass (ExemptPayments.reserve_and_create); a verified payment starts the count
 over.
 
-A pending payment and its code challenge are bound by a digest over user, payment id, amount,
-currency and recipient, kept in the challenge (VerificationsTable) and re-checked against the
-payment (PaymentsTable) when the code is accepted: a change of either in between fails the
-payment. Every status change is a conditional write (`pending -> processing -> completed`,
-`pending -> expired`, `pending -> failed`), so concurrent confirmations process a payment once.
+A pending payment and its code challenge are bound by a digest (payment_binding.py): a change
+of either in between fails the payment. Every status change is a conditional write by the
+payment lifecycle's rules (domain/lifecycle/payment.py), so concurrent confirmations process a
+payment once. The payer's reads of a payment are payment_status.py; how an Idempotency-Key's
+answer is kept is the IdempotentRequests adapter's.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import json
 import logging
 import secrets
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from typing import Any, NoReturn
+from dataclasses import replace
+from typing import NoReturn
 
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import (
@@ -42,27 +39,28 @@ from phoneverify.domain.errors import (
     PhoneSuperseded,
     TooManyAttempts,
     VerificationExpired,
-    VerificationNotFound,
 )
 from phoneverify.domain.models import (
     Channel,
     Exemption,
-    FlowStatus,
     Payment,
     PaymentStatus,
-    PendingVerification,
     RequestOrigin,
     StepUpReason,
 )
 from phoneverify.domain.money import ExemptionLimits, Money, PaymentOrder, Thresholds
-from phoneverify.flows.any_flow import AnyFlow, ChallengeState
 from phoneverify.flows.challenges import Challenges, Resent
+from phoneverify.flows.payment_binding import bound_digest, payment_digest
+from phoneverify.flows.payment_status import owned_payment
 from phoneverify.ports.accounts import UserLookup
 from phoneverify.ports.payments import (
     ExemptPayments,
     IdempotentRequests,
+    PaymentAnswer,
+    PaymentCompleted,
     PaymentProcessor,
     PaymentRepository,
+    PaymentVerificationRequired,
     RateSource,
 )
 
@@ -74,108 +72,10 @@ PAYMENT_ID_BYTES = 16  # 128 random bits
 # A confirmation's claim on its payment outlives the function's 15 s timeout, so a claim is
 # only ever taken over from an invocation that is gone.
 CONFIRM_LEASE_SECS = 30
-BINDING_VERSION = "v1"
 
 
 def new_payment_id() -> str:
     return "pay_" + secrets.token_hex(PAYMENT_ID_BYTES)
-
-
-def binding_digest(
-    user_id: str, payment_id: str, amount: str, currency: str, recipient: str
-) -> str:
-    """SHA-256 over a canonical encoding (a JSON array: unambiguous, escaped) of what the
-    person is asked to authorise. `amount` is the quantised decimal string ("250.00")."""
-    canonical = json.dumps(
-        [BINDING_VERSION, user_id, payment_id, amount, currency, recipient],
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
-    return f"{BINDING_VERSION}:{hashlib.sha256(canonical.encode('utf-8')).hexdigest()}"
-
-
-def payment_digest(payment: Payment) -> str:
-    return binding_digest(
-        payment.user_id, payment.payment_id, payment.amount, payment.currency, payment.recipient
-    )
-
-
-@dataclass(frozen=True)
-class PaymentCompleted:
-    payment_id: str
-    transaction_id: str
-    amount: str
-    currency: str
-
-
-@dataclass(frozen=True)
-class PaymentVerificationRequired:
-    """A code was sent; the challenge's flow id stays on the server with the payment."""
-
-    payment_id: str
-    amount: str
-    currency: str
-    reason: StepUpReason
-    timeout_secs: int
-    code_length: int
-    phone_hint: str
-    resend_after_secs: int
-    channel: Channel = Channel.SMS
-    channels: tuple[Channel, ...] = (Channel.SMS,)
-
-
-PaymentAnswer = PaymentCompleted | PaymentVerificationRequired
-
-
-def stored_answer(answer: PaymentAnswer) -> dict[str, Any]:
-    """The answer as kept for its Idempotency-Key. The keys are the ones records written by
-    earlier releases hold, so a repeat within the key's lifetime replays across a deploy."""
-    if isinstance(answer, PaymentCompleted):
-        return {
-            "payment_id": answer.payment_id,
-            "status": PaymentStatus.COMPLETED.value,
-            "transaction_id": answer.transaction_id,
-            "amount": answer.amount,
-            "currency": answer.currency,
-        }
-    return {
-        "payment_id": answer.payment_id,
-        "requires_verification": True,
-        "reason": answer.reason.value,
-        "status": PaymentStatus.PENDING.value,
-        "amount": answer.amount,
-        "currency": answer.currency,
-        "timeout_secs": answer.timeout_secs,
-        "code_length": answer.code_length,
-        "phone_hint": answer.phone_hint,
-        "resend_after_secs": answer.resend_after_secs,
-        "channel": answer.channel.value,
-        "channels": [channel.value for channel in answer.channels],
-    }
-
-
-def answer_from_stored(stored: Mapping[str, Any]) -> PaymentAnswer:
-    """The answer a stored_answer record holds."""
-    if stored.get("status") == PaymentStatus.COMPLETED.value:
-        return PaymentCompleted(
-            str(stored["payment_id"]),
-            str(stored["transaction_id"]),
-            str(stored["amount"]),
-            str(stored["currency"]),
-        )
-    return PaymentVerificationRequired(
-        payment_id=str(stored["payment_id"]),
-        amount=str(stored["amount"]),
-        currency=str(stored["currency"]),
-        reason=StepUpReason(stored.get("reason", StepUpReason.AMOUNT.value)),
-        timeout_secs=int(stored["timeout_secs"]),
-        code_length=int(stored["code_length"]),
-        phone_hint=str(stored["phone_hint"]),
-        resend_after_secs=int(stored["resend_after_secs"]),
-        # Answers kept before channels existed were sent by SMS.
-        channel=Channel(stored.get("channel", Channel.SMS.value)),
-        channels=tuple(Channel(c) for c in stored.get("channels", [Channel.SMS.value])),
-    )
 
 
 class PaymentFlow:
@@ -219,13 +119,12 @@ class PaymentFlow:
         """
         if idempotency_key is None:
             return self._initiate(user_id, order, origin)
-        stored = self._idempotency.run(
+        return self._idempotency.run(
             user_id,
             idempotency_key,
             order.canonical(),
-            lambda: stored_answer(self._initiate(user_id, order, origin)),
+            lambda: self._initiate(user_id, order, origin),
         )
-        return answer_from_stored(stored)
 
     def _initiate(self, user_id: str, order: PaymentOrder, origin: RequestOrigin) -> PaymentAnswer:
         user = self._users.get(user_id)
@@ -369,7 +268,7 @@ class PaymentFlow:
         except NoPendingVerification:
             self._raise_if_no_longer_pending(payment.payment_id)
             raise
-        if not hmac.compare_digest(_bound_digest(record), payment_digest(payment).encode()):
+        if not hmac.compare_digest(bound_digest(record), payment_digest(payment).encode()):
             self._refuse_changed(payment, "binding digest mismatch")
         if not self._payments.begin_processing(payment, token, self._clock.now()):
             self._raise_if_no_longer_pending(payment.payment_id)
@@ -488,52 +387,3 @@ class PaymentFlow:
         return PaymentCompleted(
             payment.payment_id, transaction_id, payment.amount, payment.currency
         )
-
-
-class PaymentVerificationStatus:
-    """Where the code of the payer's payment stands, and what became of its SMS (GET
-    /verify/status?payment_id=…), while its flow id stays on the server.
-
-    Two reads: the payment (whose it is, and its flow id), then its flow (AnyFlow.status).
-    Nothing is written: a payment past its expiry is ended by the next confirm or resend.
-    """
-
-    def __init__(self, *, payments: PaymentRepository, flows: AnyFlow, clock: Clock) -> None:
-        self._payments = payments
-        self._flows = flows
-        self._clock = clock
-
-    def status(self, user_id: str, payment_id: str) -> ChallengeState:
-        """Raises PaymentNotFound (unknown, or someone else's: the same answer) and
-        VerificationNotFound (a payment made without a code, or a flow past its retention)."""
-        payment = owned_payment(self._payments, user_id, payment_id)
-        if payment.flow_id is None:
-            raise VerificationNotFound()
-        state = self._flows.status(payment.flow_id)
-        if state.status == FlowStatus.PENDING.value and not self._awaiting_code(payment):
-            # The payment ended and its flow was not (yet) told: the payment has the last word.
-            cancelled = payment.status == PaymentStatus.CANCELLED
-            ended = FlowStatus.CANCELLED.value if cancelled else "expired"
-            return replace(state, status=ended, expires_in=0)
-        return state
-
-    def _awaiting_code(self, payment: Payment) -> bool:
-        return (
-            payment.status == PaymentStatus.PENDING
-            and payment.expires_at is not None
-            and self._clock.now() < payment.expires_at
-        )
-
-
-def owned_payment(payments: PaymentRepository, user_id: str, payment_id: str) -> Payment:
-    """The payment if it is `user_id`'s; someone else's is "not found", exactly like one that
-    does not exist."""
-    payment = payments.get(payment_id)
-    if payment is None or payment.user_id != user_id:
-        raise PaymentNotFound()
-    return payment
-
-
-def _bound_digest(record: PendingVerification) -> bytes:
-    """The digest stored with the challenge (bytes: compare_digest refuses non-ASCII str)."""
-    return str(record.data.get("binding") or "").encode("utf-8")

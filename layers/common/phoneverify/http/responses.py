@@ -19,10 +19,10 @@ if TYPE_CHECKING:
     from phoneverify.flows.challenges import OpenedChallenge, Resent
     from phoneverify.flows.login import SecondFactorRequired
     from phoneverify.flows.password_reset import PasswordResetDone
-    from phoneverify.flows.payment import PaymentAnswer
     from phoneverify.flows.phone_change import PhoneChanged
     from phoneverify.flows.registration import Registered, RegistrationStarted
     from phoneverify.flows.sessions import LoggedOut
+    from phoneverify.ports.payments import PaymentAnswer
 
 
 class ResponseModel(BaseModel):
@@ -222,7 +222,7 @@ def logged_out_response(_: LoggedOut) -> LoggedOutResponse:
 def payment_response(
     result: PaymentAnswer,
 ) -> PaymentCompletedResponse | PaymentVerificationResponse:
-    from phoneverify.flows.payment import PaymentCompleted
+    from phoneverify.ports.payments import PaymentCompleted
 
     if isinstance(result, PaymentCompleted):
         return PaymentCompletedResponse(

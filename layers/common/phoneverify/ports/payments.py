@@ -1,5 +1,5 @@
 """What the payment flow needs: the payments' store, exchange rates, exempt (code-free) payments,
-the processor that charges, and idempotent requests."""
+the processor that charges, and idempotent requests (which keep the flow's answers)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from phoneverify.domain.models import (
+    Channel,
     Exemption,
     Payment,
     PaymentStatus,
@@ -22,6 +23,34 @@ class PaymentWrite:
 
     done: bool
     payment: Payment | None
+
+
+@dataclass(frozen=True)
+class PaymentCompleted:
+    payment_id: str
+    transaction_id: str
+    amount: str
+    currency: str
+
+
+@dataclass(frozen=True)
+class PaymentVerificationRequired:
+    """A code was sent; the challenge's flow id stays on the server with the payment."""
+
+    payment_id: str
+    amount: str
+    currency: str
+    reason: StepUpReason
+    timeout_secs: int
+    code_length: int
+    phone_hint: str
+    resend_after_secs: int
+    channel: Channel = Channel.SMS
+    channels: tuple[Channel, ...] = (Channel.SMS,)
+
+
+# What POST /payments/initiate answers, and what IdempotentRequests keeps for a repeat.
+PaymentAnswer = PaymentCompleted | PaymentVerificationRequired
 
 
 class PaymentRepository(Protocol):
@@ -141,10 +170,11 @@ class IdempotentRequests(Protocol):
         scope: str,
         key: str,
         request: Mapping[str, Any],
-        compute: Callable[[], dict[str, Any]],
-    ) -> dict[str, Any]:
+        compute: Callable[[], PaymentAnswer],
+    ) -> PaymentAnswer:
         """The first answer computed for (`scope`, `key`); `compute` runs at most once per
-        pair while its answer is kept. A failed `compute` keeps nothing.
+        pair while its answer is kept. A failed `compute` keeps nothing. How an answer is
+        kept (its stored format) is the adapter's.
 
         Raises IdempotencyKeyReused when `request` differs from the first one, and
         IdempotencyKeyInUse while the first is still running.

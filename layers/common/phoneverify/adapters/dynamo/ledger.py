@@ -1,0 +1,54 @@
+"""The local stand-in for a payment processor, on DynamoDB (LedgerTable)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import TYPE_CHECKING, Any
+
+from phoneverify.adapters.dynamo.toolkit import put_new, read_item
+from phoneverify.domain.clock import Clock
+from phoneverify.domain.errors import PaymentDetailsChanged, StorageUnavailable
+from phoneverify.domain.models import Payment
+from phoneverify.ports.conditions import ConditionFailed
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+else:
+    DynamoDBClient = Any
+
+
+class LedgerPaymentProcessor:
+    """The local stand-in for a payment processor: each payment becomes one LedgerTable item,
+    written only if absent, so a payment can never be executed twice. A second charge of the
+    same payment returns the first transaction id (a retry after a lost answer)."""
+
+    def __init__(self, client: DynamoDBClient, table: str, clock: Clock) -> None:
+        self._client = client
+        self._table = table
+        self._clock = clock
+
+    def charge(self, payment: Payment) -> str:
+        transaction_id = "txn_" + secrets.token_hex(12)
+        item = {
+            "payment_id": payment.payment_id,
+            "transaction_id": transaction_id,
+            "user_id": payment.user_id,
+            "amount": payment.amount,
+            "currency": payment.currency,
+            "recipient": payment.recipient,
+            "created_at": self._clock.now(),
+        }
+        try:
+            put_new(self._client, self._table, item, "payment_id")
+        except ConditionFailed:
+            return self._existing(payment)
+        return transaction_id
+
+    def _existing(self, payment: Payment) -> str:
+        item = read_item(self._client, self._table, {"payment_id": payment.payment_id})
+        if item is None:  # deleted between the two calls: nothing we can vouch for
+            raise StorageUnavailable()
+        recorded = tuple(item[k] for k in ("user_id", "amount", "currency", "recipient"))
+        if recorded != (payment.user_id, payment.amount, payment.currency, payment.recipient):
+            raise PaymentDetailsChanged()
+        return str(item["transaction_id"])
