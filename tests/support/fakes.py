@@ -45,8 +45,10 @@ from phoneverify.domain.fraud import (
     prefix_counter_key,
     window_of,
 )
+from phoneverify.domain.lifecycle import flow as flow_rules
 from phoneverify.domain.lifecycle import payment as payment_rules
 from phoneverify.domain.lifecycle.account_lock import AccountLockRule, FailureCount
+from phoneverify.domain.lifecycle.flow import FlowAsk, FlowState, FlowTransition
 from phoneverify.domain.lifecycle.payment import Claim, PaymentAsk, PaymentState, PaymentTransition
 from phoneverify.domain.models import (
     ChallengeState,
@@ -54,7 +56,6 @@ from phoneverify.domain.models import (
     DeliveryStatus,
     Exemption,
     FlowKind,
-    FlowStatus,
     NoticeEvent,
     PasswordAttempt,
     Payment,
@@ -260,6 +261,9 @@ class InMemoryTokenRevocations:
 
 
 class InMemoryVerificationStore:
+    """VerificationStore by the flow lifecycle's rules (domain/lifecycle/flow.py), as the
+    DynamoDB store: `items` the records, `ttls` and `send_tokens` what lives beside them."""
+
     def __init__(self, users: UserLookup | None = None) -> None:
         """`users`: where a bound flow's account phone generation is checked."""
         self.users = users
@@ -268,19 +272,45 @@ class InMemoryVerificationStore:
         self.send_tokens: dict[str, str] = {}
         self._lock = threading.Lock()
 
-    def create(self, record: PendingVerification, ttl: int) -> None:
+    def state(self, flow_key: str) -> FlowState | None:
+        record = self.items.get(flow_key)
+        if record is None:
+            return None
+        return FlowState(record, self.ttls.get(flow_key, 0), self.send_tokens.get(flow_key))
+
+    def _move(
+        self,
+        flow_key: str,
+        transition: FlowTransition,
+        ask: FlowAsk,
+        before_write: Callable[[], None] | None = None,
+    ) -> FlowState | None:
+        """`transition` if the rules let it write: the flow as written, else None."""
         with self._lock:
-            if record.flow_key in self.items:
-                raise ConditionFailed()
-            self.items[record.flow_key] = record
-            self.ttls[record.flow_key] = ttl
+            state = self.state(flow_key)
+            if not flow_rules.applies(transition, state, ask):
+                return None
+            if before_write is not None:
+                before_write()  # the other checks of the same write (a binding's)
+            moved = flow_rules.after(transition, state, ask)
+            self.items[flow_key], self.ttls[flow_key] = moved.record, moved.ttl
+            if moved.send_token is None:
+                self.send_tokens.pop(flow_key, None)
+            else:
+                self.send_tokens[flow_key] = moved.send_token
+            return moved
+
+    def _returning_old(self, flow_key: str, transition: FlowTransition, ask: FlowAsk) -> FlowWrite:
+        old = self.items.get(flow_key)
+        return FlowWrite(self._move(flow_key, transition, ask) is not None, old)
+
+    def create(self, record: PendingVerification, ttl: int) -> None:
+        ask = FlowAsk(0.0, record=record, ttl=ttl)
+        if self._move(record.flow_key, flow_rules.CREATE, ask) is None:
+            raise ConditionFailed()
 
     def get(self, flow_key: str) -> PendingVerification | None:
         return self.items.get(flow_key)
-
-    def _pending(self, flow_key: str) -> PendingVerification | None:
-        r = self.items.get(flow_key)
-        return r if r is not None and r.status == FlowStatus.PENDING else None
 
     def reserve_attempt(
         self,
@@ -291,48 +321,20 @@ class InMemoryVerificationStore:
         *,
         owner: str | None = None,
     ) -> FlowWrite:
-        with self._lock:
-            r = self.items.get(flow_key)
-            if (
-                r is None
-                or r.kind != kind
-                or r.status != FlowStatus.PENDING
-                or r.attempts >= r.max_attempts
-                or r.expires_at <= now
-                or r.check_lease_until > now
-                or (owner is not None and r.subject != owner)
-            ):
-                return FlowWrite(False, r)
-            self.items[flow_key] = replace(
-                r, attempts=r.attempts + 1, check_lease_until=lease_until
-            )
-            return FlowWrite(True, r)
+        ask = FlowAsk(now, kind=kind, owner=owner, lease_until=lease_until)
+        return self._returning_old(flow_key, flow_rules.RESERVE_ATTEMPT, ask)
 
     def release_check(self, flow_key: str, lease_until: float) -> bool:
-        with self._lock:
-            r = self.items.get(flow_key)
-            if r is None or r.check_lease_until != lease_until:
-                return False
-            self.items[flow_key] = replace(r, check_lease_until=0.0)
-            return True
+        ask = FlowAsk(0.0, lease_until=lease_until)
+        return self._move(flow_key, flow_rules.RELEASE_CHECK, ask) is not None
 
     def refund_attempt(self, flow_key: str, verification_id: str) -> bool:
-        with self._lock:
-            r = self._pending(flow_key)
-            if r is None or r.verification_id != verification_id or r.attempts <= 0:
-                return False
-            self.items[flow_key] = replace(r, attempts=r.attempts - 1, check_lease_until=0.0)
-            return True
+        ask = FlowAsk(0.0, verification_id=verification_id)
+        return self._move(flow_key, flow_rules.REFUND_ATTEMPT, ask) is not None
 
     def prove(self, flow_key: str, verification_id: str, proven_id: str) -> bool:
-        with self._lock:
-            r = self._pending(flow_key)
-            if r is None or r.verification_id != verification_id or r.attempts <= 0:
-                return False
-            self.items[flow_key] = replace(
-                r, verification_id=proven_id, attempts=r.attempts - 1, check_lease_until=0.0
-            )
-            return True
+        ask = FlowAsk(0.0, verification_id=verification_id, proven_id=proven_id)
+        return self._move(flow_key, flow_rules.PROVE, ask) is not None
 
     def mark_verified(
         self,
@@ -341,24 +343,15 @@ class InMemoryVerificationStore:
         now: float,
         binding: PhoneBinding | None = None,
     ) -> bool:
-        with self._lock:
-            r = self._pending(flow_key)
-            if r is None or r.verification_id != verification_id:
-                return False
-            self._check_binding(binding)
-            self.items[flow_key] = replace(r, status=FlowStatus.VERIFIED, data={})
-            return True
+        ask = FlowAsk(now, verification_id=verification_id)
 
-    def _check_binding(self, binding: PhoneBinding | None) -> None:
-        check_binding(self.users, binding)
+        def checks() -> None:
+            check_binding(self.users, binding)
+
+        return self._move(flow_key, flow_rules.MARK_VERIFIED, ask, checks) is not None
 
     def lock(self, flow_key: str, now: float) -> bool:
-        with self._lock:
-            r = self._pending(flow_key)
-            if r is None:
-                return False
-            self.items[flow_key] = replace(r, status=FlowStatus.LOCKED, data={})
-            return True
+        return self._move(flow_key, flow_rules.LOCK, FlowAsk(now)) is not None
 
     def reserve_send(
         self,
@@ -372,33 +365,20 @@ class InMemoryVerificationStore:
         retention_secs: int,
         owner: str | None = None,
     ) -> FlowWrite:
-        with self._lock:
-            r = self.items.get(flow_key)
-            if (
-                r is None
-                or r.kind != kind
-                or r.status != FlowStatus.PENDING
-                or r.last_sent_at > now - cooldown_secs
-                or r.send_count >= max_sends
-                or r.attempts >= r.max_attempts
-                or r.expires_at <= now - retention_secs
-                or (owner is not None and r.subject != owner)
-            ):
-                return FlowWrite(False, r)
-            self.items[flow_key] = replace(r, last_sent_at=now, send_count=r.send_count + 1)
-            self.send_tokens[flow_key] = token
-            return FlowWrite(True, r)
+        ask = FlowAsk(
+            now,
+            kind=kind,
+            owner=owner,
+            token=token,
+            cooldown_secs=cooldown_secs,
+            max_sends=max_sends,
+            retention_secs=retention_secs,
+        )
+        return self._returning_old(flow_key, flow_rules.RESERVE_SEND, ask)
 
     def release_send(self, flow_key: str, token: str, previous_sent_at: float) -> bool:
-        with self._lock:
-            r = self.items.get(flow_key)
-            if r is None or self.send_tokens.get(flow_key) != token:
-                return False
-            del self.send_tokens[flow_key]
-            self.items[flow_key] = replace(
-                r, last_sent_at=previous_sent_at, send_count=r.send_count - 1
-            )
-            return True
+        ask = FlowAsk(0.0, token=token, previous_sent_at=previous_sent_at)
+        return self._move(flow_key, flow_rules.RELEASE_SEND, ask) is not None
 
     def complete_send(
         self,
@@ -409,28 +389,19 @@ class InMemoryVerificationStore:
         ttl: int,
         channel: Channel = Channel.SMS,
     ) -> bool:
-        with self._lock:
-            r = self._pending(flow_key)
-            if r is None or self.send_tokens.get(flow_key) != token:
-                return False
-            del self.send_tokens[flow_key]
-            self.items[flow_key] = replace(
-                r,
-                verification_id=verification_id,
-                expires_at=expires_at,
-                delivery_status=DeliveryStatus.UNKNOWN,
-                channel=channel,
-            )
-            self.ttls[flow_key] = ttl
-            return True
+        ask = FlowAsk(
+            0.0,
+            token=token,
+            verification_id=verification_id,
+            expires_at=expires_at,
+            ttl=ttl,
+            channel=channel,
+        )
+        return self._move(flow_key, flow_rules.COMPLETE_SEND, ask) is not None
 
     def cancel(self, flow_key: str, now: float) -> PendingVerification | None:
-        with self._lock:
-            r = self._pending(flow_key)
-            if r is None or self.ttls.get(flow_key, 0) <= now:
-                return None
-            self.items[flow_key] = replace(r, status=FlowStatus.CANCELLED, data={})
-            return self.items[flow_key]
+        moved = self._move(flow_key, flow_rules.CANCEL, FlowAsk(now))
+        return None if moved is None else moved.record
 
     def find_by_verification_id(self, verification_id: str) -> list[str]:
         return [k for k, r in self.items.items() if r.verification_id == verification_id]
@@ -438,16 +409,8 @@ class InMemoryVerificationStore:
     def record_delivery(
         self, flow_key: str, verification_id: str, delivery: DeliveryStatus, now: float
     ) -> bool:
-        with self._lock:
-            r = self._pending(flow_key)
-            if (
-                r is None
-                or r.verification_id != verification_id
-                or r.delivery_status.rank >= delivery.rank
-            ):
-                return False
-            self.items[flow_key] = replace(r, delivery_status=delivery)
-            return True
+        ask = FlowAsk(now, verification_id=verification_id, delivery=delivery)
+        return self._move(flow_key, flow_rules.RECORD_DELIVERY, ask) is not None
 
 
 class InMemoryWebhookEventLedger:

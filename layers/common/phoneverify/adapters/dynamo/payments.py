@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from phoneverify.adapters.dynamo.toolkit import Table, put_new, read_item
+from phoneverify.adapters.dynamo.toolkit import Table, put_new, read_item, status_in
 from phoneverify.domain.lifecycle.payment import (
     BEGIN_PROCESSING,
     CANCEL,
@@ -96,13 +96,8 @@ def condition(transition: PaymentTransition, ask: PaymentAsk) -> tuple[str, dict
         statuses = status_allowed(transition, ask)
         if not statuses:
             return None
-        names = {f":from{i}": status.value for i, status in enumerate(statuses)}
-        clauses.append(
-            f"#status = {next(iter(names))}"
-            if len(names) == 1
-            else "#status IN ({})".format(", ".join(names))
-        )
-        values.update(names)
+        clause, values = status_in(statuses)
+        clauses.append(clause)
     for guard in transition.guards:
         clause, reads = GUARD_CLAUSES[guard]
         if clause:

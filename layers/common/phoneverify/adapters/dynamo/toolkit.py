@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
 
 from aws_lambda_powertools import Logger
@@ -129,6 +130,15 @@ def update_request(
     if used:
         request["ExpressionAttributeNames"] = used
     return request
+
+
+def status_in(statuses: Sequence[StrEnum]) -> tuple[str, dict[str, Any]]:
+    """The test that `#status` is one of `statuses` (a lifecycle's from-statuses), and the
+    values it reads, each named by itself (`#status = :pending`)."""
+    values = {f":{status.value}": status.value for status in statuses}
+    if len(values) == 1:
+        return f"#status = {next(iter(values))}", values
+    return "#status IN ({})".format(", ".join(values)), values
 
 
 def conditional_update(

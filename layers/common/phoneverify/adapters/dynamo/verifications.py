@@ -1,12 +1,22 @@
-"""The verifications table: one item per pending flow, under a hash of its flow id."""
+"""The verifications table: one item per pending flow, under a hash of its flow id. Every
+write is one conditional update whose condition is built from the flow lifecycle's rules
+(phoneverify.domain.lifecycle.flow) by flow_items.condition."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from phoneverify.adapters.dynamo.flow_items import (
+    NAMES,
+    TRANSITION,
+    condition,
+    verification_item,
+    verification_of,
+)
 from phoneverify.adapters.dynamo.toolkit import (
     REASON_CONDITION_FAILED,
     VERIFICATION_ID_INDEX,
+    Returns,
     Table,
     dynamodb_errors,
     from_item,
@@ -18,11 +28,12 @@ from phoneverify.adapters.dynamo.toolkit import (
 )
 from phoneverify.adapters.dynamo.users import phone_generation_check
 from phoneverify.domain.errors import StorageUnavailable
+from phoneverify.domain.lifecycle import flow as rules
+from phoneverify.domain.lifecycle.flow import FlowAsk, FlowTransition
 from phoneverify.domain.models import (
     Channel,
     DeliveryStatus,
     FlowKind,
-    FlowStatus,
     PendingVerification,
     PhoneBinding,
 )
@@ -33,11 +44,6 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 else:
     DynamoDBClient = Any
-
-
-NAMES = {"#status": "status", "#ttl": "ttl", "#data": "data", "#kind": "kind"}
-# A flow that ended keeps no data (a pending registration's password hash).
-TRANSITION = "SET #status = :to, ended_at = :now REMOVE #data"
 
 
 class DynamoVerificationStore:
@@ -51,51 +57,11 @@ class DynamoVerificationStore:
     # -- reads -----------------------------------------------------------------------------
     def get(self, flow_key: str) -> PendingVerification | None:
         row = read_item(self._client, self._table, {"pk": flow_key})
-        return None if row is None else self._record(row)
-
-    @staticmethod
-    def _record(row: dict[str, Any]) -> PendingVerification:
-        return PendingVerification(
-            flow_key=row["pk"],
-            kind=FlowKind(row["kind"]),
-            subject=row["subject"],
-            phone_number=row["phone_number"],
-            verification_id=row["verification_id"],
-            status=FlowStatus(row["status"]),
-            attempts=int(row["attempts"]),
-            max_attempts=int(row["max_attempts"]),
-            send_count=int(row["send_count"]),
-            last_sent_at=float(row["last_sent_at"]),
-            expires_at=float(row["expires_at"]),
-            created_at=float(row["created_at"]),
-            check_lease_until=float(row.get("check_lease_until", 0.0)),
-            data={k: str(v) for k, v in row.get("data", {}).items()},
-            delivery_status=DeliveryStatus(row.get("delivery_status", "unknown")),
-            # Items written before channels existed went by SMS.
-            channel=Channel(row.get("channel", Channel.SMS.value)),
-        )
+        return None if row is None else verification_of(row)
 
     # -- writes ----------------------------------------------------------------------------
     def create(self, record: PendingVerification, ttl: int) -> None:
-        item = {
-            "pk": record.flow_key,
-            "kind": record.kind.value,
-            "subject": record.subject,
-            "phone_number": record.phone_number,
-            "verification_id": record.verification_id,
-            "status": record.status.value,
-            "attempts": record.attempts,
-            "max_attempts": record.max_attempts,
-            "send_count": record.send_count,
-            "last_sent_at": record.last_sent_at,
-            "expires_at": record.expires_at,
-            "created_at": record.created_at,
-            "ttl": ttl,
-            "data": {k: str(v) for k, v in record.data.items()},
-            "delivery_status": record.delivery_status.value,
-            "channel": record.channel.value,
-        }
-        put_new(self._client, self._table, item, "pk")
+        put_new(self._client, self._table, verification_item(record, ttl), "pk")
 
     def reserve_attempt(
         self,
@@ -108,87 +74,90 @@ class DynamoVerificationStore:
     ) -> FlowWrite:
         return self._write_returning_old(
             flow_key,
+            rules.RESERVE_ATTEMPT,
+            FlowAsk(now, kind=kind, owner=owner),
             "SET check_lease_until = :lease ADD attempts :one",
-            "#kind = :kind AND #status = :pending AND attempts < max_attempts "
-            "AND expires_at > :now "
-            "AND (attribute_not_exists(check_lease_until) OR check_lease_until <= :now)",
-            {
-                ":one": 1,
-                ":kind": kind.value,
-                ":pending": FlowStatus.PENDING.value,
-                ":now": now,
-                ":lease": lease_until,
-            },
-            owner=owner,
+            {":one": 1, ":lease": lease_until},
         )
 
     def _write_returning_old(
         self,
         flow_key: str,
+        transition: FlowTransition,
+        ask: FlowAsk,
         update: str,
-        condition: str,
         values: dict[str, Any],
-        *,
-        owner: str | None = None,
     ) -> FlowWrite:
         """One conditional update that answers with the item as it was, written or not
-        (ReturnValues and ReturnValuesOnConditionCheckFailure): no read before it. With an
-        `owner`, only a flow of that subject is written: the caller tells another's flow
-        apart by the subject of the item returned on the failed condition."""
-        if owner is not None:
-            condition = f"{condition} AND subject = :owner"
-            values = {**values, ":owner": owner}
+        (ReturnValues and ReturnValuesOnConditionCheckFailure): no read before it."""
+        built = condition(transition, ask)
+        assert built is not None
+        test, tested = built
         try:
             old = self._items.update(
-                {"pk": flow_key}, update, condition, values, returns="ALL_OLD", old_on_failure=True
+                {"pk": flow_key},
+                update,
+                test,
+                {**tested, **values},
+                returns="ALL_OLD",
+                old_on_failure=True,
             )
         except ConditionFailed as refused:
-            return FlowWrite(False, self._record(refused.item) if refused.item else None)
-        return FlowWrite(True, self._record(old))
+            return FlowWrite(False, verification_of(refused.item) if refused.item else None)
+        return FlowWrite(True, verification_of(old))
+
+    def _write(
+        self,
+        flow_key: str,
+        transition: FlowTransition,
+        ask: FlowAsk,
+        update: str,
+        values: dict[str, Any],
+        *,
+        returns: Returns = "NONE",
+    ) -> dict[str, Any] | None:
+        """`transition` of the flow if it exists and the rule's condition holds: what
+        `returns` asks for, or None when nothing was written. `update` sets the transition's
+        to-status, when it has one, as `:to`."""
+        built = condition(transition, ask)
+        if built is None:
+            return None
+        test, tested = built
+        if transition.to_status is not None:
+            values = {**values, ":to": transition.to_status.value}
+        return self._items.update_if_exists(
+            {"pk": flow_key}, update, test, {**tested, **values}, returns=returns
+        )
 
     def release_check(self, flow_key: str, lease_until: float) -> bool:
-        return (
-            self._items.update_if_exists(
-                {"pk": flow_key},
-                "REMOVE check_lease_until",
-                "check_lease_until = :lease",
-                {":lease": lease_until},
-            )
-            is not None
-        )
+        ask = FlowAsk(0.0, lease_until=lease_until)
+        written = self._write(flow_key, rules.RELEASE_CHECK, ask, "REMOVE check_lease_until", {})
+        return written is not None
 
     def refund_attempt(self, flow_key: str, verification_id: str) -> bool:
-        return (
-            self._items.update_if_exists(
-                {"pk": flow_key},
-                "ADD attempts :minus_one REMOVE check_lease_until",
-                "#status = :pending AND verification_id = :vid AND attempts > :zero",
-                {
-                    ":minus_one": -1,
-                    ":zero": 0,
-                    ":pending": FlowStatus.PENDING.value,
-                    ":vid": verification_id,
-                },
-            )
-            is not None
-        )
+        return self._give_attempt_back(flow_key, rules.REFUND_ATTEMPT, verification_id, "", {})
 
     def prove(self, flow_key: str, verification_id: str, proven_id: str) -> bool:
-        return (
-            self._items.update_if_exists(
-                {"pk": flow_key},
-                "SET verification_id = :proven ADD attempts :minus_one REMOVE check_lease_until",
-                "#status = :pending AND verification_id = :vid AND attempts > :zero",
-                {
-                    ":proven": proven_id,
-                    ":minus_one": -1,
-                    ":zero": 0,
-                    ":pending": FlowStatus.PENDING.value,
-                    ":vid": verification_id,
-                },
-            )
-            is not None
+        return self._give_attempt_back(
+            flow_key,
+            rules.PROVE,
+            verification_id,
+            "SET verification_id = :proven",
+            {":proven": proven_id},
         )
+
+    def _give_attempt_back(
+        self,
+        flow_key: str,
+        transition: FlowTransition,
+        verification_id: str,
+        also: str,
+        values: dict[str, Any],
+    ) -> bool:
+        ask = FlowAsk(0.0, verification_id=verification_id)
+        update = f"{also} ADD attempts :minus_one REMOVE check_lease_until".strip()
+        written = self._write(flow_key, transition, ask, update, {**values, ":minus_one": -1})
+        return written is not None
 
     def mark_verified(
         self,
@@ -197,31 +166,24 @@ class DynamoVerificationStore:
         now: float,
         binding: PhoneBinding | None = None,
     ) -> bool:
+        ask = FlowAsk(now, verification_id=verification_id)
         if binding is None:
-            return self._transition(
-                flow_key,
-                FlowStatus.VERIFIED,
-                now,
-                extra="AND verification_id = :vid",
-                values={":vid": verification_id},
-            )
-        return self._mark_verified_bound(flow_key, verification_id, now, binding)
+            verified = self._write(flow_key, rules.MARK_VERIFIED, ask, TRANSITION, {":now": now})
+            return verified is not None
+        return self._mark_verified_bound(flow_key, ask, binding)
 
-    def _mark_verified_bound(
-        self, flow_key: str, verification_id: str, now: float, binding: PhoneBinding
-    ) -> bool:
+    def _mark_verified_bound(self, flow_key: str, ask: FlowAsk, binding: PhoneBinding) -> bool:
         """The flow's transition and the account's phone generation check, in one write."""
+        built = condition(rules.MARK_VERIFIED, ask, exists=True)
+        assert built is not None and rules.MARK_VERIFIED.to_status is not None
+        test, tested = built
+        to = rules.MARK_VERIFIED.to_status.value
         verified = update_request(
             self._table,
             {"pk": flow_key},
-            "SET #status = :to, ended_at = :now REMOVE #data",
-            "attribute_exists(pk) AND #status = :pending AND verification_id = :vid",
-            {
-                ":to": FlowStatus.VERIFIED.value,
-                ":now": now,
-                ":pending": FlowStatus.PENDING.value,
-                ":vid": verification_id,
-            },
+            TRANSITION,
+            test,
+            {**tested, ":to": to, ":now": ask.now},
             NAMES,
         )
         return self._bound_update(verified, binding)
@@ -245,31 +207,8 @@ class DynamoVerificationStore:
         raise StorageUnavailable()
 
     def lock(self, flow_key: str, now: float) -> bool:
-        return self._transition(flow_key, FlowStatus.LOCKED, now)
-
-    def _transition(
-        self,
-        flow_key: str,
-        status: FlowStatus,
-        now: float,
-        *,
-        extra: str = "",
-        values: dict[str, Any] | None = None,
-    ) -> bool:
-        return (
-            self._items.update_if_exists(
-                {"pk": flow_key},
-                TRANSITION,
-                f"#status = :pending {extra}",
-                {
-                    ":to": status.value,
-                    ":now": now,
-                    ":pending": FlowStatus.PENDING.value,
-                    **(values or {}),
-                },
-            )
-            is not None
-        )
+        locked = self._write(flow_key, rules.LOCK, FlowAsk(now), TRANSITION, {":now": now})
+        return locked is not None
 
     def reserve_send(
         self,
@@ -283,34 +222,31 @@ class DynamoVerificationStore:
         retention_secs: int,
         owner: str | None = None,
     ) -> FlowWrite:
+        ask = FlowAsk(
+            now,
+            kind=kind,
+            owner=owner,
+            cooldown_secs=cooldown_secs,
+            max_sends=max_sends,
+            retention_secs=retention_secs,
+        )
         return self._write_returning_old(
             flow_key,
+            rules.RESERVE_SEND,
+            ask,
             "SET last_sent_at = :now, send_token = :token ADD send_count :one",
-            "#kind = :kind AND #status = :pending AND last_sent_at <= :cooldown_edge "
-            "AND send_count < :max AND attempts < max_attempts AND expires_at > :revive_edge",
-            {
-                ":now": now,
-                ":token": token,
-                ":one": 1,
-                ":kind": kind.value,
-                ":pending": FlowStatus.PENDING.value,
-                ":cooldown_edge": now - cooldown_secs,
-                ":max": max_sends,
-                ":revive_edge": now - retention_secs,
-            },
-            owner=owner,
+            {":now": now, ":token": token, ":one": 1},
         )
 
     def release_send(self, flow_key: str, token: str, previous_sent_at: float) -> bool:
-        return (
-            self._items.update_if_exists(
-                {"pk": flow_key},
-                "SET last_sent_at = :prev ADD send_count :minus_one REMOVE send_token",
-                "send_token = :token",
-                {":prev": previous_sent_at, ":minus_one": -1, ":token": token},
-            )
-            is not None
+        released = self._write(
+            flow_key,
+            rules.RELEASE_SEND,
+            FlowAsk(0.0, token=token),
+            "SET last_sent_at = :prev ADD send_count :minus_one REMOVE send_token",
+            {":prev": previous_sent_at, ":minus_one": -1},
         )
+        return released is not None
 
     def complete_send(
         self,
@@ -321,41 +257,24 @@ class DynamoVerificationStore:
         ttl: int,
         channel: Channel = Channel.SMS,
     ) -> bool:
-        return (
-            self._items.update_if_exists(
-                {"pk": flow_key},
-                # A new code: what the provider said about the old one's message no longer
-                # holds.
-                "SET verification_id = :vid, expires_at = :exp, #ttl = :ttl, channel = :ch "
-                "REMOVE send_token, delivery_status",
-                "#status = :pending AND send_token = :token",
-                {
-                    ":vid": verification_id,
-                    ":exp": expires_at,
-                    ":ttl": ttl,
-                    ":ch": channel.value,
-                    ":token": token,
-                    ":pending": FlowStatus.PENDING.value,
-                },
-            )
-            is not None
+        completed = self._write(
+            flow_key,
+            rules.COMPLETE_SEND,
+            FlowAsk(0.0, token=token),
+            # A new code: what the provider said about the old one's message no longer holds.
+            "SET verification_id = :vid, expires_at = :exp, #ttl = :ttl, channel = :ch "
+            "REMOVE send_token, delivery_status",
+            {":vid": verification_id, ":exp": expires_at, ":ttl": ttl, ":ch": channel.value},
         )
+        return completed is not None
 
     def cancel(self, flow_key: str, now: float) -> PendingVerification | None:
         # An item past its TTL is gone, even while DynamoDB has not deleted it yet. The item
         # as written (ALL_NEW) is what its live-status watchers are told: no read after.
-        new = self._items.update_if_exists(
-            {"pk": flow_key},
-            TRANSITION,
-            "#status = :pending AND #ttl > :now",
-            {
-                ":to": FlowStatus.CANCELLED.value,
-                ":now": now,
-                ":pending": FlowStatus.PENDING.value,
-            },
-            returns="ALL_NEW",
+        new = self._write(
+            flow_key, rules.CANCEL, FlowAsk(now), TRANSITION, {":now": now}, returns="ALL_NEW"
         )
-        return None if new is None else self._record(new)
+        return None if new is None else verification_of(new)
 
     # -- delivery reports (provider webhooks) ----------------------------------------------
     def find_by_verification_id(self, verification_id: str) -> list[str]:
@@ -374,26 +293,19 @@ class DynamoVerificationStore:
     ) -> dict[str, Any] | None:
         """The conditional update that moves the flow's delivery status forward to `delivery`
         (an UpdateItem, or an `Update` of a webhook's transaction: adapters/dynamo/
-        webhook_events.py): only while the flow is pending on `verification_id` and its status
-        ranks below. None when nothing ranks below `delivery` (no write could be a step)."""
-        earlier = {f":from{i}": status.value for i, status in enumerate(delivery.earlier())}
-        if not earlier:
-            return None  # nothing ranks below unknown
-        below = "attribute_not_exists(delivery_status) OR delivery_status IN ({})".format(
-            ", ".join(earlier)
-        )
+        webhook_events.py), by the rule's record_delivery. None when nothing ranks below
+        `delivery` (no write could be a step)."""
+        ask = FlowAsk(now, verification_id=verification_id, delivery=delivery)
+        built = condition(rules.RECORD_DELIVERY, ask, exists=True)
+        if built is None:
+            return None
+        test, tested = built
         return update_request(
             self._table,
             {"pk": flow_key},
             "SET delivery_status = :to, delivery_updated_at = :now",
-            f"attribute_exists(pk) AND #status = :pending AND verification_id = :vid AND ({below})",
-            {
-                ":to": delivery.value,
-                ":now": now,
-                ":pending": FlowStatus.PENDING.value,
-                ":vid": verification_id,
-                **earlier,
-            },
+            test,
+            {**tested, ":to": delivery.value, ":now": now},
             NAMES,
         )
 
