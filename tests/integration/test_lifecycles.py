@@ -1,0 +1,356 @@
+"""Every transition of every lifecycle, from every state, on every store: the in-memory fake
+the unit tests use, the DynamoDB adapters on moto, and on DynamoDB Local (the real engine).
+For each transition, each starting state and each caller's ask (the guard cases: expired,
+someone else's, the wrong claim or send token...), the store writes exactly when the
+domain's rule says it applies, and leaves the state the rule's `after` gives (or the state
+untouched when it does not apply). The rules are domain/lifecycle/."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from phoneverify.domain.errors import AccountLocked
+from phoneverify.domain.lifecycle import flow as flows
+from phoneverify.domain.lifecycle import payment as payments
+from phoneverify.domain.lifecycle.account_lock import AccountLockRule, FailureCount
+from phoneverify.domain.lifecycle.flow import FlowAsk, FlowState, FlowTransition
+from phoneverify.domain.lifecycle.payment import Claim, PaymentAsk, PaymentState, PaymentTransition
+from phoneverify.domain.models import (
+    Channel,
+    DeliveryStatus,
+    FlowKind,
+    FlowStatus,
+    Payment,
+    PaymentStatus,
+    PendingVerification,
+)
+from tests.support.fakes import FakeClock
+from tests.support.lifecycle_stores import Stores, dynamo_stores, memory_stores
+
+NOW = 1_800_000_000.0
+RULE = AccountLockRule(max_failures=3, lockout_secs=100)
+
+
+@pytest.fixture(params=["memory", "moto", "dynamodb-local"])
+def stores(request: pytest.FixtureRequest) -> Iterator[Stores]:
+    clock = FakeClock(NOW)
+    if request.param == "memory":
+        yield memory_stores(RULE, clock)
+    elif request.param == "moto":
+        with mock_aws():
+            yield dynamo_stores(boto3.client("dynamodb", region_name="us-east-1"), RULE, clock)
+    else:
+        endpoint = request.getfixturevalue("dynamodb_local_endpoint")
+        client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
+        yield dynamo_stores(client, RULE, clock)
+
+
+_keys = itertools.count()
+
+
+def fresh_key(prefix: str) -> str:
+    return f"{prefix}-{next(_keys)}"
+
+
+# -- payments ------------------------------------------------------------------------------
+PAYMENT = Payment(
+    payment_id="",
+    user_id="u-payer",
+    amount="250.00",
+    currency="USD",
+    recipient="Acme Supplies",
+    description=None,
+    status=PaymentStatus.PENDING,
+    created_at=NOW - 60,
+    flow_id="flow-1",
+    expires_at=NOW + 300,
+)
+CLAIMS = (None, Claim("tok-a", NOW + 30), Claim("tok-a", NOW - 1))
+
+
+def payment_states() -> list[PaymentState]:
+    return [
+        PaymentState(replace(PAYMENT, status=status, expires_at=expires_at), claim)
+        for status in PaymentStatus
+        for expires_at in (NOW + 300, NOW - 1, NOW)
+        for claim in CLAIMS
+    ]
+
+
+PAYMENT_ASKS: dict[str, list[PaymentAsk]] = {
+    "claim": [
+        PaymentAsk(NOW, user_id=user, token="tok-b", lease_secs=30)
+        for user in ("u-payer", "u-other")
+    ],
+    "release": [PaymentAsk(NOW, token=token) for token in ("tok-a", "tok-x")],
+    "begin_processing": [
+        PaymentAsk(NOW, token=token, details=details)
+        for token in ("tok-a", "tok-x")
+        for details in (PAYMENT, replace(PAYMENT, amount="2500.00"))
+    ],
+    "complete": [PaymentAsk(NOW, transaction_id="txn-1")],
+    "fail": [PaymentAsk(NOW, from_status=status) for status in PaymentStatus],
+    "expire": [PaymentAsk(NOW)],
+    "cancel": [PaymentAsk(NOW)],
+    "extend": [PaymentAsk(NOW, expires_at=NOW + 600)],
+}
+
+
+def write_payment(stores: Stores, t: PaymentTransition, key: str, ask: PaymentAsk) -> bool:
+    repo = stores.payments
+    if t is payments.CLAIM:
+        assert ask.user_id is not None and ask.token is not None
+        return repo.claim(key, ask.user_id, ask.token, ask.now, int(ask.lease_secs)).done
+    if t is payments.RELEASE:
+        assert ask.token is not None
+        return repo.release(key, ask.token)
+    if t is payments.BEGIN_PROCESSING:
+        assert ask.details is not None and ask.token is not None
+        return repo.begin_processing(replace(ask.details, payment_id=key), ask.token, ask.now)
+    if t is payments.COMPLETE:
+        assert ask.transaction_id is not None
+        return repo.complete(key, ask.transaction_id, ask.now)
+    if t is payments.FAIL:
+        assert ask.from_status is not None
+        return repo.fail(key, ask.from_status, "declined", ask.now)
+    if t is payments.EXTEND:
+        assert ask.expires_at is not None
+        return repo.extend(key, ask.expires_at, ask.now)
+    return {"expire": repo.expire, "cancel": repo.cancel}[t.name](key, ask.now)
+
+
+@pytest.mark.parametrize("transition", payments.PAYMENT_TRANSITIONS, ids=lambda t: t.name)
+def test_every_payment_write_is_the_rules(stores: Stores, transition: PaymentTransition) -> None:
+    disagreements = []
+    for state, ask in itertools.product(payment_states(), PAYMENT_ASKS[transition.name]):
+        key = fresh_key("pay")
+        state = replace(state, payment=replace(state.payment, payment_id=key))
+        ask = replace(ask, details=ask.details and replace(ask.details, payment_id=key))
+        stores.put_payment(key, state)
+        written = write_payment(stores, transition, key, ask)
+        expected = payments.applies(transition, state, ask)
+        after = payments.after(transition, state, ask) if expected else state
+        if (written, stores.read_payment(key)) != (expected, after):
+            disagreements.append((state, ask, written, stores.read_payment(key)))
+    assert disagreements == []
+
+
+def test_no_payment_no_write(stores: Stores) -> None:
+    for transition in payments.PAYMENT_TRANSITIONS:
+        for ask in PAYMENT_ASKS[transition.name]:
+            assert not payments.applies(transition, None, ask)
+            assert write_payment(stores, transition, "pay-missing", ask) is False
+            assert stores.read_payment("pay-missing") is None
+
+
+# -- pending verifications (flows) ---------------------------------------------------------
+RECORD = PendingVerification(
+    flow_key="",
+    kind=FlowKind.LOGIN,
+    subject="u-1",
+    phone_number="+14155550123",
+    verification_id="v-1",
+    status=FlowStatus.PENDING,
+    attempts=1,
+    max_attempts=3,
+    send_count=1,
+    last_sent_at=NOW - 100,
+    expires_at=NOW + 200,
+    created_at=NOW - 100,
+    data={"payment_id": "pay-1"},
+)
+TTL = int(NOW + 1_000)
+VARIANTS: list[tuple[dict[str, Any], int, str | None]] = [
+    ({}, TTL, None),
+    ({"attempts": 3}, TTL, None),  # no attempts left
+    ({"attempts": 0}, TTL, None),  # none taken
+    ({"expires_at": NOW - 10}, TTL, None),  # the code expired
+    ({"expires_at": NOW - 10_000}, TTL, None),  # past its retention
+    ({"check_lease_until": NOW + 10}, TTL, None),  # a code check in flight
+    ({"check_lease_until": NOW - 5}, TTL, None),  # one whose lease lapsed
+    ({"last_sent_at": NOW - 5}, TTL, "s-1"),  # a send in flight, in its cooldown
+    ({"send_count": 5}, TTL, None),  # no sends left
+    ({}, int(NOW - 1), None),  # past its TTL, not deleted yet
+    ({"delivery_status": DeliveryStatus.SENT}, TTL, None),
+    ({"delivery_status": DeliveryStatus.DELIVERED}, TTL, None),
+]
+
+
+def flow_states() -> list[FlowState]:
+    return [
+        FlowState(replace(RECORD, status=status, **changes), ttl, token)
+        for status in FlowStatus
+        for changes, ttl, token in VARIANTS
+    ]
+
+
+FLOW_ASKS: dict[str, list[FlowAsk]] = {
+    "create": [FlowAsk(NOW, record=RECORD, ttl=TTL)],
+    "reserve_attempt": [
+        FlowAsk(NOW, kind=kind, owner=owner, lease_until=NOW + 15)
+        for kind in (FlowKind.LOGIN, FlowKind.PAYMENT)
+        for owner in (None, "u-1", "u-2")
+    ],
+    "release_check": [FlowAsk(NOW, lease_until=lease) for lease in (NOW + 10, NOW + 11)],
+    "refund_attempt": [FlowAsk(NOW, verification_id=vid) for vid in ("v-1", "v-2")],
+    "prove": [FlowAsk(NOW, verification_id=vid, proven_id="p-1") for vid in ("v-1", "v-2")],
+    "mark_verified": [FlowAsk(NOW, verification_id=vid) for vid in ("v-1", "v-2")],
+    "lock": [FlowAsk(NOW)],
+    "reserve_send": [
+        FlowAsk(
+            NOW,
+            kind=kind,
+            owner=owner,
+            token="s-2",
+            cooldown_secs=30,
+            max_sends=5,
+            retention_secs=3_600,
+        )
+        for kind in (FlowKind.LOGIN, FlowKind.PAYMENT)
+        for owner in (None, "u-2")
+    ],
+    "release_send": [
+        FlowAsk(NOW, token=token, previous_sent_at=NOW - 200) for token in ("s-1", "s-2")
+    ],
+    "complete_send": [
+        FlowAsk(
+            NOW,
+            token=token,
+            verification_id="v-9",
+            expires_at=NOW + 500,
+            ttl=int(NOW + 2_000),
+            channel=Channel.CALL,
+        )
+        for token in ("s-1", "s-2")
+    ],
+    "cancel": [FlowAsk(NOW)],
+    "record_delivery": [
+        FlowAsk(NOW, verification_id=vid, delivery=delivery)
+        for vid in ("v-1", "v-2")
+        for delivery in (DeliveryStatus.UNKNOWN, DeliveryStatus.SENT, DeliveryStatus.DELIVERED)
+    ],
+}
+
+
+def _flow_writes(stores: Stores, key: str, a: FlowAsk) -> dict[str, Callable[[], bool]]:
+    store = stores.flows
+    kind = a.kind or FlowKind.LOGIN
+    vid, token = a.verification_id or "", a.token or ""
+
+    def create() -> bool:
+        from phoneverify.ports.conditions import ConditionFailed
+
+        assert a.record is not None
+        try:
+            store.create(replace(a.record, flow_key=key), a.ttl)
+        except ConditionFailed:
+            return False
+        return True
+
+    return {
+        "create": create,
+        "reserve_attempt": lambda: (
+            store.reserve_attempt(key, kind, a.now, a.lease_until, owner=a.owner).done
+        ),
+        "release_check": lambda: store.release_check(key, a.lease_until),
+        "refund_attempt": lambda: store.refund_attempt(key, vid),
+        "prove": lambda: store.prove(key, vid, a.proven_id or ""),
+        "mark_verified": lambda: store.mark_verified(key, vid, a.now),
+        "lock": lambda: store.lock(key, a.now),
+        "reserve_send": lambda: (
+            store.reserve_send(
+                key,
+                kind,
+                token,
+                a.now,
+                cooldown_secs=a.cooldown_secs,
+                max_sends=a.max_sends,
+                retention_secs=a.retention_secs,
+                owner=a.owner,
+            ).done
+        ),
+        "release_send": lambda: store.release_send(key, token, a.previous_sent_at),
+        "complete_send": lambda: store.complete_send(
+            key, token, vid, a.expires_at, a.ttl, a.channel
+        ),
+        "cancel": lambda: store.cancel(key, a.now) is not None,
+        "record_delivery": lambda: store.record_delivery(key, vid, a.delivery, a.now),
+    }
+
+
+@pytest.mark.parametrize("transition", flows.FLOW_TRANSITIONS, ids=lambda t: t.name)
+def test_every_flow_write_is_the_rules(stores: Stores, transition: FlowTransition) -> None:
+    disagreements = []
+    starts: list[FlowState | None] = [None, *flow_states()]
+    for state, ask in itertools.product(starts, FLOW_ASKS[transition.name]):
+        key = fresh_key("flow")
+        if state is not None:
+            state = replace(state, record=replace(state.record, flow_key=key))
+            stores.put_flow(key, state)
+        if ask.record is not None:
+            ask = replace(ask, record=replace(ask.record, flow_key=key))
+        written = _flow_writes(stores, key, ask)[transition.name]()
+        expected = flows.applies(transition, state, ask)
+        after = flows.after(transition, state, ask) if expected else state
+        if (written, stores.read_flow(key)) != (expected, after):
+            disagreements.append((state, ask, written, stores.read_flow(key)))
+    assert disagreements == []
+
+
+# -- the wrong-code account lock -----------------------------------------------------------
+COUNTS: list[FailureCount | None] = [
+    None,
+    *(
+        FailureCount(failures, expires)
+        for failures in range(RULE.max_failures + 2)
+        for expires in (NOW + 50, NOW, NOW - 1)
+    ),
+]
+
+
+def _walk_counts(stores: Stores, write: Callable[[str], Any], expect: Callable[..., Any]) -> None:
+    disagreements = []
+    for count in COUNTS:
+        subject = fresh_key("u")
+        if count is not None:
+            stores.put_count(subject, count)
+        try:
+            answer: Any = write(subject)
+        except AccountLocked as locked:
+            answer = ("locked", locked.retry_after)
+        expected_answer, expected_count = expect(count)
+        if (answer, stores.read_count(subject)) != (expected_answer, expected_count):
+            disagreements.append((count, answer, stores.read_count(subject)))
+    assert disagreements == []
+
+
+def test_counting_a_wrong_code_is_the_rules(stores: Stores) -> None:
+    def expect(count: FailureCount | None) -> tuple[Any, FailureCount | None]:
+        counted = RULE.counted(count, NOW)
+        if counted is None:
+            return ("locked", RULE.locked_for(count, NOW)), count
+        return RULE.attempts_left(counted), counted
+
+    _walk_counts(stores, stores.failures.reserve, expect)
+
+
+def test_the_lock_answers_by_the_rules(stores: Stores) -> None:
+    def expect(count: FailureCount | None) -> tuple[Any, FailureCount | None]:
+        locked_for = RULE.locked_for(count, NOW)
+        return (None if locked_for is None else ("locked", locked_for)), count
+
+    _walk_counts(stores, stores.failures.ensure_unlocked, expect)
+
+
+def test_a_refund_and_a_reset_are_the_rules(stores: Stores) -> None:
+    _walk_counts(
+        stores, stores.failures.refund, lambda count: (None, RULE.refunded(count) or count)
+    )
+    _walk_counts(stores, stores.failures.reset, lambda count: (None, None))
