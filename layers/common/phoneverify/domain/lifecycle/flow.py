@@ -1,4 +1,4 @@
-"""A pending verification's (a flow's) lifecycle (docs/flows.md), the one authoritative
+"""A pending verification's (a flow's) lifecycle (docs/design.md), the one authoritative
 copy: each write on a flow as data, and the pure functions that decide whether it applies
 and what it changes.
 
