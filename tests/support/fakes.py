@@ -514,24 +514,29 @@ class InMemoryPayments:
         return PaymentState(payment, None if held is None else Claim(*held))
 
     def _move(self, payment_id: str, transition: PaymentTransition, ask: PaymentAsk) -> bool:
+        return self._write(payment_id, transition, ask).done
+
+    def _write(
+        self, payment_id: str, transition: PaymentTransition, ask: PaymentAsk
+    ) -> PaymentWrite:
+        """`transition` if the rules let it write, and the payment as it was."""
         with self._lock:
             state = self.state(payment_id)
             if state is None or not payment_rules.applies(transition, state, ask):
-                return False
+                return PaymentWrite(False, None if state is None else state.payment)
             moved = payment_rules.after(transition, state, ask)
             self.items[payment_id] = moved.payment
             if moved.claim is None:
                 self.claims.pop(payment_id, None)
             else:
                 self.claims[payment_id] = (moved.claim.token, moved.claim.until)
-            return True
+            return PaymentWrite(True, state.payment)
 
     def claim(
         self, payment_id: str, user_id: str, token: str, now: float, lease_secs: int
     ) -> PaymentWrite:
-        current = self.items.get(payment_id)
         ask = PaymentAsk(now, user_id=user_id, token=token, lease_secs=lease_secs)
-        return PaymentWrite(self._move(payment_id, payment_rules.CLAIM, ask), current)
+        return self._write(payment_id, payment_rules.CLAIM, ask)
 
     def release(self, payment_id: str, token: str) -> bool:
         return self._move(payment_id, payment_rules.RELEASE, PaymentAsk(0.0, token=token))
