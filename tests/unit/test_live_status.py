@@ -10,8 +10,8 @@ import pytest
 
 from phoneverify.domain.errors import StorageUnavailable, TooManyWatchers, WatchRefused
 from phoneverify.domain.models import DeliveryStatus, FlowKind
-from phoneverify.flows.any_flow import AnyFlow, DeliveryUpdate, flow_key
-from phoneverify.flows.challenges import Challenges
+from phoneverify.flows.engine.any_flow import DeliveryUpdate, flow_key
+from phoneverify.flows.engine.challenges import Challenges
 from phoneverify.flows.live_status import CONNECT_GRACE_SECS, LiveStatus, WatchPolicy
 from phoneverify.http.websocket import websocket_connect, websocket_disconnect
 from tests.support.builders import (
@@ -46,12 +46,9 @@ class World:
             clock=self.base.clock,
             policy=WatchPolicy(max_connections_per_flow=self.cap),
         )
-        self.flows = AnyFlow(
-            store=self.base.store,
-            events=self.base.events,
-            clock=self.base.clock,
-            observer=self.live,
-        )
+        # The one AnyFlow of the world, with its observer: every Challenges built from now
+        # on ends flows through it, as the runtime wires a function that pushes.
+        self.flows = self.base.observe(self.live)
 
     def challenges(self, kind: FlowKind = FlowKind.LOGIN) -> Challenges:
         return self.base.challenges(policy(kind))

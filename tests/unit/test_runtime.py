@@ -38,8 +38,8 @@ def test_the_runtime_reads_the_limits_and_the_phone_policy_from_settings() -> No
     assert runtime.phone_policy.allowed_countries == frozenset({"US", "CA"})
     assert runtime.phone_policy.allow_voip is True
     challenges = runtime.login_flow._challenges  # the wiring itself is under test
-    assert challenges._guard is runtime.send_limits
-    assert challenges._failures is runtime.failure_counter
+    assert challenges._admission._guard is runtime.send_limits
+    assert challenges._lock._counter is runtime.failure_counter
     assert challenges.phone_policy is runtime.phone_policy
     assert runtime.send_limits._caps == SendCaps(
         per_phone=4, per_ip=30, per_account=10, budget=50, window_secs=3_600, budget_shards=5
@@ -59,7 +59,7 @@ def test_notices_are_wired_where_a_change_tells_the_owner() -> None:
     notices = runtime.notices
     assert isinstance(notices, TelnyxAccountNotices)
     # the wiring itself is under test: one adapter for the lock, the reset and logout-all
-    assert runtime.login_flow._challenges._notices is notices
+    assert runtime.login_flow._challenges._lock._notices is notices
     assert runtime.password_reset_flow._notices is notices
     assert runtime.logout_sessions._notices._build() is notices  # type: ignore[attr-defined]
     assert runtime.sessions._notices is None  # the authorizer sends nothing

@@ -55,8 +55,9 @@ from phoneverify.domain.models import (
     StepUpReason,
 )
 from phoneverify.domain.money import ExemptionLimits, Money, PaymentOrder, Thresholds
-from phoneverify.flows.any_flow import AnyFlow, ChallengeState
-from phoneverify.flows.challenges import Challenges, Resent
+from phoneverify.flows.engine.any_flow import AnyFlow, ChallengeState
+from phoneverify.flows.engine.challenges import Challenges
+from phoneverify.flows.engine.policy import Resent
 from phoneverify.ports.accounts import UserLookup
 from phoneverify.ports.payments import (
     ExemptPayments,
