@@ -12,7 +12,7 @@ import httpx
 import jwt
 
 from devtools.local_stack import DEMO_PASSWORD, LocalStack
-from phoneverify.flows.any_flow import flow_key
+from phoneverify.flows.engine.any_flow import flow_key
 
 PHONE = "+14155550123"
 

@@ -12,7 +12,7 @@ import pytest
 from phoneverify.adapters.dynamo.audit import DynamoAuditTrail
 from phoneverify.adapters.dynamo.verifications import DynamoVerificationStore
 from phoneverify.domain.models import FlowKind, FlowStatus, PendingVerification
-from phoneverify.flows.any_flow import flow_key
+from phoneverify.flows.engine.any_flow import flow_key
 from tests.support.lambda_env import ROOT, invoke
 from tests.support.verify_stack import VerifyStack
 

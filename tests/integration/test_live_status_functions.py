@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
 
-from phoneverify.flows.any_flow import flow_key
+from phoneverify.flows.engine.any_flow import flow_key
 from tests.support import round_trips
 from tests.support.lambda_env import (
     LambdaContext,

@@ -12,7 +12,7 @@ from devtools.aws_resources import LOCAL_ORIGIN
 from devtools.telnyx_emulator import TelnyxEmulator
 from phoneverify.domain.models import User
 from phoneverify.domain.passwords import PasswordHasher
-from phoneverify.flows.any_flow import flow_key
+from phoneverify.flows.engine.any_flow import flow_key
 from phoneverify.flows.registration import PHONE_HAS_ACCOUNT
 from tests.support.function_stack import FunctionStack, function_stack
 from tests.support.lambda_env import ROOT, invoke

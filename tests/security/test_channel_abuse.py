@@ -21,7 +21,7 @@ from devtools.local_stack import DEMO_PASSWORD, LocalStack
 from phoneverify.adapters.dynamo.users import DynamoUserRepository
 from phoneverify.domain.models import User
 from phoneverify.domain.passwords import PasswordHasher
-from phoneverify.flows.any_flow import flow_key
+from phoneverify.flows.engine.any_flow import flow_key
 from tests.security.conftest import Target, limited, new_source
 from tests.security.test_sms_pumping import PumpTarget
 from tests.support.stacks import dynamodb_of

@@ -14,7 +14,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-from phoneverify.flows.any_flow import flow_key
+from phoneverify.flows.engine.any_flow import flow_key
 from tests.security.conftest import PASSWORD, Target, seed_account
 from tests.support.stacks import dynamodb_of
 from tests.support.verify_stack import telnyx_event

@@ -21,7 +21,7 @@ import phonenumbers
 import pytest
 
 from devtools.local_stack import DEMO_PASSWORD, LocalStack
-from phoneverify.flows.any_flow import flow_key
+from phoneverify.flows.engine.any_flow import flow_key
 from tests.security.conftest import DEMO_EMAIL, DEMO_PHONE, LimitedTarget, limited, new_source
 from tests.support.stacks import dynamodb_of
 

@@ -7,8 +7,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from phoneverify.domain.tokens import AccessToken
-from phoneverify.flows.any_flow import ChallengeState
-from phoneverify.flows.challenges import OpenedChallenge, Resent
+from phoneverify.flows.engine.any_flow import ChallengeState
+from phoneverify.flows.engine.policy import OpenedChallenge, Resent
 from phoneverify.flows.login import SecondFactorRequired
 from phoneverify.flows.password_reset import PasswordResetDone
 from phoneverify.flows.phone_change import PhoneChanged

@@ -12,8 +12,10 @@ from phoneverify.domain.passwords import PasswordHasher
 from phoneverify.domain.tokens import AccessTokenIssuer
 from phoneverify.flows import password_reset, phone_change, registration
 from phoneverify.flows import payment as payment_flow
-from phoneverify.flows.any_flow import AnyFlow, DeliveryUpdate
-from phoneverify.flows.challenges import ChallengePolicy, Challenges
+from phoneverify.flows.engine.any_flow import AnyFlow, DeliveryUpdate, FlowObserver
+from phoneverify.flows.engine.audit import FlowAudit
+from phoneverify.flows.engine.challenges import Challenges
+from phoneverify.flows.engine.policy import ChallengePolicy
 from phoneverify.flows.login import LoginFlow
 from phoneverify.flows.password_reset import PasswordResetFlow
 from phoneverify.flows.payment import PaymentFlow
@@ -101,6 +103,20 @@ class LoginWorld:
     # How provider calls are timed: each reading 10 ms after the last, so a real send or
     # check "takes" 10 ms and a decoy draws its pause from those (no wall clock).
     timer: StepTimer = field(default_factory=lambda: StepTimer(0.01))
+    audit: FlowAudit = field(init=False)  # where every flow's events go (`events`)
+    # The one AnyFlow every Challenges built here ends flows through, as the runtime's.
+    any_flow: AnyFlow = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.audit = FlowAudit(events=self.events, clock=self.clock)
+        self.observe(None)
+
+    def observe(self, observer: FlowObserver | None) -> AnyFlow:
+        """The world's AnyFlow, told of changes by `observer` from now on (live status)."""
+        self.any_flow = AnyFlow(
+            store=self.store, audit=self.audit, clock=self.clock, observer=observer
+        )
+        return self.any_flow
 
     def challenges(self, kind_or_policy: FlowKind | ChallengePolicy) -> Challenges:
         """Challenges over this world's store, outbox, clock, limits and failure counter."""
@@ -109,7 +125,8 @@ class LoginWorld:
             chosen or policy(FlowKind(kind_or_policy)),
             store=self.store,
             sender=self.sender,
-            events=self.events,
+            flows=self.any_flow,
+            audit=self.audit,
             clock=self.clock,
             guard=self.limits,
             failures=self.failures,
@@ -161,6 +178,7 @@ def login_world(
         users=users,
         passwords=passwords,
         challenges=world.challenges(policy(**policy_overrides)),
+        audit=world.audit,
         tokens=tokens,
         throttle=throttle,
     )
@@ -193,6 +211,7 @@ def password_reset_world(
         users=world.users,
         passwords=world.passwords,
         challenges=world.challenges(reset_policy),
+        audit=world.audit,
         throttle=world.throttle,
         clock=world.clock,
         pepper=lambda: PEPPER,
@@ -224,6 +243,7 @@ def phone_change_world() -> PhoneChangeWorld:
         users=world.users,
         passwords=world.passwords,
         challenges=world.challenges(change_policy),
+        audit=world.audit,
         throttle=world.throttle,
         notices=notices,
         clock=world.clock,
@@ -246,6 +266,8 @@ class RegistrationWorld:
     users: InMemoryUsers
     limits: InMemorySendLimits
     failures: InMemoryFailureCounter
+    audit: FlowAudit
+    any_flow: AnyFlow
 
 
 def registration_policy(**overrides: object) -> ChallengePolicy:
@@ -283,6 +305,8 @@ def registration_world(**policy_overrides: object) -> RegistrationWorld:
         world.users,
         world.limits,
         world.failures,
+        world.audit,
+        world.any_flow,
     )
 
 
@@ -314,11 +338,7 @@ class PaymentWorld:
     failures: InMemoryFailureCounter
     exemptions: InMemoryExemptPayments
     rates: FixedRates
-
-    @property
-    def any_flow(self) -> AnyFlow:
-        """Status, cancel and delivery reports over the same flows (as the runtime builds)."""
-        return AnyFlow(store=self.store, events=self.events, clock=self.clock)
+    any_flow: AnyFlow  # status, cancel and delivery reports: the one the flow's Challenges use
 
     @property
     def verification_status(self) -> PaymentVerificationStatus:
@@ -382,6 +402,7 @@ def payment_world(
         world.failures,
         exemptions,
         fixed_rates,
+        world.any_flow,
     )
 
 

@@ -18,7 +18,7 @@ import pytest
 from devtools.telnyx_emulator import TelnyxEmulator
 from phoneverify.domain.models import User
 from phoneverify.domain.passwords import PasswordHasher
-from phoneverify.flows.any_flow import flow_key
+from phoneverify.flows.engine.any_flow import flow_key
 from tests.support.accounts import fresh_phone
 from tests.support.function_stack import FunctionStack, function_stack
 from tests.support.lambda_env import (

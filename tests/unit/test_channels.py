@@ -16,7 +16,6 @@ from phoneverify.domain.errors import (
     SendLimitReached,
 )
 from phoneverify.domain.models import Channel, DeliveryStatus, User
-from phoneverify.flows.any_flow import AnyFlow
 from phoneverify.flows.login import SecondFactorRequired
 from phoneverify.flows.payment import PaymentOrder
 from phoneverify.http.errors import error_body, status_of
@@ -50,9 +49,7 @@ def add_german_account(world: LoginWorld) -> None:
 
 
 def status(world: LoginWorld, flow_id: str) -> dict[str, object]:
-    return answer(
-        AnyFlow(store=world.store, events=world.events, clock=world.clock).status(flow_id)
-    )
+    return answer(world.any_flow.status(flow_id))
 
 
 def test_a_login_code_goes_by_call_when_asked_and_the_answer_says_so() -> None:
@@ -182,7 +179,7 @@ def test_the_code_of_a_call_replaces_the_sms_code() -> None:
 
 def failed_sms(world: LoginWorld, flow_id: str, failure: DeliveryStatus) -> None:
     _, verification_id, _ = world.sender.outbox[-1]
-    flows = AnyFlow(store=world.store, events=world.events, clock=world.clock)
+    flows = world.any_flow
     report_delivery(flows, world.store, verification_id, failure)
     world.clock.advance(30)
 

@@ -5,7 +5,6 @@ lock; one reset ending the others; a cap of the account's own number answered as
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -21,7 +20,9 @@ from phoneverify.domain.keyed import keyed_digest
 from phoneverify.domain.models import User
 from phoneverify.domain.send_limits import SendCaps
 from phoneverify.domain.tiers import SendTier
-from phoneverify.flows.challenges import Challenges
+from phoneverify.flows.engine.any_flow import AnyFlow
+from phoneverify.flows.engine.audit import FlowAudit
+from phoneverify.flows.engine.challenges import Challenges
 from phoneverify.flows.password_reset import PasswordResetFlow, stand_in_phone
 from tests.support.answers import answer
 from tests.support.builders import (
@@ -69,22 +70,32 @@ def spied(world: LoginWorld, flow: PasswordResetFlow) -> Log:
     """Every DynamoDB-backed port, the provider, the audit and the pause of the reset,
     recorded in one log: what one request does, call by call."""
     log: Log = []
-    challenges: Challenges = flow._challenges
-    challenges._store = Spy(world.store, "verifications", log)  # type: ignore[assignment]
-    challenges._guard = Spy(world.limits, "send_limits", log)  # type: ignore[assignment]
-    challenges._failures = Spy(world.failures, "failures", log)  # type: ignore[assignment]
-    challenges._unlocker = challenges._failures
-    challenges._account_tokens = Spy(world.users, "users", log)  # type: ignore[assignment]
-    challenges._sender = Spy(world.sender, "provider", log)  # type: ignore[assignment]
-    challenges.flows._events = Spy(world.events, "audit", log)  # type: ignore[assignment]
-    flow._users = Spy(world.users, "users", log)  # type: ignore[assignment]
-    pause: Callable[[float], None] = challenges._pause
+    store = Spy(world.store, "verifications", log)
+    audit = FlowAudit(events=Spy(world.events, "audit", log), clock=world.clock)
 
     def logged_pause(seconds: float) -> None:
         log.append(("provider", "pause"))
-        pause(seconds)
+        world.pauses.append(seconds)
 
-    challenges._pause = logged_pause
+    flow._challenges = Challenges(
+        flow._challenges.policy,
+        store=store,
+        sender=Spy(world.sender, "provider", log),
+        flows=AnyFlow(store=store, audit=audit, clock=world.clock),
+        audit=audit,
+        clock=world.clock,
+        guard=Spy(world.limits, "send_limits", log),
+        failures=Spy(world.failures, "failures", log),
+        account_tokens=Spy(world.users, "users", log),
+        notices=world.notices,
+        channels=world.channels,
+        prefixes=world.limits.fraud,
+        pepper=lambda: PEPPER,
+        pause=logged_pause,
+        timer=world.timer,
+    )
+    flow._audit = audit
+    flow._users = Spy(world.users, "users", log)  # type: ignore[assignment]
     return log
 
 

@@ -17,8 +17,8 @@ from phoneverify.domain.errors import (
 )
 from phoneverify.domain.fraud import FraudRules
 from phoneverify.domain.models import FlowKind, RequestOrigin, VerificationEventType
-from phoneverify.flows.challenges import Challenges
-from phoneverify.flows.gate import GateMode, ProofOfWorkGate
+from phoneverify.flows.engine.challenges import Challenges
+from phoneverify.flows.engine.proof_of_work_gate import GateMode, ProofOfWorkGate
 from phoneverify.http.errors import error_body, status_of
 from tests.support.answers import answer
 from tests.support.builders import RegistrationWorld, registration_policy, registration_world
@@ -187,7 +187,8 @@ def sign_up_challenges(world: RegistrationWorld) -> Challenges:
         registration_policy(),
         store=world.store,
         sender=world.sender,
-        events=world.events,
+        flows=world.any_flow,
+        audit=world.audit,
         clock=world.clock,
         guard=world.limits,
         prefixes=world.limits.fraud,

@@ -1,5 +1,6 @@
 """Live status (docs/realtime.md): who may watch a flow over the WebSocket, and what each
-watcher hears when a delivery report or a cancel comes in; in-memory adapters."""
+watcher hears when a delivery report, a cancel or a flow's end as superseded comes in;
+in-memory adapters."""
 
 from __future__ import annotations
 
@@ -8,10 +9,15 @@ from typing import Any
 
 import pytest
 
-from phoneverify.domain.errors import StorageUnavailable, TooManyWatchers, WatchRefused
-from phoneverify.domain.models import DeliveryStatus, FlowKind
-from phoneverify.flows.any_flow import AnyFlow, DeliveryUpdate, flow_key
-from phoneverify.flows.challenges import Challenges
+from phoneverify.domain.errors import (
+    PhoneSuperseded,
+    StorageUnavailable,
+    TooManyWatchers,
+    WatchRefused,
+)
+from phoneverify.domain.models import DeliveryStatus, FlowKind, FlowStatus, VerificationEventType
+from phoneverify.flows.engine.any_flow import DeliveryUpdate, flow_key
+from phoneverify.flows.engine.challenges import Challenges
 from phoneverify.flows.live_status import CONNECT_GRACE_SECS, LiveStatus, WatchPolicy
 from phoneverify.http.websocket import websocket_connect, websocket_disconnect
 from tests.support.builders import (
@@ -46,12 +52,9 @@ class World:
             clock=self.base.clock,
             policy=WatchPolicy(max_connections_per_flow=self.cap),
         )
-        self.flows = AnyFlow(
-            store=self.base.store,
-            events=self.base.events,
-            clock=self.base.clock,
-            observer=self.live,
-        )
+        # The one AnyFlow of the world, with its observer: every Challenges built from now
+        # on ends flows through it, as the runtime wires a function that pushes.
+        self.flows = self.base.observe(self.live)
 
     def challenges(self, kind: FlowKind = FlowKind.LOGIN) -> Challenges:
         return self.base.challenges(policy(kind))
@@ -273,6 +276,43 @@ def test_a_cancel_is_pushed(world: World) -> None:
     assert world.push.sent["conn-a"] == [
         {"status": "cancelled", "delivery_status": "unknown", "expires_in": 0}
     ]
+
+
+# -- a flow superseded by a phone change (AnyFlow.end_superseded) -------------------------------
+NEW_PHONE = "+14155550188"
+
+
+def superseded_login(world: World) -> tuple[Challenges, str]:
+    """A watched login whose code went to u-phone's PHONE, and then the account's phone
+    changed: the flow was sent under a number the account has left."""
+    challenges = world.challenges()
+    user = world.base.users.get("u-phone")
+    assert user is not None
+    opened = challenges.open("u-phone", PHONE, ORIGIN, phone_generation=user.phone_generation)
+    world.watch(opened.flow_id, "conn-a")
+    now = world.base.clock.now()
+    world.base.users.change_phone("u-phone", PHONE, NEW_PHONE, user.phone_generation, now)
+    return challenges, opened.flow_id
+
+
+@pytest.mark.parametrize("step", ["resend", "check"])
+def test_a_flow_superseded_by_a_phone_change_tells_its_watchers(world: World, step: str) -> None:
+    # Given a page watching a login whose account has moved to another phone since
+    challenges, flow_id = superseded_login(world)
+    code = world.base.sender.last_code(PHONE)
+    world.base.clock.advance(31)  # past the resend cooldown
+    # When the flow is resent or checked, it ends as superseded
+    with pytest.raises(PhoneSuperseded):
+        if step == "resend":
+            challenges.resend(flow_id, ORIGIN)
+        else:
+            challenges.check(flow_id, code, ORIGIN)
+    # Then the page hears that it ended, as it hears a cancel
+    assert world.push.sent["conn-a"] == [
+        {"status": "cancelled", "delivery_status": "unknown", "expires_in": 0}
+    ]
+    assert world.base.store.items[flow_key(flow_id)].status == FlowStatus.CANCELLED
+    assert [e.type for e in world.base.events.events][-1] == VerificationEventType.PHONE_SUPERSEDED
 
 
 def test_password_reset_delivery_reports_are_not_pushed(world: World) -> None:

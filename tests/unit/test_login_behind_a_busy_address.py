@@ -11,7 +11,7 @@ import pytest
 
 from phoneverify.domain.errors import ChallengeRequired, LoginThrottled
 from phoneverify.domain.models import VerificationEventType
-from phoneverify.flows.gate import GateMode, ProofOfWorkGate
+from phoneverify.flows.engine.proof_of_work_gate import GateMode, ProofOfWorkGate
 from phoneverify.flows.login import LoginFlow, SecondFactorRequired
 from phoneverify.http.errors import error_body, status_of
 from tests.support.builders import ORIGIN, PASSWORD, LoginWorld, login_world, policy
@@ -43,6 +43,7 @@ def gated_login(mode: GateMode) -> tuple[LoginWorld, LoginFlow]:
         users=world.users,
         passwords=world.passwords,
         challenges=world.challenges(policy()),
+        audit=world.audit,
         tokens=world.tokens,
         throttle=world.throttle,
         proof_of_work=gate,

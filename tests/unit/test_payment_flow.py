@@ -30,7 +30,7 @@ from phoneverify.domain.errors import (
 )
 from phoneverify.domain.models import DeliveryStatus, FlowKind, PaymentStatus
 from phoneverify.domain.rates import RateTable
-from phoneverify.flows.any_flow import flow_key
+from phoneverify.flows.engine.any_flow import flow_key
 from phoneverify.flows.payment import PaymentOrder
 from phoneverify.http.errors import error_body, error_headers
 from phoneverify.http.errors import status_of as http_status

@@ -16,7 +16,7 @@ from phoneverify.domain.errors import (
 from phoneverify.domain.models import User
 from phoneverify.domain.phones import DEFAULT_PHONE_POLICY, PhonePolicy, normalise_phone
 from phoneverify.domain.regions import KNOWN_REGIONS
-from phoneverify.flows.challenges import Challenges
+from phoneverify.flows.engine.challenges import Challenges
 from phoneverify.flows.login import LoginFlow, SecondFactorRequired
 from phoneverify.flows.registration import RegistrationFlow
 from phoneverify.http.errors import error_body, status_of
@@ -158,7 +158,8 @@ def test_registration_refuses_a_number_outside_the_configured_countries() -> Non
         registration_policy(),
         store=world.store,
         sender=world.sender,
-        events=world.events,
+        flows=world.any_flow,
+        audit=world.audit,
         clock=world.clock,
         phone_policy=us_only,
     )
@@ -183,7 +184,8 @@ def login_with_policy(world: LoginWorld, phone_policy: PhonePolicy) -> LoginFlow
         policy(),
         store=world.store,
         sender=world.sender,
-        events=world.events,
+        flows=world.any_flow,
+        audit=world.audit,
         clock=world.clock,
         phone_policy=phone_policy,
     )
@@ -191,6 +193,7 @@ def login_with_policy(world: LoginWorld, phone_policy: PhonePolicy) -> LoginFlow
         users=world.users,
         passwords=world.passwords,
         challenges=challenges,
+        audit=world.audit,
         tokens=world.tokens,
         throttle=world.throttle,
     )

@@ -20,7 +20,7 @@ from phoneverify.domain.errors import (
     StorageUnavailable,
 )
 from phoneverify.domain.models import FlowKind, RequestOrigin, VerificationEventType
-from phoneverify.flows.gate import GateMode, ProofOfWorkGate, source_subject
+from phoneverify.flows.engine.proof_of_work_gate import GateMode, ProofOfWorkGate, source_subject
 from phoneverify.flows.password_reset import PasswordResetFlow
 from phoneverify.flows.registration import RegistrationFlow
 from phoneverify.http.errors import error_body, status_of
@@ -416,6 +416,7 @@ def gated_reset(mode: GateMode) -> tuple[LoginWorld, PasswordResetFlow, Checker]
         users=world.users,
         passwords=world.passwords,
         challenges=ungated._challenges,
+        audit=world.audit,
         throttle=world.throttle,
         clock=world.clock,
         pepper=lambda: PEPPER,

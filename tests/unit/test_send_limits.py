@@ -25,8 +25,8 @@ from phoneverify.domain.errors import (
 from phoneverify.domain.models import Channel, PhoneBinding, RequestOrigin, SendPermit
 from phoneverify.domain.money import ExemptionLimits, Thresholds
 from phoneverify.domain.tiers import SendTier
-from phoneverify.flows.any_flow import flow_key
-from phoneverify.flows.challenges import Challenges
+from phoneverify.flows.engine.any_flow import flow_key
+from phoneverify.flows.engine.challenges import Challenges
 from phoneverify.flows.login import SecondFactorRequired
 from phoneverify.flows.payment import PaymentFlow, PaymentOrder
 from phoneverify.http.errors import error_body, error_headers, status_of
@@ -104,7 +104,8 @@ def world() -> World:
         payment_policy(),
         store=base.store,
         sender=base.sender,
-        events=base.events,
+        flows=base.any_flow,
+        audit=base.audit,
         clock=base.clock,
         guard=base.limits,
         failures=base.failures,
@@ -483,7 +484,8 @@ def test_a_throttled_failure_counter_answers_503_and_costs_no_attempt(world: Wor
         policy(),  # the login policy login_world uses
         store=world.base.store,
         sender=world.base.sender,
-        events=world.base.events,
+        flows=world.base.any_flow,
+        audit=world.base.audit,
         clock=world.clock,
         failures=UnavailableCounter(),
     )
@@ -503,7 +505,8 @@ def test_a_throttled_send_guard_answers_503_and_leaves_the_flow_as_it_was(world:
         policy(),  # the login policy login_world uses
         store=world.base.store,
         sender=world.base.sender,
-        events=world.base.events,
+        flows=world.base.any_flow,
+        audit=world.base.audit,
         clock=world.clock,
         guard=UnavailableGuard(),
     )

@@ -15,8 +15,10 @@ from devtools.telnyx_emulator import EmulatorConfig, TelnyxEmulator
 from phoneverify.adapters.telnyx.webhooks import SignatureVerifier, WebhookKeyUnusable
 from phoneverify.domain.errors import InvalidRequest, InvalidWebhookSignature, StorageUnavailable
 from phoneverify.domain.models import DeliveryStatus, FlowStatus
-from phoneverify.flows.challenges import Challenges
 from phoneverify.flows.delivery_reports import WebhookOutcome, WebhookReceiver
+from phoneverify.flows.engine.any_flow import AnyFlow
+from phoneverify.flows.engine.audit import FlowAudit
+from phoneverify.flows.engine.challenges import Challenges
 from phoneverify.http.errors import error_body, status_of
 from tests.support.builders import ORIGIN, PHONE, policy
 from tests.support.fakes import (
@@ -206,13 +208,21 @@ class World:
         self.sender = FakeCodeSender()
         self.pauses: list[float] = []
         self.events = RecordingEvents()
+        self.audit = FlowAudit(events=self.events, clock=clock)
+        self.flows = AnyFlow(store=self.store, audit=self.audit, clock=clock)
         self.challenges = Challenges(
-            policy(), store=self.store, sender=self.sender, events=self.events, clock=clock
+            policy(),
+            store=self.store,
+            sender=self.sender,
+            flows=self.flows,
+            audit=self.audit,
+            clock=clock,
         )
         self.receiver = WebhookReceiver(
             verifier=SignatureVerifier(lambda: telnyx.public_b64, clock),
             ledger=self.ledger,
-            flows=self.challenges.flows,
+            flows=self.flows,
+            audit=self.audit,
             clock=clock,
             sleep=self.pauses.append,
         )
@@ -226,7 +236,7 @@ class World:
         return flow_id
 
     def delivery_status(self, flow_id: str) -> DeliveryStatus:
-        return self.challenges.flows.status(flow_id).delivery_status
+        return self.flows.status(flow_id).delivery_status
 
 
 @pytest.fixture
@@ -297,7 +307,8 @@ def test_a_report_for_a_flow_not_yet_written_is_looked_up_again(world: World) ->
     world.receiver = WebhookReceiver(
         verifier=SignatureVerifier(lambda: world.telnyx.public_b64, world.clock),
         ledger=world.ledger,
-        flows=world.challenges.flows,
+        flows=world.flows,
+        audit=world.audit,
         clock=world.clock,
         sleep=pause,
     )

@@ -3,18 +3,17 @@
 Required settings have no defaults: a missing or empty variable fails the cold start with a
 message naming it. Tunables (timeouts, caps) have documented defaults (docs/configuration.md).
 
-`Settings` is what every function needs; a function that needs more reads one of the types
-below it (`CodeSettings`, `TokenSettings`, `LogoutSettings`, `PaymentRecordSettings`,
-`PaymentSettings`, `PaymentInitiateSettings`, `CancelSettings`, `StatusSettings`,
-`LiveStatusSettings`, `WebhookSettings`, `GateSettings`), whose extra fields are required:
-`Runtime.from_environment(<type>)` validates them once, at cold start.
+`Settings` is what every function needs; a function that needs more reads a type below it
+(`CodeSettings`, `PaymentSettings`, ...), whose extra fields are required and validated once,
+at cold start (`Runtime.from_environment(<type>)`). What it does beyond them (push live
+status, gate starts, convert currencies) is a class variable of its type (runtime/ reads it).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Annotated, Literal, Self
+from typing import Annotated, ClassVar, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -54,6 +53,9 @@ class Settings(BaseModel):
     model_config = ConfigDict(
         frozen=True, extra="ignore", alias_generator=str.upper, defer_build=True
     )
+    pushes_live_status: ClassVar[bool] = False
+    gates_starts: ClassVar[bool] = False
+    converts_currencies: ClassVar[bool] = False
 
     users_table: NonEmpty
     verifications_table: NonEmpty
@@ -288,8 +290,7 @@ class CodeSettings(Settings):
         if unknown:
             raise ValueError(
                 f"ALLOWED_COUNTRIES, CALL_ALLOWED_COUNTRIES: {', '.join(unknown)}: not ISO "
-                "3166 alpha-2 regions "
-                "phonenumbers knows"
+                "3166 alpha-2 regions phonenumbers knows"
             )
         return self
 
@@ -299,6 +300,7 @@ class GateSettings(CodeSettings):
     password reset starts): the SSM SecureString holding the challenges' HMAC key. Solutions
     are spent in RATE_LIMITS_TABLE (CodeSettings)."""
 
+    gates_starts: ClassVar[bool] = True
     altcha_hmac_key_param: SsmName
 
 
@@ -332,6 +334,7 @@ class PaymentInitiateSettings(PaymentSettings):
     the reference currency, converted with the operators' rate table (an SSM String
     parameter; docs/payments.md#one-cumulative-limit-across-currencies)."""
 
+    converts_currencies: ClassVar[bool] = True
     fx_rates_param: SsmName
     # ISO 4217; the cumulative limit (PAYMENT_CUMULATIVE_LIMITS, or this currency's threshold)
     # is stated in it, and the rate table must be to it.
@@ -367,6 +370,7 @@ class LiveStatusSettings(Settings):
     """Functions that admit or push to live-status WebSocket connections (docs/realtime.md):
     the connections table and the WebSocket stage's management endpoint."""
 
+    pushes_live_status: ClassVar[bool] = True
     connections_table: NonEmpty
     # https://<api id>.execute-api.<region>.amazonaws.com/<stage> (locally the local gateway).
     websocket_management_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(:\d+)?(/[^\s]*)?$")]

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from devtools.local_stack import DEMO_PASSWORD, LocalStack
-from phoneverify.flows.challenges import flow_key
+from phoneverify.flows.engine.any_flow import flow_key
 from tests.support import accounts
 from tests.support.accounts import Account
 from tests.support.stacks import dynamodb_of, running_stack

@@ -74,7 +74,7 @@ class AccessTokenIssuer:
         ttl_seconds: int,
         clock: Clock,
     ) -> None:
-        # PyJWT loads when an issuer is built (runtime.py builds one for the functions that
+        # PyJWT loads when an issuer is built (runtime/ builds one for the functions that
         # issue or check tokens), not when a module names these types.
         import jwt  # noqa: F401
 

@@ -16,7 +16,8 @@ from phoneverify.domain.models import (
     RequestOrigin,
     VerificationEventType,
 )
-from phoneverify.flows.any_flow import AnyFlow, DeliveryUpdate
+from phoneverify.flows.engine.any_flow import AnyFlow, DeliveryUpdate
+from phoneverify.flows.engine.audit import FlowAudit
 from phoneverify.ports.verifications import DeliveryLedger, SignedWebhooks
 
 logger = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ class WebhookReceiver:
         verifier: SignedWebhooks,
         ledger: DeliveryLedger,
         flows: AnyFlow,
+        audit: FlowAudit,
         clock: Clock,
         lookup_retry_delays: Sequence[float] = LOOKUP_RETRY_DELAYS,
         sleep: Callable[[float], None] = time.sleep,
@@ -51,6 +53,7 @@ class WebhookReceiver:
         self._verifier = verifier
         self._ledger = ledger
         self._flows = flows
+        self._audit = audit
         self._clock = clock
         self.lookup_retry_delays = tuple(lookup_retry_delays)
         self._sleep = sleep
@@ -63,7 +66,7 @@ class WebhookReceiver:
         try:
             event = self._verifier.open(raw_body, headers)
         except InvalidWebhookSignature as refused:
-            self._flows.record(
+            self._audit.record(
                 VerificationEventType.WEBHOOK_SIGNATURE_REJECTED,
                 WEBHOOK_SUBJECT,
                 origin,

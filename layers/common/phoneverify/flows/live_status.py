@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import StorageUnavailable, TooManyWatchers, WatchRefused
 from phoneverify.domain.models import FlowKind, FlowStatus, PendingVerification
-from phoneverify.flows.any_flow import challenge_state, flow_key
+from phoneverify.flows.engine.any_flow import challenge_state, flow_key
 from phoneverify.ports.verifications import (
     PushUnavailable,
     StatusPush,

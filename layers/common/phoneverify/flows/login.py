@@ -3,24 +3,20 @@ voice call or WhatsApp)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from phoneverify.domain.emails import normalise_email, unknown_subject
-from phoneverify.domain.errors import (
-    AccountLocked,
-    ChallengeRequired,
-    InvalidCredentials,
-    LoginThrottled,
-    SourceThrottled,
-)
-from phoneverify.domain.models import Channel, RequestOrigin, User, VerificationEventType
+from phoneverify.domain.emails import normalise_email
+from phoneverify.domain.errors import AccountLocked, ChallengeRequired, SourceThrottled
+from phoneverify.domain.models import Channel, FlowKind, RequestOrigin, VerificationEventType
 from phoneverify.domain.passwords import PasswordHasher
 from phoneverify.domain.throttling import account_key
 from phoneverify.domain.tokens import AccessToken, AccessTokenIssuer
-from phoneverify.flows.challenge_records import TOKEN_GENERATION
-from phoneverify.flows.challenges import Challenges, OpenedChallenge, Resent
-from phoneverify.flows.gate import ProofOfWorkGate
+from phoneverify.flows.engine.audit import FlowAudit
+from phoneverify.flows.engine.challenge_records import TOKEN_GENERATION
+from phoneverify.flows.engine.challenges import Challenges
+from phoneverify.flows.engine.password_gate import PasswordGate
+from phoneverify.flows.engine.policy import OpenedChallenge, Resent
+from phoneverify.flows.engine.proof_of_work_gate import ProofOfWorkGate
 from phoneverify.ports.abuse import PasswordThrottle
 from phoneverify.ports.accounts import UserRepository
 
@@ -30,63 +26,6 @@ class SecondFactorRequired:
     challenge: OpenedChallenge
 
 
-class PasswordGate:
-    """A password check behind the password throttle, every decision audited (under the
-    challenges' kind of flow): how /login checks a password, and how a signed-in flow asks
-    for it again as fresh authentication."""
-
-    def __init__(
-        self, *, passwords: PasswordHasher, throttle: PasswordThrottle, challenges: Challenges
-    ) -> None:
-        self._passwords = passwords
-        self._throttle = throttle
-        self._challenges = challenges
-
-    def check(
-        self,
-        key: str,
-        find_user: Callable[[], User | None],
-        password: str,
-        origin: RequestOrigin,
-        *,
-        refusal: InvalidCredentials | None = None,
-        vouched: bool = False,
-    ) -> User:
-        """The account whose password `password` is, or LoginThrottled / InvalidCredentials
-        (`refusal`, else the default). The throttle counts the attempt under `key`
-        (throttling.account_key) before the account is even looked up; an unknown account
-        costs one bcrypt check too. `vouched`: a solved proof of work came, so the source's
-        cap of wrong passwords does not refuse (SourceThrottled otherwise)."""
-        try:
-            attempt = self._throttle.admit(key, origin, vouched=vouched)
-        except LoginThrottled as exc:
-            # Under the account when the failures that set the wait knew it (the wait keeps
-            # whom they were audited under): no lookup here, for known and unknown alike.
-            self._challenges.record(
-                VerificationEventType.LOGIN_THROTTLED,
-                exc.subject or unknown_subject(key),
-                origin,
-                retry_after=exc.retry_after,
-            )
-            raise
-        user = find_user()
-        password_ok = self._passwords.verify(password, user.password_hash if user else None)
-        if user is None or not password_ok:
-            subject = user.user_id if user else unknown_subject(key)
-            wait = self._throttle.failed(attempt, subject)
-            self._challenges.record(
-                VerificationEventType.PASSWORD_REJECTED,
-                subject,
-                origin,
-                failures=attempt.failures,
-                next_wait_secs=wait,
-            )
-            raise refusal or InvalidCredentials()
-        self._throttle.succeeded(attempt)
-        self._challenges.record(VerificationEventType.PASSWORD_ACCEPTED, user.user_id, origin)
-        return user
-
-
 class LoginFlow:
     def __init__(
         self,
@@ -94,17 +33,22 @@ class LoginFlow:
         users: UserRepository,
         passwords: PasswordHasher,
         challenges: Challenges,
+        audit: FlowAudit,
         tokens: AccessTokenIssuer,
         throttle: PasswordThrottle,
         proof_of_work: ProofOfWorkGate | None = None,
     ) -> None:
-        """`proof_of_work`: where it is on, a source over its cap of wrong passwords is asked
+        """`audit`: where its password decisions and lock refusals are recorded.
+        `proof_of_work`: where it is on, a source over its cap of wrong passwords is asked
         for a solved challenge instead of refusing every password from it."""
         self._pow = proof_of_work
         self._users = users
         self._challenges = challenges
+        self._audit = audit
         self._tokens = tokens
-        self._gate = PasswordGate(passwords=passwords, throttle=throttle, challenges=challenges)
+        self._gate = PasswordGate(
+            passwords=passwords, throttle=throttle, audit=audit, kind=FlowKind.LOGIN
+        )
 
     def start(
         self,
@@ -157,7 +101,9 @@ class LoginFlow:
                 phone_generation=user.phone_generation,
             )
         except AccountLocked:
-            self._challenges.record(VerificationEventType.LOGIN_LOCKED, user.user_id, origin)
+            self._audit.record(
+                VerificationEventType.LOGIN_LOCKED, user.user_id, origin, kind=FlowKind.LOGIN
+            )
             raise
         return SecondFactorRequired(challenge)
 

@@ -27,6 +27,7 @@ from phoneverify.domain.errors import (
 from phoneverify.domain.keyed import keyed_digest
 from phoneverify.domain.models import (
     Channel,
+    FlowKind,
     NoticeEvent,
     PendingVerification,
     RequestOrigin,
@@ -34,8 +35,10 @@ from phoneverify.domain.models import (
 )
 from phoneverify.domain.passwords import PasswordHasher, check_password
 from phoneverify.domain.throttling import account_key
-from phoneverify.flows.challenges import Challenges, OpenedChallenge, Resent
-from phoneverify.flows.gate import ProofOfWorkGate
+from phoneverify.flows.engine.audit import FlowAudit
+from phoneverify.flows.engine.challenges import Challenges
+from phoneverify.flows.engine.policy import OpenedChallenge, Resent
+from phoneverify.flows.engine.proof_of_work_gate import ProofOfWorkGate
 from phoneverify.ports.abuse import PasswordThrottle
 from phoneverify.ports.accounts import AccountRecovery
 from phoneverify.ports.messaging import AccountNotices
@@ -69,6 +72,7 @@ class PasswordResetFlow:
         users: AccountRecovery,
         passwords: PasswordHasher,
         challenges: Challenges,
+        audit: FlowAudit,
         throttle: PasswordThrottle,
         clock: Clock,
         pepper: Callable[[], bytes],
@@ -76,12 +80,14 @@ class PasswordResetFlow:
         notices: AccountNotices | None = None,
         gate: ProofOfWorkGate | None = None,
     ) -> None:
-        """`gate`: the proof-of-work gate `start` passes through first (None: off).
-        `pepper`: the key of the decoys' stand-in numbers (SSM HASH_PEPPER_PARAM)."""
+        """`audit`: where its decisions beyond the code's are recorded. `gate`: the
+        proof-of-work gate `start` passes through first (None: off). `pepper`: the key of
+        the decoys' stand-in numbers (SSM HASH_PEPPER_PARAM)."""
         self._gate = gate
         self._users = users
         self._passwords = passwords
         self._challenges = challenges
+        self._audit = audit
         self._throttle = throttle
         self._clock = clock
         self._pepper = pepper
@@ -143,10 +149,11 @@ class PasswordResetFlow:
                 # answered as a decoy (a channel refused by setting is refused to the decoy
                 # below alike), and audited.
                 logger.warning("password reset for a phone the policy or channel refuses")
-                self._challenges.record(
+                self._audit.record(
                     VerificationEventType.RESET_CONCEALED,
                     user.user_id,
                     origin,
+                    kind=FlowKind.PASSWORD_RESET,
                     reason=refused.code,
                 )
         return self._challenges.open(
@@ -185,13 +192,18 @@ class PasswordResetFlow:
                 user_id, self._passwords.hash(new_password), self._clock.now(), generation
             )
         except PasswordSuperseded:
-            self._challenges.record(
-                VerificationEventType.PASSWORD_RESET_SUPERSEDED, user_id, origin
+            self._audit.record(
+                VerificationEventType.PASSWORD_RESET_SUPERSEDED,
+                user_id,
+                origin,
+                kind=FlowKind.PASSWORD_RESET,
             )
             raise PasswordSuperseded(f"{PasswordSuperseded.message} {RESTART_HINT}") from None
         self._challenges.unlock_account(user_id)
         self._throttle.clear(account_key(email))
-        self._challenges.record(VerificationEventType.PASSWORD_RESET, user_id, origin)
+        self._audit.record(
+            VerificationEventType.PASSWORD_RESET, user_id, origin, kind=FlowKind.PASSWORD_RESET
+        )
         if self._notices is not None:
             # The code went to the account's number: the notice goes there too.
             self._notices.notify(record.phone_number, NoticeEvent.PASSWORD_RESET)

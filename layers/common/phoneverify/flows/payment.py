@@ -49,7 +49,8 @@ from phoneverify.domain.models import (
     StepUpReason,
 )
 from phoneverify.domain.money import ExemptionLimits, Money, PaymentOrder, Thresholds
-from phoneverify.flows.challenges import Challenges, Resent
+from phoneverify.flows.engine.challenges import Challenges
+from phoneverify.flows.engine.policy import Resent
 from phoneverify.flows.payment_binding import bound_digest, payment_digest
 from phoneverify.flows.payment_status import owned_payment
 from phoneverify.ports.accounts import UserLookup

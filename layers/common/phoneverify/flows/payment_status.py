@@ -8,7 +8,7 @@ from dataclasses import replace
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import PaymentNotFound, VerificationNotFound
 from phoneverify.domain.models import FlowStatus, Payment, PaymentStatus
-from phoneverify.flows.any_flow import AnyFlow, ChallengeState
+from phoneverify.flows.engine.any_flow import AnyFlow, ChallengeState
 from phoneverify.ports.payments import PaymentRepository
 
 

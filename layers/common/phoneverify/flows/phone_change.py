@@ -23,13 +23,21 @@ from phoneverify.domain.errors import (
     PhoneAlreadyRegistered,
     PhoneSuperseded,
 )
-from phoneverify.domain.models import Channel, NoticeEvent, RequestOrigin, VerificationEventType
+from phoneverify.domain.models import (
+    Channel,
+    FlowKind,
+    NoticeEvent,
+    RequestOrigin,
+    VerificationEventType,
+)
 from phoneverify.domain.passwords import PasswordHasher
 from phoneverify.domain.phones import DEFAULT_PHONE_POLICY, PhonePolicy, mask_phone, normalise_phone
 from phoneverify.domain.throttling import account_key
-from phoneverify.flows.challenge_records import PHONE_GENERATION
-from phoneverify.flows.challenges import Challenges, OpenedChallenge, Resent
-from phoneverify.flows.login import PasswordGate
+from phoneverify.flows.engine.audit import FlowAudit
+from phoneverify.flows.engine.challenge_records import PHONE_GENERATION
+from phoneverify.flows.engine.challenges import Challenges
+from phoneverify.flows.engine.password_gate import PasswordGate
+from phoneverify.flows.engine.policy import OpenedChallenge, Resent
 from phoneverify.ports.abuse import PasswordThrottle
 from phoneverify.ports.accounts import AccountPhones
 from phoneverify.ports.messaging import AccountNotices
@@ -57,16 +65,21 @@ class PhoneChangeFlow:
         users: AccountPhones,
         passwords: PasswordHasher,
         challenges: Challenges,
+        audit: FlowAudit,
         throttle: PasswordThrottle,
         notices: AccountNotices,
         clock: Clock,
         default_phone_region: str = "US",
         phone_policy: PhonePolicy = DEFAULT_PHONE_POLICY,
     ) -> None:
-        """`phone_policy` is the one the challenges send under (the runtime passes the same)."""
+        """`audit`: where its password decisions and the swap's outcome are recorded.
+        `phone_policy` is the one the challenges send under (the runtime passes the same)."""
         self._users = users
         self._challenges = challenges
-        self._gate = PasswordGate(passwords=passwords, throttle=throttle, challenges=challenges)
+        self._audit = audit
+        self._gate = PasswordGate(
+            passwords=passwords, throttle=throttle, audit=audit, kind=FlowKind.PHONE_CHANGE
+        )
         self._notices = notices
         self._clock = clock
         self._default_region = default_phone_region
@@ -122,20 +135,20 @@ class PhoneChangeFlow:
                 self._clock.now(),
             )
         except PhoneAlreadyRegistered:
-            self._challenges.flows.emit(
+            self._audit.emit(
                 VerificationEventType.PHONE_CHANGE_REFUSED, record, origin, reason="phone_taken"
             )
             raise PhoneAlreadyRegistered(PHONE_HAS_ACCOUNT) from None
         except PhoneSuperseded:
-            self._challenges.flows.emit(
+            self._audit.emit(
                 VerificationEventType.PHONE_CHANGE_REFUSED, record, origin, reason="superseded"
             )
             raise PhoneSuperseded(f"{PhoneSuperseded.message} {RESTART_HINT}") from None
         if old_phone is None:
-            self._challenges.flows.emit(VerificationEventType.PHONE_ADDED, record, origin)
+            self._audit.emit(VerificationEventType.PHONE_ADDED, record, origin)
             self._notices.notify(new_phone, NoticeEvent.PHONE_ADDED)
         else:
-            self._challenges.flows.emit(
+            self._audit.emit(
                 VerificationEventType.PHONE_CHANGED,
                 record,
                 origin,

@@ -23,8 +23,9 @@ from phoneverify.domain.models import Channel, RequestOrigin, User
 from phoneverify.domain.passwords import PasswordHasher, check_password
 from phoneverify.domain.phones import DEFAULT_PHONE_POLICY, PhonePolicy, normalise_phone
 from phoneverify.domain.tokens import AccessToken, AccessTokenIssuer
-from phoneverify.flows.challenges import Challenges, OpenedChallenge, Resent
-from phoneverify.flows.gate import ProofOfWorkGate
+from phoneverify.flows.engine.challenges import Challenges
+from phoneverify.flows.engine.policy import OpenedChallenge, Resent
+from phoneverify.flows.engine.proof_of_work_gate import ProofOfWorkGate
 from phoneverify.ports.accounts import UserRegistry
 
 RESTART_HINT = "Start registration again."

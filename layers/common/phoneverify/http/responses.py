@@ -12,11 +12,11 @@ from pydantic.json_schema import SkipJsonSchema
 from phoneverify.domain.models import Channel, DeliveryStatus, StepUpReason
 
 # The flows' results are only named here: a handler imports this module at cold start, and
-# loads a flow (with bcrypt, phonenumbers, PyJWT...) only when it builds it (runtime.py).
+# loads a flow (with bcrypt, phonenumbers, PyJWT...) only when it builds it (runtime/).
 if TYPE_CHECKING:
     from phoneverify.domain.tokens import AccessToken
-    from phoneverify.flows.any_flow import ChallengeState
-    from phoneverify.flows.challenges import OpenedChallenge, Resent
+    from phoneverify.flows.engine.any_flow import ChallengeState
+    from phoneverify.flows.engine.policy import OpenedChallenge, Resent
     from phoneverify.flows.login import SecondFactorRequired
     from phoneverify.flows.password_reset import PasswordResetDone
     from phoneverify.flows.phone_change import PhoneChanged

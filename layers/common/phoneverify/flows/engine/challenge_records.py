@@ -1,6 +1,6 @@
 """What a challenge's record carries beyond its columns (data keys the flows set), what they
 say about it (a decoy, the account phone it is bound to, the number it counts under), and
-how a decoy passes for a real challenge in time (ProviderTimings). flows/challenges.py is
+how a decoy passes for a real challenge in time (ProviderTimings). flows/engine/challenges.py is
 the mechanics that use them."""
 
 from __future__ import annotations

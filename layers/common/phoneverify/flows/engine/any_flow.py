@@ -1,11 +1,10 @@
 """Cancel, status and delivery reports: what works on a flow of any kind, by its flow id (or
 its provider's verification id), so no kind's policy plays a part.
 
-An observer (flows/live_status.py) is told of each delivery recorded and each cancel, so the
-flow's live-status connections hear of it.
-
-Also where every flow's events are recorded: the per-kind `Challenges` and the webhook
-receiver record through it.
+An observer (flows/live_status.py) is told of each delivery recorded, each cancel and each
+flow ended as superseded, so the flow's live-status connections hear of it. The composition
+root (runtime/) builds one AnyFlow per function, with the function's observer, and hands the
+same one to every `Challenges`: a flow a challenge ends tells its watchers as a cancel does.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ import hashlib
 import math
 from collections.abc import Sequence
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Protocol
 
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import VerificationNotFound
@@ -25,10 +24,10 @@ from phoneverify.domain.models import (
     FlowStatus,
     PendingVerification,
     RequestOrigin,
-    VerificationEvent,
     VerificationEventType,
 )
-from phoneverify.ports.verifications import DeliveryLedger, VerificationEvents, VerificationStore
+from phoneverify.flows.engine.audit import FlowAudit
+from phoneverify.ports.verifications import DeliveryLedger, VerificationStore
 
 
 def flow_key(flow_id: str) -> str:
@@ -94,12 +93,12 @@ class AnyFlow:
         self,
         *,
         store: VerificationStore,
-        events: VerificationEvents,
+        audit: FlowAudit,
         clock: Clock,
         observer: FlowObserver | None = None,
     ) -> None:
         self._store = store
-        self._events = events
+        self._audit = audit
         self._clock = clock
         self._observer: FlowObserver = observer or _NoObserver()
 
@@ -122,7 +121,7 @@ class AnyFlow:
         record = self._store.cancel(key, self._clock.now())
         if record is None:
             return False
-        self.emit(event_type, record, origin)
+        self._audit.emit(event_type, record, origin)
         self._observer.changed(key, delivery=False, record=record)
         return True
 
@@ -164,51 +163,3 @@ class AnyFlow:
         if reports.claim(event_id, now):
             return DeliveryUpdate.UNCHANGED
         return DeliveryUpdate.DUPLICATE
-
-    def record(
-        self,
-        event_type: VerificationEventType,
-        subject: str,
-        origin: RequestOrigin,
-        *,
-        kind: FlowKind,
-        **detail: Any,
-    ) -> None:
-        """An event that no challenge carries (a password decision, a refused webhook)."""
-        self._publish(event_type, kind, subject, "", origin, detail)
-
-    def emit(
-        self,
-        event_type: VerificationEventType,
-        record: PendingVerification,
-        origin: RequestOrigin,
-        **detail: Any,
-    ) -> None:
-        """An event about one challenge, with its kind, subject and masked phone."""
-        # phonenumbers loads with the first event, not with every function that reads a flow
-        # (status, cancel, the WebSocket functions: docs/performance.md)
-        from phoneverify.domain.phones import mask_phone
-
-        masked = mask_phone(record.phone_number)
-        self._publish(event_type, record.kind, record.subject, masked, origin, detail)
-
-    def _publish(
-        self,
-        event_type: VerificationEventType,
-        kind: FlowKind,
-        subject: str,
-        masked_phone: str,
-        origin: RequestOrigin,
-        detail: dict[str, Any],
-    ) -> None:
-        self._events.record(
-            VerificationEvent(
-                type=event_type,
-                kind=kind,
-                subject=subject,
-                masked_phone=masked_phone,
-                at=self._clock.now(),
-                origin=origin,
-                detail=detail,
-            )
-        )

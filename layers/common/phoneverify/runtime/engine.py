@@ -1,0 +1,120 @@
+"""The code engine's wiring (flows/engine/): where events are recorded, the function's ONE
+AnyFlow with its live-status observer (a function whose settings push live status gets one;
+the others none), and a `Challenges` per kind of flow over them and the guards. Whatever
+ends a flow (a cancel, a challenge ended as superseded, a delivery report) goes through that
+one AnyFlow, so its watchers hear of it wherever the function pushes."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from phoneverify.config import LiveStatusSettings
+from phoneverify.runtime.guards import Guards
+
+if TYPE_CHECKING:
+    from phoneverify.adapters.websocket import ApiGatewayStatusPush
+    from phoneverify.domain.models import FlowKind
+    from phoneverify.flows.engine.any_flow import AnyFlow
+    from phoneverify.flows.engine.audit import FlowAudit
+    from phoneverify.flows.engine.challenges import Challenges
+    from phoneverify.flows.engine.policy import ChallengePolicy
+    from phoneverify.flows.live_status import LiveStatus
+
+
+class Engine(Guards):
+    @cached_property
+    def flow_audit(self) -> FlowAudit:
+        """Every flow's events, recorded through the events pipeline (Stores.events)."""
+        from phoneverify.flows.engine.audit import FlowAudit
+
+        return FlowAudit(events=self.events, clock=self.clock)
+
+    @cached_property
+    def any_flow(self) -> AnyFlow:
+        """Cancel, status and delivery reports: a flow of any kind, by flow id. The one every
+        `Challenges` of this function ends flows through."""
+        from phoneverify.flows.engine.any_flow import AnyFlow
+
+        # A function that pushes (`pushes_live_status`: LiveStatusSettings) tells a changed
+        # flow's live-status connections; the others never build them.
+        pushes = self.settings.pushes_live_status
+        return AnyFlow(
+            store=self.verifications,
+            audit=self.flow_audit,
+            clock=self.clock,
+            observer=self.live_status if pushes else None,
+        )
+
+    def challenges(self, policy: ChallengePolicy) -> Challenges:
+        from phoneverify.flows.engine.challenges import Challenges
+
+        return Challenges(
+            policy,
+            store=self.verifications,
+            sender=self.code_sender(policy.timeout_secs),
+            flows=self.any_flow,
+            audit=self.flow_audit,
+            clock=self.clock,
+            guard=self.send_limits,
+            failures=self.failure_counter,
+            phone_policy=self.phone_policy,
+            account_tokens=self.users,
+            notices=self.notices,
+            channels=self.channel_policy,
+            prefixes=self.fraud_guard,
+            pepper=self.hash_pepper,
+        )
+
+    def challenge_policy(
+        self, kind: FlowKind, timeout_secs: int, restart_hint: str, too_many_attempts: str
+    ) -> ChallengePolicy:
+        from phoneverify.flows.engine.policy import ChallengePolicy
+
+        s = self.settings
+        return ChallengePolicy(
+            kind=kind,
+            timeout_secs=timeout_secs,
+            code_length=s.verify_code_length,
+            max_attempts=s.max_code_attempts,
+            resend_cooldown_secs=s.resend_cooldown_secs,
+            max_sends=s.max_sends_per_flow,
+            send_window_secs=s.send_window_secs,
+            retention_secs=s.flow_retention_secs,
+            restart_hint=restart_hint,
+            too_many_attempts_message=too_many_attempts,
+        )
+
+    # -- live status (docs/realtime.md): the WebSocket functions and the ones that push -----
+    @cached_property
+    def status_push(self) -> ApiGatewayStatusPush:
+        import boto3
+        from botocore.config import Config
+
+        from phoneverify.adapters.websocket import ApiGatewayStatusPush
+
+        s = self.settings_as(LiveStatusSettings)
+        # One quick retry at most: a push is news, not state, and must not hold a webhook.
+        config = Config(
+            connect_timeout=s.websocket_push_timeout_secs,
+            read_timeout=s.websocket_push_timeout_secs,
+            retries={"mode": "standard", "max_attempts": 2},
+        )
+        return ApiGatewayStatusPush(
+            lambda: boto3.client(
+                "apigatewaymanagementapi", endpoint_url=s.websocket_management_url, config=config
+            )
+        )
+
+    @cached_property
+    def live_status(self) -> LiveStatus:
+        from phoneverify.flows.live_status import LiveStatus, WatchPolicy
+
+        s = self.settings_as(LiveStatusSettings)
+        return LiveStatus(
+            store=self.verifications,
+            registry=self.watchers,
+            push=self.status_push,
+            clock=self.clock,
+            policy=WatchPolicy(max_connections_per_flow=s.max_connections_per_flow),
+        )

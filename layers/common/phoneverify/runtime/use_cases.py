@@ -1,0 +1,189 @@
+"""The use cases' wiring: sessions (the authorizer, /logout), login, sign-up, the password
+reset, the phone change and the Telnyx webhook receiver, each over the engine (engine.py) and
+the collaborators it uses itself (the audit of its own decisions, the users, the tokens).
+Payments are wired in payments.py."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from phoneverify.config import WebhookSettings
+from phoneverify.runtime.engine import Engine
+
+if TYPE_CHECKING:
+    from phoneverify.flows.delivery_reports import WebhookReceiver
+    from phoneverify.flows.login import LoginFlow
+    from phoneverify.flows.password_reset import PasswordResetFlow
+    from phoneverify.flows.phone_change import PhoneChangeFlow
+    from phoneverify.flows.registration import RegistrationFlow
+    from phoneverify.flows.sessions import Sessions
+
+
+class UseCases(Engine):
+    # -- bearer tokens (docs/sessions.md) --------------------------------------------------
+    @cached_property
+    def sessions(self) -> Sessions:
+        from phoneverify.flows.sessions import Sessions
+
+        return Sessions(
+            tokens=self.tokens, revocations=self.revocations, events=self.events, clock=self.clock
+        )
+
+    @cached_property
+    def logout_sessions(self) -> Sessions:
+        """/logout: `sessions`, plus the notice a logout of every session sends."""
+        from phoneverify.flows.sessions import Sessions
+
+        return Sessions(
+            tokens=self.tokens,
+            revocations=self.revocations,
+            events=self.events,
+            clock=self.clock,
+            # Built at the first notice: only a logout of every session loads the Telnyx
+            # client. Its settings are checked now, all the same.
+            notices=self._deferred_notices(),
+        )
+
+    # -- the flows that send codes -----------------------------------------------------------
+    @cached_property
+    def login_flow(self) -> LoginFlow:
+        from phoneverify.domain.models import FlowKind
+        from phoneverify.flows.login import LoginFlow
+
+        policy = self.challenge_policy(
+            FlowKind.LOGIN,
+            self.settings.login_timeout_secs,
+            "Start login again.",
+            "Too many attempts. Please start the login process again.",
+        )
+        return LoginFlow(
+            users=self.users,
+            passwords=self.passwords,
+            challenges=self.challenges(policy),
+            audit=self.flow_audit,
+            tokens=self.tokens,
+            throttle=self.password_throttle,
+            # Only /login (GateSettings) checks solutions: a source over its failure cap.
+            proof_of_work=self._gate_of_starts(),
+        )
+
+    @cached_property
+    def registration_flow(self) -> RegistrationFlow:
+        from phoneverify.domain.models import FlowKind
+        from phoneverify.flows.registration import RESTART_HINT as REGISTRATION_RESTART_HINT
+        from phoneverify.flows.registration import (
+            TOO_MANY_ATTEMPTS as REGISTRATION_TOO_MANY_ATTEMPTS,
+        )
+        from phoneverify.flows.registration import RegistrationFlow
+
+        s = self.settings
+        policy = replace(
+            self.challenge_policy(
+                FlowKind.REGISTRATION,
+                s.registration_timeout_secs,
+                REGISTRATION_RESTART_HINT,
+                REGISTRATION_TOO_MANY_ATTEMPTS,
+            ),
+            # The pending password hash lives no longer than the code: no resend after expiry.
+            retention_secs=0,
+            # A fresh random subject per registration: no account counter to read or reset.
+            account_lock_applies=False,
+        )
+        return RegistrationFlow(
+            users=self.users,
+            passwords=self.passwords,
+            challenges=self.challenges(policy),
+            tokens=self.tokens,
+            clock=self.clock,
+            default_phone_region=s.default_phone_region,
+            phone_policy=self.phone_policy,
+            gate=self._gate_of_starts(),
+        )
+
+    @cached_property
+    def password_reset_flow(self) -> PasswordResetFlow:
+        import phonenumbers
+
+        from phoneverify.domain.models import FlowKind
+        from phoneverify.flows import password_reset
+        from phoneverify.flows.password_reset import PasswordResetFlow
+
+        s = self.settings
+        policy = replace(
+            self.challenge_policy(
+                FlowKind.PASSWORD_RESET,
+                s.password_reset_timeout_secs,
+                password_reset.RESTART_HINT,
+                password_reset.TOO_MANY_ATTEMPTS,
+            ),
+            account_lock_applies=False,
+            counts_toward_lock=True,
+            conceals_account=True,
+        )
+        return PasswordResetFlow(
+            users=self.users,
+            passwords=self.passwords,
+            challenges=self.challenges(policy),
+            audit=self.flow_audit,
+            throttle=self.password_throttle,
+            clock=self.clock,
+            pepper=self.hash_pepper,
+            decoy_calling_code=phonenumbers.country_code_for_region(s.default_phone_region),
+            notices=self.notices,
+            gate=self._gate_of_starts(),
+        )
+
+    @cached_property
+    def phone_change_flow(self) -> PhoneChangeFlow:
+        from phoneverify.domain.models import FlowKind
+        from phoneverify.flows import phone_change
+        from phoneverify.flows.phone_change import PhoneChangeFlow
+
+        s = self.settings
+        policy = self.challenge_policy(
+            FlowKind.PHONE_CHANGE,
+            s.phone_change_timeout_secs,
+            phone_change.RESTART_HINT,
+            phone_change.TOO_MANY_ATTEMPTS,
+        )
+        return PhoneChangeFlow(
+            users=self.users,
+            passwords=self.passwords,
+            challenges=self.challenges(policy),
+            audit=self.flow_audit,
+            throttle=self.password_throttle,
+            notices=self.notices,
+            clock=self.clock,
+            default_phone_region=s.default_phone_region,
+            phone_policy=self.phone_policy,
+        )
+
+    # -- Telnyx webhooks: only the webhook function sets TELNYX_PUBLIC_KEY_PARAM and its table
+    @cached_property
+    def telnyx_webhooks(self) -> WebhookReceiver:
+        # Imported here: only this function needs cryptography at cold start.
+        from phoneverify.adapters.dynamo.webhook_events import DynamoWebhookEventLedger
+        from phoneverify.adapters.telnyx.webhooks import SignatureVerifier
+        from phoneverify.flows.delivery_reports import WebhookReceiver
+
+        s = self.settings_as(WebhookSettings)
+        public_key_param = s.telnyx_public_key_param
+        return WebhookReceiver(
+            verifier=SignatureVerifier(lambda: self.secrets.get(public_key_param), self.clock),
+            # A report's event id is claimed in the one write that applies it, which also
+            # learns the flow's watchers (adapters/dynamo/webhook_events.py).
+            ledger=DynamoWebhookEventLedger(
+                self.dynamodb,
+                s.webhook_events_table,
+                s.webhook_event_retention_secs,
+                flows=self.verifications,
+                connections_table=s.connections_table,
+            ),
+            # Each delivery report recorded is pushed to the flow's live-status connections
+            # (WebhookSettings push live status: the one AnyFlow has the observer).
+            flows=self.any_flow,
+            audit=self.flow_audit,
+            clock=self.clock,
+        )
