@@ -27,7 +27,7 @@ from pydantic_core import PydanticCustomError
 from phoneverify.domain.errors import InvalidRequest
 from phoneverify.domain.models import Channel, RequestOrigin
 from phoneverify.domain.validation import has_control_characters
-from phoneverify.http.fields import FlowId
+from phoneverify.http.fields import FlowId, PaymentId
 
 Code = Annotated[
     str,
@@ -180,39 +180,15 @@ class ResendRequest(FlowRequest):
     channel: ChannelField = None
 
 
-# The same flow id, as an optional query string parameter (GET /verify/status?flow_id=...).
+# The same ids as optional query string parameters (GET /verify/status?flow_id=... or
+# ?payment_id=..., the latter with the payer's bearer token).
 FlowIdQuery = Annotated[
-    str | None,
-    Query(
-        min_length=20,
-        max_length=128,
-        pattern=r"^[A-Za-z0-9_-]+$",
-        description="Opaque id of a verification, as returned when it was started.",
-    ),
+    FlowId | None,
+    Query(description="Opaque id of a verification, as returned when it was started."),
 ]
-
-
-PaymentId = Annotated[
-    str,
-    Field(
-        min_length=8,
-        max_length=64,
-        pattern=r"^[A-Za-z0-9_-]+$",
-        description="The payment id returned by /payments/initiate.",
-    ),
-]
-
-
-# The payment id as an optional query string parameter (GET /verify/status?payment_id=...,
-# with the payer's bearer token).
 PaymentIdQuery = Annotated[
-    str | None,
-    Query(
-        min_length=8,
-        max_length=64,
-        pattern=r"^[A-Za-z0-9_-]+$",
-        description="The payment id returned by /payments/initiate (with the payer's token).",
-    ),
+    PaymentId | None,
+    Query(description="The payment id returned by /payments/initiate (with the payer's token)."),
 ]
 
 
