@@ -23,13 +23,13 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from phoneverify.domain import json_input
-from phoneverify.domain.errors import (
+from phoneverify.domain.errors import InvalidRequest
+from phoneverify.http.auth import BEARER_SCHEME
+from phoneverify.http.edge_errors import (
     BodyTooLarge,
-    InvalidRequest,
     MethodNotAllowed,
     UnsupportedMediaType,
 )
-from phoneverify.http.auth import BEARER_SCHEME
 from phoneverify.http.errors import (
     JSON,
     error_body,
