@@ -9,7 +9,6 @@ import json
 import re
 import warnings
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from typing import Any, Protocol, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
@@ -37,6 +36,7 @@ from phoneverify.http.errors import (
     register_error_handlers,
     status_of,
 )
+from phoneverify.http.request_end import RequestScoped, writes_buffered_records_at_request_end
 
 logger = Logger()
 # Requests that record no verification event (a wrong password, a 400) publish no metric;
@@ -171,34 +171,34 @@ def function_url_app() -> FunctionUrlResolver:
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 
-class FunctionRuntime(Protocol):
-    """What the entry point needs of the function's runtime (phoneverify.runtime.Runtime)."""
+class FunctionRuntime(RequestScoped, Protocol):
+    """What the entry point needs of the function's runtime (phoneverify.runtime.Runtime): its
+    metrics, and the request scope that buffers best-effort writes."""
 
     @property
     def metrics(self) -> Metrics: ...
 
-    def request_scope(self) -> AbstractContextManager[None]: ...
-
 
 def lambda_handler_for(app: RecordsRoutes, runtime: FunctionRuntime) -> LambdaHandler:
-    """The Lambda entry point: logging context and metrics around `app.resolve`, inside the
-    runtime's request scope (its best-effort writes are made when the request ends, answer
-    or error: docs/performance.md)."""
+    """The Lambda entry point: logging context and metrics around `app.resolve`, and, innermost,
+    `writes_buffered_records_at_request_end`: the request's best-effort records (audit events,
+    a wrong-code count's reset) are written when it ends, answer or error (docs/design.md,
+    "Per-request writes")."""
 
     # REST proxy and function URL events both carry requestContext.requestId.
     @logger.inject_lambda_context(
         correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
     )
     @runtime.metrics.log_metrics
+    @writes_buffered_records_at_request_end(runtime)
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        with runtime.request_scope():
-            refusal = _wrong_method(app, event) or _unreadable_body(event)
-            if refusal is not None:
-                return {
-                    "statusCode": status_of(refusal),
-                    "headers": {"Content-Type": JSON, **error_headers(refusal)},
-                    "body": json.dumps(error_body(refusal)),
-                }
-            return app.resolve(event, context)
+        refusal = _wrong_method(app, event) or _unreadable_body(event)
+        if refusal is not None:
+            return {
+                "statusCode": status_of(refusal),
+                "headers": {"Content-Type": JSON, **error_headers(refusal)},
+                "body": json.dumps(error_body(refusal)),
+            }
+        return app.resolve(event, context)
 
     return handler
