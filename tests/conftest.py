@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities import parameters
 
 from tests.support.lambda_env import offline_aws_environment
 
-pytest_plugins = ["tests.plugins.dynamodb_local"]
+pytest_plugins = ["tests.plugins.dynamodb_local", "tests.plugins.documented_errors"]
 
 
 @pytest.fixture(autouse=True)

@@ -27,6 +27,7 @@ from phoneverify.adapters.event_log import log_refused_request
 from phoneverify.config import TokenSettings
 from phoneverify.domain.errors import StorageUnavailable, TokenRefused
 from phoneverify.domain.models import RequestOrigin
+from phoneverify.http.request_end import writes_buffered_records_at_request_end
 from phoneverify.runtime import Runtime
 
 logger = Logger()
@@ -52,12 +53,11 @@ def origin_of(event: APIGatewayAuthorizerRequestEvent) -> RequestOrigin:
 @logger.inject_lambda_context(clear_state=True)
 @runtime.metrics.log_metrics
 @event_source(data_class=APIGatewayAuthorizerRequestEvent)
+@writes_buffered_records_at_request_end(runtime)  # a refusal's audit record (TOKEN_REFUSED)
 def lambda_handler(
     event: APIGatewayAuthorizerRequestEvent, context: LambdaContext
 ) -> dict[str, Any]:
-    # A refusal's audit record (TOKEN_REFUSED) is written as the invocation ends.
-    with runtime.request_scope():
-        return _authorize(event)
+    return _authorize(event)
 
 
 def _authorize(event: APIGatewayAuthorizerRequestEvent) -> dict[str, Any]:

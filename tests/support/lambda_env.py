@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import importlib.util
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,21 +159,41 @@ def authorizer_event(authorization: str | None, method_arn: str) -> dict[str, An
 
 
 def invoke(module: ModuleType, event: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
-    """Call the handler as Lambda does. Every answer must be one its OpenAPI operation lists:
-    a handler that can answer a status the document does not name fails the test that
-    provoked it (http/operations.py `documented`)."""
+    """Call the handler as Lambda does. Every answer must be one its OpenAPI operation lists,
+    down to the error's `code`: a handler that answers a status, or an error code under a
+    status, that the document does not name fails the test that provoked it (the handler's
+    `documented(...)` list is incomplete; http/operations.py, docs/design.md)."""
     response = module.lambda_handler(event, LambdaContext(function_name=module.__name__))
     body = json.loads(response["body"]) if response.get("body") else {}
     headers = {k: v[-1] for k, v in (response.get("multiValueHeaders") or {}).items()}
     headers.update(response.get("headers") or {})
     status: int = response["statusCode"]
     if hasattr(module, "app"):
-        documented = documented_statuses(module, event)
-        assert documented is None or str(status) in documented, (
-            f"{event_route(event)} answered {status} {body}, which its OpenAPI operation does "
-            f"not list ({sorted(documented or ())}): add the error to its `documented(...)`"
-        )
+        check_documented(module, event, status, body)
     return status, body, headers
+
+
+def check_documented(
+    module: ModuleType, event: dict[str, Any], status: int, body: dict[str, Any]
+) -> None:
+    """Assert that the answer (`status`, and `code` for an error) is one the function's
+    OpenAPI operation for the event lists, and record it (ANSWERED)."""
+    documented = documented_answers(module, event)
+    if documented is None:
+        return
+    route = event_route(event)
+    assert str(status) in documented, (
+        f"{route} answered {status} {body}, which its OpenAPI operation does "
+        f"not list ({sorted(documented)}): add the error to its `documented(...)`"
+    )
+    code = body.get("code") if status >= 400 and isinstance(body, dict) else None
+    if code is not None:
+        assert code in documented[str(status)], (
+            f"{route} answered {status} `{code}`, which its OpenAPI operation does not list "
+            f"under {status} ({sorted(documented[str(status)])}): add the error to its "
+            "`documented(...)`"
+        )
+    ANSWERED.add((*route, str(status), code))
 
 
 def event_route(event: dict[str, Any]) -> tuple[str, str]:
@@ -182,21 +203,34 @@ def event_route(event: dict[str, Any]) -> tuple[str, str]:
     return str(event["requestContext"]["http"]["method"]).upper(), str(event["rawPath"])
 
 
-def documented_statuses(module: ModuleType, event: dict[str, Any]) -> set[str] | None:
-    """The statuses the function's own OpenAPI document lists for the event's operation (its
-    validation 422 aside: ours answer 400); None when the document has no such operation."""
-    schemas = _DOCUMENTS.setdefault(module.__name__, module.app.get_openapi_schema())
+def documented_answers(module: ModuleType, event: dict[str, Any]) -> dict[str, set[str]] | None:
+    """status -> the error codes the function's own OpenAPI document lists for the event's
+    operation under it (none for a success; its validation 422 aside: ours answer 400); None
+    when the document has no such operation."""
+    if module.__name__ not in _DOCUMENTS:
+        _DOCUMENTS[module.__name__] = module.app.get_openapi_schema()
     method, path = event_route(event)
-    paths = schemas.paths or {}
+    paths = _DOCUMENTS[module.__name__].paths or {}
     item = paths.get(path)
     operation = getattr(item, method.lower(), None) if item is not None else None
     if operation is None or operation.responses is None:
         return None
-    statuses = {str(status) for status in operation.responses}
+    answers = {
+        str(status): set(DOCUMENTED_CODE.findall(str(getattr(response, "description", ""))))
+        for status, response in operation.responses.items()
+    }
     validation = operation.responses.get(422) or operation.responses.get("422")  # type: ignore[call-overload]
     if validation is not None and "HTTPValidationError" in str(validation):
-        statuses.discard("422")
-    return statuses
+        answers.pop("422", None)
+    DOCUMENTED[(method, path)] = answers
+    return answers
 
 
+# How http/operations.py `error_responses` lists a status's codes: "code: `a`, `b`".
+DOCUMENTED_CODE = re.compile(r"`(\w+)`")
 _DOCUMENTS: dict[str, Any] = {}
+# (METHOD, path, status, error code or None) of every answer checked in this session, and the
+# documented answers of each operation met (tests/plugins/documented_errors.py reports the
+# codes documented that no test provoked).
+ANSWERED: set[tuple[str, str, str, str | None]] = set()
+DOCUMENTED: dict[tuple[str, str], dict[str, set[str]]] = {}

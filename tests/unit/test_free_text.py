@@ -93,4 +93,6 @@ def test_a_control_character_in_a_free_text_field_is_refused_naming_it(
 
 def test_names_in_any_script_with_spaces_and_punctuation_stay_welcome() -> None:
     for name in ["Ada Lovelace", "José Núñez-O'Brien", "李小龍", "Zoë  Saldaña", "محمد"]:
-        requests.RegisterStartRequest.model_validate({"name": name})
+        requests.RegisterStartRequest.model_validate(
+            {**VALID["RegisterStartRequest"], "name": name}
+        )

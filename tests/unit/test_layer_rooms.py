@@ -70,6 +70,14 @@ def test_rules_and_use_cases_hold_no_http_status(path: Path) -> None:
     assert (statuses, named) == ([], [])
 
 
+@pytest.mark.parametrize("path", modules("adapters"), ids=lambda p: str(p.relative_to(LAYER)))
+def test_adapters_know_nothing_of_the_http_edge(path: Path) -> None:
+    # Given a module under adapters/, when its imports are read
+    names = imported(path)
+    # Then none reaches http/: the edge sits above the adapters, never under them
+    assert not [n for n in names if reaches(n, HTTP_ROOM)]
+
+
 def test_the_domain_reaches_no_use_case() -> None:
     # Rules sit under the use cases: nothing in domain/ imports a flow.
     for path in modules("domain"):

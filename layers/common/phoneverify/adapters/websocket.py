@@ -7,13 +7,13 @@ other failure -> PushUnavailable.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from phoneverify.domain.models import ChallengeState
-from phoneverify.http.responses import status_response
 from phoneverify.ports.verifications import PushUnavailable
 
 GONE = "GoneException"
@@ -28,8 +28,8 @@ class ApiGatewayStatusPush:
         self._client: Any = None
 
     def post(self, connection_id: str, state: ChallengeState) -> bool:
-        # The very body GET /verify/status answers, by the same model.
-        data = status_response(state).model_dump_json().encode("utf-8")
+        # The very body GET /verify/status answers: the state's public fields, compact JSON.
+        data = json.dumps(state.public_fields(), separators=(",", ":")).encode("utf-8")
         try:
             if self._client is None:
                 self._client = self._make_client()

@@ -1,6 +1,8 @@
 """Domain errors: a readable message, a machine code and the extra fields a client is told.
 
-Flows raise these; `phoneverify.http.errors` alone decides how each one answers."""
+Flows raise these; `phoneverify.http.errors` alone decides how each one answers. The errors
+only the HTTP edge can meet (a body too large, a method or path not served, an unforeseen
+failure) are the edge's own: `phoneverify.http.edge_errors`."""
 
 from __future__ import annotations
 
@@ -22,44 +24,6 @@ class DomainError(Exception):
 class InvalidRequest(DomainError):
     code = "invalid_request"
     message = "Invalid request"
-
-
-class BodyTooLarge(InvalidRequest):
-    """A request body over the size cap, refused before anything parses it."""
-
-    code = "body_too_large"
-    message = "Request body is too large"
-
-
-class UnsupportedMediaType(InvalidRequest):
-    """A request body that is not declared as JSON."""
-
-    code = "unsupported_media_type"
-    message = "Content-Type must be application/json"
-
-
-class MethodNotAllowed(DomainError):
-    """A method the path does not answer; `allowed` names the ones it does (the Allow header)."""
-
-    code = "method_not_allowed"
-
-    def __init__(self, method: str, allowed: tuple[str, ...]) -> None:
-        self.allowed = allowed
-        super().__init__(f"{method} is not allowed here: use {' or '.join(allowed)}")
-
-
-class RouteNotFound(DomainError):
-    """No route at this path (a function URL answers every path it is sent)."""
-
-    code = "not_found"
-    message = "Not found"
-
-
-class InternalError(DomainError):
-    """A failure nobody foresaw: logged in full, told to the client in these words only."""
-
-    code = "internal_error"
-    message = "Internal error"
 
 
 class InvalidPhoneNumber(InvalidRequest):

@@ -70,6 +70,16 @@ class ChallengeState:
     expires_in: int  # whole seconds the current code is still accepted; 0 once it is not
     channel: Channel = Channel.SMS  # how the current code was sent
 
+    def public_fields(self) -> dict[str, str | int]:
+        """What its holder is told, in the order clients see it: the body of GET
+        /verify/status and of each live-status push alike."""
+        return {
+            "status": self.status,
+            "delivery_status": str(self.delivery_status),
+            "expires_in": self.expires_in,
+            "channel": str(self.channel),
+        }
+
 
 @dataclass(frozen=True)
 class User:

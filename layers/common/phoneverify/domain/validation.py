@@ -22,6 +22,12 @@ def has_control_characters(value: str) -> bool:
 # ours, in words, and is told as is after the field's name.
 CUSTOM_ERROR_TYPES = frozenset({"amount_type", "control_characters"})
 
+# A form's required field missing, null or blank (the sign-up form, docs/contract.md): one
+# sentence for every such field, naming the first in the form's order. Its error type's
+# message is told as is, the field named beside it.
+ALL_FIELDS_REQUIRED = "All fields required"
+ALL_FIELDS_REQUIRED_TYPE = "all_fields_required"
+
 
 def _field_of(error: Mapping[str, Any]) -> str:
     loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "header")]
@@ -55,6 +61,8 @@ def describe_validation_error(error: Mapping[str, Any]) -> tuple[str, str | None
     kind = str(error.get("type", ""))
     ctx: dict[str, Any] = dict(error.get("ctx") or {})
     field = _field_of(error)
+    if kind == ALL_FIELDS_REQUIRED_TYPE:
+        return ALL_FIELDS_REQUIRED, field or None
     if kind == "json_invalid":
         return "Request body is not valid JSON", None
     if not field:

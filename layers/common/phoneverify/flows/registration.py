@@ -23,6 +23,7 @@ from phoneverify.domain.models import Channel, RequestOrigin, User
 from phoneverify.domain.passwords import PasswordHasher, check_password
 from phoneverify.domain.phones import DEFAULT_PHONE_POLICY, PhonePolicy, normalise_phone
 from phoneverify.domain.tokens import AccessToken, AccessTokenIssuer
+from phoneverify.domain.validation import ALL_FIELDS_REQUIRED
 from phoneverify.flows.engine.challenges import Challenges
 from phoneverify.flows.engine.policy import OpenedChallenge, Resent
 from phoneverify.flows.engine.proof_of_work_gate import ProofOfWorkGate
@@ -169,7 +170,7 @@ class RegistrationFlow:
         for field in REQUIRED_FIELDS:
             value = form[field]
             if value is None or not value.strip():
-                raise InvalidRequest("All fields required", field=field)
+                raise InvalidRequest(ALL_FIELDS_REQUIRED, field=field)
             given[field] = value
         full_name = given["name"].strip()
         if len(full_name) > MAX_NAME_LENGTH:

@@ -6,10 +6,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import warnings
 from collections.abc import Callable
-from contextlib import AbstractContextManager
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import (
@@ -22,13 +22,13 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from phoneverify.domain import json_input
-from phoneverify.domain.errors import (
+from phoneverify.domain.errors import InvalidRequest
+from phoneverify.http.auth import BEARER_SCHEME
+from phoneverify.http.edge_errors import (
     BodyTooLarge,
-    InvalidRequest,
     MethodNotAllowed,
     UnsupportedMediaType,
 )
-from phoneverify.http.auth import BEARER_SCHEME
 from phoneverify.http.errors import (
     JSON,
     error_body,
@@ -36,6 +36,7 @@ from phoneverify.http.errors import (
     register_error_handlers,
     status_of,
 )
+from phoneverify.http.request_end import RequestScoped, writes_buffered_records_at_request_end
 
 logger = Logger()
 # Requests that record no verification event (a wrong password, a 400) publish no metric;
@@ -52,15 +53,50 @@ def _method_of(event: dict[str, Any]) -> str:
     return str(method or "").upper()
 
 
-def _wrong_method(app: ApiGatewayResolver, event: dict[str, Any]) -> MethodNotAllowed | None:
+_Handler = TypeVar("_Handler", bound=Callable[..., Any])
+_PLACEHOLDER = re.compile(r"<\w+>")  # a path parameter of a rule: /payments/<payment_id>
+
+
+class RecordsRoutes(ApiGatewayResolver):
+    """A resolver that keeps its own record of the routes registered on it (method and rule),
+    so that the entry point can tell which methods a path answers: Powertools keeps its
+    routes in private attributes only."""
+
+    # REST API rules ignore a trailing "/" (APIGatewayRestResolver strips it from the rule
+    # and accepts any number after the path); a function URL's match exactly.
+    trailing_slash_ignored = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._rules: list[tuple[str, re.Pattern[str]]] = []
+
+    def route(
+        self, rule: str, method: str | list[str] | tuple[str], *args: Any, **kwargs: Any
+    ) -> Callable[[_Handler], _Handler]:
+        methods = (method,) if isinstance(method, str) else tuple(method)
+        if self.trailing_slash_ignored:
+            rule = rule.rstrip("/")
+        parts = _PLACEHOLDER.split(rule)
+        pattern = re.compile("[^/]+".join(re.escape(part) for part in parts))
+        self._rules.extend((m.upper(), pattern) for m in methods)
+        registered: Callable[[_Handler], _Handler] = super().route(rule, method, *args, **kwargs)
+        return registered
+
+    def methods_at(self, path: str) -> list[str]:
+        """The methods the routes registered at `path` answer, sorted."""
+        if self.trailing_slash_ignored:
+            path = path.rstrip("/")
+        return sorted({method for method, pattern in self._rules if pattern.fullmatch(path)})
+
+
+def _wrong_method(app: RecordsRoutes, event: dict[str, Any]) -> MethodNotAllowed | None:
     """405 for a method the path does not answer (API Gateway sends every other method of a
     path here: template.yaml `OtherMethods`), decided before the body is looked at. CORS
     preflights are the resolver's."""
     method, path = _method_of(event), event.get("path") or event.get("rawPath") or "/"
     if method == "OPTIONS":
         return None
-    routes = [*app._static_routes, *app._dynamic_routes]
-    allowed = sorted({route.method for route in routes if route.rule.fullmatch(path)})
+    allowed = app.methods_at(path)
     if allowed and method not in allowed:
         return MethodNotAllowed(method, tuple(allowed))
     return None
@@ -87,13 +123,15 @@ def _unreadable_body(event: dict[str, Any]) -> InvalidRequest | None:
     return None
 
 
-class RestResolver(APIGatewayRestResolver):
+class RestResolver(RecordsRoutes, APIGatewayRestResolver):
     """Powertools' REST resolver, whose OpenAPI document names the bearer scheme.
 
     The scheme is added when a document is asked for (devtools/openapi.py), not configured at
     cold start: its model would load Powertools' OpenAPI models (dozens of pydantic models)
     into every handler's init, and no request needs them (docs/performance.md).
     """
+
+    trailing_slash_ignored = True
 
     def get_openapi_schema(self, **kwargs: Any) -> Any:
         if not kwargs.get("security_schemes"):
@@ -103,7 +141,11 @@ class RestResolver(APIGatewayRestResolver):
         return super().get_openapi_schema(**kwargs)
 
 
-def http_app(allowed_origin: str) -> APIGatewayRestResolver:
+class FunctionUrlResolver(RecordsRoutes, LambdaFunctionUrlResolver):
+    """Powertools' function URL resolver, keeping its record of routes."""
+
+
+def http_app(allowed_origin: str) -> RestResolver:
     """A resolver with validation, CORS and the domain-error mapping registered."""
     app = RestResolver(
         enable_validation=True,
@@ -118,10 +160,10 @@ def http_app(allowed_origin: str) -> APIGatewayRestResolver:
     return app
 
 
-def function_url_app() -> LambdaFunctionUrlResolver:
+def function_url_app() -> FunctionUrlResolver:
     """A resolver for a Lambda function URL (payload 2.0, server to server: no CORS) with the
     same validation and domain-error mapping."""
-    app = LambdaFunctionUrlResolver(enable_validation=True, json_body_deserializer=json_input.loads)
+    app = FunctionUrlResolver(enable_validation=True, json_body_deserializer=json_input.loads)
     register_error_handlers(app)
     return app
 
@@ -129,34 +171,34 @@ def function_url_app() -> LambdaFunctionUrlResolver:
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 
-class FunctionRuntime(Protocol):
-    """What the entry point needs of the function's runtime (phoneverify.runtime.Runtime)."""
+class FunctionRuntime(RequestScoped, Protocol):
+    """What the entry point needs of the function's runtime (phoneverify.runtime.Runtime): its
+    metrics, and the request scope that buffers best-effort writes."""
 
     @property
     def metrics(self) -> Metrics: ...
 
-    def request_scope(self) -> AbstractContextManager[None]: ...
 
-
-def lambda_handler_for(app: ApiGatewayResolver, runtime: FunctionRuntime) -> LambdaHandler:
-    """The Lambda entry point: logging context and metrics around `app.resolve`, inside the
-    runtime's request scope (its best-effort writes are made when the request ends, answer
-    or error: docs/performance.md)."""
+def lambda_handler_for(app: RecordsRoutes, runtime: FunctionRuntime) -> LambdaHandler:
+    """The Lambda entry point: logging context and metrics around `app.resolve`, and, innermost,
+    `writes_buffered_records_at_request_end`: the request's best-effort records (audit events,
+    a wrong-code count's reset) are written when it ends, answer or error (docs/design.md,
+    "Per-request writes")."""
 
     # REST proxy and function URL events both carry requestContext.requestId.
     @logger.inject_lambda_context(
         correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
     )
     @runtime.metrics.log_metrics
+    @writes_buffered_records_at_request_end(runtime)
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        with runtime.request_scope():
-            refusal = _wrong_method(app, event) or _unreadable_body(event)
-            if refusal is not None:
-                return {
-                    "statusCode": status_of(refusal),
-                    "headers": {"Content-Type": JSON, **error_headers(refusal)},
-                    "body": json.dumps(error_body(refusal)),
-                }
-            return app.resolve(event, context)
+        refusal = _wrong_method(app, event) or _unreadable_body(event)
+        if refusal is not None:
+            return {
+                "statusCode": status_of(refusal),
+                "headers": {"Content-Type": JSON, **error_headers(refusal)},
+                "body": json.dumps(error_body(refusal)),
+            }
+        return app.resolve(event, context)
 
     return handler

@@ -17,7 +17,6 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from phoneverify.domain.errors import (
     AccountPhoneNotAllowed,
     AlreadyRegistered,
-    BodyTooLarge,
     CheckInProgress,
     CodeCheckFailed,
     CodeDeliveryFailed,
@@ -25,12 +24,10 @@ from phoneverify.domain.errors import (
     DomainError,
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
-    InternalError,
     InvalidCode,
     InvalidCredentials,
     InvalidRequest,
     InvalidWebhookSignature,
-    MethodNotAllowed,
     NoPendingVerification,
     NotAuthenticated,
     PaymentDeclined,
@@ -39,15 +36,20 @@ from phoneverify.domain.errors import (
     PaymentNotPending,
     PhoneRequiredForPayment,
     RetryLater,
-    RouteNotFound,
     SendBudgetExhausted,
     StorageUnavailable,
-    UnsupportedMediaType,
     VerificationExpired,
     VerificationNotFound,
     WatchRefused,
 )
 from phoneverify.domain.validation import describe_validation_error
+from phoneverify.http.edge_errors import (
+    BodyTooLarge,
+    InternalError,
+    MethodNotAllowed,
+    RouteNotFound,
+    UnsupportedMediaType,
+)
 
 logger = Logger()
 JSON = "application/json"

@@ -1,5 +1,6 @@
-"""Field types shared by the HTTP models and the WebSocket handlers, in a module of their own so
-that a WebSocket function loads pydantic alone for them, not every request model."""
+"""The id types every request names, each defined once: in a body, in a query string and in a
+WebSocket $connect alike. A module of their own, so that a WebSocket function loads pydantic
+alone for them, not every request model."""
 
 from __future__ import annotations
 
@@ -7,12 +8,25 @@ from typing import Annotated
 
 from pydantic import Field
 
+# Opaque ids as the API hands them out: URL-safe base64 characters.
+ID_PATTERN = r"^[A-Za-z0-9_-]+$"
+
 FlowId = Annotated[
     str,
     Field(
         min_length=20,
         max_length=128,
-        pattern=r"^[A-Za-z0-9_-]+$",
+        pattern=ID_PATTERN,
         description="Opaque id of a pending verification, as returned when it was started.",
+    ),
+]
+
+PaymentId = Annotated[
+    str,
+    Field(
+        min_length=8,
+        max_length=64,
+        pattern=ID_PATTERN,
+        description="The payment id returned by /payments/initiate.",
     ),
 ]

@@ -20,12 +20,10 @@ from aws_lambda_powertools.event_handler.openapi.types import (
 from phoneverify.domain.errors import (
     AccountLocked,
     AccountPhoneNotAllowed,
-    BodyTooLarge,
     CheckInProgress,
     CodeCheckFailed,
     CodeDeliveryFailed,
     DomainError,
-    InternalError,
     InvalidCode,
     InvalidRequest,
     NoPendingVerification,
@@ -34,8 +32,12 @@ from phoneverify.domain.errors import (
     SendLimitReached,
     StorageUnavailable,
     TooManyAttempts,
-    UnsupportedMediaType,
     VerificationExpired,
+)
+from phoneverify.http.edge_errors import (
+    BodyTooLarge,
+    InternalError,
+    UnsupportedMediaType,
 )
 from phoneverify.http.errors import JSON, status_for, tells_retry_after
 from phoneverify.http.responses import ErrorResponse

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import re
-from typing import Annotated, TypeVar
+from typing import Annotated, Self, TypeVar
 
 from aws_lambda_powertools.event_handler import (
     APIGatewayRestResolver,
@@ -19,15 +19,22 @@ from pydantic import (
     ConfigDict,
     Field,
     JsonValue,
+    ModelWrapValidatorHandler,
     StrictBool,
+    ValidationError,
     field_validator,
+    model_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from phoneverify.domain.errors import InvalidRequest
 from phoneverify.domain.models import Channel, RequestOrigin
-from phoneverify.domain.validation import has_control_characters
-from phoneverify.http.fields import FlowId
+from phoneverify.domain.validation import (
+    ALL_FIELDS_REQUIRED,
+    ALL_FIELDS_REQUIRED_TYPE,
+    has_control_characters,
+)
+from phoneverify.http.fields import FlowId, PaymentId
 
 Code = Annotated[
     str,
@@ -90,6 +97,9 @@ def _example(**fields: str) -> ConfigDict:
     )
 
 
+# The sign-up form's required fields, in the order its refusals name them.
+REGISTRATION_FIELDS = ("name", "email", "phone_number", "password")
+
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "correct horse battery staple"  # noqa: S105 - the documented demo account
 
@@ -104,44 +114,51 @@ class LoginRequest(RequestModel):
     altcha: AltchaField = None
 
 
-def _all_strings_required(schema: dict[str, JsonValue]) -> None:
-    """The document of RegisterStartRequest: four required strings (null or missing is a 400
-    naming the field, as the model's validation lets the flow say it); `channel` and
-    `altcha` optional."""
-    properties = schema["properties"]
-    assert isinstance(properties, dict)
-    required = ["name", "email", "phone_number", "password"]
-    for name in required:
-        prop = properties[name]
-        assert isinstance(prop, dict) and isinstance(prop["anyOf"], list)
-        string = next(o for o in prop["anyOf"] if isinstance(o, dict) and o.get("type") == "string")
-        assert isinstance(string, dict)
-        properties[name] = {**string, "title": prop["title"]}
-    schema["required"] = list(required)
-    example: dict[str, JsonValue] = {
-        "name": "Ada Lovelace",
-        "email": "ada@example.com",
-        "phone_number": "+14155550187",
-        "password": "analytical engine 1843",
-    }
-    schema["examples"] = [example]
+def _absent(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 class RegisterStartRequest(RequestModel):
-    """Fields may be missing or empty here: the registration flow answers "All fields
-    required" naming the first one missing, then validates each. The caps bound the input.
-    The document lists all four as required, which they are."""
+    """The sign-up form: four required strings, as the document says. A missing, null or blank
+    one is a 400 "All fields required" naming the first in the form's order (docs/contract.md),
+    once every field given is valid: a wrong type, an unknown field or an oversized value is
+    named first, as pydantic words it. The caps bound the input; the flow validates each."""
 
-    model_config = ConfigDict(
-        extra="forbid", str_strip_whitespace=True, json_schema_extra=_all_strings_required
+    model_config = _example(
+        name="Ada Lovelace",
+        email="ada@example.com",
+        phone_number="+14155550187",
+        password="analytical engine 1843",  # noqa: S106 - the example form
     )
 
-    name: Annotated[str | None, Field(max_length=200), FreeText] = None
-    email: Annotated[str | None, Field(max_length=320), FreeText] = None
-    phone_number: Annotated[str | None, Field(max_length=64), FreeText] = None
-    password: Annotated[str | None, Field(max_length=1024)] = None
+    name: Annotated[str, Field(max_length=200), FreeText]
+    email: Annotated[str, Field(max_length=320), FreeText]
+    phone_number: Annotated[str, Field(max_length=64), FreeText]
+    password: Annotated[str, Field(max_length=1024)]
     channel: ChannelField = None
     altcha: AltchaField = None
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _all_fields_required(cls, data: object, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        try:
+            return handler(data)
+        except ValidationError as refused:
+            absent = [
+                name
+                for name in REGISTRATION_FIELDS
+                if isinstance(data, dict) and data.get(name) is None
+            ]
+            if not absent or not isinstance(data, dict):
+                raise
+            # The fields given are checked first, as if the absent ones were blank: their
+            # complaint, if any, is the answer.
+            handler({**data, **dict.fromkeys(absent, "")})
+            first = next(name for name in REGISTRATION_FIELDS if _absent(data.get(name)))
+            missing = PydanticCustomError(ALL_FIELDS_REQUIRED_TYPE, ALL_FIELDS_REQUIRED)
+            raise ValidationError.from_exception_data(
+                refused.title, [InitErrorDetails(type=missing, loc=(first,), input=data)]
+            ) from None
 
 
 class PhoneChangeStartRequest(RequestModel):
@@ -180,39 +197,15 @@ class ResendRequest(FlowRequest):
     channel: ChannelField = None
 
 
-# The same flow id, as an optional query string parameter (GET /verify/status?flow_id=...).
+# The same ids as optional query string parameters (GET /verify/status?flow_id=... or
+# ?payment_id=..., the latter with the payer's bearer token).
 FlowIdQuery = Annotated[
-    str | None,
-    Query(
-        min_length=20,
-        max_length=128,
-        pattern=r"^[A-Za-z0-9_-]+$",
-        description="Opaque id of a verification, as returned when it was started.",
-    ),
+    FlowId | None,
+    Query(description="Opaque id of a verification, as returned when it was started."),
 ]
-
-
-PaymentId = Annotated[
-    str,
-    Field(
-        min_length=8,
-        max_length=64,
-        pattern=r"^[A-Za-z0-9_-]+$",
-        description="The payment id returned by /payments/initiate.",
-    ),
-]
-
-
-# The payment id as an optional query string parameter (GET /verify/status?payment_id=...,
-# with the payer's bearer token).
 PaymentIdQuery = Annotated[
-    str | None,
-    Query(
-        min_length=8,
-        max_length=64,
-        pattern=r"^[A-Za-z0-9_-]+$",
-        description="The payment id returned by /payments/initiate (with the payer's token).",
-    ),
+    PaymentId | None,
+    Query(description="The payment id returned by /payments/initiate (with the payer's token)."),
 ]
 
 

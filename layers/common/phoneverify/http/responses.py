@@ -1,6 +1,6 @@
 """What each endpoint answers: one pydantic model per response body (so the OpenAPI document
 has response schemas), built from the flows' results. The fields are the contract's
-(/work/shared/CONTRACT.md), in the order clients have always seen them."""
+(docs/contract.md), in the order clients have always seen them."""
 
 from __future__ import annotations
 
@@ -246,14 +246,9 @@ def payment_response(
 
 
 def status_response(state: ChallengeState) -> StatusResponse:
-    return StatusResponse.model_validate(
-        {
-            "status": state.status,
-            "delivery_status": state.delivery_status,
-            "expires_in": state.expires_in,
-            "channel": state.channel,
-        }
-    )
+    """The body of GET /verify/status: the state's public fields (the live-status push sends
+    the same, adapters/websocket.py)."""
+    return StatusResponse.model_validate(state.public_fields())
 
 
 def _challenge_fields(challenge: OpenedChallenge) -> dict[str, Any]:

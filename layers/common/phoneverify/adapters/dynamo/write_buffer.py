@@ -4,7 +4,8 @@ writes").
 Some writes are records of what happened, not state transitions: an audit event, the reset of
 an account's wrong-code count after an accepted code. Nothing in the request reads them back,
 and when one fails it is logged, never answered. While a request is handled (inside
-`deferred_writes()`, which every handler opens through `Runtime.request_scope`) they are
+`deferred_writes()`, which every entry point opens through `Runtime.request_scope`, wrapped
+by `http/request_end.py` `writes_buffered_records_at_request_end`) they are
 collected; when the request ends, answer or error, they are written in one call: a `PutItem`
 or `DeleteItem` for one, a `BatchWriteItem` for several (25 a batch), whose unprocessed items
 are sent once more after `RETRY_BACKOFF_SECS`. A write still not done is handed to its
