@@ -27,14 +27,14 @@ from typing import Any
 
 import httpx
 
-from devtools.local_stack import LocalStack
+from devtools.local_stack.stack import LocalStack
 from phoneverify import config
 from tests.security.conftest import LimitedTarget, limited
 from tests.support import accounts
 from tests.support.stacks import dynamodb_of
 
 # The setting: the whole service's budget scaled down to 60 codes an hour; every other
-# limit at the template's defaults (not devtools/local_stack.py's raised LOCAL_SEND_LIMITS).
+# limit at the template's defaults (not devtools/local_stack/config.py's raised LOCAL_SEND_LIMITS).
 # bcrypt at its least cost: the campaign counts codes, not time, and sign-ups hash a password.
 CAMPAIGN_ENV = {"SMS_BUDGET": "60", "BCRYPT_COST": "10"}
 SEND_WINDOW_SECS = 3_600  # the template's SEND_LIMIT_WINDOW_SECS: counters start over each hour

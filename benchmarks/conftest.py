@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.report import Report
-from devtools.local_stack import LocalStack
+from devtools.local_stack.stack import LocalStack
 from tests.support.stacks import running_stack
 
 # DynamoDB Local for the SMS-pumping campaign (benchmarks/test_sms_pumping_campaign.py).

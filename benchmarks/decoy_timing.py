@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from devtools.local_stack import LocalStack
+from devtools.local_stack.stack import LocalStack
 from tests.security.conftest import limited
 from tests.support import accounts
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from benchmarks.report import BARE_BOTO3, BARE_POWERTOOLS, NOT_MEASURED, Report, Sample
-from devtools.local_stack import DEMO_ACCOUNTS, DEMO_PASSWORD
+from devtools.local_stack.seeding import DEMO_ACCOUNTS, DEMO_PASSWORD
 from phoneverify.domain.models import FlowKind
 from phoneverify.domain.send_limits import SendCaps
 from tests.support import cold_start

@@ -8,7 +8,7 @@ import pytest
 
 from benchmarks.decoy_timing import FULL, QUICK, STEPS, DecoyTiming, run_decoy_timing
 from benchmarks.report import Report
-from devtools.local_stack import LocalStack
+from devtools.local_stack.stack import LocalStack
 
 
 @pytest.fixture(scope="session")

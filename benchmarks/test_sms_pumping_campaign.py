@@ -8,7 +8,7 @@ import pytest
 
 from benchmarks.campaign import FULL, QUICK, CampaignResult, run_campaign
 from benchmarks.report import Report
-from devtools.local_stack import LocalStack
+from devtools.local_stack.stack import LocalStack
 
 
 @pytest.fixture(scope="session")

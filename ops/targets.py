@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 else:
     DynamoDBClient = Any
 
-# devtools/local_stack.py: PORT_VARIABLES["AWS_PORT"], REGION, and the tables by logical id.
+# devtools/local_stack/ports.py PORT_VARIABLES["AWS_PORT"], config.py REGION, tables by logical id.
 LOCAL_AWS_PORT = 4575
 LOCAL_REGION = "us-east-1"
 LOCAL_TABLES = Tables(rate_limits="RateLimitsTable", audit="AuditTable")

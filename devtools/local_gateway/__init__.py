@@ -5,8 +5,9 @@ The template is expanded by ``aws-sam-translator`` and served with werkzeug: RES
 and static files, with each function running in its own warm-reused worker processes.
 """
 
+from .environment import resolve_environment
 from .server import LocalGateway
-from .template import App, TemplateError, load_app, resolve_environment
+from .template import App, TemplateError, load_app
 
 __all__ = [
     "App",

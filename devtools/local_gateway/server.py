@@ -13,13 +13,13 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
-from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.exceptions import NotFound
 from werkzeug.middleware.shared_data import SharedDataMiddleware
-from werkzeug.routing import Map, Rule
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request
 
 from . import authorizers
+from .environment import env_overrides, function_environment
 from .events import (
     HttpResponse,
     MalformedResult,
@@ -40,7 +40,8 @@ from .gateway_responses import (
     GatewayError,
     gateway_answer,
 )
-from .template import ApiConfig, ApiRoute, App, env_overrides, load_app, resolve_environment
+from .routing import Resource, Router
+from .template import ApiConfig, ApiRoute, load_app
 from .websocket import LocalWebSocketApi
 from .workers import FunctionPool, LogSink, Outcome
 
@@ -56,64 +57,9 @@ def gateway_error(api: ApiConfig | None, error: GatewayError, request_id: str) -
     return HttpResponse(body, status, headers, content_type="application/json")
 
 
-# A matched resource: its routes by method, and the path parameters.
-Resource = tuple[dict[str, ApiRoute], dict[str, str]]
-
-
 class _QuietHandler(WSGIRequestHandler):
     def log(self, type: str, message: str, *args: Any) -> None:
         """Access lines are written by the gateway itself."""
-
-
-class Router:
-    """API Gateway resources as werkzeug rules: ``{id}`` is ``<id>``, ``{p+}`` is ``<path:p>``."""
-
-    def __init__(self, app: App) -> None:
-        self.warnings: list[str] = []
-        self.resources: dict[str, dict[str, ApiRoute]] = {}
-        for route in [*app.routes, *app.preflights]:
-            methods = self.resources.setdefault(route.path, {})
-            if methods.setdefault(route.method, route) is not route:
-                self.warnings.append(f"{route.method} {route.path}: declared twice, first wins")
-        rules = [Rule(_rule(path), endpoint=path) for path in self.resources]
-        self.map = Map(rules, strict_slashes=False, merge_slashes=False).bind("localhost")
-        functions = app.functions.values()
-        mounts = [(p.rstrip("/"), f.logical_id) for f in functions for p in f.url_paths]
-        self.url_mounts = sorted(mounts, key=lambda mount: -len(mount[0]))
-
-    def resource(self, path: str) -> Resource | None:
-        try:
-            resource, params = self.map.match(path)
-        except HTTPException:
-            return None
-        return self.resources[resource], dict(params)
-
-    def match_url(self, path: str) -> tuple[str, str] | None:
-        """(function id, path as the function URL sees it) of a function URL mount."""
-        for prefix, function_id in self.url_mounts:
-            if path == prefix or path.startswith(prefix + "/"):
-                return function_id, path[len(prefix) :] or "/"
-        return None
-
-    def table(self) -> list[tuple[str, str, str]]:
-        """(method, path, target) rows for the startup banner."""
-        rows = []
-        for path, methods in sorted(self.resources.items()):
-            for method, route in sorted(methods.items()):
-                target = route.function_id or f"CORS preflight ({route.api_logical_id})"
-                auth = f"  [authorizer: {route.authorizer}]" if route.authorizer else ""
-                rows.append((method, path, target + auth))
-        for prefix, function_id in sorted(self.url_mounts):
-            rows.append(("*", prefix + "/**", f"{function_id}  [function URL]"))
-        return rows
-
-
-def _rule(path: str) -> str:
-    parts = [p for p in path.split("/") if p]
-    return "/" + "/".join(
-        f"<path:{p[1:-2]}>" if p.endswith("+}") else f"<{p[1:-1]}>" if p[0] == "{" else p
-        for p in parts
-    )
 
 
 class LocalGateway:
@@ -182,26 +128,9 @@ class LocalGateway:
 
     def function_environment(self, function_id: str) -> dict[str, str]:
         """The complete environment a function's workers get."""
-        function = self.app.functions[function_id]
-        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # Lambda never sees it
-        env.update(resolve_environment(self.app, function_id, self.env_overrides))
-        env.update(self.extra_env)
-        env.update(
-            AWS_LAMBDA_FUNCTION_NAME=function_id,
-            AWS_LAMBDA_FUNCTION_MEMORY_SIZE=str(function.memory_size),
-            AWS_LAMBDA_FUNCTION_VERSION="$LATEST",
-            AWS_LAMBDA_FUNCTION_TIMEOUT=str(function.timeout),
-            AWS_LAMBDA_LOG_GROUP_NAME=f"/aws/lambda/{function_id}",
-            AWS_LAMBDA_INITIALIZATION_TYPE="on-demand",
-            AWS_EXECUTION_ENV=f"AWS_Lambda_{function.runtime}",
-            AWS_REGION=self.region,
-            AWS_DEFAULT_REGION=self.region,
-            AWS_SAM_LOCAL="true",
-            LAMBDA_TASK_ROOT=str(function.code_dir),
-            _HANDLER=function.handler,
-            TZ=":UTC",
+        return function_environment(
+            self.app, function_id, self.env_overrides, self.extra_env, self.region
         )
-        return env
 
     def start(self) -> LocalGateway:
         with self._lock:

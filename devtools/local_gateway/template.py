@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import functools
 import hashlib
-import json
 import logging
 import os
 import re
@@ -365,40 +364,3 @@ def _authorizer(name: str, scheme: Mapping[str, Any]) -> AuthorizerConfig:
         identity_query_strings=names("method.request.querystring."),
         validation_expression=config.get("identityValidationExpression"),
     )
-
-
-def env_overrides(source: Mapping[str, Any] | str | os.PathLike[str] | None) -> dict[str, Any]:
-    """``sam local --env-vars`` overrides: a mapping, or the path of its JSON file."""
-    try:
-        data = source if isinstance(source, Mapping) else json.loads(Path(source or "").read_text())
-    except (OSError, ValueError) as exc:
-        raise TemplateError(f"cannot read env vars file {source}: {exc}") from exc
-    if not isinstance(data, Mapping) or not all(isinstance(v, dict) for v in data.values()):
-        raise TemplateError(f"env vars {source}: must map names to objects of variables")
-    return dict(data)
-
-
-def _env_str(value: Any) -> str:
-    return "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
-
-
-def resolve_environment(
-    app: App, function_id: str, overrides: Mapping[str, Mapping[str, Any]] | None = None
-) -> dict[str, str]:
-    """Template-declared variables of a function, resolved, with ``--env-vars`` overrides.
-
-    As with ``sam local``, overrides only apply to variables the template declares:
-    ``Parameters`` applies to every function, the function's own section wins over it.
-    """
-    overrides = overrides or {}
-    shared, specific = overrides.get("Parameters") or {}, overrides.get(function_id) or {}
-    resolved: dict[str, str] = {}
-    for name, raw in app.functions[function_id].environment.items():
-        value = specific.get(name, shared.get(name, app.resolve(raw)))
-        if isinstance(value, (dict, list)):
-            raise TemplateError(
-                f"function {function_id}: environment variable {name}: {value!r} cannot be "
-                "resolved locally (override it in the env vars file)"
-            )
-        resolved[name] = _env_str(value)
-    return resolved

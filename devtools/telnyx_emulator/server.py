@@ -16,16 +16,16 @@ from urllib.parse import unquote, urlsplit
 
 from devtools.telnyx_emulator import errors
 from devtools.telnyx_emulator.config import EmulatorConfig
-from devtools.telnyx_emulator.state import (
-    CHANNELS,
+from devtools.telnyx_emulator.faults import (
     DELIVERY_FAULTS,
     ENDPOINTS,
     WEBHOOK_FAULTS,
     ApiFault,
     DeliveryFault,
-    EmulatorState,
     WebhookFault,
 )
+from devtools.telnyx_emulator.state import EmulatorState
+from devtools.telnyx_emulator.verifications import CHANNELS
 from devtools.telnyx_emulator.webhooks import WebhookDispatcher, WebhookSigner
 
 logger = logging.getLogger("telnyx_emulator")

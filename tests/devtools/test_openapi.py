@@ -14,7 +14,7 @@ from openapi_spec_validator import validate
 
 from devtools.aws_resources import LOCAL_PARAMETERS, TEMPLATE
 from devtools.local_gateway import load_app
-from devtools.local_stack import LocalStack
+from devtools.local_stack.stack import LocalStack
 from devtools.openapi import build_openapi
 from phoneverify.http.errors import STATUS
 from tests.support.stacks import running_stack

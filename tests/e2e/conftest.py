@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from devtools.local_stack import LocalStack
+from devtools.local_stack.stack import LocalStack
 from tests.support.stacks import running_stack
 
 

@@ -7,7 +7,7 @@ import uuid
 
 import httpx
 
-from devtools.local_stack import LocalStack
+from devtools.local_stack.stack import LocalStack
 
 
 def code_sent_to(stack: LocalStack, phone: str) -> str:

@@ -11,7 +11,8 @@ import boto3
 import httpx
 import jwt
 
-from devtools.local_stack import DEMO_PASSWORD, LocalStack
+from devtools.local_stack.seeding import DEMO_PASSWORD
+from devtools.local_stack.stack import LocalStack
 from phoneverify.flows.engine.any_flow import flow_key
 
 PHONE = "+14155550123"

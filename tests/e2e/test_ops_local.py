@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from devtools.local_stack import LocalStack
+from devtools.local_stack.stack import LocalStack
 from phoneverify.adapters.dynamo.toolkit import from_item
 from tests.support import accounts
 from tests.support.payments import bearer, token_for

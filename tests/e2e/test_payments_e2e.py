@@ -12,7 +12,7 @@ import httpx
 import jwt
 import pytest
 
-from devtools.local_stack import LocalStack
+from devtools.local_stack.stack import LocalStack
 from tests.support import payments
 from tests.support.payments import bearer, ledger_entries
 

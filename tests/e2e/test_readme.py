@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from devtools.local_stack import LocalStack
+from devtools.local_stack.stack import LocalStack
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 RUNS_AGAINST_MAKE_RUN = "API=${API:-http://127.0.0.1:3000}"

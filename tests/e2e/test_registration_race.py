@@ -13,7 +13,7 @@ import uuid
 import httpx
 import pytest
 
-from devtools.local_stack import LocalStack
+from devtools.local_stack.stack import LocalStack
 from phoneverify.flows.registration import PHONE_HAS_ACCOUNT
 from tests.support.stacks import post_at_once, table_items
 

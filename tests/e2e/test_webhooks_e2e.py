@@ -13,7 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from devtools.local_stack import DEMO_PASSWORD, LocalStack
+from devtools.local_stack.seeding import DEMO_PASSWORD
+from devtools.local_stack.stack import LocalStack
 from devtools.telnyx_emulator import TelnyxEmulator
 
 PHONE = "+14155550123"

@@ -2,7 +2,7 @@
 
 Register it from the root conftest with ``pytest_plugins = ["tests.plugins.dynamodb_local"]``
 and request the ``dynamodb_local_endpoint`` fixture. The server starts lazily (only if some
-selected test uses the fixture) and is installed on first use (see devtools/dynamodb_local.py).
+selected test uses the fixture) and is installed on first use (see devtools/dynamodb_local/).
 If it cannot be installed or started, every test using the fixture ERRORs with the reason;
 nothing is skipped. Tests that use the fixture get the ``dynamodb_local`` marker, so
 ``-m "not dynamodb_local"`` deselects them.
@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from devtools.dynamodb_local import DynamoDBLocal
+from devtools.dynamodb_local.server import DynamoDBLocal
 
 MARKER = "dynamodb_local"
 FIXTURE = "dynamodb_local_endpoint"

@@ -15,7 +15,8 @@ import pytest
 
 from devtools.aws_resources import LOCAL_PARAMETERS, TEMPLATE
 from devtools.local_gateway import LocalGateway
-from devtools.local_stack import DEMO_PASSWORD, LocalStack
+from devtools.local_stack.seeding import DEMO_PASSWORD
+from devtools.local_stack.stack import LocalStack
 from tests.support import accounts
 from tests.support.accounts import Account
 from tests.support.stacks import dynamodb_of, running_stack

@@ -17,7 +17,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from devtools.local_stack import DEMO_PASSWORD, LocalStack
+from devtools.local_stack.seeding import DEMO_PASSWORD
+from devtools.local_stack.stack import LocalStack
 from phoneverify.adapters.dynamo.users import DynamoUserRepository
 from phoneverify.domain.models import User
 from phoneverify.domain.passwords import PasswordHasher

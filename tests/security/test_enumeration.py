@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from devtools.local_stack import DEMO_PASSWORD
+from devtools.local_stack.seeding import DEMO_PASSWORD
 from tests.security.conftest import DEMO_EMAIL, DEMO_PHONE, Target, seed_account
 from tests.support.stacks import post_at_once, table_items
 

@@ -21,7 +21,7 @@ from benchmarks.campaign import (
     CampaignResult,
     run_campaign,
 )
-from devtools.local_stack import LocalStack
+from devtools.local_stack.stack import LocalStack
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import boto3
 import httpx
 import pytest
 
-from devtools.local_stack import LocalStack
+from devtools.local_stack.stack import LocalStack
 from phoneverify.adapters.dynamo.users import DynamoUserRepository
 from phoneverify.domain.models import User
 from phoneverify.domain.passwords import PasswordHasher

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from devtools.local_stack import LocalStack
+from devtools.local_stack.stack import LocalStack
 from tests.security.conftest import Target
 from tests.support.payments import bearer, demo_token
 

@@ -12,7 +12,7 @@ import boto3
 import httpx
 import pytest
 
-from devtools.local_stack import LocalStack
+from devtools.local_stack.stack import LocalStack
 from tests.security.conftest import DEMO_PHONE, PASSWORD, Target, seed_account
 from tests.support import payments
 from tests.support.payments import bearer, ledger_entries

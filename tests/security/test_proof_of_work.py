@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from devtools.local_stack import LocalStack
+from devtools.local_stack.stack import LocalStack
 from tests.security.conftest import DEMO_EMAIL, LimitedTarget, limited, new_source
 from tests.support.proofs import payload_of, solve
 

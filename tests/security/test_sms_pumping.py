@@ -20,7 +20,8 @@ import httpx
 import phonenumbers
 import pytest
 
-from devtools.local_stack import DEMO_PASSWORD, LocalStack
+from devtools.local_stack.seeding import DEMO_PASSWORD
+from devtools.local_stack.stack import LocalStack
 from phoneverify.flows.engine.any_flow import flow_key
 from tests.security.conftest import DEMO_EMAIL, DEMO_PHONE, LimitedTarget, limited, new_source
 from tests.support.stacks import dynamodb_of

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from devtools.local_stack import LocalStack
+from devtools.local_stack.stack import LocalStack
 from phoneverify.adapters.dynamo.account_lock import DynamoFailureCounter
 from phoneverify.domain.clock import SystemClock
 from tests.security.conftest import Target

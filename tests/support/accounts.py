@@ -9,7 +9,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from devtools.local_stack import LocalStack
+from devtools.local_stack.stack import LocalStack
 from phoneverify.adapters.dynamo.users import DynamoUserRepository
 from phoneverify.domain.models import User
 from phoneverify.domain.passwords import PasswordHasher

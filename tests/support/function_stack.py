@@ -17,7 +17,7 @@ import pytest
 from moto import mock_aws
 
 from devtools.aws_resources import create_tables, load_template
-from devtools.local_stack import local_fx_rates
+from devtools.local_stack.seeding import local_fx_rates
 from devtools.telnyx_emulator import TelnyxEmulator
 from phoneverify.adapters.dynamo.users import DynamoUserRepository
 from tests.support.lambda_env import api_event, invoke, load_function, template_environment

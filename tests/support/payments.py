@@ -7,7 +7,8 @@ from typing import Any
 
 import httpx
 
-from devtools.local_stack import DEMO_PASSWORD, LocalStack
+from devtools.local_stack.seeding import DEMO_PASSWORD
+from devtools.local_stack.stack import LocalStack
 
 DEMO_PHONE = "+14155550123"
 

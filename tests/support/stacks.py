@@ -11,7 +11,9 @@ from typing import Any
 import boto3
 import httpx
 
-from devtools.local_stack import LocalStack, StackConfig, free_port
+from devtools.local_stack.config import StackConfig
+from devtools.local_stack.ports import free_port
+from devtools.local_stack.stack import LocalStack
 
 
 @contextmanager

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 
-from devtools.local_stack import LocalStack
+from devtools.local_stack.stack import LocalStack
 
 
 class WebhookRelay:

@@ -20,7 +20,8 @@ from typing import Any
 
 import pytest
 
-from devtools.local_stack import DEMO_PASSWORD, LocalStack
+from devtools.local_stack.seeding import DEMO_PASSWORD
+from devtools.local_stack.stack import LocalStack
 from phoneverify.flows.engine.any_flow import flow_key
 from tests.support import accounts
 from tests.support.accounts import Account

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from devtools.local_stack import LocalStack
+from devtools.local_stack.stack import LocalStack
 from tests.e2e.web.conftest import (
     DESKTOP,
     PASSWORD,

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
-from devtools.local_stack import LocalStack
+from devtools.local_stack.stack import LocalStack
 from tests.e2e.web.conftest import PASSWORD, Person, axe_violations, open_page
 from tests.support.accounts import Account
 from tests.support.webhook_relay import held_webhooks

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Browser, Route, expect
 
-from devtools.local_stack import LocalStack
+from devtools.local_stack.stack import LocalStack
 from tests.e2e.web.conftest import DESKTOP, WAIT_MS
 
 

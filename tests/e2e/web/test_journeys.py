@@ -7,7 +7,7 @@ import uuid
 
 from playwright.sync_api import expect
 
-from devtools.local_stack import LocalStack
+from devtools.local_stack.stack import LocalStack
 from tests.e2e.web.conftest import PASSWORD, Person
 from tests.support.accounts import Account, fresh_phone
 from tests.support.payments import bearer

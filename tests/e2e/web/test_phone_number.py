@@ -13,7 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from devtools.local_stack import LocalStack
+from devtools.local_stack.stack import LocalStack
 from tests.e2e.web.conftest import DEMO_EMAIL, DEMO_PHONE, PASSWORD, Person
 from tests.support.accounts import Account, fresh_phone, restore_phone
 

@@ -22,7 +22,8 @@ from playwright.sync_api import Browser, Page, Request, Route, expect
 
 from devtools.aws_resources import LOCAL_PARAMETERS, TEMPLATE
 from devtools.local_gateway import LocalGateway
-from devtools.local_stack import LOCAL_SEND_LIMITS, LocalStack
+from devtools.local_stack.config import LOCAL_SEND_LIMITS
+from devtools.local_stack.stack import LocalStack
 from tests.e2e.web.conftest import ROOT, Person, axe_violations, open_page
 from tests.support.accounts import fresh_phone
 

@@ -1,0 +1,117 @@
+"""`make run`: the whole system on 127.0.0.1 with no AWS account, no Docker, no Telnyx account.
+
+Starts moto's server (SSM, and DynamoDB unless another endpoint such as DynamoDB Local is
+given), creates the tables from template.yaml, puts the SSM parameters, seeds the demo
+accounts, starts the Telnyx emulator and serves every function through the local gateway.
+With TELNYX_API_KEY and TELNYX_VERIFY_PROFILE_ID in the environment it talks to the real
+Telnyx API instead of the emulator. This module reads the command line and the environment
+(ports: ports.py) and prints what runs where.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+
+from devtools.local_stack.config import REAL_TELNYX_URL, StackConfig
+from devtools.local_stack.ports import PORT_VARIABLES, PortUnavailable, env_port
+from devtools.local_stack.stack import LocalStack
+
+
+def _banner(stack: LocalStack) -> str:
+    cfg = stack.config
+    lines = [
+        "",
+        "phone-verify is running locally",
+        f"  API            {stack.api_url}   (POST /login, /login/verify, /login/resend)",
+        "                 (POST /register/start, /register/verify, /register/resend)",
+        "                 (POST /verify/cancel, GET /verify/status, POST /webhooks/telnyx)",
+        "                 (POST /payments/initiate, /payments/confirm, /payments/resend: Bearer)",
+        "                 (POST /password/reset/start, /verify, /resend)",
+        "                 (GET /challenge: the proof of work sign-ups and resets may carry)",
+        "                 (POST /account/phone/start, /verify, /resend: Bearer)",
+        "                 (POST /logout: Bearer)",
+    ]
+    if cfg.static_dir:
+        lines.append(f"  Web page       {stack.api_url}/")
+    if stack.websocket_url:
+        lines.append(f"  Live status    {stack.websocket_url}/?flow_id=...   (WebSocket)")
+    if cfg.serve_openapi:
+        lines.append(f"  OpenAPI        {stack.api_url}/openapi.json   (Swagger UI: /docs)")
+    if stack.emulator is not None:
+        lines += [
+            f"  Telnyx (emu)   {stack.emulator.base_url}/v2",
+            f"  SMS outbox     {stack.emulator.base_url}/_emulator/messages"
+            "?phone_number=%2B14155550123",
+        ]
+    else:
+        lines.append(f"  Telnyx         {REAL_TELNYX_URL} (real API; codes arrive by SMS)")
+    lines += [
+        f"  AWS (moto)     {stack.aws_env['AWS_ENDPOINT_URL']}   (SSM, DynamoDB)",
+        "  Demo accounts  demo@example.com / correct horse battery staple  (phone +14155550123)",
+        "                 nophone@example.com / correct horse battery staple (no phone yet: no"
+        " 2FA until it adds one under Phone number)",
+        "",
+        "Try it:",
+        f"  curl -s -X POST {stack.api_url}/login -H 'Content-Type: application/json' \\",
+        '       -d \'{"email":"demo@example.com","password":"correct horse battery staple"}\'',
+        "",
+        "Ctrl-C stops everything.",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--host", default="127.0.0.1")
+    try:
+        env_ports = {name: env_port(name) for name in PORT_VARIABLES}
+    except PortUnavailable as exc:
+        print(f"make run: {exc}", file=sys.stderr)
+        return 2
+    parser.add_argument("--api-port", type=int, default=env_ports["API_PORT"])
+    parser.add_argument("--emulator-port", type=int, default=env_ports["EMULATOR_PORT"])
+    parser.add_argument("--aws-port", type=int, default=env_ports["AWS_PORT"])
+    parser.add_argument("--ws-port", type=int, default=env_ports["WS_PORT"])
+    parser.add_argument(
+        "--dynamodb-endpoint",
+        default=os.environ.get("DYNAMODB_ENDPOINT"),
+        help="use this DynamoDB (e.g. DynamoDB Local) instead of moto's",
+    )
+    args = parser.parse_args(argv)
+    config = StackConfig(
+        host=args.host,
+        api_port=args.api_port,
+        emulator_port=args.emulator_port,
+        aws_port=args.aws_port,
+        ws_port=args.ws_port,
+        dynamodb_endpoint=args.dynamodb_endpoint,
+        telnyx_api_key=os.environ.get("TELNYX_API_KEY") or None,
+        telnyx_profile_id=os.environ.get("TELNYX_VERIFY_PROFILE_ID") or None,
+        telnyx_public_key=os.environ.get("TELNYX_PUBLIC_KEY") or None,
+        telnyx_messaging_sender=os.environ.get("TELNYX_MESSAGING_SENDER") or None,
+    )
+    if os.environ.get("TELNYX_API_KEY") and not config.real_telnyx:
+        print("TELNYX_API_KEY is set but TELNYX_VERIFY_PROFILE_ID is not", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        stack = LocalStack(config).start()
+    except PortUnavailable as exc:
+        print(f"make run: {exc}", file=sys.stderr)  # one line, no traceback
+        return 1
+    try:
+        print(_banner(stack), flush=True)
+        stop.wait()
+    finally:
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

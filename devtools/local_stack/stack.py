@@ -1,0 +1,145 @@
+"""A local stack: starts each service in order and stops them in reverse.
+
+moto's server (SSM, and DynamoDB unless another endpoint such as DynamoDB Local is given), the
+tables from template.yaml, the SSM parameters and demo accounts (seeding.py), the Telnyx
+emulator (unless the real Telnyx API is configured) and every function behind the local
+gateway, with the web page and OpenAPI document it serves (site.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Literal
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from devtools.aws_resources import TEMPLATE, create_tables
+from devtools.local_gateway import LocalGateway
+from devtools.local_stack.config import LOCAL_SEND_LIMITS, REAL_TELNYX_URL, REGION, StackConfig
+from devtools.local_stack.ports import check_ports_free
+from devtools.local_stack.seeding import PROCESS_SECRETS, put_parameters, seed_accounts
+from devtools.local_stack.site import Site
+from devtools.telnyx_emulator import EmulatorConfig, TelnyxEmulator
+
+
+class LocalStack:
+    def __init__(self, config: StackConfig | None = None) -> None:
+        self.config = config or StackConfig()
+        self.emulator: TelnyxEmulator | None = None
+        self.gateway: LocalGateway | None = None
+        self._moto: ThreadedMotoServer | None = None
+        self._site = Site(self.config)
+        self.aws_env: dict[str, str] = {}
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> LocalStack:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        cfg = self.config
+        ports = {"API_PORT": cfg.api_port, "AWS_PORT": cfg.aws_port}
+        if not cfg.real_telnyx:
+            ports["EMULATOR_PORT"] = cfg.emulator_port
+        if cfg.ws_port:
+            ports["WS_PORT"] = cfg.ws_port
+        check_ports_free(cfg.host, ports)
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
+        self._moto = ThreadedMotoServer(ip_address=cfg.host, port=cfg.aws_port, verbose=False)
+        self._moto.start()
+        aws = f"http://{cfg.host}:{cfg.aws_port}"
+        self.aws_env = {
+            "AWS_ENDPOINT_URL": aws,
+            "AWS_ENDPOINT_URL_DYNAMODB": cfg.dynamodb_endpoint or aws,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+        }
+        dynamodb = self._client("dynamodb")
+        create_tables(dynamodb)  # those missing: an external DynamoDB may outlive a run
+
+        overrides = {"AllowedOrigin": cfg.allowed_origin or f"http://{cfg.host}:{cfg.api_port}"}
+        if cfg.real_telnyx:
+            overrides["TelnyxApiBaseUrl"] = REAL_TELNYX_URL
+        else:
+            self.emulator = TelnyxEmulator(
+                EmulatorConfig(
+                    host=cfg.host,
+                    port=cfg.emulator_port,
+                    log_requests=not cfg.quiet,
+                    signing_key_seed=PROCESS_SECRETS.webhook_signing_seed,
+                    webhook_timeout_secs=cfg.webhook_timeout_secs,
+                )
+            ).start()
+            overrides["TelnyxApiBaseUrl"] = self.emulator.base_url
+        put_parameters(self._client("ssm"), cfg, self.emulator)
+        seed_accounts(dynamodb)
+
+        self.gateway = LocalGateway(
+            TEMPLATE,
+            host=cfg.host,
+            port=cfg.api_port,
+            parameter_overrides=overrides,
+            static_dir=self._site.build(self.emulator),
+            extra_env={
+                **self.aws_env,
+                **LOCAL_SEND_LIMITS,
+                # The functions push to the page through the gateway's management API.
+                "WEBSOCKET_MANAGEMENT_URL": f"http://{cfg.host}:{cfg.api_port}",
+                **cfg.gateway_env,
+            },
+            quiet=cfg.quiet,
+            websocket_port=cfg.ws_port,
+        )
+        self.gateway.start()
+        self._site.link_websocket(self.websocket_url)
+        if self.emulator is not None and "/webhooks/telnyx" in TEMPLATE.read_text():
+            self.emulator.set_webhook_url(f"{self.gateway.base_url}/webhooks/telnyx")
+
+    @property
+    def websocket_url(self) -> str:
+        """The live-status WebSocket (``?flow_id=``), or "" when the template declares none."""
+        ws = self.gateway.websocket if self.gateway is not None else None
+        return ws.url if ws is not None else ""
+
+    def stop(self) -> None:
+        # The emulator first: its webhooks in flight must not reach a gateway shutting down.
+        if self.emulator is not None:
+            self.emulator.stop()
+            self.emulator = None
+        if self.gateway is not None:
+            self.gateway.stop()
+            self.gateway = None
+        if self._moto is not None:
+            self._moto.stop()
+            self._moto = None
+        self._site.remove()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def api_url(self) -> str:
+        assert self.gateway is not None, "stack not started"
+        return self.gateway.base_url
+
+    def _client(self, service: Literal["dynamodb", "ssm"]) -> Any:
+        endpoint = self.aws_env[
+            "AWS_ENDPOINT_URL_DYNAMODB" if service == "dynamodb" else "AWS_ENDPOINT_URL"
+        ]
+        return boto3.client(
+            service,
+            endpoint_url=endpoint,
+            region_name=REGION,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # noqa: S106 - moto and DynamoDB Local accept any
+        )
