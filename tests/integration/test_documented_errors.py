@@ -160,7 +160,7 @@ def malformed_requests(sweep: Sweep, name: str) -> Iterator[tuple[int, dict[str,
         ({}, None),  # nothing given
         ({**json_body, "admin": True}, None),  # a field no model has
         (dict.fromkeys(json_body, 5), None),  # every field of the wrong type
-        (json.dumps({**json_body, "pad": "x" * 20_000}), None),  # too large
+        (json.dumps({**json_body, "pad": "x" * 70_000}), None),  # too large
         (json_body, {"Content-Type": "text/plain"}),  # not declared JSON
     ]:
         yield sweep.send(name, body, headers)

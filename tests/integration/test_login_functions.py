@@ -340,7 +340,7 @@ def test_bad_input_is_a_400_naming_the_field(
             415,
             "unsupported_media_type",
         ),
-        ({"Content-Type": "application/json; charset=utf-8"}, "x" * 20_000, 413, "body_too_large"),
+        ({"Content-Type": "application/json; charset=utf-8"}, "x" * 70_000, 413, "body_too_large"),
     ],
     ids=["text-plain", "form", "oversized"],
 )

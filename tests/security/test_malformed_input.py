@@ -24,7 +24,7 @@ CASES = [
     (
         "/login",
         "application/json",
-        json.dumps({"email": "a@b.c", "password": "x" * 40_000}),
+        json.dumps({"email": "a@b.c", "password": "x" * 70_000}),
         413,
         "body_too_large",
     ),
