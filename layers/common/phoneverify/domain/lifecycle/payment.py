@@ -1,4 +1,4 @@
-"""A payment's lifecycle (docs/payments.md#transitions), the one authoritative copy: each
+"""A payment's lifecycle (docs/payments.md#state), the one authoritative copy: each
 write on a payment as data, and the pure functions that decide whether it applies and what
 it changes.
 
