@@ -150,6 +150,15 @@ def test_only_the_webhook_function_loads_cryptography(
     ]
 
 
+def test_no_function_loads_the_websocket_push_before_its_first_push(
+    cold_starts: dict[str, cold_start.ColdStart],
+) -> None:
+    # A push is news about a flow someone watches: the code checks and resends that may end
+    # a flow as superseded, the cancel and the webhook build it at their first push only.
+    functions = cold_start.function_names()
+    assert [n for n in functions if cold_starts[n].loaded("phoneverify.adapters.websocket")] == []
+
+
 @pytest.mark.parametrize("function", ["logout", "verify_status", "webhook_telnyx"])
 def test_functions_that_send_no_code_load_neither_bcrypt_nor_httpx(
     function: str, cold_starts: dict[str, cold_start.ColdStart]

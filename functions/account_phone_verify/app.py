@@ -3,16 +3,16 @@ swapped for it."""
 
 from __future__ import annotations
 
-from phoneverify.config import CodeSettings
 from phoneverify.domain.errors import NotAuthenticated, PhoneAlreadyRegistered
 from phoneverify.http.app import http_app, lambda_handler_for
 from phoneverify.http.auth import authenticated_user
 from phoneverify.http.operations import CHECKS_A_CODE, documented
 from phoneverify.http.requests import VerifyCodeRequest, request_origin
 from phoneverify.http.responses import PhoneChangedResponse, phone_changed_response
+from phoneverify.live_status_config import AccountCodeSettings
 from phoneverify.runtime import Runtime
 
-runtime = Runtime.from_environment(CodeSettings)
+runtime = Runtime.from_environment(AccountCodeSettings)
 app = http_app(runtime.settings.allowed_origin)
 
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from phoneverify.config import CodeSettings
 from phoneverify.domain.errors import WeakPassword
 from phoneverify.http.app import http_app, lambda_handler_for
 from phoneverify.http.operations import CHECKS_A_CODE, documented
 from phoneverify.http.requests import PasswordResetVerifyRequest, request_origin
 from phoneverify.http.responses import PasswordResetResponse, password_reset_response
+from phoneverify.live_status_config import AccountCodeSettings
 from phoneverify.runtime import Runtime
 
-runtime = Runtime.from_environment(CodeSettings)
+runtime = Runtime.from_environment(AccountCodeSettings)
 app = http_app(runtime.settings.allowed_origin)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from phoneverify.config import PaymentSettings
 from phoneverify.domain.errors import (
     ConfirmationInProgress,
     NotAuthenticated,
@@ -16,9 +15,10 @@ from phoneverify.http.auth import authenticated_user
 from phoneverify.http.operations import CHECKS_A_CODE, documented
 from phoneverify.http.requests import PaymentConfirmRequest, request_origin
 from phoneverify.http.responses import PaymentCompletedResponse
+from phoneverify.live_status_config import PaymentCodeSettings
 from phoneverify.runtime import Runtime
 
-runtime = Runtime.from_environment(PaymentSettings)
+runtime = Runtime.from_environment(PaymentCodeSettings)
 app = http_app(runtime.settings.allowed_origin)
 
 

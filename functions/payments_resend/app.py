@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from phoneverify.config import PaymentSettings
 from phoneverify.domain.errors import NotAuthenticated, PaymentNotFound, PaymentNotPending
 from phoneverify.http.app import http_app, lambda_handler_for
 from phoneverify.http.auth import authenticated_user
 from phoneverify.http.operations import RESENDS_A_CODE, documented
 from phoneverify.http.requests import PaymentResendRequest, request_origin
 from phoneverify.http.responses import ResentResponse, resent_response
+from phoneverify.live_status_config import PaymentCodeSettings
 from phoneverify.runtime import Runtime
 
-runtime = Runtime.from_environment(PaymentSettings)
+runtime = Runtime.from_environment(PaymentCodeSettings)
 app = http_app(runtime.settings.allowed_origin)
 
 

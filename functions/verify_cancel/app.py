@@ -6,13 +6,13 @@ payment (this route is open, so the token is checked here rather than by the aut
 
 from __future__ import annotations
 
-from phoneverify.config import CancelSettings
 from phoneverify.domain.errors import NotAuthenticated, PaymentNotFound
 from phoneverify.http.app import http_app, lambda_handler_for
 from phoneverify.http.auth import BEARER_OPTIONAL, bearer_user
 from phoneverify.http.operations import documented
 from phoneverify.http.requests import CancelRequest, request_origin
 from phoneverify.http.responses import CancelledResponse
+from phoneverify.live_status_config import CancelSettings
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment(CancelSettings)

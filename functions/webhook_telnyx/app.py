@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from phoneverify.config import WebhookSettings
 from phoneverify.domain.errors import InvalidWebhookSignature
 from phoneverify.http.app import function_url_app, lambda_handler_for
 from phoneverify.http.operations import documented
 from phoneverify.http.requests import function_url_origin, raw_body
 from phoneverify.http.responses import ReceivedResponse
+from phoneverify.live_status_config import WebhookSettings
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment(WebhookSettings)

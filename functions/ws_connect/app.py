@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from phoneverify.config import LiveStatusSettings
 from phoneverify.http.websocket import websocket_connect
+from phoneverify.live_status_config import LiveStatusSettings
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment(LiveStatusSettings)

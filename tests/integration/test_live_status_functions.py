@@ -1,11 +1,13 @@
-"""The live-status WebSocket functions and the webhook's push, as Lambda runs them on moto:
-$connect registers a watcher under the flow's hash, a signed delivery report reaches it
+"""The live-status WebSocket functions and the pushes, as Lambda runs them on moto: $connect
+registers a watcher under the flow's hash, a signed delivery report, a cancel and a flow ended
+as superseded (the account's phone changed, then the code is entered or resent) reach it
 through the management API (moto's), $disconnect forgets it (docs/realtime.md)."""
 
 from __future__ import annotations
 
 import json
 import math
+import time
 import uuid
 from collections.abc import Iterator
 from types import ModuleType
@@ -14,10 +16,14 @@ from typing import Any
 import pytest
 from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
 
+from devtools.telnyx_emulator import TelnyxEmulator
 from phoneverify.flows.engine.any_flow import flow_key
 from tests.support import round_trips
+from tests.support.accounts import fresh_phone
 from tests.support.lambda_env import (
     LambdaContext,
+    api_event,
+    invoke,
     load_function,
     template_environment,
     websocket_event,
@@ -222,3 +228,105 @@ def test_a_page_connecting_while_the_report_is_written_hears_it(
     # Then the report was written expecting exactly the watchers at its commit: both hear it
     assert [m["delivery_status"] for m in pushed(first)] == ["delivered"]
     assert [m["delivery_status"] for m in pushed(second)] == ["delivered"]
+
+
+# -- a flow ended as superseded: the functions that check and resend codes push it too ---------
+# What a watcher hears when its flow ends, as GET /verify/status then answers.
+ENDED = {"status": "cancelled", "delivery_status": "unknown", "expires_in": 0, "channel": "sms"}
+ORDER = {"amount": "250.00", "currency": "USD", "recipient": "Acme Supplies"}  # needs a code
+
+
+@pytest.fixture(scope="module")
+def payments(
+    shared_verify_stack: VerifyStack, emulator: TelnyxEmulator
+) -> Iterator[dict[str, ModuleType]]:
+    """The payment functions over the shared stack's tables, resending at once."""
+    overrides = {"TelnyxApiBaseUrl": emulator.base_url}
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        yield {
+            directory: load_function(
+                directory,
+                monkeypatch,
+                {**template_environment(function_id, overrides), "RESEND_COOLDOWN_SECS": "0"},
+            )
+            for directory, function_id in [
+                ("payments_initiate", "PaymentsInitiateFunction"),
+                ("payments_confirm", "PaymentsConfirmFunction"),
+                ("payments_resend", "PaymentsResendFunction"),
+            ]
+        }
+
+
+def pay(
+    payments: dict[str, ModuleType], stack: VerifyStack, name: str, path: str, body: object
+) -> tuple[int, dict[str, Any]]:
+    """Call a payment function as API Gateway does after the authorizer allowed the payer."""
+    event = api_event(path, body)
+    event["requestContext"]["authorizer"] = {"principalId": stack.user_id, "user_id": stack.user_id}
+    status, answer, _ = invoke(payments[name], event)
+    return status, answer
+
+
+def change_phone(stack: VerifyStack) -> None:
+    """The account moves to another number (what POST /account/phone/verify writes)."""
+    users = stack.functions.users
+    user = users.get(stack.user_id)
+    assert user is not None
+    users.change_phone(
+        stack.user_id, stack.phone, fresh_phone(), user.phone_generation, time.time()
+    )
+
+
+@pytest.mark.parametrize("step", ["verify", "resend"])
+def test_a_login_superseded_by_a_phone_change_is_pushed_to_its_watcher(
+    stack: VerifyStack, ws: dict[str, ModuleType], step: str
+) -> None:
+    # Given a page watching its login, whose account then moved to another phone
+    flow_id, connection = stack.login(), new_id()
+    code = stack.code()
+    assert connect(ws, flow_id, connection) == {"statusCode": 200}
+    change_phone(stack)
+    # When the code is entered, or a fresh one asked for
+    if step == "verify":
+        status, body, _ = stack.call("login_verify", {"flow_id": flow_id, "code": code})
+    else:
+        status, body, _ = stack.call("login_resend", {"flow_id": flow_id})
+    # Then the login ends as superseded, and the page hears it ended, as GET /verify/status
+    assert (status, body.get("code")) == (400, "no_pending_verification"), body
+    assert pushed(connection) == [ENDED]
+    assert stack.status_of(flow_id) | {"expires_in": 0} == ENDED
+
+
+@pytest.mark.parametrize(
+    ("step", "path"),
+    [("payments_confirm", "/payments/confirm"), ("payments_resend", "/payments/resend")],
+)
+def test_a_payment_superseded_by_a_phone_change_is_pushed_to_its_watcher(
+    stack: VerifyStack,
+    ws: dict[str, ModuleType],
+    payments: dict[str, ModuleType],
+    step: str,
+    path: str,
+) -> None:
+    # Given a payment waiting for its code, watched (its flow id is the server's: read here
+    # from the payment), and the payer's account then moved to another phone
+    status, started = pay(payments, stack, "payments_initiate", "/payments/initiate", ORDER)
+    assert status == 200 and started["requires_verification"] is True, started
+    payment_id = started["payment_id"]
+    flow_id = stack.functions.dynamodb.get_item(
+        TableName="PaymentsTable", Key={"payment_id": {"S": payment_id}}, ConsistentRead=True
+    )["Item"]["flow_id"]["S"]
+    connection = new_id()
+    assert connect(ws, flow_id, connection) == {"statusCode": 200}
+    code = stack.code()
+    change_phone(stack)
+    # When the code is entered, or a fresh one asked for
+    body = (
+        {"payment_id": payment_id, "code": code}
+        if step == "payments_confirm"
+        else {"payment_id": payment_id}
+    )
+    status, answer = pay(payments, stack, step, path, body)
+    # Then the payment's flow ends as superseded, and its watcher hears it
+    assert (status, answer.get("code")) == (400, "no_pending_verification"), answer
+    assert pushed(connection) == [ENDED]

@@ -21,6 +21,12 @@ BUDGET: dict[str, tuple[int, int, int]] = {
     "POST /login/resend": (4, 2, 1),
     "POST /login/verify (wrong code)": (4, 1, 1),
     "POST /login/verify (right code)": (4, 2, 1),
+    # A login whose account moved to another number since its code was sent: the attempt
+    # reserved and counted on the account, the code checked, the verify refused by the phone
+    # generation (its transaction), the count given back, the flow cancelled, the audit
+    # record; then the push's one call, a GetItem of the flow's live-status watchers (none
+    # here; each watcher adds a post_to_connection). No token: the signing key is not read.
+    "POST /login/verify (account's phone changed since)": (7, 1, 1),
     # Codes to unproven numbers: the fraud guard's rules item, read once per execution
     # environment and minute (its holds and prefix counter ride in the send's transaction);
     # an entered code counted for its prefix.

@@ -14,6 +14,7 @@ tests/integration/test_round_trips.py holds it to its budget, `make bench` print
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -221,6 +222,22 @@ def measure_all(run: _Measured) -> dict[str, dict[str, int]]:
     run.measure(
         "POST /login/verify (right code)",
         lambda: run.call("login_verify", {"flow_id": flow_id, "code": code}),
+    )
+
+    # A login whose account moved to another number since its code was sent ends as
+    # superseded when its code is entered: the flow cancelled, and its live-status watchers
+    # looked up to be told (none here).
+    moved_phone = "+14155550144"
+    moved, moved_email = run.account(moved_phone)
+    moved_flow = run.call("login", {"email": moved_email, "password": PASSWORD})[1]["flow_id"]
+    moved_code = stack.code_for(moved_phone)
+    user = stack.users.get(moved)
+    assert user is not None
+    stack.users.change_phone(moved, moved_phone, "+14155550145", user.phone_generation, time.time())
+    run.measure(
+        "POST /login/verify (account's phone changed since)",
+        lambda: run.call("login_verify", {"flow_id": moved_flow, "code": moved_code}),
+        expected=400,
     )
 
     form = {

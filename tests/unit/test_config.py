@@ -5,15 +5,13 @@ from __future__ import annotations
 import pytest
 
 from phoneverify.config import (
-    CancelSettings,
     CodeSettings,
     ConfigurationError,
-    LiveStatusSettings,
     PaymentSettings,
     Settings,
     TokenSettings,
-    WebhookSettings,
 )
+from phoneverify.live_status_config import CancelSettings, LiveStatusSettings, WebhookSettings
 from tests.support.settings import VALID
 
 

@@ -6,7 +6,6 @@ import pytest
 
 from phoneverify.adapters.telnyx.notices import TelnyxAccountNotices
 from phoneverify.config import (
-    CancelSettings,
     CodeSettings,
     ConfigurationError,
     GateSettings,
@@ -15,9 +14,14 @@ from phoneverify.config import (
     PaymentSettings,
     Settings,
     TokenSettings,
-    WebhookSettings,
 )
 from phoneverify.domain.send_limits import SendCaps
+from phoneverify.live_status_config import (
+    AccountCodeSettings,
+    CancelSettings,
+    PaymentCodeSettings,
+    WebhookSettings,
+)
 from phoneverify.runtime import Runtime
 from tests.support.settings import VALID
 
@@ -128,6 +132,27 @@ def test_the_webhook_receiver_pushes_through_the_same_any_flow() -> None:
     runtime = Runtime(WebhookSettings.from_env(env), dynamodb=object())  # type: ignore[arg-type]
     assert runtime.telnyx_webhooks._flows is runtime.any_flow
     assert runtime.any_flow._observer is runtime.live_status
+
+
+@pytest.mark.parametrize(
+    ("settings", "env"),
+    [(AccountCodeSettings, {"RATE_LIMITS_TABLE": "t"}), (PaymentCodeSettings, PAYMENTS)],
+)
+def test_a_code_check_or_resend_ends_a_superseded_flow_through_the_live_status(
+    settings: type[Settings], env: dict[str, str]
+) -> None:
+    # Given a function that checks or resends a code bound to an account's phone
+    runtime = Runtime(settings.from_env({**VALID, **env, **LIVE_STATUS}), dynamodb=object())  # type: ignore[arg-type]
+    challenges = (
+        runtime.payment_flow._challenges
+        if settings is PaymentCodeSettings
+        else runtime.login_flow._challenges
+    )
+    # Then the flow it ends as superseded is told to its watchers (the wiring under test)
+    assert challenges._flows is runtime.any_flow
+    assert runtime.any_flow._observer is runtime.live_status
+    # and the WebSocket push is built at the first push only, not with the observer
+    assert "status_push" not in vars(runtime)
 
 
 def test_a_function_that_does_not_push_builds_no_observer_and_shares_one_any_flow() -> None:

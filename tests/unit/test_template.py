@@ -1,7 +1,8 @@
 """Production-safe defaults, read from template.yaml and samconfig.toml as a deploy would take
 them: no wildcard CORS origin, codes of at least 6 digits, every alarm wired to a topic, the
 SMS-pumping conversion alarm, a capped public webhook, an API access log with a retention,
-and API Gateway's own answers in the functions' error shape."""
+API Gateway's own answers in the functions' error shape, and the connections table and the
+WebSocket stage given to every function that pushes live status."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from typing import Any
 import pytest
 
 from devtools.aws_resources import LOCAL_ORIGIN, TEMPLATE, load_template
+from phoneverify import config, live_status_config
+from phoneverify.config import Settings
 from phoneverify.domain.errors import DomainError, NotAuthenticated, RetryLater
 from phoneverify.domain.models import VerificationEventType
 from phoneverify.http.errors import error_body
@@ -285,3 +288,48 @@ def test_every_function_that_writes_the_audit_trail_and_only_those_may_read_the_
     readers = {name for name, text in policies.items() if "${HashPepperParameterName}" in text}
     assert readers == auditing
     assert {"LoginFunction", "AuthorizerFunction", "LogoutFunction"} <= readers
+
+
+# -- live status (docs/realtime.md) ------------------------------------------------------------
+# The functions that check or resend a code bound to an account's phone: its flow ends as
+# superseded there when the account's phone changed since, and its watchers are told.
+ENDS_FLOWS_AS_SUPERSEDED = {
+    "login_verify",
+    "login_resend",
+    "password_reset_verify",
+    "password_reset_resend",
+    "account_phone_verify",
+    "account_phone_resend",
+    "payments_confirm",
+    "payments_resend",
+}
+
+
+def settings_of(code_uri: str) -> type[Settings]:
+    """The settings type a function's app.py builds its runtime from."""
+    source = (TEMPLATE.parent / code_uri / "app.py").read_text()
+    found = re.search(r"Runtime\.from_environment\((\w+)\)", source)
+    assert found is not None, code_uri
+    settings: type[Settings] = getattr(config, found[1], None) or getattr(
+        live_status_config, found[1]
+    )
+    return settings
+
+
+def test_every_function_that_pushes_live_status_is_given_the_connections_and_the_stage(
+    template: dict[str, Any],
+) -> None:
+    pushing, managing = set(), set()
+    for fn in resources_of(template, "AWS::Serverless::Function").values():
+        props = fn["Properties"]
+        directory = props["CodeUri"].strip("/").split("/")[-1]
+        env = props.get("Environment", {}).get("Variables", {})
+        if settings_of(props["CodeUri"]).pushes_live_status:
+            pushing.add(directory)
+            assert env["CONNECTIONS_TABLE"] == {"Ref": "ConnectionsTable"}, directory
+            assert "LiveStatusWebSocketApi" in str(env["WEBSOCKET_MANAGEMENT_URL"]), directory
+        if "execute-api:ManageConnections" in json.dumps(props.get("Policies", [])):
+            managing.add(directory)
+    assert pushing >= ENDS_FLOWS_AS_SUPERSEDED | {"verify_cancel", "webhook_telnyx"}
+    # every one that pushes may post to connections; $disconnect only forgets one
+    assert managing == pushing - {"ws_disconnect"}

@@ -7,6 +7,7 @@ message naming it. Tunables (timeouts, caps) have documented defaults (docs/conf
 (`CodeSettings`, `PaymentSettings`, ...), whose extra fields are required and validated once,
 at cold start (`Runtime.from_environment(<type>)`). What it does beyond them (push live
 status, gate starts, convert currencies) is a class variable of its type (runtime/ reads it).
+The types of the functions that push live status are in live_status_config.py.
 """
 
 from __future__ import annotations
@@ -364,36 +365,3 @@ class PaymentInitiateSettings(PaymentSettings):
 class StatusSettings(PaymentRecordSettings, TokenSettings):
     """/verify/status: any flow by its id, or a payment's with the payer's bearer token. It
     reads the payment and its flow, and sends and writes nothing."""
-
-
-class LiveStatusSettings(Settings):
-    """Functions that admit or push to live-status WebSocket connections (docs/realtime.md):
-    the connections table and the WebSocket stage's management endpoint."""
-
-    pushes_live_status: ClassVar[bool] = True
-    connections_table: NonEmpty
-    # https://<api id>.execute-api.<region>.amazonaws.com/<stage> (locally the local gateway).
-    websocket_management_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(:\d+)?(/[^\s]*)?$")]
-    # Connections watching one flow at a time (a page, a reload, a second tab).
-    max_connections_per_flow: Annotated[int, Field(ge=1, le=50)] = 5
-    # A push waits this long for the management API; a slow one never holds the webhook.
-    websocket_push_timeout_secs: Annotated[float, Field(gt=0, le=10)] = 2.0
-
-    @field_validator("websocket_management_url")
-    @classmethod
-    def _strip_slash(cls, value: str) -> str:
-        return value.rstrip("/")
-
-
-class WebhookSettings(LiveStatusSettings):
-    """The Telnyx webhook function: the key its deliveries are signed with, and the ledger
-    of events taken in; it pushes each delivery report to the flow's live-status connections.
-    """
-
-    telnyx_public_key_param: SsmName
-    webhook_events_table: NonEmpty
-
-
-class CancelSettings(PaymentSettings, TokenSettings, LiveStatusSettings):
-    """/verify/cancel: any flow by its id, or a payment with the payer's bearer token; a
-    cancelled flow's live-status connections are told (docs/realtime.md)."""

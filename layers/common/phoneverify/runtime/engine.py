@@ -2,24 +2,40 @@
 AnyFlow with its live-status observer (a function whose settings push live status gets one;
 the others none), and a `Challenges` per kind of flow over them and the guards. Whatever
 ends a flow (a cancel, a challenge ended as superseded, a delivery report) goes through that
-one AnyFlow, so its watchers hear of it wherever the function pushes."""
+one AnyFlow, so its watchers hear of it wherever the function pushes: the WebSocket routes,
+the webhook, the cancel, and every function that checks or resends a code bound to an
+account's phone (live_status_config.py). The push itself is built at the first push only."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from phoneverify.config import LiveStatusSettings
+from phoneverify.live_status_config import LiveStatusSettings
 from phoneverify.runtime.guards import Guards
 
 if TYPE_CHECKING:
     from phoneverify.adapters.websocket import ApiGatewayStatusPush
-    from phoneverify.domain.models import FlowKind
+    from phoneverify.domain.models import ChallengeState, FlowKind
     from phoneverify.flows.engine.any_flow import AnyFlow
     from phoneverify.flows.engine.audit import FlowAudit
     from phoneverify.flows.engine.challenges import Challenges
     from phoneverify.flows.engine.policy import ChallengePolicy
     from phoneverify.flows.live_status import LiveStatus
+    from phoneverify.ports.verifications import StatusPush
+
+
+class _PushOnFirstPost:
+    """A StatusPush that builds the real one (adapters/websocket.py, its boto3 client) at the
+    first push: a function that ends a flow no one watches (a login's check ending it as
+    superseded, most cancels) never imports it."""
+
+    def __init__(self, build: Callable[[], StatusPush]) -> None:
+        self._build = build
+
+    def post(self, connection_id: str, state: ChallengeState) -> bool:
+        return self._build().post(connection_id, state)
 
 
 class Engine(Guards):
@@ -37,7 +53,8 @@ class Engine(Guards):
         from phoneverify.flows.engine.any_flow import AnyFlow
 
         # A function that pushes (`pushes_live_status`: LiveStatusSettings) tells a changed
-        # flow's live-status connections; the others never build them.
+        # flow's live-status connections (a read of them; the push only when some watch);
+        # the others never build them.
         pushes = self.settings.pushes_live_status
         return AnyFlow(
             store=self.verifications,
@@ -114,7 +131,7 @@ class Engine(Guards):
         return LiveStatus(
             store=self.verifications,
             registry=self.watchers,
-            push=self.status_push,
+            push=_PushOnFirstPost(lambda: self.status_push),
             clock=self.clock,
             policy=WatchPolicy(max_connections_per_flow=s.max_connections_per_flow),
         )

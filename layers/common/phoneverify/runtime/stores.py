@@ -7,7 +7,8 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from phoneverify.config import LiveStatusSettings, TokenSettings
+from phoneverify.config import TokenSettings
+from phoneverify.live_status_config import LiveStatusSettings
 from phoneverify.runtime.clients import Clients
 
 if TYPE_CHECKING:

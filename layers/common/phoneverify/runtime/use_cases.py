@@ -9,7 +9,7 @@ from dataclasses import replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from phoneverify.config import WebhookSettings
+from phoneverify.live_status_config import WebhookSettings
 from phoneverify.runtime.engine import Engine
 
 if TYPE_CHECKING:
