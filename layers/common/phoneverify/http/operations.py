@@ -104,7 +104,7 @@ def documented(
     return route
 
 
-# What the shared code-challenge mechanics raise (flows/challenges.py), by step.
+# What the shared code-challenge mechanics raise (flows/engine/), by step.
 OPENS_A_CHALLENGE: tuple[type[DomainError], ...] = (
     SendLimitReached,
     AccountLocked,
