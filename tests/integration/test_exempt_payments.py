@@ -15,7 +15,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from phoneverify.adapters.dynamo.account_lock import DynamoFailureCounter
+from phoneverify.adapters.dynamo.account_lock import DynamoAccountLock
 from phoneverify.adapters.dynamo.exempt_payments import DynamoExemptPayments, exempt_key
 from phoneverify.adapters.dynamo.payments import DynamoPaymentRepository
 from phoneverify.domain.errors import AccountLocked
@@ -23,8 +23,8 @@ from phoneverify.domain.models import Exemption, Payment, PaymentStatus, StepUpR
 from phoneverify.ports.payments import ExemptPayments, PaymentRepository
 from tests.support.fakes import (
     FakeClock,
+    InMemoryAccountLock,
     InMemoryExemptPayments,
-    InMemoryFailureCounter,
     InMemoryPayments,
 )
 from tests.support.tables import fresh_table, rate_limits_table
@@ -48,7 +48,7 @@ class Store:
 def dynamo_store(client: Any) -> Store:
     table = fresh_table(client, "PaymentsTable")
     limits = rate_limits_table(client)
-    failures = DynamoFailureCounter(
+    failures = DynamoAccountLock(
         client, limits, max_failures=MAX_FAILURES, lockout_secs=LOCKOUT, clock=FakeClock(NOW)
     )
 
@@ -69,9 +69,7 @@ def dynamo_store(client: Any) -> Store:
 
 def memory_store() -> Store:
     payments = InMemoryPayments()
-    failures = InMemoryFailureCounter(
-        FakeClock(NOW), max_failures=MAX_FAILURES, lockout_secs=LOCKOUT
-    )
+    failures = InMemoryAccountLock(FakeClock(NOW), max_failures=MAX_FAILURES, lockout_secs=LOCKOUT)
 
     def lock(user: str) -> None:
         failures.counts[user] = (MAX_FAILURES, NOW + 600)

@@ -15,7 +15,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from phoneverify.adapters.dynamo.account_lock import DynamoFailureCounter
+from phoneverify.adapters.dynamo.account_lock import DynamoAccountLock
 from phoneverify.adapters.dynamo.send_limits import DynamoSendLimits
 from phoneverify.adapters.dynamo.users import DynamoUserRepository
 from phoneverify.adapters.dynamo.verifications import DynamoVerificationStore
@@ -38,7 +38,7 @@ class Tables:
     limits: DynamoSendLimits
     rate_limits: str
     client: Any
-    failures: DynamoFailureCounter  # the wrong codes whose lock `limits` checks
+    failures: DynamoAccountLock  # the wrong codes whose lock `limits` checks
 
 
 def tables_on(client: Any) -> Tables:
@@ -48,7 +48,7 @@ def tables_on(client: Any) -> Tables:
     )
     rate_limits = rate_limits_table(client)
     clock = FakeClock(NOW)
-    failures = DynamoFailureCounter(
+    failures = DynamoAccountLock(
         client, rate_limits, max_failures=3, lockout_secs=86_400, clock=clock
     )
     limits = DynamoSendLimits(

@@ -12,15 +12,15 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from phoneverify.adapters.dynamo.account_lock import DynamoFailureCounter
+from phoneverify.adapters.dynamo.account_lock import DynamoAccountLock
 from phoneverify.adapters.dynamo.send_limits import DynamoSendLimits
 from phoneverify.domain.errors import AccountLocked, SendBudgetExhausted, SendLimitReached
 from phoneverify.domain.models import Channel, RequestOrigin
 from phoneverify.domain.send_limits import METRIC_ADMITTED, METRIC_BUDGET_EXHAUSTED, SendCaps
 from phoneverify.domain.tiers import SendTier
 from phoneverify.http.errors import error_body, error_headers, status_of
-from phoneverify.ports.abuse import FailureCounter, SendGuard
-from tests.support.fakes import FakeClock, InMemoryFailureCounter, InMemorySendLimits
+from phoneverify.ports.abuse import AccountLock, SendGuard
+from tests.support.fakes import FakeClock, InMemoryAccountLock, InMemorySendLimits
 from tests.support.tables import rate_limits_table
 
 HOUR = 3_600
@@ -54,7 +54,7 @@ class Counters:
 
     clock: FakeClock
     limits: Callable[..., SendGuard]  # (caps, failures=None): with the counter it checks
-    failures: Callable[[int], FailureCounter]
+    failures: Callable[[int], AccountLock]
     stored_keys: Callable[[], list[str]]
     metrics: list[str] = field(default_factory=list)
     client: Any = None  # DynamoDB's (None for the in-memory fakes)
@@ -74,7 +74,7 @@ def dynamo_counters(client: Any) -> Counters:
         lambda c, failures=None: DynamoSendLimits(
             client, table, c, clock, metrics.append, failures=failures
         ),
-        lambda cap: DynamoFailureCounter(
+        lambda cap: DynamoAccountLock(
             client, table, max_failures=cap, lockout_secs=LOCKOUT, clock=clock
         ),
         keys,
@@ -87,14 +87,14 @@ def dynamo_counters(client: Any) -> Counters:
 def memory_counters() -> Counters:
     clock = FakeClock()
     metrics: list[str] = []
-    made: list[InMemorySendLimits | InMemoryFailureCounter] = []
+    made: list[InMemorySendLimits | InMemoryAccountLock] = []
 
-    def limits(c: SendCaps, failures: InMemoryFailureCounter | None = None) -> SendGuard:
+    def limits(c: SendCaps, failures: InMemoryAccountLock | None = None) -> SendGuard:
         made.append(InMemorySendLimits(clock, c, metrics.append, failures=failures))
         return made[-1]  # type: ignore[return-value]
 
-    def failures(cap: int) -> FailureCounter:
-        made.append(InMemoryFailureCounter(clock, max_failures=cap, lockout_secs=LOCKOUT))
+    def failures(cap: int) -> AccountLock:
+        made.append(InMemoryAccountLock(clock, max_failures=cap, lockout_secs=LOCKOUT))
         return made[-1]  # type: ignore[return-value]
 
     def keys() -> list[str]:
@@ -330,7 +330,7 @@ def test_failures_further_apart_than_the_lockout_are_not_consecutive(counters: C
 
 
 # -- the account lock, checked in the send's transaction ------------------------------------
-def lock(failures: FailureCounter, subject: str, cap: int) -> None:
+def lock(failures: AccountLock, subject: str, cap: int) -> None:
     for _ in range(cap):
         failures.reserve(subject)
 

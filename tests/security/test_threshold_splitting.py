@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from devtools.local_stack.stack import LocalStack
-from phoneverify.adapters.dynamo.account_lock import DynamoFailureCounter
+from phoneverify.adapters.dynamo.account_lock import DynamoAccountLock
 from phoneverify.domain.clock import SystemClock
 from tests.security.conftest import Target
 from tests.support import accounts
@@ -65,10 +65,10 @@ def codes_sent(target: Target, victim: Account) -> int:
     return len(target.emulator.messages(victim.phone))
 
 
-def lock(dynamodb: Any, victim: Account) -> DynamoFailureCounter:
+def lock(dynamodb: Any, victim: Account) -> DynamoAccountLock:
     """Lock the victim's account by 100 wrong codes (test_account_lockout.py guesses them
     through the API; here the failure counter takes them directly)."""
-    counter = DynamoFailureCounter(
+    counter = DynamoAccountLock(
         dynamodb,
         "RateLimitsTable",
         max_failures=100,

@@ -27,8 +27,8 @@ from tests.support.fakes import (
     FakeClock,
     FakeCodeSender,
     FixedRates,
+    InMemoryAccountLock,
     InMemoryExemptPayments,
-    InMemoryFailureCounter,
     InMemoryFraudGuard,
     InMemoryIdempotency,
     InMemoryLedger,
@@ -92,7 +92,7 @@ class LoginWorld:
     passwords: PasswordHasher
     users: InMemoryUsers
     limits: InMemorySendLimits  # permissive caps; replace `limits.caps` to test them
-    failures: InMemoryFailureCounter
+    failures: InMemoryAccountLock
     throttle: InMemoryPasswordThrottle
     flow: LoginFlow = field(init=False)
     revocations: InMemoryTokenRevocations = field(init=False)  # over `users`
@@ -156,7 +156,7 @@ def login_world(
         lambda: SIGNING_SECRET, issuer=ISSUER, audience=AUDIENCE, ttl_seconds=3600, clock=clock
     )
     store.users = users
-    failures = InMemoryFailureCounter(clock)
+    failures = InMemoryAccountLock(clock)
     limits = InMemorySendLimits(
         clock, users=users, failures=failures, fraud=InMemoryFraudGuard(clock)
     )
@@ -265,7 +265,7 @@ class RegistrationWorld:
     passwords: PasswordHasher
     users: InMemoryUsers
     limits: InMemorySendLimits
-    failures: InMemoryFailureCounter
+    failures: InMemoryAccountLock
     audit: FlowAudit
     any_flow: AnyFlow
 
@@ -335,7 +335,7 @@ class PaymentWorld:
     ledger: InMemoryLedger
     idempotency: InMemoryIdempotency
     limits: InMemorySendLimits
-    failures: InMemoryFailureCounter
+    failures: InMemoryAccountLock
     exemptions: InMemoryExemptPayments
     rates: FixedRates
     any_flow: AnyFlow  # status, cancel and delivery reports: the one the flow's Challenges use

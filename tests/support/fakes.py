@@ -571,7 +571,7 @@ class InMemoryExemptPayments:
     a payment counted is written to `payments`, unless `failures` holds the account locked.
     tests/integration/test_exempt_payments.py runs one contract against both."""
 
-    def __init__(self, payments: InMemoryPayments, failures: InMemoryFailureCounter) -> None:
+    def __init__(self, payments: InMemoryPayments, failures: InMemoryAccountLock) -> None:
         self.payments = payments
         self.failures = failures
         self.counts: dict[str, tuple[frozenset[str], dict[str, int]]] = {}
@@ -718,7 +718,7 @@ class InMemorySendLimits:
         caps: SendCaps = PERMISSIVE_CAPS,
         metric: Callable[[str], None] | None = None,
         users: UserLookup | None = None,
-        failures: InMemoryFailureCounter | None = None,
+        failures: InMemoryAccountLock | None = None,
         fraud: InMemoryFraudGuard | None = None,
     ) -> None:
         """`users`: where a bound resend's account phone generation is checked; `failures`:
@@ -904,8 +904,8 @@ class InMemoryFraudGuard:
             counter[2] -= 100
 
 
-class InMemoryFailureCounter:
-    """FailureCounter by DynamoFailureCounter's rule (AccountLockRule): subject -> its
+class InMemoryAccountLock:
+    """AccountLock by DynamoAccountLock's rule (AccountLockRule): subject -> its
     FailureCount, as (failures, expiry)."""
 
     def __init__(

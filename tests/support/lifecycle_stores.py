@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from phoneverify.adapters.dynamo.account_lock import DynamoFailureCounter, failure_count
+from phoneverify.adapters.dynamo.account_lock import DynamoAccountLock, failure_count
 from phoneverify.adapters.dynamo.flow_items import verification_item, verification_of
 from phoneverify.adapters.dynamo.payments import DynamoPaymentRepository, payment_item, payment_of
 from phoneverify.adapters.dynamo.toolkit import from_item, to_item
@@ -16,12 +16,12 @@ from phoneverify.adapters.dynamo.verifications import DynamoVerificationStore
 from phoneverify.domain.lifecycle.account_lock import AccountLockRule, FailureCount
 from phoneverify.domain.lifecycle.flow import FlowState
 from phoneverify.domain.lifecycle.payment import Claim, PaymentState
-from phoneverify.ports.abuse import FailureCounter
+from phoneverify.ports.abuse import AccountLock
 from phoneverify.ports.payments import PaymentRepository
 from phoneverify.ports.verifications import VerificationStore
 from tests.support.fakes import (
     FakeClock,
-    InMemoryFailureCounter,
+    InMemoryAccountLock,
     InMemoryPayments,
     InMemoryVerificationStore,
 )
@@ -40,14 +40,14 @@ class Stores:
     put_flow: Callable[[str, FlowState], None]
     read_flow: Callable[[str], FlowState | None]
     clock: FakeClock
-    failures: FailureCounter
+    failures: AccountLock
     put_count: Callable[[str, FailureCount], None]
     read_count: Callable[[str], FailureCount | None]
 
 
 def memory_stores(rule: AccountLockRule, clock: FakeClock) -> Stores:
     payments, flows = InMemoryPayments(), InMemoryVerificationStore()
-    failures = InMemoryFailureCounter(
+    failures = InMemoryAccountLock(
         clock, max_failures=rule.max_failures, lockout_secs=rule.lockout_secs
     )
 
@@ -141,7 +141,7 @@ def dynamo_stores(client: Any, rule: AccountLockRule, clock: FakeClock) -> Store
         put_flow,
         read_flow,
         clock,
-        DynamoFailureCounter(
+        DynamoAccountLock(
             client,
             limits_table,
             max_failures=rule.max_failures,

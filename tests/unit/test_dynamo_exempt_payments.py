@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from phoneverify.adapters.dynamo import toolkit
-from phoneverify.adapters.dynamo.account_lock import DynamoFailureCounter
+from phoneverify.adapters.dynamo.account_lock import DynamoAccountLock
 from phoneverify.adapters.dynamo.exempt_payments import DynamoExemptPayments, exempt_key
 from phoneverify.adapters.dynamo.write_buffer import deferred_writes
 from phoneverify.domain.errors import AccountLocked, StorageUnavailable
@@ -38,7 +38,7 @@ PAYMENT = Payment(
 
 
 def exemptions_on(client: ScriptedClient) -> DynamoExemptPayments:
-    failures = DynamoFailureCounter(
+    failures = DynamoAccountLock(
         client,  # type: ignore[arg-type]
         "RateLimitsTable",
         max_failures=100,

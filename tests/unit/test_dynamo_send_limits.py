@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from phoneverify.adapters.dynamo import toolkit
-from phoneverify.adapters.dynamo.account_lock import DynamoFailureCounter
+from phoneverify.adapters.dynamo.account_lock import DynamoAccountLock
 from phoneverify.adapters.dynamo.send_limits import DynamoSendLimits
 from phoneverify.domain.errors import (
     AccountLocked,
@@ -69,7 +69,7 @@ def test_endless_conflicts_end_in_a_503(no_sleep: None) -> None:
 
 def test_a_throttled_failure_counter_table_is_a_clean_503() -> None:
     client = ScriptedClient(client_error("ProvisionedThroughputExceededException"))
-    counter = DynamoFailureCounter(
+    counter = DynamoAccountLock(
         client,  # type: ignore[arg-type]
         "RateLimitsTable",
         max_failures=100,
@@ -84,7 +84,7 @@ def test_giving_counts_back_never_turns_a_telnyx_502_into_a_503() -> None:
     unavailable = client_error("ProvisionedThroughputExceededException")
     client = ScriptedClient(*[unavailable] * 6)
     guard_on(client).release(SendPermit(("phone#a#0", "ip#b#0", "account#c#0", "global#0")))
-    counter = DynamoFailureCounter(
+    counter = DynamoAccountLock(
         client,  # type: ignore[arg-type]
         "RateLimitsTable",
         max_failures=100,
@@ -156,7 +156,7 @@ def test_a_conflict_is_retried_on_another_shard(no_sleep: None) -> None:
 # -- the account lock in the send's transaction ------------------------------------------------
 def locking_guard(client: ScriptedClient) -> DynamoSendLimits:
     clock = FakeClock()
-    counter = DynamoFailureCounter(
+    counter = DynamoAccountLock(
         client,  # type: ignore[arg-type]
         "RateLimitsTable",
         max_failures=100,

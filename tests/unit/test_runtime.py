@@ -48,7 +48,7 @@ def test_the_runtime_reads_the_limits_and_the_phone_policy_from_settings() -> No
     assert runtime.phone_policy.allow_voip is True
     challenges = runtime.login_flow._challenges  # the wiring itself is under test
     assert challenges._admission._guard is runtime.send_limits
-    assert challenges._lock._counter is runtime.failure_counter
+    assert challenges._lock._counter is runtime.account_locks
     assert challenges.phone_policy is runtime.phone_policy
     assert runtime.send_limits._caps == SendCaps(
         per_phone=4, per_ip=30, per_account=10, budget=50, window_secs=3_600, budget_shards=5

@@ -443,7 +443,7 @@ def test_registration_failures_count_per_pending_registration(world: World) -> N
 
 # -- DynamoDB failing --------------------------------------------------------------------------
 class UnavailableCounter:
-    """A FailureCounter whose table throttles."""
+    """A AccountLock whose table throttles."""
 
     def ensure_unlocked(self, subject: str) -> None:
         return None

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools import Metrics
 
-from phoneverify.adapters.dynamo.account_lock import DynamoFailureCounter
+from phoneverify.adapters.dynamo.account_lock import DynamoAccountLock
 from phoneverify.adapters.dynamo.audit import DynamoAuditTrail
 from phoneverify.adapters.dynamo.write_buffer import (
     MAX_BATCH,
@@ -35,8 +35,8 @@ def trail_on(client: ScriptedClient) -> DynamoAuditTrail:
     return DynamoAuditTrail(client, "AuditTable", retention_secs=86_400)  # type: ignore[arg-type]
 
 
-def counter_on(client: ScriptedClient) -> DynamoFailureCounter:
-    return DynamoFailureCounter(
+def counter_on(client: ScriptedClient) -> DynamoAccountLock:
+    return DynamoAccountLock(
         client,  # type: ignore[arg-type]
         "RateLimitsTable",
         max_failures=5,

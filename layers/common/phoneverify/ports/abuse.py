@@ -36,7 +36,7 @@ class SendGuard(Protocol):
     ) -> SendPermit:
         """Count one send of `tier` to `phone_number` for `subject` from `origin` by `channel`
         (a call counts in the call caps too), in that tier's counters and budget only. With
-        `account_lock`, only while `subject`'s account is not locked (the FailureCounter the
+        `account_lock`, only while `subject`'s account is not locked (the AccountLock the
         guard was built with), and with a `binding` (a resend of a flow sent to the account's
         phone), only while the account's phone generation is still the bound one: both checked
         in the same transaction, so no read comes before it and no code goes to a locked
@@ -45,7 +45,7 @@ class SendGuard(Protocol):
         the rule; an operator's deny list). `gated` without `vouched`: the source's cap is its
         risk cap, whose refusal asks for a solved challenge; `vouched`: no hold refuses.
 
-        Raises AccountLocked (429, retry_after as FailureCounter.ensure_unlocked; answered
+        Raises AccountLocked (429, retry_after as AccountLock.ensure_unlocked; answered
         before anything else), PhoneSuperseded (before any cap), PhoneNotAllowed (a denied
         destination), PrefixHeld (429; PrefixTripped when this send tripped the rule),
         SendLimitReached (429, retry_after = seconds until the full window ends),
@@ -75,7 +75,7 @@ class PrefixGuard(Protocol):
         ...
 
 
-class FailureCounter(Protocol):
+class AccountLock(Protocol):
     """Consecutive wrong codes per account (subject), across all its flows."""
 
     def ensure_unlocked(self, subject: str) -> None:

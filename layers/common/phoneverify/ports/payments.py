@@ -127,7 +127,7 @@ class ExemptPayments(Protocol):
         reference currency, in that currency's minor units) as one more without a code and
         write it (PaymentRepository.create), all or nothing, while fewer than `max_payments`
         are counted, the sum with it stays below `cumulative_limit_minor`, and the account is
-        not locked (FailureCounter): one conditional write, so concurrent payments, in any
+        not locked (AccountLock): one conditional write, so concurrent payments, in any
         currencies, can never pass the limits together, and nothing is counted for a payment
         not written.
 

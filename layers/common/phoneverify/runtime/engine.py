@@ -74,7 +74,7 @@ class Engine(Guards):
             audit=self.flow_audit,
             clock=self.clock,
             guard=self.send_limits,
-            failures=self.failure_counter,
+            failures=self.account_locks,
             phone_policy=self.phone_policy,
             account_tokens=self.users,
             notices=self.notices,

@@ -13,7 +13,7 @@ from phoneverify.config import CodeSettings, GateSettings
 from phoneverify.runtime.stores import Stores
 
 if TYPE_CHECKING:
-    from phoneverify.adapters.dynamo.account_lock import DynamoFailureCounter
+    from phoneverify.adapters.dynamo.account_lock import DynamoAccountLock
     from phoneverify.adapters.dynamo.fraud_guard import DynamoFraudGuard
     from phoneverify.adapters.dynamo.password_throttle import DynamoPasswordThrottle
     from phoneverify.adapters.dynamo.send_limits import DynamoSendLimits
@@ -89,7 +89,7 @@ class Guards(Stores):
             self.clock,
             self.count_metric,
             users_table=s.users_table,
-            failures=self.failure_counter,
+            failures=self.account_locks,
             fraud=self.fraud_guard,
         )
 
@@ -117,11 +117,11 @@ class Guards(Stores):
         )
 
     @cached_property
-    def failure_counter(self) -> DynamoFailureCounter:
-        from phoneverify.adapters.dynamo.account_lock import DynamoFailureCounter
+    def account_locks(self) -> DynamoAccountLock:
+        from phoneverify.adapters.dynamo.account_lock import DynamoAccountLock
 
         s = self.settings_as(CodeSettings)
-        return DynamoFailureCounter(
+        return DynamoAccountLock(
             self.dynamodb,
             s.rate_limits_table,
             max_failures=s.max_account_failures,

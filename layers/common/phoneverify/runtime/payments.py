@@ -46,7 +46,7 @@ class Payments(UseCases):
 
         table = self.settings_as(PaymentSettings).payments_table
         # The account lock rides in the count's transaction, as in the send limits'.
-        return DynamoExemptPayments(self.dynamodb, table, self.failure_counter)
+        return DynamoExemptPayments(self.dynamodb, table, self.account_locks)
 
     @cached_property
     def payment_processor(self) -> LedgerPaymentProcessor:

@@ -40,8 +40,8 @@ COUNTS_ON = "attribute_not_exists(#failures) OR (#failures < :max AND #ttl > :no
 STARTS_OVER = "#ttl <= :now"
 
 
-class DynamoFailureCounter:
-    """FailureCounter on RateLimitsTable: `fail#<subject>` counts consecutive wrong codes by
+class DynamoAccountLock:
+    """AccountLock on RateLimitsTable: `fail#<subject>` counts consecutive wrong codes by
     AccountLockRule. TTL deletion lags, so an item past its `ttl` counts as gone."""
 
     def __init__(

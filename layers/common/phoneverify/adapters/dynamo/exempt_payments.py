@@ -28,7 +28,7 @@ from phoneverify.ports.conditions import ConditionFailed
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
-    from phoneverify.adapters.dynamo.account_lock import DynamoFailureCounter
+    from phoneverify.adapters.dynamo.account_lock import DynamoAccountLock
 else:
     DynamoDBClient = Any
 
@@ -62,7 +62,7 @@ class DynamoExemptPayments:
     (ALL_OLD) to tell why without a read; give_back is one UpdateItem; reset a best-effort
     delete written with the request's other best-effort records (write_buffer.py)."""
 
-    def __init__(self, client: DynamoDBClient, table: str, failures: DynamoFailureCounter) -> None:
+    def __init__(self, client: DynamoDBClient, table: str, failures: DynamoAccountLock) -> None:
         """`table`: PaymentsTable (the counts and the payments); `failures`: the wrong codes
         per account, whose lock a payment without a code is checked against."""
         self._client = client

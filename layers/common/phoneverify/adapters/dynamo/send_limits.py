@@ -7,7 +7,7 @@ Send counters use fixed windows (hourly by default): one item per layer and wind
 `ADD` under the condition that it is below its cap, and deleted by TTL after the window. One
 send is one TransactWriteItems over every layer, so a send refused by one layer counts in none.
 What else must hold for the send rides in the same transaction as ConditionChecks
-(TransactionCheck): the account not locked (`fail#<subject>`, DynamoFailureCounter), and for a
+(TransactionCheck): the account not locked (`fail#<subject>`, DynamoAccountLock), and for a
 resend to the account's phone, its phone generation. A failed check answers first (the lock
 before the phone generation, both before any cap), and counts nothing.
 
@@ -66,7 +66,7 @@ from phoneverify.ports.conditions import ConditionFailed
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
-    from phoneverify.adapters.dynamo.account_lock import DynamoFailureCounter
+    from phoneverify.adapters.dynamo.account_lock import DynamoAccountLock
 else:
     DynamoDBClient = Any
 
@@ -105,7 +105,7 @@ class DynamoSendLimits:
         clock: Clock,
         metric: Callable[[str], None] = _noop_metric,
         users_table: str | None = None,
-        failures: DynamoFailureCounter | None = None,
+        failures: DynamoAccountLock | None = None,
         fraud: DynamoFraudGuard | None = None,
     ) -> None:
         """`users_table`: where a bound resend's account phone generation is checked;

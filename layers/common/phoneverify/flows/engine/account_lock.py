@@ -1,7 +1,7 @@
 """The account-lock side of a code (docs/abuse-controls.md#the-account-lock): each check is
 counted as a wrong code on the account in advance, given back when it was not one, and reset
 by a right one; the wrong code that reaches the account's cap closes every flow of it, ends
-its tokens and tells its owner. One counter (FailureCounter) for all of it."""
+its tokens and tells its owner. One counter (AccountLock) for all of it."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from phoneverify.domain.models import (
 )
 from phoneverify.flows.engine.audit import FlowAudit
 from phoneverify.flows.engine.policy import ChallengePolicy
-from phoneverify.ports.abuse import FailureCounter
+from phoneverify.ports.abuse import AccountLock
 from phoneverify.ports.accounts import AccountTokens
 from phoneverify.ports.messaging import AccountNotices
 from phoneverify.ports.verifications import VerificationStore
@@ -33,7 +33,7 @@ class WrongCodeLock:
     def __init__(
         self,
         policy: ChallengePolicy,
-        counter: FailureCounter | None,
+        counter: AccountLock | None,
         *,
         store: VerificationStore,
         audit: FlowAudit,

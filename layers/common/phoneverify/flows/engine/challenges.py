@@ -41,7 +41,7 @@ from phoneverify.flows.engine.policy import (
 )
 from phoneverify.flows.engine.provider_calls import ProviderCalls
 from phoneverify.flows.engine.resending import CodeResend
-from phoneverify.ports.abuse import FailureCounter, PrefixGuard, SendGuard
+from phoneverify.ports.abuse import AccountLock, PrefixGuard, SendGuard
 from phoneverify.ports.accounts import AccountTokens
 from phoneverify.ports.messaging import AccountNotices, CodeSender
 from phoneverify.ports.verifications import VerificationStore
@@ -58,7 +58,7 @@ class Challenges:
         audit: FlowAudit,
         clock: Clock,
         guard: SendGuard | None = None,
-        failures: FailureCounter | None = None,
+        failures: AccountLock | None = None,
         phone_policy: PhonePolicy = DEFAULT_PHONE_POLICY,
         pause: Callable[[float], None] = time.sleep,
         account_tokens: AccountTokens | None = None,
