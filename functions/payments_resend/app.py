@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from phoneverify.config import PaymentSettings
-from phoneverify.domain.errors import NotAuthenticated, PaymentNotFound, PaymentNotPending
+from phoneverify.domain.errors import (
+    NotAuthenticated,
+)
+from phoneverify.domain.payment_errors import (
+    PaymentNotFound,
+    PaymentNotPending,
+)
 from phoneverify.http.app import http_app, lambda_handler_for
 from phoneverify.http.auth import authenticated_user
 from phoneverify.http.operations import RESENDS_A_CODE, documented

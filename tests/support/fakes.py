@@ -18,11 +18,8 @@ from phoneverify.domain.errors import (
     CodeCheckFailed,
     CodeDeliveryFailed,
     EmailAlreadyRegistered,
-    IdempotencyKeyInUse,
-    IdempotencyKeyReused,
     LoginThrottled,
     PasswordSuperseded,
-    PaymentDeclined,
     PhoneAlreadyRegistered,
     PhoneSuperseded,
     SendBudgetExhausted,
@@ -67,6 +64,11 @@ from phoneverify.domain.models import (
     StepUpReason,
     User,
     VerificationEvent,
+)
+from phoneverify.domain.payment_errors import (
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+    PaymentDeclined,
 )
 from phoneverify.domain.rates import RateTable
 from phoneverify.domain.send_limits import (
