@@ -329,3 +329,15 @@ class TokenRefused(NotAuthenticated):
         self.reason = reason
         self.subject = subject
         super().__init__()
+
+
+class ReauthRequired(DomainError):
+    """A sensitive change without a valid `Reauth-Token`: missing, expired, forged, of another
+    account or session, or ended since (docs/sessions.md#fresh-authentication). Why is for the
+    audit trail (flows/engine/step_up.py), never for the response."""
+
+    code = "reauth_required"
+    message = "Confirm it is you first: POST /account/reauth/start, then send its Reauth-Token."
+
+    def __init__(self) -> None:
+        super().__init__(field="Reauth-Token")
