@@ -79,8 +79,11 @@ TAGS = [
         "Payments": "Step-up: a code before a payment at or above the threshold.",
         "Verifications": "Cancel a pending verification, or ask where it stands.",
         "Sessions": "End one access token, or all of an account's.",
-        "Account phone": "Add or change the account's phone: the password, then a code to the "
-        "new number; the old number is told.",
+        "Fresh authentication": "The step-up before an account change: the password, then a "
+        "code to the account's phone, for a short-lived `Reauth-Token`.",
+        "Account phone": "Add or change the account's phone: the `Reauth-Token` (or, without a "
+        "phone, the password), then a code to the new number; the old number is told and every "
+        "other session ends.",
         "Proof of work": "A challenge to solve before a sign-up or a password reset, where "
         "the gate asks for one (the `altcha` field).",
         "Webhooks": "What Telnyx sends to the webhook function URL.",

@@ -61,6 +61,14 @@ const FLOWS = {
     button: "Confirm payment", cancelLabel: "Cancel payment", idField: "payment_id", auth: true,
     again: "Too many attempts. The payment was not made.",
   },
+  // Fresh authentication before the phone change (docs/sessions.md#fresh-authentication):
+  // the code sent to the current phone, for a reauth token.
+  reauth: {
+    verify: "/account/reauth/verify", resend: "/account/reauth/resend", back: "phone",
+    button: "Confirm", cancelLabel: "Cancel", auth: true,
+    intro: "To confirm it is you, enter the code",
+    again: "Too many attempts. Please start the phone change again.",
+  },
   phone: {
     verify: "/account/phone/verify", resend: "/account/phone/resend", back: "phone",
     button: "Verify", cancelLabel: "Cancel", auth: true, taken: "phone",
@@ -71,6 +79,7 @@ const FLOWS = {
 let pending = null;     // {flow, id, payment, channel, channels}: the verification on screen, in memory only
 let token = null;       // the access token, in memory only
 let knownPhone = "";    // the full number typed at sign-up, for the local outbox link only
+let newPhone = "";      // the number a phone change is for, while its step-up is on screen
 let codeLength = 6;
 let expiresAt = 0;      // ms timestamps; the countdowns are computed from the clock
 let resendAt = 0;
@@ -329,9 +338,8 @@ const HOW = {
 
 function showHint() {
   const how = (HOW[pending.channel] || HOW.sms)(pending.phoneHint);
-  el.codeHint.textContent = pending.payment
-    ? `To authorise this payment, enter the code: ${how}.`
-    : `${how[0].toUpperCase()}${how.slice(1)}.`;
+  const intro = pending.payment ? "To authorise this payment, enter the code" : pending.flow.intro;
+  el.codeHint.textContent = intro ? `${intro}: ${how}.` : `${how[0].toUpperCase()}${how.slice(1)}.`;
 }
 
 // The local stack only: where the emulator keeps the "SMS". The full number is known after
@@ -621,7 +629,14 @@ function verified(current, data) {
   } else if (current.name === "reset") {
     go("signin");
     say("Your password has been reset. Sign in with the new password.", "info");
+  } else if (current.name === "reauth") {
+    startPhoneChange(newPhone, data.reauth_token).catch(() => {
+      go("phone");
+      say("Could not send the code. Check your connection and try again.", "error");
+    });
   } else if (current.name === "phone") {
+    // Every earlier token of the account ended with the change: this one replaces ours.
+    if (data.token) token = data.token;
     el.phone.reset();
     go("signed-in", el.title);
     say(`Your phone number is now ${data.phone_hint}. Sign-in codes go there from now on.`, "info");
@@ -743,15 +758,28 @@ onSubmit(el.pay, "Sending the payment…", "Could not send the payment.", async 
   }
 });
 
-// -- the phone number: add or change it, with the current password ---------------------
-onSubmit(el.phone, "Sending a code…", "Could not send the code.", async () => {
+// -- the phone number: add or change it, after confirming it is you ---------------------
+// The password, then (an account with a phone) a code to the current phone: the step-up's
+// reauth token lets the change start (docs/phone-lifecycle.md). It is kept in memory only,
+// for the one request that needs it.
+const PHONE_FORM = /^\+?[0-9]{7,15}$/;
+
+onSubmit(el.phone, "Checking your password…", "Could not send the code.", async () => {
   const values = valuesOf(el.phone);
-  const body = { phone_number: values.phone_number.replace(/[\s().-]/g, ""), password: values.password };
-  const { status, data } = await post("/account/phone/start", body, { auth: true });
+  const phoneNumber = values.phone_number.replace(/[\s().-]/g, "");
+  if (!PHONE_FORM.test(phoneNumber)) {
+    const input = el.phone.querySelector('[name="phone_number"]');
+    fieldError(input, "Enter the number in international format, starting with + and the country code.");
+    input.focus();
+    return;
+  }
+  const { status, data } = await post("/account/reauth/start", { password: values.password }, { auth: true });
   el.phonePassword.value = "";
-  if (status === 200 && data.flow_id) {
-    knownPhone = body.phone_number;
-    startCode("phone", data.flow_id, data);
+  if (status === 200 && data.reauth_token) {
+    await startPhoneChange(phoneNumber, data.reauth_token);
+  } else if (status === 200 && data.flow_id) {
+    newPhone = phoneNumber;
+    startCode("reauth", data.flow_id, data);
   } else if (status === 401 && data.field === "password") {
     showError(el.phone, data, status, "Wrong password");
   } else if (status === 401) {
@@ -762,6 +790,29 @@ onSubmit(el.phone, "Sending a code…", "Could not send the code.", async () => 
     showError(el.phone, data, status, "Could not change the phone number");
   }
 });
+
+async function startPhoneChange(phoneNumber, reauthToken) {
+  say("Sending a code…");
+  const { status, data } = await post("/account/phone/start", { phone_number: phoneNumber }, {
+    auth: true, headers: { "Reauth-Token": reauthToken },
+  });
+  newPhone = "";
+  if (status === 200 && data.flow_id) {
+    knownPhone = phoneNumber;
+    startCode("phone", data.flow_id, data);
+  } else if (status === 401 && data.code === "reauth_required") {
+    go("phone");
+    say("Please confirm it is you again.", "error");
+  } else if (status === 401) {
+    signedOut("Your session has ended. Please sign in again.");
+  } else if (status === 429) {
+    go("phone");
+    waitFor(data.retry_after, "Too many codes asked for.");
+  } else {
+    go("phone");
+    showError(el.phone, data, status, "Could not change the phone number");
+  }
+}
 
 function showReceipt(payment, data) {
   el.receiptAmount.textContent = data.amount ?? payment.amount;

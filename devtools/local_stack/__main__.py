@@ -32,7 +32,8 @@ def _banner(stack: LocalStack) -> str:
         "                 (POST /payments/initiate, /payments/confirm, /payments/resend: Bearer)",
         "                 (POST /password/reset/start, /verify, /resend)",
         "                 (GET /challenge: the proof of work sign-ups and resets may carry)",
-        "                 (POST /account/phone/start, /verify, /resend: Bearer)",
+        "                 (POST /account/reauth/start, /verify, /resend: Bearer)",
+        "                 (POST /account/phone/start, /verify, /resend: Bearer, Reauth-Token)",
         "                 (POST /logout: Bearer)",
     ]
     if cfg.static_dir:

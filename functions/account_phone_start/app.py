@@ -1,11 +1,17 @@
-"""POST /account/phone/start: with the current password, send a code to a new phone number."""
+"""POST /account/phone/start: with the step-up's `Reauth-Token` (or, for an account without a
+phone, the current password), send a code to a new phone number."""
 
 from __future__ import annotations
 
 from phoneverify.config import CodeSettings
-from phoneverify.domain.errors import InvalidCredentials, LoginThrottled, NotAuthenticated
+from phoneverify.domain.errors import (
+    InvalidCredentials,
+    LoginThrottled,
+    NotAuthenticated,
+    ReauthRequired,
+)
 from phoneverify.http.app import http_app, lambda_handler_for
-from phoneverify.http.auth import authenticated_user
+from phoneverify.http.auth import REAUTH_TOKEN_PARAMETER, signed_in_caller
 from phoneverify.http.operations import OPENS_A_CHALLENGE, documented
 from phoneverify.http.requests import PhoneChangeStartRequest, request_origin
 from phoneverify.http.responses import ChallengeResponse, challenge_response
@@ -21,14 +27,16 @@ app = http_app(runtime.settings.allowed_origin)
         "accountPhoneStart",
         "Account phone",
         NotAuthenticated,
+        ReauthRequired,
         InvalidCredentials,
         LoginThrottled,
         *OPENS_A_CHALLENGE,
+        headers=(REAUTH_TOKEN_PARAMETER,),
     ),
 )
 def account_phone_start(body: PhoneChangeStartRequest) -> ChallengeResponse:
     challenge = runtime.phone_change_flow.start(
-        authenticated_user(app),
+        signed_in_caller(app),
         body.phone_number,
         body.password,
         request_origin(app),

@@ -3,8 +3,9 @@
 A valid token (HS256 pinned; iss, aud, integer iat/nbf/exp, jti and gen required) that was
 not ended (one BatchGetItem: the account's token generation and the token's logout record)
 gets an IAM policy allowing exactly the called method, with principalId and context `user_id`
-set to the token's `sub`. Anything else raises Exception("Unauthorized"), which API Gateway
-answers with 401; so does a failed check (DynamoDB unavailable): refused, never allowed.
+set to the token's `sub`, and context `jti` to its id (the session a reauth token is bound
+to). Anything else raises Exception("Unauthorized"), which API Gateway answers with 401;
+so does a failed check (DynamoDB unavailable): refused, never allowed.
 Every refusal is logged with its reason, source IP, user agent and, when the signature held,
 the subject; never the token.
 """
@@ -81,7 +82,7 @@ def _authorize(event: APIGatewayAuthorizerRequestEvent) -> dict[str, Any]:
         aws_account_id=route.aws_account_id,
         api_id=route.api_id,
         stage=route.stage,
-        context={"user_id": claims.subject},
+        context={"user_id": claims.subject, "jti": claims.jti},
         partition=route.partition,
     )
     policy.allow_route(http_method=str(route.http_method), resource=route.resource)

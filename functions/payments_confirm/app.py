@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from phoneverify.domain.errors import (
-    ConfirmationInProgress,
     NotAuthenticated,
+)
+from phoneverify.domain.payment_errors import (
+    ConfirmationInProgress,
     PaymentDeclined,
     PaymentDetailsChanged,
     PaymentNotFound,

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from phoneverify.config import PaymentInitiateSettings
 from phoneverify.domain.errors import (
+    NotAuthenticated,
+)
+from phoneverify.domain.money import PaymentOrder
+from phoneverify.domain.payment_errors import (
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
-    NotAuthenticated,
     PaymentDeclined,
     PhoneRequiredForPayment,
 )
-from phoneverify.domain.money import PaymentOrder
 from phoneverify.http.app import http_app, lambda_handler_for
 from phoneverify.http.auth import authenticated_user
 from phoneverify.http.operations import SENDS_TO_AN_ACCOUNT_PHONE, documented

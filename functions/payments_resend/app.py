@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from phoneverify.domain.errors import NotAuthenticated, PaymentNotFound, PaymentNotPending
+from phoneverify.domain.errors import NotAuthenticated
+from phoneverify.domain.payment_errors import PaymentNotFound, PaymentNotPending
 from phoneverify.http.app import http_app, lambda_handler_for
 from phoneverify.http.auth import authenticated_user
 from phoneverify.http.operations import RESENDS_A_CODE, documented

@@ -6,7 +6,8 @@ payment (this route is open, so the token is checked here rather than by the aut
 
 from __future__ import annotations
 
-from phoneverify.domain.errors import NotAuthenticated, PaymentNotFound
+from phoneverify.domain.errors import NotAuthenticated
+from phoneverify.domain.payment_errors import PaymentNotFound
 from phoneverify.http.app import http_app, lambda_handler_for
 from phoneverify.http.auth import BEARER_OPTIONAL, bearer_user
 from phoneverify.http.operations import documented

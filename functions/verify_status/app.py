@@ -8,7 +8,13 @@ is open, so the token is checked here, as /verify/cancel does).
 from __future__ import annotations
 
 from phoneverify.config import StatusSettings
-from phoneverify.domain.errors import NotAuthenticated, PaymentNotFound, VerificationNotFound
+from phoneverify.domain.errors import (
+    NotAuthenticated,
+    VerificationNotFound,
+)
+from phoneverify.domain.payment_errors import (
+    PaymentNotFound,
+)
 from phoneverify.http.app import http_app, lambda_handler_for
 from phoneverify.http.auth import BEARER_OPTIONAL, bearer_user
 from phoneverify.http.operations import documented

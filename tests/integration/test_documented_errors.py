@@ -64,6 +64,9 @@ ROUTES: dict[str, tuple[dict[str, Any] | None, dict[str, str] | None, str]] = {
     "account_phone_start": ({"phone_number": "+14155550188", "password": PASSWORD}, None, "as"),
     "account_phone_verify": ({"flow_id": FLOW_ID, "code": "123456"}, None, "as"),
     "account_phone_resend": ({"flow_id": FLOW_ID}, None, "as"),
+    "account_reauth_start": ({"password": PASSWORD}, None, "as"),
+    "account_reauth_verify": ({"flow_id": FLOW_ID, "code": "123456"}, None, "as"),
+    "account_reauth_resend": ({"flow_id": FLOW_ID}, None, "as"),
     "logout": ({}, None, "bearer"),
     "payments_initiate": (
         {"amount": "20.00", "currency": "USD", "recipient": "acct_1"},
@@ -119,7 +122,11 @@ class Sweep(FunctionStack):
         else:
             event = api_event(self.paths[name], body, headers=headers, method=method or "POST")
         if caller == "as":
-            event["requestContext"]["authorizer"] = {"principalId": USER, "user_id": USER}
+            event["requestContext"]["authorizer"] = {
+                "principalId": USER,
+                "user_id": USER,
+                "jti": "documented-session",
+            }
         if caller == "bearer":
             event["headers"] = {**event["headers"], "Authorization": f"Bearer {self.token}"}
             event["multiValueHeaders"] = {k: [v] for k, v in event["headers"].items()}

@@ -16,7 +16,7 @@ from tests.support.round_trips import needs, round_trips_per_endpoint
 BUDGET: dict[str, tuple[int, int, int]] = {
     # The password's decision is audited under the account, or an unknown email's keyed
     # digest: the pepper is read for either (one SSM read when cold), so which it is shows in
-    # no call (docs/audit-log.md). /account/phone/start asks the password again: the same.
+    # no call (docs/audit-log.md). /account/reauth/start asks the password again: the same.
     "POST /login (account with phone)": (7, 3, 1),
     "POST /login/resend": (4, 2, 1),
     "POST /login/verify (wrong code)": (4, 1, 1),
@@ -53,9 +53,18 @@ BUDGET: dict[str, tuple[int, int, int]] = {
     # number's notice (its budget transaction; Telnyx Messaging is not counted here). The
     # notice is audited under the number's keyed digest: the pepper's read from SSM, once per
     # execution environment (docs/audit-log.md).
-    "POST /account/phone/start": (7, 3, 1),
+    # The step-up: the password as at /login (the account read by id: one read), then a code
+    # as a login's; its check mints the reauth token with the JWT secret from SSM.
+    "POST /account/reauth/start": (6, 3, 1),
+    "POST /account/reauth/resend": (4, 2, 1),
+    "POST /account/reauth/verify": (4, 2, 1),
+    # With the step-up's token, the phone change's start checks no password (no throttle
+    # calls); the token is checked against the account it reads anyway, with the JWT secret
+    # (SSM, cold). The verify's swap ends every session in its own transaction, and signs the
+    # caller's fresh token (the JWT secret, cold).
+    "POST /account/phone/start": (5, 3, 1),
     "POST /account/phone/resend": (5, 2, 1),
-    "POST /account/phone/verify": (7, 3, 1),
+    "POST /account/phone/verify": (7, 4, 1),
     # The password reset: a decoy (an unknown email) makes a real flow's calls, one for one
     # (docs/abuse-controls.md#the-decoy-password-reset): the account's two reads (an unknown
     # email reads its missing pointer, then a missing account), the send limits, the flow and

@@ -9,18 +9,20 @@ from phoneverify.domain.channels import DEFAULT_CHANNEL_POLICY, ChannelPolicy
 from phoneverify.domain.models import DeliveryStatus, FlowKind, RequestOrigin, User
 from phoneverify.domain.money import ExemptionLimits, Thresholds
 from phoneverify.domain.passwords import PasswordHasher
-from phoneverify.domain.tokens import AccessTokenIssuer
-from phoneverify.flows import password_reset, phone_change, registration
+from phoneverify.domain.tokens import AccessTokenIssuer, ReauthTokenIssuer
+from phoneverify.flows import password_reset, phone_change, reauth, registration
 from phoneverify.flows import payment as payment_flow
 from phoneverify.flows.engine.any_flow import AnyFlow, DeliveryUpdate, FlowObserver
 from phoneverify.flows.engine.audit import FlowAudit
 from phoneverify.flows.engine.challenges import Challenges
 from phoneverify.flows.engine.policy import ChallengePolicy
+from phoneverify.flows.engine.step_up import Caller, StepUp
 from phoneverify.flows.login import LoginFlow
 from phoneverify.flows.password_reset import PasswordResetFlow
 from phoneverify.flows.payment import PaymentFlow
 from phoneverify.flows.payment_status import PaymentVerificationStatus
 from phoneverify.flows.phone_change import PhoneChangeFlow
+from phoneverify.flows.reauth import ReauthFlow
 from phoneverify.flows.registration import RegistrationFlow
 from phoneverify.flows.sessions import Sessions
 from tests.support.fakes import (
@@ -222,13 +224,32 @@ def password_reset_world(
 
 @dataclass
 class PhoneChangeWorld:
-    """Adding or changing the phone of u-phone (PHONE) or u-plain (none), beside the login
-    and the password reset over the same users, store and outbox."""
+    """Adding or changing the phone of u-phone (PHONE) or u-plain (none), beside the login,
+    the password reset and the step-up over the same users, store and outbox."""
 
     world: LoginWorld
     flow: PhoneChangeFlow
     reset: PasswordResetFlow
     notices: RecordingNotices
+    step_up: StepUp
+    reauth: ReauthFlow  # /account/reauth: the password, then a code to the account's phone
+    reauth_tokens: ReauthTokenIssuer
+
+    def caller(self, user_id: str, *, session: str = "s-1", reauth: bool = True) -> Caller:
+        """`user_id` signed in with session `session`, holding (`reauth`) a fresh reauth
+        token of that session, as /account/reauth grants it."""
+        token = None
+        if reauth:
+            user = self.world.users.get(user_id)
+            generation = user.token_generation if user else 0
+            token = self.step_up.grant(user_id, generation, session, ORIGIN).token
+        return Caller(user_id, session, token)
+
+
+def reauth_tokens(world: LoginWorld) -> ReauthTokenIssuer:
+    return ReauthTokenIssuer(
+        lambda: SIGNING_SECRET, issuer=ISSUER, audience=AUDIENCE, ttl_seconds=300, clock=world.clock
+    )
 
 
 def phone_change_world() -> PhoneChangeWorld:
@@ -239,6 +260,8 @@ def phone_change_world() -> PhoneChangeWorld:
         restart_hint=phone_change.RESTART_HINT,
         too_many_attempts_message=phone_change.TOO_MANY_ATTEMPTS,
     )
+    tokens = reauth_tokens(world)
+    step_up = StepUp(tokens=tokens, audit=world.audit)
     flow = PhoneChangeFlow(
         users=world.users,
         passwords=world.passwords,
@@ -247,8 +270,23 @@ def phone_change_world() -> PhoneChangeWorld:
         throttle=world.throttle,
         notices=notices,
         clock=world.clock,
+        step_up=step_up,
+        tokens=world.tokens,
     )
-    return PhoneChangeWorld(world, flow, reset, notices)
+    reauth_policy = policy(
+        FlowKind.REAUTH,
+        restart_hint=reauth.RESTART_HINT,
+        too_many_attempts_message=reauth.TOO_MANY_ATTEMPTS,
+    )
+    reauth_flow = ReauthFlow(
+        users=world.users,
+        passwords=world.passwords,
+        challenges=world.challenges(reauth_policy),
+        audit=world.audit,
+        throttle=world.throttle,
+        step_up=step_up,
+    )
+    return PhoneChangeWorld(world, flow, reset, notices, step_up, reauth_flow, tokens)
 
 
 @dataclass

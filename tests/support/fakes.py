@@ -18,11 +18,8 @@ from phoneverify.domain.errors import (
     CodeCheckFailed,
     CodeDeliveryFailed,
     EmailAlreadyRegistered,
-    IdempotencyKeyInUse,
-    IdempotencyKeyReused,
     LoginThrottled,
     PasswordSuperseded,
-    PaymentDeclined,
     PhoneAlreadyRegistered,
     PhoneSuperseded,
     SendBudgetExhausted,
@@ -67,6 +64,11 @@ from phoneverify.domain.models import (
     StepUpReason,
     User,
     VerificationEvent,
+)
+from phoneverify.domain.payment_errors import (
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+    PaymentDeclined,
 )
 from phoneverify.domain.rates import RateTable
 from phoneverify.domain.send_limits import (
@@ -209,7 +211,14 @@ class InMemoryUsers:
             )
 
     def change_phone(
-        self, user_id: str, old_phone: str | None, new_phone: str, phone_generation: int, now: float
+        self,
+        user_id: str,
+        old_phone: str | None,
+        new_phone: str,
+        phone_generation: int,
+        now: float,
+        *,
+        token_generation: int | None = None,
     ) -> None:
         """As DynamoUserRepository.change_phone: all or nothing, the account's condition first."""
         with self._lock:
@@ -218,13 +227,19 @@ class InMemoryUsers:
                 user is None
                 or user.phone_generation != phone_generation
                 or user.phone_number != old_phone
+                or token_generation not in (None, user.token_generation)
             ):
                 raise PhoneSuperseded()
             if new_phone in self.by_phone:
                 raise PhoneAlreadyRegistered()
             if old_phone:
                 del self.by_phone[old_phone]
-            changed = replace(user, phone_number=new_phone, phone_generation=phone_generation + 1)
+            changed = replace(
+                user,
+                phone_number=new_phone,
+                phone_generation=phone_generation + 1,
+                token_generation=user.token_generation + 1,
+            )
             self.by_email[user.email] = changed
             self.by_phone[new_phone] = changed
             self.phone_verified_at[user_id] = now

@@ -27,6 +27,7 @@ ALTCHA_HMAC_KEY = "integration-altcha-hmac-key-0123456789abcdefgh"
 # template.yaml's FxRatesParameterName default, as the payments' function environment names it.
 FX_RATES_PARAM = str(load_template()["Parameters"]["FxRatesParameterName"]["Default"])
 HASH_PEPPER = "integration-hash-pepper-0123456789abcdefghijklmn"
+SESSION = "0123456789abcdef0123456789abcdef"  # the jti call_as's caller signed in with
 
 
 def template_functions() -> dict[str, tuple[str, str]]:
@@ -61,13 +62,20 @@ class FunctionStack:
         return invoke(self.functions[name], api_event(self.paths[name], body, headers=headers))
 
     def call_as(
-        self, user: str, name: str, body: object, headers: dict[str, str] | None = None
+        self,
+        user: str,
+        name: str,
+        body: object,
+        headers: dict[str, str] | None = None,
+        session: str = SESSION,
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
-        """Call `name` as API Gateway does after the authorizer allowed `user`."""
+        """Call `name` as API Gateway does after the authorizer allowed `user`, whose access
+        token's jti is `session`."""
         event = api_event(self.paths[name], body, headers=headers)
         event["requestContext"]["authorizer"] = {
             "principalId": user,
             "user_id": user,
+            "jti": session,
             "integrationLatency": 5,
         }
         return invoke(self.functions[name], event)

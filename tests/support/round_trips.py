@@ -149,6 +149,9 @@ FUNCTIONS = [
     "account_phone_start",
     "account_phone_resend",
     "account_phone_verify",
+    "account_reauth_start",
+    "account_reauth_resend",
+    "account_reauth_verify",
     "challenge",
     "password_reset_start",
     "password_reset_resend",
@@ -301,13 +304,28 @@ def measure_all(run: _Measured) -> dict[str, dict[str, int]]:
         ),
     )
 
+    # The step-up, then the phone change it allows.
     changer, _ = run.account("+14155550166")
+    step_up = run.measure(
+        "POST /account/reauth/start",
+        lambda: run.pay("account_reauth_start", {"password": PASSWORD}, changer),
+    )
+    run.measure(
+        "POST /account/reauth/resend",
+        lambda: run.pay("account_reauth_resend", {"flow_id": step_up["flow_id"]}, changer),
+    )
+    step_up_code = stack.code_for("+14155550166")
+    granted = run.measure(
+        "POST /account/reauth/verify",
+        lambda: run.pay(
+            "account_reauth_verify", {"flow_id": step_up["flow_id"], "code": step_up_code}, changer
+        ),
+    )
     new_phone = "+14155550177"
+    reauth = {"Reauth-Token": granted["reauth_token"]}
     change = run.measure(
         "POST /account/phone/start",
-        lambda: run.pay(
-            "account_phone_start", {"phone_number": new_phone, "password": PASSWORD}, changer
-        ),
+        lambda: run.pay("account_phone_start", {"phone_number": new_phone}, changer, reauth),
     )
     run.measure(
         "POST /account/phone/resend",

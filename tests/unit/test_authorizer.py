@@ -123,9 +123,9 @@ def test_a_valid_token_allows_exactly_the_called_method_as_its_subject(
     token = issuer.issue_access_token("u-42", 0).token
     # When
     result = authorize(authorizer, f"Bearer {token}")
-    # Then
+    # Then (its jti: the session a reauth token is bound to, docs/sessions.md)
     assert result["principalId"] == "u-42"
-    assert result["context"] == {"user_id": "u-42"}
+    assert result["context"] == {"user_id": "u-42", "jti": issuer.verify(token).jti}
     assert result["policyDocument"]["Statement"] == [
         {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": [METHOD_ARN]}
     ]

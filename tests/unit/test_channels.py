@@ -10,12 +10,14 @@ import pytest
 from phoneverify.domain.channels import ChannelPolicy
 from phoneverify.domain.errors import (
     ChannelNotAllowed,
-    IdempotencyKeyReused,
     InvalidCode,
     ResendTooSoon,
     SendLimitReached,
 )
 from phoneverify.domain.models import Channel, DeliveryStatus, User
+from phoneverify.domain.payment_errors import (
+    IdempotencyKeyReused,
+)
 from phoneverify.flows.login import SecondFactorRequired
 from phoneverify.flows.payment import PaymentOrder
 from phoneverify.http.errors import error_body, status_of

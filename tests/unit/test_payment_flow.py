@@ -13,22 +13,24 @@ import pytest
 from phoneverify.domain.errors import (
     AccountLocked,
     CodeDeliveryFailed,
-    ConfirmationInProgress,
     DomainError,
-    IdempotencyKeyReused,
     InvalidCode,
     NotAuthenticated,
-    PaymentDeclined,
-    PaymentDetailsChanged,
-    PaymentNotFound,
-    PaymentNotPending,
-    PhoneRequiredForPayment,
     ResendTooSoon,
     TooManyAttempts,
     VerificationExpired,
     VerificationNotFound,
 )
 from phoneverify.domain.models import DeliveryStatus, FlowKind, PaymentStatus
+from phoneverify.domain.payment_errors import (
+    ConfirmationInProgress,
+    IdempotencyKeyReused,
+    PaymentDeclined,
+    PaymentDetailsChanged,
+    PaymentNotFound,
+    PaymentNotPending,
+    PhoneRequiredForPayment,
+)
 from phoneverify.domain.rates import RateTable
 from phoneverify.flows.engine.any_flow import flow_key
 from phoneverify.flows.payment import PaymentOrder

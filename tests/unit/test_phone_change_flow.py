@@ -16,6 +16,7 @@ from phoneverify.domain.errors import (
     ResendTooSoon,
 )
 from phoneverify.domain.models import NoticeEvent
+from phoneverify.flows.engine.policy import OpenedChallenge
 from phoneverify.flows.login import SecondFactorRequired
 from phoneverify.flows.phone_change import PhoneChanged
 from tests.support.answers import answer
@@ -31,20 +32,36 @@ def w() -> PhoneChangeWorld:
 
 
 def change(w: PhoneChangeWorld, user_id: str, phone: str) -> PhoneChanged:
-    started = w.flow.start(user_id, phone, PASSWORD, ORIGIN)
+    started = start(w, user_id, phone)
     return w.flow.verify(user_id, started.flow_id, w.world.sender.last_code(phone), ORIGIN)
+
+
+def start(
+    w: PhoneChangeWorld, user_id: str, phone: str, password: str = PASSWORD
+) -> OpenedChallenge:
+    """As the account would: u-phone with a fresh reauth token, u-plain with its password."""
+    if user_id == "u-plain":
+        return w.flow.start(w.caller(user_id, reauth=False), phone, password, ORIGIN)
+    return w.flow.start(w.caller(user_id), phone, None, ORIGIN)
 
 
 def test_the_owner_changes_the_number_and_the_next_login_sends_the_code_there(
     w: PhoneChangeWorld,
 ) -> None:
     # Given
-    started = w.flow.start("u-phone", NEW_PHONE, PASSWORD, ORIGIN)
+    started = start(w, "u-phone", NEW_PHONE)
     # When
     code = w.world.sender.last_code(NEW_PHONE)
     changed = w.flow.verify("u-phone", started.flow_id, code, ORIGIN)
     # Then the account holds the new number, the old one is told, and login sends there
-    assert answer(changed) == {"phone_changed": True, "phone_hint": "+1******0177", "added": False}
+    assert answer(changed) == {
+        "phone_changed": True,
+        "phone_hint": "+1******0177",
+        "added": False,
+        "token": changed.token.token,
+        "token_type": "Bearer",
+        "expires_in": 3600,
+    }
     assert started.phone_hint == "+1******0177"
     assert w.world.users.get("u-phone").phone_number == NEW_PHONE  # type: ignore[union-attr]
     assert w.world.users.find_by_phone(PHONE) is None
@@ -76,17 +93,18 @@ def test_an_account_without_a_phone_adds_one_and_has_a_second_factor_from_then_o
 def test_a_wrong_password_sends_nothing_and_counts_in_the_login_throttle(
     w: PhoneChangeWorld,
 ) -> None:
+    # Given an account without a phone, which proves itself with its password
     # When
     for _ in range(5):
         with pytest.raises(InvalidCredentials) as refused:
-            w.flow.start("u-phone", NEW_PHONE, "not the password", ORIGIN)
+            start(w, "u-plain", NEW_PHONE, "not the password")
         assert refused.value.extra == {"field": "password"}
     # Then no code went out, and the next try waits, even with the right password: at /login too
     assert w.world.sender.outbox == []
     with pytest.raises(LoginThrottled):
-        w.flow.start("u-phone", NEW_PHONE, PASSWORD, ORIGIN)
+        start(w, "u-plain", NEW_PHONE)
     with pytest.raises(LoginThrottled):
-        w.world.flow.start("demo@example.com", PASSWORD, ORIGIN)
+        w.world.flow.start("plain@example.com", PASSWORD, ORIGIN)
     assert "password_rejected" in w.world.events.types
 
 
@@ -95,17 +113,17 @@ def test_a_bad_number_is_refused_naming_the_field_before_the_password_counts(
     w: PhoneChangeWorld, phone: str
 ) -> None:
     with pytest.raises(InvalidPhoneNumber) as refused:
-        w.flow.start("u-phone", phone, "not the password", ORIGIN)
+        start(w, "u-plain", phone, "not the password")
     assert refused.value.extra.get("field") == "phone_number"
     # The throttle counted nothing: five wrong passwords still answer "wrong", not "wait".
     for _ in range(5):
         with pytest.raises(InvalidCredentials):
-            w.flow.start("u-phone", NEW_PHONE, "not the password", ORIGIN)
+            start(w, "u-plain", NEW_PHONE, "not the password")
 
 
-def test_the_current_number_is_refused_once_the_password_is_right(w: PhoneChangeWorld) -> None:
+def test_the_current_number_is_refused_once_the_step_up_holds(w: PhoneChangeWorld) -> None:
     with pytest.raises(InvalidRequest) as refused:
-        w.flow.start("u-phone", "(415) 555-0123", PASSWORD, ORIGIN)
+        start(w, "u-phone", "(415) 555-0123")
     assert refused.value.extra == {"field": "phone_number"}
     assert w.world.sender.outbox == []
 
@@ -114,7 +132,7 @@ def test_another_account_cannot_verify_or_resend_the_flow_and_costs_it_no_attemp
     w: PhoneChangeWorld,
 ) -> None:
     # Given
-    started = w.flow.start("u-phone", NEW_PHONE, PASSWORD, ORIGIN)
+    started = start(w, "u-phone", NEW_PHONE)
     code = w.world.sender.last_code(NEW_PHONE)
     # When another signed-in account tries it
     with pytest.raises(NoPendingVerification):
@@ -134,8 +152,8 @@ def test_a_number_of_another_account_answers_phone_taken_only_after_it_is_proven
     w: PhoneChangeWorld,
 ) -> None:
     # Given the demo account holds PHONE; the plain account asks for it
-    started = w.flow.start("u-plain", PHONE, PASSWORD, ORIGIN)
-    free = w.flow.start("u-plain", NEW_PHONE, PASSWORD, ORIGIN)
+    started = start(w, "u-plain", PHONE)
+    free = start(w, "u-plain", NEW_PHONE)
     # Then start answered alike, and only the proven code says it is taken
     assert answer(started).keys() == answer(free).keys()
     with pytest.raises(PhoneAlreadyRegistered) as taken:
@@ -150,8 +168,8 @@ def test_of_two_changes_started_together_only_the_first_verified_holds(
     w: PhoneChangeWorld,
 ) -> None:
     # Given
-    first = w.flow.start("u-phone", NEW_PHONE, PASSWORD, ORIGIN)
-    second = w.flow.start("u-phone", OTHER_PHONE, PASSWORD, ORIGIN)
+    first = start(w, "u-phone", NEW_PHONE)
+    second = start(w, "u-phone", OTHER_PHONE)
     second_code = w.world.sender.last_code(OTHER_PHONE)
     change_verified(w, "u-phone", first.flow_id, w.world.sender.last_code(NEW_PHONE))
     # When
@@ -186,7 +204,7 @@ def test_the_account_gone_since_the_token_was_issued_is_not_authenticated(
     w: PhoneChangeWorld,
 ) -> None:
     with pytest.raises(NotAuthenticated):
-        w.flow.start("u-gone", NEW_PHONE, PASSWORD, ORIGIN)
+        start(w, "u-gone", NEW_PHONE)
 
 
 def test_a_change_back_and_forth_still_ends_flows_sent_under_the_first_number(

@@ -75,6 +75,8 @@ class Settings(BaseModel):
     jwt_issuer: NonEmpty
     jwt_audience: NonEmpty
     access_token_ttl_seconds: Annotated[int, Field(ge=60, le=86_400)]
+    # A reauth token's life (docs/sessions.md#fresh-authentication): minutes, never a session.
+    reauth_token_ttl_seconds: Annotated[int, Field(ge=60, le=900)] = 300
     # At least 6 digits: one guess in a million per attempt (NIST SP 800-63B, 5.1.3.2).
     verify_code_length: Annotated[int, Field(ge=6, le=10)]
     # One origin; "*" is refused (`_one_origin`): a deploy names its frontend.
@@ -130,7 +132,6 @@ class Settings(BaseModel):
     max_password_failures_per_ip: Annotated[int, Field(ge=1, le=1_000_000)] = 100
     password_ip_window_secs: Annotated[int, Field(ge=60, le=86_400)] = 3_600
     password_reset_timeout_secs: Annotated[int, Field(ge=60, le=600)] = 600
-    # How long the code sent to a new phone number (POST /account/phone/start) is accepted.
     phone_change_timeout_secs: Annotated[int, Field(ge=60, le=600)] = 300
     # Comma-separated ISO 3166 alpha-2 codes ("US,CA,GB").
     allowed_countries: tuple[str, ...] = tuple(sorted(DEFAULT_ALLOWED_COUNTRIES))

@@ -5,6 +5,7 @@ as a screenshot in pytest's tmp dir (its path is printed at the end of the run).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -107,10 +108,15 @@ def test_every_screen_passes_axe(
     person.button("Send code").click()
     expect(person.field("New phone number")).to_have_attribute("aria-invalid", "true")
     check("phone-error")
-    person.field("New phone number").fill(fresh_phone())
+    new_phone = fresh_phone()
+    person.field("New phone number").fill(new_phone)
     person.field("Current password").fill(PASSWORD)
     person.button("Send code").click()
-    person.screen("Enter your code")
+    person.screen("Enter your code")  # the step-up: a code to the current number
+    expect(person.page.get_by_text(re.compile("^To confirm it is you"))).to_be_visible()
+    check("phone-step-up-code")
+    person.type_code(account.phone)
+    expect(person.page.get_by_text(re.compile("^We sent a code to"))).to_be_visible()
     check("phone-code")
 
     # Then axe found nothing on any of them

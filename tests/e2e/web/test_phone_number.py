@@ -1,7 +1,8 @@
-"""The signed-in "Phone number" screen, end to end: an account without a phone adds one and
-its next sign-in asks for a code; the demo account changes its number and its next sign-in
-sends the code to the new one. Codes come from the emulator's outbox. The demo accounts are
-put back as seeded afterwards, for the package's other tests."""
+"""The signed-in "Phone number" screen, end to end: an account without a phone adds one (its
+password is all the step-up asks) and its next sign-in asks for a code; the demo account
+confirms it is itself (the password, then a code to its current number), changes its number
+and its next sign-in sends the code to the new one. Codes come from the emulator's outbox.
+The demo accounts are put back as seeded afterwards, for the package's other tests."""
 
 from __future__ import annotations
 
@@ -52,6 +53,14 @@ def change_phone(person: Person, phone: str, password: str = PASSWORD) -> None:
     person.button("Send code").click()
 
 
+def confirmed_it_is_you(person: Person, current_phone: str) -> None:
+    """The step-up's code screen: the code sent to the current number, typed."""
+    person.screen("Enter your code")
+    hint = r"To confirm it is you, enter the code: we sent a code to \+1\*+" + current_phone[-4:]
+    expect(person.page.get_by_text(re.compile(hint))).to_be_visible()
+    person.type_code(current_phone)
+
+
 def proven(person: Person, phone: str) -> None:
     """The code screen for `phone`; its code typed; back signed in, told where codes go."""
     person.screen("Enter your code")
@@ -90,16 +99,20 @@ def test_the_demo_account_changes_its_number_and_the_next_code_goes_to_the_new_o
     # When it changes the number
     new_phone = fresh_phone()
     change_phone(person, new_phone)
+    confirmed_it_is_you(person, DEMO_PHONE)
     proven(person, new_phone)
     # Then the old number's outbox shows the notice, which holds no code
     notices = old_number_notices(stack)
     assert len(notices) == notices_before + 1
     assert "code" not in notices[0]
     assert "phone number" in notices[0]["text"].lower()
-    # and the next sign-in sends its code to the new number, none to the old one
+    # and the page kept a working session (the change ended every earlier token): it signs
+    # out cleanly, and the next sign-in sends its code to the new number, none to the old one
+    # beyond the step-up's
     person.button("Sign out").click()
+    expect(person.status).to_contain_text("You have signed out")
     person.sign_in_with_code(DEMO_EMAIL, new_phone)
-    assert len(stack.emulator.messages(DEMO_PHONE, kind="code")) == sent_to_old
+    assert len(stack.emulator.messages(DEMO_PHONE, kind="code")) == sent_to_old + 1
 
 
 def test_a_wrong_password_is_reported_beside_its_field_and_sends_nothing(
@@ -131,7 +144,8 @@ def test_a_number_of_another_account_is_refused_after_its_code(
     # Given a signed-in person who proves a number another account holds
     person.sign_in_with_code(account.email, account.phone)
     change_phone(person, DEMO_PHONE)
-    person.screen("Enter your code")
+    confirmed_it_is_you(person, account.phone)
+    expect(person.page.get_by_text(re.compile(r"^We sent a code to"))).to_be_visible()
     person.type_code(DEMO_PHONE)
     # Then they are back on the Phone number screen, told it belongs to another account
     person.screen("Phone number")

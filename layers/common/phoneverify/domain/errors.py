@@ -331,66 +331,13 @@ class TokenRefused(NotAuthenticated):
         super().__init__()
 
 
-class PaymentNotFound(DomainError):
-    """No such payment, or it belongs to someone else: the two are indistinguishable."""
+class ReauthRequired(DomainError):
+    """A sensitive change without a valid `Reauth-Token`: missing, expired, forged, of another
+    account or session, or ended since (docs/sessions.md#fresh-authentication). Why is for the
+    audit trail (flows/engine/step_up.py), never for the response."""
 
-    code = "payment_not_found"
-    message = "Payment not found"
-
-
-class PaymentNotPending(DomainError):
-    code = "payment_not_pending"
-
-    def __init__(self, status: str) -> None:
-        super().__init__(f"Payment already {status}", status=status)
-
-
-class PhoneRequiredForPayment(DomainError):
-    """A payment at or above the threshold needs a code, and the account has no phone."""
-
-    code = "phone_required"
-    message = "A verified phone number is required for payments of this amount"
-
-
-class PaymentDetailsChanged(DomainError):
-    """The payment no longer matches what the code was sent for; it is now failed."""
-
-    code = "payment_details_changed"
-    message = "Payment details changed after verification was requested. Initiate a new payment."
-
-
-class PaymentDeclined(DomainError):
-    """The payment processor refused the payment; it is now failed."""
-
-    code = "payment_declined"
-    message = "Payment declined"
-
-
-class IdempotencyKeyReused(DomainError):
-    """The Idempotency-Key was already used with a different request body."""
-
-    code = "idempotency_key_reused"
-    message = "Idempotency-Key was already used with a different request"
+    code = "reauth_required"
+    message = "Confirm it is you first: POST /account/reauth/start, then send its Reauth-Token."
 
     def __init__(self) -> None:
-        super().__init__(field="Idempotency-Key")
-
-
-class IdempotencyKeyInUse(RetryLater):
-    """The first request with this Idempotency-Key is still being processed."""
-
-    code = "idempotency_key_in_use"
-    message = "A request with this Idempotency-Key is still being processed"
-
-    def __init__(self) -> None:
-        super().__init__(1)
-
-
-class ConfirmationInProgress(RetryLater):
-    """Another confirmation of this payment is running; its outcome will be the answer."""
-
-    code = "confirmation_in_progress"
-    message = "This payment is already being confirmed"
-
-    def __init__(self) -> None:
-        super().__init__(1)
+        super().__init__(field="Reauth-Token")

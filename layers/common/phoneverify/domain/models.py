@@ -16,6 +16,9 @@ class FlowKind(StrEnum):
     PAYMENT = "payment"
     PASSWORD_RESET = "password_reset"
     PHONE_CHANGE = "phone_change"  # add or change the account's phone (docs/phone-lifecycle.md)
+    # Fresh authentication before an account change: password, then a code to the account's
+    # phone (docs/sessions.md#fresh-authentication).
+    REAUTH = "reauth"
     # Not a code flow: decisions about passwords and tokens (throttling, logout, refusals).
     SESSION = "session"
     # Not a code flow: an SMS telling the account's owner what happened (phone-lifecycle.md).
@@ -280,6 +283,11 @@ class VerificationEventType(StrEnum):
     # A code that was right, refused because the account's phone changed since it was sent.
     PHONE_SUPERSEDED = "phone_superseded"
     PHONE_CHANGE_REFUSED = "phone_change_refused"  # proven, but taken or raced (detail: reason)
+    # Fresh authentication (docs/sessions.md#fresh-authentication): a reauth token issued, one
+    # accepted by a sensitive route (detail: action), one refused there (detail: reason, action).
+    REAUTH_GRANTED = "reauth_granted"
+    REAUTH_USED = "reauth_used"
+    REAUTH_REFUSED = "reauth_refused"
     WEBHOOK_SIGNATURE_REJECTED = "webhook_signature_rejected"
     # Notices to the account's phone (docs/phone-lifecycle.md#notices); never a code or a link.
     NOTICE_SENT = "notice_sent"

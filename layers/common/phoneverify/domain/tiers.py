@@ -29,6 +29,7 @@ TIER_OF_KIND: Mapping[FlowKind, SendTier] = MappingProxyType(
         FlowKind.LOGIN: SendTier.VERIFIED,
         FlowKind.PAYMENT: SendTier.VERIFIED,
         FlowKind.NOTICE: SendTier.VERIFIED,
+        FlowKind.REAUTH: SendTier.VERIFIED,  # the current phone, after the right password
         FlowKind.PASSWORD_RESET: SendTier.RESET,
         FlowKind.REGISTRATION: SendTier.UNPROVEN,
         FlowKind.PHONE_CHANGE: SendTier.UNPROVEN,

@@ -3,6 +3,10 @@
 Every token carries integer `iat`, `nbf` and `exp` (JSON numbers without a fraction; `true`
 is not a number here), its `jti`, and `gen`: the account's token generation when it was
 issued. Ending every token of an account raises that generation (docs/sessions.md).
+
+Reauth tokens (docs/sessions.md#fresh-authentication) are the same kind of JWT with their own
+audience (`<audience>:reauth`), a `purpose` claim and `sid`, the access token's `jti` they were
+asked for in: an access token never passes as a reauth token, nor the reverse.
 """
 
 from __future__ import annotations
@@ -28,6 +32,13 @@ NOT_YET_VALID = "not_yet_valid"  # `iat` or `nbf` beyond the clock skew in the f
 ACCOUNT_GONE = "account_gone"
 ALL_TOKENS_ENDED = "all_tokens_ended"  # issued before a logout of every session
 TOKEN_ENDED = "token_ended"  # noqa: S105 - a reason: this token was logged out
+# Why a reauth token was refused at a sensitive route (beside the reasons above).
+MISSING = "missing"
+OTHER_ACCOUNT = "other_account"
+OTHER_SESSION = "other_session"
+
+REAUTH_PURPOSE = "reauth"
+REAUTH_AUDIENCE_SUFFIX = ":reauth"
 
 
 class InvalidToken(Exception):
@@ -73,7 +84,10 @@ class AccessTokenIssuer:
         audience: str,
         ttl_seconds: int,
         clock: Clock,
+        purpose: str | None = None,
     ) -> None:
+        """`purpose`: None for access tokens, which must carry no `purpose` claim; a reauth
+        token's issuer (ReauthTokenIssuer) sets it, and requires it."""
         # PyJWT loads when an issuer is built (runtime/ builds one for the functions that
         # issue or check tokens), not when a module names these types.
         import jwt  # noqa: F401
@@ -83,6 +97,7 @@ class AccessTokenIssuer:
         self._audience = audience
         self._ttl = ttl_seconds
         self._clock = clock
+        self._purpose = purpose
 
     def _key(self) -> bytes:
         key = self._secret().encode("utf-8")
@@ -93,10 +108,14 @@ class AccessTokenIssuer:
     def issue_access_token(self, subject: str, generation: int) -> AccessToken:
         """A token for `subject`, stamped with the account's token generation now (0 for an
         account that never ended all its tokens)."""
+        return self.issue(subject, generation)
+
+    def issue(self, subject: str, generation: int, **extra: str) -> AccessToken:
+        """A signed token of this issuer's audience (and purpose), with `extra` claims."""
         import jwt
 
         now = int(self._clock.now())
-        claims = {
+        claims: dict[str, Any] = {
             "sub": subject,
             "iat": now,
             "nbf": now,
@@ -105,7 +124,10 @@ class AccessTokenIssuer:
             "aud": self._audience,
             "jti": uuid.uuid4().hex,
             "gen": generation,
+            **extra,
         }
+        if self._purpose is not None:
+            claims["purpose"] = self._purpose
         return AccessToken(jwt.encode(claims, self._key(), algorithm=ALGORITHM), self._ttl)
 
     def decode_access_token(self, token: str) -> dict[str, Any]:
@@ -158,12 +180,57 @@ class AccessTokenIssuer:
                 raise InvalidToken(INVALID_CLAIMS, f"{name} must be an integer", subject)
         if claims["gen"] < 0:
             raise InvalidToken(INVALID_CLAIMS, "gen must not be negative", subject)
+        if claims.get("purpose") != self._purpose:  # a token of another kind, though signed
+            raise InvalidToken(MALFORMED, "a token of another purpose", subject)
         now = self._clock.now()
         if claims["exp"] <= now:
             raise InvalidToken(EXPIRED, "", subject)
         for name in ("iat", "nbf"):
             if claims[name] > now + CLOCK_SKEW_SECS:
                 raise InvalidToken(NOT_YET_VALID, f"{name} is in the future", subject)
+
+
+@dataclass(frozen=True)
+class ReauthClaims:
+    """A reauth token whose signature, audience, purpose and time claims held."""
+
+    subject: str
+    session: str  # the `jti` of the access token it was asked for with
+    generation: int  # the account's token generation when it was issued
+
+
+class ReauthTokenIssuer:
+    """Reauth tokens: the access tokens' secret and issuer, their own audience and purpose."""
+
+    def __init__(
+        self,
+        signing_secret: Callable[[], str],
+        *,
+        issuer: str,
+        audience: str,
+        ttl_seconds: int,
+        clock: Clock,
+    ) -> None:
+        """`audience`: the access tokens' own; a reauth token's is it plus ":reauth"."""
+        self._tokens = AccessTokenIssuer(
+            signing_secret,
+            issuer=issuer,
+            audience=audience + REAUTH_AUDIENCE_SUFFIX,
+            ttl_seconds=ttl_seconds,
+            clock=clock,
+            purpose=REAUTH_PURPOSE,
+        )
+
+    def issue(self, subject: str, session: str, generation: int) -> AccessToken:
+        return self._tokens.issue(subject, generation, sid=session)
+
+    def verify(self, token: str) -> ReauthClaims:
+        """Its claims, or InvalidToken (with its reason) as for an access token."""
+        claims = self._tokens.decode_access_token(token)
+        session = claims.get("sid")
+        if not isinstance(session, str) or not session or len(session) > MAX_JTI_LENGTH:
+            raise InvalidToken(INVALID_CLAIMS, "sid must be a short string", claims["sub"])
+        return ReauthClaims(claims["sub"], session, claims["gen"])
 
 
 def revocation_refusal(

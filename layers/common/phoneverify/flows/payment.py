@@ -28,14 +28,8 @@ from typing import NoReturn
 
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import (
-    ConfirmationInProgress,
     NoPendingVerification,
     NotAuthenticated,
-    PaymentDeclined,
-    PaymentDetailsChanged,
-    PaymentNotFound,
-    PaymentNotPending,
-    PhoneRequiredForPayment,
     PhoneSuperseded,
     TooManyAttempts,
     VerificationExpired,
@@ -49,6 +43,14 @@ from phoneverify.domain.models import (
     StepUpReason,
 )
 from phoneverify.domain.money import ExemptionLimits, Money, PaymentOrder, Thresholds
+from phoneverify.domain.payment_errors import (
+    ConfirmationInProgress,
+    PaymentDeclined,
+    PaymentDetailsChanged,
+    PaymentNotFound,
+    PaymentNotPending,
+    PhoneRequiredForPayment,
+)
 from phoneverify.flows.engine.challenges import Challenges
 from phoneverify.flows.engine.policy import Resent
 from phoneverify.flows.payment_binding import bound_digest, payment_digest

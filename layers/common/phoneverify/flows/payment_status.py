@@ -6,8 +6,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 from phoneverify.domain.clock import Clock
-from phoneverify.domain.errors import PaymentNotFound, VerificationNotFound
+from phoneverify.domain.errors import (
+    VerificationNotFound,
+)
 from phoneverify.domain.models import FlowStatus, Payment, PaymentStatus
+from phoneverify.domain.payment_errors import (
+    PaymentNotFound,
+)
 from phoneverify.flows.engine.any_flow import AnyFlow, ChallengeState
 from phoneverify.ports.payments import PaymentRepository
 

@@ -154,7 +154,7 @@ def http_app(allowed_origin: str) -> RestResolver:
         json_body_deserializer=json_input.loads,  # 400 for a number too long: never a 500
         cors=CORSConfig(
             allow_origin=allowed_origin,
-            allow_headers=["Content-Type", "Authorization", "Idempotency-Key"],
+            allow_headers=["Content-Type", "Authorization", "Idempotency-Key", "Reauth-Token"],
             max_age=600,
         ),
     )

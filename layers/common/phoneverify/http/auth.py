@@ -13,6 +13,7 @@ from aws_lambda_powertools.event_handler import (
 from phoneverify.adapters.event_log import log_refused_request
 from phoneverify.domain.errors import NotAuthenticated, TokenRefused
 from phoneverify.domain.models import RequestOrigin
+from phoneverify.flows.engine.step_up import Caller
 from phoneverify.http.requests import request_origin
 
 logger = Logger(child=True)
@@ -28,6 +29,19 @@ BEARER_SCHEME = "bearerAuth"
 BEARER_REQUIRED: list[dict[str, list[str]]] = [{BEARER_SCHEME: []}]
 # Routes where the token is needed for one kind of target only (a payment's id).
 BEARER_OPTIONAL: list[dict[str, list[str]]] = [{}, {BEARER_SCHEME: []}]
+
+# Fresh authentication (docs/sessions.md#fresh-authentication): the header every sensitive
+# route reads, and its OpenAPI parameter (`documented(..., headers=(REAUTH_TOKEN_PARAMETER,))`).
+REAUTH_TOKEN_HEADER = "Reauth-Token"  # noqa: S105 - a header's name
+MAX_REAUTH_TOKEN_LENGTH = 4096  # ours are about 400 characters; a longer one is no token of ours
+REAUTH_TOKEN_PARAMETER = {
+    "name": REAUTH_TOKEN_HEADER,
+    "in": "header",
+    "required": False,
+    "description": "The reauth_token of POST /account/reauth/verify (or /start for an account "
+    "without a phone), for this account and this session, at most 5 minutes old.",
+    "schema": {"type": "string", "maxLength": MAX_REAUTH_TOKEN_LENGTH},
+}
 
 
 def bearer_claims(app: APIGatewayRestResolver, sessions: Sessions) -> TokenClaims:
@@ -68,3 +82,19 @@ def authenticated_user(app: APIGatewayRestResolver) -> str:
     if context.get("user_id", principal) != principal:
         raise NotAuthenticated()
     return principal
+
+
+def signed_in_caller(app: APIGatewayRestResolver) -> Caller:
+    """Who calls a route behind the authorizer, for the step-up (flows/engine/step_up.py): the
+    account and session (the access token's `jti`) the authorizer put in the request context,
+    and the `Reauth-Token` header if any. Every sensitive route reads its caller here and hands
+    it to its flow, which asks `StepUp.require` with the account it read."""
+    user_id = authenticated_user(app)
+    context = (app.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}
+    session = context.get("jti")
+    token = (app.current_event.headers.get(REAUTH_TOKEN_HEADER.lower()) or "").strip()
+    return Caller(
+        user_id,
+        session if isinstance(session, str) and session else None,
+        token if 0 < len(token) <= MAX_REAUTH_TOKEN_LENGTH else None,
+    )

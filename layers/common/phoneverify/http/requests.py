@@ -162,10 +162,20 @@ class RegisterStartRequest(RequestModel):
 
 
 class PhoneChangeStartRequest(RequestModel):
-    """POST /account/phone/start: the new number and the current password (fresh
-    authentication); the number's form is checked by the flow, naming `phone_number`."""
+    """POST /account/phone/start: the new number, with the `Reauth-Token` header (fresh
+    authentication); an account without a phone may give its current password instead. The
+    number's form is checked by the flow, naming `phone_number`."""
 
     phone_number: Annotated[str, Field(min_length=1, max_length=64), FreeText]
+    password: Annotated[str | None, Field(min_length=1, max_length=1024)] = None
+    channel: ChannelField = None
+
+
+class ReauthStartRequest(RequestModel):
+    """POST /account/reauth/start: the current password."""
+
+    model_config = _example(password=DEMO_PASSWORD)
+
     password: Annotated[str, Field(min_length=1, max_length=1024)]
     channel: ChannelField = None
 

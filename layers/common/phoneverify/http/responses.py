@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from phoneverify.flows.login import SecondFactorRequired
     from phoneverify.flows.password_reset import PasswordResetDone
     from phoneverify.flows.phone_change import PhoneChanged
+    from phoneverify.flows.reauth import ReauthChallenge, ReauthGranted
     from phoneverify.flows.registration import Registered, RegistrationStarted
     from phoneverify.flows.sessions import LoggedOut
     from phoneverify.ports.payments import PaymentAnswer
@@ -113,6 +114,31 @@ class PhoneChangedResponse(ResponseModel):
     phone_changed: Literal[True] = True
     phone_hint: str
     added: bool
+    # Every earlier token of the account ended with the change: the caller's new one.
+    token: str
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - the scheme, not a secret
+    expires_in: int
+
+
+class ReauthChallengeResponse(ResponseModel):
+    """A code went to the account's phone: answer it at /account/reauth/verify."""
+
+    flow_id: str
+    factors: list[Literal["sms"]]
+    phone_hint: str
+    timeout_secs: int
+    code_length: int
+    resend_after_secs: int
+    channel: Channel
+    channels: list[Channel]
+
+
+class ReauthTokenResponse(ResponseModel):
+    """The `Reauth-Token` of the sensitive routes, for this account and session."""
+
+    reauth_token: str
+    expires_in: int
+    factors: list[Literal["sms"]]
 
 
 class ResentResponse(ResponseModel):
@@ -200,7 +226,31 @@ def registered_response(result: Registered) -> RegisteredResponse:
 
 
 def phone_changed_response(result: PhoneChanged) -> PhoneChangedResponse:
-    return PhoneChangedResponse(phone_hint=result.phone_hint, added=result.added)
+    return PhoneChangedResponse(
+        phone_hint=result.phone_hint,
+        added=result.added,
+        token=result.token.token,
+        expires_in=result.token.expires_in,
+    )
+
+
+def reauth_response(
+    result: ReauthChallenge | ReauthGranted,
+) -> ReauthChallengeResponse | ReauthTokenResponse:
+    from phoneverify.flows.reauth import ReauthChallenge
+
+    if isinstance(result, ReauthChallenge):
+        fields = _challenge_fields(result.challenge)
+        return ReauthChallengeResponse(factors=list(result.factors), **fields)  # type: ignore[arg-type]
+    return reauth_token_response(result)
+
+
+def reauth_token_response(result: ReauthGranted) -> ReauthTokenResponse:
+    return ReauthTokenResponse(
+        reauth_token=result.token.token,
+        expires_in=result.token.expires_in,
+        factors=list(result.factors),  # type: ignore[arg-type]
+    )
 
 
 def resent_response(result: Resent) -> ResentResponse:

@@ -58,11 +58,20 @@ class AccountPhones(UserLookup, Protocol):
     """What adding or changing an account's phone needs of the users."""
 
     def change_phone(
-        self, user_id: str, old_phone: str | None, new_phone: str, phone_generation: int, now: float
+        self,
+        user_id: str,
+        old_phone: str | None,
+        new_phone: str,
+        phone_generation: int,
+        now: float,
+        *,
+        token_generation: int | None = None,
     ) -> None:
         """Swap the account's phone in one transaction: release `old_phone`'s pointer, claim
         `new_phone`'s only if no account holds it, and update the account only while its
-        phone generation is still `phone_generation` (raising it by one).
+        phone generation is still `phone_generation` (raising it by one) and, when given, its
+        token generation `token_generation`; the token generation is raised by one either way
+        (every session of the account ends with the change).
 
         Raises PhoneAlreadyRegistered (another account holds `new_phone`), PhoneSuperseded
         (the phone changed since the flow began, or the account is gone) or

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from phoneverify.flows.engine.audit import FlowAudit
     from phoneverify.flows.engine.challenges import Challenges
     from phoneverify.flows.engine.policy import ChallengePolicy
+    from phoneverify.flows.engine.step_up import StepUp
     from phoneverify.flows.live_status import LiveStatus
     from phoneverify.ports.verifications import StatusPush
 
@@ -45,6 +46,22 @@ class Engine(Guards):
         from phoneverify.flows.engine.audit import FlowAudit
 
         return FlowAudit(events=self.events, clock=self.clock)
+
+    @cached_property
+    def step_up(self) -> StepUp:
+        """Fresh authentication: reauth tokens granted and required (docs/sessions.md)."""
+        from phoneverify.domain.tokens import ReauthTokenIssuer
+        from phoneverify.flows.engine.step_up import StepUp
+
+        s = self.settings
+        tokens = ReauthTokenIssuer(
+            lambda: self.secrets.get(s.jwt_signing_secret_param),
+            issuer=s.jwt_issuer,
+            audience=s.jwt_audience,
+            ttl_seconds=s.reauth_token_ttl_seconds,
+            clock=self.clock,
+        )
+        return StepUp(tokens=tokens, audit=self.flow_audit)
 
     @cached_property
     def any_flow(self) -> AnyFlow:

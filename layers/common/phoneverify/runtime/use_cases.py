@@ -1,6 +1,7 @@
 """The use cases' wiring: sessions (the authorizer, /logout), login, sign-up, the password
-reset, the phone change and the Telnyx webhook receiver, each over the engine (engine.py) and
-the collaborators it uses itself (the audit of its own decisions, the users, the tokens).
+reset, the phone change, fresh authentication and the Telnyx webhook receiver, each over the
+engine (engine.py) and the collaborators it uses itself (the audit of its own decisions, the
+users, the tokens).
 Payments are wired in payments.py."""
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from phoneverify.flows.login import LoginFlow
     from phoneverify.flows.password_reset import PasswordResetFlow
     from phoneverify.flows.phone_change import PhoneChangeFlow
+    from phoneverify.flows.reauth import ReauthFlow
     from phoneverify.flows.registration import RegistrationFlow
     from phoneverify.flows.sessions import Sessions
 
@@ -156,8 +158,31 @@ class UseCases(Engine):
             throttle=self.password_throttle,
             notices=self.notices,
             clock=self.clock,
+            step_up=self.step_up,
+            tokens=self.tokens,
             default_phone_region=s.default_phone_region,
             phone_policy=self.phone_policy,
+        )
+
+    @cached_property
+    def reauth_flow(self) -> ReauthFlow:
+        from phoneverify.domain.models import FlowKind
+        from phoneverify.flows import reauth
+        from phoneverify.flows.reauth import ReauthFlow
+
+        policy = self.challenge_policy(
+            FlowKind.REAUTH,
+            self.settings.login_timeout_secs,
+            reauth.RESTART_HINT,
+            reauth.TOO_MANY_ATTEMPTS,
+        )
+        return ReauthFlow(
+            users=self.users,
+            passwords=self.passwords,
+            challenges=self.challenges(policy),
+            audit=self.flow_audit,
+            throttle=self.password_throttle,
+            step_up=self.step_up,
         )
 
     # -- Telnyx webhooks: only the webhook function sets TELNYX_PUBLIC_KEY_PARAM and its table

@@ -7,11 +7,13 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from phoneverify.domain.errors import (
-    IdempotencyKeyInUse,
-    IdempotencyKeyReused,
     StorageUnavailable,
 )
 from phoneverify.domain.models import Channel, PaymentStatus, StepUpReason
+from phoneverify.domain.payment_errors import (
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+)
 from phoneverify.ports.payments import (
     PaymentAnswer,
     PaymentCompleted,

@@ -7,8 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 from phoneverify.adapters.dynamo.toolkit import put_new, read_item
 from phoneverify.domain.clock import Clock
-from phoneverify.domain.errors import PaymentDetailsChanged, StorageUnavailable
+from phoneverify.domain.errors import (
+    StorageUnavailable,
+)
 from phoneverify.domain.models import Payment
+from phoneverify.domain.payment_errors import (
+    PaymentDetailsChanged,
+)
 from phoneverify.ports.conditions import ConditionFailed
 
 if TYPE_CHECKING:

@@ -161,17 +161,30 @@ class DynamoUserRepository:
         raise StorageUnavailable()
 
     def change_phone(
-        self, user_id: str, old_phone: str | None, new_phone: str, phone_generation: int, now: float
+        self,
+        user_id: str,
+        old_phone: str | None,
+        new_phone: str,
+        phone_generation: int,
+        now: float,
+        *,
+        token_generation: int | None = None,
     ) -> None:
         """One transaction (docs/phone-lifecycle.md): the account moves to `new_phone` and the
         next phone generation only while its generation is `phone_generation` (and its phone
-        `old_phone`); `PHONE#<new>` is claimed only if absent; `PHONE#<old>` is released only
-        while it points to this account. Two changes racing on one account, or two accounts
-        racing for one number, make exactly one change."""
+        `old_phone`), and every token of it ends (token generation raised by one, only while
+        it is `token_generation` when given); `PHONE#<new>` is claimed only if absent;
+        `PHONE#<old>` is released only while it points to this account. Two changes racing on
+        one account, or two accounts racing for one number, make exactly one change."""
         current = "phone_number = :old" if old_phone else "attribute_not_exists(phone_number)"
         generation = "phone_gen = :gen"
         if phone_generation == 0:
             generation = f"(attribute_not_exists(phone_gen) OR {generation})"
+        if token_generation is not None:
+            tokens = "token_gen = :tokens"
+            if token_generation == 0:
+                tokens = f"(attribute_not_exists(token_gen) OR {tokens})"
+            generation = f"{generation} AND {tokens}"
         values: dict[str, Any] = {
             ":new": new_phone,
             ":yes": True,
@@ -181,11 +194,13 @@ class DynamoUserRepository:
         }
         if old_phone:
             values[":old"] = old_phone
+        if token_generation is not None:
+            values[":tokens"] = token_generation
         account = update_request(
             self._table,
             {"pk": f"USER#{user_id}"},
             "SET phone_number = :new, phone_verified = :yes, phone_verified_at = :now "
-            "ADD phone_gen :one",
+            "ADD phone_gen :one, token_gen :one",
             f"attribute_exists(pk) AND {current} AND {generation}",
             values,
         )

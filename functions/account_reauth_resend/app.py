@@ -1,0 +1,34 @@
+"""POST /account/reauth/resend: a fresh code to the account's phone for a pending step-up."""
+
+from __future__ import annotations
+
+from phoneverify.domain.errors import NotAuthenticated
+from phoneverify.http.app import http_app, lambda_handler_for
+from phoneverify.http.auth import signed_in_caller
+from phoneverify.http.operations import RESENDS_A_CODE, documented
+from phoneverify.http.requests import ResendRequest, request_origin
+from phoneverify.http.responses import ResentResponse, resent_response
+from phoneverify.live_status_config import AccountCodeSettings
+from phoneverify.runtime import Runtime
+
+runtime = Runtime.from_environment(AccountCodeSettings)
+app = http_app(runtime.settings.allowed_origin)
+
+
+@app.post(
+    "/account/reauth/resend",
+    **documented(
+        "accountReauthResend",
+        "Fresh authentication",
+        NotAuthenticated,
+        *RESENDS_A_CODE,
+    ),
+)
+def account_reauth_resend(body: ResendRequest) -> ResentResponse:
+    resent = runtime.reauth_flow.resend(
+        signed_in_caller(app), body.flow_id, request_origin(app), body.channel
+    )
+    return resent_response(resent)
+
+
+lambda_handler = lambda_handler_for(app, runtime)
