@@ -1,7 +1,10 @@
 """Notices as Lambda sends them (see function_stack): real handlers with their template
-environment on moto, SMS through the Telnyx emulator's Messaging API. After a password reset, a
-logout of every session and the lock, the account's phone has a notice (no code in it); a
-notice Telnyx refuses never fails the change, and is audited."""
+environment on moto, the notice kept in the outbox by the request and delivered by
+functions/notices_deliver (its sweep, or a batch of the table's stream) through the Telnyx
+emulator's Messaging API. After a password reset, a logout of every session and the lock, the
+account's phone has a notice (no code in it); a notice Telnyx refuses never fails the change,
+waits, is audited, and goes once Telnyx takes it; a stream record handed over twice sends one
+message."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from devtools.telnyx_emulator import TelnyxEmulator
 from phoneverify.adapters.dynamo.audit import DynamoAuditTrail
 from phoneverify.adapters.dynamo.send_limits import DynamoSendLimits
 from phoneverify.adapters.event_log import keyed_subject
-from phoneverify.adapters.telnyx.notices import notice_subject
+from phoneverify.domain.notices import notice_subject
 from phoneverify.domain.clock import SystemClock
 from phoneverify.domain.errors import SendLimitReached
 from phoneverify.domain.models import RequestOrigin, User
@@ -49,6 +52,8 @@ def stack(monkeypatch: pytest.MonkeyPatch, emulator: TelnyxEmulator) -> Iterator
 
 
 def notices(stack: FunctionStack) -> list[dict[str, Any]]:
+    """The notices the phone got, once the outbox is swept."""
+    stack.deliver_notices()
     found = stack.emulator.notices(PHONE)
     for notice in found:
         assert "code" not in notice
@@ -83,18 +88,55 @@ def test_a_password_reset_sends_the_accounts_phone_a_notice(stack: FunctionStack
     assert event["masked_phone"] == "+1******0123"
 
 
-def test_a_notice_telnyx_refuses_does_not_fail_the_reset(stack: FunctionStack) -> None:
-    # Given Telnyx Messaging down for every try the notice makes
+def test_a_notice_telnyx_refuses_does_not_fail_the_reset_and_goes_when_telnyx_is_back(
+    stack: FunctionStack,
+) -> None:
+    # Given Telnyx Messaging down for every try of the notice's first delivery
     stack.emulator.add_fault("message", status=503, count=3)
     # When the owner resets the password
     status, answer = reset_password(stack)
-    # Then the reset holds, no notice went out, and the failure is audited
+    # Then the reset holds, no notice went out, and the retry is audited
     assert status == 200, answer
     assert notices(stack) == []
     assert stack.sign_in("demo@example.com", NEW_PASSWORD, PHONE)
-    [event] = audited(stack, keyed_subject(HASH_PEPPER.encode(), notice_subject(PHONE)))
-    assert event["event"] == "notice_failed"
-    assert event["detail"] == {"notice": "password_reset", "reason": "telnyx_503", "attempts": "3"}
+    subject = keyed_subject(HASH_PEPPER.encode(), notice_subject(PHONE))
+    [event] = audited(stack, subject)
+    assert event["event"] == "notice_retried"
+    assert (event["detail"]["reason"], event["detail"]["telnyx_attempts"]) == ("telnyx_503", "3")
+    # and the next sweep, Telnyx back, delivers it
+    [notice] = notices(stack)
+    assert "password was reset" in notice["text"]
+    assert [e["event"] for e in audited(stack, subject)] == ["notice_sent", "notice_retried"]
+
+
+def test_a_stream_record_handed_over_twice_sends_one_message(stack: FunctionStack) -> None:
+    # Given a password reset, whose notice is in the outbox
+    status, answer = reset_password(stack)
+    assert status == 200, answer
+    [item] = stack.scan("NOTICES_OUTBOX_TABLE")
+    notice_id = item["pk"]["S"]
+    assert PHONE[1:] not in notice_id  # the id names neither the number nor the account
+    # When the stream hands its record over twice (a retried batch)
+    first = stack.deliver_records([notice_id])
+    second = stack.deliver_records([notice_id, notice_id])
+    # Then no record failed, one message went out, and the outbox forgot the number
+    assert first == second == {"batchItemFailures": []}
+    assert len(stack.emulator.notices(PHONE)) == 1
+    [item] = stack.scan("NOTICES_OUTBOX_TABLE")
+    assert item["status"]["S"] == "delivered" and "phone" not in item
+
+
+def test_a_record_that_cannot_go_now_fails_in_the_batch_and_stays_pending(
+    stack: FunctionStack,
+) -> None:
+    stack.emulator.add_fault("message", status=503, count=3)
+    status, answer = reset_password(stack)
+    assert status == 200, answer
+    [item] = stack.scan("NOTICES_OUTBOX_TABLE")
+    answer = stack.deliver_records([item["pk"]["S"]])
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "1"}]}  # Lambda retries it
+    [item] = stack.scan("NOTICES_OUTBOX_TABLE")
+    assert item["status"]["S"] == "pending" and item["phone"]["S"] == PHONE
     stack.emulator.clear_faults()
 
 
