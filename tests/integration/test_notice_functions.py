@@ -17,10 +17,10 @@ from devtools.telnyx_emulator import TelnyxEmulator
 from phoneverify.adapters.dynamo.audit import DynamoAuditTrail
 from phoneverify.adapters.dynamo.send_limits import DynamoSendLimits
 from phoneverify.adapters.event_log import keyed_subject
-from phoneverify.domain.notices import notice_subject
 from phoneverify.domain.clock import SystemClock
 from phoneverify.domain.errors import SendLimitReached
 from phoneverify.domain.models import RequestOrigin, User
+from phoneverify.domain.notices import notice_subject
 from phoneverify.domain.passwords import PasswordHasher
 from phoneverify.domain.send_limits import SendCaps
 from tests.support.function_stack import HASH_PEPPER, FunctionStack, function_stack
