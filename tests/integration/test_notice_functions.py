@@ -8,6 +8,7 @@ message."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +25,7 @@ from phoneverify.domain.notices import notice_subject
 from phoneverify.domain.passwords import PasswordHasher
 from phoneverify.domain.send_limits import SendCaps
 from tests.support.function_stack import HASH_PEPPER, FunctionStack, function_stack
+from tests.support.lambda_env import ROOT, LambdaContext
 from tests.support.payments import bearer
 
 PHONE = "+14155550123"
@@ -194,3 +196,14 @@ def test_notices_count_in_the_sms_budget_and_their_own_cap_not_the_code_limits(
             counters[layer] = counters.get(layer, 0) + int(item["sends"]["N"])
     assert counters["notice"] == 2 and counters["phone"] == 1 and counters["global"] == 3
     limits.release(permit)
+
+
+def test_the_sample_events_are_a_stream_batch_and_a_sweep(stack: FunctionStack) -> None:
+    # events/notices_deliver*.json, as `sam local invoke NoticesDeliverFunction -e` sends them
+    for name in ("notices_deliver", "notices_deliver_sweep"):
+        event = json.loads((ROOT / "events" / f"{name}.json").read_text())
+        answer = stack.deliverer.lambda_handler(event, LambdaContext(function_name=name))
+        if name == "notices_deliver":  # its notice is not in this outbox: nothing to retry
+            assert answer == {"batchItemFailures": []}
+        else:
+            assert answer == {"outcomes": {}, "oldest_pending_secs": 0.0}
