@@ -17,7 +17,7 @@ from moto.server import ThreadedMotoServer
 from devtools.aws_resources import TEMPLATE, create_tables
 from devtools.local_gateway import LocalGateway
 from devtools.local_stack.config import LOCAL_SEND_LIMITS, REAL_TELNYX_URL, REGION, StackConfig
-from devtools.local_stack.notices import NoticePoller, sweep
+from devtools.local_stack.notices import NoticePoller, pending_in, sweep
 from devtools.local_stack.ports import check_ports_free
 from devtools.local_stack.seeding import PROCESS_SECRETS, put_parameters, seed_accounts
 from devtools.local_stack.site import Site
@@ -104,7 +104,8 @@ class LocalStack:
         if self.emulator is not None and "/webhooks/telnyx" in TEMPLATE.read_text():
             self.emulator.set_webhook_url(f"{self.gateway.base_url}/webhooks/telnyx")
         if cfg.notice_poll_secs > 0:
-            self._poller = NoticePoller(self.gateway, cfg.notice_poll_secs).start()
+            pending = pending_in(dynamodb, "NoticesOutboxTable")
+            self._poller = NoticePoller(self.gateway, cfg.notice_poll_secs, pending).start()
 
     def deliver_notices(self) -> dict[str, Any]:
         """Sweep the notices outbox now, as the schedule does in AWS (notices.py)."""

@@ -50,9 +50,10 @@ def sweep() -> dict[str, Any]:
     report = runtime.notice_delivery.sweep()
     minutes = report.oldest_pending_secs / 60
     runtime.metrics.add_metric(
-        name=METRIC_OLDEST_PENDING, unit=MetricUnit.Count, value=round(minutes, 1)
+        name=METRIC_OLDEST_PENDING, unit=MetricUnit.NoUnit, value=round(minutes, 1)
     )
-    logger.info("notices swept", extra={"outcomes": report.outcomes})
+    if report.outcomes:
+        logger.info("notices swept", extra={"outcomes": report.outcomes})
     return {"outcomes": report.outcomes, "oldest_pending_secs": report.oldest_pending_secs}
 
 

@@ -7,7 +7,14 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from devtools.local_stack.notices import FUNCTION, SCHEDULED_EVENT, NoticePoller
+import boto3
+from moto import mock_aws
+
+from devtools.aws_resources import create_tables
+from devtools.local_stack.notices import FUNCTION, SCHEDULED_EVENT, NoticePoller, pending_in
+from phoneverify.adapters.dynamo.notices_outbox import DynamoNoticesOutbox
+from phoneverify.domain.models import NoticeEvent
+from phoneverify.domain.notices import OutboxNotice
 
 
 class RecordingGateway:
@@ -29,7 +36,7 @@ class RecordingGateway:
 
 def test_the_poller_sweeps_on_its_interval_past_a_failure_and_stops_with_the_stack() -> None:
     gateway = RecordingGateway(fail_first=1)
-    poller = NoticePoller(gateway, interval_secs=0.001).start()  # type: ignore[arg-type]
+    poller = NoticePoller(gateway, 0.001, lambda: True).start()  # type: ignore[arg-type]
     try:
         assert gateway.third.wait(timeout=30)  # a failed sweep does not stop the next ones
     finally:
@@ -44,3 +51,35 @@ def test_the_poller_sweeps_on_its_interval_past_a_failure_and_stops_with_the_sta
 def test_a_sweep_event_is_no_stream_batch() -> None:
     # functions/notices_deliver tells a sweep from a stream batch by "Records"
     assert "Records" not in SCHEDULED_EVENT
+
+
+def test_the_poller_invokes_nothing_while_nothing_is_pending() -> None:
+    gateway = RecordingGateway()
+    looked = threading.Event()
+    looks: list[int] = []
+
+    def pending() -> bool:
+        looks.append(1)
+        if len(looks) >= 3:
+            looked.set()
+        return False
+
+    poller = NoticePoller(gateway, 0.001, pending).start()  # type: ignore[arg-type]
+    try:
+        assert looked.wait(timeout=30)
+    finally:
+        poller.stop()
+    assert gateway.calls == []
+
+
+def test_the_stack_reads_its_own_outbox_for_pending_notices() -> None:
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        create_tables(dynamodb)  # as the local stack does: tables named by their logical ids
+        pending = pending_in(dynamodb, "NoticesOutboxTable")
+        assert pending() is False
+        outbox = DynamoNoticesOutbox(dynamodb, "NoticesOutboxTable")
+        outbox.put(OutboxNotice("n-1", "+14155550123", NoticeEvent.PHONE_CHANGED, 1.0))
+        assert pending() is True
+        outbox.delivered("n-1", 2.0, "msg-1")
+        assert pending() is False

@@ -87,6 +87,8 @@ def test_a_notice_pending_too_long_and_a_given_up_record_alarm(template: dict[st
         {"Ref": "NoticePendingAlarmMinutes"},
     )
     assert pending["TreatMissingData"] == "breaching"  # a sweep that stopped is an alarm too
+    # every period holds at least one sweep's datapoint, however late a sweep runs
+    assert pending["Period"] >= 2 * 300
     assert int(parameter(template, "NoticePendingAlarmMinutes")["Default"]) == 15
     dead = alarms["NoticesDeadLetterAlarm"]["Properties"]
     assert dead["Dimensions"] == [
