@@ -20,12 +20,12 @@ from phoneverify.adapters.dynamo.send_limits import DynamoSendLimits
 from phoneverify.adapters.event_log import keyed_subject
 from phoneverify.domain.clock import SystemClock
 from phoneverify.domain.errors import SendLimitReached
-from phoneverify.domain.models import RequestOrigin, User
-from phoneverify.domain.notices import notice_subject
+from phoneverify.domain.models import NoticeEvent, RequestOrigin, User
+from phoneverify.domain.notices import notice_id, notice_subject
 from phoneverify.domain.passwords import PasswordHasher
 from phoneverify.domain.send_limits import SendCaps
 from tests.support.function_stack import HASH_PEPPER, FunctionStack, function_stack
-from tests.support.lambda_env import ROOT, LambdaContext
+from tests.support.lambda_env import ROOT, LambdaContext, api_event, invoke
 from tests.support.payments import bearer
 
 PHONE = "+14155550123"
@@ -207,3 +207,18 @@ def test_the_sample_events_are_a_stream_batch_and_a_sweep(stack: FunctionStack) 
             assert answer == {"batchItemFailures": []}
         else:
             assert answer == {"outcomes": {}, "oldest_pending_secs": 0.0}
+
+
+def test_a_notice_is_named_by_the_request_that_caused_it(stack: FunctionStack) -> None:
+    # Given a logout of every session, as API Gateway hands it to the function
+    token = stack.sign_in("demo@example.com", PASSWORD, PHONE)
+    event = api_event(stack.paths["logout"], {"all": True}, headers=bearer(token))
+    # When it is handled
+    assert invoke(stack.functions["logout"], event)[0] == 200
+    # Then the outbox holds one notice, named by API Gateway's request id, the event and the
+    # number: the same request written again (a retry) would write the same id, which the
+    # conditional put keeps once (tests/integration/test_notices_outbox_store.py)
+    [item] = stack.scan("NOTICES_OUTBOX_TABLE")
+    request_id = event["requestContext"]["requestId"]
+    assert item["pk"]["S"] == notice_id(request_id, PHONE, NoticeEvent.LOGGED_OUT_EVERYWHERE)
+    assert len(notices(stack)) == 1
