@@ -179,6 +179,14 @@ class LocalGateway:
         """Live worker process ids per function (for diagnostics and tests)."""
         return {name: pool.pids() for name, pool in self.pools.items() if pool.pids()}
 
+    def invoke(self, function_id: str, event: Any, timeout: float | None = None) -> Any:
+        """Invoke a function with `event` as Lambda would from an event source (a schedule, a
+        stream): its answer, or RuntimeError when it failed."""
+        outcome = self._invoke(function_id, event, str(uuid.uuid4()), timeout)
+        if outcome.kind != "ok":
+            raise RuntimeError(f"{function_id} failed ({outcome.kind}): {outcome.error}")
+        return outcome.payload
+
     def routes(self) -> list[tuple[str, str, str]]:
         """(method, path, target) of everything mounted."""
         return self.router.table()

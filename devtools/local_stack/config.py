@@ -56,6 +56,9 @@ class StackConfig:
     # How long the emulator waits for the webhook function to answer before it retries, as
     # Telnyx would; tests raise it so a cold start on a busy machine is not a lost delivery.
     webhook_timeout_secs: float = 5.0
+    # How often the stack sweeps the notices outbox (devtools/local_stack/notices.py); 0: never
+    # by itself (tests call LocalStack.deliver_notices() when they choose).
+    notice_poll_secs: float = 1.0
 
     @property
     def real_telnyx(self) -> bool:

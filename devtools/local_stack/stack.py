@@ -17,6 +17,7 @@ from moto.server import ThreadedMotoServer
 from devtools.aws_resources import TEMPLATE, create_tables
 from devtools.local_gateway import LocalGateway
 from devtools.local_stack.config import LOCAL_SEND_LIMITS, REAL_TELNYX_URL, REGION, StackConfig
+from devtools.local_stack.notices import NoticePoller, pending_in, sweep
 from devtools.local_stack.ports import check_ports_free
 from devtools.local_stack.seeding import PROCESS_SECRETS, put_parameters, seed_accounts
 from devtools.local_stack.site import Site
@@ -31,6 +32,7 @@ class LocalStack:
         self._moto: ThreadedMotoServer | None = None
         self._site = Site(self.config)
         self.aws_env: dict[str, str] = {}
+        self._poller: NoticePoller | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> LocalStack:
@@ -101,6 +103,14 @@ class LocalStack:
         self._site.link_websocket(self.websocket_url)
         if self.emulator is not None and "/webhooks/telnyx" in TEMPLATE.read_text():
             self.emulator.set_webhook_url(f"{self.gateway.base_url}/webhooks/telnyx")
+        if cfg.notice_poll_secs > 0:
+            pending = pending_in(dynamodb, "NoticesOutboxTable")
+            self._poller = NoticePoller(self.gateway, cfg.notice_poll_secs, pending).start()
+
+    def deliver_notices(self) -> dict[str, Any]:
+        """Sweep the notices outbox now, as the schedule does in AWS (notices.py)."""
+        assert self.gateway is not None, "stack not started"
+        return sweep(self.gateway)
 
     @property
     def websocket_url(self) -> str:
@@ -109,6 +119,9 @@ class LocalStack:
         return ws.url if ws is not None else ""
 
     def stop(self) -> None:
+        if self._poller is not None:  # before the gateway whose function it invokes
+            self._poller.stop()
+            self._poller = None
         # The emulator first: its webhooks in flight must not reach a gateway shutting down.
         if self.emulator is not None:
             self.emulator.stop()

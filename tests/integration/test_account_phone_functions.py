@@ -181,7 +181,10 @@ def test_the_phone_is_changed_through_the_three_functions(stack: FunctionStack) 
     assert account.token_generation == 1
     assert stack.decode(changed["token"])["gen"] == 1
     assert stack.users.find_by_phone(PHONE) is None
-    # and the old number is told, by a notice that holds no code, number or link
+    # and the old number is told (once the outbox is swept), by a notice that holds no code,
+    # number or link
+    assert stack.emulator.notices(PHONE) == []  # the request only kept it
+    stack.deliver_notices()
     [notice] = stack.emulator.notices(PHONE)
     assert "code" not in notice
     assert not any(ch.isdigit() for ch in notice["text"])
@@ -277,9 +280,10 @@ def test_dynamodb_round_trips_of_a_verified_change(stack: FunctionStack) -> None
     # Then: the attempt counted (the write answers with the flow: no read before it), the
     # account's wrong codes counted in advance, the flow verified with the phone generation
     # checked (one transaction), the code counted as entered for the new number's prefix (the
-    # fraud guard), the swap (one transaction), the old number's notice counted
-    # in its cap and the SMS budget (one transaction), and, as the request ends, one batch of
-    # the wrong codes cleared and the audit events (accepted, phone_changed, notice_sent)
+    # fraud guard), the swap (one transaction), the old number's notice kept in the outbox
+    # (one conditional PutItem: its budget, send and audit are functions/notices_deliver's),
+    # and, as the request ends, one batch of the wrong codes cleared and the audit events
+    # (accepted, phone_changed)
     settings = stack.functions["account_phone_verify"].runtime.settings.model_dump()
     names = {value: key.upper() for key, value in settings.items() if key.endswith("_table")}
     named = [(op, ",".join(sorted(names.get(t, t) for t in tables))) for op, tables in calls]
@@ -289,7 +293,7 @@ def test_dynamodb_round_trips_of_a_verified_change(stack: FunctionStack) -> None
         ("TransactWriteItems", "USERS_TABLE,VERIFICATIONS_TABLE"),
         ("UpdateItem", "RATE_LIMITS_TABLE"),
         ("TransactWriteItems", "USERS_TABLE"),
-        ("TransactWriteItems", "RATE_LIMITS_TABLE"),
+        ("PutItem", "NOTICES_OUTBOX_TABLE"),
         ("BatchWriteItem", "AUDIT_TABLE,RATE_LIMITS_TABLE"),
     ]
-    assert sorted(batched) == ["DeleteRequest"] + ["PutRequest"] * 3
+    assert sorted(batched) == ["DeleteRequest"] + ["PutRequest"] * 2

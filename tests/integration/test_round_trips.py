@@ -50,9 +50,10 @@ BUDGET: dict[str, tuple[int, int, int]] = {
     "POST /payments/confirm": (8, 1, 1),
     # The new number's code (counted on the same terms as a login's), its resend (the phone
     # generation check rides on the send limits' transaction), and the swap with the old
-    # number's notice (its budget transaction; Telnyx Messaging is not counted here). The
-    # notice is audited under the number's keyed digest: the pepper's read from SSM, once per
-    # execution environment (docs/audit-log.md).
+    # number's notice: one conditional PutItem into the notices outbox (it replaced the
+    # notice's budget transaction: the budget, Telnyx Messaging, the sender's SSM parameter
+    # and the notice's audit, under the number's keyed digest and so the pepper's read, are
+    # functions/notices_deliver's now: docs/notices.md).
     # The step-up: the password as at /login (the account read by id: one read), then a code
     # as a login's; its check mints the reauth token with the JWT secret from SSM.
     "POST /account/reauth/start": (6, 3, 1),
@@ -64,7 +65,7 @@ BUDGET: dict[str, tuple[int, int, int]] = {
     # caller's fresh token (the JWT secret, cold).
     "POST /account/phone/start": (5, 3, 1),
     "POST /account/phone/resend": (5, 2, 1),
-    "POST /account/phone/verify": (7, 4, 1),
+    "POST /account/phone/verify": (7, 2, 1),
     # The password reset: a decoy (an unknown email) makes a real flow's calls, one for one
     # (docs/abuse-controls.md#the-decoy-password-reset): the account's two reads (an unknown
     # email reads its missing pointer, then a missing account), the send limits, the flow and

@@ -15,12 +15,13 @@ import pytest
 
 from devtools.aws_resources import LOCAL_PARAMETERS, TEMPLATE
 from devtools.local_gateway import LocalGateway
+from devtools.local_stack.notices import sweep
 from devtools.local_stack.seeding import DEMO_PASSWORD
 from devtools.local_stack.stack import LocalStack
 from tests.support import accounts
 from tests.support.accounts import Account
 from tests.support.stacks import dynamodb_of, running_stack
-from tests.support.tables import rate_limits_table
+from tests.support.tables import fresh_table, rate_limits_table
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_PHONE = "+14155550123"
@@ -100,6 +101,12 @@ def new_source() -> str:
 class LimitedTarget:
     gateway: LocalGateway
     emulator: Any  # the session stack's TelnyxEmulator
+    rate_limits_table: str
+    notices_outbox_table: str
+
+    def deliver_notices(self) -> dict[str, Any]:
+        """Sweep this gateway's notices outbox now (devtools/local_stack/notices.py)."""
+        return sweep(self.gateway)
 
     def client(self, source: str) -> httpx.Client:
         """A client whose requests come from `source` (a loopback address): API Gateway's
@@ -121,7 +128,15 @@ def limited(stack: LocalStack, caps: dict[str, str]) -> Iterator[LimitedTarget]:
     assert stack.emulator is not None
     client = dynamodb_of(stack.aws_env)
     table = rate_limits_table(client, "limited")
-    env = {**stack.aws_env, "RATE_LIMITS_TABLE": table, **caps}
+    # An outbox of its own too: the session stack's sweeps (under its own budget) never
+    # deliver these gateways' notices; the test sweeps it (LimitedTarget.deliver_notices).
+    outbox = fresh_table(client, "NoticesOutboxTable", "limited")
+    env = {
+        **stack.aws_env,
+        "RATE_LIMITS_TABLE": table,
+        "NOTICES_OUTBOX_TABLE": outbox,
+        **caps,
+    }
     gateway = LocalGateway(
         TEMPLATE,
         port=0,
@@ -130,4 +145,4 @@ def limited(stack: LocalStack, caps: dict[str, str]) -> Iterator[LimitedTarget]:
         quiet=True,
     )
     with gateway:
-        yield LimitedTarget(gateway, stack.emulator)
+        yield LimitedTarget(gateway, stack.emulator, table, outbox)

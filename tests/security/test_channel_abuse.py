@@ -55,7 +55,7 @@ def calls(security_stack: LocalStack) -> Iterator[PumpTarget]:
         "PREFIX_MIN_CODES": "10000",
     }
     with limited(security_stack, caps) as target:
-        yield PumpTarget(target.gateway, target.emulator)
+        yield PumpTarget(**vars(target))
 
 
 def channels_sent(target: PumpTarget, phone: str) -> list[str]:
@@ -125,7 +125,7 @@ def test_many_numbers_cannot_spend_more_than_the_call_budget(security_stack: Loc
     # Given a service whose call budget no other test touches: 8 an hour, of which sign-ups
     # (the unproven tier's 40 %) get 3
     with limited(security_stack, {"CALL_BUDGET": "8", "MAX_SENDS_PER_IP": "100"}) as limited_:
-        target = PumpTarget(limited_.gateway, limited_.emulator)
+        target = PumpTarget(**vars(limited_))
         numbers = [us_number() for _ in range(6)]
         # When six numbers are each asked to be called once
         answers = [register(target, phone, "call") for phone in numbers]

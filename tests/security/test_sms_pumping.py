@@ -64,7 +64,7 @@ def limits(security_stack: LocalStack) -> Iterator[PumpTarget]:
         "RESEND_COOLDOWN_SECS": "600",
     }
     with limited(security_stack, caps) as target:
-        yield PumpTarget(target.gateway, target.emulator)
+        yield PumpTarget(**vars(target))
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +73,7 @@ def budget(security_stack: LocalStack) -> Iterator[PumpTarget]:
     # The gate off: past half its cap a source would be asked for a proof of work first.
     caps = {"MAX_SENDS_PER_IP": "3", "SMS_BUDGET": "8", "CHALLENGE_MODE": "off"}
     with limited(security_stack, caps) as target:
-        yield PumpTarget(target.gateway, target.emulator)
+        yield PumpTarget(**vars(target))
 
 
 def assert_retry_later(response: httpx.Response, status: int, code: str) -> None:

@@ -65,6 +65,14 @@ from phoneverify.domain.models import (
     User,
     VerificationEvent,
 )
+from phoneverify.domain.notices import (
+    NoticeStatus,
+    OutboxNotice,
+    OutboxPolicy,
+    claimable,
+    pending_ttl,
+    settled_ttl,
+)
 from phoneverify.domain.payment_errors import (
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
@@ -1105,3 +1113,71 @@ class RecordingStatusPush:
             }
         )
         return True
+
+
+class InMemoryNoticesOutbox:
+    """NoticeOutbox by the rules of domain/notices.py, as DynamoNoticesOutbox;
+    tests/integration/test_notices_outbox_store.py runs one contract against both. `items`
+    holds each notice's attributes as the table would (no `phone` once settled)."""
+
+    def __init__(self, policy: OutboxPolicy | None = None) -> None:
+        self.policy = policy or OutboxPolicy()
+        self.items: dict[str, dict[str, Any]] = {}
+        self.puts = 0
+        self._lock = threading.Lock()
+
+    def put(self, notice: OutboxNotice) -> None:
+        with self._lock:
+            self.puts += 1
+            self.items.setdefault(
+                notice.notice_id,
+                {
+                    "status": NoticeStatus.PENDING,
+                    "phone": notice.phone,
+                    "event": notice.event,
+                    "created_at": notice.created_at,
+                    "attempts": 0,
+                    "lease_until": 0.0,
+                    "ttl": pending_ttl(notice.created_at, self.policy),
+                },
+            )
+
+    def claim(self, notice_id: str, now: float) -> OutboxNotice | None:
+        with self._lock:
+            item = self.items.get(notice_id)
+            if item is None or not claimable(item["status"], item["lease_until"], now):
+                return None
+            item["lease_until"] = now + self.policy.lease_secs
+            item["attempts"] += 1
+            return OutboxNotice(
+                notice_id, item["phone"], item["event"], item["created_at"], item["attempts"]
+            )
+
+    def delivered(self, notice_id: str, now: float, message_id: str) -> None:
+        self._settle(notice_id, now, NoticeStatus.DELIVERED, message_id=message_id)
+
+    def give_up(self, notice_id: str, now: float, reason: str) -> None:
+        self._settle(notice_id, now, NoticeStatus.GIVEN_UP, settle_reason=reason)
+
+    def retry(self, notice_id: str, reason: str) -> None:
+        with self._lock:
+            item = self.items.get(notice_id)
+            if item is not None and item["status"] is NoticeStatus.PENDING:
+                item.update(lease_until=0.0, last_reason=reason)
+
+    def undelivered(self, limit: int) -> list[tuple[str, float]]:
+        with self._lock:
+            pending = [
+                (notice_id, item["created_at"])
+                for notice_id, item in self.items.items()
+                if item["status"] is NoticeStatus.PENDING
+            ]
+        return sorted(pending, key=lambda found: found[1])[:limit]
+
+    def _settle(self, notice_id: str, now: float, status: NoticeStatus, **detail: str) -> None:
+        with self._lock:
+            item = self.items.get(notice_id)
+            if item is None or item["status"] is not NoticeStatus.PENDING:
+                return
+            item.pop("phone", None)
+            item.update(status=status, ttl=settled_ttl(now, self.policy), **detail)

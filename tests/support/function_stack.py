@@ -20,7 +20,13 @@ from devtools.aws_resources import create_tables, load_template
 from devtools.local_stack.seeding import local_fx_rates
 from devtools.telnyx_emulator import TelnyxEmulator
 from phoneverify.adapters.dynamo.users import DynamoUserRepository
-from tests.support.lambda_env import api_event, invoke, load_function, template_environment
+from tests.support.lambda_env import (
+    LambdaContext,
+    api_event,
+    invoke,
+    load_function,
+    template_environment,
+)
 
 SIGNING_SECRET = "integration-signing-secret-0123456789abcdefgh"
 ALTCHA_HMAC_KEY = "integration-altcha-hmac-key-0123456789abcdefgh"
@@ -55,6 +61,29 @@ class FunctionStack:
     emulator: TelnyxEmulator
     dynamodb: Any
     env: dict[str, str]
+    deliverer: ModuleType  # functions/notices_deliver (docs/notices.md)
+
+    def deliver_notices(self) -> dict[str, Any]:
+        """The notices outbox's sweep, as the schedule runs it."""
+        answer: dict[str, Any] = self.deliverer.lambda_handler(
+            {"source": "aws.scheduler", "detail-type": "Scheduled Event", "detail": {}},
+            LambdaContext(function_name="NoticesDeliverFunction"),
+        )
+        return answer
+
+    def deliver_records(self, notice_ids: list[str]) -> dict[str, Any]:
+        """A batch of the outbox's stream (KEYS_ONLY inserts), as Lambda hands it over."""
+        records = [
+            {
+                "eventName": "INSERT",
+                "dynamodb": {"Keys": {"pk": {"S": notice_id}}, "SequenceNumber": str(i)},
+            }
+            for i, notice_id in enumerate(notice_ids, start=1)
+        ]
+        answer: dict[str, Any] = self.deliverer.lambda_handler(
+            {"Records": records}, LambdaContext(function_name="NoticesDeliverFunction")
+        )
+        return answer
 
     def call(
         self, name: str, body: object, headers: dict[str, str] | None = None
@@ -155,4 +184,9 @@ def function_stack(
             for directory in directories
         }
         paths = {directory: declared[directory][1] for directory in directories}
-        yield FunctionStack(functions, paths, emulator, dynamodb, env)
+        deliverer = load_function(
+            "notices_deliver",
+            monkeypatch,
+            {**template_environment("NoticesDeliverFunction", overrides), **(extra_env or {})},
+        )
+        yield FunctionStack(functions, paths, emulator, dynamodb, env, deliverer)

@@ -18,4 +18,6 @@ VALID: dict[str, str] = {
     "ACCESS_TOKEN_TTL_SECONDS": "3600",
     "VERIFY_CODE_LENGTH": "6",
     "ALLOWED_ORIGIN": "https://app.example",
+    # Every function has it (template.yaml Globals); CodeSettings reads it (docs/notices.md).
+    "NOTICES_OUTBOX_TABLE": "NoticesOutboxTable",
 }

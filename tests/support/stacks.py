@@ -31,6 +31,9 @@ def running_stack(dynamodb_endpoint: str | None, **overrides: Any) -> Iterator[L
         # A first delivery cold-starts the webhook function: on a loaded machine that can take
         # longer than Telnyx's wait, and a retried delivery is not what these tests look at.
         "webhook_timeout_secs": 60.0,
+        # Notices are delivered when a test sweeps the outbox (LocalStack.deliver_notices),
+        # never by a poller racing the test.
+        "notice_poll_secs": 0.0,
         **overrides,
     }
     with LocalStack(StackConfig(**settings)) as stack:

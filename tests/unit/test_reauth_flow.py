@@ -8,6 +8,7 @@ import jwt
 import pytest
 
 from phoneverify.domain.errors import (
+    AccountLocked,
     InvalidCredentials,
     InvalidRequest,
     LoginThrottled,
@@ -252,3 +253,24 @@ def test_a_logout_everywhere_between_start_and_verify_ends_the_change(
     with pytest.raises(SessionsEnded):
         w.flow.verify("u-phone", started.flow_id, code, ORIGIN)
     assert w.world.users.get("u-phone").phone_number == PHONE  # type: ignore[union-attr]
+
+
+def test_the_wrong_step_up_code_that_locks_the_account_tells_its_phone(
+    w: PhoneChangeWorld,
+) -> None:
+    # Given an account one wrong code short of its lock, mid step-up (a stolen session)
+    failures = w.world.failures
+    for _ in range(failures.max_failures - 1):
+        failures.reserve("u-phone")
+    started = w.reauth.start(Caller("u-phone", "s-1"), PASSWORD, ORIGIN)
+    assert isinstance(started, ReauthChallenge)
+    # When the wrong code that reaches the cap is entered
+    with pytest.raises(AccountLocked):
+        w.reauth.verify(
+            Caller("u-phone", "s-1"),
+            started.challenge.flow_id,
+            w.world.sender.wrong_code(PHONE),
+            ORIGIN,
+        )
+    # Then the owner's phone hears of the lock, as after a login's or a payment's
+    assert w.world.notices.sent == [(PHONE, NoticeEvent.ACCOUNT_LOCKED)]

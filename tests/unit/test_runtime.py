@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from phoneverify.adapters.telnyx.notices import TelnyxAccountNotices
+from phoneverify.adapters.dynamo.notices_outbox import OutboxAccountNotices
 from phoneverify.config import (
     CodeSettings,
     ConfigurationError,
@@ -66,15 +66,19 @@ def test_notices_are_wired_where_a_change_tells_the_owner() -> None:
     }
     runtime = Runtime(LogoutSettings.from_env(env), dynamodb=object())  # type: ignore[arg-type]
     notices = runtime.notices
-    assert isinstance(notices, TelnyxAccountNotices)
+    assert isinstance(notices, OutboxAccountNotices)
     # the wiring itself is under test: one adapter for the lock, the reset and logout-all
     assert runtime.login_flow._challenges._lock._notices is notices
     assert runtime.password_reset_flow._notices is notices
     assert runtime.logout_sessions._notices._build() is notices  # type: ignore[attr-defined]
     assert runtime.sessions._notices is None  # the authorizer sends nothing
-    assert notices._budget is runtime.send_limits
-    assert notices._policy is runtime.phone_policy
-    assert (notices._service, notices._max_attempts) == ("Acme Pay", 2)
+    assert notices._outbox is runtime.notices_outbox
+    # and the delivery (functions/notices_deliver) counts in the send limits' budget
+    delivery = runtime.notice_delivery
+    assert delivery._outbox is runtime.notices_outbox
+    assert delivery._budget is runtime.send_limits
+    assert delivery._phones is runtime.phone_policy
+    assert (delivery._service, delivery._sender._max_attempts) == ("Acme Pay", 2)  # type: ignore[attr-defined]
     assert runtime.send_limits._caps.notices_per_phone == 3
 
 

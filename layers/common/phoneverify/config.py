@@ -136,16 +136,16 @@ class Settings(BaseModel):
     # Comma-separated ISO 3166 alpha-2 codes ("US,CA,GB").
     allowed_countries: tuple[str, ...] = tuple(sorted(DEFAULT_ALLOWED_COUNTRIES))
     allow_voip_numbers: bool = False
-    # Notices (docs/phone-lifecycle.md#notices): the service's name in their text (letters,
-    # spaces, ' and - only: no digit that could pass for a code, no dot that could make a
-    # link), notices per number per send-limit window, attempts while Telnyx cannot answer and
-    # each attempt's timeout.
+    # Notices (docs/notices.md): the service's name in their text (letters, spaces, ' and -:
+    # no digit that could pass for a code, no dot for a link), notices per number per window,
+    # tries while Telnyx cannot answer, each try's timeout, and how long one may stay pending.
     notice_service_name: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z '-]{0,29}$")] = (
         "Phone Verify"
     )
     max_notices_per_phone: Annotated[int, Field(ge=1, le=1_000)] = 5
     notice_max_attempts: Annotated[int, Field(ge=1, le=5)] = 3
     notice_timeout_secs: Annotated[float, Field(gt=0, le=5)] = 2.0
+    notice_give_up_after_secs: Annotated[int, Field(ge=600, le=7 * 86_400)] = 86_400
     # Channels (docs/channels.md). Calls: ISO 3166 alpha-2 codes a code may be called to
     # (also inside ALLOWED_COUNTRIES), and calls per phone and service-wide per send window.
     call_allowed_countries: tuple[str, ...] = tuple(sorted(DEFAULT_CALL_COUNTRIES))
@@ -275,6 +275,7 @@ class CodeSettings(Settings):
     phonenumbers knows (domain/regions.py, so that no cold start loads it: docs/performance.md)."""
 
     rate_limits_table: NonEmpty
+    notices_outbox_table: NonEmpty  # where notices wait until delivered (docs/notices.md)
 
     @model_validator(mode="after")
     def _known_regions(self) -> Self:

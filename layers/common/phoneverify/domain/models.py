@@ -290,8 +290,9 @@ class VerificationEventType(StrEnum):
     REAUTH_REFUSED = "reauth_refused"
     WEBHOOK_SIGNATURE_REJECTED = "webhook_signature_rejected"
     # Notices to the account's phone (docs/phone-lifecycle.md#notices); never a code or a link.
-    NOTICE_SENT = "notice_sent"
-    NOTICE_FAILED = "notice_failed"
+    NOTICE_SENT = "notice_sent"  # delivered from the outbox (docs/notices.md)
+    NOTICE_RETRIED = "notice_retried"  # could not go now: still pending (detail: reason)
+    NOTICE_FAILED = "notice_failed"  # given up (detail: reason)
     # The fraud guard (subject "prefix#<prefix>" or "country#<CC>", or "operator").
     HOLD_PLACED = "hold_placed"  # detail: scope (prefix|country), target, until, reason
     HOLD_RELEASED = "hold_released"  # detail: scope, target, by (expiry|operator)

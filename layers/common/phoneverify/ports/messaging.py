@@ -9,6 +9,7 @@ from phoneverify.domain.models import (
     NoticeEvent,
     SendPermit,
 )
+from phoneverify.domain.notices import OutboxNotice
 
 
 class CodeSender(Protocol):
@@ -38,8 +39,9 @@ class CodeSender(Protocol):
 
 class AccountNotices(Protocol):
     def notify(self, phone: str, event: NoticeEvent) -> None:
-        """Tell the account's owner at `phone` (E.164). Never raises: a notice that
-        cannot be sent is retried and audited by the adapter, and never blocks the change."""
+        """Tell the account's owner at `phone` (E.164). Never raises: the notice is kept in a
+        durable outbox and delivered with retries (docs/notices.md); it never blocks the
+        change."""
         ...
 
 
@@ -55,4 +57,55 @@ class NoticeBudget(Protocol):
 
     def release(self, permit: SendPermit) -> None:
         """Give back what `admit_notice` counted (best effort, as SendGuard.release)."""
+        ...
+
+
+class NoticeOutbox(Protocol):
+    """Where notices wait until delivered (docs/notices.md): NoticesOutboxTable in
+    production. Every change is conditional, by the rules of domain/notices.py."""
+
+    def put(self, notice: OutboxNotice) -> None:
+        """Keep `notice` (pending). A notice of that id kept already is left as it is (a
+        retried request writes one). Raises StorageUnavailable."""
+        ...
+
+    def claim(self, notice_id: str, now: float) -> OutboxNotice | None:
+        """Take the pending notice for one delivery (a lease, one attempt more), or None when
+        it is delivered, given up, gone, or claimed by a delivery still running."""
+        ...
+
+    def delivered(self, notice_id: str, now: float, message_id: str) -> None:
+        """Mark the claimed notice delivered and forget its number."""
+        ...
+
+    def retry(self, notice_id: str, reason: str) -> None:
+        """Give the claim back: the notice stays pending for the next delivery."""
+        ...
+
+    def give_up(self, notice_id: str, now: float, reason: str) -> None:
+        """Mark the notice given up and forget its number."""
+        ...
+
+    def undelivered(self, limit: int) -> list[tuple[str, float]]:
+        """(id, created_at) of up to `limit` pending notices, oldest first."""
+        ...
+
+
+class NoticeNotSent(Exception):
+    """The sender did not send a notice: `reason` for the audit (never the provider's text);
+    `retryable` when another try later may succeed."""
+
+    def __init__(self, reason: str, *, retryable: bool, attempts: int = 1) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retryable = retryable
+        self.attempts = attempts
+
+
+class NoticeSender(Protocol):
+    """Sends one plain SMS (Telnyx Messaging in production)."""
+
+    def send(self, phone: str, text: str, key: str) -> tuple[str, int]:
+        """Send `text` to `phone`; `key` makes every try of one notice one message. Returns
+        the provider's message id and the tries it took; raises NoticeNotSent."""
         ...

@@ -1,7 +1,7 @@
 """The guards in front of a code (docs/abuse-controls.md): the phone and channel policies, the
 send limits with the account lock and the fraud guard in their one transaction, the password
-throttle, the proof-of-work gate, and the notices to an account's owner (which count in the
-send limits' SMS budget)."""
+throttle, the proof-of-work gate, the notices to an account's owner (kept in the outbox by the
+request) and their delivery (which counts in the send limits' SMS budget)."""
 
 from __future__ import annotations
 
@@ -15,12 +15,14 @@ from phoneverify.runtime.stores import Stores
 if TYPE_CHECKING:
     from phoneverify.adapters.dynamo.account_lock import DynamoAccountLock
     from phoneverify.adapters.dynamo.fraud_guard import DynamoFraudGuard
+    from phoneverify.adapters.dynamo.notices_outbox import DynamoNoticesOutbox
     from phoneverify.adapters.dynamo.password_throttle import DynamoPasswordThrottle
     from phoneverify.adapters.dynamo.send_limits import DynamoSendLimits
     from phoneverify.domain.channels import ChannelPolicy
     from phoneverify.domain.models import NoticeEvent
     from phoneverify.domain.phones import PhonePolicy
     from phoneverify.flows.engine.proof_of_work_gate import ProofOfWorkGate
+    from phoneverify.flows.notice_delivery import NoticeDelivery
     from phoneverify.ports.abuse import HumanCheck
     from phoneverify.ports.messaging import AccountNotices
 
@@ -176,11 +178,42 @@ class Guards(Stores):
         call `start`."""
         return self.pow_gate if self.settings.gates_starts else None
 
-    # -- notices (docs/phone-lifecycle.md#notices): SMS to the account's owner -------------
+    # -- notices (docs/notices.md): kept in the outbox by the request, delivered by
+    # functions/notices_deliver ----------------------------------------------------------
+    @cached_property
+    def notices_outbox(self) -> DynamoNoticesOutbox:
+        from phoneverify.adapters.dynamo.notices_outbox import DynamoNoticesOutbox
+        from phoneverify.domain.notices import OutboxPolicy
+
+        s = self.settings_as(CodeSettings)
+        policy = OutboxPolicy(give_up_after_secs=s.notice_give_up_after_secs)
+        return DynamoNoticesOutbox(self.dynamodb, s.notices_outbox_table, policy)
+
     @cached_property
     def notices(self) -> AccountNotices:
+        import secrets
+
+        from aws_lambda_powertools import Logger
+
+        from phoneverify.adapters.dynamo.notices_outbox import OutboxAccountNotices
+
+        logger = Logger(child=True)
+
+        def occasion() -> str:
+            # API Gateway's request id (the logging context's correlation id): a retry of the
+            # same request writes the same notice once.
+            return str(logger.get_correlation_id() or secrets.token_hex(16))
+
+        return OutboxAccountNotices(
+            self.notices_outbox, events=self.events, clock=self.clock, occasion=occasion
+        )
+
+    @cached_property
+    def notice_delivery(self) -> NoticeDelivery:
         from phoneverify.adapters.telnyx.messaging import TelnyxMessagingClient
-        from phoneverify.adapters.telnyx.notices import TelnyxAccountNotices
+        from phoneverify.adapters.telnyx.notices import TelnyxNoticeSender
+        from phoneverify.domain.notices import OutboxPolicy
+        from phoneverify.flows.notice_delivery import NoticeDelivery
 
         s = self.settings_as(CodeSettings)  # the SMS budget is on RATE_LIMITS_TABLE
 
@@ -191,15 +224,20 @@ class Guards(Stores):
                 timeout_secs=s.notice_timeout_secs,
             )
 
-        return TelnyxAccountNotices(
+        sender = TelnyxNoticeSender(
             client,
             sender=lambda: self.secrets.get(s.telnyx_messaging_sender_param),
+            max_attempts=s.notice_max_attempts,
+        )
+        return NoticeDelivery(
+            outbox=self.notices_outbox,
             budget=self.send_limits,
+            sender=sender,
             phone_policy=self.phone_policy,
             events=self.events,
             clock=self.clock,
             service_name=s.notice_service_name,
-            max_attempts=s.notice_max_attempts,
+            policy=OutboxPolicy(give_up_after_secs=s.notice_give_up_after_secs),
         )
 
     def _deferred_notices(self) -> AccountNotices:

@@ -205,6 +205,30 @@ def put_new(client: DynamoDBClient, table: str, values: Mapping[str, Any], key_n
         )
 
 
+def query_first(
+    client: DynamoDBClient,
+    table: str,
+    index: str,
+    key_condition: str,
+    values: Mapping[str, Any],
+    limit: int,
+    names: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """Up to `limit` items of one Query of `index`, in its sort key's order (plain values)."""
+    request: dict[str, Any] = {
+        "TableName": table,
+        "IndexName": index,
+        "KeyConditionExpression": key_condition,
+        "ExpressionAttributeValues": to_item(values),
+        "Limit": limit,
+    }
+    if names:
+        request["ExpressionAttributeNames"] = dict(names)
+    with dynamodb_errors():
+        items = client.query(**request).get("Items", [])
+    return [from_item(item) for item in items]
+
+
 def delete(
     client: DynamoDBClient, table: str, key: Mapping[str, Any], *, condition: str | None = None
 ) -> None:

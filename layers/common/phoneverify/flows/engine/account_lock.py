@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 
 # Flows whose code goes to the account's own (proven) number: the lock's notice goes there.
 # A registration has no account yet, and a number being added is not proven.
-LOCK_NOTICE_KINDS = frozenset({FlowKind.LOGIN, FlowKind.PAYMENT})
+LOCK_NOTICE_KINDS = frozenset({FlowKind.LOGIN, FlowKind.PAYMENT, FlowKind.REAUTH})
 
 
 class WrongCodeLock:
