@@ -120,17 +120,10 @@ class PhoneChangedResponse(ResponseModel):
     expires_in: int
 
 
-class ReauthChallengeResponse(ResponseModel):
+class ReauthChallengeResponse(ChallengeResponse):
     """A code went to the account's phone: answer it at /account/reauth/verify."""
 
-    flow_id: str
     factors: list[Literal["sms"]]
-    phone_hint: str
-    timeout_secs: int
-    code_length: int
-    resend_after_secs: int
-    channel: Channel
-    channels: list[Channel]
 
 
 class ReauthTokenResponse(ResponseModel):
