@@ -7,7 +7,7 @@ from phoneverify.domain.errors import NoPendingPhoneSwap, NotAuthenticated
 from phoneverify.http.app import http_app, lambda_handler_for
 from phoneverify.http.auth import authenticated_user
 from phoneverify.http.operations import documented
-from phoneverify.http.requests import request_origin
+from phoneverify.http.requests import PhoneSwapCancelRequest, request_origin
 from phoneverify.http.responses import PhoneSwapResponse, phone_swap_response
 from phoneverify.lost_phone_config import LostPhoneSettings
 from phoneverify.runtime import Runtime
@@ -22,7 +22,7 @@ app = http_app(runtime.settings.allowed_origin)
         "accountPhonePendingCancel", "Account phone", NotAuthenticated, NoPendingPhoneSwap
     ),
 )
-def account_phone_pending_cancel() -> PhoneSwapResponse:
+def account_phone_pending_cancel(body: PhoneSwapCancelRequest) -> PhoneSwapResponse:
     state = runtime.lost_phone_flow.cancel(authenticated_user(app), request_origin(app))
     return phone_swap_response(state)
 

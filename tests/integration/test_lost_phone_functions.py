@@ -129,14 +129,14 @@ def test_the_swap_binds_after_the_wait_through_the_functions(stack: FunctionStac
 
 def test_the_owner_cancels_from_a_session(stack: FunctionStack) -> None:
     flow_id = waiting_swap(stack)
-    status, cancelled, _ = call(stack, "account_phone_pending_cancel", None, OWNER)
+    status, cancelled, _ = call(stack, "account_phone_pending_cancel", {}, OWNER)
     assert (status, cancelled["status"]) == (200, "cancelled"), cancelled
     stack.functions["lost_phone_complete"].runtime.clock = Later(WAIT + 1)
     body = {"flow_id": flow_id, "new_password": NEW_PASSWORD}
     status, answer, _ = call(stack, "lost_phone_complete", body)
     assert (status, answer["code"]) == (400, "no_pending_phone_swap"), answer
     assert stack.users.get(OWNER).phone_number == PHONE  # type: ignore[union-attr]
-    status, again, _ = call(stack, "account_phone_pending_cancel", None, OWNER)
+    status, again, _ = call(stack, "account_phone_pending_cancel", {}, OWNER)
     assert (status, again["code"]) == (400, "no_pending_phone_swap"), again
 
 
@@ -157,5 +157,5 @@ def test_an_unproven_email_gets_the_decoy_and_no_email(stack: FunctionStack) -> 
 def test_pending_and_cancel_need_a_session(stack: FunctionStack) -> None:
     status, answer, _ = call(stack, "account_phone_pending", None, method="GET")
     assert (status, answer["code"]) == (401, "unauthorized")
-    status, answer, _ = call(stack, "account_phone_pending_cancel", None)
+    status, answer, _ = call(stack, "account_phone_pending_cancel", {})
     assert (status, answer["code"]) == (401, "unauthorized")

@@ -209,6 +209,10 @@ class LostPhoneCompleteRequest(RequestModel):
     new_password: Annotated[str, Field(min_length=1, max_length=1024)]
 
 
+class PhoneSwapCancelRequest(RequestModel):
+    """POST /account/phone/pending/cancel: an empty object (the account is the caller's)."""
+
+
 class VerifyCodeRequest(RequestModel):
     flow_id: FlowId
     code: Code
