@@ -7,6 +7,7 @@ import pytest
 
 from phoneverify.domain.errors import (
     InvalidCode,
+    InvalidPhoneNumber,
     LostPhoneWaiting,
     NoPendingPhoneSwap,
     PhoneSwapPending,
@@ -147,6 +148,16 @@ def test_a_decoy_answers_like_a_real_start_with_the_same_counted_work(
     assert decoy_world.emails.readied == readied_before + 1  # what a send resolves, it resolved
     with pytest.raises(InvalidCode):
         decoy_world.flow.verify(decoy["flow_id"], "123456", ORIGIN)
+
+
+def test_a_number_that_is_not_one_is_refused_for_every_email_naming_its_field(
+    lost: LostPhoneWorld,
+) -> None:
+    for email in (EMAIL, "nobody@example.com"):
+        with pytest.raises(InvalidPhoneNumber) as refused:
+            lost.flow.start(email, "12", ORIGIN)
+        assert refused.value.extra["field"] == "new_phone"
+    assert lost.emails.outbox == [] and lost.world.limits.counts == {}
 
 
 def test_the_rule_walks_record_cancel_and_complete() -> None:

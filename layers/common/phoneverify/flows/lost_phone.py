@@ -25,6 +25,7 @@ from phoneverify.domain.email_messages import EmailNotice, notice_email
 from phoneverify.domain.emails import parse_email, unknown_subject
 from phoneverify.domain.errors import (
     EmailDeliveryFailed,
+    InvalidPhoneNumber,
     LostPhoneWaiting,
     NoPendingPhoneSwap,
     PhoneAlreadyRegistered,
@@ -130,7 +131,11 @@ class LostPhoneFlow:
         is refused before (a malformed address, a number the policy refuses) is refused for
         every email alike."""
         address = parse_email(email)
-        phone = normalise_phone(new_phone.strip(), self._region, self._phone_policy)
+        try:
+            phone = normalise_phone(new_phone.strip(), self._region, self._phone_policy)
+        except InvalidPhoneNumber as refused:
+            refused.extra["field"] = NEW_PHONE  # the request's name of the number
+            raise
         # Two reads whether the email has an account or not (UserLookup.find_by_email).
         user = self._users.find_by_email(address)
         # The caps of the address's stand-in number, for a real flow and a decoy alike.
