@@ -114,6 +114,8 @@ def test_the_email_code_is_kept_only_as_a_keyed_digest(lost: LostPhoneWorld) -> 
     record = lost.world.store.get(flow_key(started.flow_id))
     assert record is not None and code not in record.verification_id
     assert started.phone_hint == "d***@***.com"
+    # and the audit shows the address masked, never in full
+    assert lost.world.events.events[-1].masked_phone == "d***@***.com"
     with pytest.raises(InvalidCode):
         lost.flow.verify(started.flow_id, "000000" if code != "000000" else "111111", ORIGIN)
 
