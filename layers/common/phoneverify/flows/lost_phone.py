@@ -272,7 +272,7 @@ class LostPhoneFlow:
         self._email_notice(user.email, EmailNotice.PHONE_SWAP_CANCELLED)
         return SwapState("cancelled", new_phone_hint=mask_phone(swap.new_phone))
 
-    # -- helpers ----------------------------------------------------------------------------
+    # -- the swap id and the email notices ------------------------------------------------
     def swap_id(self, flow_id: str) -> str:
         """What the account keeps of the flow that may complete its swap."""
         return keyed_digest(self._pepper(), f"phone-swap:{flow_id}")
