@@ -715,6 +715,8 @@ function signIn(jwt) {
   el.subject.textContent = tokenSubject(token);
   go("signed-in", el.title);
   say("");
+  // lost-phone.js shows a phone number change waiting on the account, with its cancel.
+  window.dispatchEvent(new CustomEvent("phoneverify:signed-in"));
 }
 
 function signedOut(message) {

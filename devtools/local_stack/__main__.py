@@ -31,9 +31,12 @@ def _banner(stack: LocalStack) -> str:
         "                 (POST /verify/cancel, GET /verify/status, POST /webhooks/telnyx)",
         "                 (POST /payments/initiate, /payments/confirm, /payments/resend: Bearer)",
         "                 (POST /password/reset/start, /verify, /resend)",
+        "                 (POST /password/reset/lost-phone/start, /verify, /confirm-phone,"
+        " /complete)",
         "                 (GET /challenge: the proof of work sign-ups and resets may carry)",
         "                 (POST /account/reauth/start, /verify, /resend: Bearer)",
         "                 (POST /account/phone/start, /verify, /resend: Bearer, Reauth-Token)",
+        "                 (GET /account/phone/pending, POST /account/phone/pending/cancel: Bearer)",
         "                 (POST /logout: Bearer)",
     ]
     if cfg.static_dir:
@@ -47,6 +50,7 @@ def _banner(stack: LocalStack) -> str:
             f"  Telnyx (emu)   {stack.emulator.base_url}/v2",
             f"  SMS outbox     {stack.emulator.base_url}/_emulator/messages"
             "?phone_number=%2B14155550123",
+            f"  Email outbox   {stack.emulator.base_url}/_emulator/emails?to=demo%40example.com",
         ]
     else:
         lines.append(f"  Telnyx         {REAL_TELNYX_URL} (real API; codes arrive by SMS)")

@@ -80,6 +80,9 @@ class LocalStack:
                 )
             ).start()
             overrides["TelnyxApiBaseUrl"] = self.emulator.base_url
+            # The lost phone's emails (SES v2 SendEmail) land in the emulator's outbox:
+            # GET /_emulator/emails?to= (devtools/telnyx_emulator/emails.py).
+            self.aws_env["AWS_ENDPOINT_URL_SESV2"] = self.emulator.base_url
         put_parameters(self._client("ssm"), cfg, self.emulator)
         seed_accounts(dynamodb)
 

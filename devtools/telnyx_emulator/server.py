@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 from devtools.telnyx_emulator import errors
 from devtools.telnyx_emulator.config import EmulatorConfig
+from devtools.telnyx_emulator.emails import SEND_EMAIL_PATH, BadEmailRequest, EmailOutbox
 from devtools.telnyx_emulator.faults import (
     DELIVERY_FAULTS,
     ENDPOINTS,
@@ -75,6 +76,7 @@ class EmulatorServer(ThreadingHTTPServer):
         self.state = state
         self.signer = signer
         self.dispatcher = dispatcher
+        self.emails = EmailOutbox()
         super().__init__((config.host, config.port), RequestHandler)
 
 
@@ -139,7 +141,9 @@ class RequestHandler(BaseHTTPRequestHandler):
         self._after_response: list[Callable[[], None]] = []
         try:
             raw = self._read_body()
-            if path == "/v2" or path.startswith("/v2/"):
+            if path == SEND_EMAIL_PATH and method == "POST":  # SES v2 SendEmail (emails.py)
+                status, payload = 200, self.server.emails.send(_parse_json(raw))
+            elif path == "/v2" or path.startswith("/v2/"):
                 status, payload = self._api(method, path, raw)
             elif path.startswith("/_emulator/"):
                 status, payload = self._dev(method, path, split.query, raw)
@@ -149,6 +153,8 @@ class RequestHandler(BaseHTTPRequestHandler):
             status, payload = exc.status, exc.envelope()
         except BadDevRequest as exc:
             status, payload = 400, {"error": str(exc)}
+        except BadEmailRequest as exc:
+            status, payload = 400, {"message": str(exc)}
         except Exception:
             logger.exception("unexpected error handling %s %s", method, masked_path(path))
             status, payload = 500, errors.TelnyxApiError(500, "10007").envelope()
@@ -277,6 +283,8 @@ class RequestHandler(BaseHTTPRequestHandler):
                 channel=channel,
             )
             return 200, {"data": data}
+        if (method, name) == ("GET", "emails"):
+            return 200, {"data": server.emails.emails(_parse_query(query).get("to") or None)}
         if (method, name) == ("GET", "webhooks"):
             return 200, {"data": server.dispatcher.log()}
         if name == "faults":
@@ -299,6 +307,7 @@ class RequestHandler(BaseHTTPRequestHandler):
                 return 200, server.state.advance_clock(float(advance))
         if (method, name) == ("POST", "reset"):
             server.state.reset()
+            server.emails.reset()
             server.dispatcher.clear()
             return 200, {"reset": True}
         return 404, {"error": f"No dev endpoint {method} /_emulator/{name}"}

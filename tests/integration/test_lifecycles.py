@@ -16,12 +16,21 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from phoneverify.domain.errors import AccountLocked
+from phoneverify.adapters.dynamo.phone_swaps import DynamoPhoneSwaps
+from phoneverify.adapters.dynamo.toolkit import to_item
+from phoneverify.adapters.dynamo.users import DynamoUserRepository
+from phoneverify.domain.errors import AccountLocked, NoPendingPhoneSwap, PhoneSwapPending
 from phoneverify.domain.lifecycle import flow as flows
 from phoneverify.domain.lifecycle import payment as payments
 from phoneverify.domain.lifecycle.account_lock import AccountLockRule, FailureCount
 from phoneverify.domain.lifecycle.flow import FlowAsk, FlowState, FlowTransition
 from phoneverify.domain.lifecycle.payment import Claim, PaymentAsk, PaymentState, PaymentTransition
+from phoneverify.domain.lifecycle.phone_swap import CANCEL as SWAP_CANCEL
+from phoneverify.domain.lifecycle.phone_swap import RECORD as SWAP_RECORD
+from phoneverify.domain.lifecycle.phone_swap import TRANSITIONS as SWAP_TRANSITIONS
+from phoneverify.domain.lifecycle.phone_swap import PhoneSwap, SwapAsk, SwapStatus, SwapTransition
+from phoneverify.domain.lifecycle.phone_swap import PhoneSwapRule as SwapRule
+from phoneverify.domain.lifecycle.phone_swap import after as swap_after
 from phoneverify.domain.models import (
     Channel,
     DeliveryStatus,
@@ -30,9 +39,12 @@ from phoneverify.domain.models import (
     Payment,
     PaymentStatus,
     PendingVerification,
+    User,
 )
-from tests.support.fakes import FakeClock
+from tests.support.fakes import FakeClock, InMemoryUsers
 from tests.support.lifecycle_stores import Stores, dynamo_stores, memory_stores
+from tests.support.lost_phone import InMemoryPhoneSwaps
+from tests.support.tables import fresh_table
 
 NOW = 1_800_000_000.0
 RULE = AccountLockRule(max_failures=3, lockout_secs=100)
@@ -354,3 +366,144 @@ def test_a_refund_and_a_reset_are_the_rules(stores: Stores) -> None:
         stores, stores.failures.refund, lambda count: (None, RULE.refunded(count) or count)
     )
     _walk_counts(stores, stores.failures.reset, lambda count: (None, None))
+
+
+# -- a lost phone's swap (domain/lifecycle/phone_swap.py) --------------------------------------
+_phones = itertools.count(1000)
+_numbers: dict[str, tuple[str, str]] = {}
+
+
+def _phones_of(user_id: str) -> tuple[str, str]:
+    """Each account of the walk its own old and new numbers (one account per number)."""
+    if user_id not in _numbers:
+        n = next(_phones)
+        _numbers[user_id] = (f"+1415555{n:04d}", f"+1415556{n:04d}")
+    return _numbers[user_id]
+
+
+def old_phone(user_id: str) -> str:
+    return _phones_of(user_id)[0]
+
+
+def new_phone(user_id: str) -> str:
+    return _phones_of(user_id)[1]
+
+
+SWAP_STATES: dict[str, PhoneSwap | None] = {
+    "none": None,
+    "waiting": PhoneSwap(
+        "s-live", "+14155550121", SwapStatus.PENDING, NOW - 10, NOW + 50, NOW + 100
+    ),
+    "bindable": PhoneSwap(
+        "s-live", "+14155550121", SwapStatus.PENDING, NOW - 90, NOW - 10, NOW + 100
+    ),
+    "expired": PhoneSwap(
+        "s-live", "+14155550121", SwapStatus.PENDING, NOW - 300, NOW - 200, NOW - 100
+    ),
+    "cancelled": PhoneSwap(
+        "s-live", "+14155550121", SwapStatus.CANCELLED, NOW - 10, NOW + 50, NOW + 100
+    ),
+    "completed": PhoneSwap(
+        "s-live", "+14155550121", SwapStatus.COMPLETED, NOW - 90, NOW - 10, NOW + 100
+    ),
+}
+
+
+@pytest.fixture(params=["memory", "moto", "dynamodb-local"])
+def swap_stores(request: pytest.FixtureRequest) -> Iterator[tuple[Any, Any, Callable[..., None]]]:
+    """(the users, the swaps, put(user_id, swap)) of one backend."""
+    if request.param == "memory":
+        users = InMemoryUsers()
+        swaps = InMemoryPhoneSwaps(users)
+
+        def put_memory(user_id: str, swap: PhoneSwap | None) -> None:
+            users.put_user(User(user_id, f"{user_id}@example.com", "h", old_phone(user_id)))
+            users.replace(replace(users.get(user_id), phone_swap=swap))  # type: ignore[type-var]
+            if swap is not None:
+                swaps.pointers[swap.swap_id] = (user_id, swap.expires_at)
+
+        yield users, swaps, put_memory
+        return
+
+    def backend(client: Any) -> tuple[Any, Any, Callable[..., None]]:
+        table = fresh_table(client, "UsersTable")
+        users, swaps = DynamoUserRepository(client, table), DynamoPhoneSwaps(client, table)
+
+        def put_dynamo(user_id: str, swap: PhoneSwap | None) -> None:
+            client.put_item(
+                TableName=table,
+                Item=to_item(
+                    {
+                        "pk": f"USER#{user_id}",
+                        "user_id": user_id,
+                        "email": f"{user_id}@example.com",
+                        "password_hash": "h",
+                        "phone_number": old_phone(user_id),
+                    }
+                    | (
+                        {}
+                        if swap is None
+                        else {
+                            "swap_id": swap.swap_id,
+                            "swap_phone": swap.new_phone,
+                            "swap_status": swap.status.value,
+                            "swap_created_at": int(swap.created_at),
+                            "swap_binds_at": int(swap.binds_at),
+                            "swap_expires": int(swap.expires_at),
+                        }
+                    )
+                ),
+            )
+
+            pointer = {"pk": f"PHONE#{old_phone(user_id)}", "user_id": user_id}
+            client.put_item(TableName=table, Item=to_item(pointer))
+
+        return users, swaps, put_dynamo
+
+    if request.param == "moto":
+        with mock_aws():
+            yield backend(boto3.client("dynamodb", region_name="us-east-1"))
+    else:
+        endpoint = request.getfixturevalue("dynamodb_local_endpoint")
+        yield backend(boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1"))
+
+
+def _swap_write(swaps: Any, t: SwapTransition, user_id: str, ask: SwapAsk) -> bool:
+    """The store's write of `t`; whether it happened."""
+    try:
+        if t is SWAP_RECORD:
+            fresh = SwapRule(100, 3600).opened(f"s-new-{user_id}", "+14155550122", ask.now)
+            swaps.record(user_id, fresh, old_phone(user_id), 0, ask.now)
+        elif t is SWAP_CANCEL:
+            swaps.cancel(user_id, ask.now)
+        else:
+            template = SWAP_STATES["bindable"]
+            assert template is not None
+            bound = replace(template, swap_id=ask.swap_id, new_phone=new_phone(user_id))
+            swaps.complete(user_id, bound, old_phone(user_id), "h2", ask.now)
+    except (NoPendingPhoneSwap, PhoneSwapPending):
+        return False
+    return True
+
+
+@pytest.mark.parametrize("transition", SWAP_TRANSITIONS, ids=lambda t: t.name)
+def test_every_phone_swap_write_is_the_rules(
+    swap_stores: tuple[Any, Any, Callable[..., None]], transition: SwapTransition
+) -> None:
+    users, swaps, put = swap_stores
+    for (name, state), swap_id in itertools.product(SWAP_STATES.items(), ("s-live", "s-other")):
+        user_id = fresh_key(f"swap-{name}")
+        put(user_id, state)
+        ask = SwapAsk(NOW, swap_id)
+        expected = transition.applies(state, ask)
+        # When the store is asked
+        done = _swap_write(swaps, transition, user_id, ask)
+        # Then it wrote exactly when the rule applies, and left what the rule says
+        assert done is expected, (transition.name, name, swap_id)
+        after = users.get(user_id).phone_swap
+        if not expected:
+            assert after == state, (transition.name, name)
+        elif transition is SWAP_RECORD:
+            assert after is not None and after.swap_id == f"s-new-{user_id}"
+        else:
+            assert state is not None and after == swap_after(state, transition)

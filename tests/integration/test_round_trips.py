@@ -57,6 +57,25 @@ BUDGET: dict[str, tuple[int, int, int]] = {
     # The step-up: the password as at /login (the account read by id: one read), then a code
     # as a login's; its check mints the reauth token with the JWT secret from SSM.
     "POST /account/reauth/start": (6, 3, 1),
+    # The lost phone (docs/phone-lifecycle.md#a-lost-phone). Its start reads the account by
+    # email (two reads either way), counts the send under the address's stand-in number and
+    # writes the flow: a decoy makes the same calls, pausing where the real one sends its
+    # email (one SES SendEmail, not counted here). The email's check then opens the new
+    # number's code (the fraud guard's rules read, the send's transaction); the new number's
+    # check records the swap (one transaction: the account and its SWAP# pointer) and tells
+    # the old number (its notice's budget transaction) and the email. The completion reads
+    # the pointer and the account, then binds in one transaction (account, PHONE# claimed
+    # and released, SWAP# deleted); before the wait it reads both and answers 409.
+    "POST /password/reset/lost-phone/start (account)": (5, 1, 0),
+    "POST /password/reset/lost-phone/start (unknown email)": (5, 1, 0),
+    "POST /password/reset/lost-phone/verify": (7, 3, 1),
+    "POST /password/reset/lost-phone/confirm-phone": (7, 3, 1),
+    "POST /password/reset/lost-phone/complete (waiting)": (2, 1, 0),
+    "POST /password/reset/lost-phone/complete": (7, 3, 0),
+    # One read of the account; its cancel: the account read, the conditional update, the
+    # notice to the current number (its budget transaction) and the audit record.
+    "GET /account/phone/pending": (1, 0, 0),
+    "POST /account/phone/pending/cancel": (4, 3, 0),
     "POST /account/reauth/resend": (4, 2, 1),
     "POST /account/reauth/verify": (4, 2, 1),
     # With the step-up's token, the phone change's start checks no password (no throttle

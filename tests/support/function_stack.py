@@ -97,10 +97,11 @@ class FunctionStack:
         body: object,
         headers: dict[str, str] | None = None,
         session: str = SESSION,
+        method: str = "POST",
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
         """Call `name` as API Gateway does after the authorizer allowed `user`, whose access
         token's jti is `session`."""
-        event = api_event(self.paths[name], body, headers=headers)
+        event = api_event(self.paths[name], body, headers=headers, method=method)
         event["requestContext"]["authorizer"] = {
             "principalId": user,
             "user_id": user,

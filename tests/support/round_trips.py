@@ -33,6 +33,8 @@ from phoneverify.domain.passwords import PasswordHasher
 from tests.support.function_stack import FunctionStack, function_stack
 from tests.support.lambda_env import api_event, invoke, offline_aws_environment, url_event
 from tests.support.proofs import solve
+from tests.support.round_trips_lost_phone import FUNCTIONS as LOST_PHONE_FUNCTIONS
+from tests.support.round_trips_lost_phone import measure_lost_phone
 from tests.support.verify_stack import telnyx_event, webhook_function
 
 Tally = Counter[str]  # "dynamodb" / "ssm" / "telnyx" -> calls, "dynamodb.GetItem" -> calls
@@ -156,6 +158,7 @@ FUNCTIONS = [
     "password_reset_start",
     "password_reset_resend",
     "password_reset_verify",
+    *LOST_PHONE_FUNCTIONS,
 ]
 # Resends at once: the resend is measured, not its cooldown.
 STACK_ENV = {"BCRYPT_COST": "10", "RESEND_COOLDOWN_SECS": "0"}
@@ -379,6 +382,7 @@ def measure_all(run: _Measured) -> dict[str, dict[str, int]]:
         lambda: run.deliver(telnyx_event("verify.delivered", verification_id)),
     )
     run.measure("POST /verify/cancel", lambda: run.call("verify_cancel", {"flow_id": pending}))
+    measure_lost_phone(run)
     return run.table
 
 

@@ -15,7 +15,7 @@ class RecordingRuntime:
     def __init__(self) -> None:
         self.events: list[str] = []
 
-    def request_scope(self) -> AbstractContextManager[None]:
+    def request_scope(self, request_id: str | None = None) -> AbstractContextManager[None]:
         @contextmanager
         def scope() -> Iterator[None]:
             self.events.append("opened")

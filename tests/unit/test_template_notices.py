@@ -24,6 +24,9 @@ NOTIFYING = {
     "LogoutFunction",
     "AccountPhoneVerifyFunction",
     "AccountReauthVerifyFunction",  # the lock
+    "LostPhoneConfirmPhoneFunction",  # a swap waits
+    "LostPhoneCompleteFunction",  # the swap done
+    "AccountPhonePendingCancelFunction",  # the swap cancelled
 }
 CONSUMER = "NoticesDeliverFunction"
 

@@ -237,7 +237,7 @@ class HandlerRuntime:
     def __init__(self) -> None:
         self.metrics = Metrics(namespace="Test", service="test")
 
-    def request_scope(self) -> AbstractContextManager[None]:
+    def request_scope(self, request_id: str | None = None) -> AbstractContextManager[None]:
         return deferred_writes()
 
 

@@ -23,6 +23,8 @@ from tests.e2e.web.conftest import (
     open_page,
     wrong,
 )
+from tests.e2e.web.test_lost_phone import email_code
+from tests.e2e.web.test_lost_phone import proven as prove_email
 from tests.support.accounts import Account, fresh_phone
 
 LOOKS = {
@@ -82,6 +84,32 @@ def test_every_screen_passes_axe(
     check("reset-code")
     person.button("Cancel").click()
 
+    # "I no longer have this phone": the account's email proven, so the whole path is walked
+    prove_email(stack, account)
+    person.button("I no longer have this phone").click()
+    person.screen("I no longer have this phone")
+    check("lost-phone")
+    person.field("Email").fill(account.email)
+    person.field("New phone number").fill("12")
+    person.button("Send code to my email").click()
+    expect(person.field("New phone number")).to_have_attribute("aria-invalid", "true")
+    check("lost-phone-error")
+    lost_phone = fresh_phone()
+    person.field("New phone number").fill(lost_phone)
+    person.button("Send code to my email").click()
+    person.screen("Enter your code")
+    check("lost-phone-email-code")
+    person.field("Code").fill(email_code(stack, account.email))
+    person.button("Verify").click()
+    expect(
+        person.page.get_by_text(re.compile("^We texted a code to your new number"))
+    ).to_be_visible()
+    check("lost-phone-new-number-code")
+    person.field("Code").fill(person.code(lost_phone))
+    person.button("Verify").click()
+    person.screen("Your new number is waiting")
+    check("lost-phone-waiting")
+
     person.button("Back to sign in").click()
     person.sign_in_to_code_screen(account.email)
     check("login-code")
@@ -90,6 +118,7 @@ def test_every_screen_passes_axe(
     check("login-code-error")
     person.type_code(account.phone)
     person.screen("Signed in")
+    expect(person.button("Cancel the phone number change")).to_be_visible()
     check("signed-in")
 
     person.pay("250.00", "Acme Supplies", note="Invoice 42")

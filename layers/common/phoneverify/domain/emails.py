@@ -37,3 +37,11 @@ def parse_email(raw: str) -> str:
     ):
         raise InvalidRequest("Invalid email address", field="email")
     return address
+
+
+def mask_email(address: str) -> str:
+    """What an answer or a log shows of an address: its first character and its domain's
+    last label, never the address in full: ada@example.com -> a***@***.com."""
+    local, _, domain = address.partition("@")
+    top = domain.rpartition(".")[2]
+    return f"{local[:1]}***@***.{top}" if top else f"{local[:1]}***"

@@ -109,6 +109,14 @@ class PasswordSuperseded(NoPendingVerification):
     message = "This password reset was overtaken by another one."
 
 
+class NoPendingPhoneSwap(NoPendingVerification):
+    """No lost phone's swap to cancel or complete: none was recorded, it was cancelled or
+    completed, or its grace window after the wait is over."""
+
+    code = "no_pending_phone_swap"
+    message = "No pending phone swap. Start again from the password reset."
+
+
 class VerificationNotFound(DomainError):
     """No flow is known under this flow id (never started, or deleted after its retention)."""
 
@@ -296,6 +304,12 @@ class CodeDeliveryFailed(DomainError):
     message = "Failed to send verification code"
 
 
+class EmailDeliveryFailed(CodeDeliveryFailed):
+    """The email service refused or could not be reached (its code: code_delivery_failed)."""
+
+    message = "The email could not be sent. Try again later."
+
+
 class CodeCheckFailed(DomainError):
     """Telnyx could not check the code; no attempt was consumed."""
 
@@ -341,3 +355,21 @@ class ReauthRequired(DomainError):
 
     def __init__(self) -> None:
         super().__init__(field="Reauth-Token")
+
+
+class PhoneSwapPending(DomainError):
+    """The account already has a lost phone's swap waiting: one at a time."""
+
+    code = "phone_swap_pending"
+    message = "A phone swap is already waiting on this account."
+
+
+class LostPhoneWaiting(DomainError):
+    """The new number binds only after the waiting period: `retry_after` seconds left."""
+
+    code = "lost_phone_waiting"
+    message = "The new number binds once the waiting period is over."
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = max(1, int(retry_after))
+        super().__init__(retry_after=self.retry_after)

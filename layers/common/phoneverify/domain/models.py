@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from phoneverify.domain.errors import PhoneSuperseded, SessionsEnded
+from phoneverify.domain.lifecycle.phone_swap import PhoneSwap
 
 
 class FlowKind(StrEnum):
@@ -19,6 +20,10 @@ class FlowKind(StrEnum):
     # Fresh authentication before an account change: password, then a code to the account's
     # phone (docs/sessions.md#fresh-authentication).
     REAUTH = "reauth"
+    # "I no longer have this phone" (docs/phone-lifecycle.md#a-lost-phone): a code to the
+    # account's proven email, then one to the new number; the swap waits before it binds.
+    LOST_PHONE_EMAIL = "lost_phone_email"
+    LOST_PHONE = "lost_phone"
     # Not a code flow: decisions about passwords and tokens (throttling, logout, refusals).
     SESSION = "session"
     # Not a code flow: an SMS telling the account's owner what happened (phone-lifecycle.md).
@@ -101,6 +106,12 @@ class User:
     # under, and sets the password only while the account's is still that one, so one reset
     # ends every other pending reset of the account and concurrent resets make exactly one.
     password_generation: int = 0
+    # When the account's email was proven (issue 21 proves it at sign-up); None: never. Only
+    # an account with a proven email may replace a lost phone through it.
+    email_proven_at: float | None = None
+    # The lost phone's swap recorded on the account (domain/lifecycle/phone_swap.py), if any:
+    # pending, or what became of the last one.
+    phone_swap: PhoneSwap | None = None
 
 
 class NoticeEvent(StrEnum):
@@ -111,6 +122,10 @@ class NoticeEvent(StrEnum):
     ACCOUNT_LOCKED = "account_locked"
     PASSWORD_RESET = "password_reset"
     LOGGED_OUT_EVERYWHERE = "logged_out_everywhere"
+    # A lost phone's swap (docs/phone-lifecycle.md#a-lost-phone), told to the OLD number.
+    PHONE_SWAP_PENDING = "phone_swap_pending"
+    PHONE_SWAP_CANCELLED = "phone_swap_cancelled"
+    PHONE_SWAP_DONE = "phone_swap_done"
 
 
 class PaymentStatus(StrEnum):
@@ -306,6 +321,13 @@ class VerificationEventType(StrEnum):
     # layers), and a right code whose reset another reset of the account overtook.
     RESET_CONCEALED = "reset_concealed"
     PASSWORD_RESET_SUPERSEDED = "password_reset_superseded"
+    # A lost phone (docs/phone-lifecycle.md#a-lost-phone): the email proven, the swap recorded
+    # (detail: binds_at), cancelled by the owner, bound after the wait, or refused (reason).
+    LOST_PHONE_EMAIL_PROVEN = "lost_phone_email_proven"
+    PHONE_SWAP_PENDING = "phone_swap_pending"
+    PHONE_SWAP_CANCELLED = "phone_swap_cancelled"
+    PHONE_SWAP_DONE = "phone_swap_done"
+    PHONE_SWAP_REFUSED = "phone_swap_refused"
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,12 @@ NOTICE_TEXTS: dict[NoticeEvent, str] = {
     "signed out. " + IF_NOT_YOU,
     NoticeEvent.LOGGED_OUT_EVERYWHERE: "{service}: every session of your account was signed "
     "out. " + IF_NOT_YOU,
+    NoticeEvent.PHONE_SWAP_PENDING: "{service}: a new number will replace this one on your "
+    "account in a few days: sign in to cancel it. " + IF_NOT_YOU,
+    NoticeEvent.PHONE_SWAP_CANCELLED: "{service}: the new number waiting to replace this one "
+    "was cancelled. " + IF_NOT_YOU,
+    NoticeEvent.PHONE_SWAP_DONE: "{service}: the phone number on your account was replaced "
+    "and every session was signed out. " + IF_NOT_YOU,
 }
 
 

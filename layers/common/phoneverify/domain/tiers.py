@@ -31,6 +31,10 @@ TIER_OF_KIND: Mapping[FlowKind, SendTier] = MappingProxyType(
         FlowKind.NOTICE: SendTier.VERIFIED,
         FlowKind.REAUTH: SendTier.VERIFIED,  # the current phone, after the right password
         FlowKind.PASSWORD_RESET: SendTier.RESET,
+        # A lost phone's email code: nobody is authenticated, as for a reset (emails count
+        # in the reset tier's caps, under the address's stand-in number).
+        FlowKind.LOST_PHONE_EMAIL: SendTier.RESET,
+        FlowKind.LOST_PHONE: SendTier.UNPROVEN,  # the new number
         FlowKind.REGISTRATION: SendTier.UNPROVEN,
         FlowKind.PHONE_CHANGE: SendTier.UNPROVEN,
     }

@@ -24,7 +24,7 @@ class RequestScoped(Protocol):
     """What the wrapper needs of a function's runtime (phoneverify.runtime.Runtime): the scope
     that buffers the request's best-effort writes and writes them when it closes."""
 
-    def request_scope(self) -> AbstractContextManager[None]: ...
+    def request_scope(self, request_id: str | None = None) -> AbstractContextManager[None]: ...
 
 
 def writes_buffered_records_at_request_end(
@@ -38,9 +38,17 @@ def writes_buffered_records_at_request_end(
     def wrap(handler: _Handler) -> _Handler:
         @functools.wraps(handler)
         def handle_then_write(*args: Any, **kwargs: Any) -> Any:
-            with runtime.request_scope():
+            with runtime.request_scope(_request_id(args[0] if args else None)):
                 return handler(*args, **kwargs)
 
         return cast(_Handler, handle_then_write)
 
     return wrap
+
+
+def _request_id(event: object) -> str | None:
+    """API Gateway's id of the request (REST proxy, function URL and authorizer events all
+    carry requestContext.requestId)."""
+    context = event.get("requestContext") if isinstance(event, dict) else None
+    request_id = context.get("requestId") if isinstance(context, dict) else None
+    return request_id if isinstance(request_id, str) and request_id else None

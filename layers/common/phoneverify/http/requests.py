@@ -194,6 +194,25 @@ class PasswordResetVerifyRequest(RequestModel):
     new_password: Annotated[str, Field(min_length=1, max_length=1024)]
 
 
+class LostPhoneStartRequest(RequestModel):
+    """The password reset's "I no longer have this phone": the account's email and the
+    number that is to replace the lost one."""
+
+    model_config = _example(email=DEMO_EMAIL, new_phone="+14155550199")
+
+    email: Annotated[str, Field(min_length=3, max_length=320), FreeText]
+    new_phone: Annotated[str, Field(min_length=1, max_length=64), FreeText]
+
+
+class LostPhoneCompleteRequest(RequestModel):
+    flow_id: FlowId
+    new_password: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class PhoneSwapCancelRequest(RequestModel):
+    """POST /account/phone/pending/cancel: an empty object (the account is the caller's)."""
+
+
 class VerifyCodeRequest(RequestModel):
     flow_id: FlowId
     code: Code

@@ -4,6 +4,7 @@ has response schemas), built from the flows' results. The fields are the contrac
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from phoneverify.flows.engine.any_flow import ChallengeState
     from phoneverify.flows.engine.policy import OpenedChallenge, Resent
     from phoneverify.flows.login import SecondFactorRequired
+    from phoneverify.flows.lost_phone import SwapState
     from phoneverify.flows.password_reset import PasswordResetDone
     from phoneverify.flows.phone_change import PhoneChanged
     from phoneverify.flows.reauth import ReauthChallenge, ReauthGranted
@@ -76,6 +78,25 @@ class ChallengeResponse(ResponseModel):
     resend_after_secs: int
     channel: Channel
     channels: list[Channel]
+
+
+class EmailCodeSentResponse(ResponseModel):
+    """A code went to the account's email (or, for a decoy, seems to have gone)."""
+
+    flow_id: str
+    email_hint: str
+    timeout_secs: int
+    code_length: int
+
+
+class PhoneSwapResponse(ResponseModel):
+    """A lost phone's swap: `pending` (binds at `binds_at`, `retry_after` seconds from now),
+    `cancelled`, `completed`, or `none`."""
+
+    status: Literal["none", "pending", "cancelled", "completed"]
+    new_phone_hint: str | None = None
+    binds_at: int | None = None
+    retry_after: int | None = None
 
 
 class SecondFactorResponse(ResponseModel):
@@ -321,3 +342,16 @@ class AltchaChallengeResponse(ResponseModel):
 
 def altcha_challenge_response(challenge: dict[str, Any]) -> AltchaChallengeResponse:
     return AltchaChallengeResponse.model_validate(challenge)
+
+
+def email_code_response(challenge: OpenedChallenge) -> EmailCodeSentResponse:
+    return EmailCodeSentResponse(
+        flow_id=challenge.flow_id,
+        email_hint=challenge.phone_hint,
+        timeout_secs=challenge.timeout_secs,
+        code_length=challenge.code_length,
+    )
+
+
+def phone_swap_response(state: SwapState) -> PhoneSwapResponse:
+    return PhoneSwapResponse.model_validate(asdict(state))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from phoneverify.domain.lifecycle.phone_swap import PhoneSwap
 from phoneverify.domain.models import (
     User,
 )
@@ -114,4 +115,45 @@ class TokenRevocations(Protocol):
 
     def is_active(self, claims: TokenClaims) -> bool:
         """`refusal(claims) is None`."""
+        ...
+
+
+class PhoneSwaps(Protocol):
+    """A lost phone's swap on the account (domain/lifecycle/phone_swap.py), each write
+    conditional on the rule's transition; the account is read with `AccountRecovery.get`
+    (User.phone_swap)."""
+
+    def record(
+        self, user_id: str, swap: PhoneSwap, old_phone: str, phone_generation: int, now: float
+    ) -> None:
+        """Record `swap` on the account while none is live (RECORD), its phone is still
+        `old_phone` under `phone_generation`, and a pointer from the swap's id to the account
+        (kept until the swap expires). Raises PhoneSwapPending (one is live), PhoneSuperseded
+        (the phone moved, or no account), StorageUnavailable; nothing is written then."""
+        ...
+
+    def owner(self, swap_id: str, now: float) -> str | None:
+        """The account a swap's id points to, None when none (or its pointer expired by
+        `now`: expiry checked on read)."""
+        ...
+
+    def cancel(self, user_id: str, now: float) -> PhoneSwap:
+        """End the account's live swap (CANCEL); answers it as it was. Raises
+        NoPendingPhoneSwap when none is live, StorageUnavailable."""
+        ...
+
+    def complete(
+        self,
+        user_id: str,
+        swap: PhoneSwap,
+        old_phone: str | None,
+        password_hash: str,
+        now: float,
+    ) -> None:
+        """One transaction (COMPLETE): the account takes the swap's number (claimed only if
+        no account holds it; `old_phone`'s pointer released) and the new password, raising
+        its phone, token and password generations (every session and pending flow ends),
+        only while `swap` is its live swap and its wait is over. Raises NoPendingPhoneSwap
+        (not live, another swap, or not yet bindable: the flow tells waiting apart before),
+        PhoneAlreadyRegistered, StorageUnavailable; nothing is written then."""
         ...

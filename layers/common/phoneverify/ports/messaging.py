@@ -1,9 +1,10 @@
-"""What sends: verification codes (Telnyx Verify) and account notices (plain messages)."""
+"""What sends: verification codes (Telnyx Verify), account notices (plain messages) and emails."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
+from phoneverify.domain.email_messages import EmailMessage
 from phoneverify.domain.models import (
     Channel,
     NoticeEvent,
@@ -108,4 +109,18 @@ class NoticeSender(Protocol):
     def send(self, phone: str, text: str, key: str) -> tuple[str, int]:
         """Send `text` to `phone`; `key` makes every try of one notice one message. Returns
         the provider's message id and the tries it took; raises NoticeNotSent."""
+        ...
+
+
+class EmailSender(Protocol):
+    """Sends one email (Amazon SES v2 in production; the emulator's outbox locally)."""
+
+    def send(self, to: str, message: EmailMessage) -> None:
+        """Send `message` to `to`. Raises EmailDeliveryFailed when the service refuses or
+        cannot be reached."""
+        ...
+
+    def ready(self) -> None:
+        """Resolve what a send needs (the sender address, read once per worker) and send
+        nothing: what a decoy does in place of a send."""
         ...

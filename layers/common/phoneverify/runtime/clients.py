@@ -6,7 +6,9 @@ invocations; nothing is imported before a builder runs."""
 from __future__ import annotations
 
 import os
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
@@ -59,14 +61,19 @@ class Clients:
         problems = "; ".join(f"{name.upper()}: Field required" for name in missing)
         raise ConfigurationError(f"invalid function environment: {problems}")
 
-    def request_scope(self) -> AbstractContextManager[None]:
-        """What lasts one invocation (every handler opens it: http/app.py, the authorizer): the
+    def request_scope(self, request_id: str | None = None) -> AbstractContextManager[None]:
+        """What lasts one invocation (every handler opens it: http/request_end.py): the
         best-effort DynamoDB writes it makes (audit records, a wrong-code count's reset),
         collected and written in one call when it ends, answer or error
-        (adapters/dynamo/write_buffer.py)."""
-        from phoneverify.adapters.dynamo.write_buffer import deferred_writes
+        (adapters/dynamo/write_buffer.py); and `request_id`, API Gateway's id of the request
+        (`current_request_id`), which names what the request leaves to be done later (a
+        notice: a retried request writes it once)."""
+        return _request(request_id)
 
-        return deferred_writes()
+    @staticmethod
+    def current_request_id() -> str | None:
+        """The id of the request being handled, None outside one (or when it has none)."""
+        return _REQUEST_ID.get()
 
     @cached_property
     def metrics(self) -> Metrics:
@@ -142,3 +149,18 @@ class Clients:
             ttl_seconds=s.access_token_ttl_seconds,
             clock=self.clock,
         )
+
+
+_REQUEST_ID: ContextVar[str | None] = ContextVar("phoneverify_request_id", default=None)
+
+
+@contextmanager
+def _request(request_id: str | None) -> Iterator[None]:
+    from phoneverify.adapters.dynamo.write_buffer import deferred_writes
+
+    token = _REQUEST_ID.set(request_id)
+    try:
+        with deferred_writes():
+            yield
+    finally:
+        _REQUEST_ID.reset(token)

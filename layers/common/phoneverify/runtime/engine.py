@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from phoneverify.flows.engine.policy import ChallengePolicy
     from phoneverify.flows.engine.step_up import StepUp
     from phoneverify.flows.live_status import LiveStatus
+    from phoneverify.ports.messaging import CodeSender
     from phoneverify.ports.verifications import StatusPush
 
 
@@ -80,13 +81,14 @@ class Engine(Guards):
             observer=self.live_status if pushes else None,
         )
 
-    def challenges(self, policy: ChallengePolicy) -> Challenges:
+    def challenges(self, policy: ChallengePolicy, sender: CodeSender | None = None) -> Challenges:
+        """`sender`: how its codes go, when not by Telnyx Verify (the lost phone's email)."""
         from phoneverify.flows.engine.challenges import Challenges
 
         return Challenges(
             policy,
             store=self.verifications,
-            sender=self.code_sender(policy.timeout_secs),
+            sender=sender or self.code_sender(policy.timeout_secs),
             flows=self.any_flow,
             audit=self.flow_audit,
             clock=self.clock,

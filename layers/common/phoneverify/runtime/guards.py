@@ -193,16 +193,12 @@ class Guards(Stores):
     def notices(self) -> AccountNotices:
         import secrets
 
-        from aws_lambda_powertools import Logger
-
         from phoneverify.adapters.dynamo.notices_outbox import OutboxAccountNotices
 
-        logger = Logger(child=True)
-
         def occasion() -> str:
-            # API Gateway's request id (the logging context's correlation id): a retry of the
+            # API Gateway's id of the request being handled (request_scope): a retry of the
             # same request writes the same notice once.
-            return str(logger.get_correlation_id() or secrets.token_hex(16))
+            return self.current_request_id() or secrets.token_hex(16)
 
         return OutboxAccountNotices(
             self.notices_outbox, events=self.events, clock=self.clock, occasion=occasion

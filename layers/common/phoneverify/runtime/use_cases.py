@@ -16,6 +16,7 @@ from phoneverify.runtime.engine import Engine
 if TYPE_CHECKING:
     from phoneverify.flows.delivery_reports import WebhookReceiver
     from phoneverify.flows.login import LoginFlow
+    from phoneverify.flows.lost_phone import LostPhoneFlow
     from phoneverify.flows.password_reset import PasswordResetFlow
     from phoneverify.flows.phone_change import PhoneChangeFlow
     from phoneverify.flows.reauth import ReauthFlow
@@ -183,6 +184,83 @@ class UseCases(Engine):
             audit=self.flow_audit,
             throttle=self.password_throttle,
             step_up=self.step_up,
+        )
+
+    @cached_property
+    def lost_phone_flow(self) -> LostPhoneFlow:
+        """The password reset's "I no longer have this phone" (LostPhoneSettings): a code by
+        email (our own, through SES), then the new number's by Telnyx Verify."""
+        import boto3
+        import phonenumbers
+        from botocore.config import Config
+
+        from phoneverify.adapters.dynamo.phone_swaps import DynamoPhoneSwaps
+        from phoneverify.adapters.ses import SesEmailSender
+        from phoneverify.domain.lifecycle.phone_swap import PhoneSwapRule
+        from phoneverify.domain.models import FlowKind
+        from phoneverify.flows import lost_phone
+        from phoneverify.flows.engine.email_codes import EmailCodeSender
+        from phoneverify.flows.lost_phone import LostPhoneFlow
+        from phoneverify.lost_phone_config import LostPhoneSettings
+
+        s = self.settings_as(LostPhoneSettings)
+        config = Config(
+            connect_timeout=s.email_timeout_secs,
+            read_timeout=s.email_timeout_secs,
+            retries={"mode": "standard", "max_attempts": 2},
+        )
+        # AWS_ENDPOINT_URL_SESV2 points it elsewhere (the local stack: the emulator's outbox).
+        emails = SesEmailSender(
+            lambda: boto3.client("sesv2", config=config), s.email_sender_address
+        )
+        email_policy = replace(
+            self.challenge_policy(
+                FlowKind.LOST_PHONE_EMAIL,
+                s.lost_phone_email_timeout_secs,
+                lost_phone.RESTART_HINT,
+                lost_phone.TOO_MANY_ATTEMPTS,
+            ),
+            # As the password reset: the way back into a locked account, its wrong codes
+            # counted all the same, answered like its decoys.
+            account_lock_applies=False,
+            counts_toward_lock=True,
+            conceals_account=True,
+            by_email=True,
+        )
+        email_codes = EmailCodeSender(
+            emails,
+            code_length=s.verify_code_length,
+            timeout_secs=s.lost_phone_email_timeout_secs,
+            pepper=self.hash_pepper,
+            service_name=s.notice_service_name,
+        )
+        phone_policy = self.challenge_policy(
+            FlowKind.LOST_PHONE,
+            s.phone_change_timeout_secs,
+            lost_phone.RESTART_HINT,
+            lost_phone.TOO_MANY_ATTEMPTS,
+        )
+        return LostPhoneFlow(
+            users=self.users,
+            swaps=DynamoPhoneSwaps(self.dynamodb, s.users_table),
+            passwords=self.passwords,
+            email_challenges=self.challenges(email_policy, sender=email_codes),
+            # The new number's code: the lock does not hold it either (a recovery), its wrong
+            # codes count towards it.
+            phone_challenges=self.challenges(
+                replace(phone_policy, account_lock_applies=False, counts_toward_lock=True)
+            ),
+            audit=self.flow_audit,
+            throttle=self.password_throttle,
+            notices=self.notices,
+            emails=emails,
+            clock=self.clock,
+            pepper=self.hash_pepper,
+            rule=PhoneSwapRule(s.lost_phone_wait_secs, s.lost_phone_grace_secs),
+            service_name=s.notice_service_name,
+            decoy_calling_code=phonenumbers.country_code_for_region(s.default_phone_region),
+            default_phone_region=s.default_phone_region,
+            phone_policy=self.phone_policy,
         )
 
     # -- Telnyx webhooks: only the webhook function sets TELNYX_PUBLIC_KEY_PARAM and its table

@@ -6,6 +6,7 @@ import secrets
 import time
 from typing import TYPE_CHECKING, Any
 
+from phoneverify.adapters.dynamo.phone_swaps import swap_from_row
 from phoneverify.adapters.dynamo.toolkit import (
     REASON_CONDITION_FAILED,
     REASON_CONFLICT,
@@ -103,6 +104,10 @@ class DynamoUserRepository:
             token_generation=int(row.get("token_gen", 0)),
             phone_generation=int(row.get("phone_gen", 0)),
             password_generation=int(row.get("pw_gen", 0)),
+            email_proven_at=None
+            if row.get("email_proven_at") is None
+            else float(row["email_proven_at"]),
+            phone_swap=swap_from_row(row),
         )
 
     def put_user(self, user: User, *, phone_verified_at: float | None = None) -> None:

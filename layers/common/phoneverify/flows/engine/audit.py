@@ -45,9 +45,14 @@ class FlowAudit:
         """An event about one challenge, with its kind, subject and masked phone."""
         # phonenumbers loads with the first event, not with every function that reads a flow
         # (status, cancel, the WebSocket functions: docs/performance.md)
+        from phoneverify.domain.emails import mask_email
         from phoneverify.domain.phones import mask_phone
 
-        masked = mask_phone(record.phone_number)
+        # A code by email (the lost phone's) goes to an address: masked as one, never in full.
+        if "@" in record.phone_number:
+            masked = mask_email(record.phone_number)
+        else:
+            masked = mask_phone(record.phone_number)
         self._publish(event_type, record.kind, record.subject, masked, origin, detail)
 
     def _publish(

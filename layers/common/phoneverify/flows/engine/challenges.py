@@ -18,6 +18,7 @@ from typing import Any
 
 from phoneverify.domain.channels import DEFAULT_CHANNEL_POLICY, ChannelPolicy
 from phoneverify.domain.clock import Clock
+from phoneverify.domain.emails import mask_email
 from phoneverify.domain.models import (
     Channel,
     FlowStatus,
@@ -225,7 +226,10 @@ class Challenges:
 
     def hint(self, phone_number: str) -> str:
         """What the answer shows of the number: a flow that answers like its decoys shows
-        the last four digits only, one shape for every country (`last_four_hint`)."""
+        the last four digits only, one shape for every country (`last_four_hint`); a code
+        by email shows the masked address."""
+        if self.policy.by_email:
+            return mask_email(phone_number)
         if self.policy.conceals_account:
             return last_four_hint(phone_number)
         return mask_phone(phone_number)

@@ -38,6 +38,9 @@ class ChallengePolicy:
     # a call on its own (a decoy's SMS never fails); and the hint shows the last four digits
     # only (`last_four_hint`), one shape for every country.
     conceals_account: bool = False
+    # The code goes to an email address (flows/engine/email_codes.py), not a phone: no phone
+    # policy applies to it, and the hint is the masked address.
+    by_email: bool = False
 
     @property
     def tier(self) -> SendTier:
