@@ -63,19 +63,21 @@ BUDGET: dict[str, tuple[int, int, int]] = {
     # email (one SES SendEmail, not counted here). The email's check then opens the new
     # number's code (the fraud guard's rules read, the send's transaction); the new number's
     # check records the swap (one transaction: the account and its SWAP# pointer) and tells
-    # the old number (its notice's budget transaction) and the email. The completion reads
+    # the old number (one PutItem into the notices outbox: Telnyx Messaging's key and sender
+    # are the delivery's SSM reads now) and the email. The completion reads
     # the pointer and the account, then binds in one transaction (account, PHONE# claimed
     # and released, SWAP# deleted); before the wait it reads both and answers 409.
     "POST /password/reset/lost-phone/start (account)": (5, 1, 0),
     "POST /password/reset/lost-phone/start (unknown email)": (5, 1, 0),
     "POST /password/reset/lost-phone/verify": (7, 3, 1),
-    "POST /password/reset/lost-phone/confirm-phone": (7, 3, 1),
+    "POST /password/reset/lost-phone/confirm-phone": (7, 2, 1),
     "POST /password/reset/lost-phone/complete (waiting)": (2, 1, 0),
-    "POST /password/reset/lost-phone/complete": (7, 3, 0),
+    "POST /password/reset/lost-phone/complete": (7, 1, 0),
     # One read of the account; its cancel: the account read, the conditional update, the
-    # notice to the current number (its budget transaction) and the audit record.
+    # notice to the current number (one PutItem into the notices outbox) and the audit record
+    # (its subject is the account's: no pepper read).
     "GET /account/phone/pending": (1, 0, 0),
-    "POST /account/phone/pending/cancel": (4, 3, 0),
+    "POST /account/phone/pending/cancel": (4, 0, 0),
     "POST /account/reauth/resend": (4, 2, 1),
     "POST /account/reauth/verify": (4, 2, 1),
     # With the step-up's token, the phone change's start checks no password (no throttle
