@@ -5,17 +5,15 @@ of domain/lifecycle/phone_swap.py (the fake decides by the same)."""
 
 from __future__ import annotations
 
-import secrets
-import time
 from typing import TYPE_CHECKING, Any
 
+from phoneverify.adapters.dynamo.phone_numbers import number_claimed, number_released
 from phoneverify.adapters.dynamo.toolkit import (
     REASON_CONDITION_FAILED,
-    REASON_CONFLICT,
     conditional_update,
     read_item,
     to_item,
-    transact_write,
+    transact_write_retrying,
     update_request,
 )
 from phoneverify.domain.errors import (
@@ -185,26 +183,11 @@ class DynamoPhoneSwaps:
         )
         request: list[Any] = [
             {"Update": account},
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": to_item({"pk": f"PHONE#{swap.new_phone}", "user_id": user_id}),
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            },
+            number_claimed(self._table, user_id, swap.new_phone),
             {"Delete": {"TableName": self._table, "Key": to_item({"pk": f"SWAP#{swap.swap_id}"})}},
         ]
         if old_phone:
-            request.append(
-                {
-                    "Delete": {
-                        "TableName": self._table,
-                        "Key": to_item({"pk": f"PHONE#{old_phone}"}),
-                        "ConditionExpression": "user_id = :uid",
-                        "ExpressionAttributeValues": to_item({":uid": user_id}),
-                    }
-                }
-            )
+            request.append(number_released(self._table, user_id, old_phone))
         reasons = self._transact(request)
         if reasons is None:
             return
@@ -215,9 +198,4 @@ class DynamoPhoneSwaps:
         raise StorageUnavailable()
 
     def _transact(self, request: list[Any]) -> list[str] | None:
-        """As DynamoUserRepository._transact: once more after a conflict."""
-        reasons = transact_write(self._client, request)
-        if reasons is not None and REASON_CONFLICT in reasons:
-            time.sleep(0.02 + secrets.randbelow(80) / 1000)
-            reasons = transact_write(self._client, request)
-        return reasons
+        return transact_write_retrying(self._client, request)

@@ -260,6 +260,18 @@ def transact_write(
     return None if cancelled is None else [reason.code for reason in cancelled]
 
 
+def transact_write_retrying(
+    client: DynamoDBClient, items: list[dict[str, Any]]
+) -> list[str] | None:
+    """transact_write, once more after a short pause when another transaction held one of the
+    items (a race the retry then answers by its conditions)."""
+    reasons = transact_write(client, items)
+    if reasons is not None and REASON_CONFLICT in reasons:
+        time.sleep(0.02 + secrets.randbelow(80) / 1000)
+        reasons = transact_write(client, items)
+    return reasons
+
+
 def transact_write_items(
     client: DynamoDBClient, items: list[dict[str, Any]], *, token: str | None = None
 ) -> list[Cancellation] | None:

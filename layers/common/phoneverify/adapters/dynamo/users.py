@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import secrets
-import time
 from typing import TYPE_CHECKING, Any
 
+from phoneverify.adapters.dynamo.phone_numbers import number_claimed, number_released
 from phoneverify.adapters.dynamo.phone_swaps import swap_from_row
 from phoneverify.adapters.dynamo.toolkit import (
     REASON_CONDITION_FAILED,
-    REASON_CONFLICT,
     Returns,
     conditional_update,
     read_item,
     to_item,
-    transact_write,
+    transact_write_retrying,
     update_request,
 )
 from phoneverify.domain.errors import (
@@ -211,25 +209,10 @@ class DynamoUserRepository:
         )
         request: list[Any] = [
             {"Update": account},
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": to_item({"pk": f"PHONE#{new_phone}", "user_id": user_id}),
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            },
+            number_claimed(self._table, user_id, new_phone),
         ]
         if old_phone:
-            request.append(
-                {
-                    "Delete": {
-                        "TableName": self._table,
-                        "Key": to_item({"pk": f"PHONE#{old_phone}"}),
-                        "ConditionExpression": "user_id = :uid",
-                        "ExpressionAttributeValues": to_item({":uid": user_id}),
-                    }
-                }
-            )
+            request.append(number_released(self._table, user_id, old_phone))
         reasons = self._transact(request)
         if reasons is None:
             return
@@ -241,13 +224,7 @@ class DynamoUserRepository:
         raise StorageUnavailable()
 
     def _transact(self, request: list[Any]) -> list[str] | None:
-        """transact_write, once more after a short pause when another transaction held one of
-        the items (a race the retry then answers by its conditions)."""
-        reasons = transact_write(self._client, request)
-        if reasons is not None and REASON_CONFLICT in reasons:
-            time.sleep(0.02 + secrets.randbelow(80) / 1000)
-            reasons = transact_write(self._client, request)
-        return reasons
+        return transact_write_retrying(self._client, request)
 
     def reset_password(
         self, user_id: str, password_hash: str, now: float, password_generation: int
