@@ -102,12 +102,18 @@ def test_five_wrong_codes_close_the_flow(person: Person, account: Account) -> No
     code = person.code(account.phone)
     # When four wrong codes are typed, each answer counts down the attempts left
     for left in (4, 3, 2, 1):
+        # (typed only once the page takes keys again: a busy machine answers slowly, and keys
+        # pressed into a read-only field while the last answer is pending are lost)
+        expect(person.code_input).to_be_editable()
+        expect(person.code_input).to_have_value("")
         person.code_input.press_sequentially(wrong(code))
         plural = "attempt" if left == 1 else "attempts"
         expect(person.code_input).to_have_accessible_description(
             re.compile(f"Invalid code. {left} {plural} remaining.")
         )
     # When the fifth is wrong too
+    expect(person.code_input).to_be_editable()
+    expect(person.code_input).to_have_value("")
     person.code_input.press_sequentially(wrong(code))
     # Then the flow is closed: back to sign-in, with the reason
     person.screen("Sign in")
