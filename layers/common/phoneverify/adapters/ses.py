@@ -43,8 +43,10 @@ class SesEmailSender:
                 },
             )
         except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "unknown")
-            logger.warning("email refused", extra={"to": mask_email(to), "reason": code})
+            # SES's name for the refusal (MessageRejected, ...): never the message, which may
+            # carry an email code.
+            ses_error = exc.response.get("Error", {}).get("Code", "unknown")
+            logger.warning("email refused", extra={"to": mask_email(to), "reason": ses_error})
             raise EmailDeliveryFailed() from None
         except BotoCoreError as exc:
             logger.warning(
