@@ -284,10 +284,6 @@ class Challenges:
         """End the flow if it is pending (AnyFlow.cancel)."""
         return self._flows.cancel(flow_id, origin)
 
-    def peek(self, flow_id: str, origin: RequestOrigin) -> PendingVerification:
-        """The pending challenge, unchanged; or the domain error that says why there is none."""
-        return self._pending.get(flow_key(flow_id), origin)
-
     def unlock_account(self, subject: str) -> None:
         """Clear the account's wrong-code count and any lock (after a password reset)."""
         self._lock.unlock(subject)
