@@ -9,10 +9,10 @@ from phoneverify.http.auth import authenticated_user
 from phoneverify.http.operations import documented
 from phoneverify.http.requests import PhoneSwapCancelRequest, request_origin
 from phoneverify.http.responses import PhoneSwapResponse, phone_swap_response
-from phoneverify.lost_phone_config import LostPhoneSettings
+from phoneverify.lost_phone_config import PhoneSwapSettings
 from phoneverify.runtime import Runtime
 
-runtime = Runtime.from_environment(LostPhoneSettings)
+runtime = Runtime.from_environment(PhoneSwapSettings)
 app = http_app(runtime.settings.allowed_origin)
 
 

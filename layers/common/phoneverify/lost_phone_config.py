@@ -8,14 +8,16 @@ from typing import Annotated
 
 from pydantic import Field
 
+from phoneverify.config import CodeSettings
 from phoneverify.live_status_config import AccountCodeSettings
 
 THREE_DAYS = 3 * 86_400
 
 
-class LostPhoneSettings(AccountCodeSettings):
-    """The lost phone's routes: they send and check codes bound to the account's phone (the
-    email's, the new number's: a phone change since ends them), send emails and SMS notices."""
+class PhoneSwapSettings(CodeSettings):
+    """What every function of the lost phone needs: the email channel and the swap's wait.
+    The signed-in routes that only read or cancel a waiting swap (/account/phone/pending)
+    check no code, so they end no flow and push no live status."""
 
     # The verified SES identity emails come from (EMAIL_SENDER_ADDRESS): ses:SendEmail is
     # granted on that identity alone (template.yaml EmailSenderAddress).
@@ -30,3 +32,8 @@ class LostPhoneSettings(AccountCodeSettings):
     # The email code's lifetime.
     lost_phone_email_timeout_secs: Annotated[int, Field(ge=60, le=3_600)] = 900
     email_timeout_secs: Annotated[float, Field(gt=0, le=10)] = 5.0
+
+
+class LostPhoneSettings(PhoneSwapSettings, AccountCodeSettings):
+    """The lost phone's routes: they send and check codes bound to the account's phone (the
+    email's, the new number's: a phone change since ends them, and tells their watchers)."""

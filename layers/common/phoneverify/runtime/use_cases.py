@@ -188,7 +188,7 @@ class UseCases(Engine):
 
     @cached_property
     def lost_phone_flow(self) -> LostPhoneFlow:
-        """The password reset's "I no longer have this phone" (LostPhoneSettings): a code by
+        """The password reset's "I no longer have this phone" (PhoneSwapSettings): a code by
         email (our own, through SES), then the new number's by Telnyx Verify."""
         import boto3
         import phonenumbers
@@ -201,9 +201,9 @@ class UseCases(Engine):
         from phoneverify.flows import lost_phone
         from phoneverify.flows.engine.email_codes import EmailCodeSender
         from phoneverify.flows.lost_phone import LostPhoneFlow
-        from phoneverify.lost_phone_config import LostPhoneSettings
+        from phoneverify.lost_phone_config import PhoneSwapSettings
 
-        s = self.settings_as(LostPhoneSettings)
+        s = self.settings_as(PhoneSwapSettings)
         config = Config(
             connect_timeout=s.email_timeout_secs,
             read_timeout=s.email_timeout_secs,
