@@ -20,8 +20,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from phoneverify.config import CodeSettings
-from phoneverify.domain.notices import METRIC_OLDEST_PENDING
-from phoneverify.flows.notice_delivery import Outcome
+from phoneverify.domain.notices import METRIC_OLDEST_PENDING, DeliveryOutcome
 from phoneverify.http.request_end import writes_buffered_records_at_request_end
 from phoneverify.runtime import Runtime
 
@@ -40,8 +39,8 @@ def stream_batch(event: dict[str, Any]) -> dict[str, Any]:
             outcome = runtime.notice_delivery.deliver(notice_id)
         except Exception:
             logger.exception("notice delivery failed")
-            outcome = Outcome.RETRY
-        if outcome is Outcome.RETRY:
+            outcome = DeliveryOutcome.RETRY
+        if outcome is DeliveryOutcome.RETRY:
             failures.append({"itemIdentifier": stream["SequenceNumber"]})
     return {"batchItemFailures": failures}
 

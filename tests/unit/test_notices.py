@@ -24,10 +24,10 @@ from phoneverify.adapters.telnyx.notices import (
 )
 from phoneverify.domain.errors import SendBudgetExhausted, StorageUnavailable
 from phoneverify.domain.models import FlowKind, NoticeEvent, RequestOrigin, SendPermit
-from phoneverify.domain.notices import OutboxNotice
+from phoneverify.domain.notices import DeliveryOutcome, OutboxNotice
 from phoneverify.domain.phones import PhonePolicy
 from phoneverify.domain.send_limits import SendCaps
-from phoneverify.flows.notice_delivery import NoticeDelivery, Outcome
+from phoneverify.flows.notice_delivery import NoticeDelivery
 from phoneverify.ports.messaging import NoticeBudget
 from tests.support.fakes import (
     FakeClock,
@@ -331,7 +331,7 @@ def test_a_duplicate_stream_record_delivers_once() -> None:
     outcomes = [world.delivery.deliver(notice_id) for _ in range(2)]
     world.delivery.sweep()
     # Then one message went out
-    assert outcomes == [Outcome.DELIVERED, Outcome.SETTLED]
+    assert outcomes == [DeliveryOutcome.DELIVERED, DeliveryOutcome.SETTLED]
     assert len(world.requests) == 1 and world.events.types == ["notice_sent"]
 
 
@@ -341,9 +341,9 @@ def test_a_delivery_in_flight_is_not_sent_again_by_another_until_its_lease_ends(
     world.notices.notify(PHONE, NoticeEvent.PASSWORD_RESET)
     [notice_id] = world.outbox.items
     assert world.outbox.claim(notice_id, world.clock.now()) is not None  # a crashed delivery
-    assert world.delivery.deliver(notice_id) is Outcome.SETTLED  # the stream's retry waits
+    assert world.delivery.deliver(notice_id) is DeliveryOutcome.SETTLED  # the stream's retry waits
     world.clock.advance(world.outbox.policy.lease_secs)
-    assert world.delivery.deliver(notice_id) is Outcome.DELIVERED
+    assert world.delivery.deliver(notice_id) is DeliveryOutcome.DELIVERED
     assert len(world.requests) == 1
 
 

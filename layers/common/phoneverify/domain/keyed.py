@@ -14,3 +14,9 @@ import hmac
 def keyed_digest(pepper: bytes, value: str) -> str:
     """HMAC-SHA256 of `value` (UTF-8) under `pepper`, as 64 hex digits."""
     return hmac.new(pepper, value.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def digest(value: str) -> str:
+    """Plain SHA-256 of `value` (UTF-8), as 64 hex digits: for keys that only need to be stable
+    and short (a counter's, a notice's), never to hide a personal value from a reader."""
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()

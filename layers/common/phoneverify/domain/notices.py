@@ -17,8 +17,8 @@ import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
 
+from phoneverify.domain.keyed import digest
 from phoneverify.domain.models import NoticeEvent
-from phoneverify.domain.send_limits import digest
 
 # The sweep's metric, NoticePendingAlarm's: minutes the oldest pending notice has waited.
 METRIC_OLDEST_PENDING = "Verification_notice_oldest_pending_minutes"
@@ -43,6 +43,15 @@ NOTICE_TEXTS: dict[NoticeEvent, str] = {
     NoticeEvent.PHONE_SWAP_DONE: "{service}: the phone number on your account was replaced "
     "and every session was signed out. " + IF_NOT_YOU,
 }
+
+
+class DeliveryOutcome(StrEnum):
+    """What one delivery attempt of an outbox notice came to."""
+
+    DELIVERED = "delivered"
+    RETRY = "retry"  # still pending: the caller tries again later
+    GIVEN_UP = "given_up"
+    SETTLED = "settled"  # nothing to do: delivered or given up already, or being delivered
 
 
 def notice_text(event: NoticeEvent, service_name: str) -> str:

@@ -14,13 +14,13 @@ source addresses (IPv6 by /64, the block one subscriber gets) are SHA-256 digest
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from phoneverify.domain.errors import ChallengeRequired, SendBudgetExhausted, SendLimitReached
+from phoneverify.domain.keyed import digest
 from phoneverify.domain.models import Channel, RequestOrigin
 from phoneverify.domain.phones import normalise_phone
 from phoneverify.domain.tiers import DEFAULT_SHARES, SendTier
@@ -111,10 +111,6 @@ def address_block(source_ip: str) -> str:
             return str(address.ipv4_mapped)
         return str(ipaddress.IPv6Network((address, 64), strict=False))
     return str(address)
-
-
-def digest(value: str) -> str:
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
 def window_start(now: float, window_secs: int) -> int:

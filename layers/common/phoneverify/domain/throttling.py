@@ -11,8 +11,9 @@ import hashlib
 import math
 from dataclasses import dataclass
 
+from phoneverify.domain.keyed import digest
 from phoneverify.domain.models import RequestOrigin
-from phoneverify.domain.send_limits import address_block, digest, window_start
+from phoneverify.domain.send_limits import address_block, window_start
 
 ACCOUNT_PREFIX = "pwfail#"
 SOURCE_PREFIX = "pwsrc#"

@@ -20,7 +20,6 @@ pending, for the alarm.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from phoneverify.domain.clock import Clock
@@ -37,6 +36,7 @@ from phoneverify.domain.models import (
     VerificationEventType,
 )
 from phoneverify.domain.notices import (
+    DeliveryOutcome,
     OutboxNotice,
     OutboxPolicy,
     expired_waiting,
@@ -49,13 +49,6 @@ from phoneverify.ports.messaging import NoticeBudget, NoticeNotSent, NoticeOutbo
 from phoneverify.ports.verifications import VerificationEvents
 
 SWEEP_BATCH = 100  # pending notices one sweep takes on
-
-
-class Outcome(StrEnum):
-    DELIVERED = "delivered"
-    RETRY = "retry"  # still pending: the caller tries again later
-    GIVEN_UP = "given_up"
-    SETTLED = "settled"  # nothing to do: delivered or given up already, or being delivered
 
 
 @dataclass
@@ -86,11 +79,11 @@ class NoticeDelivery:
         self._service = service_name
         self._policy = policy or OutboxPolicy()
 
-    def deliver(self, notice_id: str) -> Outcome:
+    def deliver(self, notice_id: str) -> DeliveryOutcome:
         now = self._clock.now()
         notice = self._outbox.claim(notice_id, now)
         if notice is None:
-            return Outcome.SETTLED
+            return DeliveryOutcome.SETTLED
         if expired_waiting(notice, now, self._policy):
             return self._give_up(notice, "waited_too_long")
         try:
@@ -123,7 +116,7 @@ class NoticeDelivery:
             telnyx_attempts=attempts,
             message_id=message_id,
         )
-        return Outcome.DELIVERED
+        return DeliveryOutcome.DELIVERED
 
     def sweep(self) -> SweepReport:
         """Deliver the pending notices, oldest first (one batch)."""
@@ -136,15 +129,15 @@ class NoticeDelivery:
             report.oldest_pending_secs = max(0.0, self._clock.now() - left[0][1])
         return report
 
-    def _retry(self, notice: OutboxNotice, reason: str, **detail: Any) -> Outcome:
+    def _retry(self, notice: OutboxNotice, reason: str, **detail: Any) -> DeliveryOutcome:
         self._outbox.retry(notice.notice_id, reason)
         self._record(VerificationEventType.NOTICE_RETRIED, notice, reason=reason, **detail)
-        return Outcome.RETRY
+        return DeliveryOutcome.RETRY
 
-    def _give_up(self, notice: OutboxNotice, reason: str, **detail: Any) -> Outcome:
+    def _give_up(self, notice: OutboxNotice, reason: str, **detail: Any) -> DeliveryOutcome:
         self._outbox.give_up(notice.notice_id, self._clock.now(), reason)
         self._record(VerificationEventType.NOTICE_FAILED, notice, reason=reason, **detail)
-        return Outcome.GIVEN_UP
+        return DeliveryOutcome.GIVEN_UP
 
     def _record(
         self, event_type: VerificationEventType, notice: OutboxNotice, **detail: Any

@@ -17,13 +17,14 @@ from enum import StrEnum
 
 from phoneverify.domain.clock import Clock, SystemClock
 from phoneverify.domain.errors import ChallengeInvalid, ChallengeRequired
+from phoneverify.domain.keyed import digest
 from phoneverify.domain.models import (
     FlowKind,
     RequestOrigin,
     VerificationEvent,
     VerificationEventType,
 )
-from phoneverify.domain.send_limits import address_block, digest
+from phoneverify.domain.send_limits import address_block
 from phoneverify.ports.abuse import HumanCheck
 from phoneverify.ports.verifications import VerificationEvents
 
