@@ -1,6 +1,6 @@
 """The settings of the lost phone's functions (docs/phone-lifecycle.md#a-lost-phone,
-docs/configuration.md): the email channel (the sender address, SES's region) and the swap's
-wait and grace window. A module of its own: config.py is full."""
+docs/configuration.md): the swap's wait and grace window, over the email channel's
+(email_config.py). A module of its own: config.py is full."""
 
 from __future__ import annotations
 
@@ -8,22 +8,17 @@ from typing import Annotated
 
 from pydantic import Field
 
-from phoneverify.config import CodeSettings
+from phoneverify.email_config import EmailSettings
 from phoneverify.live_status_config import AccountCodeSettings
 
 THREE_DAYS = 3 * 86_400
 
 
-class PhoneSwapSettings(CodeSettings):
+class PhoneSwapSettings(EmailSettings):
     """What every function of the lost phone needs: the email channel and the swap's wait.
     The signed-in routes that only read or cancel a waiting swap (/account/phone/pending)
     check no code, so they end no flow and push no live status."""
 
-    # The verified SES identity emails come from (EMAIL_SENDER_ADDRESS): ses:SendEmail is
-    # granted on that identity alone (template.yaml EmailSenderAddress).
-    email_sender_address: Annotated[
-        str, Field(pattern=r"^[^@\s]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?\.[A-Za-z]{2,63}$")
-    ]
     # How long the new number waits before it may bind (LOST_PHONE_WAIT_SECS): the owner's
     # time to cancel. At least a minute (the local stack's tests); 72 h by default.
     lost_phone_wait_secs: Annotated[int, Field(ge=60, le=30 * 86_400)] = THREE_DAYS
@@ -31,7 +26,6 @@ class PhoneSwapSettings(CodeSettings):
     lost_phone_grace_secs: Annotated[int, Field(ge=3_600, le=30 * 86_400)] = 7 * 86_400
     # The email code's lifetime.
     lost_phone_email_timeout_secs: Annotated[int, Field(ge=60, le=3_600)] = 900
-    email_timeout_secs: Annotated[float, Field(gt=0, le=10)] = 5.0
 
 
 class LostPhoneSettings(PhoneSwapSettings, AccountCodeSettings):

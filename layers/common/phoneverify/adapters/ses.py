@@ -22,17 +22,30 @@ logger = Logger(child=True)
 class SesEmailSender:
     """`client` builds the SES v2 client on the first email (most invocations send none)."""
 
-    def __init__(self, client: Callable[[], SESV2Client], sender: str) -> None:
+    def __init__(
+        self,
+        client: Callable[[], SESV2Client],
+        sender: str,
+        *,
+        configuration_set: str | None = None,
+    ) -> None:
+        """`configuration_set`: SES's, whose bounce and complaint events suppress an address
+        (functions/ses_events); None names none."""
         self._client_factory = client
         self._client: SESV2Client | None = None
         self._sender = sender
+        self._configuration_set = configuration_set
 
     def ready(self) -> None:
         self._connected()
 
     def send(self, to: str, message: EmailMessage) -> None:
+        extra = {}
+        if self._configuration_set:
+            extra["ConfigurationSetName"] = self._configuration_set
         try:
             self._connected().send_email(
+                **extra,
                 FromEmailAddress=self._sender,
                 Destination={"ToAddresses": [to]},
                 Content={

@@ -281,6 +281,24 @@ class SendBudgetExhausted(DomainError):
         super().__init__(retry_after=self.retry_after)
 
 
+class EmailBudgetExhausted(SendBudgetExhausted):
+    """The service-wide email budget of the window is spent: the email circuit breaker is
+    open (domain/email_limits.py)."""
+
+    code = "email_budget_exhausted"
+    message = "Emails are temporarily unavailable. Please try again later."
+
+
+class EmailUndeliverable(InvalidRequest):
+    """The address bounced or complained (an SES event): no email is tried to it again."""
+
+    code = "email_undeliverable"
+    message = "This email address cannot receive our emails. Use another address."
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message, field="email")
+
+
 class PhoneNotAllowed(InvalidPhoneNumber):
     """A valid number in a country outside the allow-list, or on a non-geographic network
     (satellite, international freephone or premium rate)."""

@@ -8,6 +8,7 @@ from phoneverify.domain.email_messages import EmailMessage
 from phoneverify.domain.models import (
     Channel,
     NoticeEvent,
+    RequestOrigin,
     SendPermit,
 )
 from phoneverify.domain.notices import OutboxNotice
@@ -123,4 +124,30 @@ class EmailSender(Protocol):
     def ready(self) -> None:
         """Resolve what a send needs (the sender address, read once per worker) and send
         nothing: what a decoy does in place of a send."""
+        ...
+
+
+class EmailLimits(Protocol):
+    """What one email counts in before it goes out (domain/email_limits.py): per address, per
+    source, the email budget; and whether the address is suppressed. `address` is always its
+    `address_key`, never the address."""
+
+    def admit_email(self, address: str, origin: RequestOrigin) -> SendPermit:
+        """Count one email to `address` from `origin` in every counter, or in none (one
+        transaction, which also checks the address is not suppressed). Raises
+        EmailUndeliverable, SendLimitReached, EmailBudgetExhausted or StorageUnavailable."""
+        ...
+
+    def release(self, permit: SendPermit) -> None:
+        """Give back what `admit_email` counted (best effort, as SendGuard.release)."""
+        ...
+
+    def first_try_today(self, address: str) -> bool:
+        """Mark today's "someone tried" notice to `address`: True for the first of the day
+        (one conditional write). Raises StorageUnavailable."""
+        ...
+
+    def suppress(self, address: str, reason: str, now: float) -> bool:
+        """Suppress `address` for good (SES reported a bounce or a complaint): True when this
+        suppressed it, False when it was already. Raises StorageUnavailable."""
         ...

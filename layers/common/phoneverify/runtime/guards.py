@@ -10,14 +10,17 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from phoneverify.config import CodeSettings, GateSettings
+from phoneverify.email_config import EmailSettings, SuppressionSettings
 from phoneverify.runtime.stores import Stores
 
 if TYPE_CHECKING:
     from phoneverify.adapters.dynamo.account_lock import DynamoAccountLock
+    from phoneverify.adapters.dynamo.email_limits import DynamoEmailLimits
     from phoneverify.adapters.dynamo.fraud_guard import DynamoFraudGuard
     from phoneverify.adapters.dynamo.notices_outbox import DynamoNoticesOutbox
     from phoneverify.adapters.dynamo.password_throttle import DynamoPasswordThrottle
     from phoneverify.adapters.dynamo.send_limits import DynamoSendLimits
+    from phoneverify.adapters.ses import SesEmailSender
     from phoneverify.domain.channels import ChannelPolicy
     from phoneverify.domain.models import NoticeEvent
     from phoneverify.domain.phones import PhonePolicy
@@ -235,6 +238,44 @@ class Guards(Stores):
             service_name=s.notice_service_name,
             policy=OutboxPolicy(give_up_after_secs=s.notice_give_up_after_secs),
         )
+
+    # -- the email channel (docs/email.md): SES, and what each email counts in --------------
+    @cached_property
+    def emails(self) -> SesEmailSender:
+        import boto3
+        from botocore.config import Config
+
+        from phoneverify.adapters.ses import SesEmailSender
+
+        s = self.settings_as(EmailSettings)
+        config = Config(
+            connect_timeout=s.email_timeout_secs,
+            read_timeout=s.email_timeout_secs,
+            retries={"mode": "standard", "max_attempts": 2},
+        )
+        # AWS_ENDPOINT_URL_SESV2 points it elsewhere (the local stack: the emulator's outbox).
+        return SesEmailSender(
+            lambda: boto3.client("sesv2", config=config),
+            s.email_sender_address,
+            configuration_set=s.email_configuration_set or None,
+        )
+
+    @cached_property
+    def email_limits(self) -> DynamoEmailLimits:
+        from phoneverify.adapters.dynamo.email_limits import DynamoEmailLimits
+        from phoneverify.domain.email_limits import EmailCaps
+
+        s = self.settings
+        caps = EmailCaps()
+        if isinstance(s, EmailSettings):  # the functions that send; the others only suppress
+            caps = EmailCaps(
+                per_address=s.max_emails_per_address,
+                per_ip=s.max_emails_per_ip,
+                budget=s.email_budget,
+                window_secs=s.email_window_secs,
+            )
+        table = self.settings_as(SuppressionSettings).rate_limits_table
+        return DynamoEmailLimits(self.dynamodb, table, caps, self.clock, self.count_metric)
 
     def _deferred_notices(self) -> AccountNotices:
         self.settings_as(CodeSettings)  # raises ConfigurationError at cold start, as `notices`

@@ -190,12 +190,9 @@ class UseCases(Engine):
     def lost_phone_flow(self) -> LostPhoneFlow:
         """The password reset's "I no longer have this phone" (PhoneSwapSettings): a code by
         email (our own, through SES), then the new number's by Telnyx Verify."""
-        import boto3
         import phonenumbers
-        from botocore.config import Config
 
         from phoneverify.adapters.dynamo.phone_swaps import DynamoPhoneSwaps
-        from phoneverify.adapters.ses import SesEmailSender
         from phoneverify.domain.lifecycle.phone_swap import PhoneSwapRule
         from phoneverify.domain.models import FlowKind
         from phoneverify.flows import lost_phone
@@ -204,15 +201,7 @@ class UseCases(Engine):
         from phoneverify.lost_phone_config import PhoneSwapSettings
 
         s = self.settings_as(PhoneSwapSettings)
-        config = Config(
-            connect_timeout=s.email_timeout_secs,
-            read_timeout=s.email_timeout_secs,
-            retries={"mode": "standard", "max_attempts": 2},
-        )
-        # AWS_ENDPOINT_URL_SESV2 points it elsewhere (the local stack: the emulator's outbox).
-        emails = SesEmailSender(
-            lambda: boto3.client("sesv2", config=config), s.email_sender_address
-        )
+        emails = self.emails
         email_policy = replace(
             self.challenge_policy(
                 FlowKind.LOST_PHONE_EMAIL,
