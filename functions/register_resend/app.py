@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from phoneverify.config import CodeSettings
+from phoneverify.email_config import EmailSettings
 from phoneverify.http.app import http_app, lambda_handler_for
 from phoneverify.http.operations import RESENDS_A_CODE, documented
 from phoneverify.http.requests import ResendRequest, request_origin
 from phoneverify.http.responses import ResentResponse, resent_response
 from phoneverify.runtime import Runtime
 
-runtime = Runtime.from_environment(CodeSettings)
+runtime = Runtime.from_environment(EmailSettings)
 app = http_app(runtime.settings.allowed_origin)
 
 

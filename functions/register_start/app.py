@@ -1,22 +1,26 @@
-"""POST /register/start: validate the sign-up form and send a code to its phone."""
+"""POST /register/start: validate the sign-up form, send a code to its phone and one to its
+email (or, for an email that has an account, its owner the "someone tried" notice)."""
 
 from __future__ import annotations
 
-from phoneverify.config import GateSettings
 from phoneverify.domain.errors import (
     ChallengeInvalid,
     ChallengeRequired,
+    EmailBudgetExhausted,
+    EmailDeliveryFailed,
+    EmailUndeliverable,
     InvalidPhoneNumber,
     PhoneNotAllowed,
     WeakPassword,
 )
+from phoneverify.email_config import RegistrationSettings
 from phoneverify.http.app import http_app, lambda_handler_for
 from phoneverify.http.operations import OPENS_A_CHALLENGE, documented
 from phoneverify.http.requests import RegisterStartRequest, request_origin
 from phoneverify.http.responses import RegistrationStartedResponse, registration_started_response
 from phoneverify.runtime import Runtime
 
-runtime = Runtime.from_environment(GateSettings)
+runtime = Runtime.from_environment(RegistrationSettings)
 app = http_app(runtime.settings.allowed_origin)
 
 
@@ -30,6 +34,9 @@ app = http_app(runtime.settings.allowed_origin)
         WeakPassword,
         ChallengeRequired,
         ChallengeInvalid,
+        EmailUndeliverable,
+        EmailDeliveryFailed,
+        EmailBudgetExhausted,
         *OPENS_A_CHALLENGE,
     ),
 )

@@ -1,16 +1,17 @@
-"""POST /register/verify: check the code of a pending registration, create the account."""
+"""POST /register/verify: check both codes of a pending registration (SMS and email), create
+the account."""
 
 from __future__ import annotations
 
-from phoneverify.config import CodeSettings
 from phoneverify.domain.errors import EmailAlreadyRegistered, PhoneAlreadyRegistered
+from phoneverify.email_config import EmailSettings
 from phoneverify.http.app import http_app, lambda_handler_for
 from phoneverify.http.operations import CHECKS_A_CODE, documented
-from phoneverify.http.requests import VerifyCodeRequest, request_origin
+from phoneverify.http.requests import RegisterVerifyRequest, request_origin
 from phoneverify.http.responses import RegisteredResponse, registered_response
 from phoneverify.runtime import Runtime
 
-runtime = Runtime.from_environment(CodeSettings)
+runtime = Runtime.from_environment(EmailSettings)
 app = http_app(runtime.settings.allowed_origin)
 
 
@@ -26,8 +27,10 @@ app = http_app(runtime.settings.allowed_origin)
         description="The account is created",
     ),
 )
-def register_verify(body: VerifyCodeRequest) -> tuple[RegisteredResponse, int]:
-    registered = runtime.registration_flow.verify(body.flow_id, body.code, request_origin(app))
+def register_verify(body: RegisterVerifyRequest) -> tuple[RegisteredResponse, int]:
+    registered = runtime.registration_flow.verify(
+        body.flow_id, body.code, body.email_code, request_origin(app)
+    )
     return registered_response(registered), 201
 
 

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from phoneverify.domain.channels import DEFAULT_CHANNEL_POLICY, ChannelPolicy
+from phoneverify.domain.email_messages import CodePurpose
 from phoneverify.domain.models import DeliveryStatus, FlowKind, RequestOrigin, User
 from phoneverify.domain.money import ExemptionLimits, Thresholds
 from phoneverify.domain.passwords import PasswordHasher
@@ -15,6 +16,8 @@ from phoneverify.flows import payment as payment_flow
 from phoneverify.flows.engine.any_flow import AnyFlow, DeliveryUpdate, FlowObserver
 from phoneverify.flows.engine.audit import FlowAudit
 from phoneverify.flows.engine.challenges import Challenges
+from phoneverify.flows.engine.email_codes import EmailCodeSender
+from phoneverify.flows.engine.email_proof import EmailProof, EmailProofSender, EmailSendGuard
 from phoneverify.flows.engine.policy import ChallengePolicy
 from phoneverify.flows.engine.step_up import Caller, StepUp
 from phoneverify.flows.login import LoginFlow
@@ -25,6 +28,7 @@ from phoneverify.flows.phone_change import PhoneChangeFlow
 from phoneverify.flows.reauth import ReauthFlow
 from phoneverify.flows.registration import RegistrationFlow
 from phoneverify.flows.sessions import Sessions
+from tests.support.emails import InMemoryEmailLimits, RecordingEmails
 from tests.support.fakes import (
     FakeClock,
     FakeCodeSender,
@@ -306,6 +310,55 @@ class RegistrationWorld:
     failures: InMemoryAccountLock
     audit: FlowAudit
     any_flow: AnyFlow
+    emails: RecordingEmails
+    email_limits: InMemoryEmailLimits
+    pauses: list[float]  # how long the sends not made (a decoy's, a notice's) waited
+
+    def email_code(self, address: str) -> str:
+        """The code of the last email to `address` (AssertionError when it carried none)."""
+        return self.emails.last_code(address)
+
+
+def email_proof_sender(
+    world: LoginWorld,
+    emails: RecordingEmails,
+    limits: InMemoryEmailLimits,
+    purpose: CodePurpose,
+    timeout_secs: int,
+) -> EmailProofSender:
+    """The runtime's EmailProofSender over the world's users and these fakes."""
+    codes = EmailCodeSender(
+        emails,
+        code_length=6,
+        timeout_secs=timeout_secs,
+        pepper=lambda: PEPPER,
+        service_name="Demo",
+        purpose=purpose,
+    )
+    return EmailProofSender(
+        users=world.users,
+        limits=limits,
+        codes=codes,
+        emails=emails,
+        pepper=lambda: PEPPER,
+        service_name="Demo",
+        pause=world.pauses.append,
+        timer=world.timer,
+    )
+
+
+def sign_up_email(
+    world: LoginWorld,
+    emails: RecordingEmails | None = None,
+    limits: InMemoryEmailLimits | None = None,
+) -> EmailProof:
+    """A sign-up's code by email, as the runtime builds it, over these fakes (fresh ones when
+    not given)."""
+    limits = limits or InMemoryEmailLimits(world.clock)
+    sender = email_proof_sender(
+        world, emails or RecordingEmails(), limits, CodePurpose.SIGN_UP, 600
+    )
+    return EmailProof(EmailSendGuard(limits, lambda: PEPPER), sender)
 
 
 def registration_policy(**overrides: object) -> ChallengePolicy:
@@ -323,10 +376,13 @@ def registration_policy(**overrides: object) -> ChallengePolicy:
 def registration_world(**policy_overrides: object) -> RegistrationWorld:
     """A world with the demo account (PHONE) registered, ready for new sign-ups."""
     world = login_world()
+    emails = RecordingEmails()
+    email_limits = InMemoryEmailLimits(world.clock)
     flow = RegistrationFlow(
         users=world.users,
         passwords=world.passwords,
         challenges=world.challenges(registration_policy(**policy_overrides)),
+        email=sign_up_email(world, emails, email_limits),
         tokens=world.tokens,
         clock=world.clock,
         default_phone_region="US",
@@ -345,6 +401,9 @@ def registration_world(**policy_overrides: object) -> RegistrationWorld:
         world.failures,
         world.audit,
         world.any_flow,
+        emails,
+        email_limits,
+        world.pauses,
     )
 
 

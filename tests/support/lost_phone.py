@@ -3,12 +3,10 @@ the swaps on InMemoryUsers decided by domain/lifecycle/phone_swap.py, and a worl
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 
-from phoneverify.domain.email_messages import EmailMessage
+from phoneverify.domain.email_messages import CodePurpose
 from phoneverify.domain.errors import (
-    EmailDeliveryFailed,
     NoPendingPhoneSwap,
     PhoneAlreadyRegistered,
     PhoneSuperseded,
@@ -27,38 +25,14 @@ from phoneverify.domain.models import FlowKind
 from phoneverify.flows import lost_phone
 from phoneverify.flows.engine.challenges import Challenges
 from phoneverify.flows.engine.email_codes import EmailCodeSender
+from phoneverify.flows.engine.email_proof import EmailSendGuard
 from phoneverify.flows.lost_phone import LostPhoneFlow
 from tests.support.builders import PEPPER, LoginWorld, login_world, policy
+from tests.support.emails import InMemoryEmailLimits, RecordingEmails
 from tests.support.fakes import InMemoryUsers
 
 WAIT = 72 * 3600
 GRACE = 7 * 86_400
-
-
-class RecordingEmails:
-    """EmailSender into an outbox of (to, message); `fail` makes every send fail."""
-
-    def __init__(self) -> None:
-        self.outbox: list[tuple[str, EmailMessage]] = []
-        self.fail = False
-        self.readied = 0
-
-    def send(self, to: str, message: EmailMessage) -> None:
-        if self.fail:
-            raise EmailDeliveryFailed()
-        self.outbox.append((to, message))
-
-    def ready(self) -> None:
-        self.readied += 1
-
-    def last_code(self, to: str) -> str:
-        text = next(m.text for address, m in reversed(self.outbox) if address == to)
-        found = re.search(r"code is (\d+)", text)
-        assert found is not None, "no code in the last email"
-        return found.group(1)
-
-    def to(self, address: str) -> list[str]:
-        return [m.subject for each, m in self.outbox if each == address]
 
 
 class InMemoryPhoneSwaps:
@@ -139,6 +113,7 @@ class LostPhoneWorld:
     flow: LostPhoneFlow
     emails: RecordingEmails
     swaps: InMemoryPhoneSwaps
+    email_limits: InMemoryEmailLimits
 
 
 def lost_phone_world(*, proven: bool = True) -> LostPhoneWorld:
@@ -153,6 +128,7 @@ def lost_phone_world(*, proven: bool = True) -> LostPhoneWorld:
     assert plain is not None
     users.replace(replace(plain, email_proven_at=world.clock.now()))
     emails = RecordingEmails()
+    email_limits = InMemoryEmailLimits(world.clock)
     email_policy = policy(
         FlowKind.LOST_PHONE_EMAIL,
         timeout_secs=900,
@@ -167,12 +143,18 @@ def lost_phone_world(*, proven: bool = True) -> LostPhoneWorld:
         email_policy,
         store=world.store,
         sender=EmailCodeSender(
-            emails, code_length=6, timeout_secs=900, pepper=lambda: PEPPER, service_name="Demo"
+            emails,
+            code_length=6,
+            timeout_secs=900,
+            pepper=lambda: PEPPER,
+            service_name="Demo",
+            purpose=CodePurpose.LOST_PHONE,
         ),
         flows=world.any_flow,
         audit=world.audit,
         clock=world.clock,
-        guard=world.limits,
+        # As the runtime: a code by email counts in the email limits, not an SMS tier.
+        guard=EmailSendGuard(email_limits, lambda: PEPPER),
         failures=world.failures,
         pause=world.pauses.append,
         account_tokens=world.users,
@@ -203,4 +185,4 @@ def lost_phone_world(*, proven: bool = True) -> LostPhoneWorld:
         rule=PhoneSwapRule(WAIT, GRACE),
         service_name="Demo",
     )
-    return LostPhoneWorld(world, flow, emails, swaps)
+    return LostPhoneWorld(world, flow, emails, swaps, email_limits)

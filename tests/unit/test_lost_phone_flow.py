@@ -134,7 +134,7 @@ def test_a_decoy_answers_like_a_real_start_with_the_same_counted_work(
     real_world.flow.start(EMAIL, NEW_PHONE, ORIGIN)
     decoy_world.flow.start(EMAIL if proven else "other@example.com", NEW_PHONE, ORIGIN)
     real = answer(real_world.flow.start(EMAIL, NEW_PHONE, ORIGIN))
-    counts_before = dict(decoy_world.world.limits.counts)
+    counts_before = dict(decoy_world.email_limits.counts)
     sent_before = len(decoy_world.emails.outbox)
     readied_before = decoy_world.emails.readied
     decoy = answer(decoy_world.flow.start(email, NEW_PHONE, ORIGIN))
@@ -143,9 +143,9 @@ def test_a_decoy_answers_like_a_real_start_with_the_same_counted_work(
     same = {k: v for k, v in decoy.items() if k not in ("flow_id", "phone_hint")}
     assert same == {k: v for k, v in real.items() if k not in ("flow_id", "phone_hint")}
     assert len(decoy["flow_id"]) == len(real["flow_id"])
-    # The same counters counted (layers of the send limits), nothing sent, no code accepted
-    counted = {k for k, v in decoy_world.world.limits.counts.items() if v != counts_before.get(k)}
-    assert len(counted) == 4  # phone (the stand-in), ip, account, budget: as a real start
+    # The same counters counted (the email limits'), nothing sent, no code accepted
+    counted = {k for k, v in decoy_world.email_limits.counts.items() if v != counts_before.get(k)}
+    assert len(counted) == 3  # the address, the source, the email budget: as a real start
     assert len(decoy_world.emails.outbox) == sent_before
     assert decoy_world.emails.readied == readied_before + 1  # what a send resolves, it resolved
     with pytest.raises(InvalidCode):
@@ -159,7 +159,7 @@ def test_a_number_that_is_not_one_is_refused_for_every_email_naming_its_field(
         with pytest.raises(InvalidPhoneNumber) as refused:
             lost.flow.start(email, "12", ORIGIN)
         assert refused.value.extra["field"] == "new_phone"
-    assert lost.emails.outbox == [] and lost.world.limits.counts == {}
+    assert lost.emails.outbox == [] and lost.email_limits.counts == {}
 
 
 def test_the_rule_walks_record_cancel_and_complete() -> None:

@@ -27,6 +27,7 @@ from tests.support.builders import (
     login_world,
     policy,
     registration_policy,
+    sign_up_email,
 )
 from tests.support.settings import VALID
 
@@ -167,6 +168,7 @@ def test_registration_refuses_a_number_outside_the_configured_countries() -> Non
         users=world.users,
         passwords=world.passwords,
         challenges=challenges,
+        email=sign_up_email(world),
         tokens=world.tokens,
         clock=world.clock,
         phone_policy=us_only,

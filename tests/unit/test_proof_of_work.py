@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from phoneverify.adapters.proof_of_work import MAX_PAYLOAD_CHARS, AltchaHumanCheck
-from phoneverify.config import CodeSettings, ConfigurationError, GateSettings, Settings
+from phoneverify.config import ConfigurationError, GateSettings, Settings
 from phoneverify.domain.errors import (
     ChallengeInvalid,
     ChallengeRequired,
@@ -20,6 +20,7 @@ from phoneverify.domain.errors import (
     StorageUnavailable,
 )
 from phoneverify.domain.models import FlowKind, RequestOrigin, VerificationEventType
+from phoneverify.email_config import EmailSettings, RegistrationSettings
 from phoneverify.flows.engine.proof_of_work_gate import GateMode, ProofOfWorkGate, source_subject
 from phoneverify.flows.password_reset import PasswordResetFlow
 from phoneverify.flows.registration import RegistrationFlow
@@ -334,6 +335,7 @@ def gated_registration(mode: GateMode) -> tuple[RegistrationWorld, RegistrationF
         users=world.users,
         passwords=world.passwords,
         challenges=world.flow._challenges,
+        email=world.flow._email,
         tokens=world.tokens,
         clock=world.clock,
         gate=ProofOfWorkGate(mode, checker.check, world.events, world.clock),
@@ -455,6 +457,7 @@ GATE_ENV = {
     **VALID,
     "RATE_LIMITS_TABLE": "RateLimitsTable",
     "ALTCHA_HMAC_KEY_PARAM": "/phone-verify/dev/altcha-hmac-key",
+    "EMAIL_SENDER_ADDRESS": "no-reply@example.com",
 }
 
 
@@ -472,7 +475,8 @@ def test_the_gates_settings_and_their_defaults() -> None:
 
 def test_the_runtime_builds_the_gate_from_settings() -> None:
     env = {**GATE_ENV, "CHALLENGE_MODE": "always", "CHALLENGE_MAX_NUMBER": "50000"}
-    runtime = Runtime(GateSettings.from_env(env), dynamodb=object())  # type: ignore[arg-type]
+    settings = RegistrationSettings.from_env(env)
+    runtime = Runtime(settings, dynamodb=object())  # type: ignore[arg-type]
     assert runtime.pow_gate.mode is GateMode.ALWAYS
     assert isinstance(runtime.human_check, AltchaHumanCheck)
     assert runtime.human_check.max_number == 50_000
@@ -482,7 +486,7 @@ def test_the_runtime_builds_the_gate_from_settings() -> None:
 
 def test_functions_without_the_gates_settings_build_their_flows_without_it() -> None:
     # /register/verify and /register/resend never call start: no key, no gate
-    runtime = Runtime(CodeSettings.from_env(GATE_ENV), dynamodb=object())  # type: ignore[arg-type]
+    runtime = Runtime(EmailSettings.from_env(GATE_ENV), dynamodb=object())  # type: ignore[arg-type]
     assert runtime.registration_flow._gate is None
     with pytest.raises(ConfigurationError, match="ALTCHA_HMAC_KEY_PARAM"):
         _ = runtime.human_check

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from phoneverify.domain.email_limits import EmailCaps
 from phoneverify.domain.errors import (
     CodeDeliveryFailed,
     DomainError,
@@ -14,6 +15,7 @@ from phoneverify.domain.errors import (
     InvalidRequest,
     NoPendingVerification,
     PhoneAlreadyRegistered,
+    SendLimitReached,
     TooManyAttempts,
     VerificationExpired,
 )
@@ -24,6 +26,7 @@ from tests.support.answers import answer
 from tests.support.builders import ORIGIN, PHONE, RegistrationWorld, registration_world
 
 NEW_PHONE = "+14155550199"
+ADA = "ada@example.com"
 NEW_PASSWORD = "analytical engine notes"
 FORM = {
     "name": "Ada Lovelace",
@@ -55,8 +58,14 @@ def refusal(world: RegistrationWorld, **changes: Any) -> DomainError:
 
 def register(world: RegistrationWorld, **changes: Any) -> Registered:
     flow_id = start(world, **changes)
-    phone = world.store.items[next(reversed(world.store.items))].phone_number
-    return world.flow.verify(flow_id, world.sender.last_code(phone), ORIGIN)
+    record = world.store.items[next(reversed(world.store.items))]
+    code = world.sender.last_code(record.phone_number)
+    return verify(world, flow_id, code, record.data["email"])
+
+
+def verify(world: RegistrationWorld, flow_id: str, code: str, email: str = ADA) -> Registered:
+    """Verify with `code` and the last email code sent to `email`."""
+    return world.flow.verify(flow_id, code, world.email_code(email), ORIGIN)
 
 
 # -- start: the form --------------------------------------------------------------------------
@@ -193,44 +202,140 @@ def test_start_with_a_registered_email_or_phone_answers_like_a_fresh_one(
     probed = answer(world.flow.start(*form.values(), ORIGIN))
     # Then the answer has the same fields and values, flow id aside
     assert set(probed) == set(fresh)
-    assert {k: v for k, v in probed.items() if k not in ("flow_id", "phone_hint")} == {
-        k: v for k, v in fresh.items() if k not in ("flow_id", "phone_hint")
+    hints = ("flow_id", "phone_hint", "email_hint")
+    assert {k: v for k, v in probed.items() if k not in hints} == {
+        k: v for k, v in fresh.items() if k not in hints
     }
     # and a code went to the number given, as for anyone
     assert world.sender.outbox[-1][0] == (PHONE if "phone_number" in taken else NEW_PHONE)
 
 
-@pytest.mark.parametrize(
-    ("taken", "error", "code", "message"),
-    [
-        (TAKEN["email"], EmailAlreadyRegistered, "email_taken", "Email already registered"),
-        (TAKEN["phone"], PhoneAlreadyRegistered, "phone_taken", PHONE_HAS_ACCOUNT),
-        (TAKEN["both"], PhoneAlreadyRegistered, "phone_taken", PHONE_HAS_ACCOUNT),
-    ],
-    ids=TAKEN.keys(),
-)
-def test_verify_tells_the_prover_what_is_taken_phone_first(
+def test_a_taken_email_gets_its_owner_a_notice_and_the_registrant_a_wrong_code(
     world: RegistrationWorld,
-    taken: dict[str, str],
-    error: type[DomainError],
-    code: str,
-    message: str,
 ) -> None:
-    # Given a sign-up with a registered email or phone, and the code sent for it
+    # Given a sign-up with the email of an existing account and a phone of the registrant's
     demo = world.users.find_by_email("demo@example.com")
-    flow_id = start(world, **taken)
-    # When the code is entered
-    with pytest.raises(error) as caught:
-        world.flow.verify(flow_id, world.sender.outbox[-1][2], ORIGIN)
-    # Then a 409 says which is taken (the phone first: the prover owns it, so: sign in)
-    assert (status_of(caught.value), error_body(caught.value)["code"]) == (409, code)
-    assert error_body(caught.value)["error"] == message
-    # and the existing account is untouched, no other was made, and the sign-up is over
+    flow_id = start(world, email=" DEMO@Example.com")
+    # Then the owner got a notice, and no code
+    (subject,) = world.emails.to("demo@example.com")
+    assert "someone tried" in subject
+    with pytest.raises(AssertionError, match="no code"):
+        world.email_code("demo@example.com")
+    # When the registrant enters the right SMS code with any email code
+    for guess in ("000000", "123456"):
+        with pytest.raises(InvalidCode) as caught:
+            world.flow.verify(flow_id, world.sender.last_code(NEW_PHONE), guess, ORIGIN)
+        # Then it fails exactly as a wrong email code does: 401, an attempt spent
+        assert status_of(caught.value) == 401
+        assert error_body(caught.value) == {
+            "error": "Invalid code",
+            "code": "invalid_code",
+            "response_code": "rejected",
+            "attempts_remaining": error_body(caught.value)["attempts_remaining"],
+        }
+    assert error_body(caught.value)["attempts_remaining"] == 3
+    # and the existing account is untouched, and no other was made
     assert world.users.find_by_email("demo@example.com") == demo
+
+
+def test_the_owner_hears_of_attempts_on_their_address_once_a_day(world: RegistrationWorld) -> None:
+    # Given three sign-ups with a registered email in one day
+    for _ in range(3):
+        start(world, email="demo@example.com")
+        world.clock.advance(3_600)
+    # Then its owner got one notice, and the other two attempts paused as long as a send
+    assert len(world.emails.to("demo@example.com")) == 1
+    # When the next day comes
+    world.clock.advance(86_400)
+    start(world, email="demo@example.com")
+    # Then the owner hears of it again
+    assert len(world.emails.to("demo@example.com")) == 2
+
+
+def test_a_taken_email_costs_the_same_work_as_a_fresh_one(world: RegistrationWorld) -> None:
+    # Given a fresh sign-up as the reference
+    start(world, email="fresh@example.com")
+    fresh = (len(world.emails.outbox), len(world.email_limits.marks), len(world.pauses))
+    # When one with a registered email starts, on its first and on a later attempt of the day
+    start(world, email="demo@example.com", phone_number="+14155550177")
+    first = (len(world.emails.outbox), len(world.email_limits.marks), len(world.pauses))
+    start(world, email="demo@example.com", phone_number="+14155550166")
+    later = (len(world.emails.outbox), len(world.email_limits.marks), len(world.pauses))
+    # Then each made one email (the later one: a pause as long as one) and one mark of the
+    # day, as the fresh one did
+    assert fresh == (1, 1, 0)
+    assert first == (2, 2, 0)
+    assert later == (2, 2, 1)
+    assert world.pauses == [pytest.approx(0.01)]  # as long as the notice's send took
+
+
+def test_verify_tells_the_prover_of_a_taken_phone_to_sign_in(world: RegistrationWorld) -> None:
+    # Given a sign-up with a fresh email and the phone of an existing account
+    demo = world.users.find_by_email("demo@example.com")
+    flow_id = start(world, phone_number="(415) 555-0123")
+    # When both codes are entered
+    with pytest.raises(PhoneAlreadyRegistered) as caught:
+        verify(world, flow_id, world.sender.last_code(PHONE))
+    # Then a 409 says the phone is taken: the prover owns it, so: sign in
+    assert (status_of(caught.value), error_body(caught.value)["code"]) == (409, "phone_taken")
+    assert error_body(caught.value)["error"] == PHONE_HAS_ACCOUNT
+    # and the existing account is untouched, no other was made, and the sign-up is over
     assert world.users.find_by_phone(PHONE) == demo
-    assert world.users.find_by_email("ada@example.com") is None
+    assert world.users.find_by_email(ADA) is None
     with pytest.raises(NoPendingVerification):
-        world.flow.verify(flow_id, world.sender.outbox[-1][2], ORIGIN)
+        verify(world, flow_id, world.sender.last_code(PHONE))
+
+
+def test_a_wrong_email_code_is_a_wrong_code_and_the_sms_code_stays_good(
+    world: RegistrationWorld,
+) -> None:
+    # Given a sign-up
+    flow_id = start(world)
+    sms = world.sender.last_code(NEW_PHONE)
+    wrong_email = "".join(str((int(d) + 1) % 10) for d in world.email_code(ADA))
+    # When the SMS code is right and the email code wrong
+    with pytest.raises(InvalidCode) as caught:
+        world.flow.verify(flow_id, sms, wrong_email, ORIGIN)
+    # Then it is a wrong code (an attempt spent), and the provider was not asked
+    assert error_body(caught.value)["attempts_remaining"] == 4
+    assert world.sender.checks == []
+    # and both right codes then create the account
+    assert verify(world, flow_id, sms).user_id
+
+
+def test_an_email_code_of_the_wrong_length_is_named(world: RegistrationWorld) -> None:
+    flow_id = start(world)
+    with pytest.raises(InvalidRequest) as caught:
+        world.flow.verify(flow_id, world.sender.last_code(NEW_PHONE), "12345", ORIGIN)
+    assert error_body(caught.value)["field"] == "email_code"
+
+
+def test_email_failing_at_start_leaves_nothing_behind_and_counts_nothing(
+    world: RegistrationWorld,
+) -> None:
+    # Given SES refusing
+    world.emails.fail = True
+    # When
+    with pytest.raises(CodeDeliveryFailed):
+        start(world)
+    # Then no flow, no SMS, and the limits got their counts back
+    assert world.store.items == {}
+    assert world.sender.outbox == []
+    assert set(world.email_limits.counts.values()) == {0}
+    assert set(world.limits.counts.values()) == {0}
+
+
+def test_the_email_limits_refuse_before_any_sms_goes(world: RegistrationWorld) -> None:
+    # Given the address's email cap reached
+    world.email_limits.caps = EmailCaps(per_address=2, per_ip=100, budget=100)
+    start(world)
+    start(world)
+    # When
+    with pytest.raises(SendLimitReached):
+        start(world)
+    # Then the third sent nothing, and counted nothing in the SMS limits
+    assert len(world.sender.outbox) == 2
+    assert len(world.emails.outbox) == 2
 
 
 # -- the pending registration ------------------------------------------------------------------
@@ -242,7 +347,7 @@ def test_no_account_exists_until_the_code_is_accepted(world: RegistrationWorld) 
     assert world.users.find_by_phone(NEW_PHONE) is None
     # When
     with pytest.raises(InvalidCode):
-        world.flow.verify(flow_id, world.sender.wrong_code(NEW_PHONE), ORIGIN)
+        verify(world, flow_id, world.sender.wrong_code(NEW_PHONE))
     # Then: still nothing
     assert world.users.find_by_email("ada@example.com") is None
 
@@ -255,7 +360,8 @@ def test_the_store_holds_a_hash_of_the_password_never_the_password(
     # Then
     (record,) = world.store.items.values()
     assert NEW_PASSWORD not in repr(world.store.items)
-    assert set(record.data) == {"name", "email", "password_hash"}
+    assert set(record.data) == {"name", "email", "password_hash", "email_code"}
+    assert world.email_code(ADA) not in repr(world.store.items)
     assert all(isinstance(value, str) for value in record.data.values())
     assert world.passwords.verify(NEW_PASSWORD, record.data["password_hash"])
 
@@ -267,7 +373,7 @@ def test_the_right_code_creates_the_account_with_its_phone_verified(
     flow_id = start(world)
     world.clock.advance(42)
     # When
-    registered = world.flow.verify(flow_id, world.sender.last_code(NEW_PHONE), ORIGIN)
+    registered = verify(world, flow_id, world.sender.last_code(NEW_PHONE))
     # Then
     body = answer(registered)
     assert set(body) == {"user_id", "token", "token_type", "expires_in"}
@@ -285,7 +391,7 @@ def test_the_right_code_creates_the_account_with_its_phone_verified(
     assert record.data == {}
     # and the flow is single use
     with pytest.raises(NoPendingVerification):
-        world.flow.verify(flow_id, world.sender.last_code(NEW_PHONE), ORIGIN)
+        verify(world, flow_id, world.sender.last_code(NEW_PHONE))
 
 
 def test_the_new_account_logs_in_with_a_code_to_its_new_phone(world: RegistrationWorld) -> None:
@@ -306,10 +412,10 @@ def test_lockout_closes_the_registration_and_drops_its_data(world: RegistrationW
     wrong = world.sender.wrong_code(NEW_PHONE)
     for _ in range(4):
         with pytest.raises(InvalidCode):
-            world.flow.verify(flow_id, wrong, ORIGIN)
+            verify(world, flow_id, wrong)
     # When
     with pytest.raises(TooManyAttempts) as caught:
-        world.flow.verify(flow_id, wrong, ORIGIN)
+        verify(world, flow_id, wrong)
     # Then
     assert error_body(caught.value)["error"] == (
         "Too many attempts. Please start the registration again."
@@ -317,7 +423,7 @@ def test_lockout_closes_the_registration_and_drops_its_data(world: RegistrationW
     (record,) = world.store.items.values()
     assert record.data == {}
     with pytest.raises(TooManyAttempts):
-        world.flow.verify(flow_id, world.sender.last_code(NEW_PHONE), ORIGIN)
+        verify(world, flow_id, world.sender.last_code(NEW_PHONE))
     assert world.users.find_by_email("ada@example.com") is None
 
 
@@ -337,8 +443,8 @@ def test_resend_replaces_the_code_with_a_fresh_ten_minutes(world: RegistrationWo
         "channel": "sms",
     }
     with pytest.raises(InvalidCode):
-        world.flow.verify(flow_id, old_code, ORIGIN)
-    assert world.flow.verify(flow_id, world.sender.last_code(NEW_PHONE), ORIGIN).user_id
+        verify(world, flow_id, old_code)
+    assert verify(world, flow_id, world.sender.last_code(NEW_PHONE)).user_id
 
 
 def test_an_expired_registration_is_over_resend_included(world: RegistrationWorld) -> None:
@@ -349,7 +455,7 @@ def test_an_expired_registration_is_over_resend_included(world: RegistrationWorl
     world.clock.advance(600)
     # Then the code is refused as expired (410), and no resend can revive the flow
     with pytest.raises(VerificationExpired) as expired:
-        world.flow.verify(flow_id, code, ORIGIN)
+        verify(world, flow_id, code)
     assert status_of(expired.value) == 410
     assert error_body(expired.value)["error"] == "Verification expired. Start registration again."
     with pytest.raises(NoPendingVerification) as resend:
@@ -386,7 +492,7 @@ def test_a_login_flow_id_does_not_complete_a_registration(world: RegistrationWor
     assert isinstance(login, SecondFactorRequired)
     # When / Then
     with pytest.raises(NoPendingVerification) as caught:
-        world.flow.verify(login.challenge.flow_id, world.sender.last_code(PHONE), ORIGIN)
+        world.flow.verify(login.challenge.flow_id, world.sender.last_code(PHONE), "000000", ORIGIN)
     assert error_body(caught.value)["error"] == "No pending verification. Start registration again."
     with pytest.raises(NoPendingVerification):
         world.flow.resend(login.challenge.flow_id, ORIGIN)
@@ -405,17 +511,18 @@ def test_of_two_pending_registrations_for_one_email_or_phone_the_first_code_wins
 ) -> None:
     # Given two pending registrations for one email or phone, neither account written yet
     first_flow = start(world)
-    first_code = world.sender.last_code(NEW_PHONE)
+    first = (world.sender.last_code(NEW_PHONE), world.email_code(ADA))
     second_flow = start(world, **second)
-    second_code = world.sender.outbox[-1][2]
+    second_email = {**FORM, **second}["email"]
+    second = (world.sender.outbox[-1][2], world.email_code(second_email))
     # When
-    world.flow.verify(first_flow, first_code, ORIGIN)
+    world.flow.verify(first_flow, *first, ORIGIN)
     # Then
     with pytest.raises(error) as caught:
-        world.flow.verify(second_flow, second_code, ORIGIN)
+        world.flow.verify(second_flow, *second, ORIGIN)
     assert status_of(caught.value) == 409
     with pytest.raises(NoPendingVerification):
-        world.flow.verify(second_flow, second_code, ORIGIN)
+        world.flow.verify(second_flow, *second, ORIGIN)
 
 
 def test_events_name_the_new_account_and_never_carry_secrets(world: RegistrationWorld) -> None:
@@ -423,7 +530,7 @@ def test_events_name_the_new_account_and_never_carry_secrets(world: Registration
     flow_id = start(world)
     code = world.sender.last_code(NEW_PHONE)
     # When
-    registered = world.flow.verify(flow_id, code, ORIGIN)
+    registered = verify(world, flow_id, code)
     # Then
     assert world.events.types == ["sent", "accepted"]
     assert {event.kind.value for event in world.events.events} == {"registration"}

@@ -1,5 +1,5 @@
-"""What the service writes in an email (the lost phone's code and its notices): plain words,
-a code only where one is asked for, never a link that acts on the account."""
+"""What the service writes in an email (codes and notices): plain words, a code only where one
+is asked for, never a link that acts on the account."""
 
 from __future__ import annotations
 
@@ -16,19 +16,31 @@ class EmailMessage:
 
 
 class EmailNotice(StrEnum):
-    """What an email notice tells the account's owner (docs/phone-lifecycle.md#a-lost-phone)."""
+    """What an email notice tells the account's owner (docs/phone-lifecycle.md#a-lost-phone,
+    docs/email.md)."""
 
     PHONE_SWAP_PENDING = "phone_swap_pending"
     PHONE_SWAP_CANCELLED = "phone_swap_cancelled"
     PHONE_SWAP_DONE = "phone_swap_done"
+    SOMEONE_TRIED = "someone_tried"
+    EMAIL_CHANGED = "email_changed"  # to the address the account leaves
+    EMAIL_ADDED = "email_added"  # to the address it takes
 
 
-def code_email(service: str, code: str, minutes: int) -> EmailMessage:
+class CodePurpose(StrEnum):
+    """Why a code was sent by email: the one sentence of the email that says so."""
+
+    LOST_PHONE = "You asked to replace the phone number on your account."
+    SIGN_UP = "You are creating an account with this address."
+    EMAIL_CHANGE = "You asked to make this address the email of your account."
+
+
+def code_email(service: str, code: str, minutes: int, purpose: CodePurpose) -> EmailMessage:
     return EmailMessage(
         subject=f"{service}: your code",
         text=f"Your {service} code is {code}. It expires in {minutes} minutes. "
-        "You asked to replace the phone number on your account. Nobody from "
-        f"{service} will ask you for this code. If this wasn't you, ignore this email.",
+        f"{purpose.value} Nobody from {service} will ask you for this code. If this wasn't "
+        "you, ignore this email.",
     )
 
 
@@ -48,6 +60,22 @@ NOTICE_TEXTS: dict[EmailNotice, tuple[str, str]] = {
         "The phone number on your account was replaced after the waiting period, the "
         "password was changed and every session was signed out. If this wasn't you, "
         "contact support.",
+    ),
+    EmailNotice.SOMEONE_TRIED: (
+        "someone tried to use your address",
+        "Someone tried to use this address for a new account, or as the email of another "
+        "account. It already belongs to your account, so nothing was changed, and they were "
+        "not told. If it was you, sign in instead. Otherwise you can ignore this email; we "
+        "send it at most once a day.",
+    ),
+    EmailNotice.EMAIL_CHANGED: (
+        "your account's email was changed",
+        "The email of your account was changed to another address from a signed-in session; "
+        "this address no longer receives its emails. " + IF_NOT_YOU,
+    ),
+    EmailNotice.EMAIL_ADDED: (
+        "this address is now your account's email",
+        "This address was proven and is now the email of your account.",
     ),
 }
 

@@ -48,7 +48,7 @@ from phoneverify.flows.engine.audit import FlowAudit
 from phoneverify.flows.engine.challenge_records import PHONE_GENERATION
 from phoneverify.flows.engine.challenges import Challenges
 from phoneverify.flows.engine.policy import OpenedChallenge
-from phoneverify.flows.password_reset import NEW_PASSWORD, stand_in_phone
+from phoneverify.flows.password_reset import NEW_PASSWORD
 from phoneverify.ports.abuse import PasswordThrottle
 from phoneverify.ports.accounts import AccountRecovery, PhoneSwaps
 from phoneverify.ports.messaging import AccountNotices, EmailSender
@@ -102,7 +102,6 @@ class LostPhoneFlow:
         pepper: Callable[[], bytes],
         rule: PhoneSwapRule,
         service_name: str,
-        decoy_calling_code: int = 1,
         default_phone_region: str = "US",
         phone_policy: PhonePolicy = DEFAULT_PHONE_POLICY,
     ) -> None:
@@ -121,7 +120,6 @@ class LostPhoneFlow:
         self._pepper = pepper
         self._rule = rule
         self._service = service_name
-        self._decoy_calling_code = decoy_calling_code
         self._region = default_phone_region
         self._phone_policy = phone_policy
 
@@ -138,8 +136,7 @@ class LostPhoneFlow:
             raise
         # Two reads whether the email has an account or not (UserLookup.find_by_email).
         user = self._users.find_by_email(address)
-        # The caps of the address's stand-in number, for a real flow and a decoy alike.
-        stand_in = stand_in_phone(self._pepper(), address, self._decoy_calling_code)
+        # Both count in the address's email limits (the Challenges' guard), alike.
         if user is not None and user.phone_number and eligible(user):
             return self._email.open(
                 user.user_id,
@@ -151,7 +148,6 @@ class LostPhoneFlow:
                     OLD_PHONE: user.phone_number,
                 },
                 phone_generation=user.phone_generation,
-                counted_as=stand_in,
             )
         return self._email.open(
             unknown_subject(account_key(address)),
@@ -159,7 +155,6 @@ class LostPhoneFlow:
             origin,
             data={EMAIL: address, NEW_PHONE: phone, OLD_PHONE: ""},
             decoy=True,
-            counted_as=stand_in,
         )
 
     # -- 2. the new number ------------------------------------------------------------------

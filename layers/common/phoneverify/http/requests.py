@@ -218,6 +218,12 @@ class VerifyCodeRequest(RequestModel):
     code: Code
 
 
+class RegisterVerifyRequest(VerifyCodeRequest):
+    """A sign-up's two codes: `code` came by SMS, `email_code` by email."""
+
+    email_code: Code
+
+
 class FlowRequest(RequestModel):
     flow_id: FlowId
 

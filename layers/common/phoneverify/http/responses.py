@@ -114,6 +114,7 @@ class RegistrationStartedResponse(ResponseModel):
     verification_sent: Literal[True] = True
     flow_id: str
     phone_hint: str
+    email_hint: str  # where the email code went (masked): the same for a taken address
     timeout_secs: int
     code_length: int
     resend_after_secs: int
@@ -229,7 +230,9 @@ def login_response(
 
 
 def registration_started_response(result: RegistrationStarted) -> RegistrationStartedResponse:
-    return RegistrationStartedResponse(**_challenge_fields(result.challenge))
+    return RegistrationStartedResponse(
+        **_challenge_fields(result.challenge), email_hint=result.email_hint
+    )
 
 
 def registered_response(result: Registered) -> RegisteredResponse:

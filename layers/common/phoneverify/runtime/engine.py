@@ -17,14 +17,18 @@ from phoneverify.runtime.guards import Guards
 
 if TYPE_CHECKING:
     from phoneverify.adapters.websocket import ApiGatewayStatusPush
+    from phoneverify.domain.email_messages import CodePurpose, EmailMessage
     from phoneverify.domain.models import ChallengeState, FlowKind
     from phoneverify.flows.engine.any_flow import AnyFlow
     from phoneverify.flows.engine.audit import FlowAudit
     from phoneverify.flows.engine.challenges import Challenges
+    from phoneverify.flows.engine.email_codes import EmailCodeSender
+    from phoneverify.flows.engine.email_proof import EmailProofSender, EmailSendGuard
     from phoneverify.flows.engine.policy import ChallengePolicy
     from phoneverify.flows.engine.step_up import StepUp
     from phoneverify.flows.live_status import LiveStatus
-    from phoneverify.ports.messaging import CodeSender
+    from phoneverify.ports.abuse import SendGuard
+    from phoneverify.ports.messaging import CodeSender, EmailSender
     from phoneverify.ports.verifications import StatusPush
 
 
@@ -38,6 +42,20 @@ class _PushOnFirstPost:
 
     def post(self, connection_id: str, state: ChallengeState) -> bool:
         return self._build().post(connection_id, state)
+
+
+class _DeferredEmails:
+    """An EmailSender that builds SES's (its settings, its client) at the first email: a
+    function that only checks email codes needs the pepper, not the sender identity."""
+
+    def __init__(self, build: Callable[[], EmailSender]) -> None:
+        self._build = build
+
+    def send(self, to: str, message: EmailMessage) -> None:
+        self._build().send(to, message)
+
+    def ready(self) -> None:
+        self._build().ready()
 
 
 class Engine(Guards):
@@ -81,8 +99,14 @@ class Engine(Guards):
             observer=self.live_status if pushes else None,
         )
 
-    def challenges(self, policy: ChallengePolicy, sender: CodeSender | None = None) -> Challenges:
-        """`sender`: how its codes go, when not by Telnyx Verify (the lost phone's email)."""
+    def challenges(
+        self,
+        policy: ChallengePolicy,
+        sender: CodeSender | None = None,
+        guard: SendGuard | None = None,
+    ) -> Challenges:
+        """`sender`: how its codes go, when not by Telnyx Verify (an email's: `email_codes`),
+        and `guard`: what they count in, when not the SMS send limits (`email_send_guard`)."""
         from phoneverify.flows.engine.challenges import Challenges
 
         return Challenges(
@@ -92,7 +116,7 @@ class Engine(Guards):
             flows=self.any_flow,
             audit=self.flow_audit,
             clock=self.clock,
-            guard=self.send_limits,
+            guard=guard or self.send_limits,
             failures=self.account_locks,
             phone_policy=self.phone_policy,
             account_tokens=self.users,
@@ -101,6 +125,42 @@ class Engine(Guards):
             prefixes=self.fraud_guard,
             pepper=self.hash_pepper,
         )
+
+    # -- codes by email (docs/email.md) --------------------------------------------------------
+    def email_codes(self, purpose: CodePurpose, timeout_secs: int) -> EmailCodeSender:
+        """Codes we make and send by email, for `purpose`, living `timeout_secs`."""
+        from phoneverify.flows.engine.email_codes import EmailCodeSender
+
+        s = self.settings
+        return EmailCodeSender(
+            _DeferredEmails(lambda: self.emails),
+            code_length=s.verify_code_length,
+            timeout_secs=timeout_secs,
+            pepper=self.hash_pepper,
+            service_name=s.notice_service_name,
+            purpose=purpose,
+        )
+
+    def email_proof_sender(self, purpose: CodePurpose, timeout_secs: int) -> EmailProofSender:
+        """`email_codes`, but an address another account holds gets its owner the "someone
+        tried" notice instead, after the same work."""
+        from phoneverify.flows.engine.email_proof import EmailProofSender
+
+        return EmailProofSender(
+            users=self.users,
+            limits=self.email_limits,
+            codes=self.email_codes(purpose, timeout_secs),
+            emails=_DeferredEmails(lambda: self.emails),
+            pepper=self.hash_pepper,
+            service_name=self.settings.notice_service_name,
+        )
+
+    @cached_property
+    def email_send_guard(self) -> EmailSendGuard:
+        """What a code by email counts in: the email limits (not an SMS tier)."""
+        from phoneverify.flows.engine.email_proof import EmailSendGuard
+
+        return EmailSendGuard(self.email_limits, self.hash_pepper, self.account_locks)
 
     def challenge_policy(
         self, kind: FlowKind, timeout_secs: int, restart_hint: str, too_many_attempts: str

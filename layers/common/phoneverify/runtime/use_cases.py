@@ -74,7 +74,9 @@ class UseCases(Engine):
 
     @cached_property
     def registration_flow(self) -> RegistrationFlow:
+        from phoneverify.domain.email_messages import CodePurpose
         from phoneverify.domain.models import FlowKind
+        from phoneverify.flows.engine.email_proof import EmailProof
         from phoneverify.flows.registration import RESTART_HINT as REGISTRATION_RESTART_HINT
         from phoneverify.flows.registration import (
             TOO_MANY_ATTEMPTS as REGISTRATION_TOO_MANY_ATTEMPTS,
@@ -98,6 +100,11 @@ class UseCases(Engine):
             users=self.users,
             passwords=self.passwords,
             challenges=self.challenges(policy),
+            # The email code lives as long as the SMS code it rides beside.
+            email=EmailProof(
+                self.email_send_guard,
+                self.email_proof_sender(CodePurpose.SIGN_UP, s.registration_timeout_secs),
+            ),
             tokens=self.tokens,
             clock=self.clock,
             default_phone_region=s.default_phone_region,
@@ -107,7 +114,6 @@ class UseCases(Engine):
 
     @cached_property
     def password_reset_flow(self) -> PasswordResetFlow:
-        import phonenumbers
 
         from phoneverify.domain.models import FlowKind
         from phoneverify.flows import password_reset
@@ -133,7 +139,6 @@ class UseCases(Engine):
             throttle=self.password_throttle,
             clock=self.clock,
             pepper=self.hash_pepper,
-            decoy_calling_code=phonenumbers.country_code_for_region(s.default_phone_region),
             notices=self.notices,
             gate=self._gate_of_starts(),
         )
@@ -190,13 +195,12 @@ class UseCases(Engine):
     def lost_phone_flow(self) -> LostPhoneFlow:
         """The password reset's "I no longer have this phone" (PhoneSwapSettings): a code by
         email (our own, through SES), then the new number's by Telnyx Verify."""
-        import phonenumbers
 
         from phoneverify.adapters.dynamo.phone_swaps import DynamoPhoneSwaps
+        from phoneverify.domain.email_messages import CodePurpose
         from phoneverify.domain.lifecycle.phone_swap import PhoneSwapRule
         from phoneverify.domain.models import FlowKind
         from phoneverify.flows import lost_phone
-        from phoneverify.flows.engine.email_codes import EmailCodeSender
         from phoneverify.flows.lost_phone import LostPhoneFlow
         from phoneverify.lost_phone_config import PhoneSwapSettings
 
@@ -216,13 +220,7 @@ class UseCases(Engine):
             conceals_account=True,
             by_email=True,
         )
-        email_codes = EmailCodeSender(
-            emails,
-            code_length=s.verify_code_length,
-            timeout_secs=s.lost_phone_email_timeout_secs,
-            pepper=self.hash_pepper,
-            service_name=s.notice_service_name,
-        )
+        email_codes = self.email_codes(CodePurpose.LOST_PHONE, s.lost_phone_email_timeout_secs)
         phone_policy = self.challenge_policy(
             FlowKind.LOST_PHONE,
             s.phone_change_timeout_secs,
@@ -233,7 +231,9 @@ class UseCases(Engine):
             users=self.users,
             swaps=DynamoPhoneSwaps(self.dynamodb, s.users_table),
             passwords=self.passwords,
-            email_challenges=self.challenges(email_policy, sender=email_codes),
+            email_challenges=self.challenges(
+                email_policy, sender=email_codes, guard=self.email_send_guard
+            ),
             # The new number's code: the lock does not hold it either (a recovery), its wrong
             # codes count towards it.
             phone_challenges=self.challenges(
@@ -247,7 +247,6 @@ class UseCases(Engine):
             pepper=self.hash_pepper,
             rule=PhoneSwapRule(s.lost_phone_wait_secs, s.lost_phone_grace_secs),
             service_name=s.notice_service_name,
-            decoy_calling_code=phonenumbers.country_code_for_region(s.default_phone_region),
             default_phone_region=s.default_phone_region,
             phone_policy=self.phone_policy,
         )

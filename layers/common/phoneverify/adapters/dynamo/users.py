@@ -124,6 +124,9 @@ class DynamoUserRepository:
                 "email": user.email,
                 "password_hash": user.password_hash,
                 "name": user.name or None,
+                "email_proven_at": None
+                if user.email_proven_at is None
+                else int(user.email_proven_at),
             }
         )
         if user.phone_number:

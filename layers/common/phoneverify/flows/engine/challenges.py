@@ -243,9 +243,14 @@ class Challenges:
         *,
         owner: str | None = None,
         before_consume: Callable[[PendingVerification], None] | None = None,
+        also_right: Callable[[PendingVerification], bool] | None = None,
     ) -> PendingVerification:
         """Consume the challenge if `code` is right; return it (as it was, its data with it).
         Otherwise raise why not.
+
+        `also_right`: a second code the flow needs (a sign-up's email code), told right or
+        wrong from the flow's record; checked first, and a wrong one is a wrong code like any
+        (one attempt, the same answer), so no answer says which of the two was wrong.
 
         `owner`: the flow is only this subject's (a signed-in flow); anyone else's is
         answered like a flow that does not exist, and costs it no attempt.
@@ -255,7 +260,14 @@ class Challenges:
         code accepted again without the provider, its attempt given back) and is raised, so
         the person retries with the same code (a reset's new password refused by a rule
         that must not be checked before the code)."""
-        return self._check.check(flow_id, code, origin, owner=owner, before_consume=before_consume)
+        return self._check.check(
+            flow_id,
+            code,
+            origin,
+            owner=owner,
+            before_consume=before_consume,
+            also_right=also_right,
+        )
 
     def resend(
         self,

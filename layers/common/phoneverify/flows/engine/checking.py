@@ -63,6 +63,7 @@ class CodeCheck:
         *,
         owner: str | None = None,
         before_consume: Callable[[PendingVerification], None] | None = None,
+        also_right: Callable[[PendingVerification], bool] | None = None,
     ) -> PendingVerification:
         """See Challenges.check."""
         if len(code) != self._policy.code_length:
@@ -82,7 +83,7 @@ class CodeCheck:
         attempts = record.attempts + 1
         failures_left = self._lock.reserve(record)
         return self._reserved(
-            record, code, attempts, origin, lease_until, failures_left, before_consume
+            record, code, attempts, origin, lease_until, failures_left, before_consume, also_right
         )
 
     def _refusal(
@@ -108,12 +109,17 @@ class CodeCheck:
         lease_until: float,
         failures_left: int | None = None,
         before_consume: Callable[[PendingVerification], None] | None = None,
+        also_right: Callable[[PendingVerification], bool] | None = None,
     ) -> PendingVerification:
         """`failures_left`: wrong codes the account may still take after this one, when
         this check was counted as one in advance (None without a failure counter)."""
         key = record.flow_key
         try:
-            accepted = self._provider.is_right(record, code)
+            # A second code of our own (a sign-up's email code) first: when it is wrong the
+            # attempt is a wrong code, and the provider is not asked (it accepts a code once).
+            accepted = (also_right is None or also_right(record)) and self._provider.is_right(
+                record, code
+            )
         except CodeCheckFailed:
             self._store.refund_attempt(key, record.verification_id)
             self._lock.refund(record.subject)

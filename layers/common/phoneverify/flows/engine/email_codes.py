@@ -15,7 +15,7 @@ import hmac
 import secrets
 from collections.abc import Callable
 
-from phoneverify.domain.email_messages import code_email
+from phoneverify.domain.email_messages import CodePurpose, code_email
 from phoneverify.domain.keyed import keyed_digest
 from phoneverify.domain.models import Channel
 from phoneverify.ports.messaging import EmailSender
@@ -32,8 +32,10 @@ class EmailCodeSender:
         timeout_secs: int,
         pepper: Callable[[], bytes],
         service_name: str,
+        purpose: CodePurpose,
     ) -> None:
         self._emails = emails
+        self._purpose = purpose
         self._length = code_length
         self._minutes = max(1, timeout_secs // 60)
         self._pepper = pepper
@@ -44,7 +46,8 @@ class EmailCodeSender:
         code = f"{secrets.randbelow(10**self._length):0{self._length}d}"
         nonce = secrets.token_hex(16)
         verification_id = self._id(nonce, code)
-        self._emails.send(phone_number, code_email(self._service, code, self._minutes))
+        message = code_email(self._service, code, self._minutes, self._purpose)
+        self._emails.send(phone_number, message)
         return verification_id
 
     def check(self, verification_id: str, code: str) -> bool:
@@ -52,6 +55,11 @@ class EmailCodeSender:
         if not verification_id.startswith(PREFIX) or not nonce:
             return False
         return hmac.compare_digest(verification_id, self._id(nonce, code))
+
+    def unmatchable(self) -> str:
+        """A verification id of the same shape that no code matches: what a flow keeps where
+        no code was sent (an address that belongs to another account)."""
+        return f"{PREFIX}{secrets.token_hex(16)}_{secrets.token_hex(32)}"
 
     def ready(self, *, sending: bool) -> None:
         self._pepper()
