@@ -169,6 +169,10 @@ class InMemoryUsers:
     def find_by_email(self, email: str) -> User | None:
         return self.by_email.get(email)
 
+    def email_holder(self, email: str) -> str | None:
+        user = self.by_email.get(email)
+        return None if user is None else user.user_id
+
     def find_by_phone(self, phone_number: str) -> User | None:
         return self.by_phone.get(phone_number)
 

@@ -34,7 +34,11 @@ from tests.support.function_stack import FunctionStack, function_stack
 from tests.support.lambda_env import api_event, invoke, offline_aws_environment, url_event
 from tests.support.proofs import solve
 from tests.support.round_trips_lost_phone import FUNCTIONS as LOST_PHONE_FUNCTIONS
-from tests.support.round_trips_lost_phone import measure_lost_phone
+from tests.support.round_trips_lost_phone import (
+    email_code,
+    measure_lost_phone,
+    verify_sender_identity,
+)
 from tests.support.verify_stack import telnyx_event, webhook_function
 
 Tally = Counter[str]  # "dynamodb" / "ssm" / "telnyx" -> calls, "dynamodb.GetItem" -> calls
@@ -252,15 +256,21 @@ def measure_all(run: _Measured) -> dict[str, dict[str, int]]:
         "phone_number": "+14155550199",
         "password": "analytical engine notes",
     }
+    verify_sender_identity(stack.env)
     registration = run.measure("POST /register/start", lambda: run.call("register_start", form))
     registration_code = stack.code_for("+14155550199")
-    run.measure(
-        "POST /register/verify",
-        lambda: run.call(
-            "register_verify", {"flow_id": registration["flow_id"], "code": registration_code}
-        ),
-        expected=201,
-    )
+    codes = {
+        "flow_id": registration["flow_id"],
+        "code": registration_code,
+        "email_code": email_code(form["email"]),
+    }
+    run.measure("POST /register/verify", lambda: run.call("register_verify", codes), expected=201)
+    # The same sign-up with that email, now an account's: its owner's notice instead of a
+    # code, after the very same calls as a fresh email's in the same minute (docs/email.md).
+    taken = {**form, "phone_number": "+14155550177"}
+    run.measure("POST /register/start (taken email)", lambda: run.call("register_start", taken))
+    fresh = {**taken, "email": f"ada-{uuid.uuid4().hex[:8]}@example.com"}
+    run.measure("POST /register/start (fresh email)", lambda: run.call("register_start", fresh))
 
     # The proof-of-work gate (risky by default): a challenge, then a sign-up that carries its
     # solution (the key read once, the solution spent by one conditional PutItem).

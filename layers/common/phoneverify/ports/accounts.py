@@ -18,6 +18,10 @@ class UserRepository(Protocol):
         not answer faster: /login and the password reset tell nobody who is registered)."""
         ...
 
+    def email_holder(self, email: str) -> str | None:
+        """The id of the account `email` belongs to, if any: one read either way."""
+        ...
+
 
 class UserRegistry(UserRepository, Protocol):
     """What registration needs: who holds a phone number, and creating an account."""

@@ -80,6 +80,11 @@ class DynamoUserRepository:
             return None
         return self.get(pointer["user_id"])
 
+    def email_holder(self, email: str) -> str | None:
+        """The `EMAIL#<email>` pointer's account id: one consistent read either way."""
+        pointer = read_item(self._client, self._table, {"pk": f"EMAIL#{email}"})
+        return None if pointer is None else str(pointer["user_id"])
+
     def find_by_phone(self, phone_number: str) -> User | None:
         """The user holding this E.164 number (`PHONE#<e164>` points to it), if any."""
         return self._find_by(f"PHONE#{phone_number}")

@@ -3,9 +3,9 @@
 - `EmailProofSender`, a CodeSender: a code to an address no account holds; to one that an
   account holds, the "someone tried" notice to its owner instead (at most once per address a
   day; on the other days a pause as long as a send) and a verification id no code matches.
-  The same reads and writes either way: the account lookup (two reads whether or not), the
-  day's mark (one conditional write), one email or a pause as long as one. So a sign-up or an
-  email change with a taken address fails at verify exactly as a wrong email code does.
+  The same reads and writes either way: the address's pointer (one read), the day's mark
+  (one conditional write), one email or a pause as long as one. So a sign-up or an email
+  change with a taken address fails at verify exactly as a wrong email code does.
 - `EmailSendGuard`, a SendGuard: what a code by email counts in is the email limits
   (domain/email_limits.py), not an SMS tier: a Challenges that sends by email is built with it.
 - `EmailProof`: the two together for a flow whose code by email rides beside its SMS code
@@ -58,7 +58,7 @@ class EmailProofSender:
         """`phone_number` is the address (as for EmailCodeSender)."""
         address = phone_number
         key = address_key(self._pepper(), address)
-        taken = self._users.find_by_email(address) is not None
+        taken = self._users.email_holder(address) is not None
         first_today = self._limits.first_try_today(key if taken else CODE_MARK + key)
         if not taken:
             started = self._timer()
