@@ -6,16 +6,13 @@ from __future__ import annotations
 from phoneverify.domain.errors import (
     ChallengeInvalid,
     ChallengeRequired,
-    EmailBudgetExhausted,
-    EmailDeliveryFailed,
-    EmailUndeliverable,
     InvalidPhoneNumber,
     PhoneNotAllowed,
     WeakPassword,
 )
 from phoneverify.email_config import RegistrationSettings
 from phoneverify.http.app import http_app, lambda_handler_for
-from phoneverify.http.operations import OPENS_A_CHALLENGE, documented
+from phoneverify.http.operations import OPENS_A_CHALLENGE, SENDS_AN_EMAIL, documented
 from phoneverify.http.requests import RegisterStartRequest, request_origin
 from phoneverify.http.responses import RegistrationStartedResponse, registration_started_response
 from phoneverify.runtime import Runtime
@@ -34,9 +31,7 @@ app = http_app(runtime.settings.allowed_origin)
         WeakPassword,
         ChallengeRequired,
         ChallengeInvalid,
-        EmailUndeliverable,
-        EmailDeliveryFailed,
-        EmailBudgetExhausted,
+        *SENDS_AN_EMAIL,
         *OPENS_A_CHALLENGE,
     ),
 )

@@ -37,8 +37,10 @@ def seed_account(
     *,
     with_phone: bool = True,
     bcrypt_cost: int = 4,
+    email_proven: bool = True,
 ) -> Account:
-    """An account (with a proven phone of its own, unless `with_phone` is False),
+    """An account (with a proven phone of its own, unless `with_phone` is False, and a proven
+    email, unless `email_proven` is False: as if made before sign-up proved emails),
     `<prefix>-<random>` as its id and email local part. Its hash costs little to check, unless
     a timing test asks for the production cost (12)."""
     client = dynamodb_of(stack.aws_env)
@@ -51,6 +53,7 @@ def seed_account(
         PasswordHasher(cost=bcrypt_cost).hash(password),  # the stored hash names its cost
         phone or None,
         prefix.title(),
+        email_proven_at=0 if email_proven else None,
     )
     DynamoUserRepository(client, "UsersTable").put_user(user, phone_verified_at=0)
     return account

@@ -28,6 +28,8 @@ from phoneverify.flows.phone_change import PhoneChangeFlow
 from phoneverify.flows.reauth import ReauthFlow
 from phoneverify.flows.registration import RegistrationFlow
 from phoneverify.flows.sessions import Sessions
+from phoneverify.ports.abuse import SendGuard
+from phoneverify.ports.messaging import CodeSender
 from tests.support.emails import InMemoryEmailLimits, RecordingEmails
 from tests.support.fakes import (
     FakeClock,
@@ -124,17 +126,24 @@ class LoginWorld:
         )
         return self.any_flow
 
-    def challenges(self, kind_or_policy: FlowKind | ChallengePolicy) -> Challenges:
-        """Challenges over this world's store, outbox, clock, limits and failure counter."""
+    def challenges(
+        self,
+        kind_or_policy: FlowKind | ChallengePolicy,
+        *,
+        sender: CodeSender | None = None,
+        guard: SendGuard | None = None,
+    ) -> Challenges:
+        """Challenges over this world's store, outbox, clock, limits and failure counter (or
+        this `sender` and `guard`: a code by email's)."""
         chosen = kind_or_policy if isinstance(kind_or_policy, ChallengePolicy) else None
         return Challenges(
             chosen or policy(FlowKind(kind_or_policy)),
             store=self.store,
-            sender=self.sender,
+            sender=sender or self.sender,
             flows=self.any_flow,
             audit=self.audit,
             clock=self.clock,
-            guard=self.limits,
+            guard=guard or self.limits,
             failures=self.failures,
             pause=self.pauses.append,
             account_tokens=self.users,

@@ -18,6 +18,7 @@ from phoneverify.domain.errors import (
     CodeCheckFailed,
     CodeDeliveryFailed,
     EmailAlreadyRegistered,
+    EmailSuperseded,
     LoginThrottled,
     PasswordSuperseded,
     PhoneAlreadyRegistered,
@@ -184,6 +185,24 @@ class InMemoryUsers:
         self.by_email[user.email] = user
         if user.phone_number:
             self.by_phone[user.phone_number] = user
+
+    def change_email(self, user_id: str, old_email: str, new_email: str, now: float) -> None:
+        """As DynamoAccountEmails.change_email: the account first, then the new pointer."""
+        with self._lock:
+            user = self.get(user_id)
+            if user is None or user.email != old_email:
+                raise EmailSuperseded()
+            if new_email in self.by_email:
+                raise EmailAlreadyRegistered()
+            del self.by_email[old_email]
+            self.replace(replace(user, email=new_email, email_proven_at=now))
+
+    def prove_email(self, user_id: str, email: str, now: float) -> None:
+        with self._lock:
+            user = self.get(user_id)
+            if user is None or user.email != email:
+                raise EmailSuperseded()
+            self.replace(replace(user, email_proven_at=now))
 
     def put_user(self, user: User, *, phone_verified_at: float | None = None) -> None:
         with self._lock:

@@ -29,6 +29,8 @@ class EmailSettings(CodeSettings, SuppressionSettings):
     # SES's configuration set every email names (EMAIL_CONFIGURATION_SET): its bounce and
     # complaint events suppress the address (functions/ses_events). Empty: none named.
     email_configuration_set: Annotated[str, Field(max_length=64, pattern=r"^[A-Za-z0-9_-]*$")] = ""
+    # The life of a code by email: an email change's (docs/email.md).
+    email_code_timeout_secs: Annotated[int, Field(ge=60, le=3_600)] = 900
     # The email limits (domain/email_limits.py), per EMAIL_WINDOW_SECS.
     max_emails_per_address: Annotated[int, Field(ge=1, le=100)] = 5
     max_emails_per_ip: Annotated[int, Field(ge=1, le=10_000)] = 20

@@ -88,6 +88,12 @@ class NoPendingVerification(DomainError):
     message = "No pending verification. Start login again."
 
 
+class EmailSuperseded(NoPendingVerification):
+    """The account's email changed since this flow's code was sent: the flow is over."""
+
+    message = "Your account's email changed since this code was sent."
+
+
 class PhoneSuperseded(NoPendingVerification):
     """The account's phone was added or changed since this flow's code was sent: the flow is
     over (its code went to a number that is no longer the account's)."""

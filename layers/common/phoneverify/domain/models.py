@@ -24,6 +24,8 @@ class FlowKind(StrEnum):
     # account's proven email, then one to the new number; the swap waits before it binds.
     LOST_PHONE_EMAIL = "lost_phone_email"
     LOST_PHONE = "lost_phone"
+    # A code to an email the account takes (or proves as its own: docs/email.md).
+    EMAIL_CHANGE = "email_change"
     # Not a code flow: decisions about passwords and tokens (throttling, logout, refusals).
     SESSION = "session"
     # Not a code flow: an SMS telling the account's owner what happened (phone-lifecycle.md).
@@ -109,6 +111,8 @@ class User:
     # When the account's email was proven (issue 21 proves it at sign-up); None: never. Only
     # an account with a proven email may replace a lost phone through it.
     email_proven_at: float | None = None
+    # When the account was created (None: before this was kept).
+    created_at: float | None = None
     # The lost phone's swap recorded on the account (domain/lifecycle/phone_swap.py), if any:
     # pending, or what became of the last one.
     phone_swap: PhoneSwap | None = None
@@ -324,6 +328,9 @@ class VerificationEventType(StrEnum):
     # A lost phone (docs/phone-lifecycle.md#a-lost-phone): the email proven, the swap recorded
     # (detail: binds_at), cancelled by the owner, bound after the wait, or refused (reason).
     LOST_PHONE_EMAIL_PROVEN = "lost_phone_email_proven"
+    EMAIL_CHANGED = "email_changed"  # the account took a new, proven address (docs/email.md)
+    EMAIL_PROVEN = "email_proven"  # the account proved the address it had
+    EMAIL_CHANGE_REFUSED = "email_change_refused"
     PHONE_SWAP_PENDING = "phone_swap_pending"
     PHONE_SWAP_CANCELLED = "phone_swap_cancelled"
     PHONE_SWAP_DONE = "phone_swap_done"

@@ -37,6 +37,8 @@ TIER_OF_KIND: Mapping[FlowKind, SendTier] = MappingProxyType(
         FlowKind.LOST_PHONE: SendTier.UNPROVEN,  # the new number
         FlowKind.REGISTRATION: SendTier.UNPROVEN,
         FlowKind.PHONE_CHANGE: SendTier.UNPROVEN,
+        # Counted in the email limits, not an SMS tier (flows/engine/email_proof.py).
+        FlowKind.EMAIL_CHANGE: SendTier.UNPROVEN,
     }
 )
 DEFAULT_SHARES: Mapping[SendTier, int] = MappingProxyType(

@@ -21,10 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from phoneverify.domain.clock import Clock
-from phoneverify.domain.email_messages import EmailNotice, notice_email
+from phoneverify.domain.email_messages import EmailNotice
 from phoneverify.domain.emails import parse_email, unknown_subject
 from phoneverify.domain.errors import (
-    EmailDeliveryFailed,
     InvalidPhoneNumber,
     LostPhoneWaiting,
     NoPendingPhoneSwap,
@@ -47,6 +46,7 @@ from phoneverify.domain.throttling import account_key
 from phoneverify.flows.engine.audit import FlowAudit
 from phoneverify.flows.engine.challenge_records import PHONE_GENERATION
 from phoneverify.flows.engine.challenges import Challenges
+from phoneverify.flows.engine.email_notices import EmailNotices
 from phoneverify.flows.engine.policy import OpenedChallenge
 from phoneverify.flows.password_reset import NEW_PASSWORD
 from phoneverify.ports.abuse import PasswordThrottle
@@ -273,12 +273,9 @@ class LostPhoneFlow:
         return keyed_digest(self._pepper(), f"phone-swap:{flow_id}")
 
     def _email_notice(self, address: str, notice: EmailNotice) -> None:
-        """Like AccountNotices: a notice never fails or undoes what it tells of."""
-        message = notice_email(self._service, notice, wait_hours=self._rule.wait_secs // 3600)
-        try:
-            self._emails.send(address, message)
-        except EmailDeliveryFailed:
-            logger.warning("email notice not sent", extra={"notice": notice.value})
+        EmailNotices(self._emails, self._service).tell(
+            address, notice, wait_hours=self._rule.wait_secs // 3600
+        )
 
 
 def eligible(user: User | None) -> bool:

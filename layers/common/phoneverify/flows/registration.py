@@ -170,6 +170,7 @@ class RegistrationFlow:
             phone_number=record.phone_number,
             name=record.data.get("name") or None,
             email_proven_at=now,
+            created_at=now,
         )
         try:
             self._users.put_user(user, phone_verified_at=now)

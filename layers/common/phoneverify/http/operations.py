@@ -24,6 +24,9 @@ from phoneverify.domain.errors import (
     CodeCheckFailed,
     CodeDeliveryFailed,
     DomainError,
+    EmailBudgetExhausted,
+    EmailDeliveryFailed,
+    EmailUndeliverable,
     InvalidCode,
     InvalidRequest,
     NoPendingVerification,
@@ -110,6 +113,14 @@ OPENS_A_CHALLENGE: tuple[type[DomainError], ...] = (
     AccountLocked,
     SendBudgetExhausted,
     CodeDeliveryFailed,
+)
+# What an email sent on a request may answer (docs/email.md): the address suppressed, SES
+# refusing, the email budget spent, the email limits full.
+SENDS_AN_EMAIL: tuple[type[DomainError], ...] = (
+    EmailUndeliverable,
+    EmailDeliveryFailed,
+    EmailBudgetExhausted,
+    SendLimitReached,
 )
 SENDS_TO_AN_ACCOUNT_PHONE: tuple[type[DomainError], ...] = (
     *OPENS_A_CHALLENGE,

@@ -171,6 +171,15 @@ class PhoneChangeStartRequest(RequestModel):
     channel: ChannelField = None
 
 
+class EmailChangeStartRequest(RequestModel):
+    """POST /account/email/start: the address the account is to take (with the `Reauth-Token`
+    header), or its own, to prove it (no step-up)."""
+
+    model_config = _example(email="ada@example.com")
+
+    email: Annotated[str, Field(min_length=3, max_length=320), FreeText]
+
+
 class ReauthStartRequest(RequestModel):
     """POST /account/reauth/start: the current password."""
 

@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from phoneverify.domain.models import Channel, DeliveryStatus, StepUpReason
+from phoneverify.domain.models import Channel, DeliveryStatus, StepUpReason, User
 
 # The flows' results are only named here: a handler imports this module at cold start, and
 # loads a flow (with bcrypt, phonenumbers, PyJWT...) only when it builds it (runtime/).
 if TYPE_CHECKING:
     from phoneverify.domain.tokens import AccessToken
+    from phoneverify.flows.email_change import EmailChanged
     from phoneverify.flows.engine.any_flow import ChallengeState
     from phoneverify.flows.engine.policy import OpenedChallenge, Resent
     from phoneverify.flows.login import SecondFactorRequired
@@ -87,6 +88,26 @@ class EmailCodeSentResponse(ResponseModel):
     email_hint: str
     timeout_secs: int
     code_length: int
+
+
+class EmailChangedResponse(ResponseModel):
+    """The account's email, proven: a new one taken (`changed`), or its own proven."""
+
+    email: str
+    email_proven: Literal[True] = True
+    changed: bool
+
+
+class AccountResponse(ResponseModel):
+    """GET /account: who the bearer token's account is (never a full phone number)."""
+
+    user_id: str
+    name: str | None
+    email: str
+    email_proven: bool
+    phone_hint: str | None
+    factors: list[Literal["sms"]]
+    created_at: int | None
 
 
 class PhoneSwapResponse(ResponseModel):
@@ -353,6 +374,24 @@ def email_code_response(challenge: OpenedChallenge) -> EmailCodeSentResponse:
         email_hint=challenge.phone_hint,
         timeout_secs=challenge.timeout_secs,
         code_length=challenge.code_length,
+    )
+
+
+def email_changed_response(result: EmailChanged) -> EmailChangedResponse:
+    return EmailChangedResponse(email=result.email, changed=result.changed)
+
+
+def account_response(user: User) -> AccountResponse:
+    from phoneverify.domain.phones import mask_phone
+
+    return AccountResponse(
+        user_id=user.user_id,
+        name=user.name,
+        email=user.email,
+        email_proven=user.email_proven_at is not None,
+        phone_hint=mask_phone(user.phone_number) if user.phone_number else None,
+        factors=["sms"] if user.phone_number else [],
+        created_at=None if user.created_at is None else int(user.created_at),
     )
 
 

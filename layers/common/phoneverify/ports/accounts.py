@@ -161,3 +161,21 @@ class PhoneSwaps(Protocol):
         (not live, another swap, or not yet bindable: the flow tells waiting apart before),
         PhoneAlreadyRegistered, StorageUnavailable; nothing is written then."""
         ...
+
+
+class AccountEmails(UserLookup, Protocol):
+    """What changing or proving an account's email needs of the users (docs/email.md)."""
+
+    def change_email(self, user_id: str, old_email: str, new_email: str, now: float) -> None:
+        """In one transaction: the account moves to `new_email`, proven at `now`, only while
+        its email is `old_email`; `EMAIL#<new>` is claimed only if absent; `EMAIL#<old>` is
+        released only while it points to this account. Raises EmailAlreadyRegistered
+        (another account holds `new_email`), EmailSuperseded (the account's email is no
+        longer `old_email`, or the account is gone) or StorageUnavailable; nothing is
+        written then."""
+        ...
+
+    def prove_email(self, user_id: str, email: str, now: float) -> None:
+        """Mark the account's email proven at `now`, only while it is `email` (else
+        EmailSuperseded)."""
+        ...

@@ -14,7 +14,9 @@ from phoneverify.live_status_config import WebhookSettings
 from phoneverify.runtime.engine import Engine
 
 if TYPE_CHECKING:
+    from phoneverify.flows.account import AccountView
     from phoneverify.flows.delivery_reports import WebhookReceiver
+    from phoneverify.flows.email_change import EmailChangeFlow
     from phoneverify.flows.login import LoginFlow
     from phoneverify.flows.lost_phone import LostPhoneFlow
     from phoneverify.flows.password_reset import PasswordResetFlow
@@ -48,6 +50,12 @@ class UseCases(Engine):
             # client. Its settings are checked now, all the same.
             notices=self._deferred_notices(),
         )
+
+    @cached_property
+    def account_view(self) -> AccountView:
+        from phoneverify.flows.account import AccountView
+
+        return AccountView(self.users)
 
     # -- the flows that send codes -----------------------------------------------------------
     @cached_property
@@ -168,6 +176,49 @@ class UseCases(Engine):
             tokens=self.tokens,
             default_phone_region=s.default_phone_region,
             phone_policy=self.phone_policy,
+        )
+
+    @cached_property
+    def email_change_flow(self) -> EmailChangeFlow:
+        """The account's email (EmailSettings): a code we make, sent through SES."""
+        from phoneverify.adapters.dynamo.account_emails import DynamoAccountEmails
+        from phoneverify.domain.email_messages import CodePurpose
+        from phoneverify.domain.models import FlowKind
+        from phoneverify.email_config import EmailSettings
+        from phoneverify.flows import email_change
+        from phoneverify.flows.email_change import EmailChangeFlow
+
+        s = self.settings_as(EmailSettings)
+        policy = replace(
+            self.challenge_policy(
+                FlowKind.EMAIL_CHANGE,
+                s.email_code_timeout_secs,
+                email_change.RESTART_HINT,
+                email_change.TOO_MANY_ATTEMPTS,
+            ),
+            # Signed in, the step-up passed: its wrong codes count towards the account's lock,
+            # as the phone change's do, but no read of the lock comes before an email.
+            account_lock_applies=False,
+            counts_toward_lock=True,
+            by_email=True,
+        )
+        timeout = s.email_code_timeout_secs
+        guard = self.email_send_guard
+        return EmailChangeFlow(
+            users=DynamoAccountEmails(self.dynamodb, s.users_table),
+            change=self.challenges(
+                policy,
+                sender=self.email_proof_sender(CodePurpose.EMAIL_CHANGE, timeout),
+                guard=guard,
+            ),
+            prove=self.challenges(
+                policy, sender=self.email_codes(CodePurpose.EMAIL_CHANGE, timeout), guard=guard
+            ),
+            step_up=self.step_up,
+            audit=self.flow_audit,
+            emails=self.emails,
+            clock=self.clock,
+            service_name=s.notice_service_name,
         )
 
     @cached_property

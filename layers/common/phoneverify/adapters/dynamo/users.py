@@ -110,6 +110,7 @@ class DynamoUserRepository:
             email_proven_at=None
             if row.get("email_proven_at") is None
             else float(row["email_proven_at"]),
+            created_at=None if row.get("created_at") is None else float(row["created_at"]),
             phone_swap=swap_from_row(row),
         )
 
@@ -132,6 +133,7 @@ class DynamoUserRepository:
                 "email_proven_at": None
                 if user.email_proven_at is None
                 else int(user.email_proven_at),
+                "created_at": None if user.created_at is None else int(user.created_at),
             }
         )
         if user.phone_number:
