@@ -92,6 +92,19 @@ BUDGET: dict[str, tuple[int, int, int]] = {
     # calls); the token is checked against the account it reads anyway, with the JWT secret
     # (SSM, cold). The verify's swap ends every session in its own transaction, and signs the
     # caller's fresh token (the JWT secret, cold).
+    # The account's email (docs/email.md): GET /account is one read. A change reads the
+    # account, checks the step-up (the JWT secret, cold), reads the address's pointer, counts
+    # the email (its limits' transaction), marks the day's try, writes the flow and audits,
+    # under the address's keyed digest (the pepper, cold); one SES SendEmail (not counted).
+    # A taken address makes the calls a fresh one makes. The verify checks the code (the
+    # pepper), the wrong-code count reserved on the account and reset in the end-of-request
+    # batch, moves the account and its EMAIL# pointers in one transaction and audits; its
+    # notices are SES's.
+    "GET /account": (1, 0, 0),
+    "POST /account/email/start": (6, 2, 0),
+    "POST /account/email/start (taken address)": (6, 2, 0),
+    "POST /account/email/start (fresh address)": (6, 2, 0),
+    "POST /account/email/verify": (6, 1, 0),
     "POST /account/phone/start": (5, 3, 1),
     "POST /account/phone/resend": (5, 2, 1),
     "POST /account/phone/verify": (7, 2, 1),
@@ -142,6 +155,8 @@ def test_a_taken_email_costs_a_sign_up_the_calls_a_fresh_one_costs(
     and not by the work behind it either."""
     taken = measured["POST /register/start (taken email)"]
     assert taken == measured["POST /register/start (fresh email)"]
+    taken = measured["POST /account/email/start (taken address)"]
+    assert taken == measured["POST /account/email/start (fresh address)"]
 
 
 # -- each of those calls is one the function's policy in template.yaml allows ---------------
