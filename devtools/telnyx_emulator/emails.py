@@ -48,7 +48,7 @@ class EmailOutbox:
                         "subject": subject,
                         "text": text,
                         "code": found.group(1) if found else None,
-                        "sent_at": time.time(),
+                        "created_at": time.time(),
                     },
                 )
         return {"MessageId": message_id}

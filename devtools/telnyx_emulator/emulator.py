@@ -144,6 +144,15 @@ class TelnyxEmulator:
         found = self.messages(phone_number, kind="code", channel=channel)
         return str(found[0]["code"]) if found else None
 
+    def emails(self, to: str | None = None) -> list[dict[str, Any]]:
+        """Emails the functions sent through SES, newest first (as GET /_emulator/emails)."""
+        return self._require_server().emails.emails(to)
+
+    def latest_email_code(self, to: str) -> str | None:
+        """The code of the newest email to `to`, None when it carried none (a notice)."""
+        found = self.emails(to)
+        return str(found[0]["code"]) if found and found[0]["code"] else None
+
     def webhook_log(self) -> list[dict[str, Any]]:
         """Every webhook delivery attempt, oldest first (as GET /_emulator/webhooks)."""
         return self._dispatcher.log()
