@@ -1,7 +1,7 @@
-"""SES as template.yaml deploys it (docs/deploy.md#ses, docs/email.md#bounces-and-complaints):
-every email names one configuration set, whose bounces and complaints reach SesEventsFunction
-through an SNS topic only SES may publish to; the function may write a suppression and nothing
-else; the email budget and SES's reputation have alarms."""
+"""SES as template.yaml deploys it (docs/deploy.md, step 8; docs/email.md): every email names
+one configuration set, whose bounces and complaints reach SesEventsFunction through an SNS
+topic only SES may publish to; the function may write a suppression and nothing else; the
+email budget and SES's reputation have alarms."""
 
 from __future__ import annotations
 
