@@ -102,6 +102,22 @@ def test_the_function_may_write_a_suppression_and_nothing_else(template: dict[st
         assert other not in policies, other
 
 
+def test_an_event_the_function_failed_on_is_kept_and_alarms(template: dict[str, Any]) -> None:
+    props = template["Resources"][FUNCTION]["Properties"]
+    assert props["DeadLetterQueue"] == {
+        "Type": "SQS",
+        "TargetArn": {"Fn::GetAtt": ["EmailEventsDeadLetterQueue", "Arn"]},
+    }
+    assert props["EventInvokeConfig"]["MaximumRetryAttempts"] == 2
+    queue = template["Resources"]["EmailEventsDeadLetterQueue"]["Properties"]
+    assert queue["SqsManagedSseEnabled"] is True
+    alarm = template["Resources"]["EmailEventsDeadLetterAlarm"]["Properties"]
+    assert alarm["Dimensions"][0]["Value"] == {
+        "Fn::GetAtt": ["EmailEventsDeadLetterQueue", "QueueName"]
+    }
+    assert alarm["AlarmActions"] == TOPIC_IN_USE
+
+
 def test_the_email_budget_and_ses_reputation_alarm(template: dict[str, Any]) -> None:
     alarms = resources_of(template, "AWS::CloudWatch::Alarm")
     budget = alarms["EmailBudgetExhaustedAlarm"]["Properties"]
