@@ -41,6 +41,7 @@ from tests.support.round_trips_lost_phone import (
     measure_lost_phone,
     verify_sender_identity,
 )
+from tests.support.round_trips_ses import measure_ses_events
 from tests.support.verify_stack import telnyx_event, webhook_function
 
 Tally = Counter[str]  # "dynamodb" / "ssm" / "telnyx" -> calls, "dynamodb.GetItem" -> calls
@@ -416,7 +417,10 @@ def round_trips_per_endpoint() -> dict[str, dict[str, int]]:
     try:
         offline_aws_environment(monkeypatch)
         with function_stack(monkeypatch, emulator, FUNCTIONS, STACK_ENV) as stack:
-            return measure_all(_Measured(stack, webhook_function(monkeypatch, emulator)))
+            run = _Measured(stack, webhook_function(monkeypatch, emulator))
+            measure_all(run)
+            measure_ses_events(run, monkeypatch)  # no route: loaded beside the stack's
+            return run.table
     finally:
         emulator.stop()
         monkeypatch.undo()
