@@ -39,7 +39,6 @@ from tests.support.round_trips_lost_phone import FUNCTIONS as LOST_PHONE_FUNCTIO
 from tests.support.round_trips_lost_phone import (
     email_code,
     measure_lost_phone,
-    verify_sender_identity,
 )
 from tests.support.round_trips_ses import measure_ses_events
 from tests.support.verify_stack import telnyx_event, webhook_function
@@ -260,7 +259,6 @@ def measure_all(run: _Measured) -> dict[str, dict[str, int]]:
         "phone_number": "+14155550199",
         "password": "analytical engine notes",
     }
-    verify_sender_identity(stack.env)
     registration = run.measure("POST /register/start", lambda: run.call("register_start", form))
     registration_code = stack.code_for("+14155550199")
     codes = {
