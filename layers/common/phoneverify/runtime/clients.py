@@ -6,7 +6,7 @@ invocations; nothing is imported before a builder runs."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from functools import cached_property
@@ -108,6 +108,27 @@ class Clients:
             connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3}
         )
         return self._dynamodb or boto3.client("dynamodb", config=config)
+
+    @staticmethod
+    def quick_client(
+        service: str, timeout_secs: float, endpoint_url: str | None = None
+    ) -> Callable[[], Any]:
+        """A builder of a boto3 client of `service` that waits `timeout_secs` at most to
+        connect and to read, and retries once: for a call that is news or a message, not
+        state (an email, a live-status push), which must not hold its request up."""
+
+        def build() -> Any:
+            import boto3
+            from botocore.config import Config
+
+            config = Config(
+                connect_timeout=timeout_secs,
+                read_timeout=timeout_secs,
+                retries={"mode": "standard", "max_attempts": 2},
+            )
+            return boto3.client(service, config=config, endpoint_url=endpoint_url)  # type: ignore[call-overload]
+
+        return build
 
     @cached_property
     def telnyx(self) -> TelnyxVerifyClient:

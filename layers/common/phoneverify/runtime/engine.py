@@ -184,21 +184,15 @@ class Engine(Guards):
     # -- live status (docs/realtime.md): the WebSocket functions and the ones that push -----
     @cached_property
     def status_push(self) -> ApiGatewayStatusPush:
-        import boto3
-        from botocore.config import Config
-
         from phoneverify.adapters.websocket import ApiGatewayStatusPush
 
         s = self.settings_as(LiveStatusSettings)
         # One quick retry at most: a push is news, not state, and must not hold a webhook.
-        config = Config(
-            connect_timeout=s.websocket_push_timeout_secs,
-            read_timeout=s.websocket_push_timeout_secs,
-            retries={"mode": "standard", "max_attempts": 2},
-        )
         return ApiGatewayStatusPush(
-            lambda: boto3.client(
-                "apigatewaymanagementapi", endpoint_url=s.websocket_management_url, config=config
+            self.quick_client(
+                "apigatewaymanagementapi",
+                s.websocket_push_timeout_secs,
+                endpoint_url=s.websocket_management_url,
             )
         )
 

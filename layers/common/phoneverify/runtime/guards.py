@@ -243,20 +243,12 @@ class Guards(Stores):
     # -- the email channel (docs/email.md): SES, and what each email counts in --------------
     @cached_property
     def emails(self) -> SesEmailSender:
-        import boto3
-        from botocore.config import Config
-
         from phoneverify.adapters.ses import SesEmailSender
 
         s = self.settings_as(EmailSettings)
-        config = Config(
-            connect_timeout=s.email_timeout_secs,
-            read_timeout=s.email_timeout_secs,
-            retries={"mode": "standard", "max_attempts": 2},
-        )
         # AWS_ENDPOINT_URL_SESV2 points it elsewhere (the local stack: the emulator's outbox).
         return SesEmailSender(
-            lambda: boto3.client("sesv2", config=config),
+            self.quick_client("sesv2", s.email_timeout_secs),
             s.email_sender_address,
             configuration_set=s.email_configuration_set or None,
         )

@@ -11,15 +11,13 @@ from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
 
-from phoneverify.adapters.dynamo.send_limits import TTL_MARGIN_SECS
+from phoneverify.adapters.dynamo.send_limits import TTL_MARGIN_SECS, capped_counts, give_back
 from phoneverify.adapters.dynamo.toolkit import (
     REASON_CONDITION_FAILED,
     conflicts_after_cancellation,
-    count_down,
     put_new,
     to_item,
     transact_write_items,
-    update_request,
 )
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.email_limits import (
@@ -37,7 +35,6 @@ from phoneverify.domain.email_limits import (
 from phoneverify.domain.errors import (
     EmailBudgetExhausted,
     EmailUndeliverable,
-    StorageUnavailable,
 )
 from phoneverify.domain.models import RequestOrigin, SendPermit
 from phoneverify.domain.send_limits import window_start
@@ -79,19 +76,7 @@ class DynamoEmailLimits:
                 "ConditionExpression": "attribute_not_exists(pk)",
             }
         }
-        counts = [
-            {
-                "Update": update_request(
-                    self._table,
-                    {"pk": key},
-                    "ADD #sends :one SET #ttl = :ttl",
-                    "attribute_not_exists(#sends) OR #sends < :cap",
-                    {":one": 1, ":cap": cap, ":ttl": ttl},
-                    {"#sends": "sends", "#ttl": "ttl"},
-                )
-            }
-            for _, key, cap in counters
-        ]
+        counts = capped_counts(self._table, counters, ttl)
         conflicts = 0
         while True:
             # The token makes botocore's own retries of one attempt idempotent.
@@ -126,13 +111,7 @@ class DynamoEmailLimits:
         return error
 
     def release(self, permit: SendPermit) -> None:
-        for key in permit.keys:
-            try:
-                count_down(self._client, self._table, {"pk": key}, "sends")
-            except ConditionFailed:
-                continue
-            except StorageUnavailable:
-                logger.warning("email count not given back", extra={"counter": key.split("#")[0]})
+        give_back(self._client, self._table, permit.keys)
 
     def first_try_today(self, address: str) -> bool:
         now = self._clock.now()

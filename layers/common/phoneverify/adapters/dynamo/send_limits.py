@@ -93,6 +93,37 @@ def _noop_metric(name: str) -> None:
     return None
 
 
+def capped_counts(table: str, counters: list[tuple[str, str, int]], ttl: int) -> list[Any]:
+    """The transaction items counting one more in each of `counters` ((layer, key, cap)),
+    each only while below its cap; every counter expires with its window (`ttl`)."""
+    return [
+        {
+            "Update": update_request(
+                table,
+                {"pk": key},
+                "ADD #sends :one SET #ttl = :ttl",
+                "attribute_not_exists(#sends) OR #sends < :cap",
+                {":one": 1, ":cap": cap, ":ttl": ttl},
+                {"#sends": "sends", "#ttl": "ttl"},
+            )
+        }
+        for _, key, cap in counters
+    ]
+
+
+def give_back(client: DynamoDBClient, table: str, keys: Sequence[str]) -> None:
+    """One less in each counter of `keys` (never below zero). Best effort: it runs while a
+    provider's failure is being answered, which a DynamoDB failure here must not turn into a
+    503; a count not given back only errs on the safe side."""
+    for key in keys:
+        try:
+            count_down(client, table, {"pk": key}, "sends")
+        except ConditionFailed:
+            continue
+        except StorageUnavailable:
+            logger.warning("count not given back", extra={"counter": key.split("#")[0]})
+
+
 class DynamoSendLimits:
     """SendGuard and NoticeBudget on RateLimitsTable. `metric(name)` counts one of the
     METRIC_* names."""
@@ -227,19 +258,7 @@ class DynamoSendLimits:
             conflicts = conflicts_after_cancellation(reasons, conflicts, "send limits")
 
     def _request(self, counters: list[tuple[str, str, int]], ttl: int) -> list[Any]:
-        return [
-            {
-                "Update": update_request(
-                    self._table,
-                    {"pk": key},
-                    "ADD #sends :one SET #ttl = :ttl",
-                    "attribute_not_exists(#sends) OR #sends < :cap",
-                    {":one": 1, ":cap": cap, ":ttl": ttl},
-                    {"#sends": "sends", "#ttl": "ttl"},
-                )
-            }
-            for _, key, cap in counters
-        ]
+        return capped_counts(self._table, counters, ttl)
 
     def _shards_to_try(self, now: float, tier: SendTier) -> list[int]:
         """The tier's budget shards not known to be full this window, in random order; when
@@ -283,12 +302,6 @@ class DynamoSendLimits:
         Best effort: it runs while a Telnyx failure is being answered (502), which a
         DynamoDB failure here must not turn into a 503; a count not given back only errs on
         the safe side."""
-        for key in permit.keys:
-            try:
-                count_down(self._client, self._table, {"pk": key}, "sends")
-            except ConditionFailed:
-                continue
-            except StorageUnavailable:
-                logger.warning("send count not given back", extra={"counter": key.split("#")[0]})
+        give_back(self._client, self._table, permit.keys)
         if permit.prefix_key is not None and self._fraud is not None:
             self._fraud.give_back(permit.prefix_key)
