@@ -51,6 +51,8 @@ def _banner(stack: LocalStack) -> str:
             f"  SMS outbox     {stack.emulator.base_url}/_emulator/messages"
             "?phone_number=%2B14155550123",
             f"  Email outbox   {stack.emulator.base_url}/_emulator/emails?to=demo%40example.com",
+            "                 (to bounce@ or complaint@simulator.amazonses.com: suppressed, as"
+            " SES's simulator)",
         ]
     else:
         lines.append(f"  Telnyx         {REAL_TELNYX_URL} (real API; codes arrive by SMS)")

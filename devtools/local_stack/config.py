@@ -31,6 +31,10 @@ LOCAL_SEND_LIMITS = {
     "MAX_CALLS_PER_PHONE": "1000",
     "CALL_BUDGET": "100000",
     "WHATSAPP_ENABLED": "true",
+    # Emails (docs/email.md): the same reasons; tests/security/test_email_channel.py sets its own.
+    "MAX_EMAILS_PER_ADDRESS": "100",
+    "MAX_EMAILS_PER_IP": "10000",
+    "EMAIL_BUDGET": "100000",
 }
 
 

@@ -20,6 +20,7 @@ from devtools.local_stack.config import LOCAL_SEND_LIMITS, REAL_TELNYX_URL, REGI
 from devtools.local_stack.notices import NoticePoller, pending_in, sweep
 from devtools.local_stack.ports import check_ports_free
 from devtools.local_stack.seeding import PROCESS_SECRETS, put_parameters, seed_accounts
+from devtools.local_stack.ses_events import SesEventRelay
 from devtools.local_stack.site import Site
 from devtools.telnyx_emulator import EmulatorConfig, TelnyxEmulator
 
@@ -33,6 +34,7 @@ class LocalStack:
         self._site = Site(self.config)
         self.aws_env: dict[str, str] = {}
         self._poller: NoticePoller | None = None
+        self._ses_events: SesEventRelay | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> LocalStack:
@@ -106,6 +108,10 @@ class LocalStack:
         self._site.link_websocket(self.websocket_url)
         if self.emulator is not None and "/webhooks/telnyx" in TEMPLATE.read_text():
             self.emulator.set_webhook_url(f"{self.gateway.base_url}/webhooks/telnyx")
+        if self.emulator is not None and "functions/ses_events/" in TEMPLATE.read_text():
+            # SES's mailbox simulator: its bounce and complaint reach SesEventsFunction.
+            self._ses_events = SesEventRelay(self.gateway.invoke).start()
+            self.emulator.on_email(self._ses_events)
         if cfg.notice_poll_secs > 0:
             pending = pending_in(dynamodb, "NoticesOutboxTable")
             self._poller = NoticePoller(self.gateway, cfg.notice_poll_secs, pending).start()
@@ -114,6 +120,13 @@ class LocalStack:
         """Sweep the notices outbox now, as the schedule does in AWS (notices.py)."""
         assert self.gateway is not None, "stack not started"
         return sweep(self.gateway)
+
+    def ses_events_handled(self) -> list[dict[str, Any]]:
+        """Wait until SesEventsFunction has handled every SES event the emails sent so far to
+        the mailbox simulator caused (ses_events.py); what each invocation answered."""
+        assert self._ses_events is not None, "stack not started, or no SES events locally"
+        self._ses_events.join()
+        return list(self._ses_events.outcomes)
 
     @property
     def websocket_url(self) -> str:
@@ -127,8 +140,12 @@ class LocalStack:
             self._poller = None
         # The emulator first: its webhooks in flight must not reach a gateway shutting down.
         if self.emulator is not None:
+            self.emulator.on_email(None)
             self.emulator.stop()
             self.emulator = None
+        if self._ses_events is not None:  # before the gateway whose function it invokes
+            self._ses_events.stop()
+            self._ses_events = None
         if self.gateway is not None:
             self.gateway.stop()
             self.gateway = None

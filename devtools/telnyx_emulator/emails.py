@@ -9,6 +9,7 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 SEND_EMAIL_PATH = "/v2/email/outbound-emails"
@@ -23,6 +24,9 @@ class EmailOutbox:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._emails: list[dict[str, Any]] = []
+        # Told of each email kept, one recipient at a time (the local stack's SES events:
+        # devtools/local_stack/ses_events.py); it must not block.
+        self.listener: Callable[[dict[str, Any]], None] | None = None
 
     def send(self, body: Any) -> dict[str, str]:
         """Keep one SendEmail; answers SES's {"MessageId": ...}."""
@@ -37,20 +41,25 @@ class EmailOutbox:
             raise BadEmailRequest("FromEmailAddress, Destination and Content.Simple are required.")
         message_id = secrets.token_hex(16)
         found = CODE.search(text)
+        kept = [
+            {
+                "id": message_id,
+                "from": sender,
+                "to": str(address).lower(),
+                "subject": subject,
+                "text": text,
+                "code": found.group(1) if found else None,
+                "created_at": time.time(),
+            }
+            for address in to
+        ]
         with self._lock:
-            for address in to:
-                self._emails.insert(
-                    0,
-                    {
-                        "id": message_id,
-                        "from": sender,
-                        "to": str(address).lower(),
-                        "subject": subject,
-                        "text": text,
-                        "code": found.group(1) if found else None,
-                        "created_at": time.time(),
-                    },
-                )
+            for email in kept:
+                self._emails.insert(0, email)
+        listener = self.listener
+        if listener is not None:
+            for email in kept:
+                listener(dict(email))
         return {"MessageId": message_id}
 
     def emails(self, to: str | None) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self
 
@@ -118,6 +119,11 @@ class TelnyxEmulator:
         if url is not None and not url.startswith(("http://", "https://")):
             raise ValueError("webhook url must be an http(s) URL")
         self._dispatcher.url = url
+
+    def on_email(self, listener: Callable[[dict[str, Any]], None] | None) -> None:
+        """Tell `listener` of each email SendEmail keeps (one call a recipient, before the
+        answer: it must not block); None stops it."""
+        self._require_server().emails.listener = listener
 
     # -- outbox, webhook log ----------------------------------------------------
 

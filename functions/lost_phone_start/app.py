@@ -5,7 +5,7 @@ not), to replace the phone with `new_phone` (docs/phone-lifecycle.md#a-lost-phon
 from __future__ import annotations
 
 from phoneverify.http.app import http_app, lambda_handler_for
-from phoneverify.http.operations import OPENS_A_CHALLENGE, SENDS_AN_EMAIL, documented
+from phoneverify.http.operations import SENDS_AN_EMAIL, documented
 from phoneverify.http.requests import LostPhoneStartRequest, request_origin
 from phoneverify.http.responses import EmailCodeSentResponse, email_code_response
 from phoneverify.lost_phone_config import LostPhoneSettings
@@ -17,7 +17,7 @@ app = http_app(runtime.settings.allowed_origin)
 
 @app.post(
     "/password/reset/lost-phone/start",
-    **documented("lostPhoneStart", "Password reset", *SENDS_AN_EMAIL, *OPENS_A_CHALLENGE),
+    **documented("lostPhoneStart", "Password reset", *SENDS_AN_EMAIL),
 )
 def lost_phone_start(body: LostPhoneStartRequest) -> EmailCodeSentResponse:
     started = runtime.lost_phone_flow.start(body.email, body.new_phone, request_origin(app))

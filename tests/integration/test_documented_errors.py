@@ -52,7 +52,7 @@ ROUTES: dict[str, tuple[dict[str, Any] | None, dict[str, str] | None, str]] = {
         None,
         "",
     ),
-    "register_verify": ({"flow_id": FLOW_ID, "code": "123456"}, None, ""),
+    "register_verify": ({"flow_id": FLOW_ID, "code": "123456", "email_code": "654321"}, None, ""),
     "register_resend": ({"flow_id": FLOW_ID}, None, ""),
     "password_reset_start": ({"email": "doc@example.com"}, None, ""),
     "password_reset_verify": (
@@ -75,6 +75,9 @@ ROUTES: dict[str, tuple[dict[str, Any] | None, dict[str, str] | None, str]] = {
     "account_phone_pending": (None, {}, "as"),
     "account_phone_pending_cancel": ({}, None, "as"),
     "account_reauth_start": ({"password": PASSWORD}, None, "as"),
+    "account_get": (None, {}, "as"),
+    "account_email_start": ({"email": "doc-new@example.com"}, None, "as"),
+    "account_email_verify": ({"flow_id": FLOW_ID, "code": "123456"}, None, "as"),
     "account_reauth_verify": ({"flow_id": FLOW_ID, "code": "123456"}, None, "as"),
     "account_reauth_resend": ({"flow_id": FLOW_ID}, None, "as"),
     "logout": ({}, None, "bearer"),

@@ -5,12 +5,10 @@ giving the completing function a clock that far ahead."""
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
@@ -18,7 +16,7 @@ from moto.ses.models import ses_backends
 from devtools.telnyx_emulator import TelnyxEmulator
 from phoneverify.domain.models import User
 from phoneverify.domain.passwords import PasswordHasher
-from tests.support.function_stack import FunctionStack, function_stack
+from tests.support.function_stack import FunctionStack, function_stack, sent_email_code
 from tests.support.lambda_env import api_event, invoke
 
 PHONE = "+14155550123"
@@ -64,11 +62,6 @@ def stack(monkeypatch: pytest.MonkeyPatch, emulator: TelnyxEmulator) -> Iterator
             UpdateExpression="SET email_proven_at = :t",
             ExpressionAttributeValues={":t": {"N": "1"}},
         )
-        sender = running.env.get("EMAIL_SENDER_ADDRESS") or "no-reply@example.com"
-        boto3.client("sesv2", region_name="us-east-1").create_email_identity(
-            EmailIdentity=sender.partition("@")[2]
-        )
-        boto3.client("ses", region_name="us-east-1").verify_email_identity(EmailAddress=sender)
         yield running
 
 
@@ -81,12 +74,7 @@ def call(
     return invoke(stack.functions[name], event)
 
 
-def email_code(to: str) -> str:
-    sent = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
-    bodies = [str(m.body) for m in sent if to in m.destinations.get("ToAddresses", [])]
-    found = re.search(r"code is (\d+)", bodies[-1])
-    assert found is not None, "no code in the email"
-    return found.group(1)
+email_code = sent_email_code
 
 
 def waiting_swap(stack: FunctionStack) -> str:

@@ -7,6 +7,8 @@ import json
 from collections.abc import Iterator
 
 import pytest
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ses.models import ses_backends
 
 from devtools.aws_resources import LOCAL_ORIGIN
 from devtools.telnyx_emulator import TelnyxEmulator
@@ -46,6 +48,17 @@ def stack(monkeypatch: pytest.MonkeyPatch, emulator: TelnyxEmulator) -> Iterator
         yield running
 
 
+def codes(
+    stack: FunctionStack, flow_id: str, phone: str = NEW_PHONE, email: str = "ada@example.com"
+) -> dict[str, str]:
+    """A sign-up's verify body: the SMS code to `phone` and the email code to `email`."""
+    return {
+        "flow_id": flow_id,
+        "code": stack.code_for(phone),
+        "email_code": stack.email_code_for(email),
+    }
+
+
 def start(stack: FunctionStack, **changes: str) -> str:
     status, body, _ = stack.call("register_start", {**FORM, **changes})
     assert status == 200, body
@@ -67,7 +80,7 @@ def test_sign_up_with_the_code_from_the_outbox_creates_the_account(stack: Functi
     # When
     status, body, headers = stack.call(
         "register_verify",
-        {"flow_id": started["flow_id"], "code": stack.code_for(NEW_PHONE)},
+        codes(stack, started["flow_id"]),
         {"Origin": LOCAL_ORIGIN},
     )
     # Then
@@ -89,18 +102,14 @@ def test_sign_up_with_the_code_from_the_outbox_creates_the_account(stack: Functi
     assert PASSWORD not in json.dumps(pending)
     assert "data" not in pending and pending["status"]["S"] == "verified"
     # and the flow is single use
-    status, again, _ = stack.call(
-        "register_verify", {"flow_id": started["flow_id"], "code": stack.code_for(NEW_PHONE)}
-    )
+    status, again, _ = stack.call("register_verify", codes(stack, started["flow_id"]))
     assert (status, again["error"]) == (400, "No pending verification. Start registration again.")
 
 
 def test_the_new_account_logs_in_with_a_second_factor_on_its_phone(stack: FunctionStack) -> None:
     # Given a registered account
     flow_id = start(stack)
-    status, registered, _ = stack.call(
-        "register_verify", {"flow_id": flow_id, "code": stack.code_for(NEW_PHONE)}
-    )
+    status, registered, _ = stack.call("register_verify", codes(stack, flow_id))
     assert status == 201, registered
     # When it logs in
     status, login, _ = stack.call("login", {"email": "ada@example.com", "password": PASSWORD})
@@ -119,64 +128,53 @@ def test_the_code_stays_valid_at_telnyx_for_the_ten_minutes(stack: FunctionStack
     flow_id = start(stack)
     stack.emulator.advance_clock(480)
     # When
-    status, body, _ = stack.call(
-        "register_verify", {"flow_id": flow_id, "code": stack.code_for(NEW_PHONE)}
-    )
+    status, body, _ = stack.call("register_verify", codes(stack, flow_id))
     # Then
     assert status == 201, body
 
 
-@pytest.mark.parametrize(
-    ("changes", "phone", "error", "code", "field"),
-    [
-        (
-            {"email": "DEMO@example.com"},
-            NEW_PHONE,
-            "Email already registered",
-            "email_taken",
-            "email",
-        ),
-        (
-            {"phone_number": "+1 415-555-0123"},
-            DEMO_PHONE,
-            PHONE_HAS_ACCOUNT,
-            "phone_taken",
-            "phone_number",
-        ),
-        (
-            {"email": "demo@example.com", "phone_number": DEMO_PHONE},
-            DEMO_PHONE,
-            PHONE_HAS_ACCOUNT,
-            "phone_taken",
-            "phone_number",
-        ),
-    ],
-    ids=["email", "phone", "both"],
-)
-def test_a_taken_email_or_phone_is_told_only_once_the_phone_is_proven(
-    stack: FunctionStack, changes: dict[str, str], phone: str, error: str, code: str, field: str
-) -> None:
+def test_a_taken_phone_is_told_only_once_both_codes_are_proven(stack: FunctionStack) -> None:
     # Given a fresh sign-up's answer as the reference
     status, fresh, _ = stack.call(
         "register_start", {**FORM, "email": "grace@example.com", "phone_number": "+14155550177"}
     )
     assert status == 200, fresh
-    # When a sign-up names an email or phone that already has an account
-    status, started, _ = stack.call("register_start", {**FORM, **changes})
+    # When a sign-up names a phone that already has an account
+    status, started, _ = stack.call("register_start", {**FORM, "phone_number": "+1 415-555-0123"})
     # Then start answers as it did for the fresh one, and the code goes out
     assert status == 200, started
     assert set(started) == set(fresh)
-    assert started["timeout_secs"] == fresh["timeout_secs"]
-    assert len(stack.emulator.messages(phone)) == 1
-    # When the code is entered
-    status, body, _ = stack.call(
-        "register_verify", {"flow_id": started["flow_id"], "code": stack.code_for(phone)}
+    assert len(stack.emulator.messages(DEMO_PHONE)) == 1
+    # When both codes are entered
+    status, body, _ = stack.call("register_verify", codes(stack, started["flow_id"], DEMO_PHONE))
+    # Then the 409 says the phone is taken, and no account was written
+    assert (status, body) == (
+        409,
+        {"error": PHONE_HAS_ACCOUNT, "code": "phone_taken", "field": "phone_number"},
     )
-    # Then the 409 says which is taken, the phone first, and no account was written
-    assert (status, body) == (409, {"error": error, "code": code, "field": field})
     users = {i["pk"]["S"]: i["user_id"]["S"] for i in stack.scan("USERS_TABLE")}
-    assert users[f"PHONE#{DEMO_PHONE}"] == users["EMAIL#demo@example.com"] == "u-demo"
-    assert "EMAIL#ada@example.com" not in users and f"PHONE#{NEW_PHONE}" not in users
+    assert users[f"PHONE#{DEMO_PHONE}"] == "u-demo"
+    assert "EMAIL#ada@example.com" not in users
+
+
+def test_a_taken_email_fails_as_a_wrong_email_code_and_its_owner_is_told(
+    stack: FunctionStack,
+) -> None:
+    # Given a sign-up with the demo account's email and a phone of the registrant's
+    started = start(stack, email="DEMO@example.com")
+    # When the registrant enters the SMS code and a guess of the email code they never got
+    status, body, _ = stack.call(
+        "register_verify",
+        {"flow_id": started, "code": stack.code_for(NEW_PHONE), "email_code": "123456"},
+    )
+    # Then it is a wrong code, as with any address, and nothing says the email is taken
+    assert (status, body["code"], body["attempts_remaining"]) == (401, "invalid_code", 4)
+    # and the owner got the "someone tried" notice, without a code
+    sent = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
+    (notice,) = [m for m in sent if "demo@example.com" in m.destinations["ToAddresses"]]
+    assert "someone tried" in notice.subject and "code is" not in str(notice.body)
+    users = {i["pk"]["S"]: i["user_id"]["S"] for i in stack.scan("USERS_TABLE")}
+    assert users["EMAIL#demo@example.com"] == "u-demo" and f"PHONE#{NEW_PHONE}" not in users
 
 
 def test_a_registration_flow_id_is_refused_by_login_verify(stack: FunctionStack) -> None:
@@ -194,7 +192,8 @@ def test_wrong_codes_then_lockout_with_the_registration_wording(stack: FunctionS
     code = stack.code_for(NEW_PHONE)
     wrong = str((int(code) + 1) % 1_000_000).zfill(6)
     # When
-    answers = [stack.call("register_verify", {"flow_id": flow_id, "code": wrong}) for _ in range(5)]
+    body = {**codes(stack, flow_id), "code": wrong}
+    answers = [stack.call("register_verify", body) for _ in range(5)]
     # Then
     assert [(s, b.get("attempts_remaining")) for s, b, _ in answers[:4]] == [
         (401, 4),
@@ -267,4 +266,5 @@ def test_the_pending_registration_is_stored_under_a_hash_of_its_flow_id(
     assert pending["pk"]["S"] == flow_key(flow_id)
     assert flow_id not in json.dumps(pending)
     assert pending["kind"]["S"] == "registration"
-    assert set(pending["data"]["M"]) == {"name", "email", "password_hash"}
+    assert set(pending["data"]["M"]) == {"name", "email", "password_hash", "email_code"}
+    assert stack.email_code_for("ada@example.com") not in json.dumps(pending)

@@ -128,6 +128,11 @@ BUDGET: dict[str, tuple[int, int, int]] = {
     "Telnyx webhook (verify.sent)": (2, 1, 0),
     "Telnyx webhook (verify.delivered)": (2, 1, 0),
     "POST /verify/cancel": (3, 0, 0),
+    # SES's reports (functions/ses_events, through SNS): the suppression's conditional PutItem
+    # and the audit record in the end-of-invocation batch; the pepper, read once when cold,
+    # keys the address and the audit's subject.
+    "SES event (permanent bounce)": (2, 1, 0),
+    "SES event (complaint)": (2, 1, 0),
 }
 
 

@@ -42,6 +42,11 @@ class Target:
         assert code is not None, f"no code was sent to {phone}"
         return str(code)
 
+    def email_code_for(self, address: str) -> str:
+        code = self.emulator.latest_email_code(address)
+        assert code is not None, f"no email code was sent to {address}"
+        return str(code)
+
     def login(self, email: str = DEMO_EMAIL, password: str = DEMO_PASSWORD) -> str:
         response = self.api.post("/login", json={"email": email, "password": password})
         assert response.status_code == 200, response.text

@@ -27,7 +27,11 @@ def second_person(target: Target) -> tuple[str, str]:
     assert started.status_code == 200, started.text
     created = target.api.post(
         "/register/verify",
-        json={"flow_id": started.json()["flow_id"], "code": target.code_for(phone)},
+        json={
+            "flow_id": started.json()["flow_id"],
+            "code": target.code_for(phone),
+            "email_code": target.email_code_for(email),
+        },
     )
     assert created.status_code == 201, created.text
     return email, phone

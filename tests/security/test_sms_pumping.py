@@ -185,7 +185,9 @@ def test_the_phone_cap_holds_across_login_and_payment_and_sign_up_counts_apart(
         assert started.status_code == 200, started.text
         flow_id = started.json()["flow_id"]
         code = limits.emulator.latest_code(phone)
-        created = api.post("/register/verify", json={"flow_id": flow_id, "code": code})
+        email_code = limits.emulator.latest_email_code(email)
+        codes = {"flow_id": flow_id, "code": code, "email_code": email_code}
+        created = api.post("/register/verify", json=codes)
         assert created.status_code == 201, created.text
         auth = {"Authorization": f"Bearer {created.json()['token']}"}
         # and a login, a payment step-up and a login again at once after it: the verified

@@ -4,6 +4,7 @@ through the Telnyx emulator over loopback. Each function's path comes from its t
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +16,8 @@ import boto3
 import jwt
 import pytest
 from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ses.models import ses_backends
 
 from devtools.aws_resources import create_tables, load_template
 from devtools.local_stack.seeding import local_fx_rates
@@ -115,6 +118,10 @@ class FunctionStack:
         assert code is not None, f"no code was sent to {phone_number}"
         return code
 
+    @staticmethod
+    def email_code_for(to: str) -> str:
+        return sent_email_code(to)
+
     def sign_in(self, email: str, password: str, phone: str) -> str:
         """The account's token, through `login` (and `login_verify` with the code sent to
         `phone` when the account has one)."""
@@ -190,4 +197,20 @@ def function_stack(
             monkeypatch,
             {**template_environment("NoticesDeliverFunction", overrides), **(extra_env or {})},
         )
+        # moto's SES sends only from a verified identity, as SES does.
+        sender = env.get("EMAIL_SENDER_ADDRESS") or "no-reply@example.com"
+        boto3.client("sesv2", region_name="us-east-1").create_email_identity(
+            EmailIdentity=sender.partition("@")[2]
+        )
+        boto3.client("ses", region_name="us-east-1").verify_email_identity(EmailAddress=sender)
         yield FunctionStack(functions, paths, emulator, dynamodb, env, deliverer)
+
+
+def sent_email_code(to: str) -> str:
+    """The code of the last email moto's SES sent to `to`."""
+    sent = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
+    bodies = [str(m.body) for m in sent if to in m.destinations.get("ToAddresses", [])]
+    assert bodies, f"no email was sent to {to}"
+    found = re.search(r"code is (\d+)", bodies[-1])
+    assert found is not None, f"no code in the last email to {to}"
+    return found.group(1)

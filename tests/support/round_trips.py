@@ -39,8 +39,8 @@ from tests.support.round_trips_lost_phone import FUNCTIONS as LOST_PHONE_FUNCTIO
 from tests.support.round_trips_lost_phone import (
     email_code,
     measure_lost_phone,
-    verify_sender_identity,
 )
+from tests.support.round_trips_ses import measure_ses_events
 from tests.support.verify_stack import telnyx_event, webhook_function
 
 Tally = Counter[str]  # "dynamodb" / "ssm" / "telnyx" -> calls, "dynamodb.GetItem" -> calls
@@ -259,7 +259,6 @@ def measure_all(run: _Measured) -> dict[str, dict[str, int]]:
         "phone_number": "+14155550199",
         "password": "analytical engine notes",
     }
-    verify_sender_identity(stack.env)
     registration = run.measure("POST /register/start", lambda: run.call("register_start", form))
     registration_code = stack.code_for("+14155550199")
     codes = {
@@ -416,7 +415,10 @@ def round_trips_per_endpoint() -> dict[str, dict[str, int]]:
     try:
         offline_aws_environment(monkeypatch)
         with function_stack(monkeypatch, emulator, FUNCTIONS, STACK_ENV) as stack:
-            return measure_all(_Measured(stack, webhook_function(monkeypatch, emulator)))
+            run = _Measured(stack, webhook_function(monkeypatch, emulator))
+            measure_all(run)
+            measure_ses_events(run, monkeypatch)  # no route: loaded beside the stack's
+            return run.table
     finally:
         emulator.stop()
         monkeypatch.undo()

@@ -5,13 +5,10 @@ function's clock set that far ahead)."""
 
 from __future__ import annotations
 
-import re
 import time
 from typing import TYPE_CHECKING
 
-import boto3
-from moto.core import DEFAULT_ACCOUNT_ID
-from moto.ses.models import ses_backends
+from tests.support.function_stack import sent_email_code
 
 if TYPE_CHECKING:
     from tests.support.round_trips import _Measured
@@ -37,18 +34,7 @@ class Later:
         return time.time() + self.offset
 
 
-def verify_sender_identity(env: dict[str, str]) -> None:
-    """moto's SES sends only from a verified identity, as SES does."""
-    sender = env.get("EMAIL_SENDER_ADDRESS") or "no-reply@example.com"
-    boto3.client("ses", region_name="us-east-1").verify_email_identity(EmailAddress=sender)
-
-
-def email_code(to: str) -> str:
-    sent = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
-    body = [str(m.body) for m in sent if to in m.destinations.get("ToAddresses", [])][-1]
-    found = re.search(r"code is (\d+)", body)
-    assert found is not None
-    return found.group(1)
+email_code = sent_email_code
 
 
 def prove_email(run: _Measured, user_id: str) -> None:
@@ -80,7 +66,6 @@ def swap_waiting(run: _Measured, email: str, new_phone: str, *, measured: bool) 
 
 
 def measure_lost_phone(run: _Measured) -> None:
-    verify_sender_identity(run.stack.env)
     later = Later()
     run.stack.functions["lost_phone_complete"].runtime.clock = later
     owner, email = run.account("+14155550166")

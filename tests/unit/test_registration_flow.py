@@ -255,12 +255,12 @@ def test_the_owner_hears_of_attempts_on_their_address_once_a_day(world: Registra
 def test_a_taken_email_costs_the_same_work_as_a_fresh_one(world: RegistrationWorld) -> None:
     # Given a fresh sign-up as the reference
     start(world, email="fresh@example.com")
-    fresh = (len(world.emails.outbox), len(world.email_limits.marks), len(world.pauses))
+    fresh = (len(world.emails.outbox), len(world.email_limits.tried), len(world.pauses))
     # When one with a registered email starts, on its first and on a later attempt of the day
     start(world, email="demo@example.com", phone_number="+14155550177")
-    first = (len(world.emails.outbox), len(world.email_limits.marks), len(world.pauses))
+    first = (len(world.emails.outbox), len(world.email_limits.tried), len(world.pauses))
     start(world, email="demo@example.com", phone_number="+14155550166")
-    later = (len(world.emails.outbox), len(world.email_limits.marks), len(world.pauses))
+    later = (len(world.emails.outbox), len(world.email_limits.tried), len(world.pauses))
     # Then each made one email (the later one: a pause as long as one) and one mark of the
     # day, as the fresh one did
     assert fresh == (1, 1, 0)

@@ -17,6 +17,12 @@ class SuppressionSettings(Settings):
     rate_limits_table: NonEmpty
 
 
+class SesEventSettings(SuppressionSettings):
+    """functions/ses_events (docs/email.md#bounces-and-complaints): the suppressed addresses'
+    table; the pepper they are keyed under and the audit table are every function's
+    (HASH_PEPPER_PARAM, AUDIT_TABLE)."""
+
+
 class EmailSettings(CodeSettings, SuppressionSettings):
     """What a function that sends email needs: the identity, the timeout, the caps."""
 

@@ -33,6 +33,9 @@ class FlowKind(StrEnum):
     # Not a code flow: the fraud guard's decisions (held and released prefixes and countries,
     # operators' rule changes; docs/abuse-controls.md#the-fraud-guard).
     FRAUD_GUARD = "fraud_guard"
+    # Not a code flow: what SES reported of an email it sent (a bounce, a complaint;
+    # docs/email.md#bounces-and-complaints).
+    EMAIL_DELIVERY = "email_delivery"
 
 
 class FlowStatus(StrEnum):
@@ -335,6 +338,9 @@ class VerificationEventType(StrEnum):
     PHONE_SWAP_CANCELLED = "phone_swap_cancelled"
     PHONE_SWAP_DONE = "phone_swap_done"
     PHONE_SWAP_REFUSED = "phone_swap_refused"
+    # SES reported a permanent bounce or a complaint: no email goes to the address again
+    # (detail: reason, subtype; docs/email.md#bounces-and-complaints).
+    EMAIL_SUPPRESSED = "email_suppressed"
 
 
 @dataclass(frozen=True)

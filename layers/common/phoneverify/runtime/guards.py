@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from phoneverify.domain.channels import ChannelPolicy
     from phoneverify.domain.models import NoticeEvent
     from phoneverify.domain.phones import PhonePolicy
+    from phoneverify.flows.email_events import EmailEvents
     from phoneverify.flows.engine.proof_of_work_gate import ProofOfWorkGate
     from phoneverify.flows.notice_delivery import NoticeDelivery
     from phoneverify.ports.abuse import HumanCheck
@@ -276,6 +277,20 @@ class Guards(Stores):
             )
         table = self.settings_as(SuppressionSettings).rate_limits_table
         return DynamoEmailLimits(self.dynamodb, table, caps, self.clock, self.count_metric)
+
+    @cached_property
+    def email_events(self) -> EmailEvents:
+        """functions/ses_events: SES's bounces and complaints suppress the address."""
+        from phoneverify.flows.email_events import EmailEvents
+
+        self.settings_as(SuppressionSettings)
+        return EmailEvents(
+            limits=self.email_limits,
+            events=self.events,
+            clock=self.clock,
+            pepper=self.hash_pepper,
+            metric=self.count_metric,
+        )
 
     def _deferred_notices(self) -> AccountNotices:
         self.settings_as(CodeSettings)  # raises ConfigurationError at cold start, as `notices`
