@@ -16,14 +16,17 @@ const el = {
   signup: $("signup"), signupPhone: $("signup-phone"),
   reset: $("reset"), resetEmail: $("reset-email"),
   codeForm: $("code-form"), codeHint: $("code-hint"), code: $("code"), codeError: $("code-error"),
+  codeLabel: $("code-label"), emailCodeField: $("email-code-field"), emailCode: $("email-code"),
+  emailCodeHint: $("email-code-hint"),
   summary: $("payment-summary"), summaryAmount: $("summary-amount"), summaryCurrency: $("summary-currency"),
   summaryRecipient: $("summary-recipient"), newPasswordField: $("new-password-field"),
   newPassword: $("new-password"), expiry: $("expiry"), delivery: $("delivery"),
   verifyButton: $("verify"), resend: $("resend"), restart: $("restart"),
   codeActions: $("code-actions"), resendCall: $("resend-call"), resendWhatsapp: $("resend-whatsapp"),
   outbox: $("outbox"), outboxLink: $("outbox-link"), footer: $("footer"),
+  outboxEmail: $("outbox-email"), outboxEmailLink: $("outbox-email-link"),
   signedIn: $("signed-in"), subject: $("subject"), pay: $("pay"), signOut: $("sign-out"),
-  phone: $("phone"), phonePassword: $("phone-password"),
+  phone: $("phone"), emailChange: $("email-change"),
   receipt: $("receipt"), receiptAmount: $("receipt-amount"), receiptCurrency: $("receipt-currency"),
   receiptRecipient: $("receipt-recipient"), receiptTransaction: $("receipt-transaction"),
   receiptDone: $("receipt-done"),
@@ -46,9 +49,10 @@ const FLOWS = {
     cancelLabel: "Use a different account",
     again: "Too many attempts. Please start the login process again.",
   },
+  // Two codes: one by SMS (resent by "Resend SMS code"), one by email (sent once).
   register: {
     verify: "/register/verify", resend: "/register/resend", back: "signup",
-    button: "Verify", cancelLabel: "Cancel sign-up",
+    button: "Verify", cancelLabel: "Cancel sign-up", emailCode: true, resendLabel: "Resend SMS code",
     again: "Too many attempts. Please start the sign-up again.",
   },
   reset: {
@@ -61,8 +65,9 @@ const FLOWS = {
     button: "Confirm payment", cancelLabel: "Cancel payment", idField: "payment_id", auth: true,
     again: "Too many attempts. The payment was not made.",
   },
-  // Fresh authentication before the phone change (docs/sessions.md#fresh-authentication):
-  // the code sent to the current phone, for a reauth token.
+  // Fresh authentication before a phone or email change (docs/sessions.md#fresh-authentication):
+  // the code sent to the current phone, for a reauth token. `back` and `again` are the
+  // change's (stepUp below).
   reauth: {
     verify: "/account/reauth/verify", resend: "/account/reauth/resend", back: "phone",
     button: "Confirm", cancelLabel: "Cancel", auth: true,
@@ -79,7 +84,8 @@ const FLOWS = {
 let pending = null;     // {flow, id, payment, channel, channels}: the verification on screen, in memory only
 let token = null;       // the access token, in memory only
 let knownPhone = "";    // the full number typed at sign-up, for the local outbox link only
-let newPhone = "";      // the number a phone change is for, while its step-up is on screen
+let knownEmail = "";    // the address typed at sign-up, for the local email outbox link only
+let stepUpFor = null;   // {back, again, then(reauthToken)}: the change a step-up on screen is for
 let codeLength = 6;
 let expiresAt = 0;      // ms timestamps; the countdowns are computed from the clock
 let resendAt = 0;
@@ -124,6 +130,13 @@ for (const node of document.querySelectorAll(".field-error")) node.setAttribute(
 function fieldError(input, message) {
   const error = $(`${input.id}-error`);
   error.textContent = message;
+  input.setAttribute("aria-invalid", "true");
+  const ids = (input.getAttribute("aria-describedby") || "").split(/\s+/).filter(Boolean);
+  if (!ids.includes(error.id)) input.setAttribute("aria-describedby", [...ids, error.id].join(" "));
+}
+
+// A second input the same message is about (sign-up's two codes: which one was wrong is not said).
+function markInvalidToo(input, error) {
   input.setAttribute("aria-invalid", "true");
   const ids = (input.getAttribute("aria-describedby") || "").split(/\s+/).filter(Boolean);
   if (!ids.includes(error.id)) input.setAttribute("aria-describedby", [...ids, error.id].join(" "));
@@ -253,7 +266,7 @@ onSubmit(el.signin, "Signing in…", "Could not sign in.", async () => {
     startCode("login", data.flow_id, data);
   } else if (status === 200 && data.token) {
     el.signinPassword.value = "";
-    signIn(data.token);
+    await signIn(data.token);
   } else if (status === 401) {
     say("Invalid credentials", "error");
     el.signinPassword.value = "";
@@ -278,6 +291,7 @@ onSubmit(el.signup, "Creating your account…", "Could not create the account.",
   const { status, data } = await postWithProof("/register/start", body);
   if (status === 200 && data.flow_id) {
     knownPhone = body.phone_number;
+    knownEmail = body.email;
     el.signup.querySelector("[name=password]").value = "";
     startCode("register", data.flow_id, data);
   } else if (status === 429) {
@@ -302,16 +316,20 @@ onSubmit(el.reset, "Sending a code…", "Could not send the code.", async () => 
 });
 
 // -- the code screen: one component for every flow --------------------------------------
-function startCode(flowName, id, data, payment = null) {
-  const flow = FLOWS[flowName];
+function startCode(flowName, id, data, payment = null, override = {}) {
+  const flow = { ...FLOWS[flowName], ...override };
   const channels = Array.isArray(data.channels) ? data.channels : ["sms"];
   pending = { flow, name: flowName, id, payment, channel: data.channel || "sms", channels };
   codeLength = Number(data.code_length) || 6;
-  el.code.maxLength = codeLength;
-  el.code.value = "";
-  el.code.disabled = false;
+  for (const input of [el.code, el.emailCode]) {
+    input.maxLength = codeLength;
+    input.value = "";
+    input.disabled = false;
+  }
   el.newPassword.value = "";
   el.newPasswordField.hidden = !flow.newPassword;
+  el.emailCodeField.hidden = !flow.emailCode;
+  el.emailCodeHint.textContent = `Code sent by email to ${data.email_hint || "your email"}.`;
   el.verifyButton.textContent = flow.button;
   el.restart.textContent = flow.cancelLabel;
   el.summary.hidden = !payment;
@@ -335,8 +353,21 @@ const HOW = {
   call: (to) => `we are calling ${to} to read out a code`,
   whatsapp: (to) => `we sent a code by WhatsApp to ${to}`,
 };
+// Sign-up asks for two codes: each field says where its code went.
+const HOW_BESIDE_EMAIL = {
+  sms: (to) => [`SMS code`, `code sent by SMS to ${to}`],
+  call: (to) => [`Code from the call`, `code read out by a call to ${to}`],
+  whatsapp: (to) => [`WhatsApp code`, `code sent by WhatsApp to ${to}`],
+};
 
 function showHint() {
+  if (pending.flow.emailCode) {
+    const [label, how] = (HOW_BESIDE_EMAIL[pending.channel] || HOW_BESIDE_EMAIL.sms)(pending.phoneHint);
+    el.codeLabel.textContent = label;
+    el.codeHint.textContent = `${how[0].toUpperCase()}${how.slice(1)}.`;
+    return;
+  }
+  el.codeLabel.textContent = "Verification code";
   const how = (HOW[pending.channel] || HOW.sms)(pending.phoneHint);
   const intro = pending.payment ? "To authorise this payment, enter the code" : pending.flow.intro;
   el.codeHint.textContent = intro ? `${intro}: ${how}.` : `${how[0].toUpperCase()}${how.slice(1)}.`;
@@ -352,6 +383,11 @@ function showOutboxLink() {
   }
   el.outboxLink.href = url.toString();
   el.outbox.hidden = false;
+  // The emulator keeps the emails beside the SMS (/_emulator/emails?to=).
+  const emails = new URL(url.pathname.replace(/messages$/, "emails"), url);
+  emails.searchParams.set("to", knownEmail);
+  el.outboxEmailLink.href = emails.toString();
+  el.outboxEmail.hidden = !(pending.flow.emailCode && knownEmail);
 }
 
 function startTimers(timeoutSecs, resendAfterSecs) {
@@ -491,7 +527,8 @@ function tick() {
   }
   const wait = Math.max(secsUntil(resendAt), secsUntil(waitUntil));
   el.resend.disabled = resending || wait > 0;
-  el.resend.textContent = wait > 0 ? `Resend code (${wait} s)` : "Resend code";
+  const resendLabel = pending.flow.resendLabel || "Resend code";
+  el.resend.textContent = wait > 0 ? `${resendLabel} (${wait} s)` : resendLabel;
   offerChannels(wait <= 0);
 }
 
@@ -527,6 +564,7 @@ function expire() {
   el.expiry.textContent = "";
   el.code.value = "";
   el.code.disabled = true;
+  el.emailCode.disabled = true; // kept: a resend renews the SMS's code only, the email's stands
   el.verifyButton.disabled = true;
   fieldError(el.code, EXPIRED_MSG);
   tick();
@@ -539,31 +577,46 @@ function extractCode(text) {
   return exact ? exact[1] : text.replace(/\D/g, "");
 }
 
-function onCodeChanged() {
-  const digits = el.code.value.replace(/\D/g, "").slice(0, codeLength);
-  if (digits !== el.code.value) el.code.value = digits;
-  // Auto-submit, unless a new password is still to be typed.
-  if (digits.length === codeLength && !(pending?.flow.newPassword && !el.newPassword.value)) verify();
+// What the flow needs beside the code before it can be sent: the new password (a reset),
+// the email's code (a sign-up).
+function missingBesideCode() {
+  if (pending?.flow.newPassword && !el.newPassword.value) {
+    return [el.newPassword, "Enter a new password."];
+  }
+  if (pending?.flow.emailCode && el.emailCode.value.length !== codeLength) {
+    return [el.emailCode, `Enter the ${codeLength}-digit code sent by email.`];
+  }
+  return null;
 }
 
-el.code.addEventListener("input", onCodeChanged);
-el.code.addEventListener("paste", (event) => {
-  event.preventDefault(); // maxlength would otherwise cut "Your code is 123456" short
-  const digits = extractCode(event.clipboardData?.getData("text") || "");
-  const { value, selectionStart: start, selectionEnd: end } = el.code;
-  el.code.value = digits.length >= codeLength ? digits
-    : (value.slice(0, start) + digits + value.slice(end)).slice(0, codeLength);
-  onCodeChanged();
-});
+function onCodeChanged(input) {
+  const digits = input.value.replace(/\D/g, "").slice(0, codeLength);
+  if (digits !== input.value) input.value = digits;
+  // Auto-submit once every field is in.
+  if (el.code.value.length === codeLength && !missingBesideCode()) verify();
+}
+
+for (const input of [el.code, el.emailCode]) {
+  input.addEventListener("input", () => onCodeChanged(input));
+  input.addEventListener("paste", (event) => {
+    event.preventDefault(); // maxlength would otherwise cut "Your code is 123456" short
+    const digits = extractCode(event.clipboardData?.getData("text") || "");
+    const { value, selectionStart: start, selectionEnd: end } = input;
+    input.value = digits.length >= codeLength ? digits
+      : (value.slice(0, start) + digits + value.slice(end)).slice(0, codeLength);
+    onCodeChanged(input);
+  });
+}
 
 el.codeForm.addEventListener("submit", (event) => {
   event.preventDefault();
   if (el.code.value.length !== codeLength) {
     fieldError(el.code, `Enter the ${codeLength}-digit code.`);
     el.code.focus();
-  } else if (pending?.flow.newPassword && !el.newPassword.value) {
-    fieldError(el.newPassword, "Enter a new password.");
-    el.newPassword.focus();
+  } else if (missingBesideCode()) {
+    const [input, message] = missingBesideCode();
+    fieldError(input, message);
+    input.focus();
   } else {
     verify();
   }
@@ -581,6 +634,7 @@ async function verify() {
   try {
     const body = { [flow.idField || "flow_id"]: current.id, code: el.code.value };
     if (flow.newPassword) body.new_password = el.newPassword.value;
+    if (flow.emailCode) body.email_code = el.emailCode.value;
     const { status, data } = await post(flow.verify, body, { auth: flow.auth });
     if (pending !== current) return;
     focusCode = false;
@@ -590,7 +644,15 @@ async function verify() {
       verified(current, data);
     } else if (status === 401 && typeof data.attempts_remaining === "number") {
       const n = data.attempts_remaining;
-      fieldError(el.code, `Invalid code. ${n} ${n === 1 ? "attempt" : "attempts"} remaining.`);
+      const left = `${n} ${n === 1 ? "attempt" : "attempts"} remaining.`;
+      if (flow.emailCode) {
+        // The server does not say which of the two was wrong (a taken email fails alike).
+        fieldError(el.code, `One of the codes is wrong. ${left}`);
+        markInvalidToo(el.emailCode, el.codeError);
+        el.emailCode.value = "";
+      } else {
+        fieldError(el.code, `Invalid code. ${left}`);
+      }
       el.code.value = "";
       focusCode = true;
     } else if (status === 401 && flow.auth) {
@@ -601,8 +663,8 @@ async function verify() {
     } else if (status === 429) {
       endCode();
       go(flow.back);
-      say(flow === FLOWS.login ? flow.again : data.error || flow.again, "error");
-    } else if (status === 400 && (data.field === "code" || data.field === "new_password")) {
+      say(current.name === "login" ? flow.again : data.error || flow.again, "error");
+    } else if (status === 400 && ["code", "email_code", "new_password"].includes(data.field)) {
       showError(el.codeForm, data, status, "Verification failed");
     } else if (status === 400 || status === 404 || status === 409 || status === 410) {
       // Over on the server: no pending code (400), expired payment (410), taken (409).
@@ -625,13 +687,15 @@ async function verify() {
 
 function verified(current, data) {
   if (current.name === "login" || current.name === "register") {
-    signIn(data.token);
+    signIn(data.token).catch(() => go("signed-in", el.title));
   } else if (current.name === "reset") {
     go("signin");
     say("Your password has been reset. Sign in with the new password.", "info");
   } else if (current.name === "reauth") {
-    startPhoneChange(newPhone, data.reauth_token).catch(() => {
-      go("phone");
+    const change = stepUpFor;
+    stepUpFor = null;
+    change.then(data.reauth_token).catch(() => {
+      go(change.back);
       say("Could not send the code. Check your connection and try again.", "error");
     });
   } else if (current.name === "phone") {
@@ -662,6 +726,7 @@ async function resendCode(channel) {
     if (status === 200) {
       clearErrors(el.codeForm);
       el.code.disabled = false;
+      el.emailCode.disabled = false;
       el.code.value = "";
       current.channel = data.channel || channel || "sms";
       showHint();
@@ -710,19 +775,40 @@ function tokenSubject(jwt) {
   }
 }
 
-function signIn(jwt) {
+// Every sign-in that ends with a token asks GET /account: an email not proven yet (an
+// account made before sign-up proved emails) is offered its proof first (email.js).
+async function signIn(jwt) {
   token = jwt;
   el.subject.textContent = tokenSubject(token);
-  go("signed-in", el.title);
-  say("");
+  const account = await accountOf(jwt);
+  if (token !== jwt) return; // signed out meanwhile
   // lost-phone.js shows a phone number change waiting on the account, with its cancel.
   window.dispatchEvent(new CustomEvent("phoneverify:signed-in"));
+  if (account && account.email_proven === false && window.PhoneVerifyEmail) {
+    window.PhoneVerifyEmail.askToProve(account);
+    return;
+  }
+  go("signed-in", el.title);
+  say("");
+}
+
+// The signed-in account (GET /account), or null when it cannot be had: the page goes on.
+async function accountOf(jwt) {
+  try {
+    const response = await fetch(API_URL + "/account", {
+      cache: "no-store", headers: { Authorization: `Bearer ${jwt}` },
+    });
+    return response.ok ? await response.json() : null;
+  } catch {
+    return null;
+  }
 }
 
 function signedOut(message) {
   token = null;
   el.pay.reset();
   el.phone.reset();
+  el.emailChange.reset();
   go("signin");
   say(message, "info");
 }
@@ -775,30 +861,41 @@ onSubmit(el.phone, "Checking your password…", "Could not send the code.", asyn
     input.focus();
     return;
   }
-  const { status, data } = await post("/account/reauth/start", { password: values.password }, { auth: true });
-  el.phonePassword.value = "";
+  await stepUp(el.phone, {
+    back: "phone", fallback: "Could not change the phone number",
+    again: "Too many attempts. Please start the phone change again.",
+    then: (reauthToken) => startPhoneChange(phoneNumber, reauthToken),
+  });
+});
+
+// The step-up every sensitive change asks first (docs/sessions.md#fresh-authentication): the
+// password of `form`, then (an account with a phone) the code screen for a code to the
+// current phone; the reauth token goes to `change.then`. `change.back`: the change's form.
+async function stepUp(form, change) {
+  const password = form.querySelector('[name="password"]');
+  const { status, data } = await post("/account/reauth/start", { password: password.value }, { auth: true });
+  password.value = "";
   if (status === 200 && data.reauth_token) {
-    await startPhoneChange(phoneNumber, data.reauth_token);
+    await change.then(data.reauth_token);
   } else if (status === 200 && data.flow_id) {
-    newPhone = phoneNumber;
-    startCode("reauth", data.flow_id, data);
+    stepUpFor = change;
+    startCode("reauth", data.flow_id, data, null, { back: change.back, again: change.again });
   } else if (status === 401 && data.field === "password") {
-    showError(el.phone, data, status, "Wrong password");
+    showError(form, data, status, "Wrong password");
   } else if (status === 401) {
     signedOut("Your session has ended. Please sign in again.");
   } else if (status === 429) {
     waitFor(data.retry_after, data.code === "login_throttled" ? "Too many wrong passwords." : "Too many codes asked for.");
   } else {
-    showError(el.phone, data, status, "Could not change the phone number");
+    showError(form, data, status, change.fallback);
   }
-});
+}
 
 async function startPhoneChange(phoneNumber, reauthToken) {
   say("Sending a code…");
   const { status, data } = await post("/account/phone/start", { phone_number: phoneNumber }, {
     auth: true, headers: { "Reauth-Token": reauthToken },
   });
-  newPhone = "";
   if (status === 200 && data.flow_id) {
     knownPhone = phoneNumber;
     startCode("phone", data.flow_id, data);

@@ -176,6 +176,27 @@ class Person:
     def type_code(self, phone: str = DEMO_PHONE) -> None:
         self.code_input.press_sequentially(self.code(phone))
 
+    def email_code(self, address: str) -> str:
+        assert self.stack.emulator is not None
+        code = self.stack.emulator.latest_email_code(address)
+        assert code is not None, f"no email with a code was sent to {address}"
+        return code
+
+    def sign_up(self, name: str, email: str, phone: str, password: str) -> None:
+        """Fill in the sign-up form and send it (from the sign-in screen)."""
+        self.button("Create an account").click()
+        self.screen("Create an account")
+        self.field("Name").fill(name)
+        self.field("Email").fill(email)
+        self.field("Phone number").fill(phone)
+        self.field("Password").fill(password)
+        self.button("Create account").click()
+
+    def type_sign_up_codes(self, phone: str, email_code: str) -> None:
+        """Sign-up's code screen: the SMS's code, then the email's (which sends both)."""
+        self.field("SMS code").press_sequentially(self.code(phone))
+        self.field("Email code").press_sequentially(email_code)
+
     def sign_in_with_code(
         self, email: str = DEMO_EMAIL, phone: str = DEMO_PHONE, password: str = PASSWORD
     ) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from tests.e2e.web.conftest import (
 )
 from tests.e2e.web.test_lost_phone import email_code
 from tests.e2e.web.test_lost_phone import proven as prove_email
-from tests.support.accounts import Account, fresh_phone
+from tests.support.accounts import Account, fresh_phone, seed_account
 
 LOOKS = {
     "light-desktop": {"color_scheme": "light", "viewport": DESKTOP},
@@ -147,6 +148,57 @@ def test_every_screen_passes_axe(
     person.type_code(account.phone)
     expect(person.page.get_by_text(re.compile("^We sent a code to"))).to_be_visible()
     check("phone-code")
+
+    # Then axe found nothing on any of them
+    assert not found, json.dumps(found, indent=2)
+
+
+def test_the_email_screens_pass_axe(
+    seen: Page, stack: LocalStack, look: str, screenshots: Path
+) -> None:
+    person = Person(seen, stack)
+    found: dict[str, Any] = {}
+
+    def check(screen: str) -> None:
+        seen.screenshot(path=str(screenshots / f"{look}-{screen}.png"), full_page=True)
+        violations = axe_violations(seen)
+        if violations:
+            found[screen] = violations
+
+    # Given sign-up's code screen with its two codes, and its error
+    email, phone = f"axe-{uuid.uuid4().hex[:10]}@example.com", fresh_phone()
+    person.sign_up("Ada Lovelace", email, phone, "analytical engine notes")
+    person.screen("Enter your code")
+    check("sign-up-codes")
+    person.type_sign_up_codes(phone, wrong(person.email_code(email)))
+    expect(seen.locator("#code-error")).to_have_text(re.compile("^One of the codes is wrong"))
+    check("sign-up-codes-error")
+    person.button("Cancel sign-up").click()
+    person.button("I have an account: sign in").click()
+
+    # the prompt to prove an unproven email, its code screen and its error
+    account = seed_account(stack, "axe", PASSWORD, email_proven=False)
+    person.sign_in_to_code_screen_with(account.email, PASSWORD)
+    person.type_code(account.phone)
+    person.screen("Prove your email")
+    check("email-prove")
+    person.button("Send me a code").click()
+    person.screen("Enter your code")
+    check("email-code")
+    person.field("Code").press_sequentially(wrong(person.email_code(account.email)))
+    expect(person.field("Code")).to_have_attribute("aria-invalid", "true")
+    check("email-code-error")
+    person.button("Back").click()
+    person.button("Later").click()
+
+    # the email change form and its error
+    person.button("Change email").click()
+    person.screen("Change email")
+    check("email-change")
+    person.field("New email").fill("not an address")
+    person.button("Send code").click()
+    expect(person.field("New email")).to_have_attribute("aria-invalid", "true")
+    check("email-change-error")
 
     # Then axe found nothing on any of them
     assert not found, json.dumps(found, indent=2)

@@ -225,12 +225,8 @@ def test_cancelling_a_payment_code_cancels_the_payment(person: Person, account: 
 def test_the_local_stack_links_the_emulator_outbox_for_the_new_phone(person: Person) -> None:
     # Given someone signs up on the local stack
     phone = fresh_phone()
-    person.button("Create an account").click()
-    person.field("Name").fill("Grace Hopper")
-    person.field("Email").fill(f"web-{uuid.uuid4().hex[:10]}@example.com")
-    person.field("Phone number").fill(phone)
-    person.field("Password").fill("analytical engine notes")
-    person.button("Create account").click()
+    email = f"web-{uuid.uuid4().hex[:10]}@example.com"
+    person.sign_up("Grace Hopper", email, phone, "analytical engine notes")
     person.screen("Enter your code")
     # Then the code screen links the emulator's outbox for that phone, which has the code
     link = person.page.get_by_role("link", name="the SMS in the emulator's outbox")
@@ -239,6 +235,13 @@ def test_the_local_stack_links_the_emulator_outbox_for_the_new_phone(person: Per
     outbox = person.page.request.get(href).json()
     assert outbox["data"][0]["phone_number"] == phone
     assert outbox["data"][0]["code"] == person.code(phone)
+    # and the emulator's email outbox for the address typed, which has the email's code
+    link = person.page.get_by_role("link", name="the email in the emulator's outbox")
+    href = link.get_attribute("href")
+    assert href is not None and "/_emulator/emails?to=" in href
+    emails = person.page.request.get(href).json()
+    assert emails["data"][0]["to"] == email
+    assert emails["data"][0]["code"] == person.email_code(email)
 
 
 def test_the_page_has_an_icon(person: Person) -> None:

@@ -8,26 +8,31 @@ import uuid
 from playwright.sync_api import expect
 
 from devtools.local_stack.stack import LocalStack
-from tests.e2e.web.conftest import PASSWORD, Person
+from tests.e2e.web.conftest import PASSWORD, Person, wrong
 from tests.support.accounts import Account, fresh_phone
 from tests.support.payments import bearer
 
 
-def test_a_new_person_signs_up_with_the_code_and_is_signed_in(person: Person) -> None:
+def test_a_new_person_signs_up_with_both_codes_and_is_signed_in(person: Person) -> None:
     # Given someone new on the sign-in screen
     email, phone = f"web-{uuid.uuid4().hex[:10]}@example.com", fresh_phone()
-    person.button("Create an account").click()
-    person.screen("Create an account")
-    # When they fill in the sign-up form
-    person.field("Name").fill("Ada Lovelace")
-    person.field("Email").fill(email)
-    person.field("Phone number").fill(phone)
-    person.field("Password").fill("analytical engine notes")
-    person.button("Create account").click()
-    # Then the code screen asks for the code sent to their phone, and typing it signs them in
+    # When they fill in the sign-up form and send it
+    person.sign_up("Ada Lovelace", email, phone, "analytical engine notes")
+    # Then the code screen asks for two codes, each saying where it went (masked)
     person.screen("Enter your code")
-    expect(person.code_input).to_be_focused()
-    person.type_code(phone)
+    sms, by_email = person.field("SMS code"), person.field("Email code")
+    expect(sms).to_be_focused()
+    expect(sms).to_have_accessible_description(re.compile(r"^Code sent by SMS to \+1\*+\d{4}\."))
+    expect(by_email).to_have_accessible_description(
+        re.compile(r"^Code sent by email to w\*+@\*+\.com\.")
+    )
+    # and its resend says it resends the SMS only
+    expect(person.page.locator("#resend")).to_have_text(re.compile(r"^Resend SMS code"))
+    # When they type the code from the SMS and the one from the email
+    with person.page.expect_request(re.compile(r"/register/verify$")) as sent:
+        person.type_sign_up_codes(phone, person.email_code(email))
+    # Then one request carried both, and they are signed in (the email is proven: no prompt)
+    assert sorted(sent.value.post_data_json) == ["code", "email_code", "flow_id"]
     person.screen("Signed in")
     # And the new account signs in again with its password and a code to the same phone
     person.button("Sign out").click()
@@ -35,24 +40,37 @@ def test_a_new_person_signs_up_with_the_code_and_is_signed_in(person: Person) ->
     person.sign_in_with_code(email, phone, "analytical engine notes")
 
 
-def test_a_taken_email_is_told_only_after_the_phone_is_proven(
+def test_a_taken_email_fails_as_a_wrong_email_code_does_and_its_owner_is_told(
     person: Person, account: Account
 ) -> None:
-    # Given someone signs up with an email that already has an account
-    phone = fresh_phone()
-    person.button("Create an account").click()
-    person.field("Name").fill("Someone Else")
-    person.field("Email").fill(account.email)
-    person.field("Phone number").fill(phone)
-    person.field("Password").fill("analytical engine notes")
-    person.button("Create account").click()
-    # Then nothing is said before the code, which goes to their phone as for anyone
+    assert person.stack.emulator is not None
+    # Given someone signs up with a fresh email and types a wrong email code
+    email, phone = f"web-{uuid.uuid4().hex[:10]}@example.com", fresh_phone()
+    person.sign_up("Ada Lovelace", email, phone, "analytical engine notes")
     person.screen("Enter your code")
-    # When they prove the phone
-    person.type_code(phone)
-    # Then the page says the email is taken, and they are back on the sign-in screen
-    person.screen("Sign in")
-    expect(person.status).to_contain_text(re.compile("email", re.IGNORECASE))
+    person.type_sign_up_codes(phone, wrong(person.email_code(email)))
+    wrong_code_says = person.page.locator("#code-error")
+    expect(wrong_code_says).to_have_text(re.compile(r"^One of the codes is wrong\."))
+    seen_for_wrong_code = wrong_code_says.inner_text()
+    # When someone else signs up with the email of an existing account, the right SMS code
+    # and a code they can only guess (no code was emailed to them)
+    person.button("Cancel sign-up").click()
+    person.button("I have an account: sign in").click()
+    phone = fresh_phone()
+    person.sign_up("Someone Else", account.email, phone, "analytical engine notes")
+    person.screen("Enter your code")
+    expect(person.field("Email code")).to_have_accessible_description(
+        re.compile(r"^Code sent by email to w\*+@\*+\.com\.")
+    )
+    person.type_sign_up_codes(phone, "123456")
+    # Then the page says exactly what it says for a wrong email code: nothing about the email
+    expect(wrong_code_says).to_have_text(seen_for_wrong_code)
+    expect(person.field("SMS code")).to_have_attribute("aria-invalid", "true")
+    expect(person.field("Email code")).to_have_attribute("aria-invalid", "true")
+    person.screen("Enter your code")
+    # And the account's owner got the "someone tried" notice, with no code in it
+    (notice, *_) = person.stack.emulator.emails(account.email)
+    assert "someone tried" in notice["subject"] and notice["code"] is None
 
 
 def test_a_bad_phone_number_is_reported_beside_its_field(person: Person) -> None:

@@ -101,7 +101,7 @@ def test_a_person_signs_up_with_no_extra_step_while_the_gate_is_always_on(
     person.screen("Enter your code")
     (body,) = bodies
     assert re.fullmatch(r"[A-Za-z0-9+/]+={0,2}", body["altcha"])
-    person.type_code(phone)
+    person.type_sign_up_codes(phone, person.email_code(email))
     person.screen("Signed in")
     # and the page's strict CSP was never loosened for it
     csp = page.locator("meta[http-equiv=Content-Security-Policy]").get_attribute("content")
@@ -125,14 +125,14 @@ def test_a_refused_solution_is_replaced_once_without_the_person_noticing(
         route.continue_(post_data=json.dumps({**body, "altcha": "QUJD"}))
 
     page.route(GATED_PATHS, spoil_first)
-    phone = fresh_phone()
-    fill_sign_up(person, f"pow-{uuid.uuid4().hex[:10]}@example.com", phone)
+    phone, email = fresh_phone(), f"pow-{uuid.uuid4().hex[:10]}@example.com"
+    fill_sign_up(person, email, phone)
     # When they press Create account once
     person.button("Create account").click()
     # Then the page solved a fresh challenge and asked again: they only see the code screen
     person.screen("Enter your code")
     assert len(bodies) == 2 and bodies[0]["altcha"] != bodies[1]["altcha"]
-    person.type_code(phone)
+    person.type_sign_up_codes(phone, person.email_code(email))
     person.screen("Signed in")
 
 
@@ -155,7 +155,7 @@ def test_axe_finds_nothing_on_the_gated_sign_up(
     found["sign-up"] = axe_violations(checked)
     person.button("Create account").click()
     person.screen("Enter your code")
-    expect(person.code_input).to_be_focused()
+    expect(person.field("SMS code")).to_be_focused()
     found["code"] = axe_violations(checked)
     checked.screenshot(path=str(screenshots / "gated-sign-up-code.png"), full_page=True)
     assert {screen: v for screen, v in found.items() if v} == {}
