@@ -203,7 +203,8 @@ def test_use_a_different_account_cancels_the_pending_code(person: Person) -> Non
     # When the person goes back to sign in as someone else
     with person.page.expect_response(re.compile(r"/verify/cancel$")) as cancelled:
         person.button("Use a different account").click()
-    # Then the flow is cancelled and the sign-in screen is back
+    # Then the flow the page was given is the one it cancelled, and the sign-in screen is back
+    assert cancelled.value.request.post_data_json == {"flow_id": flow_id}
     assert cancelled.value.json() == {"cancelled": True}
     person.screen("Sign in")
     assert person.flow_status(flow_id)["status"] == "cancelled"
