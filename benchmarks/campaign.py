@@ -384,9 +384,11 @@ class Campaign:
     def _sign_up_task(self, flow: str, number: str) -> Callable[[], None]:
         def sign_up(api: httpx.Client) -> None:
             before = self._codes_of(number)
-            started = _expect("start", api.post("/register/start", json=_sign_up_body(number)))
+            form = _sign_up_body(number)
+            started = _expect("start", api.post("/register/start", json=form))
             code = self._code_for("start", number, before)
-            body = {"flow_id": started["flow_id"], "code": code}
+            email_code = self.target.emulator.latest_email_code(form["email"])
+            body = {"flow_id": started["flow_id"], "code": code, "email_code": email_code}
             _expect("verify", api.post("/register/verify", json=body))
 
         return self._legit(flow, sign_up)

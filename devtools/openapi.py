@@ -74,7 +74,7 @@ TAGS = [
     {"name": name, "description": description}
     for name, description in {
         "Login": "Password, then a code to the account's phone.",
-        "Registration": "Sign-up: the account exists once its phone is proven.",
+        "Registration": "Sign-up: the account exists once its phone and its email are proven.",
         "Password reset": "A code to the account's phone sets a new password.",
         "Payments": "Step-up: a code before a payment at or above the threshold.",
         "Verifications": "Cancel a pending verification, or ask where it stands.",
@@ -84,6 +84,9 @@ TAGS = [
         "Account phone": "Add or change the account's phone: the `Reauth-Token` (or, without a "
         "phone, the password), then a code to the new number; the old number is told and every "
         "other session ends.",
+        "Account": "The signed-in account: who it is, and whether its email is proven.",
+        "Account email": "Change the account's email (the `Reauth-Token`, then a code to the new "
+        "address; both addresses are told), or prove the one it has.",
         "Proof of work": "A challenge to solve before a sign-up or a password reset, where "
         "the gate asks for one (the `altcha` field).",
         "Webhooks": "What Telnyx sends to the webhook function URL.",

@@ -86,11 +86,22 @@ def wrong_code(code: str) -> str:
 PASSWORD = "a passphrase only the attacker and the owner know"
 
 
-def seed_account(stack: LocalStack, *, with_phone: bool = True, bcrypt_cost: int = 4) -> Account:
+def seed_account(
+    stack: LocalStack,
+    *,
+    with_phone: bool = True,
+    bcrypt_cost: int = 4,
+    email_proven: bool = True,
+) -> Account:
     """An account of its own for one attack test, so the demo accounts are never locked or
     throttled for the others (tests/support/accounts.py), with PASSWORD as its password."""
     return accounts.seed_account(
-        stack, "attacked", PASSWORD, with_phone=with_phone, bcrypt_cost=bcrypt_cost
+        stack,
+        "attacked",
+        PASSWORD,
+        with_phone=with_phone,
+        bcrypt_cost=bcrypt_cost,
+        email_proven=email_proven,
     )
 
 

@@ -16,20 +16,8 @@ from tests.security.conftest import PASSWORD, Target, seed_account
 from tests.security.test_notices import notices_to
 from tests.support.accounts import Account, fresh_phone
 from tests.support.payments import bearer, token_for
-from tests.support.stacks import dynamodb_of
 
 NEW_PASSWORD = "the attacker's own passphrase 99"
-
-
-def proven(target: Target, account: Account) -> Account:
-    """The account's email, proven (issue 21 proves it at sign-up; no account has it yet)."""
-    dynamodb_of(target.stack.aws_env).update_item(
-        TableName="UsersTable",
-        Key={"pk": {"S": f"USER#{account.user_id}"}},
-        UpdateExpression="SET email_proven_at = :t",
-        ExpressionAttributeValues={":t": {"N": "1"}},
-    )
-    return account
 
 
 def emails(target: Target, to: str) -> list[dict[str, Any]]:
@@ -69,7 +57,7 @@ def test_a_sim_swap_attacker_cannot_bind_early_and_the_email_tells_the_owner(
 ) -> None:
     # Given the owner's account, and an attacker who can read its email and brings a number
     # (with the old SIM too: the path never asks the old phone, so holding it gains nothing)
-    owner = proven(target, seed_account(target.stack))
+    owner = seed_account(target.stack)
     attacker_phone = fresh_phone()
     flow_id = swap_waiting(target, owner, attacker_phone)
     # When the attacker tries to complete at once
@@ -88,7 +76,7 @@ def test_a_sim_swap_attacker_cannot_bind_early_and_the_email_tells_the_owner(
 def test_the_owner_cancels_from_a_signed_in_session_and_the_swap_never_binds(
     target: Target,
 ) -> None:
-    owner = proven(target, seed_account(target.stack))
+    owner = seed_account(target.stack)
     flow_id = swap_waiting(target, owner, fresh_phone())
     token = token_for(target.stack, owner.email, PASSWORD, owner.phone)
     pending = target.api.get("/account/phone/pending", headers=bearer(token))
@@ -106,7 +94,7 @@ def test_the_owner_cancels_from_a_signed_in_session_and_the_swap_never_binds(
 
 def test_a_stolen_email_alone_is_stopped_by_the_wait_and_the_cancel(target: Target) -> None:
     # Given an attacker with only the owner's email (the owner keeps the phone and a session)
-    owner = proven(target, seed_account(target.stack))
+    owner = seed_account(target.stack)
     token = token_for(target.stack, owner.email, PASSWORD, owner.phone)
     flow_id = swap_waiting(target, owner, fresh_phone())
     # Then the owner is told at the phone they still hold, and cancels from their session
@@ -127,8 +115,8 @@ def test_cancel_and_pending_need_a_session(target: Target) -> None:
 def test_an_unproven_or_unknown_email_answers_as_a_proven_one_and_gets_nothing(
     target: Target,
 ) -> None:
-    proven_account = proven(target, seed_account(target.stack))
-    unproven = seed_account(target.stack)
+    proven_account = seed_account(target.stack)
+    unproven = seed_account(target.stack, email_proven=False)
     answers = {}
     for name, email in [
         ("proven", proven_account.email),

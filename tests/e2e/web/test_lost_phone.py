@@ -21,16 +21,6 @@ from tests.support.stacks import dynamodb_of
 NEW_PASSWORD = "a brand new passphrase for the web"
 
 
-def proven(stack: LocalStack, account: Account) -> None:
-    """The account's email, proven (issue 21 proves it at sign-up; no account has it yet)."""
-    dynamodb_of(stack.aws_env).update_item(
-        TableName="UsersTable",
-        Key={"pk": {"S": f"USER#{account.user_id}"}},
-        UpdateExpression="SET email_proven_at = :t",
-        ExpressionAttributeValues={":t": {"N": "1"}},
-    )
-
-
 def email_code(stack: LocalStack, to: str) -> str:
     assert stack.emulator is not None
     found: list[dict[str, Any]] = httpx.get(
@@ -74,7 +64,6 @@ def swap_waiting(person: Person, account: Account, new_phone: str) -> None:
 def test_the_new_number_binds_after_the_wait_with_a_new_password(
     person: Person, stack: LocalStack, account: Account
 ) -> None:
-    proven(stack, account)
     new_phone = fresh_phone()
     swap_waiting(person, account, new_phone)
     # Finishing early is refused, with when it may be done
@@ -92,7 +81,6 @@ def test_the_new_number_binds_after_the_wait_with_a_new_password(
 def test_the_owner_signed_in_sees_the_change_waiting_and_cancels_it(
     person: Person, stack: LocalStack, account: Account
 ) -> None:
-    proven(stack, account)
     swap_waiting(person, account, fresh_phone())
     person.button("Back to sign in").click()
     person.sign_in_with_code(account.email, account.phone, PASSWORD)
