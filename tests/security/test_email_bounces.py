@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from devtools.aws_resources import load_template
+from devtools.local_stack.config import LOCAL_SEND_LIMITS
 from phoneverify.adapters.dynamo.email_limits import DynamoEmailLimits
 from phoneverify.adapters.dynamo.users import DynamoUserRepository
 from phoneverify.domain.clock import SystemClock
@@ -72,8 +73,15 @@ def suppression(target: Target, email: str) -> dict[str, Any] | None:
 
 
 def limits(target: Target) -> DynamoEmailLimits:
+    """The email limits as the stack's functions count them (its raised caps: the session's
+    other tests email from 127.0.0.1 too)."""
     client = dynamodb_of(target.stack.aws_env)
-    return DynamoEmailLimits(client, "RateLimitsTable", EmailCaps(), SystemClock())
+    caps = EmailCaps(
+        per_address=int(LOCAL_SEND_LIMITS["MAX_EMAILS_PER_ADDRESS"]),
+        per_ip=int(LOCAL_SEND_LIMITS["MAX_EMAILS_PER_IP"]),
+        budget=int(LOCAL_SEND_LIMITS["EMAIL_BUDGET"]),
+    )
+    return DynamoEmailLimits(client, "RateLimitsTable", caps, SystemClock())
 
 
 @pytest.mark.parametrize(
