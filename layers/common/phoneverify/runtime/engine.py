@@ -12,7 +12,6 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from phoneverify.live_status_config import LiveStatusSettings
 from phoneverify.runtime.guards import Guards
 
 if TYPE_CHECKING:
@@ -185,6 +184,7 @@ class Engine(Guards):
     @cached_property
     def status_push(self) -> ApiGatewayStatusPush:
         from phoneverify.adapters.websocket import ApiGatewayStatusPush
+        from phoneverify.live_status_config import LiveStatusSettings
 
         s = self.settings_as(LiveStatusSettings)
         # One quick retry at most: a push is news, not state, and must not hold a webhook.
@@ -199,6 +199,7 @@ class Engine(Guards):
     @cached_property
     def live_status(self) -> LiveStatus:
         from phoneverify.flows.live_status import LiveStatus, WatchPolicy
+        from phoneverify.live_status_config import LiveStatusSettings
 
         s = self.settings_as(LiveStatusSettings)
         return LiveStatus(

@@ -10,7 +10,6 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from phoneverify.config import CodeSettings, GateSettings
-from phoneverify.email_config import EmailSettings, SuppressionSettings
 from phoneverify.runtime.stores import Stores
 
 if TYPE_CHECKING:
@@ -244,6 +243,7 @@ class Guards(Stores):
     @cached_property
     def emails(self) -> SesEmailSender:
         from phoneverify.adapters.ses import SesEmailSender
+        from phoneverify.email_config import EmailSettings
 
         s = self.settings_as(EmailSettings)
         # AWS_ENDPOINT_URL_SESV2 points it elsewhere (the local stack: the emulator's outbox).
@@ -257,6 +257,7 @@ class Guards(Stores):
     def email_limits(self) -> DynamoEmailLimits:
         from phoneverify.adapters.dynamo.email_limits import DynamoEmailLimits
         from phoneverify.domain.email_limits import EmailCaps
+        from phoneverify.email_config import EmailSettings, SuppressionSettings
 
         s = self.settings
         caps = EmailCaps()
@@ -273,6 +274,7 @@ class Guards(Stores):
     @cached_property
     def email_events(self) -> EmailEvents:
         """functions/ses_events: SES's bounces and complaints suppress the address."""
+        from phoneverify.email_config import SuppressionSettings
         from phoneverify.flows.email_events import EmailEvents
 
         self.settings_as(SuppressionSettings)

@@ -8,7 +8,6 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from phoneverify.config import TokenSettings
-from phoneverify.live_status_config import LiveStatusSettings
 from phoneverify.runtime.clients import Clients
 
 if TYPE_CHECKING:
@@ -69,6 +68,7 @@ class Stores(Clients):
     @cached_property
     def watchers(self) -> DynamoWatcherRegistry:
         from phoneverify.adapters.dynamo.connections import DynamoWatcherRegistry
+        from phoneverify.live_status_config import LiveStatusSettings
 
         table = self.settings_as(LiveStatusSettings).connections_table
         return DynamoWatcherRegistry(self.dynamodb, table)

@@ -10,7 +10,6 @@ from dataclasses import replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from phoneverify.live_status_config import WebhookSettings
 from phoneverify.runtime.engine import Engine
 
 if TYPE_CHECKING:
@@ -309,6 +308,7 @@ class UseCases(Engine):
         from phoneverify.adapters.dynamo.webhook_events import DynamoWebhookEventLedger
         from phoneverify.adapters.telnyx.webhooks import SignatureVerifier
         from phoneverify.flows.delivery_reports import WebhookReceiver
+        from phoneverify.live_status_config import WebhookSettings
 
         s = self.settings_as(WebhookSettings)
         public_key_param = s.telnyx_public_key_param
