@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,17 +46,27 @@ def seen(browser: Browser, stack: LocalStack, look: str) -> Iterator[Page]:
     yield from open_page(browser, stack, bypass_csp=True, **LOOKS[look])
 
 
+def axe_check(
+    page: Page, screenshots: Path, look: str, found: dict[str, Any]
+) -> Callable[[str], None]:
+    """Checks the page as it is now: a screenshot named for the screen, and axe's violations
+    kept in `found` under its name."""
+
+    def check(screen: str) -> None:
+        page.screenshot(path=str(screenshots / f"{look}-{screen}.png"), full_page=True)
+        violations = axe_violations(page)
+        if violations:
+            found[screen] = violations
+
+    return check
+
+
 def test_every_screen_passes_axe(
     seen: Page, stack: LocalStack, account: Account, look: str, screenshots: Path
 ) -> None:
     person = Person(seen, stack)
     found: dict[str, Any] = {}
-
-    def check(screen: str) -> None:
-        seen.screenshot(path=str(screenshots / f"{look}-{screen}.png"), full_page=True)
-        violations = axe_violations(seen)
-        if violations:
-            found[screen] = violations
+    check = axe_check(seen, screenshots, look, found)
 
     # Given each screen a person meets, in its error states too
     person.screen("Sign in")
@@ -156,12 +166,7 @@ def test_the_email_screens_pass_axe(
 ) -> None:
     person = Person(seen, stack)
     found: dict[str, Any] = {}
-
-    def check(screen: str) -> None:
-        seen.screenshot(path=str(screenshots / f"{look}-{screen}.png"), full_page=True)
-        violations = axe_violations(seen)
-        if violations:
-            found[screen] = violations
+    check = axe_check(seen, screenshots, look, found)
 
     # Given sign-up's code screen with its two codes, and its error
     email, phone = f"axe-{uuid.uuid4().hex[:10]}@example.com", fresh_phone()
