@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import secrets
 from collections import deque
+from collections.abc import Callable
+from typing import TypeVar
 
 from phoneverify.domain.models import PendingVerification, PhoneBinding
+
+T = TypeVar("T")
 
 DECOY = "decoy"  # data key of a flow that never sends and never verifies
 # Data key of a flow sent to the account's phone: the account's phone generation then. Its
@@ -75,6 +79,19 @@ class ProviderTimings:
         """One recent duration at random, or None before any."""
         samples = tuple(self._samples)
         return secrets.choice(samples) if samples else None
+
+    def timed(self, call: Callable[[], T], timer: Callable[[], float]) -> T:
+        """`call()`'s answer, its duration kept as a sample."""
+        started = timer()
+        answer = call()
+        self.add(timer() - started)
+        return answer
+
+    def pause_like(self, pause: Callable[[float], None]) -> None:
+        """Wait as long as one of the recent calls took (not at all before any)."""
+        seconds = self.draw()
+        if seconds is not None:
+            pause(seconds)
 
 
 __all__ = [

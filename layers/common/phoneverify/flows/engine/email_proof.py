@@ -61,19 +61,13 @@ class EmailProofSender:
         taken = self._users.email_holder(address) is not None
         first_today = self._limits.first_try_today(key if taken else CODE_MARK + key)
         if not taken:
-            started = self._timer()
-            verification_id = self._codes.send(address)
-            self._timings.add(self._timer() - started)
-            return verification_id
+            return self._timings.timed(lambda: self._codes.send(address), self._timer)
         if first_today:
-            started = self._timer()
-            self._emails.send(address, notice_email(self._service, EmailNotice.SOMEONE_TRIED))
-            self._timings.add(self._timer() - started)
+            notice = notice_email(self._service, EmailNotice.SOMEONE_TRIED)
+            self._timings.timed(lambda: self._emails.send(address, notice), self._timer)
         else:
             self._codes.ready(sending=True)
-            seconds = self._timings.draw()
-            if seconds is not None:
-                self._pause(seconds)
+            self._timings.pause_like(self._pause)
         return self._codes.unmatchable()
 
     def check(self, verification_id: str, code: str) -> bool:

@@ -39,35 +39,26 @@ class ProviderCalls:
         provider's recent sends did, and sends nothing."""
         if decoy:
             self._sender.ready(sending=True)
-            self._pause_like(self.send_timings)
+            self.send_timings.pause_like(self._pause)
             return f"{DECOY}_{secrets.token_hex(16)}"
-        started = self._timer()
-        verification_id = self._sender.send(phone_number, channel)
-        self.send_timings.add(self._timer() - started)
-        return verification_id
+        return self.send_timings.timed(
+            lambda: self._sender.send(phone_number, channel), self._timer
+        )
 
     def is_right(self, record: PendingVerification, code: str) -> bool:
         """The provider's answer; a decoy's is no, after a pause as long as one of the
         provider's recent checks took; a proven flow's is checked here."""
         if is_decoy(record):
             self._sender.ready(sending=False)
-            self._pause_like(self.check_timings)
+            self.check_timings.pause_like(self._pause)
             return False
         if record.verification_id.startswith(PROVEN):
             return hmac.compare_digest(record.verification_id, self.proven_id(record, code))
-        started = self._timer()
-        accepted = self._sender.check(record.verification_id, code)
-        self.check_timings.add(self._timer() - started)
-        return accepted
+        return self.check_timings.timed(
+            lambda: self._sender.check(record.verification_id, code), self._timer
+        )
 
     def proven_id(self, record: PendingVerification, code: str) -> str:
         """A keyed digest of the right code of this flow: the table never holds the code."""
         pepper = self._pepper() if self._pepper is not None else b""
         return PROVEN + keyed_digest(pepper, f"proven:{record.flow_key}:{code}")
-
-    def _pause_like(self, timings: ProviderTimings) -> None:
-        """Wait as long as one of the provider's recent calls of this kind took (not at all
-        before this worker made any)."""
-        seconds = timings.draw()
-        if seconds is not None:
-            self._pause(seconds)
