@@ -9,6 +9,7 @@ account's phone (live_status_config.py). The push itself is built at the first p
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -153,6 +154,22 @@ class Engine(Guards):
             pepper=self.hash_pepper,
             service_name=self.settings.notice_service_name,
         )
+
+    def email_challenges(
+        self, policy: ChallengePolicy, sender: CodeSender, *, conceals_account: bool = False
+    ) -> Challenges:
+        """Codes by email of `policy`'s kind (`sender`: `email_codes` or `email_proof_sender`),
+        counted in the email limits. No read of the account lock comes before an email; the
+        wrong codes count towards it all the same (the flows that send by email are a way
+        back in, or run behind the step-up)."""
+        email_policy = replace(
+            policy,
+            account_lock_applies=False,
+            counts_toward_lock=True,
+            conceals_account=conceals_account,
+            by_email=True,
+        )
+        return self.challenges(email_policy, sender=sender, guard=self.email_send_guard)
 
     @cached_property
     def email_send_guard(self) -> EmailSendGuard:

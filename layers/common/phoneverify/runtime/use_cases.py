@@ -188,30 +188,22 @@ class UseCases(Engine):
         from phoneverify.flows.email_change import EmailChangeFlow
 
         s = self.settings_as(EmailSettings)
-        policy = replace(
-            self.challenge_policy(
-                FlowKind.EMAIL_CHANGE,
-                s.email_code_timeout_secs,
-                email_change.RESTART_HINT,
-                email_change.TOO_MANY_ATTEMPTS,
-            ),
-            # Signed in, the step-up passed: its wrong codes count towards the account's lock,
-            # as the phone change's do, but no read of the lock comes before an email.
-            account_lock_applies=False,
-            counts_toward_lock=True,
-            by_email=True,
+        # Signed in, the step-up passed: wrong codes count towards the account's lock, as the
+        # phone change's do.
+        policy = self.challenge_policy(
+            FlowKind.EMAIL_CHANGE,
+            s.email_code_timeout_secs,
+            email_change.RESTART_HINT,
+            email_change.TOO_MANY_ATTEMPTS,
         )
         timeout = s.email_code_timeout_secs
-        guard = self.email_send_guard
         return EmailChangeFlow(
             users=DynamoAccountEmails(self.dynamodb, s.users_table),
-            change=self.challenges(
-                policy,
-                sender=self.email_proof_sender(CodePurpose.EMAIL_CHANGE, timeout),
-                guard=guard,
+            change=self.email_challenges(
+                policy, self.email_proof_sender(CodePurpose.EMAIL_CHANGE, timeout)
             ),
-            prove=self.challenges(
-                policy, sender=self.email_codes(CodePurpose.EMAIL_CHANGE, timeout), guard=guard
+            prove=self.email_challenges(
+                policy, self.email_codes(CodePurpose.EMAIL_CHANGE, timeout)
             ),
             step_up=self.step_up,
             audit=self.flow_audit,
@@ -256,19 +248,13 @@ class UseCases(Engine):
 
         s = self.settings_as(PhoneSwapSettings)
         emails = self.emails
-        email_policy = replace(
-            self.challenge_policy(
-                FlowKind.LOST_PHONE_EMAIL,
-                s.lost_phone_email_timeout_secs,
-                lost_phone.RESTART_HINT,
-                lost_phone.TOO_MANY_ATTEMPTS,
-            ),
-            # As the password reset: the way back into a locked account, its wrong codes
-            # counted all the same, answered like its decoys.
-            account_lock_applies=False,
-            counts_toward_lock=True,
-            conceals_account=True,
-            by_email=True,
+        # As the password reset: the way back into a locked account, its wrong codes counted
+        # all the same, answered like its decoys.
+        email_policy = self.challenge_policy(
+            FlowKind.LOST_PHONE_EMAIL,
+            s.lost_phone_email_timeout_secs,
+            lost_phone.RESTART_HINT,
+            lost_phone.TOO_MANY_ATTEMPTS,
         )
         email_codes = self.email_codes(CodePurpose.LOST_PHONE, s.lost_phone_email_timeout_secs)
         phone_policy = self.challenge_policy(
@@ -281,8 +267,8 @@ class UseCases(Engine):
             users=self.users,
             swaps=DynamoPhoneSwaps(self.dynamodb, s.users_table),
             passwords=self.passwords,
-            email_challenges=self.challenges(
-                email_policy, sender=email_codes, guard=self.email_send_guard
+            email_challenges=self.email_challenges(
+                email_policy, email_codes, conceals_account=True
             ),
             # The new number's code: the lock does not hold it either (a recovery), its wrong
             # codes count towards it.
