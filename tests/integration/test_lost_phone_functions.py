@@ -74,14 +74,11 @@ def call(
     return invoke(stack.functions[name], event)
 
 
-email_code = sent_email_code
-
-
 def waiting_swap(stack: FunctionStack) -> str:
     status, started, _ = call(stack, "lost_phone_start", {"email": EMAIL, "new_phone": NEW_PHONE})
     assert status == 200, started
     assert set(started) == {"flow_id", "email_hint", "timeout_secs", "code_length"}
-    body = {"flow_id": started["flow_id"], "code": email_code(EMAIL)}
+    body = {"flow_id": started["flow_id"], "code": sent_email_code(EMAIL)}
     status, phone_step, _ = call(stack, "lost_phone_verify", body)
     assert status == 200, phone_step
     body = {"flow_id": phone_step["flow_id"], "code": stack.code_for(NEW_PHONE)}

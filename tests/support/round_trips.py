@@ -30,14 +30,13 @@ from aws_lambda_powertools.utilities.parameters.ssm import SSMProvider
 from devtools.telnyx_emulator import EmulatorConfig, TelnyxEmulator
 from phoneverify.domain.models import User
 from phoneverify.domain.passwords import PasswordHasher
-from tests.support.function_stack import FunctionStack, function_stack
+from tests.support.function_stack import FunctionStack, function_stack, sent_email_code
 from tests.support.lambda_env import api_event, invoke, offline_aws_environment, url_event
 from tests.support.proofs import solve
 from tests.support.round_trips_email import FUNCTIONS as EMAIL_FUNCTIONS
 from tests.support.round_trips_email import measure_email
 from tests.support.round_trips_lost_phone import FUNCTIONS as LOST_PHONE_FUNCTIONS
 from tests.support.round_trips_lost_phone import (
-    email_code,
     measure_lost_phone,
 )
 from tests.support.round_trips_ses import measure_ses_events
@@ -264,7 +263,7 @@ def measure_all(run: _Measured) -> dict[str, dict[str, int]]:
     codes = {
         "flow_id": registration["flow_id"],
         "code": registration_code,
-        "email_code": email_code(form["email"]),
+        "email_code": sent_email_code(form["email"]),
     }
     run.measure("POST /register/verify", lambda: run.call("register_verify", codes), expected=201)
     # The same sign-up with that email, now an account's: its owner's notice instead of a

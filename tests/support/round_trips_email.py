@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tests.support.round_trips_lost_phone import email_code
+from tests.support.function_stack import sent_email_code
 
 if TYPE_CHECKING:
     from tests.support.round_trips import _Measured
@@ -24,7 +24,7 @@ def measure_email(run: _Measured, user_id: str, reauth: dict[str, str]) -> None:
         "POST /account/email/start",
         lambda: run.pay("account_email_start", {"email": new}, user_id, reauth),
     )
-    body = {"flow_id": started["flow_id"], "code": email_code(new)}
+    body = {"flow_id": started["flow_id"], "code": sent_email_code(new)}
     run.measure(
         "POST /account/email/verify", lambda: run.pay("account_email_verify", body, user_id)
     )

@@ -34,9 +34,6 @@ class Later:
         return time.time() + self.offset
 
 
-email_code = sent_email_code
-
-
 def prove_email(run: _Measured, user_id: str) -> None:
     run.stack.dynamodb.update_item(
         TableName=run.stack.env["USERS_TABLE"],
@@ -58,7 +55,7 @@ def swap_waiting(run: _Measured, email: str, new_phone: str, *, measured: bool) 
 
     start = {"email": email, "new_phone": new_phone}
     started = step("POST /password/reset/lost-phone/start (account)", "lost_phone_start", start)
-    body = {"flow_id": started["flow_id"], "code": email_code(email)}
+    body = {"flow_id": started["flow_id"], "code": sent_email_code(email)}
     phone_step = step("POST /password/reset/lost-phone/verify", "lost_phone_verify", body)
     body = {"flow_id": phone_step["flow_id"], "code": run.stack.code_for(new_phone)}
     step("POST /password/reset/lost-phone/confirm-phone", "lost_phone_confirm_phone", body)
