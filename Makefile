@@ -16,7 +16,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install run admin test test-unit test-integration test-e2e lint typecheck validate build bench clean
+.PHONY: help install run admin test test-unit test-integration test-e2e lint typecheck validate client-ts build bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -53,7 +53,7 @@ admin: $(RUN_STAMP)  ## fraud rules and holds without a deploy: make admin ARGS=
 test: $(STAMP)  ## everything: lint, types, template checks, unit, integration, end-to-end
 	scripts/ensure-system-deps
 	npm ci --no-audit --no-fund --loglevel=error  # axe-core, pinned, for the page's accessibility tests
-	$(MAKE) --no-print-directory lint typecheck validate
+	$(MAKE) --no-print-directory lint typecheck validate client-ts
 	$(PY) -m pytest
 	$(PY) -m pytest benchmarks --quick -p no:cacheprovider  # make bench, once, so it cannot rot
 
@@ -69,6 +69,18 @@ typecheck: $(STAMP)  ## mypy --strict over the layer, functions, dev tools and t
 
 validate: $(STAMP)  ## sam validate --lint (offline)
 	$(VENV)/bin/sam validate --lint --template template.yaml
+
+# The TypeScript client (clients/typescript): the OpenAPI document from the code (offline), its
+# types by openapi-typescript, then tsc --strict over the types, the wrapper and the example.
+# The document and the types are build output (.gitignore), written afresh every time.
+CLIENT_TS := clients/typescript
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+client-ts: $(STAMP) node_modules/.package-lock.json  ## the typed TypeScript client: generate it and type-check the example
+	$(PY) -m devtools.openapi > $(CLIENT_TS)/openapi.json
+	node_modules/.bin/openapi-typescript $(CLIENT_TS)/openapi.json --output $(CLIENT_TS)/schema.d.ts
+	node_modules/.bin/tsc --strict --noEmit --project $(CLIENT_TS)
 
 build: $(STAMP)  ## sam build: arm64 python3.13 artifacts in .aws-sam/
 	$(VENV)/bin/sam build --template template.yaml
