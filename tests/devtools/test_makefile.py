@@ -98,3 +98,25 @@ def test_make_admin_needs_only_what_make_run_installs(venv: Path) -> None:
     )
     assert "pip install" not in result.stdout
     assert f"{venv}/bin/python -m ops --local rules show" in result.stdout
+
+
+def test_make_test_type_checks_the_typescript_client_and_make_test_unit_does_not(
+    venv: Path,
+) -> None:
+    # Given everything installed
+    installed(venv, ".installed", ".installed-run")
+    # When make test is planned
+    plan = planned("test", venv)
+    # Then after npm ci, the document is written from the code, its types generated, and tsc
+    # checks the client strictly, before pytest
+    steps = [
+        "npm ci",
+        "-m devtools.openapi > clients/typescript/openapi.json",
+        "node_modules/.bin/openapi-typescript clients/typescript/openapi.json",
+        "node_modules/.bin/tsc --strict --noEmit --project clients/typescript",
+        "-m pytest",
+    ]
+    positions = [plan.find(step) for step in steps]
+    assert -1 not in positions and positions == sorted(positions), plan
+    # and the fast target stays fast
+    assert "tsc" not in planned("test-unit", venv)
