@@ -19,16 +19,18 @@ const el = {
   codeLabel: $("code-label"), emailCodeField: $("email-code-field"), emailCode: $("email-code"),
   emailCodeHint: $("email-code-hint"),
   summary: $("payment-summary"), summaryAmount: $("summary-amount"), summaryCurrency: $("summary-currency"),
-  summaryRecipient: $("summary-recipient"), newPasswordField: $("new-password-field"),
+  summaryRecipient: $("summary-recipient"), summaryDescription: $("summary-description"),
+  summaryDescriptionRow: $("summary-description-row"), newPasswordField: $("new-password-field"),
   newPassword: $("new-password"), expiry: $("expiry"), delivery: $("delivery"),
   verifyButton: $("verify"), resend: $("resend"), restart: $("restart"),
   codeActions: $("code-actions"), resendCall: $("resend-call"), resendWhatsapp: $("resend-whatsapp"),
   outbox: $("outbox"), outboxLink: $("outbox-link"), footer: $("footer"),
   outboxEmail: $("outbox-email"), outboxEmailLink: $("outbox-email-link"),
-  signedIn: $("signed-in"), subject: $("subject"), pay: $("pay"), signOut: $("sign-out"),
+  signedIn: $("signed-in"), greeting: $("greeting"), pay: $("pay"), signOut: $("sign-out"),
   phone: $("phone"), emailChange: $("email-change"),
   receipt: $("receipt"), receiptAmount: $("receipt-amount"), receiptCurrency: $("receipt-currency"),
   receiptRecipient: $("receipt-recipient"), receiptTransaction: $("receipt-transaction"),
+  receiptDescription: $("receipt-description"), receiptDescriptionRow: $("receipt-description-row"),
   receiptDone: $("receipt-done"),
 };
 
@@ -162,6 +164,8 @@ function showError(form, data, status, fallback) {
 
 function show(screen) {
   for (const [name, { node }] of Object.entries(SCREENS)) node.hidden = name !== screen;
+  // The code screen links the outbox itself ("Local stack: …"): the footer would say it twice.
+  el.footer.hidden = !OUTBOX_URL || screen === "code";
   el.title.textContent = SCREENS[screen].title;
   document.title = `${SCREENS[screen].title} · Phone Verify`;
 }
@@ -337,6 +341,7 @@ function startCode(flowName, id, data, payment = null, override = {}) {
     el.summaryAmount.textContent = payment.amount;
     el.summaryCurrency.textContent = payment.currency;
     el.summaryRecipient.textContent = payment.recipient;
+    showDescription(el.summaryDescriptionRow, el.summaryDescription, payment.description);
   }
   pending.phoneHint = data.phone_hint || "your phone";
   showHint();
@@ -373,13 +378,16 @@ function showHint() {
   el.codeHint.textContent = intro ? `${intro}: ${how}.` : `${how[0].toUpperCase()}${how.slice(1)}.`;
 }
 
-// The local stack only: where the emulator keeps the "SMS". The full number is known after
-// a sign-up typed it; otherwise the whole outbox, newest first.
+// The local stack only: where the emulator keeps the "SMS", for this phone only. The full
+// number is known after a sign-up or a phone change typed it; otherwise the emulator matches
+// the masked number the API answered (`phone_hint`, docs/telnyx-emulator.md).
 function showOutboxLink() {
   if (!OUTBOX_URL) return;
   const url = new URL(OUTBOX_URL, window.location.href);
   if (knownPhone && (pending.name === "register" || pending.name === "phone")) {
     url.searchParams.set("phone_number", knownPhone);
+  } else if (pending.phoneHint.includes("*")) {
+    url.searchParams.set("phone_hint", pending.phoneHint);
   }
   el.outboxLink.href = url.toString();
   el.outbox.hidden = false;
@@ -689,7 +697,9 @@ function verified(current, data) {
   if (current.name === "login" || current.name === "register") {
     signIn(data.token).catch(() => go("signed-in", el.title));
   } else if (current.name === "reset") {
-    go("signin");
+    // The email just reset is filled in: the new password is what is left to type.
+    el.signinEmail.value = el.resetEmail.value.trim();
+    go("signin", el.signinPassword);
     say("Your password has been reset. Sign in with the new password.", "info");
   } else if (current.name === "reauth") {
     const change = stepUpFor;
@@ -764,24 +774,28 @@ el.restart.addEventListener("click", () => {
 });
 
 // -- signed in: payments and sign-out ---------------------------------------------------
-// The token's payload is decoded for display only; the server checks the signature.
-function tokenSubject(jwt) {
-  try {
-    const part = jwt.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
-    const bytes = Uint8Array.from(atob(part), (c) => c.charCodeAt(0));
-    return JSON.parse(new TextDecoder().decode(bytes)).sub || "unknown";
-  } catch {
-    return "unknown";
+// The greeting names the account (GET /account's name, else its email), never the token's
+// subject; without an answer it says only that someone is signed in.
+function greet(account) {
+  const who = account && (account.name || account.email);
+  el.greeting.replaceChildren();
+  if (!who) {
+    el.greeting.textContent = "You are signed in.";
+    return;
   }
+  const name = document.createElement("strong");
+  name.textContent = who;
+  el.greeting.append("You are signed in as ", name, ".");
 }
 
 // Every sign-in that ends with a token asks GET /account: an email not proven yet (an
 // account made before sign-up proved emails) is offered its proof first (email.js).
 async function signIn(jwt) {
   token = jwt;
-  el.subject.textContent = tokenSubject(token);
+  greet(null);
   const account = await accountOf(jwt);
   if (token !== jwt) return; // signed out meanwhile
+  greet(account);
   // lost-phone.js shows a phone number change waiting on the account, with its cancel.
   window.dispatchEvent(new CustomEvent("phoneverify:signed-in"));
   if (account && account.email_proven === false && window.PhoneVerifyEmail) {
@@ -917,10 +931,17 @@ function showReceipt(payment, data) {
   el.receiptAmount.textContent = data.amount ?? payment.amount;
   el.receiptCurrency.textContent = data.currency ?? payment.currency;
   el.receiptRecipient.textContent = payment.recipient;
+  showDescription(el.receiptDescriptionRow, el.receiptDescription, payment.description);
   el.receiptTransaction.textContent = data.transaction_id || "";
   el.pay.reset();
   go("receipt", el.title);
   say("");
+}
+
+// A payment's description (optional): its row only when there is one.
+function showDescription(row, node, description) {
+  node.textContent = description || "";
+  row.hidden = !description;
 }
 
 el.receiptDone.addEventListener("click", () => go("signed-in"));
@@ -938,5 +959,4 @@ el.signOut.addEventListener("click", async () => {
   signedOut("You have signed out.");
 });
 
-el.footer.hidden = !OUTBOX_URL;
 go("signin");

@@ -134,12 +134,18 @@ class TelnyxEmulator:
         include_undelivered: bool = False,
         kind: str | None = None,
         channel: str | None = None,
+        phone_hint: str | None = None,
     ) -> list[dict[str, Any]]:
         """Messages the emulator delivered, newest first (as GET /_emulator/messages): codes
         (`"kind": "code"`, by SMS, call or WhatsApp) and notices (`"kind": "notice"`, no
-        `code`); `kind` keeps one kind, `channel` one channel's."""
+        `code`); `kind` keeps one kind, `channel` one channel's, `phone_hint` those to the
+        numbers a masked hint ("+1******0123") matches."""
         return self._state.messages(
-            phone_number, include_undelivered=include_undelivered, kind=kind, channel=channel
+            phone_number,
+            include_undelivered=include_undelivered,
+            kind=kind,
+            channel=channel,
+            phone_hint=phone_hint,
         )
 
     def notices(self, phone_number: str | None = None) -> list[dict[str, Any]]:

@@ -281,6 +281,7 @@ class RequestHandler(BaseHTTPRequestHandler):
                 include_undelivered=_truthy(params.get("include_undelivered")),
                 kind=kind,
                 channel=channel,
+                phone_hint=params.get("phone_hint") or None,
             )
             return 200, {"data": data}
         if (method, name) == ("GET", "emails"):

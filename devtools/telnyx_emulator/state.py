@@ -212,15 +212,18 @@ class EmulatorState:
         include_undelivered: bool = False,
         kind: str | None = None,
         channel: str | None = None,
+        phone_hint: str | None = None,
     ) -> list[dict[str, Any]]:
         """The outbox, newest first; `kind` ("code" or "notice") keeps one kind, `channel`
-        ("sms", "call", "whatsapp") one channel's."""
+        ("sms", "call", "whatsapp") one channel's, `phone_hint` the numbers a masked hint
+        such as the API answers ("+1******0123", "******0123") matches."""
         wanted = {"code": OutboxMessage, "notice": OutboxNotice}.get(kind or "", object)
         with self._lock:
             selected = [
                 m
                 for m in self._outbox
                 if (phone_number is None or m.phone_number == phone_number)
+                and (phone_hint is None or hint_matches(phone_hint, m.phone_number))
                 and (include_undelivered or m.delivery_status == "delivered")
                 and isinstance(m, wanted)
                 and (channel is None or m.channel == channel)
@@ -265,3 +268,18 @@ class EmulatorState:
             self._sent_by_key.clear()
             self._faults = Faults()
             self._clock_offset = 0.0
+
+
+def hint_matches(hint: str, phone_number: str) -> bool:
+    """Whether a masked number (its stars stand for hidden digits) can be `phone_number`:
+    what is shown before the stars starts it, what is shown after them ends it. A page that
+    knows only the hint lists that phone's messages (and those of any number that looks the
+    same masked, which on the local stack is rare)."""
+    if "*" not in hint:
+        return hint == phone_number
+    shown_first, shown_last = hint[: hint.index("*")], hint[hint.rindex("*") + 1 :]
+    return (
+        phone_number.startswith(shown_first)
+        and phone_number.endswith(shown_last)
+        and len(phone_number) >= len(shown_first) + len(shown_last) + 1
+    )

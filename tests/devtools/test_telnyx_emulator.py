@@ -679,6 +679,26 @@ def test_outbox_filter_accepts_an_unencoded_plus(
     assert [m["phone_number"] for m in response.json()["data"]] == [PHONE]
 
 
+def test_outbox_filter_by_masked_hint_lists_only_the_numbers_it_matches(
+    emu: TelnyxEmulator, client: telnyx.Telnyx
+) -> None:
+    # Given codes sent to three numbers, two of them with the same last four digits
+    others = ["+14155559876", "+4915155550123"]
+    for number in [PHONE, *others]:
+        client.verifications.trigger_sms(phone_number=number, verify_profile_id=PROFILE_ID)
+    # When the outbox is asked for the masked number a page knows (the API's phone_hint)
+    by_hint = outbox(emu, phone_hint="+1******0123")
+    # Then it lists that number's messages only
+    assert [m["phone_number"] for m in by_hint] == [PHONE]
+    # and a reset's hint (no country code) matches by its last digits
+    assert {m["phone_number"] for m in outbox(emu, phone_hint="******0123")} == {
+        PHONE,
+        "+4915155550123",
+    }
+    # and a hint with no stars is the number itself
+    assert [m["phone_number"] for m in outbox(emu, phone_hint=others[0])] == [others[0]]
+
+
 # -- fault injection ---------------------------------------------------------------
 
 

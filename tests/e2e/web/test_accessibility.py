@@ -138,7 +138,7 @@ def test_every_screen_passes_axe(
     check("receipt")
 
     person.button("Done").click()
-    person.button("Phone number").click()
+    person.button("Change phone number").click()
     person.screen("Phone number")
     check("phone")
     person.field("New phone number").fill("12")

@@ -24,7 +24,7 @@ def test_demo_user_signs_in_by_typing_the_sms_code(person: Person) -> None:
     person.type_code()
     # Then the page submits by itself and shows who is signed in
     person.screen("Signed in")
-    expect(person.page.locator("#subject")).to_have_text("demo-user")
+    expect(person.page.locator("#greeting")).to_have_text("You are signed in as Demo User.")
     expect(person.button("Sign out")).to_be_visible()
 
 
@@ -48,7 +48,7 @@ def test_pasted_sms_text_keeps_only_the_digits(person: Person) -> None:
     code = person.code(DEMO_PHONE)
     paste(f"Your code is {code[:2]} {code[2:4]} {code[4:]}")
     # Then the six digits alone are sent and the person is signed in
-    expect(page.locator("#subject")).to_have_text("demo-user")
+    expect(page.locator("#greeting")).to_have_text("You are signed in as Demo User.")
 
 
 def test_resend_is_disabled_with_a_countdown_at_first(person: Person) -> None:
@@ -72,7 +72,7 @@ def test_account_without_phone_is_signed_in_directly(person: Person) -> None:
     # When the account without a phone signs in
     person.sign_in("nophone@example.com")
     # Then there is no code step
-    expect(person.page.locator("#subject")).to_have_text("demo-no-phone")
+    expect(person.page.locator("#greeting")).to_have_text("You are signed in as No Phone.")
     expect(person.code_input).to_be_hidden()
 
 

@@ -45,7 +45,7 @@ def old_number_notices(stack: LocalStack) -> list[dict[str, Any]]:
 
 def change_phone(person: Person, phone: str, password: str = PASSWORD) -> None:
     """From the signed-in screen: the Phone number screen, the number and the password."""
-    person.button("Phone number").click()
+    person.button("Change phone number").click()
     person.screen("Phone number")
     expect(person.field("New phone number")).to_be_focused()
     person.field("New phone number").fill(phone)
