@@ -82,3 +82,17 @@ def test_an_annotation_x_ray_refuses_never_fails_the_request(
 
     monkeypatch.setattr(tracing.tracer, "put_annotation", refuse)
     tracing.annotate(flow="login")  # no exception
+
+
+def test_every_function_is_traced_by_lambda_and_may_write_traces() -> None:
+    template = load_template()
+    function_globals = template["Globals"]["Function"]
+    assert function_globals["Tracing"] == "Active"
+    assert function_globals["Environment"]["Variables"]["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == (
+        "false"
+    )
+    for logical_id in logical_ids().values():
+        props = template["Resources"][logical_id]["Properties"]
+        assert props.get("Tracing", "Active") == "Active", logical_id
+        # SAM adds AWSXrayWriteOnlyAccess to the role it makes; a role of our own would not
+        assert "Role" not in props, logical_id
