@@ -113,6 +113,7 @@ def test_cold_starts_are_near_a_bare_handler(
 BUILDER_LIBRARIES = (
     "bcrypt",  # passwords
     "httpx",  # the Telnyx client
+    "aws_xray_sdk.ext.httpx",  # its calls traced: patched when a Telnyx client is built
     "jwt",  # access tokens
     "cryptography",  # webhook signatures
     "aws_lambda_powertools.utilities.idempotency",  # Idempotency-Key

@@ -30,6 +30,7 @@ from phoneverify.domain.errors import StorageUnavailable, TokenRefused
 from phoneverify.domain.models import RequestOrigin
 from phoneverify.http.request_end import writes_buffered_records_at_request_end
 from phoneverify.runtime import Runtime
+from phoneverify.tracing import traced
 
 logger = Logger()
 runtime = Runtime.from_environment(TokenSettings)
@@ -52,6 +53,7 @@ def origin_of(event: APIGatewayAuthorizerRequestEvent) -> RequestOrigin:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@traced
 @runtime.metrics.log_metrics
 @event_source(data_class=APIGatewayAuthorizerRequestEvent)
 @writes_buffered_records_at_request_end(runtime)  # a refusal's audit record (TOKEN_REFUSED)

@@ -23,6 +23,7 @@ from phoneverify.config import CodeSettings
 from phoneverify.domain.notices import METRIC_OLDEST_PENDING, DeliveryOutcome
 from phoneverify.http.request_end import writes_buffered_records_at_request_end
 from phoneverify.runtime import Runtime
+from phoneverify.tracing import traced
 
 logger = Logger()
 runtime = Runtime.from_environment(CodeSettings)
@@ -57,6 +58,7 @@ def sweep() -> dict[str, Any]:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@traced
 @runtime.metrics.log_metrics
 @writes_buffered_records_at_request_end(runtime)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from phoneverify.email_config import SesEventSettings
 from phoneverify.http.request_end import writes_buffered_records_at_request_end
 from phoneverify.runtime import Runtime
+from phoneverify.tracing import traced
 
 logger = Logger()
 runtime = Runtime.from_environment(SesEventSettings)
@@ -31,6 +32,7 @@ def notification_message(record: Any) -> str:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@traced
 @runtime.metrics.log_metrics
 @writes_buffered_records_at_request_end(runtime)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

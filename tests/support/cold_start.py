@@ -48,15 +48,22 @@ ENV = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "POWERTOOLS_SERVICE_NAME": "phone-verify",
     "POWERTOOLS_METRICS_NAMESPACE": "PhoneVerify",
+    # Set by Lambda: Powertools' Tracer is on (it patches, as in Lambda) only where it is.
+    "LAMBDA_TASK_ROOT": "/var/task",
 }
 
 # The least a handler of this design can load: a Powertools resolver validating a pydantic
-# body, and a boto3 DynamoDB client; and the least any Python handler with DynamoDB can.
+# body, a boto3 DynamoDB client, and the Tracer a production handler has, patching what its
+# DynamoDB calls need (phoneverify/tracing.py's); and the least any Python handler with
+# DynamoDB can.
 BARE_POWERTOOLS = """
 import boto3
+from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from pydantic import BaseModel
 
+tracer = Tracer(auto_patch=False)
+tracer.patch(["botocore"])
 dynamodb = boto3.client("dynamodb")
 app = APIGatewayRestResolver(enable_validation=True)
 
@@ -70,7 +77,7 @@ def hello(body: Body) -> dict[str, str]:
     return {"hello": body.name}
 
 
-lambda_handler = app.resolve
+lambda_handler = tracer.capture_lambda_handler(app.resolve, capture_response=False)
 """
 BARE_BOTO3 = """
 import boto3
@@ -271,7 +278,11 @@ def measure(
     builders: list[str] = (),  # type: ignore[assignment]
 ) -> ColdStart:
     """One cold start in a fresh interpreter (`-S`: no site-packages, only `path`)."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "AWS_"))}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PYTHON", "AWS_", "POWERTOOLS_TRACE"))
+    }
     full_env = {
         **clean,
         **ENV,

@@ -17,6 +17,7 @@ from phoneverify.domain.models import (
     VerificationEventType,
 )
 from phoneverify.ports.verifications import VerificationEvents
+from phoneverify.tracing import annotate
 
 logger = Logger(child=True)
 
@@ -26,6 +27,13 @@ class LoggedVerificationEvents:
         self._metrics = metrics
 
     def record(self, event: VerificationEvent) -> None:
+        # The trace's too: a request's last event is its outcome (`sent`, `accepted`...).
+        channel = event.detail.get("channel")
+        annotate(
+            flow=event.kind.value,
+            outcome=event.type.value,
+            channel=channel if isinstance(channel, str) else None,
+        )
         logger.info(
             "verification event",
             extra={

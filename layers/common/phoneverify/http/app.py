@@ -37,6 +37,7 @@ from phoneverify.http.errors import (
     status_of,
 )
 from phoneverify.http.request_end import RequestScoped, writes_buffered_records_at_request_end
+from phoneverify.tracing import annotate, traced
 
 logger = Logger()
 # Requests that record no verification event (a wrong password, a 400) publish no metric;
@@ -182,7 +183,8 @@ class FunctionRuntime(RequestScoped, Protocol):
 
 
 def lambda_handler_for(app: RecordsRoutes, runtime: FunctionRuntime) -> LambdaHandler:
-    """The Lambda entry point: logging context and metrics around `app.resolve`, and, innermost,
+    """The Lambda entry point: logging context, the trace's subsegment (phoneverify/tracing.py)
+    and metrics around `app.resolve`, and, innermost,
     `writes_buffered_records_at_request_end`: the request's best-effort records (audit events,
     a wrong-code count's reset) are written when it ends, answer or error (docs/design.md,
     "Per-request writes")."""
@@ -191,11 +193,13 @@ def lambda_handler_for(app: RecordsRoutes, runtime: FunctionRuntime) -> LambdaHa
     @logger.inject_lambda_context(
         correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
     )
+    @traced
     @runtime.metrics.log_metrics
     @writes_buffered_records_at_request_end(runtime)
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         refusal = _wrong_method(app, event) or _unreadable_body(event)
         if refusal is not None:
+            annotate(error_code=refusal.code)
             return {
                 "statusCode": status_of(refusal),
                 "headers": {"Content-Type": JSON, **error_headers(refusal)},

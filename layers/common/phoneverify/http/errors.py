@@ -55,6 +55,7 @@ from phoneverify.http.edge_errors import (
     RouteNotFound,
     UnsupportedMediaType,
 )
+from phoneverify.tracing import annotate
 
 logger = Logger()
 JSON = "application/json"
@@ -139,6 +140,7 @@ def error_response(
 
 
 def domain_error_response(error: DomainError) -> Response[str]:
+    annotate(error_code=error.code)  # the trace's: `annotation.error_code = "..."`
     return error_response(status_of(error), error_body(error), error_headers(error))
 
 

@@ -16,6 +16,7 @@ import httpx
 from aws_lambda_powertools import Logger
 
 from phoneverify.domain.phones import mask_phone
+from phoneverify.tracing import patch_http_client
 
 logger = Logger(child=True)
 
@@ -132,6 +133,7 @@ class TelnyxVerifyClient:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self._api_key = api_key
+        patch_http_client()  # each call a subsegment of the trace (phoneverify/tracing.py)
         self._http = httpx.Client(
             base_url=base_url.rstrip("/") + "/v2",
             timeout=httpx.Timeout(timeout_secs, connect=min(timeout_secs, 3.0)),
