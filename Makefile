@@ -11,12 +11,15 @@ PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 # which includes `local`, so installing it satisfies both stamps.
 RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
+# The template's scanners live apart (their pins clash with the SAM CLI's): pyproject's `scan` group.
+SCAN_VENV := .venv-scan
+SCAN_STAMP := $(SCAN_VENV)/.installed
 # sam build looks for python3.13 on PATH; the venv provides it.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install run admin test test-unit test-integration test-e2e lint typecheck validate client-ts build bench clean
+.PHONY: help install run admin test test-unit test-integration test-e2e lint typecheck validate scan client-ts build bench release clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -42,6 +45,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## create .venv and install everything the project and its tests use
 
+$(SCAN_STAMP): pyproject.toml
+	@test -x $(SCAN_VENV)/bin/python || { echo "make: creating the virtualenv $(SCAN_VENV) with $(PYTHON)"; $(PYTHON) -m venv $(SCAN_VENV); }
+	@echo "make: installing the template scanners into $(SCAN_VENV) (checkov, cfn-lint-serverless: a minute the first time)"
+	@$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=25.1"
+	@$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --group scan
+	@touch $@
+
 run: $(RUN_STAMP)  ## serve the API, the web page and the Telnyx emulator on 127.0.0.1 (no AWS, no Docker)
 	@$(PY) -m devtools.local_stack
 
@@ -53,7 +63,7 @@ admin: $(RUN_STAMP)  ## fraud rules and holds without a deploy: make admin ARGS=
 test: $(STAMP)  ## everything: lint, types, template checks, unit, integration, end-to-end
 	scripts/ensure-system-deps
 	npm ci --no-audit --no-fund --loglevel=error  # axe-core, pinned, for the page's accessibility tests
-	$(MAKE) --no-print-directory lint typecheck validate client-ts
+	$(MAKE) --no-print-directory lint typecheck validate scan client-ts
 	$(PY) -m pytest
 	$(PY) -m pytest benchmarks --quick -p no:cacheprovider  # make bench, once, so it cannot rot
 
@@ -82,6 +92,10 @@ client-ts: $(STAMP) node_modules/.package-lock.json  ## the typed TypeScript cli
 	node_modules/.bin/openapi-typescript $(CLIENT_TS)/openapi.json --output $(CLIENT_TS)/schema.d.ts
 	node_modules/.bin/tsc --strict --noEmit --project $(CLIENT_TS)
 
+# Offline (checkov --skip-download); every finding needs its reason: docs/security-scan.md.
+scan: $(STAMP) $(SCAN_STAMP)  ## checkov and cfn-lint's serverless rules on the template and SAM's output
+	$(PY) -m devtools.template_scan
+
 build: $(STAMP)  ## sam build: arm64 python3.13 artifacts in .aws-sam/
 	$(VENV)/bin/sam build --template template.yaml
 
@@ -89,5 +103,10 @@ build: $(STAMP)  ## sam build: arm64 python3.13 artifacts in .aws-sam/
 bench: build  ## cold starts, layer size, round trips, local login time: docs/benchmarks.md
 	$(PY) -m pytest benchmarks -p no:cacheprovider
 
-clean:  ## remove the venv, caches and build output
-	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .local
+# Checks the changelog's dated section, the version source and a clean tree; tags, never pushes.
+release: $(RUN_STAMP)  ## tag vX.Y.Z: make release VERSION=x.y.z (docs/security-scan.md, CHANGELOG.md)
+	@test -n "$(VERSION)" || { echo "make release: say which, e.g. make release VERSION=1.2.3" >&2; exit 2; }
+	@$(PY) -m devtools.release "$(VERSION)"
+
+clean:  ## remove the venvs, caches and build output
+	rm -rf $(VENV) $(SCAN_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .local

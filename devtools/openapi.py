@@ -20,6 +20,7 @@ from typing import Any
 
 from devtools.aws_resources import LOCAL_PARAMETERS, TEMPLATE
 from devtools.local_gateway import load_app, resolve_environment
+from devtools.release import project_version
 from phoneverify.adapters.telnyx.webhooks import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -27,7 +28,7 @@ from phoneverify.adapters.telnyx.webhooks import (
 )
 
 TITLE = "phone-verify"
-VERSION = "0.1.0"
+VERSION = project_version()  # pyproject.toml, the one version source (devtools/release.py)
 DESCRIPTION = (
     "Phone verification with Telnyx Verify: login 2FA, sign-up phone proof, password reset "
     "by phone and payment step-up. Every error answers the one `ErrorResponse` shape "
