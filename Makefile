@@ -12,7 +12,7 @@ PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
 # The template's scanners live apart (their pins clash with the SAM CLI's): pyproject's `scan` group.
-SCAN_VENV := .venv-scan
+SCAN_VENV := $(VENV)-scan
 SCAN_STAMP := $(SCAN_VENV)/.installed
 # sam build looks for python3.13 on PATH; the venv provides it.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)

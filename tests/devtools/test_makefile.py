@@ -65,6 +65,7 @@ def test_make_test_after_a_run_only_install_installs_the_rest(venv: Path) -> Non
 def test_nothing_is_installed_again_once_each_level_is_done(venv: Path) -> None:
     # Given make test has installed everything (which includes the local group)
     installed(venv, ".installed", ".installed-run")
+    installed(venv.with_name(venv.name + "-scan"), ".installed")  # and the scanners' own venv
     # When make run and make test are planned again
     # Then neither installs anything
     for target in ("run", "test"):
