@@ -107,6 +107,18 @@ def status_for(error_class: type[DomainError]) -> int:
     return 400  # unreachable: DomainError is in the table
 
 
+def answered_codes() -> set[tuple[str, int]]:
+    """(code, status) of every error class: what the functions can answer (the OpenAPI
+    document's ErrorCode enum, docs/api.md's table)."""
+    found: set[tuple[str, int]] = set()
+    pending: list[type[DomainError]] = [DomainError]
+    while pending:
+        cls = pending.pop()
+        found.add((cls.code, status_for(cls)))
+        pending.extend(cls.__subclasses__())
+    return found
+
+
 def status_of(error: DomainError) -> int:
     return status_for(type(error))
 
