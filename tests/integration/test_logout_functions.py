@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from devtools.telnyx_emulator import TelnyxEmulator
 from phoneverify.adapters.dynamo.audit import DynamoAuditTrail
+from phoneverify.domain.errors import StorageUnavailable
 from phoneverify.domain.models import User
 from phoneverify.domain.passwords import PasswordHasher
 from phoneverify.flows.sessions import FORGED_SUBJECT
@@ -185,14 +186,20 @@ def test_a_throttled_check_is_a_clean_503_and_ends_nothing(
     assert authorized(authorizer, token)
 
 
-def test_the_authorizer_refuses_when_the_check_cannot_be_made(
+def test_the_authorizer_fails_never_allows_when_the_check_cannot_be_made(
     stack: FunctionStack, authorizer: ModuleType
 ) -> None:
     token = sign_in(stack)
     authorized(authorizer, token)
     throttled = ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow"}}, "X")
-    with mock.patch.object(authorizer.runtime.dynamodb, "batch_get_item", side_effect=throttled):
-        assert not authorized(authorizer, token)
+    # its own fault: raised (API Gateway's AUTHORIZER_FAILURE, 503 to retry), no policy
+    dynamodb = authorizer.runtime.dynamodb
+    with (
+        mock.patch.object(dynamodb, "batch_get_item", side_effect=throttled),
+        pytest.raises(StorageUnavailable),
+    ):
+        authorized(authorizer, token)
+    assert authorized(authorizer, token)  # and the token is still good once it can be checked
 
 
 def test_a_payment_cancel_with_an_ended_token_is_401(stack: FunctionStack) -> None:
