@@ -21,9 +21,10 @@ from phoneverify.domain.errors import (
     NotAuthenticated,
     RetryLater,
     StorageUnavailable,
+    TokenRefused,
 )
 from phoneverify.domain.models import VerificationEventType
-from phoneverify.http.errors import error_body
+from phoneverify.http.errors import error_body, error_headers
 
 TOPIC_IN_USE = [{"Fn::If": ["HasAlarmTopic", {"Ref": "AlarmTopicArn"}, {"Ref": "AlarmTopic"}]}]
 
@@ -247,6 +248,16 @@ def test_api_gateways_own_answers_have_the_functions_error_shape_and_cors(
     for kind in ("AUTHORIZER_FAILURE", "AUTHORIZER_CONFIGURATION_ERROR", "INTEGRATION_FAILURE"):
         assert gateway_body(responses[kind]) == error_body(StorageUnavailable()), kind
         assert responses[kind]["ResponseParameters"]["Headers"]["Retry-After"] == "'1'", kind
+
+
+def test_a_functions_own_401_carries_the_gateways_bearer_challenge(
+    template: dict[str, Any],
+) -> None:
+    # Given the gateway's 401 for a refused token
+    responses = template["Resources"]["PhoneVerifyApi"]["Properties"]["GatewayResponses"]
+    challenge = responses["ACCESS_DENIED"]["ResponseParameters"]["Headers"]["WWW-Authenticate"]
+    # Then a route that checks the token itself (logout, a payment's status) answers the same
+    assert error_headers(TokenRefused("token_ended")) == {"WWW-Authenticate": challenge[1:-1]}
 
 
 # -- the proof-of-work gate (docs/abuse-controls.md#the-proof-of-work-gate) ------------------

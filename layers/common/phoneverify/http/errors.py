@@ -135,9 +135,11 @@ def tells_retry_after(error_class: type[DomainError]) -> bool:
 
 def error_headers(error: DomainError) -> dict[str, str]:
     """Retry-After for every error that says when to come back (429s and 503s); Allow for
-    a 405."""
+    a 405; the bearer challenge for a refused token (RFC 6750, as the gateway's 401 has it)."""
     if isinstance(error, MethodNotAllowed):
         return {"Allow": ", ".join(error.allowed)}
+    if isinstance(error, NotAuthenticated):
+        return {"WWW-Authenticate": "Bearer"}
     retry_after = getattr(error, "retry_after", None)
     if isinstance(retry_after, int):
         return {"Retry-After": str(retry_after)}
