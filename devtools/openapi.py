@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from devtools.aws_resources import LOCAL_PARAMETERS, TEMPLATE
+from devtools.error_codes import ERROR_CODE, GatewayCode, error_code_schema, gateway_codes
 from devtools.local_gateway import load_app, resolve_environment
 from devtools.release import project_version
 from phoneverify.adapters.telnyx.webhooks import (
@@ -31,9 +32,10 @@ TITLE = "phone-verify"
 VERSION = project_version()  # pyproject.toml, the one version source (devtools/release.py)
 DESCRIPTION = (
     "Phone verification with Telnyx Verify: login 2FA, sign-up phone proof, password reset "
-    "by phone and payment step-up. Every error answers the one `ErrorResponse` shape "
-    "(`error`, `code`, and `field`, `attempts_remaining`, `retry_after` where they apply); "
-    "the codes, their statuses and what a client should do: docs/api.md."
+    "by phone and payment step-up. Every error, a function's or API Gateway's own, answers the "
+    "one `ErrorResponse` shape (`error`, `code`, and `field`, `attempts_remaining`, "
+    "`retry_after`, `response_code`, `status` where they apply); `code` is one of `ErrorCode` "
+    "(each described with what a client should do; docs/api.md) or a newer one."
 )
 # Swagger UI from the assets Powertools ships (the version its own /swagger serves), next to
 # the page: /docs renders with no network beyond the local stack. validatorUrl null: no badge
@@ -95,11 +97,23 @@ TAGS = [
 ]
 WEBHOOK_PATH = "/webhooks/telnyx"
 WEBHOOK_NAME = "telnyxVerifyEvent"
-# What API Gateway itself answers before a function runs (template.yaml GatewayResponses).
-GATEWAY_THROTTLED = "`throttled` (API Gateway stage throttling)"
-GATEWAY_TIMEOUT = "(API Gateway: the function did not answer within its timeout)"
-AUTHORIZER_REFUSED = "`unauthorized` (the token authorizer: no token, or one not valid or ended)"
+# What API Gateway itself answers before or instead of a function, by gateway response type
+# (their codes and statuses: template.yaml GatewayResponses, devtools/error_codes.py).
+EVERY_ROUTE_GATEWAY = {
+    "THROTTLED": "API Gateway: the stage's request rate is exceeded",
+    "INTEGRATION_FAILURE": "API Gateway: the function could not be run, e.g. Lambda throttled it",
+    "INTEGRATION_TIMEOUT": "API Gateway: the function did not answer within its timeout",
+}
+AUTHORIZED_ROUTE_GATEWAY = {
+    "UNAUTHORIZED": "the token authorizer: no Authorization header",
+    "ACCESS_DENIED": "the token authorizer: a token missing, malformed, expired, forged or ended",
+    "AUTHORIZER_FAILURE": "the token authorizer could not check the token",
+}
 ERROR_REF = {"$ref": "#/components/schemas/ErrorResponse"}
+RETRY_AFTER = {
+    "description": "Seconds to wait before trying again (the body's retry_after).",
+    "schema": {"type": "integer", "minimum": 0},
+}
 
 
 @contextmanager
@@ -130,7 +144,9 @@ def _describe(operation: dict[str, Any], docstring: str) -> None:
     head = " ".join(first.split())
     if ": " in head:
         operation["summary"] = head.split(": ", 1)[1].split(". ")[0].rstrip(".")
-    operation["description"] = " ".join((head + " " + rest).split()) if rest else head
+    text = " ".join((head + " " + rest).split()) if rest else head
+    own = operation.get("description")  # the route's own (`description=`), after the module's
+    operation["description"] = f"{text} {own}" if own else text
 
 
 def _drop_validation_422(operation: dict[str, Any]) -> None:
@@ -141,16 +157,23 @@ def _drop_validation_422(operation: dict[str, Any]) -> None:
         del operation["responses"]["422"]
 
 
-def _add_error(operation: dict[str, Any], status: str, codes: str) -> None:
-    """Document one more answer (from API Gateway) under `status`, with the shared body."""
-    response = operation["responses"].get(status)
-    if response is None:
-        operation["responses"][status] = {
-            "description": codes if codes.startswith("(") else f"code: {codes}",
-            "content": {"application/json": {"schema": ERROR_REF}},
-        }
-    elif codes not in response["description"]:
-        response["description"] += f", {codes}"
+def _add_gateway_errors(
+    operation: dict[str, Any], gateway: dict[str, GatewayCode], why: dict[str, str]
+) -> None:
+    """Document API Gateway's own answers of these types under their statuses, with the
+    shared body (and Retry-After where the answer says when to come back)."""
+    for response_type, reason in why.items():
+        answer = gateway[response_type]
+        codes = f"`{answer.code}` ({reason})"
+        response = operation["responses"].setdefault(
+            str(answer.status),
+            {"description": "code: ", "content": {"application/json": {"schema": ERROR_REF}}},
+        )
+        if codes not in response["description"]:
+            joiner = "" if response["description"] == "code: " else ", "
+            response["description"] += joiner + codes
+        if answer.retry_after:
+            response.setdefault("headers", {})["Retry-After"] = RETRY_AFTER
 
 
 def _webhook(operation: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
@@ -280,13 +303,18 @@ def build_openapi(
     _add_links(document["paths"], schemas)
     for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
         schemas.pop(name, None)  # Powertools' validation bodies: ours are ErrorResponse
+    gateway = gateway_codes(
+        {t: r for api in app.apis.values() for t, r in api.gateway_responses.items()}
+    )
+    codes = error_code_schema(gateway)
+    schemas[ERROR_CODE] = codes["enum"]
+    schemas["ErrorResponse"]["properties"]["code"] = codes["code"]
     for route in app.routes:
         for operation in document["paths"].get(route.path, {}).values():
-            _add_error(operation, "429", GATEWAY_THROTTLED)
-            _add_error(operation, "504", GATEWAY_TIMEOUT)
+            _add_gateway_errors(operation, gateway, EVERY_ROUTE_GATEWAY)
             if route.authorizer:  # behind the token authorizer
                 operation["security"] = [{"bearerAuth": []}]
-                _add_error(operation, "401", AUTHORIZER_REFUSED)
+                _add_gateway_errors(operation, gateway, AUTHORIZED_ROUTE_GATEWAY)
             operation["responses"] = dict(sorted(operation["responses"].items()))
     return document
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from phoneverify.domain.errors import NotAuthenticated
 from phoneverify.domain.payment_errors import PaymentNotFound
 from phoneverify.http.app import http_app, lambda_handler_for
-from phoneverify.http.auth import BEARER_OPTIONAL, bearer_user
+from phoneverify.http.auth import OPTIONAL_BEARER_NOTE, bearer_user
 from phoneverify.http.operations import documented
 from phoneverify.http.requests import CancelRequest, request_origin
 from phoneverify.http.responses import CancelledResponse
@@ -22,7 +22,7 @@ app = http_app(runtime.settings.allowed_origin)
 
 @app.post(
     "/verify/cancel",
-    security=BEARER_OPTIONAL,
+    description=OPTIONAL_BEARER_NOTE,
     **documented("verifyCancel", "Verifications", NotAuthenticated, PaymentNotFound),
 )
 def verify_cancel(body: CancelRequest) -> CancelledResponse:

@@ -16,7 +16,7 @@ from phoneverify.domain.payment_errors import (
     PaymentNotFound,
 )
 from phoneverify.http.app import http_app, lambda_handler_for
-from phoneverify.http.auth import BEARER_OPTIONAL, bearer_user
+from phoneverify.http.auth import OPTIONAL_BEARER_NOTE, bearer_user
 from phoneverify.http.operations import documented
 from phoneverify.http.requests import FlowIdQuery, PaymentIdQuery, one_target
 from phoneverify.http.responses import StatusResponse, status_response
@@ -28,7 +28,7 @@ app = http_app(runtime.settings.allowed_origin)
 
 @app.get(
     "/verify/status",
-    security=BEARER_OPTIONAL,
+    description=OPTIONAL_BEARER_NOTE,
     **documented(
         "verifyStatus", "Verifications", NotAuthenticated, VerificationNotFound, PaymentNotFound
     ),

@@ -25,6 +25,7 @@ from devtools.local_gateway import LocalGateway, TemplateError, load_app, resolv
 from devtools.local_gateway.gateway_responses import (
     AUTHORIZER_CONFIGURATION_ERROR,
     EXTENSION,
+    INTEGRATION_ERROR,
     INTEGRATION_TIMEOUT,
     MISSING_AUTHENTICATION_TOKEN,
     UNAUTHORIZED,
@@ -414,8 +415,9 @@ def test_the_templates_gateway_responses_shape_api_gateways_own_answers() -> Non
         (MISSING_AUTHENTICATION_TOKEN, 404, "not_found"),
         (UNAUTHORIZED, 401, "unauthorized"),
         (too_large, 413, "bad_request"),
-        (AUTHORIZER_CONFIGURATION_ERROR, 500, "internal_error"),
-        (INTEGRATION_TIMEOUT, 504, "internal_error"),
+        (AUTHORIZER_CONFIGURATION_ERROR, 503, "service_unavailable"),  # the authorizer raised
+        (INTEGRATION_TIMEOUT, 504, "timeout"),
+        (INTEGRATION_ERROR, 502, "internal_error"),
     ]
     for error, status, code in cases:
         # When API Gateway answers it itself

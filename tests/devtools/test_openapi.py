@@ -13,6 +13,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from devtools.aws_resources import LOCAL_PARAMETERS, TEMPLATE
+from devtools.error_codes import gateway_codes
 from devtools.local_gateway import load_app
 from devtools.local_stack.stack import LocalStack
 from devtools.openapi import build_openapi
@@ -91,6 +92,39 @@ def test_every_error_status_comes_from_the_error_table_with_the_shared_body(
     assert {"field", "attempts_remaining", "retry_after"} <= set(schema["properties"])
 
 
+def test_the_gateways_own_answers_are_on_every_operation_with_the_templates_codes(
+    document: dict[str, Any],
+) -> None:
+    # Given the template's gateway responses (the one table of the gateway's codes)
+    (api,) = load_app(TEMPLATE, LOCAL_PARAMETERS).apis.values()
+    gateway = gateway_codes(api.gateway_responses)
+    enum = set(document["components"]["schemas"]["ErrorCode"]["enum"])
+    # Then every code they answer is in the document's enum, and `throttled` nowhere
+    assert {answer.code for answer in gateway.values()} <= enum
+    assert "`throttled`" not in json.dumps(document) and "throttled" not in enum
+    for op in operations(document):
+        for kind in ("THROTTLED", "INTEGRATION_FAILURE", "INTEGRATION_TIMEOUT"):
+            answer = gateway[kind]
+            response = op["responses"][str(answer.status)]
+            assert f"`{answer.code}`" in response["description"], (op["operationId"], kind)
+            if answer.retry_after:
+                assert "Retry-After" in response["headers"], (op["operationId"], kind)
+    # and behind the authorizer, the 401 of a refused token and the 503 of a failed check
+    initiate = document["paths"]["/payments/initiate"]["post"]["responses"]
+    assert "`unauthorized` (the token authorizer" in initiate["401"]["description"]
+    assert "`service_unavailable` (the token authorizer" in initiate["503"]["description"]
+
+
+def test_the_error_code_is_an_open_enum(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    code = schemas["ErrorResponse"]["properties"]["code"]
+    assert code["anyOf"] == [{"$ref": "#/components/schemas/ErrorCode"}, {"type": "string"}]
+    enum = schemas["ErrorCode"]
+    assert {"unauthorized", "rate_limited", "timeout", "invalid_code"} <= set(enum["enum"])
+    assert len(enum["x-enum-descriptions"]) == len(enum["enum"])
+    assert "- `timeout`: 504: " in enum["description"]
+
+
 def test_validation_failures_are_documented_as_the_400s_they_are(
     document: dict[str, Any],
 ) -> None:
@@ -120,7 +154,10 @@ def test_the_bearer_routes_the_idempotency_key_and_the_webhook_are_described(
 ) -> None:
     paths = document["paths"]
     assert "401" in paths["/payments/confirm"]["post"]["responses"]
-    assert {"bearerAuth": []} in paths["/verify/status"]["get"]["security"]
+    # the routes where the token is optional (a payment_id's) declare no security, and say so
+    for path, method in (("/verify/status", "get"), ("/verify/cancel", "post")):
+        assert "security" not in paths[path][method]
+        assert "`Authorization: Bearer <token>` is optional" in paths[path][method]["description"]
     (header,) = paths["/payments/initiate"]["post"]["parameters"]
     assert header["name"] == "Idempotency-Key" and header["in"] == "header"
     webhook = document["webhooks"]["telnyxVerifyEvent"]["post"]

@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from devtools.telnyx_emulator import TelnyxEmulator
 from phoneverify.adapters.dynamo.audit import DynamoAuditTrail
+from phoneverify.domain.errors import StorageUnavailable
 from phoneverify.domain.models import User
 from phoneverify.domain.passwords import PasswordHasher
 from phoneverify.flows.sessions import FORGED_SUBJECT
@@ -56,15 +57,12 @@ def logout(
 
 
 def authorized(authorizer: ModuleType, token: str) -> bool:
-    """The authorizer's verdict: True allowed, False API Gateway's 401."""
+    """The authorizer's verdict: True allowed, False its explicit Deny (API Gateway's 401)."""
     event = json.loads((ROOT / "events" / "authorizer.json").read_text())
     event["headers"]["Authorization"] = f"Bearer {token}"
-    try:
-        authorizer.lambda_handler(event, LambdaContext(function_name="AuthorizerFunction"))
-    except Exception as exc:
-        assert str(exc) == "Unauthorized"
-        return False
-    return True
+    policy = authorizer.lambda_handler(event, LambdaContext(function_name="AuthorizerFunction"))
+    (effect,) = {statement["Effect"] for statement in policy["policyDocument"]["Statement"]}
+    return bool(effect == "Allow")
 
 
 def test_after_logout_the_token_is_refused_everywhere_and_other_sessions_live_on(
@@ -188,14 +186,20 @@ def test_a_throttled_check_is_a_clean_503_and_ends_nothing(
     assert authorized(authorizer, token)
 
 
-def test_the_authorizer_refuses_when_the_check_cannot_be_made(
+def test_the_authorizer_fails_never_allows_when_the_check_cannot_be_made(
     stack: FunctionStack, authorizer: ModuleType
 ) -> None:
     token = sign_in(stack)
     authorized(authorizer, token)
     throttled = ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow"}}, "X")
-    with mock.patch.object(authorizer.runtime.dynamodb, "batch_get_item", side_effect=throttled):
-        assert not authorized(authorizer, token)
+    # its own fault: raised (API Gateway's AUTHORIZER_FAILURE, 503 to retry), no policy
+    dynamodb = authorizer.runtime.dynamodb
+    with (
+        mock.patch.object(dynamodb, "batch_get_item", side_effect=throttled),
+        pytest.raises(StorageUnavailable),
+    ):
+        authorized(authorizer, token)
+    assert authorized(authorizer, token)  # and the token is still good once it can be checked
 
 
 def test_a_payment_cancel_with_an_ended_token_is_401(stack: FunctionStack) -> None:

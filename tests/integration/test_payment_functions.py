@@ -311,10 +311,11 @@ def test_every_sample_event_is_understood_by_its_handler(stack: FunctionStack, n
 
 
 def test_the_sample_authorizer_event_is_refused(authorizer: ModuleType) -> None:
-    # Its token is a placeholder: `sam local invoke` shows the refusal path.
+    # Its token is a placeholder: `sam local invoke` shows the refusal path, an explicit Deny
     event = json.loads((ROOT / "events" / "authorizer.json").read_text())
-    with pytest.raises(Exception, match=r"^Unauthorized$"):
-        authorizer.lambda_handler(event, LambdaContext(function_name="AuthorizerFunction"))
+    verdict = authorizer.lambda_handler(event, LambdaContext(function_name="AuthorizerFunction"))
+    assert verdict["principalId"] == "anonymous"
+    assert [s["Effect"] for s in verdict["policyDocument"]["Statement"]] == ["Deny"]
 
 
 # -- GET /verify/status?payment_id=… with the payer's token ---------------------------------

@@ -5,9 +5,14 @@ nothing about what exists behind it."""
 
 from __future__ import annotations
 
+import json
+import threading
+from typing import Any
+
 import jwt
 import pytest
 
+from devtools.local_gateway.workers import Outcome
 from tests.security.conftest import Target
 
 ORDER = {"amount": "50.00", "currency": "USD", "recipient": "acct-attacker", "description": "x"}
@@ -85,3 +90,72 @@ def test_a_forged_token_gets_the_same_json_401_as_no_token(target: Target) -> No
         assert response.status_code == 401, (path, response.text)
         assert response.json() == UNAUTHORIZED
         assert response.headers["Access-Control-Allow-Origin"] == allowed_origin(target)
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+AUTHORIZER = "AuthorizerFunction"
+HANG_GUARD_SECS = 120.0  # only against a hang: the lines are waited for, not timed
+
+
+def test_a_forged_token_is_a_deny_not_a_failure_of_the_authorizer(
+    target: Target, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the gateway's record of each authorizer invocation and of its log lines
+    gateway = target.stack.gateway
+    assert gateway is not None
+    invocations: list[tuple[str, Outcome]] = []
+    lines: list[str] = []
+    reported = threading.Condition()
+    invoke, function_line = gateway._invoke, gateway.sink.function_line
+
+    def recording_invoke(function_id: str, event: Any, request_id: str, timeout: Any) -> Outcome:
+        outcome = invoke(function_id, event, request_id, timeout)
+        if function_id == AUTHORIZER:
+            invocations.append((request_id, outcome))
+        return outcome
+
+    def recording_line(function_id: str, line: str) -> None:
+        function_line(function_id, line)
+        if function_id == AUTHORIZER:
+            with reported:
+                lines.append(line.rstrip())
+                reported.notify_all()
+
+    monkeypatch.setattr(gateway, "_invoke", recording_invoke)
+    monkeypatch.setattr(gateway.sink, "function_line", recording_line)
+    forged = jwt.encode(
+        {"sub": "demo-user", "iss": "phone-verify-dev", "aud": "phone-verify-dev-api"},
+        "attacker-chosen-secret-0123456789abcdef",
+        algorithm="HS256",
+    )
+    # When it is sent to a payment route
+    response = target.api.post(
+        "/payments/initiate", json=ORDER, headers={"Authorization": f"Bearer {forged}"}
+    )
+    # Then API Gateway's 401 for a refused token (ACCESS_DENIED), with its challenge
+    assert response.status_code == 401, response.text
+    assert response.json() == UNAUTHORIZED
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    # and the authorizer answered (its Deny), it did not fail: no function error
+    ((request_id, outcome),) = invocations
+    assert outcome.kind == "ok", outcome.error
+    assert outcome.payload["policyDocument"]["Statement"][0]["Effect"] == "Deny"
+    # and between its START and END: one line for the refusal, beside the audit record and
+    # the metric it always wrote, every line structured (no traceback), none an error
+    with reported:
+        done = reported.wait_for(
+            lambda: any(line.startswith(f"END RequestId: {request_id}") for line in lines),
+            timeout=HANG_GUARD_SECS,
+        )
+    assert done, lines
+    start = lines.index(f"START RequestId: {request_id} Version: $LATEST")
+    records = [
+        json.loads(line) for line in lines[start + 1 : lines.index(f"END RequestId: {request_id}")]
+    ]
+    (refusal,) = [r for r in records if r.get("message") == "request refused"]
+    assert refusal["reason"] and refusal["source_ip"], refusal
+    assert [r["event_type"] for r in records if r.get("message") == "verification event"] == [
+        "token_refused"
+    ]
+    assert not [r for r in records if r.get("level") in ("ERROR", "CRITICAL")], records
+    assert forged.split(".")[2] not in " ".join(lines)

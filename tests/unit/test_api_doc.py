@@ -1,5 +1,7 @@
-"""docs/api.md's table of error codes says what the error classes answer: every code, with
-its status, and nothing that no error answers; and the validation messages are plain words."""
+"""docs/api.md's table of error codes says what the error classes and API Gateway's own answers
+(template.yaml GatewayResponses) answer: every code, with its status, and nothing that neither
+answers; the OpenAPI document's ErrorCode enum is the same codes; and the validation messages
+are plain words."""
 
 from __future__ import annotations
 
@@ -8,32 +10,61 @@ from pathlib import Path
 
 import pytest
 
+from devtools.aws_resources import LOCAL_PARAMETERS, TEMPLATE
+from devtools.error_codes import (
+    ERROR_CODE,
+    GatewayCode,
+    documented_codes,
+    error_code_schema,
+    gateway_codes,
+    gateway_pairs,
+)
+from devtools.local_gateway import load_app
 from phoneverify.domain import errors
 from phoneverify.domain.validation import describe_validation_error
-from phoneverify.http.errors import status_for
+from phoneverify.http.errors import answered_codes
 from phoneverify.http.operations import error_responses
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
-GATEWAY_ONLY = {("throttled", 429)}  # answered by API Gateway itself (GatewayResponses)
 
 
-def answered() -> set[tuple[str, int]]:
-    found: set[tuple[str, int]] = set()
-    pending = [errors.DomainError]
-    while pending:
-        cls = pending.pop()
-        found.add((cls.code, status_for(cls)))
-        pending.extend(cls.__subclasses__())
-    return found
+@pytest.fixture(scope="module")
+def gateway() -> dict[str, GatewayCode]:
+    """What API Gateway answers itself, read from template.yaml's GatewayResponses."""
+    (api,) = load_app(TEMPLATE, LOCAL_PARAMETERS).apis.values()
+    return gateway_codes(api.gateway_responses)
 
 
 def documented() -> set[tuple[str, int]]:
-    rows = re.findall(r"^\| `(\w+)` \| (\d{3}) \| .+ \|$", DOC.read_text(), re.MULTILINE)
-    return {(code, int(status)) for code, status in rows}
+    return set(documented_codes(DOC))
 
 
-def test_every_code_the_errors_answer_is_in_the_table_with_its_status() -> None:
-    assert answered() == documented() - GATEWAY_ONLY
+def test_every_code_the_errors_and_the_gateway_answer_is_in_the_table_with_its_status(
+    gateway: dict[str, GatewayCode],
+) -> None:
+    # Given every answer the template gives (401 refused token, 429, 503, 504, defaults)
+    assert {"ACCESS_DENIED", "THROTTLED", "INTEGRATION_TIMEOUT", "DEFAULT_5XX"} <= set(gateway)
+    # Then the table is exactly the functions' and the gateway's codes, no hand exemption
+    assert documented() == answered_codes() | gateway_pairs(gateway)
+    assert ("throttled", 429) not in documented()
+
+
+def test_the_documents_error_code_enum_is_every_code_each_with_what_to_do(
+    gateway: dict[str, GatewayCode],
+) -> None:
+    schema = error_code_schema(gateway)
+    codes = {code for code, _ in documented()}
+    assert set(schema["enum"]["enum"]) == codes
+    assert {gateway[kind].code for kind in gateway} <= codes
+    for code, description in zip(
+        schema["enum"]["enum"], schema["enum"]["x-enum-descriptions"], strict=True
+    ):
+        assert re.fullmatch(r"(\d{3}: .+\. ?)+", description), (code, description)
+    # and it is open: ErrorResponse.code is the enum or any other string
+    assert schema["code"]["anyOf"] == [
+        {"$ref": f"#/components/schemas/{ERROR_CODE}"},
+        {"type": "string"},
+    ]
 
 
 def test_a_status_in_the_document_comes_from_the_error_table() -> None:

@@ -16,9 +16,15 @@ import pytest
 from devtools.aws_resources import LOCAL_ORIGIN, TEMPLATE, load_template
 from phoneverify import config, email_config, live_status_config, lost_phone_config
 from phoneverify.config import Settings
-from phoneverify.domain.errors import DomainError, NotAuthenticated, RetryLater
+from phoneverify.domain.errors import (
+    DomainError,
+    NotAuthenticated,
+    RetryLater,
+    StorageUnavailable,
+    TokenRefused,
+)
 from phoneverify.domain.models import VerificationEventType
-from phoneverify.http.errors import error_body
+from phoneverify.http.errors import error_body, error_headers
 
 TOPIC_IN_USE = [{"Fn::If": ["HasAlarmTopic", {"Ref": "AlarmTopicArn"}, {"Ref": "AlarmTopic"}]}]
 
@@ -193,10 +199,14 @@ def test_the_functions_log_to_a_group_with_a_retention(template: dict[str, Any])
 
 # -- API Gateway's own answers -----------------------------------------------------------------
 GATEWAY_ANSWERS = {  # response type -> (status the template sets, code; None: by the error)
-    "UNAUTHORIZED": ("401", NotAuthenticated.code),
-    "ACCESS_DENIED": ("403", "forbidden"),
+    "UNAUTHORIZED": ("401", NotAuthenticated.code),  # no Authorization header at all
+    "ACCESS_DENIED": ("401", NotAuthenticated.code),  # the authorizer's Deny: a refused token
+    "AUTHORIZER_FAILURE": ("503", StorageUnavailable.code),  # the authorizer raised
+    "AUTHORIZER_CONFIGURATION_ERROR": ("503", StorageUnavailable.code),  # (its other name)
     "MISSING_AUTHENTICATION_TOKEN": ("404", "not_found"),
     "THROTTLED": ("429", RetryLater.code),
+    "INTEGRATION_FAILURE": ("503", StorageUnavailable.code),
+    "INTEGRATION_TIMEOUT": ("504", "timeout"),
     "DEFAULT_4XX": (None, DomainError.code),
     "DEFAULT_5XX": (None, "internal_error"),
 }
@@ -227,10 +237,27 @@ def test_api_gateways_own_answers_have_the_functions_error_shape_and_cors(
         # that the page on the allowed origin can read
         headers = response["ResponseParameters"]["Headers"]
         assert headers["Access-Control-Allow-Origin"] == {"Fn::Sub": "'${AllowedOrigin}'"}, kind
-    # and the authorizer's 401 and the throttle's 429 are the functions' own answers
-    assert gateway_body(responses["UNAUTHORIZED"]) == error_body(NotAuthenticated())
+    # and the authorizer's 401s, the throttle's 429 and the 503s are the functions' own
+    # answers, with the headers those answers carry
+    for kind in ("UNAUTHORIZED", "ACCESS_DENIED"):
+        assert gateway_body(responses[kind]) == error_body(NotAuthenticated()), kind
+        assert responses[kind]["ResponseParameters"]["Headers"]["WWW-Authenticate"] == "'Bearer'"
     assert gateway_body(responses["THROTTLED"]) == error_body(RetryLater(1))
-    assert responses["THROTTLED"]["ResponseParameters"]["Headers"]["Retry-After"] == "'1'"
+    for kind in ("THROTTLED", "AUTHORIZER_FAILURE", "AUTHORIZER_CONFIGURATION_ERROR"):
+        assert responses[kind]["ResponseParameters"]["Headers"]["Retry-After"] == "'1'", kind
+    for kind in ("AUTHORIZER_FAILURE", "AUTHORIZER_CONFIGURATION_ERROR", "INTEGRATION_FAILURE"):
+        assert gateway_body(responses[kind]) == error_body(StorageUnavailable()), kind
+        assert responses[kind]["ResponseParameters"]["Headers"]["Retry-After"] == "'1'", kind
+
+
+def test_a_functions_own_401_carries_the_gateways_bearer_challenge(
+    template: dict[str, Any],
+) -> None:
+    # Given the gateway's 401 for a refused token
+    responses = template["Resources"]["PhoneVerifyApi"]["Properties"]["GatewayResponses"]
+    challenge = responses["ACCESS_DENIED"]["ResponseParameters"]["Headers"]["WWW-Authenticate"]
+    # Then a route that checks the token itself (logout, a payment's status) answers the same
+    assert error_headers(TokenRefused("token_ended")) == {"WWW-Authenticate": challenge[1:-1]}
 
 
 # -- the proof-of-work gate (docs/abuse-controls.md#the-proof-of-work-gate) ------------------

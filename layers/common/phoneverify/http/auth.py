@@ -27,8 +27,13 @@ if TYPE_CHECKING:
 # (devtools/openapi.py marks those behind the authorizer).
 BEARER_SCHEME = "bearerAuth"
 BEARER_REQUIRED: list[dict[str, list[str]]] = [{BEARER_SCHEME: []}]
-# Routes where the token is needed for one kind of target only (a payment's id).
-BEARER_OPTIONAL: list[dict[str, list[str]]] = [{}, {BEARER_SCHEME: []}]
+# Routes where the token is needed for one kind of target only (a payment's id) declare no
+# `security` (a `[{}, {bearerAuth: []}]` makes generators such as openapi-python-client ask for
+# an authenticated client): their description says when to send `Authorization`.
+OPTIONAL_BEARER_NOTE = (
+    "`Authorization: Bearer <token>` is optional: send the payer's token with `payment_id` "
+    "(without it: 401 `unauthorized`); a `flow_id` needs none."
+)
 
 # Fresh authentication (docs/sessions.md#fresh-authentication): the header every sensitive
 # route reads, and its OpenAPI parameter (`documented(..., headers=(REAUTH_TOKEN_PARAMETER,))`).

@@ -108,6 +108,18 @@ def status_for(error_class: type[DomainError]) -> int:
     return 400  # unreachable: DomainError is in the table
 
 
+def answered_codes() -> set[tuple[str, int]]:
+    """(code, status) of every error class: what the functions can answer (the OpenAPI
+    document's ErrorCode enum, docs/api.md's table)."""
+    found: set[tuple[str, int]] = set()
+    pending: list[type[DomainError]] = [DomainError]
+    while pending:
+        cls = pending.pop()
+        found.add((cls.code, status_for(cls)))
+        pending.extend(cls.__subclasses__())
+    return found
+
+
 def status_of(error: DomainError) -> int:
     return status_for(type(error))
 
@@ -124,9 +136,11 @@ def tells_retry_after(error_class: type[DomainError]) -> bool:
 
 def error_headers(error: DomainError) -> dict[str, str]:
     """Retry-After for every error that says when to come back (429s and 503s); Allow for
-    a 405."""
+    a 405; the bearer challenge for a refused token (RFC 6750, as the gateway's 401 has it)."""
     if isinstance(error, MethodNotAllowed):
         return {"Allow": ", ".join(error.allowed)}
+    if isinstance(error, NotAuthenticated):
+        return {"WWW-Authenticate": "Bearer"}
     retry_after = getattr(error, "retry_after", None)
     if isinstance(retry_after, int):
         return {"Retry-After": str(retry_after)}
