@@ -16,7 +16,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install run admin test test-unit test-integration test-e2e lint typecheck validate build bench clean
+.PHONY: help install run admin test test-unit test-integration test-e2e lint typecheck validate build bench alarms clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -76,6 +76,11 @@ build: $(STAMP)  ## sam build: arm64 python3.13 artifacts in .aws-sam/
 # Builds first: the layer size is the deployed (arm64) one's. Writes docs/benchmarks.md.
 bench: build  ## cold starts, layer size, round trips, local login time: docs/benchmarks.md
 	$(PY) -m pytest benchmarks -p no:cacheprovider
+
+# docs/operations.md: the per-function and per-table alarms written into template.yaml again
+# (after adding a function or a table).
+alarms: $(STAMP)  ## write the alarms of every function and table into template.yaml
+	$(PY) -m devtools.monitoring alarms
 
 clean:  ## remove the venv, caches and build output
 	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .local
