@@ -16,7 +16,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install run admin test test-unit test-integration test-e2e lint typecheck validate build bench alarms clean
+.PHONY: help install run admin test test-unit test-integration test-e2e lint typecheck validate build bench alarms dashboard-picture clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -78,9 +78,13 @@ bench: build  ## cold starts, layer size, round trips, local login time: docs/be
 	$(PY) -m pytest benchmarks -p no:cacheprovider
 
 # docs/operations.md: the per-function and per-table alarms written into template.yaml again
-# (after adding a function or a table).
+# (after adding a function or a table), and the dashboard's picture from a local run. Only
+# these targets write them.
 alarms: $(STAMP)  ## write the alarms of every function and table into template.yaml
 	$(PY) -m devtools.monitoring alarms
+
+dashboard-picture: $(STAMP)  ## drive the local stack, draw docs/operations-dashboard.png
+	$(PY) -m devtools.monitoring picture docs/operations-dashboard.png
 
 clean:  ## remove the venv, caches and build output
 	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .local
