@@ -19,7 +19,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install run admin test test-unit test-integration test-e2e lint typecheck validate scan client-ts build bench release clean
+.PHONY: help install run admin test test-unit test-integration test-e2e lint typecheck validate scan client-ts build bench alarms dashboard-picture release clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -102,6 +102,15 @@ build: $(STAMP)  ## sam build: arm64 python3.13 artifacts in .aws-sam/
 # Builds first: the layer size is the deployed (arm64) one's. Writes docs/benchmarks.md.
 bench: build  ## cold starts, layer size, round trips, local login time: docs/benchmarks.md
 	$(PY) -m pytest benchmarks -p no:cacheprovider
+
+# docs/operations.md: the per-function and per-table alarms written into template.yaml again
+# (after adding a function or a table), and the dashboard's picture from a local run. Only
+# these targets write them.
+alarms: $(STAMP)  ## write the alarms of every function and table into template.yaml
+	$(PY) -m devtools.monitoring alarms
+
+dashboard-picture: $(STAMP)  ## drive the local stack, draw docs/operations-dashboard.png
+	$(PY) -m devtools.monitoring picture docs/operations-dashboard.png
 
 # Checks the changelog's dated section, the version source and a clean tree; tags, never pushes.
 release: $(RUN_STAMP)  ## tag vX.Y.Z: make release VERSION=x.y.z (docs/security-scan.md, CHANGELOG.md)

@@ -16,7 +16,12 @@ from phoneverify.adapters.dynamo.account_lock import DynamoAccountLock
 from phoneverify.adapters.dynamo.send_limits import DynamoSendLimits
 from phoneverify.domain.errors import AccountLocked, SendBudgetExhausted, SendLimitReached
 from phoneverify.domain.models import Channel, RequestOrigin
-from phoneverify.domain.send_limits import METRIC_ADMITTED, METRIC_BUDGET_EXHAUSTED, SendCaps
+from phoneverify.domain.send_limits import (
+    METRIC_ADMITTED,
+    METRIC_BUDGET_EXHAUSTED,
+    METRIC_TIER_ADMITTED,
+    SendCaps,
+)
 from phoneverify.domain.tiers import SendTier
 from phoneverify.http.errors import error_body, error_headers, status_of
 from phoneverify.ports.abuse import AccountLock, SendGuard
@@ -217,6 +222,20 @@ def test_the_global_budget_opens_the_circuit_breaker_with_a_metric(counters: Cou
     assert error_headers(refused.value) == {"Retry-After": str(HOUR - 1_000)}
     assert counters.metrics.count(METRIC_BUDGET_EXHAUSTED) == 1
     assert counters.metrics.count(METRIC_ADMITTED) == 3
+
+
+def test_each_admitted_send_counts_under_its_tier(counters: Counters) -> None:
+    # Given the budget's tiers (the dashboard's budget use per tier)
+    shares = {SendTier.VERIFIED: 50, SendTier.RESET: 0, SendTier.UNPROVEN: 50}
+    guard = counters.limits(replace(caps(budget=1_000), shares=shares))
+    # When a sign-in code and two sign-up codes are admitted
+    guard.admit(phone(1), "u-1", origin("198.51.100.1"), tier=SendTier.VERIFIED)
+    guard.admit(phone(2), "u-2", origin("198.51.100.2"), tier=SendTier.UNPROVEN)
+    guard.admit(phone(3), "u-3", origin("198.51.100.3"), tier=SendTier.UNPROVEN)
+    # Then each counts once in the total and once under its own tier
+    assert counters.metrics.count(METRIC_ADMITTED) == 3
+    assert counters.metrics.count(METRIC_TIER_ADMITTED.format(tier="verified")) == 1
+    assert counters.metrics.count(METRIC_TIER_ADMITTED.format(tier="unproven")) == 2
 
 
 def test_the_breaker_answers_first_when_other_layers_are_full_too(counters: Counters) -> None:

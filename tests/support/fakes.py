@@ -85,6 +85,7 @@ from phoneverify.domain.send_limits import (
     METRIC_ADMITTED,
     METRIC_BUDGET_EXHAUSTED,
     METRIC_REFUSED,
+    METRIC_TIER_ADMITTED,
     METRIC_TIER_EXHAUSTED,
     NOTICE_TIER,
     SendCaps,
@@ -866,6 +867,7 @@ class InMemorySendLimits:
             if fraud is not None and counted_prefix is not None:
                 fraud[0].count_sent(counted_prefix)
         self._metric(METRIC_ADMITTED)
+        self._metric(METRIC_TIER_ADMITTED.format(tier=tier))
         return SendPermit(tuple(key for _, key, _ in counters), counted_prefix)
 
     def release(self, permit: SendPermit) -> None:

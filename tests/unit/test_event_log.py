@@ -119,3 +119,68 @@ def test_the_pepper_is_read_for_a_password_decision_on_an_account_as_on_an_unkno
     _, reads, keyed = keyed_sink()
     keyed.record(event("u-123", FlowKind.PAYMENT, type=VerificationEventType.SENT))
     assert reads == []
+
+
+# -- codes by flow and channel (issue 23: the dashboard's codes sent and verified) ---------
+class RecordedMetrics:
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def add_metric(self, name: str, unit: object, value: float) -> None:
+        self.names.append(name)
+
+
+def code_event(
+    event_type: VerificationEventType, kind: FlowKind, masked: str, **detail: object
+) -> VerificationEvent:
+    return VerificationEvent(
+        type=event_type,
+        kind=kind,
+        subject="u-123",
+        masked_phone=masked,
+        at=1_800_000_000.0,
+        origin=RequestOrigin("198.51.100.7", "test/1.0"),
+        detail=dict(detail),
+    )
+
+
+def test_a_code_sent_counts_under_its_flow_and_its_channel() -> None:
+    metrics = RecordedMetrics()
+    sink = LoggedVerificationEvents(metrics)  # type: ignore[arg-type]
+    sink.record(
+        code_event(VerificationEventType.SENT, FlowKind.LOGIN, "+1******0123", channel="sms")
+    )
+    sink.record(
+        code_event(VerificationEventType.RESENT, FlowKind.PAYMENT, "+1******0123", channel="call")
+    )
+    sink.record(
+        code_event(VerificationEventType.ACCEPTED, FlowKind.LOGIN, "+1******0123", channel="sms")
+    )
+    assert metrics.names == [
+        "Verification_sent",
+        "CodesSent_flow_login",
+        "CodesSent_channel_sms",
+        "Verification_resent",
+        "CodesSent_flow_payment",
+        "CodesSent_channel_call",
+        "Verification_accepted",
+        "CodesVerified_flow_login",
+        "CodesVerified_channel_sms",
+    ]
+
+
+def test_a_code_to_an_address_is_the_email_channel_and_other_events_add_no_code_counter() -> None:
+    metrics = RecordedMetrics()
+    sink = LoggedVerificationEvents(metrics)  # type: ignore[arg-type]
+    sink.record(
+        code_event(
+            VerificationEventType.SENT, FlowKind.LOST_PHONE_EMAIL, "a***@***.com", channel="sms"
+        )
+    )
+    sink.record(code_event(VerificationEventType.REJECTED, FlowKind.LOGIN, "+1******0123"))
+    assert metrics.names == [
+        "Verification_sent",
+        "CodesSent_flow_lost_phone_email",
+        "CodesSent_channel_email",
+        "Verification_rejected",
+    ]

@@ -21,6 +21,29 @@ from phoneverify.tracing import annotate
 
 logger = Logger(child=True)
 
+# Codes by flow and by channel, beside Verification_<type> (the dashboard's "codes sent and
+# verified"; docs/operations.md): a sent or resent code counts in CodesSent, a right one in
+# CodesVerified, each once under its flow and once under its channel. A code to an address
+# (the lost phone's, the email change's) is the channel "email" whatever the flow's nominal one.
+METRIC_CODES_BY = "{counter}_{by}_{value}"
+CODE_COUNTERS = {
+    VerificationEventType.SENT: "CodesSent",
+    VerificationEventType.RESENT: "CodesSent",
+    VerificationEventType.ACCEPTED: "CodesVerified",
+}
+
+
+def code_metrics(event: VerificationEvent) -> list[str]:
+    """The per-flow and per-channel counters `event` adds one to (none for most events)."""
+    counter = CODE_COUNTERS.get(event.type)
+    if counter is None:
+        return []
+    channel = "email" if "@" in event.masked_phone else str(event.detail.get("channel", "sms"))
+    return [
+        METRIC_CODES_BY.format(counter=counter, by="flow", value=event.kind.value),
+        METRIC_CODES_BY.format(counter=counter, by="channel", value=channel),
+    ]
+
 
 class LoggedVerificationEvents:
     def __init__(self, metrics: Metrics | None = None) -> None:
@@ -50,6 +73,8 @@ class LoggedVerificationEvents:
             self._metrics.add_metric(
                 name=f"Verification_{event.type.value}", unit=MetricUnit.Count, value=1
             )
+            for name in code_metrics(event):
+                self._metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
 
 
 class EventFanout:

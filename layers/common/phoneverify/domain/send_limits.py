@@ -36,6 +36,8 @@ CALL_PHONE = "call_phone"
 CALL_BUDGET = "call_budget"
 # Metric names (count metrics; the adapters send them to CloudWatch through Powertools).
 METRIC_ADMITTED = "SmsSendsAdmitted"
+# The same send under its tier: the dashboard's budget use per tier (docs/operations.md).
+METRIC_TIER_ADMITTED = "SmsSendsAdmitted_{tier}"
 METRIC_BUDGET_EXHAUSTED = "SmsBudgetExhausted"
 METRIC_REFUSED = "SendRefused_{layer}"
 METRIC_TIER_EXHAUSTED = "SmsBudgetExhausted_{tier}"

@@ -51,6 +51,7 @@ from phoneverify.domain.send_limits import (
     METRIC_ADMITTED,
     METRIC_BUDGET_EXHAUSTED,
     METRIC_REFUSED,
+    METRIC_TIER_ADMITTED,
     METRIC_TIER_EXHAUSTED,
     NOTICE_TIER,
     SendCaps,
@@ -233,6 +234,7 @@ class DynamoSendLimits:
             cancelled = transact_write_items(self._client, request, token=str(uuid.uuid4()))
             if cancelled is None:
                 self._metric(METRIC_ADMITTED)
+                self._metric(METRIC_TIER_ADMITTED.format(tier=tier))
                 prefix_key = next(
                     (plain_key(c.body) for c in checks if c.operation == "Update"), None
                 )

@@ -174,5 +174,11 @@ class CodeCheck:
         if self._prefixes is not None and self._policy.tier is SendTier.UNPROVEN:
             # Real people enter their codes; pumping never does (the prefix's conversion).
             self._prefixes.count_verified(record.phone_number, record.last_sent_at)
-        self._audit.emit(VerificationEventType.ACCEPTED, record, origin, attempts=attempts)
+        self._audit.emit(
+            VerificationEventType.ACCEPTED,
+            record,
+            origin,
+            attempts=attempts,
+            channel=record.channel.value,
+        )
         return record
