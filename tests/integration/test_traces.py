@@ -37,6 +37,9 @@ def emitted() -> tuple[dict[str, Any], list[str]]:
         }
         env.update(
             LAMBDA_TASK_ROOT=str(ROOT / "functions"),
+            # As Lambda's environment holds before any import (template.yaml's Globals): the
+            # tracer reads its service when first built, whatever the harness imports first.
+            POWERTOOLS_SERVICE_NAME="phone-verify",
             AWS_XRAY_DAEMON_ADDRESS=f"{host}:{port}",
             PYTHONPATH=os.pathsep.join([str(ROOT / "layers" / "common"), str(ROOT)]),
         )
