@@ -142,8 +142,13 @@ def test_two_stacks_side_by_side_each_with_a_free_websocket_port_sign_in() -> No
 
 
 def test_no_websocket_runs_without_the_socket_and_the_page_is_told_to_poll() -> None:
-    with make_run(**own_ports(), NO_WEBSOCKET="1") as running:
+    # Given make run with every port 0 (each a free one, printed) and NO_WEBSOCKET=1
+    zeros = {variable: "0" for variable in own_ports()}
+    with make_run(**zeros, NO_WEBSOCKET="1") as running:
         wait_until_up(running)
+        for label in ("API", "Telnyx (emu)", "AWS (moto)"):
+            port = httpx.URL(running.banner(label)).port
+            assert port is not None and port > 0, running.lines
         assert any("Live status    off (--no-websocket)" in line for line in running.lines)
         assert not any(line.lstrip().startswith("WS  ") for line in running.lines)
         api = running.banner("API")
