@@ -41,6 +41,15 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         add(flag, nargs="+", action="extend", default=[], metavar="KEY=VALUE", help=text)
     add("--static-dir", help="serve files from this directory at /")
+    add(
+        "--extra-origin",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="ORIGIN",
+        help="an origin the gateway's own answers (preflights, gateway responses) echo besides "
+        "the template's AllowedOrigin (cors.py)",
+    )
     add("--region", help="AWS region (default: AWS_DEFAULT_REGION/AWS_REGION)")
     add("--max-workers", type=int, default=8, help="concurrent workers per function (8)")
     add("--quiet", "-q", action="store_true", help="no access log lines")
@@ -64,6 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             region=args.region,
             max_workers_per_function=args.max_workers,
             quiet=args.quiet,
+            extra_origins=args.extra_origin,
         ).start()
     except (TemplateError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)

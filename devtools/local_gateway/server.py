@@ -9,7 +9,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -19,6 +19,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request
 
 from . import authorizers
+from .cors import echo_allowed_origin
 from .environment import env_overrides, function_environment
 from .events import (
     HttpResponse,
@@ -69,6 +70,8 @@ class LocalGateway:
     file); ``extra_env`` is added to every function's environment on top of everything else.
     ``websocket_port`` (0: a free one; None: not served) is where the template's WebSocket API
     listens (websocket.py); its management API is served on this gateway's own port.
+    ``extra_origins``: origins the gateway's own answers (preflight, gateway responses) echo
+    besides the template's AllowedOrigin (cors.py).
     """
 
     def __init__(
@@ -87,8 +90,10 @@ class LocalGateway:
         log_stream: TextIO | None = None,
         quiet: bool = False,
         websocket_port: int | None = None,
+        extra_origins: Collection[str] = (),
     ) -> None:
         self.host, self._requested_port = host, port
+        self.extra_origins = frozenset(extra_origins)
         self.extra_env = {str(k): str(v) for k, v in (extra_env or {}).items()}
         env = {**os.environ, **self.extra_env}
         self.region = (
@@ -221,6 +226,7 @@ class LocalGateway:
             static = self._serve_static(environ)
             if static.status_code != 404:  # no such file: the API's answer for no route
                 response, served_by = static, "static"
+        echo_allowed_origin(response, request.headers.get("Origin"), self.extra_origins)
         elapsed = (time.monotonic() - started) * 1000
         line = f"{request.method} {request.full_path.rstrip('?')} -> {response.status_code}"
         self.sink.write(f"{line} ({served_by}, {elapsed:.0f} ms)")

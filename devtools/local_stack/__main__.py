@@ -17,6 +17,7 @@ import sys
 import threading
 
 from devtools.local_stack.config import REAL_TELNYX_URL, StackConfig
+from devtools.local_stack.origins import OriginRefused, parse_origins
 from devtools.local_stack.ports import PORT_VARIABLES, PortUnavailable, env_port
 from devtools.local_stack.stack import LocalStack
 
@@ -43,6 +44,11 @@ def _banner(stack: LocalStack) -> str:
         lines.append(f"  Web page       {stack.api_url}/")
     if stack.websocket_url:
         lines.append(f"  Live status    {stack.websocket_url}/?flow_id=...   (WebSocket)")
+    elif not cfg.websocket:
+        lines.append("  Live status    off (--no-websocket): the page polls GET /verify/status")
+    origins = cfg.cors_origins
+    lines.append(f"  CORS origins   {origins[0]}   (the page's own)")
+    lines += [f"                 {origin}   (ALLOWED_ORIGIN)" for origin in origins[1:]]
     if cfg.serve_openapi:
         lines.append(f"  OpenAPI        {stack.api_url}/openapi.json   (Swagger UI: /docs)")
     if stack.emulator is not None:
@@ -71,6 +77,11 @@ def _banner(stack: LocalStack) -> str:
     return "\n".join(lines)
 
 
+def _flag(variable: str) -> bool:
+    """An on/off environment variable: 1, true, yes or on is on; anything else off."""
+    return os.environ.get(variable, "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--host", default="127.0.0.1")
@@ -84,17 +95,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--aws-port", type=int, default=env_ports["AWS_PORT"])
     parser.add_argument("--ws-port", type=int, default=env_ports["WS_PORT"])
     parser.add_argument(
+        "--no-websocket",
+        action="store_true",
+        default=_flag("NO_WEBSOCKET"),
+        help="no live-status WebSocket: the page polls GET /verify/status (env NO_WEBSOCKET=1)",
+    )
+    parser.add_argument(
+        "--allowed-origin",
+        default=os.environ.get("ALLOWED_ORIGIN", ""),
+        help="more origins that may call the API from a browser, comma-separated "
+        "(env ALLOWED_ORIGIN), e.g. http://127.0.0.1:5173",
+    )
+    parser.add_argument(
         "--dynamodb-endpoint",
         default=os.environ.get("DYNAMODB_ENDPOINT"),
         help="use this DynamoDB (e.g. DynamoDB Local) instead of moto's",
     )
     args = parser.parse_args(argv)
+    try:
+        extra_origins = parse_origins(args.allowed_origin)
+    except OriginRefused as exc:
+        print(f"make run: {exc}", file=sys.stderr)
+        return 2
     config = StackConfig(
         host=args.host,
         api_port=args.api_port,
         emulator_port=args.emulator_port,
         aws_port=args.aws_port,
         ws_port=args.ws_port,
+        websocket=not args.no_websocket,
+        extra_origins=extra_origins,
         dynamodb_endpoint=args.dynamodb_endpoint,
         telnyx_api_key=os.environ.get("TELNYX_API_KEY") or None,
         telnyx_profile_id=os.environ.get("TELNYX_VERIFY_PROFILE_ID") or None,

@@ -44,7 +44,9 @@ class StackConfig:
     api_port: int = 3000
     emulator_port: int = 4010
     aws_port: int = 4575
-    ws_port: int = 0  # the live-status WebSocket API (docs/realtime.md); 0: a free port
+    # 0 for any port: a free one, chosen at start (LocalStack.start writes it back here).
+    ws_port: int = 0  # the live-status WebSocket API (docs/realtime.md)
+    websocket: bool = True  # False (--no-websocket): none; the page polls GET /verify/status
     dynamodb_endpoint: str | None = None  # None: moto serves DynamoDB too
     telnyx_api_key: str | None = None  # set (with the profile id) to use the real Telnyx API
     telnyx_profile_id: str | None = None
@@ -57,6 +59,9 @@ class StackConfig:
     # CORS origin (template parameter AllowedOrigin); None: the API's own http://host:port,
     # where the web page is served.
     allowed_origin: str | None = None
+    # More origins that may call the API from a browser (make run's ALLOWED_ORIGIN, checked by
+    # origins.py): the functions' EXTRA_ALLOWED_ORIGINS and the gateway's own answers.
+    extra_origins: tuple[str, ...] = ()
     # How long the emulator waits for the webhook function to answer before it retries, as
     # Telnyx would; tests raise it so a cold start on a busy machine is not a lost delivery.
     webhook_timeout_secs: float = 5.0
@@ -67,6 +72,17 @@ class StackConfig:
     @property
     def real_telnyx(self) -> bool:
         return bool(self.telnyx_api_key and self.telnyx_profile_id)
+
+    @property
+    def own_origin(self) -> str:
+        """The AllowedOrigin parameter: allowed_origin, else where the stack's page is served."""
+        return self.allowed_origin or f"http://{self.host}:{self.api_port}"
+
+    @property
+    def cors_origins(self) -> tuple[str, ...]:
+        """Every origin a browser page may call the API from: own_origin first."""
+        extra = [origin for origin in self.extra_origins if origin != self.own_origin]
+        return (self.own_origin, *dict.fromkeys(extra))
 
 
 def _existing(path: Path) -> Path | None:

@@ -8,7 +8,8 @@ import socket
 from collections.abc import Mapping
 
 # The environment variables `make run` reads its ports from (README "Ports",
-# docs/configuration.md), with the defaults the README's examples use.
+# docs/configuration.md), with the defaults the README's examples use. 0: any free port, chosen
+# at start and printed in the banner.
 PORT_VARIABLES = {"API_PORT": 3000, "EMULATOR_PORT": 4010, "AWS_PORT": 4575, "WS_PORT": 3002}
 
 
@@ -21,7 +22,7 @@ class PortUnavailable(Exception):
             f"port {port} ({variable}) is in use on {host}: stop what listens there, "
             f"or choose a free one, e.g. {variable}={_suggestion(port)} make run"
             if isinstance(port, int)
-            else f"{variable}={port!r} is not a port number (1-65535), e.g. "
+            else f"{variable}={port!r} is not a port number (1-65535, or 0: a free one), e.g. "
             f"{variable}={PORT_VARIABLES[variable]} make run"
         )
 
@@ -59,10 +60,10 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def env_port(variable: str) -> int:
-    """The port `variable` names in the environment, else its default."""
+    """The port `variable` names in the environment (0: a free one), else its default."""
     raw = os.environ.get(variable, "").strip()
     if not raw:
         return PORT_VARIABLES[variable]
-    if not raw.isdigit() or not 0 < int(raw) < 65536:
+    if not raw.isdigit() or not 0 <= int(raw) < 65536:
         raise PortUnavailable(variable, raw)
     return int(raw)

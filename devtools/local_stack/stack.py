@@ -18,7 +18,7 @@ from devtools.aws_resources import TEMPLATE, create_tables
 from devtools.local_gateway import LocalGateway
 from devtools.local_stack.config import LOCAL_SEND_LIMITS, REAL_TELNYX_URL, REGION, StackConfig
 from devtools.local_stack.notices import NoticePoller, pending_in, sweep
-from devtools.local_stack.ports import check_ports_free
+from devtools.local_stack.ports import check_ports_free, free_port
 from devtools.local_stack.seeding import PROCESS_SECRETS, put_parameters, seed_accounts
 from devtools.local_stack.ses_events import SesEventRelay
 from devtools.local_stack.site import Site
@@ -47,10 +47,18 @@ class LocalStack:
 
     def _start(self) -> None:
         cfg = self.config
+        # Port 0: a free one, chosen now so that everything told of it (the AllowedOrigin, the
+        # page's config.js, the banner) names the port that listens. The WebSocket's is chosen
+        # by the gateway as it binds (LocalGateway.websocket.url).
+        cfg.api_port, cfg.aws_port = (
+            cfg.api_port or free_port(cfg.host),
+            cfg.aws_port or free_port(cfg.host),
+        )
         ports = {"API_PORT": cfg.api_port, "AWS_PORT": cfg.aws_port}
         if not cfg.real_telnyx:
+            cfg.emulator_port = cfg.emulator_port or free_port(cfg.host)
             ports["EMULATOR_PORT"] = cfg.emulator_port
-        if cfg.ws_port:
+        if cfg.ws_port and cfg.websocket:
             ports["WS_PORT"] = cfg.ws_port
         check_ports_free(cfg.host, ports)
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
@@ -68,7 +76,8 @@ class LocalStack:
         dynamodb = self._client("dynamodb")
         create_tables(dynamodb)  # those missing: an external DynamoDB may outlive a run
 
-        overrides = {"AllowedOrigin": cfg.allowed_origin or f"http://{cfg.host}:{cfg.api_port}"}
+        own_origin, *extra_origins = cfg.cors_origins
+        overrides = {"AllowedOrigin": own_origin}
         if cfg.real_telnyx:
             overrides["TelnyxApiBaseUrl"] = REAL_TELNYX_URL
         else:
@@ -99,10 +108,13 @@ class LocalStack:
                 **LOCAL_SEND_LIMITS,
                 # The functions push to the page through the gateway's management API.
                 "WEBSOCKET_MANAGEMENT_URL": f"http://{cfg.host}:{cfg.api_port}",
+                # make run's ALLOWED_ORIGIN (origins.py): Powertools' CORS and the WebSocket.
+                "EXTRA_ALLOWED_ORIGINS": ",".join(extra_origins),
                 **cfg.gateway_env,
             },
             quiet=cfg.quiet,
-            websocket_port=cfg.ws_port,
+            websocket_port=cfg.ws_port if cfg.websocket else None,
+            extra_origins=extra_origins,
         )
         self.gateway.start()
         self._site.link_websocket(self.websocket_url)

@@ -14,7 +14,7 @@ from phoneverify.http.responses import EmailCodeSentResponse, email_code_respons
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment(EmailSettings)
-app = http_app(runtime.settings.allowed_origin)
+app = http_app(*runtime.settings.cors_origins)
 
 
 @app.post(

@@ -13,7 +13,7 @@ from phoneverify.http.responses import EmailChangedResponse, email_changed_respo
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment(EmailSettings)
-app = http_app(runtime.settings.allowed_origin)
+app = http_app(*runtime.settings.cors_origins)
 
 
 @app.post(

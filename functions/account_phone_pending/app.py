@@ -12,7 +12,7 @@ from phoneverify.lost_phone_config import PhoneSwapSettings
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment(PhoneSwapSettings)
-app = http_app(runtime.settings.allowed_origin)
+app = http_app(*runtime.settings.cors_origins)
 
 
 @app.get(

@@ -12,7 +12,7 @@ from phoneverify.live_status_config import AccountCodeSettings
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment(AccountCodeSettings)
-app = http_app(runtime.settings.allowed_origin)
+app = http_app(*runtime.settings.cors_origins)
 
 
 @app.post(

@@ -14,7 +14,7 @@ from phoneverify.http.responses import AltchaChallengeResponse, altcha_challenge
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment(GateSettings)
-app = http_app(runtime.settings.allowed_origin)
+app = http_app(*runtime.settings.cors_origins)
 
 
 @app.get("/challenge", **documented("challengeIssue", "Proof of work"))

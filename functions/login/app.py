@@ -16,7 +16,7 @@ from phoneverify.http.responses import SecondFactorResponse, TokenResponse, logi
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment(GateSettings)
-app = http_app(runtime.settings.allowed_origin)
+app = http_app(*runtime.settings.cors_origins)
 
 
 @app.post(

@@ -14,7 +14,7 @@ from phoneverify.http.responses import LoggedOutResponse, logged_out_response
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment(LogoutSettings)
-app = http_app(runtime.settings.allowed_origin)
+app = http_app(*runtime.settings.cors_origins)
 
 
 @app.post("/logout", security=BEARER_REQUIRED, **documented("logout", "Sessions", NotAuthenticated))

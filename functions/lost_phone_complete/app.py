@@ -17,7 +17,7 @@ from phoneverify.lost_phone_config import LostPhoneSettings
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment(LostPhoneSettings)
-app = http_app(runtime.settings.allowed_origin)
+app = http_app(*runtime.settings.cors_origins)
 
 
 @app.post(

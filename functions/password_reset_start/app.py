@@ -12,7 +12,7 @@ from phoneverify.http.responses import ChallengeResponse, challenge_response
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment(GateSettings)
-app = http_app(runtime.settings.allowed_origin)
+app = http_app(*runtime.settings.cors_origins)
 
 
 @app.post(

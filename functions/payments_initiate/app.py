@@ -31,7 +31,7 @@ from phoneverify.http.responses import (
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment(PaymentInitiateSettings)
-app = http_app(runtime.settings.allowed_origin)
+app = http_app(*runtime.settings.cors_origins)
 
 
 @app.post(

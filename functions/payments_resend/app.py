@@ -13,7 +13,7 @@ from phoneverify.live_status_config import PaymentCodeSettings
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment(PaymentCodeSettings)
-app = http_app(runtime.settings.allowed_origin)
+app = http_app(*runtime.settings.cors_origins)
 
 
 @app.post(

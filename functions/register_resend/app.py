@@ -10,7 +10,7 @@ from phoneverify.http.responses import ResentResponse, resent_response
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment(EmailSettings)
-app = http_app(runtime.settings.allowed_origin)
+app = http_app(*runtime.settings.cors_origins)
 
 
 @app.post("/register/resend", **documented("registerResend", "Registration", *RESENDS_A_CODE))

@@ -18,7 +18,7 @@ from phoneverify.http.responses import RegistrationStartedResponse, registration
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment(RegistrationSettings)
-app = http_app(runtime.settings.allowed_origin)
+app = http_app(*runtime.settings.cors_origins)
 
 
 @app.post(

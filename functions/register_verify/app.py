@@ -12,7 +12,7 @@ from phoneverify.http.responses import RegisteredResponse, registered_response
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment(EmailSettings)
-app = http_app(runtime.settings.allowed_origin)
+app = http_app(*runtime.settings.cors_origins)
 
 
 @app.post(

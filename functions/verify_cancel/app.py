@@ -17,7 +17,7 @@ from phoneverify.live_status_config import CancelSettings
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment(CancelSettings)
-app = http_app(runtime.settings.allowed_origin)
+app = http_app(*runtime.settings.cors_origins)
 
 
 @app.post(

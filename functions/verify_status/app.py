@@ -23,7 +23,7 @@ from phoneverify.http.responses import StatusResponse, status_response
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment(StatusSettings)
-app = http_app(runtime.settings.allowed_origin)
+app = http_app(*runtime.settings.cors_origins)
 
 
 @app.get(

@@ -15,4 +15,4 @@ runtime = Runtime.from_environment(LiveStatusSettings)
 
 @traced
 def lambda_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
-    return websocket_connect(event, runtime.live_status, runtime.settings.allowed_origin)
+    return websocket_connect(event, runtime.live_status, runtime.settings.cors_origins)

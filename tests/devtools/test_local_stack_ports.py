@@ -71,5 +71,6 @@ def test_a_port_variable_that_is_not_a_number_is_one_line_naming_it() -> None:
     # Then one line names the variable and its default
     assert result.returncode == 2
     assert result.stderr == (
-        "make run: AWS_PORT='45x75' is not a port number (1-65535), e.g. AWS_PORT=4575 make run\n"
+        "make run: AWS_PORT='45x75' is not a port number (1-65535, or 0: a free one), "
+        "e.g. AWS_PORT=4575 make run\n"
     )

@@ -41,6 +41,12 @@ NonEmpty = Annotated[str, Field(min_length=1)]
 SECURE_ORIGIN = re.compile(
     r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?|http://(localhost|127\.0\.0\.1)(:[0-9]{1,5})?"
 )
+# The origins a local stack adds (EXTRA_ALLOWED_ORIGINS, devtools/local_stack/origins.py): the
+# same, with http on any loopback address (a dev server on 127.0.0.2, say).
+DEV_ORIGIN = re.compile(
+    r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?"
+    r"|http://(localhost|127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})(:[0-9]{1,5})?"
+)
 SsmName = Annotated[str, Field(pattern=r"^/[A-Za-z0-9_./-]+$")]
 
 
@@ -81,6 +87,9 @@ class Settings(BaseModel):
     verify_code_length: Annotated[int, Field(ge=6, le=10)]
     # One origin; "*" is refused (`_one_origin`): a deploy names its frontend.
     allowed_origin: NonEmpty
+    # More origins the functions' CORS allows, comma-separated: the local stack's ALLOWED_ORIGIN
+    # list (a frontend's own dev server). The template sets none: a deploy has one origin.
+    extra_allowed_origins: tuple[str, ...] = ()
 
     # Tunables with safe defaults.
     # Code lifetimes: at most 10 minutes (5 for payments), the window a stolen or guessed
@@ -218,6 +227,25 @@ class Settings(BaseModel):
                 'or 127.0.0.1), without a path; never "null"'
             )
         return value
+
+    @field_validator("extra_allowed_origins", mode="before")
+    @classmethod
+    def _dev_origins(cls, value: object) -> object:
+        listed = value.split(",") if isinstance(value, str) else value
+        if not isinstance(listed, (list, tuple)):
+            return value  # pydantic refuses it: not a tuple
+        origins = tuple(str(o).strip() for o in listed if str(o).strip())
+        refused = [o for o in origins if not DEV_ORIGIN.fullmatch(o)]
+        if refused:
+            raise ValueError(
+                f"{', '.join(refused)}: not https://host[:port] (http for localhost or"
+                ' 127.x only), without a path; never "*" or "null"'
+            )
+        return origins
+
+    @property
+    def cors_origins(self) -> tuple[str, ...]:  # every origin a page may call from
+        return (self.allowed_origin, *self.extra_allowed_origins)
 
     @field_validator("allowed_countries", "call_allowed_countries", mode="before")
     @classmethod

@@ -148,13 +148,15 @@ class FunctionUrlResolver(RecordsRoutes, LambdaFunctionUrlResolver):
     """Powertools' function URL resolver, keeping its record of routes."""
 
 
-def http_app(allowed_origin: str) -> RestResolver:
-    """A resolver with validation, CORS and the domain-error mapping registered."""
+def http_app(allowed_origin: str, *extra_origins: str) -> RestResolver:
+    """A resolver with validation, CORS and the domain-error mapping registered. CORS answers
+    a request's Origin only when it is one of these (Settings.cors_origins)."""
     app = RestResolver(
         enable_validation=True,
         json_body_deserializer=json_input.loads,  # 400 for a number too long: never a 500
         cors=CORSConfig(
             allow_origin=allowed_origin,
+            extra_origins=list(extra_origins) or None,
             allow_headers=["Content-Type", "Authorization", "Idempotency-Key", "Reauth-Token"],
             max_age=600,
         ),

@@ -5,6 +5,7 @@ handshake fails with that status, and no connection is made."""
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -44,15 +45,17 @@ def _refusal(error: DomainError) -> dict[str, Any]:
 
 
 def websocket_connect(
-    event: dict[str, Any], live: LiveStatus, allowed_origin: str
+    event: dict[str, Any], live: LiveStatus, allowed_origins: str | Collection[str]
 ) -> dict[str, Any]:
     """$connect?flow_id=...: admitted (200) only for a pending, unexpired flow. A browser on
-    another origin is refused too (the page's own origin is the stack's AllowedOrigin);
+    another origin is refused too (the page's own origin is the stack's AllowedOrigin, or
+    another of Settings.cors_origins);
     clients that send no Origin (apps, servers) hold the flow id, which is what counts."""
     connection_id = str(event["requestContext"]["connectionId"])
     try:
         origin = _origin(event)
-        if origin is not None and origin != allowed_origin:
+        allowed = {allowed_origins} if isinstance(allowed_origins, str) else set(allowed_origins)
+        if origin is not None and origin not in allowed:
             raise WatchRefused()
         live.connect(_flow_id(event), connection_id)
     except DomainError as refused:
