@@ -62,8 +62,11 @@ def test_every_function_and_the_layer_are_built(built: Path) -> None:
     assert (built / "CommonLayer" / "python" / "phoneverify" / "flows" / "login.py").is_file()
     # data files ship with the code (the common-password list read by passwords.py)
     assert (built / "CommonLayer/python/phoneverify/data/common_passwords.txt").is_file()
-    # boto3 comes from the Lambda runtime and must not bloat the layer
-    assert not (built / "CommonLayer" / "python" / "boto3").exists()
+    # boto3 and botocore come from the Lambda runtime: they must not bloat the layer, and a
+    # botocore of the layer's (the X-Ray SDK requires one) would shadow the runtime's own
+    for provided in ("boto3", "botocore", "dateutil", "urllib3"):
+        assert not (built / "CommonLayer" / "python" / provided).exists(), provided
+    assert (built / "CommonLayer" / "python" / "aws_xray_sdk").is_dir()
 
 
 def test_native_dependencies_are_built_for_arm64_python313(built: Path) -> None:
