@@ -7,7 +7,7 @@ service) and every Telnyx call where httpx sends it."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import fields
 from typing import Any
 
@@ -16,10 +16,13 @@ import pytest
 import snapshot_restore_py
 from botocore.client import BaseClient
 
+from devtools.aws_resources import LOCAL_ORIGIN
+from devtools.local_gateway.template import load_template, translate
 from devtools.telnyx_emulator import TelnyxEmulator
 from phoneverify.domain.models import User
 from phoneverify.domain.passwords import PasswordHasher
 from tests.support.function_stack import FunctionStack, function_stack
+from tests.support.lambda_env import ROOT
 
 PHONE = "+14155550123"
 PASSWORD = "correct horse battery staple"
@@ -153,3 +156,29 @@ def test_an_on_demand_init_registers_no_hook(
         assert snapshot_restore_py.get_before_snapshot() == []
         assert snapshot_restore_py.get_after_restore() == []
         assert "login_flow" not in vars(running.functions["login"].runtime)
+
+
+def published_versions(change: Callable[[dict[str, Any]], None] | None = None) -> set[str]:
+    """The logical ids of the Lambda versions SAM's transform makes of template.yaml (after
+    `change`): a new id is a new version published, and the alias `live` moved to it."""
+    template = load_template(ROOT / "template.yaml")
+    if change is not None:
+        change(template["Resources"])
+    resources = translate(template, {"AllowedOrigin": LOCAL_ORIGIN}, "us-east-1")["Resources"]
+    return {name for name, r in resources.items() if r["Type"] == "AWS::Lambda::Version"}
+
+
+def test_a_deploy_of_new_code_or_a_new_layer_moves_the_alias_to_a_new_version() -> None:
+    def new_layer(resources: dict[str, Any]) -> None:
+        resources["CommonLayer"]["Properties"]["ContentUri"] = "s3://artifacts/layer-v2.zip"
+
+    def new_login(resources: dict[str, Any]) -> None:
+        resources["LoginFunction"]["Properties"]["CodeUri"] = "s3://artifacts/login-v2.zip"
+
+    today = published_versions()
+    assert len(today) == 16  # the SnapStart functions, each with its alias
+    # The flows live in the layer: a new layer is a new version of every aliased function
+    # (else the alias would keep running the old layer's code)
+    assert published_versions(new_layer).isdisjoint(today)
+    # A function's own code: that function's
+    assert len(today - published_versions(new_login)) == 1

@@ -78,6 +78,8 @@ def test_snapstart_is_on_the_latency_critical_functions_only(directory: str) -> 
         assert props["SnapStart"] == {"ApplyOn": {"Ref": "SnapStart"}}
         # A snapshot is of a published version: the alias the API invokes.
         assert props["AutoPublishAlias"] == "live"
+        # ...republished for any change of its own or of the layer's (where the flows are)
+        assert props["AutoPublishAliasAllProperties"] is True
         # ...registering the hooks, and building what its requests use
         assert registered_builders(directory) == builders_used(
             ROOT / "functions" / directory / "app.py"
@@ -87,6 +89,11 @@ def test_snapstart_is_on_the_latency_critical_functions_only(directory: str) -> 
         # WebSocket routes...: nobody waits on them, and a snapshot is charged.
         assert "SnapStart" not in props and "AutoPublishAlias" not in props
         assert registered_builders(directory) is None
+
+
+def test_a_new_layer_publishes_new_versions() -> None:
+    layer = load_template()["Resources"]["CommonLayer"]["Properties"]
+    assert layer["PublishLambdaVersion"] is True
 
 
 def test_the_gateway_calls_the_authorizer_through_its_alias() -> None:
