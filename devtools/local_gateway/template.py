@@ -264,6 +264,12 @@ def _symbols(
     for logical_id, resource in resources.items():
         kind = str(resource["Type"])
         symbols[logical_id] = local_api_id(logical_id) if "RestApi" in kind else logical_id
+        if kind == "AWS::Lambda::Alias":  # its Ref is its ARN: the function's, qualified
+            props = resource["Properties"]
+            function = props["FunctionName"]["Ref"]
+            symbols[logical_id] = (
+                f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{function}:{props['Name']}"
+            )
         arn = ARNS.get(kind, kind.split("::")[1].lower() + ":{r}:{a}:{id}")
         symbols[f"{logical_id}.Arn"] = "arn:aws:" + arn.format(
             r=region, a=ACCOUNT_ID, id=logical_id

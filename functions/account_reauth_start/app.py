@@ -3,6 +3,7 @@ an account without one, the reauth token at once)."""
 
 from __future__ import annotations
 
+from phoneverify import snapstart
 from phoneverify.config import CodeSettings
 from phoneverify.domain.errors import InvalidCredentials, LoginThrottled, NotAuthenticated
 from phoneverify.http.app import http_app, lambda_handler_for
@@ -17,6 +18,7 @@ from phoneverify.http.responses import (
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment(CodeSettings)
+snapstart.register(runtime, "reauth_flow")  # SnapStart: built before the snapshot
 app = http_app(*runtime.settings.cors_origins)
 
 

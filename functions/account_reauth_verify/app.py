@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from phoneverify import snapstart
 from phoneverify.domain.errors import NotAuthenticated
 from phoneverify.http.app import http_app, lambda_handler_for
 from phoneverify.http.auth import signed_in_caller
@@ -12,6 +13,7 @@ from phoneverify.live_status_config import AccountCodeSettings
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment(AccountCodeSettings)
+snapstart.register(runtime, "reauth_flow")  # SnapStart: built before the snapshot
 app = http_app(*runtime.settings.cors_origins)
 
 

@@ -28,6 +28,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from phoneverify import snapstart
 from phoneverify.adapters.event_log import log_refused_request
 from phoneverify.config import TokenSettings
 from phoneverify.domain.errors import StorageUnavailable, TokenRefused
@@ -38,6 +39,7 @@ from phoneverify.tracing import traced
 
 logger = Logger()
 runtime = Runtime.from_environment(TokenSettings)
+snapstart.register(runtime, "metrics", "sessions")  # SnapStart: built before the snapshot
 
 # RFC 6750: the scheme is case-insensitive; a JWT is three base64url parts.
 BEARER = re.compile(r"Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)", re.IGNORECASE)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import Response
 
+from phoneverify import snapstart
 from phoneverify.config import GateSettings
 from phoneverify.http.app import http_app, lambda_handler_for
 from phoneverify.http.errors import JSON
@@ -14,6 +15,7 @@ from phoneverify.http.responses import AltchaChallengeResponse, altcha_challenge
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment(GateSettings)
+snapstart.register(runtime, "human_check")  # SnapStart: built before the snapshot
 app = http_app(*runtime.settings.cors_origins)
 
 

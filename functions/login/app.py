@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from phoneverify import snapstart
 from phoneverify.config import GateSettings
 from phoneverify.domain.errors import (
     ChallengeInvalid,
@@ -16,6 +17,7 @@ from phoneverify.http.responses import SecondFactorResponse, TokenResponse, logi
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment(GateSettings)
+snapstart.register(runtime, "login_flow")  # SnapStart: built before the snapshot
 app = http_app(*runtime.settings.cors_origins)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from phoneverify import snapstart
 from phoneverify.http.app import http_app, lambda_handler_for
 from phoneverify.http.operations import RESENDS_A_CODE, documented
 from phoneverify.http.requests import ResendRequest, request_origin
@@ -10,6 +11,7 @@ from phoneverify.live_status_config import AccountCodeSettings
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment(AccountCodeSettings)
+snapstart.register(runtime, "password_reset_flow")  # SnapStart: built before the snapshot
 app = http_app(*runtime.settings.cors_origins)
 
 

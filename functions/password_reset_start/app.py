@@ -3,6 +3,7 @@ email, whether it has an account or not)."""
 
 from __future__ import annotations
 
+from phoneverify import snapstart
 from phoneverify.config import GateSettings
 from phoneverify.domain.errors import ChallengeInvalid, ChallengeRequired
 from phoneverify.http.app import http_app, lambda_handler_for
@@ -12,6 +13,7 @@ from phoneverify.http.responses import ChallengeResponse, challenge_response
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment(GateSettings)
+snapstart.register(runtime, "password_reset_flow")  # SnapStart: built before the snapshot
 app = http_app(*runtime.settings.cors_origins)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from phoneverify import snapstart
 from phoneverify.domain.errors import WeakPassword
 from phoneverify.http.app import http_app, lambda_handler_for
 from phoneverify.http.operations import CHECKS_A_CODE, documented
@@ -11,6 +12,7 @@ from phoneverify.live_status_config import AccountCodeSettings
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment(AccountCodeSettings)
+snapstart.register(runtime, "password_reset_flow")  # SnapStart: built before the snapshot
 app = http_app(*runtime.settings.cors_origins)
 
 

@@ -3,6 +3,7 @@ threshold. Behind the JWT authorizer; optional Idempotency-Key header."""
 
 from __future__ import annotations
 
+from phoneverify import snapstart
 from phoneverify.config import PaymentInitiateSettings
 from phoneverify.domain.errors import (
     NotAuthenticated,
@@ -31,6 +32,7 @@ from phoneverify.http.responses import (
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment(PaymentInitiateSettings)
+snapstart.register(runtime, "idempotency", "payment_flow")  # SnapStart: built before the snapshot
 app = http_app(*runtime.settings.cors_origins)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from phoneverify import snapstart
 from phoneverify.domain.errors import NotAuthenticated
 from phoneverify.domain.payment_errors import PaymentNotFound, PaymentNotPending
 from phoneverify.http.app import http_app, lambda_handler_for
@@ -13,6 +14,7 @@ from phoneverify.live_status_config import PaymentCodeSettings
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment(PaymentCodeSettings)
+snapstart.register(runtime, "payment_flow")  # SnapStart: built before the snapshot
 app = http_app(*runtime.settings.cors_origins)
 
 

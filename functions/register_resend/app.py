@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from phoneverify import snapstart
 from phoneverify.email_config import EmailSettings
 from phoneverify.http.app import http_app, lambda_handler_for
 from phoneverify.http.operations import RESENDS_A_CODE, documented
@@ -10,6 +11,7 @@ from phoneverify.http.responses import ResentResponse, resent_response
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment(EmailSettings)
+snapstart.register(runtime, "registration_flow")  # SnapStart: built before the snapshot
 app = http_app(*runtime.settings.cors_origins)
 
 

@@ -3,6 +3,7 @@ email (or, for an email that has an account, its owner the "someone tried" notic
 
 from __future__ import annotations
 
+from phoneverify import snapstart
 from phoneverify.domain.errors import (
     ChallengeInvalid,
     ChallengeRequired,
@@ -18,6 +19,7 @@ from phoneverify.http.responses import RegistrationStartedResponse, registration
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment(RegistrationSettings)
+snapstart.register(runtime, "registration_flow")  # SnapStart: built before the snapshot
 app = http_app(*runtime.settings.cors_origins)
 
 

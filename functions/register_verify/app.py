@@ -3,6 +3,7 @@ the account."""
 
 from __future__ import annotations
 
+from phoneverify import snapstart
 from phoneverify.domain.errors import EmailAlreadyRegistered, PhoneAlreadyRegistered
 from phoneverify.email_config import EmailSettings
 from phoneverify.http.app import http_app, lambda_handler_for
@@ -12,6 +13,7 @@ from phoneverify.http.responses import RegisteredResponse, registered_response
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment(EmailSettings)
+snapstart.register(runtime, "registration_flow")  # SnapStart: built before the snapshot
 app = http_app(*runtime.settings.cors_origins)
 
 

@@ -69,6 +69,11 @@ class PasswordHasher:
         except ValueError:
             return False
 
+    def warm(self) -> None:
+        """Compute now the hash an unknown account is checked against (a bcrypt at the cost),
+        which the first such check would: before a SnapStart snapshot (phoneverify/snapstart.py)."""
+        self._dummy_hash  # noqa: B018 - a cached property
+
     @cached_property
     def _dummy_hash(self) -> bytes:
         # Same cost as real hashes, so an unknown email costs the same time as a wrong password.
