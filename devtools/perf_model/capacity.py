@@ -168,6 +168,10 @@ def limits(
     ]
 
 
+def rate_at_512(rate: int) -> str:
+    return f"{rate:,}/s at 512 MB (before)"
+
+
 def first_limit(found: list[Limit]) -> Limit:
     """The limit most used (placeholders apart: their capacity is not known)."""
     return max((limit for limit in found if limit.known), key=lambda limit: limit.use)
@@ -175,6 +179,7 @@ def first_limit(found: list[Limit]) -> Limit:
 
 def render(requests: dict[str, Measured], memory: dict[str, int], q: Quotas = QUOTAS) -> str:
     durations = login_durations_s(requests, memory)
+    old = login_durations_s(requests, dict.fromkeys(memory, 512))
     lines = [
         "# Capacity plan: 100, 1,000 and 10,000 logins a second",
         "",
@@ -185,6 +190,19 @@ def render(requests: dict[str, Measured], memory: dict[str, int], q: Quotas = QU
         + ", ".join(f"{f} {s * 1000:.0f} ms at {memory[f]} MB" for f, s in durations.items())
         + ").",
         f"Each lift is planned at {q.headroom:.0%} of the limit (headroom for bursts).",
+        "",
+        "## Concurrency per function",
+        "",
+        "| function | MB | modelled duration | "
+        + " | ".join(f"at {rate:,}/s" for rate in STEPS)
+        + f" | at {rate_at_512(STEPS[-1])} |",
+        "|---|---:|---:|" + "---:|" * (len(STEPS) + 1),
+        *[
+            f"| {function} | {memory[function]} | {seconds * 1000:.0f} ms | "
+            + " | ".join(f"{rate * seconds:,.0f}" for rate in STEPS)
+            + f" | {STEPS[-1] * old[function]:,.0f} |"
+            for function, seconds in durations.items()
+        ],
         "",
     ]
     for rate in STEPS:
@@ -233,6 +251,12 @@ def render(requests: dict[str, Measured], memory: dict[str, int], q: Quotas = QU
         "item. Those are one item each: at 2 WCU a send they hold about 500 sign-ups a second to",
         "one country, and 500 emails a second; sharding them as the SMS budget is (a code",
         "change, not a setting) is what lifts them. Logins touch neither.",
+        "",
+        "SSM at a ramp: the steady figure above is warm workers re-reading every",
+        "SECRETS_MAX_AGE_SECS; a new worker reads its parameters at once, and Lambda adds up to",
+        "1,000 workers per function every 10 seconds, so a ramp asks up to about 300",
+        "GetParameter a second: above standard throughput's 40. Before a launch at 1,000",
+        "logins a second or more, turn on SSM's higher throughput.",
         "",
         "Telnyx's API rate limit: no public figure was found; the plan uses "
         f"{q.telnyx_rps:,.0f} requests a second as a placeholder. Ask Telnyx for your account's.",

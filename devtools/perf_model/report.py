@@ -45,7 +45,9 @@ def render(
         "edit by hand. CPU per request measured on the real handlers with bcrypt at cost "
         f"{about['bcrypt_cost']} (median of {about['rounds']} warm passes, "
         f"{about['machine']}): thread CPU time, moto's emulation left out. The rule that picks",
-        "the memory is docs/performance.md's; capacity is docs/capacity.md.",
+        "the memory is docs/performance.md's; capacity is docs/capacity.md. Calls are those of",
+        "a warm request: the fraud rules' read, cached 60 s per worker, is not among them (the",
+        "round-trip table counts it: docs/design.md); SSM's are a cold cache's.",
         "",
         "## Parameters",
         "",
