@@ -3,8 +3,11 @@ price with its unit, its source and the date it was read. us-east-1, on-demand, 
 without free tiers; change a figure here and `make bench` writes docs/cost.md and
 docs/capacity.md again from it.
 
-Figures marked CHECK were not read from the provider's own page when written: they are the
-figure used, to be checked against the source named before a budget relies on them.
+No price here was read from the provider's own page when this model was written (no access to
+them): AWS's are the us-east-1 list prices as known in November 2024 (DynamoDB on-demand after
+that month's price cut), Telnyx's and Twilio's as the secondary sources named say. Each is
+`checked=False`, shown "to be checked" in docs/cost.md: read the source named, set the figure
+and its date, and `checked=True`, before a budget relies on it.
 """
 
 from __future__ import annotations
@@ -18,10 +21,10 @@ class Price:
     unit: str
     source: str
     date: str
-    checked: bool = True  # False: the figure used, to be checked at `source`
+    checked: bool = False  # True once read at `source` on `date`
 
 
-AWS_DATE = "2026-12 (list prices for us-east-1)"
+AWS_DATE = "2024-11 (as known; not re-read)"
 PRICES: dict[str, Price] = {
     "apigw_rest_request": Price(
         3.50e-6,
@@ -102,14 +105,12 @@ PRICES: dict[str, Price] = {
         "https://telnyx.com/pricing/verify-api (as summarised 2026-07-11 by "
         "github.com/api-evangelist/telnyx-verify finops/telnyx-verify-finops.yml)",
         "2026-07-11",
-        checked=False,
     ),
     "telnyx_sms_us": Price(
         0.004,
         "Telnyx SMS to a US number (channel cost of a code, and of a notice)",
-        "https://telnyx.com/pricing/messaging",
-        "2026-12",
-        checked=False,
+        "the figure used; no source found: read it at https://telnyx.com/pricing/messaging",
+        "not found",
     ),
     # Beside it: a hosted verification service's list price, for comparison only.
     "twilio_verify_success": Price(
@@ -118,14 +119,12 @@ PRICES: dict[str, Price] = {
         "https://www.twilio.com/en-us/verify/pricing (figure also quoted at "
         "github.com/modxcms/twilio/wiki, 2022-10-11)",
         "2022-10-11",
-        checked=False,
     ),
     "twilio_sms_us": Price(
         0.0083,
         "Twilio SMS to a US number (Verify's SMS channel fee)",
-        "https://www.twilio.com/en-us/sms/pricing/us",
-        "2026-12",
-        checked=False,
+        "the figure used; no source found: read it at https://www.twilio.com/en-us/sms/pricing/us",
+        "not found",
     ),
 }
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from devtools.aws_resources import load_template
-from devtools.perf_model import capacity
+from devtools.perf_model import capacity, report
 from devtools.perf_model.model import (
     JOURNEYS,
     LIGHT,
@@ -128,3 +128,12 @@ def test_memory_parameters_default_to_the_models_choice(template: dict[str, Any]
         assert template["Parameters"][name]["Default"] == chosen[name], name
         assert re.search(rf"\| `{name}` \| {chosen[name]} \|", performance), name
     assert chosen["PasswordFunctionsMemory"] >= 1536
+
+
+def test_the_documents_are_rendered_from_the_committed_measurements() -> None:
+    # After a price or an assumption changed: `python -m devtools.perf_model`.
+    requests, about = load()
+    assert (ROOT / "docs" / "cost.md").read_text() == report.render(requests, about)
+    assert (ROOT / "docs" / "capacity.md").read_text() == capacity.render(
+        requests, report.group_memory(requests)
+    )
