@@ -99,8 +99,10 @@ scan: $(STAMP) $(SCAN_STAMP)  ## checkov and cfn-lint's serverless rules on the 
 build: $(STAMP)  ## sam build: arm64 python3.13 artifacts in .aws-sam/
 	$(VENV)/bin/sam build --template template.yaml
 
-# Builds first: the layer size is the deployed (arm64) one's. Writes docs/benchmarks.md.
-bench: build  ## cold starts, layer size, round trips, local login time: docs/benchmarks.md
+# Builds first: the layer size is the deployed (arm64) one's. Writes docs/benchmarks.md, and the
+# CPU per request, cost and capacity model: devtools/perf_model/measured.json, docs/cost.md,
+# docs/capacity.md (benchmarks/test_cost_model.py).
+bench: build  ## cold starts, layer size, round trips, CPU per request: docs/benchmarks.md, cost.md, capacity.md
 	$(PY) -m pytest benchmarks -p no:cacheprovider
 
 # docs/operations.md: the per-function and per-table alarms written into template.yaml again

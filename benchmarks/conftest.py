@@ -4,7 +4,8 @@ The full run builds the layer as `sam build` does (for this machine's architectu
 everything side by side in one session and writes docs/benchmarks.md. The quick run measures
 each figure once on the dev virtualenv's packages, checks only what cannot depend on the
 machine's load, renders the report without writing it (git status stays clean), and takes
-about a minute (half of it the SMS-pumping campaign, benchmarks/campaign.py).
+about two minutes (the SMS-pumping campaign, benchmarks/campaign.py, and one pass of the CPU
+per request, benchmarks/test_cost_model.py, take most of it).
 """
 
 from __future__ import annotations

@@ -209,6 +209,7 @@ def load_app(
         kind, props = resource["Type"], resource.get("Properties") or {}
         if kind == "AWS::Lambda::Function":
             metadata = (source["Resources"].get(logical_id) or {}).get("Metadata") or {}
+            props = {**props, "MemorySize": app.resolve(props.get("MemorySize", 128))}
             app.functions[logical_id] = _function(logical_id, props, resources, path.parent)
             app.functions[logical_id].url_paths = tuple(_url_paths(logical_id, metadata, urls))
         elif kind == "AWS::ApiGateway::Stage":
