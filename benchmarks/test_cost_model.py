@@ -22,8 +22,10 @@ from devtools.perf_model.model import (
     PASSWORD_FUNCTIONS,
     Measured,
     dump,
+    keeps,
     latency_ms,
     parameter_memory,
+    template_memory,
 )
 from devtools.perf_model.prices import ASSUMPTIONS
 
@@ -48,6 +50,11 @@ def test_password_checks_get_a_full_vcpu(measured: dict[str, Measured]) -> None:
     # modelled latency on a full share is its bcrypt plus its round trips.
     memory = parameter_memory(measured)["PasswordFunctionsMemory"]
     assert memory >= 1536
+    # The template follows the rule: a choice two steps from its memory names the parameter
+    # to change (docs/performance.md, "Memory per function").
+    chosen, deployed = parameter_memory(measured), template_memory()
+    for name, mb in deployed.items():
+        assert keeps(mb, chosen[name]), f"set {name} to {chosen[name]} MB (it is {mb})"
     functions = {m.function for m in measured.values()}
     assert set(PASSWORD_FUNCTIONS) <= functions
     login = measured["POST /login (account with phone)"]

@@ -10,7 +10,8 @@ plus the request charge; its cost per request adds every service the request use
 The rule: among the memories in 64 MB steps from 128 MB to 1,769 MB, those whose cost per
 request is at most `cost_tolerance` over the least are affordable; of those, the smallest whose
 latency is within `latency_tolerance_ms` of the fastest affordable one. A function's memory is
-the largest its requests need; a group's, the largest of its functions'.
+the largest its requests need; a group's, the largest of its functions'. The template keeps a
+group's memory while a fresh choice stays within one step of it (`keeps`).
 """
 
 from __future__ import annotations
@@ -158,6 +159,23 @@ def choose_memory(m: Measured, a: Assumptions = ASSUMPTIONS) -> Choice:
         if latency_ms(m, memory, a) <= fastest + a.latency_tolerance_ms
     )
     return Choice(chosen, latency_ms(m, chosen, a), costs[chosen], least, fastest)
+
+
+def keeps(current_mb: int, chosen_mb: int) -> bool:
+    """Whether a template parameter keeps its memory against a fresh choice: while the choice is
+    within one step of it. A re-measurement moves a choice by a step at times (medians of CPU
+    differ by a few per cent between runs), and a step is worth neither a deploy nor a test that
+    fails on a quieter machine; a choice two steps away is a change to make."""
+    return abs(current_mb - chosen_mb) <= STEP_MB
+
+
+def template_memory(template: dict[str, Any] | None = None) -> dict[str, int]:
+    """{template parameter: MB}: the memory template.yaml deploys (its parameters' defaults)."""
+    if template is None:
+        from devtools.aws_resources import load_template  # the template parser, only when read
+
+        template = load_template()
+    return {name: int(template["Parameters"][name]["Default"]) for name in [*PARAMETERS, LIGHT]}
 
 
 def function_memory(requests: dict[str, Measured], a: Assumptions = ASSUMPTIONS) -> dict[str, int]:

@@ -17,15 +17,16 @@ from devtools.perf_model.model import (
     parameter_memory,
     parameter_of,
     request_usd,
+    template_memory,
 )
 from devtools.perf_model.prices import ASSUMPTIONS, PRICES, Assumptions
 
 OLD_MB = 512  # every function's memory before the model
 
 
-def group_memory(requests: dict[str, Measured], a: Assumptions = ASSUMPTIONS) -> dict[str, int]:
-    """{function: MB} as the template sets it: its group's parameter."""
-    groups = parameter_memory(requests, a)
+def group_memory(requests: dict[str, Measured]) -> dict[str, int]:
+    """{function: MB} as the template sets it: its group's parameter's default."""
+    groups = template_memory()
     return {m.function: groups[parameter_of(m.function)] for m in requests.values()}
 
 
@@ -36,8 +37,9 @@ def _usd(value: float) -> str:
 def render(
     requests: dict[str, Measured], about: dict[str, Any], a: Assumptions = ASSUMPTIONS
 ) -> str:
-    memory = group_memory(requests, a)
-    groups = parameter_memory(requests, a)
+    memory = group_memory(requests)
+    groups = template_memory()
+    chosen = parameter_memory(requests, a)
     lines = [
         "# Latency and cost model",
         "",
@@ -67,9 +69,9 @@ def render(
         "",
         "## Memory per function",
         "",
-        "| template parameter | MB |",
-        "|---|---:|",
-        *[f"| {name} | {mb} |" for name, mb in groups.items()],
+        "| template parameter | MB | the rule's choice from these measurements |",
+        "|---|---:|---:|",
+        *[f"| {name} | {mb} | {chosen[name]} |" for name, mb in groups.items()],
         "",
         "| endpoint | function | CPU ms (1 vCPU) | DynamoDB / SSM / Telnyx calls | own choice MB "
         f"| latency at {OLD_MB} MB | latency at the template's MB | cost per 1M at it |",
