@@ -114,6 +114,7 @@ def seed_accounts(dynamodb: Any) -> None:
             phone_number=account.phone_number,
             name=account.name,
             email_proven_at=0,  # proven, as every account made since sign-up proves the email
+            created_at=time.time(),  # GET /account says when, as for an account signed up
         )
         # Already seeded when an external DynamoDB outlived a previous run.
         with contextlib.suppress(ConditionFailed):

@@ -58,6 +58,11 @@ def test_demo_login_with_the_code_from_the_outbox_returns_a_jwt(
     claims = decode_token(stack, body["token"])
     assert claims["sub"] == "demo-user"
     assert claims["exp"] - claims["iat"] == body["expires_in"]
+    # and "who am I" names the demo account, with when it was made
+    me = api.get("/account", headers={"Authorization": f"Bearer {body['token']}"})
+    assert me.status_code == 200, me.text
+    assert me.json()["name"] == "Demo User"
+    assert isinstance(me.json()["created_at"], int | float), me.json()
     # and a used flow is gone
     again = api.post("/login/verify", json={"flow_id": flow_id, "code": latest_code(stack)})
     assert again.status_code == 400
