@@ -50,16 +50,23 @@ def test_password_checks_get_a_full_vcpu(measured: dict[str, Measured]) -> None:
     # modelled latency on a full share is its bcrypt plus its round trips.
     memory = parameter_memory(measured)["PasswordFunctionsMemory"]
     assert memory >= 1536
-    # The template follows the rule: a choice two steps from its memory names the parameter
-    # to change (docs/performance.md, "Memory per function").
-    chosen, deployed = parameter_memory(measured), template_memory()
-    for name, mb in deployed.items():
-        assert keeps(mb, chosen[name]), f"set {name} to {chosen[name]} MB (it is {mb})"
     functions = {m.function for m in measured.values()}
     assert set(PASSWORD_FUNCTIONS) <= functions
     login = measured["POST /login (account with phone)"]
     assert login.cpu_ms > 100, "bcrypt at the template's cost is most of a login's CPU"
     assert latency_ms(login, ASSUMPTIONS.full_vcpu_mb) < latency_ms(login, 512) / 2
+
+
+def test_the_template_follows_the_rule(measured: dict[str, Measured], quick: bool) -> None:
+    # A choice two steps from the template's memory names the parameter to change
+    # (docs/performance.md, "Memory per function"). Held by the full run's median of warm
+    # passes only: the quick run's one pass, on a machine busy with the rest of make test,
+    # moves the few-millisecond functions' choice by more than a step.
+    if quick:
+        pytest.skip("the full run (make bench) holds the template to the measured choice")
+    chosen, deployed = parameter_memory(measured), template_memory()
+    for name, mb in deployed.items():
+        assert keeps(mb, chosen[name]), f"set {name} to {chosen[name]} MB (it is {mb})"
 
 
 def test_cost_and_capacity_documents(measured: dict[str, Measured], quick: bool) -> None:
