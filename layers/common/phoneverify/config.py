@@ -38,14 +38,13 @@ NonEmpty = Annotated[str, Field(min_length=1)]
 # One origin a browser sends: https, or http on the developer's own machine only. Never
 # "null" (what sandboxed iframes and file:// pages send: allowing it lets any of them call
 # the API with the user's browser).
-SECURE_ORIGIN = re.compile(
-    r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?|http://(localhost|127\.0\.0\.1)(:[0-9]{1,5})?"
-)
+_HTTPS_ORIGIN = r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?"
+_PORT = r"(:[0-9]{1,5})?"
+SECURE_ORIGIN = re.compile(rf"{_HTTPS_ORIGIN}|http://(localhost|127\.0\.0\.1){_PORT}")
 # The origins a local stack adds (EXTRA_ALLOWED_ORIGINS, devtools/local_stack/origins.py): the
 # same, with http on any loopback address (a dev server on 127.0.0.2, say).
 DEV_ORIGIN = re.compile(
-    r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?"
-    r"|http://(localhost|127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})(:[0-9]{1,5})?"
+    rf"{_HTTPS_ORIGIN}|http://(localhost|127\.[0-9]{{1,3}}\.[0-9]{{1,3}}\.[0-9]{{1,3}}){_PORT}"
 )
 SsmName = Annotated[str, Field(pattern=r"^/[A-Za-z0-9_./-]+$")]
 

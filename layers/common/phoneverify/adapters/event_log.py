@@ -33,12 +33,21 @@ CODE_COUNTERS = {
 }
 
 
+def channel_of(event: VerificationEvent) -> str | None:
+    """How `event`'s code went: "email" for a code to an address whatever the flow's nominal
+    channel, else the channel the event names (None when it names none)."""
+    if "@" in event.masked_phone:
+        return "email"
+    channel = event.detail.get("channel")
+    return channel if isinstance(channel, str) else None
+
+
 def code_metrics(event: VerificationEvent) -> list[str]:
     """The per-flow and per-channel counters `event` adds one to (none for most events)."""
     counter = CODE_COUNTERS.get(event.type)
     if counter is None:
         return []
-    channel = "email" if "@" in event.masked_phone else str(event.detail.get("channel", "sms"))
+    channel = channel_of(event) or "sms"
     return [
         METRIC_CODES_BY.format(counter=counter, by="flow", value=event.kind.value),
         METRIC_CODES_BY.format(counter=counter, by="channel", value=channel),
@@ -51,12 +60,7 @@ class LoggedVerificationEvents:
 
     def record(self, event: VerificationEvent) -> None:
         # The trace's too: a request's last event is its outcome (`sent`, `accepted`...).
-        channel = event.detail.get("channel")
-        annotate(
-            flow=event.kind.value,
-            outcome=event.type.value,
-            channel=channel if isinstance(channel, str) else None,
-        )
+        annotate(flow=event.kind.value, outcome=event.type.value, channel=channel_of(event))
         logger.info(
             "verification event",
             extra={
