@@ -119,6 +119,11 @@ class User:
     # The lost phone's swap recorded on the account (domain/lifecycle/phone_swap.py), if any:
     # pending, or what became of the last one.
     phone_swap: PhoneSwap | None = None
+    # When an authenticator app (TOTP) was confirmed on the account (None: it has none). The
+    # secret itself is kept encrypted on the user item and read only by the TOTP flows.
+    totp_enrolled_at: float | None = None
+    # How many of the account's one-time recovery codes are still unspent.
+    recovery_codes_left: int = 0
 
 
 class NoticeEvent(StrEnum):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from phoneverify.domain.emails import normalise_email
 from phoneverify.domain.errors import AccountLocked, ChallengeRequired, SourceThrottled
+from phoneverify.domain.factors import FactorKind, login_factors
 from phoneverify.domain.models import Channel, FlowKind, RequestOrigin, VerificationEventType
 from phoneverify.domain.passwords import PasswordHasher
 from phoneverify.domain.throttling import account_key
@@ -23,7 +24,10 @@ from phoneverify.ports.accounts import UserRepository
 
 @dataclass(frozen=True)
 class SecondFactorRequired:
+    """`factors`: what may answer the second step, strongest first (domain/factors.py)."""
+
     challenge: OpenedChallenge
+    factors: tuple[FactorKind, ...] = (FactorKind.SMS,)
 
 
 class LoginFlow:
@@ -105,7 +109,7 @@ class LoginFlow:
                 VerificationEventType.LOGIN_LOCKED, user.user_id, origin, kind=FlowKind.LOGIN
             )
             raise
-        return SecondFactorRequired(challenge)
+        return SecondFactorRequired(challenge, login_factors(user))
 
     def verify(self, flow_id: str, code: str, origin: RequestOrigin) -> AccessToken:
         record = self._challenges.check(flow_id, code, origin)
