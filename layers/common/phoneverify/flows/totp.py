@@ -36,6 +36,8 @@ from phoneverify.ports.messaging import AccountNotices
 SECRET = "totp_secret"  # noqa: S105 - enrolment data: the pending secret, encrypted (base64)
 ENROL = "totp_enrol"  # the step-up's action names in the audit
 REMOVE = "totp_remove"
+RESTART_HINT = "Start adding the app again."
+TOO_MANY_ATTEMPTS = "Too many attempts. Please start adding the app again."
 
 
 @dataclass(frozen=True)
