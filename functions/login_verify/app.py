@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from phoneverify import snapstart
 from phoneverify.domain.factors import FactorKind
-from phoneverify.factor_config import LoginVerifySettings
+from phoneverify.factor_config import AccountFactorSettings
 from phoneverify.http.app import http_app, lambda_handler_for
 from phoneverify.http.factor_requests import LoginVerifyRequest
 from phoneverify.http.operations import CHECKS_A_CODE, documented
@@ -13,7 +13,7 @@ from phoneverify.http.requests import request_origin
 from phoneverify.http.responses import TokenResponse, token_response
 from phoneverify.runtime import Runtime
 
-runtime = Runtime.from_environment(LoginVerifySettings)
+runtime = Runtime.from_environment(AccountFactorSettings)
 snapstart.register(runtime, "login_flow")  # SnapStart: built before the snapshot
 app = http_app(*runtime.settings.cors_origins)
 

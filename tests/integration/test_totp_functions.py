@@ -34,6 +34,8 @@ FUNCTIONS = [
     "login",
     "login_verify",
     "login_resend",
+    "password_reset_start",
+    "password_reset_verify",
 ]
 
 
@@ -169,3 +171,27 @@ def test_removal_needs_the_step_up_and_tells_the_phone(stack: FunctionStack) -> 
     assert login(stack)["factors"] == ["sms"]
     outbox = stack.scan("NOTICES_OUTBOX_TABLE")
     assert any("removed" in str(item) or "totp_removed" in str(item) for item in outbox), outbox
+
+
+def test_attack_a_password_reset_by_sms_alone_does_not_replace_the_app(
+    stack: FunctionStack,
+) -> None:
+    secret, _ = enrol(stack)
+    status, started, _ = stack.call("password_reset_start", {"email": "totp@example.com"})
+    assert status == 200, started
+    body = {
+        "flow_id": started["flow_id"],
+        "code": stack.code_for(PHONE),
+        "new_password": "a brand new passphrase 2026",
+    }
+    # The SMS code alone (a swapped SIM): asked for the app, nothing changed
+    status, asked, _ = stack.call("password_reset_verify", body)
+    assert (status, asked["code"], asked["factors"]) == (
+        400,
+        "factor_required",
+        ["totp", "recovery"],
+    ), asked
+    # With the app's code too: reset
+    code = pyotp.TOTP(secret).at(clock(stack).now())
+    status, done, _ = stack.call("password_reset_verify", {**body, "totp_code": code})
+    assert (status, done) == (200, {"password_reset": True}), done

@@ -13,8 +13,10 @@ from dataclasses import dataclass, replace
 from phoneverify.domain.factor_errors import DecryptionFailed
 from phoneverify.domain.models import FlowKind
 from phoneverify.domain.totp import step_is_fresh
+from phoneverify.flows import password_reset
 from phoneverify.flows.factor_checks import FactorChecks
 from phoneverify.flows.login import LoginFlow
+from phoneverify.flows.password_reset import PasswordResetFlow
 from phoneverify.flows.totp import TotpFactor
 from phoneverify.ports.factors import TotpSecret
 from tests.support.builders import PEPPER, PhoneChangeWorld, phone_change_world, policy
@@ -123,6 +125,7 @@ class FactorWorld:
     factors: InMemoryAccountFactors
     totp: TotpFactor
     login: LoginFlow
+    reset: PasswordResetFlow  # asks an account with an app for it (or a recovery code)
 
 
 def factor_world() -> FactorWorld:
@@ -163,4 +166,25 @@ def factor_world() -> FactorWorld:
         factor_checks=checks,
         notices=w.notices,
     )
-    return FactorWorld(w, encryption, factors, totp, login)
+    reset = PasswordResetFlow(
+        users=world.users,
+        passwords=world.passwords,
+        challenges=world.challenges(
+            policy(
+                FlowKind.PASSWORD_RESET,
+                timeout_secs=600,
+                restart_hint=password_reset.RESTART_HINT,
+                too_many_attempts_message=password_reset.TOO_MANY_ATTEMPTS,
+                account_lock_applies=False,
+                counts_toward_lock=True,
+                conceals_account=True,
+            )
+        ),
+        audit=world.audit,
+        throttle=world.throttle,
+        clock=world.clock,
+        pepper=lambda: PEPPER,
+        notices=w.notices,
+        factor_checks=checks,
+    )
+    return FactorWorld(w, encryption, factors, totp, login, reset)

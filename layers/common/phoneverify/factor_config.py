@@ -27,5 +27,6 @@ class FactorSettings(CodeSettings):
         return self
 
 
-class LoginVerifySettings(AccountCodeSettings, FactorSettings):
-    """/login/verify: an SMS code (live status, as before), an app's code or a recovery code."""
+class AccountFactorSettings(AccountCodeSettings, FactorSettings):
+    """/login/verify and /password/reset/verify: an SMS code to the account's phone (live
+    status, as before), and an app's code or a recovery code beside or instead of it."""

@@ -211,6 +211,7 @@ class UseCases(Engine):
             pepper=self.hash_pepper,
             notices=self.notices,
             gate=self._gate_of_starts(),
+            factor_checks=self.factor_checks if self._reads_factors else None,
         )
 
     @cached_property
