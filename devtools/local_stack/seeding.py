@@ -3,6 +3,7 @@ Telnyx settings, sample exchange rates) and the demo accounts."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import secrets
@@ -46,9 +47,15 @@ class _LocalSecrets:
     altcha_hmac_key: str = field(default_factory=lambda: secrets.token_urlsafe(48))
     # The pepper of keyed digests (domain/keyed.py): the reset's decoy numbers, audit subjects.
     hash_pepper: str = field(default_factory=lambda: secrets.token_urlsafe(48))
+    # The AES-256 key of authenticator-app secrets where no KMS key is used (docs/factors.md).
+    factor_key: str = field(
+        default_factory=lambda: base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+    )
 
 
 PROCESS_SECRETS = _LocalSecrets()
+# Where the local stack keeps the key of authenticator-app secrets (FACTOR_KEY_PARAM).
+LOCAL_FACTOR_KEY_PARAM = "/phone-verify/local/factor-key"
 
 # Sample exchange rates of the local stack (units of USD per unit; docs/payments.md).
 LOCAL_FX_RATES = {"EUR": "1.08", "GBP": "1.27", "CHF": "1.13"}
@@ -90,6 +97,13 @@ def put_parameters(ssm: Any, cfg: StackConfig, emulator: TelnyxEmulator | None) 
     }
     for param, (kind, value) in values.items():
         ssm.put_parameter(Name=names[param], Value=value, Type=kind, Overwrite=True)
+    # Not a template parameter: in AWS the app secrets' key is the template's KMS key.
+    ssm.put_parameter(
+        Name=LOCAL_FACTOR_KEY_PARAM,
+        Value=PROCESS_SECRETS.factor_key,
+        Type="SecureString",
+        Overwrite=True,
+    )
     # The exchange rates the template's FxRatesParameter holds, with sample rates so that
     # `make run` pays in EUR, GBP and CHF below the threshold; `make admin ARGS="rates
     # set KYD 1.20"` adds one. Written only when absent: an operator's change outlives a

@@ -19,7 +19,12 @@ from devtools.local_gateway import LocalGateway
 from devtools.local_stack.config import LOCAL_SEND_LIMITS, REAL_TELNYX_URL, REGION, StackConfig
 from devtools.local_stack.notices import NoticePoller, pending_in, sweep
 from devtools.local_stack.ports import check_ports_free, free_port
-from devtools.local_stack.seeding import PROCESS_SECRETS, put_parameters, seed_accounts
+from devtools.local_stack.seeding import (
+    LOCAL_FACTOR_KEY_PARAM,
+    PROCESS_SECRETS,
+    put_parameters,
+    seed_accounts,
+)
 from devtools.local_stack.ses_events import SesEventRelay
 from devtools.local_stack.site import Site
 from devtools.telnyx_emulator import EmulatorConfig, TelnyxEmulator
@@ -110,6 +115,9 @@ class LocalStack:
                 "WEBSOCKET_MANAGEMENT_URL": f"http://{cfg.host}:{cfg.api_port}",
                 # make run's ALLOWED_ORIGIN (origins.py): Powertools' CORS and the WebSocket.
                 "EXTRA_ALLOWED_ORIGINS": ",".join(extra_origins),
+                # No KMS locally: app secrets are sealed under the key seeded in SSM.
+                "FACTOR_KEY_ID": "",
+                "FACTOR_KEY_PARAM": LOCAL_FACTOR_KEY_PARAM,
                 **cfg.gateway_env,
             },
             quiet=cfg.quiet,

@@ -57,6 +57,7 @@ CODE_FUNCTIONS = (  # send or check a code: with Telnyx, or by email
     "account_email_start",
     "account_email_verify",
     "lost_phone_start",
+    "account_totp_verify",
 )
 PARAMETERS = {
     "PasswordFunctionsMemory": PASSWORD_FUNCTIONS,

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from phoneverify.config import Settings
 from phoneverify.domain.errors import NotAuthenticated
+from phoneverify.http.account_responses import AccountResponse, account_response
 from phoneverify.http.app import http_app, lambda_handler_for
 from phoneverify.http.auth import authenticated_user
 from phoneverify.http.operations import documented
-from phoneverify.http.responses import AccountResponse, account_response
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment(Settings)

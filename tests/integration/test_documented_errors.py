@@ -80,6 +80,9 @@ ROUTES: dict[str, tuple[dict[str, Any] | None, dict[str, str] | None, str]] = {
     "account_email_verify": ({"flow_id": FLOW_ID, "code": "123456"}, None, "as"),
     "account_reauth_verify": ({"flow_id": FLOW_ID, "code": "123456"}, None, "as"),
     "account_reauth_resend": ({"flow_id": FLOW_ID}, None, "as"),
+    "account_totp_start": ({}, None, "as"),
+    "account_totp_verify": ({"flow_id": FLOW_ID, "code": "123456"}, None, "as"),
+    "account_totp_remove": ({}, None, "as"),
     "logout": ({}, None, "bearer"),
     "payments_initiate": (
         {"amount": "20.00", "currency": "USD", "recipient": "acct_1"},

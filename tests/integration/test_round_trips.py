@@ -100,6 +100,24 @@ BUDGET: dict[str, tuple[int, int, int]] = {
     # pepper), the wrong-code count reserved on the account and reset in the end-of-request
     # batch, moves the account and its EMAIL# pointers in one transaction and audits; its
     # notices are SES's.
+    # The authenticator app (docs/factors.md; KMS's one Encrypt or Decrypt is not counted).
+    # Its start: the account (the step-up, the JWT secret when cold), the account lock's read,
+    # the enrolment flow's PutItem, the audit. Its verify: the flow's attempt reserved, the
+    # wrong-code count reserved on the account, the flow verified, the app and the recovery
+    # codes kept (one conditional update), the notice put in the outbox, the count's reset
+    # and the audit in the end-of-request batch; the pepper keys the recovery codes. A login
+    # of an account with an app sends no SMS: where a phone's login has the send's
+    # transaction, it has the account lock's read. Its check by the app reads the secret and
+    # spends the step (one conditional update) where an SMS check calls Telnyx; a recovery
+    # code is spent by one conditional update (under the pepper: one more SSM read when
+    # cold), and its notice put in the outbox. The removal: the account read, one
+    # conditional update, the notice, the audit.
+    "POST /account/totp/start": (4, 1, 0),
+    "POST /account/totp/verify": (6, 1, 0),
+    "POST /login (account with an app)": (7, 1, 0),
+    "POST /login/verify (app's code)": (6, 1, 0),
+    "POST /login/verify (recovery code)": (6, 2, 0),
+    "POST /account/totp/remove": (4, 1, 0),
     "GET /account": (1, 0, 0),
     "POST /account/email/start": (6, 2, 0),
     "POST /account/email/start (taken address)": (6, 2, 0),

@@ -183,11 +183,18 @@ def function_stack(
             (env["HASH_PEPPER_PARAM"], "SecureString", HASH_PEPPER),
         ]:
             ssm.put_parameter(Name=name, Type=kind, Value=value)
+        # The authenticator apps' key (template.yaml FactorSecretsKey), in moto's KMS.
+        kms = boto3.client("kms", region_name="us-east-1")
+        factor_key = {"FACTOR_KEY_ID": kms.create_key()["KeyMetadata"]["Arn"]}
         functions = {
             directory: load_function(
                 directory,
                 monkeypatch,
-                {**template_environment(declared[directory][0], overrides), **(extra_env or {})},
+                {
+                    **template_environment(declared[directory][0], overrides),
+                    **factor_key,
+                    **(extra_env or {}),
+                },
             )
             for directory in directories
         }

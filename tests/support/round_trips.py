@@ -40,6 +40,8 @@ from tests.support.round_trips_lost_phone import (
     measure_lost_phone,
 )
 from tests.support.round_trips_ses import measure_ses_events
+from tests.support.round_trips_totp import FUNCTIONS as TOTP_FUNCTIONS
+from tests.support.round_trips_totp import measure_totp
 from tests.support.verify_stack import telnyx_event, webhook_function
 
 Tally = Counter[str]  # "dynamodb" / "ssm" / "telnyx" -> calls, "dynamodb.GetItem" -> calls
@@ -165,6 +167,7 @@ FUNCTIONS = [
     "password_reset_verify",
     *LOST_PHONE_FUNCTIONS,
     *EMAIL_FUNCTIONS,
+    *TOTP_FUNCTIONS,
 ]
 # Resends at once: the resend is measured, not its cooldown.
 STACK_ENV = {"BCRYPT_COST": "10", "RESEND_COOLDOWN_SECS": "0"}
@@ -319,7 +322,7 @@ def measure_all(run: _Measured) -> dict[str, dict[str, int]]:
     )
 
     # The step-up, then the phone change it allows.
-    changer, _ = run.account("+14155550166")
+    changer, changer_email = run.account("+14155550166")
     step_up = run.measure(
         "POST /account/reauth/start",
         lambda: run.pay("account_reauth_start", {"password": PASSWORD}, changer),
@@ -338,6 +341,8 @@ def measure_all(run: _Measured) -> dict[str, dict[str, int]]:
     new_phone = "+14155550177"
     reauth = {"Reauth-Token": granted["reauth_token"]}
     # The email change first: the phone change after it ends the session (and the token).
+    # The app first: its logins sign in by the email the email change then replaces.
+    measure_totp(run, changer, changer_email, PASSWORD, reauth)
     measure_email(run, changer, reauth)
     change = run.measure(
         "POST /account/phone/start",

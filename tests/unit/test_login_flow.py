@@ -57,6 +57,7 @@ def test_account_with_phone_gets_a_challenge_and_an_sms(world: LoginWorld) -> No
     assert body["code_length"] == 6
     assert body["resend_after_secs"] == 30
     assert len(body["flow_id"]) >= 22  # at least 128 random bits, URL-safe
+    assert body["factors"] == ["sms"]
     assert [phone for phone, _, _ in world.sender.outbox] == [PHONE]
     # The table never holds the flow id itself.
     assert body["flow_id"] not in world.store.items

@@ -27,6 +27,8 @@ NOTIFYING = {
     "LostPhoneConfirmPhoneFunction",  # a swap waits
     "LostPhoneCompleteFunction",  # the swap done
     "AccountPhonePendingCancelFunction",  # the swap cancelled
+    "AccountTotpVerifyFunction",  # an app added; the lock
+    "AccountTotpRemoveFunction",  # the app removed
 }
 CONSUMER = "NoticesDeliverFunction"
 

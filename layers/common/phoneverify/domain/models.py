@@ -26,6 +26,9 @@ class FlowKind(StrEnum):
     LOST_PHONE = "lost_phone"
     # A code to an email the account takes (or proves as its own: docs/email.md).
     EMAIL_CHANGE = "email_change"
+    # An authenticator app being enrolled: no code is sent, the app's first code confirms it
+    # (docs/factors.md#authenticator-app).
+    TOTP_ENROL = "totp_enrol"
     # Not a code flow: decisions about passwords and tokens (throttling, logout, refusals).
     SESSION = "session"
     # Not a code flow: an SMS telling the account's owner what happened (phone-lifecycle.md).
@@ -119,6 +122,11 @@ class User:
     # The lost phone's swap recorded on the account (domain/lifecycle/phone_swap.py), if any:
     # pending, or what became of the last one.
     phone_swap: PhoneSwap | None = None
+    # When an authenticator app (TOTP) was confirmed on the account (None: it has none). The
+    # secret itself is kept encrypted on the user item and read only by the TOTP flows.
+    totp_enrolled_at: float | None = None
+    # How many of the account's one-time recovery codes are still unspent.
+    recovery_codes_left: int = 0
 
 
 class NoticeEvent(StrEnum):
@@ -133,6 +141,10 @@ class NoticeEvent(StrEnum):
     PHONE_SWAP_PENDING = "phone_swap_pending"
     PHONE_SWAP_CANCELLED = "phone_swap_cancelled"
     PHONE_SWAP_DONE = "phone_swap_done"
+    # The account's factors (docs/factors.md): an app added or removed, a recovery code used.
+    TOTP_ADDED = "totp_added"
+    TOTP_REMOVED = "totp_removed"
+    RECOVERY_CODE_USED = "recovery_code_used"
 
 
 class PaymentStatus(StrEnum):
@@ -341,6 +353,15 @@ class VerificationEventType(StrEnum):
     # SES reported a permanent bounce or a complaint: no email goes to the address again
     # (detail: reason, subtype; docs/email.md#bounces-and-complaints).
     EMAIL_SUPPRESSED = "email_suppressed"
+    # A challenge stored without a code sent: answered by an authenticator app or a recovery
+    # code (flows/engine/challenges.py open_unsent).
+    OPENED = "opened"
+    # The account's factors (docs/factors.md): an app confirmed or removed; a recovery code
+    # spent; an app's code refused because its time step was already used (a replay).
+    TOTP_ENROLLED = "totp_enrolled"
+    TOTP_REMOVED = "totp_removed"
+    RECOVERY_CODE_USED = "recovery_code_used"
+    TOTP_REPLAY_REFUSED = "totp_replay_refused"
 
 
 @dataclass(frozen=True)

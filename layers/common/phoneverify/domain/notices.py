@@ -42,6 +42,12 @@ NOTICE_TEXTS: dict[NoticeEvent, str] = {
     "was cancelled. " + IF_NOT_YOU,
     NoticeEvent.PHONE_SWAP_DONE: "{service}: the phone number on your account was replaced "
     "and every session was signed out. " + IF_NOT_YOU,
+    NoticeEvent.TOTP_ADDED: "{service}: an authenticator app was added to your account. "
+    + IF_NOT_YOU,
+    NoticeEvent.TOTP_REMOVED: "{service}: the authenticator app was removed from your "
+    "account. " + IF_NOT_YOU,
+    NoticeEvent.RECOVERY_CODE_USED: "{service}: one of your recovery codes was used to sign "
+    "in. " + IF_NOT_YOU,
 }
 
 

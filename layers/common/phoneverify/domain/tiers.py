@@ -39,6 +39,8 @@ TIER_OF_KIND: Mapping[FlowKind, SendTier] = MappingProxyType(
         FlowKind.PHONE_CHANGE: SendTier.UNPROVEN,
         # Counted in the email limits, not an SMS tier (flows/engine/email_proof.py).
         FlowKind.EMAIL_CHANGE: SendTier.UNPROVEN,
+        # Nothing is sent (the app's own code confirms it); signed in, after the step-up.
+        FlowKind.TOTP_ENROL: SendTier.VERIFIED,
     }
 )
 DEFAULT_SHARES: Mapping[SendTier, int] = MappingProxyType(

@@ -6,8 +6,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from phoneverify.domain.emails import normalise_email
-from phoneverify.domain.errors import AccountLocked, ChallengeRequired, SourceThrottled
-from phoneverify.domain.models import Channel, FlowKind, RequestOrigin, VerificationEventType
+from phoneverify.domain.errors import (
+    AccountLocked,
+    ChallengeRequired,
+    InvalidRequest,
+    SourceThrottled,
+)
+from phoneverify.domain.factors import FactorKind, has_stronger_factor, login_factors
+from phoneverify.domain.models import (
+    Channel,
+    FlowKind,
+    NoticeEvent,
+    RequestOrigin,
+    VerificationEventType,
+)
 from phoneverify.domain.passwords import PasswordHasher
 from phoneverify.domain.throttling import account_key
 from phoneverify.domain.tokens import AccessToken, AccessTokenIssuer
@@ -17,13 +29,18 @@ from phoneverify.flows.engine.challenges import Challenges
 from phoneverify.flows.engine.password_gate import PasswordGate
 from phoneverify.flows.engine.policy import OpenedChallenge, Resent
 from phoneverify.flows.engine.proof_of_work_gate import ProofOfWorkGate
+from phoneverify.flows.factor_checks import FactorChecks
 from phoneverify.ports.abuse import PasswordThrottle
 from phoneverify.ports.accounts import UserRepository
+from phoneverify.ports.messaging import AccountNotices
 
 
 @dataclass(frozen=True)
 class SecondFactorRequired:
+    """`factors`: what may answer the second step, strongest first (domain/factors.py)."""
+
     challenge: OpenedChallenge
+    factors: tuple[FactorKind, ...] = (FactorKind.SMS,)
 
 
 class LoginFlow:
@@ -37,11 +54,15 @@ class LoginFlow:
         tokens: AccessTokenIssuer,
         throttle: PasswordThrottle,
         proof_of_work: ProofOfWorkGate | None = None,
+        factor_checks: FactorChecks | None = None,
+        notices: AccountNotices | None = None,
     ) -> None:
         """`audit`: where its password decisions and lock refusals are recorded.
         `proof_of_work`: where it is on, a source over its cap of wrong passwords is asked
         for a solved challenge instead of refusing every password from it."""
         self._pow = proof_of_work
+        self._checks = factor_checks
+        self._notices = notices
         self._users = users
         self._challenges = challenges
         self._audit = audit
@@ -85,13 +106,26 @@ class LoginFlow:
             # someone else's guesses: a solved challenge lets their password be checked.
             with gate.asking(origin):
                 raise ChallengeRequired() from None
-        if not user.phone_number:
+        factors = login_factors(user)
+        if not factors:
             return self._tokens.issue_access_token(user.user_id, user.token_generation)
         # The flow is bound to the token generation read now: if every token of the account is
         # ended before the code comes back, the code is refused (SessionsEnded), as a phone
         # change refuses it, rather than a token born ended being issued.
         data = {TOKEN_GENERATION: str(user.token_generation)}
         try:
+            if has_stronger_factor(user):
+                # The stronger factor is offered first: no SMS goes until one is asked for
+                # (/login/resend sends the first at once).
+                challenge = self._challenges.open_unsent(
+                    user.user_id,
+                    user.phone_number or "",
+                    origin,
+                    data=data,
+                    phone_generation=user.phone_generation if user.phone_number else None,
+                )
+                return SecondFactorRequired(challenge, factors)
+            assert user.phone_number
             challenge = self._challenges.open(
                 user.user_id,
                 user.phone_number,
@@ -105,10 +139,36 @@ class LoginFlow:
                 VerificationEventType.LOGIN_LOCKED, user.user_id, origin, kind=FlowKind.LOGIN
             )
             raise
-        return SecondFactorRequired(challenge)
+        return SecondFactorRequired(challenge, factors)
 
-    def verify(self, flow_id: str, code: str, origin: RequestOrigin) -> AccessToken:
-        record = self._challenges.check(flow_id, code, origin)
+    def verify(
+        self,
+        flow_id: str,
+        code: str | None,
+        origin: RequestOrigin,
+        *,
+        factor: FactorKind = FactorKind.SMS,
+        recovery_code: str | None = None,
+    ) -> AccessToken:
+        """A token once the second step is right: the SMS code, the app's code
+        (`factor` totp, once per time step) or a recovery code (each once; the account's
+        phone is told), all under the flow's one attempt cap and the account's count."""
+        if (code is None) == (recovery_code is None):
+            raise InvalidRequest("give either code or recovery_code", field="code")
+        verifier = None
+        checks = self._checks
+        if recovery_code is not None or factor is FactorKind.TOTP:
+            if checks is None:  # a function built without the stronger factors
+                raise InvalidRequest("this factor is not available", field="factor")
+            if recovery_code is not None:
+                verifier = checks.recovery(origin, FlowKind.LOGIN)
+            else:
+                verifier = checks.totp(origin, FlowKind.LOGIN)
+        answer = recovery_code if recovery_code is not None else code
+        assert answer is not None
+        record = self._challenges.check(flow_id, answer, origin, verifier=verifier)
+        if recovery_code is not None and self._notices is not None and record.phone_number:
+            self._notices.notify(record.phone_number, NoticeEvent.RECOVERY_CODE_USED)
         generation = int(record.data.get(TOKEN_GENERATION) or 0)
         return self._tokens.issue_access_token(record.subject, generation)
 

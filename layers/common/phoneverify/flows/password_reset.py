@@ -24,6 +24,8 @@ from phoneverify.domain.errors import (
     ChannelNotAllowed,
     PasswordSuperseded,
 )
+from phoneverify.domain.factor_errors import FactorRequired
+from phoneverify.domain.factors import STRONGER_THAN_SMS, FactorKind, enrolled_factors
 from phoneverify.domain.keyed import keyed_digest
 from phoneverify.domain.models import (
     Channel,
@@ -31,6 +33,7 @@ from phoneverify.domain.models import (
     NoticeEvent,
     PendingVerification,
     RequestOrigin,
+    User,
     VerificationEventType,
 )
 from phoneverify.domain.passwords import PasswordHasher, check_password
@@ -39,6 +42,7 @@ from phoneverify.flows.engine.audit import FlowAudit
 from phoneverify.flows.engine.challenges import Challenges
 from phoneverify.flows.engine.policy import OpenedChallenge, Resent
 from phoneverify.flows.engine.proof_of_work_gate import ProofOfWorkGate
+from phoneverify.flows.factor_checks import FactorChecks
 from phoneverify.ports.abuse import PasswordThrottle
 from phoneverify.ports.accounts import AccountRecovery
 from phoneverify.ports.messaging import AccountNotices
@@ -65,6 +69,56 @@ def stand_in_phone(pepper: bytes, email: str, calling_code: int) -> str:
     return f"+{calling_code}{digits}"
 
 
+STRONGER = "stronger_factors"  # data key: the account's factors an SMS never replaces
+
+
+def stronger_factors(user: User) -> tuple[str, ...]:
+    return tuple(k.value for k in enrolled_factors(user) if k in STRONGER_THAN_SMS)
+
+
+class StrongerFactor:
+    """A reset's second factor where the account had one stronger than SMS when the reset
+    started (an SMS alone, a swapped SIM, never replaces it: docs/factors.md). Checked before
+    the SMS code, a wrong one is a wrong code (an attempt, the account's count); none given is
+    asked for only once the SMS code is known right (FactorRequired, the flow left proven). A
+    decoy has none."""
+
+    def __init__(
+        self,
+        checks: FactorChecks | None,
+        origin: RequestOrigin,
+        totp_code: str | None,
+        recovery_code: str | None,
+    ) -> None:
+        self._checks = checks
+        self._origin = origin
+        self._totp = totp_code
+        self._recovery = recovery_code
+
+    def _held(self, record: PendingVerification) -> tuple[str, ...]:
+        """What the account held when the reset started (a decoy: nothing)."""
+        if self._checks is None:
+            return ()
+        return tuple(k for k in str(record.data.get(STRONGER) or "").split(",") if k)
+
+    def is_right(self, record: PendingVerification) -> bool:
+        held = self._held(record)
+        checks = self._checks
+        if checks is None or not held:
+            return True
+        kind = FlowKind.PASSWORD_RESET
+        if self._recovery is not None:
+            return checks.recovery(self._origin, kind)(record, self._recovery)
+        if self._totp is not None:
+            return checks.totp(self._origin, kind)(record, self._totp)
+        return True  # nothing given: asked for by ensure_given once the SMS code is right
+
+    def ensure_given(self, record: PendingVerification) -> None:
+        held = self._held(record)
+        if held and self._totp is None and self._recovery is None:
+            raise FactorRequired([*held, FactorKind.RECOVERY.value])
+
+
 class PasswordResetFlow:
     def __init__(
         self,
@@ -79,6 +133,7 @@ class PasswordResetFlow:
         decoy_calling_code: int = 1,
         notices: AccountNotices | None = None,
         gate: ProofOfWorkGate | None = None,
+        factor_checks: FactorChecks | None = None,
     ) -> None:
         """`audit`: where its decisions beyond the code's are recorded. `gate`: the
         proof-of-work gate `start` passes through first (None: off). `pepper`: the key of
@@ -93,6 +148,7 @@ class PasswordResetFlow:
         self._pepper = pepper
         self._decoy_calling_code = decoy_calling_code
         self._notices = notices
+        self._checks = factor_checks
 
     def start(
         self,
@@ -128,6 +184,9 @@ class PasswordResetFlow:
         user = self._users.find_by_email(address)
         data = {"email": address, "name": (user.name if user else None) or ""}
         data[PASSWORD_GENERATION] = str(user.password_generation if user else 0)
+        # The factors stronger than SMS the account holds now, kept with the flow: its verify
+        # asks for one of them without reading the account again (docs/factors.md).
+        data[STRONGER] = ",".join(stronger_factors(user) if user else ())
         stand_in = stand_in_phone(self._pepper(), address, self._decoy_calling_code)
         if user is not None and user.phone_number:
             try:
@@ -168,7 +227,14 @@ class PasswordResetFlow:
         )
 
     def verify(
-        self, flow_id: str, code: str, new_password: str, origin: RequestOrigin
+        self,
+        flow_id: str,
+        code: str,
+        new_password: str,
+        origin: RequestOrigin,
+        *,
+        totp_code: str | None = None,
+        recovery_code: str | None = None,
     ) -> PasswordResetDone:
         """The rules that do not depend on the account first (the same answer on every
         flow, costing no attempt); then the code; only once it is right, the rules about the
@@ -177,13 +243,17 @@ class PasswordResetFlow:
         password. Then the password is set, only while no other reset of the account came
         first (its password generation), which ends every other pending reset of it."""
         check_password(new_password, field=NEW_PASSWORD)
+        stronger = StrongerFactor(self._checks, origin, totp_code, recovery_code)
 
         def holder_rules(pending: PendingVerification) -> None:
+            stronger.ensure_given(pending)
             email = pending.data.get("email") or ""
             context = (email, email.partition("@")[0], pending.data.get("name") or "")
             check_password(new_password, context=context, field=NEW_PASSWORD)
 
-        record = self._challenges.check(flow_id, code, origin, before_consume=holder_rules)
+        record = self._challenges.check(
+            flow_id, code, origin, before_consume=holder_rules, also_right=stronger.is_right
+        )
         user_id = record.subject
         email = record.data.get("email") or ""
         generation = int(record.data.get(PASSWORD_GENERATION) or 0)

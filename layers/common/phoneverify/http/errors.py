@@ -37,6 +37,7 @@ from phoneverify.domain.errors import (
     VerificationNotFound,
     WatchRefused,
 )
+from phoneverify.domain.factor_errors import FactorAlreadyEnrolled, FactorNotEnrolled
 from phoneverify.domain.payment_errors import (
     ConfirmationInProgress,
     IdempotencyKeyInUse,
@@ -78,9 +79,11 @@ STATUS: dict[type[DomainError], int] = {
     WatchRefused: 403,
     VerificationNotFound: 404,
     PaymentNotFound: 404,
+    FactorNotEnrolled: 404,
     RouteNotFound: 404,
     MethodNotAllowed: 405,
     AlreadyRegistered: 409,
+    FactorAlreadyEnrolled: 409,
     CheckInProgress: 409,
     LostPhoneWaiting: 409,
     PhoneSwapPending: 409,

@@ -198,9 +198,13 @@ class PasswordResetStartRequest(RequestModel):
 
 
 class PasswordResetVerifyRequest(RequestModel):
+    """An account with an authenticator app also sends its code, or a recovery code."""
+
     flow_id: FlowId
     code: Code
     new_password: Annotated[str, Field(min_length=1, max_length=1024)]
+    totp_code: Code | None = None
+    recovery_code: Annotated[str, Field(min_length=10, max_length=24)] | None = None
 
 
 class LostPhoneStartRequest(RequestModel):

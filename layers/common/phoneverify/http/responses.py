@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from phoneverify.domain.models import Channel, DeliveryStatus, StepUpReason, User
+from phoneverify.domain.factors import FactorKind
+from phoneverify.domain.models import Channel, DeliveryStatus, StepUpReason
 
 # The flows' results are only named here: a handler imports this module at cold start, and
 # loads a flow (with bcrypt, phonenumbers, PyJWT...) only when it builds it (runtime/).
@@ -98,18 +99,6 @@ class EmailChangedResponse(ResponseModel):
     changed: bool
 
 
-class AccountResponse(ResponseModel):
-    """GET /account: who the bearer token's account is (never a full phone number)."""
-
-    user_id: str
-    name: str | None
-    email: str
-    email_proven: bool
-    phone_hint: str | None
-    factors: list[Literal["sms"]]
-    created_at: int | None
-
-
 class PhoneSwapResponse(ResponseModel):
     """A lost phone's swap: `pending` (binds at `binds_at`, `retry_after` seconds from now),
     `cancelled`, `completed`, or `none`."""
@@ -129,6 +118,9 @@ class SecondFactorResponse(ResponseModel):
     resend_after_secs: int
     channel: Channel
     channels: list[Channel]
+    # What may answer this second step, strongest first: a client offers the first and lets
+    # the person choose another (domain/factors.py).
+    factors: list[FactorKind] = [FactorKind.SMS]
 
 
 class RegistrationStartedResponse(ResponseModel):
@@ -246,7 +238,9 @@ def login_response(
     from phoneverify.flows.login import SecondFactorRequired
 
     if isinstance(result, SecondFactorRequired):
-        return SecondFactorResponse(**_challenge_fields(result.challenge))
+        return SecondFactorResponse(
+            **_challenge_fields(result.challenge), factors=list(result.factors)
+        )
     return token_response(result)
 
 
@@ -379,20 +373,6 @@ def email_code_response(challenge: OpenedChallenge) -> EmailCodeSentResponse:
 
 def email_changed_response(result: EmailChanged) -> EmailChangedResponse:
     return EmailChangedResponse(email=result.email, changed=result.changed)
-
-
-def account_response(user: User) -> AccountResponse:
-    from phoneverify.domain.phones import mask_phone
-
-    return AccountResponse(
-        user_id=user.user_id,
-        name=user.name,
-        email=user.email,
-        email_proven=user.email_proven_at is not None,
-        phone_hint=mask_phone(user.phone_number) if user.phone_number else None,
-        factors=["sms"] if user.phone_number else [],
-        created_at=None if user.created_at is None else int(user.created_at),
-    )
 
 
 def phone_swap_response(state: SwapState) -> PhoneSwapResponse:

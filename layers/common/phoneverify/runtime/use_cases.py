@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from phoneverify.flows.account import AccountView
     from phoneverify.flows.delivery_reports import WebhookReceiver
     from phoneverify.flows.email_change import EmailChangeFlow
+    from phoneverify.flows.factor_checks import FactorChecks
     from phoneverify.flows.login import LoginFlow
     from phoneverify.flows.lost_phone import LostPhoneFlow
     from phoneverify.flows.password_reset import PasswordResetFlow
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from phoneverify.flows.reauth import ReauthFlow
     from phoneverify.flows.registration import RegistrationFlow
     from phoneverify.flows.sessions import Sessions
+    from phoneverify.flows.totp import TotpFactor
+    from phoneverify.ports.factors import Encryption
 
 
 class UseCases(Engine):
@@ -77,6 +80,66 @@ class UseCases(Engine):
             throttle=self.password_throttle,
             # Only /login (GateSettings) checks solutions: a source over its failure cap.
             proof_of_work=self._gate_of_starts(),
+            # Only /login/verify (LoginVerifySettings) checks an app's or a recovery code.
+            factor_checks=self.factor_checks if self._reads_factors else None,
+            notices=self.notices if self._reads_factors else None,
+        )
+
+    @property
+    def _reads_factors(self) -> bool:
+        from phoneverify.factor_config import FactorSettings
+
+        return isinstance(self.settings, FactorSettings)
+
+    # -- stronger factors (docs/factors.md): FactorSettings ---------------------------------
+    @cached_property
+    def factor_encryption(self) -> Encryption:
+        """KMS where FACTOR_KEY_ID names a key; else the local key from SSM."""
+        from phoneverify.adapters.encryption import KmsEncryption, SsmKeyEncryption
+        from phoneverify.factor_config import FactorSettings
+
+        s = self.settings_as(FactorSettings)
+        if s.factor_key_id:
+            # Short timeouts, standard retries: a slow KMS answers 503 within the timeout.
+            return KmsEncryption(self.quick_client("kms", 3.0)(), s.factor_key_id)
+        return SsmKeyEncryption(self.secrets, s.factor_key_param)
+
+    @cached_property
+    def factor_checks(self) -> FactorChecks:
+        from phoneverify.adapters.dynamo.factors import DynamoAccountFactors
+        from phoneverify.flows.factor_checks import FactorChecks
+
+        return FactorChecks(
+            factors=DynamoAccountFactors(self.dynamodb, self.settings.users_table),
+            encryption=self.factor_encryption,
+            clock=self.clock,
+            audit=self.flow_audit,
+            pepper=self.hash_pepper,
+        )
+
+    @cached_property
+    def totp_factor(self) -> TotpFactor:
+        from phoneverify.adapters.dynamo.factors import DynamoAccountFactors
+        from phoneverify.domain.models import FlowKind
+        from phoneverify.flows import totp
+        from phoneverify.flows.totp import TotpFactor
+
+        policy = self.challenge_policy(
+            FlowKind.TOTP_ENROL,
+            self.settings.login_timeout_secs,
+            totp.RESTART_HINT,
+            totp.TOO_MANY_ATTEMPTS,
+        )
+        return TotpFactor(
+            users=self.users,
+            factors=DynamoAccountFactors(self.dynamodb, self.settings.users_table),
+            encryption=self.factor_encryption,
+            challenges=self.challenges(policy),
+            step_up=self.step_up,
+            audit=self.flow_audit,
+            clock=self.clock,
+            pepper=self.hash_pepper,
+            notices=self.notices,
         )
 
     @cached_property
@@ -148,6 +211,7 @@ class UseCases(Engine):
             pepper=self.hash_pepper,
             notices=self.notices,
             gate=self._gate_of_starts(),
+            factor_checks=self.factor_checks if self._reads_factors else None,
         )
 
     @cached_property

@@ -112,6 +112,10 @@ class DynamoUserRepository:
             else float(row["email_proven_at"]),
             created_at=None if row.get("created_at") is None else float(row["created_at"]),
             phone_swap=swap_from_row(row),
+            totp_enrolled_at=None
+            if row.get("totp_enrolled_at") is None
+            else float(row["totp_enrolled_at"]),
+            recovery_codes_left=len(row.get("recovery_codes") or ()),
         )
 
     def put_user(self, user: User, *, phone_verified_at: float | None = None) -> None:

@@ -47,6 +47,9 @@ from phoneverify.ports.accounts import AccountTokens
 from phoneverify.ports.messaging import AccountNotices, CodeSender
 from phoneverify.ports.verifications import VerificationStore
 
+# The verification id of a challenge no provider sent a code for (open_unsent).
+UNSENT = "unsent:"
+
 
 class Challenges:
     def __init__(
@@ -224,6 +227,56 @@ class Challenges:
             channels=self.channels.enabled,
         )
 
+    def open_unsent(
+        self,
+        subject: str,
+        phone_number: str,
+        origin: RequestOrigin,
+        data: dict[str, Any] | None = None,
+        *,
+        phone_generation: int | None = None,
+    ) -> OpenedChallenge:
+        """Store a pending challenge whose code is not sent by the provider: it is answered
+        through a `verifier` (an authenticator app's code, a recovery code) at `check`. No
+        send limit is spent (nothing is sent), but a locked account gets none
+        (AccountLocked). `phone_number`: the account's, where a code may later be sent
+        (empty when it has none); a resend sends its first code at once (never sent: no
+        cooldown), bound to `phone_generation` as `open` binds it."""
+        policy = self.policy
+        self._lock.ensure_unlocked(subject)
+        if phone_generation is not None:
+            data = {**(data or {}), PHONE_GENERATION: str(phone_generation)}
+        now = self._clock.now()
+        flow_id = secrets.token_urlsafe(FLOW_ID_BYTES)
+        expires_at = now + policy.timeout_secs
+        record = PendingVerification(
+            flow_key=flow_key(flow_id),
+            kind=policy.kind,
+            subject=subject,
+            phone_number=phone_number,
+            verification_id=UNSENT + secrets.token_hex(8),
+            status=FlowStatus.PENDING,
+            attempts=0,
+            max_attempts=policy.max_attempts,
+            send_count=0,
+            last_sent_at=0.0,  # never sent: a resend's cooldown is over
+            expires_at=expires_at,
+            created_at=now,
+            data=data or {},
+            channel=Channel.SMS,
+        )
+        self._store.create(record, ttl=self._pending.ttl(expires_at))
+        self._audit.emit(VerificationEventType.OPENED, record, origin)
+        return OpenedChallenge(
+            flow_id=flow_id,
+            phone_hint=self.hint(phone_number) if phone_number else "",
+            timeout_secs=policy.timeout_secs,
+            code_length=policy.code_length,
+            resend_after_secs=0,
+            channel=Channel.SMS,
+            channels=self.channels.enabled,
+        )
+
     def hint(self, phone_number: str) -> str:
         """What the answer shows of the number: a flow that answers like its decoys shows
         the last four digits only, one shape for every country (`last_four_hint`); a code
@@ -244,6 +297,7 @@ class Challenges:
         owner: str | None = None,
         before_consume: Callable[[PendingVerification], None] | None = None,
         also_right: Callable[[PendingVerification], bool] | None = None,
+        verifier: Callable[[PendingVerification, str], bool] | None = None,
     ) -> PendingVerification:
         """Consume the challenge if `code` is right; return it (as it was, its data with it).
         Otherwise raise why not.
@@ -259,7 +313,12 @@ class Challenges:
         consumed; an InvalidRequest it raises leaves the flow pending and proven (its right
         code accepted again without the provider, its attempt given back) and is raised, so
         the person retries with the same code (a reset's new password refused by a rule
-        that must not be checked before the code)."""
+        that must not be checked before the code).
+
+        `verifier`: what tells the code right instead of the provider (an authenticator
+        app's code, a recovery code: flows/factor_checks.py); it judges the code's shape
+        too, and a code it refuses is a wrong code like any (one attempt, the account's
+        count), so its caps and lock are the SMS code's."""
         return self._check.check(
             flow_id,
             code,
@@ -267,6 +326,7 @@ class Challenges:
             owner=owner,
             before_consume=before_consume,
             also_right=also_right,
+            verifier=verifier,
         )
 
     def resend(

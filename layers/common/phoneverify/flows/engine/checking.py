@@ -15,6 +15,7 @@ from phoneverify.domain.errors import (
     InvalidCode,
     InvalidRequest,
     PhoneSuperseded,
+    StorageUnavailable,
     TooManyAttempts,
 )
 from phoneverify.domain.models import PendingVerification, RequestOrigin, VerificationEventType
@@ -64,9 +65,10 @@ class CodeCheck:
         owner: str | None = None,
         before_consume: Callable[[PendingVerification], None] | None = None,
         also_right: Callable[[PendingVerification], bool] | None = None,
+        verifier: Callable[[PendingVerification, str], bool] | None = None,
     ) -> PendingVerification:
         """See Challenges.check."""
-        if len(code) != self._policy.code_length:
+        if verifier is None and len(code) != self._policy.code_length:
             raise InvalidRequest(f"code must be {self._policy.code_length} digits", field="code")
         # One conditional write reserves the attempt and answers with the flow as it was: its
         # verification id is the code this attempt is checked against. No read before it.
@@ -83,7 +85,15 @@ class CodeCheck:
         attempts = record.attempts + 1
         failures_left = self._lock.reserve(record)
         return self._reserved(
-            record, code, attempts, origin, lease_until, failures_left, before_consume, also_right
+            record,
+            code,
+            attempts,
+            origin,
+            lease_until,
+            failures_left,
+            before_consume,
+            also_right,
+            verifier,
         )
 
     def _refusal(
@@ -110,6 +120,7 @@ class CodeCheck:
         failures_left: int | None = None,
         before_consume: Callable[[PendingVerification], None] | None = None,
         also_right: Callable[[PendingVerification], bool] | None = None,
+        verifier: Callable[[PendingVerification, str], bool] | None = None,
     ) -> PendingVerification:
         """`failures_left`: wrong codes the account may still take after this one, when
         this check was counted as one in advance (None without a failure counter)."""
@@ -117,10 +128,10 @@ class CodeCheck:
         try:
             # A second code of our own (a sign-up's email code) first: when it is wrong the
             # attempt is a wrong code, and the provider is not asked (it accepts a code once).
-            accepted = (also_right is None or also_right(record)) and self._provider.is_right(
-                record, code
-            )
-        except CodeCheckFailed:
+            is_right = self._provider.is_right if verifier is None else verifier
+            accepted = (also_right is None or also_right(record)) and is_right(record, code)
+        except (CodeCheckFailed, StorageUnavailable):
+            # The provider, or a verifier's read of the account, did not answer: no attempt.
             self._store.refund_attempt(key, record.verification_id)
             self._lock.refund(record.subject)
             raise

@@ -1,0 +1,190 @@
+"""In-memory stand-ins for the stronger factors (docs/factors.md), deciding by the same
+domain rules as the DynamoDB adapter, and a world that drives them over the login's users,
+store and outbox."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+from phoneverify.domain.factor_errors import DecryptionFailed
+from phoneverify.domain.models import FlowKind
+from phoneverify.domain.totp import step_is_fresh
+from phoneverify.flows import password_reset
+from phoneverify.flows.factor_checks import FactorChecks
+from phoneverify.flows.login import LoginFlow
+from phoneverify.flows.password_reset import PasswordResetFlow
+from phoneverify.flows.totp import TotpFactor
+from phoneverify.ports.factors import TotpSecret
+from tests.support.builders import PEPPER, PhoneChangeWorld, phone_change_world, policy
+from tests.support.fakes import InMemoryUsers
+
+
+class FakeEncryption:
+    """Not encryption: a sealed envelope that opens only with the context it was sealed
+    under (as KMS's encryption context), and counts its calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def encrypt(self, plaintext: bytes, context: Mapping[str, str]) -> bytes:
+        self.calls += 1
+        envelope = {"ctx": dict(context), "p": base64.b64encode(plaintext[::-1]).decode()}
+        return json.dumps(envelope, sort_keys=True).encode()
+
+    def decrypt(self, ciphertext: bytes, context: Mapping[str, str]) -> bytes:
+        self.calls += 1
+        try:
+            envelope = json.loads(ciphertext)
+        except ValueError:
+            raise DecryptionFailed() from None
+        if envelope["ctx"] != dict(context):
+            raise DecryptionFailed()
+        return base64.b64decode(envelope["p"])[::-1]
+
+
+@dataclass
+class _Held:
+    ciphertext: bytes | None = None
+    last_step: int | None = None
+    recovery: frozenset[str] = frozenset()
+
+
+class InMemoryAccountFactors:
+    """AccountFactors over InMemoryUsers: the User's `totp_enrolled_at` and
+    `recovery_codes_left` follow every change, as the DynamoDB item's attributes do."""
+
+    def __init__(self, users: InMemoryUsers) -> None:
+        self._users = users
+        self._held: dict[str, _Held] = {}
+        self._lock = threading.Lock()
+
+    def totp_secret(self, user_id: str) -> TotpSecret | None:
+        held = self._held.get(user_id)
+        if held is None or held.ciphertext is None:
+            return None
+        return TotpSecret(held.ciphertext, held.last_step)
+
+    def enable_totp(
+        self, user_id: str, ciphertext: bytes, now: float, step: int, recovery: list[str]
+    ) -> bool:
+        with self._lock:
+            user = self._users.get(user_id)
+            if user is None or user.totp_enrolled_at is not None:
+                return False
+            self._held[user_id] = _Held(ciphertext, step, frozenset(recovery))
+            self._sync(user_id, enrolled_at=now)
+            return True
+
+    def use_totp_step(self, user_id: str, step: int) -> bool:
+        with self._lock:
+            held = self._held.get(user_id)
+            if held is None or held.ciphertext is None:
+                return False
+            if not step_is_fresh(held.last_step, step):
+                return False
+            held.last_step = step
+            return True
+
+    def remove_totp(self, user_id: str) -> bool:
+        with self._lock:
+            held = self._held.get(user_id)
+            if held is None or held.ciphertext is None:
+                return False
+            self._held[user_id] = _Held()
+            self._sync(user_id, enrolled_at=None)
+            return True
+
+    def spend_recovery_code(self, user_id: str, digest: str) -> bool:
+        with self._lock:
+            held = self._held.get(user_id)
+            if held is None or digest not in held.recovery:
+                return False
+            held.recovery = held.recovery - {digest}
+            user = self._users.get(user_id)
+            assert user is not None
+            self._sync(user_id, enrolled_at=user.totp_enrolled_at)
+            return True
+
+    def _sync(self, user_id: str, *, enrolled_at: float | None) -> None:
+        user = self._users.get(user_id)
+        assert user is not None
+        left = len(self._held[user_id].recovery)
+        self._users.replace(replace(user, totp_enrolled_at=enrolled_at, recovery_codes_left=left))
+
+
+@dataclass
+class FactorWorld:
+    """u-phone (PHONE) and u-plain (none) with the login, the step-up and the app."""
+
+    w: PhoneChangeWorld
+    encryption: FakeEncryption
+    factors: InMemoryAccountFactors
+    totp: TotpFactor
+    login: LoginFlow
+    reset: PasswordResetFlow  # asks an account with an app for it (or a recovery code)
+
+
+def factor_world() -> FactorWorld:
+    w = phone_change_world()
+    world = w.world
+    encryption = FakeEncryption()
+    factors = InMemoryAccountFactors(world.users)
+    checks = FactorChecks(
+        factors=factors,
+        encryption=encryption,
+        clock=world.clock,
+        audit=world.audit,
+        pepper=lambda: PEPPER,
+    )
+    enrol_policy = policy(
+        FlowKind.TOTP_ENROL,
+        restart_hint="Start adding the app again.",
+        too_many_attempts_message="Too many attempts. Please start adding the app again.",
+    )
+    totp = TotpFactor(
+        users=world.users,
+        factors=factors,
+        encryption=encryption,
+        challenges=world.challenges(enrol_policy),
+        step_up=w.step_up,
+        audit=world.audit,
+        clock=world.clock,
+        pepper=lambda: PEPPER,
+        notices=w.notices,
+    )
+    login = LoginFlow(
+        users=world.users,
+        passwords=world.passwords,
+        challenges=world.challenges(policy()),
+        audit=world.audit,
+        tokens=world.tokens,
+        throttle=world.throttle,
+        factor_checks=checks,
+        notices=w.notices,
+    )
+    reset = PasswordResetFlow(
+        users=world.users,
+        passwords=world.passwords,
+        challenges=world.challenges(
+            policy(
+                FlowKind.PASSWORD_RESET,
+                timeout_secs=600,
+                restart_hint=password_reset.RESTART_HINT,
+                too_many_attempts_message=password_reset.TOO_MANY_ATTEMPTS,
+                account_lock_applies=False,
+                counts_toward_lock=True,
+                conceals_account=True,
+            )
+        ),
+        audit=world.audit,
+        throttle=world.throttle,
+        clock=world.clock,
+        pepper=lambda: PEPPER,
+        notices=w.notices,
+        factor_checks=checks,
+    )
+    return FactorWorld(w, encryption, factors, totp, login, reset)
