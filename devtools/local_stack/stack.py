@@ -110,6 +110,9 @@ class LocalStack:
                 "WEBSOCKET_MANAGEMENT_URL": f"http://{cfg.host}:{cfg.api_port}",
                 # make run's ALLOWED_ORIGIN (origins.py): Powertools' CORS and the WebSocket.
                 "EXTRA_ALLOWED_ORIGINS": ",".join(extra_origins),
+                # Passkeys on the page at http://localhost:<api port> (config.passkey_origin).
+                "WEBAUTHN_RP_ID": "localhost",
+                "WEBAUTHN_ORIGINS": cfg.passkey_origin,
                 **cfg.gateway_env,
             },
             quiet=cfg.quiet,
