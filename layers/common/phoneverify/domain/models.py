@@ -36,6 +36,8 @@ class FlowKind(StrEnum):
     # Not a code flow: what SES reported of an email it sent (a bounce, a complaint;
     # docs/email.md#bounces-and-complaints).
     EMAIL_DELIVERY = "email_delivery"
+    # Not a code flow: a passkey added, used, refused or removed (docs/factors.md#passkeys).
+    PASSKEY = "passkey"
 
 
 class FlowStatus(StrEnum):
@@ -133,6 +135,7 @@ class NoticeEvent(StrEnum):
     PHONE_SWAP_PENDING = "phone_swap_pending"
     PHONE_SWAP_CANCELLED = "phone_swap_cancelled"
     PHONE_SWAP_DONE = "phone_swap_done"
+    PASSKEY_REMOVED = "passkey_removed"  # a passkey left the account (docs/factors.md)
 
 
 class PaymentStatus(StrEnum):
@@ -341,6 +344,11 @@ class VerificationEventType(StrEnum):
     # SES reported a permanent bounce or a complaint: no email goes to the address again
     # (detail: reason, subtype; docs/email.md#bounces-and-complaints).
     EMAIL_SUPPRESSED = "email_suppressed"
+    # Passkeys (docs/factors.md#passkeys; detail: passkey (its id's digest), purpose, reason).
+    PASSKEY_ADDED = "passkey_added"
+    PASSKEY_REMOVED = "passkey_removed"
+    PASSKEY_ACCEPTED = "passkey_accepted"
+    PASSKEY_REJECTED = "passkey_rejected"
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,8 @@ NOTICE_TEXTS: dict[NoticeEvent, str] = {
     "was cancelled. " + IF_NOT_YOU,
     NoticeEvent.PHONE_SWAP_DONE: "{service}: the phone number on your account was replaced "
     "and every session was signed out. " + IF_NOT_YOU,
+    NoticeEvent.PASSKEY_REMOVED: "{service}: a passkey was removed from your account. "
+    + IF_NOT_YOU,
 }
 
 
