@@ -39,6 +39,8 @@ from tests.support.round_trips_lost_phone import FUNCTIONS as LOST_PHONE_FUNCTIO
 from tests.support.round_trips_lost_phone import (
     measure_lost_phone,
 )
+from tests.support.round_trips_passkeys import FUNCTIONS as PASSKEY_FUNCTIONS
+from tests.support.round_trips_passkeys import measure_passkeys
 from tests.support.round_trips_ses import measure_ses_events
 from tests.support.verify_stack import telnyx_event, webhook_function
 
@@ -165,6 +167,7 @@ FUNCTIONS = [
     "password_reset_verify",
     *LOST_PHONE_FUNCTIONS,
     *EMAIL_FUNCTIONS,
+    *PASSKEY_FUNCTIONS,
 ]
 # Resends at once: the resend is measured, not its cooldown.
 STACK_ENV = {"BCRYPT_COST": "10", "RESEND_COOLDOWN_SECS": "0"}
@@ -339,6 +342,7 @@ def measure_all(run: _Measured) -> dict[str, dict[str, int]]:
     reauth = {"Reauth-Token": granted["reauth_token"]}
     # The email change first: the phone change after it ends the session (and the token).
     measure_email(run, changer, reauth)
+    measure_passkeys(run, changer, reauth)
     change = run.measure(
         "POST /account/phone/start",
         lambda: run.pay("account_phone_start", {"phone_number": new_phone}, changer, reauth),

@@ -27,6 +27,7 @@ NOTIFYING = {
     "LostPhoneConfirmPhoneFunction",  # a swap waits
     "LostPhoneCompleteFunction",  # the swap done
     "AccountPhonePendingCancelFunction",  # the swap cancelled
+    "AccountPasskeyRemoveFunction",  # a passkey removed
 }
 CONSUMER = "NoticesDeliverFunction"
 

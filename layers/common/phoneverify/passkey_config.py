@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
-from phoneverify.config import Settings
+from phoneverify.config import CodeSettings, Settings
 
 RP_ID = re.compile(r"^(localhost|([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})$")
 PASSKEY_ORIGIN = re.compile(r"^(https://[a-z0-9.-]+(:[0-9]{1,5})?|http://localhost(:[0-9]{1,5})?)$")
@@ -63,3 +63,8 @@ class PasskeySettings(Settings):
                     "subdomain>[:port] (http only for localhost)"
                 )
         return self
+
+
+class PasskeyAccountSettings(PasskeySettings, CodeSettings):
+    """The account's passkey routes (/account/passkeys...): the ceremony, and a removal's
+    notice through the outbox (NOTICES_OUTBOX_TABLE, CodeSettings)."""
