@@ -114,7 +114,8 @@ class SoftAuthenticator:
     def passkey_id(self) -> str:
         return b64url(self.credential_id)
 
-    def _cose_key(self) -> bytes:
+    def cose_key(self) -> bytes:
+        """The public key as a COSE_Key (what a verified registration keeps)."""
         numbers = self.key.public_key().public_numbers()
         return cbor2.dumps(
             {
@@ -144,7 +145,7 @@ class SoftAuthenticator:
         rp_hash = hashlib.sha256(options["rp"]["id"].encode()).digest()
         attested = (
             bytes(16) + len(self.credential_id).to_bytes(2, "big") + self.credential_id
-        ) + self._cose_key()
+        ) + self.cose_key()
         auth_data = (
             rp_hash + bytes([self._flags(True)]) + self.sign_count.to_bytes(4, "big") + attested
         )

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import replace
 
 from phoneverify.domain.clock import Clock
@@ -68,6 +69,10 @@ from phoneverify.ports.payments import (
 )
 
 logger = logging.getLogger(__name__)
+
+# The payer's passkey signature checked over the payment as the confirmation claimed it
+# (PaymentPasskey.verify, with the credential and origin bound): PasskeyRejected when not.
+PasskeyCheck = Callable[[Payment], object]
 
 TOO_MANY_ATTEMPTS = "Too many attempts. Initiate a new payment."
 PAYMENT_ID_BYTES = 16  # 128 random bits
@@ -223,9 +228,17 @@ class PaymentFlow(PendingPayments):
 
     # -- confirm ---------------------------------------------------------------------------
     def confirm(
-        self, user_id: str, payment_id: str, code: str, origin: RequestOrigin
+        self,
+        user_id: str,
+        payment_id: str,
+        code: str | None,
+        origin: RequestOrigin,
+        *,
+        passkey: PasskeyCheck | None = None,
     ) -> PaymentCompleted:
-        """Check the code, re-check the binding, then process the payment exactly once.
+        """Check the code (or `passkey`: the payer's passkey signature over this payment as
+        stored now, flows/payment_passkey.py), re-check the binding, then process the payment
+        exactly once.
 
         One confirmation per payment runs at a time (a claim on the payment): Telnyx accepts
         a code once, so a concurrent second check of the right code would count as a wrong
@@ -244,7 +257,10 @@ class PaymentFlow(PendingPayments):
             self._ensure_pending(payment)  # raises why it is no longer pending
             raise ConfirmationInProgress()
         try:
-            self._verify(payment, token, code, origin)
+            if passkey is not None:
+                self._verify_by_passkey(payment, token, passkey, origin)
+            else:
+                self._verify(payment, token, code or "", origin)
         except BaseException:
             self._payments.release(payment_id, token)
             raise
@@ -276,6 +292,19 @@ class PaymentFlow(PendingPayments):
             self._raise_if_no_longer_pending(payment.payment_id)
             # Still pending and ours, so user, amount, currency or recipient changed.
             self._refuse_changed(payment, "payment changed during confirmation")
+
+    def _verify_by_passkey(
+        self, payment: Payment, token: str, passkey: PasskeyCheck, origin: RequestOrigin
+    ) -> None:
+        """The signature in place of the code (PasskeyRejected else), then `processing` only
+        while the payment is unchanged; its code, no longer needed, is cancelled."""
+        self._ensure_pending(payment)
+        passkey(payment)
+        if not self._payments.begin_processing(payment, token, self._clock.now()):
+            self._raise_if_no_longer_pending(payment.payment_id)
+            self._refuse_changed(payment, "payment changed during confirmation")
+        assert payment.flow_id is not None
+        self._challenges.cancel(payment.flow_id, origin)
 
     # -- resend ----------------------------------------------------------------------------
     def resend(
