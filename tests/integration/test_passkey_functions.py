@@ -24,11 +24,15 @@ OTHER = "demo-no-phone"
 SESSION = "0123456789abcdef0123456789abcdef"
 PASSKEYS = ["account_passkeys_options", "account_passkeys", "account_passkeys_remove"]
 REAUTH = ["account_reauth_start", "account_reauth_verify"]
+OPTIONS = "/payments/passkey/options"  # served by the confirm's function
+PAYMENTS = ["payments_initiate", "payments_confirm"]
 
 
 @pytest.fixture
 def stack(monkeypatch: pytest.MonkeyPatch, emulator: TelnyxEmulator) -> Iterator[FunctionStack]:
-    with function_stack(monkeypatch, emulator, [*PASSKEYS, *REAUTH], {"BCRYPT_COST": "10"}) as s:
+    with function_stack(
+        monkeypatch, emulator, [*PASSKEYS, *REAUTH, *PAYMENTS], {"BCRYPT_COST": "10"}
+    ) as s:
         hasher = PasswordHasher(cost=4)
         s.users.put_user(
             User(OWNER, "demo@example.com", hasher.hash(PASSWORD), PHONE), phone_verified_at=0
@@ -45,9 +49,10 @@ def call(
     user: str = OWNER,
     reauth: str | None = None,
     method: str = "POST",
+    path: str | None = None,
 ) -> tuple[int, dict[str, Any]]:
     headers = {"Reauth-Token": reauth} if reauth else None
-    event = api_event(stack.paths[name], body, headers=headers, method=method)
+    event = api_event(path or stack.paths[name], body, headers=headers, method=method)
     event["requestContext"]["authorizer"] = {"principalId": user, "user_id": user, "jti": SESSION}
     status, answer, _ = invoke(stack.functions[name], event)
     return status, answer
@@ -121,3 +126,46 @@ def test_a_replayed_attestation_and_a_malformed_credential_are_4xx(stack: Functi
     assert (status, bad["code"]) == (400, "invalid_request")
     status, bad = call(stack, "account_passkeys", {"credential": "nope"}, reauth=reauth)
     assert status == 400
+
+
+def payments_table(stack: FunctionStack) -> str:
+    return str(stack.functions["payments_confirm"].runtime.settings.payments_table)
+
+
+def test_a_payment_is_confirmed_by_a_passkey_signature_bound_to_it(stack: FunctionStack) -> None:
+    authenticator, status, _ = add_passkey(stack, stepped_up(stack))
+    assert status == 201
+    order = {"amount": "250.00", "currency": "USD", "recipient": "Acme Supplies"}
+    status, started = call(stack, "payments_initiate", order)
+    assert (status, started["requires_verification"]) == (200, True), started
+    payment_id = started["payment_id"]
+    status, options = call(stack, "payments_confirm", {"payment_id": payment_id}, path=OPTIONS)
+    assert status == 200, options
+    signed = authenticator.get(options)
+    body = {"payment_id": payment_id, "factor": "passkey", "credential": signed}
+    status, done = call(stack, "payments_confirm", body)
+    assert (status, done["status"]) == (200, "completed"), done
+    # Attack: the same signature again
+    status, again = call(stack, "payments_confirm", body)
+    assert (status, again["code"]) == (400, "payment_not_pending")
+
+
+def test_a_signature_is_refused_after_the_stored_amount_changed(stack: FunctionStack) -> None:
+    authenticator, _, _ = add_passkey(stack, stepped_up(stack))
+    order = {"amount": "250.00", "currency": "USD", "recipient": "Acme Supplies"}
+    payment_id = call(stack, "payments_initiate", order)[1]["payment_id"]
+    options = call(stack, "payments_confirm", {"payment_id": payment_id}, path=OPTIONS)[1]
+    signed = authenticator.get(options)
+    # the stored amount changes between the options and the confirm
+    stack.dynamodb.update_item(
+        TableName=payments_table(stack),
+        Key={"payment_id": {"S": payment_id}},
+        UpdateExpression="SET amount = :a",
+        ExpressionAttributeValues={":a": {"S": "2500.00"}},
+    )
+    body = {"payment_id": payment_id, "factor": "passkey", "credential": signed}
+    status, refused = call(stack, "payments_confirm", body)
+    assert (status, refused["code"]) == (401, "passkey_rejected")
+    # a passkey confirmation without its credential is a 400 naming it
+    status, bad = call(stack, "payments_confirm", {"payment_id": payment_id, "factor": "passkey"})
+    assert (status, bad.get("field")) == (400, "credential"), bad

@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
-from phoneverify.config import CodeSettings, Settings
+from phoneverify.config import CodeSettings, PaymentRecordSettings, Settings
+from phoneverify.live_status_config import PaymentCodeSettings
 
 RP_ID = re.compile(r"^(localhost|([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})$")
 PASSKEY_ORIGIN = re.compile(r"^(https://[a-z0-9.-]+(:[0-9]{1,5})?|http://localhost(:[0-9]{1,5})?)$")
@@ -68,3 +69,12 @@ class PasskeySettings(Settings):
 class PasskeyAccountSettings(PasskeySettings, CodeSettings):
     """The account's passkey routes (/account/passkeys...): the ceremony, and a removal's
     notice through the outbox (NOTICES_OUTBOX_TABLE, CodeSettings)."""
+
+
+class PaymentPasskeyOptionsSettings(PasskeySettings, PaymentRecordSettings):
+    """POST /payments/passkey/options: the payer's pending payment, read, and the challenge
+    derived from it."""
+
+
+class PaymentConfirmSettings(PaymentCodeSettings, PasskeySettings):
+    """POST /payments/confirm: a code, or the payer's passkey signature over the payment."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from phoneverify.domain.models import Payment, PaymentStatus, RequestOrigin
 from phoneverify.domain.passkeys import (
@@ -29,6 +29,10 @@ from phoneverify.domain.passkeys import (
 )
 from phoneverify.domain.payment_errors import PaymentNotFound, PaymentNotPending
 from phoneverify.flows.engine.passkey_assertion import PasskeyAssertions
+
+
+class PaymentLookup(Protocol):
+    def get(self, payment_id: str) -> Payment | None: ...
 
 
 def bound_challenge(payment: Payment, nonce: bytes) -> bytes:
@@ -47,10 +51,20 @@ class PaymentPasskey:
         self,
         *,
         assertions: PasskeyAssertions,
+        payments: PaymentLookup | None = None,
         random_bytes: Callable[[int], bytes] = secrets.token_bytes,
     ) -> None:
         self._assertions = assertions
+        self._payments = payments
         self._random = random_bytes
+
+    def options_for(self, user_id: str, payment_id: str) -> dict[str, Any]:
+        """POST /payments/passkey/options: the payer's pending payment, read now."""
+        assert self._payments is not None, "built with the payments"
+        payment = self._payments.get(payment_id)
+        if payment is None:
+            raise PaymentNotFound()
+        return self.options(user_id, payment)
 
     def options(self, user_id: str, payment: Payment) -> dict[str, Any]:
         """Request options bound to `payment` (the payer's, still pending)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import re
-from typing import Annotated, Self, TypeVar
+from typing import Annotated, Literal, Self, TypeVar
 
 from aws_lambda_powertools.event_handler import (
     APIGatewayRestResolver,
@@ -35,6 +35,7 @@ from phoneverify.domain.validation import (
     has_control_characters,
 )
 from phoneverify.http.fields import FlowId, PaymentId
+from phoneverify.http.webauthn_json import AssertionCredential
 
 Code = Annotated[
     str,
@@ -293,8 +294,24 @@ class PaymentInitiateRequest(RequestModel):
 
 
 class PaymentConfirmRequest(RequestModel):
+    """The payment's code, or (`"factor": "passkey"`) the payer's passkey assertion over the
+    options of POST /payments/passkey/options (docs/factors.md#passkeys)."""
+
     payment_id: PaymentId
-    code: Code
+    code: Code | None = None
+    factor: Literal["sms", "passkey"] = "sms"
+    credential: AssertionCredential | None = None
+
+    def proof(self) -> dict[str, object] | str:
+        """The credential (as JSON) of a passkey confirmation, else the code; a 400 naming
+        the field that is missing."""
+        if self.factor == "passkey":
+            if self.credential is None:
+                raise InvalidRequest("credential is required", field="credential")
+            return self.credential.as_json()
+        if self.code is None:
+            raise InvalidRequest("code is required", field="code")
+        return self.code
 
 
 class PaymentRequest(RequestModel):

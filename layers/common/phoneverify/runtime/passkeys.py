@@ -75,6 +75,8 @@ class Passkeys(Payments):
 
     @cached_property
     def payment_passkey(self) -> PaymentPasskey:
+        from phoneverify.config import PaymentRecordSettings
         from phoneverify.flows.payment_passkey import PaymentPasskey
 
-        return PaymentPasskey(assertions=self.passkey_assertions)
+        payments = self.payments if isinstance(self.settings, PaymentRecordSettings) else None
+        return PaymentPasskey(assertions=self.passkey_assertions, payments=payments)
