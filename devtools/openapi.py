@@ -90,6 +90,8 @@ TAGS = [
         "Account": "The signed-in account: who it is, and whether its email is proven.",
         "Account email": "Change the account's email (the `Reauth-Token`, then a code to the new "
         "address; both addresses are told), or prove the one it has.",
+        "Passkeys": "The account's passkeys (WebAuthn): add one with the `Reauth-Token`, list "
+        "them, remove one with the `Reauth-Token` (its owner is told).",
         "Proof of work": "A challenge to solve before a sign-up or a password reset, where "
         "the gate asks for one (the `altcha` field).",
         "Webhooks": "What Telnyx sends to the webhook function URL.",

@@ -48,7 +48,11 @@ def _banner(stack: LocalStack) -> str:
         lines.append("  Live status    off (--no-websocket): the page polls GET /verify/status")
     origins = cfg.cors_origins
     lines.append(f"  CORS origins   {origins[0]}   (the page's own)")
-    lines += [f"                 {origin}   (ALLOWED_ORIGIN)" for origin in origins[1:]]
+    lines += [
+        f"                 {origin}   "
+        + ("(the page again, for passkeys)" if origin == cfg.passkey_origin else "(ALLOWED_ORIGIN)")
+        for origin in origins[1:]
+    ]
     if cfg.serve_openapi:
         lines.append(f"  OpenAPI        {stack.api_url}/openapi.json   (Swagger UI: /docs)")
     if stack.emulator is not None:

@@ -79,9 +79,21 @@ class StackConfig:
         return self.allowed_origin or f"http://{self.host}:{self.api_port}"
 
     @property
+    def passkey_origin(self) -> str:
+        """The page again, on http://localhost:<api port>: a passkey's relying-party id is a
+        domain (Chromium refuses 127.0.0.1), so passkeys are made and used there, with the RP
+        id `localhost` (WEBAUTHN_RP_ID, WEBAUTHN_ORIGINS)."""
+        return f"http://localhost:{self.api_port}"
+
+    @property
     def cors_origins(self) -> tuple[str, ...]:
-        """Every origin a browser page may call the API from: own_origin first."""
-        extra = [origin for origin in self.extra_origins if origin != self.own_origin]
+        """Every origin a browser page may call the API from: own_origin first, then the
+        page on localhost (passkey_origin), then make run's ALLOWED_ORIGIN."""
+        extra = [
+            origin
+            for origin in (self.passkey_origin, *self.extra_origins)
+            if origin != self.own_origin
+        ]
         return (self.own_origin, *dict.fromkeys(extra))
 
 

@@ -82,7 +82,13 @@ class LocalStack:
         create_tables(dynamodb)  # those missing: an external DynamoDB may outlive a run
 
         own_origin, *extra_origins = cfg.cors_origins
-        overrides = {"AllowedOrigin": own_origin}
+        # Passkeys on the page at http://localhost:<api port> (config.passkey_origin): a
+        # relying-party id is a domain, and browsers refuse 127.0.0.1.
+        overrides = {
+            "AllowedOrigin": own_origin,
+            "PasskeyRpId": "localhost",
+            "PasskeyOrigins": cfg.passkey_origin,
+        }
         if cfg.real_telnyx:
             overrides["TelnyxApiBaseUrl"] = REAL_TELNYX_URL
         else:

@@ -11,6 +11,7 @@ from devtools.local_stack.config import StackConfig
 from devtools.local_stack.origins import OriginRefused, parse_origins
 
 DEV = "http://127.0.0.1:5173"
+LOCALHOST = "http://localhost:3100"
 
 
 def test_a_list_is_read_in_order_without_blanks_or_repeats() -> None:
@@ -45,8 +46,13 @@ def test_a_bad_origin_is_refused_naming_it(origin: str, why: str) -> None:
 
 def test_the_stacks_own_origin_is_always_allowed_and_first() -> None:
     config = StackConfig(api_port=3100, extra_origins=(DEV, "http://127.0.0.1:3100"))
-    assert config.cors_origins == ("http://127.0.0.1:3100", DEV)
-    assert StackConfig(api_port=3100).cors_origins == ("http://127.0.0.1:3100",)
+    assert config.cors_origins == ("http://127.0.0.1:3100", LOCALHOST, DEV)
+    assert StackConfig(api_port=3100).cors_origins == ("http://127.0.0.1:3100", LOCALHOST)
+
+
+def test_the_page_on_localhost_is_allowed_for_passkeys() -> None:
+    # a relying-party id is a domain: Chromium refuses 127.0.0.1, so passkeys use localhost
+    assert StackConfig(api_port=3100).passkey_origin == LOCALHOST
 
 
 def _gateway_answer() -> Response:

@@ -123,6 +123,18 @@ BUDGET: dict[str, tuple[int, int, int]] = {
     "POST /account/email/start (taken address)": (6, 2, 0),
     "POST /account/email/start (fresh address)": (6, 2, 0),
     "POST /account/email/verify": (6, 1, 0),
+    # Passkeys (docs/factors.md#passkeys), each behind the step-up (the JWT secret, cold): the
+    # options read the account and its passkeys (the account's list, then none to fetch) and
+    # keep the challenge (one conditional PutItem); the new credential reads the account,
+    # spends the challenge (one conditional DeleteItem) and writes the credential with the
+    # account's list in one transaction; the list reads the account, its list and the
+    # credentials (one BatchGetItem); a removal reads the account, deletes the credential with
+    # the list's update in one transaction and keeps the notice in the outbox. Each audits in
+    # the end-of-request batch.
+    "POST /account/passkeys/options": (4, 1, 0),
+    "POST /account/passkeys": (4, 1, 0),
+    "GET /account/passkeys": (3, 0, 0),
+    "POST /account/passkeys/remove": (4, 1, 0),
     "POST /account/phone/start": (5, 3, 1),
     "POST /account/phone/resend": (5, 2, 1),
     "POST /account/phone/verify": (7, 2, 1),

@@ -39,6 +39,8 @@ from tests.support.round_trips_lost_phone import FUNCTIONS as LOST_PHONE_FUNCTIO
 from tests.support.round_trips_lost_phone import (
     measure_lost_phone,
 )
+from tests.support.round_trips_passkeys import FUNCTIONS as PASSKEY_FUNCTIONS
+from tests.support.round_trips_passkeys import measure_passkeys
 from tests.support.round_trips_ses import measure_ses_events
 from tests.support.round_trips_totp import FUNCTIONS as TOTP_FUNCTIONS
 from tests.support.round_trips_totp import measure_totp
@@ -168,6 +170,7 @@ FUNCTIONS = [
     *LOST_PHONE_FUNCTIONS,
     *EMAIL_FUNCTIONS,
     *TOTP_FUNCTIONS,
+    *PASSKEY_FUNCTIONS,
 ]
 # Resends at once: the resend is measured, not its cooldown.
 STACK_ENV = {"BCRYPT_COST": "10", "RESEND_COOLDOWN_SECS": "0"}
@@ -344,6 +347,7 @@ def measure_all(run: _Measured) -> dict[str, dict[str, int]]:
     # The app first: its logins sign in by the email the email change then replaces.
     measure_totp(run, changer, changer_email, PASSWORD, reauth)
     measure_email(run, changer, reauth)
+    measure_passkeys(run, changer, reauth)
     change = run.measure(
         "POST /account/phone/start",
         lambda: run.pay("account_phone_start", {"phone_number": new_phone}, changer, reauth),

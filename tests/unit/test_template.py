@@ -14,7 +14,14 @@ from typing import Any
 import pytest
 
 from devtools.aws_resources import LOCAL_ORIGIN, TEMPLATE, load_template
-from phoneverify import config, email_config, factor_config, live_status_config, lost_phone_config
+from phoneverify import (
+    config,
+    email_config,
+    factor_config,
+    live_status_config,
+    lost_phone_config,
+    passkey_config,
+)
 from phoneverify.config import Settings
 from phoneverify.domain.errors import (
     DomainError,
@@ -344,7 +351,8 @@ def settings_of(code_uri: str) -> type[Settings]:
         or getattr(live_status_config, found[1], None)
         or getattr(email_config, found[1], None)
         or getattr(factor_config, found[1], None)
-        or getattr(lost_phone_config, found[1])
+        or getattr(lost_phone_config, found[1], None)
+        or getattr(passkey_config, found[1])
     )
     return settings
 

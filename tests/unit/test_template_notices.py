@@ -29,6 +29,7 @@ NOTIFYING = {
     "AccountPhonePendingCancelFunction",  # the swap cancelled
     "AccountTotpVerifyFunction",  # an app added; the lock
     "AccountTotpRemoveFunction",  # the app removed
+    "AccountPasskeyRemoveFunction",  # a passkey removed
 }
 CONSUMER = "NoticesDeliverFunction"
 

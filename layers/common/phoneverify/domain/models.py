@@ -39,6 +39,8 @@ class FlowKind(StrEnum):
     # Not a code flow: what SES reported of an email it sent (a bounce, a complaint;
     # docs/email.md#bounces-and-complaints).
     EMAIL_DELIVERY = "email_delivery"
+    # Not a code flow: a passkey added, used, refused or removed (docs/factors.md#passkeys).
+    PASSKEY = "passkey"
 
 
 class FlowStatus(StrEnum):
@@ -145,6 +147,7 @@ class NoticeEvent(StrEnum):
     TOTP_ADDED = "totp_added"
     TOTP_REMOVED = "totp_removed"
     RECOVERY_CODE_USED = "recovery_code_used"
+    PASSKEY_REMOVED = "passkey_removed"  # a passkey left the account (docs/factors.md)
 
 
 class PaymentStatus(StrEnum):
@@ -362,6 +365,11 @@ class VerificationEventType(StrEnum):
     TOTP_REMOVED = "totp_removed"
     RECOVERY_CODE_USED = "recovery_code_used"
     TOTP_REPLAY_REFUSED = "totp_replay_refused"
+    # Passkeys (docs/factors.md#passkeys; detail: passkey (its id's digest), purpose, reason).
+    PASSKEY_ADDED = "passkey_added"
+    PASSKEY_REMOVED = "passkey_removed"
+    PASSKEY_ACCEPTED = "passkey_accepted"
+    PASSKEY_REJECTED = "passkey_rejected"
 
 
 @dataclass(frozen=True)

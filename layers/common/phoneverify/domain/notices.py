@@ -48,6 +48,8 @@ NOTICE_TEXTS: dict[NoticeEvent, str] = {
     "account. " + IF_NOT_YOU,
     NoticeEvent.RECOVERY_CODE_USED: "{service}: one of your recovery codes was used to sign "
     "in. " + IF_NOT_YOU,
+    NoticeEvent.PASSKEY_REMOVED: "{service}: a passkey was removed from your account. "
+    + IF_NOT_YOU,
 }
 
 

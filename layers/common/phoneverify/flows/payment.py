@@ -23,8 +23,8 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import replace
-from typing import NoReturn
 
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import (
@@ -46,7 +46,6 @@ from phoneverify.domain.money import ExemptionLimits, Money, PaymentOrder, Thres
 from phoneverify.domain.payment_errors import (
     ConfirmationInProgress,
     PaymentDeclined,
-    PaymentDetailsChanged,
     PaymentNotFound,
     PaymentNotPending,
     PhoneRequiredForPayment,
@@ -54,6 +53,8 @@ from phoneverify.domain.payment_errors import (
 from phoneverify.flows.engine.challenges import Challenges
 from phoneverify.flows.engine.policy import Resent
 from phoneverify.flows.payment_binding import bound_digest, payment_digest
+from phoneverify.flows.payment_pending import RESTART_HINT as RESTART_HINT
+from phoneverify.flows.payment_pending import PendingPayments
 from phoneverify.flows.payment_status import owned_payment
 from phoneverify.ports.accounts import UserLookup
 from phoneverify.ports.payments import (
@@ -69,7 +70,10 @@ from phoneverify.ports.payments import (
 
 logger = logging.getLogger(__name__)
 
-RESTART_HINT = "Initiate a new payment."
+# The payer's passkey signature checked over the payment as the confirmation claimed it
+# (PaymentPasskey.verify, with the credential and origin bound): PasskeyRejected when not.
+PasskeyCheck = Callable[[Payment], object]
+
 TOO_MANY_ATTEMPTS = "Too many attempts. Initiate a new payment."
 PAYMENT_ID_BYTES = 16  # 128 random bits
 # A confirmation's claim on its payment outlives the function's 15 s timeout, so a claim is
@@ -81,7 +85,7 @@ def new_payment_id() -> str:
     return "pay_" + secrets.token_hex(PAYMENT_ID_BYTES)
 
 
-class PaymentFlow:
+class PaymentFlow(PendingPayments):
     def __init__(
         self,
         *,
@@ -224,9 +228,17 @@ class PaymentFlow:
 
     # -- confirm ---------------------------------------------------------------------------
     def confirm(
-        self, user_id: str, payment_id: str, code: str, origin: RequestOrigin
+        self,
+        user_id: str,
+        payment_id: str,
+        code: str | None,
+        origin: RequestOrigin,
+        *,
+        passkey: PasskeyCheck | None = None,
     ) -> PaymentCompleted:
-        """Check the code, re-check the binding, then process the payment exactly once.
+        """Check the code (or `passkey`: the payer's passkey signature over this payment as
+        stored now, flows/payment_passkey.py), re-check the binding, then process the payment
+        exactly once.
 
         One confirmation per payment runs at a time (a claim on the payment): Telnyx accepts
         a code once, so a concurrent second check of the right code would count as a wrong
@@ -245,7 +257,10 @@ class PaymentFlow:
             self._ensure_pending(payment)  # raises why it is no longer pending
             raise ConfirmationInProgress()
         try:
-            self._verify(payment, token, code, origin)
+            if passkey is not None:
+                self._verify_by_passkey(payment, token, passkey, origin)
+            else:
+                self._verify(payment, token, code or "", origin)
         except BaseException:
             self._payments.release(payment_id, token)
             raise
@@ -277,6 +292,19 @@ class PaymentFlow:
             self._raise_if_no_longer_pending(payment.payment_id)
             # Still pending and ours, so user, amount, currency or recipient changed.
             self._refuse_changed(payment, "payment changed during confirmation")
+
+    def _verify_by_passkey(
+        self, payment: Payment, token: str, passkey: PasskeyCheck, origin: RequestOrigin
+    ) -> None:
+        """The signature in place of the code (PasskeyRejected else), then `processing` only
+        while the payment is unchanged; its code, no longer needed, is cancelled."""
+        self._ensure_pending(payment)
+        passkey(payment)
+        if not self._payments.begin_processing(payment, token, self._clock.now()):
+            self._raise_if_no_longer_pending(payment.payment_id)
+            self._refuse_changed(payment, "payment changed during confirmation")
+        assert payment.flow_id is not None
+        self._challenges.cancel(payment.flow_id, origin)
 
     # -- resend ----------------------------------------------------------------------------
     def resend(
@@ -325,21 +353,6 @@ class PaymentFlow:
         """
         return self._ensure_pending(owned_payment(self._payments, user_id, payment_id))
 
-    def _ensure_pending(self, payment: Payment) -> Payment:
-        """`payment` if it is pending with an unexpired code, or the error that says why not."""
-        if payment.status != PaymentStatus.PENDING or payment.flow_id is None:
-            raise PaymentNotPending(payment.status.value)
-        if payment.expires_at is None or self._clock.now() >= payment.expires_at:
-            self._expire(payment)
-        return payment
-
-    def _expire(self, payment: Payment) -> NoReturn:
-        """pending -> expired (conditional), then VerificationExpired; or why it no longer
-        was pending."""
-        if not self._payments.expire(payment.payment_id, self._clock.now()):
-            self._raise_if_no_longer_pending(payment.payment_id)
-        raise VerificationExpired("Verification expired. " + RESTART_HINT)
-
     def _fail_if_locked(self, payment: Payment, refused: TooManyAttempts) -> None:
         """After "too many attempts", fail the payment if its challenge is locked.
 
@@ -352,20 +365,6 @@ class PaymentFlow:
             self._payments.fail(
                 payment.payment_id, PaymentStatus.PENDING, "too_many_attempts", self._clock.now()
             )
-
-    def _raise_if_no_longer_pending(self, payment_id: str) -> None:
-        current = self._payments.get(payment_id)
-        if current is None:
-            raise PaymentNotFound()
-        if current.status != PaymentStatus.PENDING:
-            raise PaymentNotPending(current.status.value)
-
-    def _refuse_changed(self, payment: Payment, reason: str) -> NoReturn:
-        logger.warning("payment refused: %s", reason, extra={"payment_id": payment.payment_id})
-        self._payments.fail(
-            payment.payment_id, PaymentStatus.PENDING, "details_changed", self._clock.now()
-        )
-        raise PaymentDetailsChanged()
 
     def _process(self, payment: Payment) -> PaymentCompleted:
         """Charge a payment that is `processing`, then mark it completed.

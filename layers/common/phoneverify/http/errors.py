@@ -38,6 +38,12 @@ from phoneverify.domain.errors import (
     WatchRefused,
 )
 from phoneverify.domain.factor_errors import FactorAlreadyEnrolled, FactorNotEnrolled
+from phoneverify.domain.passkeys import (
+    PasskeyAlreadyRegistered,
+    PasskeyNotFound,
+    PasskeyRejected,
+    TooManyPasskeys,
+)
 from phoneverify.domain.payment_errors import (
     ConfirmationInProgress,
     IdempotencyKeyInUse,
@@ -73,6 +79,7 @@ STATUS: dict[type[DomainError], int] = {
     InvalidWebhookSignature: 401,
     NotAuthenticated: 401,
     ReauthRequired: 401,
+    PasskeyRejected: 401,
     PaymentDeclined: 402,
     AccountPhoneNotAllowed: 403,
     PhoneRequiredForPayment: 403,
@@ -80,6 +87,7 @@ STATUS: dict[type[DomainError], int] = {
     VerificationNotFound: 404,
     PaymentNotFound: 404,
     FactorNotEnrolled: 404,
+    PasskeyNotFound: 404,
     RouteNotFound: 404,
     MethodNotAllowed: 405,
     AlreadyRegistered: 409,
@@ -90,6 +98,8 @@ STATUS: dict[type[DomainError], int] = {
     ConfirmationInProgress: 409,
     IdempotencyKeyInUse: 409,
     PaymentDetailsChanged: 409,
+    PasskeyAlreadyRegistered: 409,
+    TooManyPasskeys: 409,
     VerificationExpired: 410,
     BodyTooLarge: 413,
     UnsupportedMediaType: 415,

@@ -1,5 +1,5 @@
 """Request bodies of the stronger factors (docs/factors.md): /login/verify's choice of factor
-or recovery code, and the authenticator app's enrolment."""
+or recovery code, the authenticator app's enrolment, and a payment confirmed by code or passkey."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from phoneverify.http.fields import FlowId
+from phoneverify.domain.errors import InvalidRequest
+from phoneverify.http.fields import FlowId, PaymentId
 from phoneverify.http.requests import Code, RequestModel
+from phoneverify.http.webauthn_json import AssertionCredential
 
 RecoveryCode = Annotated[
     str,
@@ -44,3 +46,24 @@ class TotpVerifyRequest(RequestModel):
 
 class TotpRemoveRequest(RequestModel):
     """POST /account/totp/remove: an empty object (the account's one app)."""
+
+
+class PaymentConfirmRequest(RequestModel):
+    """The payment's code, or (`"factor": "passkey"`) the payer's passkey assertion over the
+    options of POST /payments/passkey/options (docs/factors.md#passkeys)."""
+
+    payment_id: PaymentId
+    code: Code | None = None
+    factor: Literal["sms", "passkey"] = "sms"
+    credential: AssertionCredential | None = None
+
+    def proof(self) -> dict[str, object] | str:
+        """The credential (as JSON) of a passkey confirmation, else the code; a 400 naming
+        the field that is missing."""
+        if self.factor == "passkey":
+            if self.credential is None:
+                raise InvalidRequest("credential is required", field="credential")
+            return self.credential.as_json()
+        if self.code is None:
+            raise InvalidRequest("code is required", field="code")
+        return self.code

@@ -296,11 +296,6 @@ class PaymentInitiateRequest(RequestModel):
         return value
 
 
-class PaymentConfirmRequest(RequestModel):
-    payment_id: PaymentId
-    code: Code
-
-
 class PaymentRequest(RequestModel):
     payment_id: PaymentId
 

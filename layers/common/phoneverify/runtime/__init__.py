@@ -10,16 +10,16 @@ clients.py (settings, clients, secrets, the request scope) < stores.py (the Dyna
 adapters of accounts, flows, audit, tokens, connections) < guards.py (policies, send limits,
 account lock, fraud guard, password throttle, proof-of-work gate, notices) < engine.py (the
 one AnyFlow, the audit, `Challenges` per kind) < use_cases.py (sessions, login, sign-up,
-reset, phone change, webhooks) < payments.py. A handler reads `Runtime.from_environment(
-<settings type>)` and its `runtime.<flow>`.
+reset, phone change, webhooks) < payments.py < passkeys.py (the WebAuthn ceremonies). A
+handler reads `Runtime.from_environment(<settings type>)` and its `runtime.<flow>`.
 """
 
 from __future__ import annotations
 
-from phoneverify.runtime.payments import Payments
+from phoneverify.runtime.passkeys import Passkeys
 
 
-class Runtime(Payments):
+class Runtime(Passkeys):
     """Everything a function may build (see the floors above); `settings` is the function's
     validated environment, and each `runtime.<piece>` is built on first use."""
 

@@ -87,9 +87,9 @@ class Payments(UseCases):
     def payment_flow(self) -> PaymentFlow:
         from phoneverify.domain.models import FlowKind
         from phoneverify.domain.money import ExemptionLimits, Thresholds
-        from phoneverify.flows.payment import RESTART_HINT as PAYMENT_RESTART_HINT
         from phoneverify.flows.payment import TOO_MANY_ATTEMPTS as PAYMENT_TOO_MANY_ATTEMPTS
         from phoneverify.flows.payment import PaymentFlow
+        from phoneverify.flows.payment_pending import RESTART_HINT as PAYMENT_RESTART_HINT
 
         s = self.settings_as(PaymentSettings)
         policy = self.challenge_policy(

@@ -230,14 +230,25 @@ def query_first(
 
 
 def delete(
-    client: DynamoDBClient, table: str, key: Mapping[str, Any], *, condition: str | None = None
-) -> None:
-    """Delete the item under the plain `key` (if `condition` holds: ConditionFailed else)."""
+    client: DynamoDBClient,
+    table: str,
+    key: Mapping[str, Any],
+    *,
+    condition: str | None = None,
+    values: Mapping[str, Any] | None = None,
+    returns: Returns = "NONE",
+) -> dict[str, Any]:
+    """Delete the item under the plain `key` (if `condition` over plain `values` holds:
+    ConditionFailed else); with `returns="ALL_OLD"`, the item as it was (plain values)."""
     request: dict[str, Any] = {"TableName": table, "Key": to_item(key)}
+    if returns != "NONE":
+        request["ReturnValues"] = returns
     if condition is not None:
         request["ConditionExpression"] = condition
+    if values:
+        request["ExpressionAttributeValues"] = to_item(values)
     with dynamodb_errors():
-        client.delete_item(**request)
+        return from_item(client.delete_item(**request).get("Attributes", {}))
 
 
 @dataclass(frozen=True)
