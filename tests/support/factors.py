@@ -137,6 +137,7 @@ class FactorWorld:
     passkeys: InMemoryPasskeys
     registry: PasskeyRegistry
     reauth: ReauthFlow  # the step-up that checks an app's code and a passkey too
+    assertions: PasskeyAssertions
 
 
 def factor_world() -> FactorWorld:
@@ -180,7 +181,8 @@ def factor_world() -> FactorWorld:
         "timeout_secs": 300,
     }
     registry = PasskeyRegistry(users=world.users, step_up=w.step_up, notices=w.notices, **common)
-    step = PasskeyStep(PasskeyAssertions(**common))
+    assertions = PasskeyAssertions(**common)
+    step = PasskeyStep(assertions)
     reauth = ReauthFlow(
         users=world.users,
         passwords=world.passwords,
@@ -229,4 +231,6 @@ def factor_world() -> FactorWorld:
         notices=w.notices,
         factor_checks=checks,
     )
-    return FactorWorld(w, encryption, factors, totp, login, reset, passkeys, registry, reauth)
+    return FactorWorld(
+        w, encryption, factors, totp, login, reset, passkeys, registry, reauth, assertions
+    )
