@@ -479,16 +479,18 @@
   }
 
   function failed(current, status, data) {
-    if (status === 401 && typeof data.attempts_remaining === "number") {
-      const n = data.attempts_remaining;
+    const left = typeof data.attempts_remaining === "number" ? data.attempts_remaining : null;
+    if (status === 401 && current.using === "passkey" && (left !== null || data.code === "passkey_rejected")) {
+      // A refused assertion (at sign-in it counts as a wrong code: an attempt used).
+      const sms = current.factors.includes("sms") ? ", or send yourself an SMS instead" : "";
+      const attempts = left === null ? "" : ` ${left} ${left === 1 ? "attempt" : "attempts"} remaining.`;
+      say(`Your passkey's answer was not accepted. Try again${sms}.${attempts}`, "error");
+      F.factorPasskey.focus();
+    } else if (status === 401 && left !== null) {
       F.factorCode.value = "";
-      fieldError(F.factorCode, `Invalid code. ${n} ${n === 1 ? "attempt" : "attempts"} remaining.`);
+      fieldError(F.factorCode, `Invalid code. ${left} ${left === 1 ? "attempt" : "attempts"} remaining.`);
       F.factorCode.focus();
       say("");
-    } else if (status === 401 && data.code === "passkey_rejected") {
-      const sms = current.factors.includes("sms") ? ", or send yourself an SMS instead" : "";
-      say(`Your passkey's answer was not accepted. Try again${sms}.`, "error");
-      F.factorPasskey.focus();
     } else if (status === 401 && STEPS[current.kind].auth) {
       step = null;
       signedOut(SIGNED_OUT);

@@ -215,13 +215,18 @@ def test_its_next_login_offers_the_strongest_factor_and_sms_instead(
     here.sign_in(newcomer.email, PASSWORD)
     here.screen("Confirm it is you")
     axe_clean(here, "sign-in second step")
-    if here.button("Use my passkey").is_visible():
+    # the passkey, and no SMS sent until asked
+    sent_before = codes_sent(here, newcomer)
+    with here.page.expect_response("**/login/verify") as verified:
         here.button("Use my passkey").click()
-        here.screen("Signed in")
-        here.button("Sign out").click()
-        here.sign_in(newcomer.email, PASSWORD)
-        here.screen("Confirm it is you")
-        here.button("Use my authenticator app instead").click()
+    assert verified.value.request.post_data_json["factor"] == "passkey"
+    here.screen("Signed in")
+    assert codes_sent(here, newcomer) == sent_before
+    here.button("Sign out").click()
+    # or the app, chosen instead
+    here.sign_in(newcomer.email, PASSWORD)
+    here.screen("Confirm it is you")
+    here.button("Use my authenticator app instead").click()
     # the app's code of the next step (the enrolment spent this one's; one step of drift is allowed)
     here.field("Code from your app").fill(app.at(time.time() + 30))
     here.screen("Signed in")
@@ -248,6 +253,11 @@ def test_its_next_login_offers_the_strongest_factor_and_sms_instead(
     here.screen("Enter your code")
     here.type_code(newcomer.phone)
     here.screen("Signed in")
+
+
+def codes_sent(person: Person, account: Account) -> int:
+    assert person.stack.emulator is not None
+    return len(person.stack.emulator.messages(account.phone, kind="code"))
 
 
 def page_error(person: Person) -> Any:
