@@ -267,7 +267,8 @@ onSubmit(el.signin, "Signing in…", "Could not sign in.", async () => {
   const { status, data } = await postSolvingWhenAsked("/login", { email: email.trim(), password });
   if (status === 200 && data.requires_2fa) {
     el.signinPassword.value = "";
-    startCode("login", data.flow_id, data);
+    // factors.js offers a passkey or an app first, when the account has one.
+    if (!window.PhoneVerifyFactors?.secondStep("login", data)) startCode("login", data.flow_id, data);
   } else if (status === 200 && data.token) {
     el.signinPassword.value = "";
     await signIn(data.token);
@@ -847,7 +848,9 @@ onSubmit(el.pay, "Sending the payment…", "Could not send the payment.", async 
   if (status === 200 && data.requires_verification) {
     payIntent = null;
     const shown = { ...payment, amount: data.amount ?? payment.amount, currency: data.currency ?? payment.currency };
-    startCode("payment", data.payment_id, data, shown);
+    if (!window.PhoneVerifyFactors?.secondStep("payment", data, { payment: shown })) {
+      startCode("payment", data.payment_id, data, shown);
+    }
   } else if (status === 200) {
     payIntent = null;
     showReceipt(payment, data);
@@ -893,7 +896,9 @@ async function stepUp(form, change) {
     await change.then(data.reauth_token);
   } else if (status === 200 && data.flow_id) {
     stepUpFor = change;
-    startCode("reauth", data.flow_id, data, null, { back: change.back, again: change.again });
+    if (!window.PhoneVerifyFactors?.secondStep("reauth", data, { back: change.back })) {
+      startCode("reauth", data.flow_id, data, null, { back: change.back, again: change.again });
+    }
   } else if (status === 401 && data.field === "password") {
     showError(form, data, status, "Wrong password");
   } else if (status === 401) {

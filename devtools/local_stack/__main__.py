@@ -42,6 +42,7 @@ def _banner(stack: LocalStack) -> str:
     ]
     if cfg.static_dir:
         lines.append(f"  Web page       {stack.api_url}/")
+        lines.append(f"                 {cfg.passkey_origin}/   (the same page: passkeys need it)")
     if stack.websocket_url:
         lines.append(f"  Live status    {stack.websocket_url}/?flow_id=...   (WebSocket)")
     elif not cfg.websocket:

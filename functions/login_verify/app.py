@@ -1,19 +1,26 @@
 """POST /login/verify: check the second step of a pending login (the SMS code, the
-authenticator app's code, or a recovery code in its place) and issue an access token."""
+authenticator app's code, a passkey's assertion, or a recovery code in their place) and issue
+an access token. POST /login/passkey/options: WebAuthn request options for the login's
+account, their challenge bound to the pending login, served by the function that checks their
+answer (it carries the `webauthn` library, its SnapStart snapshot and its sign-in concurrency
+reservation: no new function)."""
 
 from __future__ import annotations
 
 from phoneverify import snapstart
+from phoneverify.domain.errors import NoPendingVerification, TooManyAttempts, VerificationExpired
 from phoneverify.domain.factors import FactorKind
-from phoneverify.factor_config import AccountFactorSettings
+from phoneverify.domain.passkeys import PasskeyRejected
 from phoneverify.http.app import http_app, lambda_handler_for
-from phoneverify.http.factor_requests import LoginVerifyRequest
+from phoneverify.http.factor_requests import FlowPasskeyOptionsRequest, LoginVerifyRequest
 from phoneverify.http.operations import CHECKS_A_CODE, documented
+from phoneverify.http.passkeys import WebAuthnOptionsResponse, options_response
 from phoneverify.http.requests import request_origin
 from phoneverify.http.responses import TokenResponse, token_response
+from phoneverify.passkey_config import SecondStepSettings
 from phoneverify.runtime import Runtime
 
-runtime = Runtime.from_environment(AccountFactorSettings)
+runtime = Runtime.from_environment(SecondStepSettings)
 snapstart.register(runtime, "login_flow")  # SnapStart: built before the snapshot
 app = http_app(*runtime.settings.cors_origins)
 
@@ -26,8 +33,25 @@ def login_verify(body: LoginVerifyRequest) -> TokenResponse:
         request_origin(app),
         factor=FactorKind(body.factor),
         recovery_code=body.recovery_code,
+        credential=body.assertion(),
     )
     return token_response(token)
+
+
+@app.post(
+    "/login/passkey/options",
+    **documented(
+        "loginPasskeyOptions",
+        "Login",
+        NoPendingVerification,
+        VerificationExpired,
+        TooManyAttempts,
+        PasskeyRejected,
+    ),
+)
+def login_passkey_options(body: FlowPasskeyOptionsRequest) -> WebAuthnOptionsResponse:
+    options = runtime.login_flow.passkey_options(body.flow_id, request_origin(app))
+    return options_response(options)
 
 
 lambda_handler = lambda_handler_for(app, runtime)

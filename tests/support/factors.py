@@ -10,17 +10,25 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
+from phoneverify.adapters.webauthn_ceremony import LibraryWebAuthn
 from phoneverify.domain.factor_errors import DecryptionFailed
 from phoneverify.domain.models import FlowKind
 from phoneverify.domain.totp import step_is_fresh
 from phoneverify.flows import password_reset
+from phoneverify.flows import reauth as reauth_module
+from phoneverify.flows.engine.passkey_assertion import PasskeyAssertions
 from phoneverify.flows.factor_checks import FactorChecks
 from phoneverify.flows.login import LoginFlow
+from phoneverify.flows.passkey_step import PasskeyStep
+from phoneverify.flows.passkeys import PasskeyRegistry
 from phoneverify.flows.password_reset import PasswordResetFlow
+from phoneverify.flows.reauth import ReauthFlow
 from phoneverify.flows.totp import TotpFactor
 from phoneverify.ports.factors import TotpSecret
 from tests.support.builders import PEPPER, PhoneChangeWorld, phone_change_world, policy
 from tests.support.fakes import InMemoryUsers
+from tests.support.passkeys import ORIGIN as PAGE
+from tests.support.passkeys import RP_ID, InMemoryPasskeyChallenges, InMemoryPasskeys
 
 
 class FakeEncryption:
@@ -126,6 +134,10 @@ class FactorWorld:
     totp: TotpFactor
     login: LoginFlow
     reset: PasswordResetFlow  # asks an account with an app for it (or a recovery code)
+    passkeys: InMemoryPasskeys
+    registry: PasskeyRegistry
+    reauth: ReauthFlow  # the step-up that checks an app's code and a passkey too
+    assertions: PasskeyAssertions
 
 
 def factor_world() -> FactorWorld:
@@ -156,6 +168,37 @@ def factor_world() -> FactorWorld:
         pepper=lambda: PEPPER,
         notices=w.notices,
     )
+    passkeys, passkey_challenges = InMemoryPasskeys(world.users), InMemoryPasskeyChallenges()
+    ceremony = LibraryWebAuthn(
+        rp_id=RP_ID, rp_name="phone-verify", origins=[PAGE], timeout_secs=300
+    )
+    common = {
+        "passkeys": passkeys,
+        "challenges": passkey_challenges,
+        "ceremony": ceremony,
+        "audit": world.audit,
+        "clock": world.clock,
+        "timeout_secs": 300,
+    }
+    registry = PasskeyRegistry(users=world.users, step_up=w.step_up, notices=w.notices, **common)
+    assertions = PasskeyAssertions(**common)
+    step = PasskeyStep(assertions)
+    reauth = ReauthFlow(
+        users=world.users,
+        passwords=world.passwords,
+        challenges=world.challenges(
+            policy(
+                FlowKind.REAUTH,
+                restart_hint=reauth_module.RESTART_HINT,
+                too_many_attempts_message=reauth_module.TOO_MANY_ATTEMPTS,
+            )
+        ),
+        audit=world.audit,
+        throttle=world.throttle,
+        step_up=w.step_up,
+        factor_checks=checks,
+        passkey_step=step,
+    )
     login = LoginFlow(
         users=world.users,
         passwords=world.passwords,
@@ -165,6 +208,7 @@ def factor_world() -> FactorWorld:
         throttle=world.throttle,
         factor_checks=checks,
         notices=w.notices,
+        passkey_step=step,
     )
     reset = PasswordResetFlow(
         users=world.users,
@@ -187,4 +231,6 @@ def factor_world() -> FactorWorld:
         notices=w.notices,
         factor_checks=checks,
     )
-    return FactorWorld(w, encryption, factors, totp, login, reset)
+    return FactorWorld(
+        w, encryption, factors, totp, login, reset, passkeys, registry, reauth, assertions
+    )

@@ -23,6 +23,7 @@ from phoneverify.domain.passkeys import (
     TooManyPasskeys,
     challenge_usable,
 )
+from tests.support.fakes import InMemoryUsers
 
 RP_ID = "localhost"
 ORIGIN = "http://localhost:3000"
@@ -40,8 +41,16 @@ class InMemoryPasskeys:
     """PasskeyStore: credential ids unique across accounts, a cap per account, the counter
     moved only from the value read."""
 
-    def __init__(self) -> None:
+    def __init__(self, users: InMemoryUsers | None = None) -> None:
+        """`users`: whose `passkey_count` follows every change, as the DynamoDB user item's
+        `passkey_ids` does (the same transaction)."""
         self.by_id: dict[str, Passkey] = {}
+        self._users = users
+
+    def _count(self, user_id: str) -> None:
+        user = self._users.get(user_id) if self._users is not None else None
+        if user is not None and self._users is not None:
+            self._users.replace(replace(user, passkey_count=len(self.of_account(user_id))))
 
     def add(self, passkey: Passkey, *, limit: int) -> None:
         if passkey.passkey_id in self.by_id:
@@ -49,6 +58,7 @@ class InMemoryPasskeys:
         if len(self.of_account(passkey.user_id)) >= limit:
             raise TooManyPasskeys()
         self.by_id[passkey.passkey_id] = passkey
+        self._count(passkey.user_id)
 
     def of_account(self, user_id: str) -> list[Passkey]:
         held = [p for p in self.by_id.values() if p.user_id == user_id]
@@ -71,6 +81,7 @@ class InMemoryPasskeys:
         if current is None or current.user_id != user_id:
             return False
         del self.by_id[passkey_id]
+        self._count(user_id)
         return True
 
 

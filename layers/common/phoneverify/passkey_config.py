@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 
 from phoneverify.config import CodeSettings, PaymentRecordSettings, Settings
+from phoneverify.factor_config import AccountFactorSettings
 from phoneverify.live_status_config import PaymentCodeSettings
 
 RP_ID = re.compile(r"^(localhost|([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})$")
@@ -78,3 +79,9 @@ class PaymentPasskeyOptionsSettings(PasskeySettings, PaymentRecordSettings):
 
 class PaymentConfirmSettings(PaymentCodeSettings, PasskeySettings):
     """POST /payments/confirm: a code, or the payer's passkey signature over the payment."""
+
+
+class SecondStepSettings(PasskeySettings, AccountFactorSettings):
+    """The second steps a passkey may answer (/login/verify with /login/passkey/options,
+    /account/reauth/verify with /account/reauth/passkey/options, /password/reset/verify): an
+    SMS code, an app's code, a recovery code or a passkey's assertion."""

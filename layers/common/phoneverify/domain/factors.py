@@ -44,6 +44,8 @@ STRONGER_THAN_SMS: frozenset[FactorKind] = frozenset({FactorKind.PASSKEY, Factor
 def enrolled_factors(user: User) -> tuple[FactorKind, ...]:
     """Every factor the account holds, strongest first, read from its user item."""
     held = set()
+    if user.passkey_count > 0:
+        held.add(FactorKind.PASSKEY)
     if user.phone_number:
         held.add(FactorKind.SMS)
     if user.totp_enrolled_at is not None:

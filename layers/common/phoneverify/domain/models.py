@@ -129,6 +129,9 @@ class User:
     totp_enrolled_at: float | None = None
     # How many of the account's one-time recovery codes are still unspent.
     recovery_codes_left: int = 0
+    # How many passkeys (WebAuthn credentials) the account holds: the user item's
+    # `passkey_ids`, changed in the transaction that adds or removes one.
+    passkey_count: int = 0
 
 
 class NoticeEvent(StrEnum):

@@ -32,6 +32,8 @@ class CeremonyPurpose(StrEnum):
     REGISTER = "register"  # a new passkey, behind the step-up
     LOGIN = "login"  # the second factor after the password (subject: the login flow)
     PAYMENT = "payment"  # a payment's step-up (subject: the payment)
+    STEP_UP = "step_up"  # fresh authentication before an account change (subject: its flow)
+    RESET = "reset"  # a password reset's stronger factor (subject: the reset flow)
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,12 @@
 """Login with a second factor: password, then a code sent to the account's phone (by SMS,
-voice call or WhatsApp)."""
+voice call or WhatsApp), the authenticator app's code, a passkey's assertion over the options
+of /login/passkey/options (flows/passkey_step.py), or a recovery code."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from phoneverify.domain.emails import normalise_email
 from phoneverify.domain.errors import (
@@ -20,6 +23,7 @@ from phoneverify.domain.models import (
     RequestOrigin,
     VerificationEventType,
 )
+from phoneverify.domain.passkeys import CeremonyPurpose
 from phoneverify.domain.passwords import PasswordHasher
 from phoneverify.domain.throttling import account_key
 from phoneverify.domain.tokens import AccessToken, AccessTokenIssuer
@@ -29,7 +33,8 @@ from phoneverify.flows.engine.challenges import Challenges
 from phoneverify.flows.engine.password_gate import PasswordGate
 from phoneverify.flows.engine.policy import OpenedChallenge, Resent
 from phoneverify.flows.engine.proof_of_work_gate import ProofOfWorkGate
-from phoneverify.flows.factor_checks import FactorChecks
+from phoneverify.flows.factor_checks import FactorChecks, Verifier
+from phoneverify.flows.passkey_step import ASSERTION, PasskeyStep
 from phoneverify.ports.abuse import PasswordThrottle
 from phoneverify.ports.accounts import UserRepository
 from phoneverify.ports.messaging import AccountNotices
@@ -56,12 +61,14 @@ class LoginFlow:
         proof_of_work: ProofOfWorkGate | None = None,
         factor_checks: FactorChecks | None = None,
         notices: AccountNotices | None = None,
+        passkey_step: PasskeyStep | None = None,
     ) -> None:
         """`audit`: where its password decisions and lock refusals are recorded.
         `proof_of_work`: where it is on, a source over its cap of wrong passwords is asked
         for a solved challenge instead of refusing every password from it."""
         self._pow = proof_of_work
         self._checks = factor_checks
+        self._passkeys = passkey_step
         self._notices = notices
         self._users = users
         self._challenges = challenges
@@ -149,21 +156,19 @@ class LoginFlow:
         *,
         factor: FactorKind = FactorKind.SMS,
         recovery_code: str | None = None,
+        credential: Mapping[str, Any] | None = None,
     ) -> AccessToken:
         """A token once the second step is right: the SMS code, the app's code
-        (`factor` totp, once per time step) or a recovery code (each once; the account's
-        phone is told), all under the flow's one attempt cap and the account's count."""
+        (`factor` totp, once per time step), a passkey's assertion (`factor` passkey,
+        `credential`) or a recovery code (each once; the account's phone is told), all under
+        the flow's one attempt cap and the account's count."""
+        if factor is FactorKind.PASSKEY:
+            if recovery_code is not None or code is not None:
+                raise InvalidRequest("a passkey answers with credential alone", field="code")
+            code = ASSERTION
         if (code is None) == (recovery_code is None):
             raise InvalidRequest("give either code or recovery_code", field="code")
-        verifier = None
-        checks = self._checks
-        if recovery_code is not None or factor is FactorKind.TOTP:
-            if checks is None:  # a function built without the stronger factors
-                raise InvalidRequest("this factor is not available", field="factor")
-            if recovery_code is not None:
-                verifier = checks.recovery(origin, FlowKind.LOGIN)
-            else:
-                verifier = checks.totp(origin, FlowKind.LOGIN)
+        verifier = self._verifier(factor, credential, recovery_code, origin)
         answer = recovery_code if recovery_code is not None else code
         assert answer is not None
         record = self._challenges.check(flow_id, answer, origin, verifier=verifier)
@@ -171,6 +176,35 @@ class LoginFlow:
             self._notices.notify(record.phone_number, NoticeEvent.RECOVERY_CODE_USED)
         generation = int(record.data.get(TOKEN_GENERATION) or 0)
         return self._tokens.issue_access_token(record.subject, generation)
+
+    def passkey_options(self, flow_id: str, origin: RequestOrigin) -> dict[str, Any]:
+        """WebAuthn request options for the login's account (its credentials allowed), their
+        challenge bound to this pending login (/login/passkey/options)."""
+        if self._passkeys is None:
+            raise InvalidRequest("this factor is not available", field="factor")
+        record = self._challenges.pending(flow_id, origin)
+        return self._passkeys.options(record, CeremonyPurpose.LOGIN)
+
+    def _verifier(
+        self,
+        factor: FactorKind,
+        credential: Mapping[str, Any] | None,
+        recovery_code: str | None,
+        origin: RequestOrigin,
+    ) -> Verifier | None:
+        if recovery_code is None and factor is FactorKind.SMS:
+            return None
+        checks, passkeys = self._checks, self._passkeys
+        if recovery_code is not None and checks is not None:
+            return checks.recovery(origin, FlowKind.LOGIN)
+        if factor is FactorKind.TOTP and checks is not None:
+            return checks.totp(origin, FlowKind.LOGIN)
+        if factor is FactorKind.PASSKEY and passkeys is not None:
+            if credential is None:
+                raise InvalidRequest("credential is required", field="credential")
+            return passkeys.verifier(credential, origin, CeremonyPurpose.LOGIN)
+        # a function built without the stronger factors
+        raise InvalidRequest("this factor is not available", field="factor")
 
     def resend(self, flow_id: str, origin: RequestOrigin, channel: Channel | None = None) -> Resent:
         return self._challenges.resend(flow_id, origin, channel)

@@ -1,21 +1,30 @@
 """Fresh authentication before an account change (docs/sessions.md#fresh-authentication):
-the password again (the same throttled, audited gate as /login), then a code to the account's
-strongest usable factor, its phone today, then a reauth token (flows/engine/step_up.py).
+the password again (the same throttled, audited gate as /login), then the account's second
+factor, as at login (domain/factors.py `login_factors`: a passkey, an authenticator app, a code
+to its phone), then a reauth token (flows/engine/step_up.py). An account holding a factor
+stronger than SMS is sent no SMS until it asks (/account/reauth/resend): its flow is opened
+unsent, and answered by the passkey (`passkey_options`, then `verify` with a credential), the
+app's code or, when asked for, the SMS code, all under the flow's one attempt cap and the
+account's wrong-code count.
 
 The code is counted in the verified tier, like a login's (someone who has just passed a
 password check asks), and is bound to the account's phone generation and token generation: a
 phone change or a logout of every session before it comes back ends the flow. The flow belongs
 to the account that started it (another account's token finds no such flow), and its reauth
 token to the session that started it. An account without a phone has only its password to
-prove: it gets the reauth token from `start`.
+prove: only an account with no second factor at all gets the reauth token from `start`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from phoneverify.domain.errors import InvalidCredentials, InvalidRequest, NotAuthenticated
+from phoneverify.domain.factors import FactorKind, has_stronger_factor, login_factors
 from phoneverify.domain.models import Channel, FlowKind, RequestOrigin, User
+from phoneverify.domain.passkeys import CeremonyPurpose
 from phoneverify.domain.passwords import PasswordHasher
 from phoneverify.domain.throttling import account_key
 from phoneverify.domain.tokens import AccessToken
@@ -25,6 +34,8 @@ from phoneverify.flows.engine.challenges import Challenges
 from phoneverify.flows.engine.password_gate import PasswordGate
 from phoneverify.flows.engine.policy import OpenedChallenge, Resent
 from phoneverify.flows.engine.step_up import Caller, StepUp
+from phoneverify.flows.factor_checks import FactorChecks, Verifier
+from phoneverify.flows.passkey_step import ASSERTION, PasskeyStep
 from phoneverify.ports.abuse import PasswordThrottle
 from phoneverify.ports.accounts import UserLookup
 
@@ -37,7 +48,8 @@ SMS_FACTOR = "sms"
 
 @dataclass(frozen=True)
 class ReauthChallenge:
-    """A code went to the account's phone; `factors`: what may answer it."""
+    """The second step is pending (a code went to the phone only when SMS is the strongest
+    factor); `factors`: what may answer it, strongest first."""
 
     challenge: OpenedChallenge
     factors: tuple[str, ...] = (SMS_FACTOR,)
@@ -61,8 +73,14 @@ class ReauthFlow:
         audit: FlowAudit,
         throttle: PasswordThrottle,
         step_up: StepUp,
+        factor_checks: FactorChecks | None = None,
+        passkey_step: PasskeyStep | None = None,
     ) -> None:
+        """`factor_checks`, `passkey_step`: where the function checks an app's code and a
+        passkey (/account/reauth/verify); None elsewhere (that factor is refused there)."""
         self._users = users
+        self._checks = factor_checks
+        self._passkeys = passkey_step
         self._challenges = challenges
         self._step_up = step_up
         self._gate = PasswordGate(
@@ -91,30 +109,83 @@ class ReauthFlow:
             origin,
             refusal=InvalidCredentials(WRONG_PASSWORD, field="password"),
         )
-        if not user.phone_number:
+        factors = login_factors(user)
+        if not factors:  # nothing beyond the password to prove
             grant = self._step_up.grant(user.user_id, user.token_generation, session, origin)
             return ReauthGranted(grant)
+        data = {TOKEN_GENERATION: str(user.token_generation), SESSION: session}
+        named = tuple(kind.value for kind in factors)
+        if has_stronger_factor(user):
+            # The stronger factor first: no SMS goes until asked (a resend sends the first
+            # at once), as at login.
+            challenge = self._challenges.open_unsent(
+                user.user_id,
+                user.phone_number or "",
+                origin,
+                data=data,
+                phone_generation=user.phone_generation if user.phone_number else None,
+            )
+            return ReauthChallenge(challenge, named)
+        assert user.phone_number
         challenge = self._challenges.open(
             user.user_id,
             user.phone_number,
             origin,
-            data={TOKEN_GENERATION: str(user.token_generation), SESSION: session},
+            data=data,
             channel=channel,
             phone_generation=user.phone_generation,
         )
-        return ReauthChallenge(challenge)
+        return ReauthChallenge(challenge, named)
 
     def verify(
-        self, caller: Caller, flow_id: str, code: str, origin: RequestOrigin
+        self,
+        caller: Caller,
+        flow_id: str,
+        code: str | None,
+        origin: RequestOrigin,
+        *,
+        factor: FactorKind = FactorKind.SMS,
+        credential: Mapping[str, Any] | None = None,
     ) -> ReauthGranted:
-        """The reauth token, once the code sent by `start` is right. It is bound to the
-        session that started the flow and to the token generation the code was sent under
-        (the code is refused once every session was ended: SessionsEnded)."""
-        record = self._challenges.check(flow_id, code, origin, owner=caller.user_id)
+        """The reauth token, once the second step is right: the SMS code, the app's code
+        (`factor` totp) or a passkey's assertion (`factor` passkey, `credential`). It is bound
+        to the session that started the flow and to the token generation read then (refused
+        once every session was ended: SessionsEnded)."""
+        verifier = self._verifier(factor, credential, origin)
+        if factor is FactorKind.PASSKEY:
+            code = ASSERTION
+        elif code is None:
+            raise InvalidRequest("code is required", field="code")
+        record = self._challenges.check(
+            flow_id, code, origin, owner=caller.user_id, verifier=verifier
+        )
         generation = int(record.data.get(TOKEN_GENERATION) or 0)
         session = str(record.data.get(SESSION) or "")
         grant = self._step_up.grant(record.subject, generation, session, origin)
-        return ReauthGranted(grant, (SMS_FACTOR,))
+        return ReauthGranted(grant, (factor.value,))
+
+    def passkey_options(
+        self, caller: Caller, flow_id: str, origin: RequestOrigin
+    ) -> dict[str, Any]:
+        """WebAuthn request options for the caller's passkeys, their challenge bound to this
+        pending step-up (/account/reauth/passkey/options)."""
+        if self._passkeys is None:
+            raise InvalidRequest("this factor is not available", field="factor")
+        record = self._challenges.pending(flow_id, origin, owner=caller.user_id)
+        return self._passkeys.options(record, CeremonyPurpose.STEP_UP)
+
+    def _verifier(
+        self, factor: FactorKind, credential: Mapping[str, Any] | None, origin: RequestOrigin
+    ) -> Verifier | None:
+        if factor is FactorKind.SMS:
+            return None
+        if factor is FactorKind.TOTP and self._checks is not None:
+            return self._checks.totp(origin, FlowKind.REAUTH)
+        if factor is FactorKind.PASSKEY and self._passkeys is not None:
+            if credential is None:
+                raise InvalidRequest("credential is required", field="credential")
+            return self._passkeys.verifier(credential, origin, CeremonyPurpose.STEP_UP)
+        raise InvalidRequest("this factor is not available", field="factor")
 
     def resend(
         self, caller: Caller, flow_id: str, origin: RequestOrigin, channel: Channel | None = None

@@ -21,18 +21,41 @@ RecoveryCode = Annotated[
         description="One of the account's recovery codes, as shown (`xxxxx-xxxxx`).",
     ),
 ]
-# The factors that answer /login/verify with a `code` (a passkey answers with a credential).
-CodeFactor = Literal["sms", "totp"]
+# The factors that answer a second step: `code` from sms or totp, `credential` from a passkey.
+StepFactor = Literal["sms", "totp", "passkey"]
 
 
-class LoginVerifyRequest(RequestModel):
-    """The login's second step: `code` from the factor named (SMS when none), or a
-    `recovery_code` in its place; exactly one of the two."""
-
+class _SecondStep(RequestModel):
     flow_id: FlowId
     code: Code | None = None
-    factor: CodeFactor = "sms"
+    factor: StepFactor = "sms"
+    credential: AssertionCredential | None = None
+
+    def assertion(self) -> dict[str, object] | None:
+        """The passkey's assertion (as JSON) when `factor` is passkey; a 400 without one."""
+        if self.factor != "passkey":
+            return None
+        if self.credential is None:
+            raise InvalidRequest("credential is required", field="credential")
+        return self.credential.as_json()
+
+
+class LoginVerifyRequest(_SecondStep):
+    """The login's second step: `code` from the factor named (SMS when none), a passkey's
+    `credential` (`"factor": "passkey"`), or a `recovery_code` in their place."""
+
     recovery_code: RecoveryCode | None = None
+
+
+class ReauthVerifyRequest(_SecondStep):
+    """The step-up's second step: `code` (SMS, or an app's with `"factor": "totp"`), or a
+    passkey's `credential` (`"factor": "passkey"`)."""
+
+
+class FlowPasskeyOptionsRequest(RequestModel):
+    """POST /login/passkey/options, /account/reauth/passkey/options: the pending flow."""
+
+    flow_id: FlowId
 
 
 class TotpStartRequest(RequestModel):

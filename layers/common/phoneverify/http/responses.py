@@ -156,9 +156,10 @@ class PhoneChangedResponse(ResponseModel):
 
 
 class ReauthChallengeResponse(ChallengeResponse):
-    """A code went to the account's phone: answer it at /account/reauth/verify."""
+    """The step-up's second step is pending: answer it at /account/reauth/verify with one of
+    `factors` (strongest first). A code went to the phone only when `sms` is the only one."""
 
-    factors: list[Literal["sms"]]
+    factors: list[FactorKind]
 
 
 class ReauthTokenResponse(ResponseModel):
@@ -166,7 +167,7 @@ class ReauthTokenResponse(ResponseModel):
 
     reauth_token: str
     expires_in: int
-    factors: list[Literal["sms"]]
+    factors: list[FactorKind]  # the factor proven beyond the password (none: it has none)
 
 
 class ResentResponse(ResponseModel):

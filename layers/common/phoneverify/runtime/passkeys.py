@@ -14,6 +14,7 @@ from phoneverify.runtime.payments import Payments
 if TYPE_CHECKING:
     from phoneverify.adapters.dynamo.passkeys import DynamoPasskeyChallenges, DynamoPasskeys
     from phoneverify.flows.engine.passkey_assertion import PasskeyAssertions
+    from phoneverify.flows.passkey_step import PasskeyStep
     from phoneverify.flows.passkeys import PasskeyRegistry
     from phoneverify.flows.payment_passkey import PaymentPasskey
     from phoneverify.ports.passkeys import WebAuthnCeremony
@@ -72,6 +73,19 @@ class Passkeys(Payments):
             clock=self.clock,
             timeout_secs=self.settings_as(PasskeySettings).webauthn_timeout_secs,
         )
+
+    def passkey_step(self) -> PasskeyStep | None:
+        """A passkey as a login's, a step-up's or a reset's second step: only where the
+        function's settings are a PasskeySettings (it carries the library)."""
+        if not isinstance(self.settings, PasskeySettings):
+            return None
+        return self._passkey_step
+
+    @cached_property
+    def _passkey_step(self) -> PasskeyStep:
+        from phoneverify.flows.passkey_step import PasskeyStep
+
+        return PasskeyStep(self.passkey_assertions)
 
     @cached_property
     def payment_passkey(self) -> PaymentPasskey:

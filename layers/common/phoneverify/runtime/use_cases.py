@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from phoneverify.flows.factor_checks import FactorChecks
     from phoneverify.flows.login import LoginFlow
     from phoneverify.flows.lost_phone import LostPhoneFlow
+    from phoneverify.flows.passkey_step import PasskeyStep
     from phoneverify.flows.password_reset import PasswordResetFlow
     from phoneverify.flows.phone_change import PhoneChangeFlow
     from phoneverify.flows.reauth import ReauthFlow
@@ -83,7 +84,14 @@ class UseCases(Engine):
             # Only /login/verify (LoginVerifySettings) checks an app's or a recovery code.
             factor_checks=self.factor_checks if self._reads_factors else None,
             notices=self.notices if self._reads_factors else None,
+            # Only /login/verify (SecondStepSettings) checks a passkey and serves its options.
+            passkey_step=self.passkey_step(),
         )
+
+    def passkey_step(self) -> PasskeyStep | None:
+        """A passkey as a second step (runtime/passkeys.py builds one where the function's
+        settings are a PasskeySettings: it carries the `webauthn` library); None here."""
+        return None
 
     @property
     def _reads_factors(self) -> bool:
@@ -295,6 +303,9 @@ class UseCases(Engine):
             audit=self.flow_audit,
             throttle=self.password_throttle,
             step_up=self.step_up,
+            # Only /account/reauth/verify reads an app's secret and checks a passkey.
+            factor_checks=self.factor_checks if self._reads_factors else None,
+            passkey_step=self.passkey_step(),
         )
 
     @cached_property

@@ -116,6 +116,7 @@ class DynamoUserRepository:
             if row.get("totp_enrolled_at") is None
             else float(row["totp_enrolled_at"]),
             recovery_codes_left=len(row.get("recovery_codes") or ()),
+            passkey_count=len(row.get("passkey_ids") or ()),
         )
 
     def put_user(self, user: User, *, phone_verified_at: float | None = None) -> None:

@@ -351,6 +351,13 @@ class Challenges:
         """
         return self._resend.resend(flow_id, origin, channel, owner=owner)
 
+    def pending(
+        self, flow_id: str, origin: RequestOrigin, *, owner: str | None = None
+    ) -> PendingVerification:
+        """The pending challenge of `flow_id`, read and left as it is (no attempt spent), or
+        the domain error that says why there is none: what a passkey's options are bound to."""
+        return self._pending.get(flow_key(flow_id), origin, owner=owner)
+
     # -- cancel: any kind of flow (see AnyFlow) ------------------------------------------
     def cancel(self, flow_id: str, origin: RequestOrigin) -> bool:
         """End the flow if it is pending (AnyFlow.cancel)."""
