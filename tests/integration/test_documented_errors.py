@@ -83,6 +83,8 @@ ROUTES: dict[str, tuple[dict[str, Any] | None, dict[str, str] | None, str]] = {
     "account_totp_start": ({}, None, "as"),
     "account_totp_verify": ({"flow_id": FLOW_ID, "code": "123456"}, None, "as"),
     "account_totp_remove": ({}, None, "as"),
+    "account_export": (None, {}, "as"),
+    "account_delete": ({}, None, "as"),
     # Passkeys: GET /account/passkeys is the function's first route (its POST, the new
     # credential, is swept by tests/integration/test_passkey_functions.py).
     "account_passkeys_options": ({}, None, "as"),

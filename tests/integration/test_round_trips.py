@@ -119,6 +119,17 @@ BUDGET: dict[str, tuple[int, int, int]] = {
     "POST /login/verify (recovery code)": (6, 2, 0),
     "POST /account/totp/remove": (4, 1, 0),
     "GET /account": (1, 0, 0),
+    # The person's own data (docs/privacy.md), behind the step-up (the JWT secret, cold).
+    # The export: the account, its passkey list (the account's list; none to fetch), its
+    # payments by the payer index, its audit records under its id, its email's keyed digest
+    # and its number's (three queries: the pepper, cold), and the step-up's audit.
+    "GET /account/export": (7, 2, 0),
+    # The deletion: the account for the step-up, then its item as stored (what the
+    # transaction frees), the one transaction (the account, EMAIL#, PHONE#), its payments by
+    # the payer index, the pending one cancelled and its code ended, the count of payments
+    # without a code deleted, the SMS notice kept in the outbox, the audit (SES's email is
+    # not counted).
+    "POST /account/delete": (9, 1, 0),
     "POST /account/email/start": (6, 2, 0),
     "POST /account/email/start (taken address)": (6, 2, 0),
     "POST /account/email/start (fresh address)": (6, 2, 0),

@@ -33,6 +33,8 @@ from phoneverify.domain.passwords import PasswordHasher
 from tests.support.function_stack import FunctionStack, function_stack, sent_email_code
 from tests.support.lambda_env import api_event, invoke, offline_aws_environment, url_event
 from tests.support.proofs import solve
+from tests.support.round_trips_account_data import FUNCTIONS as ACCOUNT_DATA_FUNCTIONS
+from tests.support.round_trips_account_data import measure_account_data
 from tests.support.round_trips_email import FUNCTIONS as EMAIL_FUNCTIONS
 from tests.support.round_trips_email import measure_email
 from tests.support.round_trips_lost_phone import FUNCTIONS as LOST_PHONE_FUNCTIONS
@@ -171,6 +173,7 @@ FUNCTIONS = [
     *EMAIL_FUNCTIONS,
     *TOTP_FUNCTIONS,
     *PASSKEY_FUNCTIONS,
+    *ACCOUNT_DATA_FUNCTIONS,
 ]
 # Resends at once: the resend is measured, not its cooldown.
 STACK_ENV = {"BCRYPT_COST": "10", "RESEND_COOLDOWN_SECS": "0"}
@@ -405,6 +408,7 @@ def measure_all(run: _Measured) -> dict[str, dict[str, int]]:
     )
     run.measure("POST /verify/cancel", lambda: run.call("verify_cancel", {"flow_id": pending}))
     measure_lost_phone(run)
+    measure_account_data(run)
     return run.table
 
 

@@ -15,6 +15,7 @@ import pytest
 
 from devtools.aws_resources import LOCAL_ORIGIN, TEMPLATE, load_template
 from phoneverify import (
+    account_data_config,
     config,
     email_config,
     factor_config,
@@ -352,7 +353,8 @@ def settings_of(code_uri: str) -> type[Settings]:
         or getattr(email_config, found[1], None)
         or getattr(factor_config, found[1], None)
         or getattr(lost_phone_config, found[1], None)
-        or getattr(passkey_config, found[1])
+        or getattr(passkey_config, found[1], None)
+        or getattr(account_data_config, found[1])
     )
     return settings
 

@@ -18,6 +18,7 @@ from tests.unit.test_template import TOPIC_IN_USE, parameter, resources_of
 
 # The functions whose flows call AccountNotices.notify (docs/phone-lifecycle.md#notices).
 NOTIFYING = {
+    "AccountDeleteFunction",  # the account's last notice
     "LoginVerifyFunction",  # the lock
     "PaymentsConfirmFunction",  # the lock
     "PasswordResetVerifyFunction",

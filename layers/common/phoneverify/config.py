@@ -350,6 +350,8 @@ class PaymentRecordSettings(Settings):
     """Functions that read payments: the payments table."""
 
     payments_table: NonEmpty
+    # How long a payment and its ledger entry are kept (TTL; docs/privacy.md): the operator's.
+    payment_retention_days: Annotated[int, Field(ge=365, le=7_300)] = 3_650
 
 
 class PaymentSettings(CodeSettings, PaymentRecordSettings):

@@ -25,6 +25,7 @@ class EmailNotice(StrEnum):
     SOMEONE_TRIED = "someone_tried"
     EMAIL_CHANGED = "email_changed"  # to the address the account leaves
     EMAIL_ADDED = "email_added"  # to the address it takes
+    ACCOUNT_DELETED = "account_deleted"  # the account's last email (docs/privacy.md)
 
 
 class CodePurpose(StrEnum):
@@ -76,6 +77,11 @@ NOTICE_TEXTS: dict[EmailNotice, tuple[str, str]] = {
     EmailNotice.EMAIL_ADDED: (
         "this address is now your account's email",
         "This address was proven and is now the email of your account.",
+    ),
+    EmailNotice.ACCOUNT_DELETED: (
+        "your account was deleted",
+        "Your account was deleted from a signed-in session, after its password was asked "
+        "again. Its sign-in details are erased and this address is free. " + IF_NOT_YOU,
     ),
 }
 

@@ -151,6 +151,7 @@ class NoticeEvent(StrEnum):
     TOTP_REMOVED = "totp_removed"
     RECOVERY_CODE_USED = "recovery_code_used"
     PASSKEY_REMOVED = "passkey_removed"  # a passkey left the account (docs/factors.md)
+    ACCOUNT_DELETED = "account_deleted"  # its last notice (docs/privacy.md)
 
 
 class PaymentStatus(StrEnum):
@@ -371,6 +372,7 @@ class VerificationEventType(StrEnum):
     # Passkeys (docs/factors.md#passkeys; detail: passkey (its id's digest), purpose, reason).
     PASSKEY_ADDED = "passkey_added"
     PASSKEY_REMOVED = "passkey_removed"
+    ACCOUNT_DELETED = "account_deleted"  # POST /account/delete (docs/privacy.md)
     PASSKEY_ACCEPTED = "passkey_accepted"
     PASSKEY_REJECTED = "passkey_rejected"
 

@@ -50,6 +50,8 @@ NOTICE_TEXTS: dict[NoticeEvent, str] = {
     "in. " + IF_NOT_YOU,
     NoticeEvent.PASSKEY_REMOVED: "{service}: a passkey was removed from your account. "
     + IF_NOT_YOU,
+    NoticeEvent.ACCOUNT_DELETED: "{service}: your account was deleted and this number is no "
+    "longer on it. " + IF_NOT_YOU,
 }
 
 

@@ -10,16 +10,17 @@ clients.py (settings, clients, secrets, the request scope) < stores.py (the Dyna
 adapters of accounts, flows, audit, tokens, connections) < guards.py (policies, send limits,
 account lock, fraud guard, password throttle, proof-of-work gate, notices) < engine.py (the
 one AnyFlow, the audit, `Challenges` per kind) < use_cases.py (sessions, login, sign-up,
-reset, phone change, webhooks) < payments.py < passkeys.py (the WebAuthn ceremonies). A
+reset, phone change, webhooks) < payments.py < passkeys.py (the WebAuthn ceremonies) <
+account_data.py (the export and the deletion: docs/privacy.md). A
 handler reads `Runtime.from_environment(<settings type>)` and its `runtime.<flow>`.
 """
 
 from __future__ import annotations
 
-from phoneverify.runtime.passkeys import Passkeys
+from phoneverify.runtime.account_data import AccountDataRoutes
 
 
-class Runtime(Passkeys):
+class Runtime(AccountDataRoutes):
     """Everything a function may build (see the floors above); `settings` is the function's
     validated environment, and each `runtime.<piece>` is built on first use."""
 

@@ -148,7 +148,9 @@ class Guards(Stores):
             per_source=s.max_password_failures_per_ip,
             source_window_secs=s.password_ip_window_secs,
         )
-        return DynamoPasswordThrottle(self.dynamodb, s.rate_limits_table, policy, self.clock)
+        return DynamoPasswordThrottle(
+            self.dynamodb, s.rate_limits_table, policy, self.clock, pepper=self.hash_pepper
+        )
 
     # -- the proof-of-work gate (docs/abuse-controls.md#the-proof-of-work-gate): the functions
     # with GateSettings (GET /challenge, /login, /register/start, /password/reset/start) ----

@@ -36,24 +36,28 @@ class Payments(UseCases):
     def payments(self) -> DynamoPaymentRepository:
         from phoneverify.adapters.dynamo.payments import DynamoPaymentRepository
 
+        s = self.settings_as(PaymentRecordSettings)
         return DynamoPaymentRepository(
-            self.dynamodb, self.settings_as(PaymentRecordSettings).payments_table
+            self.dynamodb, s.payments_table, s.payment_retention_days * 86_400
         )
 
     @cached_property
     def exempt_payments(self) -> DynamoExemptPayments:
         from phoneverify.adapters.dynamo.exempt_payments import DynamoExemptPayments
 
-        table = self.settings_as(PaymentSettings).payments_table
+        s = self.settings_as(PaymentSettings)
         # The account lock rides in the count's transaction, as in the send limits'.
-        return DynamoExemptPayments(self.dynamodb, table, self.account_locks)
+        return DynamoExemptPayments(
+            self.dynamodb, s.payments_table, self.account_locks, s.payment_retention_days * 86_400
+        )
 
     @cached_property
     def payment_processor(self) -> LedgerPaymentProcessor:
         from phoneverify.adapters.dynamo.ledger import LedgerPaymentProcessor
 
-        table = self.settings_as(PaymentSettings).ledger_table
-        return LedgerPaymentProcessor(self.dynamodb, table, self.clock)
+        s = self.settings_as(PaymentSettings)
+        retention = s.payment_retention_days * 86_400
+        return LedgerPaymentProcessor(self.dynamodb, s.ledger_table, self.clock, retention)
 
     @cached_property
     def idempotency(self) -> PowertoolsIdempotentRequests:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
-from phoneverify.adapters.dynamo.payments import payment_item
+from phoneverify.adapters.dynamo.payments import DEFAULT_RETENTION_SECS, payment_item
 from phoneverify.adapters.dynamo.toolkit import (
     REASON_CONDITION_FAILED,
     Cancellation,
@@ -62,12 +62,19 @@ class DynamoExemptPayments:
     (ALL_OLD) to tell why without a read; give_back is one UpdateItem; reset a best-effort
     delete written with the request's other best-effort records (write_buffer.py)."""
 
-    def __init__(self, client: DynamoDBClient, table: str, failures: DynamoAccountLock) -> None:
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        table: str,
+        failures: DynamoAccountLock,
+        retention_secs: int = DEFAULT_RETENTION_SECS,
+    ) -> None:
         """`table`: PaymentsTable (the counts and the payments); `failures`: the wrong codes
         per account, whose lock a payment without a code is checked against."""
         self._client = client
         self._table = table
         self._failures = failures
+        self._retention = retention_secs
 
     def reserve_and_create(
         self,
@@ -103,7 +110,7 @@ class DynamoExemptPayments:
         unlocked = self._failures.unlocked_check(user_id, now)
         written = {
             "TableName": self._table,
-            "Item": to_item(payment_item(payment)),
+            "Item": to_item(payment_item(payment, self._retention)),
             "ConditionExpression": "attribute_not_exists(payment_id)",
         }
         items = [{"Update": count}, {"ConditionCheck": unlocked.body}, {"Put": written}]

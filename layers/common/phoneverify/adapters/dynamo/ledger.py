@@ -27,10 +27,13 @@ class LedgerPaymentProcessor:
     written only if absent, so a payment can never be executed twice. A second charge of the
     same payment returns the first transaction id (a retry after a lost answer)."""
 
-    def __init__(self, client: DynamoDBClient, table: str, clock: Clock) -> None:
+    def __init__(
+        self, client: DynamoDBClient, table: str, clock: Clock, retention_secs: int | None = None
+    ) -> None:
         self._client = client
         self._table = table
         self._clock = clock
+        self._retention = retention_secs
 
     def charge(self, payment: Payment) -> str:
         transaction_id = "txn_" + secrets.token_hex(12)
@@ -43,6 +46,8 @@ class LedgerPaymentProcessor:
             "recipient": payment.recipient,
             "created_at": self._clock.now(),
         }
+        if self._retention is not None:  # kept as long as the payment (docs/privacy.md)
+            item["ttl"] = int(self._clock.now()) + self._retention
         try:
             put_new(self._client, self._table, item, "payment_id")
         except ConditionFailed:

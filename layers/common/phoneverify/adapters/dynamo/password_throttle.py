@@ -1,6 +1,8 @@
 """PasswordThrottle on RateLimitsTable (docs/abuse-controls.md#password-throttling).
 
-`pwfail#<account key>`: the account's consecutive wrong passwords (`failures`), the time the
+`pwfail#<HMAC of the account key under the pepper>` (domain/keyed.py; the account key is a
+plain SHA-256 of the email, which anyone could recompute from a guessed address): the
+account's consecutive wrong passwords (`failures`), the time the
 next attempt may start (`until`), whom the failures were audited under (`audit_subject`, set
 with the wait: the account's user id, or the hashed email of none) and when the count is
 forgotten (`ttl`). `pwsrc#<digest of the
@@ -16,6 +18,7 @@ and gives the source its count back, in one transaction.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
@@ -35,6 +38,7 @@ from phoneverify.adapters.dynamo.toolkit import (
 )
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import LoginThrottled, SourceThrottled, StorageUnavailable
+from phoneverify.domain.keyed import keyed_digest
 from phoneverify.domain.models import PasswordAttempt, RequestOrigin
 from phoneverify.domain.throttling import ACCOUNT_PREFIX, PasswordThrottlePolicy
 from phoneverify.ports.conditions import ConditionFailed
@@ -56,8 +60,14 @@ STALE_MARGIN = 3
 
 class DynamoPasswordThrottle:
     def __init__(
-        self, client: DynamoDBClient, table: str, policy: PasswordThrottlePolicy, clock: Clock
+        self,
+        client: DynamoDBClient,
+        table: str,
+        policy: PasswordThrottlePolicy,
+        clock: Clock,
+        pepper: Callable[[], bytes] | None = None,
     ) -> None:
+        self._pepper = pepper
         self._client = client
         self._table = table
         self._items = Table(client, table, NAMES)
@@ -213,6 +223,9 @@ class DynamoPasswordThrottle:
         except (ConditionFailed, StorageUnavailable):
             logger.warning("source count not given back")
 
-    @staticmethod
-    def _key(account_key: str) -> dict[str, Any]:
+    def _key(self, account_key: str) -> dict[str, Any]:
+        """The account's item: keyed under the pepper (docs/privacy.md#keyed-keys); counts kept
+        under the plain key before this are no longer read, and expire with their `ttl`."""
+        if self._pepper is not None:
+            account_key = keyed_digest(self._pepper(), account_key)
         return {"pk": f"{ACCOUNT_PREFIX}{account_key}"}

@@ -13,7 +13,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from phoneverify.adapters.dynamo.toolkit import Table, put_new, read_item, status_in
+from phoneverify.adapters.dynamo.toolkit import (
+    Table,
+    delete,
+    dynamodb_errors,
+    from_item,
+    put_new,
+    read_item,
+    status_in,
+    to_item,
+)
 from phoneverify.domain.lifecycle.payment import (
     BEGIN_PROCESSING,
     CANCEL,
@@ -106,9 +115,16 @@ def condition(transition: PaymentTransition, ask: PaymentAsk) -> tuple[str, dict
     return " AND ".join(clauses), values
 
 
-def payment_item(payment: Payment) -> dict[str, Any]:
+# The payer index (user_id, created_at): the person's payments, for their export and deletion.
+PAYER_INDEX = "payer-index"
+# A payment is a record of money the operator must keep for years, then no longer (its `ttl`).
+DEFAULT_RETENTION_SECS = 3_650 * 86_400
+
+
+def payment_item(payment: Payment, retention_secs: int = DEFAULT_RETENTION_SECS) -> dict[str, Any]:
     """The PaymentsTable item of `payment`, as plain values (None values are left out)."""
     return {
+        "ttl": int(payment.created_at) + retention_secs,
         "payment_id": payment.payment_id,
         "user_id": payment.user_id,
         "amount": payment.amount,
@@ -151,15 +167,42 @@ def payment_of(row: Mapping[str, Any]) -> Payment:
 
 
 class DynamoPaymentRepository:
-    """One item per payment under `payment_id`. Payments are records of money: no TTL."""
+    """One item per payment under `payment_id`. Payments are records of money: kept
+    `retention_secs` (the operator's legal retention; docs/privacy.md), then TTL removes them."""
 
-    def __init__(self, client: DynamoDBClient, table: str) -> None:
+    def __init__(
+        self, client: DynamoDBClient, table: str, retention_secs: int = DEFAULT_RETENTION_SECS
+    ) -> None:
         self._client = client
         self._table = table
+        self._retention = retention_secs
         self._items = Table(client, table, {f"#{name}": name for name in _NAMES})
 
     def create(self, payment: Payment) -> None:
-        put_new(self._client, self._table, payment_item(payment), "payment_id")
+        put_new(self._client, self._table, payment_item(payment, self._retention), "payment_id")
+
+    def of_payer(self, user_id: str) -> list[Payment]:
+        """The payer's payments, oldest first, through the payer index (eventually
+        consistent: a payment written this very second may be missing)."""
+        rows: list[dict[str, Any]] = []
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": PAYER_INDEX,
+            "KeyConditionExpression": "user_id = :uid",
+            "ExpressionAttributeValues": to_item({":uid": user_id}),
+        }
+        while True:
+            with dynamodb_errors():
+                page = self._client.query(**request)
+            rows.extend(from_item(each) for each in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return [payment_of(row) for row in rows]
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def forget_payer(self, user_id: str) -> None:
+        """Delete the payer's count of payments without a code (`exempt#<user_id>`, kept
+        without a TTL while the account lives: exempt_payments.py)."""
+        delete(self._client, self._table, {"payment_id": f"exempt#{user_id}"})
 
     def get(self, payment_id: str) -> Payment | None:
         row = read_item(self._client, self._table, {"payment_id": payment_id})
