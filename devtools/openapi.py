@@ -92,6 +92,9 @@ TAGS = [
         "address; both addresses are told), or prove the one it has.",
         "Passkeys": "The account's passkeys (WebAuthn): add one with the `Reauth-Token`, list "
         "them, remove one with the `Reauth-Token` (its owner is told).",
+        "Authenticator app": "An authenticator app (TOTP): enrol with the `Reauth-Token` (the "
+        "secret shown once, confirmed by a first code, ten recovery codes given), remove it with "
+        "the `Reauth-Token` (its owner is told).",
         "Proof of work": "A challenge to solve before a sign-up or a password reset, where "
         "the gate asks for one (the `altcha` field).",
         "Webhooks": "What Telnyx sends to the webhook function URL.",
