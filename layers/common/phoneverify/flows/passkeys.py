@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from phoneverify.domain.clock import Clock
@@ -34,10 +34,12 @@ from phoneverify.domain.passkeys import (
     TooManyPasskeys,
     challenge_key,
 )
+from phoneverify.domain.recovery_codes import digests_of, new_codes
 from phoneverify.flows.engine.audit import FlowAudit
 from phoneverify.flows.engine.passkey_assertion import passkey_label
 from phoneverify.flows.engine.step_up import Caller, StepUp
 from phoneverify.ports.accounts import UserLookup
+from phoneverify.ports.factors import AccountFactors
 from phoneverify.ports.messaging import AccountNotices
 from phoneverify.ports.passkeys import (
     InvalidCeremony,
@@ -58,6 +60,8 @@ class PasskeyView:
     created_at: float
     last_used_at: float | None
     transports: tuple[str, ...]
+    # The account's first stronger factor: its ten recovery codes, shown this once.
+    recovery_codes: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, passkey: Passkey) -> PasskeyView:
@@ -78,7 +82,13 @@ class PasskeyRegistry:
         clock: Clock,
         timeout_secs: int,
         random_bytes: Callable[[int], bytes] = secrets.token_bytes,
+        factors: AccountFactors | None = None,
+        pepper: Callable[[], bytes] | None = None,
     ) -> None:
+        """`factors`, `pepper`: where the recovery codes of an account's first stronger
+        factor are kept (their keyed digests); None: none are given (tests of other rules)."""
+        self._factors = factors
+        self._pepper = pepper
         self._users = users
         self._passkeys = passkeys
         self._challenges = challenges
@@ -152,7 +162,19 @@ class PasskeyRegistry:
             kind=FlowKind.PASSKEY,
             passkey=passkey_label(passkey.passkey_id),
         )
-        return PasskeyView.of(passkey)
+        return replace(PasskeyView.of(passkey), recovery_codes=self._first_recovery_codes(user))
+
+    def _first_recovery_codes(self, user: User) -> tuple[str, ...]:
+        """Ten recovery codes when the account had none (this passkey is its first stronger
+        factor, or its codes were all spent): kept by one conditional write, so two passkeys
+        added at once give one set."""
+        factors, pepper = self._factors, self._pepper
+        if factors is None or pepper is None or user.recovery_codes_left > 0:
+            return ()
+        codes = new_codes()
+        if not factors.give_recovery_codes(user.user_id, digests_of(pepper(), codes)):
+            return ()
+        return tuple(codes)
 
     def list(self, caller: Caller) -> list[PasskeyView]:
         user = self._account(caller)

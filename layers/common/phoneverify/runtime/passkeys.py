@@ -47,6 +47,7 @@ class Passkeys(Payments):
 
     @cached_property
     def passkey_registry(self) -> PasskeyRegistry:
+        from phoneverify.adapters.dynamo.factors import DynamoAccountFactors
         from phoneverify.flows.passkeys import PasskeyRegistry
 
         return PasskeyRegistry(
@@ -59,6 +60,9 @@ class Passkeys(Payments):
             notices=self.notices,
             clock=self.clock,
             timeout_secs=self.settings_as(PasskeySettings).webauthn_timeout_secs,
+            # The first stronger factor's recovery codes (docs/factors.md#recovery-codes).
+            factors=DynamoAccountFactors(self.dynamodb, self.settings.users_table),
+            pepper=self.hash_pepper,
         )
 
     @cached_property
