@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from phoneverify.domain.clock import Clock
+from phoneverify.domain.email_messages import EmailNotice
 from phoneverify.domain.errors import NotAuthenticated
 from phoneverify.domain.models import (
     FlowKind,
@@ -36,6 +37,7 @@ from phoneverify.domain.passkeys import (
 )
 from phoneverify.domain.recovery_codes import digests_of, new_codes
 from phoneverify.flows.engine.audit import FlowAudit
+from phoneverify.flows.engine.email_notices import EmailNotices
 from phoneverify.flows.engine.passkey_assertion import passkey_label
 from phoneverify.flows.engine.step_up import Caller, StepUp
 from phoneverify.ports.accounts import UserLookup
@@ -84,10 +86,12 @@ class PasskeyRegistry:
         random_bytes: Callable[[int], bytes] = secrets.token_bytes,
         factors: AccountFactors | None = None,
         pepper: Callable[[], bytes] | None = None,
+        email_notices: EmailNotices | None = None,
     ) -> None:
         """`factors`, `pepper`: where the recovery codes of an account's first stronger
         factor are kept (their keyed digests); None: none are given (tests of other rules)."""
         self._factors = factors
+        self._email_notices = email_notices
         self._pepper = pepper
         self._users = users
         self._passkeys = passkeys
@@ -192,8 +196,24 @@ class PasskeyRegistry:
             kind=FlowKind.PASSKEY,
             passkey=passkey_label(passkey_id),
         )
+        self._tell_removed(user, origin)
+
+    def _tell_removed(self, user: User, origin: RequestOrigin) -> None:
+        """The removal's notice: to the phone (the outbox); an account without one, to its
+        email once proven (never to an address nobody proved); else audited as undeliverable."""
         if user.phone_number:
             self._notices.notify(user.phone_number, NoticeEvent.PASSKEY_REMOVED)
+        elif self._email_notices is not None and user.email_proven_at is not None:
+            self._email_notices.tell(user.email, EmailNotice.PASSKEY_REMOVED)
+        else:
+            self._audit.record(
+                VerificationEventType.NOTICE_FAILED,
+                user.user_id,
+                origin,
+                kind=FlowKind.PASSKEY,
+                notice=NoticeEvent.PASSKEY_REMOVED.value,
+                reason="no_phone_or_proven_email",
+            )
 
     def _account(self, caller: Caller) -> User:
         user = self._users.get(caller.user_id)
