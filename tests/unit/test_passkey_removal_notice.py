@@ -22,8 +22,8 @@ def world() -> tuple[FactorWorld, PasskeyRegistry, RecordingEmails]:
     registry = PasskeyRegistry(
         users=f.w.world.users,
         passkeys=f.passkeys,
-        challenges=assertions._challenges,  # noqa: SLF001 - the world's one store
-        ceremony=assertions._ceremony,  # noqa: SLF001
+        challenges=assertions._challenges,
+        ceremony=assertions._ceremony,
         step_up=f.w.step_up,
         audit=f.w.world.audit,
         notices=f.w.notices,
