@@ -26,6 +26,8 @@ class EmailNotice(StrEnum):
     EMAIL_CHANGED = "email_changed"  # to the address the account leaves
     EMAIL_ADDED = "email_added"  # to the address it takes
     ACCOUNT_DELETED = "account_deleted"  # the account's last email (docs/privacy.md)
+    # A passkey left an account that has no phone to tell (docs/factors.md#passkeys).
+    PASSKEY_REMOVED = "passkey_removed"
 
 
 class CodePurpose(StrEnum):
@@ -82,6 +84,11 @@ NOTICE_TEXTS: dict[EmailNotice, tuple[str, str]] = {
         "your account was deleted",
         "Your account was deleted from a signed-in session, after its password was asked "
         "again. Its sign-in details are erased and this address is free. " + IF_NOT_YOU,
+    ),
+    EmailNotice.PASSKEY_REMOVED: (
+        "a passkey was removed from your account",
+        "A passkey was removed from your account from a signed-in session, after its "
+        "password and second factor were asked again. " + IF_NOT_YOU,
     ),
 }
 
