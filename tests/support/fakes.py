@@ -99,7 +99,12 @@ from phoneverify.domain.tiers import SendTier
 from phoneverify.domain.tokens import TokenClaims, revocation_refusal
 from phoneverify.ports.accounts import UserLookup
 from phoneverify.ports.conditions import ConditionFailed
-from phoneverify.ports.payments import PaymentAnswer, PaymentWrite
+from phoneverify.ports.payments import (
+    PaymentAnswer,
+    PaymentWrite,
+    ProcessorSettlement,
+    Settlement,
+)
 from phoneverify.ports.verifications import DeliveryWrite, FlowWrite, PushUnavailable
 
 
@@ -686,18 +691,32 @@ class InMemoryLedger:
         self.entries: dict[str, tuple[str, Payment]] = {}
         self.charges = 0
         self.decline_next = False
+        self.unreachable = False  # charge and settle raise StorageUnavailable, nothing moved
+        self.voided: set[str] = set()
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
     def charge(self, payment: Payment) -> str:
         with self._lock:
             self.charges += 1
-            if self.decline_next:
+            if self.unreachable:
+                raise StorageUnavailable()
+            if self.decline_next or payment.payment_id in self.voided:
                 self.decline_next = False
                 raise PaymentDeclined()
             if payment.payment_id not in self.entries:
                 self.entries[payment.payment_id] = (f"txn_{next(self._ids)}", payment)
             return self.entries[payment.payment_id][0]
+
+    def settle(self, payment: Payment) -> ProcessorSettlement:
+        with self._lock:
+            if self.unreachable:
+                raise StorageUnavailable()
+            entry = self.entries.get(payment.payment_id)
+            if entry is not None:
+                return ProcessorSettlement(Settlement.CHARGED, entry[0])
+            self.voided.add(payment.payment_id)
+            return ProcessorSettlement(Settlement.NOT_CHARGED)
 
 
 class InMemoryIdempotency:
