@@ -617,6 +617,25 @@ class InMemoryPayments:
         ask = PaymentAsk(now, expires_at=expires_at)
         return self._move(payment_id, payment_rules.EXTEND, ask)
 
+    def abandon(self, payment_id: str, unsettled_since: float, now: float) -> bool:
+        ask = PaymentAsk(now, unsettled_since=unsettled_since)
+        moved = self._move(payment_id, payment_rules.ABANDON, ask)
+        if moved:
+            self.failure_reasons[payment_id] = "abandoned"
+        return moved
+
+    def settle_unclaimed(self, payment_id: str, unsettled_since: float, now: float) -> bool:
+        ask = PaymentAsk(now, unsettled_since=unsettled_since)
+        return self._move(payment_id, payment_rules.SETTLE_UNCLAIMED, ask)
+
+    def unsettled(self, since_before: float, limit: int) -> list[str]:
+        marked = [
+            (p.unsettled_since, p.payment_id)
+            for p in list(self.items.values())
+            if p.unsettled_since is not None and p.unsettled_since < since_before
+        ]
+        return [payment_id for _, payment_id in sorted(marked)[:limit]]
+
 
 class InMemoryExemptPayments:
     """ExemptPayments with DynamoExemptPayments' conditions: user -> (payment ids, sums);
@@ -653,10 +672,11 @@ class InMemoryExemptPayments:
             if len(ids) >= max_payments:
                 return StepUpReason.PAYMENT_COUNT
             self.failures.ensure_unlocked(user_id)
-            self.payments.create(payment)
+            exemption = Exemption(user_id, currency, amount_minor, payment.payment_id)
+            self.payments.create(replace(payment, exemption=exemption))
             sums = {**sums, currency: spent + amount_minor}
             self.counts[user_id] = (ids | {payment.payment_id}, sums)
-            return Exemption(user_id, currency, amount_minor, payment.payment_id)
+            return exemption
 
     def give_back(self, exemption: Exemption) -> None:
         with self._lock:

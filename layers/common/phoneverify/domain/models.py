@@ -189,6 +189,12 @@ class Payment:
     flow_id: str | None = None
     expires_at: float | None = None
     transaction_id: str | None = None
+    # Since when the payment may be left half-done (docs/payments.md#reconciliation): set
+    # while it is `processing`, or `pending` once a confirmation claimed it (its code may have
+    # been accepted); None once it is settled. The reconciler's sparse index.
+    unsettled_since: float | None = None
+    # A payment made without a code: what giving its count back needs (None otherwise).
+    exemption: Exemption | None = None
 
     @property
     def requires_verification(self) -> bool:
@@ -341,6 +347,9 @@ class VerificationEventType(StrEnum):
     # SES reported a permanent bounce or a complaint: no email goes to the address again
     # (detail: reason, subtype; docs/email.md#bounces-and-complaints).
     EMAIL_SUPPRESSED = "email_suppressed"
+    # The reconciler settled a payment left half-done (subject: the payer; detail: payment_id,
+    # outcome, was; docs/payments.md#reconciliation).
+    PAYMENT_RECONCILED = "payment_reconciled"
 
 
 @dataclass(frozen=True)

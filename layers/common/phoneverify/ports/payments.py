@@ -99,6 +99,22 @@ class PaymentRepository(Protocol):
         """Move the expiry of a pending, unexpired payment (after a resend)."""
         ...
 
+    def abandon(self, payment_id: str, unsettled_since: float, now: float) -> bool:
+        """pending -> failed ("abandoned"): its code was accepted by a confirmation that died
+        before `processing`. Only while no confirmation holds a live claim and the payment is
+        unsettled since `unsettled_since` (as the caller read it: nobody claimed it since)."""
+        ...
+
+    def settle_unclaimed(self, payment_id: str, unsettled_since: float, now: float) -> bool:
+        """A pending payment no longer unsettled (no code was accepted: it awaits one again),
+        under abandon's conditions."""
+        ...
+
+    def unsettled(self, since_before: float, limit: int) -> list[str]:
+        """Up to `limit` ids of the payments unsettled since before `since_before`, oldest
+        first (a sparse index: the caller reads each again before it acts)."""
+        ...
+
 
 class RateSource(Protocol):
     """The operators' exchange rates to the reference currency (domain/rates.py)."""
