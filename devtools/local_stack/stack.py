@@ -19,6 +19,7 @@ from devtools.local_gateway import LocalGateway
 from devtools.local_stack.config import LOCAL_SEND_LIMITS, REAL_TELNYX_URL, REGION, StackConfig
 from devtools.local_stack.notices import NoticePoller, pending_in, sweep
 from devtools.local_stack.ports import check_ports_free, free_port
+from devtools.local_stack.schedules import RECONCILER, ScheduledFunction, run_scheduled
 from devtools.local_stack.seeding import PROCESS_SECRETS, put_parameters, seed_accounts
 from devtools.local_stack.ses_events import SesEventRelay
 from devtools.local_stack.site import Site
@@ -34,6 +35,7 @@ class LocalStack:
         self._site = Site(self.config)
         self.aws_env: dict[str, str] = {}
         self._poller: NoticePoller | None = None
+        self._schedules: list[ScheduledFunction] = []
         self._ses_events: SesEventRelay | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -127,11 +129,24 @@ class LocalStack:
         if cfg.notice_poll_secs > 0:
             pending = pending_in(dynamodb, "NoticesOutboxTable")
             self._poller = NoticePoller(self.gateway, cfg.notice_poll_secs, pending).start()
+        if (
+            cfg.payment_reconcile_secs > 0
+            and "functions/payments_reconcile/" in TEMPLATE.read_text()
+        ):
+            reconciler = ScheduledFunction(self.gateway, RECONCILER, cfg.payment_reconcile_secs)
+            self._schedules.append(reconciler.start())
 
     def deliver_notices(self) -> dict[str, Any]:
         """Sweep the notices outbox now, as the schedule does in AWS (notices.py)."""
         assert self.gateway is not None, "stack not started"
         return sweep(self.gateway)
+
+    def reconcile_payments(self) -> dict[str, Any]:
+        """Run the payment reconciler now, as its schedule does in AWS (schedules.py): the
+        outcomes of the payments it settled ({"failed": 1, ...}) and the oldest unsettled
+        payment's age in seconds (`oldest_unsettled_secs`)."""
+        assert self.gateway is not None, "stack not started"
+        return run_scheduled(self.gateway, RECONCILER)
 
     def ses_events_handled(self) -> list[dict[str, Any]]:
         """Wait until SesEventsFunction has handled every SES event the emails sent so far to
@@ -147,6 +162,9 @@ class LocalStack:
         return ws.url if ws is not None else ""
 
     def stop(self) -> None:
+        for schedule in self._schedules:  # before the gateway whose function they invoke
+            schedule.stop()
+        self._schedules = []
         if self._poller is not None:  # before the gateway whose function it invokes
             self._poller.stop()
             self._poller = None

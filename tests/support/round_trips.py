@@ -39,6 +39,7 @@ from tests.support.round_trips_lost_phone import FUNCTIONS as LOST_PHONE_FUNCTIO
 from tests.support.round_trips_lost_phone import (
     measure_lost_phone,
 )
+from tests.support.round_trips_reconcile import measure_reconcile
 from tests.support.round_trips_ses import measure_ses_events
 from tests.support.verify_stack import telnyx_event, webhook_function
 
@@ -417,6 +418,7 @@ def round_trips_per_endpoint() -> dict[str, dict[str, int]]:
             run = _Measured(stack, webhook_function(monkeypatch, emulator))
             measure_all(run)
             measure_ses_events(run, monkeypatch)  # no route: loaded beside the stack's
+            measure_reconcile(run, monkeypatch)
             return run.table
     finally:
         emulator.stop()

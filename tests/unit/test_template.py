@@ -14,7 +14,13 @@ from typing import Any
 import pytest
 
 from devtools.aws_resources import LOCAL_ORIGIN, TEMPLATE, load_template
-from phoneverify import config, email_config, live_status_config, lost_phone_config
+from phoneverify import (
+    config,
+    email_config,
+    live_status_config,
+    lost_phone_config,
+    reconcile_config,
+)
 from phoneverify.config import Settings
 from phoneverify.domain.errors import (
     DomainError,
@@ -343,6 +349,7 @@ def settings_of(code_uri: str) -> type[Settings]:
         getattr(config, found[1], None)
         or getattr(live_status_config, found[1], None)
         or getattr(email_config, found[1], None)
+        or getattr(reconcile_config, found[1], None)
         or getattr(lost_phone_config, found[1])
     )
     return settings
