@@ -242,3 +242,34 @@ def test_an_unreachable_processor_leaves_the_payment_for_the_next_run(world: Pay
     world.ledger.unreachable = False
     assert reconciler(world).run().outcomes == {"failed": 1}
     assert reconciler(world).run().oldest_unsettled_secs == 0.0
+
+
+def test_the_payer_reads_the_settled_result_of_a_payment_left_processing(
+    world: PaymentWorld,
+) -> None:
+    # Given a charge that went through on a worker killed before it wrote completed
+    payment_id = initiate(world)["payment_id"]
+    kill_confirm(world, payment_id, at="complete")
+    status = world.verification_status
+    assert status.status(PAYER, payment_id).payment_status == "processing"
+    # When the reconciler settles it
+    world.clock.advance(GRACE + 1)
+    reconciler(world).run()
+    # Then GET /verify/status?payment_id= says completed (the code itself: verified)
+    state = status.status(PAYER, payment_id)
+    assert state.public_fields()["payment_status"] == "completed"
+    assert state.status == "verified"
+
+
+def test_the_payer_reads_failed_for_an_accepted_code_that_never_reached_processing(
+    world: PaymentWorld,
+) -> None:
+    payment_id = initiate(world)["payment_id"]
+    kill_confirm(world, payment_id, at="begin_processing")
+    status = world.verification_status
+    # The code was accepted, yet the payment is not done: the status says both
+    assert status.status(PAYER, payment_id).public_fields()["payment_status"] == "pending"
+    world.clock.advance(GRACE + 1)
+    reconciler(world).run()
+    state = status.status(PAYER, payment_id)
+    assert (state.status, state.payment_status) == ("verified", "failed")

@@ -95,6 +95,18 @@ class ChallengeState:
 
 
 @dataclass(frozen=True)
+class PaymentChallengeState(ChallengeState):
+    """A payment's challenge, with where the payment itself stands (GET /verify/status?
+    payment_id=): a code accepted says nothing of the charge, which may still be processing
+    and end completed or failed (the reconciler's settlement included)."""
+
+    payment_status: str = "pending"  # PaymentStatus
+
+    def public_fields(self) -> dict[str, str | int]:
+        return {**super().public_fields(), "payment_status": self.payment_status}
+
+
+@dataclass(frozen=True)
 class User:
     user_id: str
     email: str
