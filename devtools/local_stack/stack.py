@@ -12,11 +12,11 @@ import logging
 from typing import Any, Literal
 
 import boto3
-from moto.server import ThreadedMotoServer
 
 from devtools.aws_resources import TEMPLATE, create_tables
 from devtools.local_gateway import LocalGateway
 from devtools.local_stack.config import LOCAL_SEND_LIMITS, REAL_TELNYX_URL, REGION, StackConfig
+from devtools.local_stack.moto_server import SerialMotoServer
 from devtools.local_stack.notices import NoticePoller, pending_in, sweep
 from devtools.local_stack.ports import check_ports_free, free_port
 from devtools.local_stack.schedules import RECONCILER, ScheduledFunction, run_scheduled
@@ -31,7 +31,7 @@ class LocalStack:
         self.config = config or StackConfig()
         self.emulator: TelnyxEmulator | None = None
         self.gateway: LocalGateway | None = None
-        self._moto: ThreadedMotoServer | None = None
+        self._moto: SerialMotoServer | None = None
         self._site = Site(self.config)
         self.aws_env: dict[str, str] = {}
         self._poller: NoticePoller | None = None
@@ -64,7 +64,8 @@ class LocalStack:
             ports["WS_PORT"] = cfg.ws_port
         check_ports_free(cfg.host, ports)
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
-        self._moto = ThreadedMotoServer(ip_address=cfg.host, port=cfg.aws_port, verbose=False)
+        # One request at a time: moto's backends race themselves (moto_server.py).
+        self._moto = SerialMotoServer(ip_address=cfg.host, port=cfg.aws_port, verbose=False)
         self._moto.start()
         aws = f"http://{cfg.host}:{cfg.aws_port}"
         self.aws_env = {
