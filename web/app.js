@@ -424,6 +424,9 @@ const DELIVERY_STEP = {
   sent: 1, delivery_unconfirmed: 1, delivered: 2, sending_failed: 2, delivery_failed: 2,
 };
 const CHANNEL_NAME = { sms: "SMS", call: "Call", whatsapp: "WhatsApp" };
+const PAYMENT_TEXT = {
+  processing: "Payment processing…", completed: "Payment completed", failed: "Payment failed",
+};
 const POLL_MS = 2000;
 const MAX_POLLS = 60;
 const live = window.PhoneVerifyLiveStatus;
@@ -453,7 +456,13 @@ function watchDelivery() {
         offerChannels();
       }
     }
-    settled = step === 2 || Boolean(data.status && data.status !== "pending");
+    // A payment's own outcome (payment_status): completed or failed, by its confirmation or
+    // by the reconciler that settles one a failure left processing (docs/payments.md).
+    const paid = PAYMENT_TEXT[data.payment_status];
+    if (paid) el.delivery.textContent = paid;
+    const paying = data.payment_status === "processing"
+      || (data.payment_status === "pending" && data.status === "verified");
+    settled = !paying && (step === 2 || Boolean(data.status && data.status !== "pending"));
     return settled;
   };
   // One GET /verify/status: its body, or null (and refused: asking again will not help).

@@ -68,6 +68,9 @@ class StackConfig:
     # How often the stack sweeps the notices outbox (devtools/local_stack/notices.py); 0: never
     # by itself (tests call LocalStack.deliver_notices() when they choose).
     notice_poll_secs: float = 1.0
+    # How often the stack runs the payment reconciler (devtools/local_stack/schedules.py; the
+    # template's rate is 5 minutes); 0: never by itself (LocalStack.reconcile_payments()).
+    payment_reconcile_secs: float = 30.0
 
     @property
     def real_telnyx(self) -> bool:

@@ -12,13 +12,14 @@ import logging
 from typing import Any, Literal
 
 import boto3
-from moto.server import ThreadedMotoServer
 
 from devtools.aws_resources import TEMPLATE, create_tables
 from devtools.local_gateway import LocalGateway
 from devtools.local_stack.config import LOCAL_SEND_LIMITS, REAL_TELNYX_URL, REGION, StackConfig
+from devtools.local_stack.moto_server import SerialMotoServer
 from devtools.local_stack.notices import NoticePoller, pending_in, sweep
 from devtools.local_stack.ports import check_ports_free, free_port
+from devtools.local_stack.schedules import RECONCILER, ScheduledFunction, run_scheduled
 from devtools.local_stack.seeding import (
     LOCAL_FACTOR_KEY_PARAM,
     PROCESS_SECRETS,
@@ -35,10 +36,11 @@ class LocalStack:
         self.config = config or StackConfig()
         self.emulator: TelnyxEmulator | None = None
         self.gateway: LocalGateway | None = None
-        self._moto: ThreadedMotoServer | None = None
+        self._moto: SerialMotoServer | None = None
         self._site = Site(self.config)
         self.aws_env: dict[str, str] = {}
         self._poller: NoticePoller | None = None
+        self._schedules: list[ScheduledFunction] = []
         self._ses_events: SesEventRelay | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -67,7 +69,8 @@ class LocalStack:
             ports["WS_PORT"] = cfg.ws_port
         check_ports_free(cfg.host, ports)
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
-        self._moto = ThreadedMotoServer(ip_address=cfg.host, port=cfg.aws_port, verbose=False)
+        # One request at a time: moto's backends race themselves (moto_server.py).
+        self._moto = SerialMotoServer(ip_address=cfg.host, port=cfg.aws_port, verbose=False)
         self._moto.start()
         aws = f"http://{cfg.host}:{cfg.aws_port}"
         self.aws_env = {
@@ -141,11 +144,24 @@ class LocalStack:
         if cfg.notice_poll_secs > 0:
             pending = pending_in(dynamodb, "NoticesOutboxTable")
             self._poller = NoticePoller(self.gateway, cfg.notice_poll_secs, pending).start()
+        if (
+            cfg.payment_reconcile_secs > 0
+            and "functions/payments_reconcile/" in TEMPLATE.read_text()
+        ):
+            reconciler = ScheduledFunction(self.gateway, RECONCILER, cfg.payment_reconcile_secs)
+            self._schedules.append(reconciler.start())
 
     def deliver_notices(self) -> dict[str, Any]:
         """Sweep the notices outbox now, as the schedule does in AWS (notices.py)."""
         assert self.gateway is not None, "stack not started"
         return sweep(self.gateway)
+
+    def reconcile_payments(self) -> dict[str, Any]:
+        """Run the payment reconciler now, as its schedule does in AWS (schedules.py): the
+        outcomes of the payments it settled ({"failed": 1, ...}) and the oldest unsettled
+        payment's age in seconds (`oldest_unsettled_secs`)."""
+        assert self.gateway is not None, "stack not started"
+        return run_scheduled(self.gateway, RECONCILER)
 
     def ses_events_handled(self) -> list[dict[str, Any]]:
         """Wait until SesEventsFunction has handled every SES event the emails sent so far to
@@ -161,6 +177,9 @@ class LocalStack:
         return ws.url if ws is not None else ""
 
     def stop(self) -> None:
+        for schedule in self._schedules:  # before the gateway whose function they invoke
+            schedule.stop()
+        self._schedules = []
         if self._poller is not None:  # before the gateway whose function it invokes
             self._poller.stop()
             self._poller = None

@@ -19,7 +19,11 @@ from phoneverify.http.app import http_app, lambda_handler_for
 from phoneverify.http.auth import OPTIONAL_BEARER_NOTE, bearer_user
 from phoneverify.http.operations import documented
 from phoneverify.http.requests import FlowIdQuery, PaymentIdQuery, one_target
-from phoneverify.http.responses import StatusResponse, status_response
+from phoneverify.http.status_responses import (
+    PaymentStatusResponse,
+    StatusResponse,
+    status_response,
+)
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment(StatusSettings)
@@ -33,7 +37,9 @@ app = http_app(*runtime.settings.cors_origins)
         "verifyStatus", "Verifications", NotAuthenticated, VerificationNotFound, PaymentNotFound
     ),
 )
-def verify_status(flow_id: FlowIdQuery = None, payment_id: PaymentIdQuery = None) -> StatusResponse:
+def verify_status(
+    flow_id: FlowIdQuery = None, payment_id: PaymentIdQuery = None
+) -> PaymentStatusResponse | StatusResponse:
     kind, target = one_target(flow_id, payment_id)
     if kind == "payment_id":
         user_id = bearer_user(app, runtime.sessions)

@@ -89,10 +89,14 @@ CLAIMS = (None, Claim("tok-a", NOW + 30), Claim("tok-a", NOW - 1))
 
 def payment_states() -> list[PaymentState]:
     return [
-        PaymentState(replace(PAYMENT, status=status, expires_at=expires_at), claim)
+        PaymentState(
+            replace(PAYMENT, status=status, expires_at=expires_at, unsettled_since=unsettled_since),
+            claim,
+        )
         for status in PaymentStatus
         for expires_at in (NOW + 300, NOW - 1, NOW)
         for claim in CLAIMS
+        for unsettled_since in (None, NOW - 400)
     ]
 
 
@@ -112,6 +116,8 @@ PAYMENT_ASKS: dict[str, list[PaymentAsk]] = {
     "expire": [PaymentAsk(NOW)],
     "cancel": [PaymentAsk(NOW)],
     "extend": [PaymentAsk(NOW, expires_at=NOW + 600)],
+    "abandon": [PaymentAsk(NOW, unsettled_since=seen) for seen in (NOW - 400, NOW - 5)],
+    "settle_unclaimed": [PaymentAsk(NOW, unsettled_since=seen) for seen in (NOW - 400, NOW - 5)],
 }
 
 
@@ -135,6 +141,10 @@ def write_payment(stores: Stores, t: PaymentTransition, key: str, ask: PaymentAs
     if t is payments.EXTEND:
         assert ask.expires_at is not None
         return repo.extend(key, ask.expires_at, ask.now)
+    if t in (payments.ABANDON, payments.SETTLE_UNCLAIMED):
+        assert ask.unsettled_since is not None
+        settle = repo.abandon if t is payments.ABANDON else repo.settle_unclaimed
+        return settle(key, ask.unsettled_since, ask.now)
     return {"expire": repo.expire, "cancel": repo.cancel}[t.name](key, ask.now)
 
 

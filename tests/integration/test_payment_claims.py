@@ -45,8 +45,10 @@ def payments(request: pytest.FixtureRequest) -> Iterator[PaymentRepository]:
 def test_a_claim_answers_with_the_payment_and_holds_it(payments: PaymentRepository) -> None:
     payments.create(PAYMENT)
     assert payments.claim("pay-1", "u-payer", "tok-a", NOW, 30) == PaymentWrite(True, PAYMENT)
-    # A second confirmation meanwhile is refused, and told which payment it found
-    assert payments.claim("pay-1", "u-payer", "tok-b", NOW + 1, 30) == PaymentWrite(False, PAYMENT)
+    # A second confirmation meanwhile is refused, and told which payment it found: unsettled
+    # since the first claim (the reconciler's mark: its code may be accepted from now on)
+    claimed = replace(PAYMENT, unsettled_since=NOW)
+    assert payments.claim("pay-1", "u-payer", "tok-b", NOW + 1, 30) == PaymentWrite(False, claimed)
     # until the lease lapses
     assert payments.claim("pay-1", "u-payer", "tok-b", NOW + 30, 30).done
 

@@ -185,6 +185,14 @@ BUDGET: dict[str, tuple[int, int, int]] = {
     # keys the address and the audit's subject.
     "SES event (permanent bounce)": (2, 1, 0),
     "SES event (complaint)": (2, 1, 0),
+    # The payment reconciler (functions/payments_reconcile, on its schedule): a Query of the
+    # sparse index for the due payments, and one for the oldest of all (none: no read). A
+    # payment left processing: read again, the processor asked (the ledger's void, a
+    # conditional PutItem), failed (a conditional UpdateItem), the oldest's Query finds
+    # none; its audit record (subject: the payer's id, not keyed: no pepper) in the
+    # end-of-invocation batch.
+    "Payments reconcile (nothing due)": (2, 0, 0),
+    "Payments reconcile (left processing)": (6, 0, 0),
 }
 
 

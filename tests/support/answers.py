@@ -14,7 +14,7 @@ from phoneverify.flows.password_reset import PasswordResetDone
 from phoneverify.flows.phone_change import PhoneChanged
 from phoneverify.flows.registration import Registered, RegistrationStarted
 from phoneverify.flows.sessions import LoggedOut
-from phoneverify.http import responses
+from phoneverify.http import responses, status_responses
 from phoneverify.ports.payments import PaymentCompleted, PaymentVerificationRequired
 
 
@@ -40,7 +40,7 @@ def answer(result: object) -> dict[str, Any]:
     elif isinstance(result, PhoneChanged):
         model = responses.phone_changed_response(result)
     elif isinstance(result, ChallengeState):
-        model = responses.status_response(result)
+        model = status_responses.status_response(result)
     else:
         raise TypeError(f"no response for {type(result).__name__}")
     return model.model_dump(mode="json")

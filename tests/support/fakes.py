@@ -99,7 +99,12 @@ from phoneverify.domain.tiers import SendTier
 from phoneverify.domain.tokens import TokenClaims, revocation_refusal
 from phoneverify.ports.accounts import UserLookup
 from phoneverify.ports.conditions import ConditionFailed
-from phoneverify.ports.payments import PaymentAnswer, PaymentWrite
+from phoneverify.ports.payments import (
+    PaymentAnswer,
+    PaymentWrite,
+    ProcessorSettlement,
+    Settlement,
+)
 from phoneverify.ports.verifications import DeliveryWrite, FlowWrite, PushUnavailable
 
 
@@ -612,6 +617,25 @@ class InMemoryPayments:
         ask = PaymentAsk(now, expires_at=expires_at)
         return self._move(payment_id, payment_rules.EXTEND, ask)
 
+    def abandon(self, payment_id: str, unsettled_since: float, now: float) -> bool:
+        ask = PaymentAsk(now, unsettled_since=unsettled_since)
+        moved = self._move(payment_id, payment_rules.ABANDON, ask)
+        if moved:
+            self.failure_reasons[payment_id] = "abandoned"
+        return moved
+
+    def settle_unclaimed(self, payment_id: str, unsettled_since: float, now: float) -> bool:
+        ask = PaymentAsk(now, unsettled_since=unsettled_since)
+        return self._move(payment_id, payment_rules.SETTLE_UNCLAIMED, ask)
+
+    def unsettled(self, since_before: float, limit: int) -> list[str]:
+        marked = [
+            (p.unsettled_since, p.payment_id)
+            for p in list(self.items.values())
+            if p.unsettled_since is not None and p.unsettled_since < since_before
+        ]
+        return [payment_id for _, payment_id in sorted(marked)[:limit]]
+
 
 class InMemoryExemptPayments:
     """ExemptPayments with DynamoExemptPayments' conditions: user -> (payment ids, sums);
@@ -648,10 +672,11 @@ class InMemoryExemptPayments:
             if len(ids) >= max_payments:
                 return StepUpReason.PAYMENT_COUNT
             self.failures.ensure_unlocked(user_id)
-            self.payments.create(payment)
+            exemption = Exemption(user_id, currency, amount_minor, payment.payment_id)
+            self.payments.create(replace(payment, exemption=exemption))
             sums = {**sums, currency: spent + amount_minor}
             self.counts[user_id] = (ids | {payment.payment_id}, sums)
-            return Exemption(user_id, currency, amount_minor, payment.payment_id)
+            return exemption
 
     def give_back(self, exemption: Exemption) -> None:
         with self._lock:
@@ -686,18 +711,32 @@ class InMemoryLedger:
         self.entries: dict[str, tuple[str, Payment]] = {}
         self.charges = 0
         self.decline_next = False
+        self.unreachable = False  # charge and settle raise StorageUnavailable, nothing moved
+        self.voided: set[str] = set()
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
     def charge(self, payment: Payment) -> str:
         with self._lock:
             self.charges += 1
-            if self.decline_next:
+            if self.unreachable:
+                raise StorageUnavailable()
+            if self.decline_next or payment.payment_id in self.voided:
                 self.decline_next = False
                 raise PaymentDeclined()
             if payment.payment_id not in self.entries:
                 self.entries[payment.payment_id] = (f"txn_{next(self._ids)}", payment)
             return self.entries[payment.payment_id][0]
+
+    def settle(self, payment: Payment) -> ProcessorSettlement:
+        with self._lock:
+            if self.unreachable:
+                raise StorageUnavailable()
+            entry = self.entries.get(payment.payment_id)
+            if entry is not None:
+                return ProcessorSettlement(Settlement.CHARGED, entry[0])
+            self.voided.add(payment.payment_id)
+            return ProcessorSettlement(Settlement.NOT_CHARGED)
 
 
 class InMemoryIdempotency:

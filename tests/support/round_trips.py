@@ -43,6 +43,7 @@ from tests.support.round_trips_lost_phone import (
 )
 from tests.support.round_trips_passkeys import FUNCTIONS as PASSKEY_FUNCTIONS
 from tests.support.round_trips_passkeys import measure_passkey_steps, measure_passkeys
+from tests.support.round_trips_reconcile import measure_reconcile
 from tests.support.round_trips_ses import measure_ses_events
 from tests.support.round_trips_totp import FUNCTIONS as TOTP_FUNCTIONS
 from tests.support.round_trips_totp import measure_totp
@@ -431,6 +432,7 @@ def round_trips_per_endpoint() -> dict[str, dict[str, int]]:
             run = _Measured(stack, webhook_function(monkeypatch, emulator))
             measure_all(run)
             measure_ses_events(run, monkeypatch)  # no route: loaded beside the stack's
+            measure_reconcile(run, monkeypatch)
             return run.table
     finally:
         emulator.stop()

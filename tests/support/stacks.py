@@ -34,6 +34,8 @@ def running_stack(dynamodb_endpoint: str | None, **overrides: Any) -> Iterator[L
         # Notices are delivered when a test sweeps the outbox (LocalStack.deliver_notices),
         # never by a poller racing the test.
         "notice_poll_secs": 0.0,
+        # Payments are reconciled when a test asks (LocalStack.reconcile_payments).
+        "payment_reconcile_secs": 0.0,
         **overrides,
     }
     with LocalStack(StackConfig(**settings)) as stack:

@@ -529,6 +529,7 @@ def test_the_payer_sees_the_sms_of_the_payment_code_delivered(world: PaymentWorl
         "delivery_status": "unknown",
         "expires_in": 300,
         "channel": "sms",
+        "payment_status": "pending",
     }
     # When Telnyx reports the SMS delivered
     _, verification_id, _ = world.sender.outbox[-1]
@@ -540,6 +541,7 @@ def test_the_payer_sees_the_sms_of_the_payment_code_delivered(world: PaymentWorl
         "delivery_status": "delivered",
         "expires_in": 288,
         "channel": "sms",
+        "payment_status": "pending",
     }
 
 

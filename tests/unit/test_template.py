@@ -22,6 +22,7 @@ from phoneverify import (
     live_status_config,
     lost_phone_config,
     passkey_config,
+    reconcile_config,
 )
 from phoneverify.config import Settings
 from phoneverify.domain.errors import (
@@ -354,6 +355,7 @@ def settings_of(code_uri: str) -> type[Settings]:
         or getattr(factor_config, found[1], None)
         or getattr(lost_phone_config, found[1], None)
         or getattr(passkey_config, found[1], None)
+        or getattr(reconcile_config, found[1], None)
         or getattr(account_data_config, found[1])
     )
     return settings

@@ -100,6 +100,18 @@ class ChallengeState:
 
 
 @dataclass(frozen=True)
+class PaymentChallengeState(ChallengeState):
+    """A payment's challenge, with where the payment itself stands (GET /verify/status?
+    payment_id=): a code accepted says nothing of the charge, which may still be processing
+    and end completed or failed (the reconciler's settlement included)."""
+
+    payment_status: str = "pending"  # PaymentStatus
+
+    def public_fields(self) -> dict[str, str | int]:
+        return {**super().public_fields(), "payment_status": self.payment_status}
+
+
+@dataclass(frozen=True)
 class User:
     user_id: str
     email: str
@@ -208,6 +220,12 @@ class Payment:
     flow_id: str | None = None
     expires_at: float | None = None
     transaction_id: str | None = None
+    # Since when the payment may be left half-done (docs/payments.md#reconciliation): set
+    # while it is `processing`, or `pending` once a confirmation claimed it (its code may have
+    # been accepted); None once it is settled. The reconciler's sparse index.
+    unsettled_since: float | None = None
+    # A payment made without a code: what giving its count back needs (None otherwise).
+    exemption: Exemption | None = None
 
     @property
     def requires_verification(self) -> bool:
@@ -375,6 +393,9 @@ class VerificationEventType(StrEnum):
     ACCOUNT_DELETED = "account_deleted"  # POST /account/delete (docs/privacy.md)
     PASSKEY_ACCEPTED = "passkey_accepted"
     PASSKEY_REJECTED = "passkey_rejected"
+    # The reconciler settled a payment left half-done (subject: the payer; detail: payment_id,
+    # outcome, was; docs/payments.md#reconciliation).
+    PAYMENT_RECONCILED = "payment_reconciled"
 
 
 @dataclass(frozen=True)

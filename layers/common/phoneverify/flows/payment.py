@@ -147,6 +147,7 @@ class PaymentFlow(PendingPayments):
             description=order.description,
             status=PaymentStatus.PROCESSING,
             created_at=self._clock.now(),
+            unsettled_since=self._clock.now(),  # written processing: the reconciler watches
         )
         reason = StepUpReason.AMOUNT
         if not self._thresholds.requires_verification(money):
@@ -173,6 +174,7 @@ class PaymentFlow(PendingPayments):
         pending = replace(
             payment,
             status=PaymentStatus.PENDING,
+            unsettled_since=None,  # until a confirmation claims it
             flow_id=challenge.flow_id,
             expires_at=self._clock.now() + challenge.timeout_secs,
         )

@@ -9,7 +9,7 @@ from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import (
     VerificationNotFound,
 )
-from phoneverify.domain.models import FlowStatus, Payment, PaymentStatus
+from phoneverify.domain.models import FlowStatus, Payment, PaymentChallengeState, PaymentStatus
 from phoneverify.domain.payment_errors import (
     PaymentNotFound,
 )
@@ -30,9 +30,11 @@ class PaymentVerificationStatus:
         self._flows = flows
         self._clock = clock
 
-    def status(self, user_id: str, payment_id: str) -> ChallengeState:
-        """Raises PaymentNotFound (unknown, or someone else's: the same answer) and
-        VerificationNotFound (a payment made without a code, or a flow past its retention)."""
+    def status(self, user_id: str, payment_id: str) -> PaymentChallengeState:
+        """Where the code stands, and the payment (`payment_status`: processing, then
+        completed or failed, also when the reconciler settled it). Raises PaymentNotFound
+        (unknown, or someone else's: the same answer) and VerificationNotFound (a payment made
+        without a code, or a flow past its retention)."""
         payment = owned_payment(self._payments, user_id, payment_id)
         if payment.flow_id is None:
             raise VerificationNotFound()
@@ -41,8 +43,8 @@ class PaymentVerificationStatus:
             # The payment ended and its flow was not (yet) told: the payment has the last word.
             cancelled = payment.status == PaymentStatus.CANCELLED
             ended = FlowStatus.CANCELLED.value if cancelled else "expired"
-            return replace(state, status=ended, expires_in=0)
-        return state
+            state = replace(state, status=ended, expires_in=0)
+        return _with_payment(state, payment)
 
     def _awaiting_code(self, payment: Payment) -> bool:
         return (
@@ -50,6 +52,16 @@ class PaymentVerificationStatus:
             and payment.expires_at is not None
             and self._clock.now() < payment.expires_at
         )
+
+
+def _with_payment(state: ChallengeState, payment: Payment) -> PaymentChallengeState:
+    return PaymentChallengeState(
+        status=state.status,
+        delivery_status=state.delivery_status,
+        expires_in=state.expires_in,
+        channel=state.channel,
+        payment_status=payment.status.value,
+    )
 
 
 def owned_payment(payments: PaymentRepository, user_id: str, payment_id: str) -> Payment:

@@ -11,14 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
 from phoneverify.domain.factors import FactorKind
-from phoneverify.domain.models import Channel, DeliveryStatus, StepUpReason
+from phoneverify.domain.models import Channel, StepUpReason
 
 # The flows' results are only named here: a handler imports this module at cold start, and
 # loads a flow (with bcrypt, phonenumbers, PyJWT...) only when it builds it (runtime/).
 if TYPE_CHECKING:
     from phoneverify.domain.tokens import AccessToken
     from phoneverify.flows.email_change import EmailChanged
-    from phoneverify.flows.engine.any_flow import ChallengeState
     from phoneverify.flows.engine.policy import OpenedChallenge, Resent
     from phoneverify.flows.login import SecondFactorRequired
     from phoneverify.flows.lost_phone import SwapState
@@ -214,13 +213,6 @@ class CancelledResponse(ResponseModel):
     cancelled: bool
 
 
-class StatusResponse(ResponseModel):
-    status: Literal["pending", "verified", "expired", "cancelled", "locked"]
-    delivery_status: DeliveryStatus
-    expires_in: int
-    channel: Channel
-
-
 class ReceivedResponse(ResponseModel):
     received: Literal[True] = True
 
@@ -326,12 +318,6 @@ def payment_response(
         channel=result.channel,
         channels=list(result.channels),
     )
-
-
-def status_response(state: ChallengeState) -> StatusResponse:
-    """The body of GET /verify/status: the state's public fields (the live-status push sends
-    the same, adapters/websocket.py)."""
-    return StatusResponse.model_validate(state.public_fields())
 
 
 def _challenge_fields(challenge: OpenedChallenge) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Protocol
 
 from phoneverify.domain.models import (
@@ -98,6 +99,22 @@ class PaymentRepository(Protocol):
         """Move the expiry of a pending, unexpired payment (after a resend)."""
         ...
 
+    def abandon(self, payment_id: str, unsettled_since: float, now: float) -> bool:
+        """pending -> failed ("abandoned"): its code was accepted by a confirmation that died
+        before `processing`. Only while no confirmation holds a live claim and the payment is
+        unsettled since `unsettled_since` (as the caller read it: nobody claimed it since)."""
+        ...
+
+    def settle_unclaimed(self, payment_id: str, unsettled_since: float, now: float) -> bool:
+        """A pending payment no longer unsettled (no code was accepted: it awaits one again),
+        under abandon's conditions."""
+        ...
+
+    def unsettled(self, since_before: float, limit: int) -> list[str]:
+        """Up to `limit` ids of the payments unsettled since before `since_before`, oldest
+        first (a sparse index: the caller reads each again before it acts)."""
+        ...
+
 
 class RateSource(Protocol):
     """The operators' exchange rates to the reference currency (domain/rates.py)."""
@@ -152,6 +169,19 @@ class ExemptPayments(Protocol):
         ...
 
 
+class Settlement(StrEnum):
+    """What a processor knows of a charge by its idempotency key, the payment id."""
+
+    CHARGED = "charged"  # the money moved; the charge's transaction id comes with it
+    NOT_CHARGED = "not_charged"  # it did not, and never will: the key is voided
+
+
+@dataclass(frozen=True)
+class ProcessorSettlement:
+    outcome: Settlement
+    transaction_id: str | None = None  # CHARGED's
+
+
 class PaymentProcessor(Protocol):
     """Moves the money (Stripe and the like plug in here)."""
 
@@ -159,7 +189,19 @@ class PaymentProcessor(Protocol):
         """Execute `payment` once and return the processor's transaction id. Charging the
         same payment id again moves no money and returns the first transaction id.
 
-        Raises PaymentDeclined when the processor refuses the payment for good.
+        Raises PaymentDeclined when the processor refuses the payment for good (a payment
+        id voided by `settle` included).
+        """
+        ...
+
+    def settle(self, payment: Payment) -> ProcessorSettlement:
+        """Settle the charge of `payment` by its payment id (the reconciler's question, for a
+        payment whose charge's outcome nobody recorded): CHARGED with the first transaction
+        id, or NOT_CHARGED, after which the id is voided, so a charge of it still in flight
+        is declined and can never move money later (a Stripe PaymentIntent cancelled). One
+        outcome per payment id, whoever asks first: a charge and a settlement never both win.
+
+        Raises StorageUnavailable when the processor cannot say (unknown: ask again later).
         """
         ...
 

@@ -7,7 +7,12 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from phoneverify.config import PaymentInitiateSettings, PaymentRecordSettings, PaymentSettings
+from phoneverify.config import (
+    PaymentInitiateSettings,
+    PaymentRecordSettings,
+    PaymentSettings,
+)
+from phoneverify.reconcile_config import ReconcileSettings
 from phoneverify.runtime.use_cases import UseCases
 
 if TYPE_CHECKING:
@@ -17,6 +22,7 @@ if TYPE_CHECKING:
     from phoneverify.adapters.dynamo.payments import DynamoPaymentRepository
     from phoneverify.domain.rates import RateTable
     from phoneverify.flows.payment import PaymentFlow
+    from phoneverify.flows.payment_reconcile import PaymentReconciler
     from phoneverify.flows.payment_status import PaymentVerificationStatus
     from phoneverify.ports.payments import RateSource
 
@@ -55,9 +61,14 @@ class Payments(UseCases):
     def payment_processor(self) -> LedgerPaymentProcessor:
         from phoneverify.adapters.dynamo.ledger import LedgerPaymentProcessor
 
-        s = self.settings_as(PaymentSettings)
-        retention = s.payment_retention_days * 86_400
-        return LedgerPaymentProcessor(self.dynamodb, s.ledger_table, self.clock, retention)
+        settings = self.settings
+        ledger = (
+            settings
+            if isinstance(settings, ReconcileSettings)
+            else self.settings_as(PaymentSettings)
+        )
+        retention = ledger.payment_retention_days * 86_400
+        return LedgerPaymentProcessor(self.dynamodb, ledger.ledger_table, self.clock, retention)
 
     @cached_property
     def idempotency(self) -> PowertoolsIdempotentRequests:
@@ -131,4 +142,23 @@ class Payments(UseCases):
 
         return PaymentVerificationStatus(
             payments=self.payments, flows=self.any_flow, clock=self.clock
+        )
+
+    @cached_property
+    def payment_reconciler(self) -> PaymentReconciler:
+        """The scheduled settlement of payments left half-done (docs/payments.md)."""
+        from phoneverify.adapters.dynamo.exempt_payments import DynamoExemptPayments
+        from phoneverify.flows.payment_reconcile import PaymentReconciler
+
+        s = self.settings_as(ReconcileSettings)
+        return PaymentReconciler(
+            payments=self.payments,
+            processor=self.payment_processor,
+            # Only its give-back is used: no payment is counted here.
+            exemptions=DynamoExemptPayments(self.dynamodb, s.payments_table, self.account_locks),
+            flows=self.any_flow,
+            audit=self.flow_audit,
+            clock=self.clock,
+            grace_secs=s.payment_reconcile_grace_secs,
+            batch=s.payment_reconcile_batch,
         )

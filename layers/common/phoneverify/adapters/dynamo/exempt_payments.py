@@ -5,6 +5,7 @@ with the payment they count in one transaction (PSD2 RTS Art. 16; flows/payment.
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
@@ -108,9 +109,11 @@ class DynamoExemptPayments:
         )
         count["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         unlocked = self._failures.unlocked_check(user_id, now)
+        exemption = Exemption(user_id, currency, amount_minor, payment.payment_id)
         written = {
             "TableName": self._table,
-            "Item": to_item(payment_item(payment, self._retention)),
+            # The payment keeps what giving its count back needs (the reconciler's too).
+            "Item": to_item(payment_item(replace(payment, exemption=exemption), self._retention)),
             "ConditionExpression": "attribute_not_exists(payment_id)",
         }
         items = [{"Update": count}, {"ConditionCheck": unlocked.body}, {"Put": written}]
@@ -119,7 +122,7 @@ class DynamoExemptPayments:
             # The token makes botocore's own retries of one attempt idempotent.
             cancelled = transact_write_items(self._client, items, token=str(uuid.uuid4()))
             if cancelled is None:
-                return Exemption(user_id, currency, amount_minor, payment.payment_id)
+                return exemption
             counted, lock, put = (list(cancelled) + [Cancellation("None")] * 3)[:3]
             # The count's refusal answers first: the code's path then meets the lock in the
             # send limits' transaction, as it did when the count was a write of its own.

@@ -24,6 +24,7 @@ from phoneverify.adapters.dynamo.toolkit import (
     to_item,
 )
 from phoneverify.domain.lifecycle.payment import (
+    ABANDON,
     BEGIN_PROCESSING,
     CANCEL,
     CLAIM,
@@ -32,12 +33,13 @@ from phoneverify.domain.lifecycle.payment import (
     EXTEND,
     FAIL,
     RELEASE,
+    SETTLE_UNCLAIMED,
     PaymentAsk,
     PaymentGuard,
     PaymentTransition,
     status_allowed,
 )
-from phoneverify.domain.models import Payment, PaymentStatus
+from phoneverify.domain.models import Exemption, Payment, PaymentStatus
 from phoneverify.ports.conditions import ConditionFailed
 from phoneverify.ports.payments import PaymentWrite
 
@@ -63,7 +65,15 @@ _NAMES = (
     "completed_at",
     "confirm_token",
     "confirm_until",
+    "unsettled",
+    "unsettled_since",
 )
+# The sparse index of unsettled payments, oldest first (the reconciler's): its partition key
+# `unsettled` holds one value, present only while `unsettled_since` is.
+UNSETTLED_INDEX = "unsettled-by-age"
+UNSETTLED = "payment"
+_MARK = "#unsettled = :unsettled, #unsettled_since = :now"
+_SETTLED = "REMOVE #unsettled, #unsettled_since"
 
 
 def _details(ask: PaymentAsk) -> dict[str, Any]:
@@ -93,6 +103,10 @@ GUARD_CLAUSES: dict[PaymentGuard, tuple[str, Callable[[PaymentAsk], dict[str, An
         _details,
     ),
     PaymentGuard.NAMED_FROM: ("", lambda ask: {}),  # the status test names the caller's
+    PaymentGuard.UNSETTLED_AS_SEEN: (
+        "#unsettled_since = :seen",
+        lambda ask: {":seen": ask.unsettled_since},
+    ),
 }
 
 
@@ -137,6 +151,10 @@ def payment_item(payment: Payment, retention_secs: int = DEFAULT_RETENTION_SECS)
         "description": payment.description or None,
         "flow_id": payment.flow_id,
         "expires_at": payment.expires_at,
+        "unsettled": None if payment.unsettled_since is None else UNSETTLED,
+        "unsettled_since": payment.unsettled_since,
+        "exempt_currency": payment.exemption.currency if payment.exemption else None,
+        "exempt_minor": payment.exemption.amount_minor if payment.exemption else None,
     }
 
 
@@ -163,7 +181,16 @@ def payment_of(row: Mapping[str, Any]) -> Payment:
         flow_id=text("flow_id"),
         expires_at=number("expires_at"),
         transaction_id=text("transaction_id"),
+        unsettled_since=number("unsettled_since"),
+        exemption=_exemption_of(row),
     )
+
+
+def _exemption_of(row: Mapping[str, Any]) -> Exemption | None:
+    if row.get("exempt_minor") is None:
+        return None
+    currency, minor = str(row["exempt_currency"]), int(row["exempt_minor"])
+    return Exemption(str(row["user_id"]), currency, minor, str(row["payment_id"]))
 
 
 class DynamoPaymentRepository:
@@ -217,9 +244,9 @@ class DynamoPaymentRepository:
         try:
             old = self._items.update(
                 {"payment_id": payment_id},
-                "SET #confirm_token = :token, #confirm_until = :until",
+                "SET #confirm_token = :token, #confirm_until = :until, " + _MARK,
                 test,
-                {**values, ":token": token, ":until": now + lease_secs},
+                {**values, ":token": token, ":until": now + lease_secs, ":unsettled": UNSETTLED},
                 returns="ALL_OLD",
                 old_on_failure=True,
             )
@@ -264,9 +291,9 @@ class DynamoPaymentRepository:
             payment.payment_id,
             BEGIN_PROCESSING,
             PaymentAsk(now, token=token, details=payment),
-            "SET #status = :to, #processing_at = :now, #updated_at = :now "
+            "SET #status = :to, #processing_at = :now, #updated_at = :now, " + _MARK + " "
             "REMOVE #confirm_token, #confirm_until",
-            {":now": now},
+            {":now": now, ":unsettled": UNSETTLED},
         )
 
     def complete(self, payment_id: str, transaction_id: str, now: float) -> bool:
@@ -274,7 +301,8 @@ class DynamoPaymentRepository:
             payment_id,
             COMPLETE,
             PaymentAsk(now, transaction_id=transaction_id),
-            "SET #status = :to, #transaction_id = :txn, #completed_at = :now, #updated_at = :now",
+            "SET #status = :to, #transaction_id = :txn, #completed_at = :now, #updated_at = :now "
+            + _SETTLED,
             {":txn": transaction_id, ":now": now},
         )
 
@@ -283,7 +311,7 @@ class DynamoPaymentRepository:
             payment_id,
             FAIL,
             PaymentAsk(now, from_status=from_status),
-            "SET #status = :to, #failure_reason = :reason, #updated_at = :now",
+            "SET #status = :to, #failure_reason = :reason, #updated_at = :now " + _SETTLED,
             {":reason": reason, ":now": now},
         )
 
@@ -298,7 +326,7 @@ class DynamoPaymentRepository:
             payment_id,
             transition,
             PaymentAsk(now),
-            "SET #status = :to, #updated_at = :now",
+            "SET #status = :to, #updated_at = :now " + _SETTLED,
             {":now": now},
         )
 
@@ -310,3 +338,40 @@ class DynamoPaymentRepository:
             "SET #expires_at = :expires_at, #updated_at = :now",
             {":expires_at": expires_at, ":now": now},
         )
+
+    def abandon(self, payment_id: str, unsettled_since: float, now: float) -> bool:
+        return self._write(
+            payment_id,
+            ABANDON,
+            PaymentAsk(now, unsettled_since=unsettled_since),
+            "SET #status = :to, #failure_reason = :reason, #updated_at = :now " + _SETTLED,
+            {":reason": "abandoned", ":now": now},
+        )
+
+    def settle_unclaimed(self, payment_id: str, unsettled_since: float, now: float) -> bool:
+        return self._write(
+            payment_id,
+            SETTLE_UNCLAIMED,
+            PaymentAsk(now, unsettled_since=unsettled_since),
+            "SET #updated_at = :now " + _SETTLED,
+            {":now": now},
+        )
+
+    def unsettled(self, since_before: float, limit: int) -> list[str]:
+        """Up to `limit` ids of payments unsettled since before `since_before`, oldest first
+        (the sparse index: eventually consistent; each is read again before it is settled)."""
+        with dynamodb_errors():
+            answer = self._client.query(
+                TableName=self._table,
+                IndexName=UNSETTLED_INDEX,
+                KeyConditionExpression="#unsettled = :unsettled AND #unsettled_since < :before",
+                ExpressionAttributeNames={
+                    "#unsettled": "unsettled",
+                    "#unsettled_since": "unsettled_since",
+                },
+                ExpressionAttributeValues=to_item(
+                    {":unsettled": UNSETTLED, ":before": since_before}
+                ),
+                Limit=limit,
+            )
+        return [str(from_item(item)["payment_id"]) for item in answer.get("Items", [])]

@@ -10,6 +10,15 @@ it changes.
     expire            pending                                            -> expired
     cancel            pending                                            -> cancelled
     extend            pending (unexpired)                                -> pending, a new expiry
+    abandon           pending (no live claim, unsettled since as read)   -> failed
+    settle_unclaimed  pending (no live claim, unsettled since as read)   -> pending, settled
+
+A payment is *unsettled* (`unsettled_since`, the reconciler's sparse index) from the claim of
+a confirmation (its code may be accepted before the function dies) or from its creation as
+`processing`, until it ends; the claim and begin_processing stamp it anew. The reconciler's
+writes (abandon: a code accepted that never reached processing; settle_unclaimed: no code
+was accepted) hold only while no confirmation holds a live claim and none claimed since it
+read the payment: a concurrent confirm and the reconciler never both win.
 
 A claim (token, until) is one confirmation's hold on its payment (PaymentRepository.claim);
 it lives beside the payment, not in it. The DynamoDB repository turns `from_statuses` and
@@ -35,6 +44,7 @@ class PaymentGuard(StrEnum):
     CLAIM_HELD = "claim_held"  # the caller's token holds the claim
     UNCHANGED = "unchanged"  # user, amount, currency and recipient are the ones asked for
     NAMED_FROM = "named_from"  # the status is the one the caller names (of `from_statuses`)
+    UNSETTLED_AS_SEEN = "unsettled_as_seen"  # unsettled_since is the one the caller read
 
 
 class PaymentEffect(StrEnum):
@@ -44,6 +54,8 @@ class PaymentEffect(StrEnum):
     DROP_CLAIM = "drop_claim"
     SET_TRANSACTION = "set_transaction"  # the processor's transaction id
     SET_EXPIRY = "set_expiry"  # a new expires_at
+    MARK_UNSETTLED = "mark_unsettled"  # unsettled_since becomes now
+    SETTLED = "settled"  # unsettled_since dropped
 
 
 @dataclass(frozen=True)
@@ -60,17 +72,33 @@ class PaymentTransition:
 
 P, G, E = PaymentStatus, PaymentGuard, PaymentEffect
 CLAIM = PaymentTransition(
-    "claim", (P.PENDING,), None, (G.OWNER, G.UNEXPIRED, G.CLAIM_FREE), (E.TAKE_CLAIM,)
+    "claim",
+    (P.PENDING,),
+    None,
+    (G.OWNER, G.UNEXPIRED, G.CLAIM_FREE),
+    (E.TAKE_CLAIM, E.MARK_UNSETTLED),
 )
 RELEASE = PaymentTransition("release", (), None, (G.CLAIM_HELD,), (E.DROP_CLAIM,))
 BEGIN_PROCESSING = PaymentTransition(
-    "begin_processing", (P.PENDING,), P.PROCESSING, (G.CLAIM_HELD, G.UNCHANGED), (E.DROP_CLAIM,)
+    "begin_processing",
+    (P.PENDING,),
+    P.PROCESSING,
+    (G.CLAIM_HELD, G.UNCHANGED),
+    (E.DROP_CLAIM, E.MARK_UNSETTLED),
 )
-COMPLETE = PaymentTransition("complete", (P.PROCESSING,), P.COMPLETED, (), (E.SET_TRANSACTION,))
-FAIL = PaymentTransition("fail", (P.PENDING, P.PROCESSING), P.FAILED, (G.NAMED_FROM,))
-EXPIRE = PaymentTransition("expire", (P.PENDING,), P.EXPIRED)
-CANCEL = PaymentTransition("cancel", (P.PENDING,), P.CANCELLED)
+COMPLETE = PaymentTransition(
+    "complete", (P.PROCESSING,), P.COMPLETED, (), (E.SET_TRANSACTION, E.SETTLED)
+)
+FAIL = PaymentTransition("fail", (P.PENDING, P.PROCESSING), P.FAILED, (G.NAMED_FROM,), (E.SETTLED,))
+EXPIRE = PaymentTransition("expire", (P.PENDING,), P.EXPIRED, (), (E.SETTLED,))
+CANCEL = PaymentTransition("cancel", (P.PENDING,), P.CANCELLED, (), (E.SETTLED,))
 EXTEND = PaymentTransition("extend", (P.PENDING,), None, (G.UNEXPIRED,), (E.SET_EXPIRY,))
+ABANDON = PaymentTransition(
+    "abandon", (P.PENDING,), P.FAILED, (G.CLAIM_FREE, G.UNSETTLED_AS_SEEN), (E.SETTLED,)
+)
+SETTLE_UNCLAIMED = PaymentTransition(
+    "settle_unclaimed", (P.PENDING,), None, (G.CLAIM_FREE, G.UNSETTLED_AS_SEEN), (E.SETTLED,)
+)
 del P, G, E
 
 PAYMENT_TRANSITIONS = (
@@ -82,6 +110,8 @@ PAYMENT_TRANSITIONS = (
     EXPIRE,
     CANCEL,
     EXTEND,
+    ABANDON,
+    SETTLE_UNCLAIMED,
 )
 
 
@@ -114,6 +144,7 @@ class PaymentAsk:
     from_status: PaymentStatus | None = None  # NAMED_FROM
     transaction_id: str | None = None  # SET_TRANSACTION
     expires_at: float | None = None  # SET_EXPIRY
+    unsettled_since: float | None = None  # UNSETTLED_AS_SEEN: as the caller read it
 
 
 def details_of(payment: Payment) -> tuple[str, str, str, str]:
@@ -133,6 +164,9 @@ def guard_holds(guard: PaymentGuard, state: PaymentState, ask: PaymentAsk) -> bo
         return claim is not None and claim.token == ask.token
     if guard is PaymentGuard.UNCHANGED:
         return ask.details is not None and details_of(payment) == details_of(ask.details)
+    if guard is PaymentGuard.UNSETTLED_AS_SEEN:
+        seen = ask.unsettled_since
+        return seen is not None and payment.unsettled_since == seen
     return payment.status == ask.from_status  # NAMED_FROM
 
 
@@ -167,6 +201,10 @@ def after(transition: PaymentTransition, state: PaymentState, ask: PaymentAsk) -
             claim = None
         elif effect is PaymentEffect.SET_TRANSACTION:
             payment = replace(payment, transaction_id=ask.transaction_id)
+        elif effect is PaymentEffect.MARK_UNSETTLED:
+            payment = replace(payment, unsettled_since=ask.now)
+        elif effect is PaymentEffect.SETTLED:
+            payment = replace(payment, unsettled_since=None)
         else:  # SET_EXPIRY
             payment = replace(payment, expires_at=ask.expires_at)
     return PaymentState(payment, claim)
