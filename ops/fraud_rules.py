@@ -36,14 +36,10 @@ from phoneverify.adapters.dynamo.toolkit import (
     update_request,
 )
 from phoneverify.domain import fraud as domain_fraud
+from phoneverify.domain.audit_events import VerificationEvent, VerificationEventType
 from phoneverify.domain.clock import Clock, SystemClock
 from phoneverify.domain.fraud import RULE_LISTS, RULES_KEY
-from phoneverify.domain.models import (
-    FlowKind,
-    RequestOrigin,
-    VerificationEvent,
-    VerificationEventType,
-)
+from phoneverify.domain.models import FlowKind, RequestOrigin
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient

@@ -25,9 +25,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ops.fraud_rules import AUDIT_RETENTION_SECS, OPERATOR_SUBJECT, ORIGIN
 from phoneverify.adapters.dynamo.audit import audit_values
 from phoneverify.adapters.dynamo.toolkit import put_new
+from phoneverify.domain.audit_events import VerificationEvent, VerificationEventType
 from phoneverify.domain.clock import Clock, SystemClock
 from phoneverify.domain.errors import StorageUnavailable
-from phoneverify.domain.models import FlowKind, VerificationEvent, VerificationEventType
+from phoneverify.domain.models import FlowKind
 from phoneverify.domain.rates import InvalidRate, RateTable, rate_text
 from phoneverify.ports.conditions import ConditionFailed
 

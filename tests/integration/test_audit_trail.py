@@ -14,12 +14,8 @@ from moto import mock_aws
 
 from devtools.aws_resources import create_tables
 from phoneverify.adapters.dynamo.audit import DynamoAuditTrail
-from phoneverify.domain.models import (
-    FlowKind,
-    RequestOrigin,
-    VerificationEvent,
-    VerificationEventType,
-)
+from phoneverify.domain.audit_events import VerificationEvent, VerificationEventType
+from phoneverify.domain.models import FlowKind, RequestOrigin
 
 ORIGIN = RequestOrigin(source_ip="203.0.113.5", user_agent="Mozilla/5.0 test")
 

@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from phoneverify.adapters.dynamo.idempotency import answer_from_stored, stored_answer
+from phoneverify.domain.audit_events import VerificationEvent
 from phoneverify.domain.errors import (
     AccountLocked,
     CodeCheckFailed,
@@ -64,7 +65,6 @@ from phoneverify.domain.models import (
     SendPermit,
     StepUpReason,
     User,
-    VerificationEvent,
 )
 from phoneverify.domain.notices import (
     NoticeStatus,

@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 
+from phoneverify.domain.audit_events import VerificationEventType
 from phoneverify.domain.email_events import MalformedEmailEvent, read_ses_event
 from phoneverify.domain.email_limits import METRIC_EMAIL_SUPPRESSED, address_key, suppression_key
 from phoneverify.domain.emails import unknown_subject
 from phoneverify.domain.errors import EmailUndeliverable, StorageUnavailable
-from phoneverify.domain.models import FlowKind, RequestOrigin, VerificationEventType
+from phoneverify.domain.models import FlowKind, RequestOrigin
 from phoneverify.domain.throttling import account_key
 from phoneverify.flows.email_events import EmailEventOutcome, EmailEvents
 from tests.support.emails import InMemoryEmailLimits

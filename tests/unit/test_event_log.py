@@ -13,13 +13,9 @@ from aws_lambda_powertools import Logger
 
 from phoneverify.adapters import event_log
 from phoneverify.adapters.event_log import KeyedSubjects, LoggedVerificationEvents
+from phoneverify.domain.audit_events import VerificationEvent, VerificationEventType
 from phoneverify.domain.keyed import keyed_digest
-from phoneverify.domain.models import (
-    FlowKind,
-    RequestOrigin,
-    VerificationEvent,
-    VerificationEventType,
-)
+from phoneverify.domain.models import FlowKind, RequestOrigin
 from phoneverify.flows.sessions import FORGED_SUBJECT
 
 

@@ -9,6 +9,7 @@ from dataclasses import replace
 
 import pytest
 
+from phoneverify.domain.audit_events import VerificationEventType
 from phoneverify.domain.errors import (
     ChallengeRequired,
     PhoneNotAllowed,
@@ -16,7 +17,7 @@ from phoneverify.domain.errors import (
     SendLimitReached,
 )
 from phoneverify.domain.fraud import FraudRules
-from phoneverify.domain.models import FlowKind, RequestOrigin, VerificationEventType
+from phoneverify.domain.models import FlowKind, RequestOrigin
 from phoneverify.flows.engine.challenges import Challenges
 from phoneverify.flows.engine.proof_of_work_gate import GateMode, ProofOfWorkGate
 from phoneverify.http.errors import error_body, status_of

@@ -9,13 +9,14 @@ from typing import Any
 
 import pytest
 
+from phoneverify.domain.audit_events import VerificationEventType
 from phoneverify.domain.errors import (
     PhoneSuperseded,
     StorageUnavailable,
     TooManyWatchers,
     WatchRefused,
 )
-from phoneverify.domain.models import DeliveryStatus, FlowKind, FlowStatus, VerificationEventType
+from phoneverify.domain.models import DeliveryStatus, FlowKind, FlowStatus
 from phoneverify.flows.engine.any_flow import DeliveryUpdate, flow_key
 from phoneverify.flows.engine.challenges import Challenges
 from phoneverify.flows.live_status import CONNECT_GRACE_SECS, LiveStatus, WatchPolicy

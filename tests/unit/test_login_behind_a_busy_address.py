@@ -9,8 +9,8 @@ from dataclasses import replace
 
 import pytest
 
+from phoneverify.domain.audit_events import VerificationEventType
 from phoneverify.domain.errors import ChallengeRequired, LoginThrottled
-from phoneverify.domain.models import VerificationEventType
 from phoneverify.flows.engine.proof_of_work_gate import GateMode, ProofOfWorkGate
 from phoneverify.flows.login import LoginFlow, SecondFactorRequired
 from phoneverify.http.errors import error_body, status_of

@@ -17,7 +17,8 @@ from phoneverify.adapters.dynamo.fraud_guard import METRIC_COUNTRY_HELD, METRIC_
 from phoneverify.adapters.event_log import CODE_COUNTERS, METRIC_CODES_BY
 from phoneverify.adapters.fx_rates import METRIC_STALE, METRIC_UNUSABLE
 from phoneverify.domain import email_limits, send_limits
-from phoneverify.domain.models import Channel, FlowKind, VerificationEventType
+from phoneverify.domain.audit_events import VerificationEventType
+from phoneverify.domain.models import Channel, FlowKind
 from phoneverify.domain.notices import METRIC_OLDEST_PENDING
 from phoneverify.domain.tiers import SendTier
 from tests.unit.test_template import TOPIC_IN_USE, resources_of

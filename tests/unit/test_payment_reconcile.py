@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from phoneverify.domain.audit_events import VerificationEventType
 from phoneverify.domain.errors import InvalidCode
-from phoneverify.domain.models import Payment, PaymentStatus, VerificationEventType
+from phoneverify.domain.models import Payment, PaymentStatus
 from phoneverify.flows.engine.audit import FlowAudit
 from phoneverify.flows.payment_reconcile import PaymentReconciler
 from tests.support.answers import answer

@@ -13,13 +13,14 @@ import pytest
 
 from phoneverify.adapters.proof_of_work import MAX_PAYLOAD_CHARS, AltchaHumanCheck
 from phoneverify.config import ConfigurationError, GateSettings, Settings
+from phoneverify.domain.audit_events import VerificationEventType
 from phoneverify.domain.errors import (
     ChallengeInvalid,
     ChallengeRequired,
     InvalidRequest,
     StorageUnavailable,
 )
-from phoneverify.domain.models import FlowKind, RequestOrigin, VerificationEventType
+from phoneverify.domain.models import FlowKind, RequestOrigin
 from phoneverify.email_config import EmailSettings, RegistrationSettings
 from phoneverify.flows.engine.proof_of_work_gate import GateMode, ProofOfWorkGate, source_subject
 from phoneverify.flows.password_reset import PasswordResetFlow

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from phoneverify.domain.audit_events import VerificationEventType
 from phoneverify.domain.errors import (
     AccountLocked,
     NoPendingVerification,
@@ -12,7 +13,7 @@ from phoneverify.domain.errors import (
     StorageUnavailable,
     TokenRefused,
 )
-from phoneverify.domain.models import FlowKind, VerificationEventType
+from phoneverify.domain.models import FlowKind
 from phoneverify.domain.tokens import AccessToken, TokenClaims
 from phoneverify.flows.login import SecondFactorRequired
 from phoneverify.flows.sessions import FORGED_SUBJECT

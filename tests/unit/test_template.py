@@ -25,6 +25,7 @@ from phoneverify import (
     reconcile_config,
 )
 from phoneverify.config import Settings
+from phoneverify.domain.audit_events import VerificationEventType
 from phoneverify.domain.errors import (
     DomainError,
     NotAuthenticated,
@@ -32,7 +33,6 @@ from phoneverify.domain.errors import (
     StorageUnavailable,
     TokenRefused,
 )
-from phoneverify.domain.models import VerificationEventType
 from phoneverify.http.errors import error_body, error_headers
 
 TOPIC_IN_USE = [{"Fn::If": ["HasAlarmTopic", {"Ref": "AlarmTopicArn"}, {"Ref": "AlarmTopic"}]}]

@@ -11,13 +11,9 @@ import pytest
 from devtools.aws_resources import load_template
 from phoneverify import tracing
 from phoneverify.adapters.event_log import LoggedVerificationEvents
+from phoneverify.domain.audit_events import VerificationEvent, VerificationEventType
 from phoneverify.domain.errors import InvalidCode
-from phoneverify.domain.models import (
-    FlowKind,
-    RequestOrigin,
-    VerificationEvent,
-    VerificationEventType,
-)
+from phoneverify.domain.models import FlowKind, RequestOrigin
 from phoneverify.http.errors import domain_error_response
 from tests.support.cold_start import function_names
 from tests.support.lambda_env import load_function, template_environment

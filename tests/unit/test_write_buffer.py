@@ -19,8 +19,9 @@ from phoneverify.adapters.dynamo.write_buffer import (
     RETRY_BACKOFF_SECS,
     deferred_writes,
 )
+from phoneverify.domain.audit_events import VerificationEvent, VerificationEventType
 from phoneverify.domain.errors import InvalidCode
-from phoneverify.domain.models import FlowKind, VerificationEvent, VerificationEventType
+from phoneverify.domain.models import FlowKind
 from phoneverify.domain.phones import mask_phone
 from phoneverify.http.app import http_app, lambda_handler_for
 from tests.support.builders import ORIGIN, PHONE

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from phoneverify.domain.audit_events import VerificationEventType
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.email_messages import EmailNotice
 from phoneverify.domain.emails import unknown_subject
@@ -29,7 +30,6 @@ from phoneverify.domain.models import (
     PaymentStatus,
     RequestOrigin,
     User,
-    VerificationEventType,
 )
 from phoneverify.domain.notices import notice_subject
 from phoneverify.domain.throttling import account_key

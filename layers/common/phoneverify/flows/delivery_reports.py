@@ -8,14 +8,10 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from enum import StrEnum
 
+from phoneverify.domain.audit_events import VerificationEventType
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import InvalidWebhookSignature
-from phoneverify.domain.models import (
-    DeliveryStatus,
-    FlowKind,
-    RequestOrigin,
-    VerificationEventType,
-)
+from phoneverify.domain.models import DeliveryStatus, FlowKind, RequestOrigin
 from phoneverify.flows.engine.any_flow import AnyFlow, DeliveryUpdate
 from phoneverify.flows.engine.audit import FlowAudit
 from phoneverify.ports.verifications import DeliveryLedger, SignedWebhooks

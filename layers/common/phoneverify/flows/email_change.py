@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from phoneverify.domain.audit_events import VerificationEventType
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.email_messages import EmailNotice
 from phoneverify.domain.emails import parse_email
@@ -23,7 +24,7 @@ from phoneverify.domain.errors import (
     InvalidRequest,
     NotAuthenticated,
 )
-from phoneverify.domain.models import FlowKind, RequestOrigin, VerificationEventType
+from phoneverify.domain.models import FlowKind, RequestOrigin
 from phoneverify.flows.engine.audit import FlowAudit
 from phoneverify.flows.engine.challenges import Challenges
 from phoneverify.flows.engine.email_notices import EmailNotices

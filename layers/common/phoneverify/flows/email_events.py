@@ -20,16 +20,12 @@ import logging
 from collections.abc import Callable
 from enum import StrEnum
 
+from phoneverify.domain.audit_events import VerificationEvent, VerificationEventType
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.email_events import MalformedEmailEvent, read_ses_event
 from phoneverify.domain.email_limits import METRIC_EMAIL_SUPPRESSED, address_key
 from phoneverify.domain.emails import mask_email, unknown_subject
-from phoneverify.domain.models import (
-    FlowKind,
-    RequestOrigin,
-    VerificationEvent,
-    VerificationEventType,
-)
+from phoneverify.domain.models import FlowKind, RequestOrigin
 from phoneverify.domain.throttling import account_key
 from phoneverify.ports.messaging import EmailLimits
 from phoneverify.ports.verifications import VerificationEvents

@@ -11,10 +11,10 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 
+from phoneverify.domain.audit_events import VerificationEventType as Event
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.factors import FactorKind
 from phoneverify.domain.models import FlowKind, PendingVerification, RequestOrigin
-from phoneverify.domain.models import VerificationEventType as Event
 from phoneverify.domain.recovery_codes import code_digest
 from phoneverify.domain.totp import matching_step
 from phoneverify.flows.engine.audit import FlowAudit

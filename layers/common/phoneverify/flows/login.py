@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from phoneverify.domain.audit_events import VerificationEventType
 from phoneverify.domain.emails import normalise_email
 from phoneverify.domain.errors import (
     AccountLocked,
@@ -16,13 +17,7 @@ from phoneverify.domain.errors import (
     SourceThrottled,
 )
 from phoneverify.domain.factors import FactorKind, has_stronger_factor, login_factors
-from phoneverify.domain.models import (
-    Channel,
-    FlowKind,
-    NoticeEvent,
-    RequestOrigin,
-    VerificationEventType,
-)
+from phoneverify.domain.models import Channel, FlowKind, NoticeEvent, RequestOrigin
 from phoneverify.domain.passkeys import CeremonyPurpose
 from phoneverify.domain.passwords import PasswordHasher
 from phoneverify.domain.throttling import account_key

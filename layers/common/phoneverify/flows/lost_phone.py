@@ -20,6 +20,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from phoneverify.domain.audit_events import VerificationEventType
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.email_messages import EmailNotice
 from phoneverify.domain.emails import parse_email, unknown_subject
@@ -33,13 +34,7 @@ from phoneverify.domain.errors import (
 )
 from phoneverify.domain.keyed import keyed_digest
 from phoneverify.domain.lifecycle.phone_swap import PhoneSwap, PhoneSwapRule
-from phoneverify.domain.models import (
-    FlowKind,
-    NoticeEvent,
-    RequestOrigin,
-    User,
-    VerificationEventType,
-)
+from phoneverify.domain.models import FlowKind, NoticeEvent, RequestOrigin, User
 from phoneverify.domain.passwords import PasswordHasher, check_password
 from phoneverify.domain.phones import DEFAULT_PHONE_POLICY, PhonePolicy, mask_phone, normalise_phone
 from phoneverify.domain.throttling import account_key

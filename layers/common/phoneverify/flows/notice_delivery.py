@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from phoneverify.domain.audit_events import VerificationEvent, VerificationEventType
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import (
     InvalidPhoneNumber,
@@ -30,11 +31,7 @@ from phoneverify.domain.errors import (
     SendLimitReached,
     StorageUnavailable,
 )
-from phoneverify.domain.models import (
-    FlowKind,
-    VerificationEvent,
-    VerificationEventType,
-)
+from phoneverify.domain.models import FlowKind
 from phoneverify.domain.notices import (
     DeliveryOutcome,
     OutboxNotice,

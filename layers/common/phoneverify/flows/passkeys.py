@@ -14,16 +14,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from phoneverify.domain.audit_events import VerificationEventType
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.email_messages import EmailNotice
 from phoneverify.domain.errors import NotAuthenticated
-from phoneverify.domain.models import (
-    FlowKind,
-    NoticeEvent,
-    RequestOrigin,
-    User,
-    VerificationEventType,
-)
+from phoneverify.domain.models import FlowKind, NoticeEvent, RequestOrigin, User
 from phoneverify.domain.passkeys import (
     CHALLENGE_BYTES,
     MAX_PASSKEYS,

@@ -18,6 +18,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
+from phoneverify.domain.audit_events import VerificationEventType
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.emails import parse_email, unknown_subject
 from phoneverify.domain.errors import (
@@ -36,7 +37,6 @@ from phoneverify.domain.models import (
     PendingVerification,
     RequestOrigin,
     User,
-    VerificationEventType,
 )
 from phoneverify.domain.passkeys import CeremonyPurpose
 from phoneverify.domain.passwords import PasswordHasher, check_password

@@ -29,16 +29,10 @@ import logging
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from phoneverify.domain.audit_events import VerificationEventType
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import DomainError, StorageUnavailable, VerificationNotFound
-from phoneverify.domain.models import (
-    FlowKind,
-    FlowStatus,
-    Payment,
-    PaymentStatus,
-    RequestOrigin,
-    VerificationEventType,
-)
+from phoneverify.domain.models import FlowKind, FlowStatus, Payment, PaymentStatus, RequestOrigin
 from phoneverify.flows.engine.any_flow import AnyFlow
 from phoneverify.flows.engine.audit import FlowAudit
 from phoneverify.ports.payments import (

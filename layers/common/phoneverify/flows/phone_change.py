@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from phoneverify.domain.audit_events import VerificationEventType
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import (
     InvalidCredentials,
@@ -27,13 +28,7 @@ from phoneverify.domain.errors import (
     PhoneAlreadyRegistered,
     PhoneSuperseded,
 )
-from phoneverify.domain.models import (
-    Channel,
-    FlowKind,
-    NoticeEvent,
-    RequestOrigin,
-    VerificationEventType,
-)
+from phoneverify.domain.models import Channel, FlowKind, NoticeEvent, RequestOrigin
 from phoneverify.domain.passwords import PasswordHasher
 from phoneverify.domain.phones import DEFAULT_PHONE_POLICY, PhonePolicy, mask_phone, normalise_phone
 from phoneverify.domain.throttling import account_key

@@ -11,15 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from phoneverify.domain.audit_events import VerificationEvent, VerificationEventType
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import TokenRefused
-from phoneverify.domain.models import (
-    FlowKind,
-    NoticeEvent,
-    RequestOrigin,
-    VerificationEvent,
-    VerificationEventType,
-)
+from phoneverify.domain.models import FlowKind, NoticeEvent, RequestOrigin
 from phoneverify.domain.tokens import AccessTokenIssuer, InvalidToken, TokenClaims
 from phoneverify.ports.accounts import TokenRevocations
 from phoneverify.ports.messaging import AccountNotices

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from phoneverify.domain.audit_events import VerificationEventType
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import NotAuthenticated
 from phoneverify.domain.factor_errors import FactorAlreadyEnrolled, FactorNotEnrolled
@@ -21,7 +22,6 @@ from phoneverify.domain.models import (
     PendingVerification,
     RequestOrigin,
     User,
-    VerificationEventType,
 )
 from phoneverify.domain.recovery_codes import digests_of, new_codes
 from phoneverify.domain.totp import matching_step, new_secret, provisioning_uri

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from phoneverify.domain.audit_events import VerificationEvent
 from phoneverify.domain.models import (
     ChallengeState,
     Channel,
@@ -14,7 +15,6 @@ from phoneverify.domain.models import (
     FlowKind,
     PendingVerification,
     PhoneBinding,
-    VerificationEvent,
     WebhookEvent,
 )
 

@@ -16,7 +16,7 @@ from aws_lambda_powertools import Logger
 
 from phoneverify.adapters.dynamo.toolkit import dynamodb_errors, from_item, to_item
 from phoneverify.adapters.dynamo.write_buffer import put_best_effort
-from phoneverify.domain.models import VerificationEvent
+from phoneverify.domain.audit_events import VerificationEvent
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient

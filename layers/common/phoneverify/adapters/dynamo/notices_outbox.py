@@ -19,14 +19,10 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 
 from phoneverify.adapters.dynamo.toolkit import Table, put_new, query_first
+from phoneverify.domain.audit_events import VerificationEvent, VerificationEventType
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import StorageUnavailable
-from phoneverify.domain.models import (
-    FlowKind,
-    NoticeEvent,
-    VerificationEvent,
-    VerificationEventType,
-)
+from phoneverify.domain.models import FlowKind, NoticeEvent
 from phoneverify.domain.notices import (
     NoticeStatus,
     OutboxNotice,

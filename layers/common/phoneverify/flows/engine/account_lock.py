@@ -7,14 +7,9 @@ from __future__ import annotations
 
 import logging
 
+from phoneverify.domain.audit_events import VerificationEventType
 from phoneverify.domain.errors import AccountLocked, StorageUnavailable
-from phoneverify.domain.models import (
-    FlowKind,
-    NoticeEvent,
-    PendingVerification,
-    RequestOrigin,
-    VerificationEventType,
-)
+from phoneverify.domain.models import FlowKind, NoticeEvent, PendingVerification, RequestOrigin
 from phoneverify.flows.engine.audit import FlowAudit
 from phoneverify.flows.engine.policy import ChallengePolicy
 from phoneverify.ports.abuse import AccountLock

@@ -5,6 +5,7 @@ audited); a send the provider refused counts against no limit."""
 
 from __future__ import annotations
 
+from phoneverify.domain.audit_events import VerificationEventType
 from phoneverify.domain.errors import (
     AccountPhoneNotAllowed,
     ChallengeRequired,
@@ -12,14 +13,7 @@ from phoneverify.domain.errors import (
     PrefixHeld,
 )
 from phoneverify.domain.fraud import PrefixTripped
-from phoneverify.domain.models import (
-    Channel,
-    FlowKind,
-    PhoneBinding,
-    RequestOrigin,
-    SendPermit,
-    VerificationEventType,
-)
+from phoneverify.domain.models import Channel, FlowKind, PhoneBinding, RequestOrigin, SendPermit
 from phoneverify.domain.phones import DEFAULT_PHONE_POLICY, PhonePolicy
 from phoneverify.flows.engine.account_lock import WrongCodeLock
 from phoneverify.flows.engine.audit import FlowAudit

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import Protocol
 
+from phoneverify.domain.audit_events import VerificationEventType
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import VerificationNotFound
 from phoneverify.domain.models import ChallengeState as ChallengeState  # re-exported
@@ -24,7 +25,6 @@ from phoneverify.domain.models import (
     FlowStatus,
     PendingVerification,
     RequestOrigin,
-    VerificationEventType,
 )
 from phoneverify.flows.engine.audit import FlowAudit
 from phoneverify.ports.verifications import DeliveryLedger, VerificationStore

@@ -7,14 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from phoneverify.domain.audit_events import VerificationEvent, VerificationEventType
 from phoneverify.domain.clock import Clock
-from phoneverify.domain.models import (
-    FlowKind,
-    PendingVerification,
-    RequestOrigin,
-    VerificationEvent,
-    VerificationEventType,
-)
+from phoneverify.domain.models import FlowKind, PendingVerification, RequestOrigin
 from phoneverify.ports.verifications import VerificationEvents
 
 

@@ -16,16 +16,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from phoneverify.domain.audit_events import VerificationEventType
 from phoneverify.domain.channels import DEFAULT_CHANNEL_POLICY, ChannelPolicy
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.emails import mask_email
-from phoneverify.domain.models import (
-    Channel,
-    FlowStatus,
-    PendingVerification,
-    RequestOrigin,
-    VerificationEventType,
-)
+from phoneverify.domain.models import Channel, FlowStatus, PendingVerification, RequestOrigin
 from phoneverify.domain.phones import DEFAULT_PHONE_POLICY, PhonePolicy, last_four_hint, mask_phone
 from phoneverify.flows.engine.account_lock import WrongCodeLock
 from phoneverify.flows.engine.admission import SendAdmission

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+from phoneverify.domain.audit_events import VerificationEventType
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import (
     CheckInProgress,
@@ -18,7 +19,7 @@ from phoneverify.domain.errors import (
     StorageUnavailable,
     TooManyAttempts,
 )
-from phoneverify.domain.models import PendingVerification, RequestOrigin, VerificationEventType
+from phoneverify.domain.models import PendingVerification, RequestOrigin
 from phoneverify.domain.tiers import SendTier
 from phoneverify.flows.engine.account_lock import WrongCodeLock
 from phoneverify.flows.engine.any_flow import AnyFlow, flow_key

@@ -18,9 +18,10 @@ import secrets
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from phoneverify.domain.audit_events import VerificationEventType
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.keyed import digest
-from phoneverify.domain.models import FlowKind, RequestOrigin, VerificationEventType
+from phoneverify.domain.models import FlowKind, RequestOrigin
 from phoneverify.domain.passkeys import (
     CHALLENGE_BYTES,
     CeremonyPurpose,

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from phoneverify.domain.audit_events import VerificationEventType
 from phoneverify.domain.emails import unknown_subject
 from phoneverify.domain.errors import InvalidCredentials, LoginThrottled
-from phoneverify.domain.models import FlowKind, RequestOrigin, User, VerificationEventType
+from phoneverify.domain.models import FlowKind, RequestOrigin, User
 from phoneverify.domain.passwords import PasswordHasher
 from phoneverify.flows.engine.audit import FlowAudit
 from phoneverify.ports.abuse import PasswordThrottle

@@ -6,18 +6,14 @@ from __future__ import annotations
 
 import math
 
+from phoneverify.domain.audit_events import VerificationEventType
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import (
     NoPendingVerification,
     TooManyAttempts,
     VerificationExpired,
 )
-from phoneverify.domain.models import (
-    FlowStatus,
-    PendingVerification,
-    RequestOrigin,
-    VerificationEventType,
-)
+from phoneverify.domain.models import FlowStatus, PendingVerification, RequestOrigin
 from phoneverify.flows.engine.audit import FlowAudit
 from phoneverify.flows.engine.policy import ChallengePolicy
 from phoneverify.ports.verifications import VerificationStore

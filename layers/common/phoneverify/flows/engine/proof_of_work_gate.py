@@ -15,15 +15,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 
+from phoneverify.domain.audit_events import VerificationEvent, VerificationEventType
 from phoneverify.domain.clock import Clock, SystemClock
 from phoneverify.domain.errors import ChallengeInvalid, ChallengeRequired
 from phoneverify.domain.keyed import digest
-from phoneverify.domain.models import (
-    FlowKind,
-    RequestOrigin,
-    VerificationEvent,
-    VerificationEventType,
-)
+from phoneverify.domain.models import FlowKind, RequestOrigin
 from phoneverify.domain.send_limits import address_block
 from phoneverify.ports.abuse import HumanCheck
 from phoneverify.ports.verifications import VerificationEvents

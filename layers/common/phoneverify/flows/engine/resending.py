@@ -8,6 +8,7 @@ import logging
 import math
 import secrets
 
+from phoneverify.domain.audit_events import VerificationEventType
 from phoneverify.domain.channels import DEFAULT_CHANNEL_POLICY, ChannelPolicy
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import (
@@ -16,12 +17,7 @@ from phoneverify.domain.errors import (
     ResendTooSoon,
     SendLimitReached,
 )
-from phoneverify.domain.models import (
-    Channel,
-    PendingVerification,
-    RequestOrigin,
-    VerificationEventType,
-)
+from phoneverify.domain.models import Channel, PendingVerification, RequestOrigin
 from phoneverify.flows.engine.admission import SendAdmission
 from phoneverify.flows.engine.any_flow import AnyFlow, flow_key
 from phoneverify.flows.engine.audit import FlowAudit

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from phoneverify.domain.audit_events import VerificationEventType
 from phoneverify.domain.errors import ReauthRequired
-from phoneverify.domain.models import FlowKind, RequestOrigin, User, VerificationEventType
+from phoneverify.domain.models import FlowKind, RequestOrigin, User
 from phoneverify.domain.tokens import (
     ALL_TOKENS_ENDED,
     MISSING,
