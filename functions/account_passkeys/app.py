@@ -10,9 +10,10 @@ from phoneverify.http.app import http_app, lambda_handler_for
 from phoneverify.http.auth import REAUTH_TOKEN_PARAMETER, signed_in_caller
 from phoneverify.http.operations import documented
 from phoneverify.http.passkeys import (
+    PasskeyAddedResponse,
     PasskeyListResponse,
     PasskeyRegisterRequest,
-    PasskeyResponse,
+    passkey_added_response,
     passkey_response,
 )
 from phoneverify.http.requests import request_origin
@@ -44,11 +45,11 @@ def account_passkey_list() -> PasskeyListResponse:
         headers=(REAUTH_TOKEN_PARAMETER,),
     ),
 )
-def account_passkey_add(body: PasskeyRegisterRequest) -> tuple[PasskeyResponse, int]:
+def account_passkey_add(body: PasskeyRegisterRequest) -> tuple[PasskeyAddedResponse, int]:
     view = runtime.passkey_registry.register(
         signed_in_caller(app), body.credential.as_json(), request_origin(app)
     )
-    return passkey_response(view), 201
+    return passkey_added_response(view), 201
 
 
 lambda_handler = lambda_handler_for(app, runtime)

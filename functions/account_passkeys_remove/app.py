@@ -10,10 +10,10 @@ from phoneverify.http.auth import REAUTH_TOKEN_PARAMETER, signed_in_caller
 from phoneverify.http.operations import documented
 from phoneverify.http.passkeys import PasskeyRemovedResponse, PasskeyRemoveRequest
 from phoneverify.http.requests import request_origin
-from phoneverify.passkey_config import PasskeyAccountSettings
+from phoneverify.passkey_config import PasskeyRemoveSettings
 from phoneverify.runtime import Runtime
 
-runtime = Runtime.from_environment(PasskeyAccountSettings)
+runtime = Runtime.from_environment(PasskeyRemoveSettings)
 app = http_app(*runtime.settings.cors_origins)
 
 

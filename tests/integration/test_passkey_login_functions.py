@@ -71,6 +71,7 @@ def with_passkey(stack: FunctionStack) -> SoftAuthenticator:
         stack, "account_passkeys", {"credential": key.create(options)}, reauth=token
     )
     assert status == 201, added
+    assert len(added["recovery_codes"]) == 10  # the account's first stronger factor
     return key
 
 

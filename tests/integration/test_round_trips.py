@@ -130,9 +130,11 @@ BUDGET: dict[str, tuple[int, int, int]] = {
     # account's list in one transaction; the list reads the account, its list and the
     # credentials (one BatchGetItem); a removal reads the account, deletes the credential with
     # the list's update in one transaction and keeps the notice in the outbox. Each audits in
-    # the end-of-request batch.
+    # the end-of-request batch. The account's first stronger factor also gets its ten
+    # recovery codes (one conditional UpdateItem, their digests keyed by the pepper: one SSM
+    # read on a cold worker); a later passkey writes none.
     "POST /account/passkeys/options": (4, 1, 0),
-    "POST /account/passkeys": (4, 1, 0),
+    "POST /account/passkeys": (5, 2, 0),
     "GET /account/passkeys": (3, 0, 0),
     "POST /account/passkeys/remove": (4, 1, 0),
     "POST /account/phone/start": (5, 3, 1),

@@ -106,6 +106,16 @@ class InMemoryAccountFactors:
             self._sync(user_id, enrolled_at=None)
             return True
 
+    def give_recovery_codes(self, user_id: str, digests: list[str]) -> bool:
+        with self._lock:
+            user = self._users.get(user_id)
+            held = self._held.setdefault(user_id, _Held())
+            if user is None or held.recovery:
+                return False
+            held.recovery = frozenset(digests)
+            self._sync(user_id, enrolled_at=user.totp_enrolled_at)
+            return True
+
     def spend_recovery_code(self, user_id: str, digest: str) -> bool:
         with self._lock:
             held = self._held.get(user_id)
@@ -180,7 +190,14 @@ def factor_world() -> FactorWorld:
         "clock": world.clock,
         "timeout_secs": 300,
     }
-    registry = PasskeyRegistry(users=world.users, step_up=w.step_up, notices=w.notices, **common)
+    registry = PasskeyRegistry(
+        users=world.users,
+        step_up=w.step_up,
+        notices=w.notices,
+        factors=factors,
+        pepper=lambda: PEPPER,
+        **common,
+    )
     assertions = PasskeyAssertions(**common)
     step = PasskeyStep(assertions)
     reauth = ReauthFlow(
@@ -230,6 +247,7 @@ def factor_world() -> FactorWorld:
         pepper=lambda: PEPPER,
         notices=w.notices,
         factor_checks=checks,
+        passkey_step=step,
     )
     return FactorWorld(
         w, encryption, factors, totp, login, reset, passkeys, registry, reauth, assertions

@@ -143,3 +143,22 @@ def test_a_passkey_answer_needs_its_credential_alone(f: FactorWorld) -> None:
         f.login.verify(login.challenge.flow_id, None, ORIGIN, factor=FactorKind.PASSKEY)
     with pytest.raises(InvalidRequest):
         f.login.verify(login.challenge.flow_id, "123456", ORIGIN, factor=FactorKind.PASSKEY)
+
+
+def test_the_first_stronger_factor_gives_the_recovery_codes_once(f: FactorWorld) -> None:
+    # Given an account with no stronger factor, When it adds a passkey
+    options = f.registry.creation_options(f.w.caller("u-plain"), ORIGIN)
+    view = f.registry.register(f.w.caller("u-plain"), SoftAuthenticator().create(options), ORIGIN)
+    # Then it is shown ten recovery codes, which log in in place of the passkey
+    assert len(view.recovery_codes) == 10
+    user = f.w.world.users.get("u-plain")
+    assert user is not None and user.recovery_codes_left == 10
+    # A second passkey gives none
+    options = f.registry.creation_options(f.w.caller("u-plain"), ORIGIN)
+    second = f.registry.register(f.w.caller("u-plain"), SoftAuthenticator().create(options), ORIGIN)
+    assert second.recovery_codes == ()
+    login = started(f, "plain@example.com")
+    token = f.login.verify(
+        login.challenge.flow_id, None, ORIGIN, recovery_code=view.recovery_codes[0]
+    )
+    assert token.token

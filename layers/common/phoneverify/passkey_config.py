@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 
 from phoneverify.config import CodeSettings, PaymentRecordSettings, Settings
+from phoneverify.email_config import EmailSettings
 from phoneverify.factor_config import AccountFactorSettings
 from phoneverify.live_status_config import PaymentCodeSettings
 
@@ -70,6 +71,11 @@ class PasskeySettings(Settings):
 class PasskeyAccountSettings(PasskeySettings, CodeSettings):
     """The account's passkey routes (/account/passkeys...): the ceremony, and a removal's
     notice through the outbox (NOTICES_OUTBOX_TABLE, CodeSettings)."""
+
+
+class PasskeyRemoveSettings(PasskeyAccountSettings, EmailSettings):
+    """POST /account/passkeys/remove: its notice to the phone (the outbox) or, for an account
+    without one, to its proven email (SES: EMAIL_SENDER_ADDRESS)."""
 
 
 class PaymentPasskeyOptionsSettings(PasskeySettings, PaymentRecordSettings):

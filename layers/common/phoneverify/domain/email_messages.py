@@ -25,6 +25,8 @@ class EmailNotice(StrEnum):
     SOMEONE_TRIED = "someone_tried"
     EMAIL_CHANGED = "email_changed"  # to the address the account leaves
     EMAIL_ADDED = "email_added"  # to the address it takes
+    # A passkey left an account that has no phone to tell (docs/factors.md#passkeys).
+    PASSKEY_REMOVED = "passkey_removed"
 
 
 class CodePurpose(StrEnum):
@@ -76,6 +78,11 @@ NOTICE_TEXTS: dict[EmailNotice, tuple[str, str]] = {
     EmailNotice.EMAIL_ADDED: (
         "this address is now your account's email",
         "This address was proven and is now the email of your account.",
+    ),
+    EmailNotice.PASSKEY_REMOVED: (
+        "a passkey was removed from your account",
+        "A passkey was removed from your account from a signed-in session, after its "
+        "password and second factor were asked again. " + IF_NOT_YOU,
     ),
 }
 

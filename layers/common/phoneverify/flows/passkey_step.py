@@ -29,9 +29,14 @@ class PasskeyStep:
     def __init__(self, assertions: PasskeyAssertions) -> None:
         self._assertions = assertions
 
-    def options(self, record: PendingVerification, purpose: CeremonyPurpose) -> dict[str, Any]:
-        """Request options for the account's passkeys, their challenge bound to this flow."""
-        return self._assertions.options(record.subject, purpose, record.flow_key)
+    def options(
+        self, record: PendingVerification, purpose: CeremonyPurpose, *, discoverable: bool = False
+    ) -> dict[str, Any]:
+        """Request options for the account's passkeys, their challenge bound to this flow
+        (`discoverable`: naming none, alike for every account: PasskeyAssertions.options)."""
+        return self._assertions.options(
+            record.subject, purpose, record.flow_key, discoverable=discoverable
+        )
 
     def verifier(
         self, credential: Mapping[str, Any], origin: RequestOrigin, purpose: CeremonyPurpose

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from phoneverify.domain.clock import Clock
+from phoneverify.domain.email_messages import EmailNotice
 from phoneverify.domain.errors import NotAuthenticated
 from phoneverify.domain.models import (
     FlowKind,
@@ -34,10 +35,13 @@ from phoneverify.domain.passkeys import (
     TooManyPasskeys,
     challenge_key,
 )
+from phoneverify.domain.recovery_codes import digests_of, new_codes
 from phoneverify.flows.engine.audit import FlowAudit
+from phoneverify.flows.engine.email_notices import EmailNotices
 from phoneverify.flows.engine.passkey_assertion import passkey_label
 from phoneverify.flows.engine.step_up import Caller, StepUp
 from phoneverify.ports.accounts import UserLookup
+from phoneverify.ports.factors import AccountFactors
 from phoneverify.ports.messaging import AccountNotices
 from phoneverify.ports.passkeys import (
     InvalidCeremony,
@@ -58,6 +62,8 @@ class PasskeyView:
     created_at: float
     last_used_at: float | None
     transports: tuple[str, ...]
+    # The account's first stronger factor: its ten recovery codes, shown this once.
+    recovery_codes: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, passkey: Passkey) -> PasskeyView:
@@ -78,7 +84,15 @@ class PasskeyRegistry:
         clock: Clock,
         timeout_secs: int,
         random_bytes: Callable[[int], bytes] = secrets.token_bytes,
+        factors: AccountFactors | None = None,
+        pepper: Callable[[], bytes] | None = None,
+        email_notices: EmailNotices | None = None,
     ) -> None:
+        """`factors`, `pepper`: where the recovery codes of an account's first stronger
+        factor are kept (their keyed digests); None: none are given (tests of other rules)."""
+        self._factors = factors
+        self._email_notices = email_notices
+        self._pepper = pepper
         self._users = users
         self._passkeys = passkeys
         self._challenges = challenges
@@ -152,7 +166,19 @@ class PasskeyRegistry:
             kind=FlowKind.PASSKEY,
             passkey=passkey_label(passkey.passkey_id),
         )
-        return PasskeyView.of(passkey)
+        return replace(PasskeyView.of(passkey), recovery_codes=self._first_recovery_codes(user))
+
+    def _first_recovery_codes(self, user: User) -> tuple[str, ...]:
+        """Ten recovery codes when the account had none (this passkey is its first stronger
+        factor, or its codes were all spent): kept by one conditional write, so two passkeys
+        added at once give one set."""
+        factors, pepper = self._factors, self._pepper
+        if factors is None or pepper is None or user.recovery_codes_left > 0:
+            return ()
+        codes = new_codes()
+        if not factors.give_recovery_codes(user.user_id, digests_of(pepper(), codes)):
+            return ()
+        return tuple(codes)
 
     def list(self, caller: Caller) -> list[PasskeyView]:
         user = self._account(caller)
@@ -170,8 +196,24 @@ class PasskeyRegistry:
             kind=FlowKind.PASSKEY,
             passkey=passkey_label(passkey_id),
         )
+        self._tell_removed(user, origin)
+
+    def _tell_removed(self, user: User, origin: RequestOrigin) -> None:
+        """The removal's notice: to the phone (the outbox); an account without one, to its
+        email once proven (never to an address nobody proved); else audited as undeliverable."""
         if user.phone_number:
             self._notices.notify(user.phone_number, NoticeEvent.PASSKEY_REMOVED)
+        elif self._email_notices is not None and user.email_proven_at is not None:
+            self._email_notices.tell(user.email, EmailNotice.PASSKEY_REMOVED)
+        else:
+            self._audit.record(
+                VerificationEventType.NOTICE_FAILED,
+                user.user_id,
+                origin,
+                kind=FlowKind.PASSKEY,
+                notice=NoticeEvent.PASSKEY_REMOVED.value,
+                reason="no_phone_or_proven_email",
+            )
 
     def _account(self, caller: Caller) -> User:
         user = self._users.get(caller.user_id)

@@ -13,15 +13,17 @@ docs/abuse-controls.md#the-decoy-password-reset.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
+from typing import Any
 
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.emails import parse_email, unknown_subject
 from phoneverify.domain.errors import (
     AccountPhoneNotAllowed,
     ChannelNotAllowed,
+    InvalidRequest,
     PasswordSuperseded,
 )
 from phoneverify.domain.factor_errors import FactorRequired
@@ -36,6 +38,7 @@ from phoneverify.domain.models import (
     User,
     VerificationEventType,
 )
+from phoneverify.domain.passkeys import CeremonyPurpose
 from phoneverify.domain.passwords import PasswordHasher, check_password
 from phoneverify.domain.throttling import account_key
 from phoneverify.flows.engine.audit import FlowAudit
@@ -43,6 +46,7 @@ from phoneverify.flows.engine.challenges import Challenges
 from phoneverify.flows.engine.policy import OpenedChallenge, Resent
 from phoneverify.flows.engine.proof_of_work_gate import ProofOfWorkGate
 from phoneverify.flows.factor_checks import FactorChecks
+from phoneverify.flows.passkey_step import ASSERTION, PasskeyStep
 from phoneverify.ports.abuse import PasswordThrottle
 from phoneverify.ports.accounts import AccountRecovery
 from phoneverify.ports.messaging import AccountNotices
@@ -89,11 +93,15 @@ class StrongerFactor:
         origin: RequestOrigin,
         totp_code: str | None,
         recovery_code: str | None,
+        credential: Mapping[str, Any] | None = None,
+        passkeys: PasskeyStep | None = None,
     ) -> None:
         self._checks = checks
         self._origin = origin
         self._totp = totp_code
         self._recovery = recovery_code
+        self._credential = credential
+        self._passkeys = passkeys
 
     def _held(self, record: PendingVerification) -> tuple[str, ...]:
         """What the account held when the reset started (a decoy: nothing)."""
@@ -111,11 +119,19 @@ class StrongerFactor:
             return checks.recovery(self._origin, kind)(record, self._recovery)
         if self._totp is not None:
             return checks.totp(self._origin, kind)(record, self._totp)
+        if self._credential is not None:
+            if self._passkeys is None:  # a function built without passkeys: never right
+                return False
+            verifier = self._passkeys.verifier(
+                self._credential, self._origin, CeremonyPurpose.RESET
+            )
+            return verifier(record, ASSERTION)
         return True  # nothing given: asked for by ensure_given once the SMS code is right
 
     def ensure_given(self, record: PendingVerification) -> None:
         held = self._held(record)
-        if held and self._totp is None and self._recovery is None:
+        given = (self._totp, self._recovery, self._credential)
+        if held and all(each is None for each in given):
             raise FactorRequired([*held, FactorKind.RECOVERY.value])
 
 
@@ -134,6 +150,7 @@ class PasswordResetFlow:
         notices: AccountNotices | None = None,
         gate: ProofOfWorkGate | None = None,
         factor_checks: FactorChecks | None = None,
+        passkey_step: PasskeyStep | None = None,
     ) -> None:
         """`audit`: where its decisions beyond the code's are recorded. `gate`: the
         proof-of-work gate `start` passes through first (None: off). `pepper`: the key of
@@ -149,6 +166,7 @@ class PasswordResetFlow:
         self._decoy_calling_code = decoy_calling_code
         self._notices = notices
         self._checks = factor_checks
+        self._passkeys = passkey_step
 
     def start(
         self,
@@ -235,6 +253,7 @@ class PasswordResetFlow:
         *,
         totp_code: str | None = None,
         recovery_code: str | None = None,
+        credential: Mapping[str, Any] | None = None,
     ) -> PasswordResetDone:
         """The rules that do not depend on the account first (the same answer on every
         flow, costing no attempt); then the code; only once it is right, the rules about the
@@ -243,7 +262,9 @@ class PasswordResetFlow:
         password. Then the password is set, only while no other reset of the account came
         first (its password generation), which ends every other pending reset of it."""
         check_password(new_password, field=NEW_PASSWORD)
-        stronger = StrongerFactor(self._checks, origin, totp_code, recovery_code)
+        stronger = StrongerFactor(
+            self._checks, origin, totp_code, recovery_code, credential, self._passkeys
+        )
 
         def holder_rules(pending: PendingVerification) -> None:
             stronger.ensure_given(pending)
@@ -278,6 +299,15 @@ class PasswordResetFlow:
             # The code went to the account's number: the notice goes there too.
             self._notices.notify(record.phone_number, NoticeEvent.PASSWORD_RESET)
         return PasswordResetDone()
+
+    def passkey_options(self, flow_id: str, origin: RequestOrigin) -> dict[str, Any]:
+        """WebAuthn request options for a pending reset (/password/reset/passkey/options),
+        naming no credential and answered alike for a decoy: whether the account holds a
+        passkey is learnt only once its phone's code is right (FactorRequired)."""
+        if self._passkeys is None:  # a function built without passkeys
+            raise InvalidRequest("this factor is not available", field="factor")
+        record = self._challenges.pending(flow_id, origin)
+        return self._passkeys.options(record, CeremonyPurpose.RESET, discoverable=True)
 
     def resend(self, flow_id: str, origin: RequestOrigin, channel: Channel | None = None) -> Resent:
         return self._challenges.resend(flow_id, origin, channel)

@@ -54,6 +54,14 @@ class PasskeyResponse(ResponseModel):
     transports: list[str]
 
 
+class PasskeyAddedResponse(PasskeyResponse):
+    recovery_codes: list[str] | None = Field(
+        None,
+        description="Ten one-time recovery codes, shown this once: only when the account had "
+        "none (this passkey is its first stronger factor).",
+    )
+
+
 class PasskeyListResponse(ResponseModel):
     passkeys: list[PasskeyResponse]
 
@@ -64,6 +72,11 @@ class PasskeyRemovedResponse(ResponseModel):
 
 def options_response(options: dict[str, Any]) -> WebAuthnOptionsResponse:
     return WebAuthnOptionsResponse(**options)
+
+
+def passkey_added_response(view: PasskeyView) -> PasskeyAddedResponse:
+    shown = passkey_response(view).model_dump()
+    return PasskeyAddedResponse(**shown, recovery_codes=list(view.recovery_codes) or None)
 
 
 def passkey_response(view: PasskeyView) -> PasskeyResponse:

@@ -35,6 +35,7 @@ from phoneverify.domain.validation import (
     has_control_characters,
 )
 from phoneverify.http.fields import FlowId, PaymentId
+from phoneverify.http.webauthn_json import AssertionCredential
 
 Code = Annotated[
     str,
@@ -205,6 +206,7 @@ class PasswordResetVerifyRequest(RequestModel):
     new_password: Annotated[str, Field(min_length=1, max_length=1024)]
     totp_code: Code | None = None
     recovery_code: Annotated[str, Field(min_length=10, max_length=24)] | None = None
+    credential: AssertionCredential | None = None  # a passkey's (/password/reset/passkey/options)
 
 
 class LostPhoneStartRequest(RequestModel):

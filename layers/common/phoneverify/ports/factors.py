@@ -54,6 +54,11 @@ class AccountFactors(Protocol):
         it had none."""
         ...
 
+    def give_recovery_codes(self, user_id: str, digests: list[str]) -> bool:
+        """Keep `digests` as the account's recovery codes, only while it has none (its first
+        stronger factor). False: it has some already, or no account."""
+        ...
+
     def spend_recovery_code(self, user_id: str, digest: str) -> bool:
         """Remove the code of `digest` from the account's unspent ones, only while it is
         there. False: never one of them, or spent already."""

@@ -220,6 +220,7 @@ class UseCases(Engine):
             notices=self.notices,
             gate=self._gate_of_starts(),
             factor_checks=self.factor_checks if self._reads_factors else None,
+            passkey_step=self.passkey_step(),
         )
 
     @cached_property

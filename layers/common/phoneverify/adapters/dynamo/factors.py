@@ -66,6 +66,14 @@ class DynamoAccountFactors:
             {":binary": "B"},
         )
 
+    def give_recovery_codes(self, user_id: str, digests: list[str]) -> bool:
+        return self._update(
+            user_id,
+            "SET recovery_codes = :codes",
+            "attribute_exists(pk) AND attribute_not_exists(recovery_codes)",
+            {":codes": set(digests)},
+        )
+
     def spend_recovery_code(self, user_id: str, digest: str) -> bool:
         return self._update(
             user_id,

@@ -74,11 +74,15 @@ class PasskeyAssertions:
         *,
         challenge: bytes | None = None,
         nonce: bytes | None = None,
+        discoverable: bool = False,
     ) -> dict[str, Any]:
         """Request options for the account's passkeys, their challenge kept for one answer.
-        `challenge`: a derived one (a payment's, from `nonce`); else a random one."""
-        allow = self._passkeys.of_account(user_id)
-        if not allow:
+        `challenge`: a derived one (a payment's, from `nonce`); else a random one.
+        `discoverable`: no credential named (the browser offers the site's own), and a
+        challenge kept whether or not the account holds one: options that tell nobody
+        whether it does (a password reset's, answered alike for a decoy)."""
+        allow = [] if discoverable else self._passkeys.of_account(user_id)
+        if not allow and not discoverable:
             raise PasskeyRejected("This account has no passkey.")
         challenge = challenge or self._random(CHALLENGE_BYTES)
         self._challenges.put(
