@@ -267,7 +267,7 @@ onSubmit(el.signin, "Signing in…", "Could not sign in.", async () => {
   const { status, data } = await postSolvingWhenAsked("/login", { email: email.trim(), password });
   if (status === 200 && data.requires_2fa) {
     el.signinPassword.value = "";
-    // factors.js offers a passkey or an app first, when the account has one.
+    // second-step.js offers a passkey or an app first, when the account has one.
     if (!window.PhoneVerifyFactors?.secondStep("login", data)) startCode("login", data.flow_id, data);
   } else if (status === 200 && data.token) {
     el.signinPassword.value = "";

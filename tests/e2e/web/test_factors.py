@@ -1,7 +1,7 @@
-"""The factors stronger than SMS on the page (web/factors.js, docs/web.md): a new account (not
-the demo account) adds a passkey and an authenticator app on its Security screen, signs in with
-them, and confirms a 250.00 payment with a passkey signature bound to it; a signature whose
-payment's stored amount changed after its options is refused; SMS still works.
+"""The factors stronger than SMS on the page (web/security.js, web/second-step.js, docs/web.md):
+a new account (not the demo account) adds a passkey and an authenticator app on its Security
+screen, signs in with them, and confirms a 250.00 payment with a passkey signature bound to it;
+a signature whose payment's stored amount changed after its options is refused; SMS still works.
 
 The passkey is Chromium's virtual authenticator (CDP WebAuthn), on the page served at
 http://localhost:<port> (a relying-party id must be a domain: the local stack's RP id is
@@ -96,15 +96,22 @@ def confirm_with_sms(person: Person, account: Account) -> None:
     person.type_code(account.phone)
 
 
-def add_passkey(person: Person, account: Account) -> None:
+def add_passkey(person: Person, account: Account) -> list[str]:
+    """The passkey added: the account's first stronger factor, so its recovery codes too."""
     person.button(SECURITY).click()
     person.screen("Security")
     person.button("Add a passkey").click()
     confirm_with_sms(person, account)
-    person.screen("Security")
+    # The account's first stronger factor: its recovery codes come with it, shown once.
+    person.screen("Your recovery codes")
     expect(person.status).to_contain_text("Passkey added")
+    codes = person.page.locator("#recovery-list li").all_inner_texts()
+    assert len(codes) == 10
+    person.button("I have kept them").click()
+    person.screen("Security")
     expect(person.page.get_by_text("Passkey 1: added")).to_be_visible()
     assert len(passkeys_held(person.page)) == 1
+    return codes
 
 
 def add_app(person: Person, account: Account) -> tuple[pyotp.TOTP, list[str]]:
