@@ -20,22 +20,41 @@
 
 
   // -- the second step: the strongest factor first, SMS on request ----------------------------
-  // `kind`: login, reauth or payment; `data`: the start's answer; what each calls:
+  // `kind`: login, reauth, payment or reset; `data`: the start's answer (a reset's: its
+  // factor_required); what each calls. `body`: the verify's fields beside the flow's id for
+  // an app's code, a recovery code or a passkey's assertion.
+  const asFactor = {
+    totp: (code) => ({ code, factor: "totp" }),
+    recovery: (code) => ({ recovery_code: code }),
+    passkey: (credential) => ({ factor: "passkey", credential }),
+  };
   const STEPS = {
     login: {
       verify: "/login/verify", resend: "/login/resend", passkeyOptions: "/login/passkey/options",
       idField: "flow_id", auth: false, recovery: true, back: "signin",
-      hint: "Your password is right. Confirm it is you",
+      hint: "Your password is right. Confirm it is you", body: asFactor,
     },
     reauth: {
       verify: "/account/reauth/verify", resend: "/account/reauth/resend",
       passkeyOptions: "/account/reauth/passkey/options", idField: "flow_id", auth: true,
-      recovery: false, hint: "To confirm it is you",
+      recovery: false, hint: "To confirm it is you", body: asFactor,
     },
     payment: {
       verify: "/payments/confirm", passkeyOptions: "/payments/passkey/options",
       idField: "payment_id", auth: true, recovery: false, back: "signed-in",
-      hint: "To authorise this payment, confirm it",
+      hint: "To authorise this payment, confirm it", body: asFactor,
+    },
+    // A password reset whose SMS code was right, of an account with a stronger factor: an SMS
+    // alone never replaces it. The same code and new password go again with the factor.
+    reset: {
+      verify: "/password/reset/verify", passkeyOptions: "/password/reset/passkey/options",
+      idField: "flow_id", auth: false, recovery: true, back: "reset",
+      hint: "Your code is right. This account also has a stronger factor: confirm it is you",
+      body: {
+        totp: (code) => ({ totp_code: code }),
+        recovery: (code) => ({ recovery_code: code }),
+        passkey: (credential) => ({ credential }),
+      },
     },
   };
   const HOW = {
@@ -44,19 +63,21 @@
     recovery: "with one of your recovery codes",
   };
 
-  let step = null; // {kind, id, data, factors, payment, using, back}
+  let step = null; // {kind, id, data, factors, payment, carry, using, back}
 
   // Called by app.js where a second step begins; true when this module shows it (the account
   // has a factor stronger than SMS to offer), false to leave it to the SMS code screen.
+  // `context.carry`: fields every answer sends again (a reset's SMS code and new password).
   function secondStep(kind, data, context = {}) {
     let factors = Array.isArray(data.factors) ? data.factors.filter((f) => f !== "recovery") : ["sms"];
     if (kind === "payment") factors = hasPasskeys() && webauthn.supported() ? ["passkey", "sms"] : ["sms"];
     if (!webauthn.supported()) factors = factors.filter((f) => f !== "passkey");
-    const first = factors[0];
+    // A reset asks for a stronger factor only: a recovery code where the browser has no passkeys.
+    const first = factors[0] || (kind === "reset" ? "recovery" : null);
     if (!first || first === "sms") return false;
     step = {
       kind, id: data[STEPS[kind].idField], data, factors, payment: context.payment || null,
-      back: context.back || STEPS[kind].back,
+      carry: context.carry || {}, back: context.back || STEPS[kind].back,
     };
     use(first);
     return true;
@@ -135,6 +156,9 @@
     if (current && current.kind === "payment") {
       // The payment's SMS code was sent when it began: cancel it, as the code screen does.
       post("/verify/cancel", { payment_id: current.id }, { auth: true }).catch(() => {});
+    } else if (current && current.kind === "reset") {
+      // Its SMS code was right: the flow is not left open for another try with it.
+      post("/verify/cancel", { flow_id: current.id }).catch(() => {});
     }
     go(current?.back || "signin");
     say("");
@@ -188,11 +212,9 @@
           say(webauthn.failure(error, "The passkey was not used"), "error");
           return;
         }
-        body = { ...id, factor: "passkey", credential };
-      } else if (current.using === "recovery") {
-        body = { ...id, recovery_code: value };
+        body = { ...id, ...current.carry, ...config.body.passkey(credential) };
       } else {
-        body = { ...id, code: value, factor: "totp" };
+        body = { ...id, ...current.carry, ...config.body[current.using](value) };
       }
       say("Verifying…");
       const { status, data } = await post(config.verify, body, { auth: config.auth });
@@ -213,6 +235,8 @@
     say("");
     if (current.kind === "login") {
       signIn(data.token).catch(() => go("signed-in", el.title));
+    } else if (current.kind === "reset") {
+      passwordWasReset();
     } else if (current.kind === "reauth") {
       const change = stepUpFor;
       stepUpFor = null;
@@ -241,7 +265,7 @@
     } else if (status === 401 && STEPS[current.kind].auth) {
       step = null;
       signedOut(SIGNED_OUT);
-    } else if (status === 400 && ["code", "recovery_code"].includes(data.field)) {
+    } else if (status === 400 && ["code", "totp_code", "recovery_code"].includes(data.field)) {
       fieldError(F.factorCode, data.error || "Check the code.");
       F.factorCode.focus();
       say("");
