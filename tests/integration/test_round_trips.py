@@ -137,6 +137,15 @@ BUDGET: dict[str, tuple[int, int, int]] = {
     "POST /account/passkeys": (5, 2, 0),
     "GET /account/passkeys": (3, 0, 0),
     "POST /account/passkeys/remove": (4, 1, 0),
+    # A passkey as the second step (docs/factors.md#passkeys), for an account whose only
+    # factor it is: the options read the pending flow, the account's passkey list and keep
+    # the challenge; the answer reserves the flow's attempt, reads the credential, spends the
+    # challenge, moves the counter and marks the flow verified, as a code would; the token's
+    # signing secret on a cold worker.
+    "POST /login/passkey/options": (4, 0, 0),
+    "POST /login/verify (passkey)": (7, 1, 0),
+    "POST /account/reauth/passkey/options": (4, 0, 0),
+    "POST /account/reauth/verify (passkey)": (7, 1, 0),
     "POST /account/phone/start": (5, 3, 1),
     "POST /account/phone/resend": (5, 2, 1),
     "POST /account/phone/verify": (7, 2, 1),

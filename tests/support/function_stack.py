@@ -101,10 +101,11 @@ class FunctionStack:
         headers: dict[str, str] | None = None,
         session: str = SESSION,
         method: str = "POST",
+        path: str | None = None,
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
         """Call `name` as API Gateway does after the authorizer allowed `user`, whose access
-        token's jti is `session`."""
-        event = api_event(self.paths[name], body, headers=headers, method=method)
+        token's jti is `session` (`path`: another route the function serves)."""
+        event = api_event(path or self.paths[name], body, headers=headers, method=method)
         event["requestContext"]["authorizer"] = {
             "principalId": user,
             "user_id": user,

@@ -40,7 +40,7 @@ from tests.support.round_trips_lost_phone import (
     measure_lost_phone,
 )
 from tests.support.round_trips_passkeys import FUNCTIONS as PASSKEY_FUNCTIONS
-from tests.support.round_trips_passkeys import measure_passkeys
+from tests.support.round_trips_passkeys import measure_passkey_steps, measure_passkeys
 from tests.support.round_trips_ses import measure_ses_events
 from tests.support.round_trips_totp import FUNCTIONS as TOTP_FUNCTIONS
 from tests.support.round_trips_totp import measure_totp
@@ -348,6 +348,7 @@ def measure_all(run: _Measured) -> dict[str, dict[str, int]]:
     measure_totp(run, changer, changer_email, PASSWORD, reauth)
     measure_email(run, changer, reauth)
     measure_passkeys(run, changer, reauth)
+    measure_passkey_steps(run, PASSWORD)
     change = run.measure(
         "POST /account/phone/start",
         lambda: run.pay("account_phone_start", {"phone_number": new_phone}, changer, reauth),
