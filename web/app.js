@@ -267,7 +267,7 @@ onSubmit(el.signin, "Signing in…", "Could not sign in.", async () => {
   const { status, data } = await postSolvingWhenAsked("/login", { email: email.trim(), password });
   if (status === 200 && data.requires_2fa) {
     el.signinPassword.value = "";
-    // factors.js offers a passkey or an app first, when the account has one.
+    // second-step.js offers a passkey or an app first, when the account has one.
     if (!window.PhoneVerifyFactors?.secondStep("login", data)) startCode("login", data.flow_id, data);
   } else if (status === 200 && data.token) {
     el.signinPassword.value = "";
@@ -682,6 +682,10 @@ async function verify() {
       endCode();
       go(flow.back);
       say(current.name === "login" ? flow.again : data.error || flow.again, "error");
+    } else if (status === 400 && data.code === "factor_required" && current.name === "reset") {
+      // The code was right, and the flow stays open for it: ended here without a cancel.
+      endCode();
+      askStronger(current, body, data);
     } else if (status === 400 && ["code", "email_code", "new_password"].includes(data.field)) {
       showError(el.codeForm, data, status, "Verification failed");
     } else if (status === 400 || status === 404 || status === 409 || status === 410) {
@@ -703,14 +707,23 @@ async function verify() {
   }
 }
 
+// A reset of an account with a passkey or an app: its right SMS code is not enough
+// (docs/factors.md). The second step (second-step.js) asks for that factor, or a recovery
+// code, and sends it with the same code and new password.
+function askStronger(current, body, data) {
+  const carry = { code: body.code, new_password: body.new_password };
+  const asked = { flow_id: current.id, factors: data.factors };
+  if (!window.PhoneVerifyFactors?.secondStep("reset", asked, { carry })) {
+    go(current.flow.back);
+    say(data.error || "This account needs its stronger factor to reset the password.", "error");
+  }
+}
+
 function verified(current, data) {
   if (current.name === "login" || current.name === "register") {
     signIn(data.token).catch(() => go("signed-in", el.title));
   } else if (current.name === "reset") {
-    // The email just reset is filled in: the new password is what is left to type.
-    el.signinEmail.value = el.resetEmail.value.trim();
-    go("signin", el.signinPassword);
-    say("Your password has been reset. Sign in with the new password.", "info");
+    passwordWasReset();
   } else if (current.name === "reauth") {
     const change = stepUpFor;
     stepUpFor = null;
@@ -727,6 +740,14 @@ function verified(current, data) {
   } else {
     showReceipt(current.payment, data);
   }
+}
+
+// The end of a reset, by its code or by its second step (second-step.js): the email just
+// reset is filled in, the new password is what is left to type.
+function passwordWasReset() {
+  el.signinEmail.value = el.resetEmail.value.trim();
+  go("signin", el.signinPassword);
+  say("Your password has been reset. Sign in with the new password.", "info");
 }
 
 // A new code; `channel` null lets the server choose (SMS, or a call after a failed SMS

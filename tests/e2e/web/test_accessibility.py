@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
@@ -202,6 +204,77 @@ def test_the_email_screens_pass_axe(
     person.button("Send code").click()
     expect(person.field("New email")).to_have_attribute("aria-invalid", "true")
     check("email-change-error")
+
+    # Then axe found nothing on any of them
+    assert not found, json.dumps(found, indent=2)
+
+
+def test_the_factor_screens_pass_axe(
+    seen: Page, stack: LocalStack, look: str, screenshots: Path
+) -> None:
+    """The stronger factors' screens (security.js, second-step.js), with the authenticator app:
+    a passkey needs the page at localhost and a virtual authenticator (test_factors.py)."""
+    person = Person(seen, stack)
+    found: dict[str, Any] = {}
+    check = axe_check(seen, screenshots, look, found)
+    account = seed_account(stack, "axe", PASSWORD)
+    person.sign_in_with_code(account.email, account.phone)
+
+    # Given the Security screen, its step-up and its error
+    person.button("Security: passkeys and authenticator app").click()
+    person.screen("Security")
+    check("security")
+    person.button("Add an authenticator app").click()
+    person.screen("Confirm it is you")
+    check("security-confirm")
+    person.field("Current password").fill("not the password")
+    person.button("Continue").click()
+    expect(seen.locator("#security-confirm-password-error")).not_to_be_empty()
+    check("security-confirm-error")
+    person.field("Current password").fill(PASSWORD)
+    person.button("Continue").click()
+    person.screen("Enter your code")
+    person.type_code(account.phone)
+
+    # the app's enrolment, its error, and the recovery codes shown once
+    person.screen("Add an authenticator app")
+    check("totp-enrol")
+    app = pyotp.parse_uri(person.field("Key for your app").input_value())
+    assert isinstance(app, pyotp.TOTP)
+    person.field("Code from your app").fill(wrong(app.now()))
+    person.button("Add the app").click()
+    expect(person.field("Code from your app")).to_have_attribute("aria-invalid", "true")
+    check("totp-enrol-error")
+    person.field("Code from your app").fill(app.now())
+    person.button("Add the app").click()
+    person.screen("Your recovery codes")
+    check("recovery-codes")
+    person.button("I have kept them").click()
+    person.button("Back").filter(visible=True).click()
+    person.button("Sign out").click()
+
+    # sign-in's second step: the app's code, its error, a recovery code
+    person.sign_in(account.email, PASSWORD)
+    person.screen("Confirm it is you")
+    check("login-factor")
+    person.field("Code from your app").fill(wrong(app.at(time.time() + 30)))
+    expect(seen.locator("#factor-code-error")).not_to_be_empty()
+    check("login-factor-error")
+    person.button("Use a recovery code").click()
+    expect(person.field("Recovery code")).to_be_visible()
+    check("login-recovery-code")
+    person.button("Cancel").filter(visible=True).click()
+
+    # the password reset's second step: the right SMS code is not enough
+    person.button("Forgot password?").click()
+    person.field("Email").fill(account.email)
+    person.button("Send code").click()
+    person.screen("Enter your code")
+    person.field("New password").fill("a brand new passphrase")
+    person.type_code(account.phone)
+    person.screen("Confirm it is you")
+    expect(person.field("Code from your app")).to_be_visible()
+    check("reset-factor")
 
     # Then axe found nothing on any of them
     assert not found, json.dumps(found, indent=2)

@@ -1,7 +1,7 @@
-"""The factors stronger than SMS on the page (web/factors.js, docs/web.md): a new account (not
-the demo account) adds a passkey and an authenticator app on its Security screen, signs in with
-them, and confirms a 250.00 payment with a passkey signature bound to it; a signature whose
-payment's stored amount changed after its options is refused; SMS still works.
+"""The factors stronger than SMS on the page (web/security.js, web/second-step.js, docs/web.md):
+a new account (not the demo account) adds a passkey and an authenticator app on its Security
+screen, signs in with them, and confirms a 250.00 payment with a passkey signature bound to it;
+a signature whose payment's stored amount changed after its options is refused; SMS still works.
 
 The passkey is Chromium's virtual authenticator (CDP WebAuthn), on the page served at
 http://localhost:<port> (a relying-party id must be a domain: the local stack's RP id is
@@ -96,15 +96,22 @@ def confirm_with_sms(person: Person, account: Account) -> None:
     person.type_code(account.phone)
 
 
-def add_passkey(person: Person, account: Account) -> None:
+def add_passkey(person: Person, account: Account) -> list[str]:
+    """The passkey added: the account's first stronger factor, so its recovery codes too."""
     person.button(SECURITY).click()
     person.screen("Security")
     person.button("Add a passkey").click()
     confirm_with_sms(person, account)
-    person.screen("Security")
+    # The account's first stronger factor: its recovery codes come with it, shown once.
+    person.screen("Your recovery codes")
     expect(person.status).to_contain_text("Passkey added")
+    codes = person.page.locator("#recovery-list li").all_inner_texts()
+    assert len(codes) == 10
+    person.button("I have kept them").click()
+    person.screen("Security")
     expect(person.page.get_by_text("Passkey 1: added")).to_be_visible()
     assert len(passkeys_held(person.page)) == 1
+    return codes
 
 
 def add_app(person: Person, account: Account) -> tuple[pyotp.TOTP, list[str]]:
@@ -277,3 +284,93 @@ def test_removing_a_passkey_and_the_app_needs_the_step_up(here: Person, newcomer
     here.screen("Security")
     expect(here.status).to_contain_text("Passkey 1 was removed")
     expect(here.page.get_by_text("No passkey yet.")).to_be_visible()
+
+
+# -- the password reset: an SMS code alone never replaces a passkey or an app ---------------
+
+
+def reset_to_its_second_step(person: Person, account: Account, new_password: str) -> None:
+    """A password reset up to its second step: the SMS code right, and not enough."""
+    person.button("Forgot password?").click()
+    person.screen("Reset your password")
+    person.field("Email").fill(account.email)
+    person.button("Send code").click()
+    person.screen("Enter your code")
+    person.field("New password").fill(new_password)
+    with person.page.expect_response("**/password/reset/verify") as asked:
+        person.type_code(account.phone)
+    assert asked.value.status == 400
+    assert asked.value.json()["code"] == "factor_required"
+    person.screen("Confirm it is you")
+    # the page asks for the factor: no SMS offered in its place
+    expect(person.button("Send me an SMS instead")).to_be_hidden()
+
+
+def reset_done(person: Person, account: Account, new_password: str) -> None:
+    """Back on sign-in, where the new password is the one that leads to the second step."""
+    person.screen("Sign in")
+    expect(person.status).to_have_text(
+        "Your password has been reset. Sign in with the new password."
+    )
+    person.sign_in(account.email, new_password)
+    person.screen("Confirm it is you")
+    person.button("Cancel").filter(visible=True).click()
+    person.screen("Sign in")
+
+
+def signed_out_with_only(person: Person) -> None:
+    person.button("Back").filter(visible=True).click()
+    person.button("Sign out").click()
+    person.screen("Sign in")
+
+
+def test_a_reset_of_an_account_with_the_app_asks_for_its_code(
+    here: Person, newcomer: Account
+) -> None:
+    signed_in_with_sms(here, newcomer)
+    here.button(SECURITY).click()
+    here.screen("Security")
+    app, _ = add_app(here, newcomer)
+    here.button("I have kept them").click()
+    signed_out_with_only(here)
+
+    # When it resets its password, the right SMS code is not enough: the app is asked for
+    reset_to_its_second_step(here, newcomer, "a brand new passphrase")
+    expect(here.field("Code from your app")).to_be_focused()
+    expect(here.button("Use a recovery code")).to_be_visible()
+    axe_clean(here, "password reset's second step")
+    # the app's code of the next step (the enrolment spent this one's), sent with the same code
+    with here.page.expect_response("**/password/reset/verify") as verified:
+        here.field("Code from your app").fill(app.at(time.time() + 30))
+    sent = verified.value.request.post_data_json
+    assert sent["new_password"] == "a brand new passphrase"
+    assert len(sent["totp_code"]) == 6 and len(sent["code"]) == 6
+    reset_done(here, newcomer, "a brand new passphrase")
+
+
+def test_a_reset_of_an_account_with_a_passkey_asks_for_it_or_a_recovery_code_once(
+    here: Person, newcomer: Account
+) -> None:
+    signed_in_with_sms(here, newcomer)
+    codes = add_passkey(here, newcomer)
+    signed_out_with_only(here)
+
+    # When it resets its password: the passkey (the virtual authenticator), not the SMS alone
+    reset_to_its_second_step(here, newcomer, "a brand new passphrase")
+    with here.page.expect_response("**/password/reset/verify") as verified:
+        here.button("Use my passkey").click()
+    assert "credential" in verified.value.request.post_data_json
+    reset_done(here, newcomer, "a brand new passphrase")
+
+    # Or a recovery code in its place, once
+    reset_to_its_second_step(here, newcomer, "another new passphrase")
+    here.button("Use a recovery code").click()
+    here.field("Recovery code").fill(codes[0])
+    here.button("Verify").filter(visible=True).click()
+    reset_done(here, newcomer, "another new passphrase")
+    reset_to_its_second_step(here, newcomer, "a third new passphrase")
+    here.button("Use a recovery code").click()
+    here.field("Recovery code").fill(codes[0])
+    here.button("Verify").filter(visible=True).click()
+    expect(page_error(here)).to_contain_text("Invalid code")
+    here.screen("Confirm it is you")
