@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from phoneverify.adapters.dynamo.toolkit import Table, put_new, read_item, status_in
+from phoneverify.adapters.dynamo.toolkit import Table, put_new_once, read_item, status_in
 from phoneverify.domain.lifecycle.payment import (
     BEGIN_PROCESSING,
     CANCEL,
@@ -159,7 +159,7 @@ class DynamoPaymentRepository:
         self._items = Table(client, table, {f"#{name}": name for name in _NAMES})
 
     def create(self, payment: Payment) -> None:
-        put_new(self._client, self._table, payment_item(payment), "payment_id")
+        put_new_once(self._client, self._table, payment_item(payment), "payment_id")
 
     def get(self, payment_id: str) -> Payment | None:
         row = read_item(self._client, self._table, {"payment_id": payment_id})

@@ -20,7 +20,7 @@ from phoneverify.adapters.dynamo.toolkit import (
     Table,
     dynamodb_errors,
     from_item,
-    put_new,
+    put_new_once,
     read_item,
     to_item,
     transact_write_items,
@@ -61,7 +61,7 @@ class DynamoVerificationStore:
 
     # -- writes ----------------------------------------------------------------------------
     def create(self, record: PendingVerification, ttl: int) -> None:
-        put_new(self._client, self._table, verification_item(record, ttl), "pk")
+        put_new_once(self._client, self._table, verification_item(record, ttl), "pk")
 
     def reserve_attempt(
         self,

@@ -1,0 +1,72 @@
+"""A write DynamoDB made but whose answer was a 500: the SDK retries it, and the retry's
+condition fails on our own item. Creating a flow or a payment (fresh random keys) counts that
+as done; the soak saw it answered 500 internal_error on POST /login and /payments/initiate."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from devtools.dynamodb_faults import DynamoFaultProxy, FaultSchedule
+from devtools.local_stack.ports import free_port
+from phoneverify.adapters.dynamo.toolkit import put_new, put_new_once
+from phoneverify.ports.conditions import ConditionFailed
+
+# With this seed the proxy's first draw is a 500 after the write, its second passes.
+FIRST_ANSWER_LOST = FaultSchedule(seed=3, error_after_share=0.5)
+KEYS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
+
+
+TABLE = f"LostAnswers{uuid.uuid4().hex[:8]}"  # moto's servers in one process share tables
+
+
+@pytest.fixture(scope="module")
+def moto_url() -> Iterator[str]:
+    port = free_port()
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    moto.start()
+    url = f"http://127.0.0.1:{port}"
+    boto3.client("dynamodb", endpoint_url=url, region_name="us-east-1", **KEYS).create_table(
+        TableName=TABLE,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    yield url
+    moto.stop()
+
+
+@pytest.fixture
+def proxy(moto_url: str) -> Iterator[DynamoFaultProxy]:
+    with DynamoFaultProxy(moto_url) as running:
+        yield running
+
+
+def client(proxy: DynamoFaultProxy) -> Any:
+    return boto3.client(
+        "dynamodb", endpoint_url=proxy.endpoint_url, region_name="us-east-1", **KEYS
+    )
+
+
+def test_a_lost_answer_made_put_new_fail_on_its_own_write(proxy: DynamoFaultProxy) -> None:
+    proxy.set_schedule(FIRST_ANSWER_LOST)
+    with pytest.raises(ConditionFailed):
+        put_new(client(proxy), TABLE, {"pk": "flow#1", "n": 1}, "pk")
+    assert proxy.counts == {"error_after": 1, "pass": 1}
+
+
+def test_put_new_once_counts_its_own_write_as_done(proxy: DynamoFaultProxy) -> None:
+    proxy.set_schedule(FIRST_ANSWER_LOST)
+    put_new_once(client(proxy), TABLE, {"pk": "flow#2", "n": 1}, "pk")
+    assert proxy.counts == {"error_after": 1, "pass": 1}
+
+
+def test_put_new_once_still_refuses_an_item_that_is_not_ours(proxy: DynamoFaultProxy) -> None:
+    put_new_once(client(proxy), TABLE, {"pk": "flow#3", "n": 1}, "pk")
+    with pytest.raises(ConditionFailed):
+        put_new_once(client(proxy), TABLE, {"pk": "flow#3", "n": 2}, "pk")
