@@ -74,13 +74,13 @@ def _error(exc: BaseException) -> dict[str, Any]:
     return error
 
 
-_kill_after: list[int] = []  # DynamoDB calls this invocation may still make before it dies
+_kill_after: list[Any] = []  # [DynamoDB calls this invocation may still make, its request id]
 
 
-def _arm_kill(calls: Any) -> None:
+def _arm_kill(calls: Any, request_id: str) -> None:
     """The gateway's test hook (workers.KillPlan): SIGKILL this process right after the
     invocation's Nth DynamoDB call returned, as a Lambda crash between two writes."""
-    _kill_after[:] = [] if calls is None else [int(calls)]
+    _kill_after[:] = [] if calls is None else [int(calls), request_id]
     if calls is None:
         return
     from botocore.client import BaseClient  # the function's own dependency, armed only
@@ -94,7 +94,8 @@ def _arm_kill(calls: Any) -> None:
         if _kill_after and self.meta.service_model.service_name == "dynamodb":
             _kill_after[0] -= 1
             if _kill_after[0] <= 0:
-                sys.stderr.write(f"[local gateway] killed after DynamoDB {operation}\n")
+                note = f"killed after DynamoDB {operation} (RequestId: {_kill_after[1]})"
+                sys.stderr.write(f"[local gateway] {note}\n")
                 sys.stderr.flush()
                 os.kill(os.getpid(), 9)
         return result
@@ -106,7 +107,7 @@ def _arm_kill(calls: Any) -> None:
 def _invoke(handler: Any, request: dict[str, Any]) -> str:
     """Run one invocation between Lambda's START and END/REPORT lines; the reply line."""
     request_id = str(request["request_id"])
-    _arm_kill(request.get("kill_after_dynamodb_calls"))
+    _arm_kill(request.get("kill_after_dynamodb_calls"), request_id)
     context = LambdaContext(request_id, int(request["deadline_ms"]), str(request["arn"]))
     os.environ["_X_AMZN_TRACE_ID"] = str(request["trace_id"])
     sys.stderr.write(f"START RequestId: {request_id} Version: $LATEST\n")

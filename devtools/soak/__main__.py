@@ -46,7 +46,8 @@ def render(report: Report) -> str:
         f"faults: {_counts(report.faults)}",
         f"killed invocations answered (the gateway's own, counted apart): "
         f"{_counts(report.killed_answers) or 'none'}",
-        f"5xx from the project: {len(report.five_hundreds)}",
+        f"other 5xx (each with Retry-After unless listed below): {_counts(report.project_5xx)}",
+        f"500s: {len(report.five_hundreds)}",
         *[f"  {line}" for line in report.five_hundreds[:20]],
         "invariants:",
     ]

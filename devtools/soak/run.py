@@ -64,7 +64,8 @@ class Report:
     killed_answers: Counter[int] = field(default_factory=Counter)
     verdicts: list[Verdict] = field(default_factory=list)
     requests: int = 0
-    five_hundreds: list[str] = field(default_factory=list)
+    five_hundreds: list[str] = field(default_factory=list)  # every 500, none expected
+    project_5xx: Counter[str] = field(default_factory=Counter)  # 502/503/504 by code
     log_lines: list[str] = field(default_factory=list)  # the gateway's and functions' log
 
     @property
@@ -166,9 +167,13 @@ def run(cfg: SoakConfig) -> Report:
     report.requests = len(history.exchanges)
     report.statuses = Counter(ex.status for ex in history.exchanges)
     report.killed_answers = killed_answers(history)
+    mine = [ex for ex in history.exchanges if ex.request_id not in history.killed]
     report.five_hundreds = [
-        f"{ex.status} {ex.method} {ex.path} {ex.body.get('code', '')} {ex.request_id}".strip()
-        for ex in history.exchanges
-        if ex.status >= 500 and ex.request_id not in history.killed
+        f"{ex.method} {ex.path} {ex.body.get('code', '')} {ex.request_id}"
+        for ex in mine
+        if ex.status == 500
     ]
+    report.project_5xx = Counter(
+        f"{ex.status} {ex.body.get('code', '(gateway)')}" for ex in mine if ex.status > 500
+    )
     return report
