@@ -70,3 +70,24 @@ def test_put_new_once_still_refuses_an_item_that_is_not_ours(proxy: DynamoFaultP
     put_new_once(client(proxy), TABLE, {"pk": "flow#3", "n": 1}, "pk")
     with pytest.raises(ConditionFailed):
         put_new_once(client(proxy), TABLE, {"pk": "flow#3", "n": 2}, "pk")
+
+
+def test_on_dynamodb_local_numbers_it_rewrote_still_make_our_own_item(
+    dynamodb_local_endpoint: str,
+) -> None:
+    # DynamoDB answers 0.0 as 0 and 1E-7 as 0.0000001: the item is ours all the same.
+    table = f"LostAnswers{uuid.uuid4().hex[:8]}"
+    boto3.client(
+        "dynamodb", endpoint_url=dynamodb_local_endpoint, region_name="us-east-1", **KEYS
+    ).create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    with DynamoFaultProxy(dynamodb_local_endpoint, schedule=FIRST_ANSWER_LOST) as proxy:
+        values = {"pk": "flow#4", "zero": 0.0, "tiny": 1e-7, "at": 1796586907.4834664}
+        put_new_once(client(proxy), table, values, "pk")
+        assert proxy.counts == {"error_after": 1, "pass": 1}
+        with pytest.raises(ConditionFailed):
+            put_new_once(client(proxy), table, {**values, "zero": 1}, "pk")

@@ -214,8 +214,8 @@ def put_new_once(client: DynamoDBClient, table: str, values: Mapping[str, Any], 
         with dynamodb_errors():
             client.put_item(TableName=table, Item=item, ConditionExpression=condition,
                             ReturnValuesOnConditionCheckFailure="ALL_OLD")  # fmt: skip
-    except ConditionFailed as failed:
-        if failed.item != item:
+    except ConditionFailed as failed:  # numbers compared as numbers: DynamoDB rewrites 0.0 as 0
+        if failed.item is None or from_item(failed.item) != from_item(item):
             raise
 
 
