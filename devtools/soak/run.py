@@ -66,7 +66,7 @@ class Report:
     requests: int = 0
     five_hundreds: list[str] = field(default_factory=list)  # every 500, none expected
     project_5xx: Counter[str] = field(default_factory=Counter)  # 502/503/504 by code
-    log_lines: list[str] = field(default_factory=list)  # the gateway's and functions' log
+    log_lines: list[str] = field(default_factory=list, repr=False)  # the functions' log
 
     @property
     def violations(self) -> int:

@@ -213,7 +213,9 @@ def guard_holds(guard: FlowGuard, state: FlowState, ask: FlowAsk) -> bool:
         return state.ttl > now
     if guard is FlowGuard.LATER_DELIVERY:
         return r.delivery_status.rank < ask.delivery.rank
-    return False  # ABSENT: a flow is there
+    # ABSENT: a flow is there. Only the very flow being created counts as written: DynamoDB
+    # made that write before answering 500, and the SDK's retry found it.
+    return ask.record is not None and state == FlowState(ask.record, ask.ttl)
 
 
 def applies(transition: FlowTransition, state: FlowState | None, ask: FlowAsk) -> bool:
