@@ -13,12 +13,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from phoneverify.adapters.dynamo.toolkit import Table, put_new_once, read_item, status_in
+from phoneverify.adapters.dynamo.creation import put_new_once
+from phoneverify.adapters.dynamo.toolkit import Table, read_item, status_in
 from phoneverify.domain.lifecycle.payment import (
     BEGIN_PROCESSING,
     CANCEL,
     CLAIM,
     COMPLETE,
+    CREATION_IDENTITY,
     EXPIRE,
     EXTEND,
     FAIL,
@@ -159,7 +161,8 @@ class DynamoPaymentRepository:
         self._items = Table(client, table, {f"#{name}": name for name in _NAMES})
 
     def create(self, payment: Payment) -> None:
-        put_new_once(self._client, self._table, payment_item(payment), "payment_id")
+        item = payment_item(payment)
+        put_new_once(self._client, self._table, item, "payment_id", CREATION_IDENTITY)
 
     def get(self, payment_id: str) -> Payment | None:
         row = read_item(self._client, self._table, {"payment_id": payment_id})

@@ -205,20 +205,6 @@ def put_new(client: DynamoDBClient, table: str, values: Mapping[str, Any], key_n
         )
 
 
-def put_new_once(client: DynamoDBClient, table: str, values: Mapping[str, Any], key: str) -> None:
-    """put_new for an item under a fresh random key: finding the very item we write is our
-    own write, made by DynamoDB before a 500 the SDK retried (ConditionFailed otherwise)."""
-    item = to_item(values)
-    condition = f"attribute_not_exists({key})"
-    try:
-        with dynamodb_errors():
-            client.put_item(TableName=table, Item=item, ConditionExpression=condition,
-                            ReturnValuesOnConditionCheckFailure="ALL_OLD")  # fmt: skip
-    except ConditionFailed as failed:  # numbers compared as numbers: DynamoDB rewrites 0.0 as 0
-        if failed.item is None or from_item(failed.item) != from_item(item):
-            raise
-
-
 def query_first(
     client: DynamoDBClient,
     table: str,

@@ -214,8 +214,19 @@ def guard_holds(guard: FlowGuard, state: FlowState, ask: FlowAsk) -> bool:
     if guard is FlowGuard.LATER_DELIVERY:
         return r.delivery_status.rank < ask.delivery.rank
     # ABSENT: a flow is there. Only the very flow being created counts as written: DynamoDB
-    # made that write before answering 500, and the SDK's retry found it.
-    return ask.record is not None and state == FlowState(ask.record, ask.ttl)
+    # made that write before answering 500, and the SDK's retry found it, perhaps updated since
+    # (its code went out first: a delivery webhook may come before the retry).
+    return ask.record is not None and same_flow(r, ask.record)
+
+
+# What no write after `create` changes: a flow found under a new flow's fresh random key with
+# these is the one being created (the DynamoDB store compares these attributes of its item).
+CREATION_IDENTITY = ("kind", "subject", "phone_number", "created_at")
+
+
+def same_flow(found: PendingVerification, created: PendingVerification) -> bool:
+    """Whether `found` is the flow `created` (CREATION_IDENTITY), whatever was written since."""
+    return all(getattr(found, name) == getattr(created, name) for name in CREATION_IDENTITY)
 
 
 def applies(transition: FlowTransition, state: FlowState | None, ask: FlowAsk) -> bool:
