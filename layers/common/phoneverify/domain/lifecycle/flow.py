@@ -2,7 +2,7 @@
 copy: each write on a flow as data, and the pure functions that decide whether it applies
 and what it changes.
 
-    create           no flow                                  -> pending
+    create           no flow (or this very flow: CREATION_IDENTITY) -> pending
     reserve_attempt  pending (kind, attempts left, code unexpired, no live check lease)
                                                               -> one more attempt, leased
     release_check    any (the caller's lease)                 -> the lease dropped
