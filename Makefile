@@ -19,7 +19,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install run admin test test-unit test-integration test-e2e lint typecheck validate scan client-ts build bench alarms dashboard-picture release clean
+.PHONY: help install run admin test test-unit test-integration test-e2e lint typecheck validate scan client-ts build bench soak alarms dashboard-picture release clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -104,6 +104,13 @@ build: $(STAMP)  ## sam build: arm64 python3.13 artifacts in .aws-sam/
 # docs/capacity.md (benchmarks/test_cost_model.py).
 bench: build  ## cold starts, layer size, round trips, CPU per request: docs/benchmarks.md, cost.md, capacity.md
 	$(PY) -m pytest benchmarks -p no:cacheprovider
+
+# docs/reliability.md: about 2,000 requests of mixed journeys with Telnyx, DynamoDB and function
+# faults injected at once, then the invariants; SOAK_SEED=N replays a run's schedule. DynamoDB
+# Local (Java) as the test suites start it; its quick slice is tests/soak, in make test.
+soak: $(STAMP)  ## mixed journeys under faults, then the invariants: docs/reliability.md
+	scripts/ensure-system-deps
+	$(PY) -m devtools.soak $(if $(SOAK_SEED),--seed $(SOAK_SEED))
 
 # docs/operations.md: the per-function and per-table alarms written into template.yaml again
 # (after adding a function or a table), and the dashboard's picture from a local run. Only

@@ -76,6 +76,8 @@ class Report:
             "every figure below comes from the same run, measured side by side on one machine.",
             f"Run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
             f"Python {platform.python_version()}.",
+            "What holds under load and faults (journeys, faults injected, invariants, 500s) is",
+            "`make soak`'s: [reliability.md](reliability.md).",
             "",
             *self._cold_start_lines(),
             *self._layer_lines(),

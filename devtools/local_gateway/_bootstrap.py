@@ -74,9 +74,40 @@ def _error(exc: BaseException) -> dict[str, Any]:
     return error
 
 
+_kill_after: list[Any] = []  # [DynamoDB calls this invocation may still make, its request id]
+
+
+def _arm_kill(calls: Any, request_id: str) -> None:
+    """The gateway's test hook (workers.KillPlan): SIGKILL this process right after the
+    invocation's Nth DynamoDB call returned, as a Lambda crash between two writes."""
+    _kill_after[:] = [] if calls is None else [int(calls), request_id]
+    if calls is None:
+        return
+    from botocore.client import BaseClient  # the function's own dependency, armed only
+
+    if getattr(BaseClient, "_local_gateway_kill", False):
+        return
+    original = getattr(BaseClient, "_make_api_call")  # noqa: B009 - private, untyped
+
+    def counted(self: Any, operation: str, params: Any) -> Any:
+        result = original(self, operation, params)
+        if _kill_after and self.meta.service_model.service_name == "dynamodb":
+            _kill_after[0] -= 1
+            if _kill_after[0] <= 0:
+                note = f"killed after DynamoDB {operation} (RequestId: {_kill_after[1]})"
+                sys.stderr.write(f"[local gateway] {note}\n")
+                sys.stderr.flush()
+                os.kill(os.getpid(), 9)
+        return result
+
+    setattr(BaseClient, "_make_api_call", counted)  # noqa: B010
+    setattr(BaseClient, "_local_gateway_kill", True)  # noqa: B010
+
+
 def _invoke(handler: Any, request: dict[str, Any]) -> str:
     """Run one invocation between Lambda's START and END/REPORT lines; the reply line."""
     request_id = str(request["request_id"])
+    _arm_kill(request.get("kill_after_dynamodb_calls"), request_id)
     context = LambdaContext(request_id, int(request["deadline_ms"]), str(request["arn"]))
     os.environ["_X_AMZN_TRACE_ID"] = str(request["trace_id"])
     sys.stderr.write(f"START RequestId: {request_id} Version: $LATEST\n")

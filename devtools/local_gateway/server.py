@@ -44,7 +44,7 @@ from .gateway_responses import (
 from .routing import Resource, Router
 from .template import ApiConfig, ApiRoute, load_app
 from .websocket import LocalWebSocketApi
-from .workers import FunctionPool, LogSink, Outcome
+from .workers import FunctionPool, KillPlan, LogSink, Outcome
 
 INTEGRATION_TIMEOUT_SECS = 29.0  # API Gateway REST integration timeout, seconds
 # The WebSocket management API (POST/GET/DELETE @connections/{id}), under any stage prefix.
@@ -183,6 +183,11 @@ class LocalGateway:
     def worker_pids(self) -> dict[str, list[int]]:
         """Live worker process ids per function (for diagnostics and tests)."""
         return {name: pool.pids() for name, pool in self.pools.items() if pool.pids()}
+
+    def set_kill_plan(self, plan: KillPlan | None) -> None:
+        """Test hook: which invocations die after their Nth DynamoDB call (workers.KillPlan)."""
+        for pool in self.pools.values():
+            pool.kill_plan = plan
 
     def invoke(self, function_id: str, event: Any, timeout: float | None = None) -> Any:
         """Invoke a function with `event` as Lambda would from an event source (a schedule, a

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +21,10 @@ from .template import ACCOUNT_ID, FunctionConfig
 
 BOOTSTRAP = Path(__file__).with_name("_bootstrap.py")
 MIN_INIT_TIMEOUT = 10.0  # Lambda's init phase limit
+# A test hook (the soak's function kills): (function id, request id) -> None, or N: the worker
+# kills itself (SIGKILL) right after the invocation's Nth DynamoDB call has returned, a Lambda
+# crash between two writes. The gateway then answers 502 as API Gateway does.
+KillPlan = Callable[[str, str], int | None]
 
 
 class LogSink:
@@ -116,6 +121,7 @@ class FunctionPool:
         self._idle: list[Worker] = []
         self._all: set[Worker] = set()
         self._closed = False
+        self.kill_plan: KillPlan | None = None
 
     def pids(self) -> list[int]:
         with self._lock:
@@ -181,6 +187,10 @@ class FunctionPool:
             "arn": f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{name}",
             "trace_id": f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};Sampled=0",
         }
+        plan = self.kill_plan
+        kill_after = plan(name, request_id) if plan is not None else None
+        if kill_after is not None:
+            request["kill_after_dynamodb_calls"] = kill_after
         outcome = worker.exchange(request, timeout)
         if outcome.kind == "timeout":
             stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

@@ -204,9 +204,10 @@ class TelnyxEmulator:
             body["channel"] = channel
         add_fault_from_json(self._state, body)
 
-    def add_webhook_fault(self, kind: str, *, count: int = 1) -> None:
-        """Make the webhooks of the next `count` sends carry a bad signature or old timestamp."""
-        add_fault_from_json(self._state, {"webhook": kind, "count": count})
+    def add_webhook_fault(self, kind: str, *, count: int = 1, delay_ms: int = 0) -> None:
+        """Make the webhooks of the next `count` sends carry a bad signature or old timestamp,
+        or be sent twice, reversed, `delay_ms` late, or not at all."""
+        add_fault_from_json(self._state, {"webhook": kind, "count": count, "delay_ms": delay_ms})
 
     def faults(self) -> list[dict[str, Any]]:
         return self._state.faults()

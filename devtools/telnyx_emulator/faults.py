@@ -19,7 +19,16 @@ DELIVERY_FAULTS: dict[str, DeliveryOutcome] = {
     "delivery_failed": "delivery_failed",
     "sending_failed": "sending_failed",
 }
-WEBHOOK_FAULTS: tuple[str, ...] = ("bad_signature", "stale_timestamp")
+# The first two exercise the receiver's 401; the others what Telnyx's delivery may do to a
+# send's events: each sent twice (same event id), in reverse order, after `delay_ms`, or never.
+WEBHOOK_FAULTS: tuple[str, ...] = (
+    "bad_signature",
+    "stale_timestamp",
+    "duplicate",
+    "reorder",
+    "delay",
+    "drop",
+)
 
 
 @dataclass
@@ -57,9 +66,13 @@ class DeliveryFault:
 class WebhookFault:
     kind: str
     count: int
+    delay_ms: int = 0  # "delay" only
 
     def as_dict(self) -> dict[str, Any]:
-        return {"webhook": self.kind, "count": self.count}
+        armed: dict[str, Any] = {"webhook": self.kind, "count": self.count}
+        if self.kind == "delay":
+            armed["delay_ms"] = self.delay_ms
+        return armed
 
 
 @dataclass
@@ -98,11 +111,11 @@ class Faults:
                 return fault.outcome
         return "delivered"
 
-    def take_webhook(self) -> str | None:
+    def take_webhook(self) -> WebhookFault | None:
         if not self.webhook:
             return None
         fault = self.webhook[0]
         fault.count -= 1
         if fault.count <= 0:
             self.webhook.pop(0)
-        return fault.kind
+        return WebhookFault(fault.kind, 1, fault.delay_ms)

@@ -346,7 +346,8 @@ def add_fault_from_json(state: EmulatorState, body: dict[str, Any]) -> None:
     if "webhook" in body:
         if body["webhook"] not in WEBHOOK_FAULTS:
             raise BadDevRequest(f"webhook must be one of {list(WEBHOOK_FAULTS)}")
-        state.add_webhook_fault(WebhookFault(str(body["webhook"]), count))
+        delay_ms = _int_field(body, "delay_ms", 0, 0)
+        state.add_webhook_fault(WebhookFault(str(body["webhook"]), count, delay_ms))
         return
     endpoint = body.get("endpoint", "any")
     if endpoint not in ENDPOINTS:

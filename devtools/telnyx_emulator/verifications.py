@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from devtools.telnyx_emulator import errors
 from devtools.telnyx_emulator.config import EmulatorConfig
-from devtools.telnyx_emulator.faults import DeliveryOutcome
+from devtools.telnyx_emulator.faults import DeliveryOutcome, WebhookFault
 from devtools.telnyx_emulator.timestamps import record_time
 from devtools.telnyx_emulator.validation import E164, require_object, require_string
 
@@ -115,7 +115,7 @@ class SendResult:
     verification: dict[str, Any]
     events: list[tuple[str, dict[str, Any]]]  # (event_type, payload), in sending order
     occurred: float
-    webhook_fault: str | None
+    webhook_fault: WebhookFault | None
 
 
 @dataclass(frozen=True)

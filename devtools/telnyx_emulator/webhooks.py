@@ -24,6 +24,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from devtools.telnyx_emulator.faults import WebhookFault
 from devtools.telnyx_emulator.timestamps import event_time
 
 logger = logging.getLogger("telnyx_emulator")
@@ -98,14 +99,16 @@ class WebhookDispatcher:
         self._log: list[dict[str, Any]] = []
         self._stopping = threading.Event()
 
-    def hold(self) -> Callable[[list[tuple[str, dict[str, Any]]], float, str | None], None]:
+    def hold(
+        self,
+    ) -> Callable[[list[tuple[str, dict[str, Any]]], float, WebhookFault | None], None]:
         """Count a dispatch as in flight now, and return what sends it later: `wait_idle` then
         waits for events whose request has been answered but whose thread has not started."""
         with self._cond:
             self._active += 1
 
         def send(
-            events: list[tuple[str, dict[str, Any]]], occurred: float, fault: str | None
+            events: list[tuple[str, dict[str, Any]]], occurred: float, fault: WebhookFault | None
         ) -> None:
             try:
                 self.dispatch(events, occurred, fault)
@@ -120,7 +123,7 @@ class WebhookDispatcher:
         self,
         events: list[tuple[str, dict[str, Any]]],
         occurred: float,
-        fault: str | None,
+        fault: WebhookFault | None,
     ) -> None:
         url = self.url
         if url is None or not events:
@@ -141,14 +144,24 @@ class WebhookDispatcher:
         url: str,
         events: list[tuple[str, dict[str, Any]]],
         occurred: float,
-        fault: str | None,
+        fault: WebhookFault | None,
         generation: int,
     ) -> None:
+        kind = fault.kind if fault is not None else None
         try:
-            for index, (event_type, payload) in enumerate(events):
+            if kind == "drop":
+                self._dropped(url, events, generation)
+                return
+            if kind == "delay" and self._stopping.wait(fault.delay_ms / 1000):  # type: ignore[union-attr]
+                return
+            for index, (event_type, payload) in enumerate(
+                events[::-1] if kind == "reorder" else events
+            ):
                 if index and self._event_gap and self._stopping.wait(self._event_gap):
                     return
-                self._deliver(url, event_type, payload, occurred, fault, generation)
+                event_id = self._deliver(url, event_type, payload, occurred, kind, generation)
+                if kind == "duplicate":  # the same event again, as a redelivery would be
+                    self._deliver(url, event_type, payload, occurred, kind, generation, event_id)
         finally:
             with self._cond:
                 self._active -= 1
@@ -162,11 +175,12 @@ class WebhookDispatcher:
         occurred: float,
         fault: str | None,
         generation: int,
-    ) -> None:
-        event_id = str(uuid.uuid4())
+        event_id: str | None = None,
+    ) -> str:
+        event_id = event_id or str(uuid.uuid4())
         for attempt in range(1, self._max_attempts + 1):
             if self._stopping.is_set() or not self._current(generation):
-                return
+                return event_id
             envelope = {
                 "data": {
                     "event_type": event_type,
@@ -198,7 +212,7 @@ class WebhookDispatcher:
             }
             with self._cond:
                 if self._generation != generation:
-                    return
+                    return event_id
                 self._log.append(entry)
             logger.info(
                 "webhook %s attempt %d -> %s",
@@ -207,9 +221,31 @@ class WebhookDispatcher:
                 status if status is not None else error,
             )
             if entry["delivered"]:
-                return
+                return event_id
             if attempt < self._max_attempts and self._stopping.wait(self._retry_delay):
+                return event_id
+        return event_id
+
+    def _dropped(self, url: str, events: list[tuple[str, dict[str, Any]]], generation: int) -> None:
+        """Log a dropped send's events as never attempted (attempt 0)."""
+        at = datetime.now(UTC).isoformat(timespec="milliseconds")
+        with self._cond:
+            if self._generation != generation:
                 return
+            for event_type, payload in events:
+                self._log.append(
+                    {
+                        "url": url,
+                        "event_type": event_type,
+                        "event_id": str(uuid.uuid4()),
+                        "verification_id": payload.get("id"),
+                        "attempt": 0,
+                        "status_code": None,
+                        "error": "dropped (fault)",
+                        "delivered": False,
+                        "at": at,
+                    }
+                )
 
     def _post(
         self, url: str, body: bytes, signature_headers: dict[str, str]

@@ -1302,3 +1302,55 @@ def test_a_delivery_fault_for_a_channel_that_is_not_one_is_refused(emu: TelnyxEm
     )
     assert answer.status_code == 400
     assert emu.faults() == []
+
+
+def test_a_duplicate_fault_sends_each_event_twice_with_one_event_id(
+    make_emulator: Callable[..., TelnyxEmulator], receiver: WebhookReceiver
+) -> None:
+    emulator = make_emulator(webhook_url=receiver.url, webhook_max_attempts=1)
+    emulator.add_webhook_fault("duplicate")
+    with sdk(emulator) as c:
+        c.verifications.trigger_sms(phone_number=PHONE, verify_profile_id=PROFILE_ID)
+    hooks = receiver.wait_for(4)
+    kinds = [h.event["data"]["event_type"] for h in hooks]
+    ids = [h.event["data"]["id"] for h in hooks]
+    assert kinds == ["verify.sent", "verify.sent", "verify.delivered", "verify.delivered"]
+    assert ids[0] == ids[1] and ids[2] == ids[3] and ids[0] != ids[2]
+
+
+def test_a_reorder_fault_sends_the_final_event_first(
+    make_emulator: Callable[..., TelnyxEmulator], receiver: WebhookReceiver
+) -> None:
+    emulator = make_emulator(webhook_url=receiver.url, webhook_max_attempts=1)
+    emulator.add_webhook_fault("reorder")
+    with sdk(emulator) as c:
+        c.verifications.trigger_sms(phone_number=PHONE, verify_profile_id=PROFILE_ID)
+    kinds = [h.event["data"]["event_type"] for h in receiver.wait_for(2)]
+    assert kinds == ["verify.delivered", "verify.sent"]
+
+
+def test_a_drop_fault_sends_nothing_and_logs_the_events_as_dropped(
+    make_emulator: Callable[..., TelnyxEmulator], receiver: WebhookReceiver
+) -> None:
+    emulator = make_emulator(webhook_url=receiver.url, webhook_max_attempts=1)
+    emulator.add_webhook_fault("drop")
+    with sdk(emulator) as c:
+        c.verifications.trigger_sms(phone_number=PHONE, verify_profile_id=PROFILE_ID)
+    assert emulator.wait_for_webhooks(timeout=5)
+    log = emulator.webhook_log()
+    assert [(e["attempt"], e["delivered"], e["error"]) for e in log] == [
+        (0, False, "dropped (fault)")
+    ] * 2
+    assert receiver.received == []
+
+
+def test_a_delay_fault_holds_the_events_back_and_is_listed_with_its_delay(
+    make_emulator: Callable[..., TelnyxEmulator], receiver: WebhookReceiver
+) -> None:
+    emulator = make_emulator(webhook_url=receiver.url, webhook_max_attempts=1)
+    emulator.add_webhook_fault("delay", delay_ms=60_000)
+    assert emulator.faults() == [{"webhook": "delay", "count": 1, "delay_ms": 60_000}]
+    with sdk(emulator) as c:
+        c.verifications.trigger_sms(phone_number=PHONE, verify_profile_id=PROFILE_ID)
+    assert not emulator.wait_for_webhooks(timeout=0.5)  # still held back
+    assert receiver.received == []

@@ -214,7 +214,11 @@ def flow_states() -> list[FlowState]:
 
 
 FLOW_ASKS: dict[str, list[FlowAsk]] = {
-    "create": [FlowAsk(NOW, record=RECORD, ttl=TTL)],
+    "create": [
+        FlowAsk(NOW, record=RECORD, ttl=TTL),  # the stored flow is this one (a retried write)
+        FlowAsk(NOW, record=replace(RECORD, subject="u-2"), ttl=TTL),  # another's
+        FlowAsk(NOW, record=replace(RECORD, created_at=NOW), ttl=TTL),  # another flow
+    ],
     "reserve_attempt": [
         FlowAsk(NOW, kind=kind, owner=owner, lease_until=NOW + 15)
         for kind in (FlowKind.LOGIN, FlowKind.PAYMENT)

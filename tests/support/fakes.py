@@ -548,9 +548,11 @@ class InMemoryPayments:
 
     def create(self, payment: Payment) -> None:
         with self._lock:
-            if payment.payment_id in self.items:
+            found = self.items.get(payment.payment_id)
+            if found is None:
+                self.items[payment.payment_id] = payment
+            elif not payment_rules.same_payment(found, payment):  # ours: a lost answer, retried
                 raise ConditionFailed()
-            self.items[payment.payment_id] = payment
 
     def get(self, payment_id: str) -> Payment | None:
         return self.items.get(payment_id)

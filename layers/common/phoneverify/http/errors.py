@@ -137,24 +137,37 @@ def status_of(error: DomainError) -> int:
     return status_for(type(error))
 
 
+# Telnyx or the email service failed (502): when to try again, as a 503 says it.
+UPSTREAM_FAILED = (CodeDeliveryFailed, CodeCheckFailed)
+UPSTREAM_RETRY_AFTER_SECS = 2
+
+
 def error_body(error: DomainError) -> dict[str, Any]:
     """`{"error", "code"}` and the error's extra fields (field, attempts_remaining, ...)."""
-    return {"error": error.message, "code": error.code, **error.extra}
+    body = {"error": error.message, "code": error.code, **error.extra}
+    if isinstance(error, UPSTREAM_FAILED):
+        body["retry_after"] = UPSTREAM_RETRY_AFTER_SECS
+    return body
 
 
 def tells_retry_after(error_class: type[DomainError]) -> bool:
     """Whether errors of this class carry `retry_after` (body) and `Retry-After` (header)."""
-    return issubclass(error_class, (RetryLater, SendBudgetExhausted, StorageUnavailable))
+    return issubclass(
+        error_class,
+        (RetryLater, SendBudgetExhausted, StorageUnavailable, *UPSTREAM_FAILED),
+    )
 
 
 def error_headers(error: DomainError) -> dict[str, str]:
-    """Retry-After for every error that says when to come back (429s and 503s); Allow for
+    """Retry-After for every error that says when to come back (429s, 502s and 503s); Allow for
     a 405; the bearer challenge for a refused token (RFC 6750, as the gateway's 401 has it)."""
     if isinstance(error, MethodNotAllowed):
         return {"Allow": ", ".join(error.allowed)}
     if isinstance(error, NotAuthenticated):
         return {"WWW-Authenticate": "Bearer"}
     retry_after = getattr(error, "retry_after", None)
+    if isinstance(error, UPSTREAM_FAILED):
+        retry_after = UPSTREAM_RETRY_AFTER_SECS
     if isinstance(retry_after, int):
         return {"Retry-After": str(retry_after)}
     return {}

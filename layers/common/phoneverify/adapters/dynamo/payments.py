@@ -13,12 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from phoneverify.adapters.dynamo.creation import put_new_once
 from phoneverify.adapters.dynamo.toolkit import (
     Table,
     delete,
     dynamodb_errors,
     from_item,
-    put_new,
     read_item,
     status_in,
     to_item,
@@ -29,6 +29,7 @@ from phoneverify.domain.lifecycle.payment import (
     CANCEL,
     CLAIM,
     COMPLETE,
+    CREATION_IDENTITY,
     EXPIRE,
     EXTEND,
     FAIL,
@@ -206,7 +207,8 @@ class DynamoPaymentRepository:
         self._items = Table(client, table, {f"#{name}": name for name in _NAMES})
 
     def create(self, payment: Payment) -> None:
-        put_new(self._client, self._table, payment_item(payment, self._retention), "payment_id")
+        item = payment_item(payment, self._retention)
+        put_new_once(self._client, self._table, item, "payment_id", CREATION_IDENTITY)
 
     def of_payer(self, user_id: str) -> list[Payment]:
         """The payer's payments, oldest first, through the payer index (eventually

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from phoneverify.adapters.dynamo.creation import put_new_once
 from phoneverify.adapters.dynamo.flow_items import (
     NAMES,
     TRANSITION,
@@ -20,7 +21,6 @@ from phoneverify.adapters.dynamo.toolkit import (
     Table,
     dynamodb_errors,
     from_item,
-    put_new,
     read_item,
     to_item,
     transact_write_items,
@@ -61,7 +61,8 @@ class DynamoVerificationStore:
 
     # -- writes ----------------------------------------------------------------------------
     def create(self, record: PendingVerification, ttl: int) -> None:
-        put_new(self._client, self._table, verification_item(record, ttl), "pk")
+        item = verification_item(record, ttl)
+        put_new_once(self._client, self._table, item, "pk", rules.CREATION_IDENTITY)
 
     def reserve_attempt(
         self,

@@ -2,7 +2,7 @@
 copy: each write on a flow as data, and the pure functions that decide whether it applies
 and what it changes.
 
-    create           no flow                                  -> pending
+    create           no flow (or this very flow: CREATION_IDENTITY) -> pending
     reserve_attempt  pending (kind, attempts left, code unexpired, no live check lease)
                                                               -> one more attempt, leased
     release_check    any (the caller's lease)                 -> the lease dropped
@@ -213,7 +213,20 @@ def guard_holds(guard: FlowGuard, state: FlowState, ask: FlowAsk) -> bool:
         return state.ttl > now
     if guard is FlowGuard.LATER_DELIVERY:
         return r.delivery_status.rank < ask.delivery.rank
-    return False  # ABSENT: a flow is there
+    # ABSENT: a flow is there. Only the very flow being created counts as written: DynamoDB
+    # made that write before answering 500, and the SDK's retry found it, perhaps updated since
+    # (its code went out first: a delivery webhook may come before the retry).
+    return ask.record is not None and same_flow(r, ask.record)
+
+
+# What no write after `create` changes: a flow found under a new flow's fresh random key with
+# these is the one being created (the DynamoDB store compares these attributes of its item).
+CREATION_IDENTITY = ("kind", "subject", "phone_number", "created_at")
+
+
+def same_flow(found: PendingVerification, created: PendingVerification) -> bool:
+    """Whether `found` is the flow `created` (CREATION_IDENTITY), whatever was written since."""
+    return all(getattr(found, name) == getattr(created, name) for name in CREATION_IDENTITY)
 
 
 def applies(transition: FlowTransition, state: FlowState | None, ask: FlowAsk) -> bool:

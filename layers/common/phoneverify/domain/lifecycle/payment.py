@@ -34,6 +34,15 @@ from enum import StrEnum
 
 from phoneverify.domain.models import Payment, PaymentStatus
 
+# What no write after a payment's creation changes: a payment found under a new payment's
+# fresh random id with these is the one being created (a 500 after DynamoDB wrote it, retried).
+CREATION_IDENTITY = ("user_id", "amount", "currency", "recipient", "created_at")
+
+
+def same_payment(found: Payment, created: Payment) -> bool:
+    """Whether `found` is the payment `created` (CREATION_IDENTITY), whatever came since."""
+    return all(getattr(found, name) == getattr(created, name) for name in CREATION_IDENTITY)
+
 
 class PaymentGuard(StrEnum):
     """A condition of a payment write besides its status."""
