@@ -11,6 +11,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from devtools.soak.history import VERIFY_PATHS, History, Snapshot
 
@@ -26,13 +27,19 @@ class Verdict:
     skipped: str | None = None
 
 
+def charges(snap: Snapshot) -> list[dict[str, Any]]:
+    """The ledger's charges: a `voided` item is the reconciler's record that a payment id was
+    never charged and never will be (docs/payments.md#reconciliation), not a charge."""
+    return [item for item in snap.ledger if not item.get("voided")]
+
+
 def charged_at_most_once(snap: Snapshot) -> list[str]:
     """One ledger item per payment, with the transaction id the payment records."""
     found = []
-    counts = Counter(str(item["payment_id"]) for item in snap.ledger)
+    counts = Counter(str(item["payment_id"]) for item in charges(snap))
     found += [f"{pid} charged {n} times" for pid, n in counts.items() if n > 1]
     txn = {str(p["payment_id"]): p.get("transaction_id") for p in snap.payments}
-    for item in snap.ledger:
+    for item in charges(snap):
         recorded = txn.get(str(item["payment_id"]))
         if recorded and recorded != item["transaction_id"]:
             found.append(f"{item['payment_id']} charged as another transaction than recorded")
@@ -42,7 +49,7 @@ def charged_at_most_once(snap: Snapshot) -> list[str]:
 def completed_in_ledger_once(history: History, snap: Snapshot) -> list[str]:
     """Every payment a client was told `completed` is in the ledger once, with that txn."""
     ledger: dict[str, list[str]] = defaultdict(list)
-    for item in snap.ledger:
+    for item in charges(snap):
         ledger[str(item["payment_id"])].append(str(item["transaction_id"]))
     found = []
     for ex in history.exchanges:
@@ -62,7 +69,7 @@ def none_processing_after_reconciler(snap: Snapshot) -> list[str]:
 
 
 def none_failed_and_charged(snap: Snapshot) -> list[str]:
-    charged = {str(item["payment_id"]) for item in snap.ledger}
+    charged = {str(item["payment_id"]) for item in charges(snap)}
     return [
         f"{p['payment_id']} {p['status']} but charged"
         for p in snap.payments

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import time
 from typing import Any, TextIO
 
 import boto3
@@ -20,6 +21,9 @@ from devtools.local_stack.stack import LocalStack
 from devtools.soak.history import Snapshot
 
 RECONCILER = "PaymentsReconcileFunction"  # the one seam to the payment reconciler, if present
+# The shortest grace period an operator may give the reconciler (reconcile_config.py): the
+# soak's stack uses it, and waits it out for the youngest payment left processing.
+RECONCILE_GRACE_SECS = 30
 
 
 class LineTap:
@@ -71,7 +75,10 @@ class Rig:
                 webhook_timeout_secs=10.0,
                 notice_poll_secs=0.0,  # swept once at the end (deliver_notices)
                 # Many clients from few addresses: the proof-of-work gate is not what is soaked.
-                gateway_env={"CHALLENGE_MODE": "off"},
+                gateway_env={
+                    "CHALLENGE_MODE": "off",
+                    "PAYMENT_RECONCILE_GRACE_SECS": str(RECONCILE_GRACE_SECS),
+                },
             )
             sys.stderr = self.tap
             self.stack = LocalStack(config).start()
@@ -105,8 +112,20 @@ class Rig:
         )
 
     def reconcile(self) -> Any:
-        """Run the payment reconciler once, as its schedule would."""
+        """Run the payment reconciler once, as its schedule would, once the youngest payment
+        left `processing` has waited out the grace period (a scheduled run after it would
+        find every one of them due; nothing runs meanwhile: the journeys are over)."""
         assert self.stack is not None and self.stack.gateway is not None
+        youngest = max(
+            (
+                float(p["unsettled_since"])
+                for p in self.scan("PaymentsTable")
+                if p.get("status") == "processing" and "unsettled_since" in p
+            ),
+            default=None,
+        )
+        if youngest is not None:
+            time.sleep(max(0.0, youngest + RECONCILE_GRACE_SECS + 1 - time.time()))
         event = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
         return self.stack.gateway.invoke(RECONCILER, event)
 

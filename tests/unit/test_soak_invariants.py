@@ -67,6 +67,19 @@ def test_processing_after_the_reconciler_and_failed_but_charged_are_violations()
     ]
 
 
+def test_a_payment_the_reconciler_voided_is_not_a_charge() -> None:
+    """A `voided` ledger item (the processor settled the id as never charged) beside a failed
+    payment is no violation; a charge beside it is."""
+    snap = Snapshot(
+        payments=[{"payment_id": "p1", "status": "failed"}],
+        ledger=[{"payment_id": "p1", "voided": True}],
+    )
+    assert inv.charged_at_most_once(snap) == []
+    assert inv.none_failed_and_charged(snap) == []
+    snap.ledger = [{"payment_id": "p1", "transaction_id": "t1"}]
+    assert inv.none_failed_and_charged(snap) == ["p1 failed but charged"]
+
+
 def test_two_accounts_with_one_email_or_phone_are_a_violation() -> None:
     users = [
         {"pk": "USER#a", "email": "x@example.com", "phone_number": "+14155550100"},
