@@ -4,6 +4,7 @@ email are told (docs/privacy.md#deleting-an-account)."""
 
 from __future__ import annotations
 
+from phoneverify import snapstart
 from phoneverify.account_data_config import AccountDataSettings
 from phoneverify.domain.errors import NotAuthenticated, ReauthRequired
 from phoneverify.http.account_data import AccountDeletedResponse, AccountDeleteRequest
@@ -14,6 +15,7 @@ from phoneverify.http.requests import request_origin
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment(AccountDataSettings)
+snapstart.register(runtime, "account_data")  # SnapStart: built before the snapshot
 app = http_app(*runtime.settings.cors_origins)
 
 

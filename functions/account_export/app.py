@@ -4,6 +4,7 @@ audit events (docs/privacy.md#what-an-export-holds)."""
 
 from __future__ import annotations
 
+from phoneverify import snapstart
 from phoneverify.account_data_config import AccountDataSettings
 from phoneverify.domain.errors import NotAuthenticated, ReauthRequired
 from phoneverify.http.account_data import AccountExportResponse, export_response
@@ -14,6 +15,7 @@ from phoneverify.http.requests import request_origin
 from phoneverify.runtime import Runtime
 
 runtime = Runtime.from_environment(AccountDataSettings)
+snapstart.register(runtime, "account_data")  # SnapStart: built before the snapshot
 app = http_app(*runtime.settings.cors_origins)
 
 

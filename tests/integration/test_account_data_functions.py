@@ -157,3 +157,76 @@ def test_after_deletion_nothing_of_the_account_works_and_its_email_and_phone_are
     assert status == 201 and registered["token"], registered
     again = stack.users.find_by_email(EMAIL)
     assert again is not None and again.user_id != OWNER and again.phone_number == PHONE
+
+
+class Crash(BaseException):
+    """The function's process dying: nothing after it runs (not an error it answers)."""
+
+
+def audit_of(stack: FunctionStack, subject: str) -> list[dict[str, Any]]:
+    return [item for item in stack.scan("AUDIT_TABLE") if item["subject"]["S"] == subject]
+
+
+PERSONAL = ("masked_phone", "source_ip", "user_agent")
+
+
+def test_a_crash_after_the_transaction_loses_no_notice_and_the_cleanup_is_finished_later(
+    stack: FunctionStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from phoneverify.flows.account_deletion import finish_deletions
+
+    status, pending, _ = stack.call_as(OWNER, "payments_initiate", LARGE)
+    assert status == 200 and pending["status"] == "pending", pending
+    reauth = stepped_up(stack)
+    runtime = stack.functions["account_delete"].runtime
+    cleanup = runtime.account_data._cleanup
+
+    def crash(*_: object) -> None:
+        raise Crash()
+
+    monkeypatch.setattr(cleanup, "finish", crash)
+    with pytest.raises(Crash):
+        stack.call_as(OWNER, "account_delete", {}, reauth)
+
+    # The account is gone; the phone's notice waits in the outbox; the marker remains.
+    assert f"USER#{OWNER}" not in users_items(stack)
+    outbox = [(i["event"]["S"], i["status"]["S"]) for i in stack.scan("NOTICES_OUTBOX_TABLE")]
+    assert ("account_deleted", "pending") in outbox, outbox
+    markers = [i for i in stack.scan("USERS_TABLE") if i["pk"]["S"] == f"DELETED#{OWNER}"]
+    assert len(markers) == 1
+    assert EMAIL not in json.dumps(markers) and PHONE not in json.dumps(markers)
+    payments = {i["payment_id"]["S"]: i for i in stack.scan("PAYMENTS_TABLE")}
+    assert payments[pending["payment_id"]]["status"]["S"] == "pending"
+    assert [r for r in audit_of(stack, OWNER) if "source_ip" in r]  # not yet pseudonymised
+
+    # The export of a deleted account is impossible.
+    assert export(stack, reauth)[0] == 401
+
+    adapters = runtime.deletion_cleanup_adapters
+    assert finish_deletions(**adapters) == 0  # still its request's own to finish
+    adapters["clock"].advance(600)
+    assert finish_deletions(**adapters) == 1
+    assert finish_deletions(**adapters) == 0  # done: nothing left, nothing written again
+
+    payments = {i["payment_id"]["S"]: i for i in stack.scan("PAYMENTS_TABLE")}
+    assert payments[pending["payment_id"]]["status"]["S"] == "cancelled"
+    assert not [p for p in payments if p == f"exempt#{OWNER}"]
+    assert not [i for i in stack.scan("USERS_TABLE") if i["pk"]["S"].startswith("DELETED#")]
+    records = audit_of(stack, OWNER)
+    assert records and not [r for r in records if any(f in r for f in PERSONAL)], records
+
+
+def test_after_deletion_the_audit_records_of_the_person_are_pseudonymised(
+    stack: FunctionStack,
+) -> None:
+    status, body, _ = stack.call_as(OWNER, "account_delete", {}, stepped_up(stack))
+    assert (status, body) == (200, {"deleted": True})
+
+    records = audit_of(stack, OWNER)
+    events = {r["event"]["S"] for r in records}
+    assert {"reauth_granted", "account_deleted"} <= events, events
+    assert not [r for r in records if any(f in r for f in PERSONAL)], records
+    assert not [i for i in stack.scan("USERS_TABLE") if i["pk"]["S"].startswith("DELETED#")]
+    # Another person's records keep what they held.
+    stepped_up(stack, OTHER, OTHER_PHONE)
+    assert all("source_ip" in r for r in audit_of(stack, OTHER))

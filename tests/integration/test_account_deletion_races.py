@@ -118,10 +118,10 @@ def test_a_confirmation_that_lands_first_completes_and_the_deletion_still_happen
     before = deletion.delete
     confirmed: list[Any] = []
 
-    def confirmation_first(user_id: str) -> Any:
+    def confirmation_first(user_id: str, alongside: Any = None) -> Any:
         # The injected point: the step-up passed, the deletion's transaction not yet written.
         confirmed.append(in_a_thread(lambda: stack.call_as(OWNER, "payments_confirm", body)))
-        return before(user_id)
+        return before(user_id, alongside)
 
     monkeypatch.setattr(deletion, "delete", confirmation_first)
     status, answer, _ = stack.call_as(OWNER, "account_delete", {}, reauth)

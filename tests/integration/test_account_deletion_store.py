@@ -107,3 +107,71 @@ def _delete_or_error(deletion: DynamoAccountDeletion) -> object:
         return deletion.delete("u-1")
     except Exception as exc:  # a lost race may answer 503; never a second delete
         return exc
+
+
+def test_the_notice_and_the_marker_go_in_the_deletions_transaction(client: Any) -> None:
+    from phoneverify.adapters.dynamo.deletion_cleanup import DynamoDeletionMarkers
+    from phoneverify.adapters.dynamo.notices_outbox import DynamoNoticesOutbox
+    from phoneverify.domain.deletion import DeletionMarker
+    from phoneverify.domain.models import NoticeEvent
+    from phoneverify.domain.notices import OutboxNotice
+    from phoneverify.ports.account_data import Alongside
+
+    table = fresh_table(client, "UsersTable")
+    outbox_table = fresh_table(client, "NoticesOutboxTable")
+    DynamoUserRepository(client, table).put_user(
+        User("u-1", "a@example.com", "hash", "+14155550101"), phone_verified_at=NOW
+    )
+    outbox = DynamoNoticesOutbox(client, outbox_table)
+    marker = DeletionMarker("u-1", ("u-1", "email#k1", "phone#k2"), NOW)
+
+    def alongside(account: DeletedAccount) -> Alongside:
+        assert account.phone_number is not None
+        event = NoticeEvent.ACCOUNT_DELETED
+        return Alongside(OutboxNotice("n-1", account.phone_number, event, NOW), marker)
+
+    deletion = DynamoAccountDeletion(client, table, outbox)
+    assert deletion.delete("u-1", alongside) == DeletedAccount("a@example.com", "+14155550101")
+    assert keys(client, table) == {"DELETED#u-1"}
+    assert keys(client, outbox_table) == {"n-1"}
+    markers = DynamoDeletionMarkers(client, table)
+    assert markers.oldest(10) == [marker]
+    markers.done("u-1")
+    markers.done("u-1")  # gone already: nothing
+    assert markers.oldest(10) == [] and keys(client, table) == set()
+
+
+def test_the_audit_scrub_keeps_only_pseudonymous_fields_and_runs_twice_alike(client: Any) -> None:
+    from phoneverify.adapters.dynamo.audit import DynamoAuditTrail
+    from phoneverify.adapters.dynamo.deletion_cleanup import DynamoAuditScrub
+    from phoneverify.domain.models import (
+        FlowKind,
+        RequestOrigin,
+        VerificationEvent,
+        VerificationEventType,
+    )
+
+    audit = fresh_table(client, "AuditTable")
+    trail = DynamoAuditTrail(client, audit, 86_400)
+    origin = RequestOrigin("198.51.100.7", "Firefox")
+    for subject in ("u-1", "u-1", "u-2"):
+        trail.record(
+            VerificationEvent(
+                type=VerificationEventType.PHONE_CHANGED,
+                kind=FlowKind.PHONE_CHANGE,
+                subject=subject,
+                masked_phone="+1******0101",
+                at=NOW,
+                origin=origin,
+                detail={"old_phone": "+1******0102", "reason": "kept"},
+            )
+        )
+    scrub = DynamoAuditScrub(client, audit)
+    assert scrub.pseudonymise(("u-1",)) == 2
+    assert scrub.pseudonymise(("u-1",)) == 0
+    records = trail.events_for("u-1")
+    assert len(records) == 2
+    for record in records:
+        assert set(record) == {"subject", "sk", "event", "flow", "at", "ttl", "detail"}
+        assert record["detail"] == {"reason": "kept"}
+    assert trail.events_for("u-2")[0]["source_ip"] == "198.51.100.7"

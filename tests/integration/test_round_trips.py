@@ -125,11 +125,15 @@ BUDGET: dict[str, tuple[int, int, int]] = {
     # and its number's (three queries: the pepper, cold), and the step-up's audit.
     "GET /account/export": (7, 2, 0),
     # The deletion: the account for the step-up, then its item as stored (what the
-    # transaction frees), the one transaction (the account, EMAIL#, PHONE#), its payments by
-    # the payer index, the pending one cancelled and its code ended, the count of payments
-    # without a code deleted, the SMS notice kept in the outbox, the audit (SES's email is
-    # not counted).
-    "POST /account/delete": (9, 1, 0),
+    # transaction frees), the one transaction (the account, EMAIL#, PHONE#, and now the SMS
+    # notice into the outbox and the cleanup's DELETED# marker: a crash loses neither, one
+    # call fewer), its payments by the payer index, the pending one cancelled and its code
+    # ended, the count of payments without a code deleted; then the audit pseudonymised: the
+    # request's own records written first (the audit batch, moved before it), the person's
+    # three subjects queried (id, keyed email, keyed number), their records updated in one
+    # transaction, and the marker deleted (SES's email is not counted). The marker's keyed
+    # subjects need the pepper: one SSM read more when cold.
+    "POST /account/delete": (13, 2, 0),
     "POST /account/email/start": (6, 2, 0),
     "POST /account/email/start (taken address)": (6, 2, 0),
     "POST /account/email/start (fresh address)": (6, 2, 0),

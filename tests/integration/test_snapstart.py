@@ -176,7 +176,7 @@ def test_a_deploy_of_new_code_or_a_new_layer_moves_the_alias_to_a_new_version() 
         resources["LoginFunction"]["Properties"]["CodeUri"] = "s3://artifacts/login-v2.zip"
 
     today = published_versions()
-    assert len(today) == 16  # the SnapStart functions, each with its alias
+    assert len(today) == 18  # the SnapStart functions, each with its alias
     # The flows live in the layer: a new layer is a new version of every aliased function
     # (else the alias would keep running the old layer's code)
     assert published_versions(new_layer).isdisjoint(today)

@@ -20,7 +20,7 @@ from tests.support.cold_start import builders_used
 
 ROOT = Path(__file__).resolve().parents[2]
 # The functions a person waits on: sign-in (and its token check), sign-up, password reset,
-# payments, and the step-up before a sensitive change.
+# payments, the step-up before a sensitive change, and the person's data (export, deletion).
 LATENCY_CRITICAL = {
     "login",
     "login_verify",
@@ -38,6 +38,8 @@ LATENCY_CRITICAL = {
     "payments_resend",
     "account_reauth_start",
     "account_reauth_verify",
+    "account_delete",
+    "account_export",
 }
 
 

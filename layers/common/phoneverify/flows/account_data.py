@@ -1,50 +1,55 @@
 """The person's own data (docs/privacy.md): everything held about them in one answer
 (GET /account/export), and the account deleted (POST /account/delete), each behind the step-up.
 
-A deletion is one transaction on UsersTable (the account, its email and phone pointers, its
-passkeys and a waiting swap; adapters/dynamo/account_deletion.py): from that instant every
-token of the account is refused (`account_gone`), every flow of it fails its own condition
-(each is bound to the account's item), and the email and the number are free. What follows is
-cleanup that a crash may leave undone without harm: the pending payments are cancelled (their
-codes could no longer be accepted anyway: the code's phone binding finds no account), the
-count of payments without a code is forgotten, and the last notices go (SMS through the outbox,
-which keeps the number only until it is delivered; and an email)."""
+A deletion is one transaction (adapters/dynamo/account_deletion.py): the account, its email and
+phone pointers, its passkeys and a waiting swap deleted; the phone's last notice put in the
+outbox; and a marker of the cleanup still to do. From that instant every token of the account
+is refused (`account_gone`), every flow of it fails its own condition (each is bound to the
+account's item), the email and the number are free, and the notice will go. The cleanup
+(flows/account_deletion.py) runs at once: the pending payments cancelled, the count of
+payments without a code forgotten, every audit record of the person pseudonymised, the marker
+deleted; a crash before its end leaves the marker to `finish_deletions`. The email's notice
+is sent by the request (best effort: SES, no outbox)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from phoneverify.domain.audit_events import VerificationEventType
 from phoneverify.domain.clock import Clock
+from phoneverify.domain.deletion import DeletionMarker
 from phoneverify.domain.email_messages import EmailNotice
 from phoneverify.domain.emails import unknown_subject
-from phoneverify.domain.errors import NotAuthenticated
+from phoneverify.domain.errors import NotAuthenticated, StorageUnavailable
 from phoneverify.domain.factors import enrolled_factors
 from phoneverify.domain.keyed import keyed_digest
 from phoneverify.domain.models import (
     FlowKind,
     NoticeEvent,
     Payment,
-    PaymentStatus,
     RequestOrigin,
     User,
 )
-from phoneverify.domain.notices import notice_subject
+from phoneverify.domain.notices import OutboxNotice, notice_id, notice_subject
 from phoneverify.domain.throttling import account_key
-from phoneverify.flows.engine.any_flow import AnyFlow
+from phoneverify.flows.account_deletion import DeletionCleanup
 from phoneverify.flows.engine.audit import FlowAudit
 from phoneverify.flows.engine.email_notices import EmailNotices
 from phoneverify.flows.engine.step_up import Caller, StepUp
 from phoneverify.ports.account_data import (
     AccountDeletion,
+    Alongside,
     AuditReader,
+    DeletedAccount,
     PasskeyList,
     PaymentHistory,
 )
 from phoneverify.ports.accounts import UserLookup
-from phoneverify.ports.messaging import AccountNotices
+
+logger = logging.getLogger(__name__)
 
 EXPORT = "account_export"  # the step-up's action names in the audit
 DELETE = "account_delete"
@@ -77,12 +82,12 @@ class AccountData:
         payments: PaymentHistory,
         passkeys: PasskeyList,
         trail: AuditReader,
-        flows: AnyFlow,
+        cleanup: DeletionCleanup,
         step_up: StepUp,
         audit: FlowAudit,
         clock: Clock,
         pepper: Callable[[], bytes],
-        notices: AccountNotices | None = None,
+        occasion: Callable[[], str],
         email_notices: EmailNotices | None = None,
     ) -> None:
         self._users = users
@@ -90,12 +95,12 @@ class AccountData:
         self._payments = payments
         self._passkeys = passkeys
         self._trail = trail
-        self._flows = flows
+        self._cleanup = cleanup
         self._step_up = step_up
         self._audit = audit
         self._clock = clock
         self._pepper = pepper
-        self._notices = notices
+        self._occasion = occasion
         self._email_notices = email_notices
 
     # -- export ----------------------------------------------------------------------------
@@ -140,43 +145,57 @@ class AccountData:
         """The audit records under the account's id, and those under the keyed digests of its
         number (notices) and of its email (password decisions made before the account was
         known), newest first."""
-        pepper = self._pepper()
-        subjects = [user.user_id, _keyed(pepper, unknown_subject(account_key(user.email)))]
-        if user.phone_number:
-            subjects.append(_keyed(pepper, notice_subject(user.phone_number)))
         events = [
             event
-            for subject in subjects
+            for subject in self._subjects(user.user_id, user.email, user.phone_number)
             for event in self._trail.events_for(subject, AUDIT_EVENTS_PER_SUBJECT)
         ]
         return sorted(events, key=lambda event: str(event.get("sk", "")), reverse=True)
+
+    def _subjects(self, user_id: str, email: str, phone: str | None) -> tuple[str, ...]:
+        """The audit subjects of a person, as the trail stores them (keyed digests)."""
+        pepper = self._pepper()
+        subjects = [user_id, _keyed(pepper, unknown_subject(account_key(email)))]
+        if phone:
+            subjects.append(_keyed(pepper, notice_subject(phone)))
+        return tuple(subjects)
 
     # -- delete ----------------------------------------------------------------------------
     def delete(self, caller: Caller, origin: RequestOrigin) -> None:
         user = self._account(caller)
         self._step_up.require(caller, user, origin, action=DELETE)
-        deleted = self._deletion.delete(user.user_id)
+        now = self._clock.now()
+        occasion = self._occasion()
+
+        def alongside(account: DeletedAccount) -> Alongside:
+            """The phone's notice and the cleanup's marker, in the deletion's transaction."""
+            event = NoticeEvent.ACCOUNT_DELETED
+            phone = account.phone_number
+            notice = (
+                OutboxNotice(notice_id(occasion, phone, event), phone, event, now)
+                if phone
+                else None
+            )
+            return Alongside(notice, self._marker(user.user_id, account, now))
+
+        deleted = self._deletion.delete(user.user_id, alongside)
         if deleted is None:  # a deletion racing this one was first
             raise NotAuthenticated()
+        # Recorded before the cleanup, which pseudonymises it with the person's other records.
         self._audit.record(
             VerificationEventType.ACCOUNT_DELETED, user.user_id, origin, kind=FlowKind.SESSION
         )
-        if self._notices is not None and deleted.phone_number:
-            self._notices.notify(deleted.phone_number, NoticeEvent.ACCOUNT_DELETED)
         if self._email_notices is not None:
             self._email_notices.tell(deleted.email, EmailNotice.ACCOUNT_DELETED)
-        self._cancel_payments(user.user_id, origin)
+        try:
+            self._cleanup.finish(self._marker(user.user_id, deleted, now), origin)
+        except StorageUnavailable:  # the account is gone; its marker waits for finish_deletions
+            logger.warning("deletion cleanup left to finish_deletions")
 
-    def _cancel_payments(self, user_id: str, origin: RequestOrigin) -> None:
-        """Each pending payment cancelled by its lifecycle's conditional write (a confirmation
-        that moved it to processing first wins, and completes), then its code."""
-        now = self._clock.now()
-        for payment in self._payments.of_payer(user_id):
-            if payment.status is not PaymentStatus.PENDING:
-                continue
-            if self._payments.cancel(payment.payment_id, now) and payment.flow_id:
-                self._flows.cancel(payment.flow_id, origin)
-        self._payments.forget_payer(user_id)
+    def _marker(self, user_id: str, account: DeletedAccount, now: float) -> DeletionMarker:
+        """What the cleanup needs: the account's id and its audit subjects, keyed."""
+        subjects = self._subjects(user_id, account.email, account.phone_number)
+        return DeletionMarker(user_id, subjects, now)
 
     def _account(self, caller: Caller) -> User:
         user = self._users.get(caller.user_id)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
-from phoneverify.adapters.dynamo.toolkit import Table, put_new, query_first
+from phoneverify.adapters.dynamo.toolkit import Table, put_new, query_first, to_item
 from phoneverify.domain.audit_events import VerificationEvent, VerificationEventType
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.errors import StorageUnavailable
@@ -70,7 +70,24 @@ class DynamoNoticesOutbox:
         self._policy = policy or OutboxPolicy()
 
     def put(self, notice: OutboxNotice) -> None:
-        item = {
+        try:
+            put_new(self._client, self._name, self._item(notice), "pk")
+        except ConditionFailed:  # written already by this very request: one notice
+            return
+
+    def put_request(self, notice: OutboxNotice) -> dict[str, Any]:
+        """The same conditional put as a TransactWriteItems item, for a change that must not
+        happen without its notice (the account's deletion: account_deletion.py)."""
+        return {
+            "Put": {
+                "TableName": self._name,
+                "Item": to_item(self._item(notice)),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+
+    def _item(self, notice: OutboxNotice) -> dict[str, Any]:
+        return {
             "pk": notice.notice_id,
             "status": NoticeStatus.PENDING.value,
             "phone": notice.phone,
@@ -81,10 +98,6 @@ class DynamoNoticesOutbox:
             "waiting": WAITING,
             "ttl": pending_ttl(notice.created_at, self._policy),
         }
-        try:
-            put_new(self._client, self._name, item, "pk")
-        except ConditionFailed:  # written already by this very request: one notice
-            return
 
     def claim(self, notice_id: str, now: float) -> OutboxNotice | None:
         found = self._table.update_if_exists(

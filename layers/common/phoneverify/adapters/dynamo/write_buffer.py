@@ -95,6 +95,14 @@ def deferred_writes(sleep: Sleep = time.sleep) -> Iterator[None]:
         _write_all(buffer.take(), sleep)
 
 
+def write_buffered_now(sleep: Sleep = time.sleep) -> None:
+    """Write what this request has collected so far, now (nothing outside a request): for a
+    step that must see those records in the table (the deletion's audit pseudonymisation)."""
+    buffer = _BUFFER.get()
+    if buffer is not None:
+        _write_all(buffer.take(), sleep)
+
+
 def put_best_effort(
     client: DynamoDBClient,
     table: str,
