@@ -1,7 +1,9 @@
 """The payment reconciler, on a schedule (EventBridge, every 5 minutes; locally the stack's
 poller): no route. Settles every payment left half-done past the grace period
 (docs/payments.md#reconciliation), counts each outcome (PaymentsReconciled_<outcome>) and
-publishes the age of the oldest payment still unsettled (PaymentUnsettledAlarm's).
+publishes the age of the oldest payment still unsettled (PaymentUnsettledAlarm's). Then it
+finishes the account deletions a crash left half-done (docs/privacy.md#after-a-crash):
+their payments cancelled, their audit records pseudonymised (DeletionsFinished).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from phoneverify.flows.account_deletion import finish_deletions
 from phoneverify.flows.payment_reconcile import METRIC_OLDEST_UNSETTLED, METRIC_PREFIX
 from phoneverify.http.request_end import writes_buffered_records_at_request_end
 from phoneverify.reconcile_config import ReconcileSettings
@@ -33,7 +36,15 @@ def reconcile() -> dict[str, Any]:
     )
     if report.outcomes:
         logger.info("payments reconciled", extra={"outcomes": report.outcomes})
-    return {"outcomes": report.outcomes, "oldest_unsettled_secs": report.oldest_unsettled_secs}
+    finished = finish_deletions(**runtime.deletion_cleanup_adapters)
+    runtime.metrics.add_metric(name="DeletionsFinished", unit=MetricUnit.Count, value=finished)
+    if finished:
+        logger.info("deletions finished", extra={"finished": finished})
+    return {
+        "outcomes": report.outcomes,
+        "oldest_unsettled_secs": report.oldest_unsettled_secs,
+        "deletions_finished": finished,
+    }
 
 
 @logger.inject_lambda_context(clear_state=True)
