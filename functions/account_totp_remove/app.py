@@ -1,5 +1,6 @@
 """POST /account/totp/remove: with the step-up's `Reauth-Token`, remove the account's
-authenticator app and its recovery codes; the account's phone is told (docs/factors.md)."""
+authenticator app (its recovery codes with it when no passkey remains); the owner is told
+(docs/factors.md)."""
 
 from __future__ import annotations
 

@@ -17,6 +17,7 @@ from typing import Any
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.email_messages import EmailNotice
 from phoneverify.domain.errors import NotAuthenticated
+from phoneverify.domain.factors import codes_outlive_removal
 from phoneverify.domain.models import (
     FlowKind,
     NoticeEvent,
@@ -187,7 +188,10 @@ class PasskeyRegistry:
     def remove(self, caller: Caller, passkey_id: str, origin: RequestOrigin) -> None:
         user = self._account(caller)
         self._step_up.require(caller, user, origin, action=REMOVE)
-        if not self._passkeys.remove(user.user_id, passkey_id):
+        last = not codes_outlive_removal(
+            passkeys_left=user.passkey_count - 1, app_left=user.totp_enrolled_at is not None
+        )
+        if not self._passkeys.remove(user.user_id, passkey_id, last_expected=last):
             raise PasskeyNotFound()
         self._audit.record(
             VerificationEventType.PASSKEY_REMOVED,

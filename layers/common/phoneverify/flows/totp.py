@@ -129,7 +129,10 @@ class TotpFactor:
         """Remove the account's app, after the step-up; the account's phone is told."""
         user = self._account(caller)
         self._step_up.require(caller, user, origin, action=REMOVE)
-        if user.totp_enrolled_at is None or not self._factors.remove_totp(user.user_id):
+        held = user.passkey_count > 0
+        if user.totp_enrolled_at is None or not self._factors.remove_totp(
+            user.user_id, passkeys_expected=held
+        ):
             raise FactorNotEnrolled()
         self._audit.record(
             VerificationEventType.TOTP_REMOVED, user.user_id, origin, kind=FlowKind.TOTP_ENROL
