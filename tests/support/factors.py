@@ -240,6 +240,7 @@ def factor_world() -> FactorWorld:
         factor_checks=checks,
         notices=w.notices,
         passkey_step=step,
+        step_up=w.step_up,
     )
     reset = PasswordResetFlow(
         users=world.users,
