@@ -1,9 +1,10 @@
 """POST /login/verify: check the second step of a pending login (the SMS code, the
 authenticator app's code, a passkey's assertion, or a recovery code in their place) and issue
-an access token. POST /login/passkey/options: WebAuthn request options for the login's
-account, their challenge bound to the pending login, served by the function that checks their
-answer (it carries the `webauthn` library, its SnapStart snapshot and its sign-in concurrency
-reservation: no new function)."""
+an access token (after a recovery code, with a reauth token for the new session). POST
+/login/passkey/options: WebAuthn request options for the login's account, their challenge
+bound to the pending login, served by the function that checks their answer (it carries the
+`webauthn` library, its SnapStart snapshot and its sign-in concurrency reservation: no new
+function)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ from phoneverify.domain.factors import FactorKind
 from phoneverify.domain.passkeys import PasskeyRejected
 from phoneverify.http.app import http_app, lambda_handler_for
 from phoneverify.http.factor_requests import FlowPasskeyOptionsRequest, LoginVerifyRequest
+from phoneverify.http.factor_responses import LoginVerifiedResponse, login_verified_response
 from phoneverify.http.operations import CHECKS_A_CODE, documented
 from phoneverify.http.passkeys import WebAuthnOptionsResponse, options_response
 from phoneverify.http.requests import request_origin
-from phoneverify.http.responses import TokenResponse, token_response
 from phoneverify.passkey_config import SecondStepSettings
 from phoneverify.runtime import Runtime
 
@@ -26,7 +27,7 @@ app = http_app(*runtime.settings.cors_origins)
 
 
 @app.post("/login/verify", **documented("loginVerify", "Login", *CHECKS_A_CODE))
-def login_verify(body: LoginVerifyRequest) -> TokenResponse:
+def login_verify(body: LoginVerifyRequest) -> LoginVerifiedResponse:
     token = runtime.login_flow.verify(
         body.flow_id,
         body.code,
@@ -35,7 +36,7 @@ def login_verify(body: LoginVerifyRequest) -> TokenResponse:
         recovery_code=body.recovery_code,
         credential=body.assertion(),
     )
-    return token_response(token)
+    return login_verified_response(token)
 
 
 @app.post(

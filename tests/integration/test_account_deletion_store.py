@@ -144,12 +144,8 @@ def test_the_notice_and_the_marker_go_in_the_deletions_transaction(client: Any) 
 def test_the_audit_scrub_keeps_only_pseudonymous_fields_and_runs_twice_alike(client: Any) -> None:
     from phoneverify.adapters.dynamo.audit import DynamoAuditTrail
     from phoneverify.adapters.dynamo.deletion_cleanup import DynamoAuditScrub
-    from phoneverify.domain.models import (
-        FlowKind,
-        RequestOrigin,
-        VerificationEvent,
-        VerificationEventType,
-    )
+    from phoneverify.domain.audit_events import VerificationEvent, VerificationEventType
+    from phoneverify.domain.models import FlowKind, RequestOrigin
 
     audit = fresh_table(client, "AuditTable")
     trail = DynamoAuditTrail(client, audit, 86_400)

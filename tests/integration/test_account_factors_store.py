@@ -9,6 +9,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 import boto3
@@ -120,6 +121,44 @@ def test_removal_takes_the_app_and_the_recovery_codes(
     assert enrolled_factors(users.get(user.user_id)) == (FactorKind.SMS,)
     # and a new app may be enrolled after
     assert factors.enable_totp(user.user_id, b"again", 2_000.0, 1, ["d9"])
+
+
+def give_passkey(users: Any, user: User, passkey_id: str) -> None:
+    """A passkey on the account as the passkeys' store keeps it (its id in `passkey_ids`)."""
+    if isinstance(users, InMemoryUsers):
+        held = users.get(user.user_id)
+        users.replace(replace(held, passkey_count=held.passkey_count + 1))
+        return
+    users._client.update_item(
+        TableName=users._table,
+        Key={"pk": {"S": f"USER#{user.user_id}"}},
+        UpdateExpression="ADD passkey_ids :id",
+        ExpressionAttributeValues={":id": {"SS": [passkey_id]}},
+    )
+
+
+@pytest.mark.parametrize("expected", [True, False], ids=["expected", "unexpected"])
+def test_removing_the_app_keeps_the_codes_while_a_passkey_remains(
+    store: tuple[AccountFactors, Any, User], expected: bool
+) -> None:
+    factors, users, user = store
+    factors.enable_totp(user.user_id, b"sealed", 1_000.0, 7, ["d1", "d2"])
+    give_passkey(users, user, "cred-1")
+    # Whichever write the account read made it try first, the condition decides
+    assert factors.remove_totp(user.user_id, passkeys_expected=expected)
+    assert factors.totp_secret(user.user_id) is None
+    assert users.get(user.user_id).recovery_codes_left == 2
+    assert not factors.remove_totp(user.user_id, passkeys_expected=expected)
+
+
+@pytest.mark.parametrize("expected", [True, False], ids=["stale-read", "fresh-read"])
+def test_removing_the_last_factor_takes_the_codes_whatever_the_read_said(
+    store: tuple[AccountFactors, Any, User], expected: bool
+) -> None:
+    factors, users, user = store
+    factors.enable_totp(user.user_id, b"sealed", 1_000.0, 7, ["d1", "d2"])
+    assert factors.remove_totp(user.user_id, passkeys_expected=expected)
+    assert users.get(user.user_id).recovery_codes_left == 0
 
 
 class _Secrets:

@@ -164,3 +164,59 @@ def test_racing_spends_of_one_challenge_make_one_winner(racing: Stores) -> None:
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         assert sum(pool.map(spend, range(16))) == 1
+
+
+@pytest.fixture(params=["moto", "dynamodb-local"])
+def dynamo_store(request: pytest.FixtureRequest) -> Iterator[tuple[Stores, Any]]:
+    if request.param == "moto":
+        with mock_aws():
+            client = boto3.client("dynamodb", region_name="us-east-1")
+            yield dynamo(client), client
+        return
+    endpoint = request.getfixturevalue("dynamodb_local_endpoint")
+    client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
+    yield dynamo(client), client
+
+
+def _account(client: Any, stores: Stores) -> dict[str, Any]:
+    table = stores.passkeys._table  # type: ignore[attr-defined]
+    item = client.get_item(TableName=table, Key={"pk": {"S": "USER#u-1"}}, ConsistentRead=True)
+    return dict(item["Item"])
+
+
+def _give_codes(client: Any, stores: Stores, *extra: str) -> None:
+    table = stores.passkeys._table  # type: ignore[attr-defined]
+    client.update_item(
+        TableName=table,
+        Key={"pk": {"S": "USER#u-1"}},
+        UpdateExpression="SET recovery_codes = :codes" + "".join(f", {e}" for e in extra),
+        ExpressionAttributeValues={":codes": {"SS": ["d1", "d2"]}}
+        | ({":app": {"B": b"sealed"}} if extra else {}),
+    )
+
+
+@pytest.mark.parametrize("expected", [True, False], ids=["expected", "unexpected"])
+def test_the_last_passkey_takes_the_recovery_codes_another_keeps_them(
+    dynamo_store: tuple[Stores, Any], expected: bool
+) -> None:
+    stores, client = dynamo_store
+    stores.passkeys.add(passkey("cred-1"), limit=10)
+    stores.passkeys.add(passkey("cred-2", at=NOW + 1), limit=10)
+    _give_codes(client, stores)
+    # Another passkey remains: the codes stay, whichever write was tried first
+    assert stores.passkeys.remove("u-1", "cred-1", last_expected=expected)
+    assert "recovery_codes" in _account(client, stores)
+    # The last one: they go with it
+    assert stores.passkeys.remove("u-1", "cred-2", last_expected=not expected)
+    assert "recovery_codes" not in _account(client, stores)
+    assert not stores.passkeys.remove("u-1", "cred-2", last_expected=expected)
+
+
+def test_the_last_passkey_keeps_the_codes_while_the_app_remains(
+    dynamo_store: tuple[Stores, Any],
+) -> None:
+    stores, client = dynamo_store
+    stores.passkeys.add(passkey("cred-1"), limit=10)
+    _give_codes(client, stores, "totp_secret = :app")
+    assert stores.passkeys.remove("u-1", "cred-1", last_expected=True)
+    assert "recovery_codes" in _account(client, stores)

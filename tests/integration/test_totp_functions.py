@@ -24,6 +24,7 @@ PASSWORD = "correct horse battery staple"
 OWNER = "totp-user"
 OTHER = "other-user"
 OTHER_PHONE = "+14155550124"
+LONE = "lone-user"  # no phone: the app is its only factor
 FUNCTIONS = [
     "account_totp_start",
     "account_totp_verify",
@@ -63,10 +64,17 @@ def clock(stack: FunctionStack) -> FakeClock:
     return frozen
 
 
-def stepped_up(stack: FunctionStack, user: str = OWNER, phone: str = PHONE) -> str:
+def stepped_up(
+    stack: FunctionStack, user: str = OWNER, phone: str = PHONE, app: str | None = None
+) -> str:
+    """The step-up by SMS; by the app's code (its secret `app`) once the account has one: the
+    step-up asks the stronger factor and sends no SMS until asked."""
     status, started, _ = stack.call_as(user, "account_reauth_start", {"password": PASSWORD})
     assert status == 200, started
     body = {"flow_id": started["flow_id"], "code": stack.code_for(phone)}
+    if app is not None:
+        code = pyotp.TOTP(app).at(clock(stack).now())
+        body = {"flow_id": started["flow_id"], "code": code, "factor": "totp"}
     status, granted, _ = stack.call_as(user, "account_reauth_verify", body)
     assert status == 200, granted
     return str(granted["reauth_token"])
@@ -159,11 +167,11 @@ def test_another_users_app_code_does_not_sign_in(stack: FunctionStack) -> None:
 
 
 def test_removal_needs_the_step_up_and_tells_the_phone(stack: FunctionStack) -> None:
-    enrol(stack)
+    secret, _ = enrol(stack)
     # Attack: without fresh authentication
     status, body, _ = stack.call_as(OWNER, "account_totp_remove", {})
     assert (status, body["code"]) == (401, "reauth_required")
-    reauth = {"Reauth-Token": stepped_up(stack)}
+    reauth = {"Reauth-Token": stepped_up(stack, app=secret)}
     status, body, _ = stack.call_as(OWNER, "account_totp_remove", {}, reauth)
     assert (status, body) == (200, {"removed": True})
     status, body, _ = stack.call_as(OWNER, "account_totp_remove", {}, reauth)
@@ -195,3 +203,41 @@ def test_attack_a_password_reset_by_sms_alone_does_not_replace_the_app(
     code = pyotp.TOTP(secret).at(clock(stack).now())
     status, done, _ = stack.call("password_reset_verify", {**body, "totp_code": code})
     assert (status, done) == (200, {"password_reset": True}), done
+
+
+def test_a_lost_app_is_removed_after_a_recovery_code_login(stack: FunctionStack) -> None:
+    """An account whose only factor is the app (no phone) loses it: a login by a recovery code
+    answers a reauth token for its session, which removes the app at once."""
+    import jwt
+
+    hasher = PasswordHasher(cost=4)
+    stack.users.put_user(User(LONE, "lone@example.com", hasher.hash(PASSWORD), None))
+    # No second factor yet: the step-up is the password alone
+    status, granted, _ = stack.call_as(LONE, "account_reauth_start", {"password": PASSWORD})
+    assert status == 200 and granted.get("reauth_token"), granted
+    reauth = {"Reauth-Token": granted["reauth_token"]}
+    status, started, _ = stack.call_as(LONE, "account_totp_start", {}, reauth)
+    assert status == 200, started
+    secret = parse_qs(urlparse(started["otpauth_uri"]).query)["secret"][0]
+    body = {"flow_id": started["flow_id"], "code": pyotp.TOTP(secret).at(clock(stack).now())}
+    status, done, _ = stack.call_as(LONE, "account_totp_verify", body)
+    assert status == 200, done
+    clock(stack).advance(30)
+    # The app is lost (its secret forgotten). A login by an app code would need it; the
+    # recovery code signs in, and its answer is a fresh authentication for this session.
+    started = login(stack, "lone@example.com")
+    assert started["factors"] == ["totp"], started
+    body = {"flow_id": started["flow_id"], "recovery_code": done["recovery_codes"][0]}
+    status, signed_in, _ = stack.call("login_verify", body)
+    assert status == 200 and signed_in["reauth_token"], signed_in
+    assert signed_in["reauth_expires_in"] == 300
+    session = jwt.decode(signed_in["token"], options={"verify_signature": False})["jti"]
+    header = {"Reauth-Token": signed_in["reauth_token"]}
+    # Attack: another session of the same account cannot use it
+    status, refused, _ = stack.call_as(LONE, "account_totp_remove", {}, header)
+    assert (status, refused["code"]) == (401, "reauth_required"), refused
+    # Its own session removes the lost app
+    status, removed, _ = stack.call_as(LONE, "account_totp_remove", {}, header, session=session)
+    assert status == 200 and removed == {"removed": True}, removed
+    status, account, _ = stack.call_as(LONE, "account_get", None, method="GET", session=session)
+    assert account["factors"] == [], account

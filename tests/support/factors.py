@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 from phoneverify.adapters.webauthn_ceremony import LibraryWebAuthn
 from phoneverify.domain.factor_errors import DecryptionFailed
+from phoneverify.domain.factors import codes_outlive_removal
 from phoneverify.domain.models import FlowKind
 from phoneverify.domain.totp import step_is_fresh
 from phoneverify.flows import password_reset
@@ -97,14 +98,26 @@ class InMemoryAccountFactors:
             held.last_step = step
             return True
 
-    def remove_totp(self, user_id: str) -> bool:
+    def remove_totp(self, user_id: str, *, passkeys_expected: bool = False) -> bool:
         with self._lock:
             held = self._held.get(user_id)
-            if held is None or held.ciphertext is None:
+            user = self._users.get(user_id)
+            if held is None or held.ciphertext is None or user is None:
                 return False
-            self._held[user_id] = _Held()
+            keeps = codes_outlive_removal(passkeys_left=user.passkey_count, app_left=False)
+            self._held[user_id] = _Held(recovery=held.recovery if keeps else frozenset())
             self._sync(user_id, enrolled_at=None)
             return True
+
+    def drop_codes(self, user_id: str) -> None:
+        """The recovery codes gone with the account's last passkey (InMemoryPasskeys)."""
+        with self._lock:
+            held = self._held.get(user_id)
+            if held is not None and self._users.get(user_id) is not None:
+                held.recovery = frozenset()
+                user = self._users.get(user_id)
+                assert user is not None
+                self._sync(user_id, enrolled_at=user.totp_enrolled_at)
 
     def give_recovery_codes(self, user_id: str, digests: list[str]) -> bool:
         with self._lock:
@@ -179,6 +192,7 @@ def factor_world() -> FactorWorld:
         notices=w.notices,
     )
     passkeys, passkey_challenges = InMemoryPasskeys(world.users), InMemoryPasskeyChallenges()
+    passkeys.drop_codes = factors.drop_codes
     ceremony = LibraryWebAuthn(
         rp_id=RP_ID, rp_name="phone-verify", origins=[PAGE], timeout_secs=300
     )
@@ -226,6 +240,7 @@ def factor_world() -> FactorWorld:
         factor_checks=checks,
         notices=w.notices,
         passkey_step=step,
+        step_up=w.step_up,
     )
     reset = PasswordResetFlow(
         users=world.users,

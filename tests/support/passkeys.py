@@ -8,6 +8,7 @@ import base64
 import hashlib
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -15,6 +16,7 @@ import cbor2
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from phoneverify.domain.factors import codes_outlive_removal
 from phoneverify.domain.passkeys import (
     CeremonyPurpose,
     Passkey,
@@ -43,9 +45,11 @@ class InMemoryPasskeys:
 
     def __init__(self, users: InMemoryUsers | None = None) -> None:
         """`users`: whose `passkey_count` follows every change, as the DynamoDB user item's
-        `passkey_ids` does (the same transaction)."""
+        `passkey_ids` does (the same transaction). `drop_codes`: set by the factors' fake,
+        called when the last stronger factor goes (its recovery codes with it)."""
         self.by_id: dict[str, Passkey] = {}
         self._users = users
+        self.drop_codes: Callable[[str], None] | None = None
 
     def _count(self, user_id: str) -> None:
         user = self._users.get(user_id) if self._users is not None else None
@@ -76,12 +80,17 @@ class InMemoryPasskeys:
         )
         return True
 
-    def remove(self, user_id: str, passkey_id: str) -> bool:
+    def remove(self, user_id: str, passkey_id: str, *, last_expected: bool = False) -> bool:
         current = self.by_id.get(passkey_id)
         if current is None or current.user_id != user_id:
             return False
         del self.by_id[passkey_id]
         self._count(user_id)
+        user = self._users.get(user_id) if self._users is not None else None
+        if user is not None and self.drop_codes is not None:
+            app = user.totp_enrolled_at is not None
+            if not codes_outlive_removal(passkeys_left=user.passkey_count, app_left=app):
+                self.drop_codes(user_id)
         return True
 
 

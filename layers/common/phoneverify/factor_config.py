@@ -9,6 +9,7 @@ from typing import Annotated, Self
 from pydantic import Field, model_validator
 
 from phoneverify.config import CodeSettings
+from phoneverify.email_config import EmailSettings
 from phoneverify.live_status_config import AccountCodeSettings
 
 
@@ -30,3 +31,8 @@ class FactorSettings(CodeSettings):
 class AccountFactorSettings(AccountCodeSettings, FactorSettings):
     """/login/verify and /password/reset/verify: an SMS code to the account's phone (live
     status, as before), and an app's code or a recovery code beside or instead of it."""
+
+
+class TotpRemoveSettings(FactorSettings, EmailSettings):
+    """POST /account/totp/remove: its notice to the phone (the outbox) or, for an account
+    without one, to its proven email (SES: EMAIL_SENDER_ADDRESS), as a passkey's removal."""

@@ -28,6 +28,8 @@ class EmailNotice(StrEnum):
     ACCOUNT_DELETED = "account_deleted"  # the account's last email (docs/privacy.md)
     # A passkey left an account that has no phone to tell (docs/factors.md#passkeys).
     PASSKEY_REMOVED = "passkey_removed"
+    # The authenticator app left an account that has no phone to tell (docs/factors.md).
+    TOTP_REMOVED = "totp_removed"
 
 
 class CodePurpose(StrEnum):
@@ -89,6 +91,11 @@ NOTICE_TEXTS: dict[EmailNotice, tuple[str, str]] = {
         "a passkey was removed from your account",
         "A passkey was removed from your account from a signed-in session, after its "
         "password and second factor were asked again. " + IF_NOT_YOU,
+    ),
+    EmailNotice.TOTP_REMOVED: (
+        "the authenticator app was removed from your account",
+        "The authenticator app was removed from your account from a signed-in session, after "
+        "its password and a second factor (or a recovery code) were asked again. " + IF_NOT_YOU,
     ),
 }
 

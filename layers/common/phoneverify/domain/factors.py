@@ -64,3 +64,11 @@ def login_factors(user: User) -> tuple[FactorKind, ...]:
 def has_stronger_factor(user: User) -> bool:
     """Whether the account holds a factor an SMS code must never replace."""
     return any(kind in STRONGER_THAN_SMS for kind in enrolled_factors(user))
+
+
+def codes_outlive_removal(*, passkeys_left: int, app_left: bool) -> bool:
+    """Whether the recovery codes stay when a stronger factor is removed: they stand in for
+    "the account has a stronger factor" (not for one of them), so they stay while a passkey
+    or the app remains and go with the last one. The DynamoDB adapter writes this rule as its
+    removals' conditions (adapters/dynamo/factors.py, passkeys.py); the fakes call it."""
+    return passkeys_left > 0 or app_left

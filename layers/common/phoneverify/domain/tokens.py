@@ -58,6 +58,7 @@ class InvalidToken(Exception):
 class AccessToken:
     token: str
     expires_in: int
+    jti: str = ""  # its id: the session a reauth token may be bound to (docs/sessions.md)
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,8 @@ class AccessTokenIssuer:
         }
         if self._purpose is not None:
             claims["purpose"] = self._purpose
-        return AccessToken(jwt.encode(claims, self._key(), algorithm=ALGORITHM), self._ttl)
+        token = jwt.encode(claims, self._key(), algorithm=ALGORITHM)
+        return AccessToken(token, self._ttl, claims["jti"])
 
     def decode_access_token(self, token: str) -> dict[str, Any]:
         """Claims of a valid token; the algorithm is pinned, so `alg: none` and RS/HS swaps fail.

@@ -28,11 +28,22 @@ from phoneverify.flows.engine.challenges import Challenges
 from phoneverify.flows.engine.password_gate import PasswordGate
 from phoneverify.flows.engine.policy import OpenedChallenge, Resent
 from phoneverify.flows.engine.proof_of_work_gate import ProofOfWorkGate
+from phoneverify.flows.engine.step_up import StepUp
 from phoneverify.flows.factor_checks import FactorChecks, Verifier
 from phoneverify.flows.passkey_step import ASSERTION, PasskeyStep
 from phoneverify.ports.abuse import PasswordThrottle
 from phoneverify.ports.accounts import UserRepository
 from phoneverify.ports.messaging import AccountNotices
+
+
+@dataclass(frozen=True)
+class SignedIn(AccessToken):
+    """The access token of a completed login. `reauth`: a reauth token for its session when
+    the second step was a recovery code (docs/sessions.md#fresh-authentication): the password
+    and a one-time code just proven are a fresh authentication, and the person who lost their
+    only stronger factor can remove it at once (they cannot step up with it any more)."""
+
+    reauth: AccessToken | None = None
 
 
 @dataclass(frozen=True)
@@ -57,11 +68,14 @@ class LoginFlow:
         factor_checks: FactorChecks | None = None,
         notices: AccountNotices | None = None,
         passkey_step: PasskeyStep | None = None,
+        step_up: StepUp | None = None,
     ) -> None:
         """`audit`: where its password decisions and lock refusals are recorded.
         `proof_of_work`: where it is on, a source over its cap of wrong passwords is asked
-        for a solved challenge instead of refusing every password from it."""
+        for a solved challenge instead of refusing every password from it. `step_up`: where
+        a login by a recovery code is granted a reauth token (None: never)."""
         self._pow = proof_of_work
+        self._step_up = step_up
         self._checks = factor_checks
         self._passkeys = passkey_step
         self._notices = notices
@@ -152,11 +166,12 @@ class LoginFlow:
         factor: FactorKind = FactorKind.SMS,
         recovery_code: str | None = None,
         credential: Mapping[str, Any] | None = None,
-    ) -> AccessToken:
+    ) -> SignedIn:
         """A token once the second step is right: the SMS code, the app's code
         (`factor` totp, once per time step), a passkey's assertion (`factor` passkey,
-        `credential`) or a recovery code (each once; the account's phone is told), all under
-        the flow's one attempt cap and the account's count."""
+        `credential`) or a recovery code (each once; the account's phone is told; with a
+        reauth token for the new session), all under the flow's one attempt cap and the
+        account's count."""
         if factor is FactorKind.PASSKEY:
             if recovery_code is not None or code is not None:
                 raise InvalidRequest("a passkey answers with credential alone", field="code")
@@ -170,7 +185,11 @@ class LoginFlow:
         if recovery_code is not None and self._notices is not None and record.phone_number:
             self._notices.notify(record.phone_number, NoticeEvent.RECOVERY_CODE_USED)
         generation = int(record.data.get(TOKEN_GENERATION) or 0)
-        return self._tokens.issue_access_token(record.subject, generation)
+        token = self._tokens.issue_access_token(record.subject, generation)
+        reauth = None
+        if recovery_code is not None and self._step_up is not None:
+            reauth = self._step_up.grant(record.subject, generation, token.jti, origin)
+        return SignedIn(token.token, token.expires_in, token.jti, reauth)
 
     def passkey_options(self, flow_id: str, origin: RequestOrigin) -> dict[str, Any]:
         """WebAuthn request options for the login's account (its credentials allowed), their

@@ -18,6 +18,7 @@ from phoneverify.domain.audit_events import VerificationEventType
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.email_messages import EmailNotice
 from phoneverify.domain.errors import NotAuthenticated
+from phoneverify.domain.factors import codes_outlive_removal
 from phoneverify.domain.models import FlowKind, NoticeEvent, RequestOrigin, User
 from phoneverify.domain.passkeys import (
     CHALLENGE_BYTES,
@@ -34,6 +35,7 @@ from phoneverify.domain.recovery_codes import digests_of, new_codes
 from phoneverify.flows.engine.audit import FlowAudit
 from phoneverify.flows.engine.email_notices import EmailNotices
 from phoneverify.flows.engine.passkey_assertion import passkey_label
+from phoneverify.flows.engine.removal_notice import RemovalNotice
 from phoneverify.flows.engine.step_up import Caller, StepUp
 from phoneverify.ports.accounts import UserLookup
 from phoneverify.ports.factors import AccountFactors
@@ -86,7 +88,9 @@ class PasskeyRegistry:
         """`factors`, `pepper`: where the recovery codes of an account's first stronger
         factor are kept (their keyed digests); None: none are given (tests of other rules)."""
         self._factors = factors
-        self._email_notices = email_notices
+        self._removal_notice = RemovalNotice(
+            notices=notices, email_notices=email_notices, audit=audit
+        )
         self._pepper = pepper
         self._users = users
         self._passkeys = passkeys
@@ -182,7 +186,10 @@ class PasskeyRegistry:
     def remove(self, caller: Caller, passkey_id: str, origin: RequestOrigin) -> None:
         user = self._account(caller)
         self._step_up.require(caller, user, origin, action=REMOVE)
-        if not self._passkeys.remove(user.user_id, passkey_id):
+        last = not codes_outlive_removal(
+            passkeys_left=user.passkey_count - 1, app_left=user.totp_enrolled_at is not None
+        )
+        if not self._passkeys.remove(user.user_id, passkey_id, last_expected=last):
             raise PasskeyNotFound()
         self._audit.record(
             VerificationEventType.PASSKEY_REMOVED,
@@ -194,21 +201,15 @@ class PasskeyRegistry:
         self._tell_removed(user, origin)
 
     def _tell_removed(self, user: User, origin: RequestOrigin) -> None:
-        """The removal's notice: to the phone (the outbox); an account without one, to its
-        email once proven (never to an address nobody proved); else audited as undeliverable."""
-        if user.phone_number:
-            self._notices.notify(user.phone_number, NoticeEvent.PASSKEY_REMOVED)
-        elif self._email_notices is not None and user.email_proven_at is not None:
-            self._email_notices.tell(user.email, EmailNotice.PASSKEY_REMOVED)
-        else:
-            self._audit.record(
-                VerificationEventType.NOTICE_FAILED,
-                user.user_id,
-                origin,
-                kind=FlowKind.PASSKEY,
-                notice=NoticeEvent.PASSKEY_REMOVED.value,
-                reason="no_phone_or_proven_email",
-            )
+        """The removal's notice (flows/engine/removal_notice.py): the phone, else the proven
+        email, else audited as told to nobody."""
+        self._removal_notice.tell(
+            user,
+            origin,
+            sms=NoticeEvent.PASSKEY_REMOVED,
+            email=EmailNotice.PASSKEY_REMOVED,
+            kind=FlowKind.PASSKEY,
+        )
 
     def _account(self, caller: Caller) -> User:
         user = self._users.get(caller.user_id)

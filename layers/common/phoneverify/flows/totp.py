@@ -1,7 +1,8 @@
 """An authenticator app (RFC 6238; docs/factors.md#authenticator-app): enrolled behind the
 step-up, its secret shown once (an `otpauth://` URI; the edge draws its QR code) and kept
 encrypted, confirmed by a first code, which gives the account ten recovery codes; removed
-behind the step-up, with a notice to the account's phone.
+behind the step-up, with a notice to the account's phone (a phoneless account's proven email:
+flows/engine/removal_notice.py).
 
 The pending secret waits in an enrolment challenge (`Challenges.open_unsent`, kind
 TOTP_ENROL): encrypted in its data, owned by the account, under the same attempt cap, expiry
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 from phoneverify.domain.audit_events import VerificationEventType
 from phoneverify.domain.clock import Clock
+from phoneverify.domain.email_messages import EmailNotice
 from phoneverify.domain.errors import NotAuthenticated
 from phoneverify.domain.factor_errors import FactorAlreadyEnrolled, FactorNotEnrolled
 from phoneverify.domain.models import (
@@ -27,6 +29,8 @@ from phoneverify.domain.recovery_codes import digests_of, new_codes
 from phoneverify.domain.totp import matching_step, new_secret, provisioning_uri
 from phoneverify.flows.engine.audit import FlowAudit
 from phoneverify.flows.engine.challenges import Challenges
+from phoneverify.flows.engine.email_notices import EmailNotices
+from phoneverify.flows.engine.removal_notice import RemovalNotice
 from phoneverify.flows.engine.step_up import Caller, StepUp
 from phoneverify.flows.factor_checks import decrypt_secret, encrypt_secret, unseal_b64
 from phoneverify.ports.accounts import UserLookup
@@ -69,7 +73,10 @@ class TotpFactor:
         clock: Clock,
         pepper: Callable[[], bytes],
         notices: AccountNotices | None = None,
+        email_notices: EmailNotices | None = None,
     ) -> None:
+        """`email_notices`: where a phoneless account is told of the app's removal (its
+        proven email); None: a function that sends no email."""
         self._users = users
         self._factors = factors
         self._encryption = encryption
@@ -79,6 +86,9 @@ class TotpFactor:
         self._clock = clock
         self._pepper = pepper
         self._notices = notices
+        self._removal_notice = RemovalNotice(
+            notices=notices, email_notices=email_notices, audit=audit
+        )
 
     def start(self, caller: Caller, origin: RequestOrigin) -> TotpEnrolmentStarted:
         """A fresh secret for the caller's account, after the step-up (ReauthRequired)."""
@@ -129,12 +139,21 @@ class TotpFactor:
         """Remove the account's app, after the step-up; the account's phone is told."""
         user = self._account(caller)
         self._step_up.require(caller, user, origin, action=REMOVE)
-        if user.totp_enrolled_at is None or not self._factors.remove_totp(user.user_id):
+        held = user.passkey_count > 0
+        if user.totp_enrolled_at is None or not self._factors.remove_totp(
+            user.user_id, passkeys_expected=held
+        ):
             raise FactorNotEnrolled()
         self._audit.record(
             VerificationEventType.TOTP_REMOVED, user.user_id, origin, kind=FlowKind.TOTP_ENROL
         )
-        self._notify(user.user_id, user.phone_number, NoticeEvent.TOTP_REMOVED)
+        self._removal_notice.tell(
+            user,
+            origin,
+            sms=NoticeEvent.TOTP_REMOVED,
+            email=EmailNotice.TOTP_REMOVED,
+            kind=FlowKind.TOTP_ENROL,
+        )
 
     def _notify(self, user_id: str, phone: str | None, event: NoticeEvent) -> None:
         if self._notices is not None and phone:

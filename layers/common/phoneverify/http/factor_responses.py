@@ -7,9 +7,10 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING, Literal
 
-from phoneverify.http.responses import ResponseModel
+from phoneverify.http.responses import ResponseModel, TokenResponse
 
 if TYPE_CHECKING:
+    from phoneverify.flows.login import SignedIn
     from phoneverify.flows.totp import TotpEnrolled, TotpEnrolmentStarted
 
 
@@ -27,6 +28,26 @@ class TotpEnrolledResponse(ResponseModel):
     """The app is on the account. Ten one-time recovery codes, shown this once."""
 
     recovery_codes: list[str]
+
+
+class LoginVerifiedResponse(TokenResponse):
+    """The access token. A login completed by a recovery code is a fresh authentication too:
+    `reauth_token` (the `Reauth-Token` of this session, as /account/reauth/verify answers,
+    `reauth_expires_in` seconds) lets the person remove the factor they lost at once. Null
+    after any other second step."""
+
+    reauth_token: str | None = None
+    reauth_expires_in: int | None = None
+
+
+def login_verified_response(signed_in: SignedIn) -> LoginVerifiedResponse:
+    reauth = signed_in.reauth
+    return LoginVerifiedResponse(
+        token=signed_in.token,
+        expires_in=signed_in.expires_in,
+        reauth_token=None if reauth is None else reauth.token,
+        reauth_expires_in=None if reauth is None else reauth.expires_in,
+    )
 
 
 class TotpRemovedResponse(ResponseModel):

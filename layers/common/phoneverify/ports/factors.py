@@ -49,9 +49,11 @@ class AccountFactors(Protocol):
         (domain/totp.py step_is_fresh). False: replayed, or the app is gone."""
         ...
 
-    def remove_totp(self, user_id: str) -> bool:
-        """Remove the app (and, with no stronger factor left, the recovery codes). False when
-        it had none."""
+    def remove_totp(self, user_id: str, *, passkeys_expected: bool = False) -> bool:
+        """Remove the app, and the recovery codes only when no passkey is left
+        (domain/factors.py codes_outlive_removal), decided by the write's own condition.
+        `passkeys_expected`: whether the account read held a passkey (which write to try
+        first). False when it had no app."""
         ...
 
     def give_recovery_codes(self, user_id: str, digests: list[str]) -> bool:

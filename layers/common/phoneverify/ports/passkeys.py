@@ -32,8 +32,11 @@ class PasskeyStore(Protocol):
         one read (a concurrent use of a cloned key loses). False: it moved meanwhile."""
         ...
 
-    def remove(self, user_id: str, passkey_id: str) -> bool:
-        """Remove the account's passkey; False when the account holds no such passkey."""
+    def remove(self, user_id: str, passkey_id: str, *, last_expected: bool = False) -> bool:
+        """Remove the account's passkey; with it the recovery codes when it was the account's
+        last stronger factor (domain/factors.py codes_outlive_removal), decided by the write's
+        own condition. `last_expected`: what the account read said (which write to try
+        first). False when the account holds no such passkey."""
         ...
 
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from phoneverify.flows.engine.audit import FlowAudit
     from phoneverify.flows.engine.challenges import Challenges
     from phoneverify.flows.engine.email_codes import EmailCodeSender
+    from phoneverify.flows.engine.email_notices import EmailNotices
     from phoneverify.flows.engine.email_proof import EmailProofSender, EmailSendGuard
     from phoneverify.flows.engine.policy import ChallengePolicy
     from phoneverify.flows.engine.step_up import StepUp
@@ -81,6 +82,17 @@ class Engine(Guards):
             clock=self.clock,
         )
         return StepUp(tokens=tokens, audit=self.flow_audit)
+
+    def removal_email_notices(self) -> EmailNotices | None:
+        """Where a phoneless account is told of a stronger factor's removal (a passkey's, the
+        app's: flows/engine/removal_notice.py): only the functions that remove one send
+        email (their settings are EmailSettings); None elsewhere."""
+        from phoneverify.email_config import EmailSettings
+        from phoneverify.flows.engine.email_notices import EmailNotices
+
+        if not isinstance(self.settings, EmailSettings):
+            return None
+        return EmailNotices(self.emails, self.settings.notice_service_name)
 
     @cached_property
     def any_flow(self) -> AnyFlow:

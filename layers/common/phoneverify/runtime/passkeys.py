@@ -13,7 +13,6 @@ from phoneverify.runtime.payments import Payments
 
 if TYPE_CHECKING:
     from phoneverify.adapters.dynamo.passkeys import DynamoPasskeyChallenges, DynamoPasskeys
-    from phoneverify.flows.engine.email_notices import EmailNotices
     from phoneverify.flows.engine.passkey_assertion import PasskeyAssertions
     from phoneverify.flows.passkey_step import PasskeyStep
     from phoneverify.flows.passkeys import PasskeyRegistry
@@ -64,18 +63,8 @@ class Passkeys(Payments):
             # The first stronger factor's recovery codes (docs/factors.md#recovery-codes).
             factors=DynamoAccountFactors(self.dynamodb, self.settings.users_table),
             pepper=self.hash_pepper,
-            email_notices=self._passkey_email_notices(),
+            email_notices=self.removal_email_notices(),
         )
-
-    def _passkey_email_notices(self) -> EmailNotices | None:
-        """Where a phoneless account is told of a removal: only the function that removes
-        passkeys sends email (its settings are EmailSettings)."""
-        from phoneverify.email_config import EmailSettings
-        from phoneverify.flows.engine.email_notices import EmailNotices
-
-        if not isinstance(self.settings, EmailSettings):
-            return None
-        return EmailNotices(self.emails, self.settings.notice_service_name)
 
     @cached_property
     def passkey_assertions(self) -> PasskeyAssertions:

@@ -86,6 +86,8 @@ class UseCases(Engine):
             notices=self.notices if self._reads_factors else None,
             # Only /login/verify (SecondStepSettings) checks a passkey and serves its options.
             passkey_step=self.passkey_step(),
+            # Only /login/verify: a login by a recovery code is a fresh authentication.
+            step_up=self.step_up if self._reads_factors else None,
         )
 
     def passkey_step(self) -> PasskeyStep | None:
@@ -148,6 +150,7 @@ class UseCases(Engine):
             clock=self.clock,
             pepper=self.hash_pepper,
             notices=self.notices,
+            email_notices=self.removal_email_notices(),
         )
 
     @cached_property

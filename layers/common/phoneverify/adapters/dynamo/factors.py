@@ -17,6 +17,11 @@ if TYPE_CHECKING:
 
 # step_is_fresh(last, step): no step used yet, or an earlier one.
 STEP_IS_FRESH = "(attribute_not_exists(totp_last_step) OR totp_last_step < :step)"
+# codes_outlive_removal(passkeys_left, app_left=False) is False: no passkey is left (a string
+# set is never empty in DynamoDB: its last id's DELETE removes the attribute).
+NO_PASSKEY = "(attribute_not_exists(passkey_ids) OR size(passkey_ids) = :zero)"
+HAS_APP = "attribute_type(totp_secret, :binary)"
+APP = "totp_secret, totp_enrolled_at, totp_last_step"
 
 
 class DynamoAccountFactors:
@@ -56,15 +61,18 @@ class DynamoAccountFactors:
             {":step": step},
         )
 
-    def remove_totp(self, user_id: str) -> bool:
-        # The recovery codes stand in for a stronger factor: with the app gone the account
-        # has none left (a passkey, once kept here, keeps them: docs/factors.md).
-        return self._update(
-            user_id,
-            "REMOVE totp_secret, totp_enrolled_at, totp_last_step, recovery_codes",
-            "attribute_type(totp_secret, :binary)",
-            {":binary": "B"},
-        )
+    def remove_totp(self, user_id: str, *, passkeys_expected: bool = False) -> bool:
+        # The recovery codes stand in for a stronger factor (domain/factors.py
+        # codes_outlive_removal): they go with the app only when no passkey is left. Two
+        # complementary conditional updates; `passkeys_expected` (what the account read
+        # said) picks the one tried first, the other follows when the account changed since.
+        last = (f"REMOVE {APP}, recovery_codes", f"{HAS_APP} AND {NO_PASSKEY}")
+        keeps = (f"REMOVE {APP}", f"{HAS_APP} AND NOT {NO_PASSKEY}")
+        values = {":binary": "B", ":zero": 0}
+        for update, condition in (keeps, last) if passkeys_expected else (last, keeps):
+            if self._update(user_id, update, condition, values):
+                return True
+        return False
 
     def give_recovery_codes(self, user_id: str, digests: list[str]) -> bool:
         return self._update(

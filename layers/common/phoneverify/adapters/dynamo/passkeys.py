@@ -45,6 +45,12 @@ PASSKEY = "PASSKEY#"
 CHALLENGE = "webauthn#"
 # Seconds a spent or expired challenge's item may outlive its expiry before TTL removes it.
 CHALLENGE_RETENTION = 3_600
+# codes_outlive_removal(passkeys_left=0, app_left=False): the passkey removed is the account's
+# only one and it has no app, so its recovery codes go with it.
+LAST_FACTOR = (
+    "attribute_exists(pk) AND contains(passkey_ids, :pid) AND size(passkey_ids) = :one"
+    " AND attribute_not_exists(totp_secret)"
+)
 
 
 def _user_key(user_id: str) -> dict[str, str]:
@@ -146,7 +152,21 @@ class DynamoPasskeys:
             return False
         return True
 
-    def remove(self, user_id: str, passkey_id: str) -> bool:
+    def remove(self, user_id: str, passkey_id: str, *, last_expected: bool = False) -> bool:
+        # With the account's last stronger factor go its recovery codes (domain/factors.py
+        # codes_outlive_removal): two complementary conditions on the account's update;
+        # `last_expected` (what the account read said) picks the one tried first.
+        last = ("DELETE passkey_ids :id REMOVE recovery_codes", LAST_FACTOR)
+        keeps = ("DELETE passkey_ids :id", f"attribute_exists(pk) AND NOT ({LAST_FACTOR})")
+        for update, condition in (last, keeps) if last_expected else (keeps, last):
+            removed = self._remove(user_id, passkey_id, update, condition)
+            if removed is not None:
+                return removed
+        return False
+
+    def _remove(self, user_id: str, passkey_id: str, update: str, condition: str) -> bool | None:
+        """True: removed; False: no such passkey of the account; None: the account's
+        condition failed (the other one holds)."""
         gone = {
             "Delete": {
                 "TableName": self._table,
@@ -159,16 +179,18 @@ class DynamoPasskeys:
             "Update": update_request(
                 self._table,
                 _user_key(user_id),
-                "DELETE passkey_ids :id",
-                "attribute_exists(pk)",
-                {":id": {passkey_id}},
+                update,
+                condition,
+                {":id": {passkey_id}, ":pid": passkey_id, ":one": 1},
             )
         }
         reasons = transact_write_retrying(self._client, [gone, unlisted])
         if reasons is None:
             return True
-        if REASON_CONDITION_FAILED in reasons:
+        if reasons[0] == REASON_CONDITION_FAILED:
             return False
+        if reasons[1] == REASON_CONDITION_FAILED:
+            return None
         raise StorageUnavailable()
 
 
