@@ -16,7 +16,7 @@ from phoneverify.domain.errors import (
     InvalidRequest,
     SourceThrottled,
 )
-from phoneverify.domain.factors import FactorKind, has_stronger_factor, login_factors
+from phoneverify.domain.factors import FactorKind, login_factors
 from phoneverify.domain.models import Channel, FlowKind, NoticeEvent, RequestOrigin
 from phoneverify.domain.passkeys import CeremonyPurpose
 from phoneverify.domain.passwords import PasswordHasher
@@ -130,26 +130,7 @@ class LoginFlow:
         # change refuses it, rather than a token born ended being issued.
         data = {TOKEN_GENERATION: str(user.token_generation)}
         try:
-            if has_stronger_factor(user):
-                # The stronger factor is offered first: no SMS goes until one is asked for
-                # (/login/resend sends the first at once).
-                challenge = self._challenges.open_unsent(
-                    user.user_id,
-                    user.phone_number or "",
-                    origin,
-                    data=data,
-                    phone_generation=user.phone_generation if user.phone_number else None,
-                )
-                return SecondFactorRequired(challenge, factors)
-            assert user.phone_number
-            challenge = self._challenges.open(
-                user.user_id,
-                user.phone_number,
-                origin,
-                data=data,
-                channel=channel,
-                phone_generation=user.phone_generation,
-            )
+            challenge = self._challenges.open_second_step(user, origin, data, channel)
         except AccountLocked:
             self._audit.record(
                 VerificationEventType.LOGIN_LOCKED, user.user_id, origin, kind=FlowKind.LOGIN

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from phoneverify.domain.errors import InvalidCredentials, InvalidRequest, NotAuthenticated
-from phoneverify.domain.factors import FactorKind, has_stronger_factor, login_factors
+from phoneverify.domain.factors import FactorKind, login_factors
 from phoneverify.domain.models import Channel, FlowKind, RequestOrigin, User
 from phoneverify.domain.passkeys import CeremonyPurpose
 from phoneverify.domain.passwords import PasswordHasher
@@ -115,17 +115,8 @@ class ReauthFlow:
             return ReauthGranted(grant)
         data = {TOKEN_GENERATION: str(user.token_generation), SESSION: session}
         named = tuple(kind.value for kind in factors)
-        if has_stronger_factor(user):
-            # The stronger factor first: no SMS goes until asked (a resend sends the first
-            # at once), as at login.
-            challenge = self._challenges.open_unsent(
-                user.user_id,
-                user.phone_number or "",
-                origin,
-                data=data,
-                phone_generation=user.phone_generation if user.phone_number else None,
-            )
-            return ReauthChallenge(challenge, named)
+        challenge = self._challenges.open_second_step(user, origin, data, channel)
+        return ReauthChallenge(challenge, named)
         assert user.phone_number
         challenge = self._challenges.open(
             user.user_id,

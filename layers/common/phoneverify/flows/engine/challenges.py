@@ -20,7 +20,14 @@ from phoneverify.domain.audit_events import VerificationEventType
 from phoneverify.domain.channels import DEFAULT_CHANNEL_POLICY, ChannelPolicy
 from phoneverify.domain.clock import Clock
 from phoneverify.domain.emails import mask_email
-from phoneverify.domain.models import Channel, FlowStatus, PendingVerification, RequestOrigin
+from phoneverify.domain.factors import has_stronger_factor
+from phoneverify.domain.models import (
+    Channel,
+    FlowStatus,
+    PendingVerification,
+    RequestOrigin,
+    User,
+)
 from phoneverify.domain.phones import DEFAULT_PHONE_POLICY, PhonePolicy, last_four_hint, mask_phone
 from phoneverify.flows.engine.account_lock import WrongCodeLock
 from phoneverify.flows.engine.admission import SendAdmission
@@ -168,7 +175,6 @@ class Challenges:
         kinds meet the very same caps; docs/abuse-controls.md#the-decoy-password-reset);
         kept with the flow for its resends.
         """
-        policy = self.policy
         channel = channel or Channel.SMS
         admission = self._admission
         if not decoy:
@@ -191,35 +197,8 @@ class Challenges:
             data = {**(data or {}), PHONE_GENERATION: str(phone_generation)}
         if counted_as is not None:
             data = {**(data or {}), COUNTED_AS: counted_as}
-        now = self._clock.now()
-        flow_id = secrets.token_urlsafe(FLOW_ID_BYTES)
-        expires_at = now + policy.timeout_secs
-        record = PendingVerification(
-            flow_key=flow_key(flow_id),
-            kind=policy.kind,
-            subject=subject,
-            phone_number=phone_number,
-            verification_id=verification_id,
-            status=FlowStatus.PENDING,
-            attempts=0,
-            max_attempts=policy.max_attempts,
-            send_count=1,
-            last_sent_at=now,
-            expires_at=expires_at,
-            created_at=now,
-            data=data or {},
-            channel=channel,
-        )
-        self._store.create(record, ttl=self._pending.ttl(expires_at))
-        self._audit.emit(VerificationEventType.SENT, record, origin, channel=channel.value)
-        return OpenedChallenge(
-            flow_id=flow_id,
-            phone_hint=self.hint(phone_number),
-            timeout_secs=policy.timeout_secs,
-            code_length=policy.code_length,
-            resend_after_secs=policy.resend_cooldown_secs,
-            channel=channel,
-            channels=self.channels.enabled,
+        return self._store_new(
+            subject, phone_number, origin, data, verification_id=verification_id, channel=channel
         )
 
     def open_unsent(
@@ -237,10 +216,55 @@ class Challenges:
         (AccountLocked). `phone_number`: the account's, where a code may later be sent
         (empty when it has none); a resend sends its first code at once (never sent: no
         cooldown), bound to `phone_generation` as `open` binds it."""
-        policy = self.policy
         self._lock.ensure_unlocked(subject)
         if phone_generation is not None:
             data = {**(data or {}), PHONE_GENERATION: str(phone_generation)}
+        return self._store_new(
+            subject, phone_number, origin, data, verification_id=UNSENT + secrets.token_hex(8)
+        )
+
+    def open_second_step(
+        self,
+        user: User,
+        origin: RequestOrigin,
+        data: dict[str, Any],
+        channel: Channel | None = None,
+    ) -> OpenedChallenge:
+        """The second step of a sign-in or a step-up: an account holding a factor stronger
+        than SMS is offered it first, so no code goes until one is asked for (a resend sends
+        the first at once); any other gets a code at its phone, bound to its generation."""
+        if has_stronger_factor(user):
+            return self.open_unsent(
+                user.user_id,
+                user.phone_number or "",
+                origin,
+                data=data,
+                phone_generation=user.phone_generation if user.phone_number else None,
+            )
+        assert user.phone_number
+        return self.open(
+            user.user_id,
+            user.phone_number,
+            origin,
+            data=data,
+            channel=channel,
+            phone_generation=user.phone_generation,
+        )
+
+    def _store_new(
+        self,
+        subject: str,
+        phone_number: str,
+        origin: RequestOrigin,
+        data: dict[str, Any] | None,
+        *,
+        verification_id: str,
+        channel: Channel | None = None,
+    ) -> OpenedChallenge:
+        """Store a pending challenge under a fresh flow id and answer it: its code sent by
+        `channel`, or (None) not sent, so no send is counted and a resend has no cooldown."""
+        policy = self.policy
+        sent = channel is not None
         now = self._clock.now()
         flow_id = secrets.token_urlsafe(FLOW_ID_BYTES)
         expires_at = now + policy.timeout_secs
@@ -249,26 +273,29 @@ class Challenges:
             kind=policy.kind,
             subject=subject,
             phone_number=phone_number,
-            verification_id=UNSENT + secrets.token_hex(8),
+            verification_id=verification_id,
             status=FlowStatus.PENDING,
             attempts=0,
             max_attempts=policy.max_attempts,
-            send_count=0,
-            last_sent_at=0.0,  # never sent: a resend's cooldown is over
+            send_count=1 if sent else 0,
+            last_sent_at=now if sent else 0.0,  # never sent: a resend's cooldown is over
             expires_at=expires_at,
             created_at=now,
             data=data or {},
-            channel=Channel.SMS,
+            channel=channel or Channel.SMS,
         )
         self._store.create(record, ttl=self._pending.ttl(expires_at))
-        self._audit.emit(VerificationEventType.OPENED, record, origin)
+        if channel is not None:
+            self._audit.emit(VerificationEventType.SENT, record, origin, channel=channel.value)
+        else:
+            self._audit.emit(VerificationEventType.OPENED, record, origin)
         return OpenedChallenge(
             flow_id=flow_id,
             phone_hint=self.hint(phone_number) if phone_number else "",
             timeout_secs=policy.timeout_secs,
             code_length=policy.code_length,
-            resend_after_secs=0,
-            channel=Channel.SMS,
+            resend_after_secs=policy.resend_cooldown_secs if sent else 0,
+            channel=record.channel,
             channels=self.channels.enabled,
         )
 
