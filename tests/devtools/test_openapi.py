@@ -193,3 +193,30 @@ def test_the_local_stack_serves_the_document_the_docs_and_the_page(stack: LocalS
     assert spec.json()["servers"][0]["url"] == stack.api_url
     assert docs.status_code == 200 and "/openapi.json" in docs.text
     assert page.status_code == 200 and "<html" in page.text.lower()
+
+
+def test_no_request_body_states_a_default_a_generated_client_would_demand(
+    document: dict[str, Any],
+) -> None:
+    """openapi-typescript types a property with a non-null `default` as required, so a default
+    in a request body would make every TypeScript client send it (`factor`: "sms" when
+    absent, said in words)."""
+    schemas = document["components"]["schemas"]
+    bodies = {
+        op["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+        for ops in document["paths"].values()
+        for op in ops.values()
+        if "$ref"
+        in op.get("requestBody", {})
+        .get("content", {})
+        .get("application/json", {})
+        .get("schema", {})
+    }
+    assert {"LoginVerifyRequest", "PaymentConfirmRequest"} <= bodies
+    stated = [
+        (name, field)
+        for name in bodies
+        for field, spec in schemas[name].get("properties", {}).items()
+        if spec.get("default") is not None
+    ]
+    assert stated == []

@@ -3,12 +3,12 @@ or recovery code, the authenticator app's enrolment, and a payment confirmed by 
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
 from phoneverify.domain.errors import InvalidRequest
-from phoneverify.http.fields import FlowId, PaymentId
+from phoneverify.http.fields import FlowId, PaymentId, default_in_words
 from phoneverify.http.requests import Code, RequestModel
 from phoneverify.http.webauthn_json import AssertionCredential
 
@@ -21,6 +21,17 @@ RecoveryCode = Annotated[
         description="One of the account's recovery codes, as shown (`xxxxx-xxxxx`).",
     ),
 ]
+
+
+def factor_field(*kinds: str) -> Any:
+    """`factor`: which factor answers, SMS when absent."""
+    return Field(
+        "sms",
+        description=f"Which factor answers ({', '.join(kinds)}); `sms` when absent.",
+        json_schema_extra=default_in_words,
+    )
+
+
 # The factors that answer a second step: `code` from sms or totp, `credential` from a passkey.
 StepFactor = Literal["sms", "totp", "passkey"]
 
@@ -28,7 +39,7 @@ StepFactor = Literal["sms", "totp", "passkey"]
 class _SecondStep(RequestModel):
     flow_id: FlowId
     code: Code | None = None
-    factor: StepFactor = "sms"
+    factor: StepFactor = factor_field("sms", "totp", "passkey")
     credential: AssertionCredential | None = None
 
     def assertion(self) -> dict[str, object] | None:
@@ -77,7 +88,7 @@ class PaymentConfirmRequest(RequestModel):
 
     payment_id: PaymentId
     code: Code | None = None
-    factor: Literal["sms", "passkey"] = "sms"
+    factor: Literal["sms", "passkey"] = factor_field("sms", "passkey")
     credential: AssertionCredential | None = None
 
     def proof(self) -> dict[str, object] | str:

@@ -4,7 +4,7 @@ alone for them, not every request model."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field
 
@@ -30,3 +30,10 @@ PaymentId = Annotated[
         description="The payment id returned by /payments/initiate.",
     ),
 ]
+
+
+def default_in_words(schema: dict[str, Any]) -> None:
+    """`json_schema_extra` of an optional request field: the document states its default in
+    the description, not as `default`, since openapi-typescript types a property that has a
+    default as required, so every TypeScript client would have to send it."""
+    schema.pop("default", None)

@@ -34,7 +34,7 @@ from phoneverify.domain.validation import (
     ALL_FIELDS_REQUIRED_TYPE,
     has_control_characters,
 )
-from phoneverify.http.fields import FlowId, PaymentId
+from phoneverify.http.fields import FlowId, PaymentId, default_in_words
 from phoneverify.http.webauthn_json import AssertionCredential
 
 Code = Annotated[
@@ -323,7 +323,11 @@ class LogoutRequest(RequestModel):
 
     all: Annotated[
         StrictBool,
-        Field(description="true: end every token of the account, not only this one."),
+        Field(
+            description="true: end every token of the account, not only this one; false "
+            "when absent.",
+            json_schema_extra=default_in_words,
+        ),
     ] = False
 
 
