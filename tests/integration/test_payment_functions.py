@@ -340,13 +340,15 @@ def test_the_payer_follows_the_payment_code_by_payment_id(stack: FunctionStack) 
     status, body = payment_status(stack, {"payment_id": payment_id}, token)
     # Then it sees where the code stands, and nothing that identifies the flow or the phone
     assert status == 200, body
-    assert set(body) == {"status", "delivery_status", "expires_in", "channel"}
+    assert set(body) == {"status", "delivery_status", "expires_in", "channel", "payment_status"}
     assert (body["status"], body["delivery_status"]) == ("pending", "unknown")
+    assert body["payment_status"] == "pending"
     assert 295 <= body["expires_in"] <= 300
     assert PHONE not in json.dumps(body)
     # And once the code is accepted, the status follows
     pay(stack, "payments_confirm", {"payment_id": payment_id, "code": stack.code_for(PHONE)})
-    assert payment_status(stack, {"payment_id": payment_id}, token)[1]["status"] == "verified"
+    after = payment_status(stack, {"payment_id": payment_id}, token)[1]
+    assert (after["status"], after["payment_status"]) == ("verified", "completed")
 
 
 def test_someone_elses_payment_and_an_unknown_one_get_the_same_404(stack: FunctionStack) -> None:
