@@ -3,13 +3,15 @@ and POST /account/delete's request and answer."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
-from phoneverify.flows.account_data import AccountExport
 from phoneverify.http.requests import RequestModel
 from phoneverify.http.responses import ResponseModel
+
+if TYPE_CHECKING:  # the flow (and its phone rules) is built by the runtime, not the handler
+    from phoneverify.flows.account_data import AccountExport
 
 
 class AccountDeleteRequest(RequestModel):
