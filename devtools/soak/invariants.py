@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from devtools.soak.history import VERIFY_PATHS, History, Snapshot
+from phoneverify.config import Settings
 
 ENDED_PAYMENT = {"failed", "expired", "cancelled"}
-MAX_SENDS = 5  # a flow's sends (the first and its resends), docs/payments.md
+# A flow's sends (the first and its resends): the setting's default, which the template keeps.
+MAX_SENDS: int = Settings.model_fields["max_sends_per_flow"].default
 NO_RECONCILER = "skipped: no reconciler"
 
 

@@ -170,20 +170,36 @@ class Person:
         flow = str(started.body.get(key))
         code = self.sms_code(phone, not_this=before)
         if resend_path and self.rng.random() < 0.3:
-            resent = self.call("POST", resend_path, {key: flow}, flow=flow, **kw)
-            if resent.ok:
-                old, code = code, self.sms_code(phone, not_this=code)
-                self.call(
-                    "POST",
-                    verify_path,
-                    {key: flow, "code": old, **extra},
-                    flow=flow,
-                    code_state="superseded",
-                    **kw,
-                )
+            code = self.resend(resend_path, verify_path, key, flow, code, phone, extra, **kw)
         return self.must(
             "POST", verify_path, {key: flow, "code": code, **extra}, ok=(200, 201), flow=flow, **kw
         )
+
+    def resend(
+        self,
+        resend_path: str,
+        verify_path: str,
+        key: str,
+        flow: str,
+        code: str,
+        phone: str,
+        extra: dict[str, Any] | None = None,
+        **kw: Any,
+    ) -> str:
+        """Ask for a resend; if answered, try the superseded code (which must fail) and return
+        the new one, else `code` still stands."""
+        if not self.call("POST", resend_path, {key: flow}, flow=flow, **kw).ok:
+            return code
+        new = self.sms_code(phone, not_this=code)
+        self.call(
+            "POST",
+            verify_path,
+            {key: flow, "code": code, **(extra or {})},
+            flow=flow,
+            code_state="superseded",
+            **kw,
+        )
+        return new
 
     # -- journeys -----------------------------------------------------------------------
     def sign_up(self) -> None:
@@ -248,19 +264,15 @@ class Person:
             )
             return
         if self.rng.random() < 0.2:
-            resent = self.call(
-                "POST", "/payments/resend", {"payment_id": payment}, token=token, flow=payment
+            code = self.resend(
+                "/payments/resend",
+                "/payments/confirm",
+                "payment_id",
+                payment,
+                code,
+                self.phone,
+                token=token,
             )
-            if resent.ok:
-                old, code = code, self.sms_code(self.phone, not_this=code)
-                self.call(
-                    "POST",
-                    "/payments/confirm",
-                    {"payment_id": payment, "code": old},
-                    token=token,
-                    flow=payment,
-                    code_state="superseded",
-                )
         self.must(
             "POST",
             "/payments/confirm",

@@ -17,10 +17,10 @@ from devtools.dynamodb_faults import DynamoFaultProxy
 from devtools.dynamodb_local.server import DynamoDBLocal
 from devtools.local_stack.config import StackConfig
 from devtools.local_stack.ports import free_port
+from devtools.local_stack.schedules import RECONCILER
 from devtools.local_stack.stack import LocalStack
 from devtools.soak.history import Snapshot
 
-RECONCILER = "PaymentsReconcileFunction"  # the one seam to the payment reconciler, if present
 # The shortest grace period an operator may give the reconciler (reconcile_config.py): the
 # soak's stack uses it, and waits it out for the youngest payment left processing.
 RECONCILE_GRACE_SECS = 30
@@ -115,7 +115,7 @@ class Rig:
         """Run the payment reconciler once, as its schedule would, once the youngest payment
         left `processing` has waited out the grace period (a scheduled run after it would
         find every one of them due; nothing runs meanwhile: the journeys are over)."""
-        assert self.stack is not None and self.stack.gateway is not None
+        assert self.stack is not None
         youngest = max(
             (
                 float(p["unsettled_since"])
@@ -126,8 +126,7 @@ class Rig:
         )
         if youngest is not None:
             time.sleep(max(0.0, youngest + RECONCILE_GRACE_SECS + 1 - time.time()))
-        event = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
-        return self.stack.gateway.invoke(RECONCILER, event)
+        return self.stack.reconcile_payments()
 
     def snapshot(self, reconciled: bool) -> Snapshot:
         assert self.stack is not None and self.stack.emulator is not None

@@ -199,17 +199,7 @@ class WebhookDispatcher:
             if fault == "bad_signature":
                 headers[SIGNATURE_HEADER] = self._signer.sign(body + b" ", timestamp)
             status, error = self._post(url, body, headers)
-            entry = {
-                "url": url,
-                "event_type": event_type,
-                "event_id": event_id,
-                "verification_id": payload.get("id"),
-                "attempt": attempt,
-                "status_code": status,
-                "error": error,
-                "delivered": status is not None and 200 <= status < 300,
-                "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
-            }
+            entry = _log_entry(url, event_type, event_id, payload, attempt, status, error)
             with self._cond:
                 if self._generation != generation:
                     return event_id
@@ -228,24 +218,13 @@ class WebhookDispatcher:
 
     def _dropped(self, url: str, events: list[tuple[str, dict[str, Any]]], generation: int) -> None:
         """Log a dropped send's events as never attempted (attempt 0)."""
-        at = datetime.now(UTC).isoformat(timespec="milliseconds")
+        entries = [
+            _log_entry(url, event_type, str(uuid.uuid4()), payload, 0, None, "dropped (fault)")
+            for event_type, payload in events
+        ]
         with self._cond:
-            if self._generation != generation:
-                return
-            for event_type, payload in events:
-                self._log.append(
-                    {
-                        "url": url,
-                        "event_type": event_type,
-                        "event_id": str(uuid.uuid4()),
-                        "verification_id": payload.get("id"),
-                        "attempt": 0,
-                        "status_code": None,
-                        "error": "dropped (fault)",
-                        "delivered": False,
-                        "at": at,
-                    }
-                )
+            if self._generation == generation:
+                self._log.extend(entries)
 
     def _post(
         self, url: str, body: bytes, signature_headers: dict[str, str]
@@ -309,3 +288,26 @@ def load_signer(seed: bytes | None, key_file: str | None) -> WebhookSigner:
     if key_file is not None:
         return WebhookSigner.from_file(key_file)
     return WebhookSigner.generate()
+
+
+def _log_entry(
+    url: str,
+    event_type: str,
+    event_id: str,
+    payload: dict[str, Any],
+    attempt: int,
+    status: int | None,
+    error: str | None,
+) -> dict[str, Any]:
+    """One line of the webhook log (`webhook_log`): an attempt, or a dropped event (attempt 0)."""
+    return {
+        "url": url,
+        "event_type": event_type,
+        "event_id": event_id,
+        "verification_id": payload.get("id"),
+        "attempt": attempt,
+        "status_code": status,
+        "error": error,
+        "delivered": status is not None and 200 <= status < 300,
+        "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+    }

@@ -1022,16 +1022,24 @@ def test_unreachable_webhook_url_is_logged_as_an_error(
     assert all(e["status_code"] is None and e["error"] and not e["delivered"] for e in log)
 
 
+def sms_under_webhook_fault(
+    make_emulator: Callable[..., TelnyxEmulator], receiver: WebhookReceiver, kind: str
+) -> TelnyxEmulator:
+    """An emulator whose webhooks go to `receiver` (one attempt each), a `kind` webhook fault
+    armed, and one SMS verification triggered on it."""
+    emulator = make_emulator(webhook_url=receiver.url, webhook_max_attempts=1)
+    emulator.add_webhook_fault(kind)
+    with sdk(emulator) as c:
+        c.verifications.trigger_sms(phone_number=PHONE, verify_profile_id=PROFILE_ID)
+    return emulator
+
+
 @pytest.mark.parametrize("kind", ["bad_signature", "stale_timestamp"])
 def test_webhook_faults_send_events_a_receiver_must_refuse(
     make_emulator: Callable[..., TelnyxEmulator], receiver: WebhookReceiver, kind: str
 ) -> None:
-    # Given a webhook fault armed for the next send
-    emulator = make_emulator(webhook_url=receiver.url, webhook_max_attempts=1)
-    emulator.add_webhook_fault(kind)
-    # When a verification is triggered
-    with sdk(emulator) as c:
-        c.verifications.trigger_sms(phone_number=PHONE, verify_profile_id=PROFILE_ID)
+    # Given a webhook fault armed for the next send, when a verification is triggered
+    emulator = sms_under_webhook_fault(make_emulator, receiver, kind)
     hooks = receiver.wait_for(2)
     # Then the events fail the signature check, or carry an hour-old timestamp
     for hook in hooks:
@@ -1307,10 +1315,7 @@ def test_a_delivery_fault_for_a_channel_that_is_not_one_is_refused(emu: TelnyxEm
 def test_a_duplicate_fault_sends_each_event_twice_with_one_event_id(
     make_emulator: Callable[..., TelnyxEmulator], receiver: WebhookReceiver
 ) -> None:
-    emulator = make_emulator(webhook_url=receiver.url, webhook_max_attempts=1)
-    emulator.add_webhook_fault("duplicate")
-    with sdk(emulator) as c:
-        c.verifications.trigger_sms(phone_number=PHONE, verify_profile_id=PROFILE_ID)
+    sms_under_webhook_fault(make_emulator, receiver, "duplicate")
     hooks = receiver.wait_for(4)
     kinds = [h.event["data"]["event_type"] for h in hooks]
     ids = [h.event["data"]["id"] for h in hooks]
@@ -1321,10 +1326,7 @@ def test_a_duplicate_fault_sends_each_event_twice_with_one_event_id(
 def test_a_reorder_fault_sends_the_final_event_first(
     make_emulator: Callable[..., TelnyxEmulator], receiver: WebhookReceiver
 ) -> None:
-    emulator = make_emulator(webhook_url=receiver.url, webhook_max_attempts=1)
-    emulator.add_webhook_fault("reorder")
-    with sdk(emulator) as c:
-        c.verifications.trigger_sms(phone_number=PHONE, verify_profile_id=PROFILE_ID)
+    sms_under_webhook_fault(make_emulator, receiver, "reorder")
     kinds = [h.event["data"]["event_type"] for h in receiver.wait_for(2)]
     assert kinds == ["verify.delivered", "verify.sent"]
 
@@ -1332,10 +1334,7 @@ def test_a_reorder_fault_sends_the_final_event_first(
 def test_a_drop_fault_sends_nothing_and_logs_the_events_as_dropped(
     make_emulator: Callable[..., TelnyxEmulator], receiver: WebhookReceiver
 ) -> None:
-    emulator = make_emulator(webhook_url=receiver.url, webhook_max_attempts=1)
-    emulator.add_webhook_fault("drop")
-    with sdk(emulator) as c:
-        c.verifications.trigger_sms(phone_number=PHONE, verify_profile_id=PROFILE_ID)
+    emulator = sms_under_webhook_fault(make_emulator, receiver, "drop")
     assert emulator.wait_for_webhooks(timeout=5)
     log = emulator.webhook_log()
     assert [(e["attempt"], e["delivered"], e["error"]) for e in log] == [
