@@ -114,7 +114,9 @@ class Rig:
     def reconcile(self) -> Any:
         """Run the payment reconciler once, as its schedule would, once the youngest payment
         left `processing` has waited out the grace period (a scheduled run after it would
-        find every one of them due; nothing runs meanwhile: the journeys are over)."""
+        find every one of them due; the journeys are over). The stack's own schedule also runs
+        the reconciler during the journeys (every 30 s), racing the confirmations as it would in
+        AWS; this run is the one the invariant reads after."""
         assert self.stack is not None
         youngest = max(
             (
