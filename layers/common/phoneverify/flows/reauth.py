@@ -117,16 +117,6 @@ class ReauthFlow:
         named = tuple(kind.value for kind in factors)
         challenge = self._challenges.open_second_step(user, origin, data, channel)
         return ReauthChallenge(challenge, named)
-        assert user.phone_number
-        challenge = self._challenges.open(
-            user.user_id,
-            user.phone_number,
-            origin,
-            data=data,
-            channel=channel,
-            phone_generation=user.phone_generation,
-        )
-        return ReauthChallenge(challenge, named)
 
     def verify(
         self,
