@@ -15,8 +15,6 @@ from phoneverify.domain.factor_errors import DecryptionFailed
 from phoneverify.domain.factors import codes_outlive_removal
 from phoneverify.domain.models import FlowKind
 from phoneverify.domain.totp import step_is_fresh
-from phoneverify.flows import password_reset
-from phoneverify.flows import reauth as reauth_module
 from phoneverify.flows.engine.email_notices import EmailNotices
 from phoneverify.flows.engine.passkey_assertion import PasskeyAssertions
 from phoneverify.flows.factor_checks import FactorChecks
@@ -27,7 +25,15 @@ from phoneverify.flows.password_reset import PasswordResetFlow
 from phoneverify.flows.reauth import ReauthFlow
 from phoneverify.flows.totp import TotpFactor
 from phoneverify.ports.factors import TotpSecret
-from tests.support.builders import ORIGIN, PEPPER, PhoneChangeWorld, phone_change_world, policy
+from tests.support.builders import (
+    ORIGIN,
+    PEPPER,
+    PhoneChangeWorld,
+    phone_change_world,
+    policy,
+    reauth_policy,
+    reset_policy,
+)
 from tests.support.emails import RecordingEmails
 from tests.support.fakes import InMemoryUsers
 from tests.support.passkeys import ORIGIN as PAGE
@@ -236,13 +242,7 @@ def factor_world(emails: RecordingEmails | None = None) -> FactorWorld:
     reauth = ReauthFlow(
         users=world.users,
         passwords=world.passwords,
-        challenges=world.challenges(
-            policy(
-                FlowKind.REAUTH,
-                restart_hint=reauth_module.RESTART_HINT,
-                too_many_attempts_message=reauth_module.TOO_MANY_ATTEMPTS,
-            )
-        ),
+        challenges=world.challenges(reauth_policy()),
         audit=world.audit,
         throttle=world.throttle,
         step_up=w.step_up,
@@ -264,17 +264,7 @@ def factor_world(emails: RecordingEmails | None = None) -> FactorWorld:
     reset = PasswordResetFlow(
         users=world.users,
         passwords=world.passwords,
-        challenges=world.challenges(
-            policy(
-                FlowKind.PASSWORD_RESET,
-                timeout_secs=600,
-                restart_hint=password_reset.RESTART_HINT,
-                too_many_attempts_message=password_reset.TOO_MANY_ATTEMPTS,
-                account_lock_applies=False,
-                counts_toward_lock=True,
-                conceals_account=True,
-            )
-        ),
+        challenges=world.challenges(reset_policy()),
         audit=world.audit,
         throttle=world.throttle,
         clock=world.clock,
