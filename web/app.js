@@ -827,8 +827,9 @@ async function signIn(jwt) {
   const account = await accountOf(jwt);
   if (token !== jwt) return; // signed out meanwhile
   greet(account);
-  // lost-phone.js shows a phone number change waiting on the account, with its cancel.
-  window.dispatchEvent(new CustomEvent("phoneverify:signed-in"));
+  // lost-phone.js shows a phone number change waiting on the account, with its cancel;
+  // security.js keeps the account's factors (a payment offers a passkey only if it holds one).
+  window.dispatchEvent(new CustomEvent("phoneverify:signed-in", { detail: { account } }));
   if (account && account.email_proven === false && window.PhoneVerifyEmail) {
     window.PhoneVerifyEmail.askToProve(account);
     return;

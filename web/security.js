@@ -34,7 +34,8 @@
     return { status: response.status, data: response.ok ? await response.json() : {} };
   }
 
-  // The account's passkeys (what a payment offers first) and factors, asked again after a change.
+  // The account's passkeys (this screen's list) and factors (what a payment offers first),
+  // asked again after a change.
   async function refresh() {
     const [acct, keys] = await Promise.all([getJson("/account"), getJson("/account/passkeys")]);
     if (acct.status === 401 || keys.status === 401) throw new Error("signed out");
@@ -42,7 +43,8 @@
     passkeys = Array.isArray(keys.data.passkeys) ? keys.data.passkeys : [];
   }
 
-  const hasTotp = () => Boolean(account && (account.factors || []).includes("totp"));
+  const holds = (factor) => Boolean(account && (account.factors || []).includes(factor));
+  const hasTotp = () => holds("totp");
   const shortDate = (secs) => new Date(secs * 1000).toLocaleString();
 
   function render() {
@@ -263,11 +265,12 @@
     F.recoveryList.replaceChildren();
     openSecurity();
   });
-  // The payment offers the passkey only when the account holds one: asked at sign-in.
-  window.addEventListener("phoneverify:signed-in", () => {
+  // The payment offers the passkey only when the account holds one: its factors, from the
+  // GET /account that app.js made at sign-in (none asked again here).
+  window.addEventListener("phoneverify:signed-in", (event) => {
+    account = event.detail?.account ?? null;
     passkeys = [];
-    refresh().catch(() => {});
   });
 
-  window.PhoneVerifySecurity = { hasPasskeys: () => passkeys.length > 0 };
+  window.PhoneVerifySecurity = { hasPasskeys: () => holds("passkey") };
 })();

@@ -208,12 +208,9 @@ def login_world(
     return world
 
 
-def password_reset_world(
-    channels: ChannelPolicy = DEFAULT_CHANNEL_POLICY,
-) -> tuple[LoginWorld, PasswordResetFlow]:
-    """A login world (u-phone with PHONE, u-plain without) and a password reset over it."""
-    world = login_world(channels)
-    reset_policy = policy(
+def reset_policy() -> ChallengePolicy:
+    """The password reset's policy, as its functions build it."""
+    return policy(
         FlowKind.PASSWORD_RESET,
         timeout_secs=600,
         restart_hint=password_reset.RESTART_HINT,
@@ -222,10 +219,26 @@ def password_reset_world(
         counts_toward_lock=True,
         conceals_account=True,
     )
+
+
+def reauth_policy() -> ChallengePolicy:
+    """The step-up's policy (/account/reauth)."""
+    return policy(
+        FlowKind.REAUTH,
+        restart_hint=reauth.RESTART_HINT,
+        too_many_attempts_message=reauth.TOO_MANY_ATTEMPTS,
+    )
+
+
+def password_reset_world(
+    channels: ChannelPolicy = DEFAULT_CHANNEL_POLICY,
+) -> tuple[LoginWorld, PasswordResetFlow]:
+    """A login world (u-phone with PHONE, u-plain without) and a password reset over it."""
+    world = login_world(channels)
     flow = PasswordResetFlow(
         users=world.users,
         passwords=world.passwords,
-        challenges=world.challenges(reset_policy),
+        challenges=world.challenges(reset_policy()),
         audit=world.audit,
         throttle=world.throttle,
         clock=world.clock,
@@ -286,15 +299,10 @@ def phone_change_world() -> PhoneChangeWorld:
         step_up=step_up,
         tokens=world.tokens,
     )
-    reauth_policy = policy(
-        FlowKind.REAUTH,
-        restart_hint=reauth.RESTART_HINT,
-        too_many_attempts_message=reauth.TOO_MANY_ATTEMPTS,
-    )
     reauth_flow = ReauthFlow(
         users=world.users,
         passwords=world.passwords,
-        challenges=world.challenges(reauth_policy),
+        challenges=world.challenges(reauth_policy()),
         audit=world.audit,
         throttle=world.throttle,
         step_up=step_up,

@@ -15,8 +15,7 @@ from phoneverify.domain.factor_errors import DecryptionFailed
 from phoneverify.domain.factors import codes_outlive_removal
 from phoneverify.domain.models import FlowKind
 from phoneverify.domain.totp import step_is_fresh
-from phoneverify.flows import password_reset
-from phoneverify.flows import reauth as reauth_module
+from phoneverify.flows.engine.email_notices import EmailNotices
 from phoneverify.flows.engine.passkey_assertion import PasskeyAssertions
 from phoneverify.flows.factor_checks import FactorChecks
 from phoneverify.flows.login import LoginFlow
@@ -26,10 +25,24 @@ from phoneverify.flows.password_reset import PasswordResetFlow
 from phoneverify.flows.reauth import ReauthFlow
 from phoneverify.flows.totp import TotpFactor
 from phoneverify.ports.factors import TotpSecret
-from tests.support.builders import PEPPER, PhoneChangeWorld, phone_change_world, policy
+from tests.support.builders import (
+    ORIGIN,
+    PEPPER,
+    PhoneChangeWorld,
+    phone_change_world,
+    policy,
+    reauth_policy,
+    reset_policy,
+)
+from tests.support.emails import RecordingEmails
 from tests.support.fakes import InMemoryUsers
 from tests.support.passkeys import ORIGIN as PAGE
-from tests.support.passkeys import RP_ID, InMemoryPasskeyChallenges, InMemoryPasskeys
+from tests.support.passkeys import (
+    RP_ID,
+    InMemoryPasskeyChallenges,
+    InMemoryPasskeys,
+    SoftAuthenticator,
+)
 
 
 class FakeEncryption:
@@ -162,9 +175,19 @@ class FactorWorld:
     reauth: ReauthFlow  # the step-up that checks an app's code and a passkey too
     assertions: PasskeyAssertions
 
+    def add_passkey(self, user_id: str = "u-phone") -> SoftAuthenticator:
+        """A passkey added to `user_id` (behind its step-up): the authenticator holding it."""
+        authenticator = SoftAuthenticator()
+        options = self.registry.creation_options(self.w.caller(user_id), ORIGIN)
+        self.registry.register(self.w.caller(user_id), authenticator.create(options), ORIGIN)
+        return authenticator
 
-def factor_world() -> FactorWorld:
+
+def factor_world(emails: RecordingEmails | None = None) -> FactorWorld:
+    """`emails`: where a phoneless account is told of a factor's removal (its proven email);
+    None: no email is sent, as in a function without EmailSettings."""
     w = phone_change_world()
+    email_notices = None if emails is None else EmailNotices(emails, "phone-verify")
     world = w.world
     encryption = FakeEncryption()
     factors = InMemoryAccountFactors(world.users)
@@ -190,6 +213,7 @@ def factor_world() -> FactorWorld:
         clock=world.clock,
         pepper=lambda: PEPPER,
         notices=w.notices,
+        email_notices=email_notices,
     )
     passkeys, passkey_challenges = InMemoryPasskeys(world.users), InMemoryPasskeyChallenges()
     passkeys.drop_codes = factors.drop_codes
@@ -210,6 +234,7 @@ def factor_world() -> FactorWorld:
         notices=w.notices,
         factors=factors,
         pepper=lambda: PEPPER,
+        email_notices=email_notices,
         **common,
     )
     assertions = PasskeyAssertions(**common)
@@ -217,13 +242,7 @@ def factor_world() -> FactorWorld:
     reauth = ReauthFlow(
         users=world.users,
         passwords=world.passwords,
-        challenges=world.challenges(
-            policy(
-                FlowKind.REAUTH,
-                restart_hint=reauth_module.RESTART_HINT,
-                too_many_attempts_message=reauth_module.TOO_MANY_ATTEMPTS,
-            )
-        ),
+        challenges=world.challenges(reauth_policy()),
         audit=world.audit,
         throttle=world.throttle,
         step_up=w.step_up,
@@ -245,17 +264,7 @@ def factor_world() -> FactorWorld:
     reset = PasswordResetFlow(
         users=world.users,
         passwords=world.passwords,
-        challenges=world.challenges(
-            policy(
-                FlowKind.PASSWORD_RESET,
-                timeout_secs=600,
-                restart_hint=password_reset.RESTART_HINT,
-                too_many_attempts_message=password_reset.TOO_MANY_ATTEMPTS,
-                account_lock_applies=False,
-                counts_toward_lock=True,
-                conceals_account=True,
-            )
-        ),
+        challenges=world.challenges(reset_policy()),
         audit=world.audit,
         throttle=world.throttle,
         clock=world.clock,

@@ -26,13 +26,6 @@ def f() -> FactorWorld:
     return factor_world()
 
 
-def with_passkey(f: FactorWorld, user_id: str = "u-phone") -> SoftAuthenticator:
-    authenticator = SoftAuthenticator()
-    options = f.registry.creation_options(f.w.caller(user_id), ORIGIN)
-    f.registry.register(f.w.caller(user_id), authenticator.create(options), ORIGIN)
-    return authenticator
-
-
 def started(f: FactorWorld, email: str = EMAIL) -> SecondFactorRequired:
     result = f.login.start(email, PASSWORD, ORIGIN)
     assert isinstance(result, SecondFactorRequired)
@@ -40,7 +33,7 @@ def started(f: FactorWorld, email: str = EMAIL) -> SecondFactorRequired:
 
 
 def test_a_passkey_is_offered_first_and_no_sms_goes_until_asked(f: FactorWorld) -> None:
-    with_passkey(f)
+    f.add_passkey()
     user = f.w.world.users.get("u-phone")
     assert user is not None and enrolled_factors(user)[0] is FactorKind.PASSKEY
     login = started(f)
@@ -54,7 +47,7 @@ def test_a_passkey_is_offered_first_and_no_sms_goes_until_asked(f: FactorWorld) 
 
 
 def test_the_passkey_completes_the_login_once(f: FactorWorld) -> None:
-    key = with_passkey(f)
+    key = f.add_passkey()
     login = started(f)
     options = f.login.passkey_options(login.challenge.flow_id, ORIGIN)
     assert [c["id"] for c in options["allowCredentials"]] == [key.passkey_id]
@@ -73,7 +66,7 @@ def test_the_passkey_completes_the_login_once(f: FactorWorld) -> None:
 
 
 def test_attack_another_login_flows_assertion_is_refused(f: FactorWorld) -> None:
-    key = with_passkey(f)
+    key = f.add_passkey()
     first, second = started(f), started(f)
     for_first = key.get(f.login.passkey_options(first.challenge.flow_id, ORIGIN))
     f.login.passkey_options(second.challenge.flow_id, ORIGIN)
@@ -85,8 +78,8 @@ def test_attack_another_login_flows_assertion_is_refused(f: FactorWorld) -> None
 
 
 def test_attack_another_users_credential_is_refused(f: FactorWorld) -> None:
-    with_passkey(f, "u-phone")
-    stranger = with_passkey(f, "u-plain")
+    f.add_passkey("u-phone")
+    stranger = f.add_passkey("u-plain")
     login = started(f)
     options = f.login.passkey_options(login.challenge.flow_id, ORIGIN)
     with pytest.raises(InvalidCode):
@@ -100,7 +93,7 @@ def test_attack_another_users_credential_is_refused(f: FactorWorld) -> None:
 
 
 def test_attack_an_assertion_made_for_a_payment_does_not_log_in(f: FactorWorld) -> None:
-    key = with_passkey(f)
+    key = f.add_passkey()
     payment = Payment(
         payment_id="pay-1",
         user_id="u-phone",
@@ -123,7 +116,7 @@ def test_attack_an_assertion_made_for_a_payment_does_not_log_in(f: FactorWorld) 
 
 
 def test_wrong_assertions_spend_the_logins_attempts(f: FactorWorld) -> None:
-    key = with_passkey(f)
+    key = f.add_passkey()
     login = started(f)
     forged = key.get({"challenge": "AAAA"}, challenge=b"a challenge nobody kept here")
     for _ in range(5):
@@ -137,7 +130,7 @@ def test_wrong_assertions_spend_the_logins_attempts(f: FactorWorld) -> None:
 
 
 def test_a_passkey_answer_needs_its_credential_alone(f: FactorWorld) -> None:
-    with_passkey(f)
+    f.add_passkey()
     login = started(f)
     with pytest.raises(InvalidRequest):
         f.login.verify(login.challenge.flow_id, None, ORIGIN, factor=FactorKind.PASSKEY)

@@ -11,7 +11,6 @@ from phoneverify.domain.tokens import AccessToken
 from phoneverify.flows.login import SecondFactorRequired
 from tests.support.builders import ORIGIN, PASSWORD
 from tests.support.factors import FactorWorld, factor_world
-from tests.unit.test_login_passkey import with_passkey
 from tests.unit.test_totp import enrolled
 
 
@@ -40,7 +39,7 @@ def test_the_rule() -> None:
 
 def test_removing_the_app_keeps_the_codes_while_a_passkey_remains(f: FactorWorld) -> None:
     _, codes = enrolled(f)
-    key = with_passkey(f)
+    key = f.add_passkey()
     # When the app goes (before this change: the codes went with it)
     f.totp.remove(f.w.caller("u-phone"), ORIGIN)
     # Then the codes stay, and one still signs in
@@ -54,7 +53,7 @@ def test_removing_the_app_keeps_the_codes_while_a_passkey_remains(f: FactorWorld
 
 
 def test_removing_the_last_passkey_takes_the_codes(f: FactorWorld) -> None:
-    first, second = with_passkey(f), with_passkey(f)
+    first, second = f.add_passkey(), f.add_passkey()
     assert codes_left(f) == 10
     f.registry.remove(f.w.caller("u-phone"), first.passkey_id, ORIGIN)
     assert codes_left(f) == 10  # another passkey remains
@@ -63,7 +62,7 @@ def test_removing_the_last_passkey_takes_the_codes(f: FactorWorld) -> None:
 
 
 def test_removing_a_passkey_keeps_the_codes_while_the_app_remains(f: FactorWorld) -> None:
-    key = with_passkey(f)
+    key = f.add_passkey()
     enrolled(f)
     f.registry.remove(f.w.caller("u-phone"), key.passkey_id, ORIGIN)
     assert codes_left(f) == 10

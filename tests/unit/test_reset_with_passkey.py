@@ -13,7 +13,6 @@ from phoneverify.domain.passwords import PasswordHasher
 from phoneverify.http.errors import error_body
 from tests.support.builders import ORIGIN, PHONE
 from tests.support.factors import FactorWorld, factor_world
-from tests.support.passkeys import SoftAuthenticator
 
 NEW_PASSWORD = "a brand new passphrase 2026"
 
@@ -21,13 +20,6 @@ NEW_PASSWORD = "a brand new passphrase 2026"
 @pytest.fixture
 def f() -> FactorWorld:
     return factor_world()
-
-
-def with_passkey(f: FactorWorld) -> SoftAuthenticator:
-    key = SoftAuthenticator()
-    options = f.registry.creation_options(f.w.caller("u-phone"), ORIGIN)
-    f.registry.register(f.w.caller("u-phone"), key.create(options), ORIGIN)
-    return key
 
 
 def password_is_new(f: FactorWorld) -> bool:
@@ -39,7 +31,7 @@ def password_is_new(f: FactorWorld) -> bool:
 def test_attack_the_sms_code_alone_does_not_reset_an_account_with_a_passkey(
     f: FactorWorld,
 ) -> None:
-    with_passkey(f)
+    f.add_passkey()
     flow_id = f.reset.start("demo@example.com", ORIGIN).flow_id
     code = f.w.world.sender.last_code(PHONE)
     with pytest.raises(FactorRequired) as asked:
@@ -49,7 +41,7 @@ def test_attack_the_sms_code_alone_does_not_reset_an_account_with_a_passkey(
 
 
 def test_the_passkey_with_the_sms_code_resets_once(f: FactorWorld) -> None:
-    key = with_passkey(f)
+    key = f.add_passkey()
     flow_id = f.reset.start("demo@example.com", ORIGIN).flow_id
     code = f.w.world.sender.last_code(PHONE)
     options = f.reset.passkey_options(flow_id, ORIGIN)
@@ -64,7 +56,7 @@ def test_the_passkey_with_the_sms_code_resets_once(f: FactorWorld) -> None:
 
 
 def test_a_decoys_options_look_like_an_accounts(f: FactorWorld) -> None:
-    with_passkey(f)
+    f.add_passkey()
     real = f.reset.passkey_options(f.reset.start("demo@example.com", ORIGIN).flow_id, ORIGIN)
     decoy = f.reset.passkey_options(f.reset.start("nobody@example.com", ORIGIN).flow_id, ORIGIN)
     assert sorted(real) == sorted(decoy)

@@ -21,7 +21,6 @@ from phoneverify.flows.login import SecondFactorRequired
 from phoneverify.flows.reauth import ReauthChallenge, ReauthGranted
 from tests.support.builders import ORIGIN, PASSWORD, PHONE, phone_change_world
 from tests.support.factors import FactorWorld, factor_world
-from tests.support.passkeys import SoftAuthenticator
 
 
 @pytest.fixture
@@ -36,13 +35,6 @@ def with_app(f: FactorWorld, user_id: str) -> str:
     f.totp.verify(Caller(user_id, "s-1"), started.flow_id, code, ORIGIN)
     f.w.world.clock.advance(30)  # the next step: the first code's step is used
     return secret
-
-
-def with_passkey(f: FactorWorld, user_id: str) -> SoftAuthenticator:
-    authenticator = SoftAuthenticator()
-    options = f.registry.creation_options(f.w.caller(user_id), ORIGIN)
-    f.registry.register(f.w.caller(user_id), authenticator.create(options), ORIGIN)
-    return authenticator
 
 
 def test_attack_an_app_only_account_gets_no_token_from_its_password() -> None:
@@ -60,7 +52,7 @@ def test_attack_an_app_only_account_gets_no_token_from_its_password() -> None:
 
 
 def test_attack_a_passkey_only_account_gets_no_token_from_its_password(f: FactorWorld) -> None:
-    with_passkey(f, "u-plain")
+    f.add_passkey("u-plain")
     started = f.reauth.start(Caller("u-plain", "s-1"), PASSWORD, ORIGIN)
     assert isinstance(started, ReauthChallenge)
     assert started.factors == ("passkey",)
@@ -104,7 +96,7 @@ def test_a_phone_and_app_account_is_sent_no_sms_until_it_asks(f: FactorWorld) ->
 
 
 def test_a_passkey_answers_the_step_up_once(f: FactorWorld) -> None:
-    key = with_passkey(f, "u-plain")
+    key = f.add_passkey("u-plain")
     started = f.reauth.start(Caller("u-plain", "s-1"), PASSWORD, ORIGIN)
     assert isinstance(started, ReauthChallenge)
     flow_id = started.challenge.flow_id
@@ -127,7 +119,7 @@ def test_a_passkey_answers_the_step_up_once(f: FactorWorld) -> None:
 
 
 def test_attack_a_replayed_or_misdirected_assertion_is_a_wrong_code(f: FactorWorld) -> None:
-    key = with_passkey(f, "u-plain")
+    key = f.add_passkey("u-plain")
     caller = Caller("u-plain", "s-1")
     # An assertion made for a login of the account does not answer a step-up
     login = f.login.start("plain@example.com", PASSWORD, ORIGIN)
@@ -149,7 +141,7 @@ def test_attack_a_replayed_or_misdirected_assertion_is_a_wrong_code(f: FactorWor
             caller, flow_id, None, ORIGIN, factor=FactorKind.PASSKEY, credential=other_assertion
         )
     # Another user's credential, over this flow's own options, is refused too
-    stranger = with_passkey(f, "u-phone")
+    stranger = f.add_passkey("u-phone")
     options = f.reauth.passkey_options(caller, flow_id, ORIGIN)
     with pytest.raises(InvalidCode):
         f.reauth.verify(
@@ -177,7 +169,7 @@ def test_attack_a_replayed_or_misdirected_assertion_is_a_wrong_code(f: FactorWor
 
 
 def test_wrong_assertions_spend_the_flows_attempts(f: FactorWorld) -> None:
-    key = with_passkey(f, "u-plain")
+    key = f.add_passkey("u-plain")
     caller = Caller("u-plain", "s-1")
     started = f.reauth.start(caller, PASSWORD, ORIGIN)
     assert isinstance(started, ReauthChallenge)

@@ -7,58 +7,43 @@ from __future__ import annotations
 from dataclasses import replace
 
 from phoneverify.domain.models import NoticeEvent
-from phoneverify.flows.engine.email_notices import EmailNotices
-from phoneverify.flows.totp import TotpFactor
-from tests.support.builders import ORIGIN, PEPPER
+from tests.support.builders import ORIGIN
 from tests.support.emails import RecordingEmails
 from tests.support.factors import FactorWorld, factor_world
 from tests.unit.test_totp import enrolled
 
 
-def world() -> tuple[FactorWorld, TotpFactor, RecordingEmails]:
-    f = factor_world()
+def world() -> tuple[FactorWorld, RecordingEmails]:
     emails = RecordingEmails()
-    totp = TotpFactor(
-        users=f.w.world.users,
-        factors=f.factors,
-        encryption=f.encryption,
-        challenges=f.totp._challenges,
-        step_up=f.w.step_up,
-        audit=f.w.world.audit,
-        clock=f.w.world.clock,
-        pepper=lambda: PEPPER,
-        notices=f.w.notices,
-        email_notices=EmailNotices(emails, "phone-verify"),
-    )
-    return f, totp, emails
+    return factor_world(emails), emails
 
 
-def removed(f: FactorWorld, totp: TotpFactor, user_id: str) -> None:
+def removed(f: FactorWorld, user_id: str) -> None:
     enrolled(f, user_id)
-    totp.remove(f.w.caller(user_id), ORIGIN)
+    f.totp.remove(f.w.caller(user_id), ORIGIN)
 
 
 def test_an_account_with_a_phone_is_told_on_it() -> None:
-    f, totp, emails = world()
-    removed(f, totp, "u-phone")
+    f, emails = world()
+    removed(f, "u-phone")
     assert any(event is NoticeEvent.TOTP_REMOVED for _, event in f.w.notices.sent)
     assert emails.outbox == []
 
 
 def test_a_phoneless_account_is_told_at_its_proven_email() -> None:
-    f, totp, emails = world()
+    f, emails = world()
     user = f.w.world.users.get("u-plain")
     assert user is not None
     f.w.world.users.replace(replace(user, email_proven_at=1_000.0))
     # Before this change: nobody was told, and nothing said so
-    removed(f, totp, "u-plain")
+    removed(f, "u-plain")
     assert [to for to, _ in emails.outbox] == ["plain@example.com"]
     assert "authenticator app was removed" in emails.outbox[0][1].text
 
 
 def test_with_no_phone_and_no_proven_email_the_audit_says_nobody_was_told() -> None:
-    f, totp, emails = world()
-    removed(f, totp, "u-plain")
+    f, emails = world()
+    removed(f, "u-plain")
     assert emails.outbox == []
     failed = [e for e in f.w.world.events.events if e.type.value == "notice_failed"]
     assert failed and failed[-1].detail["notice"] == "totp_removed"

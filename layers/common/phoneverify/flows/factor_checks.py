@@ -9,16 +9,22 @@ ones). A challenge another request consumes first leaves the code spent: the saf
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from phoneverify.domain.audit_events import VerificationEventType as Event
 from phoneverify.domain.clock import Clock
+from phoneverify.domain.errors import InvalidRequest
 from phoneverify.domain.factors import FactorKind
 from phoneverify.domain.models import FlowKind, PendingVerification, RequestOrigin
+from phoneverify.domain.passkeys import CeremonyPurpose
 from phoneverify.domain.recovery_codes import code_digest
 from phoneverify.domain.totp import matching_step
 from phoneverify.flows.engine.audit import FlowAudit
 from phoneverify.ports.factors import AccountFactors, Encryption
+
+if TYPE_CHECKING:
+    from phoneverify.flows.passkey_step import PasskeyStep
 
 Verifier = Callable[[PendingVerification, str], bool]
 
@@ -90,3 +96,27 @@ class FactorChecks:
             return True
 
         return right
+
+
+def step_verifier(
+    factor: FactorKind,
+    *,
+    checks: FactorChecks | None,
+    passkeys: PasskeyStep | None,
+    credential: Mapping[str, Any] | None,
+    origin: RequestOrigin,
+    kind: FlowKind,
+    purpose: CeremonyPurpose,
+) -> Verifier | None:
+    """What tells a second step's answer by `factor` right (a login's, a step-up's): None for
+    the SMS code (the provider), the app's code by `checks`, a passkey's `credential` by
+    `passkeys`; a 400 for a factor the function was built without."""
+    if factor is FactorKind.SMS:
+        return None
+    if factor is FactorKind.TOTP and checks is not None:
+        return checks.totp(origin, kind)
+    if factor is FactorKind.PASSKEY and passkeys is not None:
+        if credential is None:
+            raise InvalidRequest("credential is required", field="credential")
+        return passkeys.verifier(credential, origin, purpose)
+    raise InvalidRequest("this factor is not available", field="factor")

@@ -29,7 +29,7 @@ from phoneverify.flows.engine.password_gate import PasswordGate
 from phoneverify.flows.engine.policy import OpenedChallenge, Resent
 from phoneverify.flows.engine.proof_of_work_gate import ProofOfWorkGate
 from phoneverify.flows.engine.step_up import StepUp
-from phoneverify.flows.factor_checks import FactorChecks, Verifier
+from phoneverify.flows.factor_checks import FactorChecks, Verifier, step_verifier
 from phoneverify.flows.passkey_step import ASSERTION, PasskeyStep
 from phoneverify.ports.abuse import PasswordThrottle
 from phoneverify.ports.accounts import UserRepository
@@ -187,19 +187,19 @@ class LoginFlow:
         recovery_code: str | None,
         origin: RequestOrigin,
     ) -> Verifier | None:
-        if recovery_code is None and factor is FactorKind.SMS:
-            return None
-        checks, passkeys = self._checks, self._passkeys
-        if recovery_code is not None and checks is not None:
-            return checks.recovery(origin, FlowKind.LOGIN)
-        if factor is FactorKind.TOTP and checks is not None:
-            return checks.totp(origin, FlowKind.LOGIN)
-        if factor is FactorKind.PASSKEY and passkeys is not None:
-            if credential is None:
-                raise InvalidRequest("credential is required", field="credential")
-            return passkeys.verifier(credential, origin, CeremonyPurpose.LOGIN)
-        # a function built without the stronger factors
-        raise InvalidRequest("this factor is not available", field="factor")
+        if recovery_code is None:
+            return step_verifier(
+                factor,
+                checks=self._checks,
+                passkeys=self._passkeys,
+                credential=credential,
+                origin=origin,
+                kind=FlowKind.LOGIN,
+                purpose=CeremonyPurpose.LOGIN,
+            )
+        if self._checks is None:  # a function built without the stronger factors
+            raise InvalidRequest("this factor is not available", field="factor")
+        return self._checks.recovery(origin, FlowKind.LOGIN)
 
     def resend(self, flow_id: str, origin: RequestOrigin, channel: Channel | None = None) -> Resent:
         return self._challenges.resend(flow_id, origin, channel)

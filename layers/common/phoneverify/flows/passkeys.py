@@ -98,7 +98,6 @@ class PasskeyRegistry:
         self._ceremony = ceremony
         self._step_up = step_up
         self._audit = audit
-        self._notices = notices
         self._clock = clock
         self._timeout = timeout_secs
         self._random = random_bytes

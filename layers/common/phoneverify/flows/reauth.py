@@ -34,7 +34,7 @@ from phoneverify.flows.engine.challenges import Challenges
 from phoneverify.flows.engine.password_gate import PasswordGate
 from phoneverify.flows.engine.policy import OpenedChallenge, Resent
 from phoneverify.flows.engine.step_up import Caller, StepUp
-from phoneverify.flows.factor_checks import FactorChecks, Verifier
+from phoneverify.flows.factor_checks import FactorChecks, step_verifier
 from phoneverify.flows.passkey_step import ASSERTION, PasskeyStep
 from phoneverify.ports.abuse import PasswordThrottle
 from phoneverify.ports.accounts import UserLookup
@@ -117,16 +117,6 @@ class ReauthFlow:
         named = tuple(kind.value for kind in factors)
         challenge = self._challenges.open_second_step(user, origin, data, channel)
         return ReauthChallenge(challenge, named)
-        assert user.phone_number
-        challenge = self._challenges.open(
-            user.user_id,
-            user.phone_number,
-            origin,
-            data=data,
-            channel=channel,
-            phone_generation=user.phone_generation,
-        )
-        return ReauthChallenge(challenge, named)
 
     def verify(
         self,
@@ -142,7 +132,15 @@ class ReauthFlow:
         (`factor` totp) or a passkey's assertion (`factor` passkey, `credential`). It is bound
         to the session that started the flow and to the token generation read then (refused
         once every session was ended: SessionsEnded)."""
-        verifier = self._verifier(factor, credential, origin)
+        verifier = step_verifier(
+            factor,
+            checks=self._checks,
+            passkeys=self._passkeys,
+            credential=credential,
+            origin=origin,
+            kind=FlowKind.REAUTH,
+            purpose=CeremonyPurpose.STEP_UP,
+        )
         if factor is FactorKind.PASSKEY:
             code = ASSERTION
         elif code is None:
@@ -164,19 +162,6 @@ class ReauthFlow:
             raise InvalidRequest("this factor is not available", field="factor")
         record = self._challenges.pending(flow_id, origin, owner=caller.user_id)
         return self._passkeys.options(record, CeremonyPurpose.STEP_UP)
-
-    def _verifier(
-        self, factor: FactorKind, credential: Mapping[str, Any] | None, origin: RequestOrigin
-    ) -> Verifier | None:
-        if factor is FactorKind.SMS:
-            return None
-        if factor is FactorKind.TOTP and self._checks is not None:
-            return self._checks.totp(origin, FlowKind.REAUTH)
-        if factor is FactorKind.PASSKEY and self._passkeys is not None:
-            if credential is None:
-                raise InvalidRequest("credential is required", field="credential")
-            return self._passkeys.verifier(credential, origin, CeremonyPurpose.STEP_UP)
-        raise InvalidRequest("this factor is not available", field="factor")
 
     def resend(
         self, caller: Caller, flow_id: str, origin: RequestOrigin, channel: Channel | None = None

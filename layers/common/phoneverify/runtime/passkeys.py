@@ -47,7 +47,6 @@ class Passkeys(Payments):
 
     @cached_property
     def passkey_registry(self) -> PasskeyRegistry:
-        from phoneverify.adapters.dynamo.factors import DynamoAccountFactors
         from phoneverify.flows.passkeys import PasskeyRegistry
 
         return PasskeyRegistry(
@@ -61,7 +60,7 @@ class Passkeys(Payments):
             clock=self.clock,
             timeout_secs=self.settings_as(PasskeySettings).webauthn_timeout_secs,
             # The first stronger factor's recovery codes (docs/factors.md#recovery-codes).
-            factors=DynamoAccountFactors(self.dynamodb, self.settings.users_table),
+            factors=self.account_factors,
             pepper=self.hash_pepper,
             email_notices=self.removal_email_notices(),
         )

@@ -13,6 +13,7 @@ from phoneverify.runtime.clients import Clients
 if TYPE_CHECKING:
     from phoneverify.adapters.dynamo.audit import DynamoAuditTrail
     from phoneverify.adapters.dynamo.connections import DynamoWatcherRegistry
+    from phoneverify.adapters.dynamo.factors import DynamoAccountFactors
     from phoneverify.adapters.dynamo.revocations import DynamoTokenRevocations
     from phoneverify.adapters.dynamo.users import DynamoUserRepository
     from phoneverify.adapters.dynamo.verifications import DynamoVerificationStore
@@ -25,6 +26,13 @@ class Stores(Clients):
         from phoneverify.adapters.dynamo.users import DynamoUserRepository
 
         return DynamoUserRepository(self.dynamodb, self.settings.users_table)
+
+    @cached_property
+    def account_factors(self) -> DynamoAccountFactors:
+        """The stronger factors on the account's item (docs/factors.md)."""
+        from phoneverify.adapters.dynamo.factors import DynamoAccountFactors
+
+        return DynamoAccountFactors(self.dynamodb, self.settings.users_table)
 
     @cached_property
     def verifications(self) -> DynamoVerificationStore:

@@ -116,11 +116,10 @@ class UseCases(Engine):
 
     @cached_property
     def factor_checks(self) -> FactorChecks:
-        from phoneverify.adapters.dynamo.factors import DynamoAccountFactors
         from phoneverify.flows.factor_checks import FactorChecks
 
         return FactorChecks(
-            factors=DynamoAccountFactors(self.dynamodb, self.settings.users_table),
+            factors=self.account_factors,
             encryption=self.factor_encryption,
             clock=self.clock,
             audit=self.flow_audit,
@@ -129,7 +128,6 @@ class UseCases(Engine):
 
     @cached_property
     def totp_factor(self) -> TotpFactor:
-        from phoneverify.adapters.dynamo.factors import DynamoAccountFactors
         from phoneverify.domain.models import FlowKind
         from phoneverify.flows import totp
         from phoneverify.flows.totp import TotpFactor
@@ -142,7 +140,7 @@ class UseCases(Engine):
         )
         return TotpFactor(
             users=self.users,
-            factors=DynamoAccountFactors(self.dynamodb, self.settings.users_table),
+            factors=self.account_factors,
             encryption=self.factor_encryption,
             challenges=self.challenges(policy),
             step_up=self.step_up,
